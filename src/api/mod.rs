@@ -1,0 +1,60 @@
+//! The `ngx.*` API: one file per area. `inject` builds the `ngx` table of a new VM;
+//! `BUILTIN_LUA` is our own Lua layer over the exported C ABI, run right after.
+
+pub mod log;
+pub mod misc;
+pub mod output;
+
+use crate::ffi::*;
+use crate::lua::session::{Phase, Session};
+
+/// The built-in Lua layer, in load order.
+pub const BUILTIN_LUA: &[(&str, &str)] = &[("ngx_core.lua", include_str!("../lua/lib/ngx_core.lua"))];
+
+/// The session of the running Lua code (`__ngx_req` in the thread's globals, as upstream
+/// and lua-resty-core look it up).
+pub unsafe fn current_session(l: *mut lua_State) -> Result<*mut Session, LuaError> {
+    // SAFETY: l is a running state; its globals table may hold our lightuserdata.
+    unsafe {
+        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
+        let p = raw::lua_touserdata(l, -1) as *mut Session;
+        raw::lua_settop(l, -2);
+        if p.is_null() {
+            return err("no request object found");
+        }
+        Ok(p)
+    }
+}
+
+/// `API disabled in the context of ...` unless the session runs one of `allowed`.
+pub fn check_phase(sess: &Session, allowed: &[Phase]) -> Result<(), LuaError> {
+    if allowed.contains(&sess.phase) {
+        Ok(())
+    } else {
+        err(format!("API disabled in the context of {}", sess.phase.directive_name()))
+    }
+}
+
+/// Creates the global `ngx` table (also `package.loaded.ngx`) with the C-implemented APIs.
+pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
+    // SAFETY: l is a fresh VM.
+    unsafe {
+        raw::lua_createtable(l, 0, 64);
+        let t = raw::lua_gettop(l);
+        misc::inject(l, t);
+        log::inject(l, t);
+        set_field_fn(l, t, c"say", output::say);
+        set_field_fn(l, t, c"print", output::print);
+        set_field_fn(l, t, c"flush", output::flush);
+
+        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
+        raw::lua_getfield(l, -1, c"loaded".as_ptr());
+        raw::lua_pushvalue(l, t);
+        raw::lua_setfield(l, -2, c"ngx".as_ptr());
+        raw::lua_settop(l, t);
+        raw::lua_setfield(l, LUA_GLOBALSINDEX, c"ngx".as_ptr());
+        raw::lua_pushcclosure(l, log::print, 0);
+        raw::lua_setfield(l, LUA_GLOBALSINDEX, c"print".as_ptr());
+    }
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! `ngx.say`, `ngx.print`, `ngx.flush`: output to the downstream connection through nginx's
+//! stream filter chain, with buffers recycled per session.
+
+use std::ffi::{c_int, c_void};
+use std::ptr;
+
+use crate::api::{check_phase, current_session};
+use crate::lua::session::Phase;
+use crate::ffi::*;
+use crate::lua_api;
+use crate::module::ngx_stream_lua_module;
+
+lua_api! {
+    say => say_impl,
+    print => print_impl,
+    flush => flush_impl,
+}
+
+unsafe fn say_impl(l: *mut lua_State) -> LuaResult {
+    unsafe { output(l, true, "say") }
+}
+
+unsafe fn print_impl(l: *mut lua_State) -> LuaResult {
+    unsafe { output(l, false, "print") }
+}
+
+/// Appends the Lua value at `idx` as text, the way upstream's `ngx.say` does: strings and
+/// numbers as `tostring`, `nil`/booleans/`ngx.null` by name, array tables recursively.
+pub unsafe fn append_value(
+    l: *mut lua_State,
+    idx: c_int,
+    arg: c_int,
+    fname: &'static str,
+    out: &mut Vec<u8>,
+) -> Result<(), LuaError> {
+    // SAFETY: idx is a valid absolute stack index.
+    unsafe {
+        let t = raw::lua_type(l, idx);
+        match t {
+            LUA_TNUMBER | LUA_TSTRING => out.extend_from_slice(to_bytes(l, idx).unwrap_or_default()),
+            LUA_TNIL => out.extend_from_slice(b"nil"),
+            LUA_TBOOLEAN => {
+                out.extend_from_slice(if raw::lua_toboolean(l, idx) != 0 { b"true" } else { b"false" })
+            }
+            LUA_TLIGHTUSERDATA if raw::lua_touserdata(l, idx).is_null() => out.extend_from_slice(b"null"),
+            LUA_TLIGHTUSERDATA => {}
+            LUA_TTABLE => append_table(l, idx, arg, fname, out)?,
+            _ => {
+                return Err(LuaError::Arg(
+                    arg,
+                    fname,
+                    format!(
+                        "string, number, boolean, nil, ngx.null, or array table expected, but got {}",
+                        type_name(l, t)
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+unsafe fn append_table(
+    l: *mut lua_State,
+    idx: c_int,
+    arg: c_int,
+    fname: &'static str,
+    out: &mut Vec<u8>,
+) -> Result<(), LuaError> {
+    // SAFETY: idx is a table; lua_next walks it with the key left on top.
+    unsafe {
+        raw::luaL_checkstack(l, 4, ptr::null());
+        let mut max = 0i64;
+        raw::lua_pushnil(l);
+        while raw::lua_next(l, idx) != 0 {
+            raw::lua_settop(l, -2);
+            let key_ok = raw::lua_type(l, -1) == LUA_TNUMBER && {
+                let n = raw::lua_tonumber(l, -1);
+                let i = n as i64;
+                i as f64 == n && i > 0 && {
+                    max = max.max(i);
+                    true
+                }
+            };
+            if !key_ok {
+                raw::lua_settop(l, -2);
+                return Err(LuaError::Arg(arg, fname, "non-array table found".into()));
+            }
+        }
+        for i in 1..=max {
+            raw::lua_rawgeti(l, idx, i as _);
+            let v = raw::lua_gettop(l);
+            let t = raw::lua_type(l, v);
+            let r = match t {
+                LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN | LUA_TTABLE | LUA_TLIGHTUSERDATA => {
+                    append_value(l, v, arg, fname, out)
+                }
+                _ => Err(LuaError::Arg(arg, fname, format!("bad data type {} found", type_name(l, t)))),
+            };
+            raw::lua_settop(l, -2);
+            r?;
+        }
+    }
+    Ok(())
+}
+
+unsafe fn output(l: *mut lua_State, newline: bool, fname: &'static str) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let sess = current_session(l)?;
+        check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
+        let mut data = Vec::new();
+        let n = raw::lua_gettop(l);
+        for i in 1..=n {
+            append_value(l, i, i, fname, &mut data)?;
+        }
+        if newline {
+            data.push(b'\n');
+        }
+        if data.is_empty() {
+            raw::lua_pushinteger(l, 1);
+            return Ok(1);
+        }
+        if write(&mut *sess, &data) == NGX_ERROR as isize {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"nginx output filter error");
+            return Ok(2);
+        }
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+unsafe fn flush_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let sess = current_session(l)?;
+        check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
+        // Output is handed to nginx on every call already; flushing pushes what nginx holds.
+        let rc = send_chain((*sess).s, ptr::null_mut());
+        if rc == NGX_ERROR as isize {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"nginx output filter error");
+            return Ok(2);
+        }
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+fn buf_tag() -> ngx_buf_tag_t {
+    ptr::addr_of_mut!(ngx_stream_lua_module) as *mut c_void
+}
+
+/// Sends `data` to the client, copying it into a recycled (or new) pool buffer.
+pub unsafe fn write(sess: &mut crate::lua::session::Session, data: &[u8]) -> isize {
+    // SAFETY: the session's connection and pool are live; buffers come from that pool.
+    unsafe {
+        let c = sess.connection();
+        let pool = (*c).pool;
+        let cl = get_free_buf(pool, &mut sess.out_free, data.len());
+        if cl.is_null() {
+            return NGX_ERROR as isize;
+        }
+        let b = (*cl).buf;
+        ptr::copy_nonoverlapping(data.as_ptr(), (*b).last, data.len());
+        (*b).last = (*b).last.add(data.len());
+        (*b).set_flush(1);
+        let mut out = cl;
+        let rc = send_chain(sess.s, out);
+        ngx_chain_update_chains(pool, &mut sess.out_free, &mut sess.out_busy, &mut out, buf_tag());
+        rc
+    }
+}
+
+/// One free buffer of at least `size` bytes: a recycled one when big enough.
+unsafe fn get_free_buf(pool: *mut ngx_pool_t, free: &mut *mut ngx_chain_t, size: usize) -> *mut ngx_chain_t {
+    // SAFETY: free is this session's list of consumed buffers from the same pool.
+    unsafe {
+        if !(*free).is_null() {
+            let cl = *free;
+            *free = (*cl).next;
+            (*cl).next = ptr::null_mut();
+            let b = (*cl).buf;
+            let cap = (*b).end.offset_from((*b).start) as usize;
+            if cap >= size {
+                (*b).pos = (*b).start;
+                (*b).last = (*b).start;
+                return cl;
+            }
+            ngx_pfree(pool, (*b).start as *mut c_void);
+            let start = ngx_palloc(pool, size) as *mut u8;
+            if start.is_null() {
+                return ptr::null_mut();
+            }
+            (*b).start = start;
+            (*b).pos = start;
+            (*b).last = start;
+            (*b).end = start.add(size);
+            return cl;
+        }
+        let cl = ngx_alloc_chain_link(pool);
+        if cl.is_null() {
+            return ptr::null_mut();
+        }
+        let b = ngx_create_temp_buf(pool, size.max(1));
+        if b.is_null() {
+            return ptr::null_mut();
+        }
+        (*b).tag = buf_tag();
+        (*cl).buf = b;
+        (*cl).next = ptr::null_mut();
+        cl
+    }
+}
+
+/// Runs `chain` (or just what nginx holds, when null) through the stream filters towards the
+/// client.
+pub unsafe fn send_chain(s: *mut ngx_stream_session_t, chain: *mut ngx_chain_t) -> isize {
+    // SAFETY: the top filter is set once nginx has configured the stream module.
+    unsafe {
+        match ngx_stream_top_filter {
+            Some(f) => f(s, chain, 1),
+            None => NGX_ERROR as isize,
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The directive table and handlers. Directives of later milestones are recognised in their
+//! upstream contexts and fail `nginx -t` with a clear message instead of being ignored.
+
+use std::ffi::{c_char, c_void, CStr};
+use std::borrow::Cow;
+use std::ptr;
+use std::rc::Rc;
+
+use super::lexer::{scan_block, LexError};
+use super::{MainConf, SrvConf};
+use crate::ffi::*;
+use crate::lua::code::{Code, CodeSource};
+use crate::module::main_conf_of_cf;
+
+type SetFn = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
+
+const MAIN: u32 = NGX_STREAM_MAIN_CONF;
+const SRV: u32 = NGX_STREAM_SRV_CONF;
+const UPS: u32 = NGX_STREAM_UPS_CONF;
+const BLOCK: u32 = NGX_CONF_BLOCK | NGX_CONF_NOARGS;
+const MAIN_OFF: usize = NGX_STREAM_MAIN_CONF_OFFSET;
+const SRV_OFF: usize = NGX_STREAM_SRV_CONF_OFFSET;
+
+const fn cmd(name: &'static CStr, type_: u32, set: SetFn, conf: usize) -> ngx_command_t {
+    ngx_command_t {
+        name: ngx_str_t { len: name.count_bytes(), data: name.as_ptr() as *mut u8 },
+        type_: type_ as ngx_uint_t,
+        set: Some(set),
+        conf,
+        offset: 0,
+        post: ptr::null_mut(),
+    }
+}
+
+const NULL_CMD: ngx_command_t = ngx_command_t {
+    name: ngx_str_t { len: 0, data: ptr::null_mut() },
+    type_: 0,
+    set: None,
+    conf: 0,
+    offset: 0,
+    post: ptr::null_mut(),
+};
+
+const T1: u32 = NGX_CONF_TAKE1;
+const T2: u32 = NGX_CONF_TAKE2;
+const FLAG: u32 = NGX_CONF_FLAG;
+
+pub static mut COMMANDS: [ngx_command_t; 51] = [
+    // VM and code
+    cmd(c"lua_load_resty_core", MAIN | FLAG, load_resty_core, MAIN_OFF),
+    cmd(c"lua_code_cache", MAIN | SRV | FLAG, code_cache, SRV_OFF),
+    cmd(c"lua_package_path", MAIN | T1, package_path, MAIN_OFF),
+    cmd(c"lua_package_cpath", MAIN | T1, package_cpath, MAIN_OFF),
+    cmd(c"lua_regex_cache_max_entries", MAIN | T1, not_yet, 0),
+    cmd(c"lua_regex_match_limit", MAIN | T1, not_yet, 0),
+    cmd(c"lua_max_pending_timers", MAIN | T1, not_yet, 0),
+    cmd(c"lua_max_running_timers", MAIN | T1, not_yet, 0),
+    cmd(c"lua_sa_restart", MAIN | FLAG, not_yet, 0),
+    cmd(c"lua_capture_error_log", MAIN | T1, not_yet, 0),
+    cmd(c"lua_malloc_trim", MAIN | T1, not_yet, 0),
+    cmd(c"lua_shared_dict", MAIN | T2, not_yet, 0),
+    cmd(c"lua_add_variable", MAIN | T1, not_yet, 0),
+    // handlers
+    cmd(c"init_by_lua", MAIN | T1, not_yet, 0),
+    cmd(c"init_by_lua_block", MAIN | BLOCK, not_yet, 0),
+    cmd(c"init_by_lua_file", MAIN | T1, not_yet, 0),
+    cmd(c"init_worker_by_lua", MAIN | T1, not_yet, 0),
+    cmd(c"init_worker_by_lua_block", MAIN | BLOCK, not_yet, 0),
+    cmd(c"init_worker_by_lua_file", MAIN | T1, not_yet, 0),
+    cmd(c"preread_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
+    cmd(c"preread_by_lua_file", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"preread_by_lua_no_postpone", MAIN | FLAG, not_yet, 0),
+    cmd(c"content_by_lua", SRV | T1, content_by_lua, SRV_OFF),
+    cmd(c"content_by_lua_block", SRV | BLOCK, content_by_lua_block, SRV_OFF),
+    cmd(c"content_by_lua_file", SRV | T1, content_by_lua_file, SRV_OFF),
+    cmd(c"log_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
+    cmd(c"log_by_lua_file", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"balancer_by_lua_block", UPS | BLOCK, not_yet, 0),
+    cmd(c"balancer_by_lua_file", UPS | T1, not_yet, 0),
+    cmd(c"ssl_certificate_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
+    cmd(c"ssl_certificate_by_lua_file", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"ssl_client_hello_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
+    cmd(c"ssl_client_hello_by_lua_file", MAIN | SRV | T1, not_yet, 0),
+    // sockets
+    cmd(c"lua_socket_connect_timeout", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_socket_send_timeout", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_socket_read_timeout", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_socket_send_lowat", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_socket_buffer_size", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_socket_pool_size", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_socket_keepalive_timeout", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_socket_log_errors", MAIN | SRV | FLAG, not_yet, 0),
+    cmd(c"lua_check_client_abort", MAIN | SRV | FLAG, not_yet, 0),
+    // TLS for cosockets
+    cmd(c"lua_ssl_protocols", MAIN | SRV | NGX_CONF_1MORE, not_yet, 0),
+    cmd(c"lua_ssl_ciphers", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_ssl_verify_depth", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_ssl_certificate", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_ssl_certificate_key", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_ssl_trusted_certificate", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_ssl_crl", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"lua_ssl_conf_command", MAIN | SRV | T2, not_yet, 0),
+    NULL_CMD,
+];
+
+/// The directive's arguments (`cf->args`), name first.
+unsafe fn args<'a>(cf: *mut ngx_conf_t) -> &'a [ngx_str_t] {
+    // SAFETY: cf->args is an ngx_array_t of ngx_str_t while a directive is handled.
+    unsafe {
+        let a = (*cf).args;
+        std::slice::from_raw_parts((*a).elts as *const ngx_str_t, (*a).nelts)
+    }
+}
+
+unsafe fn cmd_name<'a>(cmd: *mut ngx_command_t) -> &'a [u8] {
+    // SAFETY: cmd points into COMMANDS.
+    unsafe { ngx_bytes(&(*cmd).name) }
+}
+
+unsafe extern "C" fn not_yet(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, _: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: called by nginx's parser with a live cf and our cmd.
+        let name = String::from_utf8_lossy(unsafe { cmd_name(cmd) }).into_owned();
+        conf_log_error(
+            NGX_LOG_EMERG,
+            cf,
+            format!("\"{name}\" directive is not implemented yet in stream-lua-rs").as_bytes(),
+        );
+        CONF_ERROR
+    })
+}
+
+unsafe extern "C" fn load_resty_core(cf: *mut ngx_conf_t, _: *mut ngx_command_t, _: *mut c_void) -> *mut c_char {
+    conf_log_error(
+        NGX_LOG_WARN,
+        cf,
+        b"lua_load_resty_core is deprecated (the lua-resty-core library is required since ngx_stream_lua v0.0.8)",
+    );
+    CONF_OK
+}
+
+/// Parses `on`/`off` like `ngx_conf_set_flag_slot`.
+unsafe fn flag_arg(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t) -> Option<bool> {
+    // SAFETY: a FLAG directive has exactly one argument.
+    let v = unsafe { ngx_bytes(&args(cf)[1]) };
+    if v.eq_ignore_ascii_case(b"on") {
+        Some(true)
+    } else if v.eq_ignore_ascii_case(b"off") {
+        Some(false)
+    } else {
+        let name = String::from_utf8_lossy(unsafe { cmd_name(cmd) }).into_owned();
+        conf_log_error(
+            NGX_LOG_EMERG,
+            cf,
+            format!(
+                "invalid value \"{}\" in \"{name}\" directive, it must be \"on\" or \"off\"",
+                String::from_utf8_lossy(v)
+            )
+            .as_bytes(),
+        );
+        None
+    }
+}
+
+unsafe extern "C" fn code_cache(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our SrvConf (SRV_CONF_OFFSET).
+        let scf = unsafe { &mut *(conf as *mut SrvConf) };
+        if scf.code_cache.is_some() {
+            return c"is duplicate".as_ptr() as *mut c_char;
+        }
+        let Some(on) = (unsafe { flag_arg(cf, cmd) }) else { return CONF_ERROR };
+        if !on {
+            conf_log_error(NGX_LOG_ALERT, cf, b"stream lua_code_cache is off; this will hurt performance");
+        }
+        scf.code_cache = Some(on);
+        CONF_OK
+    })
+}
+
+unsafe fn set_path(cf: *mut ngx_conf_t, conf: *mut c_void, cpath: bool) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our MainConf (MAIN_CONF_OFFSET); one argument.
+        let mcf = unsafe { &mut *(conf as *mut MainConf) };
+        let slot = if cpath { &mut mcf.package_cpath } else { &mut mcf.package_path };
+        if slot.is_some() {
+            return c"is duplicate".as_ptr() as *mut c_char;
+        }
+        *slot = Some(unsafe { ngx_bytes(&args(cf)[1]) }.to_vec());
+        CONF_OK
+    })
+}
+
+unsafe extern "C" fn package_path(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    unsafe { set_path(cf, conf, false) }
+}
+
+unsafe extern "C" fn package_cpath(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    unsafe { set_path(cf, conf, true) }
+}
+
+/// `=TAG(FILE_BASENAME:LINE)`, the chunk name upstream gives inline code.
+unsafe fn chunk_name(cf: *mut ngx_conf_t, tag: &str) -> String {
+    // SAFETY: conf_file is the file being parsed.
+    let (name, line) = unsafe {
+        let f = (*cf).conf_file;
+        (ngx_bytes(&(*f).file.name).to_vec(), (*f).line)
+    };
+    let base = match name.iter().rposition(|&c| c == b'/' || c == b'\\') {
+        Some(p) => &name[p + 1..],
+        None => &name[..],
+    };
+    format!("={tag}({}:{line})", String::from_utf8_lossy(base))
+}
+
+/// Reads the raw Lua body of a `*_by_lua_block` from nginx's configuration buffer (and, when
+/// the block goes past that 4 KiB buffer, from the file), then moves nginx's reader to just
+/// after the closing `}`.
+unsafe fn read_lua_block(cf: *mut ngx_conf_t) -> Option<Vec<u8>> {
+    // SAFETY: during a directive handler conf_file, its buffer and file are live; the buffer
+    // holds unread bytes in [pos, last), and file.offset is where the buffer's data ends.
+    unsafe {
+        let cfile = (*cf).conf_file;
+        let b = (*cfile).buffer;
+        let buffered = std::slice::from_raw_parts((*b).pos, (*b).last.offset_from((*b).pos) as usize);
+        let start_line = (*cfile).line;
+        let offset = (*cfile).file.offset as usize;
+        let size = (*cfile).file.info.st_size as usize;
+
+        let mut text = Cow::Borrowed(buffered);
+        let mut result = scan_block(&text);
+        let mut read_past_buffer = false;
+        if result == Err(LexError::UnexpectedEof) && (*cfile).file.fd != -1 && offset < size {
+            let mut all = buffered.to_vec();
+            all.resize(buffered.len() + size - offset, 0);
+            let rest = &mut all[buffered.len()..];
+            let n = ngx_read_file(&mut (*cfile).file, rest.as_mut_ptr(), rest.len(), offset as off_t);
+            if n < 0 || n as usize != rest.len() {
+                conf_log_error(NGX_LOG_EMERG, cf, b"failed to read the rest of the configuration file");
+                return None;
+            }
+            result = scan_block(&all);
+            text = Cow::Owned(all);
+            read_past_buffer = true;
+        }
+        match result {
+            Ok(blk) => {
+                let consumed = blk.code_len + 1;
+                (*cfile).line += blk.newlines;
+                if read_past_buffer {
+                    // nginx refills its buffer from file.offset once pos reaches last.
+                    let extra = &text[buffered.len()..consumed];
+                    (*cfile).file.offset = (offset + extra.len()) as off_t;
+                    (*b).pos = (*b).start;
+                    (*b).last = (*b).start;
+                    let dump = (*cfile).dump;
+                    if !dump.is_null() {
+                        let n = extra.len().min((*dump).end.offset_from((*dump).last) as usize);
+                        ptr::copy_nonoverlapping(extra.as_ptr(), (*dump).last, n);
+                        (*dump).last = (*dump).last.add(n);
+                    }
+                } else {
+                    (*b).pos = (*b).pos.add(consumed);
+                }
+                Some(text[..blk.code_len].to_vec())
+            }
+            Err(LexError::UnexpectedEof) => {
+                (*cfile).line = start_line;
+                conf_log_error(
+                    NGX_LOG_EMERG,
+                    cf,
+                    b"unexpected end of file, expecting terminating characters for lua code block",
+                );
+                None
+            }
+            Err(LexError::MissingLongBracket(close, newlines)) => {
+                (*cfile).line = start_line + newlines;
+                conf_log_error(
+                    NGX_LOG_EMERG,
+                    cf,
+                    format!("Lua code block missing the closing long bracket \"{close}\"").as_bytes(),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Registers code with the main configuration after checking that it compiles, so `nginx -t`
+/// reports Lua syntax errors with the configuration file and line.
+unsafe fn register_code(cf: *mut ngx_conf_t, code: Code) -> Option<Rc<Code>> {
+    if let Err(msg) = code.check_syntax() {
+        conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
+        return None;
+    }
+    let code = Rc::new(code);
+    // SAFETY: cf is inside the stream block, so our main conf exists.
+    unsafe { main_conf_of_cf(cf) }.codes.push(code.clone());
+    Some(code)
+}
+
+unsafe fn set_content(cf: *mut ngx_conf_t, conf: *mut c_void, code: Code) -> *mut c_char {
+    // SAFETY: conf is our SrvConf.
+    let scf = unsafe { &mut *(conf as *mut SrvConf) };
+    if scf.content.is_some() {
+        return c"is duplicate".as_ptr() as *mut c_char;
+    }
+    let Some(code) = (unsafe { register_code(cf, code) }) else { return CONF_ERROR };
+    scf.content = Some(code);
+    // SAFETY: the stream core module's server conf for the server being parsed.
+    unsafe {
+        let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
+        let cscf = *(*ctx).srv_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_srv_conf_t;
+        (*cscf).handler = Some(crate::phase::content::content_handler);
+    }
+    CONF_OK
+}
+
+unsafe extern "C" fn content_by_lua_block(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || unsafe {
+        let Some(src) = read_lua_block(cf) else { return CONF_ERROR };
+        let name = chunk_name(cf, "content_by_lua");
+        set_content(cf, conf, Code::new(CodeSource::Inline(src), name))
+    })
+}
+
+unsafe extern "C" fn content_by_lua(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || unsafe {
+        let src = ngx_bytes(&args(cf)[1]).to_vec();
+        if src.is_empty() {
+            conf_log_error(NGX_LOG_EMERG, cf, b"invalid location config: no runnable Lua code");
+            return CONF_ERROR;
+        }
+        let name = chunk_name(cf, "content_by_lua");
+        set_content(cf, conf, Code::new(CodeSource::Inline(src), name))
+    })
+}
+
+unsafe extern "C" fn content_by_lua_file(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || unsafe {
+        let arg = ngx_bytes(&args(cf)[1]);
+        if arg.is_empty() {
+            conf_log_error(NGX_LOG_EMERG, cf, b"invalid location config: no runnable Lua code");
+            return CONF_ERROR;
+        }
+        if arg.contains(&b'$') {
+            conf_log_error(
+                NGX_LOG_EMERG,
+                cf,
+                b"nginx variables in *_by_lua_file paths are not implemented yet in stream-lua-rs",
+            );
+            return CONF_ERROR;
+        }
+        let path = rebase_path((*cf).cycle, arg);
+        set_content(cf, conf, Code::new(CodeSource::File(path), String::new()))
+    })
+}
+
+/// Relative paths are taken from the nginx prefix, like upstream's `ngx_*_lua_rebase_path`.
+pub unsafe fn rebase_path(cycle: *mut ngx_cycle_t, p: &[u8]) -> Vec<u8> {
+    if p.first() == Some(&b'/') {
+        return p.to_vec();
+    }
+    // SAFETY: the cycle being configured has its prefix set.
+    let prefix = unsafe { ngx_bytes(&(*cycle).prefix) };
+    let mut out = prefix.to_vec();
+    if !out.is_empty() && out.last() != Some(&b'/') {
+        out.push(b'/');
+    }
+    out.extend_from_slice(p);
+    out
+}
+

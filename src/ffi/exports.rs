@@ -1,0 +1,207 @@
+//! The exported C ABI (`ngx_stream_lua_ffi_*`), with stream-lua's names and signatures, so
+//! LuaJIT's FFI compiles calls to it and lua-resty-core can sit on top. `r` is the opaque
+//! request pointer Lua finds in `__ngx_req`: here, our `Session`.
+
+use std::ffi::{c_char, c_int, c_uchar};
+
+use super::ngx::*;
+use crate::lua::session::{Phase, Session};
+
+const FFI_NO_REQ_CTX: c_int = -100;
+const FFI_BAD_CONTEXT: c_int = -101;
+
+static ERR_NO_SESSION: &[u8] = b"no request found\0";
+
+/// Writes `msg` into an error buffer of `*errlen` bytes and sets `*errlen` to its length.
+unsafe fn set_err(err: *mut c_uchar, errlen: *mut usize, msg: &[u8]) {
+    if err.is_null() || errlen.is_null() {
+        return;
+    }
+    // SAFETY: the caller gives a buffer of *errlen bytes.
+    unsafe {
+        let n = msg.len().min(*errlen);
+        std::ptr::copy_nonoverlapping(msg.as_ptr(), err, n);
+        *errlen = n;
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_var_get(
+    r: *mut Session,
+    name_data: *const c_char,
+    name_len: usize,
+    lowcase_buf: *mut c_char,
+    _capture_id: c_int,
+    value: *mut *mut c_char,
+    value_len: *mut usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR, || {
+        // SAFETY: r is a live session's context; the buffers are sized by the caller.
+        unsafe {
+            if r.is_null() {
+                *err = ERR_NO_SESSION.as_ptr() as *const c_char;
+                return NGX_ERROR;
+            }
+            if name_data.is_null() {
+                // regex capture variables ($1...) come with ngx.re
+                return NGX_DECLINED;
+            }
+            let hash = ngx_hash_strlow(lowcase_buf as *mut u8, name_data as *mut u8, name_len);
+            let mut name = ngx_str_t { len: name_len, data: lowcase_buf as *mut u8 };
+            let vv = ngx_stream_get_variable((*r).s, &mut name, hash);
+            if vv.is_null() || (*vv).not_found() != 0 {
+                return NGX_DECLINED;
+            }
+            *value = (*vv).data as *mut c_char;
+            *value_len = (*vv).len() as usize;
+            NGX_OK as c_int
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_var_set(
+    r: *mut Session,
+    name_data: *const c_uchar,
+    name_len: usize,
+    _lowcase_buf: *mut c_uchar,
+    _value: *const c_uchar,
+    _value_len: usize,
+    errbuf: *mut c_uchar,
+    errlen: *mut usize,
+) -> c_int {
+    guard(NGX_ERROR, || {
+        // SAFETY: name_data has name_len bytes.
+        unsafe {
+            if r.is_null() {
+                set_err(errbuf, errlen, b"no request found");
+                return NGX_ERROR;
+            }
+            let name = String::from_utf8_lossy(std::slice::from_raw_parts(name_data, name_len));
+            // Writable variables arrive with lua_add_variable (not built yet).
+            set_err(errbuf, errlen, format!("variable \"{name}\" not changeable").as_bytes());
+            NGX_ERROR
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_get_ctx_ref(
+    r: *mut Session,
+    in_ssl_phase: *mut c_int,
+    ssl_ctx_ref: *mut c_int,
+) -> c_int {
+    guard(FFI_NO_REQ_CTX, || {
+        // SAFETY: r is null or a live session's context.
+        unsafe {
+            if r.is_null() {
+                return FFI_NO_REQ_CTX;
+            }
+            if (*r).ctx_ref >= 0 || in_ssl_phase.is_null() {
+                return (*r).ctx_ref;
+            }
+            *in_ssl_phase = matches!((*r).phase, Phase::SslCert | Phase::SslClientHello) as c_int;
+            if !ssl_ctx_ref.is_null() {
+                *ssl_ctx_ref = super::LUA_NOREF;
+            }
+            (*r).ctx_ref
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_set_ctx_ref(r: *mut Session, cref: c_int) -> c_int {
+    guard(FFI_NO_REQ_CTX, || {
+        // SAFETY: r is null or a live session's context.
+        unsafe {
+            if r.is_null() {
+                return FFI_NO_REQ_CTX;
+            }
+            (*r).ctx_ref = cref;
+            NGX_OK as c_int
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_exit(
+    r: *mut Session,
+    status: c_int,
+    err: *mut c_uchar,
+    errlen: *mut usize,
+) -> c_int {
+    guard(NGX_ERROR, || {
+        // SAFETY: r is null or a live session's context.
+        unsafe {
+            if r.is_null() {
+                set_err(err, errlen, b"no request ctx found");
+                return NGX_ERROR;
+            }
+            let allowed = [
+                Phase::Content,
+                Phase::Timer,
+                Phase::Balancer,
+                Phase::SslClientHello,
+                Phase::SslCert,
+                Phase::Preread,
+            ];
+            if !allowed.contains(&(*r).phase) {
+                let msg = format!("API disabled in the context of {}", (*r).phase.directive_name());
+                set_err(err, errlen, msg.as_bytes());
+                return NGX_ERROR;
+            }
+            (*r).exit_code = Some(status as isize);
+            if (*r).phase == Phase::Balancer {
+                return NGX_DONE;
+            }
+            NGX_OK as c_int
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_get_phase(r: *mut Session, _err: *mut *const c_char) -> c_int {
+    // SAFETY: r is null or a live session's context.
+    unsafe {
+        if r.is_null() {
+            return FFI_BAD_CONTEXT;
+        }
+        (*r).phase as c_int
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn ngx_stream_lua_ffi_worker_pid() -> c_int {
+    // SAFETY: ngx_pid is set at process start.
+    unsafe { ngx_pid as c_int }
+}
+
+#[no_mangle]
+pub extern "C" fn ngx_stream_lua_ffi_worker_id() -> c_int {
+    // SAFETY: plain reads of nginx process globals.
+    unsafe {
+        if ngx_process != NGX_PROCESS_WORKER as ngx_uint_t && ngx_process != NGX_PROCESS_SINGLE as ngx_uint_t {
+            return -1;
+        }
+        ngx_worker as c_int
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn ngx_stream_lua_ffi_worker_exiting() -> c_int {
+    // SAFETY: plain read of an nginx process global.
+    unsafe { ngx_exiting as c_int }
+}
+
+#[no_mangle]
+pub extern "C" fn ngx_stream_lua_ffi_worker_count() -> c_int {
+    // SAFETY: the core module's conf is set once the cycle is configured.
+    unsafe {
+        let ccf = *(*ngx_cycle).conf_ctx.add(ngx_core_module.index) as *mut ngx_core_conf_t;
+        if ccf.is_null() {
+            return 1;
+        }
+        (*ccf).worker_processes as c_int
+    }
+}

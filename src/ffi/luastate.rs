@@ -1,0 +1,127 @@
+//! Raw LuaJIT helpers and the error boundary for Lua-callable Rust functions.
+//!
+//! Lua errors unwind (LuaJIT raises them with the system unwinder), so a Rust function called
+//! from Lua never raises while a value with a destructor is alive: it returns `Err`, and the
+//! wrapper raises after everything is dropped, outside `catch_unwind`.
+
+use std::ffi::{c_char, c_int, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+pub use mlua::ffi::{
+    lua_CFunction, lua_State, LUA_ERRERR, LUA_ERRMEM, LUA_ERRRUN, LUA_ERRSYNTAX,
+    LUA_GLOBALSINDEX, LUA_NOREF, LUA_REGISTRYINDEX, LUA_TBOOLEAN, LUA_TFUNCTION,
+    LUA_TLIGHTUSERDATA, LUA_TNIL, LUA_TNONE, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE,
+    LUA_YIELD,
+};
+pub use mlua::ffi as raw;
+
+/// An error a Lua-facing function reports.
+pub enum LuaError {
+    /// A message raised like `luaL_error` (prefixed with the caller's position).
+    Msg(String),
+    /// `bad argument #N to 'NAME' (MSG)`, like `luaL_argerror`.
+    Arg(c_int, &'static str, String),
+}
+
+pub type LuaResult = Result<c_int, LuaError>;
+
+pub fn err<T>(msg: impl Into<String>) -> Result<T, LuaError> {
+    Err(LuaError::Msg(msg.into()))
+}
+
+/// Runs a Lua-facing function body and turns its `Err` (or a panic) into a Lua error.
+pub unsafe fn lua_boundary(l: *mut lua_State, f: unsafe fn(*mut lua_State) -> LuaResult) -> c_int {
+    // SAFETY: f only does Lua stack work on l, which is the running state.
+    let msg = match catch_unwind(AssertUnwindSafe(|| unsafe { f(l) })) {
+        Ok(Ok(n)) => return n,
+        Ok(Err(LuaError::Msg(m))) => m,
+        Ok(Err(LuaError::Arg(n, name, m))) => format!("bad argument #{n} to '{name}' ({m})"),
+        Err(_) => "internal error (panic) in stream lua".to_string(),
+    };
+    // SAFETY: l is valid; luaL_where pushes the position, the concat joins it with the message.
+    unsafe {
+        raw::luaL_where(l, 1);
+        push_bytes(l, msg.as_bytes());
+        drop(msg);
+        raw::lua_concat(l, 2);
+        raw::lua_error(l)
+    }
+}
+
+/// LuaJIT's x64 interpreter reads a C function's result count from the whole `rax`, while the
+/// C ABI leaves the upper half of an `int` return undefined (C compilers zero it, Rust code may
+/// not: garbage there corrupts the Lua stack). Every Lua C function returns through this.
+#[inline(always)]
+pub fn zero_extend(n: c_int) -> c_int {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let out: u64;
+        // SAFETY: a 32-bit register move, which clears the upper half; no memory access.
+        unsafe { std::arch::asm!("mov {0:e}, {1:e}", out(reg) out, in(reg) n, options(pure, nomem, nostack)) };
+        out as c_int
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    n
+}
+
+/// Declares `extern "C-unwind"` Lua C functions over `unsafe fn(*mut lua_State) -> LuaResult`.
+#[macro_export]
+macro_rules! lua_api {
+    ($($name:ident => $body:path),* $(,)?) => {
+        $(
+            pub unsafe extern "C-unwind" fn $name(l: *mut $crate::ffi::lua_State) -> ::std::ffi::c_int {
+                // SAFETY: called by LuaJIT with its running state.
+                let n = unsafe { $crate::ffi::lua_boundary(l, $body) };
+                $crate::ffi::zero_extend(n)
+            }
+        )*
+    };
+}
+
+pub unsafe fn push_bytes(l: *mut lua_State, b: &[u8]) {
+    // SAFETY: l is valid; lua_pushlstring copies.
+    unsafe { raw::lua_pushlstring_(l, b.as_ptr() as *const c_char, b.len()) }
+}
+
+/// The string at `idx` (numbers are converted in place, as `lua_tolstring` does).
+pub unsafe fn to_bytes<'a>(l: *mut lua_State, idx: c_int) -> Option<&'a [u8]> {
+    let mut len = 0usize;
+    // SAFETY: l is valid; the returned pointer lives while the value stays on the stack.
+    unsafe {
+        let p = raw::lua_tolstring(l, idx, &mut len);
+        if p.is_null() {
+            None
+        } else {
+            Some(std::slice::from_raw_parts(p as *const u8, len))
+        }
+    }
+}
+
+pub unsafe fn type_name(l: *mut lua_State, t: c_int) -> String {
+    // SAFETY: lua_typename returns a static C string.
+    unsafe { CStr::from_ptr(raw::lua_typename(l, t)).to_string_lossy().into_owned() }
+}
+
+pub unsafe fn set_field_fn(l: *mut lua_State, idx: c_int, name: &CStr, f: lua_CFunction) {
+    // SAFETY: table at idx (absolute) exists.
+    unsafe {
+        raw::lua_pushcclosure(l, f, 0);
+        raw::lua_setfield(l, idx, name.as_ptr());
+    }
+}
+
+pub unsafe fn set_field_int(l: *mut lua_State, idx: c_int, name: &CStr, v: i64) {
+    // SAFETY: table at idx (absolute) exists.
+    unsafe {
+        raw::lua_pushinteger(l, v as _);
+        raw::lua_setfield(l, idx, name.as_ptr());
+    }
+}
+
+pub unsafe fn set_field_str(l: *mut lua_State, idx: c_int, name: &CStr, v: &[u8]) {
+    // SAFETY: table at idx (absolute) exists.
+    unsafe {
+        push_bytes(l, v);
+        raw::lua_setfield(l, idx, name.as_ptr());
+    }
+}

@@ -1,0 +1,9 @@
+//! The thin layer of raw nginx and LuaJIT calls; everything above it works with the small
+//! safe-ish helpers defined here.
+
+pub mod exports;
+pub mod luastate;
+pub mod ngx;
+
+pub use self::luastate::*;
+pub use self::ngx::*;

@@ -1,0 +1,112 @@
+//! nginx helpers: logging, strings, pools and the panic boundary for nginx callbacks.
+
+use std::ffi::{c_char, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+pub use ngx::ffi::*;
+
+/// Bytes of an `ngx_str_t` (empty when its data pointer is null).
+pub fn ngx_bytes(s: &ngx_str_t) -> &[u8] {
+    if s.data.is_null() || s.len == 0 {
+        return &[];
+    }
+    // SAFETY: nginx strings point at `len` valid bytes for the lifetime of their owner.
+    unsafe { std::slice::from_raw_parts(s.data, s.len) }
+}
+
+/// The cycle's log, for messages that belong to no session.
+pub fn cycle_log() -> *mut ngx_log_t {
+    // SAFETY: ngx_cycle is set by nginx before any module code runs.
+    unsafe {
+        let cycle = ngx_cycle;
+        if cycle.is_null() {
+            std::ptr::null_mut()
+        } else {
+            (*cycle).log
+        }
+    }
+}
+
+/// `ngx_log_error` (a C macro) for a pre-formatted message.
+pub fn log_error(level: u32, log: *mut ngx_log_t, err: ngx_err_t, msg: &[u8]) {
+    if log.is_null() {
+        return;
+    }
+    // SAFETY: log is a valid nginx log; "%*s" takes a length and a pointer.
+    unsafe {
+        if (*log).log_level < level as ngx_uint_t {
+            return;
+        }
+        ngx_log_error_core(
+            level as ngx_uint_t,
+            log,
+            err,
+            c"%*s".as_ptr(),
+            msg.len(),
+            msg.as_ptr() as *const c_char,
+        );
+    }
+}
+
+/// `ngx_conf_log_error` with a pre-formatted message (nginx appends " in FILE:LINE").
+pub fn conf_log_error(level: u32, cf: *mut ngx_conf_t, msg: &[u8]) {
+    // SAFETY: cf is the live configuration being parsed.
+    unsafe {
+        ngx_conf_log_error(
+            level as ngx_uint_t,
+            cf,
+            0,
+            c"%*s".as_ptr(),
+            msg.len(),
+            msg.as_ptr() as *const c_char,
+        );
+    }
+}
+
+/// `NGX_CONF_ERROR` as a directive handler's return value.
+pub const CONF_ERROR: *mut c_char = usize::MAX as *mut c_char;
+pub const CONF_OK: *mut c_char = std::ptr::null_mut();
+
+/// Registers `drop` of a boxed value as a pool cleanup, so the value lives exactly as long
+/// as the pool (a session, a cycle).
+pub fn pool_own<T>(pool: *mut ngx_pool_t, value: Box<T>) -> Option<*mut T> {
+    unsafe extern "C" fn drop_box<T>(data: *mut c_void) {
+        guard((), || {
+            // SAFETY: data came from Box::into_raw below and is dropped once, by nginx.
+            drop(unsafe { Box::from_raw(data as *mut T) });
+        })
+    }
+    // SAFETY: pool is live; the cleanup owns the raw box from here on.
+    unsafe {
+        let cln = ngx_pool_cleanup_add(pool, 0);
+        if cln.is_null() {
+            return None;
+        }
+        let raw = Box::into_raw(value);
+        (*cln).handler = Some(drop_box::<T>);
+        (*cln).data = raw as *mut c_void;
+        Some(raw)
+    }
+}
+
+/// The panic boundary: every `extern "C"` entry point from nginx runs its body through this.
+/// A panic is logged at `alert` level and turned into `on_panic`, never unwound into C.
+pub fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(e) => {
+            let what = e
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| e.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            log_error(
+                NGX_LOG_ALERT,
+                cycle_log(),
+                0,
+                format!("stream lua: internal error (panic caught): {what}").as_bytes(),
+            );
+            on_panic
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Handler code: where it comes from, its chunk name, and turning it into a fresh closure per
+//! run. Code is compiled as a *closure factory* (`return function() CODE\nend`, the same
+//! wrapping upstream uses) so each run gets its own closure whose environment can be set
+//! without touching other sessions running the same code.
+
+use std::ffi::CString;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::ffi::*;
+
+pub enum CodeSource {
+    Inline(Vec<u8>),
+    /// Absolute path of a Lua file.
+    File(Vec<u8>),
+}
+
+pub struct Code {
+    pub source: CodeSource,
+    /// `=content_by_lua(nginx.conf:12)` for inline code, `@/path/file.lua` for files.
+    pub chunkname: String,
+    /// Key of the compiled factory in the VM's code cache table.
+    pub key: String,
+}
+
+const BEGIN: &[u8] = b"return function() ";
+const END: &[u8] = b"\nend";
+const CODE_CACHE: &std::ffi::CStr = c"ngx_lua_code_cache";
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+impl Code {
+    pub fn new(source: CodeSource, chunkname: String) -> Code {
+        let (key, chunkname) = match &source {
+            CodeSource::Inline(_) => {
+                (format!("nhli_{}", NEXT_ID.fetch_add(1, Ordering::Relaxed)), chunkname)
+            }
+            CodeSource::File(p) => {
+                let p = String::from_utf8_lossy(p);
+                (format!("nhlf_{p}"), format!("@{p}"))
+            }
+        };
+        Code { source, chunkname, key }
+    }
+
+    fn describe_error(&self, msg: &str) -> String {
+        match &self.source {
+            CodeSource::Inline(_) => format!("failed to load inlined Lua code: {msg}"),
+            CodeSource::File(p) => {
+                format!("failed to load external Lua file \"{}\": {msg}", String::from_utf8_lossy(p))
+            }
+        }
+    }
+
+    /// The factory's source text.
+    fn wrapped(&self) -> Result<Vec<u8>, String> {
+        let body = match &self.source {
+            CodeSource::Inline(src) => src.clone(),
+            CodeSource::File(path) => {
+                let p = String::from_utf8_lossy(path).into_owned();
+                let mut b = std::fs::read(&p).map_err(|e| {
+                    let reason = e.raw_os_error().map(|n| std::io::Error::from_raw_os_error(n).to_string());
+                    let reason = reason.unwrap_or_else(|| e.to_string());
+                    let reason = reason.split(" (os error").next().unwrap_or("").to_string();
+                    format!("cannot open {p}: {reason}")
+                })?;
+                if b.first() == Some(&b'#') {
+                    // a shebang line: keep the line count, drop the text
+                    b.splice(0..0, b"--".iter().copied());
+                }
+                b
+            }
+        };
+        let mut out = Vec::with_capacity(BEGIN.len() + body.len() + END.len());
+        out.extend_from_slice(BEGIN);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(END);
+        Ok(out)
+    }
+
+    /// Compiles the code into the function on top of `l`'s stack (the factory).
+    unsafe fn compile(&self, l: *mut lua_State) -> Result<(), String> {
+        let src = self.wrapped()?;
+        let name = CString::new(self.chunkname.as_str()).unwrap_or_default();
+        // SAFETY: l is a live state; on error the message is on the stack.
+        unsafe {
+            let rc = raw::luaL_loadbuffer(l, src.as_ptr() as *const _, src.len(), name.as_ptr());
+            if rc != 0 {
+                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                raw::lua_settop(l, -2);
+                return Err(msg.unwrap_or_else(|| "unknown error".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Compiles the code once in a scratch state, for `nginx -t`. A file that cannot be read
+    /// now is reported when it runs, as upstream does.
+    pub fn check_syntax(&self) -> Result<(), String> {
+        if let CodeSource::File(p) = &self.source {
+            if std::fs::metadata(String::from_utf8_lossy(p).as_ref()).is_err() {
+                return Ok(());
+            }
+        }
+        // SAFETY: a private state, closed before returning.
+        unsafe {
+            let l = raw::luaL_newstate();
+            if l.is_null() {
+                return Err("failed to create a Lua state".into());
+            }
+            let r = self.compile(l);
+            raw::lua_close(l);
+            r.map_err(|m| self.describe_error(&m))
+        }
+    }
+
+    /// Pushes a new closure of this code onto `l`, compiling the factory on first use (or
+    /// every time when the code cache is off).
+    pub unsafe fn push_closure(&self, l: *mut lua_State, cache: bool) -> Result<(), String> {
+        // SAFETY: l is the VM's main state, with the code cache table in its registry.
+        unsafe {
+            let key = CString::new(self.key.as_str()).unwrap_or_default();
+            raw::lua_getfield(l, LUA_REGISTRYINDEX, CODE_CACHE.as_ptr());
+            if cache {
+                raw::lua_getfield(l, -1, key.as_ptr());
+            } else {
+                raw::lua_pushnil(l);
+            }
+            if raw::lua_type(l, -1) != LUA_TFUNCTION {
+                raw::lua_settop(l, -2);
+                if let Err(m) = self.compile(l) {
+                    raw::lua_settop(l, -2);
+                    return Err(self.describe_error(&m));
+                }
+                if cache {
+                    raw::lua_pushvalue(l, -1);
+                    raw::lua_setfield(l, -3, key.as_ptr());
+                }
+            }
+            raw::lua_remove(l, -2);
+            // stack: factory
+            if raw::lua_pcall(l, 0, 1, 0) != 0 {
+                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                raw::lua_settop(l, -2);
+                return Err(self.describe_error(&msg.unwrap_or_default()));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Creates the empty code cache table in a new VM's registry.
+pub unsafe fn init_cache(l: *mut lua_State) {
+    // SAFETY: l is a live state.
+    unsafe {
+        raw::lua_createtable(l, 0, 8);
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, CODE_CACHE.as_ptr());
+    }
+}

@@ -1,0 +1,210 @@
+-- stream-lua-rs built-in Lua layer: ngx.var, ngx.ctx, ngx.exit and ngx.worker over the
+-- module's exported C ABI (the same functions lua-resty-core declares for stream).
+local ffi = require "ffi"
+local C = ffi.C
+local ngx = ngx
+local getfenv, error, type, tostring, setmetatable, rawget =
+      getfenv, error, type, tostring, setmetatable, rawget
+local co_yield = coroutine.yield
+local registry = debug.getregistry()
+
+ffi.cdef[[
+typedef struct ngx_stream_lua_request_s ngx_stream_lua_request_t;
+int ngx_stream_lua_ffi_var_get(ngx_stream_lua_request_t *r,
+    const char *name_data, size_t name_len, char *lowcase_buf,
+    int capture_id, char **value, size_t *value_len, char **err);
+int ngx_stream_lua_ffi_var_set(ngx_stream_lua_request_t *r,
+    const unsigned char *name_data, size_t name_len,
+    unsigned char *lowcase_buf, const unsigned char *value,
+    size_t value_len, unsigned char *errbuf, size_t *errlen);
+int ngx_stream_lua_ffi_get_ctx_ref(ngx_stream_lua_request_t *r,
+    int *in_ssl_phase, int *ssl_ctx_ref);
+int ngx_stream_lua_ffi_set_ctx_ref(ngx_stream_lua_request_t *r, int ref);
+int ngx_stream_lua_ffi_exit(ngx_stream_lua_request_t *r, int status,
+    unsigned char *err, size_t *errlen);
+int ngx_stream_lua_ffi_worker_id(void);
+int ngx_stream_lua_ffi_worker_pid(void);
+int ngx_stream_lua_ffi_worker_count(void);
+int ngx_stream_lua_ffi_worker_exiting(void);
+]]
+
+local function get_request()
+    return getfenv(0).__ngx_req
+end
+
+-- scratch buffers shared by the calls below (no call yields while holding them)
+local ERR_BUF_SIZE = 256
+local err_buf = ffi.new("unsigned char[?]", ERR_BUF_SIZE)
+local size_ptr = ffi.new("size_t[1]")
+local value_ptr = ffi.new("char *[1]")
+local errmsg_ptr = ffi.new("char *[1]")
+local str_buf_size = 256
+local str_buf = ffi.new("char[?]", str_buf_size)
+
+local function get_str_buf(size)
+    if size > str_buf_size then
+        str_buf_size = size
+        str_buf = ffi.new("char[?]", size)
+    end
+    return str_buf
+end
+
+-- ngx.var ------------------------------------------------------------------
+local var_mt = {}
+
+function var_mt.__index(_, name)
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    local rc
+    if type(name) == "number" then
+        rc = C.ngx_stream_lua_ffi_var_get(r, nil, 0, nil, name, value_ptr,
+                                          size_ptr, errmsg_ptr)
+    else
+        if type(name) ~= "string" then
+            error("bad variable name", 2)
+        end
+        local len = #name
+        rc = C.ngx_stream_lua_ffi_var_get(r, name, len, get_str_buf(len), 0,
+                                          value_ptr, size_ptr, errmsg_ptr)
+    end
+    if rc == 0 then
+        return ffi.string(value_ptr[0], size_ptr[0])
+    end
+    if rc == -5 then
+        return nil
+    end
+    error(ffi.string(errmsg_ptr[0]), 2)
+end
+
+function var_mt.__newindex(_, name, value)
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    if type(name) ~= "string" then
+        error("bad variable name", 2)
+    end
+    local len = #name
+    if value == nil then
+        value = ""
+    elseif type(value) ~= "string" then
+        value = tostring(value)
+    end
+    size_ptr[0] = ERR_BUF_SIZE
+    local rc = C.ngx_stream_lua_ffi_var_set(r, name, len, get_str_buf(len),
+                                            value, #value, err_buf, size_ptr)
+    if rc == 0 then
+        return
+    end
+    error(ffi.string(err_buf, size_ptr[0]), 2)
+end
+
+ngx.var = setmetatable({}, var_mt)
+
+-- ngx.ctx: tables live in the registry, the session keeps their reference ---
+local ctxs = registry.ngx_lua_ctx_tables
+
+local function ctx_ref(tab)
+    -- same free-list layout as luaL_ref (slot 0), so the module can luaL_unref
+    local free = rawget(ctxs, 0)
+    local ref
+    if free and free ~= 0 then
+        ref = free
+        ctxs[0] = ctxs[free]
+    else
+        ref = #ctxs + 1
+    end
+    ctxs[ref] = tab
+    return ref
+end
+
+local function get_ctx()
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    local ref = C.ngx_stream_lua_ffi_get_ctx_ref(r, nil, nil)
+    if ref == -100 then
+        error("no request ctx found")
+    end
+    if ref < 0 then
+        local tab = {}
+        ref = ctx_ref(tab)
+        C.ngx_stream_lua_ffi_set_ctx_ref(r, ref)
+        return tab
+    end
+    return ctxs[ref]
+end
+
+local function set_ctx(tab)
+    local t = type(tab)
+    if t ~= "table" then
+        error("ctx should be a table while getting a " .. t)
+    end
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    local ref = C.ngx_stream_lua_ffi_get_ctx_ref(r, nil, nil)
+    if ref == -100 then
+        error("no request ctx found")
+    end
+    if ref < 0 then
+        C.ngx_stream_lua_ffi_set_ctx_ref(r, ctx_ref(tab))
+        return
+    end
+    ctxs[ref] = tab
+end
+
+-- ngx.exit -------------------------------------------------------------------
+local function exit(rc)
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    size_ptr[0] = ERR_BUF_SIZE
+    rc = C.ngx_stream_lua_ffi_exit(r, rc, err_buf, size_ptr)
+    if rc == 0 then
+        return co_yield()
+    end
+    if rc == -4 then
+        return
+    end
+    error(ffi.string(err_buf, size_ptr[0]), 2)
+end
+
+-- ngx.worker -----------------------------------------------------------------
+ngx.worker = {
+    id = function()
+        local id = C.ngx_stream_lua_ffi_worker_id()
+        if id < 0 then
+            return nil
+        end
+        return id
+    end,
+    pid = function() return C.ngx_stream_lua_ffi_worker_pid() end,
+    count = function() return C.ngx_stream_lua_ffi_worker_count() end,
+    exiting = function() return C.ngx_stream_lua_ffi_worker_exiting() == 1 end,
+}
+
+-- ngx's own fields: ctx and exit are getters/setters/functions ---------------
+local getters = { ctx = get_ctx }
+local setters = { ctx = set_ctx }
+rawset(ngx, "exit", exit)
+setmetatable(ngx, {
+    __index = function(_, k)
+        local g = getters[k]
+        if g then
+            return g()
+        end
+    end,
+    __newindex = function(t, k, v)
+        local s = setters[k]
+        if s then
+            return s(v)
+        end
+        rawset(t, k, v)
+    end,
+})

@@ -1,0 +1,6 @@
+//! The Lua side: per-cycle VM, code loading and the coroutine runner.
+
+pub mod code;
+pub mod runner;
+pub mod session;
+pub mod vm;

@@ -1,0 +1,145 @@
+//! Runs entry coroutines: creation (fresh globals per run), raw `lua_resume`, and turning
+//! the result into what the phase handler must do next.
+
+use std::ffi::{c_int, c_void, CStr};
+
+use crate::ffi::*;
+use crate::lua::code::Code;
+use crate::lua::session::Session;
+use crate::lua::vm::{COROUTINES, ENV_MT};
+
+pub enum Outcome {
+    /// The entry function returned.
+    Finished,
+    /// `ngx.exit(code)` was called.
+    Exited(isize),
+    /// The entry thread raised an error (already logged).
+    Failed,
+}
+
+/// Starts `code` in a new entry coroutine of the session and runs it until it ends.
+///
+/// `sess` stays a raw pointer: Lua code changes the session (through the C ABI) while it runs,
+/// so no Rust reference to it may live across a resume.
+pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
+    // SAFETY: sess is the live context of the session being run.
+    let (l, code_cache, log) = unsafe { ((*sess).l, (*sess).code_cache, (*sess).log()) };
+    // SAFETY: l is the VM's main state; every push below is popped or moved before return.
+    unsafe {
+        let top = raw::lua_gettop(l);
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+        let co = raw::lua_newthread(l);
+        raw::lua_pushvalue(l, -1);
+        (*sess).co_ref = raw::luaL_ref(l, -3);
+
+        // the run's own globals: writes stay in this session, reads fall through to _G
+        raw::lua_createtable(l, 0, 2);
+        raw::lua_pushlightuserdata(l, sess as *mut c_void);
+        raw::lua_setfield(l, -2, c"__ngx_req".as_ptr());
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
+        raw::lua_setmetatable(l, -2);
+
+        if let Err(msg) = code.push_closure(l, code_cache) {
+            raw::lua_settop(l, top);
+            log_error(NGX_LOG_ERR, log, 0, msg.as_bytes());
+            return Outcome::Failed;
+        }
+        // stack: cotable, thread, env, closure
+        raw::lua_pushvalue(l, -2);
+        raw::lua_setfenv(l, -2);
+        raw::lua_xmove(l, co, 1);
+        raw::lua_xmove(l, co, 1);
+        raw::lua_replace(co, LUA_GLOBALSINDEX);
+        raw::lua_settop(l, top);
+        (*sess).co = co;
+        resume(sess, 0)
+    }
+}
+
+/// Resumes the entry coroutine with `nargs` values on its stack.
+pub unsafe fn resume(sess: *mut Session, mut nargs: c_int) -> Outcome {
+    // SAFETY: sess is live; see run_entry about references.
+    let co = unsafe { (*sess).co };
+    loop {
+        // SAFETY: co is a live coroutine anchored in the registry.
+        let rc = unsafe { raw::lua_resume_(co, nargs) };
+        match rc {
+            0 => return Outcome::Finished,
+            LUA_YIELD => {
+                // SAFETY: read after the resume returned.
+                if let Some(code) = unsafe { (*sess).exit_code } {
+                    return Outcome::Exited(code);
+                }
+                // a plain coroutine.yield() in the entry thread: carry on
+                // SAFETY: discard the yielded values.
+                unsafe { raw::lua_settop(co, 0) };
+                nargs = 0;
+            }
+            _ => {
+                // SAFETY: the dead coroutine keeps its stack for the traceback.
+                unsafe { log_thread_error((*sess).log(), co, rc) };
+                return Outcome::Failed;
+            }
+        }
+    }
+}
+
+unsafe fn log_thread_error(log: *mut ngx_log_t, co: *mut lua_State, rc: c_int) {
+    let kind = match rc {
+        LUA_ERRRUN => "runtime error",
+        LUA_ERRSYNTAX => "syntax error",
+        LUA_ERRMEM => "memory allocation error",
+        LUA_ERRERR => "error handler error",
+        _ => "unknown error",
+    };
+    // SAFETY: co holds the error value on top.
+    let msg = unsafe {
+        if raw::lua_isstring(co, -1) != 0 {
+            String::from_utf8_lossy(to_bytes(co, -1).unwrap_or_default()).into_owned()
+        } else {
+            "unknown reason".to_string()
+        }
+    };
+    let trace = unsafe { traceback(co) };
+    log_error(
+        NGX_LOG_ERR,
+        log,
+        0,
+        format!("lua entry thread aborted: {kind}: {msg}\n{trace}").as_bytes(),
+    );
+}
+
+/// A traceback in upstream's layout (`stack traceback:` / `coroutine 0:` / frames).
+pub unsafe fn traceback(co: *mut lua_State) -> String {
+    let mut out = String::from("stack traceback:\ncoroutine 0:");
+    let mut level = 0;
+    // SAFETY: lua_getstack/lua_getinfo only read co's frames.
+    unsafe {
+        let mut ar: raw::lua_Debug = std::mem::zeroed();
+        while raw::lua_getstack(co, level, &mut ar) != 0 {
+            if level >= 22 {
+                out.push_str("\n\t...");
+                break;
+            }
+            raw::lua_getinfo(co, c"Snl".as_ptr(), &mut ar);
+            let src = CStr::from_ptr(ar.short_src.as_ptr()).to_string_lossy();
+            out.push_str(&format!("\n\t{src}:"));
+            if ar.currentline > 0 {
+                out.push_str(&format!("{}:", ar.currentline));
+            }
+            let namewhat = if ar.namewhat.is_null() { "" } else { CStr::from_ptr(ar.namewhat).to_str().unwrap_or("") };
+            if !namewhat.is_empty() && !ar.name.is_null() {
+                out.push_str(&format!(" in function '{}'", CStr::from_ptr(ar.name).to_string_lossy()));
+            } else {
+                let what = if ar.what.is_null() { "" } else { CStr::from_ptr(ar.what).to_str().unwrap_or("") };
+                match what {
+                    "main" => out.push_str(" in main chunk"),
+                    "C" | "tail" => out.push_str(" ?"),
+                    _ => out.push_str(&format!(" in function <{src}:{}>", ar.linedefined)),
+                }
+            }
+            level += 1;
+        }
+    }
+    out
+}

@@ -1,0 +1,131 @@
+//! Per-session Lua state: which phase runs, the entry coroutine, `ngx.ctx`, exit status and
+//! output buffers. It lives in the connection pool and is dropped by the pool's cleanup.
+
+use std::ffi::c_int;
+use std::ptr;
+
+use crate::ffi::*;
+use crate::module::{main_conf_of, ngx_stream_lua_module};
+
+/// Upstream's context bits (`NGX_STREAM_LUA_CONTEXT_*`), also returned through the C ABI.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(i32)]
+#[allow(dead_code)] // phases of later milestones
+pub enum Phase {
+    Content = 0x0001,
+    Log = 0x0002,
+    Timer = 0x0004,
+    InitWorker = 0x0008,
+    Balancer = 0x0010,
+    Preread = 0x0020,
+    SslCert = 0x0040,
+    SslClientHello = 0x0080,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Content => "content",
+            Phase::Log => "log",
+            Phase::Timer => "timer",
+            Phase::InitWorker => "init_worker",
+            Phase::Balancer => "balancer",
+            Phase::Preread => "preread",
+            Phase::SslCert => "ssl_cert",
+            Phase::SslClientHello => "ssl_client_hello",
+        }
+    }
+
+    /// The wording of `API disabled in the context of ...`.
+    pub fn directive_name(self) -> &'static str {
+        match self {
+            Phase::Content => "content_by_lua*",
+            Phase::Log => "log_by_lua*",
+            Phase::Timer => "ngx.timer",
+            Phase::InitWorker => "init_worker_by_lua*",
+            Phase::Balancer => "balancer_by_lua*",
+            Phase::Preread => "preread_by_lua*",
+            Phase::SslCert => "ssl_certificate_by_lua*",
+            Phase::SslClientHello => "ssl_client_hello_by_lua*",
+        }
+    }
+}
+
+pub struct Session {
+    pub s: *mut ngx_stream_session_t,
+    /// The VM's main state.
+    pub l: *mut lua_State,
+    pub phase: Phase,
+    /// The running entry coroutine and its anchor in the registry's coroutine table.
+    pub co: *mut lua_State,
+    pub co_ref: c_int,
+    /// `ngx.exit` was called with this code.
+    pub exit_code: Option<isize>,
+    /// Reference of the `ngx.ctx` table in the registry's ctx tables, or LUA_NOREF.
+    pub ctx_ref: c_int,
+    pub out_free: *mut ngx_chain_t,
+    pub out_busy: *mut ngx_chain_t,
+    pub code_cache: bool,
+}
+
+impl Session {
+    pub fn connection(&self) -> *mut ngx_connection_t {
+        // SAFETY: the session outlives this context (the context is in its pool).
+        unsafe { (*self.s).connection }
+    }
+
+    pub fn log(&self) -> *mut ngx_log_t {
+        // SAFETY: as above.
+        unsafe { (*self.connection()).log }
+    }
+
+    /// The session's context, created on first use.
+    pub unsafe fn get_or_create(s: *mut ngx_stream_session_t) -> Option<*mut Session> {
+        // SAFETY: s is a live session; s->ctx has a slot per stream module.
+        unsafe {
+            let slot = (*s).ctx.add(ngx_stream_lua_module.ctx_index);
+            if !(*slot).is_null() {
+                return Some(*slot as *mut Session);
+            }
+            let mcf = main_conf_of(s);
+            let l = mcf.vm.as_ref()?.l;
+            let scf = crate::module::srv_conf_of(s);
+            let sess = Box::new(Session {
+                s,
+                l,
+                phase: Phase::Content,
+                co: ptr::null_mut(),
+                co_ref: LUA_NOREF,
+                exit_code: None,
+                ctx_ref: LUA_NOREF,
+                out_free: ptr::null_mut(),
+                out_busy: ptr::null_mut(),
+                code_cache: scf.code_cache(),
+            });
+            let raw = pool_own((*(*s).connection).pool, sess)?;
+            *slot = raw as *mut _;
+            Some(raw)
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // SAFETY: the VM outlives every session of its cycle; we only unref our own slots.
+        unsafe {
+            if self.co_ref != LUA_NOREF {
+                raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::COROUTINES.as_ptr());
+                raw::luaL_unref(self.l, -1, self.co_ref);
+                raw::lua_settop(self.l, -2);
+            }
+            if self.ctx_ref != LUA_NOREF {
+                raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::CTX_TABLES.as_ptr());
+                raw::luaL_unref(self.l, -1, self.ctx_ref);
+                raw::lua_settop(self.l, -2);
+            }
+            // the session's slot must not point at freed memory during the rest of cleanup
+            let slot = (*self.s).ctx.add(ngx_stream_lua_module.ctx_index);
+            *slot = ptr::null_mut();
+        }
+    }
+}

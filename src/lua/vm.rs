@@ -1,0 +1,97 @@
+//! The Lua VM: one per configuration cycle, created in the master at postconfiguration and
+//! inherited by every worker through fork (so each worker runs its own copy), like upstream.
+
+use std::ffi::{c_int, CString};
+
+use crate::conf::MainConf;
+use crate::ffi::*;
+
+pub struct Vm {
+    pub l: *mut lua_State,
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        if !self.l.is_null() {
+            // SAFETY: the state is owned by this Vm and no coroutine of it runs any more.
+            unsafe { raw::lua_close(self.l) };
+        }
+    }
+}
+
+/// Registry keys shared with the built-in Lua layer.
+pub const CTX_TABLES: &std::ffi::CStr = c"ngx_lua_ctx_tables";
+pub const ENV_MT: &std::ffi::CStr = c"ngx_lua_env_mt";
+pub const COROUTINES: &std::ffi::CStr = c"ngx_lua_coroutines";
+
+/// Expands `;;` to the default path and `$prefix` / `${prefix}` to nginx's prefix.
+fn expand_path(conf: &[u8], default: &[u8], prefix: &[u8]) -> Vec<u8> {
+    let s = String::from_utf8_lossy(conf);
+    let prefix = String::from_utf8_lossy(prefix);
+    let s = s.replace("${prefix}", &prefix).replace("$prefix", &prefix);
+    let default = String::from_utf8_lossy(default);
+    s.replace(";;", &format!(";{default};")).into_bytes()
+}
+
+impl Vm {
+    pub unsafe fn new(cycle: *mut ngx_cycle_t, mcf: &MainConf) -> Result<Vm, String> {
+        // SAFETY: a fresh state, set up step by step on its own stack.
+        unsafe {
+            let l = raw::luaL_newstate();
+            if l.is_null() {
+                return Err("failed to create the Lua VM".into());
+            }
+            let vm = Vm { l };
+            raw::luaL_openlibs(l);
+
+            let prefix = ngx_bytes(&(*cycle).prefix).to_vec();
+            for (conf, field) in [(&mcf.package_path, c"path"), (&mcf.package_cpath, c"cpath")] {
+                if let Some(conf) = conf {
+                    raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
+                    raw::lua_getfield(l, -1, field.as_ptr());
+                    let default = to_bytes(l, -1).unwrap_or_default().to_vec();
+                    raw::lua_settop(l, -2);
+                    set_field_str(l, raw::lua_gettop(l), field, &expand_path(conf, &default, &prefix));
+                    raw::lua_settop(l, -2);
+                }
+            }
+
+            crate::lua::code::init_cache(l);
+            raw::lua_createtable(l, 0, 0);
+            raw::lua_setfield(l, LUA_REGISTRYINDEX, CTX_TABLES.as_ptr());
+            raw::lua_createtable(l, 0, 0);
+            raw::lua_setfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+            // metatable of every entry thread's globals: reads fall through to _G
+            raw::lua_createtable(l, 0, 1);
+            raw::lua_pushvalue(l, LUA_GLOBALSINDEX);
+            raw::lua_setfield(l, -2, c"__index".as_ptr());
+            raw::lua_setfield(l, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
+
+            crate::api::inject(l)?;
+            vm.run_builtin_lua()?;
+
+            for code in &mcf.codes {
+                code.push_closure(l, true)?;
+                raw::lua_settop(l, -2);
+            }
+            Ok(vm)
+        }
+    }
+
+    /// Runs the embedded Lua layer (our own code over the exported C ABI).
+    unsafe fn run_builtin_lua(&self) -> Result<(), String> {
+        for (name, src) in crate::api::BUILTIN_LUA {
+            let chunk = CString::new(format!("=[stream-lua-rs {name}]")).unwrap_or_default();
+            // SAFETY: self.l is live; errors leave a message on the stack.
+            unsafe {
+                let rc: c_int = raw::luaL_loadbuffer(self.l, src.as_ptr() as *const _, src.len(), chunk.as_ptr());
+                if rc != 0 || raw::lua_pcall(self.l, 0, 0, 0) != 0 {
+                    let msg = to_bytes(self.l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                    raw::lua_settop(self.l, -2);
+                    return Err(format!("failed to load the built-in Lua layer {name}: {}", msg.unwrap_or_default()));
+                }
+            }
+        }
+        Ok(())
+    }
+}

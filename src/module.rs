@@ -1,0 +1,94 @@
+//! The nginx module tables and configuration lifecycle.
+
+use std::ffi::{c_char, c_void};
+use std::ptr;
+
+use crate::conf::directives::COMMANDS;
+use crate::conf::{MainConf, SrvConf};
+use crate::ffi::*;
+
+static mut CTX: ngx_stream_module_t = ngx_stream_module_t {
+    preconfiguration: None,
+    postconfiguration: Some(postconfiguration),
+    create_main_conf: Some(create_main_conf),
+    init_main_conf: None,
+    create_srv_conf: Some(create_srv_conf),
+    merge_srv_conf: Some(merge_srv_conf),
+};
+
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static mut ngx_stream_lua_module: ngx_module_t = ngx_module_t {
+    ctx: ptr::addr_of_mut!(CTX) as *mut c_void,
+    commands: ptr::addr_of_mut!(COMMANDS) as *mut ngx_command_t,
+    type_: NGX_STREAM_MODULE as ngx_uint_t,
+    ..ngx_module_t::default()
+};
+
+/// The module's main configuration of a session.
+pub unsafe fn main_conf_of<'a>(s: *mut ngx_stream_session_t) -> &'a mut MainConf {
+    // SAFETY: every stream session carries the main confs of all stream modules.
+    unsafe { &mut *(*(*s).main_conf.add(ngx_stream_lua_module.ctx_index) as *mut MainConf) }
+}
+
+/// The module's server configuration of a session.
+pub unsafe fn srv_conf_of<'a>(s: *mut ngx_stream_session_t) -> &'a SrvConf {
+    // SAFETY: as above, for server confs.
+    unsafe { &*(*(*s).srv_conf.add(ngx_stream_lua_module.ctx_index) as *const SrvConf) }
+}
+
+/// The main configuration while parsing inside `stream {}`.
+pub unsafe fn main_conf_of_cf<'a>(cf: *mut ngx_conf_t) -> &'a mut MainConf {
+    // SAFETY: cf->ctx is a stream conf ctx whenever our directives are parsed.
+    unsafe {
+        let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
+        &mut *(*(*ctx).main_conf.add(ngx_stream_lua_module.ctx_index) as *mut MainConf)
+    }
+}
+
+unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
+    guard(ptr::null_mut(), || {
+        // SAFETY: cf->pool lives as long as the cycle's configuration.
+        pool_own(unsafe { (*cf).pool }, Box::<MainConf>::default())
+            .map_or(ptr::null_mut(), |p| p as *mut c_void)
+    })
+}
+
+unsafe extern "C" fn create_srv_conf(cf: *mut ngx_conf_t) -> *mut c_void {
+    guard(ptr::null_mut(), || {
+        // SAFETY: as above.
+        pool_own(unsafe { (*cf).pool }, Box::<SrvConf>::default())
+            .map_or(ptr::null_mut(), |p| p as *mut c_void)
+    })
+}
+
+unsafe extern "C" fn merge_srv_conf(_cf: *mut ngx_conf_t, parent: *mut c_void, child: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: both were created by create_srv_conf.
+        unsafe { (*(child as *mut SrvConf)).merge(&*(parent as *const SrvConf)) };
+        CONF_OK
+    })
+}
+
+/// Creates the cycle's VM in the master (workers inherit it) and compiles every handler.
+unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
+    guard(NGX_ERROR as ngx_int_t, || {
+        // SAFETY: cf is the stream block's configuration context.
+        unsafe {
+            let mcf = main_conf_of_cf(cf);
+            if mcf.codes.is_empty() {
+                return NGX_OK as ngx_int_t;
+            }
+            match crate::lua::vm::Vm::new((*cf).cycle, mcf) {
+                Ok(vm) => {
+                    mcf.vm = Some(vm);
+                    NGX_OK as ngx_int_t
+                }
+                Err(msg) => {
+                    log_error(NGX_LOG_EMERG, (*cf).log, 0, msg.as_bytes());
+                    NGX_ERROR as ngx_int_t
+                }
+            }
+        }
+    })
+}

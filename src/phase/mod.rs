@@ -1,0 +1,3 @@
+//! nginx hooks, one file per phase; `finalize` is the common end of a Lua-driven session.
+
+pub mod content;
