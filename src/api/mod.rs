@@ -4,6 +4,8 @@
 pub mod log;
 pub mod misc;
 pub mod output;
+pub mod req_socket;
+pub mod sleep;
 
 use crate::ffi::*;
 use crate::lua::session::{Phase, Session};
@@ -46,6 +48,8 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         set_field_fn(l, t, c"say", output::say);
         set_field_fn(l, t, c"print", output::print);
         set_field_fn(l, t, c"flush", output::flush);
+        set_field_fn(l, t, c"sleep", sleep::sleep);
+        req_socket::inject(l, t);
 
         raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
         raw::lua_getfield(l, -1, c"loaded".as_ptr());

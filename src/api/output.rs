@@ -10,6 +10,9 @@ use crate::ffi::*;
 use crate::lua_api;
 use crate::module::ngx_stream_lua_module;
 
+/// Default of `lua_socket_send_timeout` (the directive comes with cosockets).
+const SEND_TIMEOUT_MS: ngx_msec_t = 60_000;
+
 lua_api! {
     say => say_impl,
     print => print_impl,
@@ -136,12 +139,17 @@ unsafe fn flush_impl(l: *mut lua_State) -> LuaResult {
     unsafe {
         let sess = current_session(l)?;
         check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
-        // Output is handed to nginx on every call already; flushing pushes what nginx holds.
-        let rc = send_chain((*sess).s, ptr::null_mut());
-        if rc == NGX_ERROR as isize {
+        // Output is handed to nginx on every call already; flushing pushes what nginx holds,
+        // and `flush(true)` waits until it has all left.
+        let wait = raw::lua_toboolean(l, 1) != 0;
+        let buffered = (*(*sess).connection()).buffered() != 0;
+        if buffered && send_chain((*sess).s, ptr::null_mut()) == NGX_ERROR as isize {
             raw::lua_pushnil(l);
             push_bytes(l, b"nginx output filter error");
             return Ok(2);
+        }
+        if wait {
+            return crate::api::req_socket::wait_sent(l, sess, 1, SEND_TIMEOUT_MS);
         }
         raw::lua_pushinteger(l, 1);
         Ok(1)

@@ -15,6 +15,8 @@ pub enum Outcome {
     Exited(isize),
     /// The entry thread raised an error (already logged).
     Failed,
+    /// The entry thread waits for an nginx event (its wake-up is armed).
+    Waiting,
 }
 
 /// Starts `code` in a new entry coroutine of the session and runs it until it ends.
@@ -36,6 +38,8 @@ pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
         raw::lua_createtable(l, 0, 2);
         raw::lua_pushlightuserdata(l, sess as *mut c_void);
         raw::lua_setfield(l, -2, c"__ngx_req".as_ptr());
+        raw::lua_pushvalue(l, -1);
+        raw::lua_setfield(l, -2, c"_G".as_ptr());
         raw::lua_getfield(l, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
         raw::lua_setmetatable(l, -2);
 
@@ -68,7 +72,11 @@ pub unsafe fn resume(sess: *mut Session, mut nargs: c_int) -> Outcome {
             LUA_YIELD => {
                 // SAFETY: read after the resume returned.
                 if let Some(code) = unsafe { (*sess).exit_code } {
+                    unsafe { (*sess).cancel_wait() };
                     return Outcome::Exited(code);
+                }
+                if unsafe { (*sess).pending.is_some() } {
+                    return Outcome::Waiting;
                 }
                 // a plain coroutine.yield() in the entry thread: carry on
                 // SAFETY: discard the yielded values.
@@ -79,6 +87,22 @@ pub unsafe fn resume(sess: *mut Session, mut nargs: c_int) -> Outcome {
                 // SAFETY: the dead coroutine keeps its stack for the traceback.
                 unsafe { log_thread_error((*sess).log(), co, rc) };
                 return Outcome::Failed;
+            }
+        }
+    }
+}
+
+/// Resumes a waiting entry thread from an nginx event handler with `nargs` values already
+/// pushed onto its stack, then lets the phase finish the session when the thread is done.
+/// The session may be gone when this returns.
+pub unsafe fn wake(sess: *mut Session, nargs: c_int) {
+    // SAFETY: sess is live (its events are cancelled when it is dropped).
+    unsafe {
+        (*sess).pending = None;
+        let outcome = resume(sess, nargs);
+        if !matches!(outcome, Outcome::Waiting) {
+            if let Some(done) = (*sess).on_done {
+                done(sess, outcome);
             }
         }
     }

@@ -66,12 +66,30 @@ pub struct Session {
     pub out_free: *mut ngx_chain_t,
     pub out_busy: *mut ngx_chain_t,
     pub code_cache: bool,
+    /// Cancels what the entry thread waits for (set while it waits).
+    pub pending: Option<unsafe fn(*mut Session)>,
+    /// What the phase does once the entry thread has ended.
+    pub on_done: Option<unsafe fn(*mut Session, crate::lua::runner::Outcome)>,
+    /// The `ngx.sleep` timer.
+    pub sleep_ev: ngx_event_t,
+    /// `ngx.req.socket()` state, once acquired.
+    pub req_sock: Option<Box<crate::api::req_socket::ReqSocket>>,
+    /// Bytes a thread waiting for its output to leave will be told were sent.
+    pub send_wait: Option<usize>,
 }
 
 impl Session {
     pub fn connection(&self) -> *mut ngx_connection_t {
         // SAFETY: the session outlives this context (the context is in its pool).
         unsafe { (*self.s).connection }
+    }
+
+    /// Cancels the pending wait, if any.
+    pub unsafe fn cancel_wait(&mut self) {
+        if let Some(cancel) = self.pending.take() {
+            // SAFETY: the cancel function matches the wait that set it.
+            unsafe { cancel(self) };
+        }
     }
 
     pub fn log(&self) -> *mut ngx_log_t {
@@ -101,6 +119,12 @@ impl Session {
                 out_free: ptr::null_mut(),
                 out_busy: ptr::null_mut(),
                 code_cache: scf.code_cache(),
+                pending: None,
+                on_done: None,
+                // SAFETY: an all-zero ngx_event_t is nginx's idle event.
+                sleep_ev: std::mem::zeroed(),
+                req_sock: None,
+                send_wait: None,
             });
             let raw = pool_own((*(*s).connection).pool, sess)?;
             *slot = raw as *mut _;
@@ -113,6 +137,13 @@ impl Drop for Session {
     fn drop(&mut self) {
         // SAFETY: the VM outlives every session of its cycle; we only unref our own slots.
         unsafe {
+            self.cancel_wait();
+            if self.sleep_ev.timer_set() != 0 {
+                ngx_del_timer(&mut self.sleep_ev);
+            }
+            if self.sleep_ev.posted() != 0 {
+                ngx_delete_posted_event(&mut self.sleep_ev);
+            }
             if self.co_ref != LUA_NOREF {
                 raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::COROUTINES.as_ptr());
                 raw::luaL_unref(self.l, -1, self.co_ref);

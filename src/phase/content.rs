@@ -21,16 +21,27 @@ pub unsafe extern "C" fn content_handler(s: *mut ngx_stream_session_t) {
                 return;
             };
             (*sess).phase = Phase::Content;
+            (*sess).on_done = Some(content_done);
             // Nothing reads the client while Lua runs; stray read events must not re-run phases.
             (*(*(*s).connection).read).handler = Some(ignore_event);
-            let rc = match run_entry(sess, &code) {
-                Outcome::Finished => NGX_OK as isize,
-                Outcome::Exited(code) => code,
-                Outcome::Failed => NGX_STREAM_INTERNAL_SERVER_ERROR as isize,
-            };
-            finalize(s, rc);
+            let outcome = run_entry(sess, &code);
+            if !matches!(outcome, Outcome::Waiting) {
+                content_done(sess, outcome);
+            }
         }
     })
+}
+
+/// The entry thread of the content phase has ended: finish the session.
+unsafe fn content_done(sess: *mut Session, outcome: Outcome) {
+    let rc = match outcome {
+        Outcome::Finished => NGX_OK as isize,
+        Outcome::Exited(code) => code,
+        Outcome::Failed => NGX_STREAM_INTERNAL_SERVER_ERROR as isize,
+        Outcome::Waiting => return,
+    };
+    // SAFETY: sess is live until the session is finalized.
+    unsafe { finalize((*sess).s, rc) };
 }
 
 unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}

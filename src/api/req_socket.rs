@@ -1,0 +1,637 @@
+//! `ngx.req.socket()`: the downstream connection as a raw cosocket. Reads are parsed from a
+//! per-session buffer; when more bytes are needed the thread waits on the connection's read
+//! event (with the read timeout) and is resumed with the results. Writes go through the same
+//! output path as `ngx.say` and wait for the data to leave when nginx had to buffer it.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr;
+
+use crate::api::output::append_value;
+use crate::api::{check_phase, current_session};
+use crate::ffi::*;
+use crate::lua::runner::wake;
+use crate::lua::session::{Phase, Session};
+use crate::lua_api;
+
+/// Defaults of `lua_socket_{connect,send,read}_timeout` (directives arrive with cosockets).
+const DEFAULT_TIMEOUT_MS: ngx_msec_t = 60_000;
+const READ_CHUNK: usize = 4096;
+const METATABLE: &CStr = c"ngx_lua_req_socket_mt";
+
+/// What a waiting `receive*` call asked for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pattern {
+    Size(usize),
+    Line,
+    All,
+    Any(usize),
+}
+
+pub struct ReqSocket {
+    /// Received bytes not handed to Lua yet: `buf[pos..]`.
+    buf: Vec<u8>,
+    pos: usize,
+    /// The client closed its side (recv returned 0).
+    eof: bool,
+    /// A fatal receive error (errno text), reported to every later read.
+    read_err: Option<String>,
+    read_timeout: ngx_msec_t,
+    send_timeout: ngx_msec_t,
+    connect_timeout: ngx_msec_t,
+    shut_send: bool,
+    /// The read a waiting thread asked for.
+    waiting_read: Option<Pattern>,
+}
+
+/// The result of trying to serve a read from what has arrived so far.
+enum Read {
+    Done(Vec<u8>),
+    /// Needs more bytes: wait for the read event.
+    Again,
+    /// Error message and the partial data (consumed).
+    Failed(String, Vec<u8>),
+}
+
+lua_api! {
+    req_socket => req_socket_impl,
+    sock_receive => receive_impl,
+    sock_receiveany => receiveany_impl,
+    sock_send => send_impl,
+    sock_settimeout => settimeout_impl,
+    sock_settimeouts => settimeouts_impl,
+    sock_shutdown => shutdown_impl,
+    sock_close => close_impl,
+}
+
+/// Adds `ngx.req` with `socket`, and the method table of request sockets.
+pub unsafe fn inject(l: *mut lua_State, t: c_int) {
+    // SAFETY: t is the ngx table.
+    unsafe {
+        raw::lua_createtable(l, 0, 2);
+        set_field_fn(l, raw::lua_gettop(l), c"socket", req_socket);
+        raw::lua_setfield(l, t, c"req".as_ptr());
+
+        raw::lua_createtable(l, 0, 2);
+        let mt = raw::lua_gettop(l);
+        raw::lua_createtable(l, 0, 8);
+        let m = raw::lua_gettop(l);
+        set_field_fn(l, m, c"receive", sock_receive);
+        set_field_fn(l, m, c"receiveany", sock_receiveany);
+        set_field_fn(l, m, c"send", sock_send);
+        set_field_fn(l, m, c"settimeout", sock_settimeout);
+        set_field_fn(l, m, c"settimeouts", sock_settimeouts);
+        set_field_fn(l, m, c"shutdown", sock_shutdown);
+        set_field_fn(l, m, c"close", sock_close);
+        raw::lua_setfield(l, mt, c"__index".as_ptr());
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+    }
+}
+
+unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n > 1 {
+            return err(format!("expecting zero arguments, but got {n}"));
+        }
+        let sess = current_session(l)?;
+        check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
+        let s = &mut *sess;
+        let c = s.connection();
+        if (*c).type_ == libc::SOCK_DGRAM {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"UDP downstream sockets are not implemented yet in stream-lua-rs");
+            return Ok(2);
+        }
+        if (*c).buffered() != 0 {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"pending data to write");
+            return Ok(2);
+        }
+        if s.req_sock.is_some() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"duplicate call");
+            return Ok(2);
+        }
+        let mut rs = Box::new(ReqSocket {
+            buf: Vec::new(),
+            pos: 0,
+            eof: false,
+            read_err: None,
+            read_timeout: DEFAULT_TIMEOUT_MS,
+            send_timeout: DEFAULT_TIMEOUT_MS,
+            connect_timeout: DEFAULT_TIMEOUT_MS,
+            shut_send: false,
+            waiting_read: None,
+        });
+        // bytes nginx already read (the preread phase) come first
+        let b = (*c).buffer;
+        if !b.is_null() && (*b).pos < (*b).last {
+            let len = (*b).last.offset_from((*b).pos) as usize;
+            rs.buf.extend_from_slice(std::slice::from_raw_parts((*b).pos, len));
+            (*b).pos = (*b).last;
+        }
+        s.req_sock = Some(rs);
+        for ev in [(*c).read, (*c).write] {
+            if (*ev).timer_set() != 0 {
+                ngx_del_timer(ev);
+            }
+        }
+        raw::lua_settop(l, 0);
+        raw::lua_createtable(l, 1, 0);
+        raw::lua_pushlightuserdata(l, sess as *mut c_void);
+        raw::lua_rawseti(l, 1, 1);
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+        raw::lua_setmetatable(l, 1);
+        Ok(1)
+    }
+}
+
+/// Checks `self` and returns the session and its socket; `None` pushes `nil, "closed"`.
+unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<(*mut Session, &'a mut ReqSocket), LuaError> {
+    // SAFETY: l is the running coroutine; argument 1 should be a socket object.
+    unsafe {
+        if raw::lua_type(l, 1) != LUA_TTABLE {
+            let got = type_name(l, raw::lua_type(l, 1));
+            return Err(LuaError::Arg(1, fname, format!("table expected, got {got}")));
+        }
+        raw::lua_rawgeti(l, 1, 1);
+        let owner = raw::lua_touserdata(l, -1) as *mut Session;
+        raw::lua_settop(l, -2);
+        let sess = current_session(l)?;
+        if owner != sess {
+            return err("bad request");
+        }
+        match (*sess).req_sock.as_deref_mut() {
+            Some(rs) => Ok((sess, rs)),
+            None => err("bad request"),
+        }
+    }
+}
+
+impl ReqSocket {
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let out = self.buf[self.pos..self.pos + n].to_vec();
+        self.pos += n;
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        out
+    }
+
+    fn take_all(&mut self) -> Vec<u8> {
+        self.take(self.buf.len() - self.pos)
+    }
+
+    /// Serves `pat` from the buffer alone, if it can be.
+    fn serve(&mut self, pat: Pattern) -> Option<Read> {
+        let have = self.pending();
+        match pat {
+            Pattern::Size(n) if have.len() >= n => Some(Read::Done(self.take(n))),
+            Pattern::Line => {
+                let nl = have.iter().position(|&c| c == b'\n')?;
+                let mut line = self.take(nl + 1);
+                line.pop();
+                line.retain(|&c| c != b'\r');
+                Some(Read::Done(line))
+            }
+            Pattern::Any(max) if !have.is_empty() => Some(Read::Done(self.take(have.len().min(max)))),
+            Pattern::All if self.eof => Some(Read::Done(self.take_all())),
+            _ => None,
+        }
+    }
+
+    /// What a read that cannot complete returns (with the partial data, consumed).
+    fn fail(&mut self, pat: Pattern, msg: String) -> Read {
+        let mut partial = self.take_all();
+        if pat == Pattern::Line {
+            partial.retain(|&c| c != b'\r');
+        }
+        Read::Failed(msg, partial)
+    }
+
+    /// Serves `pat`, receiving from the connection until it can or would block.
+    unsafe fn read(&mut self, c: *mut ngx_connection_t, pat: Pattern) -> Read {
+        loop {
+            if let Some(r) = self.serve(pat) {
+                return r;
+            }
+            if let Some(e) = self.read_err.clone() {
+                return self.fail(pat, e);
+            }
+            if self.eof {
+                return self.fail(pat, "closed".into());
+            }
+            let want = match pat {
+                Pattern::Size(n) => (n - self.pending().len()).clamp(1, 1 << 20),
+                _ => READ_CHUNK,
+            };
+            let old = self.buf.len();
+            self.buf.resize(old + want, 0);
+            // SAFETY: c is the live downstream connection; we read into our own buffer.
+            let n = unsafe {
+                match (*c).recv {
+                    Some(recv) => recv(c, self.buf.as_mut_ptr().add(old), want),
+                    None => NGX_ERROR as isize,
+                }
+            };
+            self.buf.truncate(old + n.max(0) as usize);
+            match n {
+                n if n > 0 => continue,
+                0 => self.eof = true,
+                n if n == NGX_AGAIN as isize => return Read::Again,
+                _ => {
+                    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                    self.read_err = Some(os_error_text(errno));
+                }
+            }
+        }
+    }
+}
+
+/// `strerror` text with a lowercase first letter, as LuaSocket reports errors.
+fn os_error_text(errno: i32) -> String {
+    if errno == 0 {
+        return "error".into();
+    }
+    let s = std::io::Error::from_raw_os_error(errno).to_string();
+    let s = s.split(" (os error").next().unwrap_or("error").to_string();
+    let mut cs = s.chars();
+    match cs.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + cs.as_str(),
+        None => s,
+    }
+}
+
+/// Pushes a read's Lua results: `data` or `nil, err, partial`.
+unsafe fn push_read(l: *mut lua_State, r: Read) -> c_int {
+    // SAFETY: l has room for three values (checked by callers' stacks / LUA_MINSTACK).
+    unsafe {
+        match r {
+            Read::Done(d) => {
+                push_bytes(l, &d);
+                1
+            }
+            Read::Failed(e, partial) => {
+                raw::lua_pushnil(l);
+                push_bytes(l, e.as_bytes());
+                push_bytes(l, &partial);
+                3
+            }
+            Read::Again => 0,
+        }
+    }
+}
+
+/// Starts a read; yields when it has to wait.
+unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> LuaResult {
+    // SAFETY: sess and its socket are live; the wait is cancelled if the session goes away.
+    unsafe {
+        let c = (*sess).connection();
+        let rs = (*sess).req_sock.as_deref_mut().expect("request socket");
+        if rs.waiting_read.is_some() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"socket busy reading");
+            return Ok(2);
+        }
+        match rs.read(c, pat) {
+            Read::Again => {}
+            r => return Ok(push_read(l, r)),
+        }
+        rs.waiting_read = Some(pat);
+        let rev = (*c).read;
+        (*rev).handler = Some(on_readable);
+        if rs.read_timeout > 0 {
+            ngx_add_timer(rev, rs.read_timeout);
+        }
+        if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
+            cancel_read(sess);
+            raw::lua_pushnil(l);
+            push_bytes(l, b"failed to wait for the client");
+            return Ok(2);
+        }
+        (*sess).pending = Some(cancel_read);
+        Ok(raw::lua_yield(l, 0))
+    }
+}
+
+unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
+
+unsafe fn cancel_read(sess: *mut Session) {
+    // SAFETY: sess is live; its connection's read event was armed by start_read.
+    unsafe {
+        let rev = (*(*sess).connection()).read;
+        if (*rev).timer_set() != 0 {
+            ngx_del_timer(rev);
+        }
+        (*rev).handler = Some(ignore_event);
+        if let Some(rs) = (*sess).req_sock.as_deref_mut() {
+            rs.waiting_read = None;
+        }
+    }
+}
+
+unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: rev belongs to a live session's connection (rev->data = c, c->data = s).
+        unsafe {
+            let c = (*rev).data as *mut ngx_connection_t;
+            let sess = crate::lua::session::Session::get_or_create((*c).data as *mut ngx_stream_session_t);
+            let Some(sess) = sess else { return };
+            let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
+            let Some(pat) = rs.waiting_read else { return };
+            let r = if (*rev).timedout() != 0 {
+                (*rev).set_timedout(0);
+                log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket read timed out");
+                rs.fail(pat, "timeout".into())
+            } else {
+                rs.read(c, pat)
+            };
+            if let Read::Again = r {
+                if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
+                    let r = rs.fail(pat, "failed to wait for the client".into());
+                    cancel_read(sess);
+                    let n = push_read((*sess).co, r);
+                    wake(sess, n);
+                }
+                return;
+            }
+            cancel_read(sess);
+            let n = push_read((*sess).co, r);
+            wake(sess, n);
+        }
+    })
+}
+
+unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 1 && n != 2 {
+            return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, _) = this(l, "receive")?;
+        let pat = if n == 1 || raw::lua_type(l, 2) == LUA_TNIL {
+            Pattern::Line
+        } else if raw::lua_type(l, 2) == LUA_TNUMBER || raw::lua_isnumber(l, 2) != 0 {
+            let bytes = raw::lua_tointeger(l, 2);
+            if bytes < 0 {
+                return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()));
+            }
+            if bytes == 0 {
+                push_bytes(l, b"");
+                return Ok(1);
+            }
+            Pattern::Size(bytes as usize)
+        } else if raw::lua_type(l, 2) == LUA_TSTRING {
+            match to_bytes(l, 2).unwrap_or_default() {
+                b"*l" => Pattern::Line,
+                b"*a" => Pattern::All,
+                p if p.len() == 2 && p[0] == b'*' => {
+                    return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()))
+                }
+                p => {
+                    let p = String::from_utf8_lossy(p).into_owned();
+                    return Err(LuaError::Arg(2, "receive", format!("bad pattern argument: {p}")));
+                }
+            }
+        } else {
+            return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()));
+        };
+        start_read(l, sess, pat)
+    }
+}
+
+unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, _) = this(l, "receiveany")?;
+        if raw::lua_isnumber(l, 2) == 0 {
+            return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
+        }
+        let max = raw::lua_tointeger(l, 2);
+        if max <= 0 {
+            return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
+        }
+        start_read(l, sess, Pattern::Any(max as usize))
+    }
+}
+
+unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, rs) = this(l, "send")?;
+        let mut data = Vec::new();
+        match raw::lua_type(l, 2) {
+            LUA_TNUMBER | LUA_TSTRING => data.extend_from_slice(to_bytes(l, 2).unwrap_or_default()),
+            LUA_TTABLE => append_value(l, 2, 1, "send", &mut data)?,
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(
+                    1,
+                    "send",
+                    format!("string, number, boolean, nil, or array table expected, got {got}"),
+                ));
+            }
+        }
+        if rs.shut_send {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"closed");
+            return Ok(2);
+        }
+        if data.is_empty() {
+            raw::lua_pushinteger(l, 0);
+            return Ok(1);
+        }
+        let timeout = rs.send_timeout;
+        let len = data.len();
+        if crate::api::output::write(&mut *sess, &data) == NGX_ERROR as isize {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"closed");
+            return Ok(2);
+        }
+        wait_sent(l, sess, len, timeout)
+    }
+}
+
+/// Returns `len` once nginx holds no more output for the client, waiting for write events
+/// when it does. Also serves `ngx.flush(true)`.
+pub unsafe fn wait_sent(l: *mut lua_State, sess: *mut Session, len: usize, timeout: ngx_msec_t) -> LuaResult {
+    // SAFETY: sess is live; the wait is cancelled with the session.
+    unsafe {
+        let c = (*sess).connection();
+        if (*c).buffered() == 0 {
+            raw::lua_pushinteger(l, len as _);
+            return Ok(1);
+        }
+        let wev = (*c).write;
+        (*wev).handler = Some(on_writable);
+        if timeout > 0 && (*wev).delayed() == 0 {
+            ngx_add_timer(wev, timeout);
+        }
+        if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"closed");
+            return Ok(2);
+        }
+        (*sess).send_wait = Some(len);
+        (*sess).pending = Some(cancel_write);
+        Ok(raw::lua_yield(l, 0))
+    }
+}
+
+unsafe fn cancel_write(sess: *mut Session) {
+    // SAFETY: sess is live; its connection's write event was armed by wait_sent.
+    unsafe {
+        let wev = (*(*sess).connection()).write;
+        if (*wev).timer_set() != 0 {
+            ngx_del_timer(wev);
+        }
+        (*wev).handler = Some(ignore_event);
+        (*sess).send_wait = None;
+    }
+}
+
+unsafe extern "C" fn on_writable(wev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: wev belongs to a live session's connection.
+        unsafe {
+            let c = (*wev).data as *mut ngx_connection_t;
+            let Some(sess) = Session::get_or_create((*c).data as *mut ngx_stream_session_t) else { return };
+            let Some(len) = (*sess).send_wait else { return };
+            let co = (*sess).co;
+            if (*wev).timedout() != 0 {
+                (*wev).set_timedout(0);
+                log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket write timed out");
+                cancel_write(sess);
+                raw::lua_pushnil(co);
+                push_bytes(co, b"timeout");
+                wake(sess, 2);
+                return;
+            }
+            let rc = crate::api::output::send_chain((*sess).s, ptr::null_mut());
+            if rc == NGX_ERROR as isize {
+                cancel_write(sess);
+                raw::lua_pushnil(co);
+                push_bytes(co, b"closed");
+                wake(sess, 2);
+                return;
+            }
+            if (*c).buffered() != 0 {
+                if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
+                    cancel_write(sess);
+                    raw::lua_pushnil(co);
+                    push_bytes(co, b"closed");
+                    wake(sess, 2);
+                }
+                return;
+            }
+            cancel_write(sess);
+            raw::lua_pushinteger(co, len as _);
+            wake(sess, 1);
+        }
+    })
+}
+
+unsafe fn timeout_arg(l: *mut lua_State, i: c_int) -> Result<ngx_msec_t, LuaError> {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        if raw::lua_type(l, i) == LUA_TNIL {
+            return Ok(DEFAULT_TIMEOUT_MS);
+        }
+        let ms = raw::lua_tonumber(l, i);
+        if ms < 0.0 || ms > i32::MAX as f64 || raw::lua_isnumber(l, i) == 0 {
+            return err("bad timeout value");
+        }
+        Ok(ms as ngx_msec_t)
+    }
+}
+
+unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
+        }
+        let ms = timeout_arg(l, 2)?;
+        let (_, rs) = this(l, "settimeout")?;
+        rs.read_timeout = ms;
+        rs.send_timeout = ms;
+        rs.connect_timeout = ms;
+        Ok(0)
+    }
+}
+
+unsafe fn settimeouts_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 4 {
+            return err(format!("ngx.socket settimout: expecting 4 arguments (including the object) but seen {n}"));
+        }
+        let (connect, send, read) = (timeout_arg(l, 2)?, timeout_arg(l, 3)?, timeout_arg(l, 4)?);
+        let (_, rs) = this(l, "settimeouts")?;
+        rs.connect_timeout = connect;
+        rs.send_timeout = send;
+        rs.read_timeout = read;
+        Ok(0)
+    }
+}
+
+unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object) but seen {n}"));
+        }
+        let (sess, rs) = this(l, "shutdown")?;
+        if to_bytes(l, 2) != Some(b"send".as_slice()) {
+            let arg = String::from_utf8_lossy(to_bytes(l, 2).unwrap_or_default()).into_owned();
+            return err(format!("bad shutdown argument: {arg}"));
+        }
+        if rs.shut_send {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"already shutdown");
+            return Ok(2);
+        }
+        let c = (*sess).connection();
+        if (*c).buffered() != 0 {
+            // what nginx still holds goes out first
+            crate::api::output::send_chain((*sess).s, ptr::null_mut());
+        }
+        rs.shut_send = true;
+        if libc::shutdown((*c).fd, libc::SHUT_WR) == -1 {
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            raw::lua_pushnil(l);
+            push_bytes(l, os_error_text(errno).as_bytes());
+            return Ok(2);
+        }
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        this(l, "close")?;
+        raw::lua_pushnil(l);
+        push_bytes(l, b"attempt to close a request socket");
+        Ok(2)
+    }
+}

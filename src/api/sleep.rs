@@ -1,0 +1,68 @@
+//! `ngx.sleep(seconds)`: parks the running thread on a timer; 0 yields to other work.
+
+use std::ffi::c_void;
+
+use crate::api::{check_phase, current_session};
+use crate::ffi::*;
+use crate::lua::runner::wake;
+use crate::lua::session::{Phase, Session};
+use crate::lua_api;
+
+lua_api! { sleep => sleep_impl }
+
+unsafe fn sleep_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 1 {
+            return err(format!("attempt to pass {n} arguments, but accepted 1"));
+        }
+        let sess = current_session(l)?;
+        if raw::lua_type(l, 1) != LUA_TNUMBER && raw::lua_isnumber(l, 1) == 0 {
+            let got = type_name(l, raw::lua_type(l, 1));
+            return Err(LuaError::Arg(1, "sleep", format!("number expected, got {got}")));
+        }
+        let delay = (raw::lua_tonumber(l, 1) * 1000.0) as i64;
+        if delay < 0 {
+            return err(format!("invalid sleep duration \"{delay}\""));
+        }
+        check_phase(
+            &*sess,
+            &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello],
+        )?;
+        let s = &mut *sess;
+        let log = s.log();
+        let ev = &mut s.sleep_ev;
+        ev.handler = Some(sleep_done);
+        ev.data = sess as *mut c_void;
+        ev.log = log;
+        if delay == 0 {
+            // a 0 ms timer would fire again within the same timer loop: run after other events
+            ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_next_events));
+        } else {
+            ngx_add_timer(ev, delay as ngx_msec_t);
+        }
+        s.pending = Some(cancel_sleep);
+        Ok(raw::lua_yield(l, 0))
+    }
+}
+
+unsafe fn cancel_sleep(sess: *mut Session) {
+    // SAFETY: sess is live; its sleep event is armed by sleep_impl.
+    unsafe {
+        let ev = &mut (*sess).sleep_ev;
+        if ev.timer_set() != 0 {
+            ngx_del_timer(ev);
+        }
+        if ev.posted() != 0 {
+            ngx_delete_posted_event(ev);
+        }
+    }
+}
+
+unsafe extern "C" fn sleep_done(ev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: ev->data is the session that armed this event and is still live.
+        unsafe { wake((*ev).data as *mut Session, 0) };
+    })
+}
