@@ -22,6 +22,7 @@ pub static mut ngx_stream_lua_module: ngx_module_t = ngx_module_t {
     ctx: ptr::addr_of_mut!(CTX) as *mut c_void,
     commands: ptr::addr_of_mut!(COMMANDS) as *mut ngx_command_t,
     type_: NGX_STREAM_MODULE as ngx_uint_t,
+    init_process: Some(init_process),
     ..ngx_module_t::default()
 };
 
@@ -70,6 +71,26 @@ unsafe extern "C" fn merge_srv_conf(_cf: *mut ngx_conf_t, parent: *mut c_void, c
     })
 }
 
+type PhaseHandler = unsafe extern "C" fn(*mut ngx_stream_session_t) -> ngx_int_t;
+
+/// Each worker runs `init_worker_by_lua*` as it starts.
+unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
+    guard(NGX_OK as ngx_int_t, || {
+        // SAFETY: the cycle's conf_ctx has the stream block's context when it exists.
+        unsafe {
+            let ctx = *(*cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
+            if ctx.is_null() {
+                return NGX_OK as ngx_int_t;
+            }
+            let mcf = *(*ctx).main_conf.add(ngx_stream_lua_module.ctx_index) as *const MainConf;
+            if !mcf.is_null() {
+                crate::phase::init::run_init_worker(&*mcf);
+            }
+            NGX_OK as ngx_int_t
+        }
+    })
+}
+
 /// Creates the cycle's VM in the master (workers inherit it) and compiles every handler.
 unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     guard(NGX_ERROR as ngx_int_t, || {
@@ -79,15 +100,31 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             if mcf.codes.is_empty() {
                 return NGX_OK as ngx_int_t;
             }
-            match crate::lua::vm::Vm::new((*cf).cycle, mcf) {
-                Ok(vm) => {
-                    mcf.vm = Some(vm);
-                    NGX_OK as ngx_int_t
+            let cmcf = *(*((*cf).ctx as *mut ngx_stream_conf_ctx_t)).main_conf.add(ngx_stream_core_module.ctx_index)
+                as *mut ngx_stream_core_main_conf_t;
+            let phases = [
+                (mcf.has_preread, ngx_stream_phases_NGX_STREAM_PREREAD_PHASE, crate::phase::preread::preread_handler as PhaseHandler),
+                (mcf.has_log, ngx_stream_phases_NGX_STREAM_LOG_PHASE, crate::phase::log::log_handler as PhaseHandler),
+            ];
+            for (wanted, phase, handler) in phases {
+                if wanted {
+                    let h = ngx_array_push(&mut (*cmcf).phases[phase as usize].handlers) as *mut ngx_stream_handler_pt;
+                    if h.is_null() {
+                        return NGX_ERROR as ngx_int_t;
+                    }
+                    *h = Some(handler);
                 }
+            }
+            match crate::lua::vm::Vm::new((*cf).cycle, mcf) {
+                Ok(vm) => mcf.vm = Some(vm),
                 Err(msg) => {
                     log_error(NGX_LOG_EMERG, (*cf).log, 0, msg.as_bytes());
-                    NGX_ERROR as ngx_int_t
+                    return NGX_ERROR as ngx_int_t;
                 }
+            }
+            match crate::phase::init::run_init(mcf, (*cf).log) {
+                Ok(()) => NGX_OK as ngx_int_t,
+                Err(()) => NGX_ERROR as ngx_int_t,
             }
         }
     })

@@ -61,20 +61,20 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"lua_shared_dict", MAIN | T2, not_yet, 0),
     cmd(c"lua_add_variable", MAIN | T1, not_yet, 0),
     // handlers
-    cmd(c"init_by_lua", MAIN | T1, not_yet, 0),
-    cmd(c"init_by_lua_block", MAIN | BLOCK, not_yet, 0),
-    cmd(c"init_by_lua_file", MAIN | T1, not_yet, 0),
-    cmd(c"init_worker_by_lua", MAIN | T1, not_yet, 0),
-    cmd(c"init_worker_by_lua_block", MAIN | BLOCK, not_yet, 0),
-    cmd(c"init_worker_by_lua_file", MAIN | T1, not_yet, 0),
-    cmd(c"preread_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
-    cmd(c"preread_by_lua_file", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"preread_by_lua_no_postpone", MAIN | FLAG, not_yet, 0),
+    cmd(c"init_by_lua", MAIN | T1, init_by_lua, MAIN_OFF),
+    cmd(c"init_by_lua_block", MAIN | BLOCK, init_by_lua_block, MAIN_OFF),
+    cmd(c"init_by_lua_file", MAIN | T1, init_by_lua_file, MAIN_OFF),
+    cmd(c"init_worker_by_lua", MAIN | T1, init_worker_by_lua, MAIN_OFF),
+    cmd(c"init_worker_by_lua_block", MAIN | BLOCK, init_worker_by_lua_block, MAIN_OFF),
+    cmd(c"init_worker_by_lua_file", MAIN | T1, init_worker_by_lua_file, MAIN_OFF),
+    cmd(c"preread_by_lua_block", MAIN | SRV | BLOCK, preread_by_lua_block, SRV_OFF),
+    cmd(c"preread_by_lua_file", MAIN | SRV | T1, preread_by_lua_file, SRV_OFF),
+    cmd(c"preread_by_lua_no_postpone", MAIN | FLAG, preread_no_postpone, MAIN_OFF),
     cmd(c"content_by_lua", SRV | T1, content_by_lua, SRV_OFF),
     cmd(c"content_by_lua_block", SRV | BLOCK, content_by_lua_block, SRV_OFF),
     cmd(c"content_by_lua_file", SRV | T1, content_by_lua_file, SRV_OFF),
-    cmd(c"log_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
-    cmd(c"log_by_lua_file", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"log_by_lua_block", MAIN | SRV | BLOCK, log_by_lua_block, SRV_OFF),
+    cmd(c"log_by_lua_file", MAIN | SRV | T1, log_by_lua_file, SRV_OFF),
     cmd(c"balancer_by_lua_block", UPS | BLOCK, not_yet, 0),
     cmd(c"balancer_by_lua_file", UPS | T1, not_yet, 0),
     cmd(c"ssl_certificate_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
@@ -299,44 +299,89 @@ unsafe fn register_code(cf: *mut ngx_conf_t, code: Code) -> Option<Rc<Code>> {
     Some(code)
 }
 
-unsafe fn set_content(cf: *mut ngx_conf_t, conf: *mut c_void, code: Code) -> *mut c_char {
-    // SAFETY: conf is our SrvConf.
-    let scf = unsafe { &mut *(conf as *mut SrvConf) };
-    if scf.content.is_some() {
-        return c"is duplicate".as_ptr() as *mut c_char;
-    }
-    let Some(code) = (unsafe { register_code(cf, code) }) else { return CONF_ERROR };
-    scf.content = Some(code);
-    // SAFETY: the stream core module's server conf for the server being parsed.
-    unsafe {
-        let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
-        let cscf = *(*ctx).srv_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_srv_conf_t;
-        (*cscf).handler = Some(crate::phase::content::content_handler);
-    }
-    CONF_OK
+/// Which handler a `*_by_lua*` directive sets.
+#[derive(Clone, Copy)]
+enum Slot {
+    Init,
+    InitWorker,
+    Preread,
+    Content,
+    Log,
 }
 
-unsafe extern "C" fn content_by_lua_block(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+impl Slot {
+    fn tag(self) -> &'static str {
+        match self {
+            Slot::Init => "init_by_lua",
+            Slot::InitWorker => "init_worker_by_lua",
+            Slot::Preread => "preread_by_lua",
+            Slot::Content => "content_by_lua",
+            Slot::Log => "log_by_lua",
+        }
+    }
+}
+
+/// Stores `code` as the handler of `slot` in `conf` (our main or server configuration).
+unsafe fn set_handler(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot, code: Code) -> *mut c_char {
+    // SAFETY: conf is the MainConf for init slots (MAIN_CONF_OFFSET), else our SrvConf.
+    unsafe {
+        let taken = match slot {
+            Slot::Init => (*(conf as *mut MainConf)).init.is_some(),
+            Slot::InitWorker => (*(conf as *mut MainConf)).init_worker.is_some(),
+            Slot::Preread => (*(conf as *mut SrvConf)).preread.is_some(),
+            Slot::Content => (*(conf as *mut SrvConf)).content.is_some(),
+            Slot::Log => (*(conf as *mut SrvConf)).log.is_some(),
+        };
+        if taken {
+            return c"is duplicate".as_ptr() as *mut c_char;
+        }
+        let Some(code) = register_code(cf, code) else { return CONF_ERROR };
+        let mcf = main_conf_of_cf(cf);
+        match slot {
+            Slot::Init => mcf.init = Some(code),
+            Slot::InitWorker => mcf.init_worker = Some(code),
+            Slot::Preread => {
+                mcf.has_preread = true;
+                (*(conf as *mut SrvConf)).preread = Some(code);
+            }
+            Slot::Log => {
+                mcf.has_log = true;
+                (*(conf as *mut SrvConf)).log = Some(code);
+            }
+            Slot::Content => {
+                (*(conf as *mut SrvConf)).content = Some(code);
+                // the stream core module's server conf for the server being parsed
+                let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
+                let cscf = *(*ctx).srv_conf.add(ngx_stream_core_module.ctx_index)
+                    as *mut ngx_stream_core_srv_conf_t;
+                (*cscf).handler = Some(crate::phase::content::content_handler);
+            }
+        }
+        CONF_OK
+    }
+}
+
+unsafe fn handler_block(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *mut c_char {
     guard(CONF_ERROR, || unsafe {
         let Some(src) = read_lua_block(cf) else { return CONF_ERROR };
-        let name = chunk_name(cf, "content_by_lua");
-        set_content(cf, conf, Code::new(CodeSource::Inline(src), name))
+        let name = chunk_name(cf, slot.tag());
+        set_handler(cf, conf, slot, Code::new(CodeSource::Inline(src), name))
     })
 }
 
-unsafe extern "C" fn content_by_lua(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+unsafe fn handler_inline(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *mut c_char {
     guard(CONF_ERROR, || unsafe {
         let src = ngx_bytes(&args(cf)[1]).to_vec();
         if src.is_empty() {
             conf_log_error(NGX_LOG_EMERG, cf, b"invalid location config: no runnable Lua code");
             return CONF_ERROR;
         }
-        let name = chunk_name(cf, "content_by_lua");
-        set_content(cf, conf, Code::new(CodeSource::Inline(src), name))
+        let name = chunk_name(cf, slot.tag());
+        set_handler(cf, conf, slot, Code::new(CodeSource::Inline(src), name))
     })
 }
 
-unsafe extern "C" fn content_by_lua_file(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+unsafe fn handler_file(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *mut c_char {
     guard(CONF_ERROR, || unsafe {
         let arg = ngx_bytes(&args(cf)[1]);
         if arg.is_empty() {
@@ -352,7 +397,44 @@ unsafe extern "C" fn content_by_lua_file(cf: *mut ngx_conf_t, _: *mut ngx_comman
             return CONF_ERROR;
         }
         let path = rebase_path((*cf).cycle, arg);
-        set_content(cf, conf, Code::new(CodeSource::File(path), String::new()))
+        set_handler(cf, conf, slot, Code::new(CodeSource::File(path), String::new()))
+    })
+}
+
+/// The directive handlers nginx calls: one per form and phase.
+macro_rules! handler_directives {
+    ($($block:ident, $inline:ident, $file:ident => $slot:expr;)*) => {$(
+        unsafe extern "C" fn $block(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+            unsafe { handler_block(cf, conf, $slot) }
+        }
+        #[allow(dead_code)]
+        unsafe extern "C" fn $inline(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+            unsafe { handler_inline(cf, conf, $slot) }
+        }
+        unsafe extern "C" fn $file(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+            unsafe { handler_file(cf, conf, $slot) }
+        }
+    )*};
+}
+
+handler_directives! {
+    init_by_lua_block, init_by_lua, init_by_lua_file => Slot::Init;
+    init_worker_by_lua_block, init_worker_by_lua, init_worker_by_lua_file => Slot::InitWorker;
+    preread_by_lua_block, preread_by_lua, preread_by_lua_file => Slot::Preread;
+    content_by_lua_block, content_by_lua, content_by_lua_file => Slot::Content;
+    log_by_lua_block, log_by_lua, log_by_lua_file => Slot::Log;
+}
+
+unsafe extern "C" fn preread_no_postpone(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our MainConf.
+        let mcf = unsafe { &mut *(conf as *mut MainConf) };
+        if mcf.preread_no_postpone.is_some() {
+            return c"is duplicate".as_ptr() as *mut c_char;
+        }
+        let Some(on) = (unsafe { flag_arg(cf, cmd) }) else { return CONF_ERROR };
+        mcf.preread_no_postpone = Some(on);
+        CONF_OK
     })
 }
 

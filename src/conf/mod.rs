@@ -16,6 +16,15 @@ pub struct MainConf {
     pub codes: Vec<Rc<Code>>,
     /// The cycle's Lua VM, created at postconfiguration (in the master, inherited by workers).
     pub vm: Option<crate::lua::vm::Vm>,
+    pub init: Option<Rc<Code>>,
+    pub init_worker: Option<Rc<Code>>,
+    /// Some server runs `preread_by_lua*` / `log_by_lua*`: the phase handlers are registered.
+    pub has_preread: bool,
+    pub has_log: bool,
+    /// `preread_by_lua_no_postpone`
+    pub preread_no_postpone: Option<bool>,
+    /// The preread handler was moved to the end of its phase (done once, at the first session).
+    pub preread_postponed: bool,
 }
 
 /// `server {}`-level configuration.
@@ -23,6 +32,8 @@ pub struct MainConf {
 pub struct SrvConf {
     pub code_cache: Option<bool>,
     pub content: Option<Rc<Code>>,
+    pub preread: Option<Rc<Code>>,
+    pub log: Option<Rc<Code>>,
 }
 
 impl SrvConf {
@@ -33,6 +44,12 @@ impl SrvConf {
     pub fn merge(&mut self, prev: &SrvConf) {
         if self.code_cache.is_none() {
             self.code_cache = prev.code_cache;
+        }
+        if self.preread.is_none() {
+            self.preread = prev.preread.clone();
+        }
+        if self.log.is_none() {
+            self.log = prev.log.clone();
         }
     }
 }

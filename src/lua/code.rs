@@ -93,13 +93,19 @@ impl Code {
         Ok(())
     }
 
-    /// Compiles the code once in a scratch state, for `nginx -t`. A file that cannot be read
-    /// now is reported when it runs, as upstream does.
+    /// Inline code always is; a file only when it exists now (otherwise it is looked for, and
+    /// reported, when it runs, as upstream does).
+    pub fn is_available(&self) -> bool {
+        match &self.source {
+            CodeSource::Inline(_) => true,
+            CodeSource::File(p) => std::fs::metadata(String::from_utf8_lossy(p).as_ref()).is_ok(),
+        }
+    }
+
+    /// Compiles the code once in a scratch state, for `nginx -t`.
     pub fn check_syntax(&self) -> Result<(), String> {
-        if let CodeSource::File(p) = &self.source {
-            if std::fs::metadata(String::from_utf8_lossy(p).as_ref()).is_err() {
-                return Ok(());
-            }
+        if !self.is_available() {
+            return Ok(());
         }
         // SAFETY: a private state, closed before returning.
         unsafe {

@@ -5,7 +5,7 @@ use std::ffi::{c_int, c_void, CStr};
 
 use crate::ffi::*;
 use crate::lua::code::Code;
-use crate::lua::session::Session;
+use crate::lua::session::{Phase, Session};
 use crate::lua::vm::{COROUTINES, ENV_MT};
 
 pub enum Outcome {
@@ -26,6 +26,8 @@ pub enum Outcome {
 pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
     // SAFETY: sess is the live context of the session being run.
     let (l, code_cache, log) = unsafe { ((*sess).l, (*sess).code_cache, (*sess).log()) };
+    // SAFETY: a new phase of the same session starts a new entry thread.
+    unsafe { (*sess).release_co() };
     // SAFETY: l is the VM's main state; every push below is popped or moved before return.
     unsafe {
         let top = raw::lua_gettop(l);
@@ -85,7 +87,7 @@ pub unsafe fn resume(sess: *mut Session, mut nargs: c_int) -> Outcome {
             }
             _ => {
                 // SAFETY: the dead coroutine keeps its stack for the traceback.
-                unsafe { log_thread_error((*sess).log(), co, rc) };
+                unsafe { log_thread_error((*sess).log(), (*sess).phase, co, rc) };
                 return Outcome::Failed;
             }
         }
@@ -108,7 +110,7 @@ pub unsafe fn wake(sess: *mut Session, nargs: c_int) {
     }
 }
 
-unsafe fn log_thread_error(log: *mut ngx_log_t, co: *mut lua_State, rc: c_int) {
+unsafe fn log_thread_error(log: *mut ngx_log_t, phase: Phase, co: *mut lua_State, rc: c_int) {
     let kind = match rc {
         LUA_ERRRUN => "runtime error",
         LUA_ERRSYNTAX => "syntax error",
@@ -125,12 +127,13 @@ unsafe fn log_thread_error(log: *mut ngx_log_t, co: *mut lua_State, rc: c_int) {
         }
     };
     let trace = unsafe { traceback(co) };
-    log_error(
-        NGX_LOG_ERR,
-        log,
-        0,
-        format!("lua entry thread aborted: {kind}: {msg}\n{trace}").as_bytes(),
-    );
+    // upstream runs these phases with a plain pcall, hence their own wording
+    let line = match phase {
+        Phase::Log => format!("failed to run log_by_lua*: {msg}\n{trace}"),
+        Phase::InitWorker => format!("init_worker_by_lua error: {msg}\n{trace}"),
+        _ => format!("lua entry thread aborted: {kind}: {msg}\n{trace}"),
+    };
+    log_error(NGX_LOG_ERR, log, 0, line.as_bytes());
 }
 
 /// A traceback in upstream's layout (`stack traceback:` / `coroutine 0:` / frames).

@@ -76,6 +76,9 @@ pub struct Session {
     pub req_sock: Option<Box<crate::api::req_socket::ReqSocket>>,
     /// Bytes a thread waiting for its output to leave will be told were sent.
     pub send_wait: Option<usize>,
+    /// What the preread handler returns once its Lua code is done.
+    pub preread_rc: Option<ngx_int_t>,
+    pub content_started: bool,
 }
 
 impl Session {
@@ -92,9 +95,51 @@ impl Session {
         }
     }
 
+    /// The session's log, or the cycle's for sessions without a connection (init_worker).
     pub fn log(&self) -> *mut ngx_log_t {
+        if self.s.is_null() {
+            return cycle_log();
+        }
         // SAFETY: as above.
         unsafe { (*self.connection()).log }
+    }
+
+    /// A context with no nginx session, for code that runs outside one (init_worker).
+    pub fn new_fake(l: *mut lua_State, phase: Phase) -> Box<Session> {
+        Box::new(Session {
+            s: ptr::null_mut(),
+            l,
+            phase,
+            co: ptr::null_mut(),
+            co_ref: LUA_NOREF,
+            exit_code: None,
+            ctx_ref: LUA_NOREF,
+            out_free: ptr::null_mut(),
+            out_busy: ptr::null_mut(),
+            code_cache: true,
+            pending: None,
+            on_done: None,
+            // SAFETY: an all-zero ngx_event_t is nginx's idle event.
+            sleep_ev: unsafe { std::mem::zeroed() },
+            req_sock: None,
+            send_wait: None,
+            preread_rc: None,
+            content_started: false,
+        })
+    }
+
+    /// Lets go of the entry coroutine (a new phase starts a new one).
+    pub unsafe fn release_co(&mut self) {
+        if self.co_ref != LUA_NOREF {
+            // SAFETY: the coroutine table lives in the VM's registry.
+            unsafe {
+                raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::COROUTINES.as_ptr());
+                raw::luaL_unref(self.l, -1, self.co_ref);
+                raw::lua_settop(self.l, -2);
+            }
+            self.co_ref = LUA_NOREF;
+            self.co = ptr::null_mut();
+        }
     }
 
     /// The session's context, created on first use.
@@ -125,6 +170,8 @@ impl Session {
                 sleep_ev: std::mem::zeroed(),
                 req_sock: None,
                 send_wait: None,
+                preread_rc: None,
+                content_started: false,
             });
             let raw = pool_own((*(*s).connection).pool, sess)?;
             *slot = raw as *mut _;
@@ -144,19 +191,17 @@ impl Drop for Session {
             if self.sleep_ev.posted() != 0 {
                 ngx_delete_posted_event(&mut self.sleep_ev);
             }
-            if self.co_ref != LUA_NOREF {
-                raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::COROUTINES.as_ptr());
-                raw::luaL_unref(self.l, -1, self.co_ref);
-                raw::lua_settop(self.l, -2);
-            }
+            self.release_co();
             if self.ctx_ref != LUA_NOREF {
                 raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::CTX_TABLES.as_ptr());
                 raw::luaL_unref(self.l, -1, self.ctx_ref);
                 raw::lua_settop(self.l, -2);
             }
             // the session's slot must not point at freed memory during the rest of cleanup
-            let slot = (*self.s).ctx.add(ngx_stream_lua_module.ctx_index);
-            *slot = ptr::null_mut();
+            if !self.s.is_null() {
+                let slot = (*self.s).ctx.add(ngx_stream_lua_module.ctx_index);
+                *slot = ptr::null_mut();
+            }
         }
     }
 }

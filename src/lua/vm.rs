@@ -70,9 +70,12 @@ impl Vm {
             crate::api::inject(l)?;
             vm.run_builtin_lua()?;
 
+            // compile everything once, before workers fork (files missing now load at run time)
             for code in &mcf.codes {
-                code.push_closure(l, true)?;
-                raw::lua_settop(l, -2);
+                if code.is_available() {
+                    code.push_closure(l, true)?;
+                    raw::lua_settop(l, -2);
+                }
             }
             Ok(vm)
         }

@@ -20,6 +20,11 @@ pub unsafe extern "C" fn content_handler(s: *mut ngx_stream_session_t) {
                 ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_uint_t);
                 return;
             };
+            if (*sess).content_started {
+                // an event re-ran the phases (handlers left by an earlier phase): already running
+                return;
+            }
+            (*sess).content_started = true;
             (*sess).phase = Phase::Content;
             (*sess).on_done = Some(content_done);
             // Nothing reads the client while Lua runs; stray read events must not re-run phases.

@@ -1,0 +1,28 @@
+//! `log_by_lua*`: runs for every session in the log phase; yielding APIs are disabled there.
+
+use crate::ffi::*;
+use crate::lua::runner::{run_entry, Outcome};
+use crate::lua::session::{Phase, Session};
+use crate::module::srv_conf_of;
+
+pub unsafe extern "C" fn log_handler(s: *mut ngx_stream_session_t) -> ngx_int_t {
+    guard(NGX_ERROR as ngx_int_t, || {
+        // SAFETY: nginx calls log handlers with a live session.
+        unsafe {
+            let Some(code) = srv_conf_of(s).log.clone() else {
+                return NGX_OK as ngx_int_t;
+            };
+            let Some(sess) = Session::get_or_create(s) else {
+                return NGX_ERROR as ngx_int_t;
+            };
+            (*sess).cancel_wait();
+            (*sess).phase = Phase::Log;
+            (*sess).on_done = None;
+            (*sess).exit_code = None;
+            if let Outcome::Waiting = run_entry(sess, &code) {
+                (*sess).cancel_wait();
+            }
+            NGX_OK as ngx_int_t
+        }
+    })
+}
