@@ -286,12 +286,13 @@ unsafe fn read_lua_block(cf: *mut ngx_conf_t) -> Option<Vec<u8>> {
     }
 }
 
-/// Registers code with the main configuration after checking that it compiles, so `nginx -t`
-/// reports Lua syntax errors with the configuration file and line.
+/// Registers code with the main configuration. Code that does not compile is reported now,
+/// with the configuration file and line, so `nginx -t` shows it; it is a warning, not an
+/// error, because upstream starts such configurations and fails the sessions that run the
+/// code (with the same message at `error` level), and a drop-in must start what it started.
 unsafe fn register_code(cf: *mut ngx_conf_t, code: Code) -> Option<Rc<Code>> {
     if let Err(msg) = code.check_syntax() {
-        conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
-        return None;
+        conf_log_error(NGX_LOG_WARN, cf, msg.as_bytes());
     }
     let code = Rc::new(code);
     // SAFETY: cf is inside the stream block, so our main conf exists.

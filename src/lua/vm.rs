@@ -70,10 +70,10 @@ impl Vm {
             crate::api::inject(l)?;
             vm.run_builtin_lua()?;
 
-            // compile everything once, before workers fork (files missing now load at run time)
+            // compile everything once, before workers fork; code that does not compile (already
+            // reported) and files missing now are loaded, and reported, when they run
             for code in &mcf.codes {
-                if code.is_available() {
-                    code.push_closure(l, true)?;
+                if code.is_available() && code.push_closure(l, true).is_ok() {
                     raw::lua_settop(l, -2);
                 }
             }
