@@ -48,6 +48,7 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         set_field_fn(l, t, c"say", output::say);
         set_field_fn(l, t, c"print", output::print);
         set_field_fn(l, t, c"flush", output::flush);
+        set_field_fn(l, t, c"eof", output::eof);
         set_field_fn(l, t, c"sleep", sleep::sleep);
         req_socket::inject(l, t);
 

@@ -17,6 +17,27 @@ lua_api! {
     say => say_impl,
     print => print_impl,
     flush => flush_impl,
+    eof => eof_impl,
+}
+
+unsafe fn eof_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let sess = current_session(l)?;
+        if raw::lua_gettop(l) != 0 {
+            return err("no argument is expected");
+        }
+        if (*sess).eof {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"seen eof");
+            return Ok(2);
+        }
+        check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
+        // like upstream: later output is refused; what was written still goes out
+        (*sess).eof = true;
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
 }
 
 unsafe fn say_impl(l: *mut lua_State) -> LuaResult {
@@ -112,6 +133,11 @@ unsafe fn output(l: *mut lua_State, newline: bool, fname: &'static str) -> LuaRe
     unsafe {
         let sess = current_session(l)?;
         check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
+        if (*sess).eof {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"seen eof");
+            return Ok(2);
+        }
         let mut data = Vec::new();
         let n = raw::lua_gettop(l);
         for i in 1..=n {

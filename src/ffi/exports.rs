@@ -65,22 +65,76 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_var_set(
     r: *mut Session,
     name_data: *const c_uchar,
     name_len: usize,
-    _lowcase_buf: *mut c_uchar,
-    _value: *const c_uchar,
-    _value_len: usize,
+    lowcase_buf: *mut c_uchar,
+    value: *const c_uchar,
+    value_len: usize,
     errbuf: *mut c_uchar,
     errlen: *mut usize,
 ) -> c_int {
     guard(NGX_ERROR, || {
-        // SAFETY: name_data has name_len bytes.
+        // SAFETY: r is null or a live session's context; the buffers are sized by the caller.
         unsafe {
             if r.is_null() {
-                set_err(errbuf, errlen, b"no request found");
+                set_err(errbuf, errlen, b"no request object found");
                 return NGX_ERROR;
             }
-            let name = String::from_utf8_lossy(std::slice::from_raw_parts(name_data, name_len));
-            // Writable variables arrive with lua_add_variable (not built yet).
-            set_err(errbuf, errlen, format!("variable \"{name}\" not changeable").as_bytes());
+            let s = (*r).s;
+            if s.is_null() {
+                set_err(errbuf, errlen, b"API disabled in the current context");
+                return NGX_ERROR;
+            }
+            let hash = ngx_hash_strlow(lowcase_buf, name_data as *mut u8, name_len);
+            let name = String::from_utf8_lossy(std::slice::from_raw_parts(lowcase_buf, name_len)).into_owned();
+            let cmcf = *(*s).main_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_main_conf_t;
+            let v = ngx_hash_find(&mut (*cmcf).variables_hash, hash, lowcase_buf, name_len) as *mut ngx_stream_variable_t;
+            if v.is_null() {
+                let msg = format!(
+                    "variable \"{name}\" not found for writing; maybe it is a built-in variable that is not \
+                     changeable or you forgot to use \"set ${name} '';\" in the config file to define it first"
+                );
+                set_err(errbuf, errlen, msg.as_bytes());
+                return NGX_ERROR;
+            }
+            if (*v).flags & NGX_STREAM_VAR_CHANGEABLE as ngx_uint_t == 0 {
+                set_err(errbuf, errlen, format!("variable \"{name}\" not changeable").as_bytes());
+                return NGX_ERROR;
+            }
+            let pool = (*(*s).connection).pool;
+            // the value must live as long as the session
+            let data = if value.is_null() || value_len == 0 {
+                std::ptr::null_mut()
+            } else {
+                let p = ngx_pnalloc(pool, value_len) as *mut u8;
+                if p.is_null() {
+                    set_err(errbuf, errlen, b"no memory");
+                    return NGX_ERROR;
+                }
+                std::ptr::copy_nonoverlapping(value, p, value_len);
+                p
+            };
+            let fill = |vv: *mut ngx_stream_variable_value_t| {
+                (*vv).data = data;
+                (*vv).set_len(value_len as u32);
+                (*vv).set_valid(!value.is_null() as u32);
+                (*vv).set_not_found(value.is_null() as u32);
+                (*vv).set_no_cacheable(0);
+            };
+            if let Some(set) = (*v).set_handler {
+                let vv = ngx_pcalloc(pool, std::mem::size_of::<ngx_stream_variable_value_t>())
+                    as *mut ngx_stream_variable_value_t;
+                if vv.is_null() {
+                    set_err(errbuf, errlen, b"no memory");
+                    return NGX_ERROR;
+                }
+                fill(vv);
+                set(s, vv, (*v).data);
+                return NGX_OK as c_int;
+            }
+            if (*v).flags & NGX_STREAM_VAR_INDEXED as ngx_uint_t != 0 {
+                fill((*s).variables.add((*v).index));
+                return NGX_OK as c_int;
+            }
+            set_err(errbuf, errlen, format!("variable \"{name}\" cannot be assigned a value").as_bytes());
             NGX_ERROR
         }
     })

@@ -130,7 +130,6 @@ unsafe fn log_thread_error(log: *mut ngx_log_t, phase: Phase, co: *mut lua_State
     // upstream runs these phases with a plain pcall, hence their own wording
     let line = match phase {
         Phase::Log => format!("failed to run log_by_lua*: {msg}\n{trace}"),
-        Phase::InitWorker => format!("init_worker_by_lua error: {msg}\n{trace}"),
         _ => format!("lua entry thread aborted: {kind}: {msg}\n{trace}"),
     };
     log_error(NGX_LOG_ERR, log, 0, line.as_bytes());

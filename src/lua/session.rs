@@ -79,6 +79,8 @@ pub struct Session {
     /// What the preread handler returns once its Lua code is done.
     pub preread_rc: Option<ngx_int_t>,
     pub content_started: bool,
+    /// `ngx.eof()` was called: output is refused from now on.
+    pub eof: bool,
 }
 
 impl Session {
@@ -125,6 +127,7 @@ impl Session {
             send_wait: None,
             preread_rc: None,
             content_started: false,
+                eof: false,
         })
     }
 
@@ -172,6 +175,7 @@ impl Session {
                 send_wait: None,
                 preread_rc: None,
                 content_started: false,
+                eof: false,
             });
             let raw = pool_own((*(*s).connection).pool, sess)?;
             *slot = raw as *mut _;

@@ -1,54 +1,68 @@
-//! `init_by_lua*` (in the master, while the configuration loads: globals it sets are seen by
-//! every worker) and `init_worker_by_lua*` (in each worker as it starts).
+//! `init_by_lua*` (in the master, while the configuration loads) and `init_worker_by_lua*`
+//! (in each worker as it starts). Both run in the VM's main thread with `_G` as their globals,
+//! as upstream does, so globals they set are seen by all later code.
+
+use std::ffi::c_void;
 
 use crate::conf::MainConf;
 use crate::ffi::*;
-use crate::lua::runner::{run_entry, Outcome};
+use crate::lua::code::Code;
 use crate::lua::session::{Phase, Session};
 
-/// Runs `init_by_lua*` in the VM's main thread; an error fails the configuration.
-pub unsafe fn run_init(mcf: &MainConf, log: *mut ngx_log_t) -> Result<(), ()> {
-    let (Some(code), Some(vm)) = (&mcf.init, &mcf.vm) else { return Ok(()) };
-    let l = vm.l;
+/// Runs `code` with `pcall` in the main thread, `__ngx_req` set to `req` meanwhile.
+/// Returns the error message (with a traceback) on failure.
+unsafe fn run_in_main(l: *mut lua_State, code: &Code, req: *mut Session) -> Result<(), String> {
     // SAFETY: l is the cycle's VM, not running anything else.
     unsafe {
         let top = raw::lua_gettop(l);
         raw::lua_getfield(l, LUA_GLOBALSINDEX, c"debug".as_ptr());
         raw::lua_getfield(l, -1, c"traceback".as_ptr());
         raw::lua_remove(l, -2);
-        let msg = match code.push_closure(l, true) {
-            Err(m) => Some(m),
-            Ok(()) => {
-                if raw::lua_pcall(l, 0, 0, top + 1) != 0 {
-                    let m = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-                    Some(m.unwrap_or_else(|| "unknown reason".into()))
-                } else {
-                    None
-                }
-            }
-        };
-        raw::lua_settop(l, top);
-        match msg {
-            None => Ok(()),
-            Some(m) => {
-                let tag = if code.chunkname.starts_with('@') { "init_by_lua_file" } else { "init_by_lua" };
-                log_error(NGX_LOG_ERR, log, 0, format!("{tag} error: {m}").as_bytes());
-                Err(())
-            }
+        code.push_closure(l, true)?;
+        if !req.is_null() {
+            raw::lua_pushlightuserdata(l, req as *mut c_void);
+            raw::lua_setfield(l, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
         }
+        let rc = raw::lua_pcall(l, 0, 0, top + 1);
+        let msg = (rc != 0).then(|| {
+            to_bytes(l, -1)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_else(|| "unknown reason".into())
+        });
+        if !req.is_null() {
+            raw::lua_pushnil(l);
+            raw::lua_setfield(l, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
+        }
+        raw::lua_settop(l, top);
+        msg.map_or(Ok(()), Err)
     }
 }
 
-/// Runs `init_worker_by_lua*` in a context with no session.
+fn tag(code: &Code, base: &str) -> String {
+    if code.chunkname.starts_with('@') {
+        format!("{base}_file")
+    } else {
+        base.to_string()
+    }
+}
+
+/// Runs `init_by_lua*`; an error fails the configuration.
+pub unsafe fn run_init(mcf: &MainConf, log: *mut ngx_log_t) -> Result<(), ()> {
+    let (Some(code), Some(vm)) = (&mcf.init, &mcf.vm) else { return Ok(()) };
+    // SAFETY: the VM is idle during configuration.
+    unsafe { run_in_main(vm.l, code, std::ptr::null_mut()) }.map_err(|m| {
+        log_error(NGX_LOG_ERR, log, 0, format!("{} error: {m}", tag(code, "init_by_lua")).as_bytes());
+    })
+}
+
+/// Runs `init_worker_by_lua*` with a session-less context (for `ngx.get_phase` and the
+/// APIs that check where they run).
 pub unsafe fn run_init_worker(mcf: &MainConf) {
     let (Some(code), Some(vm)) = (&mcf.init_worker, &mcf.vm) else { return };
     let mut sess = Session::new_fake(vm.l, Phase::InitWorker);
-    let p: *mut Session = &mut *sess;
-    // SAFETY: p stays valid until sess is dropped below.
-    unsafe {
-        if let Outcome::Waiting = run_entry(p, code) {
-            (*p).cancel_wait();
-        }
+    // SAFETY: the VM is idle while the worker starts; sess outlives the call.
+    if let Err(m) = unsafe { run_in_main(vm.l, code, &mut *sess) } {
+        let line = format!("{} error: {m}", tag(code, "init_worker_by_lua"));
+        log_error(NGX_LOG_ERR, cycle_log(), 0, line.as_bytes());
     }
-    drop(sess);
 }

@@ -87,14 +87,16 @@ function var_mt.__newindex(_, name, value)
         error("bad variable name", 2)
     end
     local len = #name
-    if value == nil then
-        value = ""
-    elseif type(value) ~= "string" then
-        value = tostring(value)
+    local value_len = 0
+    if value ~= nil then
+        if type(value) ~= "string" then
+            value = tostring(value)
+        end
+        value_len = #value
     end
     size_ptr[0] = ERR_BUF_SIZE
     local rc = C.ngx_stream_lua_ffi_var_set(r, name, len, get_str_buf(len),
-                                            value, #value, err_buf, size_ptr)
+                                            value, value_len, err_buf, size_ptr)
     if rc == 0 then
         return
     end
