@@ -122,7 +122,8 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
                     return NGX_ERROR as ngx_int_t;
                 }
             }
-            match crate::phase::init::run_init(mcf, (*cf).log) {
+            let l = mcf.vm.as_ref().map_or(std::ptr::null_mut(), |vm| vm.l);
+            match crate::phase::init::run_init(mcf, l, (*cf).log) {
                 Ok(()) => NGX_OK as ngx_int_t,
                 Err(()) => NGX_ERROR as ngx_int_t,
             }

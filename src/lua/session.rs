@@ -66,6 +66,9 @@ pub struct Session {
     pub out_free: *mut ngx_chain_t,
     pub out_busy: *mut ngx_chain_t,
     pub code_cache: bool,
+    /// The session's private VM (`lua_code_cache off`); dropped after the fields above.
+    #[allow(dead_code)] // held for its Drop
+    pub own_vm: Option<crate::lua::vm::Vm>,
     /// Cancels what the entry thread waits for (set while it waits).
     pub pending: Option<unsafe fn(*mut Session)>,
     /// What the phase does once the entry thread has ended.
@@ -119,6 +122,7 @@ impl Session {
             out_free: ptr::null_mut(),
             out_busy: ptr::null_mut(),
             code_cache: true,
+            own_vm: None,
             pending: None,
             on_done: None,
             // SAFETY: an all-zero ngx_event_t is nginx's idle event.
@@ -154,8 +158,28 @@ impl Session {
                 return Some(*slot as *mut Session);
             }
             let mcf = main_conf_of(s);
-            let l = mcf.vm.as_ref()?.l;
             let scf = crate::module::srv_conf_of(s);
+            // `lua_code_cache off`: a VM of its own per session, so files and required modules
+            // are loaded afresh, like upstream
+            let own_vm = if scf.code_cache() {
+                None
+            } else {
+                match crate::lua::vm::Vm::new(ngx_cycle, mcf) {
+                    Ok(vm) => {
+                        let log = (*(*s).connection).log;
+                        crate::phase::init::run_init(mcf, vm.l, log).ok()?;
+                        Some(vm)
+                    }
+                    Err(msg) => {
+                        log_error(NGX_LOG_ERR, (*(*s).connection).log, 0, msg.as_bytes());
+                        return None;
+                    }
+                }
+            };
+            let l = match &own_vm {
+                Some(vm) => vm.l,
+                None => mcf.vm.as_ref()?.l,
+            };
             let sess = Box::new(Session {
                 s,
                 l,
@@ -167,6 +191,7 @@ impl Session {
                 out_free: ptr::null_mut(),
                 out_busy: ptr::null_mut(),
                 code_cache: scf.code_cache(),
+                own_vm,
                 pending: None,
                 on_done: None,
                 // SAFETY: an all-zero ngx_event_t is nginx's idle event.

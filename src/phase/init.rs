@@ -46,11 +46,12 @@ fn tag(code: &Code, base: &str) -> String {
     }
 }
 
-/// Runs `init_by_lua*`; an error fails the configuration.
-pub unsafe fn run_init(mcf: &MainConf, log: *mut ngx_log_t) -> Result<(), ()> {
-    let (Some(code), Some(vm)) = (&mcf.init, &mcf.vm) else { return Ok(()) };
-    // SAFETY: the VM is idle during configuration.
-    unsafe { run_in_main(vm.l, code, std::ptr::null_mut()) }.map_err(|m| {
+/// Runs `init_by_lua*` in the VM `l` (the cycle's, or a session's own when the code cache
+/// is off); an error fails the configuration.
+pub unsafe fn run_init(mcf: &MainConf, l: *mut lua_State, log: *mut ngx_log_t) -> Result<(), ()> {
+    let Some(code) = &mcf.init else { return Ok(()) };
+    // SAFETY: the VM is idle.
+    unsafe { run_in_main(l, code, std::ptr::null_mut()) }.map_err(|m| {
         log_error(NGX_LOG_ERR, log, 0, format!("{} error: {m}", tag(code, "init_by_lua")).as_bytes());
     })
 }
