@@ -71,23 +71,31 @@ unsafe extern "C" fn merge_srv_conf(_cf: *mut ngx_conf_t, parent: *mut c_void, c
     })
 }
 
+/// The module's main configuration of the running cycle (in a worker), if it has a stream block.
+pub fn cycle_main_conf<'a>() -> Option<&'a MainConf> {
+    // SAFETY: the running cycle's conf_ctx has the stream block's context when it exists.
+    unsafe {
+        let ctx = *(*ngx_cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
+        if ctx.is_null() {
+            return None;
+        }
+        let mcf = *(*ctx).main_conf.add(ngx_stream_lua_module.ctx_index) as *const MainConf;
+        mcf.as_ref()
+    }
+}
+
 type PhaseHandler = unsafe extern "C" fn(*mut ngx_stream_session_t) -> ngx_int_t;
 
 /// Each worker runs `init_worker_by_lua*` as it starts.
 unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
     guard(NGX_OK as ngx_int_t, || {
         // SAFETY: the cycle's conf_ctx has the stream block's context when it exists.
-        unsafe {
-            let ctx = *(*cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
-            if ctx.is_null() {
-                return NGX_OK as ngx_int_t;
-            }
-            let mcf = *(*ctx).main_conf.add(ngx_stream_lua_module.ctx_index) as *const MainConf;
-            if !mcf.is_null() {
-                crate::phase::init::run_init_worker(&*mcf);
-            }
-            NGX_OK as ngx_int_t
+        let _ = cycle;
+        if let Some(mcf) = cycle_main_conf() {
+            // SAFETY: the worker is starting; nothing else runs Lua.
+            unsafe { crate::phase::init::run_init_worker(mcf) };
         }
+        NGX_OK as ngx_int_t
     })
 }
 

@@ -6,6 +6,7 @@ pub mod misc;
 pub mod output;
 pub mod req_socket;
 pub mod sleep;
+pub mod timer;
 
 use crate::ffi::*;
 use crate::lua::session::{Phase, Session};
@@ -51,6 +52,7 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         set_field_fn(l, t, c"eof", output::eof);
         set_field_fn(l, t, c"sleep", sleep::sleep);
         req_socket::inject(l, t);
+        timer::inject(l, t);
 
         raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
         raw::lua_getfield(l, -1, c"loaded".as_ptr());

@@ -53,8 +53,8 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"lua_package_cpath", MAIN | T1, package_cpath, MAIN_OFF),
     cmd(c"lua_regex_cache_max_entries", MAIN | T1, not_yet, 0),
     cmd(c"lua_regex_match_limit", MAIN | T1, not_yet, 0),
-    cmd(c"lua_max_pending_timers", MAIN | T1, not_yet, 0),
-    cmd(c"lua_max_running_timers", MAIN | T1, not_yet, 0),
+    cmd(c"lua_max_pending_timers", MAIN | T1, max_pending_timers, MAIN_OFF),
+    cmd(c"lua_max_running_timers", MAIN | T1, max_running_timers, MAIN_OFF),
     cmd(c"lua_sa_restart", MAIN | FLAG, not_yet, 0),
     cmd(c"lua_capture_error_log", MAIN | T1, not_yet, 0),
     cmd(c"lua_malloc_trim", MAIN | T1, not_yet, 0),
@@ -424,6 +424,40 @@ handler_directives! {
     preread_by_lua_block, preread_by_lua, preread_by_lua_file => Slot::Preread;
     content_by_lua_block, content_by_lua, content_by_lua_file => Slot::Content;
     log_by_lua_block, log_by_lua, log_by_lua_file => Slot::Log;
+}
+
+/// A non-negative number, like `ngx_conf_set_num_slot`.
+unsafe fn num_arg(cf: *mut ngx_conf_t) -> Option<usize> {
+    // SAFETY: the directive has one argument.
+    let v = unsafe { args(cf)[1] };
+    let n = unsafe { ngx_atoi(v.data, v.len) };
+    (n >= 0).then_some(n as usize)
+}
+
+unsafe fn set_timer_limit(cf: *mut ngx_conf_t, conf: *mut c_void, running: bool) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our MainConf.
+        let mcf = unsafe { &mut *(conf as *mut MainConf) };
+        let slot = if running { &mut mcf.max_running_timers } else { &mut mcf.max_pending_timers };
+        if slot.is_some() {
+            return c"is duplicate".as_ptr() as *mut c_char;
+        }
+        match unsafe { num_arg(cf) } {
+            Some(n) => {
+                *slot = Some(n);
+                CONF_OK
+            }
+            None => c"invalid number".as_ptr() as *mut c_char,
+        }
+    })
+}
+
+unsafe extern "C" fn max_pending_timers(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    unsafe { set_timer_limit(cf, conf, false) }
+}
+
+unsafe extern "C" fn max_running_timers(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    unsafe { set_timer_limit(cf, conf, true) }
 }
 
 unsafe extern "C" fn preread_no_postpone(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {

@@ -23,6 +23,8 @@ pub struct MainConf {
     pub has_log: bool,
     /// `preread_by_lua_no_postpone`
     pub preread_no_postpone: Option<bool>,
+    pub max_pending_timers: Option<usize>,
+    pub max_running_timers: Option<usize>,
     /// The preread handler was moved to the end of its phase (done once, at the first session).
     pub preread_postponed: bool,
 }

@@ -68,7 +68,9 @@ pub struct Session {
     pub code_cache: bool,
     /// The session's private VM (`lua_code_cache off`); dropped after the fields above.
     #[allow(dead_code)] // held for its Drop
-    pub own_vm: Option<crate::lua::vm::Vm>,
+    pub own_vm: Option<std::rc::Rc<crate::lua::vm::Vm>>,
+    /// The log of a session-less context: the cycle's, naming the context in each line.
+    pub fake_log: ngx_log_t,
     /// Cancels what the entry thread waits for (set while it waits).
     pub pending: Option<unsafe fn(*mut Session)>,
     /// What the phase does once the entry thread has ended.
@@ -100,18 +102,18 @@ impl Session {
         }
     }
 
-    /// The session's log, or the cycle's for sessions without a connection (init_worker).
+    /// The session's log, or the context's own for sessions without a connection.
     pub fn log(&self) -> *mut ngx_log_t {
         if self.s.is_null() {
-            return cycle_log();
+            return &self.fake_log as *const ngx_log_t as *mut ngx_log_t;
         }
         // SAFETY: as above.
         unsafe { (*self.connection()).log }
     }
 
-    /// A context with no nginx session, for code that runs outside one (init_worker).
+    /// A context with no nginx session, for code that runs outside one (init_worker, timers).
     pub fn new_fake(l: *mut lua_State, phase: Phase) -> Box<Session> {
-        Box::new(Session {
+        let mut sess = Box::new(Session {
             s: ptr::null_mut(),
             l,
             phase,
@@ -123,6 +125,8 @@ impl Session {
             out_busy: ptr::null_mut(),
             code_cache: true,
             own_vm: None,
+            // SAFETY: replaced below by a copy of the cycle's log.
+            fake_log: unsafe { std::mem::zeroed() },
             pending: None,
             on_done: None,
             // SAFETY: an all-zero ngx_event_t is nginx's idle event.
@@ -132,7 +136,15 @@ impl Session {
             preread_rc: None,
             content_started: false,
                 eof: false,
-        })
+        });
+        // SAFETY: the cycle's log is valid while the worker runs.
+        unsafe {
+            sess.fake_log = *cycle_log();
+            if phase == Phase::Timer {
+                sess.fake_log.handler = Some(timer_log_context);
+            }
+        }
+        sess
     }
 
     /// Lets go of the entry coroutine (a new phase starts a new one).
@@ -168,7 +180,7 @@ impl Session {
                     Ok(vm) => {
                         let log = (*(*s).connection).log;
                         crate::phase::init::run_init(mcf, vm.l, log).ok()?;
-                        Some(vm)
+                        Some(std::rc::Rc::new(vm))
                     }
                     Err(msg) => {
                         log_error(NGX_LOG_ERR, (*(*s).connection).log, 0, msg.as_bytes());
@@ -192,6 +204,8 @@ impl Session {
                 out_busy: ptr::null_mut(),
                 code_cache: scf.code_cache(),
                 own_vm,
+                // SAFETY: unused for sessions with a connection.
+                fake_log: std::mem::zeroed(),
                 pending: None,
                 on_done: None,
                 // SAFETY: an all-zero ngx_event_t is nginx's idle event.
@@ -206,6 +220,17 @@ impl Session {
             *slot = raw as *mut _;
             Some(raw)
         }
+    }
+}
+
+/// Appends the context to error lines logged by timer code, like upstream.
+unsafe extern "C" fn timer_log_context(_log: *mut ngx_log_t, buf: *mut u8, len: usize) -> *mut u8 {
+    let text = b", context: ngx.timer";
+    let n = text.len().min(len);
+    // SAFETY: nginx gives `len` writable bytes at buf.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
+        buf.add(n)
     }
 }
 

@@ -1,0 +1,327 @@
+//! `ngx.timer.at`, `ngx.timer.every`, `ngx.timer.running_count`, `ngx.timer.pending_count`.
+//!
+//! A timer holds a coroutine with the callback and its arguments. When it fires, the callback
+//! runs as the entry thread of a session-less context (it may sleep and, later, use sockets).
+//! When the worker shuts down, pending timers run at once with `premature = true`: a fake
+//! idle "watcher" connection is closed by nginx at graceful shutdown and triggers that.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr;
+use std::rc::Rc;
+
+use crate::api::current_session;
+use crate::ffi::*;
+use crate::lua::runner::{resume, Outcome};
+use crate::lua::session::{Phase, Session};
+use crate::lua::vm::{Vm, COROUTINES, ENV_MT};
+use crate::lua_api;
+
+pub const DEFAULT_MAX_PENDING: usize = 1024;
+pub const DEFAULT_MAX_RUNNING: usize = 256;
+
+struct Timer {
+    ev: ngx_event_t,
+    /// The VM main state, and the VM itself when it is a session's own (code cache off).
+    l: *mut lua_State,
+    vm: Option<Rc<Vm>>,
+    /// The coroutine: stack holds the callback then its arguments.
+    co: *mut lua_State,
+    co_ref: c_int,
+    /// Repeat interval of `ngx.timer.every` (0 for `ngx.timer.at`).
+    every: ngx_msec_t,
+}
+
+/// Per-worker timer bookkeeping.
+struct Timers {
+    pending: HashSet<*mut Timer>,
+    running: usize,
+    watcher: *mut ngx_connection_t,
+}
+
+thread_local! {
+    static TIMERS: RefCell<Timers> = RefCell::new(Timers {
+        pending: HashSet::new(),
+        running: 0,
+        watcher: ptr::null_mut(),
+    });
+}
+
+lua_api! {
+    timer_at => at_impl,
+    timer_every => every_impl,
+    running_count => running_count_impl,
+    pending_count => pending_count_impl,
+}
+
+pub unsafe fn inject(l: *mut lua_State, t: c_int) {
+    // SAFETY: t is the ngx table.
+    unsafe {
+        raw::lua_createtable(l, 0, 4);
+        let tt = raw::lua_gettop(l);
+        set_field_fn(l, tt, c"at", timer_at);
+        set_field_fn(l, tt, c"every", timer_every);
+        set_field_fn(l, tt, c"running_count", running_count);
+        set_field_fn(l, tt, c"pending_count", pending_count);
+        raw::lua_setfield(l, t, c"timer".as_ptr());
+    }
+}
+
+unsafe fn running_count_impl(l: *mut lua_State) -> LuaResult {
+    let n = TIMERS.with(|t| t.borrow().running);
+    // SAFETY: l is the running state.
+    unsafe { raw::lua_pushinteger(l, n as _) };
+    Ok(1)
+}
+
+unsafe fn pending_count_impl(l: *mut lua_State) -> LuaResult {
+    let n = TIMERS.with(|t| t.borrow().pending.len());
+    // SAFETY: l is the running state.
+    unsafe { raw::lua_pushinteger(l, n as _) };
+    Ok(1)
+}
+
+unsafe fn at_impl(l: *mut lua_State) -> LuaResult {
+    unsafe { add_timer(l, false) }
+}
+
+unsafe fn every_impl(l: *mut lua_State) -> LuaResult {
+    unsafe { add_timer(l, true) }
+}
+
+unsafe fn add_timer(l: *mut lua_State, every: bool) -> LuaResult {
+    let fname = if every { "every" } else { "at" };
+    // SAFETY: l is the running state; values move between l and the new coroutine.
+    unsafe {
+        let nargs = raw::lua_gettop(l);
+        if nargs < 2 {
+            return err(format!("expecting at least 2 arguments but got {nargs}"));
+        }
+        if raw::lua_isnumber(l, 1) == 0 {
+            let got = type_name(l, raw::lua_type(l, 1));
+            return Err(LuaError::Arg(1, fname, format!("number expected, got {got}")));
+        }
+        let delay = (raw::lua_tonumber(l, 1) * 1000.0) as ngx_msec_t;
+        if every && delay == 0 {
+            return err("delay cannot be zero");
+        }
+        if raw::lua_type(l, 2) != LUA_TFUNCTION || raw::lua_iscfunction(l, 2) != 0 {
+            return Err(LuaError::Arg(2, fname, "Lua function expected".into()));
+        }
+        let sess = current_session(l).map_err(|_| LuaError::Msg("no request".into()))?;
+        if ngx_exiting != 0 && delay > 0 {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"process exiting");
+            return Ok(2);
+        }
+        let max = max_pending((*sess).l);
+        if TIMERS.with(|t| t.borrow().pending.len()) >= max {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"too many pending timers");
+            return Ok(2);
+        }
+        if !ensure_watcher() {
+            return err("no memory");
+        }
+        let vm_l = (*sess).l;
+        let (co, co_ref) = new_timer_thread(vm_l, l, 2, nargs - 2);
+        let t = Box::into_raw(Box::new(Timer {
+            ev: std::mem::zeroed(),
+            l: vm_l,
+            vm: (*sess).own_vm.clone(),
+            co,
+            co_ref,
+            every: if every { delay } else { 0 },
+        }));
+        arm(t, delay);
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+/// The `lua_max_pending_timers` of the running cycle.
+fn max_pending(_l: *mut lua_State) -> usize {
+    crate::module::cycle_main_conf().map_or(DEFAULT_MAX_PENDING, |m| m.max_pending_timers.unwrap_or(DEFAULT_MAX_PENDING))
+}
+
+fn max_running() -> usize {
+    crate::module::cycle_main_conf().map_or(DEFAULT_MAX_RUNNING, |m| m.max_running_timers.unwrap_or(DEFAULT_MAX_RUNNING))
+}
+
+/// A coroutine of `vm` with its own globals, holding the function at `from[func]` and the
+/// `nargs` values above it (moved out of `from`). Upstream gives the callback the thread's
+/// globals as its environment too.
+unsafe fn new_timer_thread(vm: *mut lua_State, from: *mut lua_State, func: c_int, nargs: c_int) -> (*mut lua_State, c_int) {
+    // SAFETY: vm is idle apart from the running thread `from`, which belongs to it.
+    unsafe {
+        raw::lua_getfield(vm, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+        let co = raw::lua_newthread(vm);
+        let co_ref = raw::luaL_ref(vm, -2);
+        raw::lua_settop(vm, -2);
+        raw::lua_createtable(co, 0, 2);
+        raw::lua_pushvalue(co, -1);
+        raw::lua_setfield(co, -2, c"_G".as_ptr());
+        raw::lua_getfield(co, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
+        raw::lua_setmetatable(co, -2);
+        raw::lua_replace(co, LUA_GLOBALSINDEX);
+        raw::lua_pushvalue(from, func);
+        raw::lua_xmove(from, co, 1);
+        raw::lua_pushvalue(co, LUA_GLOBALSINDEX);
+        raw::lua_setfenv(co, -2);
+        if nargs > 0 {
+            raw::lua_xmove(from, co, nargs);
+        }
+        (co, co_ref)
+    }
+}
+
+unsafe fn arm(t: *mut Timer, delay: ngx_msec_t) {
+    // SAFETY: t is a live timer owned by the pending set from here on.
+    unsafe {
+        (*t).ev.handler = Some(fired);
+        (*t).ev.data = t as *mut c_void;
+        (*t).ev.log = cycle_log();
+        ngx_add_timer(&mut (*t).ev, delay);
+    }
+    TIMERS.with(|ts| ts.borrow_mut().pending.insert(t));
+}
+
+unsafe extern "C" fn fired(ev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: ev is the event of a pending timer.
+        unsafe { run((*ev).data as *mut Timer, ngx_exiting != 0) }
+    })
+}
+
+/// Runs a due (or, at shutdown, premature) timer.
+unsafe fn run(t: *mut Timer, premature: bool) {
+    TIMERS.with(|ts| ts.borrow_mut().pending.remove(&t));
+    // SAFETY: t came from Box::into_raw in add_timer and is no longer pending.
+    let t = unsafe { Box::from_raw(t) };
+    unsafe {
+        if t.every > 0 && ngx_exiting == 0 {
+            // the next run is armed before this one starts, with the same function and args
+            let n = raw::lua_gettop(t.co);
+            for i in 1..=n {
+                raw::lua_pushvalue(t.co, i);
+            }
+            let (co, co_ref) = new_timer_thread(t.l, t.co, n + 1, n - 1);
+            raw::lua_settop(t.co, n);
+            let next = Box::into_raw(Box::new(Timer {
+                ev: std::mem::zeroed(),
+                l: t.l,
+                vm: t.vm.clone(),
+                co,
+                co_ref,
+                every: t.every,
+            }));
+            arm(next, t.every);
+        }
+        let max = max_running();
+        if TIMERS.with(|ts| ts.borrow().running) >= max {
+            let why = format!("stream lua: {max} lua_max_running_timers are not enough");
+            log_failed(&t, &why);
+            drop_thread(&t);
+            return;
+        }
+        let mut sess = Session::new_fake(t.l, Phase::Timer);
+        sess.co = t.co;
+        sess.co_ref = t.co_ref;
+        sess.own_vm = t.vm.clone();
+        let sess = Box::into_raw(sess);
+        (*sess).on_done = Some(done);
+        raw::lua_pushlightuserdata(t.co, sess as *mut c_void);
+        raw::lua_setfield(t.co, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
+        TIMERS.with(|ts| ts.borrow_mut().running += 1);
+        raw::lua_pushboolean(t.co, premature as c_int);
+        raw::lua_insert(t.co, 2);
+        let n = raw::lua_gettop(t.co) - 1;
+        let outcome = resume(sess, n);
+        if !matches!(outcome, Outcome::Waiting) {
+            done(sess, outcome);
+        }
+    }
+}
+
+/// The timer's thread has ended: free its context.
+unsafe fn done(sess: *mut Session, _outcome: Outcome) {
+    TIMERS.with(|ts| ts.borrow_mut().running -= 1);
+    // SAFETY: sess came from Box::into_raw in run().
+    drop(unsafe { Box::from_raw(sess) });
+}
+
+unsafe fn log_failed(t: &Timer, why: &str) {
+    // SAFETY: the callback is at the bottom of the timer's coroutine stack.
+    unsafe {
+        let mut ar: raw::lua_Debug = std::mem::zeroed();
+        raw::lua_pushvalue(t.co, 1);
+        raw::lua_getinfo(t.co, c">Sf".as_ptr(), &mut ar);
+        raw::lua_settop(t.co, -2);
+        let src = if ar.source.is_null() {
+            "(unknown)".into()
+        } else {
+            CStr::from_ptr(ar.source).to_string_lossy().into_owned()
+        };
+        let line = format!(
+            "stream lua failed to run timer with function defined at {src}:{}: {why}",
+            ar.linedefined
+        );
+        log_error(NGX_LOG_ALERT, cycle_log(), 0, line.as_bytes());
+    }
+}
+
+unsafe fn drop_thread(t: &Timer) {
+    // SAFETY: the coroutine is anchored in the VM's coroutine table.
+    unsafe {
+        raw::lua_getfield(t.l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+        raw::luaL_unref(t.l, -1, t.co_ref);
+        raw::lua_settop(t.l, -2);
+    }
+}
+
+/// Creates the idle fake connection whose closing at graceful shutdown runs pending timers.
+unsafe fn ensure_watcher() -> bool {
+    if TIMERS.with(|t| !t.borrow().watcher.is_null()) {
+        return true;
+    }
+    // SAFETY: ngx_get_connection records fd 0 in cycle->files; restore that slot.
+    unsafe {
+        let files = (*ngx_cycle).files;
+        let saved = if files.is_null() { ptr::null_mut() } else { *files };
+        let c = ngx_get_connection(0, cycle_log());
+        if !files.is_null() {
+            *files = saved;
+        }
+        if c.is_null() {
+            return false;
+        }
+        (*c).fd = -2; // neither a real socket nor the -1 nginx skips when counting open ones
+        (*c).set_idle(1);
+        (*(*c).read).handler = Some(abort_pending);
+        TIMERS.with(|t| t.borrow_mut().watcher = c);
+    }
+    true
+}
+
+unsafe extern "C" fn abort_pending(ev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: ev is the watcher's read event; nginx closes idle connections on shutdown.
+        unsafe {
+            let c = (*ev).data as *mut ngx_connection_t;
+            if (*c).close() == 0 {
+                return;
+            }
+            (*c).fd = -1;
+            ngx_free_connection(c);
+            TIMERS.with(|t| t.borrow_mut().watcher = ptr::null_mut());
+            let pending: Vec<*mut Timer> = TIMERS.with(|t| t.borrow().pending.iter().copied().collect());
+            for t in pending {
+                if (*t).ev.timer_set() != 0 {
+                    ngx_del_timer(&mut (*t).ev);
+                }
+                run(t, true);
+            }
+        }
+    })
+}
