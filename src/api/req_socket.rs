@@ -13,8 +13,6 @@ use crate::lua::runner::wake;
 use crate::lua::session::{Phase, Session};
 use crate::lua_api;
 
-/// Defaults of `lua_socket_{connect,send,read}_timeout` (directives arrive with cosockets).
-const DEFAULT_TIMEOUT_MS: ngx_msec_t = 60_000;
 const READ_CHUNK: usize = 4096;
 const METATABLE: &CStr = c"ngx_lua_req_socket_mt";
 
@@ -39,6 +37,10 @@ pub struct ReqSocket {
     send_timeout: ngx_msec_t,
     connect_timeout: ngx_msec_t,
     shut_send: bool,
+    /// `lua_socket_log_errors`
+    log_errors: bool,
+    /// The server's `lua_socket_*` settings (a timeout set to 0 goes back to them).
+    conf: crate::conf::SocketConf,
     /// The read a waiting thread asked for.
     waiting_read: Option<Pattern>,
 }
@@ -113,15 +115,18 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, b"duplicate call");
             return Ok(2);
         }
+        let conf = crate::module::srv_conf_of(s.s).socket;
         let mut rs = Box::new(ReqSocket {
             buf: Vec::new(),
             pos: 0,
             eof: false,
             read_err: None,
-            read_timeout: DEFAULT_TIMEOUT_MS,
-            send_timeout: DEFAULT_TIMEOUT_MS,
-            connect_timeout: DEFAULT_TIMEOUT_MS,
+            read_timeout: conf.read_timeout() as ngx_msec_t,
+            send_timeout: conf.send_timeout() as ngx_msec_t,
+            connect_timeout: conf.connect_timeout() as ngx_msec_t,
             shut_send: false,
+            log_errors: conf.log_errors(),
+            conf,
             waiting_read: None,
         });
         // bytes nginx already read (the preread phase) come first
@@ -303,6 +308,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
             Read::Again => {}
             r => return Ok(push_read(l, r)),
         }
+        log_debug((*c).log, &format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
         rs.waiting_read = Some(pat);
         let rev = (*c).read;
         (*rev).handler = Some(on_readable);
@@ -347,7 +353,9 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
             let Some(pat) = rs.waiting_read else { return };
             let r = if (*rev).timedout() != 0 {
                 (*rev).set_timedout(0);
-                log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket read timed out");
+                if rs.log_errors {
+                    log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket read timed out");
+                }
                 rs.fail(pat, "timeout".into())
             } else {
                 rs.read(c, pat)
@@ -422,6 +430,7 @@ unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
         if max <= 0 {
             return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
         }
+        log_debug((*sess).log(), "stream lua tcp socket read any");
         start_read(l, sess, Pattern::Any(max as usize))
     }
 }
@@ -457,6 +466,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             return Ok(1);
         }
         let timeout = rs.send_timeout;
+        log_debug((*sess).log(), &format!("stream lua tcp socket send timeout: {timeout}"));
         let len = data.len();
         if crate::api::output::write(&mut *sess, &data) == NGX_ERROR as isize {
             raw::lua_pushnil(l);
@@ -515,7 +525,9 @@ unsafe extern "C" fn on_writable(wev: *mut ngx_event_t) {
             let co = (*sess).co;
             if (*wev).timedout() != 0 {
                 (*wev).set_timedout(0);
-                log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket write timed out");
+                if (*sess).req_sock.as_ref().is_none_or(|rs| rs.log_errors) {
+                    log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket write timed out");
+                }
                 cancel_write(sess);
                 raw::lua_pushnil(co);
                 push_bytes(co, b"timeout");
@@ -546,17 +558,22 @@ unsafe extern "C" fn on_writable(wev: *mut ngx_event_t) {
     })
 }
 
+/// A timeout argument in ms (nil and non-numbers count as 0, like upstream's lua_tonumber).
 unsafe fn timeout_arg(l: *mut lua_State, i: c_int) -> Result<ngx_msec_t, LuaError> {
     // SAFETY: l is the running coroutine.
-    unsafe {
-        if raw::lua_type(l, i) == LUA_TNIL {
-            return Ok(DEFAULT_TIMEOUT_MS);
-        }
-        let ms = raw::lua_tonumber(l, i);
-        if ms < 0.0 || ms > i32::MAX as f64 || raw::lua_isnumber(l, i) == 0 {
-            return err("bad timeout value");
-        }
-        Ok(ms as ngx_msec_t)
+    let ms = unsafe { raw::lua_tonumber(l, i) } as i64;
+    if !(0..=i32::MAX as i64).contains(&ms) {
+        return err("bad timeout value");
+    }
+    Ok(ms as ngx_msec_t)
+}
+
+/// `ms`, or the configured default when it is 0.
+fn or_default(ms: ngx_msec_t, default: usize) -> ngx_msec_t {
+    if ms > 0 {
+        ms
+    } else {
+        default as ngx_msec_t
     }
 }
 
@@ -569,9 +586,9 @@ unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
         }
         let ms = timeout_arg(l, 2)?;
         let (_, rs) = this(l, "settimeout")?;
-        rs.read_timeout = ms;
-        rs.send_timeout = ms;
-        rs.connect_timeout = ms;
+        rs.read_timeout = or_default(ms, rs.conf.read_timeout());
+        rs.send_timeout = or_default(ms, rs.conf.send_timeout());
+        rs.connect_timeout = or_default(ms, rs.conf.connect_timeout());
         Ok(0)
     }
 }
@@ -585,9 +602,9 @@ unsafe fn settimeouts_impl(l: *mut lua_State) -> LuaResult {
         }
         let (connect, send, read) = (timeout_arg(l, 2)?, timeout_arg(l, 3)?, timeout_arg(l, 4)?);
         let (_, rs) = this(l, "settimeouts")?;
-        rs.connect_timeout = connect;
-        rs.send_timeout = send;
-        rs.read_timeout = read;
+        rs.connect_timeout = or_default(connect, rs.conf.connect_timeout());
+        rs.send_timeout = or_default(send, rs.conf.send_timeout());
+        rs.read_timeout = or_default(read, rs.conf.read_timeout());
         Ok(0)
     }
 }
@@ -615,6 +632,7 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
             crate::api::output::send_chain((*sess).s, ptr::null_mut());
         }
         rs.shut_send = true;
+        log_debug((*c).log, "stream lua shutdown socket write direction");
         if libc::shutdown((*c).fd, libc::SHUT_WR) == -1 {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
             raw::lua_pushnil(l);

@@ -42,6 +42,7 @@ unsafe fn sleep_impl(l: *mut lua_State) -> LuaResult {
         } else {
             ngx_add_timer(ev, delay as ngx_msec_t);
         }
+        log_debug(log, &format!("lua ready to sleep for {delay} ms"));
         s.pending = Some(cancel_sleep);
         Ok(raw::lua_yield(l, 0))
     }
@@ -63,6 +64,9 @@ unsafe fn cancel_sleep(sess: *mut Session) {
 unsafe extern "C" fn sleep_done(ev: *mut ngx_event_t) {
     guard((), || {
         // SAFETY: ev->data is the session that armed this event and is still live.
-        unsafe { wake((*ev).data as *mut Session, 0) };
+        unsafe {
+            log_debug((*ev).log, "stream lua sleep timer expired");
+            wake((*ev).data as *mut Session, 0)
+        };
     })
 }

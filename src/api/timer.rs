@@ -189,6 +189,7 @@ unsafe fn arm(t: *mut Timer, delay: ngx_msec_t) {
 
 unsafe extern "C" fn fired(ev: *mut ngx_event_t) {
     guard((), || {
+        log_debug(cycle_log(), "stream lua ngx.timer expired");
         // SAFETY: ev is the event of a pending timer.
         unsafe { run((*ev).data as *mut Timer, ngx_exiting != 0) }
     })
@@ -245,8 +246,15 @@ unsafe fn run(t: *mut Timer, premature: bool) {
 }
 
 /// The timer's thread has ended: free its context.
-unsafe fn done(sess: *mut Session, _outcome: Outcome) {
+unsafe fn done(sess: *mut Session, outcome: Outcome) {
     TIMERS.with(|ts| ts.borrow_mut().running -= 1);
+    let rc = match outcome {
+        Outcome::Exited(code) => code,
+        Outcome::Failed => NGX_ERROR as isize,
+        _ => NGX_OK as isize,
+    };
+    log_debug(cycle_log(), &format!("stream lua finalize fake request: {rc}"));
+    log_debug(cycle_log(), &format!("stream lua close fake stream connection {sess:p}"));
     // SAFETY: sess came from Box::into_raw in run().
     drop(unsafe { Box::from_raw(sess) });
 }

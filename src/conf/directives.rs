@@ -82,14 +82,14 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"ssl_client_hello_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
     cmd(c"ssl_client_hello_by_lua_file", MAIN | SRV | T1, not_yet, 0),
     // sockets
-    cmd(c"lua_socket_connect_timeout", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_socket_send_timeout", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_socket_read_timeout", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_socket_send_lowat", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_socket_buffer_size", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_socket_pool_size", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_socket_keepalive_timeout", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_socket_log_errors", MAIN | SRV | FLAG, not_yet, 0),
+    cmd(c"lua_socket_connect_timeout", MAIN | SRV | T1, socket_connect_timeout, SRV_OFF),
+    cmd(c"lua_socket_send_timeout", MAIN | SRV | T1, socket_send_timeout, SRV_OFF),
+    cmd(c"lua_socket_read_timeout", MAIN | SRV | T1, socket_read_timeout, SRV_OFF),
+    cmd(c"lua_socket_send_lowat", MAIN | SRV | T1, socket_send_lowat, SRV_OFF),
+    cmd(c"lua_socket_buffer_size", MAIN | SRV | T1, socket_buffer_size, SRV_OFF),
+    cmd(c"lua_socket_pool_size", MAIN | SRV | T1, socket_pool_size, SRV_OFF),
+    cmd(c"lua_socket_keepalive_timeout", MAIN | SRV | T1, socket_keepalive_timeout, SRV_OFF),
+    cmd(c"lua_socket_log_errors", MAIN | SRV | FLAG, socket_log_errors, SRV_OFF),
     cmd(c"lua_check_client_abort", MAIN | SRV | FLAG, not_yet, 0),
     // TLS for cosockets
     cmd(c"lua_ssl_protocols", MAIN | SRV | NGX_CONF_1MORE, not_yet, 0),
@@ -424,6 +424,77 @@ handler_directives! {
     preread_by_lua_block, preread_by_lua, preread_by_lua_file => Slot::Preread;
     content_by_lua_block, content_by_lua, content_by_lua_file => Slot::Content;
     log_by_lua_block, log_by_lua, log_by_lua_file => Slot::Log;
+}
+
+/// How a `lua_socket_*` value is written.
+#[derive(Clone, Copy)]
+enum Unit {
+    Msec,
+    Size,
+    Num,
+}
+
+unsafe fn set_socket_value(
+    cf: *mut ngx_conf_t,
+    conf: *mut c_void,
+    unit: Unit,
+    field: fn(&mut crate::conf::SocketConf) -> &mut Option<usize>,
+) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our SrvConf; one argument.
+        unsafe {
+            let slot = field(&mut (*(conf as *mut SrvConf)).socket);
+            if slot.is_some() {
+                return c"is duplicate".as_ptr() as *mut c_char;
+            }
+            let mut v = args(cf)[1];
+            let n = match unit {
+                Unit::Msec => ngx_parse_time(&mut v, 0),
+                Unit::Size => ngx_parse_size(&mut v),
+                Unit::Num => ngx_atoi(v.data, v.len),
+            };
+            if n < 0 {
+                return match unit {
+                    Unit::Msec => c"invalid value".as_ptr() as *mut c_char,
+                    Unit::Size => c"invalid value".as_ptr() as *mut c_char,
+                    Unit::Num => c"invalid number".as_ptr() as *mut c_char,
+                };
+            }
+            *slot = Some(n as usize);
+            CONF_OK
+        }
+    })
+}
+
+macro_rules! socket_directives {
+    ($($fn_name:ident => $field:ident, $unit:expr;)*) => {$(
+        unsafe extern "C" fn $fn_name(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+            unsafe { set_socket_value(cf, conf, $unit, |s| &mut s.$field) }
+        }
+    )*};
+}
+
+socket_directives! {
+    socket_connect_timeout => connect_timeout, Unit::Msec;
+    socket_send_timeout => send_timeout, Unit::Msec;
+    socket_read_timeout => read_timeout, Unit::Msec;
+    socket_send_lowat => send_lowat, Unit::Size;
+    socket_buffer_size => buffer_size, Unit::Size;
+    socket_pool_size => pool_size, Unit::Num;
+    socket_keepalive_timeout => keepalive_timeout, Unit::Msec;
+}
+
+unsafe extern "C" fn socket_log_errors(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our SrvConf.
+        let scf = unsafe { &mut *(conf as *mut SrvConf) };
+        if scf.socket.log_errors.is_some() {
+            return c"is duplicate".as_ptr() as *mut c_char;
+        }
+        let Some(on) = (unsafe { flag_arg(cf, cmd) }) else { return CONF_ERROR };
+        scf.socket.log_errors = Some(on);
+        CONF_OK
+    })
 }
 
 /// A non-negative number, like `ngx_conf_set_num_slot`.

@@ -36,6 +36,42 @@ pub struct SrvConf {
     pub content: Option<Rc<Code>>,
     pub preread: Option<Rc<Code>>,
     pub log: Option<Rc<Code>>,
+    pub socket: SocketConf,
+}
+
+/// The `lua_socket_*` defaults of a server (unset values fall back to upstream's defaults).
+#[derive(Default, Clone, Copy)]
+pub struct SocketConf {
+    pub connect_timeout: Option<usize>,
+    pub send_timeout: Option<usize>,
+    pub read_timeout: Option<usize>,
+    pub send_lowat: Option<usize>,
+    pub buffer_size: Option<usize>,
+    pub pool_size: Option<usize>,
+    pub keepalive_timeout: Option<usize>,
+    pub log_errors: Option<bool>,
+}
+
+impl SocketConf {
+    pub fn connect_timeout(&self) -> usize {
+        self.connect_timeout.unwrap_or(60_000)
+    }
+    pub fn send_timeout(&self) -> usize {
+        self.send_timeout.unwrap_or(60_000)
+    }
+    pub fn read_timeout(&self) -> usize {
+        self.read_timeout.unwrap_or(60_000)
+    }
+    pub fn log_errors(&self) -> bool {
+        self.log_errors.unwrap_or(true)
+    }
+
+    fn merge(&mut self, prev: &SocketConf) {
+        macro_rules! inherit {
+            ($($f:ident),*) => {$( if self.$f.is_none() { self.$f = prev.$f; } )*};
+        }
+        inherit!(connect_timeout, send_timeout, read_timeout, send_lowat, buffer_size, pool_size, keepalive_timeout, log_errors);
+    }
 }
 
 impl SrvConf {
@@ -53,5 +89,6 @@ impl SrvConf {
         if self.log.is_none() {
             self.log = prev.log.clone();
         }
+        self.socket.merge(&prev.socket);
     }
 }

@@ -259,3 +259,91 @@ pub extern "C" fn ngx_stream_lua_ffi_worker_count() -> c_int {
         (*ccf).worker_processes as c_int
     }
 }
+
+// ---- time --------------------------------------------------------------------------------
+
+/// nginx's cached time (seconds, milliseconds, minutes east of UTC).
+fn cached_time() -> (i64, i64, i64) {
+    // SAFETY: ngx_cached_time always points at a valid slot once nginx has started.
+    unsafe {
+        let tp = ngx_cached_time;
+        ((*tp).sec as i64, (*tp).msec as i64, (*tp).gmtoff as i64)
+    }
+}
+
+fn broken_down(secs: i64) -> ngx_tm_t {
+    // SAFETY: ngx_gmtime fills the struct from a time value.
+    unsafe {
+        let mut tm: ngx_tm_t = std::mem::zeroed();
+        ngx_gmtime(secs as time_t, &mut tm);
+        tm
+    }
+}
+
+unsafe fn write_date(buf: *mut u8, tm: &ngx_tm_t, with_time: bool) {
+    let s = if with_time {
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec
+        )
+    } else {
+        format!("{:04}-{:02}-{:02}", tm.tm_year, tm.tm_mon, tm.tm_mday)
+    };
+    // SAFETY: the caller's buffer holds 10 (date) or 19 (date and time) bytes.
+    unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), buf, s.len()) };
+}
+
+#[no_mangle]
+pub extern "C" fn ngx_stream_lua_ffi_now() -> f64 {
+    let (sec, msec, _) = cached_time();
+    sec as f64 + msec as f64 / 1000.0
+}
+
+#[no_mangle]
+pub extern "C" fn ngx_stream_lua_ffi_time() -> libc::c_long {
+    cached_time().0 as libc::c_long
+}
+
+#[no_mangle]
+pub extern "C" fn ngx_stream_lua_ffi_monotonic_msec() -> u64 {
+    // SAFETY: ngx_current_msec is nginx's monotonic clock in ms.
+    unsafe { ngx_current_msec as u64 }
+}
+
+#[no_mangle]
+pub extern "C" fn ngx_stream_lua_ffi_update_time() {
+    // SAFETY: refreshing nginx's cached time is what ngx_time_update does, from the event loop.
+    unsafe { ngx_time_update() }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_today(buf: *mut u8) {
+    let (sec, _, gmtoff) = cached_time();
+    // SAFETY: buf holds 10 bytes.
+    unsafe { write_date(buf, &broken_down(sec + gmtoff * 60), false) }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_localtime(buf: *mut u8) {
+    let (sec, _, gmtoff) = cached_time();
+    // SAFETY: buf holds 19 bytes.
+    unsafe { write_date(buf, &broken_down(sec + gmtoff * 60), true) }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_utctime(buf: *mut u8) {
+    // SAFETY: buf holds 19 bytes.
+    unsafe { write_date(buf, &broken_down(cached_time().0), true) }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_req_start_time(r: *mut Session) -> f64 {
+    // SAFETY: r is a live session's context.
+    unsafe {
+        if r.is_null() || (*r).s.is_null() {
+            return 0.0;
+        }
+        let s = (*r).s;
+        (*s).start_sec as f64 + (*s).start_msec as f64 / 1000.0
+    }
+}

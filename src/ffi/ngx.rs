@@ -48,6 +48,21 @@ pub fn log_error(level: u32, log: *mut ngx_log_t, err: ngx_err_t, msg: &[u8]) {
     }
 }
 
+/// Debug logging for the stream subsystem (printed by `--with-debug` nginx at `debug` level);
+/// upstream's tests look for several of these lines.
+pub fn log_debug(log: *mut ngx_log_t, msg: &str) {
+    if log.is_null() {
+        return;
+    }
+    // SAFETY: log is a valid nginx log.
+    unsafe {
+        if (*log).log_level & NGX_LOG_DEBUG_STREAM as ngx_uint_t == 0 {
+            return;
+        }
+        ngx_log_error_core(NGX_LOG_DEBUG as ngx_uint_t, log, 0, c"%*s".as_ptr(), msg.len(), msg.as_ptr() as *const c_char);
+    }
+}
+
 /// `ngx_conf_log_error` with a pre-formatted message (nginx appends " in FILE:LINE").
 pub fn conf_log_error(level: u32, cf: *mut ngx_conf_t, msg: &[u8]) {
     // SAFETY: cf is the live configuration being parsed.

@@ -247,6 +247,7 @@ impl Drop for Session {
             }
             self.release_co();
             if self.ctx_ref != LUA_NOREF {
+                log_debug(self.log(), &format!("lua release ngx.ctx at ref {}", self.ctx_ref));
                 raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::CTX_TABLES.as_ptr());
                 raw::luaL_unref(self.l, -1, self.ctx_ref);
                 raw::lua_settop(self.l, -2);

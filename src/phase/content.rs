@@ -54,6 +54,8 @@ unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
 /// Ends the session with `rc` once buffered output has reached the client, following
 /// upstream: errors close at once, `ngx.DONE` leaves the session to its owner.
 pub unsafe fn finalize(s: *mut ngx_stream_session_t, rc: isize) {
+    // SAFETY: s is live.
+    log_debug(unsafe { (*(*s).connection).log }, &format!("finalize stream request: {rc}"));
     let mut rc = rc;
     if rc == NGX_ERROR as isize {
         rc = NGX_STREAM_INTERNAL_SERVER_ERROR as isize;

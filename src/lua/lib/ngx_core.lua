@@ -3,8 +3,8 @@
 local ffi = require "ffi"
 local C = ffi.C
 local ngx = ngx
-local getfenv, error, type, tostring, setmetatable, rawget =
-      getfenv, error, type, tostring, setmetatable, rawget
+local getfenv, error, type, tostring, tonumber, setmetatable, rawget, rawset =
+      getfenv, error, type, tostring, tonumber, setmetatable, rawget, rawset
 local co_yield = coroutine.yield
 local registry = debug.getregistry()
 
@@ -210,3 +210,39 @@ setmetatable(ngx, {
         rawset(t, k, v)
     end,
 })
+
+-- time -------------------------------------------------------------------------
+ffi.cdef[[
+double ngx_stream_lua_ffi_now(void);
+long ngx_stream_lua_ffi_time(void);
+void ngx_stream_lua_ffi_today(unsigned char *buf);
+void ngx_stream_lua_ffi_localtime(unsigned char *buf);
+void ngx_stream_lua_ffi_utctime(unsigned char *buf);
+void ngx_stream_lua_ffi_update_time(void);
+double ngx_stream_lua_ffi_req_start_time(ngx_stream_lua_request_t *r);
+]]
+
+local date_buf = ffi.new("unsigned char[20]")
+
+rawset(ngx, "now", function() return tonumber(C.ngx_stream_lua_ffi_now()) end)
+rawset(ngx, "time", function() return tonumber(C.ngx_stream_lua_ffi_time()) end)
+rawset(ngx, "update_time", function() C.ngx_stream_lua_ffi_update_time() end)
+rawset(ngx, "today", function()
+    C.ngx_stream_lua_ffi_today(date_buf)
+    return ffi.string(date_buf, 10)
+end)
+rawset(ngx, "localtime", function()
+    C.ngx_stream_lua_ffi_localtime(date_buf)
+    return ffi.string(date_buf, 19)
+end)
+rawset(ngx, "utctime", function()
+    C.ngx_stream_lua_ffi_utctime(date_buf)
+    return ffi.string(date_buf, 19)
+end)
+ngx.req.start_time = function()
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    return tonumber(C.ngx_stream_lua_ffi_req_start_time(r))
+end
