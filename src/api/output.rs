@@ -163,8 +163,21 @@ unsafe fn output(l: *mut lua_State, newline: bool, fname: &'static str) -> LuaRe
 unsafe fn flush_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
+        let n = raw::lua_gettop(l);
+        if n > 1 {
+            return err(format!("attempt to pass {n} arguments, but accepted 0 or 1"));
+        }
+        if n == 1 && raw::lua_type(l, 1) != LUA_TBOOLEAN {
+            let got = type_name(l, raw::lua_type(l, 1));
+            return Err(LuaError::Arg(1, "flush", format!("boolean expected, got {got}")));
+        }
         let sess = current_session(l)?;
         check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
+        if (*sess).eof {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"seen eof");
+            return Ok(2);
+        }
         // Output is handed to nginx on every call already; flushing pushes what nginx holds,
         // and `flush(true)` waits until it has all left.
         let wait = raw::lua_toboolean(l, 1) != 0;

@@ -230,7 +230,8 @@ unsafe fn read_lua_block(cf: *mut ngx_conf_t) -> Option<Vec<u8>> {
         let mut text = Cow::Borrowed(buffered);
         let mut result = scan_block(&text);
         let mut read_past_buffer = false;
-        if result == Err(LexError::UnexpectedEof) && (*cfile).file.fd != -1 && offset < size {
+        // any failure may just be the buffer's end: look at the rest of the file before judging
+        if result.is_err() && (*cfile).file.fd != -1 && offset < size {
             let mut all = buffered.to_vec();
             all.resize(buffered.len() + size - offset, 0);
             let rest = &mut all[buffered.len()..];
@@ -365,8 +366,18 @@ unsafe fn set_handler(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot, code: 
 unsafe fn handler_block(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *mut c_char {
     guard(CONF_ERROR, || unsafe {
         let Some(src) = read_lua_block(cf) else { return CONF_ERROR };
+        if src.is_empty() {
+            conf_log_error(NGX_LOG_EMERG, cf, b"invalid location config: no runnable Lua code");
+            return CONF_ERROR;
+        }
         let name = chunk_name(cf, slot.tag());
-        set_handler(cf, conf, slot, Code::new(CodeSource::Inline(src), name))
+        let rv = set_handler(cf, conf, slot, Code::new(CodeSource::Inline(src), name));
+        if rv != CONF_OK && rv != CONF_ERROR {
+            // upstream's block parser logs a handler's message without the directive name
+            conf_log_error(NGX_LOG_EMERG, cf, std::ffi::CStr::from_ptr(rv).to_bytes());
+            return CONF_ERROR;
+        }
+        rv
     })
 }
 
@@ -390,16 +401,30 @@ unsafe fn handler_file(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *m
             return CONF_ERROR;
         }
         if arg.contains(&b'$') {
-            conf_log_error(
-                NGX_LOG_EMERG,
-                cf,
-                b"nginx variables in *_by_lua_file paths are not implemented yet in stream-lua-rs",
-            );
-            return CONF_ERROR;
+            let Some(cv) = compile_complex_value(cf, 1) else { return CONF_ERROR };
+            return set_handler(cf, conf, slot, Code::new(CodeSource::FileVar(cv), String::new()));
         }
         let path = rebase_path((*cf).cycle, arg);
         set_handler(cf, conf, slot, Code::new(CodeSource::File(path), String::new()))
     })
+}
+
+/// Compiles argument `i` as a stream complex value (a string with variables).
+unsafe fn compile_complex_value(cf: *mut ngx_conf_t, i: usize) -> Option<*mut ngx_stream_complex_value_t> {
+    // SAFETY: cf is being parsed; the value and its compiled form live in the conf pool.
+    unsafe {
+        let cv = ngx_pcalloc((*cf).pool, std::mem::size_of::<ngx_stream_complex_value_t>())
+            as *mut ngx_stream_complex_value_t;
+        if cv.is_null() {
+            return None;
+        }
+        let value = ((*(*cf).args).elts as *mut ngx_str_t).add(i);
+        let mut ccv: ngx_stream_compile_complex_value_t = std::mem::zeroed();
+        ccv.cf = cf;
+        ccv.value = value;
+        ccv.complex_value = cv;
+        (ngx_stream_compile_complex_value(&mut ccv) == NGX_OK as isize).then_some(cv)
+    }
 }
 
 /// The directive handlers nginx calls: one per form and phase.

@@ -347,3 +347,35 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_req_start_time(r: *mut Session) -> f
         (*s).start_sec as f64 + (*s).start_msec as f64 / 1000.0
     }
 }
+
+/// The pids of this worker and its siblings, as nginx's process table in the worker knows them.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_worker_pids(pids: *mut c_int, pids_len: *mut usize) -> c_int {
+    // SAFETY: pids has *pids_len slots; ngx_processes is nginx's per-process table.
+    unsafe {
+        let cap = *pids_len;
+        let mut n = 0usize;
+        for i in 0..NGX_MAX_PROCESSES as usize {
+            if n >= cap {
+                break;
+            }
+            let p = &*std::ptr::addr_of!(ngx_processes[i]);
+            if i as ngx_int_t != ngx_process_slot && p.pid == 0 {
+                break;
+            }
+            if i as ngx_int_t == ngx_process_slot {
+                *pids.add(n) = ngx_pid as c_int;
+                n += 1;
+            }
+            if n < cap && p.channel[0] > 0 && p.pid > 0 {
+                *pids.add(n) = p.pid as c_int;
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return NGX_ERROR;
+        }
+        *pids_len = n;
+        NGX_OK as c_int
+    }
+}

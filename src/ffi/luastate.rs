@@ -19,8 +19,10 @@ pub use mlua::ffi as raw;
 pub enum LuaError {
     /// A message raised like `luaL_error` (prefixed with the caller's position).
     Msg(String),
-    /// `bad argument #N to 'NAME' (MSG)`, like `luaL_argerror`.
-    Arg(c_int, &'static str, String),
+    /// `bad argument #N to 'NAME' (MSG)`, raised by `luaL_argerror`, which finds the name
+    /// the caller used (`?` when there is none, e.g. through `pcall`); the name given here
+    /// documents which API raises it.
+    Arg(c_int, #[allow(dead_code)] &'static str, String),
 }
 
 pub type LuaResult = Result<c_int, LuaError>;
@@ -29,22 +31,27 @@ pub fn err<T>(msg: impl Into<String>) -> Result<T, LuaError> {
     Err(LuaError::Msg(msg.into()))
 }
 
-/// Runs a Lua-facing function body and turns its `Err` (or a panic) into a Lua error.
+/// Runs a Lua-facing function body and turns its `Err` (or a panic) into a Lua error, raised
+/// the way `luaL_error` / `luaL_argerror` raise them (so the function name and position
+/// come out as upstream's do).
 pub unsafe fn lua_boundary(l: *mut lua_State, f: unsafe fn(*mut lua_State) -> LuaResult) -> c_int {
     // SAFETY: f only does Lua stack work on l, which is the running state.
-    let msg = match catch_unwind(AssertUnwindSafe(|| unsafe { f(l) })) {
+    let (msg, arg) = match catch_unwind(AssertUnwindSafe(|| unsafe { f(l) })) {
         Ok(Ok(n)) => return n,
-        Ok(Err(LuaError::Msg(m))) => m,
-        Ok(Err(LuaError::Arg(n, name, m))) => format!("bad argument #{n} to '{name}' ({m})"),
-        Err(_) => "internal error (panic) in stream lua".to_string(),
+        Ok(Err(LuaError::Msg(m))) => (m, None),
+        Ok(Err(LuaError::Arg(n, _, m))) => (m, Some(n)),
+        Err(_) => ("internal error (panic) in stream lua".to_string(), None),
     };
-    // SAFETY: l is valid; luaL_where pushes the position, the concat joins it with the message.
+    // SAFETY: l is valid; the message is a Lua string on the stack while it is used, and no
+    // Rust value needing a destructor is alive when the error unwinds.
     unsafe {
-        raw::luaL_where(l, 1);
         push_bytes(l, msg.as_bytes());
         drop(msg);
-        raw::lua_concat(l, 2);
-        raw::lua_error(l)
+        let p = raw::lua_tolstring(l, -1, std::ptr::null_mut());
+        match arg {
+            Some(n) => raw::luaL_argerror(l, n, p),
+            None => raw::luaL_error(l, c"%s".as_ptr(), p),
+        }
     }
 }
 

@@ -12,6 +12,9 @@ pub enum CodeSource {
     Inline(Vec<u8>),
     /// Absolute path of a Lua file.
     File(Vec<u8>),
+    /// A file path with nginx variables, evaluated per session (a compiled complex value in
+    /// the configuration pool).
+    FileVar(*mut ngx_stream_complex_value_t),
 }
 
 pub struct Code {
@@ -22,7 +25,7 @@ pub struct Code {
     pub key: String,
 }
 
-const BEGIN: &[u8] = b"return function() ";
+const BEGIN: &[u8] = b"return function(...) ";
 const END: &[u8] = b"\nend";
 const CODE_CACHE: &std::ffi::CStr = c"ngx_lua_code_cache";
 
@@ -38,6 +41,7 @@ impl Code {
                 let p = String::from_utf8_lossy(p);
                 (format!("nhlf_{p}"), format!("@{p}"))
             }
+            CodeSource::FileVar(_) => (String::new(), String::new()),
         };
         Code { source, chunkname, key }
     }
@@ -48,13 +52,29 @@ impl Code {
             CodeSource::File(p) => {
                 format!("failed to load external Lua file \"{}\": {msg}", String::from_utf8_lossy(p))
             }
+            CodeSource::FileVar(_) => msg.to_string(),
         }
     }
 
-    /// The factory's source text.
-    fn wrapped(&self) -> Result<Vec<u8>, String> {
+    /// For a path with variables, the file this session runs (relative paths are taken from
+    /// the prefix); `None` for code known at configuration time.
+    pub unsafe fn resolve(&self, s: *mut ngx_stream_session_t) -> Option<Result<Code, String>> {
+        let CodeSource::FileVar(cv) = self.source else { return None };
+        let mut out = ngx_str_t { len: 0, data: std::ptr::null_mut() };
+        // SAFETY: cv was compiled for the stream module; s is a live session.
+        if s.is_null() || unsafe { ngx_stream_complex_value(s, cv, &mut out) } != NGX_OK as isize {
+            return Some(Err("failed to evaluate the Lua file path".into()));
+        }
+        // SAFETY: ngx_cycle is the running cycle.
+        let path = unsafe { crate::conf::directives::rebase_path(ngx_cycle, ngx_bytes(&out)) };
+        Some(Ok(Code::new(CodeSource::File(path), String::new())))
+    }
+
+    /// The code as written (files are read now).
+    fn text(&self) -> Result<Vec<u8>, String> {
         let body = match &self.source {
             CodeSource::Inline(src) => src.clone(),
+            CodeSource::FileVar(_) => return Err("unresolved file path".into()),
             CodeSource::File(path) => {
                 let p = String::from_utf8_lossy(path).into_owned();
                 let mut b = std::fs::read(&p).map_err(|e| {
@@ -70,24 +90,31 @@ impl Code {
                 b
             }
         };
-        let mut out = Vec::with_capacity(BEGIN.len() + body.len() + END.len());
-        out.extend_from_slice(BEGIN);
-        out.extend_from_slice(&body);
-        out.extend_from_slice(END);
-        Ok(out)
+        Ok(body)
     }
 
-    /// Compiles the code into the function on top of `l`'s stack (the factory).
+    /// Compiles the code into the function on top of `l`'s stack (the factory). The code is
+    /// first compiled as it is, so syntax errors read exactly as for a plain chunk (the
+    /// wrapping would change some, e.g. `near 'end'` for `near <eof>`).
     unsafe fn compile(&self, l: *mut lua_State) -> Result<(), String> {
-        let src = self.wrapped()?;
+        let body = self.text()?;
+        let mut wrapped = Vec::with_capacity(BEGIN.len() + body.len() + END.len());
+        wrapped.extend_from_slice(BEGIN);
+        wrapped.extend_from_slice(&body);
+        wrapped.extend_from_slice(END);
         let name = CString::new(self.chunkname.as_str()).unwrap_or_default();
-        // SAFETY: l is a live state; on error the message is on the stack.
-        unsafe {
-            let rc = raw::luaL_loadbuffer(l, src.as_ptr() as *const _, src.len(), name.as_ptr());
-            if rc != 0 {
-                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-                raw::lua_settop(l, -2);
-                return Err(msg.unwrap_or_else(|| "unknown error".into()));
+        for src in [&body, &wrapped] {
+            // SAFETY: l is a live state; on error the message is on the stack.
+            unsafe {
+                let rc = raw::luaL_loadbuffer(l, src.as_ptr() as *const _, src.len(), name.as_ptr());
+                if rc != 0 {
+                    let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                    raw::lua_settop(l, -2);
+                    return Err(msg.unwrap_or_else(|| "unknown error".into()));
+                }
+                if std::ptr::eq(src, &body) {
+                    raw::lua_settop(l, -2);
+                }
             }
         }
         Ok(())
@@ -99,6 +126,7 @@ impl Code {
         match &self.source {
             CodeSource::Inline(_) => true,
             CodeSource::File(p) => std::fs::metadata(String::from_utf8_lossy(p).as_ref()).is_ok(),
+            CodeSource::FileVar(_) => false,
         }
     }
 

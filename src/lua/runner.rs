@@ -45,7 +45,13 @@ pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
         raw::lua_getfield(l, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
         raw::lua_setmetatable(l, -2);
 
-        if let Err(msg) = code.push_closure(l, code_cache) {
+        let resolved = code.resolve((*sess).s);
+        let pushed = match &resolved {
+            None => code.push_closure(l, code_cache),
+            Some(Ok(file)) => file.push_closure(l, code_cache),
+            Some(Err(e)) => Err(e.clone()),
+        };
+        if let Err(msg) = pushed {
             raw::lua_settop(l, top);
             log_error(NGX_LOG_ERR, log, 0, msg.as_bytes());
             return Outcome::Failed;
@@ -142,6 +148,10 @@ pub unsafe fn traceback(co: *mut lua_State) -> String {
     // SAFETY: lua_getstack/lua_getinfo only read co's frames.
     unsafe {
         let mut ar: raw::lua_Debug = std::mem::zeroed();
+        let mut depth = 0;
+        while raw::lua_getstack(co, depth, &mut ar) != 0 {
+            depth += 1;
+        }
         while raw::lua_getstack(co, level, &mut ar) != 0 {
             if level >= 22 {
                 out.push_str("\n\t...");
@@ -158,8 +168,11 @@ pub unsafe fn traceback(co: *mut lua_State) -> String {
                 out.push_str(&format!(" in function '{}'", CStr::from_ptr(ar.name).to_string_lossy()));
             } else {
                 let what = if ar.what.is_null() { "" } else { CStr::from_ptr(ar.what).to_str().unwrap_or("") };
+                // the entry function is the handler's code itself: upstream shows it as the
+                // main chunk (its LuaJIT runs the chunk, ours a closure made from it)
                 match what {
                     "main" => out.push_str(" in main chunk"),
+                    "Lua" if level == depth - 1 => out.push_str(" in main chunk"),
                     "C" | "tail" => out.push_str(" ?"),
                     _ => out.push_str(&format!(" in function <{src}:{}>", ar.linedefined)),
                 }

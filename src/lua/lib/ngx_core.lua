@@ -26,6 +26,7 @@ int ngx_stream_lua_ffi_worker_id(void);
 int ngx_stream_lua_ffi_worker_pid(void);
 int ngx_stream_lua_ffi_worker_count(void);
 int ngx_stream_lua_ffi_worker_exiting(void);
+int ngx_stream_lua_ffi_worker_pids(int *pids, size_t *pids_len);
 ]]
 
 local function get_request()
@@ -189,6 +190,26 @@ ngx.worker = {
     pid = function() return C.ngx_stream_lua_ffi_worker_pid() end,
     count = function() return C.ngx_stream_lua_ffi_worker_count() end,
     exiting = function() return C.ngx_stream_lua_ffi_worker_exiting() == 1 end,
+    pids = function()
+        local phase = ngx.get_phase()
+        if phase == "init" or phase == "init_worker" then
+            return nil, "API disabled in the current context"
+        end
+        -- old and new workers coexist while reloading
+        local cap = C.ngx_stream_lua_ffi_worker_count() * 4
+        local pids = {}
+        if cap == 0 then
+            return pids
+        end
+        local buf = ffi.new("int[?]", cap)
+        size_ptr[0] = cap
+        if C.ngx_stream_lua_ffi_worker_pids(buf, size_ptr) == 0 then
+            for i = 1, tonumber(size_ptr[0]) do
+                pids[i] = buf[i - 1]
+            end
+        end
+        return pids
+    end,
 }
 
 -- ngx's own fields: ctx and exit are getters/setters/functions ---------------
