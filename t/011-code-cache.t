@@ -1,0 +1,219 @@
+# Behaviour follows stream-lua v0.0.16 (see upstream t/025-codecache.t, t/123-lua-path.t,
+# src/ngx_stream_lua_util.h: with lua_code_cache off every session gets a fresh Lua VM).
+# Globals: built on plain LuaJIT (not OpenResty's fork), each entry thread gets its own
+# globals table whose reads fall through to the VM's _G, so writes never leak between
+# connections.
+# Every block runs twice against the same nginx; the response must be the same both times.
+
+use Test::Nginx::Socket::Lua::Stream;
+
+repeat_each(2);
+
+check_accum_error_log();
+
+plan tests => repeat_each() * (blocks() * 2);
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: code cache is on by default: an edited file is not reloaded
+--- stream_server_config
+    content_by_lua_file html/selfedit.lua;
+--- user_files
+>>> selfedit.lua
+ngx.say("original code")
+local f = assert(io.open(ngx.config.prefix() .. "html/selfedit.lua", "w"))
+f:write('ngx.say("edited code")\n')
+f:close()
+--- stream_response
+original code
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: lua_code_cache on at the stream level
+--- stream_config
+    lua_code_cache on;
+--- stream_server_config
+    content_by_lua_file html/selfedit.lua;
+--- user_files
+>>> selfedit.lua
+ngx.say("original code")
+local f = assert(io.open(ngx.config.prefix() .. "html/selfedit.lua", "w"))
+f:write('ngx.say("edited code")\n')
+f:close()
+--- stream_response
+original code
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 3: lua_code_cache off in the server logs an alert at start-up
+--- stream_server_config
+    lua_code_cache off;
+    content_by_lua_block {
+        ngx.say("cache off")
+    }
+--- stream_response
+cache off
+--- error_log eval
+qr/\[alert\] \S+ stream lua_code_cache is off; this will hurt performance/
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: with the cache off a module is loaded again for every connection
+--- stream_config
+    lua_package_path '$prefix/html/?.lua;;';
+--- stream_server_config
+    lua_code_cache off;
+    content_by_lua_block {
+        local counter = require "visits"
+        counter.n = counter.n + 1
+        ngx.say("visits seen by this VM: ", counter.n)
+    }
+--- user_files
+>>> visits.lua
+return { n = 0 }
+--- stream_response
+visits seen by this VM: 1
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: lua_code_cache off at the stream level applies to the server
+--- stream_config
+    lua_package_path '$prefix/html/?.lua;;';
+    lua_code_cache off;
+--- stream_server_config
+    content_by_lua_file html/entry.lua;
+--- user_files
+>>> entry.lua
+local counter = require "visits"
+counter.n = counter.n + 1
+ngx.say("visits seen by this VM: ", counter.n)
+>>> visits.lua
+return { n = 0 }
+--- stream_response
+visits seen by this VM: 1
+--- error_log eval
+qr/\[alert\] \S+ stream lua_code_cache is off; this will hurt performance/
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: lua_code_cache on in the server overrides off at the stream level
+--- stream_config
+    lua_code_cache off;
+--- stream_server_config
+    lua_code_cache on;
+    content_by_lua_file html/selfedit.lua;
+--- user_files
+>>> selfedit.lua
+ngx.say("original code")
+local f = assert(io.open(ngx.config.prefix() .. "html/selfedit.lua", "w"))
+f:write('ngx.say("edited code")\n')
+f:close()
+--- stream_response
+original code
+--- error_log eval
+qr/\[alert\] \S+ stream lua_code_cache is off; this will hurt performance/
+--- no_error_log
+[error]
+
+
+
+=== TEST 7: standard libraries stay usable with the cache off
+--- stream_server_config
+    lua_code_cache off;
+    content_by_lua_block {
+        ngx.say(string.rep("ab", 3), " ", table.concat({"x", "y"}, ","), " ",
+                math.floor(7.9), " ", type(coroutine.create))
+    }
+--- stream_response
+ababab x,y 7 function
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: globals written by one connection are not seen by the next
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("leftover: ", tostring(leftover_global))
+        leftover_global = "written by an earlier connection"
+        ngx.say("now: ", leftover_global)
+    }
+--- stream_response
+leftover: nil
+now: written by an earlier connection
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: writes through _G stay private as well
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("before: ", tostring(_G.via_g))
+        _G.via_g = 1
+        ngx.say("after: ", via_g)
+    }
+--- stream_response
+before: nil
+after: 1
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: a global function defined by the handler is private too
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("defined before: ", type(handler_helper))
+        function handler_helper() return "helper result" end
+        ngx.say(handler_helper())
+    }
+--- stream_response
+defined before: nil
+helper result
+--- no_error_log
+[error]
+
+
+
+=== TEST 11: built-in globals can be shadowed without affecting later connections
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("real: ", tostring(5))
+        tostring = function() return "fake" end
+        ngx.say("shadowed: ", tostring(5))
+    }
+--- stream_response
+real: 5
+shadowed: fake
+--- no_error_log
+[error]
+
+
+
+=== TEST 12: assigning nil to a global only clears this connection's copy
+--- stream_server_config
+    content_by_lua_block {
+        own_value = "set"
+        own_value = nil
+        ngx.say("own: ", tostring(own_value))
+        ngx.say("inherited print still there: ", type(print))
+    }
+--- stream_response
+own: nil
+inherited print still there: function
+--- no_error_log
+[error]
