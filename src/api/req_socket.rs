@@ -23,6 +23,18 @@ pub enum Pattern {
     Line,
     All,
     Any(usize),
+    /// A `receiveuntil` iterator (index into the socket's iterators), with its size argument
+    /// (0: read the whole data before the pattern).
+    Until(usize, usize),
+}
+
+/// A `receiveuntil` iterator's state.
+struct Until {
+    pattern: Vec<u8>,
+    inclusive: bool,
+    /// The size-limited iteration reached the pattern: the next call returns nil, nil, nil
+    /// and starts over.
+    finished: bool,
 }
 
 pub struct ReqSocket {
@@ -43,11 +55,15 @@ pub struct ReqSocket {
     conf: crate::conf::SocketConf,
     /// The read a waiting thread asked for.
     waiting_read: Option<Pattern>,
+    /// `receiveuntil` iterators made on this socket.
+    untils: Vec<Until>,
 }
 
 /// The result of trying to serve a read from what has arrived so far.
 enum Read {
     Done(Vec<u8>),
+    /// A size-limited `receiveuntil` iteration ended: nil, nil, nil.
+    End,
     /// Needs more bytes: wait for the read event.
     Again,
     /// Error message and the partial data (consumed).
@@ -63,6 +79,8 @@ lua_api! {
     sock_settimeouts => settimeouts_impl,
     sock_shutdown => shutdown_impl,
     sock_close => close_impl,
+    sock_receiveuntil => receiveuntil_impl,
+    until_iterator => until_iterator_impl,
 }
 
 /// Adds `ngx.req` with `socket`, and the method table of request sockets.
@@ -84,6 +102,7 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         set_field_fn(l, m, c"settimeouts", sock_settimeouts);
         set_field_fn(l, m, c"shutdown", sock_shutdown);
         set_field_fn(l, m, c"close", sock_close);
+        set_field_fn(l, m, c"receiveuntil", sock_receiveuntil);
         raw::lua_setfield(l, mt, c"__index".as_ptr());
         raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
     }
@@ -128,6 +147,7 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             log_errors: conf.log_errors(),
             conf,
             waiting_read: None,
+            untils: Vec::new(),
         });
         // bytes nginx already read (the preread phase) come first
         let b = (*c).buffer;
@@ -207,7 +227,41 @@ impl ReqSocket {
             }
             Pattern::Any(max) if !have.is_empty() => Some(Read::Done(self.take(have.len().min(max)))),
             Pattern::All if self.eof => Some(Read::Done(self.take_all())),
+            Pattern::Until(i, size) => self.serve_until(i, size),
             _ => None,
+        }
+    }
+
+    fn serve_until(&mut self, i: usize, size: usize) -> Option<Read> {
+        if self.untils[i].finished {
+            self.untils[i].finished = false;
+            return Some(Read::End);
+        }
+        let pat_len = self.untils[i].pattern.len();
+        let found = self.pending().windows(pat_len).position(|w| w == self.untils[i].pattern.as_slice());
+        match found {
+            Some(p) if size == 0 || p <= size => {
+                let mut data = self.take(p);
+                let pat = self.take(pat_len);
+                if self.untils[i].inclusive {
+                    data.extend_from_slice(&pat);
+                }
+                if size > 0 {
+                    self.untils[i].finished = true;
+                    if data.is_empty() {
+                        self.untils[i].finished = false;
+                        return Some(Read::End);
+                    }
+                }
+                Some(Read::Done(data))
+            }
+            Some(_) => Some(Read::Done(self.take(size))),
+            None if size > 0 => {
+                // bytes that cannot be the start of the pattern can go out already
+                let safe = self.pending().len().saturating_sub(pat_len - 1);
+                (safe >= size).then(|| Read::Done(self.take(size)))
+            }
+            None => None,
         }
     }
 
@@ -286,6 +340,12 @@ unsafe fn push_read(l: *mut lua_State, r: Read) -> c_int {
                 raw::lua_pushnil(l);
                 push_bytes(l, e.as_bytes());
                 push_bytes(l, &partial);
+                3
+            }
+            Read::End => {
+                raw::lua_pushnil(l);
+                raw::lua_pushnil(l);
+                raw::lua_pushnil(l);
                 3
             }
             Read::Again => 0,
@@ -412,6 +472,74 @@ unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
             return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()));
         };
         start_read(l, sess, pat)
+    }
+}
+
+unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 && n != 3 {
+            return err(format!("expecting 2 or 3 arguments (including the object), but got {n}"));
+        }
+        let mut inclusive = false;
+        if n == 3 {
+            if raw::lua_type(l, 3) != LUA_TTABLE {
+                let got = type_name(l, raw::lua_type(l, 3));
+                return Err(LuaError::Arg(3, "receiveuntil", format!("table expected, got {got}")));
+            }
+            raw::lua_getfield(l, 3, c"inclusive".as_ptr());
+            match raw::lua_type(l, -1) {
+                LUA_TNIL => {}
+                LUA_TBOOLEAN => inclusive = raw::lua_toboolean(l, -1) != 0,
+                t => return err(format!("bad \"inclusive\" option value type: {}", type_name(l, t))),
+            }
+            raw::lua_settop(l, -2);
+        }
+        let (_, rs) = this(l, "receiveuntil")?;
+        let pattern = match raw::lua_type(l, 2) {
+            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(2, "receiveuntil", format!("string expected, got {got}")));
+            }
+        };
+        if pattern.is_empty() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"pattern is empty");
+            return Ok(2);
+        }
+        rs.untils.push(Until { pattern, inclusive, finished: false });
+        // the iterator keeps the socket object and its index
+        raw::lua_pushvalue(l, 1);
+        raw::lua_pushinteger(l, (rs.untils.len() - 1) as _);
+        raw::lua_pushcclosure(l, until_iterator, 2);
+        Ok(1)
+    }
+}
+
+unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine; upvalues 1 and 2 were set by receiveuntil.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n > 1 {
+            return err(format!("expecting 0 or 1 arguments, but seen {n}"));
+        }
+        let size = if n == 1 {
+            if raw::lua_isnumber(l, 1) == 0 {
+                let got = type_name(l, raw::lua_type(l, 1));
+                return Err(LuaError::Arg(1, "iterator", format!("number expected, got {got}")));
+            }
+            raw::lua_tointeger(l, 1).max(0) as usize
+        } else {
+            0
+        };
+        let idx = raw::lua_tointeger(l, LUA_GLOBALSINDEX - 2) as usize;
+        raw::lua_settop(l, 0);
+        raw::lua_pushvalue(l, LUA_GLOBALSINDEX - 1);
+        let (sess, _) = this(l, "iterator")?;
+        raw::lua_settop(l, 0);
+        start_read(l, sess, Pattern::Until(idx, size))
     }
 }
 
