@@ -57,6 +57,8 @@ pub struct ReqSocket {
     waiting_read: Option<Pattern>,
     /// `receiveuntil` iterators made on this socket.
     untils: Vec<Until>,
+    /// A receive took the bytes nginx had already read (the preread buffer): no more peeking.
+    consumed: bool,
 }
 
 /// The result of trying to serve a read from what has arrived so far.
@@ -80,6 +82,7 @@ lua_api! {
     sock_shutdown => shutdown_impl,
     sock_close => close_impl,
     sock_receiveuntil => receiveuntil_impl,
+    sock_peek => peek_impl,
     until_iterator => until_iterator_impl,
 }
 
@@ -103,6 +106,7 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         set_field_fn(l, m, c"shutdown", sock_shutdown);
         set_field_fn(l, m, c"close", sock_close);
         set_field_fn(l, m, c"receiveuntil", sock_receiveuntil);
+        set_field_fn(l, m, c"peek", sock_peek);
         raw::lua_setfield(l, mt, c"__index".as_ptr());
         raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
     }
@@ -135,7 +139,7 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             return Ok(2);
         }
         let conf = crate::module::srv_conf_of(s.s).socket;
-        let mut rs = Box::new(ReqSocket {
+        let rs = Box::new(ReqSocket {
             buf: Vec::new(),
             pos: 0,
             eof: false,
@@ -148,14 +152,8 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             conf,
             waiting_read: None,
             untils: Vec::new(),
+            consumed: false,
         });
-        // bytes nginx already read (the preread phase) come first
-        let b = (*c).buffer;
-        if !b.is_null() && (*b).pos < (*b).last {
-            let len = (*b).last.offset_from((*b).pos) as usize;
-            rs.buf.extend_from_slice(std::slice::from_raw_parts((*b).pos, len));
-            (*b).pos = (*b).last;
-        }
         s.req_sock = Some(rs);
         for ev in [(*c).read, (*c).write] {
             if (*ev).timer_set() != 0 {
@@ -276,6 +274,19 @@ impl ReqSocket {
 
     /// Serves `pat`, receiving from the connection until it can or would block.
     unsafe fn read(&mut self, c: *mut ngx_connection_t, pat: Pattern) -> Read {
+        if !self.consumed {
+            // bytes nginx already read (the preread buffer, which peek looks at) come first
+            self.consumed = true;
+            // SAFETY: c->buffer, when set, holds unread bytes in [pos, last).
+            unsafe {
+                let b = (*c).buffer;
+                if !b.is_null() && (*b).pos < (*b).last {
+                    let len = (*b).last.offset_from((*b).pos) as usize;
+                    self.buf.extend_from_slice(std::slice::from_raw_parts((*b).pos, len));
+                    (*b).pos = (*b).last;
+                }
+            }
+        }
         loop {
             if let Some(r) = self.serve(pat) {
                 return r;
@@ -473,6 +484,87 @@ unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
         };
         start_read(l, sess, pat)
     }
+}
+
+/// `peek(n)` (preread only): the first `n` bytes from the client, left in nginx's preread
+/// buffer so that later phases (proxy_pass) still see them. When fewer have arrived, the
+/// thread waits while the preread phase reads more (within `preread_buffer_size` and
+/// `preread_timeout`, as nginx enforces them).
+unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let sess = current_session(l)?;
+        check_phase(&*sess, &[Phase::Preread])?;
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, rs) = this(l, "peek")?;
+        if rs.consumed {
+            return err("attempt to peek on a consumed socket");
+        }
+        if rs.waiting_read.is_some() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"socket busy reading");
+            return Ok(2);
+        }
+        if raw::lua_isnumber(l, 2) == 0 {
+            return err("argument must be a number");
+        }
+        let bytes = raw::lua_tointeger(l, 2);
+        if bytes < 0 {
+            return Err(LuaError::Arg(2, "peek", "bytes can not be negative".into()));
+        }
+        if bytes == 0 {
+            push_bytes(l, b"");
+            return Ok(1);
+        }
+        if let Some(data) = peeked((*sess).connection(), bytes as usize) {
+            push_bytes(l, data);
+            return Ok(1);
+        }
+        (*sess).peek_need = Some(bytes as usize);
+        (*sess).pending = Some(cancel_peek);
+        if !(*sess).in_handler {
+            // a wait started from an event (after a sleep, ...): let the preread phase run
+            let log = (*sess).log();
+            let ev = &mut (*sess).sleep_ev;
+            ev.handler = Some(run_phases);
+            ev.data = sess as *mut c_void;
+            ev.log = log;
+            ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_events));
+        }
+        Ok(raw::lua_yield(l, 0))
+    }
+}
+
+/// The first `n` bytes of nginx's preread buffer, when that many have arrived.
+pub unsafe fn peeked<'a>(c: *mut ngx_connection_t, n: usize) -> Option<&'a [u8]> {
+    // SAFETY: c->buffer, when set, holds unread bytes in [pos, last).
+    unsafe {
+        let b = (*c).buffer;
+        if b.is_null() || ((*b).last.offset_from((*b).pos) as usize) < n {
+            return None;
+        }
+        Some(std::slice::from_raw_parts((*b).pos, n))
+    }
+}
+
+unsafe fn cancel_peek(sess: *mut Session) {
+    // SAFETY: sess is live.
+    unsafe {
+        (*sess).peek_need = None;
+        if (*sess).sleep_ev.posted() != 0 {
+            ngx_delete_posted_event(&mut (*sess).sleep_ev);
+        }
+    }
+}
+
+unsafe extern "C" fn run_phases(ev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: ev->data is the waiting session, still live (its events die with it).
+        unsafe { ngx_stream_core_run_phases((*((*ev).data as *mut Session)).s) }
+    })
 }
 
 unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {

@@ -86,6 +86,10 @@ pub struct Session {
     pub content_started: bool,
     /// `ngx.eof()` was called: output is refused from now on.
     pub eof: bool,
+    /// `peek(n)` waits for n bytes in the preread buffer.
+    pub peek_need: Option<usize>,
+    /// A phase handler of ours is on the stack (nginx called it just now).
+    pub in_handler: bool,
 }
 
 impl Session {
@@ -136,6 +140,8 @@ impl Session {
             preread_rc: None,
             content_started: false,
                 eof: false,
+                peek_need: None,
+                in_handler: false,
         });
         // SAFETY: the cycle's log is valid while the worker runs.
         unsafe {
@@ -215,6 +221,8 @@ impl Session {
                 preread_rc: None,
                 content_started: false,
                 eof: false,
+                peek_need: None,
+                in_handler: false,
             });
             let raw = pool_own((*(*s).connection).pool, sess)?;
             *slot = raw as *mut _;

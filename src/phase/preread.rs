@@ -2,7 +2,8 @@
 //! (moved there at the first session) unless `preread_by_lua_no_postpone on`.
 
 use crate::ffi::*;
-use crate::lua::runner::{run_entry, Outcome};
+use crate::api::req_socket::peeked;
+use crate::lua::runner::{resume, run_entry, Outcome};
 use crate::lua::session::{Phase, Session};
 use crate::module::{main_conf_of, srv_conf_of};
 use crate::phase::content::finalize;
@@ -27,16 +28,50 @@ pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_in
             if let Some(rc) = (*sess).preread_rc {
                 return rc;
             }
+            if let Some(n) = (*sess).peek_need {
+                // the phase read more: is there enough for the waiting peek now?
+                let Some(data) = peeked((*s).connection, n) else { return NGX_AGAIN as ngx_int_t };
+                (*sess).peek_need = None;
+                (*sess).pending = None;
+                push_bytes((*sess).co, data);
+                (*sess).in_handler = true;
+                let outcome = resume(sess, 1);
+                return handler_result(sess, outcome);
+            }
             if (*sess).pending.is_some() {
                 // an event re-ran the phases while the Lua code still waits
                 return NGX_DONE as ngx_int_t;
             }
             (*sess).phase = Phase::Preread;
             (*sess).on_done = Some(preread_done);
+            (*sess).in_handler = true;
             let outcome = run_entry(sess, &code);
-            preread_result(sess, outcome).unwrap_or(NGX_DONE as ngx_int_t)
+            handler_result(sess, outcome)
         }
     })
+}
+
+/// The handler's return value once its Lua code ran (as far as it could): `NGX_AGAIN` lets
+/// the preread phase read more for a waiting `peek`.
+unsafe fn handler_result(sess: *mut Session, outcome: Outcome) -> ngx_int_t {
+    // SAFETY: sess is live unless preread_result finalized it.
+    unsafe {
+        if let Outcome::Waiting = outcome {
+            (*sess).in_handler = false;
+            if (*sess).peek_need.is_some() {
+                return NGX_AGAIN as ngx_int_t;
+            }
+            return NGX_DONE as ngx_int_t;
+        }
+        match preread_result(sess, outcome) {
+            Some(rc) => {
+                (*sess).in_handler = false;
+                (*sess).preread_rc = Some(rc);
+                rc
+            }
+            None => NGX_DONE as ngx_int_t,
+        }
+    }
 }
 
 /// What the handler returns for `outcome`; `None` when the session was finalized.
