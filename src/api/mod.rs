@@ -5,6 +5,7 @@ pub mod log;
 pub mod misc;
 pub mod output;
 pub mod req_socket;
+pub mod req_socket_udp;
 pub mod sleep;
 pub mod timer;
 

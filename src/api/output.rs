@@ -5,7 +5,7 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 
 use crate::api::{check_phase, current_session};
-use crate::lua::session::Phase;
+use crate::lua::session::{Phase, Session};
 use crate::ffi::*;
 use crate::lua_api;
 use crate::module::ngx_stream_lua_module;
@@ -18,6 +18,17 @@ lua_api! {
     print => print_impl,
     flush => flush_impl,
     eof => eof_impl,
+}
+
+/// Output goes to TCP clients only (upstream: "API disabled in the current context" for UDP).
+unsafe fn check_stream_output(sess: *mut Session) -> Result<(), LuaError> {
+    // SAFETY: sess is live; a session with a connection in content/preread.
+    unsafe {
+        if !(*sess).s.is_null() && (*(*sess).connection()).type_ == libc::SOCK_DGRAM {
+            return err("API disabled in the current context");
+        }
+        check_phase(&*sess, &[Phase::Content, Phase::Preread])
+    }
 }
 
 unsafe fn eof_impl(l: *mut lua_State) -> LuaResult {
@@ -132,7 +143,7 @@ unsafe fn output(l: *mut lua_State, newline: bool, fname: &'static str) -> LuaRe
     // SAFETY: l is the running coroutine.
     unsafe {
         let sess = current_session(l)?;
-        check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
+        check_stream_output(sess)?;
         if (*sess).eof {
             raw::lua_pushnil(l);
             push_bytes(l, b"seen eof");

@@ -109,6 +109,7 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         set_field_fn(l, m, c"peek", sock_peek);
         raw::lua_setfield(l, mt, c"__index".as_ptr());
         raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+        crate::api::req_socket_udp::inject(l);
     }
 }
 
@@ -123,20 +124,20 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
         check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
         let s = &mut *sess;
         let c = s.connection();
-        if (*c).type_ == libc::SOCK_DGRAM {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"UDP downstream sockets are not implemented yet in stream-lua-rs");
-            return Ok(2);
-        }
-        if (*c).buffered() != 0 {
+        let udp = (*c).type_ == libc::SOCK_DGRAM;
+        if !udp && (*c).buffered() != 0 {
             raw::lua_pushnil(l);
             push_bytes(l, b"pending data to write");
             return Ok(2);
         }
-        if s.req_sock.is_some() {
+        if s.req_sock.is_some() || s.udp_sock_taken {
             raw::lua_pushnil(l);
             push_bytes(l, b"duplicate call");
             return Ok(2);
+        }
+        if udp {
+            s.udp_sock_taken = true;
+            return Ok(crate::api::req_socket_udp::new_object(l, sess));
         }
         let conf = crate::module::srv_conf_of(s.s).socket;
         let rs = Box::new(ReqSocket {

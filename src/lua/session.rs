@@ -90,6 +90,8 @@ pub struct Session {
     pub peek_need: Option<usize>,
     /// A phase handler of ours is on the stack (nginx called it just now).
     pub in_handler: bool,
+    /// `ngx.req.socket()` was taken in a UDP session.
+    pub udp_sock_taken: bool,
 }
 
 impl Session {
@@ -142,6 +144,7 @@ impl Session {
                 eof: false,
                 peek_need: None,
                 in_handler: false,
+                udp_sock_taken: false,
         });
         // SAFETY: the cycle's log is valid while the worker runs.
         unsafe {
@@ -223,6 +226,7 @@ impl Session {
                 eof: false,
                 peek_need: None,
                 in_handler: false,
+                udp_sock_taken: false,
             });
             let raw = pool_own((*(*s).connection).pool, sess)?;
             *slot = raw as *mut _;

@@ -1,0 +1,156 @@
+//! `ngx.req.socket()` in UDP servers: each session is one datagram. `receive` returns it
+//! (at most `size` bytes per call), then `nil, "no more data"`; `send` may be called any
+//! number of times, each a datagram back to the client.
+
+use std::ffi::{c_int, c_void, CStr};
+
+use crate::api::output::append_value;
+use crate::api::current_session;
+use crate::ffi::*;
+use crate::lua::session::Session;
+use crate::lua_api;
+
+const METATABLE: &CStr = c"ngx_lua_req_udp_socket_mt";
+/// Largest UDP payload, upstream's default for `receive` without a size.
+const MAX_DATAGRAM: usize = 65536;
+
+lua_api! {
+    udp_receive => receive_impl,
+    udp_send => send_impl,
+    udp_settimeout => settimeout_impl,
+}
+
+pub unsafe fn inject(l: *mut lua_State) {
+    // SAFETY: l is a fresh VM.
+    unsafe {
+        raw::lua_createtable(l, 0, 2);
+        let mt = raw::lua_gettop(l);
+        raw::lua_createtable(l, 0, 4);
+        let m = raw::lua_gettop(l);
+        set_field_fn(l, m, c"receive", udp_receive);
+        set_field_fn(l, m, c"send", udp_send);
+        set_field_fn(l, m, c"settimeout", udp_settimeout);
+        raw::lua_setfield(l, mt, c"__index".as_ptr());
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+        raw::lua_settop(l, mt - 1);
+    }
+}
+
+/// The socket object for a UDP session (the caller has checked phase and duplicates).
+pub unsafe fn new_object(l: *mut lua_State, sess: *mut Session) -> c_int {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        raw::lua_settop(l, 0);
+        raw::lua_createtable(l, 1, 0);
+        raw::lua_pushlightuserdata(l, sess as *mut c_void);
+        raw::lua_rawseti(l, 1, 1);
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+        raw::lua_setmetatable(l, 1);
+        1
+    }
+}
+
+unsafe fn this(l: *mut lua_State, fname: &'static str) -> Result<*mut Session, LuaError> {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        if raw::lua_type(l, 1) != LUA_TTABLE {
+            let got = type_name(l, raw::lua_type(l, 1));
+            return Err(LuaError::Arg(1, fname, format!("table expected, got {got}")));
+        }
+        raw::lua_rawgeti(l, 1, 1);
+        let owner = raw::lua_touserdata(l, -1) as *mut Session;
+        raw::lua_settop(l, -2);
+        let sess = current_session(l).map_err(|_| LuaError::Msg("no request found".into()))?;
+        if owner != sess {
+            return err("bad request");
+        }
+        Ok(sess)
+    }
+}
+
+unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine; c->buffer holds the datagram in [pos, last).
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 1 && n != 2 {
+            return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
+        }
+        let sess = this(l, "receive")?;
+        let size = if n == 2 && raw::lua_type(l, 2) != LUA_TNIL {
+            if raw::lua_isnumber(l, 2) == 0 {
+                let got = type_name(l, raw::lua_type(l, 2));
+                return Err(LuaError::Arg(2, "receive", format!("number expected, got {got}")));
+            }
+            (raw::lua_tonumber(l, 2).max(0.0) as usize).min(MAX_DATAGRAM)
+        } else {
+            MAX_DATAGRAM
+        };
+        let b = (*(*sess).connection()).buffer;
+        if b.is_null() || (*b).pos >= (*b).last {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"no more data");
+            return Ok(2);
+        }
+        let len = ((*b).last.offset_from((*b).pos) as usize).min(size);
+        push_bytes(l, std::slice::from_raw_parts((*b).pos, len));
+        (*b).pos = (*b).pos.add(len);
+        Ok(1)
+    }
+}
+
+unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let sess = this(l, "send")?;
+        let mut data = Vec::new();
+        match raw::lua_type(l, 2) {
+            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN | LUA_TTABLE => {
+                append_value(l, 2, 2, "send", &mut data)?
+            }
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(
+                    2,
+                    "send",
+                    format!("string, number, boolean, nil, or array table expected, got {got}"),
+                ));
+            }
+        }
+        let c = (*sess).connection();
+        let sent = match (*c).send {
+            Some(send) => send(c, data.as_mut_ptr(), data.len()),
+            None => NGX_ERROR as isize,
+        };
+        if sent != data.len() as isize {
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            raw::lua_pushnil(l);
+            let msg = if sent < 0 && errno != 0 {
+                let s = std::io::Error::from_raw_os_error(errno).to_string();
+                s.split(" (os error").next().unwrap_or("error").to_lowercase()
+            } else {
+                "send failed".to_string()
+            };
+            push_bytes(l, msg.as_bytes());
+            return Ok(2);
+        }
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
+        }
+        this(l, "settimeout")?;
+        // reads never wait on a UDP request socket: the datagram is already there
+        Ok(0)
+    }
+}
