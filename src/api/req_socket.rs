@@ -11,6 +11,7 @@ use crate::api::{check_phase, current_session};
 use crate::ffi::*;
 use crate::lua::runner::wake;
 use crate::lua::session::{Phase, Session};
+use crate::lua::thread::Thread;
 use crate::lua_api;
 
 const READ_CHUNK: usize = 4096;
@@ -53,8 +54,9 @@ pub struct ReqSocket {
     log_errors: bool,
     /// The server's `lua_socket_*` settings (a timeout set to 0 goes back to them).
     conf: crate::conf::SocketConf,
-    /// The read a waiting thread asked for.
+    /// The read a waiting thread asked for, and that thread.
     waiting_read: Option<Pattern>,
+    reader: *mut Thread,
     /// `receiveuntil` iterators made on this socket.
     untils: Vec<Until>,
     /// A receive took the bytes nginx had already read (the preread buffer): no more peeking.
@@ -152,6 +154,7 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             log_errors: conf.log_errors(),
             conf,
             waiting_read: None,
+            reader: ptr::null_mut(),
             untils: Vec::new(),
             consumed: false,
         });
@@ -382,25 +385,26 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
         }
         log_debug((*c).log, &format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
         rs.waiting_read = Some(pat);
+        rs.reader = (*sess).cur;
         let rev = (*c).read;
         (*rev).handler = Some(on_readable);
         if rs.read_timeout > 0 {
             ngx_add_timer(rev, rs.read_timeout);
         }
         if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
-            cancel_read(sess);
+            cancel_read(sess, (*sess).cur);
             raw::lua_pushnil(l);
             push_bytes(l, b"failed to wait for the client");
             return Ok(2);
         }
-        (*sess).pending = Some(cancel_read);
+        (*(*sess).cur).pending = Some(cancel_read);
         Ok(raw::lua_yield(l, 0))
     }
 }
 
 unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
 
-unsafe fn cancel_read(sess: *mut Session) {
+unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
     // SAFETY: sess is live; its connection's read event was armed by start_read.
     unsafe {
         let rev = (*(*sess).connection()).read;
@@ -432,18 +436,16 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
             } else {
                 rs.read(c, pat)
             };
-            if let Read::Again = r {
-                if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
-                    let r = rs.fail(pat, "failed to wait for the client".into());
-                    cancel_read(sess);
-                    let n = push_read((*sess).co, r);
-                    wake(sess, n);
-                }
-                return;
-            }
-            cancel_read(sess);
-            let n = push_read((*sess).co, r);
-            wake(sess, n);
+            let t = rs.reader;
+            let r = match r {
+                Read::Again if ngx_handle_read_event(rev, 0) == NGX_OK as isize => return,
+                Read::Again => rs.fail(pat, "failed to wait for the client".into()),
+                r => r,
+            };
+            (*t).pending = None;
+            cancel_read(sess, t);
+            let n = push_read((*t).co, r);
+            wake(sess, t, n);
         }
     })
 }
@@ -524,12 +526,16 @@ unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, data);
             return Ok(1);
         }
+        let t = (*sess).cur;
+        if t != (*sess).entry() {
+            return err("peek is only supported in the entry thread");
+        }
         (*sess).peek_need = Some(bytes as usize);
-        (*sess).pending = Some(cancel_peek);
+        (*t).pending = Some(cancel_peek);
         if !(*sess).in_handler {
             // a wait started from an event (after a sleep, ...): let the preread phase run
             let log = (*sess).log();
-            let ev = &mut (*sess).sleep_ev;
+            let ev = &mut (*t).sleep_ev;
             ev.handler = Some(run_phases);
             ev.data = sess as *mut c_void;
             ev.log = log;
@@ -551,12 +557,12 @@ pub unsafe fn peeked<'a>(c: *mut ngx_connection_t, n: usize) -> Option<&'a [u8]>
     }
 }
 
-unsafe fn cancel_peek(sess: *mut Session) {
-    // SAFETY: sess is live.
+unsafe fn cancel_peek(sess: *mut Session, t: *mut Thread) {
+    // SAFETY: sess and t are live.
     unsafe {
         (*sess).peek_need = None;
-        if (*sess).sleep_ev.posted() != 0 {
-            ngx_delete_posted_event(&mut (*sess).sleep_ev);
+        if (*t).sleep_ev.posted() != 0 {
+            ngx_delete_posted_event(&mut (*t).sleep_ev);
         }
     }
 }
@@ -718,13 +724,13 @@ pub unsafe fn wait_sent(l: *mut lua_State, sess: *mut Session, len: usize, timeo
             push_bytes(l, b"closed");
             return Ok(2);
         }
-        (*sess).send_wait = Some(len);
-        (*sess).pending = Some(cancel_write);
+        (*sess).send_wait = Some((len, (*sess).cur));
+        (*(*sess).cur).pending = Some(cancel_write);
         Ok(raw::lua_yield(l, 0))
     }
 }
 
-unsafe fn cancel_write(sess: *mut Session) {
+unsafe fn cancel_write(sess: *mut Session, _t: *mut Thread) {
     // SAFETY: sess is live; its connection's write event was armed by wait_sent.
     unsafe {
         let wev = (*(*sess).connection()).write;
@@ -742,39 +748,43 @@ unsafe extern "C" fn on_writable(wev: *mut ngx_event_t) {
         unsafe {
             let c = (*wev).data as *mut ngx_connection_t;
             let Some(sess) = Session::get_or_create((*c).data as *mut ngx_stream_session_t) else { return };
-            let Some(len) = (*sess).send_wait else { return };
-            let co = (*sess).co;
+            let Some((len, t)) = (*sess).send_wait else { return };
+            let co = (*t).co;
             if (*wev).timedout() != 0 {
                 (*wev).set_timedout(0);
                 if (*sess).req_sock.as_ref().is_none_or(|rs| rs.log_errors) {
                     log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket write timed out");
                 }
-                cancel_write(sess);
+                (*t).pending = None;
+                cancel_write(sess, t);
                 raw::lua_pushnil(co);
                 push_bytes(co, b"timeout");
-                wake(sess, 2);
+                wake(sess, t, 2);
                 return;
             }
             let rc = crate::api::output::send_chain((*sess).s, ptr::null_mut());
             if rc == NGX_ERROR as isize {
-                cancel_write(sess);
+                (*t).pending = None;
+                cancel_write(sess, t);
                 raw::lua_pushnil(co);
                 push_bytes(co, b"closed");
-                wake(sess, 2);
+                wake(sess, t, 2);
                 return;
             }
             if (*c).buffered() != 0 {
                 if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
-                    cancel_write(sess);
+                    (*t).pending = None;
+                    cancel_write(sess, t);
                     raw::lua_pushnil(co);
                     push_bytes(co, b"closed");
-                    wake(sess, 2);
+                    wake(sess, t, 2);
                 }
                 return;
             }
-            cancel_write(sess);
+            (*t).pending = None;
+            cancel_write(sess, t);
             raw::lua_pushinteger(co, len as _);
-            wake(sess, 1);
+            wake(sess, t, 1);
         }
     })
 }

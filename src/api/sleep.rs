@@ -6,6 +6,7 @@ use crate::api::{check_phase, current_session};
 use crate::ffi::*;
 use crate::lua::runner::wake;
 use crate::lua::session::{Phase, Session};
+use crate::lua::thread::Thread;
 use crate::lua_api;
 
 lua_api! { sleep => sleep_impl }
@@ -30,11 +31,11 @@ unsafe fn sleep_impl(l: *mut lua_State) -> LuaResult {
             &*sess,
             &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello],
         )?;
-        let s = &mut *sess;
-        let log = s.log();
-        let ev = &mut s.sleep_ev;
+        let log = (*sess).log();
+        let t = (*sess).cur;
+        let ev = &mut (*t).sleep_ev;
         ev.handler = Some(sleep_done);
-        ev.data = sess as *mut c_void;
+        ev.data = t as *mut c_void;
         ev.log = log;
         if delay == 0 {
             // a 0 ms timer would fire again within the same timer loop: run after other events
@@ -43,15 +44,15 @@ unsafe fn sleep_impl(l: *mut lua_State) -> LuaResult {
             ngx_add_timer(ev, delay as ngx_msec_t);
         }
         log_debug(log, &format!("lua ready to sleep for {delay} ms"));
-        s.pending = Some(cancel_sleep);
+        (*t).pending = Some(cancel_sleep);
         Ok(raw::lua_yield(l, 0))
     }
 }
 
-unsafe fn cancel_sleep(sess: *mut Session) {
-    // SAFETY: sess is live; its sleep event is armed by sleep_impl.
+unsafe fn cancel_sleep(_sess: *mut Session, t: *mut Thread) {
+    // SAFETY: t is live; its sleep event is armed by sleep_impl.
     unsafe {
-        let ev = &mut (*sess).sleep_ev;
+        let ev = &mut (*t).sleep_ev;
         if ev.timer_set() != 0 {
             ngx_del_timer(ev);
         }
@@ -63,10 +64,11 @@ unsafe fn cancel_sleep(sess: *mut Session) {
 
 unsafe extern "C" fn sleep_done(ev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: ev->data is the session that armed this event and is still live.
+        // SAFETY: ev->data is the thread that armed this event, still live.
         unsafe {
             log_debug((*ev).log, "stream lua sleep timer expired");
-            wake((*ev).data as *mut Session, 0)
+            let t = (*ev).data as *mut Thread;
+            wake((*t).sess, t, 0)
         };
     })
 }

@@ -227,10 +227,9 @@ unsafe fn run(t: *mut Timer, premature: bool) {
             return;
         }
         let mut sess = Session::new_fake(t.l, Phase::Timer);
-        sess.co = t.co;
-        sess.co_ref = t.co_ref;
         sess.own_vm = t.vm.clone();
         let sess = Box::into_raw(sess);
+        let thread = (*sess).add_thread(t.co, t.co_ref, false, ptr::null_mut());
         (*sess).on_done = Some(done);
         raw::lua_pushlightuserdata(t.co, sess as *mut c_void);
         raw::lua_setfield(t.co, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
@@ -238,7 +237,7 @@ unsafe fn run(t: *mut Timer, premature: bool) {
         raw::lua_pushboolean(t.co, premature as c_int);
         raw::lua_insert(t.co, 2);
         let n = raw::lua_gettop(t.co) - 1;
-        let outcome = resume(sess, n);
+        let outcome = resume(sess, thread, n);
         if !matches!(outcome, Outcome::Waiting) {
             done(sess, outcome);
         }

@@ -3,4 +3,5 @@
 pub mod code;
 pub mod runner;
 pub mod session;
+pub mod thread;
 pub mod vm;

@@ -6,6 +6,7 @@ use std::ffi::{c_int, c_void, CStr};
 use crate::ffi::*;
 use crate::lua::code::Code;
 use crate::lua::session::{Phase, Session};
+use crate::lua::thread::{Cancel, Status as ThreadStatus, Thread};
 use crate::lua::vm::{COROUTINES, ENV_MT};
 
 pub enum Outcome {
@@ -26,15 +27,15 @@ pub enum Outcome {
 pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
     // SAFETY: sess is the live context of the session being run.
     let (l, code_cache, log) = unsafe { ((*sess).l, (*sess).code_cache, (*sess).log()) };
-    // SAFETY: a new phase of the same session starts a new entry thread.
-    unsafe { (*sess).release_co() };
+    // SAFETY: a new phase of the same session starts with a new entry thread.
+    unsafe { (*sess).release_threads() };
     // SAFETY: l is the VM's main state; every push below is popped or moved before return.
     unsafe {
         let top = raw::lua_gettop(l);
         raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
         let co = raw::lua_newthread(l);
         raw::lua_pushvalue(l, -1);
-        (*sess).co_ref = raw::luaL_ref(l, -3);
+        let co_ref = raw::luaL_ref(l, -3);
 
         // the run's own globals: writes stay in this session, reads fall through to _G
         raw::lua_createtable(l, 0, 2);
@@ -53,6 +54,9 @@ pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
         };
         if let Err(msg) = pushed {
             raw::lua_settop(l, top);
+            raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+            raw::luaL_unref(l, -1, co_ref);
+            raw::lua_settop(l, top);
             log_error(NGX_LOG_ERR, log, 0, msg.as_bytes());
             return Outcome::Failed;
         }
@@ -63,51 +67,130 @@ pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
         raw::lua_xmove(l, co, 1);
         raw::lua_replace(co, LUA_GLOBALSINDEX);
         raw::lua_settop(l, top);
-        (*sess).co = co;
-        resume(sess, 0)
+        let t = (*sess).add_thread(co, co_ref, false, std::ptr::null_mut());
+        resume(sess, t, 0)
     }
 }
 
-/// Resumes the entry coroutine with `nargs` values on its stack.
-pub unsafe fn resume(sess: *mut Session, mut nargs: c_int) -> Outcome {
-    // SAFETY: sess is live; see run_entry about references.
-    let co = unsafe { (*sess).co };
+/// What happens once a light thread has ended (its results are on its stack).
+enum Next {
+    /// Resume this thread (the parent that waited) with that many values.
+    Resume(*mut Thread, c_int),
+    Return(Outcome),
+}
+
+/// Resumes thread `t` with `nargs` values on its stack and carries on with whatever that
+/// leads to (a parent waiting on it), until some thread waits or the session's Lua is done.
+pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcome {
+    let (mut t, mut nargs) = (t, nargs);
     loop {
-        // SAFETY: co is a live coroutine anchored in the registry.
-        let rc = unsafe { raw::lua_resume_(co, nargs) };
-        match rc {
-            0 => return Outcome::Finished,
-            LUA_YIELD => {
-                // SAFETY: read after the resume returned.
-                if let Some(code) = unsafe { (*sess).exit_code } {
-                    unsafe { (*sess).cancel_wait() };
-                    return Outcome::Exited(code);
+        // SAFETY: sess and t are live; t's coroutine is anchored in the registry.
+        unsafe {
+            (*sess).cur = t;
+            (*sess).depth += 1;
+            let co = (*t).co;
+            let rc = raw::lua_resume_(co, nargs);
+            (*sess).depth -= 1;
+            match rc {
+                LUA_YIELD => {
+                    if let Some(code) = (*sess).exit_code {
+                        if (*sess).depth == 0 {
+                            // ngx.exit ends every thread of the session
+                            (*sess).cancel_wait();
+                        }
+                        return Outcome::Exited(code);
+                    }
+                    if (*t).pending.is_some() {
+                        return Outcome::Waiting;
+                    }
+                    // a plain coroutine.yield() in a thread: carry on
+                    raw::lua_settop(co, 0);
+                    nargs = 0;
                 }
-                if unsafe { (*sess).pending.is_some() } {
-                    return Outcome::Waiting;
+                0 if !(*t).user => {
+                    (*t).status = ThreadStatus::Dead;
+                    if (*sess).live_uthreads() > 0 {
+                        // the session goes on until its light threads end too
+                        (*sess).entry_finished = true;
+                        return Outcome::Waiting;
+                    }
+                    return Outcome::Finished;
                 }
-                // a plain coroutine.yield() in the entry thread: carry on
-                // SAFETY: discard the yielded values.
-                unsafe { raw::lua_settop(co, 0) };
-                nargs = 0;
-            }
-            _ => {
-                // SAFETY: the dead coroutine keeps its stack for the traceback.
-                unsafe { log_thread_error((*sess).log(), (*sess).phase, co, rc) };
-                return Outcome::Failed;
+                0 => {
+                    raw::lua_pushboolean(co, 1);
+                    raw::lua_insert(co, 1);
+                    match thread_ended(sess, t) {
+                        Next::Resume(p, n) => (t, nargs) = (p, n),
+                        Next::Return(o) => return o,
+                    }
+                }
+                _ if !(*t).user => {
+                    log_thread_error((*sess).log(), (*sess).phase, co, rc, false);
+                    (*t).status = ThreadStatus::Dead;
+                    return Outcome::Failed;
+                }
+                _ => {
+                    log_thread_error((*sess).log(), (*sess).phase, co, rc, true);
+                    // what ngx.thread.wait returns for it: false, err
+                    let n = raw::lua_gettop(co);
+                    if n > 1 {
+                        for _ in 0..n - 1 {
+                            raw::lua_remove(co, 1);
+                        }
+                    }
+                    raw::lua_pushboolean(co, 0);
+                    raw::lua_insert(co, 1);
+                    match thread_ended(sess, t) {
+                        Next::Resume(p, n) => (t, nargs) = (p, n),
+                        Next::Return(o) => return o,
+                    }
+                }
             }
         }
     }
 }
 
-/// Resumes a waiting entry thread from an nginx event handler with `nargs` values already
-/// pushed onto its stack, then lets the phase finish the session when the thread is done.
-/// The session may be gone when this returns.
-pub unsafe fn wake(sess: *mut Session, nargs: c_int) {
-    // SAFETY: sess is live (its events are cancelled when it is dropped).
+/// A light thread ended: hand its results to a parent waiting on it, or keep them.
+unsafe fn thread_ended(sess: *mut Session, t: *mut Thread) -> Next {
+    // SAFETY: sess and t are live.
     unsafe {
-        (*sess).pending = None;
-        let outcome = resume(sess, nargs);
+        (*t).status = ThreadStatus::Zombie;
+        let parent = (*t).parent;
+        if (*t).waited_by_parent && !parent.is_null() && (*parent).pending == Some(cancel_thread_wait as Cancel) {
+            (*parent).pending = None;
+            cancel_thread_wait(sess, parent);
+            let n = raw::lua_gettop((*t).co);
+            raw::lua_xmove((*t).co, (*parent).co, n);
+            (*sess).end_thread(t);
+            return Next::Resume(parent, n);
+        }
+        if (*sess).entry_finished && (*sess).live_uthreads() == 0 {
+            return Next::Return(Outcome::Finished);
+        }
+        Next::Return(Outcome::Waiting)
+    }
+}
+
+/// Cancels an `ngx.thread.wait`: the children stop being waited on.
+pub unsafe fn cancel_thread_wait(sess: *mut Session, t: *mut Thread) {
+    // SAFETY: sess is live; its threads are boxed.
+    unsafe {
+        for c in (*sess).threads.iter_mut() {
+            if c.parent == t {
+                c.waited_by_parent = false;
+            }
+        }
+    }
+}
+
+/// Resumes a waiting thread from an nginx event handler with `nargs` values already pushed
+/// onto its stack, then lets the phase finish the session when its Lua is done. The session
+/// may be gone when this returns.
+pub unsafe fn wake(sess: *mut Session, t: *mut Thread, nargs: c_int) {
+    // SAFETY: sess and t are live (their events are cancelled when they go).
+    unsafe {
+        (*t).pending = None;
+        let outcome = resume(sess, t, nargs);
         if !matches!(outcome, Outcome::Waiting) {
             if let Some(done) = (*sess).on_done {
                 done(sess, outcome);
@@ -116,7 +199,7 @@ pub unsafe fn wake(sess: *mut Session, nargs: c_int) {
     }
 }
 
-unsafe fn log_thread_error(log: *mut ngx_log_t, phase: Phase, co: *mut lua_State, rc: c_int) {
+unsafe fn log_thread_error(log: *mut ngx_log_t, phase: Phase, co: *mut lua_State, rc: c_int, user: bool) {
     let kind = match rc {
         LUA_ERRRUN => "runtime error",
         LUA_ERRSYNTAX => "syntax error",
@@ -135,6 +218,7 @@ unsafe fn log_thread_error(log: *mut ngx_log_t, phase: Phase, co: *mut lua_State
     let trace = unsafe { traceback(co) };
     // upstream runs these phases with a plain pcall, hence their own wording
     let line = match phase {
+        _ if user => format!("stream lua user thread aborted: {kind}: {msg}\n{trace}"),
         Phase::Log => format!("failed to run log_by_lua*: {msg}\n{trace}"),
         _ => format!("lua entry thread aborted: {kind}: {msg}\n{trace}"),
     };

@@ -5,6 +5,7 @@ use std::ffi::c_int;
 use std::ptr;
 
 use crate::ffi::*;
+use crate::lua::thread::{Status as ThreadStatus, Thread};
 use crate::module::{main_conf_of, ngx_stream_lua_module};
 
 /// Upstream's context bits (`NGX_STREAM_LUA_CONTEXT_*`), also returned through the C ABI.
@@ -56,9 +57,14 @@ pub struct Session {
     /// The VM's main state.
     pub l: *mut lua_State,
     pub phase: Phase,
-    /// The running entry coroutine and its anchor in the registry's coroutine table.
-    pub co: *mut lua_State,
-    pub co_ref: c_int,
+    /// The Lua threads of the running phase: `threads[0]` is the entry thread.
+    pub threads: Vec<Box<Thread>>,
+    /// The thread Lua code runs in right now.
+    pub cur: *mut Thread,
+    /// Nesting of resumes (a spawned thread runs inside its parent's `spawn` call).
+    pub depth: usize,
+    /// The entry thread has returned while light threads still run.
+    pub entry_finished: bool,
     /// `ngx.exit` was called with this code.
     pub exit_code: Option<isize>,
     /// Reference of the `ngx.ctx` table in the registry's ctx tables, or LUA_NOREF.
@@ -71,16 +77,12 @@ pub struct Session {
     pub own_vm: Option<std::rc::Rc<crate::lua::vm::Vm>>,
     /// The log of a session-less context: the cycle's, naming the context in each line.
     pub fake_log: ngx_log_t,
-    /// Cancels what the entry thread waits for (set while it waits).
-    pub pending: Option<unsafe fn(*mut Session)>,
     /// What the phase does once the entry thread has ended.
     pub on_done: Option<unsafe fn(*mut Session, crate::lua::runner::Outcome)>,
-    /// The `ngx.sleep` timer.
-    pub sleep_ev: ngx_event_t,
     /// `ngx.req.socket()` state, once acquired.
     pub req_sock: Option<Box<crate::api::req_socket::ReqSocket>>,
-    /// Bytes a thread waiting for its output to leave will be told were sent.
-    pub send_wait: Option<usize>,
+    /// Bytes a thread waiting for its output to leave will be told were sent, and that thread.
+    pub send_wait: Option<(usize, *mut Thread)>,
     /// What the preread handler returns once its Lua code is done.
     pub preread_rc: Option<ngx_int_t>,
     pub content_started: bool,
@@ -100,11 +102,52 @@ impl Session {
         unsafe { (*self.s).connection }
     }
 
-    /// Cancels the pending wait, if any.
+    /// Cancels what every thread waits for.
     pub unsafe fn cancel_wait(&mut self) {
-        if let Some(cancel) = self.pending.take() {
-            // SAFETY: the cancel function matches the wait that set it.
-            unsafe { cancel(self) };
+        for t in self.threads.iter_mut() {
+            // SAFETY: the threads are this session's.
+            unsafe { t.cancel_wait() };
+        }
+    }
+
+    /// Whether some thread of the session waits for an event.
+    pub fn waiting(&self) -> bool {
+        self.threads.iter().any(|t| t.pending.is_some())
+    }
+
+    pub fn entry(&self) -> *mut Thread {
+        self.threads.first().map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
+    }
+
+    /// The session's thread running coroutine `co`.
+    pub fn find_thread(&self, co: *mut lua_State) -> *mut Thread {
+        self.threads
+            .iter()
+            .find(|t| t.co == co && t.status != ThreadStatus::Dead)
+            .map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
+    }
+
+    /// Light threads that have not ended.
+    pub fn live_uthreads(&self) -> usize {
+        self.threads.iter().filter(|t| t.user && t.status == ThreadStatus::Running).count()
+    }
+
+    /// Adds a thread and returns it (its address is stable: threads are boxed).
+    pub fn add_thread(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> *mut Thread {
+        let me = self as *mut Session;
+        self.threads.push(Thread::new(me, co, co_ref, user, parent));
+        let t = self.threads.last_mut().expect("just pushed");
+        &mut **t as *mut Thread
+    }
+
+    /// Ends a thread: its wait is cancelled and its coroutine let go.
+    pub unsafe fn end_thread(&mut self, t: *mut Thread) {
+        let l = self.l;
+        // SAFETY: t is one of this session's threads.
+        unsafe {
+            (*t).cancel_wait();
+            (*t).unref(l);
+            (*t).status = ThreadStatus::Dead;
         }
     }
 
@@ -123,8 +166,10 @@ impl Session {
             s: ptr::null_mut(),
             l,
             phase,
-            co: ptr::null_mut(),
-            co_ref: LUA_NOREF,
+            threads: Vec::new(),
+            cur: ptr::null_mut(),
+            depth: 0,
+            entry_finished: false,
             exit_code: None,
             ctx_ref: LUA_NOREF,
             out_free: ptr::null_mut(),
@@ -133,10 +178,7 @@ impl Session {
             own_vm: None,
             // SAFETY: replaced below by a copy of the cycle's log.
             fake_log: unsafe { std::mem::zeroed() },
-            pending: None,
             on_done: None,
-            // SAFETY: an all-zero ngx_event_t is nginx's idle event.
-            sleep_ev: unsafe { std::mem::zeroed() },
             req_sock: None,
             send_wait: None,
             preread_rc: None,
@@ -156,18 +198,19 @@ impl Session {
         sess
     }
 
-    /// Lets go of the entry coroutine (a new phase starts a new one).
-    pub unsafe fn release_co(&mut self) {
-        if self.co_ref != LUA_NOREF {
-            // SAFETY: the coroutine table lives in the VM's registry.
+    /// Lets go of every thread (a new phase starts with a new entry thread).
+    pub unsafe fn release_threads(&mut self) {
+        let l = self.l;
+        for t in self.threads.iter_mut() {
+            // SAFETY: the threads are this session's.
             unsafe {
-                raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::COROUTINES.as_ptr());
-                raw::luaL_unref(self.l, -1, self.co_ref);
-                raw::lua_settop(self.l, -2);
+                t.cancel_wait();
+                t.unref(l);
             }
-            self.co_ref = LUA_NOREF;
-            self.co = ptr::null_mut();
         }
+        self.threads.clear();
+        self.cur = ptr::null_mut();
+        self.entry_finished = false;
     }
 
     /// The session's context, created on first use.
@@ -205,8 +248,10 @@ impl Session {
                 s,
                 l,
                 phase: Phase::Content,
-                co: ptr::null_mut(),
-                co_ref: LUA_NOREF,
+                threads: Vec::new(),
+                cur: ptr::null_mut(),
+            depth: 0,
+            entry_finished: false,
                 exit_code: None,
                 ctx_ref: LUA_NOREF,
                 out_free: ptr::null_mut(),
@@ -215,10 +260,7 @@ impl Session {
                 own_vm,
                 // SAFETY: unused for sessions with a connection.
                 fake_log: std::mem::zeroed(),
-                pending: None,
                 on_done: None,
-                // SAFETY: an all-zero ngx_event_t is nginx's idle event.
-                sleep_ev: std::mem::zeroed(),
                 req_sock: None,
                 send_wait: None,
                 preread_rc: None,
@@ -250,14 +292,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         // SAFETY: the VM outlives every session of its cycle; we only unref our own slots.
         unsafe {
-            self.cancel_wait();
-            if self.sleep_ev.timer_set() != 0 {
-                ngx_del_timer(&mut self.sleep_ev);
-            }
-            if self.sleep_ev.posted() != 0 {
-                ngx_delete_posted_event(&mut self.sleep_ev);
-            }
-            self.release_co();
+            self.release_threads();
             if self.ctx_ref != LUA_NOREF {
                 log_debug(self.log(), &format!("lua release ngx.ctx at ref {}", self.ctx_ref));
                 raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::CTX_TABLES.as_ptr());

@@ -32,13 +32,14 @@ pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_in
                 // the phase read more: is there enough for the waiting peek now?
                 let Some(data) = peeked((*s).connection, n) else { return NGX_AGAIN as ngx_int_t };
                 (*sess).peek_need = None;
-                (*sess).pending = None;
-                push_bytes((*sess).co, data);
+                let t = (*sess).entry();
+                (*t).pending = None;
+                push_bytes((*t).co, data);
                 (*sess).in_handler = true;
-                let outcome = resume(sess, 1);
+                let outcome = resume(sess, t, 1);
                 return handler_result(sess, outcome);
             }
-            if (*sess).pending.is_some() {
+            if (*sess).waiting() || (*sess).entry_finished {
                 // an event re-ran the phases while the Lua code still waits
                 return NGX_DONE as ngx_int_t;
             }
