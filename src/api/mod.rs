@@ -7,6 +7,7 @@ pub mod output;
 pub mod req_socket;
 pub mod req_socket_udp;
 pub mod sleep;
+pub mod thread;
 pub mod timer;
 
 use crate::ffi::*;
@@ -54,6 +55,7 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         set_field_fn(l, t, c"sleep", sleep::sleep);
         req_socket::inject(l, t);
         timer::inject(l, t);
+        thread::inject(l, t);
 
         raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
         raw::lua_getfield(l, -1, c"loaded".as_ptr());

@@ -6,7 +6,7 @@ use std::ffi::{c_int, c_void, CStr};
 use crate::ffi::*;
 use crate::lua::code::Code;
 use crate::lua::session::{Phase, Session};
-use crate::lua::thread::{Cancel, Status as ThreadStatus, Thread};
+use crate::lua::thread::{Status as ThreadStatus, Thread};
 use crate::lua::vm::{COROUTINES, ENV_MT};
 
 pub enum Outcome {
@@ -156,7 +156,7 @@ unsafe fn thread_ended(sess: *mut Session, t: *mut Thread) -> Next {
     unsafe {
         (*t).status = ThreadStatus::Zombie;
         let parent = (*t).parent;
-        if (*t).waited_by_parent && !parent.is_null() && (*parent).pending == Some(cancel_thread_wait as Cancel) {
+        if (*t).waited_by_parent && !parent.is_null() && (*parent).waits_on_threads {
             (*parent).pending = None;
             cancel_thread_wait(sess, parent);
             let n = raw::lua_gettop((*t).co);
@@ -175,6 +175,7 @@ unsafe fn thread_ended(sess: *mut Session, t: *mut Thread) -> Next {
 pub unsafe fn cancel_thread_wait(sess: *mut Session, t: *mut Thread) {
     // SAFETY: sess is live; its threads are boxed.
     unsafe {
+        (*t).waits_on_threads = false;
         for c in (*sess).threads.iter_mut() {
             if c.parent == t {
                 c.waited_by_parent = false;

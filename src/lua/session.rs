@@ -119,11 +119,12 @@ impl Session {
         self.threads.first().map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
     }
 
-    /// The session's thread running coroutine `co`.
+    /// The session's thread for coroutine `co`, ended ones included.
     pub fn find_thread(&self, co: *mut lua_State) -> *mut Thread {
         self.threads
             .iter()
-            .find(|t| t.co == co && t.status != ThreadStatus::Dead)
+            .rev()
+            .find(|t| t.co == co)
             .map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
     }
 

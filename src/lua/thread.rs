@@ -29,6 +29,8 @@ pub struct Thread {
     pub parent: *mut Thread,
     /// The parent waits on this thread in `ngx.thread.wait`.
     pub waited_by_parent: bool,
+    /// This thread waits in `ngx.thread.wait` for some of its children.
+    pub waits_on_threads: bool,
     pub pending: Option<Cancel>,
     /// The `ngx.sleep` timer (and other one-shot events of this thread).
     pub sleep_ev: ngx_event_t,
@@ -44,6 +46,7 @@ impl Thread {
             status: Status::Running,
             parent,
             waited_by_parent: false,
+            waits_on_threads: false,
             pending: None,
             // SAFETY: an all-zero ngx_event_t is nginx's idle event.
             sleep_ev: unsafe { std::mem::zeroed() },

@@ -1,0 +1,167 @@
+//! `ngx.thread.spawn`, `ngx.thread.wait`, `ngx.thread.kill`: light threads of a session.
+//!
+//! A spawned thread runs at once, inside `spawn`, until it ends or waits; `spawn` then
+//! returns it to its parent. Threads that wait are resumed by their own events. A thread that
+//! ends keeps its results (`true, ...` or `false, err`) until its parent `wait`s for it; the
+//! session's Lua is done when the entry thread and every light thread have ended.
+
+use std::ffi::c_int;
+
+use crate::api::{check_phase, current_session};
+use crate::ffi::*;
+use crate::lua::runner::{cancel_thread_wait, resume, Outcome};
+use crate::lua::session::Phase;
+use crate::lua::thread::Status;
+use crate::lua::vm::COROUTINES;
+use crate::lua_api;
+
+const YIELDABLE: &[Phase] = &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello];
+
+lua_api! {
+    spawn => spawn_impl,
+    wait => wait_impl,
+    kill => kill_impl,
+}
+
+pub unsafe fn inject(l: *mut lua_State, t: c_int) {
+    // SAFETY: t is the ngx table.
+    unsafe {
+        raw::lua_createtable(l, 0, 3);
+        let tt = raw::lua_gettop(l);
+        set_field_fn(l, tt, c"spawn", spawn);
+        set_field_fn(l, tt, c"wait", wait);
+        set_field_fn(l, tt, c"kill", kill);
+        raw::lua_setfield(l, t, c"thread".as_ptr());
+    }
+}
+
+unsafe fn spawn_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine of a session's thread.
+    unsafe {
+        let sess = current_session(l)?;
+        check_phase(&*sess, YIELDABLE)?;
+        let n = raw::lua_gettop(l);
+        if raw::lua_type(l, 1) != LUA_TFUNCTION {
+            let got = if n == 0 { "no value".into() } else { type_name(l, raw::lua_type(l, 1)) };
+            return Err(LuaError::Arg(1, "spawn", format!("function expected, got {got}")));
+        }
+        let parent = (*sess).cur;
+        // the new thread shares the parent's globals (lua_newthread copies them)
+        let co = raw::lua_newthread(l);
+        let tidx = raw::lua_gettop(l);
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+        raw::lua_pushvalue(l, tidx);
+        let co_ref = raw::luaL_ref(l, -2);
+        raw::lua_settop(l, tidx);
+        for i in 1..=n {
+            raw::lua_pushvalue(l, i);
+        }
+        raw::lua_xmove(l, co, n);
+        let t = (*sess).add_thread(co, co_ref, true, parent);
+        let outcome = resume(sess, t, n - 1);
+        (*sess).cur = parent;
+        if let Outcome::Exited(_) = outcome {
+            // the thread called ngx.exit: the parent stops here too
+            return Ok(raw::lua_yield(l, 0));
+        }
+        raw::lua_settop(l, tidx);
+        Ok(1)
+    }
+}
+
+unsafe fn wait_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine of a session's thread.
+    unsafe {
+        let sess = current_session(l)?;
+        check_phase(&*sess, YIELDABLE)?;
+        let me = (*sess).cur;
+        let n = raw::lua_gettop(l);
+        let mut waiting_on = 0;
+        for i in 1..=n {
+            let co = raw::lua_tothread(l, i);
+            if co.is_null() {
+                let got = type_name(l, raw::lua_type(l, i));
+                return Err(LuaError::Arg(i, "wait", format!("lua thread expected, got {got}")));
+            }
+            let sub = (*sess).find_thread(co);
+            if sub.is_null() {
+                return err("no co ctx found");
+            }
+            if !(*sub).user {
+                return err("attempt to wait on a coroutine that is not a user thread");
+            }
+            if (*sub).parent != me {
+                return err("only the parent coroutine can wait on the thread");
+            }
+            match (*sub).status {
+                Status::Zombie => {
+                    cancel_thread_wait(sess, me);
+                    let k = raw::lua_gettop((*sub).co);
+                    raw::lua_xmove((*sub).co, l, k);
+                    (*sess).end_thread(sub);
+                    return Ok(k);
+                }
+                Status::Dead => {
+                    if i < n {
+                        continue;
+                    }
+                    cancel_thread_wait(sess, me);
+                    raw::lua_pushnil(l);
+                    push_bytes(l, b"already waited or killed");
+                    return Ok(2);
+                }
+                Status::Running => {
+                    (*sub).waited_by_parent = true;
+                    waiting_on += 1;
+                }
+            }
+        }
+        if waiting_on == 0 {
+            return err("no thread to wait for");
+        }
+        raw::lua_settop(l, 0);
+        (*me).waits_on_threads = true;
+        (*me).pending = Some(cancel_thread_wait);
+        Ok(raw::lua_yield(l, 0))
+    }
+}
+
+unsafe fn kill_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine of a session's thread.
+    unsafe {
+        let sess = current_session(l)?;
+        check_phase(&*sess, YIELDABLE)?;
+        let co = raw::lua_tothread(l, 1);
+        if co.is_null() {
+            let got = type_name(l, raw::lua_type(l, 1));
+            return Err(LuaError::Arg(1, "kill", format!("lua thread expected, got {got}")));
+        }
+        let sub = (*sess).find_thread(co);
+        if sub.is_null() {
+            return err("no co ctx found");
+        }
+        let reply = |msg: &[u8]| {
+            raw::lua_pushnil(l);
+            push_bytes(l, msg);
+            Ok(2)
+        };
+        if !(*sub).user {
+            return reply(b"not user thread");
+        }
+        if (*sub).parent != (*sess).cur {
+            return reply(b"killer not parent");
+        }
+        match (*sub).status {
+            Status::Zombie => {
+                (*sess).end_thread(sub);
+                reply(b"already terminated")
+            }
+            Status::Dead => reply(b"already waited or killed"),
+            Status::Running => {
+                (*sess).end_thread(sub);
+                raw::lua_pushinteger(l, 1);
+                Ok(1)
+            }
+        }
+    }
+}
