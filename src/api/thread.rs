@@ -9,7 +9,7 @@ use std::ffi::c_int;
 
 use crate::api::{check_phase, current_session};
 use crate::ffi::*;
-use crate::lua::runner::{cancel_thread_wait, resume, Outcome};
+use crate::lua::runner::cancel_thread_wait;
 use crate::lua::session::Phase;
 use crate::lua::thread::Status;
 use crate::lua::vm::COROUTINES;
@@ -21,6 +21,7 @@ lua_api! {
     spawn => spawn_impl,
     wait => wait_impl,
     kill => kill_impl,
+    co_status => co_status_impl,
 }
 
 pub unsafe fn inject(l: *mut lua_State, t: c_int) {
@@ -32,6 +33,48 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         set_field_fn(l, tt, c"wait", wait);
         set_field_fn(l, tt, c"kill", kill);
         raw::lua_setfield(l, t, c"thread".as_ptr());
+
+        // coroutine.status knows light threads: an ended thread not waited for is a "zombie"
+        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"coroutine".as_ptr());
+        let co = raw::lua_gettop(l);
+        raw::lua_getfield(l, co, c"status".as_ptr());
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, c"ngx_lua_co_status".as_ptr());
+        set_field_fn(l, co, c"status", co_status);
+        raw::lua_settop(l, co - 1);
+    }
+}
+
+unsafe fn co_status_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running state.
+    unsafe {
+        let co = raw::lua_tothread(l, 1);
+        if co.is_null() {
+            // Lua's own check, raised here so that Lua's function below cannot raise
+            return Err(LuaError::Arg(1, "status", "coroutine expected".into()));
+        }
+        {
+            if let Ok(sess) = current_session(l) {
+                let t = (*sess).find_thread(co);
+                if !t.is_null() && (*t).user {
+                    let s: &[u8] = match (*t).status {
+                        Status::Zombie => b"zombie",
+                        Status::Dead => b"dead",
+                        Status::Running if co == l => b"running",
+                        // it spawned a thread that runs now
+                        Status::Running if (*sess).posted.iter().any(|(p, _)| *p == t) => b"normal",
+                        Status::Running => b"running",
+                    };
+                    push_bytes(l, s);
+                    return Ok(1);
+                }
+            }
+        }
+        // anything else: Lua's own answer
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, c"ngx_lua_co_status".as_ptr());
+        raw::lua_insert(l, 1);
+        let n = raw::lua_gettop(l) - 1;
+        raw::lua_call(l, n, 1);
+        Ok(1)
     }
 }
 
@@ -58,14 +101,10 @@ unsafe fn spawn_impl(l: *mut lua_State) -> LuaResult {
         }
         raw::lua_xmove(l, co, n);
         let t = (*sess).add_thread(co, co_ref, true, parent);
-        let outcome = resume(sess, t, n - 1);
-        (*sess).cur = parent;
-        if let Outcome::Exited(_) = outcome {
-            // the thread called ngx.exit: the parent stops here too
-            return Ok(raw::lua_yield(l, 0));
-        }
+        // the scheduler runs the new thread first, then resumes us with the thread object
+        (*sess).spawned = Some((t, n - 1));
         raw::lua_settop(l, tidx);
-        Ok(1)
+        Ok(raw::lua_yield(l, 1))
     }
 }
 

@@ -72,86 +72,80 @@ pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
     }
 }
 
-/// What happens once a light thread has ended (its results are on its stack).
-enum Next {
-    /// Resume this thread (the parent that waited) with that many values.
-    Resume(*mut Thread, c_int),
-    Return(Outcome),
-}
-
-/// Resumes thread `t` with `nargs` values on its stack and carries on with whatever that
-/// leads to (a parent waiting on it), until some thread waits or the session's Lua is done.
+/// Resumes thread `t` with `nargs` values on its stack, then every thread that became ready
+/// meanwhile (a parent that spawned, a parent waiting on an ended thread), in the order they
+/// became ready, like upstream's posted threads. Returns when every ready thread waits for an
+/// event (`Waiting`), or the session's Lua is done.
 pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcome {
     let (mut t, mut nargs) = (t, nargs);
     loop {
         // SAFETY: sess and t are live; t's coroutine is anchored in the registry.
         unsafe {
             (*sess).cur = t;
-            (*sess).depth += 1;
             let co = (*t).co;
             let rc = raw::lua_resume_(co, nargs);
-            (*sess).depth -= 1;
             match rc {
                 LUA_YIELD => {
                     if let Some(code) = (*sess).exit_code {
-                        if (*sess).depth == 0 {
-                            // ngx.exit ends every thread of the session
-                            (*sess).cancel_wait();
-                        }
+                        // ngx.exit ends every thread of the session
+                        (*sess).cancel_wait();
+                        (*sess).posted.clear();
                         return Outcome::Exited(code);
                     }
-                    if (*t).pending.is_some() {
-                        return Outcome::Waiting;
+                    if let Some((child, n)) = (*sess).spawned.take() {
+                        // ngx.thread.spawn: the child runs first, the parent later gets the
+                        // thread object it yielded
+                        (*sess).posted.push_back((t, 1));
+                        (t, nargs) = (child, n);
+                        continue;
                     }
-                    // a plain coroutine.yield() in a thread: carry on
-                    raw::lua_settop(co, 0);
-                    nargs = 0;
+                    if (*t).pending.is_none() {
+                        // a plain coroutine.yield() in a thread: carry on
+                        raw::lua_settop(co, 0);
+                        nargs = 0;
+                        continue;
+                    }
                 }
                 0 if !(*t).user => {
                     (*t).status = ThreadStatus::Dead;
-                    if (*sess).live_uthreads() > 0 {
-                        // the session goes on until its light threads end too
-                        (*sess).entry_finished = true;
-                        return Outcome::Waiting;
-                    }
-                    return Outcome::Finished;
+                    // the session goes on until its light threads end too
+                    (*sess).entry_finished = true;
                 }
                 0 => {
                     raw::lua_pushboolean(co, 1);
                     raw::lua_insert(co, 1);
-                    match thread_ended(sess, t) {
-                        Next::Resume(p, n) => (t, nargs) = (p, n),
-                        Next::Return(o) => return o,
-                    }
+                    thread_ended(sess, t);
                 }
                 _ if !(*t).user => {
                     log_thread_error((*sess).log(), (*sess).phase, co, rc, false);
                     (*t).status = ThreadStatus::Dead;
+                    (*sess).posted.clear();
                     return Outcome::Failed;
                 }
                 _ => {
                     log_thread_error((*sess).log(), (*sess).phase, co, rc, true);
                     // what ngx.thread.wait returns for it: false, err
                     let n = raw::lua_gettop(co);
-                    if n > 1 {
-                        for _ in 0..n - 1 {
-                            raw::lua_remove(co, 1);
-                        }
+                    for _ in 1..n {
+                        raw::lua_remove(co, 1);
                     }
                     raw::lua_pushboolean(co, 0);
                     raw::lua_insert(co, 1);
-                    match thread_ended(sess, t) {
-                        Next::Resume(p, n) => (t, nargs) = (p, n),
-                        Next::Return(o) => return o,
-                    }
+                    thread_ended(sess, t);
                 }
+            }
+            match (*sess).posted.pop_front() {
+                Some((p, n)) => (t, nargs) = (p, n),
+                None if (*sess).entry_finished && (*sess).live_uthreads() == 0 => return Outcome::Finished,
+                None => return Outcome::Waiting,
             }
         }
     }
 }
 
-/// A light thread ended: hand its results to a parent waiting on it, or keep them.
-unsafe fn thread_ended(sess: *mut Session, t: *mut Thread) -> Next {
+/// A light thread ended: hand its results to a parent waiting on it (which becomes ready), or
+/// keep them for a later `ngx.thread.wait`.
+unsafe fn thread_ended(sess: *mut Session, t: *mut Thread) {
     // SAFETY: sess and t are live.
     unsafe {
         (*t).status = ThreadStatus::Zombie;
@@ -162,12 +156,8 @@ unsafe fn thread_ended(sess: *mut Session, t: *mut Thread) -> Next {
             let n = raw::lua_gettop((*t).co);
             raw::lua_xmove((*t).co, (*parent).co, n);
             (*sess).end_thread(t);
-            return Next::Resume(parent, n);
+            (*sess).posted.push_back((parent, n));
         }
-        if (*sess).entry_finished && (*sess).live_uthreads() == 0 {
-            return Next::Return(Outcome::Finished);
-        }
-        Next::Return(Outcome::Waiting)
     }
 }
 

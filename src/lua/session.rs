@@ -61,8 +61,10 @@ pub struct Session {
     pub threads: Vec<Box<Thread>>,
     /// The thread Lua code runs in right now.
     pub cur: *mut Thread,
-    /// Nesting of resumes (a spawned thread runs inside its parent's `spawn` call).
-    pub depth: usize,
+    /// Threads ready to run again (with how many values they are resumed), in order.
+    pub posted: std::collections::VecDeque<(*mut Thread, c_int)>,
+    /// A thread just spawned, to run before its parent (with its argument count).
+    pub spawned: Option<(*mut Thread, c_int)>,
     /// The entry thread has returned while light threads still run.
     pub entry_finished: bool,
     /// `ngx.exit` was called with this code.
@@ -169,7 +171,8 @@ impl Session {
             phase,
             threads: Vec::new(),
             cur: ptr::null_mut(),
-            depth: 0,
+            posted: Default::default(),
+            spawned: None,
             entry_finished: false,
             exit_code: None,
             ctx_ref: LUA_NOREF,
@@ -210,6 +213,8 @@ impl Session {
             }
         }
         self.threads.clear();
+        self.posted.clear();
+        self.spawned = None;
         self.cur = ptr::null_mut();
         self.entry_finished = false;
     }
@@ -251,7 +256,8 @@ impl Session {
                 phase: Phase::Content,
                 threads: Vec::new(),
                 cur: ptr::null_mut(),
-            depth: 0,
+            posted: Default::default(),
+            spawned: None,
             entry_finished: false,
                 exit_code: None,
                 ctx_ref: LUA_NOREF,
