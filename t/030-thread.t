@@ -1,0 +1,215 @@
+# Light threads: ngx.thread.spawn/wait/kill. Behaviour follows stream-lua v0.0.16
+# (see upstream t/093-uthread-spawn.t, t/098-uthread-wait.t, t/127-uthread-kill.t).
+use Test::Nginx::Socket::Lua::Stream;
+
+repeat_each(2);
+
+plan tests => repeat_each() * (blocks() * 2);
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a spawned thread runs before spawn returns
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("before spawn")
+        local t = ngx.thread.spawn(function(a, b)
+            ngx.say("in thread: ", a, " ", b)
+        end, "x", 42)
+        ngx.say("after spawn: ", type(t))
+    }
+--- stream_response
+before spawn
+in thread: x 42
+after spawn: thread
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: wait returns true and the thread's results, in the order threads end
+--- stream_server_config
+    content_by_lua_block {
+        local function job(name, secs)
+            ngx.sleep(secs)
+            ngx.say(name, " finished")
+            return name, secs * 1000
+        end
+        local slow = ngx.thread.spawn(job, "slow", 0.05)
+        local fast = ngx.thread.spawn(job, "fast", 0.01)
+        ngx.say("waiting")
+        ngx.say("fast: ", ngx.thread.wait(fast))
+        ngx.say("slow: ", ngx.thread.wait(slow))
+    }
+--- stream_response
+waiting
+fast finished
+fast: truefast10
+slow finished
+slow: trueslow50
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: a thread that throws: wait gives false and the error, the error is logged
+--- stream_server_config
+    content_by_lua_block {
+        local t = ngx.thread.spawn(function()
+            ngx.sleep(0.01)
+            error("thread blew up")
+        end)
+        local ok, err = ngx.thread.wait(t)
+        ngx.say(ok, " ", err)
+    }
+--- stream_response_like chomp
+^false content_by_lua\(nginx\.conf:\d+\):4: thread blew up$
+--- error_log eval
+qr/stream lua user thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):4: thread blew up/
+
+
+
+=== TEST 4: waiting twice on the same thread
+--- stream_server_config
+    content_by_lua_block {
+        local t = ngx.thread.spawn(function() return "once" end)
+        ngx.say(coroutine.status(t))
+        ngx.say(ngx.thread.wait(t))
+        ngx.say(ngx.thread.wait(t))
+    }
+--- stream_response
+zombie
+trueonce
+nilalready waited or killed
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: killing a thread that sleeps, then killing it again
+--- stream_server_config
+    content_by_lua_block {
+        local t = ngx.thread.spawn(function()
+            ngx.sleep(0.05)
+            ngx.say("must not print")
+        end)
+        ngx.say("kill: ", ngx.thread.kill(t))
+        ngx.say("again: ", ngx.thread.kill(t))
+        ngx.sleep(0.1)
+        ngx.say("done")
+    }
+--- stream_response
+kill: 1
+again: nilalready waited or killed
+done
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: the session lasts until its threads end, after the entry thread returns
+--- stream_server_config
+    content_by_lua_block {
+        ngx.thread.spawn(function()
+            ngx.sleep(0.05)
+            ngx.say("late thread")
+        end)
+        ngx.say("entry returns")
+    }
+--- stream_response
+entry returns
+late thread
+--- no_error_log
+[error]
+
+
+
+=== TEST 7: ngx.exit in a thread ends every thread
+--- stream_server_config
+    content_by_lua_block {
+        ngx.thread.spawn(function()
+            ngx.sleep(0.01)
+            ngx.say("thread exits")
+            ngx.exit(ngx.OK)
+        end)
+        ngx.sleep(0.5)
+        ngx.say("entry must not get here")
+    }
+--- stream_response
+thread exits
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: a thread reads the client while the entry thread sleeps
+--- stream_server_config
+    content_by_lua_block {
+        local sock = assert(ngx.req.socket())
+        local reader = ngx.thread.spawn(function()
+            return sock:receive()
+        end)
+        ngx.sleep(0.01)
+        ngx.say("read: ", select(2, ngx.thread.wait(reader)))
+    }
+--- stream_request
+hello there
+--- stream_response
+read: hello there
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: bad arguments
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(pcall(ngx.thread.spawn, "not a function"))
+        ngx.say(pcall(ngx.thread.wait, 42))
+        ngx.say(pcall(ngx.thread.kill, coroutine.create(function() end)))
+    }
+--- stream_response
+falsebad argument #1 to '?' (function expected, got string)
+falsebad argument #1 to '?' (lua thread expected, got number)
+falseno co ctx found
+--- no_error_log
+[alert]
+
+
+
+=== TEST 10: only the parent may wait on or kill a thread
+--- stream_server_config
+    content_by_lua_block {
+        local child
+        local a = ngx.thread.spawn(function()
+            child = ngx.thread.spawn(function() ngx.sleep(0.05) end)
+            ngx.sleep(0.1)
+        end)
+        -- the entry thread runs on before `a` gets its child back from spawn
+        ngx.say(child == nil)
+        ngx.sleep(0.01)
+        ngx.say(ngx.thread.kill(child))
+        ngx.say(pcall(ngx.thread.wait, child))
+        ngx.thread.kill(a)
+    }
+--- stream_response_like
+^true
+nilkiller not parent
+false.*only the parent coroutine can wait on the thread
+--- no_error_log
+[alert]
+
+
+
+=== TEST 11: spawning in the log phase is refused
+--- stream_server_config
+    content_by_lua_block { ngx.say("ok") }
+    log_by_lua_block {
+        local ok, err = pcall(ngx.thread.spawn, function() end)
+        ngx.log(ngx.WARN, "spawn in log: ", ok, " ", err)
+    }
+--- stream_response
+ok
+--- error_log
+spawn in log: false API disabled in the context of log_by_lua*
