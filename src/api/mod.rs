@@ -6,6 +6,7 @@ pub mod misc;
 pub mod output;
 pub mod req_socket;
 pub mod req_socket_udp;
+pub mod semaphore;
 pub mod sleep;
 pub mod thread;
 pub mod timer;
@@ -14,7 +15,10 @@ use crate::ffi::*;
 use crate::lua::session::{Phase, Session};
 
 /// The built-in Lua layer, in load order.
-pub const BUILTIN_LUA: &[(&str, &str)] = &[("ngx_core.lua", include_str!("../lua/lib/ngx_core.lua"))];
+pub const BUILTIN_LUA: &[(&str, &str)] = &[
+    ("ngx_core.lua", include_str!("../lua/lib/ngx_core.lua")),
+    ("ngx_semaphore.lua", include_str!("../lua/lib/ngx_semaphore.lua")),
+];
 
 /// The session of the running Lua code (`__ngx_req` in the thread's globals, as upstream
 /// and lua-resty-core look it up).

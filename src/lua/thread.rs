@@ -32,6 +32,8 @@ pub struct Thread {
     /// This thread waits in `ngx.thread.wait` for some of its children.
     pub waits_on_threads: bool,
     pub pending: Option<Cancel>,
+    /// What the thread waits on, for its cancel function (a semaphore).
+    pub wait_obj: *mut std::ffi::c_void,
     /// The `ngx.sleep` timer (and other one-shot events of this thread).
     pub sleep_ev: ngx_event_t,
     pub sess: *mut Session,
@@ -48,6 +50,7 @@ impl Thread {
             waited_by_parent: false,
             waits_on_threads: false,
             pending: None,
+            wait_obj: std::ptr::null_mut(),
             // SAFETY: an all-zero ngx_event_t is nginx's idle event.
             sleep_ev: unsafe { std::mem::zeroed() },
             sess,
