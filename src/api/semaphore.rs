@@ -54,7 +54,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_post(sem: *mut Sema, n: c_int) 
         // SAFETY: sem is a live semaphore.
         unsafe {
             (*sem).resources += n;
-            if !(*sem).waiters.is_empty() && (*sem).ev.posted() == 0 {
+            if (*sem).ev.posted() == 0 {
                 (*sem).ev.handler = Some(wake_waiters);
                 (*sem).ev.data = sem as *mut c_void;
                 (*sem).ev.log = cycle_log();
@@ -175,6 +175,8 @@ unsafe extern "C" fn wake_waiters(ev: *mut ngx_event_t) {
         // SAFETY: ev->data is the semaphore; it is freed at the end if Lua dropped it meanwhile.
         unsafe {
             let sem = (*ev).data as *mut Sema;
+            let queue = if (*sem).waiters.is_empty() { "empty" } else { "not empty" };
+            log_debug(cycle_log(), &format!("semaphore handler: wait queue: {queue}, resource count: {}", (*sem).resources));
             (*sem).waking = true;
             while (*sem).resources > 0 {
                 let Some(t) = (*sem).waiters.pop_front() else { break };
