@@ -172,7 +172,7 @@ read: hello there
 --- stream_response
 falsebad argument #1 to '?' (function expected, got string)
 falsebad argument #1 to '?' (lua thread expected, got number)
-falseno co ctx found
+truenilnot user thread
 --- no_error_log
 [alert]
 

@@ -1,6 +1,7 @@
 //! The `ngx.*` API: one file per area. `inject` builds the `ngx` table of a new VM;
 //! `BUILTIN_LUA` is our own Lua layer over the exported C ABI, run right after.
 
+pub mod coroutine;
 pub mod log;
 pub mod misc;
 pub mod output;
@@ -60,6 +61,7 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         req_socket::inject(l, t);
         timer::inject(l, t);
         thread::inject(l, t);
+        coroutine::inject(l);
 
         raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
         raw::lua_getfield(l, -1, c"loaded".as_ptr());

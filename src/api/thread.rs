@@ -55,10 +55,12 @@ unsafe fn co_status_impl(l: *mut lua_State) -> LuaResult {
         {
             if let Ok(sess) = current_session(l) {
                 let t = (*sess).find_thread(co);
-                if !t.is_null() && (*t).user {
+                if !t.is_null() && ((*t).user || (*t).coroutine) {
                     let s: &[u8] = match (*t).status {
                         Status::Zombie => b"zombie",
                         Status::Dead => b"dead",
+                        Status::Suspended => b"suspended",
+                        Status::Normal => b"normal",
                         Status::Running if co == l => b"running",
                         // it spawned a thread that runs now
                         Status::Running if (*sess).posted.iter().any(|(p, _)| *p == t) => b"normal",
@@ -149,7 +151,7 @@ unsafe fn wait_impl(l: *mut lua_State) -> LuaResult {
                     push_bytes(l, b"already waited or killed");
                     return Ok(2);
                 }
-                Status::Running => {
+                Status::Running | Status::Suspended | Status::Normal => {
                     (*sub).waited_by_parent = true;
                     waiting_on += 1;
                 }
@@ -196,7 +198,7 @@ unsafe fn kill_impl(l: *mut lua_State) -> LuaResult {
                 reply(b"already terminated")
             }
             Status::Dead => reply(b"already waited or killed"),
-            Status::Running => {
+            Status::Running | Status::Suspended | Status::Normal => {
                 (*sess).end_thread(sub);
                 raw::lua_pushinteger(l, 1);
                 Ok(1)

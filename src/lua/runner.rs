@@ -5,7 +5,7 @@ use std::ffi::{c_int, c_void, CStr};
 
 use crate::ffi::*;
 use crate::lua::code::Code;
-use crate::lua::session::{Phase, Session};
+use crate::lua::session::{CoOp, Phase, Session};
 use crate::lua::thread::{Status as ThreadStatus, Thread};
 use crate::lua::vm::{COROUTINES, ENV_MT};
 
@@ -99,12 +99,38 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         (t, nargs) = (child, n);
                         continue;
                     }
+                    if let Some(op) = (*sess).co_op.take() {
+                        match op {
+                            CoOp::Resume(child, n) => {
+                                (*t).status = ThreadStatus::Normal;
+                                (*child).status = ThreadStatus::Running;
+                                (t, nargs) = (child, n);
+                            }
+                            CoOp::Yield(n) => {
+                                (*t).status = ThreadStatus::Suspended;
+                                (t, nargs) = (back_to_parent(t, true, n), n + 1);
+                            }
+                        }
+                        continue;
+                    }
                     if (*t).pending.is_none() {
                         // a plain coroutine.yield() in a thread: carry on
                         raw::lua_settop(co, 0);
                         nargs = 0;
                         continue;
                     }
+                }
+                0 if (*t).coroutine => {
+                    let n = raw::lua_gettop(co);
+                    (*t).status = ThreadStatus::Dead;
+                    (t, nargs) = (back_to_parent(t, true, n), n + 1);
+                    continue;
+                }
+                _ if (*t).coroutine => {
+                    // coroutine.resume returns false and the error
+                    (*t).status = ThreadStatus::Dead;
+                    (t, nargs) = (back_to_parent(t, false, 1), 2);
+                    continue;
                 }
                 0 if !(*t).user => {
                     (*t).status = ThreadStatus::Dead;
@@ -140,6 +166,19 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                 None => return Outcome::Waiting,
             }
         }
+    }
+}
+
+/// A user coroutine yielded, returned or failed: its resumer gets `ok` and the top `n` values
+/// of its stack, and runs next.
+unsafe fn back_to_parent(t: *mut Thread, ok: bool, n: c_int) -> *mut Thread {
+    // SAFETY: t is a user coroutine resumed by its (live) parent thread.
+    unsafe {
+        let parent = (*t).parent;
+        raw::lua_pushboolean((*parent).co, ok as c_int);
+        raw::lua_xmove((*t).co, (*parent).co, n);
+        (*parent).status = ThreadStatus::Running;
+        parent
     }
 }
 

@@ -8,6 +8,15 @@ use crate::ffi::*;
 use crate::lua::thread::{Status as ThreadStatus, Thread};
 use crate::module::{main_conf_of, ngx_stream_lua_module};
 
+/// A coroutine operation Lua asked the scheduler for (it yields to do it).
+#[derive(Clone, Copy)]
+pub enum CoOp {
+    /// `coroutine.resume`: run this coroutine with that many arguments on its stack.
+    Resume(*mut Thread, c_int),
+    /// `coroutine.yield` in a user coroutine, with that many values.
+    Yield(c_int),
+}
+
 /// Upstream's context bits (`NGX_STREAM_LUA_CONTEXT_*`), also returned through the C ABI.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(i32)]
@@ -65,6 +74,8 @@ pub struct Session {
     pub posted: std::collections::VecDeque<(*mut Thread, c_int)>,
     /// A thread just spawned, to run before its parent (with its argument count).
     pub spawned: Option<(*mut Thread, c_int)>,
+    /// A `coroutine.resume`/`yield` to carry out.
+    pub co_op: Option<CoOp>,
     /// The entry thread has returned while light threads still run.
     pub entry_finished: bool,
     /// `ngx.exit` was called with this code.
@@ -132,7 +143,10 @@ impl Session {
 
     /// Light threads that have not ended.
     pub fn live_uthreads(&self) -> usize {
-        self.threads.iter().filter(|t| t.user && t.status == ThreadStatus::Running).count()
+        self.threads
+            .iter()
+            .filter(|t| t.user && !matches!(t.status, ThreadStatus::Zombie | ThreadStatus::Dead))
+            .count()
     }
 
     /// Adds a thread and returns it (its address is stable: threads are boxed).
@@ -173,6 +187,7 @@ impl Session {
             cur: ptr::null_mut(),
             posted: Default::default(),
             spawned: None,
+            co_op: None,
             entry_finished: false,
             exit_code: None,
             ctx_ref: LUA_NOREF,
@@ -215,6 +230,7 @@ impl Session {
         self.threads.clear();
         self.posted.clear();
         self.spawned = None;
+        self.co_op = None;
         self.cur = ptr::null_mut();
         self.entry_finished = false;
     }
@@ -258,6 +274,7 @@ impl Session {
                 cur: ptr::null_mut(),
             posted: Default::default(),
             spawned: None,
+            co_op: None,
             entry_finished: false,
                 exit_code: None,
                 ctx_ref: LUA_NOREF,

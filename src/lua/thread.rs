@@ -12,6 +12,10 @@ pub type Cancel = unsafe fn(*mut Session, *mut Thread);
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Status {
     Running,
+    /// A user coroutine not running now (created, or it yielded).
+    Suspended,
+    /// A user coroutine that resumed another one and waits for it.
+    Normal,
     /// A light thread that ended and whose results (`true, ...` or `false, err`) wait on its
     /// stack for `ngx.thread.wait`.
     Zombie,
@@ -24,6 +28,8 @@ pub struct Thread {
     pub co_ref: c_int,
     /// A light thread (not the entry thread).
     pub user: bool,
+    /// A user coroutine (`coroutine.create`), run by `coroutine.resume`.
+    pub coroutine: bool,
     pub status: Status,
     /// The thread that spawned this one.
     pub parent: *mut Thread,
@@ -45,6 +51,7 @@ impl Thread {
             co,
             co_ref,
             user,
+            coroutine: false,
             status: Status::Running,
             parent,
             waited_by_parent: false,

@@ -267,3 +267,22 @@ ngx.req.start_time = function()
     end
     return tonumber(C.ngx_stream_lua_ffi_req_start_time(r))
 end
+
+-- coroutine.wrap over the nginx-aware create/resume, so wrapped coroutines may wait on
+-- nginx events too (LuaJIT's own wrap would bypass the scheduler)
+do
+    local co_create, co_resume = coroutine.create, coroutine.resume
+    local function pass(ok, ...)
+        if not ok then
+            error((...), 2)
+        end
+        return ...
+    end
+    coroutine._wrap = coroutine.wrap
+    coroutine.wrap = function(f)
+        local co = co_create(f)
+        return function(...)
+            return pass(co_resume(co, ...))
+        end
+    end
+end

@@ -1,0 +1,128 @@
+# nginx-aware coroutine.*: user coroutines may wait on nginx events. Behaviour follows
+# stream-lua v0.0.16 (see upstream t/091-coroutine.t).
+use Test::Nginx::Socket::Lua::Stream;
+
+repeat_each(2);
+
+plan tests => repeat_each() * (blocks() * 2);
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: resume and yield pass values both ways
+--- stream_server_config
+    content_by_lua_block {
+        local co = coroutine.create(function(a, b)
+            local c = coroutine.yield(a + b)
+            return c * 2
+        end)
+        ngx.say(coroutine.resume(co, 1, 2))
+        ngx.say(coroutine.resume(co, 10))
+        ngx.say(coroutine.resume(co))
+    }
+--- stream_response
+true3
+true20
+falsecannot resume dead coroutine
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: a user coroutine sleeps and reads the client
+--- stream_server_config
+    content_by_lua_block {
+        local sock = assert(ngx.req.socket())
+        local co = coroutine.create(function()
+            ngx.sleep(0.01)
+            local line = sock:receive()
+            coroutine.yield("got " .. line)
+            return "end"
+        end)
+        ngx.say(coroutine.resume(co))
+        ngx.say(coroutine.resume(co))
+    }
+--- stream_request
+ping
+--- stream_response
+truegot ping
+trueend
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: statuses
+--- stream_server_config
+    content_by_lua_block {
+        local outer
+        local inner = coroutine.create(function()
+            ngx.say("outer while inner runs: ", coroutine.status(outer))
+            coroutine.yield()
+        end)
+        outer = coroutine.create(function()
+            ngx.say("self: ", coroutine.status(coroutine.running()))
+            coroutine.resume(inner)
+        end)
+        ngx.say("new: ", coroutine.status(outer))
+        coroutine.resume(outer)
+        ngx.say("inner after yield: ", coroutine.status(inner))
+        ngx.say("outer done: ", coroutine.status(outer))
+    }
+--- stream_response
+new: suspended
+self: running
+outer while inner runs: normal
+inner after yield: suspended
+outer done: dead
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: errors come back from resume; wrap raises them
+--- stream_server_config
+    content_by_lua_block {
+        local co = coroutine.create(function() error("inside", 0) end)
+        ngx.say(coroutine.resume(co))
+        local w = coroutine.wrap(function() error("wrapped", 0) end)
+        ngx.say(pcall(w))
+    }
+--- stream_response
+falseinside
+falsewrapped
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: coroutine.wrap generators that sleep
+--- stream_server_config
+    content_by_lua_block {
+        local gen = coroutine.wrap(function()
+            for i = 1, 3 do
+                ngx.sleep(0.001)
+                coroutine.yield(i)
+            end
+        end)
+        ngx.say(gen(), gen(), gen())
+    }
+--- stream_response
+123
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: bad arguments
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(pcall(coroutine.create, "nope"))
+        ngx.say(pcall(coroutine.resume, 1))
+    }
+--- stream_response
+falsebad argument #1 to '?' (Lua function expected)
+falsebad argument #1 to '?' (coroutine expected)
+--- no_error_log
+[alert]
