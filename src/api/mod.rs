@@ -1,6 +1,7 @@
 //! The `ngx.*` API: one file per area. `inject` builds the `ngx` table of a new VM;
 //! `BUILTIN_LUA` is our own Lua layer over the exported C ABI, run right after.
 
+pub mod abort;
 pub mod coroutine;
 pub mod log;
 pub mod misc;
@@ -58,6 +59,7 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         set_field_fn(l, t, c"flush", output::flush);
         set_field_fn(l, t, c"eof", output::eof);
         set_field_fn(l, t, c"sleep", sleep::sleep);
+        set_field_fn(l, t, c"on_abort", abort::on_abort);
         req_socket::inject(l, t);
         timer::inject(l, t);
         thread::inject(l, t);

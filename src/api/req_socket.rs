@@ -411,7 +411,7 @@ unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
         if (*rev).timer_set() != 0 {
             ngx_del_timer(rev);
         }
-        (*rev).handler = Some(ignore_event);
+        crate::api::abort::idle_read_handler(sess);
         if let Some(rs) = (*sess).req_sock.as_deref_mut() {
             rs.waiting_read = None;
         }

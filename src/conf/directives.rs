@@ -90,7 +90,7 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"lua_socket_pool_size", MAIN | SRV | T1, socket_pool_size, SRV_OFF),
     cmd(c"lua_socket_keepalive_timeout", MAIN | SRV | T1, socket_keepalive_timeout, SRV_OFF),
     cmd(c"lua_socket_log_errors", MAIN | SRV | FLAG, socket_log_errors, SRV_OFF),
-    cmd(c"lua_check_client_abort", MAIN | SRV | FLAG, not_yet, 0),
+    cmd(c"lua_check_client_abort", MAIN | SRV | FLAG, check_client_abort, SRV_OFF),
     // TLS for cosockets
     cmd(c"lua_ssl_protocols", MAIN | SRV | NGX_CONF_1MORE, not_yet, 0),
     cmd(c"lua_ssl_ciphers", MAIN | SRV | T1, not_yet, 0),
@@ -507,6 +507,19 @@ socket_directives! {
     socket_buffer_size => buffer_size, Unit::Size;
     socket_pool_size => pool_size, Unit::Num;
     socket_keepalive_timeout => keepalive_timeout, Unit::Msec;
+}
+
+unsafe extern "C" fn check_client_abort(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our SrvConf.
+        let scf = unsafe { &mut *(conf as *mut SrvConf) };
+        if scf.check_client_abort.is_some() {
+            return c"is duplicate".as_ptr() as *mut c_char;
+        }
+        let Some(on) = (unsafe { flag_arg(cf, cmd) }) else { return CONF_ERROR };
+        scf.check_client_abort = Some(on);
+        CONF_OK
+    })
 }
 
 unsafe extern "C" fn socket_log_errors(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {

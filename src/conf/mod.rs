@@ -37,6 +37,7 @@ pub struct SrvConf {
     pub preread: Option<Rc<Code>>,
     pub log: Option<Rc<Code>>,
     pub socket: SocketConf,
+    pub check_client_abort: Option<bool>,
 }
 
 /// The `lua_socket_*` defaults of a server (unset values fall back to upstream's defaults).
@@ -90,5 +91,8 @@ impl SrvConf {
             self.log = prev.log.clone();
         }
         self.socket.merge(&prev.socket);
+        if self.check_client_abort.is_none() {
+            self.check_client_abort = prev.check_client_abort;
+        }
     }
 }

@@ -74,6 +74,8 @@ pub struct Session {
     pub posted: std::collections::VecDeque<(*mut Thread, c_int)>,
     /// A thread just spawned, to run before its parent (with its argument count).
     pub spawned: Option<(*mut Thread, c_int)>,
+    /// The `ngx.on_abort` callback's thread, waiting for a client abort.
+    pub on_abort: *mut Thread,
     /// A `coroutine.resume`/`yield` to carry out.
     pub co_op: Option<CoOp>,
     /// The entry thread has returned while light threads still run.
@@ -145,7 +147,8 @@ impl Session {
     pub fn live_uthreads(&self) -> usize {
         self.threads
             .iter()
-            .filter(|t| t.user && !matches!(t.status, ThreadStatus::Zombie | ThreadStatus::Dead))
+            // (a suspended light thread is an on_abort callback that has not started)
+            .filter(|t| t.user && !matches!(t.status, ThreadStatus::Zombie | ThreadStatus::Dead | ThreadStatus::Suspended))
             .count()
     }
 
@@ -188,6 +191,7 @@ impl Session {
             posted: Default::default(),
             spawned: None,
             co_op: None,
+            on_abort: ptr::null_mut(),
             entry_finished: false,
             exit_code: None,
             ctx_ref: LUA_NOREF,
@@ -231,6 +235,7 @@ impl Session {
         self.posted.clear();
         self.spawned = None;
         self.co_op = None;
+        self.on_abort = ptr::null_mut();
         self.cur = ptr::null_mut();
         self.entry_finished = false;
     }
@@ -275,6 +280,7 @@ impl Session {
             posted: Default::default(),
             spawned: None,
             co_op: None,
+            on_abort: ptr::null_mut(),
             entry_finished: false,
                 exit_code: None,
                 ctx_ref: LUA_NOREF,

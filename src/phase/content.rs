@@ -27,8 +27,9 @@ pub unsafe extern "C" fn content_handler(s: *mut ngx_stream_session_t) {
             (*sess).content_started = true;
             (*sess).phase = Phase::Content;
             (*sess).on_done = Some(content_done);
-            // Nothing reads the client while Lua runs; stray read events must not re-run phases.
-            (*(*(*s).connection).read).handler = Some(ignore_event);
+            // Nothing reads the client while Lua runs: stray read events must not re-run the
+            // phases; with lua_check_client_abort they watch for the client going away.
+            crate::api::abort::idle_read_handler(sess);
             let outcome = run_entry(sess, &code);
             if !matches!(outcome, Outcome::Waiting) {
                 content_done(sess, outcome);
@@ -49,7 +50,6 @@ unsafe fn content_done(sess: *mut Session, outcome: Outcome) {
     unsafe { finalize((*sess).s, rc) };
 }
 
-unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
 
 /// Ends the session with `rc` once buffered output has reached the client, following
 /// upstream: errors close at once, `ngx.DONE` leaves the session to its owner.

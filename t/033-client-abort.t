@@ -1,0 +1,106 @@
+# lua_check_client_abort and ngx.on_abort. Behaviour follows stream-lua v0.0.16
+# (see upstream t/100-client-abort.t and t/101-on-abort.t).
+use Test::Nginx::Socket::Lua::Stream;
+
+repeat_each(1);
+
+plan tests => repeat_each() * (blocks() * 2);
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: on_abort is refused unless lua_check_client_abort is on
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(ngx.on_abort(function() end))
+    }
+--- stream_response
+nillua_check_client_abort is off
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: registering twice
+--- stream_server_config
+    lua_check_client_abort on;
+    content_by_lua_block {
+        ngx.say(ngx.on_abort(function() end))
+        ngx.say(ngx.on_abort(function() end))
+    }
+--- stream_response
+1
+nilduplicate call
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: the callback runs when the client goes away while the handler sleeps
+--- stream_server_config
+    lua_check_client_abort on;
+    content_by_lua_block {
+        ngx.on_abort(function()
+            ngx.log(ngx.WARN, "on_abort called")
+            ngx.exit(444)
+        end)
+        ngx.sleep(1)
+        ngx.log(ngx.WARN, "not aborted")
+    }
+    log_by_lua_block {
+        ngx.log(ngx.WARN, "session status: ", ngx.var.status)
+    }
+--- timeout: 0.2
+--- abort
+--- wait: 0.3
+--- stream_response
+receive stream response error: timeout
+--- error_log
+stream client prematurely closed connection
+on_abort called
+session status: 444
+--- no_error_log
+not aborted
+
+
+
+=== TEST 4: without a callback, a client abort ends the session
+--- stream_server_config
+    lua_check_client_abort on;
+    content_by_lua_block {
+        ngx.sleep(1)
+        ngx.log(ngx.WARN, "still running")
+    }
+    log_by_lua_block {
+        ngx.log(ngx.WARN, "session ended")
+    }
+--- timeout: 0.2
+--- abort
+--- wait: 0.3
+--- stream_response
+receive stream response error: timeout
+--- error_log
+stream client prematurely closed connection
+session ended
+--- no_error_log
+still running
+
+
+
+=== TEST 5: data from the client is not an abort
+(Unread data also hides a later close from the check, as upstream's MSG_PEEK check does.)
+--- stream_server_config
+    lua_check_client_abort on;
+    content_by_lua_block {
+        ngx.on_abort(function() ngx.log(ngx.WARN, "on_abort called") end)
+        ngx.sleep(0.05)
+        local line = ngx.req.socket():receive()
+        ngx.say("done: ", line)
+    }
+--- stream_request
+some data
+--- stream_response
+done: some data
+--- no_error_log
+on_abort called
