@@ -670,23 +670,27 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
         let (sess, rs) = this(l, "send")?;
+        if rs.shut_send {
+            if rs.log_errors {
+                let msg = format!("attempt to send data on a closed socket: u:{:p}, c:{:p}", rs as *const ReqSocket, (*sess).connection());
+                log_error(NGX_LOG_ERR, (*sess).log(), 0, msg.as_bytes());
+            }
+            raw::lua_pushnil(l);
+            push_bytes(l, b"closed");
+            return Ok(2);
+        }
         let mut data = Vec::new();
         match raw::lua_type(l, 2) {
-            LUA_TNUMBER | LUA_TSTRING => data.extend_from_slice(to_bytes(l, 2).unwrap_or_default()),
-            LUA_TTABLE => append_value(l, 2, 1, "send", &mut data)?,
+            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => append_value(l, 2, 2, "send", &mut data)?,
+            LUA_TTABLE => append_strict_table(l, 2, &mut data)?,
             t => {
                 let got = type_name(l, t);
                 return Err(LuaError::Arg(
-                    1,
+                    2,
                     "send",
                     format!("string, number, boolean, nil, or array table expected, got {got}"),
                 ));
             }
-        }
-        if rs.shut_send {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"closed");
-            return Ok(2);
         }
         if data.is_empty() {
             raw::lua_pushinteger(l, 0);
@@ -701,6 +705,29 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             return Ok(2);
         }
         wait_sent(l, sess, len, timeout)
+    }
+}
+
+/// An array table of strings and numbers only (nested tables too), as socket sends take it.
+unsafe fn append_strict_table(l: *mut lua_State, idx: c_int, out: &mut Vec<u8>) -> Result<(), LuaError> {
+    // SAFETY: idx holds a table.
+    unsafe {
+        let n = raw::lua_objlen(l, idx) as i64;
+        for i in 1..=n {
+            raw::lua_rawgeti(l, idx, i as _);
+            let v = raw::lua_gettop(l);
+            let r = match raw::lua_type(l, v) {
+                LUA_TNUMBER | LUA_TSTRING => {
+                    out.extend_from_slice(to_bytes(l, v).unwrap_or_default());
+                    Ok(())
+                }
+                LUA_TTABLE => append_strict_table(l, v, out),
+                t => Err(LuaError::Arg(2, "send", format!("bad data type {} found", type_name(l, t)))),
+            };
+            raw::lua_settop(l, v - 1);
+            r?;
+        }
+        Ok(())
     }
 }
 
@@ -848,14 +875,35 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 2 arguments (including the object) but seen {n}"));
         }
         let (sess, rs) = this(l, "shutdown")?;
-        if to_bytes(l, 2) != Some(b"send".as_slice()) {
-            let arg = String::from_utf8_lossy(to_bytes(l, 2).unwrap_or_default()).into_owned();
-            return err(format!("bad shutdown argument: {arg}"));
-        }
         if rs.shut_send {
             raw::lua_pushnil(l);
             push_bytes(l, b"already shutdown");
             return Ok(2);
+        }
+        // only in the content phase: later phases may still write to the client
+        check_phase(&*sess, &[Phase::Content])?;
+        if (*sess).eof {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"seen eof");
+            return Ok(2);
+        }
+        // no output after this
+        (*sess).eof = true;
+        let dir = match raw::lua_type(l, 2) {
+            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(2, "shutdown", format!("string expected, got {got}")));
+            }
+        };
+        if dir.is_empty() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"pattern is empty");
+            return Ok(2);
+        }
+        if dir != b"send" {
+            let arg = String::from_utf8_lossy(&dir).into_owned();
+            return Err(LuaError::Arg(2, "shutdown", format!("bad shutdown argument: {arg}")));
         }
         let c = (*sess).connection();
         if (*c).buffered() != 0 {
