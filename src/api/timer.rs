@@ -9,13 +9,12 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
-use std::rc::Rc;
 
 use crate::api::current_session;
 use crate::ffi::*;
 use crate::lua::runner::{resume, Outcome};
 use crate::lua::session::{Phase, Session};
-use crate::lua::vm::{Vm, COROUTINES, ENV_MT};
+use crate::lua::vm::{VmRef, COROUTINES, ENV_MT};
 use crate::lua_api;
 
 pub const DEFAULT_MAX_PENDING: usize = 1024;
@@ -25,7 +24,7 @@ struct Timer {
     ev: ngx_event_t,
     /// The VM main state, and the VM itself when it is a session's own (code cache off).
     l: *mut lua_State,
-    vm: Option<Rc<Vm>>,
+    vm: Option<VmRef>,
     /// The coroutine: stack holds the callback then its arguments.
     co: *mut lua_State,
     co_ref: c_int,

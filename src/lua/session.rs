@@ -89,7 +89,7 @@ pub struct Session {
     pub code_cache: bool,
     /// The session's private VM (`lua_code_cache off`); dropped after the fields above.
     #[allow(dead_code)] // held for its Drop
-    pub own_vm: Option<std::rc::Rc<crate::lua::vm::Vm>>,
+    pub own_vm: Option<crate::lua::vm::VmRef>,
     /// The log of a session-less context: the cycle's, naming the context in each line.
     pub fake_log: ngx_log_t,
     /// What the phase does once the entry thread has ended.
@@ -259,7 +259,7 @@ impl Session {
                     Ok(vm) => {
                         let log = (*(*s).connection).log;
                         crate::phase::init::run_init(mcf, vm.l, log).ok()?;
-                        Some(std::rc::Rc::new(vm))
+                        Some(crate::lua::vm::VmRef::new(vm))
                     }
                     Err(msg) => {
                         log_error(NGX_LOG_ERR, (*(*s).connection).log, 0, msg.as_bytes());
@@ -268,7 +268,7 @@ impl Session {
                 }
             };
             let l = match &own_vm {
-                Some(vm) => vm.l,
+                Some(vm) => vm.l(),
                 None => mcf.vm.as_ref()?.l,
             };
             let sess = Box::new(Session {

@@ -19,6 +19,31 @@ impl Drop for Vm {
     }
 }
 
+/// A shared handle on a session's own VM (`lua_code_cache off`): the session and the timers
+/// it created hold it; the VM closes with the last one, with upstream's debug lines.
+#[derive(Clone)]
+pub struct VmRef(std::rc::Rc<Vm>);
+
+impl VmRef {
+    pub fn new(vm: Vm) -> VmRef {
+        VmRef(std::rc::Rc::new(vm))
+    }
+
+    pub fn l(&self) -> *mut lua_State {
+        self.0.l
+    }
+}
+
+impl Drop for VmRef {
+    fn drop(&mut self) {
+        let n = std::rc::Rc::strong_count(&self.0);
+        log_debug(cycle_log(), &format!("stream lua decrementing the reference count for Lua VM: {n}"));
+        if n == 1 {
+            log_debug(cycle_log(), &format!("stream lua close the global Lua VM {:p}", self.0.l));
+        }
+    }
+}
+
 /// Registry keys shared with the built-in Lua layer.
 pub const CTX_TABLES: &std::ffi::CStr = c"ngx_lua_ctx_tables";
 pub const ENV_MT: &std::ffi::CStr = c"ngx_lua_env_mt";
