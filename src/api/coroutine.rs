@@ -110,12 +110,13 @@ unsafe fn resume_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, msg);
             return Ok(2);
         }
+        ensure_yieldable(l)?;
         let n = raw::lua_gettop(l) - 1;
         raw::lua_xmove(l, co, n);
         raw::lua_settop(l, 0);
         (*t).parent = (*sess).cur;
         (*sess).co_op = Some(CoOp::Resume(t, n));
-        Ok(raw::lua_yield(l, 0))
+        yield_values(0)
     }
 }
 
@@ -123,14 +124,15 @@ unsafe fn yield_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running state.
     unsafe {
         let n = raw::lua_gettop(l);
+        ensure_yieldable(l)?;
         if let Some(sess) = session_of(l) {
             let t = (*sess).cur;
             if (*t).coroutine && (*t).co == l {
                 (*sess).co_op = Some(CoOp::Yield(n));
-                return Ok(raw::lua_yield(l, n));
+                return yield_values(n);
             }
         }
         // entry and light threads, or no session: a plain yield
-        Ok(raw::lua_yield(l, n))
+        yield_values(n)
     }
 }

@@ -31,7 +31,7 @@ pub unsafe fn current_session(l: *mut lua_State) -> Result<*mut Session, LuaErro
         let p = raw::lua_touserdata(l, -1) as *mut Session;
         raw::lua_settop(l, -2);
         if p.is_null() {
-            return err("no request object found");
+            return err("no request found");
         }
         Ok(p)
     }

@@ -34,7 +34,7 @@ unsafe fn check_stream_output(sess: *mut Session) -> Result<(), LuaError> {
 unsafe fn eof_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
-        let sess = current_session(l)?;
+        let sess = current_session(l).map_err(|_| LuaError::Msg("no request object found".into()))?;
         if raw::lua_gettop(l) != 0 {
             return err("no argument is expected");
         }
@@ -142,7 +142,7 @@ unsafe fn append_table(
 unsafe fn output(l: *mut lua_State, newline: bool, fname: &'static str) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
-        let sess = current_session(l)?;
+        let sess = current_session(l).map_err(|_| LuaError::Msg("no request object found".into()))?;
         check_stream_output(sess)?;
         if (*sess).eof {
             raw::lua_pushnil(l);
@@ -182,7 +182,7 @@ unsafe fn flush_impl(l: *mut lua_State) -> LuaResult {
             let got = type_name(l, raw::lua_type(l, 1));
             return Err(LuaError::Arg(1, "flush", format!("boolean expected, got {got}")));
         }
-        let sess = current_session(l)?;
+        let sess = current_session(l).map_err(|_| LuaError::Msg("no request object found".into()))?;
         check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
         if (*sess).eof {
             raw::lua_pushnil(l);

@@ -59,6 +59,8 @@ pub struct ReqSocket {
     reader: *mut Thread,
     /// `receiveuntil` iterators made on this socket.
     untils: Vec<Until>,
+    /// A receive failed for good (the client closed, or an error): later ones fail at once.
+    read_closed: bool,
     /// A receive took the bytes nginx had already read (the preread buffer): no more peeking.
     consumed: bool,
 }
@@ -157,6 +159,7 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             reader: ptr::null_mut(),
             untils: Vec::new(),
             consumed: false,
+            read_closed: false,
         });
         s.req_sock = Some(rs);
         for ev in [(*c).read, (*c).write] {
@@ -267,8 +270,12 @@ impl ReqSocket {
         }
     }
 
-    /// What a read that cannot complete returns (with the partial data, consumed).
+    /// What a read that cannot complete returns (with the partial data, consumed). Anything
+    /// but a timeout ends reading on this socket, as upstream's read part is finalized.
     fn fail(&mut self, pat: Pattern, msg: String) -> Read {
+        if msg != "timeout" {
+            self.read_closed = true;
+        }
         let mut partial = self.take_all();
         if pat == Pattern::Line {
             partial.retain(|&c| c != b'\r');
@@ -374,6 +381,18 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
     unsafe {
         let c = (*sess).connection();
         let rs = (*sess).req_sock.as_deref_mut().expect("request socket");
+        if rs.read_closed {
+            if rs.log_errors {
+                let msg = format!(
+                    "stream attempt to receive data on a closed socket: u:{:p}, c:{:p}",
+                    rs as *const ReqSocket, c
+                );
+                log_error(NGX_LOG_ERR, (*c).log, 0, msg.as_bytes());
+            }
+            raw::lua_pushnil(l);
+            push_bytes(l, b"closed");
+            return Ok(2);
+        }
         if rs.waiting_read.is_some() {
             raw::lua_pushnil(l);
             push_bytes(l, b"socket busy reading");
@@ -383,13 +402,20 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
             Read::Again => {}
             r => return Ok(push_read(l, r)),
         }
+        ensure_yieldable(l)?;
         log_debug((*c).log, &format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
         rs.waiting_read = Some(pat);
-        rs.reader = (*sess).cur;
+        let t = (*sess).cur;
+        rs.reader = t;
         let rev = (*c).read;
         (*rev).handler = Some(on_readable);
         if rs.read_timeout > 0 {
-            ngx_add_timer(rev, rs.read_timeout);
+            // the thread's own timer: nginx's preread phase manages the read event's timer
+            let ev = &mut (*t).sleep_ev;
+            ev.handler = Some(read_timed_out);
+            ev.data = t as *mut c_void;
+            ev.log = (*c).log;
+            ngx_add_timer(ev, rs.read_timeout);
         }
         if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
             cancel_read(sess, (*sess).cur);
@@ -398,7 +424,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
             return Ok(2);
         }
         (*(*sess).cur).pending = Some(cancel_read);
-        Ok(raw::lua_yield(l, 0))
+        yield_values(0)
     }
 }
 
@@ -407,15 +433,39 @@ unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
 unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
     // SAFETY: sess is live; its connection's read event was armed by start_read.
     unsafe {
-        let rev = (*(*sess).connection()).read;
-        if (*rev).timer_set() != 0 {
-            ngx_del_timer(rev);
+        if let Some(rs) = (*sess).req_sock.as_deref_mut() {
+            let t = rs.reader;
+            if !t.is_null() && (*t).sleep_ev.timer_set() != 0 {
+                ngx_del_timer(&mut (*t).sleep_ev);
+            }
+            rs.reader = ptr::null_mut();
         }
         crate::api::abort::idle_read_handler(sess);
         if let Some(rs) = (*sess).req_sock.as_deref_mut() {
             rs.waiting_read = None;
         }
     }
+}
+
+/// The read timeout of a waiting receive.
+unsafe extern "C" fn read_timed_out(ev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: ev->data is the reading thread, still live (its timer dies with it).
+        unsafe {
+            let t = (*ev).data as *mut Thread;
+            let sess = (*t).sess;
+            let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
+            let Some(pat) = rs.waiting_read else { return };
+            if rs.log_errors {
+                log_error(NGX_LOG_ERR, (*sess).log(), 0, b"stream lua tcp socket read timed out");
+            }
+            let r = rs.fail(pat, "timeout".into());
+            (*t).pending = None;
+            cancel_read(sess, t);
+            let n = push_read((*t).co, r);
+            wake(sess, t, n);
+        }
+    })
 }
 
 unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
@@ -461,7 +511,7 @@ unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
         let pat = if n == 1 || raw::lua_type(l, 2) == LUA_TNIL {
             Pattern::Line
         } else if raw::lua_type(l, 2) == LUA_TNUMBER || raw::lua_isnumber(l, 2) != 0 {
-            let bytes = raw::lua_tointeger(l, 2);
+            let bytes = raw::lua_tonumber(l, 2) as i64;
             if bytes < 0 {
                 return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()));
             }
@@ -530,6 +580,7 @@ unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
         if t != (*sess).entry() {
             return err("peek is only supported in the entry thread");
         }
+        ensure_yieldable(l)?;
         (*sess).peek_need = Some(bytes as usize);
         (*t).pending = Some(cancel_peek);
         if !(*sess).in_handler {
@@ -541,7 +592,7 @@ unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
             ev.log = log;
             ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_events));
         }
-        Ok(raw::lua_yield(l, 0))
+        yield_values(0)
     }
 }
 
@@ -741,6 +792,7 @@ pub unsafe fn wait_sent(l: *mut lua_State, sess: *mut Session, len: usize, timeo
             raw::lua_pushinteger(l, len as _);
             return Ok(1);
         }
+        ensure_yieldable(l)?;
         let wev = (*c).write;
         (*wev).handler = Some(on_writable);
         if timeout > 0 && (*wev).delayed() == 0 {
@@ -753,7 +805,7 @@ pub unsafe fn wait_sent(l: *mut lua_State, sess: *mut Session, len: usize, timeo
         }
         (*sess).send_wait = Some((len, (*sess).cur));
         (*(*sess).cur).pending = Some(cancel_write);
-        Ok(raw::lua_yield(l, 0))
+        yield_values(0)
     }
 }
 

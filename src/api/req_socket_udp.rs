@@ -60,7 +60,7 @@ unsafe fn this(l: *mut lua_State, fname: &'static str) -> Result<*mut Session, L
         raw::lua_rawgeti(l, 1, 1);
         let owner = raw::lua_touserdata(l, -1) as *mut Session;
         raw::lua_settop(l, -2);
-        let sess = current_session(l).map_err(|_| LuaError::Msg("no request found".into()))?;
+        let sess = current_session(l)?;
         if owner != sess {
             return err("bad request");
         }

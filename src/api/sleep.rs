@@ -31,6 +31,7 @@ unsafe fn sleep_impl(l: *mut lua_State) -> LuaResult {
             &*sess,
             &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello],
         )?;
+        ensure_yieldable(l)?;
         let log = (*sess).log();
         let t = (*sess).cur;
         let ev = &mut (*t).sleep_ev;
@@ -38,6 +39,13 @@ unsafe fn sleep_impl(l: *mut lua_State) -> LuaResult {
         ev.data = t as *mut c_void;
         ev.log = log;
         if delay == 0 {
+            // upstream's wording on a stock nginx (no delayed-events patch)
+            log_error(
+                NGX_LOG_WARN,
+                log,
+                0,
+                b"ngx.sleep(0) called without delayed events patch, this will hurt performance",
+            );
             // a 0 ms timer would fire again within the same timer loop: run after other events
             ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_next_events));
         } else {
@@ -45,7 +53,7 @@ unsafe fn sleep_impl(l: *mut lua_State) -> LuaResult {
         }
         log_debug(log, &format!("lua ready to sleep for {delay} ms"));
         (*t).pending = Some(cancel_sleep);
-        Ok(raw::lua_yield(l, 0))
+        yield_values(0)
     }
 }
 

@@ -90,6 +90,7 @@ unsafe fn spawn_impl(l: *mut lua_State) -> LuaResult {
             let got = if n == 0 { "no value".into() } else { type_name(l, raw::lua_type(l, 1)) };
             return Err(LuaError::Arg(1, "spawn", format!("function expected, got {got}")));
         }
+        ensure_yieldable(l)?;
         let parent = (*sess).cur;
         // the new thread shares the parent's globals (lua_newthread copies them)
         let co = raw::lua_newthread(l);
@@ -106,7 +107,7 @@ unsafe fn spawn_impl(l: *mut lua_State) -> LuaResult {
         // the scheduler runs the new thread first, then resumes us with the thread object
         (*sess).spawned = Some((t, n - 1));
         raw::lua_settop(l, tidx);
-        Ok(raw::lua_yield(l, 1))
+        yield_values(1)
     }
 }
 
@@ -160,10 +161,11 @@ unsafe fn wait_impl(l: *mut lua_State) -> LuaResult {
         if waiting_on == 0 {
             return err("no thread to wait for");
         }
+        ensure_yieldable(l)?;
         raw::lua_settop(l, 0);
         (*me).waits_on_threads = true;
         (*me).pending = Some(cancel_thread_wait);
-        Ok(raw::lua_yield(l, 0))
+        yield_values(0)
     }
 }
 

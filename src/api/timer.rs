@@ -30,6 +30,8 @@ struct Timer {
     co_ref: c_int,
     /// Repeat interval of `ngx.timer.every` (0 for `ngx.timer.at`).
     every: ngx_msec_t,
+    /// The creating session's client and server, for the timer's log lines.
+    origin: String,
 }
 
 /// Per-worker timer bookkeeping.
@@ -132,6 +134,7 @@ unsafe fn add_timer(l: *mut lua_State, every: bool) -> LuaResult {
             co,
             co_ref,
             every: if every { delay } else { 0 },
+            origin: crate::lua::session::client_context((*sess).s),
         }));
         arm(t, delay);
         raw::lua_pushinteger(l, 1);
@@ -158,9 +161,8 @@ unsafe fn new_timer_thread(vm: *mut lua_State, from: *mut lua_State, func: c_int
         let co = raw::lua_newthread(vm);
         let co_ref = raw::luaL_ref(vm, -2);
         raw::lua_settop(vm, -2);
+        // (no `_G` field: `_G` in a timer is the real globals table, as upstream's)
         raw::lua_createtable(co, 0, 2);
-        raw::lua_pushvalue(co, -1);
-        raw::lua_setfield(co, -2, c"_G".as_ptr());
         raw::lua_getfield(co, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
         raw::lua_setmetatable(co, -2);
         raw::lua_replace(co, LUA_GLOBALSINDEX);
@@ -215,6 +217,7 @@ unsafe fn run(t: *mut Timer, premature: bool) {
                 co,
                 co_ref,
                 every: t.every,
+                origin: t.origin.clone(),
             }));
             arm(next, t.every);
         }
@@ -227,6 +230,7 @@ unsafe fn run(t: *mut Timer, premature: bool) {
         }
         let mut sess = Session::new_fake(t.l, Phase::Timer);
         sess.own_vm = t.vm.clone();
+        sess.log_context.push_str(&t.origin);
         let sess = Box::into_raw(sess);
         let thread = (*sess).add_thread(t.co, t.co_ref, false, ptr::null_mut());
         (*sess).on_done = Some(done);

@@ -312,6 +312,16 @@ enum Slot {
 }
 
 impl Slot {
+    /// Upstream names init code `=init_by_lua` / `=init_worker_by_lua` (no file and line),
+    /// the other handlers `=TAG(FILE:LINE)`.
+    unsafe fn chunk_name(self, cf: *mut ngx_conf_t) -> String {
+        match self {
+            Slot::Init | Slot::InitWorker => format!("={}", self.tag()),
+            // SAFETY: cf is being parsed.
+            _ => unsafe { chunk_name(cf, self.tag()) },
+        }
+    }
+
     fn tag(self) -> &'static str {
         match self {
             Slot::Init => "init_by_lua",
@@ -370,7 +380,7 @@ unsafe fn handler_block(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *
             conf_log_error(NGX_LOG_EMERG, cf, b"invalid location config: no runnable Lua code");
             return CONF_ERROR;
         }
-        let name = chunk_name(cf, slot.tag());
+        let name = slot.chunk_name(cf);
         let rv = set_handler(cf, conf, slot, Code::new(CodeSource::Inline(src), name));
         if rv != CONF_OK && rv != CONF_ERROR {
             // upstream's block parser logs a handler's message without the directive name
@@ -388,7 +398,7 @@ unsafe fn handler_inline(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> 
             conf_log_error(NGX_LOG_EMERG, cf, b"invalid location config: no runnable Lua code");
             return CONF_ERROR;
         }
-        let name = chunk_name(cf, slot.tag());
+        let name = slot.chunk_name(cf);
         set_handler(cf, conf, slot, Code::new(CodeSource::Inline(src), name))
     })
 }

@@ -19,6 +19,9 @@ pub use mlua::ffi as raw;
 pub enum LuaError {
     /// A message raised like `luaL_error` (prefixed with the caller's position).
     Msg(String),
+    /// Not an error: the function ends by yielding this many values (done by the boundary,
+    /// outside `catch_unwind`, because a failing yield raises a Lua error).
+    Yield(c_int),
     /// `bad argument #N to 'NAME' (MSG)`, raised by `luaL_argerror`, which finds the name
     /// the caller used (`?` when there is none, e.g. through `pcall`); the name given here
     /// documents which API raises it.
@@ -26,6 +29,27 @@ pub enum LuaError {
 }
 
 pub type LuaResult = Result<c_int, LuaError>;
+
+extern "C-unwind" {
+    fn lua_isyieldable(l: *mut lua_State) -> c_int;
+}
+
+/// Ends a Lua C function by yielding its top `n` values. Callers check `can_yield` first,
+/// before they arm what wakes the thread up.
+pub fn yield_values(n: c_int) -> LuaResult {
+    Err(LuaError::Yield(n))
+}
+
+/// Whether the running coroutine can yield here (not inside a C call such as a metamethod or
+/// an `xpcall` message handler); otherwise the yielding APIs fail like upstream's.
+pub unsafe fn ensure_yieldable(l: *mut lua_State) -> Result<(), LuaError> {
+    // SAFETY: l is the running state.
+    if unsafe { lua_isyieldable(l) } != 0 {
+        Ok(())
+    } else {
+        err("attempt to yield across C-call boundary")
+    }
+}
 
 pub fn err<T>(msg: impl Into<String>) -> Result<T, LuaError> {
     Err(LuaError::Msg(msg.into()))
@@ -38,6 +62,8 @@ pub unsafe fn lua_boundary(l: *mut lua_State, f: unsafe fn(*mut lua_State) -> Lu
     // SAFETY: f only does Lua stack work on l, which is the running state.
     let (msg, arg) = match catch_unwind(AssertUnwindSafe(|| unsafe { f(l) })) {
         Ok(Ok(n)) => return n,
+        // SAFETY: nothing with a destructor is alive here if the yield raises.
+        Ok(Err(LuaError::Yield(n))) => return unsafe { raw::lua_yield(l, n) },
         Ok(Err(LuaError::Msg(m))) => (m, None),
         Ok(Err(LuaError::Arg(n, _, m))) => (m, Some(n)),
         Err(_) => ("internal error (panic) in stream lua".to_string(), None),

@@ -147,6 +147,32 @@ impl Code {
         }
     }
 
+    /// Like `push_closure` (cached), with the loader's own message on failure (no "failed to
+    /// load ..." prefix), as upstream reports init code errors.
+    pub unsafe fn push_closure_raw(&self, l: *mut lua_State) -> Result<(), String> {
+        // SAFETY: as push_closure.
+        unsafe {
+            let raw_msg = self.text().and_then(|_| {
+                raw::lua_getfield(l, LUA_REGISTRYINDEX, CODE_CACHE.as_ptr());
+                let key = CString::new(self.key.as_str()).unwrap_or_default();
+                raw::lua_getfield(l, -1, key.as_ptr());
+                let cached = raw::lua_type(l, -1) == LUA_TFUNCTION;
+                raw::lua_settop(l, -3);
+                if cached {
+                    Ok(())
+                } else {
+                    let r = self.compile(l);
+                    if r.is_ok() {
+                        raw::lua_settop(l, -2);
+                    }
+                    r
+                }
+            });
+            raw_msg?;
+            self.push_closure(l, true)
+        }
+    }
+
     /// Pushes a new closure of this code onto `l`, compiling the factory on first use (or
     /// every time when the code cache is off).
     pub unsafe fn push_closure(&self, l: *mut lua_State, cache: bool) -> Result<(), String> {

@@ -92,6 +92,8 @@ pub struct Session {
     pub own_vm: Option<crate::lua::vm::VmRef>,
     /// The log of a session-less context: the cycle's, naming the context in each line.
     pub fake_log: ngx_log_t,
+    /// What that log appends to each line (", context: ngx.timer, client: ...").
+    pub log_context: String,
     /// What the phase does once the entry thread has ended.
     pub on_done: Option<unsafe fn(*mut Session, crate::lua::runner::Outcome)>,
     /// `ngx.req.socket()` state, once acquired.
@@ -201,6 +203,7 @@ impl Session {
             own_vm: None,
             // SAFETY: replaced below by a copy of the cycle's log.
             fake_log: unsafe { std::mem::zeroed() },
+            log_context: String::new(),
             on_done: None,
             req_sock: None,
             send_wait: None,
@@ -215,7 +218,9 @@ impl Session {
         unsafe {
             sess.fake_log = *cycle_log();
             if phase == Phase::Timer {
-                sess.fake_log.handler = Some(timer_log_context);
+                sess.log_context = ", context: ngx.timer".into();
+                sess.fake_log.handler = Some(log_context);
+                sess.fake_log.data = &mut *sess as *mut Session as *mut std::ffi::c_void;
             }
         }
         sess
@@ -290,6 +295,7 @@ impl Session {
                 own_vm,
                 // SAFETY: unused for sessions with a connection.
                 fake_log: std::mem::zeroed(),
+                log_context: String::new(),
                 on_done: None,
                 req_sock: None,
                 send_wait: None,
@@ -308,13 +314,34 @@ impl Session {
 }
 
 /// Appends the context to error lines logged by timer code, like upstream.
-unsafe extern "C" fn timer_log_context(_log: *mut ngx_log_t, buf: *mut u8, len: usize) -> *mut u8 {
-    let text = b", context: ngx.timer";
-    let n = text.len().min(len);
-    // SAFETY: nginx gives `len` writable bytes at buf.
+unsafe extern "C" fn log_context(log: *mut ngx_log_t, buf: *mut u8, len: usize) -> *mut u8 {
+    // SAFETY: log->data is the session owning this log; nginx gives `len` bytes at buf.
     unsafe {
+        let text = (*((*log).data as *const Session)).log_context.as_bytes();
+        let n = text.len().min(len);
         std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
         buf.add(n)
+    }
+}
+
+/// ", client: ADDR, server: ADDR" of a session's connection, for lines logged on its behalf.
+pub unsafe fn client_context(s: *mut ngx_stream_session_t) -> String {
+    if s.is_null() {
+        return String::new();
+    }
+    // SAFETY: s is a live session.
+    unsafe {
+        let c = (*s).connection;
+        let mut out = String::new();
+        let client = ngx_bytes(&(*c).addr_text);
+        if !client.is_empty() {
+            out.push_str(&format!(", client: {}", String::from_utf8_lossy(client)));
+        }
+        let ls = (*c).listening;
+        if !ls.is_null() && (*ls).addr_text.len > 0 {
+            out.push_str(&format!(", server: {}", String::from_utf8_lossy(ngx_bytes(&(*ls).addr_text))));
+        }
+        out
     }
 }
 

@@ -18,7 +18,7 @@ unsafe fn run_in_main(l: *mut lua_State, code: &Code, req: *mut Session) -> Resu
         raw::lua_getfield(l, LUA_GLOBALSINDEX, c"debug".as_ptr());
         raw::lua_getfield(l, -1, c"traceback".as_ptr());
         raw::lua_remove(l, -2);
-        code.push_closure(l, true)?;
+        code.push_closure_raw(l)?;
         if !req.is_null() {
             raw::lua_pushlightuserdata(l, req as *mut c_void);
             raw::lua_setfield(l, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
@@ -27,7 +27,7 @@ unsafe fn run_in_main(l: *mut lua_State, code: &Code, req: *mut Session) -> Resu
         let msg = (rc != 0).then(|| {
             to_bytes(l, -1)
                 .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_else(|| "unknown reason".into())
+                .unwrap_or_else(|| "unknown error".into())
         });
         if !req.is_null() {
             raw::lua_pushnil(l);
