@@ -116,7 +116,7 @@ unsafe fn add_timer(l: *mut lua_State, every: bool) -> LuaResult {
             push_bytes(l, b"process exiting");
             return Ok(2);
         }
-        let max = max_pending((*sess).l);
+        let max = max_pending();
         if TIMERS.with(|t| t.borrow().pending.len()) >= max {
             raw::lua_pushnil(l);
             push_bytes(l, b"too many pending timers");
@@ -143,7 +143,7 @@ unsafe fn add_timer(l: *mut lua_State, every: bool) -> LuaResult {
 }
 
 /// The `lua_max_pending_timers` of the running cycle.
-fn max_pending(_l: *mut lua_State) -> usize {
+fn max_pending() -> usize {
     crate::module::cycle_main_conf().map_or(DEFAULT_MAX_PENDING, |m| m.max_pending_timers.unwrap_or(DEFAULT_MAX_PENDING))
 }
 
