@@ -177,8 +177,9 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
     }
 }
 
-/// Checks `self` and returns the session and its socket; `None` pushes `nil, "closed"`.
-unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<(*mut Session, &'a mut ReqSocket), LuaError> {
+/// Checks that `self` (argument 1) is a request socket object of the running session (TCP or
+/// UDP: both keep their session at index 1) and returns that session.
+pub unsafe fn socket_session(l: *mut lua_State, fname: &'static str) -> Result<*mut Session, LuaError> {
     // SAFETY: l is the running coroutine; argument 1 should be a socket object.
     unsafe {
         if raw::lua_type(l, 1) != LUA_TTABLE {
@@ -192,6 +193,15 @@ unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<(*mut Sessi
         if owner != sess {
             return err("bad request");
         }
+        Ok(sess)
+    }
+}
+
+/// Checks `self` and returns the session and its TCP request socket.
+unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<(*mut Session, &'a mut ReqSocket), LuaError> {
+    // SAFETY: socket_session checked the object and the session.
+    unsafe {
+        let sess = socket_session(l, fname)?;
         match (*sess).req_sock.as_deref_mut() {
             Some(rs) => Ok((sess, rs)),
             None => err("bad request"),

@@ -5,7 +5,6 @@
 use std::ffi::{c_int, c_void, CStr};
 
 use crate::api::output::append_value;
-use crate::api::current_session;
 use crate::ffi::*;
 use crate::lua::session::Session;
 use crate::lua_api;
@@ -50,23 +49,7 @@ pub unsafe fn new_object(l: *mut lua_State, sess: *mut Session) -> c_int {
     }
 }
 
-unsafe fn this(l: *mut lua_State, fname: &'static str) -> Result<*mut Session, LuaError> {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        if raw::lua_type(l, 1) != LUA_TTABLE {
-            let got = type_name(l, raw::lua_type(l, 1));
-            return Err(LuaError::Arg(1, fname, format!("table expected, got {got}")));
-        }
-        raw::lua_rawgeti(l, 1, 1);
-        let owner = raw::lua_touserdata(l, -1) as *mut Session;
-        raw::lua_settop(l, -2);
-        let sess = current_session(l)?;
-        if owner != sess {
-            return err("bad request");
-        }
-        Ok(sess)
-    }
-}
+use crate::api::req_socket::socket_session as this;
 
 unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine; c->buffer holds the datagram in [pos, last).

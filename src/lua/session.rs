@@ -182,10 +182,15 @@ impl Session {
         unsafe { (*self.connection()).log }
     }
 
-    /// A context with no nginx session, for code that runs outside one (init_worker, timers).
-    pub fn new_fake(l: *mut lua_State, phase: Phase) -> Box<Session> {
-        let mut sess = Box::new(Session {
-            s: ptr::null_mut(),
+    fn new(
+        s: *mut ngx_stream_session_t,
+        l: *mut lua_State,
+        phase: Phase,
+        code_cache: bool,
+        own_vm: Option<crate::lua::vm::VmRef>,
+    ) -> Box<Session> {
+        Box::new(Session {
+            s,
             l,
             phase,
             threads: Vec::new(),
@@ -199,9 +204,9 @@ impl Session {
             ctx_ref: LUA_NOREF,
             out_free: ptr::null_mut(),
             out_busy: ptr::null_mut(),
-            code_cache: true,
-            own_vm: None,
-            // SAFETY: replaced below by a copy of the cycle's log.
+            code_cache,
+            own_vm,
+            // SAFETY: an all-zero ngx_log_t is inert; session-less contexts fill it in.
             fake_log: unsafe { std::mem::zeroed() },
             log_context: String::new(),
             on_done: None,
@@ -209,11 +214,16 @@ impl Session {
             send_wait: None,
             preread_rc: None,
             content_started: false,
-                eof: false,
-                peek_need: None,
-                in_handler: false,
-                udp_sock_taken: false,
-        });
+            eof: false,
+            peek_need: None,
+            in_handler: false,
+            udp_sock_taken: false,
+        })
+    }
+
+    /// A context with no nginx session, for code that runs outside one (init_worker, timers).
+    pub fn new_fake(l: *mut lua_State, phase: Phase) -> Box<Session> {
+        let mut sess = Session::new(ptr::null_mut(), l, phase, true, None);
         // SAFETY: the cycle's log is valid while the worker runs.
         unsafe {
             sess.fake_log = *cycle_log();
@@ -276,36 +286,7 @@ impl Session {
                 Some(vm) => vm.l(),
                 None => mcf.vm.as_ref()?.l,
             };
-            let sess = Box::new(Session {
-                s,
-                l,
-                phase: Phase::Content,
-                threads: Vec::new(),
-                cur: ptr::null_mut(),
-            posted: Default::default(),
-            spawned: None,
-            co_op: None,
-            on_abort: ptr::null_mut(),
-            entry_finished: false,
-                exit_code: None,
-                ctx_ref: LUA_NOREF,
-                out_free: ptr::null_mut(),
-                out_busy: ptr::null_mut(),
-                code_cache: scf.code_cache(),
-                own_vm,
-                // SAFETY: unused for sessions with a connection.
-                fake_log: std::mem::zeroed(),
-                log_context: String::new(),
-                on_done: None,
-                req_sock: None,
-                send_wait: None,
-                preread_rc: None,
-                content_started: false,
-                eof: false,
-                peek_need: None,
-                in_handler: false,
-                udp_sock_taken: false,
-            });
+            let sess = Session::new(s, l, Phase::Content, scf.code_cache(), own_vm);
             let raw = pool_own((*(*s).connection).pool, sess)?;
             *slot = raw as *mut _;
             Some(raw)
