@@ -179,3 +179,27 @@ result: 1
 content
 --- no_error_log
 [error]
+
+
+
+=== TEST 11: flush(true) gives up after lua_socket_send_timeout when the client is slower
+64 MB cannot reach the client within 100 ms: the flush returns nil, "timeout" (and logs
+"client timed out" at info level); what is buffered still goes out afterwards.
+--- stream_server_config
+    lua_socket_send_timeout 100ms;
+    content_by_lua_block {
+        -- more than the socket buffers take while the client reads nothing
+        for i = 1, 64 do
+            ngx.print(string.rep("x", 1048576))
+        end
+        local ok, err = ngx.flush(true)
+        ngx.log(ngx.WARN, "flush: ", ok, " ", err)
+    }
+--- timeout: 10
+--- stream_response_like chomp
+^x{1048576}
+--- error_log eval
+[
+qr/client timed out \(\d+: .*?timed out\)/,
+"flush: nil timeout",
+]

@@ -10,9 +10,6 @@ use crate::ffi::*;
 use crate::lua_api;
 use crate::module::ngx_stream_lua_module;
 
-/// Default of `lua_socket_send_timeout` (the directive comes with cosockets).
-const SEND_TIMEOUT_MS: ngx_msec_t = 60_000;
-
 lua_api! {
     say => say_impl,
     print => print_impl,
@@ -199,7 +196,8 @@ unsafe fn flush_impl(l: *mut lua_State) -> LuaResult {
             return Ok(2);
         }
         if wait {
-            return crate::api::req_socket::wait_sent(l, sess, 1, SEND_TIMEOUT_MS);
+            let timeout = crate::module::srv_conf_of((*sess).s).socket.send_timeout();
+            return crate::api::req_socket::wait_sent(l, sess, 1, timeout as ngx_msec_t, true);
         }
         raw::lua_pushinteger(l, 1);
         Ok(1)

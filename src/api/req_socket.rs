@@ -765,7 +765,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, b"closed");
             return Ok(2);
         }
-        wait_sent(l, sess, len, timeout)
+        wait_sent(l, sess, len, timeout, false)
     }
 }
 
@@ -794,7 +794,7 @@ unsafe fn append_strict_table(l: *mut lua_State, idx: c_int, out: &mut Vec<u8>) 
 
 /// Returns `len` once nginx holds no more output for the client, waiting for write events
 /// when it does. Also serves `ngx.flush(true)`.
-pub unsafe fn wait_sent(l: *mut lua_State, sess: *mut Session, len: usize, timeout: ngx_msec_t) -> LuaResult {
+pub unsafe fn wait_sent(l: *mut lua_State, sess: *mut Session, len: usize, timeout: ngx_msec_t, flush: bool) -> LuaResult {
     // SAFETY: sess is live; the wait is cancelled with the session.
     unsafe {
         let c = (*sess).connection();
@@ -813,7 +813,7 @@ pub unsafe fn wait_sent(l: *mut lua_State, sess: *mut Session, len: usize, timeo
             push_bytes(l, b"closed");
             return Ok(2);
         }
-        (*sess).send_wait = Some((len, (*sess).cur));
+        (*sess).send_wait = Some((len, (*sess).cur, flush));
         (*(*sess).cur).pending = Some(cancel_write);
         yield_values(0)
     }
@@ -837,11 +837,13 @@ unsafe extern "C" fn on_writable(wev: *mut ngx_event_t) {
         unsafe {
             let c = (*wev).data as *mut ngx_connection_t;
             let Some(sess) = Session::get_or_create((*c).data as *mut ngx_stream_session_t) else { return };
-            let Some((len, t)) = (*sess).send_wait else { return };
+            let Some((len, t, flush)) = (*sess).send_wait else { return };
             let co = (*t).co;
             if (*wev).timedout() != 0 {
                 (*wev).set_timedout(0);
-                if (*sess).req_sock.as_ref().is_none_or(|rs| rs.log_errors) {
+                if flush {
+                    log_error(NGX_LOG_INFO, (*c).log, libc::ETIMEDOUT, b"client timed out");
+                } else if (*sess).req_sock.as_ref().is_none_or(|rs| rs.log_errors) {
                     log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket write timed out");
                 }
                 (*t).pending = None;

@@ -98,8 +98,9 @@ pub struct Session {
     pub on_done: Option<unsafe fn(*mut Session, crate::lua::runner::Outcome)>,
     /// `ngx.req.socket()` state, once acquired.
     pub req_sock: Option<Box<crate::api::req_socket::ReqSocket>>,
-    /// Bytes a thread waiting for its output to leave will be told were sent, and that thread.
-    pub send_wait: Option<(usize, *mut Thread)>,
+    /// Bytes a thread waiting for its output to leave will be told were sent, that thread, and
+    /// whether it waits in `ngx.flush(true)` (timeouts are logged differently).
+    pub send_wait: Option<(usize, *mut Thread, bool)>,
     /// What the preread handler returns once its Lua code is done.
     pub preread_rc: Option<ngx_int_t>,
     pub content_started: bool,

@@ -5,8 +5,11 @@ use crate::lua::runner::{run_entry, Outcome};
 use crate::lua::session::{Phase, Session};
 use crate::module::srv_conf_of;
 
-/// Default for `lua_socket_send_timeout` (the directive comes with the cosocket milestone).
-const SEND_TIMEOUT_MS: ngx_msec_t = 60_000;
+/// `lua_socket_send_timeout` of the session's server: how long the last output may take.
+unsafe fn send_timeout(s: *mut ngx_stream_session_t) -> ngx_msec_t {
+    // SAFETY: s is a live session.
+    unsafe { srv_conf_of(s).socket.send_timeout() as ngx_msec_t }
+}
 
 pub unsafe extern "C" fn content_handler(s: *mut ngx_stream_session_t) {
     guard((), || {
@@ -77,7 +80,7 @@ pub unsafe fn finalize(s: *mut ngx_stream_session_t, rc: isize) {
             let wev = (*c).write;
             (*wev).handler = Some(flush_then_finalize);
             if (*wev).delayed() == 0 {
-                ngx_add_timer(wev, SEND_TIMEOUT_MS);
+                ngx_add_timer(wev, send_timeout(s));
             }
             if ngx_handle_write_event(wev, 0) == NGX_OK as isize {
                 return;
@@ -108,7 +111,7 @@ unsafe extern "C" fn flush_then_finalize(wev: *mut ngx_event_t) {
             }
             if (*c).buffered() != 0 {
                 if (*wev).delayed() == 0 {
-                    ngx_add_timer(wev, SEND_TIMEOUT_MS);
+                    ngx_add_timer(wev, send_timeout(s));
                 }
                 if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
                     ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_uint_t);
