@@ -19,6 +19,9 @@ pub use mlua::ffi as raw;
 pub enum LuaError {
     /// A message raised like `luaL_error` (prefixed with the caller's position).
     Msg(String),
+    /// A message raised as it is, without the caller's position (like errors LuaJIT raises
+    /// itself, e.g. a yield across a C-call boundary).
+    Raw(String),
     /// Not an error: the function ends by yielding this many values (done by the boundary,
     /// outside `catch_unwind`, because a failing yield raises a Lua error).
     Yield(c_int),
@@ -47,7 +50,7 @@ pub unsafe fn ensure_yieldable(l: *mut lua_State) -> Result<(), LuaError> {
     if unsafe { lua_isyieldable(l) } != 0 {
         Ok(())
     } else {
-        err("attempt to yield across C-call boundary")
+        Err(LuaError::Raw("attempt to yield across C-call boundary".into()))
     }
 }
 
@@ -65,6 +68,14 @@ pub unsafe fn lua_boundary(l: *mut lua_State, f: unsafe fn(*mut lua_State) -> Lu
         // SAFETY: nothing with a destructor is alive here if the yield raises.
         Ok(Err(LuaError::Yield(n))) => return unsafe { raw::lua_yield(l, n) },
         Ok(Err(LuaError::Msg(m))) => (m, None),
+        Ok(Err(LuaError::Raw(m))) => {
+            // SAFETY: the message is on the stack; nothing with a destructor is alive.
+            unsafe {
+                push_bytes(l, m.as_bytes());
+                drop(m);
+                raw::lua_error(l)
+            }
+        }
         Ok(Err(LuaError::Arg(n, _, m))) => (m, Some(n)),
         Err(_) => ("internal error (panic) in stream lua".to_string(), None),
     };
