@@ -210,6 +210,13 @@ unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<(*mut Sessi
 }
 
 impl ReqSocket {
+    /// Sets the timeouts in ms; 0 goes back to the server's `lua_socket_*` value.
+    fn set_timeouts(&mut self, connect: ngx_msec_t, send: ngx_msec_t, read: ngx_msec_t) {
+        self.connect_timeout = or_default(connect, self.conf.connect_timeout());
+        self.send_timeout = or_default(send, self.conf.send_timeout());
+        self.read_timeout = or_default(read, self.conf.read_timeout());
+    }
+
     fn pending(&self) -> &[u8] {
         &self.buf[self.pos..]
     }
@@ -346,7 +353,7 @@ impl ReqSocket {
 }
 
 /// `strerror` text with a lowercase first letter, as LuaSocket reports errors.
-fn os_error_text(errno: i32) -> String {
+pub fn os_error_text(errno: i32) -> String {
     if errno == 0 {
         return "error".into();
     }
@@ -740,19 +747,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, b"closed");
             return Ok(2);
         }
-        let mut data = Vec::new();
-        match raw::lua_type(l, 2) {
-            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => append_value(l, 2, 2, "send", &mut data)?,
-            LUA_TTABLE => append_strict_table(l, 2, &mut data)?,
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(
-                    2,
-                    "send",
-                    format!("string, number, boolean, nil, or array table expected, got {got}"),
-                ));
-            }
-        }
+        let data = send_data(l, 2)?;
         if data.is_empty() {
             raw::lua_pushinteger(l, 0);
             return Ok(1);
@@ -767,6 +762,28 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
         }
         wait_sent(l, sess, len, timeout, false)
     }
+}
+
+/// The bytes a socket `send` takes from argument `idx`: a string, number, boolean or nil, or
+/// an array table of strings and numbers (nested tables too), as upstream's sends do.
+pub unsafe fn send_data(l: *mut lua_State, idx: c_int) -> Result<Vec<u8>, LuaError> {
+    let mut data = Vec::new();
+    // SAFETY: idx is a valid stack index of the running coroutine.
+    unsafe {
+        match raw::lua_type(l, idx) {
+            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => append_value(l, idx, idx, "send", &mut data)?,
+            LUA_TTABLE => append_strict_table(l, idx, &mut data)?,
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(
+                    idx,
+                    "send",
+                    format!("string, number, boolean, nil, or array table expected, got {got}"),
+                ));
+            }
+        }
+    }
+    Ok(data)
 }
 
 /// An array table of strings and numbers only (nested tables too), as socket sends take it.
@@ -908,9 +925,7 @@ unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
         }
         let ms = timeout_arg(l, 2)?;
         let (_, rs) = this(l, "settimeout")?;
-        rs.read_timeout = or_default(ms, rs.conf.read_timeout());
-        rs.send_timeout = or_default(ms, rs.conf.send_timeout());
-        rs.connect_timeout = or_default(ms, rs.conf.connect_timeout());
+        rs.set_timeouts(ms, ms, ms);
         Ok(0)
     }
 }
@@ -924,9 +939,7 @@ unsafe fn settimeouts_impl(l: *mut lua_State) -> LuaResult {
         }
         let (connect, send, read) = (timeout_arg(l, 2)?, timeout_arg(l, 3)?, timeout_arg(l, 4)?);
         let (_, rs) = this(l, "settimeouts")?;
-        rs.connect_timeout = or_default(connect, rs.conf.connect_timeout());
-        rs.send_timeout = or_default(send, rs.conf.send_timeout());
-        rs.read_timeout = or_default(read, rs.conf.read_timeout());
+        rs.set_timeouts(connect, send, read);
         Ok(0)
     }
 }

@@ -4,7 +4,7 @@
 
 use std::ffi::{c_int, c_void, CStr};
 
-use crate::api::output::append_value;
+use crate::api::req_socket::{os_error_text, send_data};
 use crate::ffi::*;
 use crate::lua::session::Session;
 use crate::lua_api;
@@ -89,20 +89,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
         let sess = this(l, "send")?;
-        let mut data = Vec::new();
-        match raw::lua_type(l, 2) {
-            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN | LUA_TTABLE => {
-                append_value(l, 2, 2, "send", &mut data)?
-            }
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(
-                    2,
-                    "send",
-                    format!("string, number, boolean, nil, or array table expected, got {got}"),
-                ));
-            }
-        }
+        let mut data = send_data(l, 2)?;
         let c = (*sess).connection();
         let sent = match (*c).send {
             Some(send) => send(c, data.as_mut_ptr(), data.len()),
@@ -111,12 +98,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
         if sent != data.len() as isize {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
             raw::lua_pushnil(l);
-            let msg = if sent < 0 && errno != 0 {
-                let s = std::io::Error::from_raw_os_error(errno).to_string();
-                s.split(" (os error").next().unwrap_or("error").to_lowercase()
-            } else {
-                "send failed".to_string()
-            };
+            let msg = if sent < 0 && errno != 0 { os_error_text(errno) } else { "send failed".to_string() };
             push_bytes(l, msg.as_bytes());
             return Ok(2);
         }
