@@ -325,23 +325,24 @@ impl Tally {
         match &r.outcome {
             Outcome::Pass => {
                 self.passed += 1;
-                out.push_str(&format!("ok {} - {}", self.n, title));
+                out.push_str(&format!("test {} ... ok", title));
                 if let Some(t) = &r.todo {
-                    out.push_str(&format!(" # TODO (passed) {}", t));
+                    out.push_str(&format!(" (todo passed: {})", t));
                 }
                 out.push('\n');
             }
             Outcome::Skip(why) => {
                 self.skipped += 1;
-                out.push_str(&format!("ok {} - {} # SKIP {}\n", self.n, title, why));
+                out.push_str(&format!("test {} ... ignored, {}\n", title, why));
             }
             Outcome::Fail(msgs) => {
-                out.push_str(&format!("not ok {} - {}", self.n, title));
+                out.push_str(&format!("test {} ... ", title));
                 if let Some(t) = &r.todo {
                     self.todo += 1;
-                    out.push_str(&format!(" # TODO {}", t));
+                    out.push_str(&format!("FAILED (todo: {})", t));
                 } else {
                     self.failed += 1;
+                    out.push_str("FAILED");
                     self.failed_names.push(if r.line > 0 {
                         format!("{} (line {})", title, r.line)
                     } else {
@@ -364,6 +365,26 @@ impl Tally {
         use std::io::Write;
         let _ = std::io::stdout().flush();
     }
+}
+
+fn count_blocks(repo: &Path, files: &[FileSel], filters: &[String]) -> usize {
+    files
+        .iter()
+        .map(|f| {
+            let Ok(text) = std::fs::read(repo.join(&f.rel)) else {
+                return 1;
+            };
+            spec::parse_spec(&text)
+                .blocks
+                .iter()
+                .filter(|b| f.only.is_empty() || f.only.contains(&b.number))
+                .filter(|b| {
+                    let title = format!("{} {}", f.rel, b.name);
+                    filters.iter().all(|x| title.contains(x.as_str()))
+                })
+                .count()
+        })
+        .sum()
 }
 
 fn main() {
@@ -413,6 +434,9 @@ fn main() {
         },
         files.len()
     );
+    // libtest's header and summary lines, so that cargo users and CI log readers see the
+    // familiar shape; the count is of the blocks the selection names.
+    println!("\nrunning {} tests", count_blocks(&repo, &files, &filters));
     let started = Instant::now();
     let jobs = env_nonempty("TEST_NGINX_JOBS")
         .and_then(|j| j.trim().parse::<usize>().ok())
@@ -445,13 +469,15 @@ fn main() {
         String::new()
     };
     println!(
-        "t: {} passed, {} failed, {} skipped{} ({} files, {:.1}s)",
+        "\ntest result: {}. {} passed; {} failed; {} ignored; 0 measured; 0 filtered out; \
+         finished in {:.2}s ({} files{})\n",
+        if t.failed > 0 { "FAILED" } else { "ok" },
         t.passed,
         t.failed,
         t.skipped,
-        todo,
+        started.elapsed().as_secs_f64(),
         nfiles,
-        started.elapsed().as_secs_f64()
+        todo,
     );
     if t.failed > 0 {
         std::process::exit(1);
