@@ -137,3 +137,35 @@ count after kill: 0
 wait: true
 --- no_error_log
 [error]
+
+
+
+=== TEST 8: an ngx/semaphore.lua on lua_package_path is loaded instead of the built-in one
+--- stream_config
+    lua_package_path '$prefix/html/?.lua;;';
+--- user_files
+>>> ngx/semaphore.lua
+return { from_path = true }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("from path: ", require("ngx.semaphore").from_path)
+    }
+--- stream_response
+from path: true
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: a module that exists nowhere names the built-in searcher too
+--- stream_server_config
+    content_by_lua_block {
+        local ok, err = pcall(require, "ngx.no_such_module")
+        ngx.say(ok)
+        ngx.say(err:find("no built-in module 'ngx.no_such_module'", 1, true) ~= nil)
+    }
+--- stream_response
+false
+true
+--- no_error_log
+[error]

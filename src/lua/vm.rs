@@ -58,6 +58,24 @@ fn expand_path(conf: &[u8], default: &[u8], prefix: &[u8]) -> Vec<u8> {
     s.replace(";;", &format!(";{default};")).into_bytes()
 }
 
+/// Appends a searcher for `BUILTIN_MODULES` (passed as a name -> source table) to
+/// `package.loaders`, behind the path and cpath searchers.
+const BUILTIN_SEARCHER: &str = r#"
+local sources = ...
+local loadstring = loadstring
+table.insert(package.loaders, function(name)
+    local src = sources[name]
+    if not src then
+        return "\n\tno built-in module '" .. name .. "'"
+    end
+    local f, err = loadstring(src, "=[stream-lua-rs " .. name .. "]")
+    if not f then
+        error(err, 0)
+    end
+    return f
+end)
+"#;
+
 impl Vm {
     pub unsafe fn new(cycle: *mut ngx_cycle_t, mcf: &MainConf) -> Result<Vm, String> {
         // SAFETY: a fresh state, set up step by step on its own stack.
@@ -119,6 +137,30 @@ impl Vm {
                     return Err(format!("failed to load the built-in Lua layer {name}: {}", msg.unwrap_or_default()));
                 }
             }
+        }
+        // SAFETY: self.l is live; the searcher source is ours and compiles.
+        unsafe {
+            let l = self.l;
+            raw::lua_createtable(l, 0, crate::api::BUILTIN_MODULES.len() as c_int);
+            let t = raw::lua_gettop(l);
+            for (name, src) in crate::api::BUILTIN_MODULES {
+                raw::lua_pushlstring(l, src.as_ptr() as *const _, src.len());
+                let name = CString::new(*name).unwrap_or_default();
+                raw::lua_setfield(l, t, name.as_ptr());
+            }
+            let rc: c_int = raw::luaL_loadbuffer(
+                l,
+                BUILTIN_SEARCHER.as_ptr() as *const _,
+                BUILTIN_SEARCHER.len(),
+                c"=[stream-lua-rs searcher]".as_ptr(),
+            );
+            raw::lua_pushvalue(l, t);
+            if rc != 0 || raw::lua_pcall(l, 1, 0, 0) != 0 {
+                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                raw::lua_settop(l, t - 1);
+                return Err(format!("failed to install the built-in modules: {}", msg.unwrap_or_default()));
+            }
+            raw::lua_settop(l, t - 1);
         }
         Ok(())
     }

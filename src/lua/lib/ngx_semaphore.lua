@@ -85,4 +85,4 @@ function _M.count(self)
     return C.ngx_stream_lua_ffi_sema_count(self.sem)
 end
 
-package.loaded["ngx.semaphore"] = _M
+return _M
