@@ -6,6 +6,7 @@ pub mod coroutine;
 pub mod log;
 pub mod misc;
 pub mod output;
+pub mod recv;
 pub mod req_socket;
 pub mod req_socket_udp;
 pub mod semaphore;

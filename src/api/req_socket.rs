@@ -14,38 +14,16 @@ use crate::lua::session::{Phase, Session};
 use crate::lua::thread::Thread;
 use crate::lua_api;
 
-const READ_CHUNK: usize = 4096;
+pub use crate::api::recv::os_error_text;
+use crate::api::recv::{
+    or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_arg, until_args,
+    until_iterator_args, Pattern, Read, RecvBuf,
+};
+
 const METATABLE: &CStr = c"ngx_lua_req_socket_mt";
 
-/// What a waiting `receive*` call asked for.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Pattern {
-    Size(usize),
-    Line,
-    All,
-    Any(usize),
-    /// A `receiveuntil` iterator (index into the socket's iterators), with its size argument
-    /// (0: read the whole data before the pattern).
-    Until(usize, usize),
-}
-
-/// A `receiveuntil` iterator's state.
-struct Until {
-    pattern: Vec<u8>,
-    inclusive: bool,
-    /// The size-limited iteration reached the pattern: the next call returns nil, nil, nil
-    /// and starts over.
-    finished: bool,
-}
-
 pub struct ReqSocket {
-    /// Received bytes not handed to Lua yet: `buf[pos..]`.
-    buf: Vec<u8>,
-    pos: usize,
-    /// The client closed its side (recv returned 0).
-    eof: bool,
-    /// A fatal receive error (errno text), reported to every later read.
-    read_err: Option<String>,
+    recv: RecvBuf,
     read_timeout: ngx_msec_t,
     send_timeout: ngx_msec_t,
     connect_timeout: ngx_msec_t,
@@ -57,23 +35,8 @@ pub struct ReqSocket {
     /// The read a waiting thread asked for, and that thread.
     waiting_read: Option<Pattern>,
     reader: *mut Thread,
-    /// `receiveuntil` iterators made on this socket.
-    untils: Vec<Until>,
-    /// A receive failed for good (the client closed, or an error): later ones fail at once.
-    read_closed: bool,
     /// A receive took the bytes nginx had already read (the preread buffer): no more peeking.
     consumed: bool,
-}
-
-/// The result of trying to serve a read from what has arrived so far.
-enum Read {
-    Done(Vec<u8>),
-    /// A size-limited `receiveuntil` iteration ended: nil, nil, nil.
-    End,
-    /// Needs more bytes: wait for the read event.
-    Again,
-    /// Error message and the partial data (consumed).
-    Failed(String, Vec<u8>),
 }
 
 lua_api! {
@@ -145,10 +108,7 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
         }
         let conf = crate::module::srv_conf_of(s.s).socket;
         let rs = Box::new(ReqSocket {
-            buf: Vec::new(),
-            pos: 0,
-            eof: false,
-            read_err: None,
+            recv: RecvBuf::default(),
             read_timeout: conf.read_timeout() as ngx_msec_t,
             send_timeout: conf.send_timeout() as ngx_msec_t,
             connect_timeout: conf.connect_timeout() as ngx_msec_t,
@@ -157,9 +117,7 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             conf,
             waiting_read: None,
             reader: ptr::null_mut(),
-            untils: Vec::new(),
             consumed: false,
-            read_closed: false,
         });
         s.req_sock = Some(rs);
         for ev in [(*c).read, (*c).write] {
@@ -217,178 +175,23 @@ impl ReqSocket {
         self.read_timeout = or_default(read, self.conf.read_timeout());
     }
 
-    fn pending(&self) -> &[u8] {
-        &self.buf[self.pos..]
-    }
-
-    fn take(&mut self, n: usize) -> Vec<u8> {
-        let out = self.buf[self.pos..self.pos + n].to_vec();
-        self.pos += n;
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-        }
-        out
-    }
-
-    fn take_all(&mut self) -> Vec<u8> {
-        self.take(self.buf.len() - self.pos)
-    }
-
-    /// Serves `pat` from the buffer alone, if it can be.
-    fn serve(&mut self, pat: Pattern) -> Option<Read> {
-        let have = self.pending();
-        match pat {
-            Pattern::Size(n) if have.len() >= n => Some(Read::Done(self.take(n))),
-            Pattern::Line => {
-                let nl = have.iter().position(|&c| c == b'\n')?;
-                let mut line = self.take(nl + 1);
-                line.pop();
-                line.retain(|&c| c != b'\r');
-                Some(Read::Done(line))
-            }
-            Pattern::Any(max) if !have.is_empty() => Some(Read::Done(self.take(have.len().min(max)))),
-            Pattern::All if self.eof => Some(Read::Done(self.take_all())),
-            Pattern::Until(i, size) => self.serve_until(i, size),
-            _ => None,
-        }
-    }
-
-    fn serve_until(&mut self, i: usize, size: usize) -> Option<Read> {
-        if self.untils[i].finished {
-            self.untils[i].finished = false;
-            return Some(Read::End);
-        }
-        let pat_len = self.untils[i].pattern.len();
-        let found = self.pending().windows(pat_len).position(|w| w == self.untils[i].pattern.as_slice());
-        match found {
-            Some(p) if size == 0 || p <= size => {
-                let mut data = self.take(p);
-                let pat = self.take(pat_len);
-                if self.untils[i].inclusive {
-                    data.extend_from_slice(&pat);
-                }
-                if size > 0 {
-                    self.untils[i].finished = true;
-                    if data.is_empty() {
-                        self.untils[i].finished = false;
-                        return Some(Read::End);
-                    }
-                }
-                Some(Read::Done(data))
-            }
-            Some(_) => Some(Read::Done(self.take(size))),
-            None if size > 0 => {
-                // bytes that cannot be the start of the pattern can go out already
-                let safe = self.pending().len().saturating_sub(pat_len - 1);
-                (safe >= size).then(|| Read::Done(self.take(size)))
-            }
-            None => None,
-        }
-    }
-
-    /// What a read that cannot complete returns (with the partial data, consumed). Anything
-    /// but a timeout ends reading on this socket, as upstream's read part is finalized.
-    fn fail(&mut self, pat: Pattern, msg: String) -> Read {
-        if msg != "timeout" {
-            self.read_closed = true;
-        }
-        let mut partial = self.take_all();
-        if pat == Pattern::Line {
-            partial.retain(|&c| c != b'\r');
-        }
-        Read::Failed(msg, partial)
-    }
-
-    /// Serves `pat`, receiving from the connection until it can or would block.
+    /// Serves `pat`: first from the bytes nginx already read (the preread buffer, which peek
+    /// looks at), then from the connection.
     unsafe fn read(&mut self, c: *mut ngx_connection_t, pat: Pattern) -> Read {
         if !self.consumed {
-            // bytes nginx already read (the preread buffer, which peek looks at) come first
             self.consumed = true;
             // SAFETY: c->buffer, when set, holds unread bytes in [pos, last).
             unsafe {
                 let b = (*c).buffer;
                 if !b.is_null() && (*b).pos < (*b).last {
                     let len = (*b).last.offset_from((*b).pos) as usize;
-                    self.buf.extend_from_slice(std::slice::from_raw_parts((*b).pos, len));
+                    self.recv.push(std::slice::from_raw_parts((*b).pos, len));
                     (*b).pos = (*b).last;
                 }
             }
         }
-        loop {
-            if let Some(r) = self.serve(pat) {
-                return r;
-            }
-            if let Some(e) = self.read_err.clone() {
-                return self.fail(pat, e);
-            }
-            if self.eof {
-                return self.fail(pat, "closed".into());
-            }
-            let want = match pat {
-                Pattern::Size(n) => (n - self.pending().len()).clamp(1, 1 << 20),
-                _ => READ_CHUNK,
-            };
-            let old = self.buf.len();
-            self.buf.resize(old + want, 0);
-            // SAFETY: c is the live downstream connection; we read into our own buffer.
-            let n = unsafe {
-                match (*c).recv {
-                    Some(recv) => recv(c, self.buf.as_mut_ptr().add(old), want),
-                    None => NGX_ERROR as isize,
-                }
-            };
-            self.buf.truncate(old + n.max(0) as usize);
-            match n {
-                n if n > 0 => continue,
-                0 => self.eof = true,
-                n if n == NGX_AGAIN as isize => return Read::Again,
-                _ => {
-                    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-                    self.read_err = Some(os_error_text(errno));
-                }
-            }
-        }
-    }
-}
-
-/// `strerror` text with a lowercase first letter, as LuaSocket reports errors.
-pub fn os_error_text(errno: i32) -> String {
-    if errno == 0 {
-        return "error".into();
-    }
-    let s = std::io::Error::from_raw_os_error(errno).to_string();
-    let s = s.split(" (os error").next().unwrap_or("error").to_string();
-    let mut cs = s.chars();
-    match cs.next() {
-        Some(f) => f.to_lowercase().collect::<String>() + cs.as_str(),
-        None => s,
-    }
-}
-
-/// Pushes a read's Lua results: `data` or `nil, err, partial`.
-unsafe fn push_read(l: *mut lua_State, r: Read) -> c_int {
-    // SAFETY: l has room for three values (checked by callers' stacks / LUA_MINSTACK).
-    unsafe {
-        match r {
-            Read::Done(d) => {
-                push_bytes(l, &d);
-                1
-            }
-            Read::Failed(e, partial) => {
-                raw::lua_pushnil(l);
-                push_bytes(l, e.as_bytes());
-                push_bytes(l, &partial);
-                3
-            }
-            Read::End => {
-                raw::lua_pushnil(l);
-                raw::lua_pushnil(l);
-                raw::lua_pushnil(l);
-                3
-            }
-            Read::Again => 0,
-        }
+        // SAFETY: c is the live downstream connection.
+        unsafe { self.recv.read(c, pat) }
     }
 }
 
@@ -398,7 +201,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
     unsafe {
         let c = (*sess).connection();
         let rs = (*sess).req_sock.as_deref_mut().expect("request socket");
-        if rs.read_closed {
+        if rs.recv.read_closed {
             if rs.log_errors {
                 let msg = format!(
                     "stream attempt to receive data on a closed socket: u:{:p}, c:{:p}",
@@ -476,7 +279,7 @@ unsafe extern "C" fn read_timed_out(ev: *mut ngx_event_t) {
             if rs.log_errors {
                 log_error(NGX_LOG_ERR, (*sess).log(), 0, b"stream lua tcp socket read timed out");
             }
-            let r = rs.fail(pat, "timeout".into());
+            let r = rs.recv.fail(pat, "timeout".into());
             (*t).pending = None;
             cancel_read(sess, t);
             let n = push_read((*t).co, r);
@@ -499,14 +302,14 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
                 if rs.log_errors {
                     log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket read timed out");
                 }
-                rs.fail(pat, "timeout".into())
+                rs.recv.fail(pat, "timeout".into())
             } else {
                 rs.read(c, pat)
             };
             let t = rs.reader;
             let r = match r {
                 Read::Again if ngx_handle_read_event(rev, 0) == NGX_OK as isize => return,
-                Read::Again => rs.fail(pat, "failed to wait for the client".into()),
+                Read::Again => rs.recv.fail(pat, "failed to wait for the client".into()),
                 r => r,
             };
             (*t).pending = None;
@@ -525,32 +328,9 @@ unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
         }
         let (sess, _) = this(l, "receive")?;
-        let pat = if n == 1 || raw::lua_type(l, 2) == LUA_TNIL {
-            Pattern::Line
-        } else if raw::lua_type(l, 2) == LUA_TNUMBER || raw::lua_isnumber(l, 2) != 0 {
-            let bytes = raw::lua_tonumber(l, 2) as i64;
-            if bytes < 0 {
-                return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()));
-            }
-            if bytes == 0 {
-                push_bytes(l, b"");
-                return Ok(1);
-            }
-            Pattern::Size(bytes as usize)
-        } else if raw::lua_type(l, 2) == LUA_TSTRING {
-            match to_bytes(l, 2).unwrap_or_default() {
-                b"*l" => Pattern::Line,
-                b"*a" => Pattern::All,
-                p if p.len() == 2 && p[0] == b'*' => {
-                    return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()))
-                }
-                p => {
-                    let p = String::from_utf8_lossy(p).into_owned();
-                    return Err(LuaError::Arg(2, "receive", format!("bad pattern argument: {p}")));
-                }
-            }
-        } else {
-            return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()));
+        let Some(pat) = receive_pattern(l, n)? else {
+            push_bytes(l, b"");
+            return Ok(1);
         };
         start_read(l, sess, pat)
     }
@@ -645,65 +425,21 @@ unsafe extern "C" fn run_phases(ev: *mut ngx_event_t) {
 unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 && n != 3 {
-            return err(format!("expecting 2 or 3 arguments (including the object), but got {n}"));
-        }
-        let mut inclusive = false;
-        if n == 3 {
-            if raw::lua_type(l, 3) != LUA_TTABLE {
-                let got = type_name(l, raw::lua_type(l, 3));
-                return Err(LuaError::Arg(3, "receiveuntil", format!("table expected, got {got}")));
-            }
-            raw::lua_getfield(l, 3, c"inclusive".as_ptr());
-            match raw::lua_type(l, -1) {
-                LUA_TNIL => {}
-                LUA_TBOOLEAN => inclusive = raw::lua_toboolean(l, -1) != 0,
-                t => return err(format!("bad \"inclusive\" option value type: {}", type_name(l, t))),
-            }
-            raw::lua_settop(l, -2);
-        }
-        let (_, rs) = this(l, "receiveuntil")?;
-        let pattern = match raw::lua_type(l, 2) {
-            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "receiveuntil", format!("string expected, got {got}")));
-            }
+        let (pattern, inclusive) = match until_args(l)? {
+            Ok(args) => args,
+            Err(nret) => return Ok(nret),
         };
-        if pattern.is_empty() {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"pattern is empty");
-            return Ok(2);
-        }
-        rs.untils.push(Until { pattern, inclusive, finished: false });
-        // the iterator keeps the socket object and its index
-        raw::lua_pushvalue(l, 1);
-        raw::lua_pushinteger(l, (rs.untils.len() - 1) as _);
-        raw::lua_pushcclosure(l, until_iterator, 2);
+        let (_, rs) = this(l, "receiveuntil")?;
+        let idx = rs.recv.add_until(pattern, inclusive);
+        push_until_iterator(l, idx, until_iterator);
         Ok(1)
     }
 }
 
 unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine; upvalues 1 and 2 were set by receiveuntil.
+    // SAFETY: l is the running coroutine.
     unsafe {
-        let n = raw::lua_gettop(l);
-        if n > 1 {
-            return err(format!("expecting 0 or 1 arguments, but seen {n}"));
-        }
-        let size = if n == 1 {
-            if raw::lua_isnumber(l, 1) == 0 {
-                let got = type_name(l, raw::lua_type(l, 1));
-                return Err(LuaError::Arg(1, "iterator", format!("number expected, got {got}")));
-            }
-            raw::lua_tointeger(l, 1).max(0) as usize
-        } else {
-            0
-        };
-        let idx = raw::lua_tointeger(l, LUA_GLOBALSINDEX - 2) as usize;
-        raw::lua_settop(l, 0);
-        raw::lua_pushvalue(l, LUA_GLOBALSINDEX - 1);
+        let (idx, size) = until_iterator_args(l)?;
         let (sess, _) = this(l, "iterator")?;
         raw::lua_settop(l, 0);
         start_read(l, sess, Pattern::Until(idx, size))
@@ -718,15 +454,9 @@ unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
         let (sess, _) = this(l, "receiveany")?;
-        if raw::lua_isnumber(l, 2) == 0 {
-            return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
-        }
-        let max = raw::lua_tointeger(l, 2);
-        if max <= 0 {
-            return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
-        }
+        let max = receiveany_max(l)?;
         log_debug((*sess).log(), "stream lua tcp socket read any");
-        start_read(l, sess, Pattern::Any(max as usize))
+        start_read(l, sess, Pattern::Any(max))
     }
 }
 
@@ -895,25 +625,6 @@ unsafe extern "C" fn on_writable(wev: *mut ngx_event_t) {
             wake(sess, t, 1);
         }
     })
-}
-
-/// A timeout argument in ms (nil and non-numbers count as 0, like upstream's lua_tonumber).
-unsafe fn timeout_arg(l: *mut lua_State, i: c_int) -> Result<ngx_msec_t, LuaError> {
-    // SAFETY: l is the running coroutine.
-    let ms = unsafe { raw::lua_tonumber(l, i) } as i64;
-    if !(0..=i32::MAX as i64).contains(&ms) {
-        return err("bad timeout value");
-    }
-    Ok(ms as ngx_msec_t)
-}
-
-/// `ms`, or the configured default when it is 0.
-fn or_default(ms: ngx_msec_t, default: usize) -> ngx_msec_t {
-    if ms > 0 {
-        ms
-    } else {
-        default as ngx_msec_t
-    }
 }
 
 unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
