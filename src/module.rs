@@ -23,6 +23,7 @@ pub static mut ngx_stream_lua_module: ngx_module_t = ngx_module_t {
     commands: ptr::addr_of_mut!(COMMANDS) as *mut ngx_command_t,
     type_: NGX_STREAM_MODULE as ngx_uint_t,
     init_process: Some(init_process),
+    exit_process: Some(exit_process),
     ..ngx_module_t::default()
 };
 
@@ -97,6 +98,11 @@ unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
         }
         NGX_OK as ngx_int_t
     })
+}
+
+/// Pooled cosocket connections are closed as the worker exits.
+unsafe extern "C" fn exit_process(_cycle: *mut ngx_cycle_t) {
+    guard((), crate::api::socket_pool::close_all)
 }
 
 /// Creates the cycle's VM in the master (workers inherit it) and compiles every handler.

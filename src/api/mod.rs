@@ -9,8 +9,11 @@ pub mod output;
 pub mod recv;
 pub mod req_socket;
 pub mod req_socket_udp;
+pub mod resolve;
 pub mod semaphore;
 pub mod sleep;
+pub mod socket_pool;
+pub mod socket_tcp;
 pub mod thread;
 pub mod timer;
 
@@ -18,7 +21,10 @@ use crate::ffi::*;
 use crate::lua::session::{Phase, Session};
 
 /// The built-in Lua layer run when a VM starts, in load order.
-pub const BUILTIN_LUA: &[(&str, &str)] = &[("ngx_core.lua", include_str!("../lua/lib/ngx_core.lua"))];
+pub const BUILTIN_LUA: &[(&str, &str)] = &[
+    ("ngx_core.lua", include_str!("../lua/lib/ngx_core.lua")),
+    ("ngx_socket.lua", include_str!("../lua/lib/ngx_socket.lua")),
+];
 
 /// Built-in modules user code `require`s by name. They are found by a searcher placed after
 /// `lua_package_path`/`lua_package_cpath`, so a real lua-resty-core on the user's path wins.
@@ -64,6 +70,7 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         set_field_fn(l, t, c"sleep", sleep::sleep);
         set_field_fn(l, t, c"on_abort", abort::on_abort);
         req_socket::inject(l, t);
+        socket_tcp::inject(l, t);
         timer::inject(l, t);
         thread::inject(l, t);
         coroutine::inject(l);

@@ -63,6 +63,12 @@ impl SocketConf {
     pub fn read_timeout(&self) -> usize {
         self.read_timeout.unwrap_or(60_000)
     }
+    pub fn pool_size(&self) -> usize {
+        self.pool_size.unwrap_or(30)
+    }
+    pub fn keepalive_timeout(&self) -> usize {
+        self.keepalive_timeout.unwrap_or(60_000)
+    }
     pub fn log_errors(&self) -> bool {
         self.log_errors.unwrap_or(true)
     }

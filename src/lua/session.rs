@@ -112,6 +112,8 @@ pub struct Session {
     pub in_handler: bool,
     /// `ngx.req.socket()` was taken in a UDP session.
     pub udp_sock_taken: bool,
+    /// TCP cosockets connected by this session, closed when it ends.
+    pub cosockets: Vec<*mut std::ffi::c_void>,
 }
 
 impl Session {
@@ -219,6 +221,7 @@ impl Session {
             peek_need: None,
             in_handler: false,
             udp_sock_taken: false,
+            cosockets: Vec::new(),
         })
     }
 
@@ -332,6 +335,7 @@ impl Drop for Session {
         // SAFETY: the VM outlives every session of its cycle; we only unref our own slots.
         unsafe {
             self.release_threads();
+            crate::api::socket_tcp::session_ended(self);
             if self.ctx_ref != LUA_NOREF {
                 log_debug(self.log(), &format!("lua release ngx.ctx at ref {}", self.ctx_ref));
                 raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::CTX_TABLES.as_ptr());

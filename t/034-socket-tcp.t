@@ -1,0 +1,570 @@
+# ngx.socket.tcp / ngx.socket.connect: TCP and unix client cosockets, their pools and errors.
+# Behaviour follows stream-lua v0.0.16 (see upstream t/058-tcp-socket.t, 068-socket-keepalive.t).
+# Peers are nginx stream servers of the same instance, on their own ports.
+
+use Test::Nginx::Socket::Lua::Stream;
+
+repeat_each(1);
+plan tests => repeat_each() * (blocks() * 3);
+no_long_string();
+run_tests();
+
+__DATA__
+
+=== TEST 1: connect, send a line, read the echoed line back
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            local line = sock:receive()
+            ngx.say("echo: ", line)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        local ok, err = sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1)
+        ngx.say("connect: ", ok, " ", err)
+        local bytes, err = sock:send("hello\n")
+        ngx.say("sent: ", bytes, " ", err)
+        local line, err, partial = sock:receive()
+        ngx.say("line: ", line, " ", err, " ", partial)
+        line, err, partial = sock:receive()
+        ngx.say("then: ", line, " ", err, " [", partial, "]")
+        ngx.say("close: ", sock:close())
+    }
+--- stream_response
+connect: 1 nil
+sent: 6 nil
+line: echo: hello nil nil
+then: nil closed []
+close: 1
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: receive patterns: size, *a, receiveany, receiveuntil (inclusive and sized)
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            ngx.print("0123456789--abc--defg--hij--tail")
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say("size: ", sock:receive(4))
+        ngx.say("any: ", sock:receiveany(6))
+        local it = sock:receiveuntil("--")
+        ngx.say("until: [", it(), "]")
+        local it2 = sock:receiveuntil("--", { inclusive = true })
+        ngx.say("inclusive: [", it2(), "]")
+        local r = {}
+        while true do
+            local d, err = it(2)
+            if not d then break end
+            r[#r + 1] = d
+        end
+        ngx.say("sized: ", table.concat(r, "|"))
+        ngx.say("all: ", sock:receive("*a"))
+        sock:close()
+    }
+--- stream_response
+size: 0123
+any: 456789
+until: []
+inclusive: [abc--]
+sized: de|fg
+all: hij--tail
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: ngx.socket.connect and ngx.socket.stream
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("hi") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock, err = ngx.socket.connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1)
+        ngx.say(sock ~= nil, " ", err, " ", sock:receive())
+        local s2 = ngx.socket.stream()
+        ngx.say(s2:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1), " ", s2:receive())
+        local s3, err = ngx.socket.connect("127.0.0.1", $TEST_NGINX_RAND_PORT_2)
+        ngx.say(s3, " ", err)
+    }
+--- stream_response
+true nil hi
+1 hi
+nil connection refused
+--- error_log eval
+qr/connect\(\) failed \(111: Connection refused\)/
+
+
+
+=== TEST 4: a unix domain socket peer
+--- stream_config
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/peer.sock;
+        content_by_lua_block { ngx.say("over unix") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        ngx.say(sock:connect("unix:$TEST_NGINX_HTML_DIR/peer.sock"))
+        ngx.say(sock:receive())
+        local s2 = ngx.socket.tcp()
+        ngx.say(s2:connect("unix:$TEST_NGINX_HTML_DIR/nonexistent.sock"))
+    }
+--- stream_response
+1
+over unix
+nilno such file or directory
+--- error_log
+failed (2: No such file or directory)
+
+
+
+=== TEST 5: the read timeout
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.sleep(1) ngx.say("late") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        sock:settimeout(100)
+        ngx.say(sock:receive())
+        -- a timeout leaves the socket usable
+        sock:settimeout(3000)
+        ngx.say(sock:receive())
+    }
+--- stream_response
+niltimeout
+late
+--- error_log
+stream lua tcp socket read timed out
+
+
+
+=== TEST 6: the send timeout, with a peer that does not read
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.sleep(2) }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        sock:settimeouts(1000, 100, 1000)
+        local big = string.rep("x", 1024 * 1024)
+        local res, err
+        for i = 1, 64 do
+            res, err = sock:send(big)
+            if not res then break end
+        end
+        ngx.say("send: ", res, " ", err)
+        ngx.say("again: ", sock:send("x"))
+    }
+--- stream_response
+send: nil timeout
+again: nilclosed
+--- error_log
+stream lua tcp socket write timed out
+
+
+
+=== TEST 7: the peer closes in the middle of a read: partial data
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.print("short") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say(sock:receive(100))
+        ngx.say(sock:receive(1))
+    }
+--- stream_response
+nilclosedshort
+nilclosed
+--- error_log
+attempt to receive data on a closed socket
+
+
+
+=== TEST 8: operations on a socket that is not connected, or closed
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        ngx.say("send: ", sock:send("x"))
+        ngx.say("receive: ", sock:receive())
+        ngx.say("close: ", sock:close())
+        ngx.say("setkeepalive: ", sock:setkeepalive())
+        ngx.say("getreusedtimes: ", sock:getreusedtimes())
+    }
+--- stream_response
+send: nilclosed
+receive: nilclosed
+close: nilclosed
+setkeepalive: nilclosed
+getreusedtimes: nilclosed
+--- error_log
+attempt to send data on a closed socket
+
+
+
+=== TEST 9: bad arguments (method calls number arguments without self, as luaL_argerror does)
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        local function try(f)
+            local ok, err = pcall(f)
+            ngx.say(ok, " ", err)
+        end
+        ngx.say(sock:connect("127.0.0.1", 70000))
+        try(function() local a, b = sock:connect(); return a, b end)
+        try(function() local a, b = sock:connect("127.0.0.1", 80, { pool = {} }); return a, b end)
+        try(function() local a, b = sock:connect("127.0.0.1", 80, { pool_size = 0 }); return a, b end)
+        try(function() local a, b = sock:connect("127.0.0.1", 80, { pool_size = "x" }); return a, b end)
+        try(function() local a, b = sock:receive("*x"); return a, b end)
+        try(function() local a, b = sock.send("not a socket", "x"); return a, b end)
+        try(function() local a, b = ngx.socket.tcp(1); return a, b end)
+        ngx.say(sock:receiveuntil(""))
+    }
+--- stream_response
+nilbad port number: 70000
+false content_by_lua(nginx.conf:36):8: ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen 1
+false content_by_lua(nginx.conf:36):9: bad argument #3 to 'connect' (bad "pool" option type: table)
+false content_by_lua(nginx.conf:36):10: bad argument #3 to 'connect' (bad "pool_size" option value: 0)
+false content_by_lua(nginx.conf:36):11: bad argument #3 to 'connect' (bad "pool_size" option type: string)
+false content_by_lua(nginx.conf:36):12: bad argument #1 to 'receive' (bad pattern argument)
+false content_by_lua(nginx.conf:36):13: bad argument #1 to 'send' (table expected, got string)
+false content_by_lua(nginx.conf:36):14: expecting zero arguments, but got 1
+nilpattern is empty
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: setkeepalive puts the connection into a pool; the next connect reuses it
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            while true do
+                local line = sock:receive()
+                if not line then return end
+                ngx.say("got ", line)
+            end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        for i = 1, 3 do
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            ngx.say("reused: ", sock:getreusedtimes())
+            sock:send("round " .. i .. "\n")
+            ngx.say(sock:receive())
+            ngx.say("keepalive: ", sock:setkeepalive())
+            ngx.say("after: ", sock:send("x"))
+        end
+        -- a named pool is another pool
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1, { pool = "other" }))
+        ngx.say("named pool reused: ", sock:getreusedtimes())
+        sock:close()
+    }
+--- stream_response
+reused: 0
+got round 1
+keepalive: 1
+after: nilclosed
+reused: 1
+got round 2
+keepalive: 1
+after: nilclosed
+reused: 2
+got round 3
+keepalive: 1
+after: nilclosed
+named pool reused: 0
+--- error_log
+attempt to send data on a closed socket
+
+
+
+=== TEST 11: setkeepalive refuses a connection with unread data, and a pooled connection the peer closed is dropped
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.print("one\ntwo\n") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say(sock:receive())
+        ngx.say("keepalive: ", sock:setkeepalive())
+        ngx.say(sock:receive())
+        ngx.sleep(0.1)
+        local res, err = sock:setkeepalive()
+        ngx.say("keepalive after the peer closed: ", res, " ", err)
+        local s2 = ngx.socket.tcp()
+        assert(s2:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say("reused: ", s2:getreusedtimes())
+        ngx.say(s2:receive())
+    }
+--- stream_response_like
+^one
+keepalive: nilunread data in buffer
+two
+keepalive after the peer closed: (1 nil|nil connection in dubious state|nil invalid connection)
+reused: 0
+one
+--- no_error_log
+[error]
+
+
+
+=== TEST 12: a host name without a resolver
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        ngx.say(sock:connect("localhost", 1234))
+    }
+--- stream_response
+nilno resolver defined to resolve "localhost"
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: cosockets are refused in the log phase and in init_worker
+--- stream_config
+    init_worker_by_lua_block {
+        local ok, err = pcall(ngx.socket.tcp)
+        ngx.log(ngx.WARN, "init_worker: ", err)
+    }
+--- stream_server_config
+    content_by_lua_block { ngx.say("ok") }
+    log_by_lua_block {
+        local ok, err = pcall(ngx.socket.tcp)
+        ngx.log(ngx.WARN, "log: ", err)
+    }
+--- stream_response
+ok
+--- error_log
+init_worker: API disabled in the context of init_worker_by_lua*
+log: API disabled in the context of log_by_lua*
+
+
+
+=== TEST 14: a cosocket in a timer
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("to the timer") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local done
+        ngx.timer.at(0, function()
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            done = sock:receive()
+        end)
+        for i = 1, 50 do
+            if done then break end
+            ngx.sleep(0.02)
+        end
+        ngx.say("timer read: ", done)
+    }
+--- stream_response
+timer read: to the timer
+--- no_error_log
+[error]
+
+
+
+=== TEST 15: full duplex: one thread reads while another writes; two readers are refused
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            for i = 1, 3 do
+                local line = sock:receive()
+                ngx.say("echo ", line)
+            end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        local reader = ngx.thread.spawn(function()
+            local r = {}
+            for i = 1, 3 do r[#r + 1] = sock:receive() end
+            return table.concat(r, ",")
+        end)
+        ngx.say("second reader: ", sock:receive())
+        for i = 1, 3 do
+            sock:send("msg" .. i .. "\n")
+            ngx.sleep(0.01)
+        end
+        ngx.say("reader: ", select(2, ngx.thread.wait(reader)))
+    }
+--- stream_response
+second reader: nilsocket busy reading
+reader: echo msg1,echo msg2,echo msg3
+--- no_error_log
+[error]
+
+
+
+=== TEST 16: killing a thread that waits in receive closes the socket
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.sleep(1) }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        local t = ngx.thread.spawn(function() return sock:receive() end)
+        ngx.sleep(0.01)
+        ngx.say("kill: ", ngx.thread.kill(t))
+        ngx.say("receive: ", sock:receive())
+    }
+--- stream_response
+kill: 1
+receive: nilclosed
+--- error_log
+stream attempt to receive data on a closed socket
+
+
+
+=== TEST 17: tens of megabytes both ways, nothing lost
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            local total = 0
+            while true do
+                local data, err = sock:receiveany(65536)
+                if not data then break end
+                total = total + #data
+                if total >= 20 * 1024 * 1024 then break end
+            end
+            ngx.say("peer got ", total)
+            local chunk = string.rep("y", 1024 * 1024)
+            for i = 1, 20 do ngx.print(chunk) end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        local chunk = string.rep("x", 1024 * 1024)
+        local sent = 0
+        for i = 1, 20 do sent = sent + assert(sock:send(chunk)) end
+        ngx.say("sent ", sent)
+        ngx.say(sock:receive())
+        local data = assert(sock:receive("*a"))
+        ngx.say("received ", #data, " ", data:find("[^y]") == nil)
+    }
+--- stream_response
+sent 20971520
+peer got 20971520
+received 20971520 true
+--- no_error_log
+[error]
+
+
+
+=== TEST 18: setoption
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("x") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        ngx.say("before connect: ", sock:setoption("tcp-nodelay", true))
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say(sock:setoption("tcp-nodelay", true))
+        ngx.say(sock:setoption("keepalive", true))
+        ngx.say(sock:setoption("sndbuf", 65536))
+        ngx.say(pcall(function() local a = sock:setoption("bogus", 1); return a end))
+        sock:close()
+    }
+--- stream_response
+before connect: nilclosed
+true
+true
+true
+falsecontent_by_lua(nginx.conf:34):8: bad argument #1 to 'setoption' (unsupported option bogus)
+--- no_error_log
+[error]
+
+
+
+=== TEST 19: the session ends while a connect or a receive waits
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.sleep(1) }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.thread.spawn(function() sock:receive() end)
+        ngx.say("leaving")
+        ngx.exit(ngx.OK)
+    }
+--- stream_response
+leaving
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 20: a socket kept in a global is closed with its session; later sessions may reconnect it
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("peer") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        if not kept then
+            kept = ngx.socket.tcp()
+            assert(kept:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            ngx.say("first: ", kept:receive())
+            return
+        end
+    }
+--- stream_response
+first: peer
+--- no_error_log
+[error]
