@@ -568,3 +568,40 @@ leaving
 first: peer
 --- no_error_log
 [error]
+
+
+
+=== TEST 21: a full pool closes its oldest idle connection; an unused pool goes away
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            while sock:receive() do ngx.say("pong") end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local function open()
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1, { pool = "p1" }))
+            sock:send("ping\n")
+            assert(sock:receive())
+            return sock
+        end
+        local a, b = open(), open()
+        ngx.say(a:setkeepalive(0, 1), " ", b:setkeepalive(0, 1))
+        local c, d = open(), open()
+        ngx.say("reused: ", c:getreusedtimes(), " ", d:getreusedtimes())
+        c:close()
+        d:close()
+    }
+--- stream_response
+1 1
+reused: 1 0
+--- error_log
+stream lua tcp socket connection pool size: 1, backlog: -1
+stream lua tcp socket keepalive create connection pool for key "p1"
+stream lua tcp socket keepalive: free connection pool for "p1"
+--- no_error_log
+[error]

@@ -24,6 +24,53 @@ struct Pool {
     size: usize,
     /// Newest first.
     conns: VecDeque<Box<Pooled>>,
+    /// Connected sockets counted in this pool (besides the idle ones); the pool goes away
+    /// when it has neither, as upstream frees it.
+    active: usize,
+}
+
+fn key_text(key: &[u8]) -> String {
+    String::from_utf8_lossy(key).into_owned()
+}
+
+/// Creates pool `key` (the caller checked it does not exist).
+fn create(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], size: usize, backlog: i64, log: *mut ngx_log_t) {
+    log_debug(log, &format!("stream lua tcp socket connection pool size: {size}, backlog: {backlog}"));
+    log_debug(log, &format!("stream lua tcp socket keepalive create connection pool for key \"{}\"", key_text(key)));
+    pools.insert(key.to_vec(), Pool { size, conns: VecDeque::new(), active: 0 });
+}
+
+/// Drops pool `key` once nothing uses it any more.
+fn free_if_unused(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], log: *mut ngx_log_t) {
+    if pools.get(key).is_some_and(|p| p.active == 0 && p.conns.is_empty()) {
+        log_debug(log, &format!("stream lua tcp socket keepalive: free connection pool for \"{}\"", key_text(key)));
+        pools.remove(key);
+    }
+}
+
+/// A connected socket joins pool `key`: the existing one, or a new one of `create_size` slots
+/// (connect's `pool_size`/`backlog` options). False when it has no pool to join.
+pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: *mut ngx_log_t) -> bool {
+    POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        if !pools.contains_key(key) {
+            let Some((size, backlog)) = create_size else { return false };
+            create(&mut pools, key, size, backlog, log);
+        }
+        pools.get_mut(key).expect("exists").active += 1;
+        true
+    })
+}
+
+/// A socket counted in pool `key` closed its connection.
+pub fn leave(key: &[u8], log: *mut ngx_log_t) {
+    POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        if let Some(pool) = pools.get_mut(key) {
+            pool.active = pool.active.saturating_sub(1);
+        }
+        free_if_unused(&mut pools, key, log);
+    })
 }
 
 thread_local! {
@@ -34,10 +81,18 @@ pub fn exists(key: &[u8]) -> bool {
     POOLS.with(|p| p.borrow().contains_key(key))
 }
 
-/// The newest idle connection of pool `key`, taken out of it.
-pub fn take(key: &[u8]) -> Option<Idle> {
-    let item = POOLS.with(|p| p.borrow_mut().get_mut(key)?.conns.pop_front())?;
+/// The newest idle connection of pool `key`, taken out of it (it counts as active now).
+pub fn take(key: &[u8], log: *mut ngx_log_t) -> Option<Idle> {
+    let item = POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        let pool = pools.get_mut(key)?;
+        let item = pool.conns.pop_front()?;
+        pool.active += 1;
+        Some(item)
+    })?;
     let c = item.idle.c;
+    // SAFETY: as below.
+    log_debug(log, &format!("stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}", c, unsafe { (*c).fd }));
     // SAFETY: a pooled connection is open and ours.
     unsafe {
         if (*(*c).read).timer_set() != 0 {
@@ -49,13 +104,21 @@ pub fn take(key: &[u8]) -> Option<Idle> {
 }
 
 /// Puts a connection into pool `key` (created with `size` slots if new), with a keepalive
-/// timeout in ms (0: none). False when the connection turned out to be unusable (closed).
-pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t) -> bool {
+/// timeout in ms (0: none); `counted`: its socket had joined the pool. False when the
+/// connection turned out to be unusable (closed).
+pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bool, log: *mut ngx_log_t) -> bool {
     let c = idle.c;
     let item = Box::new(Pooled { idle, key: key.to_vec() });
+    log_debug(log, &format!("stream lua tcp socket set keepalive: saving connection {:p}", c));
     let evicted = POOLS.with(|p| {
         let mut pools = p.borrow_mut();
-        let pool = pools.entry(key.to_vec()).or_insert_with(|| Pool { size, conns: VecDeque::new() });
+        if !pools.contains_key(key) {
+            create(&mut pools, key, size, -1, log);
+        }
+        let pool = pools.get_mut(key).expect("exists");
+        if counted {
+            pool.active = pool.active.saturating_sub(1);
+        }
         let evicted = if pool.conns.len() >= pool.size { pool.conns.pop_back() } else { None };
         pool.conns.push_front(item);
         let data = &**pool.conns.front().expect("just pushed") as *const Pooled as *mut c_void;
@@ -83,7 +146,10 @@ pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t) -> b
             ngx_del_timer((*c).read);
         }
         if timeout > 0 {
+            log_debug(log, &format!("stream lua tcp socket keepalive timeout: {timeout} ms"));
             ngx_add_timer((*c).read, timeout);
+        } else {
+            log_debug(log, "stream lua tcp socket keepalive timeout: unlimited");
         }
         if (*(*c).read).ready() != 0 && !still_open(c) {
             drop_conn(data as *mut Pooled);
@@ -112,13 +178,16 @@ unsafe fn drop_conn(item: *mut Pooled) {
     unsafe {
         let key = (*item).key.clone();
         let c = (*item).idle.c;
+        log_debug(cycle_log(), &format!("stream lua tcp socket keepalive close handler: fd:{}", (*c).fd));
+        ngx_close_connection(c);
         let removed = POOLS.with(|p| {
             let mut pools = p.borrow_mut();
             let pool = pools.get_mut(&key)?;
             let i = pool.conns.iter().position(|b| &**b as *const Pooled == item as *const Pooled)?;
-            pool.conns.remove(i)
+            let removed = pool.conns.remove(i);
+            free_if_unused(&mut pools, &key, cycle_log());
+            removed
         });
-        ngx_close_connection(c);
         drop(removed);
     }
 }
@@ -129,12 +198,14 @@ unsafe extern "C" fn on_idle_read(rev: *mut ngx_event_t) {
         unsafe {
             let c = (*rev).data as *mut ngx_connection_t;
             let item = (*c).data as *mut Pooled;
-            if (*c).close() == 0 && (*rev).timedout() == 0 && still_open(c) {
-                if ngx_handle_read_event(rev, 0) == NGX_OK as isize {
+            if (*rev).timedout() != 0 {
+                log_debug(cycle_log(), "stream lua tcp socket keepalive max idle timeout");
+            } else if (*c).close() == 0 {
+                log_debug(cycle_log(), "stream lua tcp socket keepalive close handler check stale events");
+                if still_open(c) && ngx_handle_read_event(rev, 0) == NGX_OK as isize {
                     return;
                 }
             }
-            log_debug(cycle_log(), "stream lua tcp socket keepalive close handler");
             drop_conn(item);
         }
     })

@@ -54,6 +54,8 @@ pub struct TcpSocket {
     pool_key: Vec<u8>,
     /// The `pool_size` option of connect, for creating that pool.
     pool_size: usize,
+    /// The connection counts in its pool (it came from it, or connect joined it).
+    in_pool: bool,
     /// `host:port` for log lines.
     peer_name: String,
 }
@@ -165,6 +167,7 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
             reused: 0,
             pool_key: Vec::new(),
             pool_size: 0,
+            in_pool: false,
             peer_name: String::new(),
         });
         raw::lua_createtable(l, 3, 1);
@@ -278,6 +281,9 @@ impl TcpSocket {
             unsafe { ngx_close_connection(self.c) };
             self.c = ptr::null_mut();
         }
+        if std::mem::take(&mut self.in_pool) {
+            socket_pool::leave(&self.pool_key, self.log());
+        }
         self.recv.reset();
         self.out.clear();
         self.out_pos = 0;
@@ -354,8 +360,8 @@ unsafe fn gc_impl(l: *mut lua_State) -> LuaResult {
 // ---------------------------------------------------------------------------------------
 // connect
 
-/// The options table of connect: (pool name, pool_size).
-unsafe fn connect_options(l: *mut lua_State, idx: c_int) -> Result<(Option<Vec<u8>>, usize), LuaError> {
+/// The options table of connect: (pool name, pool_size, backlog).
+unsafe fn connect_options(l: *mut lua_State, idx: c_int) -> Result<(Option<Vec<u8>>, usize, Option<i64>), LuaError> {
     // SAFETY: idx holds a table.
     unsafe {
         let mut pool_size = 0usize;
@@ -371,12 +377,14 @@ unsafe fn connect_options(l: *mut lua_State, idx: c_int) -> Result<(Option<Vec<u
             return Err(LuaError::Arg(idx, "connect", format!("bad \"pool_size\" option type: {got}")));
         }
         raw::lua_settop(l, -2);
+        let mut backlog = None;
         raw::lua_getfield(l, idx, c"backlog".as_ptr());
         if raw::lua_isnumber(l, -1) != 0 {
             let v = raw::lua_tointeger(l, -1);
             if v < 0 {
                 return Err(LuaError::Arg(idx, "connect", format!("bad \"backlog\" option value: {v}")));
             }
+            backlog = Some(v);
         }
         raw::lua_settop(l, -2);
         raw::lua_getfield(l, idx, c"pool".as_ptr());
@@ -389,7 +397,7 @@ unsafe fn connect_options(l: *mut lua_State, idx: c_int) -> Result<(Option<Vec<u
             }
         };
         raw::lua_settop(l, -2);
-        Ok((pool, pool_size))
+        Ok((pool, pool_size, backlog))
     }
 }
 
@@ -406,8 +414,9 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
         check_phase(&*sess, COSOCKET_PHASES)?;
         let mut pool = None;
         let mut pool_size = 0;
+        let mut backlog = None;
         if raw::lua_type(l, n) == LUA_TTABLE {
-            (pool, pool_size) = connect_options(l, n)?;
+            (pool, pool_size, backlog) = connect_options(l, n)?;
             n -= 1;
         }
         let host = match raw::lua_type(l, 2) {
@@ -438,6 +447,9 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
             log_debug(sock.log(), "stream lua tcp socket reconnect without shutting down");
             sock.close_connection();
         }
+        if !sock.pool_key.is_empty() || sock.sess == sess {
+            log_debug(sock.log(), "lua reuse socket upstream ctx");
+        }
         if sock.sess.is_null() {
             sock.sess = sess;
             (*sess).cosockets.push(sock as *mut TcpSocket as *mut c_void);
@@ -452,13 +464,16 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
         sock.peer_name = name;
         sock.reused = 0;
 
-        if let Some(idle) = socket_pool::take(&sock.pool_key) {
-            log_debug(sock.log(), "stream lua tcp socket get keepalive peer");
+        if let Some(idle) = socket_pool::take(&sock.pool_key, sock.log()) {
             sock.reused = idle.reused + 1;
+            sock.in_pool = true;
             sock.attach_connection(idle.c);
             raw::lua_pushinteger(l, 1);
             return Ok(1);
         }
+        let create = (pool_size > 0 || backlog.is_some())
+            .then(|| (if pool_size > 0 { pool_size } else { sock.conf.pool_size() }, backlog.unwrap_or(-1)));
+        sock.in_pool = socket_pool::join(&sock.pool_key, create, sock.log());
 
         let addr = match parse_addr(&host, port.unwrap_or(0)) {
             Ok(Some(a)) => a,
@@ -642,6 +657,7 @@ unsafe fn start_connect(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSoc
             return Err(e);
         }
         let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
+        log_debug(sock.log(), &format!("stream lua tcp socket connect timeout: {timeout}"));
         ngx_add_timer((*c).write, timeout);
         sock.connector = (*sess).cur;
         (*sock.connector).pending = Some(cancel_wait);
@@ -882,6 +898,8 @@ unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
             return fail(l, b"closed");
         }
         let max = receiveany_max(l)?;
+        log_debug(sock.log(), &format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"));
+        log_debug(sock.log(), "stream lua tcp socket read any");
         start_read(l, sess, sock, Pattern::Any(max))
     }
 }
@@ -1222,8 +1240,10 @@ unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
         sock.c = ptr::null_mut();
         let key = sock.pool_key.clone();
         let idle = Idle { c, reused: sock.reused };
+        let counted = std::mem::take(&mut sock.in_pool);
+        let log = sock.log();
         sock.close_connection();
-        if !socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout) {
+        if !socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) {
             return fail(l, b"connection in dubious state");
         }
         raw::lua_pushinteger(l, 1);
