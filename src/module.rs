@@ -64,10 +64,21 @@ unsafe extern "C" fn create_srv_conf(cf: *mut ngx_conf_t) -> *mut c_void {
     })
 }
 
-unsafe extern "C" fn merge_srv_conf(_cf: *mut ngx_conf_t, parent: *mut c_void, child: *mut c_void) -> *mut c_char {
+unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, child: *mut c_void) -> *mut c_char {
     guard(CONF_ERROR, || {
         // SAFETY: both were created by create_srv_conf.
-        unsafe { (*(child as *mut SrvConf)).merge(&*(parent as *const SrvConf)) };
+        unsafe {
+            let conf = &mut *(child as *mut SrvConf);
+            let configured_here = conf.ssl.configured();
+            conf.merge(&*(parent as *const SrvConf));
+            // a TLS client context for the cosockets of servers that run Lua (or set lua_ssl_*)
+            if conf.content.is_some() || conf.preread.is_some() || configured_here {
+                match crate::api::ssl_ctx::create(cf, &conf.ssl) {
+                    Ok(ctx) => conf.ssl.ctx = Some(ctx),
+                    Err(()) => return CONF_ERROR,
+                }
+            }
+        }
         CONF_OK
     })
 }
@@ -143,4 +154,24 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             }
         }
     })
+}
+
+/// The TLS client context of the first server that has one (for cosockets in timers).
+pub unsafe fn first_ssl_ctx() -> *mut ngx_ssl_t {
+    // SAFETY: the running cycle's stream confs.
+    unsafe {
+        let ctx = *(*ngx_cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
+        if ctx.is_null() {
+            return ptr::null_mut();
+        }
+        let cmcf = *(*ctx).main_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_main_conf_t;
+        let servers = std::slice::from_raw_parts((*cmcf).servers.elts as *const *mut ngx_stream_core_srv_conf_t, (*cmcf).servers.nelts);
+        for &cscf in servers {
+            let scf = *(*(*cscf).ctx).srv_conf.add(ngx_stream_lua_module.ctx_index) as *const SrvConf;
+            if let Some(p) = (*scf).ssl.ctx {
+                return p.as_ptr();
+            }
+        }
+        ptr::null_mut()
+    }
 }

@@ -605,3 +605,151 @@ stream lua tcp socket keepalive create connection pool for key "p1"
 stream lua tcp socket keepalive: free connection pool for "p1"
 --- no_error_log
 [error]
+
+
+
+=== TEST 22: TLS: handshake with SNI and verification against lua_ssl_trusted_certificate, session reuse
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate ../../../../../t/cert/test.crt;
+        ssl_certificate_key ../../../../../t/cert/test.key;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            local line = sock:receive()
+            ngx.say("tls echo: ", line)
+        }
+    }
+--- stream_server_config
+    lua_ssl_trusted_certificate ../../../../../t/cert/ca.crt;
+    lua_ssl_verify_depth 2;
+    content_by_lua_block {
+        local session
+        for i = 1, 2 do
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            local sess, err = sock:sslhandshake(session, "test.com", true)
+            ngx.say("handshake: ", type(sess), " ", err)
+            session = sess
+            sock:send("over tls " .. i .. "\n")
+            ngx.say(sock:receive())
+            sock:close()
+        end
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say("no session wanted: ", sock:sslhandshake(false, "test.com", true))
+        sock:close()
+    }
+--- stream_response
+handshake: userdata nil
+tls echo: over tls 1
+handshake: userdata nil
+tls echo: over tls 2
+no session wanted: true
+--- no_error_log
+[error]
+
+
+
+=== TEST 23: TLS: verification failures (unknown issuer, wrong host name)
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate ../../../../../t/cert/test.crt;
+        ssl_certificate_key ../../../../../t/cert/test.key;
+        content_by_lua_block { ngx.say("hi") }
+    }
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+        lua_ssl_trusted_certificate ../../../../../t/cert/ca.crt;
+        content_by_lua_block {
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            ngx.say("wrong name: ", sock:sslhandshake(nil, "other.com", true))
+            ngx.say("after failure: ", sock:send("x"))
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say("no trusted CA: ", sock:sslhandshake(nil, "test.com", true))
+        local s2 = ngx.socket.tcp()
+        assert(s2:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say("unverified: ", type(s2:sslhandshake(nil, "test.com", false)))
+        ngx.say(s2:receive())
+        local s3 = ngx.socket.tcp()
+        assert(s3:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_2))
+        ngx.print(s3:receive("*a"))
+    }
+--- stream_response
+no trusted CA: nil20: unable to get local issuer certificate
+unverified: userdata
+hi
+wrong name: nilcertificate host mismatch
+after failure: nilclosed
+--- error_log
+stream lua ssl certificate verify error: (20: unable to get local issuer certificate)
+stream lua ssl certificate does not match host "other.com"
+
+
+
+=== TEST 24: TLS: a handshake with a peer that does not speak TLS, and bad arguments
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("plain text, not a server hello") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        ngx.say("unconnected: ", sock:sslhandshake())
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say("plain peer: ", sock:sslhandshake(nil, "test.com"))
+        ngx.say(pcall(sock.sslhandshake, sock, 1, 2, 3, 4, 5))
+    }
+--- stream_response
+unconnected: nilclosed
+plain peer: nilhandshake failed
+falsengx.socket sslhandshake: expecting 1 ~ 5 arguments (including the object), but seen 6
+--- no_error_log
+[alert]
+
+
+
+=== TEST 25: a pooled TLS connection is reused without a new handshake
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate ../../../../../t/cert/test.crt;
+        ssl_certificate_key ../../../../../t/cert/test.key;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            while true do
+                local line = sock:receive()
+                if not line then return end
+                ngx.say("tls ", line)
+            end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        for i = 1, 2 do
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            ngx.say("reused: ", sock:getreusedtimes())
+            ngx.say("handshake: ", type(sock:sslhandshake(nil, "test.com")))
+            sock:send("round " .. i .. "\n")
+            ngx.say(sock:receive())
+            assert(sock:setkeepalive())
+        end
+    }
+--- stream_response
+reused: 0
+handshake: userdata
+tls round 1
+reused: 1
+handshake: userdata
+tls round 2
+--- no_error_log
+[error]

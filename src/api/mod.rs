@@ -13,7 +13,9 @@ pub mod resolve;
 pub mod semaphore;
 pub mod sleep;
 pub mod socket_pool;
+pub mod socket_ssl;
 pub mod socket_tcp;
+pub mod ssl_ctx;
 pub mod thread;
 pub mod timer;
 

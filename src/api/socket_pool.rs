@@ -77,6 +77,23 @@ thread_local! {
     static POOLS: RefCell<HashMap<Vec<u8>, Pool>> = RefCell::new(HashMap::new());
 }
 
+/// Closes a cosocket connection: TLS shut down without waiting, then the socket, then the
+/// connection's own pool (cosocket connections get one for TLS).
+pub unsafe fn close_conn(c: *mut ngx_connection_t) {
+    // SAFETY: c is an open connection of ours.
+    unsafe {
+        if !(*c).ssl.is_null() {
+            (*(*c).ssl).set_no_wait_shutdown(1);
+            let _ = ngx_ssl_shutdown(c);
+        }
+        let pool = (*c).pool;
+        ngx_close_connection(c);
+        if !pool.is_null() {
+            ngx_destroy_pool(pool);
+        }
+    }
+}
+
 pub fn exists(key: &[u8]) -> bool {
     POOLS.with(|p| p.borrow().contains_key(key))
 }
@@ -127,7 +144,7 @@ pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, coun
     let (evicted, data) = evicted;
     if let Some(old) = evicted {
         // SAFETY: the evicted connection is open and ours.
-        unsafe { ngx_close_connection(old.idle.c) };
+        unsafe { close_conn(old.idle.c) };
     }
     // SAFETY: c is an open connection handed over to the pool.
     unsafe {
@@ -135,6 +152,9 @@ pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, coun
         (*c).data = data;
         (*c).set_idle(1);
         (*c).log = log;
+        if !(*c).pool.is_null() {
+            (*(*c).pool).log = log;
+        }
         (*(*c).read).log = log;
         (*(*c).write).log = log;
         (*(*c).read).handler = Some(on_idle_read);
@@ -179,7 +199,7 @@ unsafe fn drop_conn(item: *mut Pooled) {
         let key = (*item).key.clone();
         let c = (*item).idle.c;
         log_debug(cycle_log(), &format!("stream lua tcp socket keepalive close handler: fd:{}", (*c).fd));
-        ngx_close_connection(c);
+        close_conn(c);
         let removed = POOLS.with(|p| {
             let mut pools = p.borrow_mut();
             let pool = pools.get_mut(&key)?;
@@ -219,7 +239,7 @@ pub fn close_all() {
     for (_, pool) in pools {
         for item in pool.conns {
             // SAFETY: pooled connections are open and ours.
-            unsafe { ngx_close_connection(item.idle.c) };
+            unsafe { close_conn(item.idle.c) };
         }
     }
 }

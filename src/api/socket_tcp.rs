@@ -30,34 +30,38 @@ pub const COSOCKET_PHASES: &[Phase] = &[Phase::Content, Phase::Preread, Phase::T
 
 pub struct TcpSocket {
     /// The session that connected the socket (null when none or once it ended).
-    sess: *mut Session,
+    pub(crate) sess: *mut Session,
     /// The connection to the peer (null when not connected).
-    c: *mut ngx_connection_t,
-    recv: RecvBuf,
+    pub(crate) c: *mut ngx_connection_t,
+    pub(crate) recv: RecvBuf,
     /// Timeouts set by settimeout(s) (0: the `lua_socket_*` value).
-    connect_timeout: ngx_msec_t,
-    send_timeout: ngx_msec_t,
-    read_timeout: ngx_msec_t,
-    conf: SocketConf,
+    pub(crate) connect_timeout: ngx_msec_t,
+    pub(crate) send_timeout: ngx_msec_t,
+    pub(crate) read_timeout: ngx_msec_t,
+    pub(crate) conf: SocketConf,
     /// Threads waiting in connect, in a receive, in a send.
-    connector: *mut Thread,
-    reader: *mut Thread,
-    writer: *mut Thread,
-    waiting_read: Option<Pattern>,
+    pub(crate) connector: *mut Thread,
+    pub(crate) reader: *mut Thread,
+    pub(crate) writer: *mut Thread,
+    pub(crate) waiting_read: Option<Pattern>,
     /// Data of a send in progress: `out[out_pos..]` is still to go.
-    out: Vec<u8>,
-    out_pos: usize,
-    write_closed: bool,
+    pub(crate) out: Vec<u8>,
+    pub(crate) out_pos: usize,
+    pub(crate) write_closed: bool,
     /// How many times the connection came from a pool.
-    reused: usize,
+    pub(crate) reused: usize,
     /// The pool the connection goes back to (`host:port`, the path, or the `pool` option).
-    pool_key: Vec<u8>,
+    pub(crate) pool_key: Vec<u8>,
     /// The `pool_size` option of connect, for creating that pool.
-    pool_size: usize,
+    pub(crate) pool_size: usize,
     /// The connection counts in its pool (it came from it, or connect joined it).
-    in_pool: bool,
+    pub(crate) in_pool: bool,
     /// `host:port` for log lines.
-    peer_name: String,
+    pub(crate) peer_name: String,
+    /// The TLS handshake's options: return a session, verify the peer, the SNI name.
+    pub(crate) ssl_reuse: bool,
+    pub(crate) ssl_verify: bool,
+    pub(crate) ssl_name: Vec<u8>,
 }
 
 lua_api! {
@@ -74,7 +78,6 @@ lua_api! {
     tcp_setoption => setoption_impl,
     tcp_setkeepalive => setkeepalive_impl,
     tcp_getreusedtimes => getreusedtimes_impl,
-    tcp_sslhandshake => sslhandshake_impl,
     tcp_gc => gc_impl,
 }
 
@@ -118,7 +121,7 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
             (c"setoption", tcp_setoption),
             (c"setkeepalive", tcp_setkeepalive),
             (c"getreusedtimes", tcp_getreusedtimes),
-            (c"sslhandshake", tcp_sslhandshake),
+            (c"sslhandshake", crate::api::socket_ssl::tcp_sslhandshake),
         ] {
             set_field_fn(l, m, name, f);
         }
@@ -128,6 +131,7 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         raw::lua_createtable(l, 0, 1);
         set_field_fn(l, raw::lua_gettop(l), c"__gc", tcp_gc);
         raw::lua_setfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
+        crate::api::socket_ssl::inject(l);
     }
 }
 
@@ -169,6 +173,9 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
             pool_size: 0,
             in_pool: false,
             peer_name: String::new(),
+            ssl_reuse: true,
+            ssl_verify: false,
+            ssl_name: Vec::new(),
         });
         raw::lua_createtable(l, 3, 1);
         let ud = raw::lua_newuserdata(l, std::mem::size_of::<*mut TcpSocket>()) as *mut *mut TcpSocket;
@@ -208,7 +215,7 @@ unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<&'a mut Tcp
 }
 
 /// The socket of `self`, which must belong to the running session (or to none yet).
-unsafe fn this_in_session<'a>(
+pub(crate) unsafe fn this_in_session<'a>(
     l: *mut lua_State,
     fname: &'static str,
 ) -> Result<(*mut Session, &'a mut TcpSocket), LuaError> {
@@ -224,7 +231,7 @@ unsafe fn this_in_session<'a>(
 }
 
 /// Pushes `nil, msg` and returns 2.
-unsafe fn fail(l: *mut lua_State, msg: &[u8]) -> LuaResult {
+pub(crate) unsafe fn fail(l: *mut lua_State, msg: &[u8]) -> LuaResult {
     // SAFETY: l has room for two values.
     unsafe {
         raw::lua_pushnil(l);
@@ -234,7 +241,7 @@ unsafe fn fail(l: *mut lua_State, msg: &[u8]) -> LuaResult {
 }
 
 impl TcpSocket {
-    fn log(&self) -> *mut ngx_log_t {
+    pub(crate) fn log(&self) -> *mut ngx_log_t {
         if self.sess.is_null() {
             return cycle_log();
         }
@@ -242,7 +249,7 @@ impl TcpSocket {
         unsafe { (*self.sess).log() }
     }
 
-    fn connected(&self) -> bool {
+    pub(crate) fn connected(&self) -> bool {
         !self.c.is_null()
     }
 
@@ -261,7 +268,7 @@ impl TcpSocket {
     }
 
     /// The busy check upstream makes before any operation that waits.
-    fn busy(&self) -> Option<&'static [u8]> {
+    pub(crate) fn busy(&self) -> Option<&'static [u8]> {
         if !self.connector.is_null() {
             Some(b"socket busy connecting")
         } else if !self.reader.is_null() {
@@ -275,10 +282,10 @@ impl TcpSocket {
 
     /// Closes the connection (if any) and forgets every wait; waiting threads are resumed by
     /// their own cancel paths, not here.
-    unsafe fn close_connection(&mut self) {
+    pub(crate) unsafe fn close_connection(&mut self) {
         if !self.c.is_null() {
             // SAFETY: the connection is ours; closing it also removes its timers and events.
-            unsafe { ngx_close_connection(self.c) };
+            unsafe { socket_pool::close_conn(self.c) };
             self.c = ptr::null_mut();
         }
         if std::mem::take(&mut self.in_pool) {
@@ -637,15 +644,21 @@ unsafe fn start_connect(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSoc
         if rc == NGX_ERROR as isize || rc == NGX_DECLINED as isize {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
             if !pc.connection.is_null() {
-                ngx_close_connection(pc.connection);
+                socket_pool::close_conn(pc.connection);
             }
             return fail(l, os_error_text(errno).as_bytes());
         }
         if rc == NGX_BUSY as isize {
             return fail(l, b"no live connection");
         }
-        sock.attach_connection(pc.connection);
-        let c = sock.c;
+        let c = pc.connection;
+        // a pool of its own, for TLS (kept with the connection in a keepalive pool)
+        (*c).pool = ngx_create_pool(128, sock.log());
+        if (*c).pool.is_null() {
+            socket_pool::close_conn(c);
+            return fail(l, b"no memory");
+        }
+        sock.attach_connection(c);
         if rc == NGX_OK as isize {
             log_debug(sock.log(), &format!("stream lua tcp socket connected: fd:{}", (*c).fd));
             raw::lua_pushinteger(l, 1);
@@ -717,7 +730,7 @@ unsafe fn connect_done(sock: &mut TcpSocket, timed_out: bool) {
 
 /// A thread waiting on a socket is killed or its session ends: like upstream, the socket is
 /// closed.
-unsafe fn cancel_wait(_sess: *mut Session, t: *mut Thread) {
+pub(crate) unsafe fn cancel_wait(_sess: *mut Session, t: *mut Thread) {
     // SAFETY: the thread's wait object is the socket it waits on.
     unsafe {
         let sock = (*t).wait_obj as *mut TcpSocket;
@@ -735,7 +748,7 @@ unsafe fn cancel_wait(_sess: *mut Session, t: *mut Thread) {
     }
 }
 
-unsafe extern "C" fn on_read_event(rev: *mut ngx_event_t) {
+pub(crate) unsafe extern "C" fn on_read_event(rev: *mut ngx_event_t) {
     guard((), || {
         // SAFETY: rev belongs to a connection of a live socket (c->data), or an idle one
         // (whose handlers are the pool's).
@@ -760,7 +773,7 @@ unsafe extern "C" fn on_read_event(rev: *mut ngx_event_t) {
     })
 }
 
-unsafe extern "C" fn on_write_event(wev: *mut ngx_event_t) {
+pub(crate) unsafe extern "C" fn on_write_event(wev: *mut ngx_event_t) {
     guard((), || {
         // SAFETY: as in on_read_event.
         unsafe {
@@ -1251,10 +1264,3 @@ unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
     }
 }
 
-unsafe fn sslhandshake_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        this_in_session(l, "sslhandshake")?;
-        fail(l, b"sslhandshake is not implemented yet in stream-lua-rs")
-    }
-}

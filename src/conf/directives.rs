@@ -92,14 +92,14 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"lua_socket_log_errors", MAIN | SRV | FLAG, socket_log_errors, SRV_OFF),
     cmd(c"lua_check_client_abort", MAIN | SRV | FLAG, check_client_abort, SRV_OFF),
     // TLS for cosockets
-    cmd(c"lua_ssl_protocols", MAIN | SRV | NGX_CONF_1MORE, not_yet, 0),
-    cmd(c"lua_ssl_ciphers", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_ssl_verify_depth", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_ssl_certificate", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_ssl_certificate_key", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_ssl_trusted_certificate", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_ssl_crl", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"lua_ssl_conf_command", MAIN | SRV | T2, not_yet, 0),
+    cmd(c"lua_ssl_protocols", MAIN | SRV | NGX_CONF_1MORE, ssl_protocols, SRV_OFF),
+    cmd(c"lua_ssl_ciphers", MAIN | SRV | T1, ssl_string, SRV_OFF),
+    cmd(c"lua_ssl_verify_depth", MAIN | SRV | T1, ssl_verify_depth, SRV_OFF),
+    cmd(c"lua_ssl_certificate", MAIN | SRV | T1, ssl_string, SRV_OFF),
+    cmd(c"lua_ssl_certificate_key", MAIN | SRV | T1, ssl_string, SRV_OFF),
+    cmd(c"lua_ssl_trusted_certificate", MAIN | SRV | T1, ssl_string, SRV_OFF),
+    cmd(c"lua_ssl_crl", MAIN | SRV | T1, ssl_string, SRV_OFF),
+    cmd(c"lua_ssl_conf_command", MAIN | SRV | T2, ssl_conf_command, SRV_OFF),
     NULL_CMD,
 ];
 
@@ -607,3 +607,86 @@ pub unsafe fn rebase_path(cycle: *mut ngx_cycle_t, p: &[u8]) -> Vec<u8> {
     out
 }
 
+
+/// `lua_ssl_ciphers`, `lua_ssl_certificate[_key]`, `lua_ssl_trusted_certificate`, `lua_ssl_crl`.
+unsafe extern "C" fn ssl_string(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our SrvConf; the directive has one argument.
+        unsafe {
+            let ssl = &mut (*(conf as *mut SrvConf)).ssl;
+            let slot = match cmd_name(cmd) {
+                b"lua_ssl_ciphers" => &mut ssl.ciphers,
+                b"lua_ssl_certificate" => &mut ssl.certificate,
+                b"lua_ssl_certificate_key" => &mut ssl.certificate_key,
+                b"lua_ssl_trusted_certificate" => &mut ssl.trusted_certificate,
+                _ => &mut ssl.crl,
+            };
+            if slot.is_some() {
+                return c"is duplicate".as_ptr() as *mut c_char;
+            }
+            *slot = Some(ngx_bytes(&args(cf)[1]).to_vec());
+            CONF_OK
+        }
+    })
+}
+
+unsafe extern "C" fn ssl_verify_depth(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our SrvConf; the directive has one argument.
+        unsafe {
+            let ssl = &mut (*(conf as *mut SrvConf)).ssl;
+            if ssl.verify_depth.is_some() {
+                return c"is duplicate".as_ptr() as *mut c_char;
+            }
+            match std::str::from_utf8(ngx_bytes(&args(cf)[1])).ok().and_then(|v| v.parse::<usize>().ok()) {
+                Some(d) => {
+                    ssl.verify_depth = Some(d);
+                    CONF_OK
+                }
+                None => c"invalid number".as_ptr() as *mut c_char,
+            }
+        }
+    })
+}
+
+unsafe extern "C" fn ssl_protocols(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our SrvConf.
+        unsafe {
+            let ssl = &mut (*(conf as *mut SrvConf)).ssl;
+            if ssl.protocols.is_some() {
+                return c"is duplicate".as_ptr() as *mut c_char;
+            }
+            let mut bits = NGX_CONF_BITMASK_SET as usize;
+            for a in &args(cf)[1..] {
+                bits |= match ngx_bytes(a) {
+                    b"SSLv2" => 2,
+                    b"SSLv3" => NGX_SSL_SSLv3 as usize,
+                    b"TLSv1" => NGX_SSL_TLSv1 as usize,
+                    b"TLSv1.1" => NGX_SSL_TLSv1_1 as usize,
+                    b"TLSv1.2" => NGX_SSL_TLSv1_2 as usize,
+                    b"TLSv1.3" => NGX_SSL_TLSv1_3 as usize,
+                    other => {
+                        let msg = format!("invalid value \"{}\"", String::from_utf8_lossy(other));
+                        conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
+                        return CONF_ERROR;
+                    }
+                };
+            }
+            ssl.protocols = Some(bits);
+            CONF_OK
+        }
+    })
+}
+
+unsafe extern "C" fn ssl_conf_command(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our SrvConf; the directive has two arguments.
+        unsafe {
+            let ssl = &mut (*(conf as *mut SrvConf)).ssl;
+            let a = args(cf);
+            ssl.conf_commands.get_or_insert_with(Vec::new).push((ngx_bytes(&a[1]).to_vec(), ngx_bytes(&a[2]).to_vec()));
+            CONF_OK
+        }
+    })
+}

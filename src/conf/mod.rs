@@ -38,6 +38,43 @@ pub struct SrvConf {
     pub log: Option<Rc<Code>>,
     pub socket: SocketConf,
     pub check_client_abort: Option<bool>,
+    pub ssl: SslConf,
+}
+
+/// The `lua_ssl_*` settings of a server, and the TLS client context made from them.
+#[derive(Default, Clone)]
+pub struct SslConf {
+    /// `NGX_SSL_*` protocol bits.
+    pub protocols: Option<usize>,
+    pub ciphers: Option<Vec<u8>>,
+    pub verify_depth: Option<usize>,
+    pub certificate: Option<Vec<u8>>,
+    pub certificate_key: Option<Vec<u8>>,
+    pub trusted_certificate: Option<Vec<u8>>,
+    pub crl: Option<Vec<u8>>,
+    pub conf_commands: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// Created when the configuration is merged (see `api::ssl_ctx`).
+    pub ctx: Option<std::ptr::NonNull<ngx::ffi::ngx_ssl_t>>,
+}
+
+impl SslConf {
+    fn merge(&mut self, prev: &SslConf) {
+        macro_rules! inherit {
+            ($($f:ident),*) => {$( if self.$f.is_none() { self.$f = prev.$f.clone(); } )*};
+        }
+        inherit!(protocols, ciphers, verify_depth, certificate, certificate_key, trusted_certificate, crl, conf_commands);
+    }
+
+    /// Some `lua_ssl_*` directive was given at this level.
+    pub fn configured(&self) -> bool {
+        self.protocols.is_some()
+            || self.ciphers.is_some()
+            || self.verify_depth.is_some()
+            || self.certificate.is_some()
+            || self.trusted_certificate.is_some()
+            || self.crl.is_some()
+            || self.conf_commands.is_some()
+    }
 }
 
 /// The `lua_socket_*` defaults of a server (unset values fall back to upstream's defaults).
@@ -97,6 +134,7 @@ impl SrvConf {
             self.log = prev.log.clone();
         }
         self.socket.merge(&prev.socket);
+        self.ssl.merge(&prev.ssl);
         if self.check_client_abort.is_none() {
             self.check_client_abort = prev.check_client_abort;
         }
