@@ -753,3 +753,44 @@ handshake: userdata
 tls round 2
 --- no_error_log
 [error]
+
+
+
+=== TEST 26: shutdown("send") lets the peer see the end of the data; bind picks the local address
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            local data = sock:receive("*a")
+            ngx.say("peer got [", data, "] from ", ngx.var.remote_addr)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        ngx.say("not connected: ", sock:shutdown("send"))
+        ngx.say("bind: ", sock:bind("127.0.0.2"))
+        ngx.say("bad bind: ", ngx.socket.tcp():bind("not an address"))
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        sock:send("all of it")
+        ngx.say("shutdown: ", sock:shutdown("send"))
+        ngx.say("again: ", sock:shutdown("send"))
+        ngx.say("send: ", sock:send("more"))
+        ngx.say(sock:receive())
+        local s2 = ngx.socket.tcp()
+        assert(s2:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say(pcall(function() local a = s2:shutdown("recv"); return a end))
+        s2:close()
+    }
+--- stream_response
+not connected: nilclosed
+bind: 1
+bad bind: nilbad address
+shutdown: 1
+again: nilalready shutdown
+send: nilclosed
+peer got [all of it] from 127.0.0.2
+falsecontent_by_lua(nginx.conf:44):14: bad argument #1 to 'shutdown' (bad shutdown argument: recv)
+--- error_log
+attempt to send data on a closed socket

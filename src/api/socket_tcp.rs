@@ -62,6 +62,8 @@ pub struct TcpSocket {
     pub(crate) ssl_reuse: bool,
     pub(crate) ssl_verify: bool,
     pub(crate) ssl_name: Vec<u8>,
+    /// The local address of `bind`, used by the next connect.
+    pub(crate) local: Option<Vec<u8>>,
 }
 
 lua_api! {
@@ -79,6 +81,8 @@ lua_api! {
     tcp_setkeepalive => setkeepalive_impl,
     tcp_getreusedtimes => getreusedtimes_impl,
     tcp_gc => gc_impl,
+    tcp_shutdown => shutdown_impl,
+    tcp_bind => bind_impl,
 }
 
 /// The `ngx.socket` table of the `ngx` table at `t`, created on first use.
@@ -121,6 +125,8 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
             (c"setoption", tcp_setoption),
             (c"setkeepalive", tcp_setkeepalive),
             (c"getreusedtimes", tcp_getreusedtimes),
+            (c"shutdown", tcp_shutdown),
+            (c"bind", tcp_bind),
             (c"sslhandshake", crate::api::socket_ssl::tcp_sslhandshake),
         ] {
             set_field_fn(l, m, name, f);
@@ -176,6 +182,7 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
             ssl_reuse: true,
             ssl_verify: false,
             ssl_name: Vec::new(),
+            local: None,
         });
         raw::lua_createtable(l, 3, 1);
         let ud = raw::lua_newuserdata(l, std::mem::size_of::<*mut TcpSocket>()) as *mut *mut TcpSocket;
@@ -639,6 +646,12 @@ unsafe fn start_connect(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSoc
         pc.log = sock.log();
         pc.set_log_error(1); // NGX_ERROR_ERR: connect() failures are logged as errors
         pc.type_ = libc::SOCK_STREAM;
+        let mut local: ngx_addr_t = std::mem::zeroed();
+        if let Some(sa) = &sock.local {
+            local.sockaddr = sa.as_ptr() as *mut sockaddr;
+            local.socklen = sa.len() as socklen_t;
+            pc.local = &mut local;
+        }
         let rc = ngx_event_connect_peer(&mut pc);
         log_debug(sock.log(), &format!("stream lua tcp socket connect: {rc}"));
         if rc == NGX_ERROR as isize || rc == NGX_DECLINED as isize {
@@ -1264,3 +1277,73 @@ unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
     }
 }
 
+
+/// `shutdown("send")`: no more writes; the peer sees the end of the data.
+unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object) but seen {n}"));
+        }
+        let (_, sock) = this_in_session(l, "shutdown")?;
+        if !sock.connected() || (sock.recv.read_closed && sock.write_closed) {
+            return fail(l, b"closed");
+        }
+        if sock.write_closed {
+            return fail(l, b"already shutdown");
+        }
+        if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy reading") {
+            return fail(l, busy);
+        }
+        let dir = match raw::lua_type(l, 2) {
+            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(2, "shutdown", format!("string expected, got {got}")));
+            }
+        };
+        if dir.is_empty() {
+            return fail(l, b"pattern is empty");
+        }
+        if dir != b"send" {
+            let arg = String::from_utf8_lossy(&dir).into_owned();
+            return Err(LuaError::Arg(2, "shutdown", format!("bad shutdown argument: {arg}")));
+        }
+        log_debug(sock.log(), "stream lua shutdown socket write direction");
+        sock.write_closed = true;
+        if libc::shutdown((*sock.c).fd, libc::SHUT_WR) == -1 {
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            return fail(l, os_error_text(errno).as_bytes());
+        }
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+/// `bind(address)`: the local IP address the next connect uses.
+unsafe fn bind_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let sock = this(l, "bind")?;
+        let addr = match raw::lua_type(l, 2) {
+            LUA_TSTRING => to_bytes(l, 2).unwrap_or_default().to_vec(),
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(2, "bind", format!("string expected, got {got}")));
+            }
+        };
+        let text = String::from_utf8_lossy(&addr).into_owned();
+        let ip: Option<std::net::IpAddr> = text.trim_start_matches('[').trim_end_matches(']').parse().ok();
+        let Some(ip) = ip else {
+            return fail(l, b"bad address");
+        };
+        sock.local = Some(sockaddr_bytes(&std::net::SocketAddr::new(ip, 0)));
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
