@@ -794,3 +794,72 @@ peer got [all of it] from 127.0.0.2
 falsecontent_by_lua(nginx.conf:44):14: bad argument #1 to 'shutdown' (bad shutdown argument: recv)
 --- error_log
 attempt to send data on a closed socket
+
+
+
+=== TEST 27: host names go through the server's resolver (a tiny DNS server written in Lua)
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2 udp;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            local q = sock:receive()
+            local id, question = q:sub(1, 2), q:sub(13)
+            local qtype = question:byte(-4) * 256 + question:byte(-3)
+            local name_end = question:find("\0", 1, true)
+            local qname = question:sub(1, name_end)
+            local known = qname == "\4peer\4test\0"
+            local answers = (known and qtype == 1) and 1 or 0
+            local flags = known and "\129\128" or "\129\131"
+            local resp = id .. flags .. "\0\1\0" .. string.char(answers) .. "\0\0\0\0" .. question
+            if answers == 1 then
+                resp = resp .. "\192\12\0\1\0\1\0\0\0\60\0\4\127\0\0\1"
+            end
+            sock:send(resp)
+        }
+    }
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("reached by name") }
+    }
+--- stream_server_config
+    resolver 127.0.0.1:$TEST_NGINX_RAND_PORT_2 ipv6=off;
+    resolver_timeout 2s;
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        ngx.say("connect: ", sock:connect("peer.test", $TEST_NGINX_RAND_PORT_1))
+        ngx.say(sock:receive())
+        local s2 = ngx.socket.tcp()
+        ngx.say("unknown: ", s2:connect("nowhere.test", $TEST_NGINX_RAND_PORT_1))
+    }
+--- stream_response
+connect: 1
+reached by name
+unknown: nilnowhere.test could not be resolved (3: Host not found)
+--- error_log
+stream lua tcp socket resolver error: nowhere.test could not be resolved (3: Host not found)
+
+
+
+=== TEST 28: a resolver that does not answer: the timeout, and a thread killed while it waits
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2 udp;
+        content_by_lua_block { ngx.req.socket():receive() ngx.sleep(1) }
+    }
+--- stream_server_config
+    resolver 127.0.0.1:$TEST_NGINX_RAND_PORT_2 ipv6=off;
+    resolver_timeout 100ms;
+    content_by_lua_block {
+        local t = ngx.thread.spawn(function()
+            return ngx.socket.tcp():connect("killed.test", 80)
+        end)
+        ngx.say("kill: ", ngx.thread.kill(t))
+        local sock = ngx.socket.tcp()
+        ngx.say(sock:connect("slow.test", 80))
+    }
+--- stream_response
+kill: 1
+nilslow.test could not be resolved (110: Operation timed out)
+--- no_error_log
+[alert]

@@ -494,7 +494,7 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
             Ok(None) => return connect_by_name(l, sess, sock, &host, port.unwrap_or(0)),
             Err(msg) => return fail(l, msg.as_bytes()),
         };
-        start_connect(l, sess, sock, &addr)
+        start_connect(l, sess, sock, &addr, false)
     }
 }
 
@@ -570,7 +570,7 @@ unsafe fn connect_by_name(l: *mut lua_State, sess: *mut Session, sock: &mut TcpS
         match crate::api::resolve::start(sess, host, port, me, resolved, resolve_cancelled) {
             Resolve::Ready(Ok(sockaddr)) => {
                 let addr = PeerAddr { sockaddr, name: sock.peer_name.clone().into_bytes() };
-                start_connect(l, sess, sock, &addr)
+                start_connect(l, sess, sock, &addr, false)
             }
             Resolve::Ready(Err(msg)) => {
                 log_resolve_error(sock, &msg);
@@ -608,7 +608,7 @@ unsafe fn resolved(sess: *mut Session, t: *mut Thread, data: *mut c_void, res: R
                 // connect as the waiting thread
                 let prev = (*sess).cur;
                 (*sess).cur = t;
-                let r = start_connect(co, sess, sock, &addr);
+                let r = start_connect(co, sess, sock, &addr, true);
                 (*sess).cur = prev;
                 match r {
                     Ok(n) => n,
@@ -633,7 +633,8 @@ unsafe fn resolved(sess: *mut Session, t: *mut Thread, data: *mut c_void, res: R
 }
 
 /// Connects to `addr`; yields while the connection is in progress.
-unsafe fn start_connect(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSocket, addr: &PeerAddr) -> LuaResult {
+/// `resumed`: called from the resolver's answer for a thread that already yielded.
+unsafe fn start_connect(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSocket, addr: &PeerAddr, resumed: bool) -> LuaResult {
     // SAFETY: sess is the running session; the peer struct lives only during this call (nginx
     // copies what it needs into the connection).
     unsafe {
@@ -678,9 +679,11 @@ unsafe fn start_connect(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSoc
             return Ok(1);
         }
         // NGX_AGAIN: wait for the write event (or the connect timeout)
-        if let Err(e) = ensure_yieldable(l) {
-            sock.close_connection();
-            return Err(e);
+        if !resumed {
+            if let Err(e) = ensure_yieldable(l) {
+                sock.close_connection();
+                return Err(e);
+            }
         }
         let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
         log_debug(sock.log(), &format!("stream lua tcp socket connect timeout: {timeout}"));
