@@ -243,17 +243,19 @@ attempt to send data on a closed socket
         try(function() local a, b = sock.send("not a socket", "x"); return a, b end)
         try(function() local a, b = ngx.socket.tcp(1); return a, b end)
         ngx.say(sock:receiveuntil(""))
+        ngx.say(sock:connect("/tmp/x.sock"))
     }
 --- stream_response
 nilbad port number: 70000
-false content_by_lua(nginx.conf:36):8: ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen 1
-false content_by_lua(nginx.conf:36):9: bad argument #3 to 'connect' (bad "pool" option type: table)
-false content_by_lua(nginx.conf:36):10: bad argument #3 to 'connect' (bad "pool_size" option value: 0)
-false content_by_lua(nginx.conf:36):11: bad argument #3 to 'connect' (bad "pool_size" option type: string)
-false content_by_lua(nginx.conf:36):12: bad argument #1 to 'receive' (bad pattern argument)
-false content_by_lua(nginx.conf:36):13: bad argument #1 to 'send' (table expected, got string)
-false content_by_lua(nginx.conf:36):14: expecting zero arguments, but got 1
+false content_by_lua(nginx.conf:37):8: ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen 1
+false content_by_lua(nginx.conf:37):9: bad argument #3 to 'connect' (bad "pool" option type: table)
+false content_by_lua(nginx.conf:37):10: bad argument #3 to 'connect' (bad "pool_size" option value: 0)
+false content_by_lua(nginx.conf:37):11: bad argument #3 to 'connect' (bad "pool_size" option type: string)
+false content_by_lua(nginx.conf:37):12: bad argument #1 to 'receive' (bad pattern argument)
+false content_by_lua(nginx.conf:37):13: bad argument #1 to 'send' (table expected, got string)
+false content_by_lua(nginx.conf:37):14: expecting zero arguments, but got 1
 nilpattern is empty
+nilfailed to parse host name "/tmp/x.sock": invalid host
 --- no_error_log
 [error]
 

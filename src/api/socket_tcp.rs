@@ -504,37 +504,40 @@ pub struct PeerAddr {
     pub name: Vec<u8>,
 }
 
-/// Parses `host` (an IP address, `[v6]`, or `unix:/path`) the way nginx parses URLs;
-/// `Ok(None)` for a host name that needs resolving.
+/// Parses `host` (an IP address, `[v6]`, `unix:/path`, or a name) with nginx's own URL
+/// parser, as upstream does; `Ok(None)` for a host name that needs resolving.
 pub fn parse_addr(host: &[u8], port: u16) -> Result<Option<PeerAddr>, String> {
     let shown = String::from_utf8_lossy(host).into_owned();
-    if let Some(path) = host.strip_prefix(b"unix:") {
-        // SAFETY: an all-zero sockaddr_un is valid; the path is copied in bounds.
-        let mut sun: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-        if path.is_empty() {
-            return Err(format!("failed to parse host name \"{shown}\": no path in the unix domain socket"));
+    // SAFETY: a temporary pool for the parser; what we keep is copied out before it goes.
+    unsafe {
+        let pool = ngx_create_pool(1024, cycle_log());
+        if pool.is_null() {
+            return Err("no memory".into());
         }
-        if path.len() >= sun.sun_path.len() {
-            return Err(format!("failed to parse host name \"{shown}\": too long path in the unix domain socket"));
-        }
-        sun.sun_family = libc::AF_UNIX as _;
-        for (d, s) in sun.sun_path.iter_mut().zip(path) {
-            *d = *s as _;
-        }
-        let len = std::mem::size_of::<libc::sockaddr_un>();
-        // SAFETY: sun is a plain struct of `len` bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(&sun as *const _ as *const u8, len) };
-        return Ok(Some(PeerAddr { sockaddr: bytes.to_vec(), name: host.to_vec() }));
+        let mut text = host.to_vec();
+        text.push(0);
+        let mut u: ngx_url_t = std::mem::zeroed();
+        u.url = ngx_str_t { len: host.len(), data: text.as_mut_ptr() };
+        u.default_port = port;
+        u.set_no_resolve(1);
+        let r = if ngx_parse_url(pool, &mut u) != NGX_OK as isize {
+            if u.err.is_null() {
+                Err(format!("failed to parse host name \"{shown}\""))
+            } else {
+                let why = std::ffi::CStr::from_ptr(u.err).to_string_lossy().into_owned();
+                Err(format!("failed to parse host name \"{shown}\": {why}"))
+            }
+        } else if u.naddrs > 0 && !(*u.addrs).sockaddr.is_null() {
+            let a = &*u.addrs;
+            let sa = std::slice::from_raw_parts(a.sockaddr as *const u8, a.socklen as usize).to_vec();
+            let name = ngx_bytes(&a.name).to_vec();
+            Ok(Some(PeerAddr { sockaddr: sa, name: if name.is_empty() { host.to_vec() } else { name } }))
+        } else {
+            Ok(None)
+        };
+        ngx_destroy_pool(pool);
+        r
     }
-    let text = std::str::from_utf8(host).map_err(|_| format!("failed to parse host name \"{shown}\": invalid host"))?;
-    let bare = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
-    let ip: std::net::IpAddr = match bare.parse() {
-        Ok(ip) => ip,
-        Err(_) if text.is_empty() => return Err(format!("failed to parse host name \"{shown}\": no host")),
-        Err(_) => return Ok(None),
-    };
-    let sa = std::net::SocketAddr::new(ip, port);
-    Ok(Some(PeerAddr { sockaddr: sockaddr_bytes(&sa), name: sa.to_string().into_bytes() }))
 }
 
 /// The C sockaddr of `sa`.
