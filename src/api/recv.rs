@@ -170,8 +170,10 @@ impl RecvBuf {
             if self.eof {
                 return self.fail(pat, "closed".into());
             }
+            // whole chunks, like upstream's buffer: bytes beyond the request stay buffered here
+            // (setkeepalive then sees them as unread data)
             let want = match pat {
-                Pattern::Size(n) => (n - self.pending().len()).clamp(1, 1 << 20),
+                Pattern::Size(n) => (n - self.pending().len()).clamp(READ_CHUNK, 1 << 20),
                 _ => READ_CHUNK,
             };
             let old = self.buf.len();
