@@ -865,3 +865,50 @@ kill: 1
 nilslow.test could not be resolved (110: Operation timed out)
 --- no_error_log
 [alert]
+
+
+
+=== TEST 29: backlog: connects beyond pool_size wait for a slot, beyond the backlog they fail, a wait can time out
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            while sock:receive() do ngx.say("pong") end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local opts = { pool = "bl", pool_size = 1, backlog = 1 }
+        local first = ngx.socket.tcp()
+        ngx.say("first: ", first:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1, opts))
+        local waiter = ngx.thread.spawn(function()
+            local sock = ngx.socket.tcp()
+            local ok, err = sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1, opts)
+            return ok, err, sock:getreusedtimes(), sock
+        end)
+        local third = ngx.socket.tcp()
+        ngx.say("third: ", third:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1, opts))
+        ngx.sleep(0.05)
+        first:send("ping\n")
+        first:receive()
+        ngx.say("keepalive: ", first:setkeepalive())
+        local _, ok, err, reused, kept = ngx.thread.wait(waiter)
+        ngx.say("waiter: ", ok, " ", err, " ", reused)
+
+        -- the slot is taken by the waiter's socket now: a new connect waits and times out
+        local late = ngx.socket.tcp()
+        late:settimeout(100)
+        ngx.say("late: ", late:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1, opts))
+        kept:close()
+    }
+--- stream_response
+first: 1
+third: niltoo many waiting connect operations
+keepalive: 1
+waiter: 1 nil 1
+late: niltimeout
+--- error_log
+stream lua tcp socket queue connect operation for connection pool "bl", connections: 2
+--- no_error_log
+[error]

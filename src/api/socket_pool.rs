@@ -27,6 +27,22 @@ struct Pool {
     /// Connected sockets counted in this pool (besides the idle ones); the pool goes away
     /// when it has neither, as upstream frees it.
     active: usize,
+    /// How many connects may wait for a free slot (`backlog` option; none when negative).
+    backlog: i64,
+    /// Connects waiting for a slot (counted in `active`), first come first served: each is
+    /// told through its function when a slot frees up.
+    waiting: VecDeque<(*mut c_void, unsafe fn(*mut c_void))>,
+}
+
+/// What joining a pool gave.
+pub enum Join {
+    /// No pool for this key (the connection is not counted).
+    NoPool,
+    Joined,
+    /// The pool is full: wait for a slot (the connection is counted already).
+    Queued,
+    /// The pool and its backlog are full.
+    TooMany,
 }
 
 fn key_text(key: &[u8]) -> String {
@@ -37,7 +53,7 @@ fn key_text(key: &[u8]) -> String {
 fn create(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], size: usize, backlog: i64, log: *mut ngx_log_t) {
     log_debug(log, &format!("stream lua tcp socket connection pool size: {size}, backlog: {backlog}"));
     log_debug(log, &format!("stream lua tcp socket keepalive create connection pool for key \"{}\"", key_text(key)));
-    pools.insert(key.to_vec(), Pool { size, conns: VecDeque::new(), active: 0 });
+    pools.insert(key.to_vec(), Pool { size, conns: VecDeque::new(), active: 0, backlog, waiting: VecDeque::new() });
 }
 
 /// Drops pool `key` once nothing uses it any more.
@@ -48,18 +64,60 @@ fn free_if_unused(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], log: *mut ngx_
     }
 }
 
-/// A connected socket joins pool `key`: the existing one, or a new one of `create_size` slots
-/// (connect's `pool_size`/`backlog` options). False when it has no pool to join.
-pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: *mut ngx_log_t) -> bool {
+/// A socket about to connect joins pool `key`: the existing one, or a new one of
+/// `create_size` slots (connect's `pool_size`/`backlog` options).
+pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: *mut ngx_log_t) -> Join {
     POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         if !pools.contains_key(key) {
-            let Some((size, backlog)) = create_size else { return false };
+            let Some((size, backlog)) = create_size else { return Join::NoPool };
             create(&mut pools, key, size, backlog, log);
         }
-        pools.get_mut(key).expect("exists").active += 1;
-        true
+        let pool = pools.get_mut(key).expect("exists");
+        let total = (pool.active + pool.conns.len() + 1) as i64;
+        if pool.backlog >= 0 && total > pool.size as i64 + pool.backlog {
+            return Join::TooMany;
+        }
+        pool.active += 1;
+        if pool.backlog >= 0 && total > pool.size as i64 {
+            log_debug(
+                log,
+                &format!(
+                    "stream lua tcp socket queue connect operation for connection pool \"{}\", connections: {total}",
+                    key_text(key)
+                ),
+            );
+            return Join::Queued;
+        }
+        Join::Joined
     })
+}
+
+/// Queues a connect that got `Join::Queued`; `go(data)` is called when a slot frees up.
+pub fn enqueue(key: &[u8], data: *mut c_void, go: unsafe fn(*mut c_void)) {
+    POOLS.with(|p| {
+        if let Some(pool) = p.borrow_mut().get_mut(key) {
+            pool.waiting.push_back((data, go));
+        }
+    })
+}
+
+/// Takes a queued connect out of the queue (timed out or cancelled); it stays counted.
+pub fn dequeue(key: &[u8], data: *mut c_void) {
+    POOLS.with(|p| {
+        if let Some(pool) = p.borrow_mut().get_mut(key) {
+            pool.waiting.retain(|(d, _)| *d != data);
+        }
+    })
+}
+
+/// A slot of pool `key` freed up: the first queued connect goes on.
+fn resume_waiter(key: &[u8]) {
+    let next = POOLS.with(|p| p.borrow_mut().get_mut(key).and_then(|pool| pool.waiting.pop_front()));
+    if let Some((data, go)) = next {
+        // SAFETY: a queued connect's data stays valid while it is queued.
+        unsafe { go(data) };
+    }
 }
 
 /// A socket counted in pool `key` closed its connection.
@@ -70,7 +128,19 @@ pub fn leave(key: &[u8], log: *mut ngx_log_t) {
             pool.active = pool.active.saturating_sub(1);
         }
         free_if_unused(&mut pools, key, log);
-    })
+    });
+    resume_waiter(key);
+}
+
+/// The newest idle connection of pool `key` for a connect that is counted already.
+pub fn take_counted(key: &[u8], log: *mut ngx_log_t) -> Option<Idle> {
+    let idle = take(key, log)?;
+    POOLS.with(|p| {
+        if let Some(pool) = p.borrow_mut().get_mut(key) {
+            pool.active = pool.active.saturating_sub(1);
+        }
+    });
+    Some(idle)
 }
 
 thread_local! {
@@ -146,6 +216,7 @@ pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, coun
         // SAFETY: the evicted connection is open and ours.
         unsafe { close_conn(old.idle.c) };
     }
+    resume_waiter(key);
     // SAFETY: c is an open connection handed over to the pool.
     unsafe {
         let log = cycle_log();
@@ -209,6 +280,7 @@ unsafe fn drop_conn(item: *mut Pooled) {
             removed
         });
         drop(removed);
+        resume_waiter(&key);
     }
 }
 

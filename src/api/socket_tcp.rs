@@ -13,7 +13,7 @@ use crate::api::recv::{
 };
 use crate::api::req_socket::{os_error_text, send_data};
 use crate::api::resolve::Resolve;
-use crate::api::socket_pool::{self, Idle};
+use crate::api::socket_pool::{self, Idle, Join};
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
 use crate::ffi::*;
@@ -64,6 +64,8 @@ pub struct TcpSocket {
     pub(crate) ssl_name: Vec<u8>,
     /// The local address of `bind`, used by the next connect.
     pub(crate) local: Option<Vec<u8>>,
+    /// A connect waiting for a pool slot: its host and port.
+    pub(crate) queued: Option<(Vec<u8>, u16)>,
 }
 
 lua_api! {
@@ -183,6 +185,7 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
             ssl_verify: false,
             ssl_name: Vec::new(),
             local: None,
+            queued: None,
         });
         raw::lua_createtable(l, 3, 1);
         let ud = raw::lua_newuserdata(l, std::mem::size_of::<*mut TcpSocket>()) as *mut *mut TcpSocket;
@@ -295,14 +298,19 @@ impl TcpSocket {
             unsafe { socket_pool::close_conn(self.c) };
             self.c = ptr::null_mut();
         }
-        if std::mem::take(&mut self.in_pool) {
-            socket_pool::leave(&self.pool_key, self.log());
-        }
+        self.leave_pool();
         self.recv.reset();
         self.out.clear();
         self.out_pos = 0;
         self.write_closed = false;
         self.waiting_read = None;
+    }
+
+    /// Gives back the socket's slot in its pool (a waiting connect may take it).
+    pub(crate) fn leave_pool(&mut self) {
+        if std::mem::take(&mut self.in_pool) {
+            socket_pool::leave(&self.pool_key, self.log());
+        }
     }
 
     /// Ends the socket's link with its session: connection closed, waits cancelled.
@@ -487,15 +495,142 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
         }
         let create = (pool_size > 0 || backlog.is_some())
             .then(|| (if pool_size > 0 { pool_size } else { sock.conf.pool_size() }, backlog.unwrap_or(-1)));
-        sock.in_pool = socket_pool::join(&sock.pool_key, create, sock.log());
-
-        let addr = match parse_addr(&host, port.unwrap_or(0)) {
-            Ok(Some(a)) => a,
-            Ok(None) => return connect_by_name(l, sess, sock, &host, port.unwrap_or(0)),
-            Err(msg) => return fail(l, msg.as_bytes()),
-        };
-        start_connect(l, sess, sock, &addr, false)
+        let port = port.unwrap_or(0);
+        match socket_pool::join(&sock.pool_key, create, sock.log()) {
+            Join::NoPool => sock.in_pool = false,
+            Join::Joined => sock.in_pool = true,
+            Join::TooMany => return fail(l, b"too many waiting connect operations"),
+            Join::Queued => {
+                sock.in_pool = true;
+                if let Err(e) = ensure_yieldable(l) {
+                    sock.leave_pool();
+                    return Err(e);
+                }
+                return queue_connect(sess, sock, host, port);
+            }
+        }
+        proceed(l, sess, sock, &host, port, false)
     }
+}
+
+/// Connects `sock` (past the pool checks) to `host`; `resumed`: for a thread that already
+/// yielded (its results then come through `wake`, an `Err(Yield)` meaning it still waits).
+unsafe fn proceed(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSocket, host: &[u8], port: u16, resumed: bool) -> LuaResult {
+    // SAFETY: sess is the session of the connecting thread.
+    unsafe {
+        let r = match parse_addr(host, port) {
+            Ok(Some(addr)) => start_connect(l, sess, sock, &addr, resumed),
+            Ok(None) => connect_by_name(l, sess, sock, host, port, resumed),
+            Err(msg) => fail(l, msg.as_bytes()),
+        };
+        if r.is_ok() && !sock.connected() {
+            sock.leave_pool();
+        }
+        r
+    }
+}
+
+/// Waits for a slot of the socket's pool (`backlog`), at most the connect timeout.
+unsafe fn queue_connect(sess: *mut Session, sock: &mut TcpSocket, host: Vec<u8>, port: u16) -> LuaResult {
+    // SAFETY: sess is the running session; the thread's event dies with it.
+    unsafe {
+        let t = (*sess).cur;
+        let me = sock as *mut TcpSocket;
+        sock.queued = Some((host, port));
+        sock.connector = t;
+        socket_pool::enqueue(&sock.pool_key, me as *mut c_void, queued_go);
+        (*t).pending = Some(cancel_queued);
+        (*t).wait_obj = me as *mut c_void;
+        let ev = &mut (*t).sleep_ev;
+        ev.handler = Some(queued_timed_out);
+        ev.data = t as *mut c_void;
+        ev.log = sock.log();
+        ngx_add_timer(ev, or_default(sock.connect_timeout, sock.conf.connect_timeout()));
+        yield_values(0)
+    }
+}
+
+unsafe fn cancel_queued(_sess: *mut Session, t: *mut Thread) {
+    // SAFETY: the thread's wait object is the queued socket.
+    unsafe {
+        let me = (*t).wait_obj;
+        let sock = &mut *(me as *mut TcpSocket);
+        (*t).wait_obj = ptr::null_mut();
+        socket_pool::dequeue(&sock.pool_key, me);
+        sock.queued = None;
+        sock.connector = ptr::null_mut();
+        sock.leave_pool();
+    }
+}
+
+unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: ev->data is the waiting thread, live while its event is armed.
+        unsafe {
+            let t = (*ev).data as *mut Thread;
+            let sess = (*t).sess;
+            (*t).pending = None;
+            cancel_queued(sess, t);
+            raw::lua_pushnil((*t).co);
+            push_bytes((*t).co, b"timeout");
+            wake(sess, t, 2);
+        }
+    })
+}
+
+/// A slot freed up for a queued connect: it goes on from a posted event (not from inside
+/// the call that freed the slot).
+unsafe fn queued_go(data: *mut c_void) {
+    // SAFETY: data is a queued socket; its connector thread waits.
+    unsafe {
+        let sock = &mut *(data as *mut TcpSocket);
+        let t = sock.connector;
+        let ev = &mut (*t).sleep_ev;
+        if ev.timer_set() != 0 {
+            ngx_del_timer(ev);
+        }
+        ev.handler = Some(queued_run);
+        ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_events));
+    }
+}
+
+unsafe extern "C" fn queued_run(ev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: ev->data is the waiting thread; its wait object the socket.
+        unsafe {
+            let t = (*ev).data as *mut Thread;
+            let sess = (*t).sess;
+            let sock = &mut *((*t).wait_obj as *mut TcpSocket);
+            (*t).pending = None;
+            (*t).wait_obj = ptr::null_mut();
+            sock.connector = ptr::null_mut();
+            let Some((host, port)) = sock.queued.take() else { return };
+            let co = (*t).co;
+            log_debug(sock.log(), "stream lua tcp socket resuming queued connect operation");
+            let n = if let Some(idle) = socket_pool::take_counted(&sock.pool_key, sock.log()) {
+                sock.reused = idle.reused + 1;
+                sock.attach_connection(idle.c);
+                raw::lua_pushinteger(co, 1);
+                1
+            } else {
+                let prev = (*sess).cur;
+                (*sess).cur = t;
+                let r = proceed(co, sess, sock, &host, port, true);
+                (*sess).cur = prev;
+                match r {
+                    Ok(n) => n,
+                    Err(LuaError::Yield(_)) => return,
+                    Err(_) => {
+                        sock.leave_pool();
+                        raw::lua_pushnil(co);
+                        push_bytes(co, b"failed to connect");
+                        2
+                    }
+                }
+            };
+            wake(sess, t, n);
+        }
+    })
 }
 
 /// A parsed peer address.
@@ -565,15 +700,17 @@ pub fn sockaddr_bytes(sa: &std::net::SocketAddr) -> Vec<u8> {
 }
 
 /// A host name: resolved through the server's `resolver` (the answer resumes the connect).
-unsafe fn connect_by_name(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSocket, host: &[u8], port: u16) -> LuaResult {
+unsafe fn connect_by_name(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSocket, host: &[u8], port: u16, resumed: bool) -> LuaResult {
     // SAFETY: sess is the running session.
     unsafe {
-        ensure_yieldable(l)?;
+        if !resumed {
+            ensure_yieldable(l)?;
+        }
         let me = sock as *mut TcpSocket as *mut c_void;
         match crate::api::resolve::start(sess, host, port, me, resolved, resolve_cancelled) {
             Resolve::Ready(Ok(sockaddr)) => {
                 let addr = PeerAddr { sockaddr, name: sock.peer_name.clone().into_bytes() };
-                start_connect(l, sess, sock, &addr, false)
+                start_connect(l, sess, sock, &addr, resumed)
             }
             Resolve::Ready(Err(msg)) => {
                 log_resolve_error(sock, &msg);
@@ -626,6 +763,7 @@ unsafe fn resolved(sess: *mut Session, t: *mut Thread, data: *mut c_void, res: R
             }
             Err(msg) => {
                 log_resolve_error(sock, &msg);
+                sock.leave_pool();
                 raw::lua_pushnil(co);
                 push_bytes(co, msg.as_bytes());
                 2
