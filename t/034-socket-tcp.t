@@ -912,3 +912,69 @@ late: niltimeout
 stream lua tcp socket queue connect operation for connection pool "bl", connections: 2
 --- no_error_log
 [error]
+
+
+
+=== TEST 30: a thousand connect/setkeepalive cycles stay on one pooled connection
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            local n = 0
+            while sock:receive() do
+                n = n + 1
+                ngx.say(n)
+            end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local last, reused
+        for i = 1, 1000 do
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            reused = sock:getreusedtimes()
+            assert(sock:send("x\n"))
+            last = assert(sock:receive())
+            assert(sock:setkeepalive(10000, 4))
+        end
+        ngx.say("requests on the last connection: ", last, ", reused: ", reused)
+    }
+--- stream_response
+requests on the last connection: 1000, reused: 999
+--- no_error_log
+[error]
+
+
+
+=== TEST 31: a slow peer: data trickling in is gathered by the patterns
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            for _, piece in ipairs({ "he", "llo wo", "rld\nsec", "ond li", "ne\r\n", "--bound", "ary--", "tail" }) do
+                ngx.print(piece)
+                ngx.flush(true)
+                ngx.sleep(0.01)
+            end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say(sock:receive())
+        ngx.say(sock:receive())
+        ngx.say(sock:receive(2))
+        ngx.say(sock:receiveuntil("ary--")())
+        ngx.say(sock:receive("*a"))
+    }
+--- stream_response
+hello world
+second line
+--
+bound
+tail
+--- no_error_log
+[error]
