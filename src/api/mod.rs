@@ -10,6 +10,7 @@ pub mod req_socket;
 pub mod req_socket_udp;
 pub mod semaphore;
 pub mod sleep;
+pub mod socket_udp;
 pub mod thread;
 pub mod timer;
 
@@ -63,6 +64,7 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         set_field_fn(l, t, c"sleep", sleep::sleep);
         set_field_fn(l, t, c"on_abort", abort::on_abort);
         req_socket::inject(l, t);
+        socket_udp::inject(l, t);
         timer::inject(l, t);
         thread::inject(l, t);
         coroutine::inject(l);
