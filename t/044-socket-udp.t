@@ -197,13 +197,11 @@ bad argument #1 to '?' (table expected, got number)
         ngx.say(err)
         -- a table that is no UDP socket counts as a closed one
         ngx.say(udp.send({}, "x"))
-        ngx.say(udp.send(ngx.req.socket(), "x"))
     }
 --- stream_response_like
 ^content_by_lua\(nginx\.conf:\d+\):3: bad argument #1 to 'send' \(table expected, got string\)
 content_by_lua\(nginx\.conf:\d+\):5: bad argument #1 to 'receive' \(table expected, got number\)
 content_by_lua\(nginx\.conf:\d+\):7: bad argument #1 to 'setpeername' \(string expected, got boolean\)
-nilclosed
 nilclosed
 --- error_log
 attempt to send data on a closed socket: u:0000000000000000, c:0000000000000000
@@ -231,12 +229,12 @@ send: nilclosed
 receive: nilclosed
 close: nilclosed
 --- grep_error_log eval
-qr/attempt to \w+ data on a closed socket: u:0+, c:0+|attempt to \w+ data on a closed socket: u:[0-9a-f]*[1-9a-f][0-9a-f]*, c:0+/
+qr/attempt to \w+ data on a closed socket: u:0+, c:0+|attempt to \w+ data on a closed socket: u:[0-9A-F]*[1-9A-F][0-9A-F]*, c:0+/
 --- grep_error_log_out eval
 qr/^attempt to send data on a closed socket: u:0+, c:0+
 attempt to receive data on a closed socket: u:0+, c:0+
-attempt to send data on a closed socket: u:[0-9a-f]+, c:0+
-attempt to receive data on a closed socket: u:[0-9a-f]+, c:0+
+attempt to send data on a closed socket: u:[0-9A-F]+, c:0+
+attempt to receive data on a closed socket: u:[0-9A-F]+, c:0+
 $/
 
 
@@ -615,3 +613,52 @@ qr/cleanup lua udp socket upstream request|lua close socket connection|gc done/
 cleanup lua udp socket upstream request
 lua close socket connection
 gc done
+
+
+
+=== TEST 21: a socket outliving its session is closed; its new owner must be its maker
+--- stream_server_config
+    content_by_lua_block {
+        local udp = ngx.socket.udp()
+        assert(udp:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.timer.at(0, function()
+            ngx.log(ngx.WARN, "send: ", select(2, udp:send("x")))
+            ngx.log(ngx.WARN, "close: ", select(2, udp:close()))
+            local ok, err = pcall(udp.setpeername, udp, "127.0.0.1", 1)
+            ngx.log(ngx.WARN, "setpeername: ", err)
+        end)
+        ngx.say("done")
+    }
+--- stream_response
+done
+--- log_level: debug
+--- grep_error_log eval
+qr/cleanup lua udp socket upstream request|send: closed|close: closed|setpeername: bad request/
+--- grep_error_log_out
+cleanup lua udp socket upstream request
+send: closed
+close: closed
+setpeername: bad request
+--- error_log
+attempt to send data on a closed socket
+
+
+
+=== TEST 22: lua_code_cache off: the session's own VM goes with its sockets
+--- stream_server_config
+    lua_code_cache off;
+    content_by_lua_block {
+        local udp = ngx.socket.udp()
+        assert(udp:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        local udp2 = ngx.socket.udp()
+        assert(udp2:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        assert(udp2:close())
+        ngx.say("done")
+    }
+--- stream_response
+done
+--- log_level: debug
+--- error_log
+cleanup lua udp socket upstream request
+--- no_error_log
+[error]

@@ -31,15 +31,15 @@ const TIMEOUT_INDEX: c_int = 2;
 const YIELDABLE: &[Phase] = &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello];
 
 pub struct UdpSock {
-    /// The session that called `setpeername` last (only compared after it ended: its
-    /// connection is closed by then).
+    /// The session that called `setpeername` (valid while `cleanup` is set).
     sess: *mut Session,
     conn: *mut ngx_connection_t,
     /// The connection's log: a copy of the session's, as upstream keeps one.
     log: ngx_log_t,
     read_timeout: ngx_msec_t,
     conf: SocketConf,
-    /// Slot of our cleanup in the session while the connection is open.
+    /// Slot of our cleanup in the owning session, until that session ends (after which
+    /// nobody can own the socket again: "bad request", as upstream's stale owner gives).
     cleanup: Option<usize>,
     /// The thread waiting in `receive` (upstream's `waiting`).
     reader: *mut Thread,
@@ -164,9 +164,9 @@ unsafe fn socket_conf(sess: *mut Session) -> SocketConf {
     }
 }
 
-/// nginx's `%p`: zero-padded hex without a prefix.
+/// nginx's `%p`: zero-padded upper-case hex without a prefix.
 fn ptr_text<T>(p: *const T) -> String {
-    format!("{:016x}", p as usize)
+    format!("{:016X}", p as usize)
 }
 
 /// `nil, "closed"` for an operation on a socket with no connection, logged unless
@@ -238,6 +238,7 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
         let log = (*sess).log();
         let mut u = sock_of(l, "setpeername")?;
         if u.is_null() {
+            // the object is bound to this session from now on
             let p = raw::lua_newuserdata(l, std::mem::size_of::<*mut UdpSock>()) as *mut *mut UdpSock;
             u = Box::into_raw(Box::new(UdpSock {
                 sess,
@@ -253,8 +254,9 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
             raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_MT.as_ptr());
             raw::lua_setmetatable(l, -2);
             raw::lua_rawseti(l, 1, CTX_INDEX as _);
+            (*u).cleanup = Some((*sess).add_cleanup(session_ended, u as *mut c_void));
         } else {
-            if (*u).sess != sess {
+            if (*u).cleanup.is_none() || (*u).sess != sess {
                 return err("bad request");
             }
             if !(*u).reader.is_null() {
@@ -262,12 +264,11 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
             }
             if !(*u).conn.is_null() {
                 log_debug(log, "lua udp socket reconnect without shutting down");
-                finalize(u);
+                close_socket(u);
             }
             log_debug(log, "lua reuse socket upstream ctx");
         }
         let us = &mut *u;
-        us.sess = sess;
         us.log = *log;
         us.conf = socket_conf(sess);
         raw::lua_rawgeti(l, 1, TIMEOUT_INDEX as _);
@@ -283,9 +284,6 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
             },
             Err(msg) => return push_error(l, &msg),
         };
-        if us.cleanup.is_none() {
-            us.cleanup = Some((*sess).add_cleanup(session_ended, u as *mut c_void));
-        }
         if let Err(errno) = connect(us, &peer) {
             return push_error(l, &if errno != 0 { errno_text(errno) } else { "error".into() });
         }
@@ -403,16 +401,14 @@ unsafe fn close_conn(u: &mut UdpSock) {
     }
 }
 
-/// Closes the socket: its connection, its session cleanup and any receive wait (upstream's
-/// `ngx_stream_lua_socket_udp_finalize`). The session, if the cleanup is still registered,
-/// is live.
-unsafe fn finalize(u: *mut UdpSock) {
-    // SAFETY: u is live; u.sess is live while u.cleanup is set.
+/// Closes the socket's connection and ends any receive wait (upstream's
+/// `ngx_stream_lua_socket_udp_finalize`); the object stays bound to its session.
+unsafe fn close_socket(u: *mut UdpSock) {
+    // SAFETY: u is live; its log copy is usable while the owning session is (cleanup set).
     unsafe {
         let u = &mut *u;
-        if let Some(slot) = u.cleanup.take() {
+        if u.cleanup.is_some() {
             log_debug(&mut u.log, "stream lua finalize socket");
-            (*u.sess).remove_cleanup(slot);
         }
         if !u.conn.is_null() {
             log_debug(&mut u.log, "lua close socket connection");
@@ -430,10 +426,12 @@ unsafe fn finalize(u: *mut UdpSock) {
 unsafe fn session_ended(data: *mut c_void) {
     // SAFETY: data is the UdpSock whose cleanup this is (removed when the socket goes first).
     unsafe {
-        let u = &mut *(data as *mut UdpSock);
-        u.cleanup = None;
-        log_debug(&mut u.log, "cleanup lua udp socket upstream request");
-        finalize(u);
+        let u = data as *mut UdpSock;
+        if !(*u).conn.is_null() {
+            log_debug(&mut (*u).log, "cleanup lua udp socket upstream request");
+        }
+        close_socket(u);
+        (*u).cleanup = None;
     }
 }
 
@@ -446,10 +444,13 @@ unsafe fn udata_gc_impl(l: *mut lua_State) -> LuaResult {
         }
         let u = *p;
         p.write(ptr::null_mut());
-        if (*u).cleanup.is_some() {
+        if !(*u).conn.is_null() {
             log_debug(&mut (*u).log, "cleanup lua udp socket upstream request");
         }
-        finalize(u);
+        close_socket(u);
+        if let Some(slot) = (*u).cleanup.take() {
+            (*(*u).sess).remove_cleanup(slot);
+        }
         drop(Box::from_raw(u));
         Ok(0)
     }
@@ -607,7 +608,7 @@ unsafe fn cancel_receive(_sess: *mut Session, t: *mut Thread) {
         (*t).wait_obj = ptr::null_mut();
         if !u.is_null() {
             (*u).reader = ptr::null_mut();
-            finalize(u);
+            close_socket(u);
         }
     }
 }
@@ -701,7 +702,7 @@ unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
             Ok(u) => u,
             Err(n) => return Ok(n),
         };
-        finalize(u);
+        close_socket(u);
         raw::lua_pushinteger(l, 1);
         Ok(1)
     }
