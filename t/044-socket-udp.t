@@ -662,3 +662,19 @@ done
 cleanup lua udp socket upstream request
 --- no_error_log
 [error]
+
+
+
+=== TEST 23: the object's metatable holds the methods and __index, as upstream's
+--- stream_server_config
+    content_by_lua_block {
+        local mt = getmetatable(ngx.socket.udp())
+        local keys = {}
+        for k in pairs(mt) do keys[#keys + 1] = k end
+        table.sort(keys)
+        ngx.say(table.concat(keys, " "), " ", mt.__index == mt)
+    }
+--- stream_response
+__index close receive send setpeername settimeout true
+--- no_error_log
+[error]

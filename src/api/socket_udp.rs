@@ -93,15 +93,15 @@ pub unsafe fn inject(l: *mut lua_State, ngx: c_int) {
         let st = socket_table(l, ngx);
         set_field_fn(l, st, c"udp", udp);
 
-        raw::lua_createtable(l, 0, 1);
+        // the methods sit in the metatable itself, its own __index (upstream's layout)
+        raw::lua_createtable(l, 0, 6);
         let mt = raw::lua_gettop(l);
-        raw::lua_createtable(l, 0, 5);
-        let m = raw::lua_gettop(l);
-        set_field_fn(l, m, c"setpeername", setpeername);
-        set_field_fn(l, m, c"send", send);
-        set_field_fn(l, m, c"receive", receive);
-        set_field_fn(l, m, c"settimeout", settimeout);
-        set_field_fn(l, m, c"close", close);
+        set_field_fn(l, mt, c"setpeername", setpeername);
+        set_field_fn(l, mt, c"send", send);
+        set_field_fn(l, mt, c"receive", receive);
+        set_field_fn(l, mt, c"settimeout", settimeout);
+        set_field_fn(l, mt, c"close", close);
+        raw::lua_pushvalue(l, mt);
         raw::lua_setfield(l, mt, c"__index".as_ptr());
         raw::lua_setfield(l, LUA_REGISTRYINDEX, OBJECT_MT.as_ptr());
 
