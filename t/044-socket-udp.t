@@ -678,3 +678,34 @@ cleanup lua udp socket upstream request
 __index close receive send setpeername settimeout true
 --- no_error_log
 [error]
+
+
+
+=== TEST 24: receive inside a user coroutine and a light thread of the same session
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 udp;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            sock:send("re: " .. sock:receive())
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local function ask(what)
+            local udp = ngx.socket.udp()
+            udp:settimeout(5000)
+            assert(udp:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            assert(udp:send(what))
+            return udp:receive()
+        end
+        local co = coroutine.wrap(function() coroutine.yield(ask("co")) end)
+        local t = ngx.thread.spawn(ask, "thread")
+        ngx.say(co())
+        ngx.say(select(2, ngx.thread.wait(t)))
+    }
+--- stream_response
+re: co
+re: thread
+--- no_error_log
+[error]
