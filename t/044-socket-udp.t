@@ -709,3 +709,19 @@ re: co
 re: thread
 --- no_error_log
 [error]
+
+
+
+=== TEST 25: a datagram too large for UDP fails to send
+--- stream_server_config
+    content_by_lua_block {
+        local udp = ngx.socket.udp()
+        assert(udp:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say(udp:send(string.rep("x", 70000)))
+        ngx.say(udp:send("still usable"))
+    }
+--- stream_response
+nilmessage too long
+1
+--- error_log eval
+qr/sendmsg\(\) failed \(90: Message too long\)/
