@@ -3,6 +3,7 @@
 
 pub mod abort;
 pub mod coroutine;
+pub mod cosocket;
 pub mod log;
 pub mod misc;
 pub mod output;
@@ -16,6 +17,7 @@ pub mod socket_pool;
 pub mod socket_ssl;
 pub mod socket_tcp;
 pub mod ssl_ctx;
+pub mod socket_udp;
 pub mod thread;
 pub mod timer;
 
@@ -73,6 +75,7 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         set_field_fn(l, t, c"on_abort", abort::on_abort);
         req_socket::inject(l, t);
         socket_tcp::inject(l, t);
+        socket_udp::inject(l, t);
         timer::inject(l, t);
         thread::inject(l, t);
         coroutine::inject(l);

@@ -14,19 +14,17 @@ use crate::api::recv::{
 use crate::api::req_socket::{os_error_text, send_data};
 use crate::api::resolve::Resolve;
 use crate::api::socket_pool::{self, Idle, Join};
+use crate::api::cosocket::{parse_addr, socket_conf, socket_table, sockaddr_bytes, PeerAddr, COSOCKET_PHASES};
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
 use crate::ffi::*;
 use crate::lua::runner::wake;
-use crate::lua::session::{Phase, Session};
+use crate::lua::session::Session;
 use crate::lua::thread::Thread;
 use crate::lua_api;
 
 const METATABLE: &CStr = c"ngx_lua_tcp_socket_mt";
 const UDATA_METATABLE: &CStr = c"ngx_lua_tcp_socket_udata_mt";
-
-/// Phases where cosockets may be used (the yieldable ones).
-pub const COSOCKET_PHASES: &[Phase] = &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello];
 
 pub struct TcpSocket {
     /// The session that connected the socket (null when none or once it ended).
@@ -66,6 +64,8 @@ pub struct TcpSocket {
     pub(crate) local: Option<Vec<u8>>,
     /// A connect waiting for a pool slot: its host and port.
     pub(crate) queued: Option<(Vec<u8>, u16)>,
+    /// The socket's slot in its session's cleanups.
+    pub(crate) cleanup: Option<usize>,
 }
 
 lua_api! {
@@ -85,21 +85,6 @@ lua_api! {
     tcp_gc => gc_impl,
     tcp_shutdown => shutdown_impl,
     tcp_bind => bind_impl,
-}
-
-/// The `ngx.socket` table of the `ngx` table at `t`, created on first use.
-pub unsafe fn socket_table(l: *mut lua_State, t: c_int) -> c_int {
-    // SAFETY: t is the ngx table.
-    unsafe {
-        raw::lua_getfield(l, t, c"socket".as_ptr());
-        if raw::lua_type(l, -1) != LUA_TTABLE {
-            raw::lua_settop(l, -2);
-            raw::lua_createtable(l, 0, 4);
-            raw::lua_pushvalue(l, -1);
-            raw::lua_setfield(l, t, c"socket".as_ptr());
-        }
-        raw::lua_gettop(l)
-    }
 }
 
 /// Adds `ngx.socket.tcp` (and its alias `stream`) and the socket metatables.
@@ -143,15 +128,6 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
     }
 }
 
-/// The `lua_socket_*` settings for sockets of `sess` (upstream's defaults outside a server).
-fn socket_conf(sess: &Session) -> SocketConf {
-    if sess.s.is_null() {
-        return SocketConf::default();
-    }
-    // SAFETY: a live session's server conf.
-    unsafe { crate::module::srv_conf_of(sess.s).socket }
-}
-
 unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
@@ -186,6 +162,7 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
             ssl_name: Vec::new(),
             local: None,
             queued: None,
+            cleanup: None,
         });
         raw::lua_createtable(l, 3, 1);
         let ud = raw::lua_newuserdata(l, std::mem::size_of::<*mut TcpSocket>()) as *mut *mut TcpSocket;
@@ -328,8 +305,9 @@ impl TcpSocket {
             self.writer = ptr::null_mut();
             self.close_connection();
             if !self.sess.is_null() {
-                let me = self as *mut TcpSocket;
-                (*self.sess).cosockets.retain(|&s| s != me as *mut c_void);
+                if let Some(slot) = self.cleanup.take() {
+                    (*self.sess).remove_cleanup(slot);
+                }
                 self.sess = ptr::null_mut();
             }
         }
@@ -354,15 +332,14 @@ impl TcpSocket {
     }
 }
 
-/// Called when a session ends: its sockets are closed (their Lua objects may live on).
-pub unsafe fn session_ended(sess: &mut Session) {
-    for p in std::mem::take(&mut sess.cosockets) {
-        // SAFETY: linked sockets are live (gc unlinks them first).
-        unsafe {
-            let sock = &mut *(p as *mut TcpSocket);
-            sock.sess = ptr::null_mut();
-            sock.detach();
-        }
+/// The session cleanup of a socket: its connection is closed (its Lua object may live on).
+unsafe fn session_ended(data: *mut c_void) {
+    // SAFETY: a registered socket is live (gc unregisters it first).
+    unsafe {
+        let sock = &mut *(data as *mut TcpSocket);
+        sock.cleanup = None;
+        sock.sess = ptr::null_mut();
+        sock.detach();
     }
 }
 
@@ -474,7 +451,7 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
         }
         if sock.sess.is_null() {
             sock.sess = sess;
-            (*sess).cosockets.push(sock as *mut TcpSocket as *mut c_void);
+            sock.cleanup = Some((*sess).add_cleanup(session_ended, sock as *mut TcpSocket as *mut c_void));
         }
         sock.conf = socket_conf(&*sess);
         let name = match port {
@@ -631,72 +608,6 @@ unsafe extern "C" fn queued_run(ev: *mut ngx_event_t) {
             wake(sess, t, n);
         }
     })
-}
-
-/// A parsed peer address.
-pub struct PeerAddr {
-    pub sockaddr: Vec<u8>,
-    pub name: Vec<u8>,
-}
-
-/// Parses `host` (an IP address, `[v6]`, `unix:/path`, or a name) with nginx's own URL
-/// parser, as upstream does; `Ok(None)` for a host name that needs resolving.
-pub fn parse_addr(host: &[u8], port: u16) -> Result<Option<PeerAddr>, String> {
-    let shown = String::from_utf8_lossy(host).into_owned();
-    // SAFETY: a temporary pool for the parser; what we keep is copied out before it goes.
-    unsafe {
-        let pool = ngx_create_pool(1024, cycle_log());
-        if pool.is_null() {
-            return Err("no memory".into());
-        }
-        let mut text = host.to_vec();
-        text.push(0);
-        let mut u: ngx_url_t = std::mem::zeroed();
-        u.url = ngx_str_t { len: host.len(), data: text.as_mut_ptr() };
-        u.default_port = port;
-        u.set_no_resolve(1);
-        let r = if ngx_parse_url(pool, &mut u) != NGX_OK as isize {
-            if u.err.is_null() {
-                Err(format!("failed to parse host name \"{shown}\""))
-            } else {
-                let why = std::ffi::CStr::from_ptr(u.err).to_string_lossy().into_owned();
-                Err(format!("failed to parse host name \"{shown}\": {why}"))
-            }
-        } else if u.naddrs > 0 && !(*u.addrs).sockaddr.is_null() {
-            let a = &*u.addrs;
-            let sa = std::slice::from_raw_parts(a.sockaddr as *const u8, a.socklen as usize).to_vec();
-            let name = ngx_bytes(&a.name).to_vec();
-            Ok(Some(PeerAddr { sockaddr: sa, name: if name.is_empty() { host.to_vec() } else { name } }))
-        } else {
-            Ok(None)
-        };
-        ngx_destroy_pool(pool);
-        r
-    }
-}
-
-/// The C sockaddr of `sa`.
-pub fn sockaddr_bytes(sa: &std::net::SocketAddr) -> Vec<u8> {
-    match sa {
-        std::net::SocketAddr::V4(a) => {
-            // SAFETY: all-zero sockaddr_in is valid.
-            let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-            sin.sin_family = libc::AF_INET as _;
-            sin.sin_port = a.port().to_be();
-            sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
-            // SAFETY: plain struct bytes.
-            unsafe { std::slice::from_raw_parts(&sin as *const _ as *const u8, std::mem::size_of_val(&sin)).to_vec() }
-        }
-        std::net::SocketAddr::V6(a) => {
-            // SAFETY: all-zero sockaddr_in6 is valid.
-            let mut sin6: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-            sin6.sin6_family = libc::AF_INET6 as _;
-            sin6.sin6_port = a.port().to_be();
-            sin6.sin6_addr.s6_addr = a.ip().octets();
-            // SAFETY: plain struct bytes.
-            unsafe { std::slice::from_raw_parts(&sin6 as *const _ as *const u8, std::mem::size_of_val(&sin6)).to_vec() }
-        }
-    }
 }
 
 /// A host name: resolved through the server's `resolver` (the answer resumes the connect).

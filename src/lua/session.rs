@@ -112,8 +112,9 @@ pub struct Session {
     pub in_handler: bool,
     /// `ngx.req.socket()` was taken in a UDP session.
     pub udp_sock_taken: bool,
-    /// TCP cosockets connected by this session, closed when it ends.
-    pub cosockets: Vec<*mut std::ffi::c_void>,
+    /// Run when the session ends, like upstream's `ngx_stream_lua_cleanup_add` (a cosocket
+    /// closes its connection); a slot is emptied when its owner goes first.
+    pub cleanups: Vec<Option<(unsafe fn(*mut std::ffi::c_void), *mut std::ffi::c_void)>>,
 }
 
 impl Session {
@@ -221,7 +222,7 @@ impl Session {
             peek_need: None,
             in_handler: false,
             udp_sock_taken: false,
-            cosockets: Vec::new(),
+            cleanups: Vec::new(),
         })
     }
 
@@ -238,6 +239,18 @@ impl Session {
             }
         }
         sess
+    }
+
+    /// Registers `f(data)` to run when the session ends; returns its slot for `remove_cleanup`.
+    pub fn add_cleanup(&mut self, f: unsafe fn(*mut std::ffi::c_void), data: *mut std::ffi::c_void) -> usize {
+        self.cleanups.push(Some((f, data)));
+        self.cleanups.len() - 1
+    }
+
+    pub fn remove_cleanup(&mut self, slot: usize) {
+        if let Some(c) = self.cleanups.get_mut(slot) {
+            *c = None;
+        }
     }
 
     /// Lets go of every thread (a new phase starts with a new entry thread).
@@ -335,7 +348,9 @@ impl Drop for Session {
         // SAFETY: the VM outlives every session of its cycle; we only unref our own slots.
         unsafe {
             self.release_threads();
-            crate::api::socket_tcp::session_ended(self);
+            for (f, data) in std::mem::take(&mut self.cleanups).into_iter().flatten() {
+                f(data);
+            }
             if self.ctx_ref != LUA_NOREF {
                 log_debug(self.log(), &format!("lua release ngx.ctx at ref {}", self.ctx_ref));
                 raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::lua::vm::CTX_TABLES.as_ptr());

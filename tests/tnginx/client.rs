@@ -423,8 +423,8 @@ pub fn start_udp_mock(spec: UdpMockSpec) -> Result<Mock, String> {
                 }
                 Sock::Unix(s) => {
                     let _ = s.set_read_timeout(Some(Duration::from_millis(50)));
-                    s.recv_from(&mut buf)
-                        .map(|(n, a)| (n, None, a.as_pathname().map(|p| p.to_path_buf())))
+                    // the peer may be autobound (an abstract name, as nginx's cosockets are)
+                    s.recv_from(&mut buf).map(|(n, a)| (n, None, Some(a)))
                 }
             };
             let Ok((n, inet_peer, unix_peer)) = got else {
@@ -438,7 +438,7 @@ pub fn start_udp_mock(spec: UdpMockSpec) -> Result<Mock, String> {
                         let _ = s.send_to(r, a);
                     }
                     (Sock::Unix(s), _, Some(p)) => {
-                        let _ = s.send_to(r, p);
+                        let _ = s.send_to_addr(r, p);
                     }
                     _ => {}
                 }
