@@ -725,3 +725,47 @@ nilmessage too long
 1
 --- error_log eval
 qr/sendmsg\(\) failed \(90: Message too long\)/
+
+
+
+=== TEST 26: setpeername with a host name goes through the server's resolver
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2 udp;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            local q = sock:receive()
+            local question = q:sub(13)
+            local qtype = question:byte(-4) * 256 + question:byte(-3)
+            local known = question:sub(1, question:find("\0", 1, true)) == "\4peer\4test\0"
+            local answers = (known and qtype == 1) and 1 or 0
+            local resp = q:sub(1, 2) .. (known and "\129\128" or "\129\131") .. "\0\1\0"
+                         .. string.char(answers) .. "\0\0\0\0" .. question
+            if answers == 1 then
+                resp = resp .. "\192\12\0\1\0\1\0\0\0\60\0\4\127\0\0\1"
+            end
+            sock:send(resp)
+        }
+    }
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 udp;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            sock:send("echo: " .. sock:receive())
+        }
+    }
+--- stream_server_config
+    resolver 127.0.0.1:$TEST_NGINX_RAND_PORT_2 ipv6=off;
+    content_by_lua_block {
+        local udp = ngx.socket.udp()
+        ngx.say("setpeername: ", udp:setpeername("peer.test", $TEST_NGINX_RAND_PORT_1))
+        udp:send("ping")
+        ngx.say(udp:receive())
+        ngx.say("unknown: ", ngx.socket.udp():setpeername("nowhere.test", 53))
+    }
+--- stream_response
+setpeername: 1
+echo: ping
+unknown: nilnowhere.test could not be resolved (3: Host not found)
+--- no_error_log
+[alert]

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::api::req_socket::{os_error_text, send_data};
 use crate::api::cosocket::{parse_addr, socket_conf, socket_table, PeerAddr, COSOCKET_PHASES};
+use crate::api::resolve::Resolve;
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
 use crate::ffi::*;
@@ -244,26 +245,56 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
 
         let peer = match parse_addr(&host, port) {
             Ok(Some(p)) => p,
-            Ok(None) => match resolve(sess, &host, port) {
-                Ok(p) => p,
-                Err(msg) => return push_error(l, &msg),
-            },
+            // a host name: through the server's `resolver`
+            Ok(None) => {
+                ensure_yieldable(l)?;
+                match crate::api::resolve::start(sess, &host, port, u as *mut c_void, resolved, resolve_cancelled) {
+                    Resolve::Ready(Ok(sockaddr)) => PeerAddr { sockaddr, name: host.clone() },
+                    Resolve::Ready(Err(msg)) => return push_error(l, &msg),
+                    Resolve::Waiting => return yield_values(0),
+                }
+            }
             Err(msg) => return push_error(l, &msg),
         };
-        if let Err(errno) = connect(us, &peer) {
-            return push_error(l, &if errno != 0 { errno_text(errno) } else { "error".into() });
-        }
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+        let n = connect_results(l, us, &peer);
+        Ok(n)
     }
 }
 
-/// RESOLVER HOOK: host names go through nginx's `resolver` directive. The shared resolver
-/// (written for the TCP cosocket) plugs in here; until then a name fails as it does upstream
-/// when no resolver is configured.
-unsafe fn resolve(_sess: *mut Session, host: &[u8], _port: u16) -> Result<PeerAddr, String> {
-    Err(format!("no resolver defined to resolve \"{}\"", String::from_utf8_lossy(host)))
+/// Connects to `peer` and pushes setpeername's results.
+unsafe fn connect_results(l: *mut lua_State, u: &mut UdpSock, peer: &PeerAddr) -> c_int {
+    // SAFETY: l has room for two values.
+    unsafe {
+        if let Err(errno) = connect(u, peer) {
+            raw::lua_pushnil(l);
+            push_bytes(l, (if errno != 0 { errno_text(errno) } else { "error".into() }).as_bytes());
+            return 2;
+        }
+        raw::lua_pushinteger(l, 1);
+        1
+    }
 }
+
+/// The resolver's answer for a setpeername by name.
+unsafe fn resolved(sess: *mut Session, t: *mut Thread, data: *mut c_void, res: Result<Vec<u8>, String>) {
+    // SAFETY: data is the socket that asked, live while its session is (the wait is
+    // cancelled with it).
+    unsafe {
+        let u = &mut *(data as *mut UdpSock);
+        let co = (*t).co;
+        let n = match res {
+            Ok(sockaddr) => connect_results(co, u, &PeerAddr { sockaddr, name: Vec::new() }),
+            Err(msg) => {
+                raw::lua_pushnil(co);
+                push_bytes(co, msg.as_bytes());
+                2
+            }
+        };
+        wake(sess, t, n);
+    }
+}
+
+unsafe fn resolve_cancelled(_data: *mut c_void) {}
 
 /// Creates the connected datagram socket and its nginx connection (upstream's
 /// `ngx_stream_lua_udp_connect`); returns the errno of a failure (0: not an OS error).
