@@ -100,3 +100,14 @@ pub fn sockaddr_bytes(sa: &std::net::SocketAddr) -> Vec<u8> {
     }
 }
 
+
+/// Pushes `nil, msg` and returns 2.
+pub unsafe fn fail(l: *mut lua_State, msg: &[u8]) -> LuaResult {
+    // SAFETY: l has room for two values.
+    unsafe {
+        raw::lua_pushnil(l);
+        push_bytes(l, msg);
+    }
+    Ok(2)
+}
+

@@ -5,10 +5,10 @@
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
-use crate::api::cosocket::COSOCKET_PHASES;
+use crate::api::cosocket::{fail, COSOCKET_PHASES};
 use crate::api::recv::or_default;
 use crate::api::socket_tcp::{
-    cancel_wait, fail, on_read_event, on_write_event, this_in_session, TcpSocket,
+    cancel_wait, on_read_event, on_write_event, this_in_session, TcpSocket,
 };
 use crate::api::{check_phase, current_session};
 use crate::ffi::*;

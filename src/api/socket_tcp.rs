@@ -14,7 +14,7 @@ use crate::api::recv::{
 use crate::api::req_socket::{os_error_text, send_data};
 use crate::api::resolve::Resolve;
 use crate::api::socket_pool::{self, Idle, Join};
-use crate::api::cosocket::{parse_addr, socket_conf, socket_table, sockaddr_bytes, PeerAddr, COSOCKET_PHASES};
+use crate::api::cosocket::{fail, parse_addr, socket_conf, socket_table, sockaddr_bytes, PeerAddr, COSOCKET_PHASES};
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
 use crate::ffi::*;
@@ -215,16 +215,6 @@ pub(crate) unsafe fn this_in_session<'a>(
         }
         Ok((sess, sock))
     }
-}
-
-/// Pushes `nil, msg` and returns 2.
-pub(crate) unsafe fn fail(l: *mut lua_State, msg: &[u8]) -> LuaResult {
-    // SAFETY: l has room for two values.
-    unsafe {
-        raw::lua_pushnil(l);
-        push_bytes(l, msg);
-    }
-    Ok(2)
 }
 
 impl TcpSocket {

@@ -13,7 +13,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::api::req_socket::{os_error_text, send_data};
-use crate::api::cosocket::{parse_addr, socket_conf, socket_table, PeerAddr, COSOCKET_PHASES};
+use crate::api::cosocket::{fail, parse_addr, socket_conf, socket_table, PeerAddr, COSOCKET_PHASES};
 use crate::api::resolve::Resolve;
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
@@ -146,18 +146,10 @@ unsafe fn closed(l: *mut lua_State, sess: *mut Session, u: *mut UdpSock, what: &
             let msg = format!("attempt to {what} data on a closed socket: u:{}, c:{}", ptr_text(u), ptr_text(c));
             log_error(NGX_LOG_ERR, (*sess).log(), 0, msg.as_bytes());
         }
-        push_error(l, "closed")
+        fail(l, b"closed")
     }
 }
 
-unsafe fn push_error(l: *mut lua_State, msg: &str) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        raw::lua_pushnil(l);
-        push_bytes(l, msg.as_bytes());
-    }
-    Ok(2)
-}
 
 /// What upstream returns for a failed socket call: the errno text in lower case, as LuaSocket.
 fn errno_text(errno: i32) -> String {
@@ -195,7 +187,7 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
             // luaL_checkinteger into a C int
             let port = raw::lua_tointeger(l, 3) as i32;
             if !(0..=65535).contains(&port) {
-                return push_error(l, &format!("bad port number: {port}"));
+                return fail(l, format!("bad port number: {port}").as_bytes());
             }
             port as u16
         } else {
@@ -227,7 +219,7 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
                 return err("bad request");
             }
             if !(*u).reader.is_null() {
-                return push_error(l, "socket busy");
+                return fail(l, b"socket busy");
             }
             if !(*u).conn.is_null() {
                 log_debug(log, "lua udp socket reconnect without shutting down");
@@ -250,11 +242,11 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
                 ensure_yieldable(l)?;
                 match crate::api::resolve::start(sess, &host, port, u as *mut c_void, resolved, resolve_cancelled) {
                     Resolve::Ready(Ok(sockaddr)) => PeerAddr { sockaddr, name: host.clone() },
-                    Resolve::Ready(Err(msg)) => return push_error(l, &msg),
+                    Resolve::Ready(Err(msg)) => return fail(l, msg.as_bytes()),
                     Resolve::Waiting => return yield_values(0),
                 }
             }
-            Err(msg) => return push_error(l, &msg),
+            Err(msg) => return fail(l, msg.as_bytes()),
         };
         let n = connect_results(l, us, &peer);
         Ok(n)
@@ -435,7 +427,7 @@ unsafe fn usable(
             return err("bad request");
         }
         if !(*u).reader.is_null() {
-            return push_error(l, "socket busy").map(Err);
+            return fail(l, b"socket busy").map(Err);
         }
         Ok(Ok(u))
     }
@@ -469,10 +461,10 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
                 (*(*c).write).set_error(1);
                 ngx_connection_error(c, e, c"sendmsg() failed".as_ptr() as *mut _);
             }
-            return push_error(l, &errno_text(e));
+            return fail(l, errno_text(e).as_bytes());
         }
         if sent as usize != data.len() {
-            return push_error(l, "partial write");
+            return fail(l, b"partial write");
         }
         raw::lua_pushinteger(l, 1);
         Ok(1)
@@ -513,13 +505,13 @@ unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
                 push_bytes(l, &d);
                 return Ok(1);
             }
-            Recv::Failed(e) => return push_error(l, &e),
+            Recv::Failed(e) => return fail(l, e.as_bytes()),
             Recv::Again => {}
         }
         ensure_yieldable(l)?;
         let rev = (*u.conn).read;
         if ngx_handle_read_event(rev, 0) != NGX_OK as ngx_int_t {
-            return push_error(l, "error");
+            return fail(l, b"error");
         }
         arm_timer(u);
         let t = (*sess).cur;
