@@ -45,7 +45,7 @@ close: 1
 
 
 
-=== TEST 2: receive patterns: size, *a, receiveany, receiveuntil (inclusive and sized)
+=== TEST 2: receive patterns: size, *a, receiveany, receiveuntil (inclusive; sized, where reaching the pattern gives "" and then nil, as upstream)
 --- stream_config
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
@@ -78,7 +78,7 @@ size: 0123
 any: 456789
 until: []
 inclusive: [abc--]
-sized: de|fg
+sized: de|fg|
 all: hij--tail
 --- no_error_log
 [error]
@@ -976,5 +976,42 @@ second line
 --
 bound
 tail
+--- no_error_log
+[error]
+
+
+
+=== TEST 32: receiveuntil with a pattern that overlaps itself, sized and unsized
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.print("hello, world ----abc\nxx-a--abd--abc--abcyy") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        local sized = sock:receiveuntil("--abc")
+        for i = 1, 6 do
+            local data, err = sized(4)
+            ngx.say("sized: [", data, "] ", err)
+        end
+        local whole = sock:receiveuntil("--abc")
+        for i = 1, 3 do
+            local data, err, partial = whole()
+            ngx.say("whole: [", data, "] ", err, " [", partial, "]")
+        end
+    }
+--- stream_response
+sized: [hell] nil
+sized: [o, w] nil
+sized: [orld] nil
+sized: [ --] nil
+sized: [] nil
+sized: [nil] nil
+whole: [
+xx-a--abd] nil [nil]
+whole: [] nil [nil]
+whole: [nil] closed [yy]
 --- no_error_log
 [error]
