@@ -40,6 +40,8 @@ sent: 6 nil
 line: echo: hello nil nil
 then: nil closed []
 close: 1
+--- error_log
+stream lua socket tcp_nodelay
 --- no_error_log
 [error]
 

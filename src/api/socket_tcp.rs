@@ -1047,6 +1047,9 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
         }
         let timeout = or_default(sock.send_timeout, sock.conf.send_timeout());
         log_debug(sock.log(), &format!("stream lua tcp socket send timeout: {timeout}"));
+        if let Err(msg) = set_nodelay(sess, sock.c) {
+            return fail(l, msg);
+        }
         sock.out = data;
         sock.out_pos = 0;
         match send_some(sock) {
@@ -1076,6 +1079,30 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
                 fail(l, os_error_text(errno).as_bytes())
             }
         }
+    }
+}
+
+/// Sets TCP_NODELAY on the first send when the server's `tcp_nodelay` is on (as upstream).
+unsafe fn set_nodelay(sess: *mut Session, c: *mut ngx_connection_t) -> Result<(), &'static [u8]> {
+    // SAFETY: c is a live connection; the session's server conf is live.
+    unsafe {
+        if (*c).tcp_nodelay() != ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET {
+            return Ok(());
+        }
+        let s = (*sess).s;
+        if !s.is_null() {
+            let cscf = *(*s).srv_conf.add(ngx_stream_core_module.ctx_index) as *const ngx_stream_core_srv_conf_t;
+            if (*cscf).tcp_nodelay == 0 {
+                return Ok(());
+            }
+        }
+        log_debug((*c).log, "stream lua socket tcp_nodelay");
+        let on: c_int = 1;
+        if libc::setsockopt((*c).fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &on as *const c_int as *const c_void, 4) == -1 {
+            return Err(b"setsocketopt tcp_nodelay failed");
+        }
+        (*c).set_tcp_nodelay(ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET);
+        Ok(())
     }
 }
 
