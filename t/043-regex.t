@@ -638,3 +638,58 @@ function function false
 find gmatch gsub match sub
 --- no_error_log
 [error]
+
+
+
+=== TEST 28: lua_regex_match_limit also applies to regexes compiled in init_by_lua
+--- stream_config
+    lua_regex_match_limit 1;
+    init_by_lua_block {
+        -- (compiled and cached here; whether the limit applies in init itself may differ)
+        ngx.re.match("abab", "^(a|b)*$", "o")
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(ngx.re.match("ababab!", "^(a|b)*$", "o"))
+    }
+--- stream_response
+nilpcre_exec() failed: -47
+--- no_error_log
+[error]
+
+
+
+=== TEST 29: the exported ABI can be called directly (pcre version, cache size)
+--- stream_config
+    lua_regex_cache_max_entries 7;
+--- stream_server_config
+    content_by_lua_block {
+        local ffi = require "ffi"
+        ngx.say(ffi.string(ffi.C.ngx_stream_lua_ffi_pcre_version()):match("^10%.%d+"))
+        ngx.say(ffi.C.ngx_stream_lua_ffi_max_regex_cache_size())
+    }
+--- stream_response_like chop
+^10\.\d+
+7$
+--- no_error_log
+[error]
+
+
+
+=== TEST 30: a gsub callback may yield (ngx.sleep) and gmatch iterators may span yields
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(ngx.re.gsub("a1b2", "[0-9]", function(m)
+            ngx.sleep(0.001)
+            return "<" .. m[0] .. ">"
+        end))
+        local it = ngx.re.gmatch("x1y2", "[0-9]", "jo")
+        local first = it()[0]
+        ngx.sleep(0.001)
+        ngx.say(first, it()[0], it())
+    }
+--- stream_response
+a<1>b<2>2
+12nil
+--- no_error_log
+[error]

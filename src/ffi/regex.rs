@@ -67,6 +67,9 @@ struct State {
     md: Cell<*mut pcre2::MatchData>,
     md_pairs: Cell<u32>,
     jit_stack: Cell<*mut pcre2::JitStack>,
+    /// lua_regex_match_limit was applied (once the running cycle's configuration is known:
+    /// not yet while init_by_lua runs)
+    limit_set: Cell<bool>,
 }
 
 thread_local! {
@@ -76,6 +79,7 @@ thread_local! {
             md: Cell::new(ptr::null_mut()),
             md_pairs: Cell::new(0),
             jit_stack: Cell::new(ptr::null_mut()),
+            limit_set: Cell::new(false),
         }
     };
 }
@@ -86,7 +90,17 @@ fn match_context() -> *mut pcre2::MatchContext {
             // SAFETY: a context with the default allocator, kept for the process's life.
             st.mctx.set(unsafe { pcre2::match_context_create(ptr::null_mut()) });
         }
-        st.mctx.get()
+        let ctx = st.mctx.get();
+        if !st.limit_set.get() && !ctx.is_null() {
+            if let Some(limit) = crate::api::re::match_limit() {
+                if limit > 0 {
+                    // SAFETY: ctx is live.
+                    unsafe { pcre2::set_match_limit(ctx, limit.min(u32::MAX as usize) as u32) };
+                }
+                st.limit_set.set(true);
+            }
+        }
+        ctx
     })
 }
 
@@ -196,10 +210,6 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_regex(
                     return ptr::null_mut();
                 }
             };
-            let limit = crate::api::re::match_limit();
-            if limit > 0 {
-                pcre2::set_match_limit(match_context(), limit.min(u32::MAX as usize) as u32);
-            }
             jit_compile(code, flags, p);
             let mut re = Box::new(Regex {
                 pool: ptr::null_mut(),
@@ -249,6 +259,9 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_exec_regex(
     pos: c_int,
 ) -> c_int {
     guard(pcre2::ERROR_NOMEMORY, || {
+        if re.is_null() {
+            return pcre2::ERROR_NOMEMORY;
+        }
         // SAFETY: re came from compile_regex and is alive (LuaJIT holds it); s has len bytes.
         unsafe {
             let re = &mut *re;

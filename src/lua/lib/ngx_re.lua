@@ -135,11 +135,17 @@ local function destroy(compiled)
 end
 
 local max_cache_size
+local get_phase = ngx.get_phase
 local function cache_limit()
-    if not max_cache_size then
-        max_cache_size = tonumber(C.ngx_stream_lua_ffi_max_regex_cache_size())
+    if max_cache_size then
+        return max_cache_size
     end
-    return max_cache_size
+    local n = tonumber(C.ngx_stream_lua_ffi_max_regex_cache_size())
+    -- init_by_lua runs before the configuration is the running one: ask again later
+    if get_phase() ~= "init" then
+        max_cache_size = n
+    end
+    return n
 end
 
 -- the "o" cache of match/find/gmatch/split: least recently used entries go first
