@@ -21,7 +21,10 @@ pub fn compile_template(src: &[u8]) -> Result<Option<Template>, String> {
         return Ok(None);
     }
     let invalid = || {
-        format!("lua script: invalid capturing variable name found in \"{}\"", String::from_utf8_lossy(src))
+        format!(
+            "lua script: invalid capturing variable name found in \"{}\"",
+            String::from_utf8_lossy(src)
+        )
     };
     let mut pieces = Vec::new();
     let mut i = 0;
@@ -35,7 +38,9 @@ pub fn compile_template(src: &[u8]) -> Result<Option<Template>, String> {
             continue;
         }
         i += 1;
-        let Some(&c) = src.get(i) else { return Err(invalid()) };
+        let Some(&c) = src.get(i) else {
+            return Err(invalid());
+        };
         if c == b'$' {
             pieces.push(Piece::Lit(b"$".to_vec()));
             i += 1;
@@ -46,7 +51,9 @@ pub fn compile_template(src: &[u8]) -> Result<Option<Template>, String> {
         if c == b'{' {
             bracket = true;
             i += 1;
-            let Some(&c) = src.get(i) else { return Err(invalid()) };
+            let Some(&c) = src.get(i) else {
+                return Err(invalid());
+            };
             numeric = c.is_ascii_digit();
         }
         let start = i;
@@ -60,7 +67,11 @@ pub fn compile_template(src: &[u8]) -> Result<Option<Template>, String> {
                 i += 1;
                 break;
             }
-            let more = if numeric { ch.is_ascii_digit() } else { ch.is_ascii_alphanumeric() || ch == b'_' };
+            let more = if numeric {
+                ch.is_ascii_digit()
+            } else {
+                ch.is_ascii_alphanumeric() || ch == b'_'
+            };
             if !more {
                 end = i;
                 break;
@@ -72,7 +83,9 @@ pub fn compile_template(src: &[u8]) -> Result<Option<Template>, String> {
         }
         let name = String::from_utf8_lossy(&src[start..end]).into_owned();
         if bracket {
-            return Err(format!("the closing bracket in \"{name}\" variable is missing"));
+            return Err(format!(
+                "the closing bracket in \"{name}\" variable is missing"
+            ));
         }
         if name.is_empty() {
             return Err(invalid());
@@ -108,7 +121,9 @@ impl Template {
 
 /// `lua_regex_cache_max_entries` (default 1024).
 pub fn cache_max_entries() -> usize {
-    crate::module::cycle_main_conf().and_then(|c| c.regex_cache_max_entries).unwrap_or(1024)
+    crate::module::cycle_main_conf()
+        .and_then(|c| c.regex_cache_max_entries)
+        .unwrap_or(1024)
 }
 
 /// `lua_regex_match_limit` (0: PCRE2's default); None while no running cycle's configuration
