@@ -693,3 +693,23 @@ a<1>b<2>2
 12nil
 --- no_error_log
 [error]
+
+
+
+=== TEST 31: only the match cache blocks ngx.re.opt("jit_stack_size") (as in lua-resty-core)
+--- stream_server_config
+    content_by_lua_block {
+        local re = require "ngx.re"
+        ngx.say(ngx.re.gsub("a1", "[0-9]", "x", "jo"))
+        -- (true on the first request; a later one finds the match cache of this one)
+        ngx.say(pcall(re.opt, "jit_stack_size", 200 * 1024))
+        ngx.say(ngx.re.find("a1", "[0-9]", "jo"))
+        ngx.say(pcall(re.opt, "jit_stack_size", 200 * 1024))
+    }
+--- stream_response_like chop
+^ax1
+(?:true|false.*cached)
+22
+false.*changing jit stack size is not allowed when some regexs have already been compiled and cached$
+--- no_error_log
+[error]

@@ -446,8 +446,8 @@ local function sub_compile(regex, opts, template)
             else
                 t[regex] = compiled
             end
+            -- (like lua-resty-core, only the match cache counts for opt("jit_stack_size"))
             sub_cache_n = sub_cache_n + 1
-            cache_used = true
         else
             once = false
         end
