@@ -85,8 +85,12 @@ unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, ch
 
 /// The module's main configuration of the running cycle (in a worker), if it has a stream block.
 pub fn cycle_main_conf<'a>() -> Option<&'a MainConf> {
-    // SAFETY: the running cycle's conf_ctx has the stream block's context when it exists.
+    // SAFETY: the running cycle's conf_ctx has the stream block's context when it exists;
+    // while the first configuration loads (init_by_lua), ngx_cycle is a bare cycle without one.
     unsafe {
+        if ngx_cycle.is_null() || (*ngx_cycle).conf_ctx.is_null() {
+            return None;
+        }
         let ctx = *(*ngx_cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
         if ctx.is_null() {
             return None;

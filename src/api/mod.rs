@@ -7,6 +7,7 @@ pub mod cosocket;
 pub mod log;
 pub mod misc;
 pub mod output;
+pub mod re;
 pub mod recv;
 pub mod req_socket;
 pub mod req_socket_udp;
@@ -28,12 +29,16 @@ use crate::lua::session::{Phase, Session};
 pub const BUILTIN_LUA: &[(&str, &str)] = &[
     ("ngx_core.lua", include_str!("../lua/lib/ngx_core.lua")),
     ("ngx_socket.lua", include_str!("../lua/lib/ngx_socket.lua")),
+    ("ngx_re.lua", include_str!("../lua/lib/ngx_re.lua")),
 ];
 
 /// Built-in modules user code `require`s by name. They are found by a searcher placed after
 /// `lua_package_path`/`lua_package_cpath`, so a real lua-resty-core on the user's path wins.
 pub const BUILTIN_MODULES: &[(&str, &str)] =
-    &[("ngx.semaphore", include_str!("../lua/lib/ngx_semaphore.lua"))];
+    &[
+        ("ngx.semaphore", include_str!("../lua/lib/ngx_semaphore.lua")),
+        ("ngx.re", include_str!("../lua/lib/ngx_re_module.lua")),
+    ];
 
 /// The session of the running Lua code (`__ngx_req` in the thread's globals, as upstream
 /// and lua-resty-core look it up).

@@ -51,8 +51,8 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"lua_code_cache", MAIN | SRV | FLAG, code_cache, SRV_OFF),
     cmd(c"lua_package_path", MAIN | T1, package_path, MAIN_OFF),
     cmd(c"lua_package_cpath", MAIN | T1, package_cpath, MAIN_OFF),
-    cmd(c"lua_regex_cache_max_entries", MAIN | T1, not_yet, 0),
-    cmd(c"lua_regex_match_limit", MAIN | T1, not_yet, 0),
+    cmd(c"lua_regex_cache_max_entries", MAIN | T1, regex_limit, MAIN_OFF),
+    cmd(c"lua_regex_match_limit", MAIN | T1, regex_limit, MAIN_OFF),
     cmd(c"lua_max_pending_timers", MAIN | T1, max_pending_timers, MAIN_OFF),
     cmd(c"lua_max_running_timers", MAIN | T1, max_running_timers, MAIN_OFF),
     cmd(c"lua_sa_restart", MAIN | FLAG, not_yet, 0),
@@ -558,6 +558,29 @@ unsafe fn set_timer_limit(cf: *mut ngx_conf_t, conf: *mut c_void, running: bool)
         // SAFETY: conf is our MainConf.
         let mcf = unsafe { &mut *(conf as *mut MainConf) };
         let slot = if running { &mut mcf.max_running_timers } else { &mut mcf.max_pending_timers };
+        if slot.is_some() {
+            return c"is duplicate".as_ptr() as *mut c_char;
+        }
+        match unsafe { num_arg(cf) } {
+            Some(n) => {
+                *slot = Some(n);
+                CONF_OK
+            }
+            None => c"invalid number".as_ptr() as *mut c_char,
+        }
+    })
+}
+
+/// `lua_regex_cache_max_entries N` / `lua_regex_match_limit N` (like ngx_conf_set_num_slot).
+unsafe extern "C" fn regex_limit(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our MainConf; cmd is one of ours.
+        let mcf = unsafe { &mut *(conf as *mut MainConf) };
+        let slot = if unsafe { cmd_name(cmd) } == b"lua_regex_match_limit" {
+            &mut mcf.regex_match_limit
+        } else {
+            &mut mcf.regex_cache_max_entries
+        };
         if slot.is_some() {
             return c"is duplicate".as_ptr() as *mut c_char;
         }

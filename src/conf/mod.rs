@@ -25,6 +25,9 @@ pub struct MainConf {
     pub preread_no_postpone: Option<bool>,
     pub max_pending_timers: Option<usize>,
     pub max_running_timers: Option<usize>,
+    /// `lua_regex_cache_max_entries`, `lua_regex_match_limit`
+    pub regex_cache_max_entries: Option<usize>,
+    pub regex_match_limit: Option<usize>,
     /// The preread handler was moved to the end of its phase (done once, at the first session).
     pub preread_postponed: bool,
 }

@@ -4,6 +4,8 @@
 pub mod exports;
 pub mod luastate;
 pub mod ngx;
+pub mod pcre2;
+pub mod regex;
 
 pub use self::luastate::*;
 pub use self::ngx::*;

@@ -1,0 +1,632 @@
+-- stream-lua-rs built-in Lua layer: ngx.re.match, find, gmatch, sub and gsub over the
+-- module's exported regex ABI (PCRE2), with lua-resty-core 0.1.31's behaviour.
+-- The helpers the `ngx.re` module (split) needs are left in the registry.
+local ffi = require "ffi"
+local bit = require "bit"
+local C = ffi.C
+local ffi_string, ffi_gc, ffi_copy, ffi_cast = ffi.string, ffi.gc, ffi.copy, ffi.cast
+local band, bor, lshift = bit.band, bit.bor, bit.lshift
+local byte, sub, fmt = string.byte, string.sub, string.format
+local concat = table.concat
+local type, tostring, tonumber, error, setmetatable, pcall =
+      type, tostring, tonumber, error, setmetatable, pcall
+local ngx = ngx
+
+-- the types are declared unless a lua-resty-core loaded first already did
+if not pcall(ffi.typeof, "ngx_stream_lua_regex_t") then
+    if not pcall(ffi.typeof, "ngx_str_t") then
+        ffi.cdef[[
+        typedef struct { size_t len; unsigned char *data; } ngx_str_t;
+        ]]
+    end
+    ffi.cdef[[
+    typedef struct {
+        ngx_str_t                   value;
+        void                       *lengths;
+        void                       *values;
+    } ngx_stream_lua_complex_value_t;
+
+    typedef struct {
+        void                            *pool;
+        unsigned char                   *name_table;
+        int                              name_count;
+        int                              name_entry_size;
+        int                              ncaptures;
+        int                             *captures;
+        void                            *regex;
+        void                            *regex_sd;
+        ngx_stream_lua_complex_value_t  *replace;
+        const char                      *pattern;
+    } ngx_stream_lua_regex_t;
+
+    struct ngx_stream_lua_script_engine_s;
+    typedef struct ngx_stream_lua_script_engine_s *ngx_stream_lua_script_engine_t;
+    ]]
+end
+
+ffi.cdef[[
+ngx_stream_lua_regex_t *ngx_stream_lua_ffi_compile_regex(const unsigned char *pat,
+    size_t pat_len, int flags, int pcre_opts, unsigned char *errstr, size_t errstr_size);
+int ngx_stream_lua_ffi_exec_regex(ngx_stream_lua_regex_t *re, int flags,
+    const unsigned char *s, size_t len, int pos);
+void ngx_stream_lua_ffi_destroy_regex(ngx_stream_lua_regex_t *re);
+int ngx_stream_lua_ffi_compile_replace_template(ngx_stream_lua_regex_t *re,
+    const unsigned char *replace_data, size_t replace_len);
+ngx_stream_lua_script_engine_t *ngx_stream_lua_ffi_create_script_engine(void);
+void ngx_stream_lua_ffi_init_script_engine(ngx_stream_lua_script_engine_t *e,
+    const unsigned char *subj, ngx_stream_lua_regex_t *compiled, int count);
+void ngx_stream_lua_ffi_destroy_script_engine(ngx_stream_lua_script_engine_t *e);
+size_t ngx_stream_lua_ffi_script_eval_len(ngx_stream_lua_script_engine_t *e,
+    ngx_stream_lua_complex_value_t *cv);
+size_t ngx_stream_lua_ffi_script_eval_data(ngx_stream_lua_script_engine_t *e,
+    ngx_stream_lua_complex_value_t *cv, unsigned char *dst);
+uint32_t ngx_stream_lua_ffi_max_regex_cache_size(void);
+const char *ngx_stream_lua_ffi_pcre_version(void);
+int ngx_stream_lua_ffi_set_jit_stack_size(int size, unsigned char *errstr,
+    size_t *errstr_size);
+]]
+
+-- (named as lua-resty-core names them: LuaJIT quotes the name in argument errors)
+local ngx_lua_ffi_compile_regex = C.ngx_stream_lua_ffi_compile_regex
+local exec_regex = C.ngx_stream_lua_ffi_exec_regex
+local destroy_regex = C.ngx_stream_lua_ffi_destroy_regex
+
+-- ExecRegex flags (module side) and PCRE2 compile options
+local FLAG_COMPILE_ONCE, FLAG_DFA, FLAG_JIT, FLAG_DUPNAMES, FLAG_NO_UTF8_CHECK =
+      0x01, 0x02, 0x04, 0x08, 0x10
+local PCRE2_CASELESS, PCRE2_MULTILINE, PCRE2_DOTALL, PCRE2_EXTENDED =
+      0x00000008, 0x00000400, 0x00000020, 0x00000080
+local PCRE2_ANCHORED, PCRE2_UTF, PCRE2_DUPNAMES = 0x80000000, 0x00080000, 0x00000040
+-- "J": PCRE2_ALT_BSUX | PCRE2_ALLOW_EMPTY_CLASS | PCRE2_MATCH_UNSET_BACKREF
+local PCRE2_JS_COMPAT = 0x00000203
+local NOMATCH = -1
+local ERR_LEN = 256
+
+-- option letter -> { module flags, pcre2 options }
+local letters = {
+    [byte"o"] = { FLAG_COMPILE_ONCE, 0 },
+    [byte"j"] = { FLAG_JIT, 0 },
+    [byte"d"] = { FLAG_DFA, 0 },
+    [byte"i"] = { 0, PCRE2_CASELESS },
+    [byte"s"] = { 0, PCRE2_DOTALL },
+    [byte"m"] = { 0, PCRE2_MULTILINE },
+    [byte"u"] = { 0, PCRE2_UTF },
+    [byte"U"] = { FLAG_NO_UTF8_CHECK, PCRE2_UTF },
+    [byte"x"] = { 0, PCRE2_EXTENDED },
+    [byte"a"] = { 0, PCRE2_ANCHORED },
+    [byte"D"] = { FLAG_DUPNAMES, PCRE2_DUPNAMES },
+    [byte"J"] = { 0, PCRE2_JS_COMPAT },
+}
+
+local parsed_opts = {}
+
+-- errors point at the caller of the ngx.re function (level 3 from here)
+local function parse_opts(opts)
+    local p = parsed_opts[opts]
+    if p then
+        return p[1], p[2]
+    end
+    local flags, pcre_opts = 0, 0
+    for i = 1, #opts do
+        local l = letters[byte(opts, i)]
+        if not l then
+            error(fmt('unknown flag "%s" (flags "%s")', sub(opts, i, i), opts), 3)
+        end
+        flags = bor(flags, l[1])
+        pcre_opts = bor(pcre_opts, l[2])
+    end
+    parsed_opts[opts] = { flags, pcre_opts }
+    return flags, pcre_opts
+end
+
+local errbuf = ffi.new("unsigned char[?]", ERR_LEN)
+
+local function compile(regex, flags, pcre_opts)
+    local compiled = ngx_lua_ffi_compile_regex(regex, #regex, flags, pcre_opts, errbuf,
+                                               ERR_LEN)
+    if compiled == nil then
+        return nil, ffi_string(errbuf)
+    end
+    return ffi_gc(compiled, destroy_regex)
+end
+
+local function destroy(compiled)
+    destroy_regex(ffi_gc(compiled, nil))
+end
+
+local max_cache_size
+local get_phase = ngx.get_phase
+local function cache_limit()
+    if max_cache_size then
+        return max_cache_size
+    end
+    local n = tonumber(C.ngx_stream_lua_ffi_max_regex_cache_size())
+    -- init_by_lua runs before the configuration is the running one: ask again later
+    if get_phase() ~= "init" then
+        max_cache_size = n
+    end
+    return n
+end
+
+-- the "o" cache of match/find/gmatch/split: least recently used entries go first
+local lru = { map = {}, n = 0 }
+lru.head = { }
+lru.head.next, lru.head.prev = lru.head, lru.head
+
+local function lru_unlink(node)
+    node.prev.next, node.next.prev = node.next, node.prev
+end
+
+local function lru_front(node)
+    local h = lru.head
+    node.next, node.prev = h.next, h
+    h.next.prev = node
+    h.next = node
+end
+
+local function lru_get(key)
+    local node = lru.map[key]
+    if node then
+        lru_unlink(node)
+        lru_front(node)
+        return node.value
+    end
+end
+
+local cache_used = false
+
+local function lru_set(key, value)
+    local size = cache_limit()
+    local node = lru.map[key]
+    if node then
+        node.value = value
+        lru_unlink(node)
+    else
+        if lru.n >= size then
+            node = lru.head.prev  -- evict the oldest, reuse its node
+            lru_unlink(node)
+            lru.map[node.key] = nil
+        else
+            node = {}
+            lru.n = lru.n + 1
+        end
+        node.key, node.value = key, value
+        lru.map[key] = node
+    end
+    lru_front(node)
+    cache_used = true
+end
+
+-- returns compiled, compile_once, flags (or nil, err)
+local function match_compile(regex, opts)
+    local flags, pcre_opts = 0, 0
+    if opts then
+        flags, pcre_opts = parse_opts(opts)
+    else
+        opts = ""
+    end
+    local once = band(flags, FLAG_COMPILE_ONCE) ~= 0 and cache_limit() > 0
+    local key, compiled
+    if once then
+        key = regex .. "\0" .. opts
+        compiled = lru_get(key)
+        if compiled then
+            return compiled, true, flags
+        end
+    end
+    local err
+    compiled, err = compile(regex, flags, pcre_opts)
+    if not compiled then
+        return nil, err
+    end
+    if once then
+        lru_set(key, compiled)
+    end
+    return compiled, once, flags
+end
+
+local function collect_captures(compiled, rc, subj, flags, res)
+    local caps = compiled.captures
+    local ncap = compiled.ncaptures
+    local name_count = compiled.name_count
+    if not res then
+        res = {}
+    end
+    for i = 0, ncap do
+        local from = caps[2 * i]
+        if i < rc and from >= 0 then
+            res[i] = sub(subj, from + 1, caps[2 * i + 1])
+        else
+            res[i] = false
+        end
+    end
+    if name_count > 0 then
+        local tab = compiled.name_table
+        local size = compiled.name_entry_size
+        local dup = band(flags, FLAG_DUPNAMES) ~= 0
+        local off = 0
+        for _ = 1, name_count do
+            local n = bor(lshift(tab[off], 8), tab[off + 1])
+            local name = ffi_string(tab + off + 2)
+            local v = res[n]
+            if not dup then
+                res[name] = v
+            elseif v then  -- with D, names collect the groups that matched, in order
+                local list = res[name]
+                if list then
+                    list[#list + 1] = v
+                else
+                    res[name] = { v }
+                end
+            end
+            off = off + size
+        end
+    end
+    return res
+end
+
+-- rc of an exec turned into a capture count, or nil, err
+local function check_rc(rc, flags)
+    if rc < 0 then
+        return nil, "pcre_exec() failed: " .. rc
+    end
+    if rc == 0 then
+        if band(flags, FLAG_DFA) == 0 then
+            return nil, "capture size too small"
+        end
+        return 1
+    end
+    return rc
+end
+
+local function match_helper(subj, regex, opts, ctx, want_caps, res, nth)
+    subj = tostring(subj)
+    local compiled, once, flags = match_compile(regex, opts)
+    if not compiled then
+        if want_caps then
+            return nil, once
+        end
+        return nil, nil, once
+    end
+    local pos = 0
+    if ctx then
+        pos = ctx.pos
+        pos = (pos and pos > 0) and pos - 1 or 0
+    end
+    local rc, err = exec_regex(compiled, flags, subj, #subj, pos)
+    if rc == NOMATCH then
+        if not once then destroy(compiled) end
+        return nil
+    end
+    rc, err = check_rc(rc, flags)
+    if not rc then
+        if not once then destroy(compiled) end
+        if want_caps then
+            return nil, err
+        end
+        return nil, nil, err
+    end
+    local caps = compiled.captures
+    if ctx then
+        ctx.pos = caps[1] + 1
+    end
+    if not want_caps then
+        if not nth or nth < 0 then
+            nth = 0
+        end
+        if nth > compiled.ncaptures then
+            return nil, nil, "nth out of bound"
+        end
+        if nth >= rc then
+            return nil, nil
+        end
+        local from, to = caps[2 * nth] + 1, caps[2 * nth + 1]
+        if not once then destroy(compiled) end
+        if from < 0 or to < 0 then
+            return nil, nil
+        end
+        return from, to
+    end
+    res = collect_captures(compiled, rc, subj, flags, res)
+    if not once then destroy(compiled) end
+    return res
+end
+
+local re = ngx.re or {}
+ngx.re = re
+
+function re.match(subj, regex, opts, ctx, res)
+    return match_helper(subj, regex, opts, ctx, true, res)
+end
+
+function re.find(subj, regex, opts, ctx, nth)
+    return match_helper(subj, regex, opts, ctx, false, nil, nth)
+end
+
+-- gmatch ---------------------------------------------------------------------
+local function gmatch_done(it)
+    if not it.once then
+        destroy(it.compiled)
+    end
+    it.compiled, it.pos, it.subj = nil, nil, nil
+end
+
+local gmatch_mt = {
+    __call = function(it)
+        local pos = it.pos
+        if not pos then
+            return nil
+        end
+        local compiled, flags, subj = it.compiled, it.flags, it.subj
+        local rc = exec_regex(compiled, flags, subj, it.len, pos)
+        if rc == NOMATCH then
+            gmatch_done(it)
+            return nil
+        end
+        local err
+        rc, err = check_rc(rc, flags)
+        if not rc then
+            gmatch_done(it)
+            return nil, err
+        end
+        local caps = compiled.captures
+        local from, to = caps[0], caps[1]
+        local res = collect_captures(compiled, rc, subj, flags)
+        if to == from then
+            -- an empty match: step one byte to make progress
+            to = to + 1
+            if to > it.len then
+                gmatch_done(it)
+                return res
+            end
+        end
+        it.pos = to
+        return res
+    end
+}
+
+function re.gmatch(subj, regex, opts)
+    subj = tostring(subj)
+    local compiled, once, flags = match_compile(regex, opts)
+    if not compiled then
+        return nil, once
+    end
+    return setmetatable({ compiled = compiled, once = once, flags = flags,
+                          subj = subj, len = #subj, pos = 0 }, gmatch_mt)
+end
+
+-- sub / gsub -----------------------------------------------------------------
+-- compiled regexes of "o" subs, by opts then regex (then template for string replaces),
+-- counted against lua_regex_cache_max_entries
+local sub_func_cache, sub_str_cache = {}, {}
+local sub_cache_n = 0
+
+local function sub_compile(regex, opts, template)
+    local flags, pcre_opts = 0, 0
+    if opts then
+        flags, pcre_opts = parse_opts(opts)
+    else
+        opts = ""
+    end
+    local once = band(flags, FLAG_COMPILE_ONCE) ~= 0
+    local by_opts = template and sub_str_cache or sub_func_cache
+    if once then
+        local t = by_opts[opts]
+        t = t and t[regex]
+        if template then
+            t = t and t[template]
+        end
+        if t then
+            return t, true, flags
+        end
+    end
+    local compiled, err = compile(regex, flags, pcre_opts)
+    if not compiled then
+        return nil, err
+    end
+    if template and C.ngx_stream_lua_ffi_compile_replace_template(compiled, template,
+                                                                 #template) ~= 0 then
+        destroy(compiled)
+        return nil, "failed to compile the replacement template"
+    end
+    if once then
+        if sub_cache_n < cache_limit() then
+            local t = by_opts[opts]
+            if not t then
+                t = {}
+                by_opts[opts] = t
+            end
+            if template then
+                local tt = t[regex]
+                if not tt then
+                    tt = {}
+                    t[regex] = tt
+                end
+                tt[template] = compiled
+            else
+                t[regex] = compiled
+            end
+            -- (like lua-resty-core, only the match cache counts for opt("jit_stack_size"))
+            sub_cache_n = sub_cache_n + 1
+        else
+            once = false
+        end
+    end
+    return compiled, once, flags
+end
+
+local engine
+local function script_engine()
+    if not engine then
+        local e = C.ngx_stream_lua_ffi_create_script_engine()
+        if e == nil then
+            return nil
+        end
+        engine = ffi_gc(e, C.ngx_stream_lua_ffi_destroy_script_engine)
+    end
+    return engine
+end
+
+local out_size = 4096
+local out_buf = ffi.new("unsigned char[?]", out_size)
+local str_t = ffi.typeof("const unsigned char *")
+
+-- makes room for `need` bytes in the output buffer, keeping its first `used` bytes
+local function out_reserve(used, need)
+    if need > out_size then
+        local size = out_size * 2
+        if size < need then
+            size = need
+        end
+        local nb = ffi.new("unsigned char[?]", size)
+        ffi_copy(nb, out_buf, used)
+        out_buf, out_size = nb, size
+    end
+end
+
+-- the state of the running sub/gsub with a string template (no callback can interleave)
+local cur_subj, cur_subj_p, cur_compiled, cur_used
+
+local function emit_template(_, rc, from)
+    local caps, cv = cur_compiled.captures, cur_compiled.replace
+    local prefix = caps[0] - from
+    local n
+    local e
+    if cv.lengths ~= nil then
+        e = script_engine()
+        if not e then
+            return nil, "failed to create script engine"
+        end
+        C.ngx_stream_lua_ffi_init_script_engine(e, cur_subj, cur_compiled, rc)
+        n = tonumber(C.ngx_stream_lua_ffi_script_eval_len(e, cv))
+    else
+        n = tonumber(cv.value.len)
+    end
+    local used = cur_used
+    out_reserve(used, used + prefix + n)
+    ffi_copy(out_buf + used, cur_subj_p + from, prefix)
+    if e then
+        C.ngx_stream_lua_ffi_script_eval_data(e, cv, out_buf + used + prefix)
+    else
+        ffi_copy(out_buf + used + prefix, cv.value.data, n)
+    end
+    cur_used = used + prefix + n
+    return true
+end
+
+-- st = { func, subj, compiled, flags, n, parts... }: a table, not the shared buffer, as the
+-- callback may call ngx.re again
+local function emit_func(st, rc, from)
+    local compiled, subj = st.compiled, st.subj
+    local m = collect_captures(compiled, rc, subj, st.flags)
+    local from0 = compiled.captures[0]
+    local piece = tostring(st.func(m))
+    local n = st.n + 2
+    st[n - 1] = sub(subj, from + 1, from0)
+    st[n] = piece
+    st.n = n
+    return true
+end
+
+-- the match loop both share: `emit(st, rc, from)` appends the text before a match (from
+-- offset `from`) and the match's replacement; returns count, offset after the last match
+local function sub_loop(subj, compiled, once, flags, global, emit, st)
+    local len = #subj
+    local count, pos, last = 0, 0, 0
+    local caps = compiled.captures
+    while true do
+        local rc = exec_regex(compiled, flags, subj, len, pos)
+        if rc == NOMATCH then
+            break
+        end
+        local ok, err = check_rc(rc, flags)
+        if ok then
+            count = count + 1
+            ok, err = emit(st, ok, last)
+        end
+        if not ok then
+            if not once then destroy(compiled) end
+            return nil, err
+        end
+        last = caps[1]
+        pos = last
+        if pos == caps[0] then
+            pos = pos + 1
+            if pos > len then
+                break
+            end
+        end
+        if not global then
+            break
+        end
+    end
+    if not once then destroy(compiled) end
+    return count, last
+end
+
+local function sub_str(subj, regex, template, opts, global)
+    local compiled, once, flags = sub_compile(regex, opts, template)
+    if not compiled then
+        return nil, nil, once
+    end
+    subj = tostring(subj)
+    cur_subj, cur_subj_p, cur_compiled, cur_used = subj, ffi_cast(str_t, subj), compiled, 0
+    local count, last = sub_loop(subj, compiled, once, flags, global, emit_template)
+    local used, subj_p = cur_used, cur_subj_p
+    cur_subj, cur_subj_p, cur_compiled = nil, nil, nil
+    if not count then
+        return nil, nil, last
+    end
+    if count == 0 then
+        return subj, 0
+    end
+    local rest = #subj - last
+    out_reserve(used, used + rest)
+    ffi_copy(out_buf + used, subj_p + last, rest)
+    return ffi_string(out_buf, used + rest), count
+end
+
+local function sub_func(subj, regex, func, opts, global)
+    local compiled, once, flags = sub_compile(regex, opts, nil)
+    if not compiled then
+        return nil, nil, once
+    end
+    subj = tostring(subj)
+    local st = { func = func, subj = subj, compiled = compiled, flags = flags, n = 0 }
+    local count, last = sub_loop(subj, compiled, once, flags, global, emit_func, st)
+    if not count then
+        return nil, nil, last
+    end
+    if count == 0 then
+        return subj, 0
+    end
+    local n = st.n
+    st[n + 1] = sub(subj, last + 1)
+    return concat(st, "", 1, n + 1), count
+end
+
+local function sub_helper(subj, regex, replace, opts, global)
+    if type(replace) == "function" then
+        return sub_func(subj, regex, replace, opts, global)
+    end
+    if type(replace) ~= "string" then
+        replace = tostring(replace)
+    end
+    return sub_str(subj, regex, replace, opts, global)
+end
+
+function re.sub(subj, regex, replace, opts)
+    return sub_helper(subj, regex, replace, opts, false)
+end
+
+function re.gsub(subj, regex, replace, opts)
+    return sub_helper(subj, regex, replace, opts, true)
+end
+
+-- for the `ngx.re` module (split, opt)
+debug.getregistry()["stream-lua-rs.re"] = {
+    match_compile = match_compile,
+    destroy = destroy,
+    check_rc = check_rc,
+    cache_is_empty = function() return not cache_used end,
+}
