@@ -721,22 +721,20 @@ falsengx.socket sslhandshake: expecting 1 ~ 5 arguments (including the object), 
 
 
 
-=== TEST 25: a pooled TLS connection is reused without a new handshake
+=== TEST 25: a pooled TLS connection (TLS 1.3, session tickets left unread) is reused without a new handshake
 --- stream_config
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
         ssl_certificate ../../../../../t/cert/test.crt;
         ssl_certificate_key ../../../../../t/cert/test.key;
+        ssl_protocols TLSv1.3;
         content_by_lua_block {
             local sock = ngx.req.socket()
-            while true do
-                local line = sock:receive()
-                if not line then return end
-                ngx.say("tls ", line)
-            end
+            while sock:receive() do end
         }
     }
 --- stream_server_config
+    lua_ssl_protocols TLSv1.3;
     content_by_lua_block {
         for i = 1, 2 do
             local sock = ngx.socket.tcp()
@@ -744,17 +742,18 @@ falsengx.socket sslhandshake: expecting 1 ~ 5 arguments (including the object), 
             ngx.say("reused: ", sock:getreusedtimes())
             ngx.say("handshake: ", type(sock:sslhandshake(nil, "test.com")))
             sock:send("round " .. i .. "\n")
-            ngx.say(sock:receive())
-            assert(sock:setkeepalive())
+            -- the session tickets the server sent after the handshake are not unread data
+            ngx.sleep(0.05)
+            ngx.say("keepalive: ", sock:setkeepalive())
         end
     }
 --- stream_response
 reused: 0
 handshake: userdata
-tls round 1
+keepalive: 1
 reused: 1
 handshake: userdata
-tls round 2
+keepalive: 1
 --- no_error_log
 [error]
 
@@ -912,8 +911,7 @@ waiter: 1 nil 1
 late: niltimeout
 --- error_log
 stream lua tcp socket queue connect operation for connection pool "bl", connections: 2
---- no_error_log
-[error]
+stream lua tcp socket queued connect timed out, when trying to connect to 127.0.0.1:
 
 
 

@@ -251,16 +251,27 @@ pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, coun
 }
 
 /// Whether an idle connection is still usable: nothing to read and not closed by the peer.
+/// A TLS connection is read through TLS, which takes in-band records such as TLS 1.3
+/// session tickets by itself (as upstream's check does).
 unsafe fn still_open(c: *mut ngx_connection_t) -> bool {
-    let mut byte = 0u8;
-    // SAFETY: c->fd is an open socket.
-    let n = unsafe { libc::recv((*c).fd, &mut byte as *mut u8 as *mut c_void, 1, libc::MSG_PEEK) };
-    if n == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
-        // SAFETY: as above.
-        unsafe { (*(*c).read).set_ready(0) };
-        return true;
+    // SAFETY: c is an open connection of ours.
+    unsafe {
+        if !(*c).ssl.is_null() {
+            let mut byte = 0u8;
+            let n = match (*c).recv {
+                Some(recv) => recv(c, &mut byte, 1),
+                None => NGX_ERROR as isize,
+            };
+            return n == NGX_AGAIN as isize;
+        }
+        let mut byte = 0u8;
+        let n = libc::recv((*c).fd, &mut byte as *mut u8 as *mut c_void, 1, libc::MSG_PEEK);
+        if n == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
+            (*(*c).read).set_ready(0);
+            return true;
+        }
+        false
     }
-    false
 }
 
 /// Closes a pooled connection and removes it from its pool.

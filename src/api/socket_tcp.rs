@@ -520,6 +520,7 @@ unsafe fn queue_connect(sess: *mut Session, sock: &mut TcpSocket, host: Vec<u8>,
 unsafe fn cancel_queued(_sess: *mut Session, t: *mut Thread) {
     // SAFETY: the thread's wait object is the queued socket.
     unsafe {
+        log_debug((*t).sleep_ev.log, "stream lua tcp socket abort queueing");
         let me = (*t).wait_obj;
         let sock = &mut *(me as *mut TcpSocket);
         (*t).wait_obj = ptr::null_mut();
@@ -536,6 +537,14 @@ unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
         unsafe {
             let t = (*ev).data as *mut Thread;
             let sess = (*t).sess;
+            let sock = &*((*t).wait_obj as *const TcpSocket);
+            if sock.conf.log_errors() {
+                let msg = format!(
+                    "stream lua tcp socket queued connect timed out, when trying to connect to {}",
+                    sock.peer_name
+                );
+                log_error(NGX_LOG_ERR, sock.log(), 0, msg.as_bytes());
+            }
             (*t).pending = None;
             cancel_queued(sess, t);
             raw::lua_pushnil((*t).co);
@@ -1322,6 +1331,10 @@ unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
             return fail(l, b"failed to handle read event");
         }
         if ngx_terminate != 0 || ngx_exiting != 0 {
+            log_debug(
+                sock.log(),
+                &format!("stream lua tcp socket set keepalive while process exiting, closing connection {:p}", c),
+            );
             sock.close_connection();
             raw::lua_pushinteger(l, 1);
             return Ok(1);
