@@ -609,3 +609,50 @@ log: false API disabled in the context of log_by_lua*
 end
 --- no_error_log
 [error]
+
+
+
+=== TEST 29: a request socket kept past its session finds itself closed; its collection is logged
+--- stream_config
+    lua_package_path '$prefix/html/?.lua;;';
+--- user_files
+>>> keeper.lua
+local M = {}
+function M.go()
+    if not M.sock then
+        M.sock = ngx.req.socket()
+        M.sock:receive()
+        ngx.say("took it")
+        -- a second session of this server, from a timer: it finds the kept socket
+        local port = ngx.var.server_port
+        ngx.timer.at(0.05, function()
+            local c = ngx.socket.tcp()
+            assert(c:connect("127.0.0.1", port))
+            c:send("again\n")
+            ngx.log(ngx.WARN, "second session said: ", c:receive("*a"))
+        end)
+        return
+    end
+    ngx.req.socket():receive()
+    local ok, err = M.sock:receive(5)
+    ngx.print("old socket: ", ok, " ", err, "; ")
+    M.sock = nil
+    collectgarbage()
+    collectgarbage()
+    ngx.print("GC done")
+end
+return M
+--- stream_server_config
+    content_by_lua_block {
+        require("keeper").go()
+    }
+--- stream_request
+hello
+--- stream_response
+took it
+--- wait: 0.2
+--- error_log
+second session said: old socket: nil closed; GC done
+stream lua finalize socket
+--- no_error_log
+[error]

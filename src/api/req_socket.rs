@@ -39,7 +39,17 @@ pub struct ReqSocket {
     consumed: bool,
 }
 
+const GC_METATABLE: &CStr = c"ngx_lua_req_socket_gc_mt";
+/// Where a request socket object keeps its session's id.
+const OWNER_ID_INDEX: i64 = 3;
+
+unsafe fn sock_gc_impl(_l: *mut lua_State) -> LuaResult {
+    log_debug(cycle_log(), "stream lua finalize socket");
+    Ok(0)
+}
+
 lua_api! {
+    sock_gc => sock_gc_impl,
     req_socket => req_socket_impl,
     sock_receive => receive_impl,
     sock_receiveany => receiveany_impl,
@@ -76,6 +86,9 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         set_field_fn(l, m, c"peek", sock_peek);
         raw::lua_setfield(l, mt, c"__index".as_ptr());
         raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+        raw::lua_createtable(l, 0, 1);
+        set_field_fn(l, raw::lua_gettop(l), c"__gc", sock_gc);
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
         crate::api::req_socket_udp::inject(l);
     }
 }
@@ -126,12 +139,27 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             }
         }
         raw::lua_settop(l, 0);
-        raw::lua_createtable(l, 1, 0);
-        raw::lua_pushlightuserdata(l, sess as *mut c_void);
-        raw::lua_rawseti(l, 1, 1);
+        raw::lua_createtable(l, 3, 0);
+        set_owner(l, sess);
+        // a marker whose collection is logged, as upstream finalizes the object then
+        raw::lua_newuserdata(l, 0);
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
+        raw::lua_setmetatable(l, -2);
+        raw::lua_rawseti(l, 1, 2);
         raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
         raw::lua_setmetatable(l, 1);
         Ok(1)
+    }
+}
+
+/// Marks the new socket object at stack index 1 as the session's (TCP and UDP).
+pub unsafe fn set_owner(l: *mut lua_State, sess: *mut Session) {
+    // SAFETY: index 1 holds the new object; sess is the running session.
+    unsafe {
+        raw::lua_pushlightuserdata(l, sess as *mut c_void);
+        raw::lua_rawseti(l, 1, 1);
+        raw::lua_pushnumber(l, (*sess).id as f64);
+        raw::lua_rawseti(l, 1, OWNER_ID_INDEX);
     }
 }
 
@@ -144,11 +172,15 @@ pub unsafe fn socket_session(l: *mut lua_State, fname: &'static str) -> Result<*
             let got = type_name(l, raw::lua_type(l, 1));
             return Err(LuaError::Arg(1, fname, format!("table expected, got {got}")));
         }
-        raw::lua_rawgeti(l, 1, 1);
-        let owner = raw::lua_touserdata(l, -1) as *mut Session;
+        raw::lua_rawgeti(l, 1, OWNER_ID_INDEX);
+        let owner = raw::lua_tonumber(l, -1) as u64;
         raw::lua_settop(l, -2);
         let sess = current_session(l)?;
-        if owner != sess {
+        if owner != (*sess).id {
+            // upstream finds the socket of an ended session closed; a live one is another's
+            if !crate::lua::session::is_live(owner) {
+                return Err(LuaError::Fail(b"closed"));
+            }
             return err("bad request");
         }
         Ok(sess)

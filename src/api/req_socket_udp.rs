@@ -2,7 +2,7 @@
 //! (at most `size` bytes per call), then `nil, "no more data"`; `send` may be called any
 //! number of times, each a datagram back to the client.
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, CStr};
 
 use crate::api::req_socket::{os_error_text, send_data};
 use crate::ffi::*;
@@ -40,9 +40,8 @@ pub unsafe fn new_object(l: *mut lua_State, sess: *mut Session) -> c_int {
     // SAFETY: l is the running coroutine.
     unsafe {
         raw::lua_settop(l, 0);
-        raw::lua_createtable(l, 1, 0);
-        raw::lua_pushlightuserdata(l, sess as *mut c_void);
-        raw::lua_rawseti(l, 1, 1);
+        raw::lua_createtable(l, 3, 0);
+        crate::api::req_socket::set_owner(l, sess);
         raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
         raw::lua_setmetatable(l, 1);
         1

@@ -29,6 +29,9 @@ pub enum LuaError {
     /// the caller used (`?` when there is none, e.g. through `pcall`); the name given here
     /// documents which API raises it.
     Arg(c_int, #[allow(dead_code)] &'static str, String),
+    /// Not an error: the function returns `nil, MSG` (a check that fails softly, deep in
+    /// helpers shared by several functions).
+    Fail(&'static [u8]),
 }
 
 pub type LuaResult = Result<c_int, LuaError>;
@@ -77,6 +80,14 @@ pub unsafe fn lua_boundary(l: *mut lua_State, f: unsafe fn(*mut lua_State) -> Lu
             }
         }
         Ok(Err(LuaError::Arg(n, _, m))) => (m, Some(n)),
+        Ok(Err(LuaError::Fail(m))) => {
+            // SAFETY: l has room for two values.
+            unsafe {
+                raw::lua_pushnil(l);
+                push_bytes(l, m);
+            }
+            return 2;
+        }
         Err(_) => ("internal error (panic) in stream lua".to_string(), None),
     };
     // SAFETY: l is valid; the message is a Lua string on the stack while it is used, and no

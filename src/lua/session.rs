@@ -62,6 +62,8 @@ impl Phase {
 }
 
 pub struct Session {
+    /// Unique in the worker (see `is_live`).
+    pub id: u64,
     pub s: *mut ngx_stream_session_t,
     /// The VM's main state.
     pub l: *mut lua_State,
@@ -115,6 +117,18 @@ pub struct Session {
     /// Run when the session ends, like upstream's `ngx_stream_lua_cleanup_add` (a cosocket
     /// closes its connection); a slot is emptied when its owner goes first.
     pub cleanups: Vec<Option<(unsafe fn(*mut std::ffi::c_void), *mut std::ffi::c_void)>>,
+}
+
+thread_local! {
+    /// The ids of the sessions alive now, so that an object outliving its session can tell
+    /// "that session ended" from "another session owns me" (addresses get reused).
+    static LIVE: std::cell::RefCell<std::collections::HashSet<u64>> = Default::default();
+    static NEXT_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
+}
+
+/// Whether the session with this id is alive now.
+pub fn is_live(id: u64) -> bool {
+    LIVE.with(|l| l.borrow().contains(&id))
 }
 
 impl Session {
@@ -193,7 +207,8 @@ impl Session {
         code_cache: bool,
         own_vm: Option<crate::lua::vm::VmRef>,
     ) -> Box<Session> {
-        Box::new(Session {
+        let sess = Box::new(Session {
+            id: NEXT_ID.with(|n| n.replace(n.get() + 1)),
             s,
             l,
             phase,
@@ -223,7 +238,9 @@ impl Session {
             in_handler: false,
             udp_sock_taken: false,
             cleanups: Vec::new(),
-        })
+        });
+        LIVE.with(|l| l.borrow_mut().insert(sess.id));
+        sess
     }
 
     /// A context with no nginx session, for code that runs outside one (init_worker, timers).
@@ -345,6 +362,7 @@ pub unsafe fn client_context(s: *mut ngx_stream_session_t) -> String {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        LIVE.with(|l| l.borrow_mut().remove(&self.id));
         // SAFETY: the VM outlives every session of its cycle; we only unref our own slots.
         unsafe {
             self.release_threads();
