@@ -104,3 +104,24 @@ some data
 done: some data
 --- no_error_log
 on_abort called
+
+
+
+=== TEST 6: under lua_check_client_abort, the client closing while a request socket reads is "client aborted"
+--- stream_server_config
+    lua_check_client_abort on;
+    content_by_lua_block {
+        ngx.on_abort(function() ngx.log(ngx.WARN, "abort handler ran") end)
+        local sock = ngx.req.socket()
+        local data, err, partial = sock:receive(100)
+        ngx.log(ngx.WARN, "receive: ", data, " ", err, " [", partial, "]")
+        ngx.log(ngx.WARN, "again: ", select(2, sock:receive()))
+    }
+--- stream_request
+hello
+--- shutdown
+--- stream_response
+--- error_log
+receive: nil client aborted [hello
+]
+again: closed

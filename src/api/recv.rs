@@ -153,10 +153,17 @@ pub struct RecvBuf {
     pub read_err: Option<String>,
     /// A receive failed for good (the peer closed, or an error): later ones fail at once.
     pub read_closed: bool,
+    /// The error the peer closing its side is (`client aborted` for the request socket
+    /// under `lua_check_client_abort`); otherwise the data simply ends there.
+    eof_error: Option<&'static str>,
     untils: Vec<Until>,
 }
 
 impl RecvBuf {
+    pub fn with_eof_error(eof_error: Option<&'static str>) -> RecvBuf {
+        RecvBuf { eof_error, ..RecvBuf::default() }
+    }
+
     pub fn pending(&self) -> &[u8] {
         &self.buf[self.pos..]
     }
@@ -292,7 +299,10 @@ impl RecvBuf {
             self.buf.truncate(old + n.max(0) as usize);
             match n {
                 n if n > 0 => continue,
-                0 => self.eof = true,
+                0 => match self.eof_error {
+                    Some(e) => self.read_err = Some(e.into()),
+                    None => self.eof = true,
+                },
                 n if n == NGX_AGAIN as isize => return Read::Again,
                 _ => {
                     let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);

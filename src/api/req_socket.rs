@@ -121,7 +121,9 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
         }
         let conf = crate::module::srv_conf_of(s.s).socket;
         let rs = Box::new(ReqSocket {
-            recv: RecvBuf::default(),
+            recv: RecvBuf::with_eof_error(
+                crate::module::srv_conf_of(s.s).check_client_abort.unwrap_or(false).then_some("client aborted"),
+            ),
             read_timeout: conf.read_timeout() as ngx_msec_t,
             send_timeout: conf.send_timeout() as ngx_msec_t,
             connect_timeout: conf.connect_timeout() as ngx_msec_t,
