@@ -665,7 +665,7 @@ cleanup lua udp socket upstream request
 
 
 
-=== TEST 23: the object's metatable holds the methods and __index, as upstream's
+=== TEST 23: the object's metatable holds the methods and __index, as upstream's (plus bind, from the spec)
 --- stream_server_config
     content_by_lua_block {
         local mt = getmetatable(ngx.socket.udp())
@@ -675,7 +675,7 @@ cleanup lua udp socket upstream request
         ngx.say(table.concat(keys, " "), " ", mt.__index == mt)
     }
 --- stream_response
-__index close receive send setpeername settimeout true
+__index bind close receive send setpeername settimeout true
 --- no_error_log
 [error]
 
@@ -769,3 +769,33 @@ echo: ping
 unknown: nilnowhere.test could not be resolved (3: Host not found)
 --- no_error_log
 [alert]
+
+
+
+=== TEST 27: bind picks the local address of the next setpeername (beyond v0.0.16, as in the spec)
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 udp;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            sock:receive()
+            sock:send("from " .. ngx.var.remote_addr)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local udp = ngx.socket.udp()
+        ngx.say("bind: ", udp:bind("127.0.0.2"))
+        ngx.say("bad: ", ngx.socket.udp():bind("nowhere"))
+        ngx.say(pcall(udp.bind, udp, 42))
+        assert(udp:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        udp:send("hi")
+        ngx.say(udp:receive())
+    }
+--- stream_response
+bind: 1
+bad: nilbad address
+falsebad argument #2 to '?' (string expected, got number)
+from 127.0.0.2
+--- no_error_log
+[error]

@@ -29,6 +29,8 @@ const UDATA_MT: &CStr = c"ngx_lua_udp_udata_mt";
 const MAX_DATAGRAM: usize = 8192;
 const CTX_INDEX: c_int = 1;
 const TIMEOUT_INDEX: c_int = 2;
+/// Where `bind` keeps its address until setpeername makes the socket.
+const BIND_INDEX: c_int = 3;
 
 pub struct UdpSock {
     /// The session that called `setpeername` (valid while `cleanup` is set).
@@ -44,9 +46,10 @@ pub struct UdpSock {
     /// The thread waiting in `receive` (upstream's `waiting`).
     reader: *mut Thread,
     recv_size: usize,
+    /// The local address given to `bind`, used by the next setpeername.
+    local: Option<Vec<u8>>,
 }
 
-/// A peer address from `setpeername`.
 /// The result of one receive attempt.
 enum Recv {
     Data(Vec<u8>),
@@ -55,6 +58,7 @@ enum Recv {
 }
 
 lua_api! {
+    bind => bind_impl,
     udp => udp_impl,
     setpeername => setpeername_impl,
     send => send_impl,
@@ -80,6 +84,7 @@ pub unsafe fn inject(l: *mut lua_State, ngx: c_int) {
         set_field_fn(l, mt, c"receive", receive);
         set_field_fn(l, mt, c"settimeout", settimeout);
         set_field_fn(l, mt, c"close", close);
+        set_field_fn(l, mt, c"bind", bind);
         raw::lua_pushvalue(l, mt);
         raw::lua_setfield(l, mt, c"__index".as_ptr());
         raw::lua_setfield(l, LUA_REGISTRYINDEX, OBJECT_MT.as_ptr());
@@ -208,6 +213,7 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
                 cleanup: None,
                 reader: ptr::null_mut(),
                 recv_size: MAX_DATAGRAM,
+                local: None,
             }));
             p.write(u);
             raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_MT.as_ptr());
@@ -232,6 +238,9 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
         us.conf = socket_conf(&*sess);
         raw::lua_rawgeti(l, 1, TIMEOUT_INDEX as _);
         let timeout = raw::lua_tointeger(l, -1);
+        raw::lua_settop(l, -2);
+        raw::lua_rawgeti(l, 1, BIND_INDEX as _);
+        us.local = to_bytes(l, -1).map(<[u8]>::to_vec);
         raw::lua_settop(l, -2);
         us.read_timeout = if timeout > 0 { timeout as ngx_msec_t } else { us.conf.read_timeout() as ngx_msec_t };
 
@@ -303,6 +312,20 @@ unsafe fn connect(u: &mut UdpSock, peer: &PeerAddr) -> Result<(), i32> {
             let e = last_errno();
             log_error(NGX_LOG_ALERT, log, e, b"socket() failed");
             return Err(e);
+        }
+        if let Some(local) = &u.local {
+            let ip = std::str::from_utf8(local).ok().and_then(|t| t.trim_matches(['[', ']']).parse().ok());
+            let Some(ip) = ip else {
+                libc::close(fd);
+                return Err(libc::EINVAL);
+            };
+            let sa = crate::api::cosocket::sockaddr_bytes(&std::net::SocketAddr::new(ip, 0));
+            if libc::bind(fd, sa.as_ptr() as *const libc::sockaddr, sa.len() as libc::socklen_t) == -1 {
+                let e = last_errno();
+                log_error(NGX_LOG_CRIT, log, e, b"bind() failed");
+                libc::close(fd);
+                return Err(e);
+            }
         }
         let c = ngx_get_connection(fd, log);
         if c.is_null() {
@@ -656,6 +679,37 @@ unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
             Err(n) => return Ok(n),
         };
         close_socket(u);
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+/// `bind(address)`: the local IP address of the next setpeername (an extension over
+/// v0.0.16, as lua-nginx-module has it).
+unsafe fn bind_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        if raw::lua_type(l, 1) != LUA_TTABLE {
+            let got = type_name(l, raw::lua_type(l, 1));
+            return Err(LuaError::Arg(1, "bind", format!("table expected, got {got}")));
+        }
+        if raw::lua_type(l, 2) != LUA_TSTRING {
+            let got = type_name(l, raw::lua_type(l, 2));
+            return Err(LuaError::Arg(2, "bind", format!("string expected, got {got}")));
+        }
+        let addr = to_bytes(l, 2).unwrap_or_default();
+        let valid = std::str::from_utf8(addr)
+            .ok()
+            .is_some_and(|t| t.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok());
+        if !valid {
+            return fail(l, b"bad address");
+        }
+        raw::lua_pushvalue(l, 2);
+        raw::lua_rawseti(l, 1, BIND_INDEX as _);
         raw::lua_pushinteger(l, 1);
         Ok(1)
     }
