@@ -1015,3 +1015,124 @@ whole: [] nil [nil]
 whole: [nil] closed [yy]
 --- no_error_log
 [error]
+
+
+
+=== TEST 33: TLS client certificates (lua_ssl_certificate), and the other lua_ssl_* settings
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate ../../../../../t/cert/test.crt;
+        ssl_certificate_key ../../../../../t/cert/test.key;
+        ssl_client_certificate ../../../../../t/cert/client-ca.crt;
+        ssl_verify_client on;
+        content_by_lua_block { ngx.say("client: ", ngx.var.ssl_client_s_dn) }
+    }
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+        content_by_lua_block {
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            assert(sock:sslhandshake(nil, "test.com"))
+            ngx.print("without a certificate: ", sock:receive("*a"))
+        }
+    }
+--- stream_server_config
+    lua_ssl_certificate ../../../../../t/cert/client.crt;
+    lua_ssl_certificate_key ../../../../../t/cert/client.key;
+    lua_ssl_trusted_certificate ../../../../../t/cert/ca.crt;
+    lua_ssl_verify_depth 1;
+    lua_ssl_protocols TLSv1.2 TLSv1.3;
+    lua_ssl_ciphers HIGH:!aNULL:!MD5;
+    lua_ssl_conf_command Options -SessionTicket;
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say("handshake: ", type(sock:sslhandshake(nil, "test.com", true)))
+        ngx.say(sock:receive())
+        local other = ngx.socket.tcp()
+        assert(other:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_2))
+        ngx.say(other:receive("*a"))
+    }
+--- stream_response_like
+^handshake: userdata
+client: CN=test client
+without a certificate: (nil|)
+--- no_error_log
+[alert]
+
+
+
+=== TEST 34: lua_ssl_certificate without a key fails the configuration
+--- stream_server_config
+    lua_ssl_certificate ../../../../../t/cert/client.crt;
+    content_by_lua_block { ngx.say("unreachable") }
+--- must_die
+--- error_log
+no "lua_ssl_certificate_key" is defined for certificate
+
+
+
+=== TEST 35: a peer that resets the connection in the middle of a read
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            -- leaving with the client's bytes unread makes the kernel send a reset
+            ngx.sleep(0.05)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        assert(sock:send("unread by the peer"))
+        local data, err, partial = sock:receive(100)
+        ngx.say(data, " ", err, " [", partial, "]")
+        ngx.say(sock:receive())
+        ngx.say("close: ", sock:close())
+    }
+--- stream_response
+nil connection reset by peer []
+nilclosed
+close: 1
+--- error_log
+recv() failed (104: Connection reset by peer)
+
+
+
+=== TEST 36: a socket of a session that is still running is a "bad request" in another session
+--- stream_config
+    lua_package_path '$prefix/html/?.lua;;';
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local shared = require "shared_sock"
+            if shared.sock then
+                local ok, err = pcall(shared.sock.send, shared.sock, "x")
+                ngx.say("other session: ", ok, " ", err)
+                return
+            end
+            ngx.sleep(0.5)
+        }
+    }
+--- user_files
+>>> shared_sock.lua
+return {}
+--- stream_server_config
+    content_by_lua_block {
+        local shared = require "shared_sock"
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        shared.sock = sock
+        -- a second session, while this one still owns the socket
+        local other = ngx.socket.tcp()
+        assert(other:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say(other:receive())
+        shared.sock = nil
+        sock:close()
+    }
+--- stream_response
+other session: false bad request
+--- no_error_log
+[alert]
