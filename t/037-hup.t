@@ -1,0 +1,35 @@
+# A reload (HUP) while timers and sessions are live, with a master process.
+
+use Test::Nginx::Socket::Lua::Stream;
+
+repeat_each(1);
+master_on();
+workers(1);
+plan tests => repeat_each() * (blocks() * 3);
+no_long_string();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a reload (HUP) while a timer and a session wait: the old worker runs the timer early and finishes the session
+--- stream_server_config
+    content_by_lua_block {
+        ngx.timer.at(100, function(premature)
+            ngx.log(ngx.WARN, "long timer ran, premature: ", premature)
+        end)
+        -- ask the master to reload, as an operator would, while this session sleeps
+        local f = assert(io.open(ngx.config.prefix() .. "logs/nginx.pid"))
+        local master = f:read("*l")
+        f:close()
+        os.execute("kill -HUP " .. master)
+        ngx.sleep(0.3)
+        ngx.say("session finished, exiting: ", ngx.worker.exiting())
+    }
+--- stream_response
+session finished, exiting: true
+--- wait: 0.3
+--- error_log
+long timer ran, premature: true
+--- no_error_log
+[alert]
+[crit]
