@@ -81,19 +81,19 @@ outer done: dead
 
 
 
-=== TEST 4: errors come back from resume; wrap raises them
+=== TEST 4: errors come back from resume; a wrapped coroutine's error aborts its parent, past pcall, as upstream's
 --- stream_server_config
     content_by_lua_block {
         local co = coroutine.create(function() error("inside", 0) end)
         ngx.say(coroutine.resume(co))
         local w = coroutine.wrap(function() error("wrapped", 0) end)
         ngx.say(pcall(w))
+        ngx.say("not reached")
     }
 --- stream_response
 falseinside
-falsewrapped
---- no_error_log
-[error]
+--- error_log eval
+["lua entry thread aborted: runtime error: wrapped", "coroutine 0:", "coroutine 1:", "in function 'co_resume'"]
 
 
 
@@ -126,3 +126,26 @@ falsebad argument #1 to '?' (Lua function expected)
 falsebad argument #1 to '?' (coroutine expected)
 --- no_error_log
 [alert]
+
+
+
+=== TEST 7: wrapped coroutines inside wrapped coroutines: the error goes up the chain, a resume'd parent catches it
+--- stream_server_config
+    content_by_lua_block {
+        local inner = coroutine.wrap(function() error("deep", 0) end)
+        local outer = coroutine.wrap(function() inner() end)
+        local co = coroutine.create(function() outer() end)
+        ngx.say(coroutine.resume(co))
+        ngx.say(coroutine.status(co))
+        local t = ngx.thread.spawn(function()
+            coroutine.wrap(function() error("in a thread", 0) end)()
+        end)
+        ngx.say(ngx.thread.wait(t))
+    }
+--- stream_response
+falsedeep
+dead
+falsein a thread
+--- error_log
+stream lua user thread aborted: runtime error: in a thread
+coroutine 1:

@@ -15,6 +15,7 @@ use crate::lua_api;
 
 lua_api! {
     co_create => create_impl,
+    co_create_wrapped => create_wrapped_impl,
     co_resume => resume_impl,
     co_yield => yield_impl,
 }
@@ -43,6 +44,9 @@ pub unsafe fn inject(l: *mut lua_State) {
             set_field_fn(l, co, name, f);
         }
         raw::lua_settop(l, co - 1);
+        // for the built-in coroutine.wrap only (not a visible field of `coroutine`)
+        raw::lua_pushcclosure(l, co_create_wrapped, 0);
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, c"ngx_lua_co_create_wrapped".as_ptr());
     }
 }
 
@@ -85,6 +89,22 @@ unsafe fn create_impl(l: *mut lua_State) -> LuaResult {
         (*t).coroutine = true;
         (*t).status = Status::Suspended;
         Ok(1)
+    }
+}
+
+/// `coroutine.create` for `coroutine.wrap`: an error in such a coroutine propagates to its
+/// parent instead of being returned by resume (upstream's wrap).
+unsafe fn create_wrapped_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running state.
+    unsafe {
+        let n = create_impl(l)?;
+        if let Some(sess) = session_of(l) {
+            let t = (*sess).find_thread(raw::lua_tothread(l, -1));
+            if !t.is_null() {
+                (*t).wrap = true;
+            }
+        }
+        Ok(n)
     }
 }
 

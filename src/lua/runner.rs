@@ -126,6 +126,32 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                     (t, nargs) = (back_to_parent(t, true, n), n + 1);
                     continue;
                 }
+                _ if (*t).coroutine && (*t).wrap => {
+                    // coroutine.wrap: the error goes up to the first parent that is not a
+                    // wrapped coroutine, with the traceback of the whole chain (upstream's)
+                    let (kind, msg) = error_of(co, rc);
+                    let trace = traceback(t);
+                    let mut p = t;
+                    while (*p).coroutine && (*p).wrap {
+                        (*p).status = ThreadStatus::Dead;
+                        p = (*p).parent;
+                    }
+                    if (*p).coroutine {
+                        // a coroutine.resume'd parent: its resumer gets false and the error
+                        (*p).status = ThreadStatus::Dead;
+                        let q = (*p).parent;
+                        raw::lua_pushboolean((*q).co, 0);
+                        push_bytes((*q).co, msg.as_bytes());
+                        (*q).status = ThreadStatus::Running;
+                        (t, nargs) = (q, 2);
+                        continue;
+                    }
+                    raw::lua_settop((*p).co, 0);
+                    push_bytes((*p).co, msg.as_bytes());
+                    if let Some(o) = thread_failed(sess, p, kind, &msg, &trace) {
+                        return o;
+                    }
+                }
                 _ if (*t).coroutine => {
                     // coroutine.resume returns false and the error
                     (*t).status = ThreadStatus::Dead;
@@ -142,22 +168,12 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                     raw::lua_insert(co, 1);
                     thread_ended(sess, t);
                 }
-                _ if !(*t).user => {
-                    log_thread_error((*sess).log(), (*sess).phase, co, rc, false);
-                    (*t).status = ThreadStatus::Dead;
-                    (*sess).posted.clear();
-                    return Outcome::Failed;
-                }
                 _ => {
-                    log_thread_error((*sess).log(), (*sess).phase, co, rc, true);
-                    // what ngx.thread.wait returns for it: false, err
-                    let n = raw::lua_gettop(co);
-                    for _ in 1..n {
-                        raw::lua_remove(co, 1);
+                    let (kind, msg) = error_of(co, rc);
+                    let trace = traceback(t);
+                    if let Some(o) = thread_failed(sess, t, kind, &msg, &trace) {
+                        return o;
                     }
-                    raw::lua_pushboolean(co, 0);
-                    raw::lua_insert(co, 1);
-                    thread_ended(sess, t);
                 }
             }
             match (*sess).posted.pop_front() {
@@ -229,7 +245,8 @@ pub unsafe fn wake(sess: *mut Session, t: *mut Thread, nargs: c_int) {
     }
 }
 
-unsafe fn log_thread_error(log: *mut ngx_log_t, phase: Phase, co: *mut lua_State, rc: c_int, user: bool) {
+/// The kind of a failed resume and its error message (the error value on top of `co`).
+unsafe fn error_of(co: *mut lua_State, rc: c_int) -> (&'static str, String) {
     let kind = match rc {
         LUA_ERRRUN => "runtime error",
         LUA_ERRSYNTAX => "syntax error",
@@ -245,19 +262,68 @@ unsafe fn log_thread_error(log: *mut ngx_log_t, phase: Phase, co: *mut lua_State
             "unknown reason".to_string()
         }
     };
-    let trace = unsafe { traceback(co) };
-    // upstream runs these phases with a plain pcall, hence their own wording
-    let line = match phase {
-        _ if user => format!("stream lua user thread aborted: {kind}: {msg}\n{trace}"),
-        Phase::Log => format!("failed to run log_by_lua*: {msg}\n{trace}"),
-        _ => format!("lua entry thread aborted: {kind}: {msg}\n{trace}"),
-    };
-    log_error(NGX_LOG_ERR, log, 0, line.as_bytes());
+    (kind, msg)
+}
+
+/// The entry thread or light thread `t` failed (its error value on top of its stack): logged
+/// in upstream's words; the entry thread's failure ends the session's Lua (`Some`), a light
+/// thread's leaves `false, err` for `ngx.thread.wait`.
+unsafe fn thread_failed(sess: *mut Session, t: *mut Thread, kind: &str, msg: &str, trace: &str) -> Option<Outcome> {
+    // SAFETY: sess and t are live.
+    unsafe {
+        let user = (*t).user;
+        // upstream runs these phases with a plain pcall, hence their own wording
+        let line = match (*sess).phase {
+            _ if user => format!("stream lua user thread aborted: {kind}: {msg}\n{trace}"),
+            Phase::Log => format!("failed to run log_by_lua*: {msg}\n{trace}"),
+            _ => format!("lua entry thread aborted: {kind}: {msg}\n{trace}"),
+        };
+        log_error(NGX_LOG_ERR, (*sess).log(), 0, line.as_bytes());
+        if !user {
+            (*t).status = ThreadStatus::Dead;
+            (*sess).posted.clear();
+            return Some(Outcome::Failed);
+        }
+        // what ngx.thread.wait returns for it: false, err
+        let co = (*t).co;
+        let n = raw::lua_gettop(co);
+        for _ in 1..n {
+            raw::lua_remove(co, 1);
+        }
+        raw::lua_pushboolean(co, 0);
+        raw::lua_insert(co, 1);
+        thread_ended(sess, t);
+        None
+    }
 }
 
 /// A traceback in upstream's layout (`stack traceback:` / `coroutine 0:` / frames).
-pub unsafe fn traceback(co: *mut lua_State) -> String {
-    let mut out = String::from("stack traceback:\ncoroutine 0:");
+/// A traceback in upstream's layout: `stack traceback:`, then `coroutine N:` and the frames
+/// of the failing thread (0) and of each live parent up the chain (1, 2, ...).
+pub unsafe fn traceback(t: *mut Thread) -> String {
+    let mut out = String::from("stack traceback:");
+    let mut t = t;
+    let mut id = 0;
+    // SAFETY: the threads of a chain are live (a parent outlives its running children).
+    unsafe {
+        while !t.is_null() && id < 5 {
+            out.push_str(&format!("\ncoroutine {id}:"));
+            // the entry thread's function is the handler's code itself: upstream shows it as
+            // the main chunk (its LuaJIT runs the chunk, ours a closure made from it)
+            let entry = !(*t).user && !(*t).coroutine;
+            frames(&mut out, (*t).co, entry);
+            id += 1;
+            t = (*t).parent;
+            if !t.is_null() && (*t).status == ThreadStatus::Dead {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The frames of `co`, one per line.
+unsafe fn frames(out: &mut String, co: *mut lua_State, entry: bool) {
     let mut level = 0;
     // SAFETY: lua_getstack/lua_getinfo only read co's frames.
     unsafe {
@@ -282,11 +348,9 @@ pub unsafe fn traceback(co: *mut lua_State) -> String {
                 out.push_str(&format!(" in function '{}'", CStr::from_ptr(ar.name).to_string_lossy()));
             } else {
                 let what = if ar.what.is_null() { "" } else { CStr::from_ptr(ar.what).to_str().unwrap_or("") };
-                // the entry function is the handler's code itself: upstream shows it as the
-                // main chunk (its LuaJIT runs the chunk, ours a closure made from it)
                 match what {
                     "main" => out.push_str(" in main chunk"),
-                    "Lua" if level == depth - 1 => out.push_str(" in main chunk"),
+                    "Lua" if entry && level == depth - 1 => out.push_str(" in main chunk"),
                     "C" | "tail" => out.push_str(" ?"),
                     _ => out.push_str(&format!(" in function <{src}:{}>", ar.linedefined)),
                 }
@@ -294,5 +358,4 @@ pub unsafe fn traceback(co: *mut lua_State) -> String {
             level += 1;
         }
     }
-    out
 }

@@ -30,6 +30,8 @@ pub struct Thread {
     pub user: bool,
     /// A user coroutine (`coroutine.create`), run by `coroutine.resume`.
     pub coroutine: bool,
+    /// Made by `coroutine.wrap`: its errors propagate to its parent.
+    pub wrap: bool,
     pub status: Status,
     /// The thread that spawned this one.
     pub parent: *mut Thread,
@@ -52,6 +54,7 @@ impl Thread {
             co_ref,
             user,
             coroutine: false,
+            wrap: false,
             status: Status::Running,
             parent,
             waited_by_parent: false,

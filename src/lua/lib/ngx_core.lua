@@ -271,7 +271,7 @@ end
 -- coroutine.wrap over the nginx-aware create/resume, so wrapped coroutines may wait on
 -- nginx events too (LuaJIT's own wrap would bypass the scheduler)
 do
-    local co_create, co_resume = coroutine.create, coroutine.resume
+    local co_create, co_resume = registry.ngx_lua_co_create_wrapped, coroutine.resume
     local function pass(ok, ...)
         if not ok then
             error((...), 2)
