@@ -4,6 +4,7 @@
 pub mod exports;
 pub mod luastate;
 pub mod ngx;
+pub mod string_exports;
 
 pub use self::luastate::*;
 pub use self::ngx::*;
