@@ -32,7 +32,7 @@ pub const BUILTIN_MODULES: &[(&str, &str)] = &[
     ("resty.core.base", include_str!("../lua/lib/resty_core_base.lua")),
     ("resty.core.var", RESTY_CORE_PART),
     ("resty.core.ctx", RESTY_CORE_PART),
-    ("resty.core.time", RESTY_CORE_PART),
+    ("resty.core.time", include_str!("../lua/lib/resty_core_time.lua")),
     ("resty.core.worker", RESTY_CORE_PART),
     ("resty.core.hash", RESTY_CORE_PART),
     ("resty.core.base64", RESTY_CORE_PART),

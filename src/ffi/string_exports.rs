@@ -190,8 +190,12 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_get_conf_env(
     // SAFETY: name is NUL-terminated; the core conf's env array holds ngx_str_t entries whose
     // data is NUL-terminated `NAME=value` (or just `NAME`).
     unsafe {
-        let ccf = *(*ngx_cycle).conf_ctx.add(ngx_core_module.index) as *mut ngx_core_conf_t;
-        if ccf.is_null() || name.is_null() {
+        let cycle = ngx_cycle;
+        if cycle.is_null() || (*cycle).conf_ctx.is_null() || name.is_null() {
+            return NGX_DECLINED as c_int;
+        }
+        let ccf = *(*cycle).conf_ctx.add(ngx_core_module.index) as *mut ngx_core_conf_t;
+        if ccf.is_null() {
             return NGX_DECLINED as c_int;
         }
         let want = std::ffi::CStr::from_ptr(name as *const std::ffi::c_char).to_bytes();
