@@ -499,3 +499,20 @@ $
 a%20b 907060870
 --- error_log
 log phase: aGk= b
+
+
+
+=== TEST 23: decode_base64mime exists but is http-only, as with lua-resty-core in stream
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(type(ngx.decode_base64mime))
+        ngx.say(pcall(ngx.decode_base64mime, nil))
+        ngx.say(pcall(ngx.decode_base64mime, "YQ=="))
+    }
+--- stream_response_like chomp
+^function
+false.*string argument only
+false.*missing declaration for symbol 'ngx_http_lua_ffi_decode_base64mime'
+$
+--- no_error_log
+[error]
