@@ -122,7 +122,11 @@ pub fn encode_base64_into(src: &[u8], dst: &mut [u8], no_padding: bool) -> usize
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut n = 0;
     for chunk in src.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let v = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         let chars = chunk.len() + 1;
         for i in 0..4 {
@@ -148,7 +152,11 @@ const fn crc32_table() -> [u32; 256] {
         let mut c = i as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         t[i] = c;
@@ -162,7 +170,9 @@ static CRC32: [u32; 256] = crc32_table();
 /// The CRC-32 nginx's ngx_crc32_short and ngx_crc32_long both compute (they differ only in
 /// table size).
 pub fn crc32(data: &[u8]) -> u32 {
-    !data.iter().fold(!0u32, |c, &b| CRC32[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
+    !data.iter().fold(!0u32, |c, &b| {
+        CRC32[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8)
+    })
 }
 
 /// HMAC-SHA1 (RFC 2104) over nginx's SHA-1.
@@ -225,7 +235,11 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
 }
 
 /// `luaL_checklstring`: a string or a number (converted), else a `bad argument` error.
-unsafe fn check_bytes<'a>(l: *mut lua_State, i: c_int, api: &'static str) -> Result<&'a [u8], LuaError> {
+unsafe fn check_bytes<'a>(
+    l: *mut lua_State,
+    i: c_int,
+    api: &'static str,
+) -> Result<&'a [u8], LuaError> {
     // SAFETY: l is the running state.
     unsafe {
         let t = raw::lua_type(l, i);
@@ -234,7 +248,11 @@ unsafe fn check_bytes<'a>(l: *mut lua_State, i: c_int, api: &'static str) -> Res
                 return Ok(b);
             }
         }
-        Err(LuaError::Arg(i, api, format!("string expected, got {}", arg_type_name(l, i))))
+        Err(LuaError::Arg(
+            i,
+            api,
+            format!("string expected, got {}", arg_type_name(l, i)),
+        ))
     }
 }
 
@@ -320,7 +338,10 @@ unsafe fn encode_args_impl(l: *mut lua_State) -> LuaResult {
                     while raw::lua_next(l, sub) != 0 {
                         if raw::lua_type(l, -1) == LUA_TBOOLEAN {
                             if raw::lua_toboolean(l, -1) != 0 {
-                                pairs.push(Pair { key: key.clone(), value: None });
+                                pairs.push(Pair {
+                                    key: key.clone(),
+                                    value: None,
+                                });
                             }
                         } else {
                             // a copy, so converting a number does not touch the table
@@ -330,7 +351,10 @@ unsafe fn encode_args_impl(l: *mut lua_State) -> LuaResult {
                                 return err(format!("attempt to use {t} as query arg value"));
                             };
                             raw::lua_settop(l, -2);
-                            pairs.push(Pair { key: key.clone(), value: Some(v) });
+                            pairs.push(Pair {
+                                key: key.clone(),
+                                value: Some(v),
+                            });
                         }
                         raw::lua_settop(l, -2);
                     }

@@ -10,7 +10,9 @@ use regex::bytes::Regex;
 
 /// The `lib` directories (lua-resty-core and what it needs) to load, if asked for.
 pub fn lib_dir() -> Option<String> {
-    std::env::var("TEST_NGINX_RESTY_CORE").ok().filter(|d| !d.trim().is_empty())
+    std::env::var("TEST_NGINX_RESTY_CORE")
+        .ok()
+        .filter(|d| !d.trim().is_empty())
 }
 
 /// The block's `stream_config` with lua-resty-core added (`None` stays `None` unless the
@@ -32,7 +34,11 @@ pub fn apply(stream_config: Option<Vec<u8>>, has_stream: bool) -> Option<Vec<u8>
     let directive = Regex::new(r#"lua_package_path\s+(['"]?)"#).unwrap();
     conf = match directive.find(&conf) {
         Some(m) => [&conf[..m.end()], path.as_bytes(), &conf[m.end()..]].concat(),
-        None => [conf.as_slice(), format!("\nlua_package_path \"{path};\";\n").as_bytes()].concat(),
+        None => [
+            conf.as_slice(),
+            format!("\nlua_package_path \"{path};\";\n").as_bytes(),
+        ]
+        .concat(),
     };
 
     const REQUIRE: &[u8] = b" require \"resty.core\" ";
