@@ -30,15 +30,15 @@ unsigned int ngx_stream_lua_ffi_crc32_short(const unsigned char *src,
     size_t len);
 ]]
 
--- one scratch buffer, grown on demand (no call below yields while using it)
-local buf_size = 4096
-local buf = ffi.new("unsigned char[?]", buf_size)
+-- one scratch buffer (no call below yields while using it); bigger requests get their own,
+-- left to the GC, so a huge string once does not pin memory
+local BUF_SIZE = 4096
+local buf = ffi.new("unsigned char[?]", BUF_SIZE)
 local size_ptr = ffi.new("size_t[1]")
 
 local function get_buf(size)
-    if size > buf_size then
-        buf_size = size
-        buf = ffi.new("unsigned char[?]", size)
+    if size > BUF_SIZE then
+        return ffi.new("unsigned char[?]", size)
     end
     return buf
 end
