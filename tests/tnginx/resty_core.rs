@@ -18,9 +18,14 @@ pub fn lib_dir() -> Option<String> {
 /// The block's `stream_config` with lua-resty-core added (`None` stays `None` unless the
 /// block has stream servers).
 pub fn apply(stream_config: Option<Vec<u8>>, has_stream: bool) -> Option<Vec<u8>> {
-    let Some(dir) = lib_dir() else {
-        return stream_config;
-    };
+    match lib_dir() {
+        Some(dirs) => merge(&dirs, stream_config, has_stream),
+        None => stream_config,
+    }
+}
+
+/// `apply` with the `:`-separated `dirs` given.
+pub fn merge(dir: &str, stream_config: Option<Vec<u8>>, has_stream: bool) -> Option<Vec<u8>> {
     if stream_config.is_none() && !has_stream {
         return None;
     }
