@@ -189,3 +189,27 @@ true true true true
 number true true
 --- no_error_log
 [error]
+
+
+
+=== TEST 8: ngx.status reads the session status; os.getenv sees env directives in init_by_lua
+--- main_config
+    env STRINGS_TEST_ENV2=from-conf;
+--- stream_config
+    init_by_lua_block {
+        package.loaded.env2 = tostring(os.getenv("STRINGS_TEST_ENV2")) .. " "
+            .. tostring(os.getenv("NO_SUCH_ENV_X")) .. " " .. type(os.getenv("PATH"))
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(package.loaded.env2)
+        ngx.say("status: ", ngx.status)
+    }
+    log_by_lua_block {
+        ngx.log(ngx.WARN, "log status: ", ngx.status)
+    }
+--- stream_response
+from-conf nil string
+status: 0
+--- error_log
+log status: 200

@@ -21,6 +21,7 @@ use crate::lua::session::{Phase, Session};
 pub const BUILTIN_LUA: &[(&str, &str)] = &[
     ("ngx_core.lua", include_str!("../lua/lib/ngx_core.lua")),
     ("ngx_string.lua", include_str!("../lua/lib/ngx_string.lua")),
+    ("ngx_misc.lua", include_str!("../lua/lib/ngx_misc.lua")),
 ];
 
 /// Built-in modules user code `require`s by name. They are found by a searcher placed after
