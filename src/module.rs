@@ -152,7 +152,12 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
                 }
             }
             let l = mcf.vm.as_ref().map_or(std::ptr::null_mut(), |vm| vm.l);
-            match crate::phase::init::run_init(mcf, l, (*cf).log) {
+            // init_by_lua sees the cycle being configured (its env, prefix...), as upstream's
+            let saved = ngx_cycle;
+            ngx_cycle = (*cf).cycle;
+            let rc = crate::phase::init::run_init(mcf, l, (*cf).log);
+            ngx_cycle = saved;
+            match rc {
                 Ok(()) => NGX_OK as ngx_int_t,
                 Err(()) => NGX_ERROR as ngx_int_t,
             }

@@ -12,6 +12,7 @@
 //!   TEST_NGINX_LOG_LEVEL     default error_log level (default debug)
 //!   TEST_NGINX_MASTER_PROCESS  on/off, overrides the files' choice (default off, as upstream)
 //!   TEST_NGINX_VERBOSE       print where each generated nginx.conf is
+//!   TEST_NGINX_RESTY_CORE    lua-resty-core (and lrucache) `lib` dirs, `:`-separated: load them
 //!   TNGINX_SELF_TEST=1       run the runner's own unit checks instead of tests
 //!   TNGINX_LINT=1            only check that the selected files parse and evaluate
 //! Arguments after `--`: files or directories (`t/002-content.t`, `t/002-content.t:3` for
@@ -33,6 +34,8 @@ mod perl;
 mod plan;
 #[path = "tnginx/ports.rs"]
 mod ports;
+#[path = "tnginx/resty_core.rs"]
+mod resty_core;
 #[path = "tnginx/runner.rs"]
 mod runner;
 #[path = "tnginx/selftest.rs"]

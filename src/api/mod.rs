@@ -19,6 +19,7 @@ pub mod socket_ssl;
 pub mod socket_tcp;
 pub mod ssl_ctx;
 pub mod socket_udp;
+pub mod string;
 pub mod thread;
 pub mod timer;
 
@@ -30,15 +31,36 @@ pub const BUILTIN_LUA: &[(&str, &str)] = &[
     ("ngx_core.lua", include_str!("../lua/lib/ngx_core.lua")),
     ("ngx_socket.lua", include_str!("../lua/lib/ngx_socket.lua")),
     ("ngx_re.lua", include_str!("../lua/lib/ngx_re.lua")),
+    ("ngx_string.lua", include_str!("../lua/lib/ngx_string.lua")),
+    ("ngx_misc.lua", include_str!("../lua/lib/ngx_misc.lua")),
 ];
 
 /// Built-in modules user code `require`s by name. They are found by a searcher placed after
 /// `lua_package_path`/`lua_package_cpath`, so a real lua-resty-core on the user's path wins.
-pub const BUILTIN_MODULES: &[(&str, &str)] =
-    &[
-        ("ngx.semaphore", include_str!("../lua/lib/ngx_semaphore.lua")),
-        ("ngx.re", include_str!("../lua/lib/ngx_re_module.lua")),
-    ];
+pub const BUILTIN_MODULES: &[(&str, &str)] = &[
+    ("ngx.semaphore", include_str!("../lua/lib/ngx_semaphore.lua")),
+    ("ngx.base64", include_str!("../lua/lib/ngx_base64.lua")),
+    ("ngx.re", include_str!("../lua/lib/ngx_re_module.lua")),
+    ("resty.core", include_str!("../lua/lib/resty_core.lua")),
+    ("resty.core.base", include_str!("../lua/lib/resty_core_base.lua")),
+    ("resty.core.var", RESTY_CORE_PART),
+    ("resty.core.ctx", RESTY_CORE_PART),
+    ("resty.core.time", include_str!("../lua/lib/resty_core_time.lua")),
+    ("resty.core.worker", RESTY_CORE_PART),
+    ("resty.core.hash", RESTY_CORE_PART),
+    ("resty.core.base64", RESTY_CORE_PART),
+    ("resty.core.uri", RESTY_CORE_PART),
+    ("resty.core.exit", RESTY_CORE_PART),
+    ("resty.core.phase", RESTY_CORE_PART),
+    ("resty.core.misc", RESTY_CORE_PART),
+    ("resty.core.utils", RESTY_CORE_PART),
+    ("resty.core.request", RESTY_CORE_PART),
+    ("resty.core.coroutine", RESTY_CORE_PART),
+    ("resty.core.regex", RESTY_CORE_PART),
+];
+
+/// The stand-in for lua-resty-core's part modules whose APIs are built in.
+const RESTY_CORE_PART: &str = include_str!("../lua/lib/resty_core_part.lua");
 
 /// The session of the running Lua code (`__ngx_req` in the thread's globals, as upstream
 /// and lua-resty-core look it up).
@@ -84,6 +106,7 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         timer::inject(l, t);
         thread::inject(l, t);
         coroutine::inject(l);
+        string::inject(l, t);
 
         raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
         raw::lua_getfield(l, -1, c"loaded".as_ptr());

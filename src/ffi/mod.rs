@@ -6,6 +6,7 @@ pub mod luastate;
 pub mod ngx;
 pub mod pcre2;
 pub mod regex;
+pub mod string_exports;
 
 pub use self::luastate::*;
 pub use self::ngx::*;

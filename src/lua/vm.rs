@@ -112,6 +112,7 @@ impl Vm {
 
             crate::api::inject(l)?;
             vm.run_builtin_lua()?;
+            vm.load_resty_core()?;
 
             // compile everything once, before workers fork; code that does not compile (already
             // reported) and files missing now are loaded, and reported, when they run
@@ -122,6 +123,28 @@ impl Vm {
             }
             Ok(vm)
         }
+    }
+
+    /// `require "resty.core"` as upstream does in every new VM: a lua-resty-core on the
+    /// package path if there is one, else our built-in stand-in (which always loads).
+    unsafe fn load_resty_core(&self) -> Result<(), String> {
+        // SAFETY: self.l is live; errors leave a message on the stack.
+        unsafe {
+            let l = self.l;
+            raw::lua_getfield(l, LUA_GLOBALSINDEX, c"require".as_ptr());
+            push_bytes(l, b"resty.core");
+            if raw::lua_pcall(l, 1, 0, 0) != 0 {
+                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                raw::lua_settop(l, -2);
+                return Err(format!(
+                    "failed to load the 'resty.core' module (https://github.com/openresty/lua-resty-core); \
+                     ensure you are using an OpenResty release from https://openresty.org/en/download.html \
+                     (reason: {})",
+                    msg.unwrap_or_default()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Runs the embedded Lua layer (our own code over the exported C ABI).

@@ -328,10 +328,13 @@ pub fn build_plan(
     });
     Ok(Plan {
         main_config: expand(sec.text("main_config").unwrap_or_default())?,
-        stream_config: match sec.text("stream_config") {
-            Some(c) => Some(expand(c)?),
-            None => None,
-        },
+        stream_config: crate::resty_core::apply(
+            match sec.text("stream_config") {
+                Some(c) => Some(expand(c)?),
+                None => None,
+            },
+            !servers.is_empty(),
+        ),
         servers,
         post_main_config: expand(sec.text("post_main_config").unwrap_or_default())?,
         expect,

@@ -456,6 +456,31 @@ fn helpers(t: &mut T) {
     crate::ports::release(port.parse().unwrap(), 1);
 }
 
+/// TEST_NGINX_RESTY_CORE's edits of a block's stream_config.
+fn resty_core(t: &mut T) {
+    use crate::resty_core::merge;
+    let m = |conf: Option<&str>, servers: bool| {
+        merge("/a/lib/:/b/lib", conf.map(|c| c.as_bytes().to_vec()), servers)
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
+    };
+    t.eq("resty.core: no stream block", m(None, false), None);
+    t.eq(
+        "resty.core: added directives",
+        m(None, true).as_deref(),
+        Some("\nlua_package_path \"/a/lib/?.lua;/b/lib/?.lua;;\";\n\ninit_by_lua_block { require \"resty.core\" }\n"),
+    );
+    t.eq(
+        "resty.core: merged into the block's own",
+        m(Some("lua_package_path '/x/?.lua;;';\ninit_by_lua_block {\n  foo()\n}\n"), true).as_deref(),
+        Some("lua_package_path '/a/lib/?.lua;/b/lib/?.lua;/x/?.lua;;';\ninit_by_lua_block { require \"resty.core\" \n  foo()\n}\n"),
+    );
+    t.eq(
+        "resty.core: init_by_lua_file only gets the path",
+        m(Some("init_by_lua_file x.lua;"), false).as_deref(),
+        Some("init_by_lua_file x.lua;\nlua_package_path \"/a/lib/?.lua;/b/lib/?.lua;;\";\n"),
+    );
+}
+
 pub fn run() -> i32 {
     let mut t = T {
         failures: Vec::new(),
@@ -465,6 +490,7 @@ pub fn run() -> i32 {
     perl_subset(&mut t);
     regexes(&mut t);
     helpers(&mut t);
+    resty_core(&mut t);
     for f in &t.failures {
         println!("not ok - {}", f);
     }

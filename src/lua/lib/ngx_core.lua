@@ -213,7 +213,24 @@ ngx.worker = {
 }
 
 -- ngx's own fields: ctx and exit are getters/setters/functions ---------------
-local getters = { ctx = get_ctx }
+-- ngx.status (read-only in stream): the session's status code
+ffi.cdef[[
+int ngx_stream_lua_ffi_get_resp_status(ngx_stream_lua_request_t *r);
+]]
+
+local function get_status()
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    local rc = C.ngx_stream_lua_ffi_get_resp_status(r)
+    if rc == -101 then
+        error("API disabled in the current context", 2)
+    end
+    return rc
+end
+
+local getters = { ctx = get_ctx, status = get_status }
 local setters = { ctx = set_ctx }
 rawset(ngx, "exit", exit)
 setmetatable(ngx, {

@@ -16,7 +16,7 @@ local ngx = ngx
 if not pcall(ffi.typeof, "ngx_stream_lua_regex_t") then
     if not pcall(ffi.typeof, "ngx_str_t") then
         ffi.cdef[[
-        typedef struct { size_t len; unsigned char *data; } ngx_str_t;
+        typedef struct { size_t len; const unsigned char *data; } ngx_str_t;
         ]]
     end
     ffi.cdef[[
