@@ -1136,3 +1136,27 @@ return {}
 other session: false bad request
 --- no_error_log
 [alert]
+
+
+
+=== TEST 37: lua_socket_buffer_size sets how much each read asks for
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("hello, small buffers") }
+    }
+--- stream_server_config
+    lua_socket_buffer_size 3;
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.say(sock:receiveuntil(", ")())
+        ngx.say(sock:receive())
+    }
+--- stream_response
+hello
+small buffers
+--- error_log eval
+qr/recv: fd:\d+ 3 of 3/
+--- no_error_log
+[error]

@@ -157,11 +157,18 @@ pub struct RecvBuf {
     /// under `lua_check_client_abort`); otherwise the data simply ends there.
     eof_error: Option<&'static str>,
     untils: Vec<Until>,
+    /// How much one read asks for (`lua_socket_buffer_size`; 0: a page).
+    chunk: usize,
 }
 
 impl RecvBuf {
     pub fn with_eof_error(eof_error: Option<&'static str>) -> RecvBuf {
         RecvBuf { eof_error, ..RecvBuf::default() }
+    }
+
+    /// Reads ask for `size` bytes at a time (`lua_socket_buffer_size`).
+    pub fn set_chunk(&mut self, size: usize) {
+        self.chunk = size;
     }
 
     pub fn pending(&self) -> &[u8] {
@@ -283,9 +290,10 @@ impl RecvBuf {
             }
             // whole chunks, like upstream's buffer: bytes beyond the request stay buffered here
             // (setkeepalive then sees them as unread data)
+            let chunk = if self.chunk > 0 { self.chunk } else { READ_CHUNK };
             let want = match pat {
-                Pattern::Size(n) => (n - self.pending().len()).clamp(READ_CHUNK, 1 << 20),
-                _ => READ_CHUNK,
+                Pattern::Size(n) => (n - self.pending().len()).clamp(chunk, (1 << 20).max(chunk)),
+                _ => chunk,
             };
             let old = self.buf.len();
             self.buf.resize(old + want, 0);

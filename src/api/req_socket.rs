@@ -134,6 +134,8 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             reader: ptr::null_mut(),
             consumed: false,
         });
+        let mut rs = rs;
+        rs.recv.set_chunk(conf.buffer_size());
         s.req_sock = Some(rs);
         for ev in [(*c).read, (*c).write] {
             if (*ev).timer_set() != 0 {

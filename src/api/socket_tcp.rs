@@ -444,6 +444,7 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
             sock.cleanup = Some((*sess).add_cleanup(session_ended, sock as *mut TcpSocket as *mut c_void));
         }
         sock.conf = socket_conf(&*sess);
+        sock.recv.set_chunk(sock.conf.buffer_size());
         let name = match port {
             Some(p) => format!("{}:{p}", String::from_utf8_lossy(&host)),
             None => String::from_utf8_lossy(&host).into_owned(),

@@ -103,6 +103,10 @@ impl SocketConf {
     pub fn read_timeout(&self) -> usize {
         self.read_timeout.unwrap_or(60_000)
     }
+    /// `lua_socket_buffer_size`: how much one socket read asks for (upstream: a page).
+    pub fn buffer_size(&self) -> usize {
+        self.buffer_size.unwrap_or(4096)
+    }
     pub fn pool_size(&self) -> usize {
         self.pool_size.unwrap_or(30)
     }
