@@ -342,3 +342,16 @@ xpcall ok: false
 --- no_error_log
 [alert]
 stream lua sleep timer expired
+
+
+
+=== TEST 20: killing a thread in ngx.sleep cleans up its timer
+--- stream_server_config
+    content_by_lua_block {
+        local t = ngx.thread.spawn(function() ngx.sleep(10) end)
+        ngx.say("kill: ", ngx.thread.kill(t))
+    }
+--- stream_response
+kill: 1
+--- error_log
+lua clean up the timer for pending ngx.sleep

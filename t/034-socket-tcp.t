@@ -864,6 +864,8 @@ stream lua tcp socket resolver error: nowhere.test could not be resolved (3: Hos
 --- stream_response
 kill: 1
 nilslow.test could not be resolved (110: Operation timed out)
+--- error_log
+stream lua tcp socket abort resolver
 --- no_error_log
 [alert]
 

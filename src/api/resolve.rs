@@ -161,6 +161,7 @@ unsafe fn cancel(_sess: *mut Session, t: *mut Thread) {
         }
         let wait = Box::from_raw(w);
         if !wait.ctx.is_null() {
+            log_debug((*wait.sess).log(), "stream lua tcp socket abort resolver");
             ngx_resolve_name_done(wait.ctx);
         }
         (wait.cancelled)(wait.data);

@@ -62,6 +62,7 @@ unsafe fn cancel_sleep(_sess: *mut Session, t: *mut Thread) {
     unsafe {
         let ev = &mut (*t).sleep_ev;
         if ev.timer_set() != 0 {
+            log_debug(ev.log, "lua clean up the timer for pending ngx.sleep");
             ngx_del_timer(ev);
         }
         if ev.posted() != 0 {
