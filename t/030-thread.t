@@ -53,18 +53,18 @@ slow: trueslow50
 
 
 
-=== TEST 3: a thread that throws: wait gives false and the error, the error is logged
+=== TEST 3: a thread that throws: wait gives false and what the failed thread's stack holds (the argument of error, then the message), as upstream; the error is logged
 --- stream_server_config
     content_by_lua_block {
         local t = ngx.thread.spawn(function()
             ngx.sleep(0.01)
             error("thread blew up")
         end)
-        local ok, err = ngx.thread.wait(t)
-        ngx.say(ok, " ", err)
+        local ok, err, msg = ngx.thread.wait(t)
+        ngx.say(ok, " ", err, " / ", msg)
     }
 --- stream_response_like chomp
-^false content_by_lua\(nginx\.conf:\d+\):4: thread blew up$
+^false thread blew up / content_by_lua\(nginx\.conf:\d+\):4: thread blew up$
 --- error_log eval
 qr/stream lua user thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):4: thread blew up/
 

@@ -284,12 +284,10 @@ unsafe fn thread_failed(sess: *mut Session, t: *mut Thread, kind: &str, msg: &st
             (*sess).posted.clear();
             return Some(Outcome::Failed);
         }
-        // what ngx.thread.wait returns for it: false, err
+        // what ngx.thread.wait returns for it: false, then what the failed coroutine's stack
+        // holds (LuaJIT leaves the failing frame's values below the error, e.g. the argument
+        // given to error()), as upstream returns it
         let co = (*t).co;
-        let n = raw::lua_gettop(co);
-        for _ in 1..n {
-            raw::lua_remove(co, 1);
-        }
         raw::lua_pushboolean(co, 0);
         raw::lua_insert(co, 1);
         thread_ended(sess, t);
