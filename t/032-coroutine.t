@@ -149,3 +149,23 @@ falsein a thread
 --- error_log
 stream lua user thread aborted: runtime error: in a thread
 coroutine 1:
+
+
+
+=== TEST 8: resuming a running or a normal coroutine is refused with upstream's words
+--- stream_server_config
+    content_by_lua_block {
+        local co, c1, c2
+        co = coroutine.create(function() ngx.say("self: ", coroutine.resume(co)) end)
+        coroutine.resume(co)
+        c1 = coroutine.create(function() coroutine.resume(c2) end)
+        c2 = coroutine.create(function() ngx.say("parent: ", coroutine.resume(c1)) end)
+        coroutine.resume(c1)
+        ngx.say("dead: ", coroutine.resume(co))
+    }
+--- stream_response
+self: falsecannot resume running coroutine
+parent: falsecannot resume normal coroutine
+dead: falsecannot resume dead coroutine
+--- no_error_log
+[error]

@@ -122,10 +122,11 @@ unsafe fn resume_impl(l: *mut lua_State) -> LuaResult {
         };
         if (*t).status != Status::Suspended {
             raw::lua_pushboolean(l, 0);
-            let msg: &[u8] = if (*t).status == Status::Dead {
-                b"cannot resume dead coroutine"
-            } else {
-                b"cannot resume non-suspended coroutine"
+            let msg: &[u8] = match (*t).status {
+                Status::Dead => b"cannot resume dead coroutine",
+                Status::Running => b"cannot resume running coroutine",
+                Status::Normal => b"cannot resume normal coroutine",
+                _ => b"cannot resume non-suspended coroutine",
             };
             push_bytes(l, msg);
             return Ok(2);
