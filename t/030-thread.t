@@ -213,3 +213,38 @@ false.*only the parent coroutine can wait on the thread
 ok
 --- error_log
 spawn in log: false API disabled in the context of log_by_lua*
+
+
+
+=== TEST 12: coroutine.yield in a thread lets the other ready threads run first (manual time slicing)
+--- stream_server_config
+    content_by_lua_block {
+        local yield = coroutine.yield
+        local function f()
+            ngx.say("f 1")
+            yield()
+            ngx.say("f 2")
+            yield()
+            ngx.say("f 3")
+        end
+        ngx.say("0")
+        yield()
+        ngx.say("1")
+        ngx.thread.spawn(f)
+        ngx.say("2")
+        yield()
+        ngx.say("3")
+        yield()
+        ngx.say("4")
+    }
+--- stream_response
+0
+1
+f 1
+2
+f 2
+3
+f 3
+4
+--- no_error_log
+[error]

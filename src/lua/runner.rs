@@ -114,10 +114,10 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         continue;
                     }
                     if (*t).pending.is_none() {
-                        // a plain coroutine.yield() in a thread: carry on
+                        // a plain coroutine.yield() in a thread: it lets the other ready
+                        // threads run first, then goes on (upstream's manual time slicing)
                         raw::lua_settop(co, 0);
-                        nargs = 0;
-                        continue;
+                        (*sess).posted.push_back((t, 0));
                     }
                 }
                 0 if (*t).coroutine => {
