@@ -339,6 +339,8 @@ stream lua sleep timer expired
 --- stream_response
 xpcall ok: false
 --- wait: 0.1
+--- error_log
+lua clean up the timer for pending ngx.sleep
 --- no_error_log
 [alert]
 stream lua sleep timer expired

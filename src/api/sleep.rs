@@ -31,7 +31,11 @@ unsafe fn sleep_impl(l: *mut lua_State) -> LuaResult {
             &*sess,
             &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello],
         )?;
-        ensure_yieldable(l)?;
+        if let Err(e) = ensure_yieldable(l) {
+            // upstream arms its timer before the yield fails, then cleans it up
+            log_debug((*sess).log(), "lua clean up the timer for pending ngx.sleep");
+            return Err(e);
+        }
         let log = (*sess).log();
         let t = (*sess).cur;
         let ev = &mut (*t).sleep_ev;
