@@ -125,3 +125,20 @@ hello
 receive: nil client aborted [hello
 ]
 again: closed
+
+
+
+=== TEST 7: ngx.on_abort in a timer is refused with upstream's words
+--- stream_server_config
+    content_by_lua_block {
+        ngx.timer.at(0, function()
+            local ok, err = pcall(ngx.on_abort, function() end)
+            ngx.log(ngx.WARN, "on_abort in a timer: ", err)
+        end)
+        ngx.say("ok")
+    }
+--- stream_response
+ok
+--- wait: 0.1
+--- error_log
+on_abort in a timer: API disabled in the context of ngx.timer

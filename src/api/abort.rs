@@ -78,7 +78,8 @@ unsafe fn on_abort_impl(l: *mut lua_State) -> LuaResult {
     unsafe {
         let sess = current_session(l)?;
         if (*sess).s.is_null() {
-            return err("API disabled in the current context");
+            // a session-less context (timer, init_worker): upstream's fake-request check
+            return err(format!("API disabled in the context of {}", (*sess).phase.directive_name()));
         }
         if !(*sess).on_abort.is_null() {
             raw::lua_pushnil(l);
