@@ -183,10 +183,10 @@ content
 
 
 === TEST 11: flush(true) gives up after lua_socket_send_timeout when the client is slower
-64 MB cannot reach the client within 100 ms: the flush returns nil, "timeout" (and logs
+64 MB cannot reach the client within 1 ms: the flush returns nil, "timeout" (and logs
 "client timed out" at info level); what is buffered still goes out afterwards.
 --- stream_server_config
-    lua_socket_send_timeout 100ms;
+    lua_socket_send_timeout 1ms;
     content_by_lua_block {
         -- more than the socket buffers take while the client reads nothing
         for i = 1, 64 do
@@ -203,3 +203,21 @@ content
 qr/client timed out \(\d+: .*?timed out\)/,
 "flush: nil timeout",
 ]
+
+
+
+=== TEST 12: output buffers that went out are reused for later output
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("hello, world")
+        ngx.flush(true)
+        ngx.say("hi")
+        ngx.flush(true)
+    }
+--- stream_response
+hello, world
+hi
+--- error_log
+lua reuse free buf memory 13 >= 3
+--- no_error_log
+[error]

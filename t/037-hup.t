@@ -22,7 +22,11 @@ __DATA__
         local master = f:read("*l")
         f:close()
         os.execute("kill -HUP " .. master)
-        ngx.sleep(0.3)
+        -- the master reloads, then tells this worker to finish (within seconds)
+        for i = 1, 100 do
+            if ngx.worker.exiting() then break end
+            ngx.sleep(0.05)
+        end
         ngx.say("session finished, exiting: ", ngx.worker.exiting())
     }
 --- stream_response

@@ -214,7 +214,8 @@ pub unsafe fn write(sess: &mut crate::lua::session::Session, data: &[u8]) -> isi
     unsafe {
         let c = sess.connection();
         let pool = (*c).pool;
-        let cl = get_free_buf(pool, &mut sess.out_free, data.len());
+        let log = sess.log();
+        let cl = get_free_buf(pool, log, &mut sess.out_free, data.len());
         if cl.is_null() {
             return NGX_ERROR as isize;
         }
@@ -230,7 +231,7 @@ pub unsafe fn write(sess: &mut crate::lua::session::Session, data: &[u8]) -> isi
 }
 
 /// One free buffer of at least `size` bytes: a recycled one when big enough.
-unsafe fn get_free_buf(pool: *mut ngx_pool_t, free: &mut *mut ngx_chain_t, size: usize) -> *mut ngx_chain_t {
+unsafe fn get_free_buf(pool: *mut ngx_pool_t, log: *mut ngx_log_t, free: &mut *mut ngx_chain_t, size: usize) -> *mut ngx_chain_t {
     // SAFETY: free is this session's list of consumed buffers from the same pool.
     unsafe {
         if !(*free).is_null() {
@@ -240,10 +241,15 @@ unsafe fn get_free_buf(pool: *mut ngx_pool_t, free: &mut *mut ngx_chain_t, size:
             let b = (*cl).buf;
             let cap = (*b).end.offset_from((*b).start) as usize;
             if cap >= size {
+                log_debug(log, &format!("lua reuse free buf memory {cap} >= {size}, cl:{:p}, p:{:p}", cl, (*b).start));
                 (*b).pos = (*b).start;
                 (*b).last = (*b).start;
                 return cl;
             }
+            log_debug(
+                log,
+                &format!("lua reuse free buf chain, but reallocate memory because {size} >= {cap}, cl:{:p}, p:{:p}", cl, (*b).start),
+            );
             ngx_pfree(pool, (*b).start as *mut c_void);
             let start = ngx_palloc(pool, size) as *mut u8;
             if start.is_null() {
