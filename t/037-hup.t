@@ -33,6 +33,7 @@ __DATA__
 session finished, exiting: true
 --- wait: 0.3
 --- error_log
+lua abort pending timers
 long timer ran, premature: true
 --- no_error_log
 [alert]

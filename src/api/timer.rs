@@ -325,11 +325,13 @@ unsafe extern "C" fn abort_pending(ev: *mut ngx_event_t) {
             (*c).fd = -1;
             ngx_free_connection(c);
             TIMERS.with(|t| t.borrow_mut().watcher = ptr::null_mut());
+            log_debug(cycle_log(), "lua abort pending timers");
             let pending: Vec<*mut Timer> = TIMERS.with(|t| t.borrow().pending.iter().copied().collect());
             for t in pending {
                 if (*t).ev.timer_set() != 0 {
                     ngx_del_timer(&mut (*t).ev);
                 }
+                log_debug(cycle_log(), "stream lua ngx.timer expired");
                 run(t, true);
             }
         }
