@@ -38,3 +38,33 @@ long timer ran, premature: true
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 2: a timer made by a premature timer while the worker exits runs normally, and nothing is left open
+--- stream_server_config
+    content_by_lua_block {
+        ngx.timer.at(100, function(premature)
+            ngx.log(ngx.WARN, "f premature: ", premature)
+            local ok, err = ngx.timer.at(0, function(premature2)
+                ngx.log(ngx.WARN, "g premature: ", premature2, ", exiting: ", ngx.worker.exiting())
+            end)
+            ngx.log(ngx.WARN, "g registered: ", ok, " ", err)
+            ngx.log(ngx.WARN, "a delayed one: ", select(2, ngx.timer.at(1, function() end)))
+        end)
+        local f = assert(io.open(ngx.config.prefix() .. "logs/nginx.pid"))
+        local master = f:read("*l")
+        f:close()
+        os.execute("kill -HUP " .. master)
+        ngx.say("registered")
+    }
+--- stream_response
+registered
+--- wait: 0.5
+--- error_log
+f premature: true
+g registered: 1 nil
+a delayed one: process exiting
+g premature: false, exiting: true
+--- no_error_log
+[alert]

@@ -122,7 +122,9 @@ unsafe fn add_timer(l: *mut lua_State, every: bool) -> LuaResult {
             push_bytes(l, b"too many pending timers");
             return Ok(2);
         }
-        if !ensure_watcher() {
+        // (while exiting, only 0-delay timers are made: they simply run; the watcher that
+        // aborts pending timers is gone by then, and a new one would outlive the worker)
+        if ngx_exiting == 0 && !ensure_watcher() {
             return err("no memory");
         }
         let vm_l = (*sess).l;
@@ -192,7 +194,9 @@ unsafe extern "C" fn fired(ev: *mut ngx_event_t) {
     guard((), || {
         log_debug(cycle_log(), "stream lua ngx.timer expired");
         // SAFETY: ev is the event of a pending timer.
-        unsafe { run((*ev).data as *mut Timer, ngx_exiting != 0) }
+        // premature runs come from abort_pending only: a timer that fires while the worker
+        // exits (a 0-delay one made then) runs normally, as upstream's
+        unsafe { run((*ev).data as *mut Timer, false) }
     })
 }
 
