@@ -34,6 +34,7 @@ session finished, exiting: true
 --- wait: 0.3
 --- error_log
 lua abort pending timers
+stream lua found 1 pending timers to be aborted prematurely
 long timer ran, premature: true
 --- no_error_log
 [alert]

@@ -331,6 +331,10 @@ unsafe extern "C" fn abort_pending(ev: *mut ngx_event_t) {
             TIMERS.with(|t| t.borrow_mut().watcher = ptr::null_mut());
             log_debug(cycle_log(), "lua abort pending timers");
             let pending: Vec<*mut Timer> = TIMERS.with(|t| t.borrow().pending.iter().copied().collect());
+            log_debug(
+                cycle_log(),
+                &format!("stream lua found {} pending timers to be aborted prematurely", pending.len()),
+            );
             for t in pending {
                 if (*t).ev.timer_set() != 0 {
                     ngx_del_timer(&mut (*t).ev);
