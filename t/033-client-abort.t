@@ -142,3 +142,23 @@ ok
 --- wait: 0.1
 --- error_log
 on_abort in a timer: API disabled in the context of ngx.timer
+
+
+
+=== TEST 8: without an on_abort callback, the client closing while a request socket reads ends the session
+--- stream_server_config
+    lua_check_client_abort on;
+    content_by_lua_block {
+        local sock = ngx.req.socket()
+        local it = sock:receiveuntil("\n")
+        local data, err = it()
+        ngx.log(ngx.WARN, "not reached: ", err)
+    }
+--- stream_request: hello
+--- shutdown
+--- stream_response
+--- error_log
+stream client prematurely closed connection
+--- no_error_log
+not reached
+[error]

@@ -348,6 +348,17 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
                 Read::Again => rs.recv.fail(pat, "failed to wait for the client".into()),
                 r => r,
             };
+            if matches!(&r, Read::Failed(e, _) if e == "client aborted")
+                && (*sess).on_abort.is_null()
+                && (*sess).phase == Phase::Content
+            {
+                // no on_abort callback: the session ends, as upstream's broken-connection check
+                log_error(NGX_LOG_INFO, (*c).log, 0, b"stream client prematurely closed connection");
+                (*c).set_error(1);
+                (*sess).cancel_wait();
+                crate::phase::content::finalize((*sess).s, NGX_ERROR as isize);
+                return;
+            }
             (*t).pending = None;
             cancel_read(sess, t);
             let n = push_read((*t).co, r);
