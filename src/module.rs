@@ -155,7 +155,8 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             // init_by_lua sees the cycle being configured (its env, prefix...), as upstream's
             let saved = ngx_cycle;
             ngx_cycle = (*cf).cycle;
-            let rc = crate::phase::init::run_init(mcf, l, (*cf).log);
+            // with shared dicts, init_by_lua waits until nginx has set up their zones
+            let rc = if mcf.shdicts.is_empty() { crate::phase::init::run_init(mcf, l, (*cf).log) } else { Ok(()) };
             ngx_cycle = saved;
             match rc {
                 Ok(()) => NGX_OK as ngx_int_t,

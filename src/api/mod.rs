@@ -13,6 +13,8 @@ pub mod req_socket;
 pub mod req_socket_udp;
 pub mod resolve;
 pub mod semaphore;
+pub mod shdict;
+pub mod shdict_store;
 pub mod sleep;
 pub mod socket_pool;
 pub mod socket_ssl;
@@ -33,6 +35,7 @@ pub const BUILTIN_LUA: &[(&str, &str)] = &[
     ("ngx_re.lua", include_str!("../lua/lib/ngx_re.lua")),
     ("ngx_string.lua", include_str!("../lua/lib/ngx_string.lua")),
     ("ngx_misc.lua", include_str!("../lua/lib/ngx_misc.lua")),
+    ("ngx_shdict.lua", include_str!("../lua/lib/ngx_shdict.lua")),
 ];
 
 /// Built-in modules user code `require`s by name. They are found by a searcher placed after
@@ -57,6 +60,7 @@ pub const BUILTIN_MODULES: &[(&str, &str)] = &[
     ("resty.core.request", RESTY_CORE_PART),
     ("resty.core.coroutine", RESTY_CORE_PART),
     ("resty.core.regex", RESTY_CORE_PART),
+    ("resty.core.shdict", RESTY_CORE_PART),
 ];
 
 /// The stand-in for lua-resty-core's part modules whose APIs are built in.
@@ -87,7 +91,7 @@ pub fn check_phase(sess: &Session, allowed: &[Phase]) -> Result<(), LuaError> {
 }
 
 /// Creates the global `ngx` table (also `package.loaded.ngx`) with the C-implemented APIs.
-pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
+pub unsafe fn inject(l: *mut lua_State, mcf: &crate::conf::MainConf) -> Result<(), String> {
     // SAFETY: l is a fresh VM.
     unsafe {
         raw::lua_createtable(l, 0, 64);
@@ -107,6 +111,7 @@ pub unsafe fn inject(l: *mut lua_State) -> Result<(), String> {
         thread::inject(l, t);
         coroutine::inject(l);
         string::inject(l, t);
+        shdict::inject(l, t, mcf);
 
         raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
         raw::lua_getfield(l, -1, c"loaded".as_ptr());

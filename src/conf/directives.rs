@@ -58,7 +58,7 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"lua_sa_restart", MAIN | FLAG, not_yet, 0),
     cmd(c"lua_capture_error_log", MAIN | T1, not_yet, 0),
     cmd(c"lua_malloc_trim", MAIN | T1, not_yet, 0),
-    cmd(c"lua_shared_dict", MAIN | T2, not_yet, 0),
+    cmd(c"lua_shared_dict", MAIN | T2, shared_dict, MAIN_OFF),
     cmd(c"lua_add_variable", MAIN | T1, not_yet, 0),
     // handlers
     cmd(c"init_by_lua", MAIN | T1, init_by_lua, MAIN_OFF),
@@ -600,6 +600,25 @@ unsafe extern "C" fn max_pending_timers(cf: *mut ngx_conf_t, _: *mut ngx_command
 
 unsafe extern "C" fn max_running_timers(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
     unsafe { set_timer_limit(cf, conf, true) }
+}
+
+unsafe extern "C" fn shared_dict(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || {
+        // SAFETY: conf is our MainConf; the directive takes two arguments.
+        unsafe {
+            let mcf = &mut *(conf as *mut MainConf);
+            let a = args(cf);
+            match crate::api::shdict::declare(cf, mcf, &a[1], &a[2]) {
+                Ok(()) => CONF_OK,
+                Err(msg) => {
+                    if !msg.is_empty() {
+                        conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
+                    }
+                    CONF_ERROR
+                }
+            }
+        }
+    })
 }
 
 unsafe extern "C" fn preread_no_postpone(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {

@@ -28,6 +28,10 @@ pub struct MainConf {
     /// `lua_regex_cache_max_entries`, `lua_regex_match_limit`
     pub regex_cache_max_entries: Option<usize>,
     pub regex_match_limit: Option<usize>,
+    /// `lua_shared_dict` zones, and how many nginx has initialised so far (`init_by_lua`
+    /// runs when all are).
+    pub shdicts: Vec<*mut crate::api::shdict_store::Dict>,
+    pub shm_zones_inited: usize,
     /// The preread handler was moved to the end of its phase (done once, at the first session).
     pub preread_postponed: bool,
 }

@@ -110,7 +110,7 @@ impl Vm {
             raw::lua_setfield(l, -2, c"__index".as_ptr());
             raw::lua_setfield(l, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
 
-            crate::api::inject(l)?;
+            crate::api::inject(l, mcf)?;
             vm.run_builtin_lua()?;
             vm.load_resty_core()?;
 

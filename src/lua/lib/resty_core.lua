@@ -3,8 +3,7 @@
 -- lua-resty-core on lua_package_path is found first and replaces all of this).
 local base = require "resty.core.base"
 
--- the stream parts of lua-resty-core 0.1.31's resty.core; add a name here when its
--- built-in module lands (e.g. "resty.core.shdict")
+-- the stream parts of lua-resty-core 0.1.31's resty.core
 local parts = {
     "resty.core.regex",
     "resty.core.var",
@@ -17,6 +16,7 @@ local parts = {
     "resty.core.request",
     "resty.core.misc",
     "resty.core.ctx",
+    "resty.core.shdict",
 }
 
 for _, name in ipairs(parts) do

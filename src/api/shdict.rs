@@ -1,0 +1,748 @@
+//! `lua_shared_dict` and `ngx.shared.DICT`: the directive, the `ngx.shared` tables, the
+//! exported C ABI lua-resty-core's `resty.core.shdict` calls (`ngx_stream_lua_ffi_shdict_*`)
+//! and the methods upstream implements as Lua C functions (lists, `flush_expired`,
+//! `get_keys`). Our own `ngx_shdict.lua` puts the other methods on the FFI, as
+//! lua-resty-core does. The storage itself is `shdict_store`.
+
+use std::ffi::{c_char, c_double, c_int, c_long, c_void};
+use std::ptr;
+
+use super::shdict_store::*;
+use crate::conf::MainConf;
+use crate::ffi::*;
+use crate::lua_api;
+
+const OP_ADD: c_int = 0x0001;
+const OP_REPLACE: c_int = 0x0002;
+const OP_SAFE: c_int = 0x0004;
+
+const RC_OK: c_int = 0;
+const RC_ERROR: c_int = -1;
+const RC_DECLINED: c_int = -5;
+
+/// Keys are at most this long (their length is stored in 16 bits).
+const MAX_KEY: usize = 65535;
+
+fn hash(key: &[u8]) -> u32 {
+    super::string::crc32(key)
+}
+
+// ---- the directive -------------------------------------------------------------------------
+
+/// `lua_shared_dict NAME SIZE`: declares the zone (nginx creates and maps it after the
+/// configuration is read, then calls `init_zone`).
+pub unsafe fn declare(cf: *mut ngx_conf_t, mcf: &mut MainConf, name: &ngx_str_t, size: &ngx_str_t) -> Result<(), String> {
+    if name.len == 0 {
+        return Err(format!("invalid lua shared dict name \"{}\"", String::from_utf8_lossy(ngx_bytes(name))));
+    }
+    let mut size_str = *size;
+    // SAFETY: size_str is a valid nginx string.
+    let bytes = unsafe { ngx_parse_size(&mut size_str) };
+    if bytes <= 8191 {
+        return Err(format!("invalid lua shared dict size \"{}\"", String::from_utf8_lossy(ngx_bytes(size))));
+    }
+    let mut zname = *name;
+    // SAFETY: cf is the configuration being read; the module is the zone's tag.
+    unsafe {
+        let zone = ngx_shared_memory_add(cf, &mut zname, bytes as usize, ptr::addr_of_mut!(crate::module::ngx_stream_lua_module) as *mut c_void);
+        if zone.is_null() {
+            return Err(String::new()); // nginx logged why
+        }
+        if !(*zone).data.is_null() {
+            let other = &*((*zone).data as *const Dict);
+            return Err(format!(
+                "lua_shared_dict \"{}\" is already defined as \"{}\"",
+                String::from_utf8_lossy(ngx_bytes(name)),
+                String::from_utf8_lossy(&other.name)
+            ));
+        }
+        let dict = Box::new(Dict {
+            name: ngx_bytes(name).to_vec(),
+            zone,
+            shpool: ptr::null_mut(),
+            sh: ptr::null_mut(),
+            mcf,
+            cycle: (*cf).cycle,
+            log: ptr::addr_of_mut!((*(*cf).cycle).new_log),
+        });
+        let Some(d) = pool_own((*cf).pool, dict) else { return Err("out of memory".into()) };
+        (*zone).init = Some(init_zone);
+        (*zone).data = d as *mut c_void;
+        mcf.shdicts.push(d);
+    }
+    Ok(())
+}
+
+// ---- ngx.shared ----------------------------------------------------------------------------
+
+lua_api! {
+    lpush => lpush_impl,
+    rpush => rpush_impl,
+    lpop => lpop_impl,
+    rpop => rpop_impl,
+    llen => llen_impl,
+    flush_expired => flush_expired_impl,
+    get_keys => get_keys_impl,
+}
+
+/// Sets `ngx.shared` on the table at `t`: one table per dict, `{ [1] = userdata }` holding
+/// the `Dict` pointer, all sharing one metatable that is its own `__index`.
+pub unsafe fn inject(l: *mut lua_State, t: c_int, mcf: &MainConf) {
+    // SAFETY: l is a fresh VM; t an absolute index.
+    unsafe {
+        raw::lua_createtable(l, 0, mcf.shdicts.len() as c_int);
+        if !mcf.shdicts.is_empty() {
+            raw::lua_createtable(l, 0, 22);
+            let mt = raw::lua_gettop(l);
+            set_field_fn(l, mt, c"lpush", lpush);
+            set_field_fn(l, mt, c"rpush", rpush);
+            set_field_fn(l, mt, c"lpop", lpop);
+            set_field_fn(l, mt, c"rpop", rpop);
+            set_field_fn(l, mt, c"llen", llen);
+            set_field_fn(l, mt, c"flush_expired", flush_expired);
+            set_field_fn(l, mt, c"get_keys", get_keys);
+            raw::lua_pushvalue(l, mt);
+            raw::lua_setfield(l, mt, c"__index".as_ptr());
+            for &d in &mcf.shdicts {
+                push_bytes(l, &(*d).name);
+                raw::lua_createtable(l, 1, 0);
+                let ud = raw::lua_newuserdata(l, size_of::<*mut Dict>()) as *mut *mut Dict;
+                *ud = d;
+                raw::lua_rawseti(l, -2, 1);
+                raw::lua_pushvalue(l, mt);
+                raw::lua_setmetatable(l, -2);
+                raw::lua_rawset(l, mt - 1);
+            }
+            raw::lua_settop(l, mt - 1);
+        }
+        raw::lua_setfield(l, t, c"shared".as_ptr());
+    }
+}
+
+use std::mem::size_of;
+
+/// The dict of a method's `self` (the table at index 1), if it is one.
+unsafe fn dict_of<'a>(l: *mut lua_State) -> Option<&'a Dict> {
+    // SAFETY: index 1 exists (callers checked the argument count).
+    unsafe {
+        raw::lua_rawgeti(l, 1, 1);
+        let ud = raw::lua_touserdata(l, -1) as *mut *mut Dict;
+        raw::lua_settop(l, -2);
+        if ud.is_null() {
+            return None;
+        }
+        (*ud).as_ref()
+    }
+}
+
+fn expect_args(l: *mut lua_State, n: c_int) -> Result<(), LuaError> {
+    // SAFETY: l is the running state.
+    let got = unsafe { raw::lua_gettop(l) };
+    if got != n {
+        return err(format!("expecting {n} arguments, but only seen {got}"));
+    }
+    Ok(())
+}
+
+/// `self` of the list methods, checked as upstream does.
+unsafe fn list_dict<'a>(l: *mut lua_State) -> Result<&'a Dict, LuaError> {
+    // SAFETY: the argument count was checked.
+    unsafe {
+        if raw::lua_type(l, 1) != raw::LUA_TTABLE {
+            return err("bad \"zone\" argument");
+        }
+        dict_of(l).map_or_else(|| err("bad \"zone\" argument"), Ok)
+    }
+}
+
+/// The key argument at index 2: `Fail` for nil, empty and too long keys, a Lua argument
+/// error for types that are not strings (numbers are converted).
+unsafe fn key_arg<'a>(l: *mut lua_State, fname: &'static str) -> Result<&'a [u8], LuaError> {
+    // SAFETY: index 2 exists.
+    unsafe {
+        let t = raw::lua_type(l, 2);
+        if t == raw::LUA_TNIL {
+            return Err(LuaError::Fail(b"nil key"));
+        }
+        if t != raw::LUA_TSTRING && t != raw::LUA_TNUMBER {
+            return Err(LuaError::Arg(2, fname, format!("string expected, got {}", type_name(l, t))));
+        }
+        let key = to_bytes(l, 2).unwrap_or_default();
+        if key.is_empty() {
+            return Err(LuaError::Fail(b"empty key"));
+        }
+        if key.len() > MAX_KEY {
+            return Err(LuaError::Fail(b"key too long"));
+        }
+        Ok(key)
+    }
+}
+
+unsafe fn push_false_msg(l: *mut lua_State, msg: &[u8]) -> LuaResult {
+    // SAFETY: l has room for two values.
+    unsafe {
+        raw::lua_pushboolean(l, 0);
+        push_bytes(l, msg);
+    }
+    Ok(2)
+}
+
+unsafe fn lpush_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running state.
+    unsafe { push(l, true, "lpush") }
+}
+
+unsafe fn rpush_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running state.
+    unsafe { push(l, false, "rpush") }
+}
+
+unsafe fn push(l: *mut lua_State, front: bool, fname: &'static str) -> LuaResult {
+    expect_args(l, 3)?;
+    // SAFETY: three arguments are on the stack.
+    unsafe {
+        let d = list_dict(l)?;
+        let key = key_arg(l, fname)?;
+        let num: [u8; 8];
+        let (value_type, value): (u8, &[u8]) = match raw::lua_type(l, 3) {
+            raw::LUA_TSTRING => (T_STRING, to_bytes(l, 3).unwrap_or_default()),
+            raw::LUA_TNUMBER => {
+                num = raw::lua_tonumber(l, 3).to_ne_bytes();
+                (T_NUMBER, &num)
+            }
+            _ => return Err(LuaError::Fail(b"bad value type")),
+        };
+        let h = hash(key);
+        let g = d.lock();
+        g.expire(false);
+        let e = match g.lookup(h, key) {
+            Found::Expired(e) if (*e).value_type == T_LIST => {
+                g.debug("lua shared dict push: found old entry and value type matched, reusing it");
+                g.reset_list(e);
+                e
+            }
+            Found::Live(e) if (*e).value_type != T_LIST => {
+                return Err(LuaError::Fail(b"value not a list"));
+            }
+            Found::Live(e) => e,
+            found => {
+                if let Found::Expired(e) = found {
+                    g.debug("lua shared dict push: found old entry and value type not matched, remove it first");
+                    g.remove(e);
+                }
+                g.debug("lua shared dict list: creating a new entry");
+                match g.insert_list(h, key) {
+                    Some(e) => e,
+                    None => return push_false_msg(l, b"no memory"),
+                }
+            }
+        };
+        match g.push(e, front, value_type, value) {
+            Some(n) => {
+                drop(g);
+                raw::lua_pushnumber(l, n as f64);
+                Ok(1)
+            }
+            None => {
+                if (*e).list_len() == 0 {
+                    g.debug("lua shared dict list: no memory for create list node and list empty, remove it");
+                    g.remove(e);
+                }
+                drop(g);
+                push_false_msg(l, b"no memory")
+            }
+        }
+    }
+}
+
+unsafe fn lpop_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running state.
+    unsafe { pop(l, true, "lpop") }
+}
+
+unsafe fn rpop_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running state.
+    unsafe { pop(l, false, "rpop") }
+}
+
+unsafe fn pop(l: *mut lua_State, front: bool, fname: &'static str) -> LuaResult {
+    expect_args(l, 2)?;
+    // SAFETY: two arguments are on the stack.
+    unsafe {
+        let d = list_dict(l)?;
+        let key = key_arg(l, fname)?;
+        let h = hash(key);
+        let g = d.lock();
+        g.expire(false);
+        let Found::Live(e) = g.lookup(h, key) else {
+            raw::lua_pushnil(l);
+            return Ok(1);
+        };
+        if (*e).value_type != T_LIST {
+            return Err(LuaError::Fail(b"value not a list"));
+        }
+        if (*e).list_len() == 0 {
+            return err(format!(
+                "bad lua list length found for key {} in shared_dict {}: 0",
+                String::from_utf8_lossy(key),
+                String::from_utf8_lossy(&d.name)
+            ));
+        }
+        let it = g.list_end(e, front);
+        // copied out: no Lua allocation (which may raise) while the mutex is held
+        let value = match (*it).value_type {
+            T_STRING => Ok((*it).value().to_vec()),
+            T_NUMBER if (*it).value().len() == 8 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice((*it).value());
+                Err(f64::from_ne_bytes(b))
+            }
+            other => {
+                return err(format!(
+                    "bad list node value type found for key {} in shared_dict {}: {other}",
+                    String::from_utf8_lossy(key),
+                    String::from_utf8_lossy(&d.name)
+                ))
+            }
+        };
+        g.pop(e, it);
+        drop(g);
+        match value {
+            Ok(s) => push_bytes(l, &s),
+            Err(n) => raw::lua_pushnumber(l, n),
+        }
+        Ok(1)
+    }
+}
+
+unsafe fn llen_impl(l: *mut lua_State) -> LuaResult {
+    expect_args(l, 2)?;
+    // SAFETY: two arguments are on the stack.
+    unsafe {
+        let d = list_dict(l)?;
+        let key = key_arg(l, "llen")?;
+        let h = hash(key);
+        let g = d.lock();
+        g.expire(false);
+        let n = match g.lookup(h, key) {
+            Found::Live(e) if (*e).value_type != T_LIST => return Err(LuaError::Fail(b"value not a list")),
+            Found::Live(e) => (*e).list_len(),
+            _ => 0,
+        };
+        drop(g);
+        raw::lua_pushnumber(l, n as f64);
+        Ok(1)
+    }
+}
+
+/// `self` and the optional count of `flush_expired` / `get_keys`.
+unsafe fn dict_and_count<'a>(l: *mut lua_State, fname: &'static str, default: c_int) -> Result<(&'a Dict, c_int), LuaError> {
+    // SAFETY: l is the running state.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 1 && n != 2 {
+            return err(format!("expecting 1 or 2 argument(s), but saw {n}"));
+        }
+        let t = raw::lua_type(l, 1);
+        if t != raw::LUA_TTABLE {
+            return Err(LuaError::Arg(1, fname, format!("table expected, got {}", type_name(l, t))));
+        }
+        let Some(d) = dict_of(l) else { return err("bad user data for the ngx_shm_zone_t pointer") };
+        let mut count = default;
+        if n == 2 {
+            if raw::lua_isnumber(l, 2) == 0 {
+                let t = raw::lua_type(l, 2);
+                return Err(LuaError::Arg(2, fname, format!("number expected, got {}", type_name(l, t))));
+            }
+            count = raw::lua_tointeger(l, 2) as c_int;
+        }
+        Ok((d, count))
+    }
+}
+
+unsafe fn flush_expired_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running state.
+    unsafe {
+        let (d, max) = dict_and_count(l, "flush_expired", 0)?;
+        let g = d.lock();
+        let now = now_ms();
+        let mut freed = 0;
+        g.each_oldest_first(|e| {
+            if (*e).expired(now) {
+                g.remove(e);
+                freed += 1;
+                if max != 0 && freed == max {
+                    return false;
+                }
+            }
+            true
+        });
+        drop(g);
+        raw::lua_pushnumber(l, freed as f64);
+        Ok(1)
+    }
+}
+
+unsafe fn get_keys_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running state.
+    unsafe {
+        let (d, max) = dict_and_count(l, "get_keys", 1024)?;
+        // collected first: no Lua allocation (which may raise) while the mutex is held
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        {
+            let g = d.lock();
+            let now = now_ms();
+            g.each_oldest_first(|e| {
+                if !(*e).expired(now) {
+                    keys.push((*e).key().to_vec());
+                    if max != 0 && keys.len() == max as usize {
+                        return false;
+                    }
+                }
+                true
+            });
+        }
+        raw::lua_createtable(l, keys.len() as c_int, 0);
+        for (i, k) in keys.iter().enumerate() {
+            push_bytes(l, k);
+            raw::lua_rawseti(l, -2, i as i64 + 1);
+        }
+        Ok(1)
+    }
+}
+
+// ---- the exported C ABI --------------------------------------------------------------------
+
+unsafe fn key_slice<'a>(key: *const u8, len: usize) -> &'a [u8] {
+    if key.is_null() || len == 0 {
+        return &[];
+    }
+    // SAFETY: the caller passes len readable bytes.
+    unsafe { std::slice::from_raw_parts(key, len) }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_udata_to_zone(zone_udata: *mut c_void) -> *mut Dict {
+    if zone_udata.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: a dict's userdata holds its Dict pointer.
+    unsafe { *(zone_udata as *mut *mut Dict) }
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store(
+    zone: *mut Dict,
+    op: c_int,
+    key: *const u8,
+    key_len: usize,
+    value_type: c_int,
+    str_value_buf: *const u8,
+    str_value_len: usize,
+    num_value: c_double,
+    exptime: c_long,
+    user_flags: c_int,
+    errmsg: *mut *const c_char,
+    forcible: *mut c_int,
+) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: the caller passes a live dict, its key and value, and out pointers.
+        unsafe {
+            *forcible = 0;
+            let num = num_value.to_ne_bytes();
+            let flag = [u8::from(num_value != 0.0)];
+            let value: Option<&[u8]> = match value_type as u8 {
+                T_STRING => Some(key_slice(str_value_buf, str_value_len)),
+                T_NUMBER => Some(&num),
+                T_BOOLEAN => Some(&flag),
+                T_NIL if op & (OP_ADD | OP_REPLACE) != 0 => {
+                    *errmsg = c"attempt to add or replace nil values".as_ptr();
+                    return RC_ERROR;
+                }
+                T_NIL => None,
+                _ => {
+                    *errmsg = c"unsupported value type".as_ptr();
+                    return RC_ERROR;
+                }
+            };
+            let vt = value_type as u8;
+            let key = key_slice(key, key_len);
+            let h = hash(key);
+            let g = (*zone).lock();
+            g.expire(false);
+            let found = g.lookup(h, key);
+            let old = match found {
+                Found::Missing | Found::Expired(_) if op & OP_REPLACE != 0 => {
+                    *errmsg = c"not found".as_ptr();
+                    return RC_DECLINED;
+                }
+                Found::Live(_) if op & OP_ADD != 0 => {
+                    *errmsg = c"exists".as_ptr();
+                    return RC_DECLINED;
+                }
+                Found::Live(e) | Found::Expired(e) => Some(e),
+                Found::Missing => None,
+            };
+            if let Some(e) = old {
+                match value {
+                    Some(v) if v.len() == (*e).value_len as usize && (*e).value_type != T_LIST => {
+                        g.debug("lua shared dict set: found old entry and value size matched, reusing it");
+                        (*e).set_value(vt, v, expiry(exptime as i64), user_flags as u32);
+                        return RC_OK;
+                    }
+                    Some(_) => g.debug("lua shared dict set: found old entry but value size NOT matched, removing it first"),
+                    None => {}
+                }
+                g.remove(e);
+            }
+            let Some(v) = value else { return RC_OK };
+            g.debug("lua shared dict set: creating a new entry");
+            let mut evicted = false;
+            let made = g.insert(h, key, vt, v, expiry(exptime as i64), user_flags as u32, op & OP_SAFE != 0, &mut evicted);
+            *forcible = c_int::from(evicted);
+            if made.is_none() {
+                *errmsg = c"no memory".as_ptr();
+                return RC_ERROR;
+            }
+            RC_OK
+        }
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get(
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    value_type: *mut c_int,
+    str_value_buf: *mut *mut u8,
+    str_value_len: *mut usize,
+    num_value: *mut c_double,
+    user_flags: *mut c_int,
+    get_stale: c_int,
+    is_stale: *mut c_int,
+    errmsg: *mut *const c_char,
+) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: the caller passes a live dict, its key and out pointers (a buffer of
+        // *str_value_len bytes at *str_value_buf).
+        unsafe {
+            *errmsg = ptr::null();
+            let key = key_slice(key, key_len);
+            let h = hash(key);
+            let d = &*zone;
+            let g = d.lock();
+            if get_stale == 0 {
+                g.expire(false);
+            }
+            let (e, stale) = match g.lookup(h, key) {
+                Found::Live(e) => (e, false),
+                Found::Expired(e) if get_stale != 0 => (e, true),
+                _ => {
+                    *value_type = T_NIL as c_int;
+                    return RC_OK;
+                }
+            };
+            let e = &*e;
+            let value = e.value();
+            *value_type = e.value_type as c_int;
+            let bad_size = |what: &str| {
+                log_error(
+                    NGX_LOG_ERR,
+                    cycle_log(),
+                    0,
+                    format!(
+                        "bad lua {what} value size found for key {} in shared_dict {}: {}",
+                        String::from_utf8_lossy(key),
+                        String::from_utf8_lossy(&d.name),
+                        value.len()
+                    )
+                    .as_bytes(),
+                );
+                RC_ERROR
+            };
+            match e.value_type {
+                T_STRING => {
+                    if *str_value_len < value.len() {
+                        let p = libc::malloc(value.len().max(1)) as *mut u8;
+                        if p.is_null() {
+                            return RC_ERROR;
+                        }
+                        *str_value_buf = p;
+                    }
+                    ptr::copy_nonoverlapping(value.as_ptr(), *str_value_buf, value.len());
+                    *str_value_len = value.len();
+                }
+                T_NUMBER => {
+                    if value.len() != 8 {
+                        return bad_size("number");
+                    }
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(value);
+                    *num_value = f64::from_ne_bytes(b);
+                    *str_value_len = 8;
+                }
+                T_BOOLEAN => {
+                    if value.len() != 1 {
+                        return bad_size("boolean");
+                    }
+                    if *str_value_len < 1 {
+                        return RC_ERROR;
+                    }
+                    **str_value_buf = value[0];
+                }
+                T_LIST => {
+                    *errmsg = c"value is a list".as_ptr();
+                    return RC_ERROR;
+                }
+                other => {
+                    log_error(
+                        NGX_LOG_ERR,
+                        cycle_log(),
+                        0,
+                        format!(
+                            "bad value type found for key {} in shared_dict {}: {other}",
+                            String::from_utf8_lossy(key),
+                            String::from_utf8_lossy(&d.name)
+                        )
+                        .as_bytes(),
+                    );
+                    return RC_ERROR;
+                }
+            }
+            *user_flags = e.user_flags as c_int;
+            if get_stale != 0 {
+                *is_stale = c_int::from(stale);
+            }
+            RC_OK
+        }
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr(
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    value: *mut c_double,
+    errmsg: *mut *const c_char,
+    has_init: c_int,
+    init: c_double,
+    init_ttl: c_long,
+    forcible: *mut c_int,
+) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: the caller passes a live dict, its key and out pointers.
+        unsafe {
+            *forcible = 0;
+            let key = key_slice(key, key_len);
+            let h = hash(key);
+            let g = (*zone).lock();
+            g.expire(false);
+            let found = g.lookup(h, key);
+            if let Found::Live(e) = found {
+                if (*e).value_type != T_NUMBER || (*e).value_len != 8 {
+                    *errmsg = c"not a number".as_ptr();
+                    return RC_ERROR;
+                }
+                let mut b = [0u8; 8];
+                b.copy_from_slice((*e).value());
+                let num = f64::from_ne_bytes(b) + *value;
+                (*e).set_value(T_NUMBER, &num.to_ne_bytes(), (*e).expires, (*e).user_flags);
+                *value = num;
+                return RC_OK;
+            }
+            if has_init == 0 {
+                *errmsg = c"not found".as_ptr();
+                return RC_ERROR;
+            }
+            let num = *value + init;
+            let bytes = num.to_ne_bytes();
+            if let Found::Expired(e) = found {
+                if (*e).value_len == 8 && (*e).value_type != T_LIST {
+                    g.debug("lua shared dict incr: found old entry and value size matched, reusing it");
+                    (*e).set_value(T_NUMBER, &bytes, expiry(init_ttl as i64), 0);
+                    *value = num;
+                    return RC_OK;
+                }
+                g.debug("lua shared dict incr: found old entry but value size NOT matched, removing it first");
+                g.remove(e);
+            }
+            g.debug("lua shared dict incr: creating a new entry");
+            let mut evicted = false;
+            let made = g.insert(h, key, T_NUMBER, &bytes, expiry(init_ttl as i64), 0, false, &mut evicted);
+            *forcible = c_int::from(evicted);
+            if made.is_none() {
+                *errmsg = c"no memory".as_ptr();
+                return RC_ERROR;
+            }
+            *value = num;
+            RC_OK
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_flush_all(zone: *mut Dict) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: zone is a live dict.
+        let g = unsafe { (*zone).lock() };
+        g.each_oldest_first(|e| {
+            // SAFETY: e is a live entry; marking it expired frees it lazily.
+            unsafe { (*e).expires = 1 };
+            true
+        });
+        g.expire(true);
+        RC_OK
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get_ttl(zone: *mut Dict, key: *const u8, key_len: usize) -> c_long {
+    guard(RC_DECLINED as c_long, || {
+        // SAFETY: zone is a live dict, key its key.
+        unsafe {
+            let key = key_slice(key, key_len);
+            let g = (*zone).lock();
+            let Some(e) = g.peek(hash(key), key) else { return RC_DECLINED as c_long };
+            let expires = (*e).expires;
+            drop(g);
+            if expires == 0 {
+                0
+            } else {
+                expires as i64 as c_long - now_ms() as i64 as c_long
+            }
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_set_expire(zone: *mut Dict, key: *const u8, key_len: usize, exptime: c_long) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: zone is a live dict, key its key.
+        unsafe {
+            let key = key_slice(key, key_len);
+            let g = (*zone).lock();
+            let Some(e) = g.peek(hash(key), key) else { return RC_DECLINED };
+            (*e).expires = expiry(exptime as i64);
+            RC_OK
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_capacity(zone: *mut Dict) -> usize {
+    // SAFETY: zone is a live dict.
+    unsafe { (*zone).capacity() }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_free_space(zone: *mut Dict) -> usize {
+    guard(0, || {
+        // SAFETY: zone is a live dict.
+        unsafe { (*zone).lock().free_space() }
+    })
+}
