@@ -40,19 +40,26 @@ pub struct Shared {
     lru: ngx_queue_t,
 }
 
-/// One key and its value, allocated from the slab pool. The key bytes follow the header,
-/// then the value bytes; a list keeps an `ngx_queue_t` of `Item`s there instead.
+/// One key and its value, allocated from the slab pool. It starts as an `ngx_rbtree_node_t`
+/// up to its colour byte (all nginx's tree code touches) and packs the rest after it, so an
+/// entry costs what upstream's does (same slab size classes, same eviction points). The key
+/// bytes follow the header, then the value bytes; a list keeps an `ngx_queue_t` of `Item`s
+/// there instead.
 #[repr(C)]
 pub struct Entry {
-    node: ngx_rbtree_node_t,
-    lru: ngx_queue_t,
-    /// Milliseconds since the epoch; 0 = never.
-    pub expires: u64,
-    pub user_flags: u32,
+    node_key: ngx_rbtree_key_t,
+    node_left: *mut ngx_rbtree_node_t,
+    node_right: *mut ngx_rbtree_node_t,
+    node_parent: *mut ngx_rbtree_node_t,
+    node_color: u8,
+    pub value_type: u8,
+    key_len: u16,
     /// Value bytes, or the number of items of a list.
     pub value_len: u32,
-    key_len: u16,
-    pub value_type: u8,
+    /// Milliseconds since the epoch; 0 = never.
+    pub expires: u64,
+    lru: ngx_queue_t,
+    pub user_flags: u32,
 }
 
 /// One element of a list value.
@@ -63,8 +70,12 @@ pub struct Item {
     pub value_type: u8,
 }
 
-const HEAD: usize = size_of::<Entry>();
-const ITEM_HEAD: usize = size_of::<Item>();
+/// Where an entry's key (an item's value) starts: right after the last header field.
+const HEAD: usize = offset_of!(Entry, user_flags) + size_of::<u32>();
+const ITEM_HEAD: usize = offset_of!(Item, value_type) + 1;
+
+// the entry's first fields are the tree node's, so nginx can link it
+const _: () = assert!(offset_of!(Entry, node_color) == offset_of!(ngx_rbtree_node_t, color));
 
 fn align8(n: usize) -> usize {
     (n + 7) & !7
@@ -477,7 +488,7 @@ impl Locked<'_> {
         // SAFETY: e is a fresh allocation of the right size.
         unsafe {
             ptr::write_bytes(e as *mut u8, 0, HEAD);
-            (*e).node.key = hash as ngx_rbtree_key_t;
+            (*e).node_key = hash as ngx_rbtree_key_t;
             (*e).key_len = key.len() as u16;
             (*e).value_len = value.len() as u32;
             ptr::copy_nonoverlapping(key.as_ptr(), (e as *mut u8).add(HEAD), key.len());
@@ -506,7 +517,7 @@ impl Locked<'_> {
         // SAFETY: e is a fresh allocation of the right size.
         unsafe {
             ptr::write_bytes(e as *mut u8, 0, HEAD);
-            (*e).node.key = hash as ngx_rbtree_key_t;
+            (*e).node_key = hash as ngx_rbtree_key_t;
             (*e).key_len = key.len() as u16;
             (*e).value_type = T_LIST;
             ptr::copy_nonoverlapping(key.as_ptr(), (e as *mut u8).add(HEAD), key.len());
