@@ -59,7 +59,7 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"lua_capture_error_log", MAIN | T1, not_yet, 0),
     cmd(c"lua_malloc_trim", MAIN | T1, not_yet, 0),
     cmd(c"lua_shared_dict", MAIN | T2, not_yet, 0),
-    cmd(c"lua_add_variable", MAIN | T1, not_yet, 0),
+    cmd(c"lua_add_variable", MAIN | T1, super::misc::add_variable, MAIN_OFF),
     // handlers
     cmd(c"init_by_lua", MAIN | T1, init_by_lua, MAIN_OFF),
     cmd(c"init_by_lua_block", MAIN | BLOCK, init_by_lua_block, MAIN_OFF),

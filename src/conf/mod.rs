@@ -2,6 +2,7 @@
 
 pub mod directives;
 pub mod lexer;
+pub mod misc;
 
 use std::rc::Rc;
 
