@@ -5,6 +5,7 @@ pub mod exports;
 pub mod luastate;
 pub mod ngx;
 pub mod pcre2;
+pub mod process;
 pub mod regex;
 pub mod string_exports;
 
