@@ -108,6 +108,14 @@ unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
         // SAFETY: the cycle's conf_ctx has the stream block's context when it exists.
         let _ = cycle;
         if let Some(mcf) = cycle_main_conf() {
+            // SAFETY: a plain read of an nginx process global.
+            if unsafe { ngx_process } == NGX_PROCESS_HELPER as ngx_uint_t {
+                // cache manager/loader processes run no Lua (as upstream)
+                return NGX_OK as ngx_int_t;
+            }
+            if mcf.misc.sa_restart() {
+                crate::ffi::process::set_sa_restart(cycle_log());
+            }
             // SAFETY: the worker is starting; nothing else runs Lua.
             unsafe { crate::phase::init::run_init_worker(mcf) };
         }
@@ -126,9 +134,6 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         // SAFETY: cf is the stream block's configuration context.
         unsafe {
             let mcf = main_conf_of_cf(cf);
-            if mcf.codes.is_empty() {
-                return NGX_OK as ngx_int_t;
-            }
             let cmcf = *(*((*cf).ctx as *mut ngx_stream_conf_ctx_t)).main_conf.add(ngx_stream_core_module.ctx_index)
                 as *mut ngx_stream_core_main_conf_t;
             let phases = [
@@ -143,6 +148,9 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
                     }
                     *h = Some(handler);
                 }
+            }
+            if mcf.codes.is_empty() {
+                return NGX_OK as ngx_int_t;
             }
             match crate::lua::vm::Vm::new((*cf).cycle, mcf) {
                 Ok(vm) => mcf.vm = Some(vm),

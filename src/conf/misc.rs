@@ -1,10 +1,32 @@
 //! `stream {}`-level directives that tune the process rather than run code:
-//! `lua_add_variable` (more to come: `lua_sa_restart`, `lua_malloc_trim`,
+//! `lua_add_variable`, `lua_sa_restart` and `lua_malloc_trim` (more to come:
 //! `lua_capture_error_log`).
 
 use std::ffi::{c_char, c_void};
 
+use super::MainConf;
 use crate::ffi::*;
+
+/// The settings of this file, kept apart in `MainConf::misc`.
+#[derive(Default)]
+pub struct MiscConf {
+    /// `lua_sa_restart` (default on).
+    pub sa_restart: Option<bool>,
+    /// `lua_malloc_trim N` (default 1000 sessions; 0 turns trimming off).
+    pub malloc_trim: Option<usize>,
+    /// Sessions logged since the last trim (per process).
+    pub malloc_trim_count: usize,
+}
+
+impl MiscConf {
+    pub fn sa_restart(&self) -> bool {
+        self.sa_restart.unwrap_or(true)
+    }
+
+    pub fn malloc_trim(&self) -> usize {
+        self.malloc_trim.unwrap_or(1000)
+    }
+}
 
 /// The directive's arguments, name first.
 unsafe fn args<'a>(cf: *mut ngx_conf_t) -> &'a mut [ngx_str_t] {
@@ -13,6 +35,15 @@ unsafe fn args<'a>(cf: *mut ngx_conf_t) -> &'a mut [ngx_str_t] {
         let a = (*cf).args;
         std::slice::from_raw_parts_mut((*a).elts as *mut ngx_str_t, (*a).nelts)
     }
+}
+
+unsafe fn main_conf<'a>(conf: *mut c_void) -> &'a mut MainConf {
+    // SAFETY: every directive here is registered with NGX_STREAM_MAIN_CONF_OFFSET.
+    unsafe { &mut *(conf as *mut MainConf) }
+}
+
+fn is_dup() -> *mut c_char {
+    c"is duplicate".as_ptr() as *mut c_char
 }
 
 /// A stream variable added by `lua_add_variable` reads as "not found" (nil in Lua) until a
@@ -51,6 +82,51 @@ pub unsafe extern "C" fn add_variable(cf: *mut ngx_conf_t, _: *mut ngx_command_t
         }
         if ngx_stream_get_variable_index(cf, &mut name) == NGX_ERROR as ngx_int_t {
             return CONF_ERROR;
+        }
+        CONF_OK
+    })
+}
+
+/// `lua_sa_restart on|off`.
+pub unsafe extern "C" fn sa_restart(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || unsafe {
+        // SAFETY: conf is our MainConf; a FLAG directive has one argument.
+        let mcf = main_conf(conf);
+        if mcf.misc.sa_restart.is_some() {
+            return is_dup();
+        }
+        let v = ngx_bytes(&args(cf)[1]);
+        let on = if v.eq_ignore_ascii_case(b"on") {
+            true
+        } else if v.eq_ignore_ascii_case(b"off") {
+            false
+        } else {
+            let msg = format!(
+                "invalid value \"{}\" in \"lua_sa_restart\" directive, it must be \"on\" or \"off\"",
+                String::from_utf8_lossy(v)
+            );
+            conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
+            return CONF_ERROR;
+        };
+        mcf.misc.sa_restart = Some(on);
+        CONF_OK
+    })
+}
+
+/// `lua_malloc_trim N`: `malloc_trim(1)` after every N sessions (in the log phase); 0 is off.
+pub unsafe extern "C" fn malloc_trim(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || unsafe {
+        // SAFETY: conf is our MainConf; one argument.
+        let mcf = main_conf(conf);
+        let v = args(cf)[1];
+        let n = ngx_atoi(v.data, v.len);
+        if n == NGX_ERROR as ngx_int_t {
+            return c"invalid number in the 1st argument".as_ptr() as *mut c_char;
+        }
+        mcf.misc.malloc_trim = Some(n as usize);
+        if n > 0 {
+            // the log phase handler counts the sessions
+            mcf.has_log = true;
         }
         CONF_OK
     })

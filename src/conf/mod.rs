@@ -31,6 +31,8 @@ pub struct MainConf {
     pub regex_match_limit: Option<usize>,
     /// The preread handler was moved to the end of its phase (done once, at the first session).
     pub preread_postponed: bool,
+    /// `lua_add_variable`, `lua_sa_restart`, `lua_malloc_trim`, `lua_capture_error_log`.
+    pub misc: misc::MiscConf,
 }
 
 /// `server {}`-level configuration.

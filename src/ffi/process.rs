@@ -1,4 +1,6 @@
-//! The process: `ngx.process` C ABI (`ngx_stream_lua_ffi_get_process_type`, ...).
+//! The process: `ngx.process` C ABI (`ngx_stream_lua_ffi_get_process_type`, ...),
+//! `lua_sa_restart` (signal handlers that restart interrupted system calls) and
+//! `lua_malloc_trim` (giving freed heap memory back to the system).
 
 use std::ffi::{c_char, c_int};
 
@@ -52,4 +54,51 @@ pub extern "C" fn ngx_stream_lua_ffi_master_pid() -> c_int {
             ngx_parent as c_int
         }
     }
+}
+
+/// The signals nginx handles, plus the ones it leaves to the system that may still interrupt
+/// a blocking call made from Lua (`io.popen():read()`, `os.execute`...).
+fn sa_restart_signals() -> [c_int; 12] {
+    [
+        libc::SIGHUP,  // reconfigure
+        libc::SIGUSR1, // reopen
+        libc::SIGWINCH, // noaccept
+        libc::SIGTERM, // terminate
+        libc::SIGQUIT, // shutdown
+        libc::SIGUSR2, // change binary
+        libc::SIGALRM,
+        libc::SIGINT,
+        libc::SIGIO,
+        libc::SIGCHLD,
+        libc::SIGSYS,
+        libc::SIGPIPE,
+    ]
+}
+
+/// `lua_sa_restart on`: adds `SA_RESTART` to the handlers of those signals, so a system call
+/// Lua code is blocked in resumes after the handler instead of failing with `EINTR`.
+pub fn set_sa_restart(log: *mut ngx_log_t) {
+    for signo in sa_restart_signals() {
+        log_debug(log, &format!("setting SA_RESTART for signal {signo}"));
+        // SAFETY: sigaction reads and writes a zeroed struct of ours.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signo, std::ptr::null(), &mut act) != 0 {
+                let e = *libc::__errno_location();
+                log_error(NGX_LOG_WARN, log, e, format!("failed to get sigaction for signal {signo}").as_bytes());
+            }
+            act.sa_flags |= libc::SA_RESTART;
+            if libc::sigaction(signo, &act, std::ptr::null_mut()) != 0 {
+                let e = *libc::__errno_location();
+                log_error(NGX_LOG_WARN, log, e, format!("failed to set sigaction for signal {signo}").as_bytes());
+            }
+        }
+    }
+}
+
+/// `malloc_trim(1)`: returns free heap memory at the top of the heap and in free pages to
+/// the system (glibc).
+pub fn malloc_trim() -> c_int {
+    // SAFETY: a glibc call without pointers.
+    unsafe { libc::malloc_trim(1) }
 }
