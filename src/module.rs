@@ -22,6 +22,7 @@ pub static mut ngx_stream_lua_module: ngx_module_t = ngx_module_t {
     ctx: ptr::addr_of_mut!(CTX) as *mut c_void,
     commands: ptr::addr_of_mut!(COMMANDS) as *mut ngx_command_t,
     type_: NGX_STREAM_MODULE as ngx_uint_t,
+    init_module: Some(init_module),
     init_process: Some(init_process),
     exit_process: Some(exit_process),
     ..ngx_module_t::default()
@@ -120,6 +121,18 @@ unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
             unsafe { crate::phase::init::run_init_worker(mcf) };
         }
         NGX_OK as ngx_int_t
+    })
+}
+
+/// The configuration is complete and the listening sockets are set up: `lua_capture_error_log`
+/// hooks the cycle's error logs.
+unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
+    guard(NGX_ERROR as ngx_int_t, || {
+        // SAFETY: nginx initialises `cycle`'s modules; nothing runs on it yet.
+        match unsafe { crate::ffi::errlog::init_cycle(cycle) } {
+            Ok(()) => NGX_OK as ngx_int_t,
+            Err(()) => NGX_ERROR as ngx_int_t,
+        }
     })
 }
 

@@ -56,7 +56,7 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"lua_max_pending_timers", MAIN | T1, max_pending_timers, MAIN_OFF),
     cmd(c"lua_max_running_timers", MAIN | T1, max_running_timers, MAIN_OFF),
     cmd(c"lua_sa_restart", MAIN | FLAG, super::misc::sa_restart, MAIN_OFF),
-    cmd(c"lua_capture_error_log", MAIN | T1, not_yet, 0),
+    cmd(c"lua_capture_error_log", MAIN | T1, super::misc::capture_error_log, MAIN_OFF),
     cmd(c"lua_malloc_trim", MAIN | T1, super::misc::malloc_trim, MAIN_OFF),
     cmd(c"lua_shared_dict", MAIN | T2, not_yet, 0),
     cmd(c"lua_add_variable", MAIN | T1, super::misc::add_variable, MAIN_OFF),

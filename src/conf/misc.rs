@@ -1,6 +1,5 @@
 //! `stream {}`-level directives that tune the process rather than run code:
-//! `lua_add_variable`, `lua_sa_restart` and `lua_malloc_trim` (more to come:
-//! `lua_capture_error_log`).
+//! `lua_add_variable`, `lua_sa_restart`, `lua_malloc_trim` and `lua_capture_error_log`.
 
 use std::ffi::{c_char, c_void};
 
@@ -16,6 +15,8 @@ pub struct MiscConf {
     pub malloc_trim: Option<usize>,
     /// Sessions logged since the last trim (per process).
     pub malloc_trim_count: usize,
+    /// `lua_capture_error_log SIZE`: the ring buffer (in the configuration pool).
+    pub capture: Option<std::ptr::NonNull<crate::ffi::errlog::RingBuf>>,
 }
 
 impl MiscConf {
@@ -129,5 +130,41 @@ pub unsafe extern "C" fn malloc_trim(cf: *mut ngx_conf_t, _: *mut ngx_command_t,
             mcf.has_log = true;
         }
         CONF_OK
+    })
+}
+
+/// `lua_capture_error_log SIZE`: a ring buffer of SIZE bytes (at least one full error log
+/// line, `NGX_MAX_ERROR_STR`) that keeps the newest error log messages of the process for
+/// `require "ngx.errlog"`.
+pub unsafe extern "C" fn capture_error_log(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    guard(CONF_ERROR, || unsafe {
+        // SAFETY: conf is our MainConf; one argument.
+        let mcf = main_conf(conf);
+        if mcf.misc.capture.is_some() {
+            return is_dup();
+        }
+        let value = &mut args(cf)[1];
+        let shown = String::from_utf8_lossy(ngx_bytes(value)).into_owned();
+        if value.len == 0 {
+            let msg = format!("invalid capture error log size \"{shown}\"");
+            conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
+            return CONF_ERROR;
+        }
+        let size = ngx_parse_size(value);
+        if size < NGX_MAX_ERROR_STR as isize {
+            let msg = format!(
+                "invalid capture error log size \"{shown}\", minimum size is {}",
+                NGX_MAX_ERROR_STR
+            );
+            conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
+            return CONF_ERROR;
+        }
+        match crate::ffi::errlog::RingBuf::alloc((*cf).pool, size as usize) {
+            Some(rb) => {
+                mcf.misc.capture = Some(rb);
+                CONF_OK
+            }
+            None => CONF_ERROR,
+        }
     })
 }

@@ -1,6 +1,7 @@
 //! The thin layer of raw nginx and LuaJIT calls; everything above it works with the small
 //! safe-ish helpers defined here.
 
+pub mod errlog;
 pub mod exports;
 pub mod luastate;
 pub mod ngx;
