@@ -22,6 +22,7 @@ pub static mut ngx_stream_lua_module: ngx_module_t = ngx_module_t {
     ctx: ptr::addr_of_mut!(CTX) as *mut c_void,
     commands: ptr::addr_of_mut!(COMMANDS) as *mut ngx_command_t,
     type_: NGX_STREAM_MODULE as ngx_uint_t,
+    init_module: Some(init_module),
     init_process: Some(init_process),
     exit_process: Some(exit_process),
     ..ngx_module_t::default()
@@ -108,10 +109,30 @@ unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
         // SAFETY: the cycle's conf_ctx has the stream block's context when it exists.
         let _ = cycle;
         if let Some(mcf) = cycle_main_conf() {
+            // SAFETY: a plain read of an nginx process global.
+            if unsafe { ngx_process } == NGX_PROCESS_HELPER as ngx_uint_t {
+                // cache manager/loader processes run no Lua (as upstream)
+                return NGX_OK as ngx_int_t;
+            }
+            if mcf.misc.sa_restart() {
+                crate::ffi::process::set_sa_restart(cycle_log());
+            }
             // SAFETY: the worker is starting; nothing else runs Lua.
             unsafe { crate::phase::init::run_init_worker(mcf) };
         }
         NGX_OK as ngx_int_t
+    })
+}
+
+/// The configuration is complete and the listening sockets are set up: `lua_capture_error_log`
+/// hooks the cycle's error logs.
+unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
+    guard(NGX_ERROR as ngx_int_t, || {
+        // SAFETY: nginx initialises `cycle`'s modules; nothing runs on it yet.
+        match unsafe { crate::ffi::errlog::init_cycle(cycle) } {
+            Ok(()) => NGX_OK as ngx_int_t,
+            Err(()) => NGX_ERROR as ngx_int_t,
+        }
     })
 }
 
@@ -126,9 +147,6 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         // SAFETY: cf is the stream block's configuration context.
         unsafe {
             let mcf = main_conf_of_cf(cf);
-            if mcf.codes.is_empty() {
-                return NGX_OK as ngx_int_t;
-            }
             let cmcf = *(*((*cf).ctx as *mut ngx_stream_conf_ctx_t)).main_conf.add(ngx_stream_core_module.ctx_index)
                 as *mut ngx_stream_core_main_conf_t;
             let phases = [
@@ -143,6 +161,9 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
                     }
                     *h = Some(handler);
                 }
+            }
+            if mcf.codes.is_empty() {
+                return NGX_OK as ngx_int_t;
             }
             match crate::lua::vm::Vm::new((*cf).cycle, mcf) {
                 Ok(vm) => mcf.vm = Some(vm),

@@ -2,6 +2,7 @@
 
 pub mod directives;
 pub mod lexer;
+pub mod misc;
 
 use std::rc::Rc;
 
@@ -34,6 +35,8 @@ pub struct MainConf {
     pub shm_zones_inited: usize,
     /// The preread handler was moved to the end of its phase (done once, at the first session).
     pub preread_postponed: bool,
+    /// `lua_add_variable`, `lua_sa_restart`, `lua_malloc_trim`, `lua_capture_error_log`.
+    pub misc: misc::MiscConf,
 }
 
 /// `server {}`-level configuration.
