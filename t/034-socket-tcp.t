@@ -1162,3 +1162,29 @@ small buffers
 qr/recv: fd:\d+ 3 of 3/
 --- no_error_log
 [error]
+
+
+
+=== TEST 38: a socket only its waiting light thread refers to (a tail call, 'return sock:receive()') survives a garbage collection
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            ngx.sleep(0.2)
+            ngx.say("slept")
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.timer.at(0.05, function() collectgarbage() collectgarbage() end)
+        local t = ngx.thread.spawn(function()
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            return sock:receive()
+        end)
+        ngx.say(select(2, ngx.thread.wait(t)))
+    }
+--- stream_response
+slept
+--- no_error_log
+[error]

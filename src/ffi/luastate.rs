@@ -69,7 +69,13 @@ pub unsafe fn lua_boundary(l: *mut lua_State, f: unsafe fn(*mut lua_State) -> Lu
     let (msg, arg) = match catch_unwind(AssertUnwindSafe(|| unsafe { f(l) })) {
         Ok(Ok(n)) => return n,
         // SAFETY: nothing with a destructor is alive here if the yield raises.
-        Ok(Err(LuaError::Yield(n))) => return unsafe { raw::lua_yield(l, n) },
+        Ok(Err(LuaError::Yield(n))) => {
+            // SAFETY: l is the running coroutine with n values to yield on top.
+            unsafe {
+                anchor_args(l, n);
+                return raw::lua_yield(l, n);
+            }
+        }
         Ok(Err(LuaError::Msg(m))) => (m, None),
         Ok(Err(LuaError::Raw(m))) => {
             // SAFETY: the message is on the stack; nothing with a destructor is alive.
@@ -100,6 +106,46 @@ pub unsafe fn lua_boundary(l: *mut lua_State, f: unsafe fn(*mut lua_State) -> Lu
             Some(n) => raw::luaL_argerror(l, n, p),
             None => raw::luaL_error(l, c"%s".as_ptr(), p),
         }
+    }
+}
+
+/// Keeps the arguments of a yielding C function alive until its coroutine is resumed: LuaJIT
+/// does not mark them while the call waits when it was a tail call (`return sock:receive()`),
+/// so a socket only the waiting thread refers to would be collected, closing its connection.
+unsafe fn anchor_args(l: *mut lua_State, nresults: c_int) {
+    // SAFETY: l is the running coroutine; the stack is restored before returning.
+    unsafe {
+        let nargs = raw::lua_gettop(l) - nresults;
+        if nargs <= 0 {
+            return;
+        }
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, crate::lua::vm::YIELD_ANCHORS.as_ptr());
+        if raw::lua_type(l, -1) != raw::LUA_TTABLE {
+            raw::lua_settop(l, -2);
+            return;
+        }
+        raw::lua_pushthread(l);
+        raw::lua_createtable(l, nargs, 0);
+        for i in 1..=nargs {
+            raw::lua_pushvalue(l, i);
+            raw::lua_rawseti(l, -2, i as _);
+        }
+        raw::lua_rawset(l, -3);
+        raw::lua_settop(l, -2);
+    }
+}
+
+/// Lets go of what `anchor_args` kept for the suspended coroutine `co` (about to resume).
+pub unsafe fn release_args(co: *mut lua_State) {
+    // SAFETY: co is a suspended coroutine; the stack is restored before returning.
+    unsafe {
+        raw::lua_getfield(co, LUA_REGISTRYINDEX, crate::lua::vm::YIELD_ANCHORS.as_ptr());
+        if raw::lua_type(co, -1) == raw::LUA_TTABLE {
+            raw::lua_pushthread(co);
+            raw::lua_pushnil(co);
+            raw::lua_rawset(co, -3);
+        }
+        raw::lua_settop(co, -2);
     }
 }
 

@@ -83,6 +83,7 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
         unsafe {
             (*sess).cur = t;
             let co = (*t).co;
+            release_args(co);
             let rc = raw::lua_resume_(co, nargs);
             match rc {
                 LUA_YIELD => {

@@ -48,6 +48,8 @@ impl Drop for VmRef {
 pub const CTX_TABLES: &std::ffi::CStr = c"ngx_lua_ctx_tables";
 pub const ENV_MT: &std::ffi::CStr = c"ngx_lua_env_mt";
 pub const COROUTINES: &std::ffi::CStr = c"ngx_lua_coroutines";
+/// Weak-keyed: a suspended coroutine -> the arguments of the C function it yielded from.
+pub const YIELD_ANCHORS: &std::ffi::CStr = c"ngx_lua_yield_anchors";
 
 /// Expands `;;` to the default path and `$prefix` / `${prefix}` to nginx's prefix.
 fn expand_path(conf: &[u8], default: &[u8], prefix: &[u8]) -> Vec<u8> {
@@ -104,6 +106,12 @@ impl Vm {
             raw::lua_setfield(l, LUA_REGISTRYINDEX, CTX_TABLES.as_ptr());
             raw::lua_createtable(l, 0, 0);
             raw::lua_setfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+            raw::lua_createtable(l, 0, 0);
+            raw::lua_createtable(l, 0, 1);
+            push_bytes(l, b"k");
+            raw::lua_setfield(l, -2, c"__mode".as_ptr());
+            raw::lua_setmetatable(l, -2);
+            raw::lua_setfield(l, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
             // metatable of every entry thread's globals: reads fall through to _G
             raw::lua_createtable(l, 0, 1);
             raw::lua_pushvalue(l, LUA_GLOBALSINDEX);
