@@ -84,7 +84,7 @@ log: ALRM: ok, IO: ok, CHLD: ok
     content_by_lua_block {
         ngx.say(signal_self())
     }
---- stream_response_like
+--- stream_response_like chomp
 Interrupted system call
 --- no_error_log
 setting SA_RESTART
