@@ -37,13 +37,15 @@ pub fn merge(dir: &str, stream_config: Option<Vec<u8>>, has_stream: bool) -> Opt
         .collect();
 
     let directive = Regex::new(r#"lua_package_path\s+(['"]?)"#).unwrap();
+    // what the block lacks goes on its last line, so that `nginx.conf:N` positions of the
+    // server config that follows do not move
+    let mut extra: Vec<u8> = Vec::new();
     conf = match directive.find(&conf) {
         Some(m) => [&conf[..m.end()], path.as_bytes(), &conf[m.end()..]].concat(),
-        None => [
-            conf.as_slice(),
-            format!("\nlua_package_path \"{path};\";\n").as_bytes(),
-        ]
-        .concat(),
+        None => {
+            extra.extend_from_slice(format!(" lua_package_path \"{path};\";").as_bytes());
+            conf
+        }
     };
 
     const REQUIRE: &[u8] = b" require \"resty.core\" ";
@@ -52,9 +54,19 @@ pub fn merge(dir: &str, stream_config: Option<Vec<u8>>, has_stream: bool) -> Opt
     if let Some(m) = block.find(&conf) {
         conf = [&conf[..m.end()], REQUIRE, &conf[m.end()..]].concat();
     } else if !other_init.is_match(&conf) {
-        conf.extend_from_slice(b"\ninit_by_lua_block {");
-        conf.extend_from_slice(REQUIRE);
-        conf.extend_from_slice(b"}\n");
+        extra.extend_from_slice(b" init_by_lua_block {");
+        extra.extend_from_slice(REQUIRE);
+        extra.extend_from_slice(b"}");
+    }
+    if !extra.is_empty() {
+        match conf.last() {
+            Some(b'\n') => {
+                conf.pop();
+                conf.extend_from_slice(&extra);
+                conf.push(b'\n');
+            }
+            _ => conf.extend_from_slice(&extra),
+        }
     }
     Some(conf)
 }

@@ -467,7 +467,12 @@ fn resty_core(t: &mut T) {
     t.eq(
         "resty.core: added directives",
         m(None, true).as_deref(),
-        Some("\nlua_package_path \"/a/lib/?.lua;/b/lib/?.lua;;\";\n\ninit_by_lua_block { require \"resty.core\" }\n"),
+        Some(" lua_package_path \"/a/lib/?.lua;/b/lib/?.lua;;\"; init_by_lua_block { require \"resty.core\" }"),
+    );
+    t.eq(
+        "resty.core: added on the block's last line (server config lines keep their numbers)",
+        m(Some("lua_shared_dict d 1m;\n"), true).as_deref(),
+        Some("lua_shared_dict d 1m; lua_package_path \"/a/lib/?.lua;/b/lib/?.lua;;\"; init_by_lua_block { require \"resty.core\" }\n"),
     );
     t.eq(
         "resty.core: merged into the block's own",
@@ -477,7 +482,7 @@ fn resty_core(t: &mut T) {
     t.eq(
         "resty.core: init_by_lua_file only gets the path",
         m(Some("init_by_lua_file x.lua;"), false).as_deref(),
-        Some("init_by_lua_file x.lua;\nlua_package_path \"/a/lib/?.lua;/b/lib/?.lua;;\";\n"),
+        Some("init_by_lua_file x.lua; lua_package_path \"/a/lib/?.lua;/b/lib/?.lua;;\";"),
     );
 }
 
