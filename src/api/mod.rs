@@ -68,19 +68,15 @@ pub const BUILTIN_MODULES: &[(&str, &str)] = &[
 /// The stand-in for lua-resty-core's part modules whose APIs are built in.
 const RESTY_CORE_PART: &str = include_str!("../lua/lib/resty_core_part.lua");
 
-/// The session of the running Lua code (`__ngx_req` in the thread's globals, as upstream
-/// and lua-resty-core look it up).
+/// The session of the running Lua code (the one `__ngx_req` in the thread's globals names, as
+/// upstream and lua-resty-core look it up; kept by the runner, which is cheaper to read).
 pub unsafe fn current_session(l: *mut lua_State) -> Result<*mut Session, LuaError> {
-    // SAFETY: l is a running state; its globals table may hold our lightuserdata.
-    unsafe {
-        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
-        let p = raw::lua_touserdata(l, -1) as *mut Session;
-        raw::lua_settop(l, -2);
-        if p.is_null() {
-            return err("no request found");
-        }
-        Ok(p)
+    let _ = l;
+    let p = crate::lua::runner::ngx_stream_lua_rs_get_request();
+    if p.is_null() {
+        return err("no request found");
     }
+    Ok(p)
 }
 
 /// `API disabled in the context of ...` unless the session runs one of `allowed`.

@@ -2,12 +2,32 @@
 //! the result into what the phase handler must do next.
 
 use std::ffi::{c_int, c_void, CStr};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::ffi::*;
 use crate::lua::code::Code;
 use crate::lua::session::{CoOp, Phase, Session};
 use crate::lua::thread::{Status as ThreadStatus, Thread};
 use crate::lua::vm::{COROUTINES, ENV_MT};
+
+/// The session whose Lua code runs now. The built-in layer's `get_request()` reads it through
+/// `ngx_stream_lua_rs_get_request` rather than `getfenv(0).__ngx_req`: LuaJIT cannot compile
+/// `getfenv` (OpenResty's LuaJIT has `thread.exdata` for this), and a trace that stops at
+/// every `ngx.ctx` or `ngx.var` access makes them tens of times slower.
+static RUNNING: AtomicPtr<Session> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Runs `f` with `sess` as the running session (restored after: resumes may nest).
+pub fn with_running<R>(sess: *mut Session, f: impl FnOnce() -> R) -> R {
+    let prev = RUNNING.swap(sess, Ordering::Relaxed);
+    let r = f();
+    RUNNING.store(prev, Ordering::Relaxed);
+    r
+}
+
+#[no_mangle]
+pub extern "C" fn ngx_stream_lua_rs_get_request() -> *mut Session {
+    RUNNING.load(Ordering::Relaxed)
+}
 
 pub enum Outcome {
     /// The entry function returned.
@@ -84,7 +104,7 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
             (*sess).cur = t;
             let co = (*t).co;
             release_args(co);
-            let rc = raw::lua_resume_(co, nargs);
+            let rc = with_running(sess, || raw::lua_resume_(co, nargs));
             match rc {
                 LUA_YIELD => {
                     if let Some(code) = (*sess).exit_code {

@@ -23,7 +23,7 @@ unsafe fn run_in_main(l: *mut lua_State, code: &Code, req: *mut Session) -> Resu
             raw::lua_pushlightuserdata(l, req as *mut c_void);
             raw::lua_setfield(l, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
         }
-        let rc = raw::lua_pcall(l, 0, 0, top + 1);
+        let rc = crate::lua::runner::with_running(req, || raw::lua_pcall(l, 0, 0, top + 1));
         let msg = (rc != 0).then(|| {
             to_bytes(l, -1)
                 .map(|b| String::from_utf8_lossy(b).into_owned())

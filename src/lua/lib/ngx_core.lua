@@ -29,8 +29,16 @@ int ngx_stream_lua_ffi_worker_exiting(void);
 int ngx_stream_lua_ffi_worker_pids(int *pids, size_t *pids_len);
 ]]
 
+-- the running session (ngx_stream_lua_rs_get_request compiles; getfenv(0) would not)
+ffi.cdef[[
+ngx_stream_lua_request_t *ngx_stream_lua_rs_get_request(void);
+]]
 local function get_request()
-    return getfenv(0).__ngx_req
+    local r = C.ngx_stream_lua_rs_get_request()
+    if r ~= nil then
+        return r
+    end
+    return nil
 end
 
 -- scratch buffers shared by the calls below (no call yields while holding them)

@@ -4,6 +4,7 @@ local ffi = require "ffi"
 local C = ffi.C
 local getfenv, error, type, tonumber, setmetatable = getfenv, error, type, tonumber, setmetatable
 local co_yield = coroutine.yield
+local get_request = require("resty.core.base").get_request
 
 ffi.cdef[[
 struct ngx_stream_lua_sema_s;
@@ -41,7 +42,7 @@ function _M.wait(self, seconds)
     if type(self) ~= "table" or type(self.sem) ~= "cdata" then
         error("not a semaphore instance", 2)
     end
-    local r = getfenv(0).__ngx_req
+    local r = get_request()
     if not r then
         error("no request found")
     end
