@@ -628,3 +628,63 @@ true
 true
 --- no_error_log
 [error]
+
+
+
+=== TEST 21: the struct-argument entry points lua-resty-core uses on macOS
+--- stream_config
+    lua_shared_dict dogs 1m;
+--- stream_server_config
+    content_by_lua_block {
+        local ffi = require "ffi"
+        ffi.cdef[[
+        typedef struct {
+            void *zone; const unsigned char *key; size_t key_len; int *value_type;
+            unsigned char **str_value_buf; size_t *str_value_len; double *num_value;
+            int *user_flags; int get_stale; int *is_stale; char **errmsg;
+        } t_get_params;
+        typedef struct {
+            void *zone; int op; const unsigned char *key; size_t key_len; int value_type;
+            const unsigned char *str_value_buf; size_t str_value_len; double num_value;
+            long exptime; int user_flags; char **errmsg; int *forcible;
+        } t_store_params;
+        typedef struct {
+            void *zone; const unsigned char *key; size_t key_len; double *num_value;
+            char **errmsg; int has_init; double init; long init_ttl; int *forcible;
+        } t_incr_params;
+        int ngx_stream_lua_ffi_shdict_get_macos(t_get_params *p);
+        int ngx_stream_lua_ffi_shdict_store_macos(t_store_params *p);
+        int ngx_stream_lua_ffi_shdict_incr_macos(t_incr_params *p);
+        void *ngx_stream_lua_ffi_shdict_udata_to_zone(void *zone_udata);
+        ]]
+        local C = ffi.C
+        ngx.shared.dogs:delete("n")
+        local zone = C.ngx_stream_lua_ffi_shdict_udata_to_zone(ngx.shared.dogs[1])
+        local errmsg, forcible = ffi.new("char *[1]"), ffi.new("int[1]")
+        local s = ffi.new("t_store_params")
+        s.zone, s.op, s.key, s.key_len = zone, 0, "k", 1
+        s.value_type, s.str_value_buf, s.str_value_len = 4, "macos", 5
+        s.errmsg, s.forcible = errmsg, forcible
+        ngx.say("store: ", C.ngx_stream_lua_ffi_shdict_store_macos(s), " ", ngx.shared.dogs:get("k"))
+
+        local buf = ffi.new("unsigned char[16]")
+        local g = ffi.new("t_get_params")
+        g.zone, g.key, g.key_len = zone, "k", 1
+        g.value_type, g.str_value_buf = ffi.new("int[1]"), ffi.new("unsigned char *[1]", buf)
+        g.str_value_len, g.num_value = ffi.new("size_t[1]", 16), ffi.new("double[1]")
+        g.user_flags, g.is_stale, g.errmsg = ffi.new("int[1]"), ffi.new("int[1]"), errmsg
+        local rc = C.ngx_stream_lua_ffi_shdict_get_macos(g)
+        ngx.say("get: ", rc, " ", g.value_type[0], " ", ffi.string(buf, g.str_value_len[0]))
+
+        local n = ffi.new("double[1]", 2)
+        local i = ffi.new("t_incr_params")
+        i.zone, i.key, i.key_len, i.num_value = zone, "n", 1, n
+        i.errmsg, i.has_init, i.init, i.init_ttl, i.forcible = errmsg, 1, 40, 0, forcible
+        ngx.say("incr: ", C.ngx_stream_lua_ffi_shdict_incr_macos(i), " ", n[0], " ", ngx.shared.dogs:get("n"))
+    }
+--- stream_response
+store: 0 macos
+get: 0 4 macos
+incr: 0 42 42
+--- no_error_log
+[error]

@@ -746,3 +746,84 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_free_space(zone: *mut Dict) -
         unsafe { (*zone).lock().free_space() }
     })
 }
+
+// ---- the same, with arguments in a struct (what lua-resty-core calls on macOS) -----------
+
+#[repr(C)]
+pub struct GetParams {
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    value_type: *mut c_int,
+    str_value_buf: *mut *mut u8,
+    str_value_len: *mut usize,
+    num_value: *mut c_double,
+    user_flags: *mut c_int,
+    get_stale: c_int,
+    is_stale: *mut c_int,
+    errmsg: *mut *const c_char,
+}
+
+#[repr(C)]
+pub struct StoreParams {
+    zone: *mut Dict,
+    op: c_int,
+    key: *const u8,
+    key_len: usize,
+    value_type: c_int,
+    str_value_buf: *const u8,
+    str_value_len: usize,
+    num_value: c_double,
+    exptime: c_long,
+    user_flags: c_int,
+    errmsg: *mut *const c_char,
+    forcible: *mut c_int,
+}
+
+#[repr(C)]
+pub struct IncrParams {
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    num_value: *mut c_double,
+    errmsg: *mut *const c_char,
+    has_init: c_int,
+    init: c_double,
+    init_ttl: c_long,
+    forcible: *mut c_int,
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get_macos(p: *const GetParams) -> c_int {
+    // SAFETY: the caller fills every field as for ngx_stream_lua_ffi_shdict_get.
+    unsafe {
+        let p = &*p;
+        ngx_stream_lua_ffi_shdict_get(
+            p.zone, p.key, p.key_len, p.value_type, p.str_value_buf, p.str_value_len, p.num_value,
+            p.user_flags, p.get_stale, p.is_stale, p.errmsg,
+        )
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store_macos(p: *const StoreParams) -> c_int {
+    // SAFETY: as above, for ngx_stream_lua_ffi_shdict_store.
+    unsafe {
+        let p = &*p;
+        ngx_stream_lua_ffi_shdict_store(
+            p.zone, p.op, p.key, p.key_len, p.value_type, p.str_value_buf, p.str_value_len,
+            p.num_value, p.exptime, p.user_flags, p.errmsg, p.forcible,
+        )
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr_macos(p: *const IncrParams) -> c_int {
+    // SAFETY: as above, for ngx_stream_lua_ffi_shdict_incr.
+    unsafe {
+        let p = &*p;
+        ngx_stream_lua_ffi_shdict_incr(
+            p.zone, p.key, p.key_len, p.num_value, p.errmsg, p.has_init, p.init, p.init_ttl, p.forcible,
+        )
+    }
+}
