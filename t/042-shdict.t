@@ -688,3 +688,58 @@ get: 0 4 macos
 incr: 0 42 42
 --- no_error_log
 [error]
+
+
+
+=== TEST 22: the C API for other modules: ngx_stream_lua_find_zone and ngx_stream_lua_shared_dict_get
+--- stream_config
+    lua_shared_dict dogs 1m;
+    lua_shared_dict cats 1m;
+--- stream_server_config
+    content_by_lua_block {
+        local ffi = require "ffi"
+        ffi.cdef[[
+            typedef struct { size_t len; char *data; } t_str;
+            typedef struct {
+                uint8_t type;
+                union { int b; double n; t_str s; } value;
+            } t_value;
+            void *ngx_stream_lua_find_zone(const char *data, size_t len);
+            intptr_t ngx_stream_lua_shared_dict_get(void *zone, const char *kdata, size_t klen, t_value *val);
+        ]]
+        local C = ffi.C
+        local dogs = C.ngx_stream_lua_find_zone("dogs", 4)
+        ngx.say("dogs: ", dogs ~= nil, ", cats: ", C.ngx_stream_lua_find_zone("cats", 4) ~= nil,
+                ", same: ", dogs == C.ngx_stream_lua_find_zone("cats", 4),
+                ", birds: ", C.ngx_stream_lua_find_zone("birds", 5) ~= nil)
+        local d = ngx.shared.dogs
+        d:set("n", 3.5) d:set("t", true) d:set("s", "hello world") d:set("old", 1, 0.001)
+        d:lpush("l", 1)
+        ngx.sleep(0.01)
+        local buf = ffi.new("char[5]")
+        for _, k in ipairs{"n", "t", "s", "missing", "old", "l"} do
+            local v = ffi.new("t_value")
+            v.value.s.data, v.value.s.len = buf, 5
+            local rc = tonumber(C.ngx_stream_lua_shared_dict_get(dogs, k, #k, v))
+            local shown = ""
+            if rc == 0 then
+                if v.type == 3 then shown = v.value.n
+                elseif v.type == 1 then shown = v.value.b
+                else shown = ffi.string(v.value.s.data, v.value.s.len) end
+            end
+            ngx.say(k, ": rc=", rc, " type=", rc == 0 and v.type or "-", " ", shown)
+        end
+        local v = ffi.new("t_value")
+        ngx.say("string without a buffer: ", tonumber(C.ngx_stream_lua_shared_dict_get(dogs, "s", 1, v)))
+    }
+--- stream_response
+dogs: true, cats: true, same: false, birds: false
+n: rc=0 type=3 3.5
+t: rc=0 type=1 1
+s: rc=0 type=4 hello
+missing: rc=-5 type=- 
+old: rc=-5 type=- 
+l: rc=-1 type=- 
+string without a buffer: -1
+--- error_log
+no string buffer initialized
