@@ -250,3 +250,22 @@ time in init_worker ok: true
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"init_worker_by_lua_block" directive is not allowed here/
+
+
+
+=== TEST 13: log lines written by init_worker_by_lua name their context
+--- stream_config
+    init_worker_by_lua_block {
+        local function warn(...)
+            ngx.log(ngx.WARN, ...)
+        end
+        warn("booting")
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("ok")
+    }
+--- stream_response
+ok
+--- error_log eval
+qr/\[warn\] .*init_worker_by_lua:3: warn\(\): booting, context: init_worker_by_lua\*$/

@@ -249,8 +249,14 @@ impl Session {
         // SAFETY: the cycle's log is valid while the worker runs.
         unsafe {
             sess.fake_log = *cycle_log();
-            if phase == Phase::Timer {
-                sess.log_context = ", context: ngx.timer".into();
+            // each line names the context, as upstream's log handlers do
+            let context = match phase {
+                Phase::Timer => Some(", context: ngx.timer"),
+                Phase::InitWorker => Some(", context: init_worker_by_lua*"),
+                _ => None,
+            };
+            if let Some(context) = context {
+                sess.log_context = context.into();
                 sess.fake_log.handler = Some(log_context);
                 sess.fake_log.data = &mut *sess as *mut Session as *mut std::ffi::c_void;
             }
