@@ -213,3 +213,33 @@ from-conf nil string
 status: 0
 --- error_log
 log status: 200
+
+
+
+=== TEST 9: require "thread.exdata": the running session's request pointer (nil outside one), read-only
+--- stream_config
+    init_by_lua_block {
+        local exdata = require "thread.exdata"
+        init_req = tostring(exdata())
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local ffi = require "ffi"
+        local exdata = require "thread.exdata"
+        local r = exdata()
+        ngx.say("init: ", init_req, ", content: ", type(r), " ", r ~= nil)
+        local t = ngx.thread.spawn(function()
+            return exdata() == r
+        end)
+        ngx.say("same in a light thread: ", select(2, ngx.thread.wait(t)))
+        ngx.say("same as resty.core.base's: ", require("resty.core.base").get_request() == r)
+        ngx.say(pcall(exdata, r))
+    }
+--- stream_response_like chomp
+^init: nil, content: cdata true
+same in a light thread: true
+same as resty.core.base's: true
+false.*setting the thread's exdata is not supported
+$
+--- no_error_log
+[error]

@@ -44,6 +44,7 @@ pub const BUILTIN_MODULES: &[(&str, &str)] = &[
     ("ngx.semaphore", include_str!("../lua/lib/ngx_semaphore.lua")),
     ("ngx.base64", include_str!("../lua/lib/ngx_base64.lua")),
     ("ngx.re", include_str!("../lua/lib/ngx_re_module.lua")),
+    ("thread.exdata", include_str!("../lua/lib/thread_exdata.lua")),
     ("ngx.errlog", include_str!("../lua/lib/ngx_errlog.lua")),
     ("ngx.process", include_str!("../lua/lib/ngx_process.lua")),
     ("resty.core", include_str!("../lua/lib/resty_core.lua")),
