@@ -5,6 +5,7 @@
 //! lua-resty-core does. The storage itself is `shdict_store`.
 
 use std::ffi::{c_char, c_double, c_int, c_long, c_void};
+use std::mem::size_of;
 use std::ptr;
 
 use super::shdict_store::*;
@@ -119,7 +120,6 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int, mcf: &MainConf) {
     }
 }
 
-use std::mem::size_of;
 
 /// The dict of a method's `self` (the table at index 1), if it is one.
 unsafe fn dict_of<'a>(l: *mut lua_State) -> Option<&'a Dict> {
