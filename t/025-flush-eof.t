@@ -221,3 +221,40 @@ hi
 lua reuse free buf memory 13 >= 3
 --- no_error_log
 [error]
+
+
+
+=== TEST 13: eof logs upstream's debug line
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("bye")
+        ngx.eof()
+    }
+--- stream_response
+bye
+--- error_log
+lua send eof
+
+
+
+=== TEST 14: eof in a UDP server is refused
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 udp;
+        content_by_lua_block {
+            local ok, err = pcall(ngx.eof)
+            ngx.log(ngx.WARN, "udp eof: ", ok, " ", err)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local udp = ngx.socket.udp()
+        assert(udp:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        assert(udp:send("x"))
+        ngx.sleep(0.1)
+        ngx.say("sent")
+    }
+--- stream_response
+sent
+--- error_log
+udp eof: false API disabled in the current context

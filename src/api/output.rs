@@ -40,7 +40,8 @@ unsafe fn eof_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, b"seen eof");
             return Ok(2);
         }
-        check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
+        check_stream_output(sess)?;
+        log_debug((*sess).log(), "lua send eof");
         // like upstream: later output is refused; what was written still goes out
         (*sess).eof = true;
         raw::lua_pushinteger(l, 1);
