@@ -413,6 +413,8 @@ gone after last pop: nil
 
 
 === TEST 13: lists and plain values do not mix; bad list arguments
+The list methods are compiled Lua over FFI here, so a bad key names the method even through
+pcall (upstream's C functions say '?' there).
 --- stream_config
     lua_shared_dict dogs 1m;
 --- stream_server_config
@@ -446,7 +448,7 @@ bad value: nilbad value type
 nil key: nilnil key
 empty key: nilempty key
 long key: nilkey too long
-falsebad argument #2 to '?' (string expected, got table)
+falsebad argument #2 to 'lpush' (string expected, got table)
 falseexpecting 3 arguments, but only seen 2
 falseexpecting 2 arguments, but only seen 1
 falsebad "zone" argument

@@ -21,9 +21,6 @@ const RC_OK: c_int = 0;
 const RC_ERROR: c_int = -1;
 const RC_DECLINED: c_int = -5;
 
-/// Keys are at most this long (their length is stored in 16 bits).
-const MAX_KEY: usize = 65535;
-
 fn hash(key: &[u8]) -> u32 {
     super::string::crc32(key)
 }
@@ -77,11 +74,6 @@ pub unsafe fn declare(cf: *mut ngx_conf_t, mcf: &mut MainConf, name: &ngx_str_t,
 // ---- ngx.shared ----------------------------------------------------------------------------
 
 lua_api! {
-    lpush => lpush_impl,
-    rpush => rpush_impl,
-    lpop => lpop_impl,
-    rpop => rpop_impl,
-    llen => llen_impl,
     flush_expired => flush_expired_impl,
     get_keys => get_keys_impl,
 }
@@ -95,11 +87,6 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int, mcf: &MainConf) {
         if !mcf.shdicts.is_empty() {
             raw::lua_createtable(l, 0, 22);
             let mt = raw::lua_gettop(l);
-            set_field_fn(l, mt, c"lpush", lpush);
-            set_field_fn(l, mt, c"rpush", rpush);
-            set_field_fn(l, mt, c"lpop", lpop);
-            set_field_fn(l, mt, c"rpop", rpop);
-            set_field_fn(l, mt, c"llen", llen);
             set_field_fn(l, mt, c"flush_expired", flush_expired);
             set_field_fn(l, mt, c"get_keys", get_keys);
             raw::lua_pushvalue(l, mt);
@@ -132,206 +119,6 @@ unsafe fn dict_of<'a>(l: *mut lua_State) -> Option<&'a Dict> {
             return None;
         }
         (*ud).as_ref()
-    }
-}
-
-fn expect_args(l: *mut lua_State, n: c_int) -> Result<(), LuaError> {
-    // SAFETY: l is the running state.
-    let got = unsafe { raw::lua_gettop(l) };
-    if got != n {
-        return err(format!("expecting {n} arguments, but only seen {got}"));
-    }
-    Ok(())
-}
-
-/// `self` of the list methods, checked as upstream does.
-unsafe fn list_dict<'a>(l: *mut lua_State) -> Result<&'a Dict, LuaError> {
-    // SAFETY: the argument count was checked.
-    unsafe {
-        if raw::lua_type(l, 1) != raw::LUA_TTABLE {
-            return err("bad \"zone\" argument");
-        }
-        dict_of(l).map_or_else(|| err("bad \"zone\" argument"), Ok)
-    }
-}
-
-/// The key argument at index 2: `Fail` for nil, empty and too long keys, a Lua argument
-/// error for types that are not strings (numbers are converted).
-unsafe fn key_arg<'a>(l: *mut lua_State, fname: &'static str) -> Result<&'a [u8], LuaError> {
-    // SAFETY: index 2 exists.
-    unsafe {
-        let t = raw::lua_type(l, 2);
-        if t == raw::LUA_TNIL {
-            return Err(LuaError::Fail(b"nil key"));
-        }
-        if t != raw::LUA_TSTRING && t != raw::LUA_TNUMBER {
-            return Err(LuaError::Arg(2, fname, format!("string expected, got {}", type_name(l, t))));
-        }
-        let key = to_bytes(l, 2).unwrap_or_default();
-        if key.is_empty() {
-            return Err(LuaError::Fail(b"empty key"));
-        }
-        if key.len() > MAX_KEY {
-            return Err(LuaError::Fail(b"key too long"));
-        }
-        Ok(key)
-    }
-}
-
-unsafe fn push_false_msg(l: *mut lua_State, msg: &[u8]) -> LuaResult {
-    // SAFETY: l has room for two values.
-    unsafe {
-        raw::lua_pushboolean(l, 0);
-        push_bytes(l, msg);
-    }
-    Ok(2)
-}
-
-unsafe fn lpush_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe { push(l, true, "lpush") }
-}
-
-unsafe fn rpush_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe { push(l, false, "rpush") }
-}
-
-unsafe fn push(l: *mut lua_State, front: bool, fname: &'static str) -> LuaResult {
-    expect_args(l, 3)?;
-    // SAFETY: three arguments are on the stack.
-    unsafe {
-        let d = list_dict(l)?;
-        let key = key_arg(l, fname)?;
-        let num: [u8; 8];
-        let (value_type, value): (u8, &[u8]) = match raw::lua_type(l, 3) {
-            raw::LUA_TSTRING => (T_STRING, to_bytes(l, 3).unwrap_or_default()),
-            raw::LUA_TNUMBER => {
-                num = raw::lua_tonumber(l, 3).to_ne_bytes();
-                (T_NUMBER, &num)
-            }
-            _ => return Err(LuaError::Fail(b"bad value type")),
-        };
-        let h = hash(key);
-        let g = d.lock();
-        g.expire(false);
-        let e = match g.lookup(h, key) {
-            Found::Expired(e) if (*e).value_type == T_LIST => {
-                g.debug("lua shared dict push: found old entry and value type matched, reusing it");
-                g.reset_list(e);
-                e
-            }
-            Found::Live(e) if (*e).value_type != T_LIST => {
-                return Err(LuaError::Fail(b"value not a list"));
-            }
-            Found::Live(e) => e,
-            found => {
-                if let Found::Expired(e) = found {
-                    g.debug("lua shared dict push: found old entry and value type not matched, remove it first");
-                    g.remove(e);
-                }
-                g.debug("lua shared dict list: creating a new entry");
-                match g.insert_list(h, key) {
-                    Some(e) => e,
-                    None => return push_false_msg(l, b"no memory"),
-                }
-            }
-        };
-        match g.push(e, front, value_type, value) {
-            Some(n) => {
-                drop(g);
-                raw::lua_pushnumber(l, n as f64);
-                Ok(1)
-            }
-            None => {
-                if (*e).list_len() == 0 {
-                    g.debug("lua shared dict list: no memory for create list node and list empty, remove it");
-                    g.remove(e);
-                }
-                drop(g);
-                push_false_msg(l, b"no memory")
-            }
-        }
-    }
-}
-
-unsafe fn lpop_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe { pop(l, true, "lpop") }
-}
-
-unsafe fn rpop_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe { pop(l, false, "rpop") }
-}
-
-unsafe fn pop(l: *mut lua_State, front: bool, fname: &'static str) -> LuaResult {
-    expect_args(l, 2)?;
-    // SAFETY: two arguments are on the stack.
-    unsafe {
-        let d = list_dict(l)?;
-        let key = key_arg(l, fname)?;
-        let h = hash(key);
-        let g = d.lock();
-        g.expire(false);
-        let Found::Live(e) = g.lookup(h, key) else {
-            raw::lua_pushnil(l);
-            return Ok(1);
-        };
-        if (*e).value_type != T_LIST {
-            return Err(LuaError::Fail(b"value not a list"));
-        }
-        if (*e).list_len() == 0 {
-            return err(format!(
-                "bad lua list length found for key {} in shared_dict {}: 0",
-                String::from_utf8_lossy(key),
-                String::from_utf8_lossy(&d.name)
-            ));
-        }
-        let it = g.list_end(e, front);
-        // copied out: no Lua allocation (which may raise) while the mutex is held
-        let value = match (*it).value_type {
-            T_STRING => Ok((*it).value().to_vec()),
-            T_NUMBER if (*it).value().len() == 8 => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice((*it).value());
-                Err(f64::from_ne_bytes(b))
-            }
-            other => {
-                return err(format!(
-                    "bad list node value type found for key {} in shared_dict {}: {other}",
-                    String::from_utf8_lossy(key),
-                    String::from_utf8_lossy(&d.name)
-                ))
-            }
-        };
-        g.pop(e, it);
-        drop(g);
-        match value {
-            Ok(s) => push_bytes(l, &s),
-            Err(n) => raw::lua_pushnumber(l, n),
-        }
-        Ok(1)
-    }
-}
-
-unsafe fn llen_impl(l: *mut lua_State) -> LuaResult {
-    expect_args(l, 2)?;
-    // SAFETY: two arguments are on the stack.
-    unsafe {
-        let d = list_dict(l)?;
-        let key = key_arg(l, "llen")?;
-        let h = hash(key);
-        let g = d.lock();
-        g.expire(false);
-        let n = match g.lookup(h, key) {
-            Found::Live(e) if (*e).value_type != T_LIST => return Err(LuaError::Fail(b"value not a list")),
-            Found::Live(e) => (*e).list_len(),
-            _ => 0,
-        };
-        drop(g);
-        raw::lua_pushnumber(l, n as f64);
-        Ok(1)
     }
 }
 
@@ -744,6 +531,157 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_free_space(zone: *mut Dict) -
     guard(0, || {
         // SAFETY: zone is a live dict.
         unsafe { (*zone).lock().free_space() }
+    })
+}
+
+// ---- lists (our own ABI: upstream has Lua C functions here, which LuaJIT cannot compile) --
+
+/// `lpush`/`rpush` results besides the new length.
+const LIST_NOT_A_LIST: c_int = -1;
+const LIST_NO_MEMORY: c_int = -2;
+
+/// Adds a string (`value_type` 4) or number (3) at the front or back of the list at `key`,
+/// creating it (or replacing an expired value); returns the new length, `LIST_NOT_A_LIST` or
+/// `LIST_NO_MEMORY`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_push(
+    zone: *mut Dict,
+    front: c_int,
+    key: *const u8,
+    key_len: usize,
+    value_type: c_int,
+    str_value: *const u8,
+    str_len: usize,
+    num_value: c_double,
+) -> c_int {
+    guard(LIST_NO_MEMORY, || {
+        // SAFETY: the caller passes a live dict, its key and the value.
+        unsafe {
+            let num = num_value.to_ne_bytes();
+            let (vt, value): (u8, &[u8]) = if value_type as u8 == T_NUMBER {
+                (T_NUMBER, &num)
+            } else {
+                (T_STRING, key_slice(str_value, str_len))
+            };
+            let key = key_slice(key, key_len);
+            let h = hash(key);
+            let g = (*zone).lock();
+            g.expire(false);
+            let e = match g.lookup(h, key) {
+                Found::Expired(e) if (*e).value_type == T_LIST => {
+                    g.debug("lua shared dict push: found old entry and value type matched, reusing it");
+                    g.reset_list(e);
+                    e
+                }
+                Found::Live(e) if (*e).value_type != T_LIST => return LIST_NOT_A_LIST,
+                Found::Live(e) => e,
+                found => {
+                    if let Found::Expired(e) = found {
+                        g.debug("lua shared dict push: found old entry and value type not matched, remove it first");
+                        g.remove(e);
+                    }
+                    g.debug("lua shared dict list: creating a new entry");
+                    match g.insert_list(h, key) {
+                        Some(e) => e,
+                        None => return LIST_NO_MEMORY,
+                    }
+                }
+            };
+            match g.push(e, front != 0, vt, value) {
+                Some(n) => n as c_int,
+                None => {
+                    if (*e).list_len() == 0 {
+                        g.debug("lua shared dict list: no memory for create list node and list empty, remove it");
+                        g.remove(e);
+                    }
+                    LIST_NO_MEMORY
+                }
+            }
+        }
+    })
+}
+
+/// Takes the first or last item of the list at `key`: `value_type` 0 when there is none, else
+/// a string (copied to `*str_value`, or to a malloc'ed buffer when longer than `*str_len`)
+/// or a number. Returns 0, `LIST_NOT_A_LIST`, or -3 for a damaged list (`errmsg` says why).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_pop(
+    zone: *mut Dict,
+    front: c_int,
+    key: *const u8,
+    key_len: usize,
+    value_type: *mut c_int,
+    str_value: *mut *mut u8,
+    str_len: *mut usize,
+    num_value: *mut c_double,
+    errmsg: *mut *const c_char,
+) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: the caller passes a live dict, its key and out pointers (a buffer of
+        // *str_len bytes at *str_value).
+        unsafe {
+            *value_type = T_NIL as c_int;
+            let key = key_slice(key, key_len);
+            let h = hash(key);
+            let g = (*zone).lock();
+            g.expire(false);
+            let Found::Live(e) = g.lookup(h, key) else { return RC_OK };
+            if (*e).value_type != T_LIST {
+                return LIST_NOT_A_LIST;
+            }
+            if (*e).list_len() == 0 {
+                *errmsg = c"bad lua list length found".as_ptr();
+                return -3;
+            }
+            let it = g.list_end(e, front != 0);
+            let v = (*it).value();
+            match (*it).value_type {
+                T_STRING => {
+                    if *str_len < v.len() {
+                        let p = libc::malloc(v.len()) as *mut u8;
+                        if p.is_null() {
+                            *errmsg = c"no memory".as_ptr();
+                            return -3;
+                        }
+                        *str_value = p;
+                    }
+                    ptr::copy_nonoverlapping(v.as_ptr(), *str_value, v.len());
+                    *str_len = v.len();
+                }
+                T_NUMBER if v.len() == 8 => {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(v);
+                    *num_value = f64::from_ne_bytes(b);
+                }
+                _ => {
+                    *errmsg = c"bad list node value type found".as_ptr();
+                    return -3;
+                }
+            }
+            *value_type = (*it).value_type as c_int;
+            g.pop(e, it);
+            RC_OK
+        }
+    })
+}
+
+/// The length of the list at `key` (0 when missing), or `LIST_NOT_A_LIST`.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_llen(zone: *mut Dict, key: *const u8, key_len: usize) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller passes a live dict and its key.
+        unsafe {
+            let key = key_slice(key, key_len);
+            let g = (*zone).lock();
+            g.expire(false);
+            match g.lookup(hash(key), key) {
+                Found::Live(e) if (*e).value_type != T_LIST => LIST_NOT_A_LIST,
+                Found::Live(e) => (*e).list_len() as c_int,
+                _ => 0,
+            }
+        }
     })
 }
 

@@ -1,7 +1,9 @@
 -- stream-lua-rs built-in Lua layer: the ngx.shared.DICT methods that go through the exported
 -- C ABI (the functions resty.core.shdict declares for stream), with lua-resty-core's
--- argument checks and return values. The list methods, flush_expired and get_keys are Lua C
--- functions already on the dicts' shared metatable; a real lua-resty-core replaces these.
+-- argument checks and return values; a real lua-resty-core replaces these. The list methods
+-- go through our own FFI functions (upstream's are Lua C functions, which LuaJIT cannot
+-- compile) with upstream's checks and messages; flush_expired and get_keys are Lua C
+-- functions already on the dicts' shared metatable.
 local ngx_shared = ngx.shared
 local _, any_dict = next(ngx_shared)
 if not any_dict then
@@ -11,7 +13,7 @@ end
 local ffi = require "ffi"
 local C = ffi.C
 local ffi_str = ffi.string
-local type, tostring, tonumber, error = type, tostring, tonumber, error
+local type, tostring, tonumber, error, select = type, tostring, tonumber, error, select
 
 ffi.cdef[[
 int ngx_stream_lua_ffi_shdict_get(void *zone, const unsigned char *key,
@@ -34,6 +36,14 @@ int ngx_stream_lua_ffi_shdict_set_expire(void *zone,
 size_t ngx_stream_lua_ffi_shdict_capacity(void *zone);
 size_t ngx_stream_lua_ffi_shdict_free_space(void *zone);
 void *ngx_stream_lua_ffi_shdict_udata_to_zone(void *zone_udata);
+int ngx_stream_lua_rs_ffi_shdict_push(void *zone, int front,
+    const unsigned char *key, size_t key_len, int value_type,
+    const unsigned char *str_value, size_t str_len, double num_value);
+int ngx_stream_lua_rs_ffi_shdict_pop(void *zone, int front,
+    const unsigned char *key, size_t key_len, int *value_type,
+    unsigned char **str_value, size_t *str_len, double *num_value, char **errmsg);
+int ngx_stream_lua_rs_ffi_shdict_llen(void *zone, const unsigned char *key,
+    size_t key_len);
 ]]
 if not pcall(function() return C.free end) then
     ffi.cdef[[void free(void *ptr);]]
@@ -294,4 +304,131 @@ end
 
 function methods.free_space(dict)
     return tonumber(C.ngx_stream_lua_ffi_shdict_free_space(zone_of(dict)))
+end
+
+-- lists: the checks and messages of upstream's Lua C functions (raised without a position)
+
+local function list_zone(dict)
+    if type(dict) ~= "table" or type(dict[1]) ~= "userdata" then
+        error('bad "zone" argument', 0)
+    end
+    return C.ngx_stream_lua_ffi_shdict_udata_to_zone(dict[1])
+end
+
+-- the key (argument #2) as a string, or nil and the error to return
+local function list_key(fname, key)
+    if key == nil then
+        return nil, "nil key"
+    end
+    local typ = type(key)
+    if typ ~= "string" then
+        if typ ~= "number" then
+            error("bad argument #2 to '" .. fname .. "' (string expected, got " .. typ .. ")", 0)
+        end
+        key = tostring(key)
+    end
+    local n = #key
+    if n == 0 then
+        return nil, "empty key"
+    end
+    if n > 65535 then
+        return nil, "key too long"
+    end
+    return key
+end
+
+local function push(front, fname, n, dict, key, value)
+    if n ~= 3 then
+        error("expecting 3 arguments, but only seen " .. n, 0)
+    end
+    local zone = list_zone(dict)
+    local err
+    key, err = list_key(fname, key)
+    if not key then
+        return nil, err
+    end
+    local typ, rc = type(value)
+    if typ == "string" then
+        rc = C.ngx_stream_lua_rs_ffi_shdict_push(zone, front, key, #key, 4, value, #value, 0)
+    elseif typ == "number" then
+        rc = C.ngx_stream_lua_rs_ffi_shdict_push(zone, front, key, #key, 3, nil, 0, value)
+    else
+        return nil, "bad value type"
+    end
+    if rc > 0 then
+        return rc
+    end
+    if rc == -1 then
+        return nil, "value not a list"
+    end
+    return false, "no memory"
+end
+
+local function pop(front, fname, n, dict, key)
+    if n ~= 2 then
+        error("expecting 2 arguments, but only seen " .. n, 0)
+    end
+    local zone = list_zone(dict)
+    local err
+    key, err = list_key(fname, key)
+    if not key then
+        return nil, err
+    end
+    buf_ptr[0] = buf
+    len_ptr[0] = BUF_SIZE
+    local rc = C.ngx_stream_lua_rs_ffi_shdict_pop(zone, front, key, #key, vtype, buf_ptr,
+                                                 len_ptr, num, errmsg)
+    if rc ~= 0 then
+        if rc == -1 then
+            return nil, "value not a list"
+        end
+        error(ffi_str(errmsg[0]) .. " for key " .. key, 0)
+    end
+    local typ = vtype[0]
+    if typ == 0 then
+        return nil
+    end
+    if typ == 3 then
+        return tonumber(num[0])
+    end
+    local p = buf_ptr[0]
+    local val = ffi_str(p, len_ptr[0])
+    if p ~= buf then
+        C.free(p)
+    end
+    return val
+end
+
+function methods.lpush(...)
+    return push(1, "lpush", select("#", ...), ...)
+end
+
+function methods.rpush(...)
+    return push(0, "rpush", select("#", ...), ...)
+end
+
+function methods.lpop(...)
+    return pop(1, "lpop", select("#", ...), ...)
+end
+
+function methods.rpop(...)
+    return pop(0, "rpop", select("#", ...), ...)
+end
+
+function methods.llen(...)
+    local n, dict, key = select("#", ...), ...
+    if n ~= 2 then
+        error("expecting 2 arguments, but only seen " .. n, 0)
+    end
+    local zone = list_zone(dict)
+    local err
+    key, err = list_key("llen", key)
+    if not key then
+        return nil, err
+    end
+    local rc = C.ngx_stream_lua_rs_ffi_shdict_llen(zone, key, #key)
+    if rc < 0 then
+        return nil, "value not a list"
+    end
+    return rc
 end
