@@ -868,6 +868,8 @@ nilslow.test could not be resolved (110: Operation timed out)
 stream lua tcp socket abort resolver
 --- no_error_log
 [alert]
+--- no_error_log
+[alert]
 
 
 
@@ -1186,5 +1188,59 @@ qr/recv: fd:\d+ 3 of 3/
     }
 --- stream_response
 slept
+--- error_log
+stream lua tcp socket connected
 --- no_error_log
 [error]
+
+
+
+=== TEST 39: threads resolving one name at once: the first woken kills the others while the resolver still hands out the answer
+The resolver answers all queries for one name in a loop; killing a thread whose query is
+still in that loop must not free the query under it (upstream lua-nginx-module issue 1915).
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2 udp;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            local q = sock:receive()
+            -- NXDOMAIN for everything
+            sock:send(q:sub(1, 2) .. "\129\131\0\1\0\0\0\0\0\0" .. q:sub(13))
+        }
+    }
+--- stream_server_config
+    resolver 127.0.0.1:$TEST_NGINX_RAND_PORT_2 ipv6=off;
+    resolver_timeout 2s;
+    content_by_lua_block {
+        local function tcp()
+            local sock = ngx.socket.tcp()
+            local ok, err = sock:connect("nowhere.test", 80)
+            return ok or err
+        end
+        local function udp()
+            local sock = ngx.socket.udp()
+            local ok, err = sock:setpeername("nowhere.test", 80)
+            return ok or err
+        end
+        for _, f in ipairs{tcp, udp} do
+            local threads = {}
+            for i = 1, 3 do
+                threads[i] = ngx.thread.spawn(f)
+            end
+            local ok, res = ngx.thread.wait(threads[1], threads[2], threads[3])
+            ngx.say(ok, " ", res)
+            for i = 1, 3 do
+                ngx.thread.kill(threads[i])
+            end
+        end
+        ngx.sleep(0.1)
+        ngx.say("still alive")
+    }
+--- stream_response
+true nowhere.test could not be resolved (3: Host not found)
+true nowhere.test could not be resolved (3: Host not found)
+still alive
+--- error_log
+stream lua tcp socket abort resolver
+--- no_error_log
+[alert]

@@ -151,6 +151,12 @@ unsafe extern "C" fn on_resolved(ctx: *mut ngx_resolver_ctx_t) {
     })
 }
 
+/// The handler of a query whose thread went away: nothing waits for the answer any more.
+unsafe extern "C" fn on_abandoned(ctx: *mut ngx_resolver_ctx_t) {
+    // SAFETY: the resolver hands back a query it no longer uses.
+    guard((), || unsafe { ngx_resolve_name_done(ctx) })
+}
+
 unsafe fn cancel(_sess: *mut Session, t: *mut Thread) {
     // SAFETY: the thread's wait object is our wait box.
     unsafe {
@@ -162,7 +168,16 @@ unsafe fn cancel(_sess: *mut Session, t: *mut Thread) {
         let wait = Box::from_raw(w);
         if !wait.ctx.is_null() {
             log_debug((*wait.sess).log(), "stream lua tcp socket abort resolver");
-            ngx_resolve_name_done(wait.ctx);
+            // not ngx_resolve_name_done here: this may run inside the resolver's own loop over
+            // the queries waiting for one answer (another thread woken by it kills this one),
+            // which would then call a freed query. The resolver calls it as usual, and it is
+            // let go then; its timer must not hold up a worker that is shutting down.
+            let ctx = wait.ctx;
+            (*ctx).handler = Some(on_abandoned);
+            (*ctx).data = ptr::null_mut();
+            if !(*ctx).event.is_null() {
+                (*(*ctx).event).set_cancelable(1);
+            }
         }
         (wait.cancelled)(wait.data);
     }
