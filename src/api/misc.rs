@@ -1,8 +1,7 @@
-//! Constants, `ngx.null`, `ngx.config.*` and `ngx.get_phase`.
+//! Constants, `ngx.null` and `ngx.config.*` (`ngx.get_phase` is in the Lua layer, over the C ABI).
 
 use std::ffi::c_int;
 
-use crate::api::current_session;
 use crate::ffi::*;
 use crate::lua_api;
 
@@ -12,7 +11,6 @@ pub const NGX_LUA_VERSION: i64 = 16;
 lua_api! {
     config_prefix => prefix_impl,
     config_configure => configure_impl,
-    get_phase => get_phase_impl,
 }
 
 pub unsafe fn inject(l: *mut lua_State, t: c_int) {
@@ -29,7 +27,6 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         }
         raw::lua_pushlightuserdata(l, std::ptr::null_mut());
         raw::lua_setfield(l, t, c"null".as_ptr());
-        set_field_fn(l, t, c"get_phase", get_phase);
 
         raw::lua_createtable(l, 0, 6);
         let c = raw::lua_gettop(l);
@@ -61,18 +58,6 @@ unsafe fn configure_impl(l: *mut lua_State) -> LuaResult {
     let args = NGX_CONFIGURE.to_bytes();
     // SAFETY: l is the running state.
     unsafe { push_bytes(l, args.strip_prefix(b" ").unwrap_or(args)) };
-    Ok(1)
-}
-
-unsafe fn get_phase_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state; no session means init (the master's config load).
-    unsafe {
-        let name = match current_session(l) {
-            Ok(s) => (*s).phase.name(),
-            Err(_) => "init",
-        };
-        push_bytes(l, name.as_bytes());
-    }
     Ok(1)
 }
 

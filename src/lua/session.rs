@@ -33,19 +33,6 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub fn name(self) -> &'static str {
-        match self {
-            Phase::Content => "content",
-            Phase::Log => "log",
-            Phase::Timer => "timer",
-            Phase::InitWorker => "init_worker",
-            Phase::Balancer => "balancer",
-            Phase::Preread => "preread",
-            Phase::SslCert => "ssl_cert",
-            Phase::SslClientHello => "ssl_client_hello",
-        }
-    }
-
     /// The wording of `API disabled in the context of ...`.
     pub fn directive_name(self) -> &'static str {
         match self {

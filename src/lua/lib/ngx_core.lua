@@ -220,6 +220,32 @@ ngx.worker = {
     end,
 }
 
+-- ngx.get_phase over the exported call (upstream's is a Lua C function, which LuaJIT cannot
+-- compile); the numbers are the module's context bits
+if not pcall(function() return C.ngx_stream_lua_ffi_get_phase end) then
+    ffi.cdef[[
+    int ngx_stream_lua_ffi_get_phase(ngx_stream_lua_request_t *r, char **err);
+    ]]
+end
+local phase_names = {
+    [0x0001] = "content",
+    [0x0002] = "log",
+    [0x0004] = "timer",
+    [0x0008] = "init_worker",
+    [0x0010] = "balancer",
+    [0x0020] = "preread",
+    [0x0040] = "ssl_cert",
+    [0x0080] = "ssl_client_hello",
+}
+rawset(ngx, "get_phase", function()
+    local r = get_request()
+    if not r then
+        return "init"
+    end
+    local phase = C.ngx_stream_lua_ffi_get_phase(r, nil)
+    return phase_names[phase] or error("unknown phase: " .. tostring(phase))
+end)
+
 -- ngx's own fields: ctx and exit are getters/setters/functions ---------------
 -- ngx.status (read-only in stream): the session's status code
 ffi.cdef[[
