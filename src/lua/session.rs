@@ -253,6 +253,13 @@ impl Session {
 
     /// Registers `f(data)` to run when the session ends; returns its slot for `remove_cleanup`.
     pub fn add_cleanup(&mut self, f: unsafe fn(*mut std::ffi::c_void), data: *mut std::ffi::c_void) -> usize {
+        // a slot given back earlier (a socket closed, then connected again) is reused
+        if let Some(slot) = self.cleanups.iter().position(|c| c.is_none()) {
+            let at = &self.cleanups[slot] as *const _;
+            log_debug(self.log(), &format!("lua stream cleanup reuse: {at:p}"));
+            self.cleanups[slot] = Some((f, data));
+            return slot;
+        }
         self.cleanups.push(Some((f, data)));
         self.cleanups.len() - 1
     }
