@@ -1244,3 +1244,33 @@ still alive
 stream lua tcp socket abort resolver
 --- no_error_log
 [alert]
+
+
+
+=== TEST 40: a socket collected during the session gives back its cleanup slot; the next socket reuses it
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("hi") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local function once()
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            local line = sock:receive()
+            sock:close()
+            return line
+        end
+        ngx.say(once())
+        collectgarbage()
+        collectgarbage()
+        ngx.say(once())
+    }
+--- stream_response
+hi
+hi
+--- error_log
+lua stream cleanup reuse
+--- no_error_log
+[error]
