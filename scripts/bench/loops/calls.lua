@@ -7,3 +7,4 @@ bench("ngx.crc32_short(\"k\")", function() return crc32("k") end)
 bench("ngx.get_phase()", function() return get_phase() end)
 local ctx_holder = 0
 bench("ngx.ctx read", function() ctx_holder = ngx.ctx.x return ctx_holder end)
+bench("ngx.var.remote_addr read", function() return ngx.var.remote_addr end)
