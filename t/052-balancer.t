@@ -398,3 +398,28 @@ backend A
 backend sees 127.0.0.2
 --- error_log
 bad bind: parse addr port failed
+
+
+
+=== TEST 15: coroutines and light threads are disabled (they are for code that may yield)
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("backend A") }
+    }
+    upstream backend {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        balancer_by_lua_block {
+            local ok, err = pcall(coroutine.create, function() end)
+            ngx.log(ngx.WARN, "coroutine.create: ", err)
+            ok, err = pcall(ngx.thread.spawn, function() end)
+            ngx.log(ngx.WARN, "ngx.thread.spawn: ", err)
+        }
+    }
+--- stream_server_config
+    proxy_pass backend;
+--- stream_response
+backend A
+--- error_log
+coroutine.create: API disabled in the context of balancer_by_lua*
+ngx.thread.spawn: API disabled in the context of balancer_by_lua*
