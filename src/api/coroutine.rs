@@ -6,9 +6,9 @@
 
 use std::ffi::CStr;
 
-use crate::api::current_session;
+use crate::api::{check_phase, current_session};
 use crate::ffi::*;
-use crate::lua::session::{CoOp, Session};
+use crate::lua::session::{CoOp, Phase, Session};
 use crate::lua::thread::Status;
 use crate::lua::vm::COROUTINES;
 use crate::lua_api;
@@ -77,6 +77,10 @@ unsafe fn create_impl(l: *mut lua_State) -> LuaResult {
             return Err(LuaError::Arg(1, "create", "Lua function expected".into()));
         }
         let Some(sess) = session_of(l) else { return call_orig(l, ORIG_CREATE) };
+        if (*sess).phase == Phase::Balancer {
+            // upstream allows coroutines only where code may yield
+            check_phase(&*sess, &[])?;
+        }
         raw::lua_settop(l, 1);
         let co = raw::lua_newthread(l);
         raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());

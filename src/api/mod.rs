@@ -2,6 +2,7 @@
 //! `BUILTIN_LUA` is our own Lua layer over the exported C ABI, run right after.
 
 pub mod abort;
+pub mod balancer;
 pub mod coroutine;
 pub mod cosocket;
 pub mod log;
@@ -47,6 +48,7 @@ pub const BUILTIN_MODULES: &[(&str, &str)] = &[
     ("thread.exdata", include_str!("../lua/lib/thread_exdata.lua")),
     ("ngx.errlog", include_str!("../lua/lib/ngx_errlog.lua")),
     ("ngx.process", include_str!("../lua/lib/ngx_process.lua")),
+    ("ngx.balancer", include_str!("../lua/lib/ngx_balancer.lua")),
     ("resty.core", include_str!("../lua/lib/resty_core.lua")),
     ("resty.core.base", include_str!("../lua/lib/resty_core_base.lua")),
     ("resty.core.var", RESTY_CORE_PART),

@@ -75,8 +75,8 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"content_by_lua_file", SRV | T1, content_by_lua_file, SRV_OFF),
     cmd(c"log_by_lua_block", MAIN | SRV | BLOCK, log_by_lua_block, SRV_OFF),
     cmd(c"log_by_lua_file", MAIN | SRV | T1, log_by_lua_file, SRV_OFF),
-    cmd(c"balancer_by_lua_block", UPS | BLOCK, not_yet, 0),
-    cmd(c"balancer_by_lua_file", UPS | T1, not_yet, 0),
+    cmd(c"balancer_by_lua_block", UPS | BLOCK, balancer_by_lua_block, SRV_OFF),
+    cmd(c"balancer_by_lua_file", UPS | T1, balancer_by_lua_file, SRV_OFF),
     cmd(c"ssl_certificate_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
     cmd(c"ssl_certificate_by_lua_file", MAIN | SRV | T1, not_yet, 0),
     cmd(c"ssl_client_hello_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
@@ -309,14 +309,15 @@ enum Slot {
     Preread,
     Content,
     Log,
+    Balancer,
 }
 
 impl Slot {
-    /// Upstream names init code `=init_by_lua` / `=init_worker_by_lua` (no file and line),
-    /// the other handlers `=TAG(FILE:LINE)`.
+    /// Upstream names init and balancer code `=init_by_lua`, `=balancer_by_lua` ... (no file
+    /// and line), the other handlers `=TAG(FILE:LINE)`.
     unsafe fn chunk_name(self, cf: *mut ngx_conf_t) -> String {
         match self {
-            Slot::Init | Slot::InitWorker => format!("={}", self.tag()),
+            Slot::Init | Slot::InitWorker | Slot::Balancer => format!("={}", self.tag()),
             // SAFETY: cf is being parsed.
             _ => unsafe { chunk_name(cf, self.tag()) },
         }
@@ -329,6 +330,7 @@ impl Slot {
             Slot::Preread => "preread_by_lua",
             Slot::Content => "content_by_lua",
             Slot::Log => "log_by_lua",
+            Slot::Balancer => "balancer_by_lua",
         }
     }
 }
@@ -343,6 +345,7 @@ unsafe fn set_handler(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot, code: 
             Slot::Preread => (*(conf as *mut SrvConf)).preread.is_some(),
             Slot::Content => (*(conf as *mut SrvConf)).content.is_some(),
             Slot::Log => (*(conf as *mut SrvConf)).log.is_some(),
+            Slot::Balancer => (*(conf as *mut SrvConf)).balancer.is_some(),
         };
         if taken {
             return c"is duplicate".as_ptr() as *mut c_char;
@@ -359,6 +362,10 @@ unsafe fn set_handler(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot, code: 
             Slot::Log => {
                 mcf.has_log = true;
                 (*(conf as *mut SrvConf)).log = Some(code);
+            }
+            Slot::Balancer => {
+                (*(conf as *mut SrvConf)).balancer = Some(code);
+                crate::phase::balancer::hook_upstream(cf);
             }
             Slot::Content => {
                 (*(conf as *mut SrvConf)).content = Some(code);
@@ -459,6 +466,7 @@ handler_directives! {
     preread_by_lua_block, preread_by_lua, preread_by_lua_file => Slot::Preread;
     content_by_lua_block, content_by_lua, content_by_lua_file => Slot::Content;
     log_by_lua_block, log_by_lua, log_by_lua_file => Slot::Log;
+    balancer_by_lua_block, balancer_by_lua, balancer_by_lua_file => Slot::Balancer;
 }
 
 /// How a `lua_socket_*` value is written.

@@ -46,6 +46,8 @@ pub struct SrvConf {
     pub content: Option<Rc<Code>>,
     pub preread: Option<Rc<Code>>,
     pub log: Option<Rc<Code>>,
+    /// `balancer_by_lua*` of an `upstream {}` block (only set in upstream blocks' confs).
+    pub balancer: Option<Rc<Code>>,
     pub socket: SocketConf,
     pub check_client_abort: Option<bool>,
     pub ssl: SslConf,

@@ -206,6 +206,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_exit(
                 return NGX_ERROR;
             }
             (*r).exit_code = Some(status as isize);
+            super::log_debug((*r).log(), &format!("lua exit with code {status}"));
             if (*r).phase == Phase::Balancer {
                 return NGX_DONE;
             }

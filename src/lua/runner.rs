@@ -297,6 +297,7 @@ unsafe fn thread_failed(sess: *mut Session, t: *mut Thread, kind: &str, msg: &st
         let line = match (*sess).phase {
             _ if user => format!("stream lua user thread aborted: {kind}: {msg}\n{trace}"),
             Phase::Log => format!("failed to run log_by_lua*: {msg}\n{trace}"),
+            Phase::Balancer => format!("failed to run balancer_by_lua*: {msg}\n{trace}"),
             _ => format!("lua entry thread aborted: {kind}: {msg}\n{trace}"),
         };
         log_error(NGX_LOG_ERR, (*sess).log(), 0, line.as_bytes());

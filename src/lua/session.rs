@@ -104,6 +104,8 @@ pub struct Session {
     /// Run when the session ends, like upstream's `ngx_stream_lua_cleanup_add` (a cosocket
     /// closes its connection); a slot is emptied when its owner goes first.
     pub cleanups: Vec<Option<(unsafe fn(*mut std::ffi::c_void), *mut std::ffi::c_void)>>,
+    /// While `balancer_by_lua*` runs: the session's balancer state, for `ngx.balancer`.
+    pub balancer: *mut crate::phase::balancer::Peer,
 }
 
 thread_local! {
@@ -225,6 +227,7 @@ impl Session {
             in_handler: false,
             udp_sock_taken: false,
             cleanups: Vec::new(),
+            balancer: ptr::null_mut(),
         });
         LIVE.with(|l| l.borrow_mut().insert(sess.id));
         sess
