@@ -187,6 +187,22 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     })
 }
 
+/// The server configuration of the `stream {}` level itself (directives given outside any
+/// `server {}`) of the running cycle.
+pub fn stream_level_srv_conf<'a>() -> Option<&'a SrvConf> {
+    // SAFETY: the running cycle's stream conf ctx, when it has a stream block.
+    unsafe {
+        if ngx_cycle.is_null() || (*ngx_cycle).conf_ctx.is_null() {
+            return None;
+        }
+        let ctx = *(*ngx_cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
+        if ctx.is_null() {
+            return None;
+        }
+        (*(*ctx).srv_conf.add(ngx_stream_lua_module.ctx_index) as *const SrvConf).as_ref()
+    }
+}
+
 /// The TLS client context of the first server that has one (for cosockets in timers).
 pub unsafe fn first_ssl_ctx() -> *mut ngx_ssl_t {
     // SAFETY: the running cycle's stream confs.

@@ -1274,3 +1274,28 @@ hi
 lua stream cleanup reuse
 --- no_error_log
 [error]
+
+
+
+=== TEST 41: a timer's sockets follow the lua_socket_* settings of the stream {} level (lua_socket_log_errors off)
+--- stream_config
+    lua_socket_log_errors off;
+    lua_socket_connect_timeout 1234ms;
+    init_worker_by_lua_block {
+        ngx.timer.at(0, function()
+            local sock = ngx.socket.tcp()
+            local ok, err = sock:connect("127.0.0.1", 1)
+            ngx.log(ngx.WARN, "timer connect: ", ok, " ", err)
+        end)
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.sleep(0.05)
+        ngx.say("done")
+    }
+--- stream_response
+done
+--- error_log
+stream lua tcp socket connect timeout: 1234
+--- no_error_log
+[error]

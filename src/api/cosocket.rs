@@ -25,10 +25,11 @@ pub unsafe fn socket_table(l: *mut lua_State, t: c_int) -> c_int {
     }
 }
 
-/// The `lua_socket_*` settings for sockets of `sess` (upstream's defaults outside a server).
+/// The `lua_socket_*` settings for sockets of `sess`; outside a session (timers,
+/// init_worker) those set at the `stream {}` level, as upstream's fake requests use.
 pub fn socket_conf(sess: &Session) -> SocketConf {
     if sess.s.is_null() {
-        return SocketConf::default();
+        return crate::module::stream_level_srv_conf().map(|c| c.socket.clone()).unwrap_or_default();
     }
     // SAFETY: a live session's server conf.
     unsafe { crate::module::srv_conf_of(sess.s).socket }
