@@ -208,6 +208,31 @@ unsafe fn key_slice<'a>(key: *const u8, len: usize) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(key, len) }
 }
 
+/// A stored number (8 native-endian bytes; callers check the length).
+fn read_f64(v: &[u8]) -> f64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(v);
+    f64::from_ne_bytes(b)
+}
+
+/// Copies a string value out to the caller's buffer `*buf` of `*len` bytes, or to a
+/// malloc'ed one (freed by the Lua side) when it does not fit; false when out of memory.
+unsafe fn copy_string_out(v: &[u8], buf: *mut *mut u8, len: *mut usize) -> bool {
+    // SAFETY: the caller passes a buffer of *len bytes at *buf.
+    unsafe {
+        if *len < v.len() {
+            let p = libc::malloc(v.len().max(1)) as *mut u8;
+            if p.is_null() {
+                return false;
+            }
+            *buf = p;
+        }
+        ptr::copy_nonoverlapping(v.as_ptr(), *buf, v.len());
+        *len = v.len();
+    }
+    true
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_udata_to_zone(zone_udata: *mut c_void) -> *mut Dict {
     if zone_udata.is_null() {
@@ -352,23 +377,15 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get(
             };
             match e.value_type {
                 T_STRING => {
-                    if *str_value_len < value.len() {
-                        let p = libc::malloc(value.len().max(1)) as *mut u8;
-                        if p.is_null() {
-                            return RC_ERROR;
-                        }
-                        *str_value_buf = p;
+                    if !copy_string_out(value, str_value_buf, str_value_len) {
+                        return RC_ERROR;
                     }
-                    ptr::copy_nonoverlapping(value.as_ptr(), *str_value_buf, value.len());
-                    *str_value_len = value.len();
                 }
                 T_NUMBER => {
                     if value.len() != 8 {
                         return bad_size("number");
                     }
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(value);
-                    *num_value = f64::from_ne_bytes(b);
+                    *num_value = read_f64(value);
                     *str_value_len = 8;
                 }
                 T_BOOLEAN => {
@@ -435,9 +452,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr(
                     *errmsg = c"not a number".as_ptr();
                     return RC_ERROR;
                 }
-                let mut b = [0u8; 8];
-                b.copy_from_slice((*e).value());
-                let num = f64::from_ne_bytes(b) + *value;
+                let num = read_f64((*e).value()) + *value;
                 (*e).set_value(T_NUMBER, &num.to_ne_bytes(), (*e).expires, (*e).user_flags);
                 *value = num;
                 return RC_OK;
@@ -639,22 +654,12 @@ pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_pop(
             let v = (*it).value();
             match (*it).value_type {
                 T_STRING => {
-                    if *str_len < v.len() {
-                        let p = libc::malloc(v.len()) as *mut u8;
-                        if p.is_null() {
-                            *errmsg = c"no memory".as_ptr();
-                            return -3;
-                        }
-                        *str_value = p;
+                    if !copy_string_out(v, str_value, str_len) {
+                        *errmsg = c"no memory".as_ptr();
+                        return -3;
                     }
-                    ptr::copy_nonoverlapping(v.as_ptr(), *str_value, v.len());
-                    *str_len = v.len();
                 }
-                T_NUMBER if v.len() == 8 => {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(v);
-                    *num_value = f64::from_ne_bytes(b);
-                }
+                T_NUMBER if v.len() == 8 => *num_value = read_f64(v),
                 _ => {
                     *errmsg = c"bad list node value type found".as_ptr();
                     return -3;
@@ -828,9 +833,7 @@ pub unsafe extern "C" fn ngx_stream_lua_shared_dict_get(zone: *mut Dict, key: *c
                     v.value.s.len = n;
                 }
                 T_NUMBER if data.len() == 8 => {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(data);
-                    v.value.n = f64::from_ne_bytes(b);
+                    v.value.n = read_f64(data);
                 }
                 T_BOOLEAN if data.len() == 1 => v.value.b = c_int::from(data[0]),
                 _ => return NGX_ERROR as ngx_int_t,

@@ -64,6 +64,16 @@ local errmsg = ffi.new("char *[1]")
 
 local OP_SET, OP_ADD, OP_REPLACE, OP_SAFE = 0, 1, 2, 4
 
+-- the string value the last get/pop call wrote (freeing the C side's buffer if it needed one)
+local function take_string()
+    local p = buf_ptr[0]
+    local val = ffi_str(p, len_ptr[0])
+    if p ~= buf then
+        C.free(p)
+    end
+    return val
+end
+
 local function zone_of(dict)
     if type(dict) ~= "table" then
         error('bad "zone" argument', 3)
@@ -156,11 +166,7 @@ local function fetch(dict, key, get_stale)
     end
     local val
     if typ == 4 then
-        local p = buf_ptr[0]
-        val = ffi_str(p, len_ptr[0])
-        if p ~= buf then
-            C.free(p)
-        end
+        val = take_string()
     elseif typ == 3 then
         val = tonumber(num[0])
     elseif typ == 1 then
@@ -315,26 +321,14 @@ local function list_zone(dict)
     return C.ngx_stream_lua_ffi_shdict_udata_to_zone(dict[1])
 end
 
--- the key (argument #2) as a string, or nil and the error to return
+-- the key (argument #2) as check_key takes it; like luaL_checklstring, only strings and
+-- numbers pass
 local function list_key(fname, key)
-    if key == nil then
-        return nil, "nil key"
-    end
     local typ = type(key)
-    if typ ~= "string" then
-        if typ ~= "number" then
-            error("bad argument #2 to '" .. fname .. "' (string expected, got " .. typ .. ")", 0)
-        end
-        key = tostring(key)
+    if key ~= nil and typ ~= "string" and typ ~= "number" then
+        error("bad argument #2 to '" .. fname .. "' (string expected, got " .. typ .. ")", 0)
     end
-    local n = #key
-    if n == 0 then
-        return nil, "empty key"
-    end
-    if n > 65535 then
-        return nil, "key too long"
-    end
-    return key
+    return check_key(key)
 end
 
 local function push(front, fname, n, dict, key, value)
@@ -391,12 +385,7 @@ local function pop(front, fname, n, dict, key)
     if typ == 3 then
         return tonumber(num[0])
     end
-    local p = buf_ptr[0]
-    local val = ffi_str(p, len_ptr[0])
-    if p ~= buf then
-        C.free(p)
-    end
-    return val
+    return take_string()
 end
 
 function methods.lpush(...)
