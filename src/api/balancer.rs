@@ -30,6 +30,14 @@ unsafe fn balancer_of(r: *mut Session) -> Result<(*mut Peer, *mut ngx_stream_ses
 }
 
 /// Points `*err` at a static NUL-terminated message.
+/// `balancer_of`, with its failure left in `err` for the caller to return `NGX_ERROR`.
+unsafe fn balancer_or_err(r: *mut Session, err: *mut *const c_char) -> Option<(*mut Peer, *mut ngx_stream_session_t)> {
+    // SAFETY: as for balancer_of.
+    unsafe {
+        balancer_of(r).map_err(|msg| set_err(err, msg)).ok()
+    }
+}
+
 unsafe fn set_err(err: *mut *const c_char, msg: &'static [u8]) {
     if !err.is_null() {
         // SAFETY: err is the caller's out pointer; msg ends with NUL and is static.
@@ -48,13 +56,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_current_peer(
     guard(NGX_ERROR, || {
         // SAFETY: r is null or the running session; addr points at addr_len bytes.
         unsafe {
-            let (bp, s) = match balancer_of(r) {
-                Ok(v) => v,
-                Err(msg) => {
-                    set_err(err, msg);
-                    return NGX_ERROR;
-                }
-            };
+            let Some((bp, s)) = balancer_or_err(r, err) else { return NGX_ERROR };
             let pool = (*(*s).connection).pool;
             let mut url: ngx_url_t = std::mem::zeroed();
             let data = ngx_pnalloc(pool, addr_len.max(1)) as *mut u8;
@@ -99,13 +101,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_more_tries(
     guard(NGX_ERROR, || {
         // SAFETY: r is null or the running session.
         unsafe {
-            let bp = match balancer_of(r) {
-                Ok((bp, _)) => bp,
-                Err(msg) => {
-                    set_err(err, msg);
-                    return NGX_ERROR;
-                }
-            };
+            let Some((bp, _)) = balancer_or_err(r, err) else { return NGX_ERROR };
             // stock nginx does not tell us `proxy_next_upstream_tries` (OpenResty's patch
             // does), so, as upstream built without it, nothing is reduced and no warning
             if !err.is_null() {
@@ -126,13 +122,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_get_last_failure(
     guard(NGX_ERROR, || {
         // SAFETY: r is null or the running session; status is the caller's int.
         unsafe {
-            let bp = match balancer_of(r) {
-                Ok((bp, _)) => bp,
-                Err(msg) => {
-                    set_err(err, msg);
-                    return NGX_ERROR;
-                }
-            };
+            let Some((bp, _)) = balancer_or_err(r, err) else { return NGX_ERROR };
             if !status.is_null() {
                 *status = 0;
             }
