@@ -84,20 +84,25 @@ unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, ch
     })
 }
 
+/// The `stream {}` block's configuration context of `cycle`, if it has one.
+pub unsafe fn stream_conf_ctx(cycle: *const ngx_cycle_t) -> Option<*mut ngx_stream_conf_ctx_t> {
+    // SAFETY: conf_ctx holds one slot per core module; while the first configuration loads
+    // (init_by_lua), ngx_cycle is a bare cycle without one.
+    unsafe {
+        if cycle.is_null() || (*cycle).conf_ctx.is_null() {
+            return None;
+        }
+        let ctx = *(*cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
+        (!ctx.is_null()).then_some(ctx)
+    }
+}
+
 /// The module's main configuration of the running cycle (in a worker), if it has a stream block.
 pub fn cycle_main_conf<'a>() -> Option<&'a MainConf> {
-    // SAFETY: the running cycle's conf_ctx has the stream block's context when it exists;
-    // while the first configuration loads (init_by_lua), ngx_cycle is a bare cycle without one.
+    // SAFETY: the running cycle's stream confs.
     unsafe {
-        if ngx_cycle.is_null() || (*ngx_cycle).conf_ctx.is_null() {
-            return None;
-        }
-        let ctx = *(*ngx_cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
-        if ctx.is_null() {
-            return None;
-        }
-        let mcf = *(*ctx).main_conf.add(ngx_stream_lua_module.ctx_index) as *const MainConf;
-        mcf.as_ref()
+        let ctx = stream_conf_ctx(ngx_cycle)?;
+        (*(*ctx).main_conf.add(ngx_stream_lua_module.ctx_index) as *const MainConf).as_ref()
     }
 }
 
@@ -190,15 +195,9 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
 /// The server configuration of the `stream {}` level itself (directives given outside any
 /// `server {}`) of the running cycle.
 pub fn stream_level_srv_conf<'a>() -> Option<&'a SrvConf> {
-    // SAFETY: the running cycle's stream conf ctx, when it has a stream block.
+    // SAFETY: the running cycle's stream confs.
     unsafe {
-        if ngx_cycle.is_null() || (*ngx_cycle).conf_ctx.is_null() {
-            return None;
-        }
-        let ctx = *(*ngx_cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
-        if ctx.is_null() {
-            return None;
-        }
+        let ctx = stream_conf_ctx(ngx_cycle)?;
         (*(*ctx).srv_conf.add(ngx_stream_lua_module.ctx_index) as *const SrvConf).as_ref()
     }
 }
@@ -207,10 +206,7 @@ pub fn stream_level_srv_conf<'a>() -> Option<&'a SrvConf> {
 pub unsafe fn first_ssl_ctx() -> *mut ngx_ssl_t {
     // SAFETY: the running cycle's stream confs.
     unsafe {
-        let ctx = *(*ngx_cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
-        if ctx.is_null() {
-            return ptr::null_mut();
-        }
+        let Some(ctx) = stream_conf_ctx(ngx_cycle) else { return ptr::null_mut() };
         let cmcf = *(*ctx).main_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_main_conf_t;
         let servers = std::slice::from_raw_parts((*cmcf).servers.elts as *const *mut ngx_stream_core_srv_conf_t, (*cmcf).servers.nelts);
         for &cscf in servers {

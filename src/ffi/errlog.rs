@@ -250,18 +250,6 @@ unsafe extern "C" fn unhook_chain(data: *mut c_void) {
     })
 }
 
-/// The stream configuration context of `cycle`, if it has a `stream {}` block.
-unsafe fn stream_ctx(cycle: *mut ngx_cycle_t) -> Option<*mut ngx_stream_conf_ctx_t> {
-    // SAFETY: conf_ctx holds one slot per core module.
-    unsafe {
-        if (*cycle).conf_ctx.is_null() {
-            return None;
-        }
-        let ctx = *(*cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
-        (!ctx.is_null()).then_some(ctx)
-    }
-}
-
 /// Called as the cycle's modules are initialised (configuration read, listening sockets
 /// configured, workers not started): with `lua_capture_error_log`, hooks the cycle's error
 /// log chains.
@@ -271,7 +259,7 @@ pub unsafe fn init_cycle(cycle: *mut ngx_cycle_t) -> Result<(), ()> {
         if ngx_test_config != 0 || ngx_process == NGX_PROCESS_SIGNALLER as ngx_uint_t {
             return Ok(());
         }
-        let Some(ctx) = stream_ctx(cycle) else { return Ok(()) };
+        let Some(ctx) = crate::module::stream_conf_ctx(cycle) else { return Ok(()) };
         let mcf = *(*ctx).main_conf.add(crate::module::ngx_stream_lua_module.ctx_index)
             as *const crate::conf::MainConf;
         let Some(rb) = mcf.as_ref().and_then(|m| m.misc.capture) else { return Ok(()) };
