@@ -343,7 +343,8 @@ impl Locked<'_> {
         unsafe { (*self.d.shpool).pfree * ngx_pagesize }
     }
 
-    fn find(&self, hash: u32, key: &[u8]) -> Option<*mut Entry> {
+    /// Finds a key, expired or not, without touching the LRU order.
+    pub fn peek(&self, hash: u32, key: &[u8]) -> Option<*mut Entry> {
         // SAFETY: the tree's nodes are Entries; we hold the mutex.
         unsafe {
             let sentinel = (*self.sh()).tree.sentinel;
@@ -366,7 +367,7 @@ impl Locked<'_> {
 
     /// Finds a key and marks it most recently used.
     pub fn lookup(&self, hash: u32, key: &[u8]) -> Found {
-        match self.find(hash, key) {
+        match self.peek(hash, key) {
             None => Found::Missing,
             Some(e) => {
                 self.touch(e);
@@ -378,11 +379,6 @@ impl Locked<'_> {
                 }
             }
         }
-    }
-
-    /// Finds a key, expired or not, without touching the LRU order.
-    pub fn peek(&self, hash: u32, key: &[u8]) -> Option<*mut Entry> {
-        self.find(hash, key)
     }
 
     pub fn touch(&self, e: *mut Entry) {
