@@ -2,7 +2,6 @@
 -- third-party FFI libraries use, with lua-resty-core 0.1.31's names and values.
 local ffi = require "ffi"
 local ffi_new = ffi.new
-local C = ffi.C
 local pcall, error, select, getfenv, pairs = pcall, error, select, getfenv, pairs
 local ceil = math.ceil
 local subsystem = ngx.config.subsystem
@@ -62,20 +61,8 @@ _M.FFI_ABORT = -6
 _M.FFI_NO_REQ_CTX = -100
 _M.FFI_BAD_CONTEXT = -101
 
-if not pcall(function() return C.ngx_stream_lua_rs_get_request end) then
-    ffi.cdef[[
-        ngx_stream_lua_request_t *ngx_stream_lua_rs_get_request(void);
-    ]]
-end
-
 -- the running session, through a call LuaJIT compiles (getfenv(0).__ngx_req would not)
-function _M.get_request()
-    local r = C.ngx_stream_lua_rs_get_request()
-    if r ~= nil then
-        return r
-    end
-    return nil
-end
+_M.get_request = require "thread.exdata"
 
 local errmsg
 function _M.get_errmsg_ptr()
