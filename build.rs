@@ -1,20 +1,51 @@
-//! Links the module so that Lua C modules (cjson.so, ...) loaded by our VM find LuaJIT's C
-//! API: the cdylib exports the `lua_*`/`luaL_*`/`luaopen_*`/`luaJIT_*` symbols besides its own
-//! `#[no_mangle]` ones, and binds its own calls to its own LuaJIT (`-Bsymbolic`) even when the
-//! host nginx carries another LuaJIT.
+//! Two jobs:
+//! - What the configured nginx tree offers becomes cfgs, so one checkout builds against nginx
+//!   1.22 to 1.28 with or without TLS: `ngx_feature = "stream_ssl"` (and the rest of nginx-sys'
+//!   feature list) and `nginx_at_least_1_X_Y` for the versions our code tells apart.
+//! - Linking: the cdylib exports the `lua_*`/`luaL_*`/`luaopen_*`/`luaJIT_*` symbols besides its
+//!   own `#[no_mangle]` ones (nginx-config/exports.map, shared with nginx's addon build), so Lua
+//!   C modules (cjson.so, ...) loaded by our VM find LuaJIT's C API, and binds its own calls to
+//!   its own LuaJIT (`-Bsymbolic`) even when the host nginx carries another LuaJIT.
 
-use std::{env, fs, path::PathBuf};
+use std::{env, path::PathBuf};
+
+/// nginx versions (as `nginx_version`, e.g. 1025001 for 1.25.1) where an API we use changed.
+const VERSION_CFGS: &[(u64, &str)] = &[(1_025_000, "nginx_at_least_1_25_0")];
 
 fn main() {
-    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
-    let script = out.join("exports.map");
-    fs::write(
-        &script,
-        "{\n  global:\n    ngx_modules; ngx_module_names; ngx_module_order;\n    ngx_stream_lua_*;\n    \
-         lua_*; luaL_*; luaopen_*; luaJIT_*;\n  local: *;\n};\n",
-    )
-    .expect("write version script");
+    nginx_cfgs();
+
+    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let script = dir.join("nginx-config/exports.map");
     println!("cargo::rustc-cdylib-link-arg=-Wl,--version-script={}", script.display());
     println!("cargo::rustc-cdylib-link-arg=-Wl,-Bsymbolic");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed={}", script.display());
+}
+
+/// nginx-sys publishes (as `links = "nginx"` metadata) the features and version of the tree it
+/// generated bindings for.
+fn nginx_cfgs() {
+    for var in ["DEP_NGINX_FEATURES", "DEP_NGINX_FEATURES_CHECK", "DEP_NGINX_VERSION_NUMBER"] {
+        println!("cargo::rerun-if-env-changed={var}");
+    }
+    let known = env::var("DEP_NGINX_FEATURES_CHECK").unwrap_or_else(|_| "any()".into());
+    println!("cargo::rustc-check-cfg=cfg(ngx_feature, values({known}))");
+    for feature in env::var("DEP_NGINX_FEATURES").unwrap_or_default().split(',') {
+        let feature = feature.trim();
+        if !feature.is_empty() {
+            println!("cargo::rustc-cfg=ngx_feature=\"{feature}\"");
+        }
+    }
+
+    let version: u64 = env::var("DEP_NGINX_VERSION_NUMBER")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    for (at_least, name) in VERSION_CFGS {
+        println!("cargo::rustc-check-cfg=cfg({name})");
+        if version >= *at_least {
+            println!("cargo::rustc-cfg={name}");
+        }
+    }
 }

@@ -15,4 +15,5 @@ mod phase;
 
 pub use module::ngx_stream_lua_module;
 
+#[cfg(feature = "export-modules")]
 ngx::ngx_modules!(ngx_stream_lua_module);

@@ -73,15 +73,27 @@ unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, ch
             let configured_here = conf.ssl.configured();
             conf.merge(&*(parent as *const SrvConf));
             // a TLS client context for the cosockets of servers that run Lua (or set lua_ssl_*)
-            if conf.content.is_some() || conf.preread.is_some() || configured_here {
-                match crate::api::ssl_ctx::create(cf, &conf.ssl) {
-                    Ok(ctx) => conf.ssl.ctx = Some(ctx),
-                    Err(()) => return CONF_ERROR,
-                }
+            if (conf.content.is_some() || conf.preread.is_some() || configured_here)
+                && tls_client_ctx(cf, conf).is_err()
+            {
+                return CONF_ERROR;
             }
         }
         CONF_OK
     })
+}
+
+#[cfg(ngx_feature = "stream_ssl")]
+unsafe fn tls_client_ctx(cf: *mut ngx_conf_t, conf: &mut SrvConf) -> Result<(), ()> {
+    // SAFETY: cf is the configuration being merged.
+    conf.ssl.ctx = Some(unsafe { crate::api::ssl_ctx::create(cf, &conf.ssl) }?);
+    Ok(())
+}
+
+/// nginx without TLS for stream servers: cosockets have no `sslhandshake`.
+#[cfg(not(ngx_feature = "stream_ssl"))]
+unsafe fn tls_client_ctx(_cf: *mut ngx_conf_t, _conf: &mut SrvConf) -> Result<(), ()> {
+    Ok(())
 }
 
 /// The `stream {}` block's configuration context of `cycle`, if it has one.
@@ -203,6 +215,7 @@ pub fn stream_level_srv_conf<'a>() -> Option<&'a SrvConf> {
 }
 
 /// The TLS client context of the first server that has one (for cosockets in timers).
+#[cfg(ngx_feature = "stream_ssl")]
 pub unsafe fn first_ssl_ctx() -> *mut ngx_ssl_t {
     // SAFETY: the running cycle's stream confs.
     unsafe {

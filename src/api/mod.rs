@@ -18,8 +18,10 @@ pub mod shdict;
 pub mod shdict_store;
 pub mod sleep;
 pub mod socket_pool;
+#[cfg(ngx_feature = "stream_ssl")]
 pub mod socket_ssl;
 pub mod socket_tcp;
+#[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_ctx;
 pub mod socket_udp;
 pub mod string;

@@ -152,6 +152,7 @@ thread_local! {
 pub unsafe fn close_conn(c: *mut ngx_connection_t) {
     // SAFETY: c is an open connection of ours.
     unsafe {
+        #[cfg(ngx_feature = "stream_ssl")]
         if !(*c).ssl.is_null() {
             (*(*c).ssl).set_no_wait_shutdown(1);
             let _ = ngx_ssl_shutdown(c);

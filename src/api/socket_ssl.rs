@@ -79,7 +79,7 @@ unsafe fn sslhandshake_impl(l: *mut lua_State) -> LuaResult {
         if !(*c).ssl.is_null() && (*(*c).ssl).handshaked() != 0 {
             // a pooled TLS connection: already done
             match raw::lua_type(l, 2) {
-                LUA_TUSERDATA => raw::lua_pushvalue(l, 2),
+                raw::LUA_TUSERDATA => raw::lua_pushvalue(l, 2),
                 LUA_TBOOLEAN if raw::lua_toboolean(l, 2) == 0 => raw::lua_pushboolean(l, 1),
                 _ => {
                     push_session(l, c);

@@ -57,8 +57,11 @@ pub struct TcpSocket {
     /// `host:port` for log lines.
     pub(crate) peer_name: String,
     /// The TLS handshake's options: return a session, verify the peer, the SNI name.
+    #[cfg_attr(not(ngx_feature = "stream_ssl"), allow(dead_code))]
     pub(crate) ssl_reuse: bool,
+    #[cfg_attr(not(ngx_feature = "stream_ssl"), allow(dead_code))]
     pub(crate) ssl_verify: bool,
+    #[cfg_attr(not(ngx_feature = "stream_ssl"), allow(dead_code))]
     pub(crate) ssl_name: Vec<u8>,
     /// The local address of `bind`, used by the next connect.
     pub(crate) local: Option<Vec<u8>>,
@@ -114,16 +117,19 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
             (c"getreusedtimes", tcp_getreusedtimes),
             (c"shutdown", tcp_shutdown),
             (c"bind", tcp_bind),
-            (c"sslhandshake", crate::api::socket_ssl::tcp_sslhandshake),
         ] {
             set_field_fn(l, m, name, f);
         }
+        // as upstream, no such method when nginx has no TLS for stream servers
+        #[cfg(ngx_feature = "stream_ssl")]
+        set_field_fn(l, m, c"sslhandshake", crate::api::socket_ssl::tcp_sslhandshake);
         raw::lua_setfield(l, mt, c"__index".as_ptr());
         raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
 
         raw::lua_createtable(l, 0, 1);
         set_field_fn(l, raw::lua_gettop(l), c"__gc", tcp_gc);
         raw::lua_setfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
+        #[cfg(ngx_feature = "stream_ssl")]
         crate::api::socket_ssl::inject(l);
     }
 }

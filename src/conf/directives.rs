@@ -45,7 +45,11 @@ const T1: u32 = NGX_CONF_TAKE1;
 const T2: u32 = NGX_CONF_TAKE2;
 const FLAG: u32 = NGX_CONF_FLAG;
 
-pub static mut COMMANDS: [ngx_command_t; 51] = [
+/// The `lua_ssl_*` directives exist only when nginx has TLS for stream servers (as upstream's
+/// `NGX_STREAM_SSL`); without it nginx reports them as unknown.
+const TLS_COMMANDS: usize = if cfg!(ngx_feature = "stream_ssl") { 8 } else { 0 };
+
+pub static mut COMMANDS: [ngx_command_t; 43 + TLS_COMMANDS] = [
     // VM and code
     cmd(c"lua_load_resty_core", MAIN | FLAG, load_resty_core, MAIN_OFF),
     cmd(c"lua_code_cache", MAIN | SRV | FLAG, code_cache, SRV_OFF),
@@ -92,13 +96,21 @@ pub static mut COMMANDS: [ngx_command_t; 51] = [
     cmd(c"lua_socket_log_errors", MAIN | SRV | FLAG, socket_log_errors, SRV_OFF),
     cmd(c"lua_check_client_abort", MAIN | SRV | FLAG, check_client_abort, SRV_OFF),
     // TLS for cosockets
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"lua_ssl_protocols", MAIN | SRV | NGX_CONF_1MORE, ssl_protocols, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"lua_ssl_ciphers", MAIN | SRV | T1, ssl_string, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"lua_ssl_verify_depth", MAIN | SRV | T1, ssl_verify_depth, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"lua_ssl_certificate", MAIN | SRV | T1, ssl_string, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"lua_ssl_certificate_key", MAIN | SRV | T1, ssl_string, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"lua_ssl_trusted_certificate", MAIN | SRV | T1, ssl_string, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"lua_ssl_crl", MAIN | SRV | T1, ssl_string, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"lua_ssl_conf_command", MAIN | SRV | T2, ssl_conf_command, SRV_OFF),
     NULL_CMD,
 ];
@@ -659,6 +671,7 @@ pub unsafe fn rebase_path(cycle: *mut ngx_cycle_t, p: &[u8]) -> Vec<u8> {
 
 
 /// `lua_ssl_ciphers`, `lua_ssl_certificate[_key]`, `lua_ssl_trusted_certificate`, `lua_ssl_crl`.
+#[cfg(ngx_feature = "stream_ssl")]
 unsafe extern "C" fn ssl_string(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
     guard(CONF_ERROR, || {
         // SAFETY: conf is our SrvConf; the directive has one argument.
@@ -680,6 +693,7 @@ unsafe extern "C" fn ssl_string(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, co
     })
 }
 
+#[cfg(ngx_feature = "stream_ssl")]
 unsafe extern "C" fn ssl_verify_depth(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
     guard(CONF_ERROR, || {
         // SAFETY: conf is our SrvConf; the directive has one argument.
@@ -699,6 +713,7 @@ unsafe extern "C" fn ssl_verify_depth(cf: *mut ngx_conf_t, _cmd: *mut ngx_comman
     })
 }
 
+#[cfg(ngx_feature = "stream_ssl")]
 unsafe extern "C" fn ssl_protocols(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
     guard(CONF_ERROR, || {
         // SAFETY: conf is our SrvConf.
@@ -729,6 +744,7 @@ unsafe extern "C" fn ssl_protocols(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t
     })
 }
 
+#[cfg(ngx_feature = "stream_ssl")]
 unsafe extern "C" fn ssl_conf_command(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
     guard(CONF_ERROR, || {
         // SAFETY: conf is our SrvConf; the directive has two arguments.

@@ -66,6 +66,7 @@ pub struct SslConf {
     pub crl: Option<Vec<u8>>,
     pub conf_commands: Option<Vec<(Vec<u8>, Vec<u8>)>>,
     /// Created when the configuration is merged (see `api::ssl_ctx`).
+    #[cfg_attr(not(ngx_feature = "stream_ssl"), allow(dead_code))]
     pub ctx: Option<std::ptr::NonNull<ngx::ffi::ngx_ssl_t>>,
 }
 
