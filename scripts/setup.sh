@@ -6,15 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-need=()
-for p in libclang-dev libpcre2-dev libssl-dev zlib1g-dev make gcc; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-    echo "setup: installing ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q "${need[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${need[@]}" >/dev/null; }
-fi
+scripts/apt-need.sh libclang-dev libpcre2-dev libssl-dev zlib1g-dev make gcc
 
 # The flags our module is built for; --with-debug adds debug logging only, not an ABI change.
 NGINX_FLAGS="--with-compat --with-threads --with-stream --with-stream_ssl_module \
@@ -26,12 +18,7 @@ if [ -x "$DEST/objs/nginx" ] && [ -f "$DEST/objs/ngx_auto_config.h" ] \
     exit 0
 fi
 
-# The nginx-src crate holds the nginx source; cargo fetches it (registry only) without building.
-src=$(cargo metadata --format-version 1 --all-features --manifest-path "$ROOT/Cargo.toml" 2>/dev/null \
-      | python3 -c 'import json,sys,os
-for p in json.load(sys.stdin)["packages"]:
-    if p["name"] == "nginx-src": print(os.path.dirname(p["manifest_path"]) + "/nginx")')
-[ -d "$src/auto" ] || { echo "setup: nginx-src crate not found (cargo metadata)" >&2; exit 1; }
+src=$(scripts/nginx-src-dir.sh)
 
 echo "setup: building nginx from $src into $DEST"
 rm -rf "$DEST"
