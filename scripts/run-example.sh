@@ -8,5 +8,7 @@ prefix=$PWD/build/example
 mkdir -p "$prefix/conf" "$prefix/logs"
 sed "s#@MODULE@#$PWD/target/release/ngx_stream_lua_module.so#" nginx-config/example.conf >"$prefix/conf/nginx.conf"
 build/nginx/objs/nginx -p "$prefix" -t
-echo "example server on 127.0.0.1:1234 (try: printf 'hi\\n' | nc -q1 127.0.0.1 1234)"
+# bash's /dev/tcp is the client every Debian has (nc is not installed by default)
+echo "example server on 127.0.0.1:1234; try, from another shell:"
+echo "  bash -c 'exec 3<>/dev/tcp/127.0.0.1/1234; echo hi >&3; timeout 1 cat <&3'"
 exec build/nginx/objs/nginx -p "$prefix" -g 'daemon off;'

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Builds everything, starts the real servers some tests talk to (redis, memcached), and runs
-# every test: the t/*.t Test::Nginx-format blocks (cargo test).
+# Builds everything, starts the real servers some tests talk to (redis, memcached), checks the
+# packaging (a rebuild under a running nginx, nginx's addon build, the RPM, Debian's packaged
+# nginx 1.22), then runs every test: the t/*.t Test::Nginx-format blocks (cargo test).
+# TEST_PACKAGING=0 skips the packaging checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
 scripts/test-servers.sh
+if [ "${TEST_PACKAGING:-1}" != 0 ]; then
+    scripts/test-rebuild.sh
+    scripts/test-addon.sh
+    scripts/test-rpm.sh
+fi
 cargo test --release "$@"
