@@ -5,6 +5,7 @@
 #
 #   scripts/test-debian-nginx.sh                 # the default subset (below)
 #   scripts/test-debian-nginx.sh t/001-content.t # other runner arguments instead
+#   scripts/test-servers.sh && scripts/test-debian-nginx.sh t/   # all of t/ (035 needs the servers)
 #
 # Installs nginx, nginx-dev and libnginx-mod-stream when missing, without leaving the packaged
 # nginx service running. Everything it builds is git-ignored: the configured nginx tree in
@@ -40,15 +41,15 @@ if [ ${#need[@]} -gt 0 ]; then
         rm -f /usr/sbin/policy-rc.d
         trap - EXIT
     fi
-fi
-# Whatever the policy, the packaged service must not keep running (it would hold port 80 and
-# load /etc/nginx's configuration): stop a master that /run/nginx.pid names, if it is Debian's.
-if [ -s /run/nginx.pid ]; then
-    pid=$(cat /run/nginx.pid)
-    if [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = /usr/sbin/nginx ]; then
-        echo "test-debian-nginx: stopping the packaged nginx service (pid $pid)"
-        kill -QUIT "$pid"
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # Whatever the policy, the service just installed must not keep running (it would hold
+    # port 80 with /etc/nginx's configuration): stop the master /run/nginx.pid names, if Debian's.
+    if [ -s /run/nginx.pid ]; then
+        pid=$(cat /run/nginx.pid)
+        if [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = /usr/sbin/nginx ]; then
+            echo "test-debian-nginx: stopping the packaged nginx service (pid $pid)"
+            kill -QUIT "$pid"
+            for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        fi
     fi
 fi
 
