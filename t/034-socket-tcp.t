@@ -4,6 +4,11 @@
 
 use Test::Nginx::Socket::Lua::Stream;
 
+# The TLS blocks' certificates (t/cert). nginx reads a relative path from servroot/conf, and the
+# default below holds only when servroot is target/tnginx/<file>/servroot: a run with another
+# CARGO_TARGET_DIR (scripts/test-debian-nginx.sh) sets the absolute path.
+$ENV{TEST_NGINX_CERT_DIR} ||= '../../../../../t/cert';
+
 repeat_each(1);
 plan tests => repeat_each() * (blocks() * 3);
 no_long_string();
@@ -616,8 +621,8 @@ stream lua tcp socket keepalive: free connection pool for "p1"
 --- stream_config
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
-        ssl_certificate ../../../../../t/cert/test.crt;
-        ssl_certificate_key ../../../../../t/cert/test.key;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
         content_by_lua_block {
             local sock = ngx.req.socket()
             local line = sock:receive()
@@ -625,7 +630,7 @@ stream lua tcp socket keepalive: free connection pool for "p1"
         }
     }
 --- stream_server_config
-    lua_ssl_trusted_certificate ../../../../../t/cert/ca.crt;
+    lua_ssl_trusted_certificate $TEST_NGINX_CERT_DIR/ca.crt;
     lua_ssl_verify_depth 2;
     content_by_lua_block {
         local session
@@ -659,13 +664,13 @@ no session wanted: true
 --- stream_config
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
-        ssl_certificate ../../../../../t/cert/test.crt;
-        ssl_certificate_key ../../../../../t/cert/test.key;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
         content_by_lua_block { ngx.say("hi") }
     }
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
-        lua_ssl_trusted_certificate ../../../../../t/cert/ca.crt;
+        lua_ssl_trusted_certificate $TEST_NGINX_CERT_DIR/ca.crt;
         content_by_lua_block {
             local sock = ngx.socket.tcp()
             assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
@@ -725,8 +730,8 @@ falsengx.socket sslhandshake: expecting 1 ~ 5 arguments (including the object), 
 --- stream_config
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
-        ssl_certificate ../../../../../t/cert/test.crt;
-        ssl_certificate_key ../../../../../t/cert/test.key;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
         ssl_protocols TLSv1.3;
         content_by_lua_block {
             local sock = ngx.req.socket()
@@ -1026,9 +1031,9 @@ whole: [nil] closed [yy]
 --- stream_config
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
-        ssl_certificate ../../../../../t/cert/test.crt;
-        ssl_certificate_key ../../../../../t/cert/test.key;
-        ssl_client_certificate ../../../../../t/cert/client-ca.crt;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
+        ssl_client_certificate $TEST_NGINX_CERT_DIR/client-ca.crt;
         ssl_verify_client on;
         content_by_lua_block { ngx.say("client: ", ngx.var.ssl_client_s_dn) }
     }
@@ -1042,9 +1047,9 @@ whole: [nil] closed [yy]
         }
     }
 --- stream_server_config
-    lua_ssl_certificate ../../../../../t/cert/client.crt;
-    lua_ssl_certificate_key ../../../../../t/cert/client.key;
-    lua_ssl_trusted_certificate ../../../../../t/cert/ca.crt;
+    lua_ssl_certificate $TEST_NGINX_CERT_DIR/client.crt;
+    lua_ssl_certificate_key $TEST_NGINX_CERT_DIR/client.key;
+    lua_ssl_trusted_certificate $TEST_NGINX_CERT_DIR/ca.crt;
     lua_ssl_verify_depth 1;
     lua_ssl_protocols TLSv1.2 TLSv1.3;
     lua_ssl_ciphers HIGH:!aNULL:!MD5;
@@ -1069,7 +1074,7 @@ without a certificate: (nil|)
 
 === TEST 34: lua_ssl_certificate without a key fails the configuration
 --- stream_server_config
-    lua_ssl_certificate ../../../../../t/cert/client.crt;
+    lua_ssl_certificate $TEST_NGINX_CERT_DIR/client.crt;
     content_by_lua_block { ngx.say("unreachable") }
 --- must_die
 --- error_log
