@@ -11,5 +11,11 @@ if [ "${TEST_PACKAGING:-1}" != 0 ]; then
     scripts/test-rebuild.sh
     scripts/test-addon.sh
     scripts/test-rpm.sh
+    # Debian's packaged nginx is 1.22 on Debian 12 only
+    if grep -q '^12' /etc/debian_version 2>/dev/null; then
+        scripts/test-debian-nginx.sh
+    else
+        echo "test.sh: not Debian 12, Debian's packaged nginx 1.22 is not checked"
+    fi
 fi
 cargo test --release "$@"
