@@ -38,20 +38,4 @@ RHEL_ARGS=(
     "--with-ld-opt=-Wl,-z,relro -Wl,--as-needed -Wl,-z,now -Wl,-E"
 )
 
-stamp=$(printf '%s\n' "${RHEL_ARGS[@]}")
-if [ -x "$DEST/objs/nginx" ] && [ -f "$DEST/objs/ngx_stream_module.so" ] \
-   && [ "$(cat "$DEST/.args" 2>/dev/null)" = "$stamp" ]; then
-    exit 0
-fi
-
-src=$(scripts/nginx-src-dir.sh)
-echo "nginx-rhel: configuring and building $src in $DEST"
-rm -rf "$DEST"
-mkdir -p "$(dirname "$DEST")"
-cp -r "$src" "$DEST"
-cd "$DEST"
-auto/configure "${RHEL_ARGS[@]}" >configure.log 2>&1 || { tail -30 configure.log; exit 1; }
-make -f objs/Makefile -j"$(nproc)" objs/nginx objs/ngx_stream_module.so >make.log 2>&1 \
-    || { tail -30 make.log; exit 1; }
-echo "$stamp" >.args
-echo "nginx-rhel: built $DEST/objs/nginx and objs/ngx_stream_module.so"
+scripts/build-nginx.sh "$DEST" objs/nginx objs/ngx_stream_module.so -- "${RHEL_ARGS[@]}"

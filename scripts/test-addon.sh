@@ -27,28 +27,20 @@ fi
 prefix=$tree/run
 mkdir -p "$prefix/logs"
 port=$(free_port)
-cat >"$prefix/nginx.conf" <<CONF
-load_module $tree/objs/ngx_stream_lua_module.so;
-worker_processes 1;
-pid logs/nginx.pid;
-error_log logs/error.log info;
-events { worker_connections 64; }
-stream {
-    lua_shared_dict counts 1m;
-    server {
-        listen 127.0.0.1:$port;
-        content_by_lua_block {
+{
+    echo "load_module $tree/objs/ngx_stream_lua_module.so;"
+    echo "worker_processes 1;"
+    lua_server_conf "$port" '
+            ngx.req.socket():receive()  -- the client line (unread data would reset the connection)
             local n = ngx.shared.counts:incr("hits", 1, 0)
             local m = ngx.re.match("nginx/1.28.3", [[(\d+)\.(\d+)]], "jo")
             local done = require("ngx.semaphore").new()
             ngx.timer.at(0, function() done:post(1) end)
             local ok = done:wait(1)
             ngx.say("hits=", n, " major=", m[1], " timer=", tostring(ok),
-                    " sslhandshake=", tostring(ngx.socket.tcp().sslhandshake))
-        }
-    }
-}
-CONF
+                    " sslhandshake=", tostring(ngx.socket.tcp().sslhandshake))' \
+        "lua_shared_dict counts 1m;"
+} >"$prefix/nginx.conf"
 run() { objs/nginx -p "$prefix" -c nginx.conf -e logs/error.log "$@"; }
 check "nginx -t" run -t -q
 if run; then

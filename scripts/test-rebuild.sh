@@ -12,22 +12,13 @@ prefix=$ROOT/build/rebuild-check
 rm -rf "$prefix"
 mkdir -p "$prefix/logs"
 port=$(free_port)
-cat >"$prefix/nginx.conf" <<CONF
-load_module $ROOT/target/release/ngx_stream_lua_module.so;
-worker_processes 1;
-pid logs/nginx.pid;
-error_log logs/error.log info;
-events { worker_connections 64; }
-stream {
-    server {
-        listen 127.0.0.1:$port;
-        content_by_lua_block {
+{
+    echo "load_module $ROOT/target/release/ngx_stream_lua_module.so;"
+    echo "worker_processes 1;"
+    lua_server_conf "$port" '
             local line = ngx.req.socket():receive()
-            ngx.say("worker ", ngx.worker.pid(), " ", (ngx.re.find(line, "i", "jo")))
-        }
-    }
-}
-CONF
+            ngx.say("worker ", ngx.worker.pid(), " ", (ngx.re.find(line, "i", "jo")))'
+} >"$prefix/nginx.conf"
 run() { build/nginx/objs/nginx -p "$prefix" -c nginx.conf -e logs/error.log "$@"; }
 run
 wait_for_pid "$prefix/logs/nginx.pid"

@@ -36,24 +36,15 @@ check "snippet sorts after mod-stream.conf" \
     test "$(cd "$confd" && LC_ALL=C ls ./*.conf | tr '\n' ' ')" = "./mod-stream.conf ./mod-stream_lua.conf "
 
 port=$(free_port)
-cat >"$root/prefix/nginx.conf" <<CONF
-# as RHEL's /etc/nginx/nginx.conf: the module snippets first
-include $confd/*.conf;
-user nobody nogroup;
-worker_processes 2;
-pid $root/prefix/logs/nginx.pid;
-error_log $root/prefix/logs/error.log info;
-events { worker_connections 64; }
-stream {
-    server {
-        listen 127.0.0.1:$port;
-        content_by_lua_block {
+{
+    echo "# as RHEL's /etc/nginx/nginx.conf: the module snippets first"
+    echo "include $confd/*.conf;"
+    echo "user nobody nogroup;"
+    echo "worker_processes 2;"
+    lua_server_conf "$port" '
             local line = ngx.req.socket():receive()
-            ngx.say("rpm module says ", line, " on ", ngx.config.subsystem)
-        }
-    }
-}
-CONF
+            ngx.say("rpm module says ", line, " on ", ngx.config.subsystem)'
+} >"$root/prefix/nginx.conf"
 run() { "$nginx" -p "$root/prefix" -c "$root/prefix/nginx.conf" -e "$root/prefix/logs/error.log" "$@"; }
 check "nginx -t" run -t -q
 if run; then

@@ -50,3 +50,23 @@ wait_for_pid() {
     done
     return 1
 }
+
+# lua_server_conf PORT LUA [STREAM_LINES]: prints the rest of an nginx.conf after the module
+# lines: pid and error log under the prefix's logs/, and a stream server on 127.0.0.1:PORT
+# whose content_by_lua_block is LUA (STREAM_LINES go at the stream {} level).
+lua_server_conf() {
+    cat <<CONF
+pid logs/nginx.pid;
+error_log logs/error.log info;
+events { worker_connections 64; }
+stream {
+    ${3:-}
+    server {
+        listen 127.0.0.1:$1;
+        content_by_lua_block {
+$2
+        }
+    }
+}
+CONF
+}
