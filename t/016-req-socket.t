@@ -427,19 +427,19 @@ raw: table raw data$
 
 
 
-=== TEST 20: a request socket cannot be closed
+=== TEST 20: a request socket has no close method, as upstream's; it stays usable
 --- stream_server_config
     content_by_lua_block {
         local sock = assert(ngx.req.socket())
-        local ok, err = sock:close()
+        local ok, err = pcall(function() return sock:close() end)
         ngx.say(ok, " ", err)
         ngx.say("can still read: ", sock:receive(4))
         ngx.say("can still send: ", sock:send("x"))
     }
 --- stream_request chomp
 data
---- stream_response
-nil attempt to close a request socket
+--- stream_response_like
+^false .*attempt to call method 'close' \(a nil value\)
 can still read: data
 xcan still send: 1
 --- no_error_log

@@ -169,3 +169,78 @@ parent: falsecannot resume normal coroutine
 dead: falsecannot resume dead coroutine
 --- no_error_log
 [error]
+
+
+
+=== TEST 9: the wrapper of a finished coroutine returns false and why (upstream's wrap resumes), so generators drain in one loop
+--- stream_server_config
+    content_by_lua_block {
+        local gens = {}
+        for i = 1, 2 do
+            gens[i] = coroutine.wrap(function()
+                for j = 1, i do
+                    coroutine.yield(i * 10 + j)
+                end
+            end)
+        end
+        for i, gen in ipairs(gens) do
+            local out = {}
+            while true do
+                local v, err = gen()
+                if v == false then
+                    out[#out + 1] = err
+                    break
+                end
+                out[#out + 1] = tostring(v)
+            end
+            ngx.say(i, ": ", table.concat(out, ", "))
+        end
+    }
+--- stream_response
+1: 11, nil, cannot resume dead coroutine
+2: 21, 22, nil, cannot resume dead coroutine
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: the coroutine table holds upstream's 16 entries; LuaJIT's own functions under _name
+--- stream_server_config
+    content_by_lua_block {
+        local names = {}
+        for k in pairs(coroutine) do
+            names[#names + 1] = k
+        end
+        table.sort(names)
+        ngx.say(#names, ": ", table.concat(names, " "))
+        ngx.say(package.loaded.coroutine == coroutine, " ", coroutine.__wrap == coroutine.wrap)
+        -- LuaJIT's own create/resume still work as Lua's, outside the scheduler
+        local co = coroutine._create(function(a) return a + 1 end)
+        ngx.say(coroutine._resume(co, 1))
+    }
+--- stream_response
+16: __create __resume __status __wrap __yield _create _resume _status _wrap _yield create resume running status wrap yield
+true true
+true2
+--- no_error_log
+[error]
+
+
+
+=== TEST 11: outside a session (init_by_lua) coroutine.wrap is LuaJIT's: a dead wrapper raises
+--- stream_config
+    init_by_lua_block {
+        local gen = coroutine.wrap(function() coroutine.yield(1) end)
+        gen()
+        gen()
+        local ok, err = pcall(gen)
+        package.loaded.init_result = tostring(ok) .. " " .. tostring(err)
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(package.loaded.init_result)
+    }
+--- stream_response
+false cannot resume dead coroutine
+--- no_error_log
+[error]

@@ -57,7 +57,6 @@ lua_api! {
     sock_settimeout => settimeout_impl,
     sock_settimeouts => settimeouts_impl,
     sock_shutdown => shutdown_impl,
-    sock_close => close_impl,
     sock_receiveuntil => receiveuntil_impl,
     sock_peek => peek_impl,
     until_iterator => until_iterator_impl,
@@ -71,9 +70,9 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         set_field_fn(l, raw::lua_gettop(l), c"socket", req_socket);
         raw::lua_setfield(l, t, c"req".as_ptr());
 
-        raw::lua_createtable(l, 0, 2);
-        let mt = raw::lua_gettop(l);
-        raw::lua_createtable(l, 0, 8);
+        // one table holds the methods and is its own __index, as upstream's (pairs() over the
+        // metatable counts 9 entries); there is no `close`: upstream's request socket has none
+        raw::lua_createtable(l, 0, 9);
         let m = raw::lua_gettop(l);
         set_field_fn(l, m, c"receive", sock_receive);
         set_field_fn(l, m, c"receiveany", sock_receiveany);
@@ -81,10 +80,10 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         set_field_fn(l, m, c"settimeout", sock_settimeout);
         set_field_fn(l, m, c"settimeouts", sock_settimeouts);
         set_field_fn(l, m, c"shutdown", sock_shutdown);
-        set_field_fn(l, m, c"close", sock_close);
         set_field_fn(l, m, c"receiveuntil", sock_receiveuntil);
         set_field_fn(l, m, c"peek", sock_peek);
-        raw::lua_setfield(l, mt, c"__index".as_ptr());
+        raw::lua_pushvalue(l, m);
+        raw::lua_setfield(l, m, c"__index".as_ptr());
         raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
         raw::lua_createtable(l, 0, 1);
         set_field_fn(l, raw::lua_gettop(l), c"__gc", sock_gc);
@@ -758,12 +757,3 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
     }
 }
 
-unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        this(l, "close")?;
-        raw::lua_pushnil(l);
-        push_bytes(l, b"attempt to close a request socket");
-        Ok(2)
-    }
-}

@@ -99,8 +99,7 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         set_field_fn(l, st, c"stream", tcp_new);
         raw::lua_settop(l, st - 1);
 
-        raw::lua_createtable(l, 0, 1);
-        let mt = raw::lua_gettop(l);
+        // one table holds the methods and is its own __index, as upstream's
         raw::lua_createtable(l, 0, 14);
         let m = raw::lua_gettop(l);
         for (name, f) in [
@@ -123,7 +122,8 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         // as upstream, no such method when nginx has no TLS for stream servers
         #[cfg(ngx_feature = "stream_ssl")]
         set_field_fn(l, m, c"sslhandshake", crate::api::socket_ssl::tcp_sslhandshake);
-        raw::lua_setfield(l, mt, c"__index".as_ptr());
+        raw::lua_pushvalue(l, m);
+        raw::lua_setfield(l, m, c"__index".as_ptr());
         raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
 
         raw::lua_createtable(l, 0, 1);

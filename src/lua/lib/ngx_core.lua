@@ -237,6 +237,13 @@ local phase_names = {
     [0x0040] = "ssl_cert",
     [0x0080] = "ssl_client_hello",
 }
+-- the context bits of the running session (upstream's raw phase context), nothing outside one
+rawset(ngx, "_phase_ctx", function()
+    local r = get_request()
+    if r ~= nil then
+        return C.ngx_stream_lua_ffi_get_phase(r, nil)
+    end
+end)
 rawset(ngx, "get_phase", function()
     local r = get_request()
     if not r then
@@ -320,20 +327,46 @@ ngx.req.start_time = function()
 end
 
 -- coroutine.wrap over the nginx-aware create/resume, so wrapped coroutines may wait on
--- nginx events too (LuaJIT's own wrap would bypass the scheduler)
+-- nginx events too (LuaJIT's own wrap would bypass the scheduler). As upstream's wrapper (its
+-- own resume), one whose coroutine cannot be resumed (dead, running) returns false and why;
+-- an error raised inside goes up to the parent (the runner does that). Outside a session,
+-- LuaJIT's wrap.
 do
-    local co_create, co_resume = registry.ngx_lua_co_create_wrapped, coroutine.resume
+    local std = coroutine
+    local std_wrap = std.wrap
+    local co_create, co_resume = registry.ngx_lua_co_create_wrapped, std.resume
     local function pass(ok, ...)
-        if not ok then
-            error((...), 2)
+        if ok then
+            return ...
         end
-        return ...
+        return false, ...
     end
-    coroutine._wrap = coroutine.wrap
-    coroutine.wrap = function(f)
+    local function wrap(f)
+        if get_request() == nil then
+            return std_wrap(f)
+        end
         local co = co_create(f)
         return function(...)
             return pass(co_resume(co, ...))
         end
     end
+
+    -- The table laid out as upstream's: `running`, LuaJIT's functions as `_name`, the
+    -- nginx-aware ones as `name` and `__name`, nothing else (so no isyieldable).
+    local t = {
+        running = std.running,
+        _create = std._create,
+        _resume = std._resume,
+        _yield = std._yield,
+        _status = registry.ngx_lua_co_status,
+        _wrap = std_wrap,
+    }
+    local ours = { create = std.create, resume = std.resume, yield = std.yield,
+                   status = std.status, wrap = wrap }
+    for name, f in pairs(ours) do
+        t[name] = f
+        t["__" .. name] = f
+    end
+    coroutine = t
+    package.loaded.coroutine = t
 end
