@@ -14,12 +14,15 @@ add_block_preprocessor(sub {
     $stream_config .= <<'_EOC_';
     init_by_lua_block {
         -- signals this process to itself while it reads from a pipe: without SA_RESTART
-        -- the read fails with EINTR
+        -- the read fails with EINTR. The shell waits until the worker sleeps (in that read)
+        -- before it sends the signal, so the signal cannot come before the read starts.
         function signal_self()
             local out = {}
+            local pid = ngx.worker.pid()
             for _, sig in ipairs({ "ALRM", "IO", "CHLD" }) do
-                local p = io.popen(string.format("kill -s %s %d && sleep 0.01",
-                                                 sig, ngx.worker.pid()))
+                local p = io.popen(string.format(
+                    "for i in $(seq 300); do [ \"$(cut -d' ' -f3 /proc/%d/stat)\" = S ] && break; "
+                    .. "sleep 0.01; done; kill -s %s %d && sleep 0.01", pid, sig, pid))
                 local data, err = p:read("*a")
                 p:close()
                 out[#out + 1] = sig .. ": " .. (data and "ok" or tostring(err))
