@@ -243,3 +243,17 @@ false.*setting the thread's exdata is not supported
 $
 --- no_error_log
 [error]
+
+
+
+=== TEST 10: the global exdata is thread.exdata, as OpenResty's LuaJIT registers it
+--- stream_server_config
+    content_by_lua_block {
+        local ffi = require "ffi"
+        ngx.say(exdata == require("thread.exdata"), " ",
+                string.format("%#x", tonumber(ffi.cast("uintptr_t", exdata()))) ~= "0")
+    }
+--- stream_response
+true true
+--- no_error_log
+[error]

@@ -41,6 +41,17 @@ local function get_request()
     return nil
 end
 
+-- `require "thread.exdata"` (src/lua/lib/thread_exdata.lua) is this function. OpenResty's
+-- LuaJIT also registers it as the global `exdata`, which code (and upstream's tests) call.
+local function exdata(value)
+    if value ~= nil then
+        error("setting the thread's exdata is not supported", 2)
+    end
+    return get_request()
+end
+registry.ngx_lua_thread_exdata = exdata
+rawset(_G, "exdata", exdata)
+
 -- scratch buffers shared by the calls below (no call yields while holding them)
 local ERR_BUF_SIZE = 256
 local err_buf = ffi.new("unsigned char[?]", ERR_BUF_SIZE)
