@@ -527,3 +527,27 @@ timer ctx before: nil, after: timer
 ok
 --- error_log
 timer created in preread
+
+
+
+=== TEST 29: a timer made by a timer logs the first one's client and server too
+--- stream_server_config
+    content_by_lua_block {
+        ngx.timer.at(0, function()
+            ngx.timer.at(0, function()
+                print("second timer")
+            end)
+            print("first timer")
+        end)
+        ngx.say("ok")
+    }
+--- stream_response
+ok
+--- wait: 0.1
+--- error_log eval
+[
+qr/first timer, context: ngx\.timer, client: 127\.0\.0\.1, server: [\d.]+:\d+$/,
+qr/second timer, context: ngx\.timer, client: 127\.0\.0\.1, server: [\d.]+:\d+$/,
+]
+--- no_error_log
+[error]

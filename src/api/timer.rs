@@ -136,12 +136,24 @@ unsafe fn add_timer(l: *mut lua_State, every: bool) -> LuaResult {
             co,
             co_ref,
             every: if every { delay } else { 0 },
-            origin: crate::lua::session::client_context((*sess).s),
+            origin: origin_of(&*sess),
         }));
         arm(t, delay);
         raw::lua_pushinteger(l, 1);
         Ok(1)
     }
+}
+
+/// The client and server named by the log lines of a timer `sess` creates: its own, or, when
+/// `sess` is itself a timer, the ones that timer inherited (upstream's fake connections carry
+/// them from timer to timer).
+unsafe fn origin_of(sess: &Session) -> String {
+    use crate::lua::session::{client_context, TIMER_CONTEXT};
+    if sess.s.is_null() {
+        return sess.log_context.strip_prefix(TIMER_CONTEXT).unwrap_or_default().to_owned();
+    }
+    // SAFETY: a session with an nginx session keeps it alive while its Lua runs.
+    unsafe { client_context(sess.s) }
 }
 
 /// The `lua_max_pending_timers` of the running cycle.

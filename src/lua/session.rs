@@ -234,6 +234,7 @@ impl Session {
     }
 
     /// A context with no nginx session, for code that runs outside one (init_worker, timers).
+    /// A timer's log context is TIMER_CONTEXT followed by its origin's client and server.
     pub fn new_fake(l: *mut lua_State, phase: Phase) -> Box<Session> {
         let mut sess = Session::new(ptr::null_mut(), l, phase, true, None);
         // SAFETY: the cycle's log is valid while the worker runs.
@@ -241,7 +242,7 @@ impl Session {
             sess.fake_log = *cycle_log();
             // each line names the context, as upstream's log handlers do
             let context = match phase {
-                Phase::Timer => Some(", context: ngx.timer"),
+                Phase::Timer => Some(TIMER_CONTEXT),
                 Phase::InitWorker => Some(", context: init_worker_by_lua*"),
                 _ => None,
             };
@@ -343,6 +344,9 @@ unsafe extern "C" fn log_context(log: *mut ngx_log_t, buf: *mut u8, len: usize) 
 }
 
 /// ", client: ADDR, server: ADDR" of a session's connection, for lines logged on its behalf.
+/// How a timer's log lines start their context (its origin's client and server follow).
+pub const TIMER_CONTEXT: &str = ", context: ngx.timer";
+
 pub unsafe fn client_context(s: *mut ngx_stream_session_t) -> String {
     if s.is_null() {
         return String::new();
