@@ -1,8 +1,6 @@
 # Behaviour follows stream-lua v0.0.16 (see upstream t/025-codecache.t, t/123-lua-path.t,
 # src/ngx_stream_lua_util.h: with lua_code_cache off every session gets a fresh Lua VM).
-# Globals: built on plain LuaJIT (not OpenResty's fork), each entry thread gets its own
-# globals table whose reads fall through to the VM's _G, so writes never leak between
-# connections.
+# Globals are shared by every handler of a VM (t/053-globals.t).
 # Every block runs twice against the same nginx; the response must be the same both times.
 
 use Test::Nginx::Socket::Lua::Stream;
@@ -139,81 +137,5 @@ qr/\[alert\] \S+ stream lua_code_cache is off; this will hurt performance/
     }
 --- stream_response
 ababab x,y 7 function
---- no_error_log
-[error]
-
-
-
-=== TEST 8: globals written by one connection are not seen by the next
---- stream_server_config
-    content_by_lua_block {
-        ngx.say("leftover: ", tostring(leftover_global))
-        leftover_global = "written by an earlier connection"
-        ngx.say("now: ", leftover_global)
-    }
---- stream_response
-leftover: nil
-now: written by an earlier connection
---- no_error_log
-[error]
-
-
-
-=== TEST 9: writes through _G stay private as well
---- stream_server_config
-    content_by_lua_block {
-        ngx.say("before: ", tostring(_G.via_g))
-        _G.via_g = 1
-        ngx.say("after: ", via_g)
-    }
---- stream_response
-before: nil
-after: 1
---- no_error_log
-[error]
-
-
-
-=== TEST 10: a global function defined by the handler is private too
---- stream_server_config
-    content_by_lua_block {
-        ngx.say("defined before: ", type(handler_helper))
-        function handler_helper() return "helper result" end
-        ngx.say(handler_helper())
-    }
---- stream_response
-defined before: nil
-helper result
---- no_error_log
-[error]
-
-
-
-=== TEST 11: built-in globals can be shadowed without affecting later connections
---- stream_server_config
-    content_by_lua_block {
-        ngx.say("real: ", tostring(5))
-        tostring = function() return "fake" end
-        ngx.say("shadowed: ", tostring(5))
-    }
---- stream_response
-real: 5
-shadowed: fake
---- no_error_log
-[error]
-
-
-
-=== TEST 12: assigning nil to a global only clears this connection's copy
---- stream_server_config
-    content_by_lua_block {
-        own_value = "set"
-        own_value = nil
-        ngx.say("own: ", tostring(own_value))
-        ngx.say("inherited print still there: ", type(print))
-    }
---- stream_response
-own: nil
-inherited print still there: function
 --- no_error_log
 [error]

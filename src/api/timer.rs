@@ -14,7 +14,7 @@ use crate::api::current_session;
 use crate::ffi::*;
 use crate::lua::runner::{resume, Outcome};
 use crate::lua::session::{Phase, Session};
-use crate::lua::vm::{VmRef, COROUTINES, ENV_MT};
+use crate::lua::vm::{VmRef, COROUTINES};
 use crate::lua_api;
 
 pub const DEFAULT_MAX_PENDING: usize = 1024;
@@ -153,9 +153,8 @@ fn max_running() -> usize {
     crate::module::cycle_main_conf().map_or(DEFAULT_MAX_RUNNING, |m| m.max_running_timers.unwrap_or(DEFAULT_MAX_RUNNING))
 }
 
-/// A coroutine of `vm` with its own globals, holding the function at `from[func]` and the
-/// `nargs` values above it (moved out of `from`). Upstream gives the callback the thread's
-/// globals as its environment too.
+/// A coroutine of `vm` (sharing its `_G`), holding the function at `from[func]` and the
+/// `nargs` values above it (moved out of `from`).
 unsafe fn new_timer_thread(vm: *mut lua_State, from: *mut lua_State, func: c_int, nargs: c_int) -> (*mut lua_State, c_int) {
     // SAFETY: vm is idle apart from the running thread `from`, which belongs to it.
     unsafe {
@@ -163,15 +162,8 @@ unsafe fn new_timer_thread(vm: *mut lua_State, from: *mut lua_State, func: c_int
         let co = raw::lua_newthread(vm);
         let co_ref = raw::luaL_ref(vm, -2);
         raw::lua_settop(vm, -2);
-        // (no `_G` field: `_G` in a timer is the real globals table, as upstream's)
-        raw::lua_createtable(co, 0, 2);
-        raw::lua_getfield(co, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
-        raw::lua_setmetatable(co, -2);
-        raw::lua_replace(co, LUA_GLOBALSINDEX);
         raw::lua_pushvalue(from, func);
         raw::lua_xmove(from, co, 1);
-        raw::lua_pushvalue(co, LUA_GLOBALSINDEX);
-        raw::lua_setfenv(co, -2);
         if nargs > 0 {
             raw::lua_xmove(from, co, nargs);
         }
@@ -238,8 +230,6 @@ unsafe fn run(t: *mut Timer, premature: bool) {
         let sess = Box::into_raw(sess);
         let thread = (*sess).add_thread(t.co, t.co_ref, false, ptr::null_mut());
         (*sess).on_done = Some(done);
-        raw::lua_pushlightuserdata(t.co, sess as *mut c_void);
-        raw::lua_setfield(t.co, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
         TIMERS.with(|ts| ts.borrow_mut().running += 1);
         raw::lua_pushboolean(t.co, premature as c_int);
         raw::lua_insert(t.co, 2);

@@ -46,7 +46,6 @@ impl Drop for VmRef {
 
 /// Registry keys shared with the built-in Lua layer.
 pub const CTX_TABLES: &std::ffi::CStr = c"ngx_lua_ctx_tables";
-pub const ENV_MT: &std::ffi::CStr = c"ngx_lua_env_mt";
 pub const COROUTINES: &std::ffi::CStr = c"ngx_lua_coroutines";
 /// Weak-keyed: a suspended coroutine -> the arguments of the C function it yielded from.
 pub const YIELD_ANCHORS: &std::ffi::CStr = c"ngx_lua_yield_anchors";
@@ -59,6 +58,26 @@ fn expand_path(conf: &[u8], default: &[u8], prefix: &[u8]) -> Vec<u8> {
     let default = String::from_utf8_lossy(default);
     s.replace(";;", &format!(";{default};")).into_bytes()
 }
+
+/// All handlers share `_G`; a new global written by a session, timer or thread (not by
+/// init/init_worker code) is kept but logged as upstream's write guard does.
+const GLOBAL_WRITE_GUARD: &str = r#"
+local rawset, tostring, log, WARN = rawset, tostring, ngx.log, ngx.WARN
+local get_phase = ngx.get_phase
+local traceback = debug.traceback
+local quiet = { init = true, init_worker = true }
+setmetatable(_G, {
+    __newindex = function(g, name, value)
+        rawset(g, name, value)
+        if quiet[get_phase()] then
+            return
+        end
+        log(WARN, "writing a global Lua variable ('", tostring(name),
+            "') which may lead to race conditions between concurrent requests, so ",
+            "prefer the use of 'local' variables", traceback("", 2))
+    end,
+})
+"#;
 
 /// Appends a searcher for `BUILTIN_MODULES` (passed as a name -> source table) to
 /// `package.loaders`, behind the path and cpath searchers.
@@ -112,15 +131,11 @@ impl Vm {
             raw::lua_setfield(l, -2, c"__mode".as_ptr());
             raw::lua_setmetatable(l, -2);
             raw::lua_setfield(l, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
-            // metatable of every entry thread's globals: reads fall through to _G
-            raw::lua_createtable(l, 0, 1);
-            raw::lua_pushvalue(l, LUA_GLOBALSINDEX);
-            raw::lua_setfield(l, -2, c"__index".as_ptr());
-            raw::lua_setfield(l, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
 
             crate::api::inject(l, mcf)?;
             vm.run_builtin_lua()?;
             vm.load_resty_core()?;
+            vm.guard_globals();
 
             // compile everything once, before workers fork; code that does not compile (already
             // reported) and files missing now are loaded, and reported, when they run
@@ -153,6 +168,22 @@ impl Vm {
             }
         }
         Ok(())
+    }
+
+    /// Installs the write guard on `_G` (after resty.core, whose loading may set globals).
+    unsafe fn guard_globals(&self) {
+        // SAFETY: self.l is live; an error (none expected) is logged and popped.
+        unsafe {
+            let l = self.l;
+            let src = GLOBAL_WRITE_GUARD;
+            let rc = raw::luaL_loadbuffer(l, src.as_ptr() as *const _, src.len(), c"=_G write guard".as_ptr());
+            if rc != 0 || raw::lua_pcall(l, 0, 0, 0) != 0 {
+                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                raw::lua_settop(l, -2);
+                let line = format!("failed to install the _G write guard: {}", msg.unwrap_or_default());
+                log_error(NGX_LOG_ERR, cycle_log(), 0, line.as_bytes());
+            }
+        }
     }
 
     /// Runs the embedded Lua layer (our own code over the exported C ABI).
