@@ -108,6 +108,7 @@ impl Vm {
             let vm = Vm { l };
             raw::luaL_openlibs(l);
             crate::lua::paths::add_distro_dirs(l);
+            crate::lua::cmodule::wrap_searchers(l)?;
 
             let prefix = ngx_bytes(&(*cycle).prefix).to_vec();
             for (conf, field) in [(&mcf.package_path, c"path"), (&mcf.package_cpath, c"cpath")] {
