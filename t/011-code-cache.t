@@ -139,3 +139,57 @@ qr/\[alert\] \S+ stream lua_code_cache is off; this will hurt performance/
 ababab x,y 7 function
 --- no_error_log
 [error]
+
+
+
+=== TEST 8: code cache keys as upstream's: inline code by chunk name and the MD5 of its text
+--- stream_server_config
+    content_by_lua_block { ngx.say("keyed") }
+--- stream_response
+keyed
+--- error_log eval
+qr/looking up Lua code cache with key '=content_by_lua\(nginx\.conf:\d+\)nhli_33d2e44d9086a23877583897afdcfd47'/
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: a file's key is the MD5 of its path as written in nginx.conf
+--- stream_server_config
+    content_by_lua_file html/k.lua;
+--- user_files
+>>> k.lua
+ngx.say("file keyed")
+--- stream_response
+file keyed
+--- error_log
+looking up Lua code cache with key 'nhlf_1d0cb56d061615dbcedf70113ee4925d'
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: cache off: a session's VM is released by the session and by each timer once (chained timers)
+--- stream_server_config
+    lua_code_cache off;
+    content_by_lua_block {
+        local function second()
+            ngx.log(ngx.WARN, "second timer ran")
+        end
+        local function first()
+            assert(ngx.timer.at(0.01, second))
+        end
+        assert(ngx.timer.at(0.01, first))
+        ngx.say("registered")
+    }
+--- stream_response
+registered
+--- wait: 0.1
+--- error_log
+second timer ran
+stream lua decrementing the reference count for Lua VM: 2
+stream lua decrementing the reference count for Lua VM: 1
+stream lua close the global Lua VM
+--- no_error_log
+stream lua decrementing the reference count for Lua VM: 3
+[error]

@@ -196,7 +196,7 @@ unsafe extern "C" fn fired(ev: *mut ngx_event_t) {
 unsafe fn run(t: *mut Timer, premature: bool) {
     TIMERS.with(|ts| ts.borrow_mut().pending.remove(&t));
     // SAFETY: t came from Box::into_raw in add_timer and is no longer pending.
-    let t = unsafe { Box::from_raw(t) };
+    let mut t = unsafe { Box::from_raw(t) };
     unsafe {
         if t.every > 0 && ngx_exiting == 0 {
             // the next run is armed before this one starts, with the same function and args
@@ -225,7 +225,9 @@ unsafe fn run(t: *mut Timer, premature: bool) {
             return;
         }
         let mut sess = Session::new_fake(t.l, Phase::Timer);
-        sess.own_vm = t.vm.clone();
+        // the timer's hold on a session's own VM passes to its run (not a second one: upstream's
+        // VM reference count, in its debug lines, counts the pending timer and its run as one)
+        sess.own_vm = t.vm.take();
         sess.log_context.push_str(&t.origin);
         let sess = Box::into_raw(sess);
         let thread = (*sess).add_thread(t.co, t.co_ref, false, ptr::null_mut());

@@ -3,7 +3,6 @@
 //! shares the VM's `_G`, and a file may hold LuaJIT bytecode (`string.dump`, `luajit -b`).
 
 use std::ffi::CString;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::ffi::*;
 
@@ -26,21 +25,35 @@ pub struct Code {
 
 const CODE_CACHE: &std::ffi::CStr = c"ngx_lua_code_cache";
 
-static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+/// `nhli_`/`nhlf_` and the MD5 of `what` in hex: upstream's code cache key parts.
+fn digest_key(tag: &str, what: &[u8]) -> String {
+    let mut key = String::from(tag);
+    for b in crate::ffi::string_exports::md5(&[what]) {
+        key.push_str(&format!("{b:02x}"));
+    }
+    key
+}
 
 impl Code {
+    /// Upstream's cache keys: inline code by its chunk name and the MD5 of its text (the same
+    /// code at the same place shares one entry), a file by the MD5 of its path.
     pub fn new(source: CodeSource, chunkname: String) -> Code {
         let (key, chunkname) = match &source {
-            CodeSource::Inline(_) => {
-                (format!("nhli_{}", NEXT_ID.fetch_add(1, Ordering::Relaxed)), chunkname)
-            }
+            CodeSource::Inline(src) => (format!("{chunkname}{}", digest_key("nhli_", src)), chunkname),
             CodeSource::File(p) => {
-                let p = String::from_utf8_lossy(p);
-                (format!("nhlf_{p}"), format!("@{p}"))
+                (digest_key("nhlf_", p), format!("@{}", String::from_utf8_lossy(p)))
             }
             CodeSource::FileVar(_) => (String::new(), String::new()),
         };
         Code { source, chunkname, key }
+    }
+
+    /// A file named in the configuration: keyed by the path as written there (`arg`), as
+    /// upstream does.
+    pub fn file(path: Vec<u8>, arg: &[u8]) -> Code {
+        let mut code = Code::new(CodeSource::File(path), String::new());
+        code.key = digest_key("nhlf_", arg);
+        code
     }
 
     fn describe_error(&self, msg: &str) -> String {

@@ -58,6 +58,11 @@ pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
         let co_ref = raw::luaL_ref(l, -3);
 
         let resolved = code.resolve((*sess).s);
+        let key = match &resolved {
+            Some(Ok(file)) => &file.key,
+            _ => &code.key,
+        };
+        log_debug(log, &format!("looking up Lua code cache with key '{key}'"));
         let pushed = match &resolved {
             None => code.push_closure(l, code_cache),
             Some(Ok(file)) => file.push_closure(l, code_cache),
