@@ -527,3 +527,29 @@ timer ctx before: nil, after: timer
 ok
 --- error_log
 timer created in preread
+
+
+
+=== TEST 29: a timer made by a timer logs its creator's client and server
+--- stream_server_config
+    content_by_lua_block {
+        local function second()
+            ngx.log(ngx.WARN, "second timer")
+        end
+        local function first()
+            ngx.log(ngx.WARN, "first timer")
+            assert(ngx.timer.at(0, second))
+        end
+        assert(ngx.timer.at(0, first))
+        ngx.say("registered")
+    }
+--- stream_response
+registered
+--- wait: 0.1
+--- error_log eval
+[
+qr/first timer, context: ngx\.timer, client: 127\.0\.0\.1, server: [\d.]+:\d+$/,
+qr/second timer, context: ngx\.timer, client: 127\.0\.0\.1, server: [\d.]+:\d+$/,
+]
+--- no_error_log
+[error]

@@ -136,11 +136,24 @@ unsafe fn add_timer(l: *mut lua_State, every: bool) -> LuaResult {
             co,
             co_ref,
             every: if every { delay } else { 0 },
-            origin: crate::lua::session::client_context((*sess).s),
+            origin: origin_of(sess),
         }));
         arm(t, delay);
         raw::lua_pushinteger(l, 1);
         Ok(1)
+    }
+}
+
+/// The client/server part of a new timer's log lines: its session's, or, for a timer made by
+/// a timer, that timer's own (upstream's fake connections copy the creator's).
+unsafe fn origin_of(sess: *mut Session) -> String {
+    // SAFETY: sess is the running (possibly fake) session.
+    unsafe {
+        if (*sess).s.is_null() && (*sess).phase == Phase::Timer {
+            let ctx = &(*sess).log_context;
+            return ctx.strip_prefix(", context: ngx.timer").unwrap_or("").to_string();
+        }
+        crate::lua::session::client_context((*sess).s)
     }
 }
 
