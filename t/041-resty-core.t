@@ -254,6 +254,7 @@ $
         ngx.say("ok")
     }
 --- must_die
+--- skip_eval: 2: $ENV{TEST_NGINX_RESTY_CORE}
 --- error_log eval
 [
 qr/\[alert\] .*? failed to load the 'resty\.core' module \(https:\/\/github\.com\/openresty\/lua-resty-core\); ensure you are using an OpenResty release from https:\/\/openresty\.org\/en\/download\.html \(reason: module 'resty\.core' not found:$/,
