@@ -206,3 +206,18 @@ nilCannot serialise function: type not supported
 true nil
 --- no_error_log
 [error]
+
+
+
+=== TEST 9: package.loadlib of a distro C module works too
+--- stream_server_config
+    content_by_lua_block {
+        local path = package.searchpath("cjson", package.cpath)
+        local open = assert(package.loadlib(path, "luaopen_cjson"))
+        local cjson = open()
+        ngx.say(type(path), " ", cjson.encode({ 1, "a" }))
+    }
+--- stream_response
+string [1,"a"]
+--- no_error_log
+[error]

@@ -65,8 +65,8 @@ unsafe extern "C-unwind" fn rebind(l: *mut lua_State) -> c_int {
     zero_extend(0)
 }
 
-/// Wraps `package.loaders[3]` and `[4]` (C and all-in-one searchers) so that what they find
-/// is rebound before it runs.
+/// Wraps `package.loaders[3]` and `[4]` (C and all-in-one searchers) and `package.loadlib`
+/// so that what they find is rebound before it runs.
 pub unsafe fn wrap_searchers(l: *mut lua_State) -> Result<(), String> {
     const WRAP: &str = r#"
 local rebind = ...
@@ -82,6 +82,14 @@ for i = 3, 4 do
             return f
         end
     end
+end
+local loadlib = package.loadlib
+package.loadlib = function(path, name)
+    local f, err, where = loadlib(path, name)
+    if type(f) == "function" then
+        rebind(f)
+    end
+    return f, err, where
 end
 "#;
     // SAFETY: l is a fresh VM; the chunk is ours and compiles.
