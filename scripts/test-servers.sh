@@ -9,6 +9,7 @@ MEMCACHED_PORT=${TEST_NGINX_MEMCACHED_PORT:-11212}
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v memcached >/dev/null || need+=(memcached)
+dpkg -s lua-cjson >/dev/null 2>&1 || need+=(lua-cjson)   # t/054: a distro Lua C module
 if [ ${#need[@]} -gt 0 ]; then
     echo "test-servers: installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

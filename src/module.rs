@@ -182,10 +182,11 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             if mcf.codes.is_empty() {
                 return NGX_OK as ngx_int_t;
             }
-            match crate::lua::vm::Vm::new((*cf).cycle, mcf) {
+            match crate::lua::vm::Vm::new((*cf).cycle, mcf, None) {
                 Ok(vm) => mcf.vm = Some(vm),
                 Err(msg) => {
-                    log_error(NGX_LOG_EMERG, (*cf).log, 0, msg.as_bytes());
+                    // upstream's level for a VM that fails to initialize (resty.core ...)
+                    conf_log_error(NGX_LOG_ALERT, cf, msg.as_bytes());
                     return NGX_ERROR as ngx_int_t;
                 }
             }

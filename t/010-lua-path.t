@@ -110,11 +110,11 @@ has default: true
 
 
 
-=== TEST 6: without ;; the path is used as given
---- stream_config
-    lua_package_path '/only/here/?.lua';
+=== TEST 6: without ;; the path is used as given (set at run time: a lua_package_path
+without ;; loses the default path where resty.core is found, t/041)
 --- stream_server_config
     content_by_lua_block {
+        package.path = "/only/here/?.lua"
         ngx.say(package.path)
     }
 --- stream_response
@@ -184,7 +184,7 @@ QUIET!
 
 === TEST 10: a missing module lists the configured locations
 --- stream_config
-    lua_package_path '/nonexistent/dir/?.lua';
+    lua_package_path '/nonexistent/dir/?.lua;;';
     lua_package_cpath '/nonexistent/lib/?.so';
 --- stream_server_config
     content_by_lua_block {

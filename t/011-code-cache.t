@@ -1,8 +1,6 @@
 # Behaviour follows stream-lua v0.0.16 (see upstream t/025-codecache.t, t/123-lua-path.t,
 # src/ngx_stream_lua_util.h: with lua_code_cache off every session gets a fresh Lua VM).
-# Globals: built on plain LuaJIT (not OpenResty's fork), each entry thread gets its own
-# globals table whose reads fall through to the VM's _G, so writes never leak between
-# connections.
+# Globals are shared by every handler of a VM (t/053-globals.t).
 # Every block runs twice against the same nginx; the response must be the same both times.
 
 use Test::Nginx::Socket::Lua::Stream;
@@ -144,76 +142,54 @@ ababab x,y 7 function
 
 
 
-=== TEST 8: globals written by one connection are not seen by the next
+=== TEST 8: code cache keys as upstream's: inline code by chunk name and the MD5 of its text
 --- stream_server_config
-    content_by_lua_block {
-        ngx.say("leftover: ", tostring(leftover_global))
-        leftover_global = "written by an earlier connection"
-        ngx.say("now: ", leftover_global)
-    }
+    content_by_lua_block { ngx.say("keyed") }
 --- stream_response
-leftover: nil
-now: written by an earlier connection
+keyed
+--- error_log eval
+qr/looking up Lua code cache with key '=content_by_lua\(nginx\.conf:\d+\)nhli_33d2e44d9086a23877583897afdcfd47'/
 --- no_error_log
 [error]
 
 
 
-=== TEST 9: writes through _G stay private as well
+=== TEST 9: a file's key is the MD5 of its path as written in nginx.conf
 --- stream_server_config
-    content_by_lua_block {
-        ngx.say("before: ", tostring(_G.via_g))
-        _G.via_g = 1
-        ngx.say("after: ", via_g)
-    }
+    content_by_lua_file html/k.lua;
+--- user_files
+>>> k.lua
+ngx.say("file keyed")
 --- stream_response
-before: nil
-after: 1
+file keyed
+--- error_log
+looking up Lua code cache with key 'nhlf_1d0cb56d061615dbcedf70113ee4925d'
 --- no_error_log
 [error]
 
 
 
-=== TEST 10: a global function defined by the handler is private too
+=== TEST 10: cache off: a session's VM is released by the session and by each timer once (chained timers)
 --- stream_server_config
+    lua_code_cache off;
     content_by_lua_block {
-        ngx.say("defined before: ", type(handler_helper))
-        function handler_helper() return "helper result" end
-        ngx.say(handler_helper())
+        local function second()
+            ngx.log(ngx.WARN, "second timer ran")
+        end
+        local function first()
+            assert(ngx.timer.at(0.01, second))
+        end
+        assert(ngx.timer.at(0.01, first))
+        ngx.say("registered")
     }
 --- stream_response
-defined before: nil
-helper result
+registered
+--- wait: 0.1
+--- error_log
+second timer ran
+stream lua decrementing the reference count for Lua VM: 2
+stream lua decrementing the reference count for Lua VM: 1
+stream lua close the global Lua VM
 --- no_error_log
-[error]
-
-
-
-=== TEST 11: built-in globals can be shadowed without affecting later connections
---- stream_server_config
-    content_by_lua_block {
-        ngx.say("real: ", tostring(5))
-        tostring = function() return "fake" end
-        ngx.say("shadowed: ", tostring(5))
-    }
---- stream_response
-real: 5
-shadowed: fake
---- no_error_log
-[error]
-
-
-
-=== TEST 12: assigning nil to a global only clears this connection's copy
---- stream_server_config
-    content_by_lua_block {
-        own_value = "set"
-        own_value = nil
-        ngx.say("own: ", tostring(own_value))
-        ngx.say("inherited print still there: ", type(print))
-    }
---- stream_response
-own: nil
-inherited print still there: function
---- no_error_log
+stream lua decrementing the reference count for Lua VM: 3
 [error]

@@ -157,15 +157,18 @@ from path: true
 
 
 
-=== TEST 9: a module that exists nowhere names the built-in searcher too
+=== TEST 9: a module that exists nowhere: the message lists the path's files only, as
+upstream's (the built-in modules stand for files of the default path)
 --- stream_server_config
     content_by_lua_block {
         local ok, err = pcall(require, "ngx.no_such_module")
         ngx.say(ok)
-        ngx.say(err:find("no built-in module 'ngx.no_such_module'", 1, true) ~= nil)
+        ngx.say(err:find("module 'ngx.no_such_module' not found:", 1, true) ~= nil)
+        ngx.say(err:find("built-in", 1, true) == nil)
     }
 --- stream_response
 false
+true
 true
 --- no_error_log
 [error]

@@ -246,7 +246,60 @@ $
 
 
 
-=== TEST 10: the global exdata is thread.exdata, as OpenResty's LuaJIT registers it
+=== TEST 10: a lua_package_path without ;; has no resty.core: nginx does not start (upstream's [alert])
+--- stream_config
+    lua_package_path '/nowhere/?.lua;';
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("ok")
+    }
+--- must_die
+--- skip_eval: 2: $ENV{TEST_NGINX_RESTY_CORE}
+--- error_log eval
+[
+qr/\[alert\] .*? failed to load the 'resty\.core' module \(https:\/\/github\.com\/openresty\/lua-resty-core\); ensure you are using an OpenResty release from https:\/\/openresty\.org\/en\/download\.html \(reason: module 'resty\.core' not found:$/,
+"\tno file '/nowhere/resty/core.lua'",
+]
+
+
+
+=== TEST 11: with lua_code_cache off a session's VM takes the main VM's package.path: no resty.core, an [error] per session
+--- stream_config
+    lua_code_cache off;
+    init_by_lua_block {
+        package.path = ""
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("ok")
+    }
+--- stream_response
+--- error_log eval
+qr/\[error\] .*? failed to load the 'resty\.core' module .*? \(reason: module 'resty\.core' not found:/
+
+
+
+=== TEST 12: with lua_code_cache off a session's VM sees the paths init_by_lua set in the main VM
+--- stream_config
+    lua_code_cache off;
+    init_by_lua_block {
+        package.path = ngx.config.prefix() .. "html/?.lua;" .. package.path
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(require("frominit").where, " ", package.path:find("html/?.lua;", 1, true) ~= nil)
+    }
+--- user_files
+>>> frominit.lua
+return { where = "found" }
+--- stream_response
+found true
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: the global exdata is thread.exdata, as OpenResty's LuaJIT registers it
 --- stream_server_config
     content_by_lua_block {
         local ffi = require "ffi"

@@ -45,6 +45,9 @@ pub const BUILTIN_LUA: &[(&str, &str)] = &[
 /// `lua_package_path`/`lua_package_cpath`, so a real lua-resty-core on the user's path wins.
 pub const BUILTIN_MODULES: &[(&str, &str)] = &[
     ("ngx.semaphore", include_str!("../lua/lib/ngx_semaphore.lua")),
+    // a cjson stand-in, when no cjson module is installed (OpenResty bundles lua-cjson)
+    ("cjson", CJSON),
+    ("cjson.safe", CJSON),
     ("ngx.base64", include_str!("../lua/lib/ngx_base64.lua")),
     ("ngx.re", include_str!("../lua/lib/ngx_re_module.lua")),
     ("thread.exdata", include_str!("../lua/lib/thread_exdata.lua")),
@@ -69,6 +72,8 @@ pub const BUILTIN_MODULES: &[(&str, &str)] = &[
     ("resty.core.regex", RESTY_CORE_PART),
     ("resty.core.shdict", RESTY_CORE_PART),
 ];
+
+const CJSON: &str = include_str!("../lua/lib/cjson.lua");
 
 /// The stand-in for lua-resty-core's part modules whose APIs are built in.
 const RESTY_CORE_PART: &str = include_str!("../lua/lib/resty_core_part.lua");

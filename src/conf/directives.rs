@@ -434,7 +434,7 @@ unsafe fn handler_file(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *m
             return set_handler(cf, conf, slot, Code::new(CodeSource::FileVar(cv), String::new()));
         }
         let path = rebase_path((*cf).cycle, arg);
-        set_handler(cf, conf, slot, Code::new(CodeSource::File(path), String::new()))
+        set_handler(cf, conf, slot, Code::file(path, arg))
     })
 }
 

@@ -1,10 +1,8 @@
-//! Handler code: where it comes from, its chunk name, and turning it into a fresh closure per
-//! run. Code is compiled as a *closure factory* (`return function() CODE\nend`, the same
-//! wrapping upstream uses) so each run gets its own closure whose environment can be set
-//! without touching other sessions running the same code.
+//! Handler code: where it comes from, its chunk name, and its compiled function. As upstream
+//! on OpenResty's LuaJIT, the chunk itself is cached and run (no closure factory): every run
+//! shares the VM's `_G`, and a file may hold LuaJIT bytecode (`string.dump`, `luajit -b`).
 
 use std::ffi::CString;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::ffi::*;
 
@@ -25,25 +23,37 @@ pub struct Code {
     pub key: String,
 }
 
-const BEGIN: &[u8] = b"return function(...) ";
-const END: &[u8] = b"\nend";
 const CODE_CACHE: &std::ffi::CStr = c"ngx_lua_code_cache";
 
-static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+/// `nhli_`/`nhlf_` and the MD5 of `what` in hex: upstream's code cache key parts.
+fn digest_key(tag: &str, what: &[u8]) -> String {
+    let mut key = String::from(tag);
+    for b in crate::ffi::string_exports::md5(&[what]) {
+        key.push_str(&format!("{b:02x}"));
+    }
+    key
+}
 
 impl Code {
+    /// Upstream's cache keys: inline code by its chunk name and the MD5 of its text (the same
+    /// code at the same place shares one entry), a file by the MD5 of its path.
     pub fn new(source: CodeSource, chunkname: String) -> Code {
         let (key, chunkname) = match &source {
-            CodeSource::Inline(_) => {
-                (format!("nhli_{}", NEXT_ID.fetch_add(1, Ordering::Relaxed)), chunkname)
-            }
+            CodeSource::Inline(src) => (format!("{chunkname}{}", digest_key("nhli_", src)), chunkname),
             CodeSource::File(p) => {
-                let p = String::from_utf8_lossy(p);
-                (format!("nhlf_{p}"), format!("@{p}"))
+                (digest_key("nhlf_", p), format!("@{}", String::from_utf8_lossy(p)))
             }
             CodeSource::FileVar(_) => (String::new(), String::new()),
         };
         Code { source, chunkname, key }
+    }
+
+    /// A file named in the configuration: keyed by the path as written there (`arg`), as
+    /// upstream does.
+    pub fn file(path: Vec<u8>, arg: &[u8]) -> Code {
+        let mut code = Code::new(CodeSource::File(path), String::new());
+        code.key = digest_key("nhlf_", arg);
+        code
     }
 
     fn describe_error(&self, msg: &str) -> String {
@@ -83,6 +93,7 @@ impl Code {
                     let reason = reason.split(" (os error").next().unwrap_or("").to_string();
                     format!("cannot open {p}: {reason}")
                 })?;
+                // LuaJIT bytecode starts with ESC and goes to the loader as it is
                 if b.first() == Some(&b'#') {
                     // a shebang line: keep the line count, drop the text
                     b.splice(0..0, b"--".iter().copied());
@@ -93,28 +104,16 @@ impl Code {
         Ok(body)
     }
 
-    /// Compiles the code into the function on top of `l`'s stack (the factory). The code is
-    /// first compiled as it is, so syntax errors read exactly as for a plain chunk (the
-    /// wrapping would change some, e.g. `near 'end'` for `near <eof>`).
+    /// Compiles the code (source or bytecode) into the function on top of `l`'s stack.
     unsafe fn compile(&self, l: *mut lua_State) -> Result<(), String> {
         let body = self.text()?;
-        let mut wrapped = Vec::with_capacity(BEGIN.len() + body.len() + END.len());
-        wrapped.extend_from_slice(BEGIN);
-        wrapped.extend_from_slice(&body);
-        wrapped.extend_from_slice(END);
         let name = CString::new(self.chunkname.as_str()).unwrap_or_default();
-        for src in [&body, &wrapped] {
-            // SAFETY: l is a live state; on error the message is on the stack.
-            unsafe {
-                let rc = raw::luaL_loadbuffer(l, src.as_ptr() as *const _, src.len(), name.as_ptr());
-                if rc != 0 {
-                    let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-                    raw::lua_settop(l, -2);
-                    return Err(msg.unwrap_or_else(|| "unknown error".into()));
-                }
-                if std::ptr::eq(src, &body) {
-                    raw::lua_settop(l, -2);
-                }
+        // SAFETY: l is a live state; on error the message is on the stack.
+        unsafe {
+            if raw::luaL_loadbuffer(l, body.as_ptr() as *const _, body.len(), name.as_ptr()) != 0 {
+                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                raw::lua_settop(l, -2);
+                return Err(msg.unwrap_or_else(|| "unknown error".into()));
             }
         }
         Ok(())
@@ -151,31 +150,17 @@ impl Code {
     /// load ..." prefix), as upstream reports init code errors.
     pub unsafe fn push_closure_raw(&self, l: *mut lua_State) -> Result<(), String> {
         // SAFETY: as push_closure.
-        unsafe {
-            let raw_msg = self.text().and_then(|_| {
-                raw::lua_getfield(l, LUA_REGISTRYINDEX, CODE_CACHE.as_ptr());
-                let key = CString::new(self.key.as_str()).unwrap_or_default();
-                raw::lua_getfield(l, -1, key.as_ptr());
-                let cached = raw::lua_type(l, -1) == LUA_TFUNCTION;
-                raw::lua_settop(l, -3);
-                if cached {
-                    Ok(())
-                } else {
-                    let r = self.compile(l);
-                    if r.is_ok() {
-                        raw::lua_settop(l, -2);
-                    }
-                    r
-                }
-            });
-            raw_msg?;
-            self.push_closure(l, true)
-        }
+        unsafe { self.push_function(l, true) }
     }
 
-    /// Pushes a new closure of this code onto `l`, compiling the factory on first use (or
-    /// every time when the code cache is off).
+    /// Pushes the code's function onto `l`, compiling it on first use (or every time when
+    /// the code cache is off).
     pub unsafe fn push_closure(&self, l: *mut lua_State, cache: bool) -> Result<(), String> {
+        // SAFETY: as push_function.
+        unsafe { self.push_function(l, cache) }.map_err(|m| self.describe_error(&m))
+    }
+
+    unsafe fn push_function(&self, l: *mut lua_State, cache: bool) -> Result<(), String> {
         // SAFETY: l is the VM's main state, with the code cache table in its registry.
         unsafe {
             let key = CString::new(self.key.as_str()).unwrap_or_default();
@@ -189,7 +174,7 @@ impl Code {
                 raw::lua_settop(l, -2);
                 if let Err(m) = self.compile(l) {
                     raw::lua_settop(l, -2);
-                    return Err(self.describe_error(&m));
+                    return Err(m);
                 }
                 if cache {
                     raw::lua_pushvalue(l, -1);
@@ -197,12 +182,6 @@ impl Code {
                 }
             }
             raw::lua_remove(l, -2);
-            // stack: factory
-            if raw::lua_pcall(l, 0, 1, 0) != 0 {
-                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-                raw::lua_settop(l, -2);
-                return Err(self.describe_error(&msg.unwrap_or_default()));
-            }
             Ok(())
         }
     }

@@ -1,14 +1,14 @@
-//! Runs entry coroutines: creation (fresh globals per run), raw `lua_resume`, and turning
+//! Runs entry coroutines: creation (sharing the VM's `_G`, as upstream), raw `lua_resume`, and turning
 //! the result into what the phase handler must do next.
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, CStr};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::ffi::*;
 use crate::lua::code::Code;
 use crate::lua::session::{CoOp, Phase, Session};
 use crate::lua::thread::{Status as ThreadStatus, Thread};
-use crate::lua::vm::{COROUTINES, ENV_MT};
+use crate::lua::vm::COROUTINES;
 
 /// The session whose Lua code runs now. The built-in layer's `get_request()` reads it through
 /// `ngx_stream_lua_rs_get_request` rather than `getfenv(0).__ngx_req`: LuaJIT cannot compile
@@ -57,16 +57,12 @@ pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
         raw::lua_pushvalue(l, -1);
         let co_ref = raw::luaL_ref(l, -3);
 
-        // the run's own globals: writes stay in this session, reads fall through to _G
-        raw::lua_createtable(l, 0, 2);
-        raw::lua_pushlightuserdata(l, sess as *mut c_void);
-        raw::lua_setfield(l, -2, c"__ngx_req".as_ptr());
-        raw::lua_pushvalue(l, -1);
-        raw::lua_setfield(l, -2, c"_G".as_ptr());
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
-        raw::lua_setmetatable(l, -2);
-
         let resolved = code.resolve((*sess).s);
+        let key = match &resolved {
+            Some(Ok(file)) => &file.key,
+            _ => &code.key,
+        };
+        log_debug(log, &format!("looking up Lua code cache with key '{key}'"));
         let pushed = match &resolved {
             None => code.push_closure(l, code_cache),
             Some(Ok(file)) => file.push_closure(l, code_cache),
@@ -80,12 +76,8 @@ pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
             log_error(NGX_LOG_ERR, log, 0, msg.as_bytes());
             return Outcome::Failed;
         }
-        // stack: cotable, thread, env, closure
-        raw::lua_pushvalue(l, -2);
-        raw::lua_setfenv(l, -2);
+        // stack: cotable, thread, function
         raw::lua_xmove(l, co, 1);
-        raw::lua_xmove(l, co, 1);
-        raw::lua_replace(co, LUA_GLOBALSINDEX);
         raw::lua_settop(l, top);
         let t = (*sess).add_thread(co, co_ref, false, std::ptr::null_mut());
         resume(sess, t, 0)

@@ -308,7 +308,7 @@ impl Session {
             let own_vm = if scf.code_cache() {
                 None
             } else {
-                match crate::lua::vm::Vm::new(ngx_cycle, mcf) {
+                match crate::lua::vm::Vm::new(ngx_cycle, mcf, mcf.vm.as_ref().map(|vm| vm.l)) {
                     Ok(vm) => {
                         let log = (*(*s).connection).log;
                         crate::phase::init::run_init(mcf, vm.l, log).ok()?;

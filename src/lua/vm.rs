@@ -46,7 +46,6 @@ impl Drop for VmRef {
 
 /// Registry keys shared with the built-in Lua layer.
 pub const CTX_TABLES: &std::ffi::CStr = c"ngx_lua_ctx_tables";
-pub const ENV_MT: &std::ffi::CStr = c"ngx_lua_env_mt";
 pub const COROUTINES: &std::ffi::CStr = c"ngx_lua_coroutines";
 /// Weak-keyed: a suspended coroutine -> the arguments of the C function it yielded from.
 pub const YIELD_ANCHORS: &std::ffi::CStr = c"ngx_lua_yield_anchors";
@@ -60,15 +59,47 @@ fn expand_path(conf: &[u8], default: &[u8], prefix: &[u8]) -> Vec<u8> {
     s.replace(";;", &format!(";{default};")).into_bytes()
 }
 
+/// All handlers share `_G`; a new global written by a session, timer or thread (not by
+/// init/init_worker code) is kept but logged as upstream's write guard does.
+const GLOBAL_WRITE_GUARD: &str = r#"
+local rawset, tostring, log, WARN = rawset, tostring, ngx.log, ngx.WARN
+local get_phase = ngx.get_phase
+local traceback = debug.traceback
+local quiet = { init = true, init_worker = true }
+setmetatable(_G, {
+    __newindex = function(g, name, value)
+        rawset(g, name, value)
+        if quiet[get_phase()] then
+            return
+        end
+        log(WARN, "writing a global Lua variable ('", tostring(name),
+            "') which may lead to race conditions between concurrent requests, so ",
+            "prefer the use of 'local' variables", traceback("", 2))
+    end,
+})
+"#;
+
 /// Appends a searcher for `BUILTIN_MODULES` (passed as a name -> source table) to
-/// `package.loaders`, behind the path and cpath searchers.
+/// `package.loaders`, behind the path and cpath searchers. The built-in modules stand for a
+/// lua-resty-core installed in the default `package.path` (where OpenResty has it): they are
+/// found only while `package.path` still holds one of the default entries (the second
+/// argument), so a path without `;;` fails to find `resty.core` as upstream's does.
 const BUILTIN_SEARCHER: &str = r#"
-local sources = ...
-local loadstring = loadstring
+local sources, defaults = ...
+local loadstring, find = loadstring, string.find
+local function in_default_path()
+    local path = package.path
+    for i = 1, #defaults do
+        if find(path, defaults[i], 1, true) then
+            return true
+        end
+    end
+    return false
+end
 table.insert(package.loaders, function(name)
     local src = sources[name]
-    if not src then
-        return "\n\tno built-in module '" .. name .. "'"
+    if not src or not in_default_path() then
+        return nil
     end
     local f, err = loadstring(src, "=[stream-lua-rs " .. name .. "]")
     if not f then
@@ -78,8 +109,56 @@ table.insert(package.loaders, function(name)
 end)
 "#;
 
+/// The entries of a fresh VM's default `package.path` that name a directory (not `./?.lua`).
+unsafe fn default_entries(l: *mut lua_State) -> Vec<Vec<u8>> {
+    // SAFETY: l is a fresh VM with the package library open; the stack is restored.
+    unsafe {
+        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
+        raw::lua_getfield(l, -1, c"path".as_ptr());
+        let path = to_bytes(l, -1).unwrap_or_default().to_vec();
+        raw::lua_settop(l, -3);
+        path.split(|&b| b == b';').filter(|e| e.contains(&b'/') && !e.starts_with(b"./")).map(<[u8]>::to_vec).collect()
+    }
+}
+
+/// `lua_package_path` / `lua_package_cpath`, with `;;` and `$prefix` expanded.
+unsafe fn set_paths(l: *mut lua_State, mcf: &MainConf, prefix: &[u8]) {
+    // SAFETY: l is a fresh VM with the package library open; the stack is restored.
+    unsafe {
+        for (conf, field) in [(&mcf.package_path, c"path"), (&mcf.package_cpath, c"cpath")] {
+            if let Some(conf) = conf {
+                raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
+                raw::lua_getfield(l, -1, field.as_ptr());
+                let default = to_bytes(l, -1).unwrap_or_default().to_vec();
+                raw::lua_settop(l, -2);
+                set_field_str(l, raw::lua_gettop(l), field, &expand_path(conf, &default, prefix));
+                raw::lua_settop(l, -2);
+            }
+        }
+    }
+}
+
+/// `package.path` and `package.cpath` as `from` has them now.
+unsafe fn copy_paths(from: *mut lua_State, l: *mut lua_State) {
+    // SAFETY: both are live VMs with the package library; the stacks are restored.
+    unsafe {
+        raw::lua_getfield(from, LUA_GLOBALSINDEX, c"package".as_ptr());
+        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
+        for field in [c"path", c"cpath"] {
+            raw::lua_getfield(from, -1, field.as_ptr());
+            if let Some(v) = to_bytes(from, -1) {
+                set_field_str(l, raw::lua_gettop(l), field, v);
+            }
+            raw::lua_settop(from, -2);
+        }
+        raw::lua_settop(from, -2);
+        raw::lua_settop(l, -2);
+    }
+}
+
 impl Vm {
-    pub unsafe fn new(cycle: *mut ngx_cycle_t, mcf: &MainConf) -> Result<Vm, String> {
+    /// A new VM; `parent` is the main VM when this one is a session's own (code cache off).
+    pub unsafe fn new(cycle: *mut ngx_cycle_t, mcf: &MainConf, parent: Option<*mut lua_State>) -> Result<Vm, String> {
         // SAFETY: a fresh state, set up step by step on its own stack.
         unsafe {
             let l = raw::luaL_newstate();
@@ -88,17 +167,15 @@ impl Vm {
             }
             let vm = Vm { l };
             raw::luaL_openlibs(l);
+            crate::lua::paths::add_distro_dirs(l);
+            crate::lua::cmodule::wrap_searchers(l)?;
 
-            let prefix = ngx_bytes(&(*cycle).prefix).to_vec();
-            for (conf, field) in [(&mcf.package_path, c"path"), (&mcf.package_cpath, c"cpath")] {
-                if let Some(conf) = conf {
-                    raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
-                    raw::lua_getfield(l, -1, field.as_ptr());
-                    let default = to_bytes(l, -1).unwrap_or_default().to_vec();
-                    raw::lua_settop(l, -2);
-                    set_field_str(l, raw::lua_gettop(l), field, &expand_path(conf, &default, &prefix));
-                    raw::lua_settop(l, -2);
-                }
+            let defaults = default_entries(l);
+            match parent {
+                // `lua_code_cache off`: a session's VM takes the paths the main VM has now
+                // (init_by_lua may have changed them), as upstream's
+                Some(parent) => copy_paths(parent, l),
+                None => set_paths(l, mcf, ngx_bytes(&(*cycle).prefix)),
             }
 
             crate::lua::code::init_cache(l);
@@ -112,15 +189,11 @@ impl Vm {
             raw::lua_setfield(l, -2, c"__mode".as_ptr());
             raw::lua_setmetatable(l, -2);
             raw::lua_setfield(l, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
-            // metatable of every entry thread's globals: reads fall through to _G
-            raw::lua_createtable(l, 0, 1);
-            raw::lua_pushvalue(l, LUA_GLOBALSINDEX);
-            raw::lua_setfield(l, -2, c"__index".as_ptr());
-            raw::lua_setfield(l, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
 
             crate::api::inject(l, mcf)?;
-            vm.run_builtin_lua()?;
+            vm.run_builtin_lua(&defaults)?;
             vm.load_resty_core()?;
+            vm.guard_globals();
 
             // compile everything once, before workers fork; code that does not compile (already
             // reported) and files missing now are loaded, and reported, when they run
@@ -155,8 +228,24 @@ impl Vm {
         Ok(())
     }
 
+    /// Installs the write guard on `_G` (after resty.core, whose loading may set globals).
+    unsafe fn guard_globals(&self) {
+        // SAFETY: self.l is live; an error (none expected) is logged and popped.
+        unsafe {
+            let l = self.l;
+            let src = GLOBAL_WRITE_GUARD;
+            let rc = raw::luaL_loadbuffer(l, src.as_ptr() as *const _, src.len(), c"=_G write guard".as_ptr());
+            if rc != 0 || raw::lua_pcall(l, 0, 0, 0) != 0 {
+                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                raw::lua_settop(l, -2);
+                let line = format!("failed to install the _G write guard: {}", msg.unwrap_or_default());
+                log_error(NGX_LOG_ERR, cycle_log(), 0, line.as_bytes());
+            }
+        }
+    }
+
     /// Runs the embedded Lua layer (our own code over the exported C ABI).
-    unsafe fn run_builtin_lua(&self) -> Result<(), String> {
+    unsafe fn run_builtin_lua(&self, defaults: &[Vec<u8>]) -> Result<(), String> {
         for (name, src) in crate::api::BUILTIN_LUA {
             let chunk = CString::new(format!("=[stream-lua-rs {name}]")).unwrap_or_default();
             // SAFETY: self.l is live; errors leave a message on the stack.
@@ -186,7 +275,12 @@ impl Vm {
                 c"=[stream-lua-rs searcher]".as_ptr(),
             );
             raw::lua_pushvalue(l, t);
-            if rc != 0 || raw::lua_pcall(l, 1, 0, 0) != 0 {
+            raw::lua_createtable(l, defaults.len() as c_int, 0);
+            for (i, entry) in (1..).zip(defaults) {
+                push_bytes(l, entry);
+                raw::lua_rawseti(l, -2, i as _);
+            }
+            if rc != 0 || raw::lua_pcall(l, 2, 0, 0) != 0 {
                 let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
                 raw::lua_settop(l, t - 1);
                 return Err(format!("failed to install the built-in modules: {}", msg.unwrap_or_default()));

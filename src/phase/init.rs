@@ -2,14 +2,12 @@
 //! (in each worker as it starts). Both run in the VM's main thread with `_G` as their globals,
 //! as upstream does, so globals they set are seen by all later code.
 
-use std::ffi::c_void;
-
 use crate::conf::MainConf;
 use crate::ffi::*;
 use crate::lua::code::Code;
 use crate::lua::session::{Phase, Session};
 
-/// Runs `code` with `pcall` in the main thread, `__ngx_req` set to `req` meanwhile.
+/// Runs `code` with `pcall` in the main thread, `req` as the running session meanwhile.
 /// Returns the error message (with a traceback) on failure.
 unsafe fn run_in_main(l: *mut lua_State, code: &Code, req: *mut Session) -> Result<(), String> {
     // SAFETY: l is the cycle's VM, not running anything else.
@@ -19,20 +17,12 @@ unsafe fn run_in_main(l: *mut lua_State, code: &Code, req: *mut Session) -> Resu
         raw::lua_getfield(l, -1, c"traceback".as_ptr());
         raw::lua_remove(l, -2);
         code.push_closure_raw(l)?;
-        if !req.is_null() {
-            raw::lua_pushlightuserdata(l, req as *mut c_void);
-            raw::lua_setfield(l, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
-        }
         let rc = crate::lua::runner::with_running(req, || raw::lua_pcall(l, 0, 0, top + 1));
         let msg = (rc != 0).then(|| {
             to_bytes(l, -1)
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .unwrap_or_else(|| "unknown error".into())
         });
-        if !req.is_null() {
-            raw::lua_pushnil(l);
-            raw::lua_setfield(l, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
-        }
         raw::lua_settop(l, top);
         msg.map_or(Ok(()), Err)
     }

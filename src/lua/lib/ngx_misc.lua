@@ -8,12 +8,15 @@ ffi.cdef[[
 int ngx_stream_lua_ffi_get_conf_env(const unsigned char *name,
     unsigned char **env_buf, size_t *name_len);
 ]]
+if not pcall(function() return C.ngx_stream_lua_rs_get_request end) then
+    ffi.cdef[[void *ngx_stream_lua_rs_get_request(void);]]
+end
 
 local env_ptr = ffi.new("unsigned char *[1]")
 local len_ptr = ffi.new("size_t[1]")
 
 os.getenv = function(name)
-    if getfenv(0).__ngx_req then
+    if C.ngx_stream_lua_rs_get_request() ~= nil then
         -- past init_by_lua: the process environment already holds the env directives
         os.getenv = getenv
         return getenv(name)
