@@ -14,7 +14,7 @@ use crate::api::current_session;
 use crate::ffi::*;
 use crate::lua::runner::{resume, Outcome};
 use crate::lua::session::{Phase, Session};
-use crate::lua::vm::{VmRef, COROUTINES, ENV_MT};
+use crate::lua::vm::{VmRef, COROUTINES};
 use crate::lua_api;
 
 pub const DEFAULT_MAX_PENDING: usize = 1024;
@@ -136,7 +136,7 @@ unsafe fn add_timer(l: *mut lua_State, every: bool) -> LuaResult {
             co,
             co_ref,
             every: if every { delay } else { 0 },
-            origin: origin_of(&*sess),
+            origin: origin_of(sess),
         }));
         arm(t, delay);
         raw::lua_pushinteger(l, 1);
@@ -147,13 +147,16 @@ unsafe fn add_timer(l: *mut lua_State, every: bool) -> LuaResult {
 /// The client and server named by the log lines of a timer `sess` creates: its own, or, when
 /// `sess` is itself a timer, the ones that timer inherited (upstream's fake connections carry
 /// them from timer to timer).
-unsafe fn origin_of(sess: &Session) -> String {
+unsafe fn origin_of(sess: *mut Session) -> String {
     use crate::lua::session::{client_context, TIMER_CONTEXT};
-    if sess.s.is_null() {
-        return sess.log_context.strip_prefix(TIMER_CONTEXT).unwrap_or_default().to_owned();
+    // SAFETY: sess is the running (possibly fake) session; one with an nginx session keeps it
+    // alive while its Lua runs.
+    unsafe {
+        if (*sess).s.is_null() {
+            return (*sess).log_context.strip_prefix(TIMER_CONTEXT).unwrap_or_default().to_owned();
+        }
+        client_context((*sess).s)
     }
-    // SAFETY: a session with an nginx session keeps it alive while its Lua runs.
-    unsafe { client_context(sess.s) }
 }
 
 /// The `lua_max_pending_timers` of the running cycle.
@@ -165,9 +168,8 @@ fn max_running() -> usize {
     crate::module::cycle_main_conf().map_or(DEFAULT_MAX_RUNNING, |m| m.max_running_timers.unwrap_or(DEFAULT_MAX_RUNNING))
 }
 
-/// A coroutine of `vm` with its own globals, holding the function at `from[func]` and the
-/// `nargs` values above it (moved out of `from`). Upstream gives the callback the thread's
-/// globals as its environment too.
+/// A coroutine of `vm` (sharing its `_G`), holding the function at `from[func]` and the
+/// `nargs` values above it (moved out of `from`).
 unsafe fn new_timer_thread(vm: *mut lua_State, from: *mut lua_State, func: c_int, nargs: c_int) -> (*mut lua_State, c_int) {
     // SAFETY: vm is idle apart from the running thread `from`, which belongs to it.
     unsafe {
@@ -175,15 +177,8 @@ unsafe fn new_timer_thread(vm: *mut lua_State, from: *mut lua_State, func: c_int
         let co = raw::lua_newthread(vm);
         let co_ref = raw::luaL_ref(vm, -2);
         raw::lua_settop(vm, -2);
-        // (no `_G` field: `_G` in a timer is the real globals table, as upstream's)
-        raw::lua_createtable(co, 0, 2);
-        raw::lua_getfield(co, LUA_REGISTRYINDEX, ENV_MT.as_ptr());
-        raw::lua_setmetatable(co, -2);
-        raw::lua_replace(co, LUA_GLOBALSINDEX);
         raw::lua_pushvalue(from, func);
         raw::lua_xmove(from, co, 1);
-        raw::lua_pushvalue(co, LUA_GLOBALSINDEX);
-        raw::lua_setfenv(co, -2);
         if nargs > 0 {
             raw::lua_xmove(from, co, nargs);
         }
@@ -216,7 +211,7 @@ unsafe extern "C" fn fired(ev: *mut ngx_event_t) {
 unsafe fn run(t: *mut Timer, premature: bool) {
     TIMERS.with(|ts| ts.borrow_mut().pending.remove(&t));
     // SAFETY: t came from Box::into_raw in add_timer and is no longer pending.
-    let t = unsafe { Box::from_raw(t) };
+    let mut t = unsafe { Box::from_raw(t) };
     unsafe {
         if t.every > 0 && ngx_exiting == 0 {
             // the next run is armed before this one starts, with the same function and args
@@ -245,13 +240,13 @@ unsafe fn run(t: *mut Timer, premature: bool) {
             return;
         }
         let mut sess = Session::new_fake(t.l, Phase::Timer);
-        sess.own_vm = t.vm.clone();
+        // the timer's hold on a session's own VM passes to its run (not a second one: upstream's
+        // VM reference count, in its debug lines, counts the pending timer and its run as one)
+        sess.own_vm = t.vm.take();
         sess.log_context.push_str(&t.origin);
         let sess = Box::into_raw(sess);
         let thread = (*sess).add_thread(t.co, t.co_ref, false, ptr::null_mut());
         (*sess).on_done = Some(done);
-        raw::lua_pushlightuserdata(t.co, sess as *mut c_void);
-        raw::lua_setfield(t.co, LUA_GLOBALSINDEX, c"__ngx_req".as_ptr());
         TIMERS.with(|ts| ts.borrow_mut().running += 1);
         raw::lua_pushboolean(t.co, premature as c_int);
         raw::lua_insert(t.co, 2);
