@@ -33,8 +33,9 @@ pub unsafe fn idle_read_handler(sess: *mut Session) {
             if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
                 log_error(NGX_LOG_ERR, (*c).log, 0, b"failed to watch the client for aborts");
             }
-            if (*rev).ready() != 0 {
-                // data or an EOF may already be there
+            if (*rev).ready() != 0 || (*rev).eof() != 0 {
+                // data or an EOF may already be there (a read that just met the client's
+                // close leaves `eof` set and no further edge-triggered event will come)
                 ngx_post_event(rev, std::ptr::addr_of_mut!(ngx_posted_events));
             }
         } else {

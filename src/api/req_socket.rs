@@ -238,9 +238,15 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
         let c = (*sess).connection();
         let rs = (*sess).req_sock.as_deref_mut().expect("request socket");
         if rs.recv.read_closed {
-            if rs.log_errors {
+            // upstream's wording differs per method; its receiveuntil iterators log nothing
+            let prefix = match pat {
+                Pattern::Until(..) => None,
+                Pattern::Any(_) => Some(""),
+                _ => Some("stream "),
+            };
+            if let (true, Some(prefix)) = (rs.log_errors, prefix) {
                 let msg = format!(
-                    "stream attempt to receive data on a closed socket: u:{:p}, c:{:p}",
+                    "{prefix}attempt to receive data on a closed socket: u:{:p}, c:{:p}",
                     rs as *const ReqSocket, c
                 );
                 log_error(NGX_LOG_ERR, (*c).log, 0, msg.as_bytes());
@@ -348,17 +354,6 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
                 Read::Again => rs.recv.fail(pat, "failed to wait for the client".into()),
                 r => r,
             };
-            if matches!(&r, Read::Failed(e, _) if e == "client aborted")
-                && (*sess).on_abort.is_null()
-                && (*sess).phase == Phase::Content
-            {
-                // no on_abort callback: the session ends, as upstream's broken-connection check
-                log_error(NGX_LOG_INFO, (*c).log, 0, b"stream client prematurely closed connection");
-                (*c).set_error(1);
-                (*sess).cancel_wait();
-                crate::phase::content::finalize((*sess).s, NGX_ERROR as isize);
-                return;
-            }
             (*t).pending = None;
             cancel_read(sess, t);
             let n = push_read((*t).co, r);

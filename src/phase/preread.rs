@@ -36,6 +36,8 @@ pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_in
                 (*t).pending = None;
                 push_bytes((*t).co, data);
                 (*sess).in_handler = true;
+                // the phase's reading set nginx's read handler; Lua runs again now
+                crate::api::abort::idle_read_handler(sess);
                 let outcome = resume(sess, t, 1);
                 return handler_result(sess, outcome);
             }
@@ -46,6 +48,9 @@ pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_in
             (*sess).phase = Phase::Preread;
             (*sess).on_done = Some(preread_done);
             (*sess).in_handler = true;
+            // while the Lua code waits, client read events must not re-run the phases; under
+            // lua_check_client_abort they watch for the client going away, as in content
+            crate::api::abort::idle_read_handler(sess);
             let outcome = run_entry(sess, &code);
             handler_result(sess, outcome)
         }
@@ -68,6 +73,8 @@ unsafe fn handler_result(sess: *mut Session, outcome: Outcome) -> ngx_int_t {
             Some(rc) => {
                 (*sess).in_handler = false;
                 (*sess).preread_rc = Some(rc);
+                // the next phases get nginx's own read handler back
+                (*(*(*(*sess).s).connection).read).handler = Some(ngx_stream_session_handler);
                 rc
             }
             None => NGX_DONE as ngx_int_t,
