@@ -37,6 +37,8 @@ pub struct ReqSocket {
     reader: *mut Thread,
     /// A receive took the bytes nginx had already read (the preread buffer): no more peeking.
     consumed: bool,
+    /// The thread waiting in `peek` for the preread phase to read more.
+    peeker: *mut Thread,
 }
 
 const GC_METATABLE: &CStr = c"ngx_lua_req_socket_gc_mt";
@@ -133,6 +135,7 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             waiting_read: None,
             reader: ptr::null_mut(),
             consumed: false,
+            peeker: ptr::null_mut(),
         });
         let mut rs = rs;
         rs.recv.set_chunk(conf.buffer_size());
@@ -204,6 +207,11 @@ unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<(*mut Sessi
 }
 
 impl ReqSocket {
+    /// A thread already waits in `receive*` or `peek` (upstream's "socket busy reading").
+    fn busy_reading(&self) -> bool {
+        self.waiting_read.is_some() || !self.peeker.is_null()
+    }
+
     /// Sets the timeouts in ms; 0 goes back to the server's `lua_socket_*` value.
     fn set_timeouts(&mut self, connect: ngx_msec_t, send: ngx_msec_t, read: ngx_msec_t) {
         self.connect_timeout = or_default(connect, self.conf.connect_timeout());
@@ -255,7 +263,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
             push_bytes(l, b"closed");
             return Ok(2);
         }
-        if rs.waiting_read.is_some() {
+        if rs.busy_reading() {
             raw::lua_pushnil(l);
             push_bytes(l, b"socket busy reading");
             return Ok(2);
@@ -395,7 +403,7 @@ unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
         if rs.consumed {
             return err("attempt to peek on a consumed socket");
         }
-        if rs.waiting_read.is_some() {
+        if rs.busy_reading() {
             raw::lua_pushnil(l);
             push_bytes(l, b"socket busy reading");
             return Ok(2);
@@ -415,11 +423,10 @@ unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, data);
             return Ok(1);
         }
+        // any thread may wait here (a light thread too), one at a time
         let t = (*sess).cur;
-        if t != (*sess).entry() {
-            return err("peek is only supported in the entry thread");
-        }
         ensure_yieldable(l)?;
+        rs.peeker = t;
         (*sess).peek_need = Some(bytes as usize);
         (*t).pending = Some(cancel_peek);
         if !(*sess).in_handler {
@@ -447,10 +454,22 @@ pub unsafe fn peeked<'a>(c: *mut ngx_connection_t, n: usize) -> Option<&'a [u8]>
     }
 }
 
+/// The thread waiting in `peek`, no longer waiting (null when none).
+pub unsafe fn take_peeker(sess: *mut Session) -> *mut Thread {
+    // SAFETY: sess is live.
+    unsafe {
+        match (*sess).req_sock.as_deref_mut() {
+            Some(rs) => std::mem::replace(&mut rs.peeker, ptr::null_mut()),
+            None => ptr::null_mut(),
+        }
+    }
+}
+
 unsafe fn cancel_peek(sess: *mut Session, t: *mut Thread) {
     // SAFETY: sess and t are live.
     unsafe {
         (*sess).peek_need = None;
+        take_peeker(sess);
         if (*t).sleep_ev.posted() != 0 {
             ngx_delete_posted_event(&mut (*t).sleep_ev);
         }

@@ -139,10 +139,6 @@ impl Session {
         self.threads.iter().any(|t| t.pending.is_some())
     }
 
-    pub fn entry(&self) -> *mut Thread {
-        self.threads.first().map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
-    }
-
     /// The session's thread for coroutine `co`, ended ones included.
     pub fn find_thread(&self, co: *mut lua_State) -> *mut Thread {
         self.threads

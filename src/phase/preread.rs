@@ -2,7 +2,7 @@
 //! (moved there at the first session) unless `preread_by_lua_no_postpone on`.
 
 use crate::ffi::*;
-use crate::api::req_socket::peeked;
+use crate::api::req_socket::{peeked, take_peeker};
 use crate::lua::runner::{resume, run_entry, Outcome};
 use crate::lua::session::{Phase, Session};
 use crate::module::{main_conf_of, srv_conf_of};
@@ -32,7 +32,10 @@ pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_in
                 // the phase read more: is there enough for the waiting peek now?
                 let Some(data) = peeked((*s).connection, n) else { return NGX_AGAIN as ngx_int_t };
                 (*sess).peek_need = None;
-                let t = (*sess).entry();
+                let t = take_peeker(sess);
+                if t.is_null() {
+                    return NGX_DONE as ngx_int_t;
+                }
                 (*t).pending = None;
                 push_bytes((*t).co, data);
                 (*sess).in_handler = true;
