@@ -44,6 +44,19 @@ pub unsafe fn idle_read_handler(sess: *mut Session) {
     }
 }
 
+/// The preread Lua is done: nginx's own read handler comes back, and an abort check posted
+/// meanwhile must not run it (that would re-run the phases).
+pub unsafe fn restore_read_handler(c: *mut ngx_connection_t) {
+    // SAFETY: c is a live connection.
+    unsafe {
+        let rev = (*c).read;
+        if (*rev).posted() != 0 {
+            ngx_delete_posted_event(rev);
+        }
+        (*rev).handler = Some(ngx_stream_session_handler);
+    }
+}
+
 unsafe extern "C" fn check_abort(rev: *mut ngx_event_t) {
     guard((), || {
         // SAFETY: rev belongs to a live session's connection (rev->data = c, c->data = s).

@@ -77,7 +77,7 @@ unsafe fn handler_result(sess: *mut Session, outcome: Outcome) -> ngx_int_t {
                 (*sess).in_handler = false;
                 (*sess).preread_rc = Some(rc);
                 // the next phases get nginx's own read handler back
-                (*(*(*(*sess).s).connection).read).handler = Some(ngx_stream_session_handler);
+                crate::api::abort::restore_read_handler((*(*sess).s).connection);
                 rc
             }
             None => NGX_DONE as ngx_int_t,
@@ -114,7 +114,7 @@ unsafe fn preread_done(sess: *mut Session, outcome: Outcome) {
         (*sess).preread_rc = Some(rc);
         let s = (*sess).s;
         let c = (*s).connection;
-        (*(*c).read).handler = Some(ngx_stream_session_handler);
+        crate::api::abort::restore_read_handler(c);
         (*(*c).write).handler = Some(ngx_stream_session_handler);
         ngx_stream_core_run_phases(s);
     }
