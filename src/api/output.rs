@@ -272,6 +272,11 @@ unsafe extern "C" fn on_flush_writable(wev: *mut ngx_event_t) {
             if (*sess).flush_waiters.is_empty() {
                 return;
             }
+            if (*wev).timedout() != 0 && (*wev).delayed() != 0 {
+                // the end of a rate-limit delay, not the send timeout
+                (*wev).set_timedout(0);
+                (*wev).set_delayed(0);
+            }
             let err: Option<&[u8]> = if (*wev).timedout() != 0 {
                 (*wev).set_timedout(0);
                 log_error(NGX_LOG_INFO, (*c).log, libc::ETIMEDOUT, b"client timed out");
