@@ -429,3 +429,31 @@ quitting now
 --- no_error_log
 send returned
 stream lua tcp socket write timed out
+
+
+
+=== TEST 20: a send while nginx still holds ngx.print output is refused ("socket busy writing")
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        lua_socket_send_timeout 100ms;
+        content_by_lua_block {
+            local sock = assert(ngx.req.socket(true))
+            -- the client reads nothing: nginx keeps most of this buffered
+            ngx.print(string.rep("p", 16 * 1048576))
+            ngx.log(ngx.WARN, "send: ", select(2, sock:send("after")))
+            ngx.exit(444)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.sleep(0.3)
+        sock:close()
+        ngx.say("done")
+    }
+--- stream_response
+done
+--- error_log
+send: socket busy writing
