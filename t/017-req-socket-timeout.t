@@ -359,3 +359,101 @@ partial line
 preread got: timeout [partial line]
 --- error_log
 stream lua tcp socket read timed out
+
+
+
+=== TEST 18: a send timeout gives nil, "timeout" and closes the sending side; the session then ends at once
+The peer server sends 16 MB to a client (the test server's cosocket) that reads nothing for
+0.3 s. Sends bypass nginx's output buffers, so ngx.exit does not wait for them to drain.
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = assert(ngx.req.socket(true))
+            sock:settimeout(100)
+            local bytes, err = sock:send(string.rep("s", 16 * 1048576))
+            ngx.log(ngx.WARN, "send: ", bytes, " ", err)
+            ngx.log(ngx.WARN, "send again: ", select(2, sock:send("more")))
+            ngx.exit(444)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.sleep(0.3)
+        sock:settimeout(2000)
+        local data, err, partial = sock:receive("*a")
+        ngx.say("receive: ", err, ", got a part: ", #(data or partial) < 16 * 1048576)
+    }
+--- stream_response
+receive: nil, got a part: true
+--- error_log
+stream lua tcp socket write timed out
+send: nil timeout
+send again: closed
+attempt to send data on a closed socket
+
+
+
+=== TEST 19: ngx.exit in a light thread while the entry thread waits in send ends the session at once
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = assert(ngx.req.socket(true))
+            sock:settimeout(10000)
+            ngx.thread.spawn(function()
+                ngx.sleep(0.05)
+                ngx.log(ngx.WARN, "quitting now")
+                ngx.exit(200)
+            end)
+            local bytes, err = sock:send(string.rep("s", 16 * 1048576))
+            ngx.log(ngx.WARN, "send returned: ", bytes, " ", err)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.sleep(0.3)
+        sock:settimeout(2000)
+        local data, err, partial = sock:receive("*a")
+        ngx.say("receive: ", err, ", got a part: ", #(data or partial) < 16 * 1048576)
+    }
+--- stream_response
+receive: nil, got a part: true
+--- error_log
+stream lua tcp socket send timeout: 10000
+quitting now
+--- no_error_log
+send returned
+stream lua tcp socket write timed out
+
+
+
+=== TEST 20: a send while nginx still holds ngx.print output is refused ("socket busy writing")
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        lua_socket_send_timeout 100ms;
+        content_by_lua_block {
+            local sock = assert(ngx.req.socket(true))
+            -- the client reads nothing: nginx keeps most of this buffered
+            ngx.print(string.rep("p", 16 * 1048576))
+            ngx.log(ngx.WARN, "send: ", select(2, sock:send("after")))
+            ngx.exit(444)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.sleep(0.3)
+        sock:close()
+        ngx.say("done")
+    }
+--- stream_response
+done
+--- error_log
+send: socket busy writing

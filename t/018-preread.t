@@ -457,3 +457,49 @@ preread: nil, sni: lua.example, hello bytes: 72
 sni: nil, hello bytes: 72
 --- no_error_log
 [error]
+
+
+
+=== TEST 26: a read while a light thread waits in peek is refused ("socket busy reading"); ngx.exit(ngx.OK) ends that wait
+--- stream_server_config
+    preread_by_lua_block {
+        local sock = assert(ngx.req.socket())
+        ngx.thread.spawn(function()
+            local data, err = sock:peek(100)
+            ngx.say("light thread peeked: ", data, " ", err)
+        end)
+        ngx.say("entry peek: ", select(2, sock:peek(1)))
+        ngx.say("entry receive: ", select(2, sock:receive(1)))
+        ngx.exit(ngx.OK)
+    }
+    content_by_lua_block { ngx.say("content") }
+--- stream_request
+--- stream_response
+entry peek: socket busy reading
+entry receive: socket busy reading
+content
+--- no_error_log
+[error]
+
+
+
+=== TEST 27: a light thread's peek gets the bytes once the preread phase has read them, after the entry thread ended
+--- stream_server_config
+    preread_by_lua_block {
+        local sock = assert(ngx.req.socket())
+        ngx.ctx.sock = sock
+        ngx.thread.spawn(function()
+            ngx.say("light thread peeked: ", sock:peek(11))
+        end)
+        ngx.say("entry thread done")
+    }
+    content_by_lua_block {
+        ngx.say("content received: ", ngx.ctx.sock:receive(11))
+    }
+--- stream_request: hello world
+--- stream_response
+entry thread done
+light thread peeked: hello world
+content received: hello world
+--- no_error_log
+[error]

@@ -182,22 +182,31 @@ content
 
 
 
-=== TEST 11: flush(true) gives up after lua_socket_send_timeout when the client is slower
-64 MB cannot reach the client within 1 ms: the flush returns nil, "timeout" (and logs
-"client timed out" at info level); what is buffered still goes out afterwards.
---- stream_server_config
-    lua_socket_send_timeout 1ms;
-    content_by_lua_block {
-        -- more than the socket buffers take while the client reads nothing
-        for i = 1, 64 do
-            ngx.print(string.rep("x", 1048576))
-        end
-        local ok, err = ngx.flush(true)
-        ngx.log(ngx.WARN, "flush: ", ok, " ", err)
+=== TEST 11: flush(true) gives up after lua_socket_send_timeout when the client does not read
+The peer server writes 16 MB to a client (the test server's cosocket) that reads nothing for
+0.3 s: the flush returns nil, "timeout" (and logs "client timed out" at info level).
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        lua_socket_send_timeout 100ms;
+        content_by_lua_block {
+            ngx.print(string.rep("x", 16 * 1048576))
+            local ok, err = ngx.flush(true)
+            ngx.log(ngx.WARN, "flush: ", ok, " ", err)
+        }
     }
---- timeout: 10
---- stream_response_like chomp
-^x{1048576}
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.sleep(0.3)
+        sock:settimeout(2000)
+        local data, err, partial = sock:receive("*a")
+        data = data or partial
+        ngx.say("received a part: ", #data > 0 and #data < 16 * 1048576)
+    }
+--- stream_response
+received a part: true
 --- error_log eval
 [
 qr/client timed out \(\d+: .*?timed out\)/,
@@ -258,3 +267,38 @@ lua send eof
 sent
 --- error_log
 udp eof: false API disabled in the current context
+
+
+
+=== TEST 15: flush(true) waiting in several threads: all of them get nil, "timeout" when the send timeout expires
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        lua_socket_send_timeout 100ms;
+        content_by_lua_block {
+            -- the client reads nothing: 16 MB cannot leave
+            ngx.print(string.rep("x", 16 * 1048576))
+            local function wait(tag)
+                local ok, err = ngx.flush(true)
+                ngx.log(ngx.WARN, "flush in ", tag, ": ", ok, " ", err)
+            end
+            ngx.thread.spawn(wait, "A")
+            ngx.thread.spawn(wait, "B")
+            wait("entry")
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.sleep(0.3)
+        sock:close()
+        ngx.say("done")
+    }
+--- stream_response
+done
+--- grep_error_log eval: qr/flush in \w+: .*?(?=,)/
+--- grep_error_log_out
+flush in entry: nil timeout
+flush in A: nil timeout
+flush in B: nil timeout

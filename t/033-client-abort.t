@@ -145,20 +145,75 @@ on_abort in a timer: API disabled in the context of ngx.timer
 
 
 
-=== TEST 8: without an on_abort callback, the client closing while a request socket reads ends the session
+=== TEST 8: without an on_abort callback, a request-socket read meeting the client's close returns "client aborted"; the session ends at the next wait
 --- stream_server_config
     lua_check_client_abort on;
     content_by_lua_block {
         local sock = ngx.req.socket()
         local it = sock:receiveuntil("\n")
         local data, err = it()
-        ngx.log(ngx.WARN, "not reached: ", err)
+        ngx.log(ngx.WARN, "iterator: ", err)
+        ngx.sleep(1)
+        ngx.log(ngx.WARN, "still running")
     }
 --- stream_request: hello
 --- shutdown
 --- stream_response
 --- error_log
+iterator: client aborted
 stream client prematurely closed connection
 --- no_error_log
-not reached
+still running
+[error]
+
+
+
+=== TEST 9: preread: the client going away while the code sleeps ends the session; log_by_lua still runs
+--- stream_server_config
+    lua_check_client_abort on;
+    preread_by_lua_block {
+        ngx.sleep(1)
+        ngx.log(ngx.WARN, "preread went on")
+    }
+    log_by_lua_block {
+        ngx.log(ngx.WARN, "log phase ran")
+    }
+    return done;
+--- timeout: 0.2
+--- abort
+--- stream_response
+receive stream response error: timeout
+--- error_log
+stream client prematurely closed connection
+log phase ran
+--- no_error_log
+preread went on
+[error]
+
+
+
+=== TEST 10: preread: reads meeting the close fail quietly ("client aborted", then "closed"); the session ends at the next wait
+--- stream_server_config
+    lua_check_client_abort on;
+    preread_by_lua_block {
+        local sock = ngx.req.socket()
+        local data, err = sock:receive()
+        ngx.log(ngx.WARN, "receive: ", err)
+        local it = sock:receiveuntil("\n")
+        ngx.log(ngx.WARN, "iterator: ", select(2, it(3)))
+        ngx.sleep(1)
+        ngx.log(ngx.WARN, "still running")
+    }
+    content_by_lua_block { ngx.log(ngx.WARN, "content ran") }
+--- timeout: 0.2
+--- abort
+--- stream_response
+receive stream response error: timeout
+--- error_log
+receive: client aborted
+iterator: closed
+stream client prematurely closed connection
+--- no_error_log
+still running
+content ran
 [error]

@@ -33,13 +33,27 @@ pub unsafe fn idle_read_handler(sess: *mut Session) {
             if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
                 log_error(NGX_LOG_ERR, (*c).log, 0, b"failed to watch the client for aborts");
             }
-            if (*rev).ready() != 0 {
-                // data or an EOF may already be there
+            if (*rev).ready() != 0 || (*rev).eof() != 0 {
+                // data or an EOF may already be there (a read that just met the client's
+                // close leaves `eof` set and no further edge-triggered event will come)
                 ngx_post_event(rev, std::ptr::addr_of_mut!(ngx_posted_events));
             }
         } else {
             (*rev).handler = Some(ignore_event);
         }
+    }
+}
+
+/// The preread Lua is done: nginx's own read handler comes back, and an abort check posted
+/// meanwhile must not run it (that would re-run the phases).
+pub unsafe fn restore_read_handler(c: *mut ngx_connection_t) {
+    // SAFETY: c is a live connection.
+    unsafe {
+        let rev = (*c).read;
+        if (*rev).posted() != 0 {
+            ngx_delete_posted_event(rev);
+        }
+        (*rev).handler = Some(ngx_stream_session_handler);
     }
 }
 

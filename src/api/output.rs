@@ -6,6 +6,7 @@ use std::ptr;
 
 use crate::api::{check_phase, current_session};
 use crate::lua::session::{Phase, Session};
+use crate::lua::thread::Thread;
 use crate::ffi::*;
 use crate::lua_api;
 use crate::module::ngx_stream_lua_module;
@@ -197,11 +198,136 @@ unsafe fn flush_impl(l: *mut lua_State) -> LuaResult {
             return Ok(2);
         }
         if wait {
-            let timeout = crate::module::srv_conf_of((*sess).s).socket.send_timeout();
-            return crate::api::req_socket::wait_sent(l, sess, 1, timeout as ngx_msec_t, true);
+            return wait_flushed(l, sess);
         }
         raw::lua_pushinteger(l, 1);
         Ok(1)
+    }
+}
+
+/// `ngx.flush(true)`: returns 1 once nginx holds no more output for the client. Any number of
+/// threads may wait; the first one arms `lua_socket_send_timeout`, and all of them get the
+/// result together (nil, "timeout" when it expires), as upstream's flushing coroutines.
+unsafe fn wait_flushed(l: *mut lua_State, sess: *mut Session) -> LuaResult {
+    // SAFETY: sess is live; the wait is cancelled with the thread or the session.
+    unsafe {
+        let c = (*sess).connection();
+        let wev = (*c).write;
+        if (*c).buffered() == 0 && (*wev).delayed() == 0 {
+            raw::lua_pushinteger(l, 1);
+            return Ok(1);
+        }
+        ensure_yieldable(l)?;
+        (*wev).handler = Some(on_flush_writable);
+        if (*wev).delayed() == 0 && (*wev).timer_set() == 0 {
+            let timeout = crate::module::srv_conf_of((*sess).s).socket.send_timeout();
+            ngx_add_timer(wev, timeout as ngx_msec_t);
+        }
+        if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
+            if (*sess).flush_waiters.is_empty() {
+                stop_flush_wait(c);
+            }
+            raw::lua_pushnil(l);
+            push_bytes(l, b"connection broken");
+            return Ok(2);
+        }
+        let t = (*sess).cur;
+        (*sess).flush_waiters.push(t);
+        (*t).pending = Some(cancel_flush);
+        yield_values(0)
+    }
+}
+
+unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
+
+/// No thread waits for the output any more: the write event goes quiet.
+unsafe fn stop_flush_wait(c: *mut ngx_connection_t) {
+    // SAFETY: c is the session's live connection.
+    unsafe {
+        let wev = (*c).write;
+        if (*wev).timer_set() != 0 {
+            ngx_del_timer(wev);
+        }
+        (*wev).handler = Some(ignore_event);
+    }
+}
+
+unsafe fn cancel_flush(sess: *mut Session, t: *mut Thread) {
+    // SAFETY: sess and t are live.
+    unsafe {
+        (*sess).flush_waiters.retain(|w| *w != t);
+        if (*sess).flush_waiters.is_empty() {
+            stop_flush_wait((*sess).connection());
+        }
+    }
+}
+
+/// The client's write event while threads wait in `ngx.flush(true)`.
+unsafe extern "C" fn on_flush_writable(wev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: wev belongs to a live session's connection (wev->data = c, c->data = s).
+        unsafe {
+            let c = (*wev).data as *mut ngx_connection_t;
+            let Some(sess) = Session::get_or_create((*c).data as *mut ngx_stream_session_t) else { return };
+            if (*sess).flush_waiters.is_empty() {
+                return;
+            }
+            if (*wev).timedout() != 0 && (*wev).delayed() != 0 {
+                // the end of a rate-limit delay, not the send timeout
+                (*wev).set_timedout(0);
+                (*wev).set_delayed(0);
+            }
+            let err: Option<&[u8]> = if (*wev).timedout() != 0 {
+                (*wev).set_timedout(0);
+                log_error(NGX_LOG_INFO, (*c).log, libc::ETIMEDOUT, b"client timed out");
+                (*c).set_timedout(1);
+                Some(b"timeout")
+            } else if send_chain((*sess).s, ptr::null_mut()) == NGX_ERROR as isize {
+                (*c).set_error(1);
+                Some(b"client aborted")
+            } else if (*c).buffered() != 0 {
+                if ngx_handle_write_event(wev, 0) == NGX_OK as isize {
+                    return;
+                }
+                Some(b"connection broken")
+            } else {
+                None
+            };
+            wake_flushers(sess, err);
+        }
+    })
+}
+
+/// Ends every flush wait with `1` or `nil, err`: the threads run in the order they were
+/// created (the entry thread first), one after another.
+unsafe fn wake_flushers(sess: *mut Session, err: Option<&[u8]>) {
+    // SAFETY: sess is live; the waiters are its threads (a thread leaves the list when its
+    // wait is cancelled).
+    unsafe {
+        let waiters = std::mem::take(&mut (*sess).flush_waiters);
+        stop_flush_wait((*sess).connection());
+        let mut ready = Vec::with_capacity(waiters.len());
+        for t in (*sess).threads.iter_mut() {
+            let t = &mut **t as *mut Thread;
+            if waiters.contains(&t) {
+                (*t).pending = None;
+                let n = match err {
+                    Some(e) => {
+                        raw::lua_pushnil((*t).co);
+                        push_bytes((*t).co, e);
+                        2
+                    }
+                    None => {
+                        raw::lua_pushinteger((*t).co, 1);
+                        1
+                    }
+                };
+                ready.push((t, n));
+            }
+        }
+        let Some(&(first, n)) = ready.first() else { return };
+        (*sess).posted.extend(ready[1..].iter().copied());
+        crate::lua::runner::wake(sess, first, n);
     }
 }
 

@@ -1,7 +1,8 @@
 //! `ngx.req.socket()`: the downstream connection as a raw cosocket. Reads are parsed from a
 //! per-session buffer; when more bytes are needed the thread waits on the connection's read
-//! event (with the read timeout) and is resumed with the results. Writes go through the same
-//! output path as `ngx.say` and wait for the data to leave when nginx had to buffer it.
+//! event (with the read timeout) and is resumed with the results. Sends write straight to the
+//! connection, not through nginx's output chain, and wait (with the send timeout) for the
+//! client's socket to take what is left.
 
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
@@ -27,7 +28,14 @@ pub struct ReqSocket {
     read_timeout: ngx_msec_t,
     send_timeout: ngx_msec_t,
     connect_timeout: ngx_msec_t,
-    shut_send: bool,
+    /// Sending is over: shut down, or a send failed or timed out.
+    write_closed: bool,
+    /// The bytes of the send in progress, how many have left, its length, and the thread
+    /// waiting for it.
+    out: Vec<u8>,
+    out_pos: usize,
+    out_len: usize,
+    writer: *mut Thread,
     /// `lua_socket_log_errors`
     log_errors: bool,
     /// The server's `lua_socket_*` settings (a timeout set to 0 goes back to them).
@@ -37,6 +45,8 @@ pub struct ReqSocket {
     reader: *mut Thread,
     /// A receive took the bytes nginx had already read (the preread buffer): no more peeking.
     consumed: bool,
+    /// The thread waiting in `peek` for the preread phase to read more.
+    peeker: *mut Thread,
 }
 
 const GC_METATABLE: &CStr = c"ngx_lua_req_socket_gc_mt";
@@ -126,12 +136,17 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             read_timeout: conf.read_timeout() as ngx_msec_t,
             send_timeout: conf.send_timeout() as ngx_msec_t,
             connect_timeout: conf.connect_timeout() as ngx_msec_t,
-            shut_send: false,
+            write_closed: false,
+            out: Vec::new(),
+            out_pos: 0,
+            out_len: 0,
+            writer: ptr::null_mut(),
             log_errors: conf.log_errors(),
             conf,
             waiting_read: None,
             reader: ptr::null_mut(),
             consumed: false,
+            peeker: ptr::null_mut(),
         });
         let mut rs = rs;
         rs.recv.set_chunk(conf.buffer_size());
@@ -203,6 +218,11 @@ unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<(*mut Sessi
 }
 
 impl ReqSocket {
+    /// A thread already waits in `receive*` or `peek` (upstream's "socket busy reading").
+    fn busy_reading(&self) -> bool {
+        self.waiting_read.is_some() || !self.peeker.is_null()
+    }
+
     /// Sets the timeouts in ms; 0 goes back to the server's `lua_socket_*` value.
     fn set_timeouts(&mut self, connect: ngx_msec_t, send: ngx_msec_t, read: ngx_msec_t) {
         self.connect_timeout = or_default(connect, self.conf.connect_timeout());
@@ -237,9 +257,15 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
         let c = (*sess).connection();
         let rs = (*sess).req_sock.as_deref_mut().expect("request socket");
         if rs.recv.read_closed {
-            if rs.log_errors {
+            // upstream's wording differs per method; its receiveuntil iterators log nothing
+            let prefix = match pat {
+                Pattern::Until(..) => None,
+                Pattern::Any(_) => Some(""),
+                _ => Some("stream "),
+            };
+            if let (true, Some(prefix)) = (rs.log_errors, prefix) {
                 let msg = format!(
-                    "stream attempt to receive data on a closed socket: u:{:p}, c:{:p}",
+                    "{prefix}attempt to receive data on a closed socket: u:{:p}, c:{:p}",
                     rs as *const ReqSocket, c
                 );
                 log_error(NGX_LOG_ERR, (*c).log, 0, msg.as_bytes());
@@ -248,7 +274,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
             push_bytes(l, b"closed");
             return Ok(2);
         }
-        if rs.waiting_read.is_some() {
+        if rs.busy_reading() {
             raw::lua_pushnil(l);
             push_bytes(l, b"socket busy reading");
             return Ok(2);
@@ -347,17 +373,6 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
                 Read::Again => rs.recv.fail(pat, "failed to wait for the client".into()),
                 r => r,
             };
-            if matches!(&r, Read::Failed(e, _) if e == "client aborted")
-                && (*sess).on_abort.is_null()
-                && (*sess).phase == Phase::Content
-            {
-                // no on_abort callback: the session ends, as upstream's broken-connection check
-                log_error(NGX_LOG_INFO, (*c).log, 0, b"stream client prematurely closed connection");
-                (*c).set_error(1);
-                (*sess).cancel_wait();
-                crate::phase::content::finalize((*sess).s, NGX_ERROR as isize);
-                return;
-            }
             (*t).pending = None;
             cancel_read(sess, t);
             let n = push_read((*t).co, r);
@@ -399,7 +414,7 @@ unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
         if rs.consumed {
             return err("attempt to peek on a consumed socket");
         }
-        if rs.waiting_read.is_some() {
+        if rs.busy_reading() {
             raw::lua_pushnil(l);
             push_bytes(l, b"socket busy reading");
             return Ok(2);
@@ -419,11 +434,10 @@ unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, data);
             return Ok(1);
         }
+        // any thread may wait here (a light thread too), one at a time
         let t = (*sess).cur;
-        if t != (*sess).entry() {
-            return err("peek is only supported in the entry thread");
-        }
         ensure_yieldable(l)?;
+        rs.peeker = t;
         (*sess).peek_need = Some(bytes as usize);
         (*t).pending = Some(cancel_peek);
         if !(*sess).in_handler {
@@ -451,10 +465,22 @@ pub unsafe fn peeked<'a>(c: *mut ngx_connection_t, n: usize) -> Option<&'a [u8]>
     }
 }
 
+/// The thread waiting in `peek`, no longer waiting (null when none).
+pub unsafe fn take_peeker(sess: *mut Session) -> *mut Thread {
+    // SAFETY: sess is live.
+    unsafe {
+        match (*sess).req_sock.as_deref_mut() {
+            Some(rs) => std::mem::replace(&mut rs.peeker, ptr::null_mut()),
+            None => ptr::null_mut(),
+        }
+    }
+}
+
 unsafe fn cancel_peek(sess: *mut Session, t: *mut Thread) {
     // SAFETY: sess and t are live.
     unsafe {
         (*sess).peek_need = None;
+        take_peeker(sess);
         if (*t).sleep_ev.posted() != 0 {
             ngx_delete_posted_event(&mut (*t).sleep_ev);
         }
@@ -514,13 +540,21 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
         let (sess, rs) = this(l, "send")?;
-        if rs.shut_send {
+        let c = (*sess).connection();
+        if rs.write_closed {
             if rs.log_errors {
-                let msg = format!("attempt to send data on a closed socket: u:{:p}, c:{:p}", rs as *const ReqSocket, (*sess).connection());
+                let msg = format!("attempt to send data on a closed socket: u:{:p}, c:{:p}", rs as *const ReqSocket, c);
                 log_error(NGX_LOG_ERR, (*sess).log(), 0, msg.as_bytes());
             }
             raw::lua_pushnil(l);
             push_bytes(l, b"closed");
+            return Ok(2);
+        }
+        // one send at a time, and none while nginx still holds ngx.say output (it would
+        // overtake it), as upstream
+        if !rs.writer.is_null() || (*c).buffered() != 0 {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"socket busy writing");
             return Ok(2);
         }
         let data = send_data(l, 2)?;
@@ -528,16 +562,145 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             raw::lua_pushinteger(l, 0);
             return Ok(1);
         }
-        let timeout = rs.send_timeout;
-        log_debug((*sess).log(), &format!("stream lua tcp socket send timeout: {timeout}"));
+        log_debug((*sess).log(), &format!("stream lua tcp socket send timeout: {}", rs.send_timeout));
         let len = data.len();
-        if crate::api::output::write(&mut *sess, &data) == NGX_ERROR as isize {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"closed");
-            return Ok(2);
+        rs.out = data;
+        rs.out_pos = 0;
+        match rs.send_out(c) {
+            Sent::All => {
+                raw::lua_pushinteger(l, len as _);
+                Ok(1)
+            }
+            Sent::Failed(errno) => {
+                rs.write_closed = true;
+                raw::lua_pushnil(l);
+                push_bytes(l, os_error_text(errno).as_bytes());
+                Ok(2)
+            }
+            Sent::Again => {
+                ensure_yieldable(l)?;
+                let wev = (*c).write;
+                (*wev).handler = Some(on_send_writable);
+                if (*wev).timer_set() != 0 {
+                    ngx_del_timer(wev);
+                }
+                ngx_add_timer(wev, rs.send_timeout);
+                if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
+                    stop_send_wait(sess);
+                    rs.write_closed = true;
+                    raw::lua_pushnil(l);
+                    push_bytes(l, b"failed to wait for the client");
+                    return Ok(2);
+                }
+                rs.writer = (*sess).cur;
+                rs.out_len = len;
+                (*(*sess).cur).pending = Some(cancel_send);
+                yield_values(0)
+            }
         }
-        wait_sent(l, sess, len, timeout, false)
     }
+}
+
+/// How far a request socket send got.
+enum Sent {
+    All,
+    /// The client's socket buffer is full: wait for the write event.
+    Again,
+    /// A send error (errno).
+    Failed(i32),
+}
+
+impl ReqSocket {
+    /// Writes what is left of the send in progress straight to the connection: request socket
+    /// sends bypass nginx's output chain, so nginx never holds them (a session ending while one
+    /// waits closes at once, as upstream's raw request socket).
+    unsafe fn send_out(&mut self, c: *mut ngx_connection_t) -> Sent {
+        // SAFETY: c is the live downstream connection; we send from our own buffer.
+        unsafe {
+            let Some(send) = (*c).send else { return Sent::Failed(0) };
+            while self.out_pos < self.out.len() {
+                let rest = &self.out[self.out_pos..];
+                let n = send(c, rest.as_ptr() as *mut u8, rest.len());
+                if n > 0 {
+                    self.out_pos += n as usize;
+                } else if n == NGX_AGAIN as isize || n == 0 {
+                    return Sent::Again;
+                } else {
+                    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                    (*c).set_error(1);
+                    return Sent::Failed(errno);
+                }
+            }
+            self.out.clear();
+            self.out_pos = 0;
+            Sent::All
+        }
+    }
+}
+
+/// The write event stops serving the send that waited.
+unsafe fn stop_send_wait(sess: *mut Session) {
+    // SAFETY: sess is live.
+    unsafe {
+        let wev = (*(*sess).connection()).write;
+        if (*wev).timer_set() != 0 {
+            ngx_del_timer(wev);
+        }
+        (*wev).handler = Some(ignore_event);
+        if let Some(rs) = (*sess).req_sock.as_deref_mut() {
+            rs.writer = ptr::null_mut();
+        }
+    }
+}
+
+unsafe fn cancel_send(sess: *mut Session, _t: *mut Thread) {
+    // SAFETY: sess is live.
+    unsafe { stop_send_wait(sess) }
+}
+
+/// The client's write event while a request socket send waits.
+unsafe extern "C" fn on_send_writable(wev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: wev belongs to a live session's connection (wev->data = c, c->data = s).
+        unsafe {
+            let c = (*wev).data as *mut ngx_connection_t;
+            let Some(sess) = Session::get_or_create((*c).data as *mut ngx_stream_session_t) else { return };
+            let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
+            let t = rs.writer;
+            if t.is_null() {
+                return;
+            }
+            let err = if (*wev).timedout() != 0 {
+                (*wev).set_timedout(0);
+                if rs.log_errors {
+                    log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket write timed out");
+                }
+                "timeout".to_string()
+            } else {
+                match rs.send_out(c) {
+                    Sent::All => {
+                        let len = rs.out_len;
+                        stop_send_wait(sess);
+                        (*t).pending = None;
+                        raw::lua_pushinteger((*t).co, len as _);
+                        wake(sess, t, 1);
+                        return;
+                    }
+                    Sent::Again if ngx_handle_write_event(wev, 0) == NGX_OK as isize => return,
+                    Sent::Again => "failed to wait for the client".to_string(),
+                    Sent::Failed(errno) => os_error_text(errno),
+                }
+            };
+            // the write side is done for, as upstream finalizes it
+            rs.write_closed = true;
+            rs.out.clear();
+            stop_send_wait(sess);
+            (*t).pending = None;
+            raw::lua_pushnil((*t).co);
+            push_bytes((*t).co, err.as_bytes());
+            wake(sess, t, 2);
+        }
+    })
 }
 
 /// The bytes a socket `send` takes from argument `idx`: a string, number, boolean or nil, or
@@ -585,94 +748,6 @@ unsafe fn append_strict_table(l: *mut lua_State, idx: c_int, out: &mut Vec<u8>) 
     }
 }
 
-/// Returns `len` once nginx holds no more output for the client, waiting for write events
-/// when it does. Also serves `ngx.flush(true)`.
-pub unsafe fn wait_sent(l: *mut lua_State, sess: *mut Session, len: usize, timeout: ngx_msec_t, flush: bool) -> LuaResult {
-    // SAFETY: sess is live; the wait is cancelled with the session.
-    unsafe {
-        let c = (*sess).connection();
-        if (*c).buffered() == 0 {
-            raw::lua_pushinteger(l, len as _);
-            return Ok(1);
-        }
-        ensure_yieldable(l)?;
-        let wev = (*c).write;
-        (*wev).handler = Some(on_writable);
-        if timeout > 0 && (*wev).delayed() == 0 {
-            ngx_add_timer(wev, timeout);
-        }
-        if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"closed");
-            return Ok(2);
-        }
-        (*sess).send_wait = Some((len, (*sess).cur, flush));
-        (*(*sess).cur).pending = Some(cancel_write);
-        yield_values(0)
-    }
-}
-
-unsafe fn cancel_write(sess: *mut Session, _t: *mut Thread) {
-    // SAFETY: sess is live; its connection's write event was armed by wait_sent.
-    unsafe {
-        let wev = (*(*sess).connection()).write;
-        if (*wev).timer_set() != 0 {
-            ngx_del_timer(wev);
-        }
-        (*wev).handler = Some(ignore_event);
-        (*sess).send_wait = None;
-    }
-}
-
-unsafe extern "C" fn on_writable(wev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: wev belongs to a live session's connection.
-        unsafe {
-            let c = (*wev).data as *mut ngx_connection_t;
-            let Some(sess) = Session::get_or_create((*c).data as *mut ngx_stream_session_t) else { return };
-            let Some((len, t, flush)) = (*sess).send_wait else { return };
-            let co = (*t).co;
-            if (*wev).timedout() != 0 {
-                (*wev).set_timedout(0);
-                if flush {
-                    log_error(NGX_LOG_INFO, (*c).log, libc::ETIMEDOUT, b"client timed out");
-                } else if (*sess).req_sock.as_ref().is_none_or(|rs| rs.log_errors) {
-                    log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket write timed out");
-                }
-                (*t).pending = None;
-                cancel_write(sess, t);
-                raw::lua_pushnil(co);
-                push_bytes(co, b"timeout");
-                wake(sess, t, 2);
-                return;
-            }
-            let rc = crate::api::output::send_chain((*sess).s, ptr::null_mut());
-            if rc == NGX_ERROR as isize {
-                (*t).pending = None;
-                cancel_write(sess, t);
-                raw::lua_pushnil(co);
-                push_bytes(co, b"closed");
-                wake(sess, t, 2);
-                return;
-            }
-            if (*c).buffered() != 0 {
-                if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
-                    (*t).pending = None;
-                    cancel_write(sess, t);
-                    raw::lua_pushnil(co);
-                    push_bytes(co, b"closed");
-                    wake(sess, t, 2);
-                }
-                return;
-            }
-            (*t).pending = None;
-            cancel_write(sess, t);
-            raw::lua_pushinteger(co, len as _);
-            wake(sess, t, 1);
-        }
-    })
-}
-
 unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
@@ -709,7 +784,7 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 2 arguments (including the object) but seen {n}"));
         }
         let (sess, rs) = this(l, "shutdown")?;
-        if rs.shut_send {
+        if rs.write_closed {
             raw::lua_pushnil(l);
             push_bytes(l, b"already shutdown");
             return Ok(2);
@@ -723,6 +798,11 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
         }
         // no output after this
         (*sess).eof = true;
+        if !rs.writer.is_null() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"socket busy writing");
+            return Ok(2);
+        }
         let dir = match raw::lua_type(l, 2) {
             LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
             t => {
@@ -744,7 +824,7 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
             // what nginx still holds goes out first
             crate::api::output::send_chain((*sess).s, ptr::null_mut());
         }
-        rs.shut_send = true;
+        rs.write_closed = true;
         log_debug((*c).log, "stream lua shutdown socket write direction");
         if libc::shutdown((*c).fd, libc::SHUT_WR) == -1 {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);

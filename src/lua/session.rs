@@ -87,9 +87,8 @@ pub struct Session {
     pub on_done: Option<unsafe fn(*mut Session, crate::lua::runner::Outcome)>,
     /// `ngx.req.socket()` state, once acquired.
     pub req_sock: Option<Box<crate::api::req_socket::ReqSocket>>,
-    /// Bytes a thread waiting for its output to leave will be told were sent, that thread, and
-    /// whether it waits in `ngx.flush(true)` (timeouts are logged differently).
-    pub send_wait: Option<(usize, *mut Thread, bool)>,
+    /// The threads waiting in `ngx.flush(true)` for nginx's buffered output to leave.
+    pub flush_waiters: Vec<*mut Thread>,
     /// What the preread handler returns once its Lua code is done.
     pub preread_rc: Option<ngx_int_t>,
     pub content_started: bool,
@@ -137,10 +136,6 @@ impl Session {
     /// Whether some thread of the session waits for an event.
     pub fn waiting(&self) -> bool {
         self.threads.iter().any(|t| t.pending.is_some())
-    }
-
-    pub fn entry(&self) -> *mut Thread {
-        self.threads.first().map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
     }
 
     /// The session's thread for coroutine `co`, ended ones included.
@@ -219,7 +214,7 @@ impl Session {
             log_context: String::new(),
             on_done: None,
             req_sock: None,
-            send_wait: None,
+            flush_waiters: Vec::new(),
             preread_rc: None,
             content_started: false,
             eof: false,

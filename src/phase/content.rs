@@ -77,6 +77,8 @@ pub unsafe fn finalize(s: *mut ngx_stream_session_t, rc: isize) {
             && (*c).buffered() != 0
         {
             (*s).status = rc as ngx_uint_t;
+            // the session is over for Lua: client read events no longer matter
+            (*(*c).read).handler = Some(ignore_event);
             let wev = (*c).write;
             (*wev).handler = Some(flush_then_finalize);
             if (*wev).delayed() == 0 {
@@ -90,6 +92,8 @@ pub unsafe fn finalize(s: *mut ngx_stream_session_t, rc: isize) {
         ngx_stream_finalize_session(s, rc as ngx_uint_t);
     }
 }
+
+unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
 
 /// Write handler while the last output drains; the status waits in `s->status`.
 unsafe extern "C" fn flush_then_finalize(wev: *mut ngx_event_t) {

@@ -2,7 +2,7 @@
 //! (moved there at the first session) unless `preread_by_lua_no_postpone on`.
 
 use crate::ffi::*;
-use crate::api::req_socket::peeked;
+use crate::api::req_socket::{peeked, take_peeker};
 use crate::lua::runner::{resume, run_entry, Outcome};
 use crate::lua::session::{Phase, Session};
 use crate::module::{main_conf_of, srv_conf_of};
@@ -32,10 +32,15 @@ pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_in
                 // the phase read more: is there enough for the waiting peek now?
                 let Some(data) = peeked((*s).connection, n) else { return NGX_AGAIN as ngx_int_t };
                 (*sess).peek_need = None;
-                let t = (*sess).entry();
+                let t = take_peeker(sess);
+                if t.is_null() {
+                    return NGX_DONE as ngx_int_t;
+                }
                 (*t).pending = None;
                 push_bytes((*t).co, data);
                 (*sess).in_handler = true;
+                // the phase's reading set nginx's read handler; Lua runs again now
+                crate::api::abort::idle_read_handler(sess);
                 let outcome = resume(sess, t, 1);
                 return handler_result(sess, outcome);
             }
@@ -46,6 +51,9 @@ pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_in
             (*sess).phase = Phase::Preread;
             (*sess).on_done = Some(preread_done);
             (*sess).in_handler = true;
+            // while the Lua code waits, client read events must not re-run the phases; under
+            // lua_check_client_abort they watch for the client going away, as in content
+            crate::api::abort::idle_read_handler(sess);
             let outcome = run_entry(sess, &code);
             handler_result(sess, outcome)
         }
@@ -68,6 +76,8 @@ unsafe fn handler_result(sess: *mut Session, outcome: Outcome) -> ngx_int_t {
             Some(rc) => {
                 (*sess).in_handler = false;
                 (*sess).preread_rc = Some(rc);
+                // the next phases get nginx's own read handler back
+                crate::api::abort::restore_read_handler((*(*sess).s).connection);
                 rc
             }
             None => NGX_DONE as ngx_int_t,
@@ -104,7 +114,7 @@ unsafe fn preread_done(sess: *mut Session, outcome: Outcome) {
         (*sess).preread_rc = Some(rc);
         let s = (*sess).s;
         let c = (*s).connection;
-        (*(*c).read).handler = Some(ngx_stream_session_handler);
+        crate::api::abort::restore_read_handler(c);
         (*(*c).write).handler = Some(ngx_stream_session_handler);
         ngx_stream_core_run_phases(s);
     }
