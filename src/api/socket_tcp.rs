@@ -65,8 +65,8 @@ pub struct TcpSocket {
     pub(crate) ssl_name: Vec<u8>,
     /// The local address of `bind`, used by the next connect.
     pub(crate) local: Option<Vec<u8>>,
-    /// A connect waiting for a pool slot: its host and port.
-    pub(crate) queued: Option<(Vec<u8>, u16)>,
+    /// A connect waiting for a pool slot: its host, port and deadline (ngx_current_msec).
+    pub(crate) queued: Option<(Vec<u8>, u16, ngx_msec_t)>,
     /// The socket's slot in its session's cleanups.
     pub(crate) cleanup: Option<usize>,
 }
@@ -506,21 +506,32 @@ unsafe fn proceed(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSocket, h
 
 /// Waits for a slot of the socket's pool (`backlog`), at most the connect timeout.
 unsafe fn queue_connect(sess: *mut Session, sock: &mut TcpSocket, host: Vec<u8>, port: u16) -> LuaResult {
-    // SAFETY: sess is the running session; the thread's event dies with it.
+    // SAFETY: sess is the running session.
     unsafe {
-        let t = (*sess).cur;
-        let me = sock as *mut TcpSocket;
-        sock.queued = Some((host, port));
+        let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
+        let deadline = ngx_current_msec.wrapping_add(timeout);
+        sock.queued = Some((host, port, deadline));
+        let me = sock as *mut TcpSocket as *mut c_void;
+        socket_pool::enqueue(&sock.pool_key, me, queued_go);
+        wait_queued(sock, (*sess).cur);
+        yield_values(0)
+    }
+}
+
+/// Makes thread `t` wait in the queue for `sock` (queued already) until its deadline.
+unsafe fn wait_queued(sock: &mut TcpSocket, t: *mut Thread) {
+    // SAFETY: t is the socket's connecting thread; its event dies with it.
+    unsafe {
+        let deadline = sock.queued.as_ref().map_or(0, |q| q.2);
         sock.connector = t;
-        socket_pool::enqueue(&sock.pool_key, me as *mut c_void, queued_go);
         (*t).pending = Some(cancel_queued);
-        (*t).wait_obj = me as *mut c_void;
+        (*t).wait_obj = sock as *mut TcpSocket as *mut c_void;
         let ev = &mut (*t).sleep_ev;
         ev.handler = Some(queued_timed_out);
         ev.data = t as *mut c_void;
         ev.log = sock.log();
-        ngx_add_timer(ev, or_default(sock.connect_timeout, sock.conf.connect_timeout()));
-        yield_values(0)
+        let left = deadline.wrapping_sub(ngx_current_msec) as isize;
+        ngx_add_timer(ev, left.max(1) as ngx_msec_t);
     }
 }
 
@@ -544,7 +555,7 @@ unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
         unsafe {
             let t = (*ev).data as *mut Thread;
             let sess = (*t).sess;
-            let sock = &*((*t).wait_obj as *const TcpSocket);
+            let sock = &mut *((*t).wait_obj as *mut TcpSocket);
             if sock.conf.log_errors() {
                 let msg = format!(
                     "stream lua tcp socket queued connect timed out, when trying to connect to {}",
@@ -553,7 +564,15 @@ unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
                 log_error(NGX_LOG_ERR, sock.log(), 0, msg.as_bytes());
             }
             (*t).pending = None;
-            cancel_queued(sess, t);
+            (*t).wait_obj = ptr::null_mut();
+            let me = sock as *mut TcpSocket as *mut c_void;
+            socket_pool::dequeue(&sock.pool_key, me);
+            sock.queued = None;
+            sock.connector = ptr::null_mut();
+            // as upstream, a timed-out wait gives its count back without waking the next one
+            if std::mem::take(&mut sock.in_pool) {
+                socket_pool::uncount(&sock.pool_key, sock.log());
+            }
             raw::lua_pushnil((*t).co);
             push_bytes((*t).co, b"timeout");
             wake(sess, t, 2);
@@ -562,7 +581,7 @@ unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
 }
 
 /// A slot freed up for a queued connect: it goes on from a posted event (not from inside
-/// the call that freed the slot).
+/// the call that freed the slot). Called again before that event runs, it changes nothing.
 unsafe fn queued_go(data: *mut c_void) {
     // SAFETY: data is a queued socket; its connector thread waits.
     unsafe {
@@ -587,15 +606,27 @@ unsafe extern "C" fn queued_run(ev: *mut ngx_event_t) {
             (*t).pending = None;
             (*t).wait_obj = ptr::null_mut();
             sock.connector = ptr::null_mut();
-            let Some((host, port)) = sock.queued.take() else { return };
+            let me = sock as *mut TcpSocket as *mut c_void;
+            socket_pool::dequeue(&sock.pool_key, me);
+            if sock.queued.is_none() {
+                return;
+            }
             let co = (*t).co;
             log_debug(sock.log(), "stream lua tcp socket resuming queued connect operation");
             let n = if let Some(idle) = socket_pool::take_counted(&sock.pool_key, sock.log()) {
+                sock.queued = None;
                 sock.reused = idle.reused + 1;
                 sock.attach_connection(idle.c);
                 raw::lua_pushinteger(co, 1);
                 1
+            } else if !socket_pool::has_room(&sock.pool_key) {
+                // the idle connection kept for it was closed and the freed slot taken: wait on
+                log_debug(sock.log(), "stream lua tcp socket queue connect operation again");
+                socket_pool::requeue(&sock.pool_key, me, queued_go);
+                wait_queued(sock, t);
+                return;
             } else {
+                let Some((host, port, _)) = sock.queued.take() else { return };
                 let prev = (*sess).cur;
                 (*sess).cur = t;
                 let r = proceed(co, sess, sock, &host, port, true);
@@ -647,9 +678,15 @@ fn log_resolve_error(sock: &TcpSocket, msg: &str) {
     }
 }
 
+/// The thread that waited for the resolver was killed (or its session ended): as upstream,
+/// its pool slot goes to the next queued connect.
 unsafe fn resolve_cancelled(data: *mut c_void) {
     // SAFETY: data is the socket that asked, still live (a socket dies with its session).
-    unsafe { (*(data as *mut TcpSocket)).connector = ptr::null_mut() };
+    unsafe {
+        let sock = &mut *(data as *mut TcpSocket);
+        sock.connector = ptr::null_mut();
+        sock.leave_pool();
+    }
 }
 
 /// The resolver's answer for a connect by name: connect to the address, or fail.
