@@ -1304,3 +1304,44 @@ done
 stream lua tcp socket connect timeout: 1234
 --- no_error_log
 [error]
+
+
+
+=== TEST 42: sends reuse the session's free output buffers (shared with ngx.say), as upstream
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            while true do
+                local line = sock:receive()
+                if not line then break end
+                ngx.say(#line)
+            end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        for _, data in ipairs({ "a longer line\n", "short\n", "a line too long for it\n" }) do
+            assert(sock:send(data))
+            ngx.say("sent ", #data, ", peer got ", sock:receive())
+        end
+        sock:close()
+    }
+--- stream_response
+sent 14, peer got 13
+sent 6, peer got 5
+sent 23, peer got 22
+--- grep_error_log eval: qr/lua reuse free buf (memory \d+ >= \d+|chain, but reallocate memory because \d+ >= \d+)/
+--- grep_error_log_out
+lua reuse free buf chain, but reallocate memory because 21 >= 14
+lua reuse free buf memory 21 >= 6
+lua reuse free buf memory 3 >= 2
+lua reuse free buf memory 21 >= 19
+lua reuse free buf chain, but reallocate memory because 23 >= 21
+lua reuse free buf memory 3 >= 3
+lua reuse free buf memory 23 >= 21
+--- no_error_log
+[error]

@@ -13,6 +13,7 @@ use crate::api::recv::{
 };
 use crate::api::req_socket::{os_error_text, send_data};
 use crate::api::resolve::Resolve;
+use crate::api::socket_out::OutBuf;
 use crate::api::socket_pool::{self, Idle, Join};
 use crate::api::cosocket::{fail, parse_addr, socket_conf, socket_table, sockaddr_bytes, PeerAddr, COSOCKET_PHASES};
 use crate::api::{check_phase, current_session};
@@ -42,9 +43,8 @@ pub struct TcpSocket {
     pub(crate) reader: *mut Thread,
     pub(crate) writer: *mut Thread,
     pub(crate) waiting_read: Option<Pattern>,
-    /// Data of a send in progress: `out[out_pos..]` is still to go.
-    pub(crate) out: Vec<u8>,
-    pub(crate) out_pos: usize,
+    /// Data of a send in progress.
+    pub(crate) out: OutBuf,
     pub(crate) write_closed: bool,
     /// How many times the connection came from a pool.
     pub(crate) reused: usize,
@@ -155,8 +155,7 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
             reader: ptr::null_mut(),
             writer: ptr::null_mut(),
             waiting_read: None,
-            out: Vec::new(),
-            out_pos: 0,
+            out: OutBuf::new(),
             write_closed: false,
             reused: 0,
             pool_key: Vec::new(),
@@ -273,8 +272,8 @@ impl TcpSocket {
         }
         self.leave_pool();
         self.recv.reset();
-        self.out.clear();
-        self.out_pos = 0;
+        // SAFETY: a non-null session is live.
+        unsafe { self.out.release(self.sess) };
         self.write_closed = false;
         self.waiting_read = None;
     }
@@ -1060,14 +1059,14 @@ unsafe fn send_some(sock: &mut TcpSocket) -> Result<bool, i32> {
     // SAFETY: the socket's connection is live.
     unsafe {
         let c = sock.c;
-        while sock.out_pos < sock.out.len() {
-            let rest = &sock.out[sock.out_pos..];
+        while !sock.out.pending().is_empty() {
+            let rest = sock.out.pending();
             let n = match (*c).send {
                 Some(send) => send(c, rest.as_ptr() as *mut u8, rest.len()),
                 None => NGX_ERROR as isize,
             };
             if n > 0 {
-                sock.out_pos += n as usize;
+                sock.out.advance(n as usize);
             } else if n == NGX_AGAIN as isize {
                 return Ok(false);
             } else {
@@ -1103,12 +1102,13 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
         if let Err(msg) = set_nodelay(sess, sock.c) {
             return fail(l, msg);
         }
-        sock.out = data;
-        sock.out_pos = 0;
+        if !sock.out.fill(sess, data) {
+            return err("no memory");
+        }
         match send_some(sock) {
             Ok(true) => {
                 let len = sock.out.len();
-                sock.out.clear();
+                sock.out.release(sess);
                 raw::lua_pushinteger(l, len as _);
                 Ok(1)
             }
@@ -1128,7 +1128,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             }
             Err(errno) => {
                 sock.write_closed = true;
-                sock.out.clear();
+                sock.out.release(sess);
                 fail(l, os_error_text(errno).as_bytes())
             }
         }
@@ -1201,8 +1201,7 @@ unsafe fn write_ready(sock: &mut TcpSocket) {
         if (*wev).timer_set() != 0 {
             ngx_del_timer(wev);
         }
-        sock.out.clear();
-        sock.out_pos = 0;
+        sock.out.release(sock.sess);
         sock.writer = ptr::null_mut();
         (*t).pending = None;
         (*t).wait_obj = ptr::null_mut();
