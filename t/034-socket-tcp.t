@@ -846,6 +846,8 @@ reached by name
 unknown: nilnowhere.test could not be resolved (3: Host not found)
 --- error_log
 stream lua tcp socket resolver error: nowhere.test could not be resolved (3: Host not found)
+--- no_error_log
+[error]
 
 
 
@@ -1343,5 +1345,49 @@ lua reuse free buf memory 21 >= 19
 lua reuse free buf chain, but reallocate memory because 23 >= 21
 lua reuse free buf memory 3 >= 3
 lua reuse free buf memory 23 >= 21
+--- no_error_log
+[error]
+
+
+
+=== TEST 43: close and setkeepalive give back the session's cleanup slot; the next connect takes it again (also in a timer)
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            while sock:receive() do ngx.say("pong") end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local port = $TEST_NGINX_RAND_PORT_1
+        local function twice(finish)
+            local sock = ngx.socket.tcp()
+            for i = 1, 2 do
+                assert(sock:connect("127.0.0.1", port))
+                assert(sock:send("ping\n"))
+                assert(sock:receive())
+                assert(finish(sock))
+            end
+        end
+        local done = false
+        ngx.timer.at(0, function()
+            twice(function(s) return s:close() end)
+            done = true
+        end)
+        twice(function(s) return s:close() end)
+        twice(function(s) return s:setkeepalive() end)
+        while not done do ngx.sleep(0.01) end
+        ngx.say("done")
+    }
+--- stream_response
+done
+--- grep_error_log eval: qr/lua stream cleanup reuse/
+--- grep_error_log_out
+lua stream cleanup reuse
+lua stream cleanup reuse
+lua stream cleanup reuse
+lua stream cleanup reuse
 --- no_error_log
 [error]

@@ -28,8 +28,12 @@ const METATABLE: &CStr = c"ngx_lua_tcp_socket_mt";
 const UDATA_METATABLE: &CStr = c"ngx_lua_tcp_socket_udata_mt";
 
 pub struct TcpSocket {
-    /// The session that connected the socket (null when none or once it ended).
+    /// The session that connected the socket (null when none or once it ended). Once the
+    /// socket is closed it no longer has a cleanup there (see `unlink`), and the pointer is
+    /// only good while that session (`owner`) lives: see `owner_sess`.
     pub(crate) sess: *mut Session,
+    /// The id of that session.
+    pub(crate) owner: u64,
     /// The connection to the peer (null when not connected).
     pub(crate) c: *mut ngx_connection_t,
     pub(crate) recv: RecvBuf,
@@ -145,6 +149,7 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
         check_phase(&*sess, COSOCKET_PHASES)?;
         let sock = Box::new(TcpSocket {
             sess: ptr::null_mut(),
+            owner: 0,
             c: ptr::null_mut(),
             recv: RecvBuf::default(),
             connect_timeout: 0,
@@ -215,7 +220,8 @@ pub(crate) unsafe fn this_in_session<'a>(
     unsafe {
         let sock = this(l, fname)?;
         let sess = current_session(l)?;
-        if !sock.sess.is_null() && sock.sess != sess {
+        let owner = sock.owner_sess();
+        if !owner.is_null() && owner != sess {
             return err("bad request");
         }
         Ok((sess, sock))
@@ -224,11 +230,44 @@ pub(crate) unsafe fn this_in_session<'a>(
 
 impl TcpSocket {
     pub(crate) fn log(&self) -> *mut ngx_log_t {
-        if self.sess.is_null() {
+        let sess = self.owner_sess();
+        if sess.is_null() {
             return cycle_log();
         }
-        // SAFETY: a socket's session is live while linked to it.
-        unsafe { (*self.sess).log() }
+        // SAFETY: owner_sess is live.
+        unsafe { (*sess).log() }
+    }
+
+    /// The session that connected the socket, if it is still alive.
+    pub(crate) fn owner_sess(&self) -> *mut Session {
+        if self.sess.is_null() || (self.cleanup.is_none() && !crate::lua::session::is_live(self.owner)) {
+            return ptr::null_mut();
+        }
+        self.sess
+    }
+
+    /// Links the socket to `sess` (a connect), with a cleanup that closes it when the session
+    /// ends; as upstream, a slot freed by an earlier close is reused ("lua stream cleanup
+    /// reuse").
+    unsafe fn link(&mut self, sess: *mut Session) {
+        if self.cleanup.is_some() {
+            return;
+        }
+        self.sess = sess;
+        // SAFETY: sess is the running session.
+        unsafe {
+            self.owner = (*sess).id;
+            self.cleanup = Some((*sess).add_cleanup(session_ended, self as *mut TcpSocket as *mut c_void));
+        }
+    }
+
+    /// As upstream's finalize after `close` and `setkeepalive`: the session's cleanup slot
+    /// is given back (the socket still belongs to the session).
+    unsafe fn unlink(&mut self) {
+        if let Some(slot) = self.cleanup.take() {
+            // SAFETY: a socket with a cleanup is linked to its live session.
+            unsafe { (*self.sess).remove_cleanup(slot) };
+        }
     }
 
     pub(crate) fn connected(&self) -> bool {
@@ -272,8 +311,8 @@ impl TcpSocket {
         }
         self.leave_pool();
         self.recv.reset();
-        // SAFETY: a non-null session is live.
-        unsafe { self.out.release(self.sess) };
+        // SAFETY: owner_sess is live or null.
+        unsafe { self.out.release(self.owner_sess()) };
         self.write_closed = false;
         self.waiting_read = None;
     }
@@ -444,10 +483,7 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
         if !sock.pool_key.is_empty() || sock.sess == sess {
             log_debug(sock.log(), "lua reuse socket upstream ctx");
         }
-        if sock.sess.is_null() {
-            sock.sess = sess;
-            sock.cleanup = Some((*sess).add_cleanup(session_ended, sock as *mut TcpSocket as *mut c_void));
-        }
+        sock.link(sess);
         sock.conf = socket_conf(&*sess);
         sock.recv.set_chunk(sock.conf.buffer_size());
         let name = match port {
@@ -671,10 +707,10 @@ unsafe fn connect_by_name(l: *mut lua_State, sess: *mut Session, sock: &mut TcpS
     }
 }
 
+/// A name that could not be resolved is only a debug line, as upstream: the caller gets the
+/// error text.
 fn log_resolve_error(sock: &TcpSocket, msg: &str) {
-    if sock.conf.log_errors() && !msg.starts_with("no resolver") {
-        log_error(NGX_LOG_ERR, sock.log(), 0, format!("stream lua tcp socket resolver error: {msg}").as_bytes());
-    }
+    log_debug(sock.log(), &format!("stream lua tcp socket resolver error: {msg}"));
 }
 
 /// The thread that waited for the resolver was killed (or its session ended): as upstream,
@@ -1227,6 +1263,7 @@ unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
             return fail(l, busy);
         }
         sock.close_connection();
+        sock.unlink();
         raw::lua_pushinteger(l, 1);
         Ok(1)
     }
@@ -1397,6 +1434,7 @@ unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
         let counted = std::mem::take(&mut sock.in_pool);
         let log = sock.log();
         sock.close_connection();
+        sock.unlink();
         if !socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) {
             return fail(l, b"connection in dubious state");
         }
