@@ -44,7 +44,7 @@ struct Waiter {
     data: *mut c_void,
     /// Tells the waiter to go on (from a posted event).
     go: unsafe fn(*mut c_void),
-    /// Told already: an idle connection is kept for it until it runs.
+    /// Told already: until it runs, an idle connection put back is kept for it.
     woken: bool,
 }
 
@@ -177,7 +177,8 @@ pub fn leave(key: &[u8], log: *mut ngx_log_t) {
     resume_waiter(key);
 }
 
-/// A queued connect timed out: it no longer counts, and (as upstream) wakes nobody.
+/// A socket counted in pool `key` no longer counts, waking nobody (a queued connect that
+/// timed out, as upstream; `leave` wakes the next one).
 pub fn uncount(key: &[u8], log: *mut ngx_log_t) {
     POOLS.with(|p| {
         let mut pools = p.borrow_mut();
