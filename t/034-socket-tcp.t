@@ -846,6 +846,8 @@ reached by name
 unknown: nilnowhere.test could not be resolved (3: Host not found)
 --- error_log
 stream lua tcp socket resolver error: nowhere.test could not be resolved (3: Host not found)
+--- no_error_log
+[error]
 
 
 
@@ -1302,5 +1304,90 @@ lua stream cleanup reuse
 done
 --- error_log
 stream lua tcp socket connect timeout: 1234
+--- no_error_log
+[error]
+
+
+
+=== TEST 42: sends reuse the session's free output buffers (shared with ngx.say), as upstream
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            while true do
+                local line = sock:receive()
+                if not line then break end
+                ngx.say(#line)
+            end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        for _, data in ipairs({ "a longer line\n", "short\n", "a line too long for it\n" }) do
+            assert(sock:send(data))
+            ngx.say("sent ", #data, ", peer got ", sock:receive())
+        end
+        sock:close()
+    }
+--- stream_response
+sent 14, peer got 13
+sent 6, peer got 5
+sent 23, peer got 22
+--- grep_error_log eval: qr/lua reuse free buf (memory \d+ >= \d+|chain, but reallocate memory because \d+ >= \d+)/
+--- grep_error_log_out
+lua reuse free buf chain, but reallocate memory because 21 >= 14
+lua reuse free buf memory 21 >= 6
+lua reuse free buf memory 3 >= 2
+lua reuse free buf memory 21 >= 19
+lua reuse free buf chain, but reallocate memory because 23 >= 21
+lua reuse free buf memory 3 >= 3
+lua reuse free buf memory 23 >= 21
+--- no_error_log
+[error]
+
+
+
+=== TEST 43: close and setkeepalive give back the session's cleanup slot; the next connect takes it again (also in a timer)
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            while sock:receive() do ngx.say("pong") end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local port = $TEST_NGINX_RAND_PORT_1
+        local function twice(finish)
+            local sock = ngx.socket.tcp()
+            for i = 1, 2 do
+                assert(sock:connect("127.0.0.1", port))
+                assert(sock:send("ping\n"))
+                assert(sock:receive())
+                assert(finish(sock))
+            end
+        end
+        local done = false
+        ngx.timer.at(0, function()
+            twice(function(s) return s:close() end)
+            done = true
+        end)
+        twice(function(s) return s:close() end)
+        twice(function(s) return s:setkeepalive() end)
+        while not done do ngx.sleep(0.01) end
+        ngx.say("done")
+    }
+--- stream_response
+done
+--- grep_error_log eval: qr/lua stream cleanup reuse/
+--- grep_error_log_out
+lua stream cleanup reuse
+lua stream cleanup reuse
+lua stream cleanup reuse
+lua stream cleanup reuse
 --- no_error_log
 [error]

@@ -799,3 +799,91 @@ falsebad argument #2 to '?' (string expected, got number)
 from 127.0.0.2
 --- no_error_log
 [error]
+
+
+
+=== TEST 28: the UDP request socket is finalized once: when collected, or when its session ends
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 udp;
+        content_by_lua_block {
+            local data
+            do
+                local sock = ngx.req.socket()
+                data = sock:receive()
+                sock:send("got " .. data)
+            end
+            if data == "collect" then
+                collectgarbage()
+                ngx.log(ngx.WARN, "GC cycle done")
+            else
+                ngx.log(ngx.WARN, "handler done")
+            end
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local udp = ngx.socket.udp()
+        udp:settimeout(5000)
+        assert(udp:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        for _, data in ipairs({ "collect", "keep" }) do
+            assert(udp:send(data))
+            ngx.say(udp:receive())
+            ngx.sleep(0.01)
+        end
+        -- (this cosocket is finalized when this session ends: the last line)
+    }
+--- stream_response
+got collect
+got keep
+--- grep_error_log eval: qr/stream lua finalize socket|GC cycle done|handler done/
+--- grep_error_log_out
+stream lua finalize socket
+GC cycle done
+handler done
+stream lua finalize socket
+stream lua finalize socket
+
+
+
+=== TEST 29: a closed UDP cosocket is finalized once (collecting it later finalizes nothing more), and can be set up again in its session
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 udp;
+        return pong;
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local function query(udp, name)
+            assert(udp:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            assert(udp:send("ping"))
+            ngx.say(name, ": ", udp:receive())
+            udp:close()
+            ngx.log(ngx.WARN, "closed ", name)
+        end
+        query(ngx.socket.udp(), "a")
+        local again = ngx.socket.udp()
+        query(again, "b")
+        query(again, "c")
+        local udp = ngx.socket.udp()
+        assert(udp:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.log(ngx.WARN, "not closed")
+        udp, again = nil, nil
+        collectgarbage()
+        ngx.log(ngx.WARN, "GC cycle done")
+    }
+--- stream_response
+a: pong
+b: pong
+c: pong
+--- grep_error_log eval: qr/stream lua finalize socket|closed \w|not closed|GC cycle done/
+--- grep_error_log_out
+stream lua finalize socket
+closed a
+stream lua finalize socket
+closed b
+stream lua finalize socket
+closed c
+not closed
+stream lua finalize socket
+GC cycle done

@@ -17,6 +17,7 @@ pub mod semaphore;
 pub mod shdict;
 pub mod shdict_store;
 pub mod sleep;
+pub mod socket_out;
 pub mod socket_pool;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod socket_ssl;

@@ -357,8 +357,9 @@ pub unsafe fn write(sess: &mut crate::lua::session::Session, data: &[u8]) -> isi
     }
 }
 
-/// One free buffer of at least `size` bytes: a recycled one when big enough.
-unsafe fn get_free_buf(pool: *mut ngx_pool_t, log: *mut ngx_log_t, free: &mut *mut ngx_chain_t, size: usize) -> *mut ngx_chain_t {
+/// One free buffer of at least `size` bytes: a recycled one when big enough (cosocket sends
+/// share the list, as upstream).
+pub(crate) unsafe fn get_free_buf(pool: *mut ngx_pool_t, log: *mut ngx_log_t, free: &mut *mut ngx_chain_t, size: usize) -> *mut ngx_chain_t {
     // SAFETY: free is this session's list of consumed buffers from the same pool.
     unsafe {
         if !(*free).is_null() {

@@ -1,8 +1,9 @@
 //! `ngx.req.socket()` in UDP servers: each session is one datagram. `receive` returns it
 //! (at most `size` bytes per call), then `nil, "no more data"`; `send` may be called any
-//! number of times, each a datagram back to the client.
+//! number of times, each a datagram back to the client. As upstream, the object is finalized
+//! once: when it is collected, or when its session ends first.
 
-use std::ffi::{c_int, CStr};
+use std::ffi::{c_int, c_void, CStr};
 
 use crate::api::req_socket::{os_error_text, send_data};
 use crate::ffi::*;
@@ -10,10 +11,12 @@ use crate::lua::session::Session;
 use crate::lua_api;
 
 const METATABLE: &CStr = c"ngx_lua_req_udp_socket_mt";
+const GC_METATABLE: &CStr = c"ngx_lua_req_udp_socket_gc_mt";
 /// Largest UDP payload, upstream's default for `receive` without a size.
 const MAX_DATAGRAM: usize = 65536;
 
 lua_api! {
+    udp_gc => gc_impl,
     udp_receive => receive_impl,
     udp_send => send_impl,
     udp_settimeout => settimeout_impl,
@@ -31,7 +34,45 @@ pub unsafe fn inject(l: *mut lua_State) {
         set_field_fn(l, m, c"settimeout", udp_settimeout);
         raw::lua_setfield(l, mt, c"__index".as_ptr());
         raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+        raw::lua_createtable(l, 0, 1);
+        set_field_fn(l, raw::lua_gettop(l), c"__gc", udp_gc);
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
         raw::lua_settop(l, mt - 1);
+    }
+}
+
+/// The object's userdata: its session and its slot in the session's cleanups, until it is
+/// finalized.
+struct Finalizer {
+    sess: *mut Session,
+    cleanup: Option<usize>,
+}
+
+unsafe fn finalize(f: &mut Finalizer) {
+    // SAFETY: the session is live while the cleanup is registered.
+    unsafe { log_debug((*f.sess).log(), "stream lua finalize socket") };
+}
+
+/// The session ends before the object is collected.
+unsafe fn session_ended(data: *mut c_void) {
+    // SAFETY: data is the live userdata (its collection removes this cleanup first).
+    unsafe {
+        let f = &mut *(data as *mut Finalizer);
+        if f.cleanup.take().is_some() {
+            finalize(f);
+        }
+    }
+}
+
+unsafe fn gc_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: argument 1 is our userdata, collected now.
+    unsafe {
+        let f = raw::lua_touserdata(l, 1) as *mut Finalizer;
+        if let Some(slot) = f.as_mut().and_then(|f| f.cleanup.take()) {
+            (*(*f).sess).remove_cleanup(slot);
+            finalize(&mut *f);
+        }
+        Ok(0)
     }
 }
 
@@ -42,6 +83,12 @@ pub unsafe fn new_object(l: *mut lua_State, sess: *mut Session) -> c_int {
         raw::lua_settop(l, 0);
         raw::lua_createtable(l, 3, 0);
         crate::api::req_socket::set_owner(l, sess);
+        let f = raw::lua_newuserdata(l, std::mem::size_of::<Finalizer>()) as *mut Finalizer;
+        f.write(Finalizer { sess, cleanup: None });
+        (*f).cleanup = Some((*sess).add_cleanup(session_ended, f as *mut c_void));
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
+        raw::lua_setmetatable(l, -2);
+        raw::lua_rawseti(l, 1, 2);
         raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
         raw::lua_setmetatable(l, 1);
         1

@@ -2,6 +2,13 @@
 //! the unix path or the `pool` option of connect. The newest connection is reused first; a
 //! full pool closes its oldest one. An idle connection that becomes readable (the peer closed
 //! it or sent something unexpected) or reaches its keepalive timeout is closed and dropped.
+//!
+//! With a `backlog`, a pool counts its connections as upstream does (open, idle or being
+//! opened, plus the connects waiting for a slot); a connect beyond `pool_size` waits in the
+//! queue, and each connection put back or closed wakes the first waiter. A connection put back
+//! is handed to that waiter: a new connect cannot take it meanwhile (the C module lets it,
+//! and the woken waiter then opens one beyond `pool_size`; under load that made nearly every
+//! session open its own connection).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -29,9 +36,23 @@ struct Pool {
     active: usize,
     /// How many connects may wait for a free slot (`backlog` option; none when negative).
     backlog: i64,
-    /// Connects waiting for a slot (counted in `active`), first come first served: each is
-    /// told through its function when a slot frees up.
-    waiting: VecDeque<(*mut c_void, unsafe fn(*mut c_void))>,
+    /// Connects waiting for a slot (counted in `active`), first come first served.
+    waiting: VecDeque<Waiter>,
+}
+
+struct Waiter {
+    data: *mut c_void,
+    /// Tells the waiter to go on (from a posted event).
+    go: unsafe fn(*mut c_void),
+    /// Told already: until it runs, an idle connection put back is kept for it.
+    woken: bool,
+}
+
+impl Pool {
+    /// Idle connections kept for woken waiters.
+    fn reserved(&self) -> usize {
+        self.waiting.iter().filter(|w| w.woken).count()
+    }
 }
 
 /// What joining a pool gave.
@@ -97,31 +118,68 @@ pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: *mut ngx_log_t) 
 pub fn enqueue(key: &[u8], data: *mut c_void, go: unsafe fn(*mut c_void)) {
     POOLS.with(|p| {
         if let Some(pool) = p.borrow_mut().get_mut(key) {
-            pool.waiting.push_back((data, go));
+            pool.waiting.push_back(Waiter { data, go, woken: false });
         }
     })
 }
 
-/// Takes a queued connect out of the queue (timed out or cancelled); it stays counted.
+/// Puts a woken connect back at the head of the queue when it found neither an idle
+/// connection nor room for a new one (the idle connection it was woken for was closed and
+/// another waiter took the freed slot).
+pub fn requeue(key: &[u8], data: *mut c_void, go: unsafe fn(*mut c_void)) {
+    POOLS.with(|p| {
+        if let Some(pool) = p.borrow_mut().get_mut(key) {
+            pool.waiting.push_front(Waiter { data, go, woken: false });
+        }
+    })
+}
+
+/// Whether a connect woken from the queue (counted, out of the queue now) may open a new
+/// connection: fewer than `pool_size` are open or being opened.
+pub fn has_room(key: &[u8]) -> bool {
+    POOLS.with(|p| {
+        p.borrow().get(key).is_none_or(|pool| {
+            let open = pool.active.saturating_sub(pool.waiting.len() + 1) + pool.conns.len();
+            open < pool.size
+        })
+    })
+}
+
+/// Takes a queued connect out of the queue (resumed, timed out or cancelled); it stays
+/// counted.
 pub fn dequeue(key: &[u8], data: *mut c_void) {
     POOLS.with(|p| {
         if let Some(pool) = p.borrow_mut().get_mut(key) {
-            pool.waiting.retain(|(d, _)| *d != data);
+            pool.waiting.retain(|w| w.data != data);
         }
     })
 }
 
-/// A slot of pool `key` freed up: the first queued connect goes on.
+/// A slot of pool `key` freed up or a connection was put back: the first queued connect not
+/// told yet is told to go on.
 fn resume_waiter(key: &[u8]) {
-    let next = POOLS.with(|p| p.borrow_mut().get_mut(key).and_then(|pool| pool.waiting.pop_front()));
+    let next = POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        let w = pools.get_mut(key)?.waiting.iter_mut().find(|w| !w.woken)?;
+        w.woken = true;
+        Some((w.data, w.go))
+    });
     if let Some((data, go)) = next {
         // SAFETY: a queued connect's data stays valid while it is queued.
         unsafe { go(data) };
     }
 }
 
-/// A socket counted in pool `key` closed its connection.
+/// A socket counted in pool `key` closed its connection (or gave up connecting): its slot
+/// goes to the first queued connect.
 pub fn leave(key: &[u8], log: *mut ngx_log_t) {
+    uncount(key, log);
+    resume_waiter(key);
+}
+
+/// A socket counted in pool `key` no longer counts, waking nobody (a queued connect that
+/// timed out, as upstream; `leave` wakes the next one).
+pub fn uncount(key: &[u8], log: *mut ngx_log_t) {
     POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         if let Some(pool) = pools.get_mut(key) {
@@ -129,12 +187,12 @@ pub fn leave(key: &[u8], log: *mut ngx_log_t) {
         }
         free_if_unused(&mut pools, key, log);
     });
-    resume_waiter(key);
 }
 
-/// The newest idle connection of pool `key` for a connect that is counted already.
+/// The newest idle connection of pool `key` for a woken waiter (counted already, and out of
+/// the queue now).
 pub fn take_counted(key: &[u8], log: *mut ngx_log_t) -> Option<Idle> {
-    let idle = take(key, log)?;
+    let idle = take_for(key, log, true)?;
     POOLS.with(|p| {
         if let Some(pool) = p.borrow_mut().get_mut(key) {
             pool.active = pool.active.saturating_sub(1);
@@ -169,11 +227,19 @@ pub fn exists(key: &[u8]) -> bool {
     POOLS.with(|p| p.borrow().contains_key(key))
 }
 
-/// The newest idle connection of pool `key`, taken out of it (it counts as active now).
+/// The newest idle connection of pool `key` for a new connect, taken out of it (it counts
+/// as active now); none while every idle connection is kept for a woken waiter.
 pub fn take(key: &[u8], log: *mut ngx_log_t) -> Option<Idle> {
+    take_for(key, log, false)
+}
+
+fn take_for(key: &[u8], log: *mut ngx_log_t, waiter: bool) -> Option<Idle> {
     let item = POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         let pool = pools.get_mut(key)?;
+        if !waiter && pool.conns.len() <= pool.reserved() {
+            return None;
+        }
         let item = pool.conns.pop_front()?;
         pool.active += 1;
         Some(item)

@@ -13,6 +13,7 @@ use crate::api::recv::{
 };
 use crate::api::req_socket::{os_error_text, send_data};
 use crate::api::resolve::Resolve;
+use crate::api::socket_out::OutBuf;
 use crate::api::socket_pool::{self, Idle, Join};
 use crate::api::cosocket::{fail, parse_addr, socket_conf, socket_table, sockaddr_bytes, PeerAddr, COSOCKET_PHASES};
 use crate::api::{check_phase, current_session};
@@ -27,8 +28,12 @@ const METATABLE: &CStr = c"ngx_lua_tcp_socket_mt";
 const UDATA_METATABLE: &CStr = c"ngx_lua_tcp_socket_udata_mt";
 
 pub struct TcpSocket {
-    /// The session that connected the socket (null when none or once it ended).
+    /// The session that connected the socket (null when none or once it ended). Once the
+    /// socket is closed it no longer has a cleanup there (see `unlink`), and the pointer is
+    /// only good while that session (`owner`) lives: see `owner_sess`.
     pub(crate) sess: *mut Session,
+    /// The id of that session.
+    pub(crate) owner: u64,
     /// The connection to the peer (null when not connected).
     pub(crate) c: *mut ngx_connection_t,
     pub(crate) recv: RecvBuf,
@@ -42,9 +47,8 @@ pub struct TcpSocket {
     pub(crate) reader: *mut Thread,
     pub(crate) writer: *mut Thread,
     pub(crate) waiting_read: Option<Pattern>,
-    /// Data of a send in progress: `out[out_pos..]` is still to go.
-    pub(crate) out: Vec<u8>,
-    pub(crate) out_pos: usize,
+    /// Data of a send in progress.
+    pub(crate) out: OutBuf,
     pub(crate) write_closed: bool,
     /// How many times the connection came from a pool.
     pub(crate) reused: usize,
@@ -65,8 +69,8 @@ pub struct TcpSocket {
     pub(crate) ssl_name: Vec<u8>,
     /// The local address of `bind`, used by the next connect.
     pub(crate) local: Option<Vec<u8>>,
-    /// A connect waiting for a pool slot: its host and port.
-    pub(crate) queued: Option<(Vec<u8>, u16)>,
+    /// A connect waiting for a pool slot: its host, port and deadline (ngx_current_msec).
+    pub(crate) queued: Option<(Vec<u8>, u16, ngx_msec_t)>,
     /// The socket's slot in its session's cleanups.
     pub(crate) cleanup: Option<usize>,
 }
@@ -145,6 +149,7 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
         check_phase(&*sess, COSOCKET_PHASES)?;
         let sock = Box::new(TcpSocket {
             sess: ptr::null_mut(),
+            owner: 0,
             c: ptr::null_mut(),
             recv: RecvBuf::default(),
             connect_timeout: 0,
@@ -155,8 +160,7 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
             reader: ptr::null_mut(),
             writer: ptr::null_mut(),
             waiting_read: None,
-            out: Vec::new(),
-            out_pos: 0,
+            out: OutBuf::new(),
             write_closed: false,
             reused: 0,
             pool_key: Vec::new(),
@@ -216,7 +220,8 @@ pub(crate) unsafe fn this_in_session<'a>(
     unsafe {
         let sock = this(l, fname)?;
         let sess = current_session(l)?;
-        if !sock.sess.is_null() && sock.sess != sess {
+        let owner = sock.owner_sess();
+        if !owner.is_null() && owner != sess {
             return err("bad request");
         }
         Ok((sess, sock))
@@ -225,11 +230,44 @@ pub(crate) unsafe fn this_in_session<'a>(
 
 impl TcpSocket {
     pub(crate) fn log(&self) -> *mut ngx_log_t {
-        if self.sess.is_null() {
+        let sess = self.owner_sess();
+        if sess.is_null() {
             return cycle_log();
         }
-        // SAFETY: a socket's session is live while linked to it.
-        unsafe { (*self.sess).log() }
+        // SAFETY: owner_sess is live.
+        unsafe { (*sess).log() }
+    }
+
+    /// The session that connected the socket, if it is still alive.
+    pub(crate) fn owner_sess(&self) -> *mut Session {
+        if self.sess.is_null() || (self.cleanup.is_none() && !crate::lua::session::is_live(self.owner)) {
+            return ptr::null_mut();
+        }
+        self.sess
+    }
+
+    /// Links the socket to `sess` (a connect), with a cleanup that closes it when the session
+    /// ends; as upstream, a slot freed by an earlier close is reused ("lua stream cleanup
+    /// reuse").
+    unsafe fn link(&mut self, sess: *mut Session) {
+        if self.cleanup.is_some() {
+            return;
+        }
+        self.sess = sess;
+        // SAFETY: sess is the running session.
+        unsafe {
+            self.owner = (*sess).id;
+            self.cleanup = Some((*sess).add_cleanup(session_ended, self as *mut TcpSocket as *mut c_void));
+        }
+    }
+
+    /// As upstream's finalize after `close` and `setkeepalive`: the session's cleanup slot
+    /// is given back (the socket still belongs to the session).
+    unsafe fn unlink(&mut self) {
+        if let Some(slot) = self.cleanup.take() {
+            // SAFETY: a socket with a cleanup is linked to its live session.
+            unsafe { (*self.sess).remove_cleanup(slot) };
+        }
     }
 
     pub(crate) fn connected(&self) -> bool {
@@ -273,8 +311,8 @@ impl TcpSocket {
         }
         self.leave_pool();
         self.recv.reset();
-        self.out.clear();
-        self.out_pos = 0;
+        // SAFETY: owner_sess is live or null.
+        unsafe { self.out.release(self.owner_sess()) };
         self.write_closed = false;
         self.waiting_read = None;
     }
@@ -445,10 +483,7 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
         if !sock.pool_key.is_empty() || sock.sess == sess {
             log_debug(sock.log(), "lua reuse socket upstream ctx");
         }
-        if sock.sess.is_null() {
-            sock.sess = sess;
-            sock.cleanup = Some((*sess).add_cleanup(session_ended, sock as *mut TcpSocket as *mut c_void));
-        }
+        sock.link(sess);
         sock.conf = socket_conf(&*sess);
         sock.recv.set_chunk(sock.conf.buffer_size());
         let name = match port {
@@ -506,21 +541,32 @@ unsafe fn proceed(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSocket, h
 
 /// Waits for a slot of the socket's pool (`backlog`), at most the connect timeout.
 unsafe fn queue_connect(sess: *mut Session, sock: &mut TcpSocket, host: Vec<u8>, port: u16) -> LuaResult {
-    // SAFETY: sess is the running session; the thread's event dies with it.
+    // SAFETY: sess is the running session.
     unsafe {
-        let t = (*sess).cur;
-        let me = sock as *mut TcpSocket;
-        sock.queued = Some((host, port));
+        let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
+        let deadline = ngx_current_msec.wrapping_add(timeout);
+        sock.queued = Some((host, port, deadline));
+        let me = sock as *mut TcpSocket as *mut c_void;
+        socket_pool::enqueue(&sock.pool_key, me, queued_go);
+        wait_queued(sock, (*sess).cur);
+        yield_values(0)
+    }
+}
+
+/// Makes thread `t` wait in the queue for `sock` (queued already) until its deadline.
+unsafe fn wait_queued(sock: &mut TcpSocket, t: *mut Thread) {
+    // SAFETY: t is the socket's connecting thread; its event dies with it.
+    unsafe {
+        let deadline = sock.queued.as_ref().map_or(0, |q| q.2);
         sock.connector = t;
-        socket_pool::enqueue(&sock.pool_key, me as *mut c_void, queued_go);
         (*t).pending = Some(cancel_queued);
-        (*t).wait_obj = me as *mut c_void;
+        (*t).wait_obj = sock as *mut TcpSocket as *mut c_void;
         let ev = &mut (*t).sleep_ev;
         ev.handler = Some(queued_timed_out);
         ev.data = t as *mut c_void;
         ev.log = sock.log();
-        ngx_add_timer(ev, or_default(sock.connect_timeout, sock.conf.connect_timeout()));
-        yield_values(0)
+        let left = deadline.wrapping_sub(ngx_current_msec) as isize;
+        ngx_add_timer(ev, left.max(1) as ngx_msec_t);
     }
 }
 
@@ -544,7 +590,7 @@ unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
         unsafe {
             let t = (*ev).data as *mut Thread;
             let sess = (*t).sess;
-            let sock = &*((*t).wait_obj as *const TcpSocket);
+            let sock = &mut *((*t).wait_obj as *mut TcpSocket);
             if sock.conf.log_errors() {
                 let msg = format!(
                     "stream lua tcp socket queued connect timed out, when trying to connect to {}",
@@ -553,7 +599,15 @@ unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
                 log_error(NGX_LOG_ERR, sock.log(), 0, msg.as_bytes());
             }
             (*t).pending = None;
-            cancel_queued(sess, t);
+            (*t).wait_obj = ptr::null_mut();
+            let me = sock as *mut TcpSocket as *mut c_void;
+            socket_pool::dequeue(&sock.pool_key, me);
+            sock.queued = None;
+            sock.connector = ptr::null_mut();
+            // as upstream, a timed-out wait gives its count back without waking the next one
+            if std::mem::take(&mut sock.in_pool) {
+                socket_pool::uncount(&sock.pool_key, sock.log());
+            }
             raw::lua_pushnil((*t).co);
             push_bytes((*t).co, b"timeout");
             wake(sess, t, 2);
@@ -562,7 +616,7 @@ unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
 }
 
 /// A slot freed up for a queued connect: it goes on from a posted event (not from inside
-/// the call that freed the slot).
+/// the call that freed the slot). Called again before that event runs, it changes nothing.
 unsafe fn queued_go(data: *mut c_void) {
     // SAFETY: data is a queued socket; its connector thread waits.
     unsafe {
@@ -587,15 +641,27 @@ unsafe extern "C" fn queued_run(ev: *mut ngx_event_t) {
             (*t).pending = None;
             (*t).wait_obj = ptr::null_mut();
             sock.connector = ptr::null_mut();
-            let Some((host, port)) = sock.queued.take() else { return };
+            let me = sock as *mut TcpSocket as *mut c_void;
+            socket_pool::dequeue(&sock.pool_key, me);
+            if sock.queued.is_none() {
+                return;
+            }
             let co = (*t).co;
             log_debug(sock.log(), "stream lua tcp socket resuming queued connect operation");
             let n = if let Some(idle) = socket_pool::take_counted(&sock.pool_key, sock.log()) {
+                sock.queued = None;
                 sock.reused = idle.reused + 1;
                 sock.attach_connection(idle.c);
                 raw::lua_pushinteger(co, 1);
                 1
+            } else if !socket_pool::has_room(&sock.pool_key) {
+                // the idle connection kept for it was closed and the freed slot taken: wait on
+                log_debug(sock.log(), "stream lua tcp socket queue connect operation again");
+                socket_pool::requeue(&sock.pool_key, me, queued_go);
+                wait_queued(sock, t);
+                return;
             } else {
+                let Some((host, port, _)) = sock.queued.take() else { return };
                 let prev = (*sess).cur;
                 (*sess).cur = t;
                 let r = proceed(co, sess, sock, &host, port, true);
@@ -641,15 +707,21 @@ unsafe fn connect_by_name(l: *mut lua_State, sess: *mut Session, sock: &mut TcpS
     }
 }
 
+/// A name that could not be resolved is only a debug line, as upstream: the caller gets the
+/// error text.
 fn log_resolve_error(sock: &TcpSocket, msg: &str) {
-    if sock.conf.log_errors() && !msg.starts_with("no resolver") {
-        log_error(NGX_LOG_ERR, sock.log(), 0, format!("stream lua tcp socket resolver error: {msg}").as_bytes());
-    }
+    log_debug(sock.log(), &format!("stream lua tcp socket resolver error: {msg}"));
 }
 
+/// The thread that waited for the resolver was killed (or its session ended): as upstream,
+/// its pool slot goes to the next queued connect.
 unsafe fn resolve_cancelled(data: *mut c_void) {
     // SAFETY: data is the socket that asked, still live (a socket dies with its session).
-    unsafe { (*(data as *mut TcpSocket)).connector = ptr::null_mut() };
+    unsafe {
+        let sock = &mut *(data as *mut TcpSocket);
+        sock.connector = ptr::null_mut();
+        sock.leave_pool();
+    }
 }
 
 /// The resolver's answer for a connect by name: connect to the address, or fail.
@@ -1023,14 +1095,14 @@ unsafe fn send_some(sock: &mut TcpSocket) -> Result<bool, i32> {
     // SAFETY: the socket's connection is live.
     unsafe {
         let c = sock.c;
-        while sock.out_pos < sock.out.len() {
-            let rest = &sock.out[sock.out_pos..];
+        while !sock.out.pending().is_empty() {
+            let rest = sock.out.pending();
             let n = match (*c).send {
                 Some(send) => send(c, rest.as_ptr() as *mut u8, rest.len()),
                 None => NGX_ERROR as isize,
             };
             if n > 0 {
-                sock.out_pos += n as usize;
+                sock.out.advance(n as usize);
             } else if n == NGX_AGAIN as isize {
                 return Ok(false);
             } else {
@@ -1066,12 +1138,13 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
         if let Err(msg) = set_nodelay(sess, sock.c) {
             return fail(l, msg);
         }
-        sock.out = data;
-        sock.out_pos = 0;
+        if !sock.out.fill(sess, data) {
+            return err("no memory");
+        }
         match send_some(sock) {
             Ok(true) => {
                 let len = sock.out.len();
-                sock.out.clear();
+                sock.out.release(sess);
                 raw::lua_pushinteger(l, len as _);
                 Ok(1)
             }
@@ -1091,7 +1164,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             }
             Err(errno) => {
                 sock.write_closed = true;
-                sock.out.clear();
+                sock.out.release(sess);
                 fail(l, os_error_text(errno).as_bytes())
             }
         }
@@ -1164,8 +1237,7 @@ unsafe fn write_ready(sock: &mut TcpSocket) {
         if (*wev).timer_set() != 0 {
             ngx_del_timer(wev);
         }
-        sock.out.clear();
-        sock.out_pos = 0;
+        sock.out.release(sock.sess);
         sock.writer = ptr::null_mut();
         (*t).pending = None;
         (*t).wait_obj = ptr::null_mut();
@@ -1191,6 +1263,7 @@ unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
             return fail(l, busy);
         }
         sock.close_connection();
+        sock.unlink();
         raw::lua_pushinteger(l, 1);
         Ok(1)
     }
@@ -1361,6 +1434,7 @@ unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
         let counted = std::mem::take(&mut sock.in_pool);
         let log = sock.log();
         sock.close_connection();
+        sock.unlink();
         if !socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) {
             return fail(l, b"connection in dubious state");
         }

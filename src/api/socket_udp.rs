@@ -33,15 +33,17 @@ const TIMEOUT_INDEX: c_int = 2;
 const BIND_INDEX: c_int = 3;
 
 pub struct UdpSock {
-    /// The session that called `setpeername` (valid while `cleanup` is set).
+    /// The session that called `setpeername` (valid while `cleanup` is set), and its id.
     sess: *mut Session,
+    owner: u64,
     conn: *mut ngx_connection_t,
     /// The connection's log: a copy of the session's, as upstream keeps one.
     log: ngx_log_t,
     read_timeout: ngx_msec_t,
     conf: SocketConf,
-    /// Slot of our cleanup in the owning session, until that session ends (after which
-    /// nobody can own the socket again: "bad request", as upstream's stale owner gives).
+    /// Slot of our cleanup in the owning session, until the socket is closed or that session
+    /// ends (after which nobody else can own the socket: "bad request", as upstream's stale
+    /// owner gives).
     cleanup: Option<usize>,
     /// The thread waiting in `receive` (upstream's `waiting`).
     reader: *mut Thread,
@@ -206,6 +208,7 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
             let p = raw::lua_newuserdata(l, std::mem::size_of::<*mut UdpSock>()) as *mut *mut UdpSock;
             u = Box::into_raw(Box::new(UdpSock {
                 sess,
+                owner: (*sess).id,
                 conn: ptr::null_mut(),
                 log: *log,
                 read_timeout: 0,
@@ -221,7 +224,7 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
             raw::lua_rawseti(l, 1, CTX_INDEX as _);
             (*u).cleanup = Some((*sess).add_cleanup(session_ended, u as *mut c_void));
         } else {
-            if (*u).cleanup.is_none() || (*u).sess != sess {
+            if (*u).owner != (*sess).id {
                 return err("bad request");
             }
             if !(*u).reader.is_null() {
@@ -232,6 +235,12 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
                 close_socket(u);
             }
             log_debug(log, "lua reuse socket upstream ctx");
+            if (*u).cleanup.is_none() {
+                // closed before: a cleanup again, as upstream (reusing the freed slot)
+                (*u).sess = sess;
+                (*u).log = *log;
+                (*u).cleanup = Some((*sess).add_cleanup(session_ended, u as *mut c_void));
+            }
         }
         let us = &mut *u;
         us.log = *log;
@@ -679,6 +688,11 @@ unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
             Err(n) => return Ok(n),
         };
         close_socket(u);
+        // as upstream's finalize: the session's cleanup slot is given back, so that the
+        // object's collection finalizes nothing more
+        if let Some(slot) = (*u).cleanup.take() {
+            (*sess).remove_cleanup(slot);
+        }
         raw::lua_pushinteger(l, 1);
         Ok(1)
     }
