@@ -193,3 +193,41 @@ stream lua close the global Lua VM
 --- no_error_log
 stream lua decrementing the reference count for Lua VM: 3
 [error]
+
+
+
+=== TEST 11: with lua_code_cache off a session's cosocket pools close with its VM (idle connections do not wait for their timeout)
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = ngx.req.socket()
+            while true do
+                local line = sock:receive()
+                if not line then
+                    return
+                end
+                ngx.say("got ", line)
+            end
+        }
+    }
+--- stream_server_config
+    lua_code_cache off;
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        assert(sock:send("hello\n"))
+        ngx.say(sock:receive())
+        assert(sock:setkeepalive(60000))
+    }
+--- stream_response
+got hello
+--- wait: 0.1
+--- error_log eval
+[
+qr/stream lua tcp socket keepalive create connection pool for key "127\.0\.0\.1:\d+"/,
+qr/stream lua close the global Lua VM/,
+qr/stream lua tcp socket keepalive: free connection pool [0-9A-F]+ for "127\.0\.0\.1:\d+"/,
+]
+--- no_error_log
+[error]

@@ -66,8 +66,41 @@ pub enum Join {
     TooMany,
 }
 
+/// The key of pool `name` of Lua VM `vm`: pools belong to a VM, as upstream keeps them in the
+/// VM's registry, so a session's own VM (`lua_code_cache off`) takes its pools with it when it
+/// closes (free_vm_pools). The VM's address, a NUL, then the name.
+pub fn vm_key(vm: *mut lua_State, name: &[u8]) -> Vec<u8> {
+    let mut key = vm_prefix(vm);
+    key.extend_from_slice(name);
+    key
+}
+
+fn vm_prefix(vm: *mut lua_State) -> Vec<u8> {
+    format!("{:x}\0", vm as usize).into_bytes()
+}
+
+/// The pool's name as log lines show it (without the VM part of the key).
 fn key_text(key: &[u8]) -> String {
-    String::from_utf8_lossy(key).into_owned()
+    let name = key.iter().position(|&b| b == 0).map_or(key, |i| &key[i + 1..]);
+    String::from_utf8_lossy(name).into_owned()
+}
+
+/// Frees the pools of Lua VM `vm`, which is closing, and closes their idle connections.
+pub fn free_vm_pools(vm: *mut lua_State) {
+    let prefix = vm_prefix(vm);
+    let freed: Vec<(Vec<u8>, Pool)> = POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        let keys: Vec<Vec<u8>> = pools.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+        keys.into_iter().filter_map(|k| pools.remove(&k).map(|pool| (k, pool))).collect()
+    });
+    for (key, pool) in freed {
+        let at = &pool as *const Pool as usize;
+        log_debug(cycle_log(), &format!("stream lua tcp socket keepalive: free connection pool {at:X} for \"{}\"", key_text(&key)));
+        for item in pool.conns {
+            // SAFETY: pooled connections are open and ours; closing deletes their idle timer.
+            unsafe { close_conn(item.idle.c) };
+        }
+    }
 }
 
 /// Creates pool `key` (the caller checked it does not exist).

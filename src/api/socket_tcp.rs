@@ -490,7 +490,7 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
             Some(p) => format!("{}:{p}", String::from_utf8_lossy(&host)),
             None => String::from_utf8_lossy(&host).into_owned(),
         };
-        sock.pool_key = pool.unwrap_or_else(|| name.clone().into_bytes());
+        sock.pool_key = socket_pool::vm_key((*sess).l, &pool.unwrap_or_else(|| name.clone().into_bytes()));
         sock.pool_size = pool_size;
         sock.peer_name = name;
         sock.reused = 0;

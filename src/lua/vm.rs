@@ -40,6 +40,8 @@ impl Drop for VmRef {
         log_debug(cycle_log(), &format!("stream lua decrementing the reference count for Lua VM: {n}"));
         if n == 1 {
             log_debug(cycle_log(), &format!("stream lua close the global Lua VM {:p}", self.0.l));
+            // its cosocket pools go with it, as upstream's live in the VM's registry
+            crate::api::socket_pool::free_vm_pools(self.0.l);
         }
     }
 }
