@@ -290,3 +290,17 @@ return _M
 loaded during content, talking during content
 --- no_error_log
 [error]
+
+
+
+=== TEST 15: an nginx built --with-debug puts upstream's ../lua-resty-core and ../lua-resty-lrucache first in the default path
+--- stream_server_config
+    content_by_lua_block {
+        local prefix = "../lua-resty-core/lib/?.lua;../lua-resty-lrucache/lib/?.lua;"
+        local has = package.path:sub(1, #prefix) == prefix
+        ngx.say(ngx.config.debug == has)
+    }
+--- stream_response
+true
+--- no_error_log
+[error]

@@ -55,6 +55,32 @@ fn with_extra(current: &str, extra: &[String]) -> String {
     parts.join(";")
 }
 
+/// What upstream puts before the default `package.path` when nginx is built `--with-debug`
+/// (its `LUA_DEFAULT_PATH`): a lua-resty-core and lua-resty-lrucache checked out beside the
+/// directory nginx runs in, as in upstream's development trees.
+#[cfg(ngx_feature = "debug")]
+const DEBUG_DEFAULT_PATH: &str = "../lua-resty-core/lib/?.lua;../lua-resty-lrucache/lib/?.lua";
+
+/// A fresh main VM's `package.path` starts with DEBUG_DEFAULT_PATH in a debug nginx, as
+/// upstream's (logged as upstream's debug line).
+#[cfg(ngx_feature = "debug")]
+pub unsafe fn prepend_debug_default(l: *mut lua_State, log: *mut ngx_log_t) {
+    log_debug(log, &format!("lua prepending default package.path with {DEBUG_DEFAULT_PATH}"));
+    // SAFETY: l is a fresh VM with the package library open; the stack is restored.
+    unsafe {
+        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
+        let pkg = raw::lua_gettop(l);
+        raw::lua_getfield(l, pkg, c"path".as_ptr());
+        let current = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        raw::lua_settop(l, pkg);
+        set_field_str(l, pkg, c"path", format!("{DEBUG_DEFAULT_PATH};{current}").as_bytes());
+        raw::lua_settop(l, pkg - 1);
+    }
+}
+
+#[cfg(not(ngx_feature = "debug"))]
+pub unsafe fn prepend_debug_default(_l: *mut lua_State, _log: *mut ngx_log_t) {}
+
 /// Adds the distro directories to a fresh VM's defaults, unless `LUA_PATH` / `LUA_CPATH`
 /// chose them (then LuaJIT's rules apply unchanged).
 pub unsafe fn add_distro_dirs(l: *mut lua_State) {

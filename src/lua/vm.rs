@@ -172,6 +172,9 @@ impl Vm {
             crate::lua::paths::add_distro_dirs(l);
             crate::lua::cmodule::wrap_searchers(l)?;
 
+            if parent.is_none() {
+                crate::lua::paths::prepend_debug_default(l, (*cycle).log);
+            }
             let defaults = default_entries(l);
             match parent {
                 // `lua_code_cache off`: a session's VM takes the paths the main VM has now
