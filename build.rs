@@ -19,10 +19,7 @@ fn main() {
 
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let script = dir.join("nginx-config/exports.map");
-    println!(
-        "cargo::rustc-cdylib-link-arg=-Wl,--version-script={}",
-        script.display()
-    );
+    println!("cargo::rustc-cdylib-link-arg=-Wl,--version-script={}", script.display());
     println!("cargo::rustc-cdylib-link-arg=-Wl,-Bsymbolic");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed={}", script.display());
@@ -31,29 +28,19 @@ fn main() {
 /// nginx-sys publishes (as `links = "nginx"` metadata) the features and version of the tree it
 /// generated bindings for.
 fn nginx_cfgs() {
-    for var in [
-        "DEP_NGINX_FEATURES",
-        "DEP_NGINX_FEATURES_CHECK",
-        "DEP_NGINX_VERSION_NUMBER",
-    ] {
+    for var in ["DEP_NGINX_FEATURES", "DEP_NGINX_FEATURES_CHECK", "DEP_NGINX_VERSION_NUMBER"] {
         println!("cargo::rerun-if-env-changed={var}");
     }
     let known = env::var("DEP_NGINX_FEATURES_CHECK").unwrap_or_else(|_| "any()".into());
     println!("cargo::rustc-check-cfg=cfg(ngx_feature, values({known}))");
-    for feature in env::var("DEP_NGINX_FEATURES")
-        .unwrap_or_default()
-        .split(',')
-    {
+    for feature in env::var("DEP_NGINX_FEATURES").unwrap_or_default().split(',') {
         let feature = feature.trim();
         if !feature.is_empty() {
             println!("cargo::rustc-cfg=ngx_feature=\"{feature}\"");
         }
     }
 
-    let version: u64 = env::var("DEP_NGINX_VERSION_NUMBER")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
+    let version: u64 = env::var("DEP_NGINX_VERSION_NUMBER").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
     for (at_least, name) in VERSION_CFGS {
         println!("cargo::rustc-check-cfg=cfg({name})");
         if version >= *at_least {

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds everything, starts the real servers some tests talk to (redis, memcached), checks the
+# Checks formatting and lints, builds everything, starts the real servers some tests talk to (redis, memcached), checks the
 # packaging (a rebuild under a running nginx, nginx's addon build, the RPM, Debian's packaged
 # nginx 1.22), then runs every test: the t/*.t Test::Nginx-format blocks (cargo test).
 # TEST_PACKAGING=0 skips the packaging checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# formatting and lints first: they take seconds and say the most about a change
+cargo fmt --check
 scripts/build.sh
+cargo clippy --release --all-targets -- -D warnings
 scripts/test-servers.sh
 if [ "${TEST_PACKAGING:-1}" != 0 ]; then
     scripts/test-rebuild.sh

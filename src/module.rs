@@ -52,16 +52,14 @@ pub unsafe fn main_conf_of_cf<'a>(cf: *mut ngx_conf_t) -> &'a mut MainConf {
 unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
     guard(ptr::null_mut(), || {
         // SAFETY: cf->pool lives as long as the cycle's configuration.
-        pool_own(unsafe { (*cf).pool }, Box::<MainConf>::default())
-            .map_or(ptr::null_mut(), |p| p as *mut c_void)
+        pool_own(unsafe { (*cf).pool }, Box::<MainConf>::default()).map_or(ptr::null_mut(), |p| p as *mut c_void)
     })
 }
 
 unsafe extern "C" fn create_srv_conf(cf: *mut ngx_conf_t) -> *mut c_void {
     guard(ptr::null_mut(), || {
         // SAFETY: as above.
-        pool_own(unsafe { (*cf).pool }, Box::<SrvConf>::default())
-            .map_or(ptr::null_mut(), |p| p as *mut c_void)
+        pool_own(unsafe { (*cf).pool }, Box::<SrvConf>::default()).map_or(ptr::null_mut(), |p| p as *mut c_void)
     })
 }
 
@@ -167,7 +165,11 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             let cmcf = *(*((*cf).ctx as *mut ngx_stream_conf_ctx_t)).main_conf.add(ngx_stream_core_module.ctx_index)
                 as *mut ngx_stream_core_main_conf_t;
             let phases = [
-                (mcf.has_preread, ngx_stream_phases_NGX_STREAM_PREREAD_PHASE, crate::phase::preread::preread_handler as PhaseHandler),
+                (
+                    mcf.has_preread,
+                    ngx_stream_phases_NGX_STREAM_PREREAD_PHASE,
+                    crate::phase::preread::preread_handler as PhaseHandler,
+                ),
                 (mcf.has_log, ngx_stream_phases_NGX_STREAM_LOG_PHASE, crate::phase::log::log_handler as PhaseHandler),
             ];
             for (wanted, phase, handler) in phases {
@@ -222,7 +224,10 @@ pub unsafe fn first_ssl_ctx() -> *mut ngx_ssl_t {
     unsafe {
         let Some(ctx) = stream_conf_ctx(ngx_cycle) else { return ptr::null_mut() };
         let cmcf = *(*ctx).main_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_main_conf_t;
-        let servers = std::slice::from_raw_parts((*cmcf).servers.elts as *const *mut ngx_stream_core_srv_conf_t, (*cmcf).servers.nelts);
+        let servers = std::slice::from_raw_parts(
+            (*cmcf).servers.elts as *const *mut ngx_stream_core_srv_conf_t,
+            (*cmcf).servers.nelts,
+        );
         for &cscf in servers {
             let scf = *(*(*cscf).ctx).srv_conf.add(ngx_stream_lua_module.ctx_index) as *const SrvConf;
             if let Some(p) = (*scf).ssl.ctx {

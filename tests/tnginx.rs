@@ -60,16 +60,8 @@ fn env_nonempty(name: &str) -> Option<String> {
 }
 
 fn relative_to(repo: &Path, p: &Path) -> String {
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        repo.join(p)
-    };
-    abs.strip_prefix(repo)
-        .map(|r| r.to_path_buf())
-        .unwrap_or(abs)
-        .display()
-        .to_string()
+    let abs = if p.is_absolute() { p.to_path_buf() } else { repo.join(p) };
+    abs.strip_prefix(repo).map(|r| r.to_path_buf()).unwrap_or(abs).display().to_string()
 }
 
 fn collect_dir(repo: &Path, dir: &Path, out: &mut Vec<FileSel>) {
@@ -81,11 +73,8 @@ fn collect_dir(repo: &Path, dir: &Path, out: &mut Vec<FileSel>) {
     for p in entries {
         if p.is_dir() {
             collect_dir(repo, &p, out);
-        } else if p.extension().map_or(false, |e| e == "t") {
-            out.push(FileSel {
-                rel: relative_to(repo, &p),
-                only: vec![],
-            });
+        } else if p.extension().is_some_and(|e| e == "t") {
+            out.push(FileSel { rel: relative_to(repo, &p), only: vec![] });
         }
     }
 }
@@ -95,15 +84,8 @@ fn looks_like_path(repo: &Path, a: &str) -> bool {
     base.ends_with(".t") || repo.join(base).exists() && (base.contains('/') || base.ends_with(".t"))
 }
 
-const LIBTEST_VALUE_OPTIONS: &[&str] = &[
-    "--test-threads",
-    "--skip",
-    "--format",
-    "--color",
-    "--logfile",
-    "-Z",
-    "--shuffle-seed",
-];
+const LIBTEST_VALUE_OPTIONS: &[&str] =
+    &["--test-threads", "--skip", "--format", "--color", "--logfile", "-Z", "--shuffle-seed"];
 
 /// Merges repeated mentions of a file (one server root per file).
 fn dedup(files: Vec<FileSel>) -> Vec<FileSel> {
@@ -148,24 +130,16 @@ fn select_files(repo: &Path, args: &[String]) -> (Vec<FileSel>, Vec<String>) {
     }
     for s in specs {
         let (path, only) = match s.rsplit_once(':') {
-            Some((p, n)) if n.split(',').all(|x| x.parse::<usize>().is_ok()) => (
-                p.to_string(),
-                n.split(',').map(|x| x.parse().unwrap()).collect(),
-            ),
+            Some((p, n)) if n.split(',').all(|x| x.parse::<usize>().is_ok()) => {
+                (p.to_string(), n.split(',').map(|x| x.parse().unwrap()).collect())
+            }
             _ => (s.clone(), vec![]),
         };
-        let full = if Path::new(&path).is_absolute() {
-            PathBuf::from(&path)
-        } else {
-            repo.join(&path)
-        };
+        let full = if Path::new(&path).is_absolute() { PathBuf::from(&path) } else { repo.join(&path) };
         if full.is_dir() {
             collect_dir(repo, &full, &mut out);
         } else {
-            out.push(FileSel {
-                rel: relative_to(repo, &full),
-                only,
-            });
+            out.push(FileSel { rel: relative_to(repo, &full), only });
         }
     }
     (out, filters)
@@ -175,28 +149,17 @@ fn find_modules(repo: &Path) -> Result<Vec<PathBuf>, String> {
     if let Ok(list) = std::env::var("TEST_NGINX_LOAD_MODULES") {
         let mods: Vec<PathBuf> = list
             .split_whitespace()
-            .map(|m| {
-                if Path::new(m).is_absolute() {
-                    PathBuf::from(m)
-                } else {
-                    repo.join(m)
-                }
-            })
+            .map(|m| if Path::new(m).is_absolute() { PathBuf::from(m) } else { repo.join(m) })
             .collect();
         for m in &mods {
             if !m.is_file() {
-                return Err(format!(
-                    "module {} (from TEST_NGINX_LOAD_MODULES) does not exist",
-                    m.display()
-                ));
+                return Err(format!("module {} (from TEST_NGINX_LOAD_MODULES) does not exist", m.display()));
             }
         }
         return Ok(mods);
     }
     let name = "libngx_stream_lua_module.so";
-    let target = env_nonempty("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("target"));
+    let target = env_nonempty("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo.join("target"));
     for profile in ["release", "debug"] {
         let p = target.join(profile).join(name);
         if p.is_file() {
@@ -217,34 +180,23 @@ fn newest_mtime(p: &Path) -> Option<std::time::SystemTime> {
     if !meta.is_dir() {
         return meta.modified().ok();
     }
-    std::fs::read_dir(p)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| newest_mtime(&e.path()))
-        .max()
+    std::fs::read_dir(p).ok()?.filter_map(|e| e.ok()).filter_map(|e| newest_mtime(&e.path())).max()
 }
 
 /// `cargo test` does not rebuild the cdylib: say so when it is older than the sources.
 fn warn_if_stale(repo: &Path, module: &Path) {
     let built = std::fs::metadata(module).and_then(|m| m.modified()).ok();
-    let sources = ["src", "build.rs", "Cargo.toml"]
-        .iter()
-        .filter_map(|s| newest_mtime(&repo.join(s)))
-        .max();
+    let sources = ["src", "build.rs", "Cargo.toml"].iter().filter_map(|s| newest_mtime(&repo.join(s))).max();
     if let (Some(b), Some(s)) = (built, sources) {
         if s > b {
-            println!(
-                "# WARNING: {} is older than the sources; run `cargo build --release` first",
-                module.display()
-            );
+            println!("# WARNING: {} is older than the sources; run `cargo build --release` first", module.display());
         }
     }
 }
 
 fn build_config(repo: &Path) -> Result<Config, String> {
-    let nginx = env_nonempty("TEST_NGINX_BINARY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("build/nginx/objs/nginx"));
+    let nginx =
+        env_nonempty("TEST_NGINX_BINARY").map(PathBuf::from).unwrap_or_else(|| repo.join("build/nginx/objs/nginx"));
     if !nginx.is_file() {
         return Err(format!(
             "nginx binary {} does not exist; run scripts/setup.sh to build it, or set TEST_NGINX_BINARY",
@@ -253,11 +205,8 @@ fn build_config(repo: &Path) -> Result<Config, String> {
     }
     let modules = find_modules(repo)?;
     let (nginx_version, openssl_version) = nginx::versions(&nginx);
-    let timeout = env_nonempty("TEST_NGINX_TIMEOUT")
-        .and_then(|t| plan::parse_time(&t))
-        .unwrap_or(3.0);
-    let master_override =
-        env_nonempty("TEST_NGINX_MASTER_PROCESS").map(|v| matches!(v.as_str(), "on" | "1" | "yes"));
+    let timeout = env_nonempty("TEST_NGINX_TIMEOUT").and_then(|t| plan::parse_time(&t)).unwrap_or(3.0);
+    let master_override = env_nonempty("TEST_NGINX_MASTER_PROCESS").map(|v| matches!(v.as_str(), "on" | "1" | "yes"));
     Ok(Config {
         repo: repo.to_path_buf(),
         nginx,
@@ -272,7 +221,7 @@ fn build_config(repo: &Path) -> Result<Config, String> {
         repeat_override: env_nonempty("TEST_NGINX_REPEAT_EACH").and_then(|r| r.trim().parse().ok()),
         log_level: env_nonempty("TEST_NGINX_LOG_LEVEL").unwrap_or_else(|| "debug".into()),
         master_override,
-        verbose: env_nonempty("TEST_NGINX_VERBOSE").map_or(false, |v| v != "0"),
+        verbose: env_nonempty("TEST_NGINX_VERBOSE").is_some_and(|v| v != "0"),
     })
 }
 
@@ -392,9 +341,7 @@ fn count_blocks(repo: &Path, files: &[FileSel], filters: &[String]) -> usize {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if env_nonempty("TNGINX_SELF_TEST").map_or(false, |v| v != "0")
-        || args.iter().any(|a| a == "--self-test")
-    {
+    if env_nonempty("TNGINX_SELF_TEST").is_some_and(|v| v != "0") || args.iter().any(|a| a == "--self-test") {
         std::process::exit(selftest::run());
     }
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -407,13 +354,10 @@ fn main() {
         return;
     }
     if files.is_empty() {
-        println!(
-            "t: no test files found under {}/t (set TEST_NGINX_FILES or pass paths after --)",
-            repo.display()
-        );
+        println!("t: no test files found under {}/t (set TEST_NGINX_FILES or pass paths after --)", repo.display());
         return;
     }
-    if env_nonempty("TNGINX_LINT").map_or(false, |v| v != "0") {
+    if env_nonempty("TNGINX_LINT").is_some_and(|v| v != "0") {
         std::process::exit(lint(&repo, &files));
     }
     let cfg = match build_config(&repo) {
@@ -429,11 +373,7 @@ fn main() {
         if cfg.modules.is_empty() {
             "(none)".to_string()
         } else {
-            cfg.modules
-                .iter()
-                .map(|m| m.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
+            cfg.modules.iter().map(|m| m.display().to_string()).collect::<Vec<_>>().join(" ")
         },
         files.len()
     );
@@ -441,10 +381,7 @@ fn main() {
     // familiar shape; the count is of the blocks the selection names.
     println!("\nrunning {} tests", count_blocks(&repo, &files, &filters));
     let started = Instant::now();
-    let jobs = env_nonempty("TEST_NGINX_JOBS")
-        .and_then(|j| j.trim().parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
+    let jobs = env_nonempty("TEST_NGINX_JOBS").and_then(|j| j.trim().parse::<usize>().ok()).unwrap_or(1).max(1);
     let queue = Mutex::new(files.into_iter().collect::<VecDeque<FileSel>>());
     let tally = Mutex::new(Tally::default());
     let nfiles = queue.lock().unwrap().len();
@@ -466,11 +403,7 @@ fn main() {
             println!("#   {}", n);
         }
     }
-    let todo = if t.todo > 0 {
-        format!(", {} todo", t.todo)
-    } else {
-        String::new()
-    };
+    let todo = if t.todo > 0 { format!(", {} todo", t.todo) } else { String::new() };
     println!(
         "\ntest result: {}. {} passed; {} failed; {} ignored; 0 measured; 0 filtered out; \
          finished in {:.2}s ({} files{})\n",

@@ -71,7 +71,12 @@ unsafe extern "C" fn check_abort(rev: *mut ngx_event_t) {
             }
             (*rev).set_eof(1);
             (*rev).handler = Some(ignore_event);
-            log_error(NGX_LOG_INFO, (*c).log, if n == 0 { 0 } else { errno }, b"stream client prematurely closed connection");
+            log_error(
+                NGX_LOG_INFO,
+                (*c).log,
+                if n == 0 { 0 } else { errno },
+                b"stream client prematurely closed connection",
+            );
             let Some(sess) = Session::get_or_create(s) else { return };
             let t = (*sess).on_abort;
             if !t.is_null() && (*t).status == Status::Suspended {

@@ -33,9 +33,7 @@ unsafe fn balancer_of(r: *mut Session) -> Result<(*mut Peer, *mut ngx_stream_ses
 /// `balancer_of`, with its failure left in `err` for the caller to return `NGX_ERROR`.
 unsafe fn balancer_or_err(r: *mut Session, err: *mut *const c_char) -> Option<(*mut Peer, *mut ngx_stream_session_t)> {
     // SAFETY: as for balancer_of.
-    unsafe {
-        balancer_of(r).map_err(|msg| set_err(err, msg)).ok()
-    }
+    unsafe { balancer_of(r).map_err(|msg| set_err(err, msg)).ok() }
 }
 
 unsafe fn set_err(err: *mut *const c_char, msg: &'static [u8]) {

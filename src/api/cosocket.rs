@@ -8,7 +8,8 @@ use crate::ffi::*;
 use crate::lua::session::{Phase, Session};
 
 /// Phases where cosockets may be used (the yieldable ones).
-pub const COSOCKET_PHASES: &[Phase] = &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello];
+pub const COSOCKET_PHASES: &[Phase] =
+    &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello];
 
 /// The `ngx.socket` table of the `ngx` table at `t`, created on first use.
 pub unsafe fn socket_table(l: *mut lua_State, t: c_int) -> c_int {
@@ -29,7 +30,7 @@ pub unsafe fn socket_table(l: *mut lua_State, t: c_int) -> c_int {
 /// init_worker) those set at the `stream {}` level, as upstream's fake requests use.
 pub fn socket_conf(sess: &Session) -> SocketConf {
     if sess.s.is_null() {
-        return crate::module::stream_level_srv_conf().map(|c| c.socket.clone()).unwrap_or_default();
+        return crate::module::stream_level_srv_conf().map(|c| c.socket).unwrap_or_default();
     }
     // SAFETY: a live session's server conf.
     unsafe { crate::module::srv_conf_of(sess.s).socket }
@@ -101,7 +102,6 @@ pub fn sockaddr_bytes(sa: &std::net::SocketAddr) -> Vec<u8> {
     }
 }
 
-
 /// Pushes `nil, msg` and returns 2.
 pub unsafe fn fail(l: *mut lua_State, msg: &[u8]) -> LuaResult {
     // SAFETY: l has room for two values.
@@ -111,4 +111,3 @@ pub unsafe fn fail(l: *mut lua_State, msg: &[u8]) -> LuaResult {
     }
     Ok(2)
 }
-

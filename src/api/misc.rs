@@ -60,4 +60,3 @@ unsafe fn configure_impl(l: *mut lua_State) -> LuaResult {
     unsafe { push_bytes(l, args.strip_prefix(b" ").unwrap_or(args)) };
     Ok(1)
 }
-

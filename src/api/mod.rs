@@ -22,9 +22,9 @@ pub mod socket_pool;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod socket_ssl;
 pub mod socket_tcp;
+pub mod socket_udp;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_ctx;
-pub mod socket_udp;
 pub mod string;
 pub mod thread;
 pub mod timer;

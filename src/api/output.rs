@@ -5,9 +5,9 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 
 use crate::api::{check_phase, current_session};
+use crate::ffi::*;
 use crate::lua::session::{Phase, Session};
 use crate::lua::thread::Thread;
-use crate::ffi::*;
 use crate::lua_api;
 use crate::module::ngx_stream_lua_module;
 
@@ -73,9 +73,7 @@ pub unsafe fn append_value(
         match t {
             LUA_TNUMBER | LUA_TSTRING => out.extend_from_slice(to_bytes(l, idx).unwrap_or_default()),
             LUA_TNIL => out.extend_from_slice(b"nil"),
-            LUA_TBOOLEAN => {
-                out.extend_from_slice(if raw::lua_toboolean(l, idx) != 0 { b"true" } else { b"false" })
-            }
+            LUA_TBOOLEAN => out.extend_from_slice(if raw::lua_toboolean(l, idx) != 0 { b"true" } else { b"false" }),
             LUA_TLIGHTUSERDATA if raw::lua_touserdata(l, idx).is_null() => out.extend_from_slice(b"null"),
             LUA_TLIGHTUSERDATA => {}
             LUA_TTABLE => append_table(l, idx, arg, fname, out)?,
@@ -359,7 +357,12 @@ pub unsafe fn write(sess: &mut crate::lua::session::Session, data: &[u8]) -> isi
 
 /// One free buffer of at least `size` bytes: a recycled one when big enough (cosocket sends
 /// share the list, as upstream).
-pub(crate) unsafe fn get_free_buf(pool: *mut ngx_pool_t, log: *mut ngx_log_t, free: &mut *mut ngx_chain_t, size: usize) -> *mut ngx_chain_t {
+pub(crate) unsafe fn get_free_buf(
+    pool: *mut ngx_pool_t,
+    log: *mut ngx_log_t,
+    free: &mut *mut ngx_chain_t,
+    size: usize,
+) -> *mut ngx_chain_t {
     // SAFETY: free is this session's list of consumed buffers from the same pool.
     unsafe {
         if !(*free).is_null() {
@@ -376,7 +379,11 @@ pub(crate) unsafe fn get_free_buf(pool: *mut ngx_pool_t, log: *mut ngx_log_t, fr
             }
             log_debug(
                 log,
-                &format!("lua reuse free buf chain, but reallocate memory because {size} >= {cap}, cl:{:p}, p:{:p}", cl, (*b).start),
+                &format!(
+                    "lua reuse free buf chain, but reallocate memory because {size} >= {cap}, cl:{:p}, p:{:p}",
+                    cl,
+                    (*b).start
+                ),
             );
             ngx_pfree(pool, (*b).start as *mut c_void);
             let start = ngx_palloc(pool, size) as *mut u8;

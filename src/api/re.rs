@@ -20,12 +20,8 @@ pub fn compile_template(src: &[u8]) -> Result<Option<Template>, String> {
     if !src.contains(&b'$') {
         return Ok(None);
     }
-    let invalid = || {
-        format!(
-            "lua script: invalid capturing variable name found in \"{}\"",
-            String::from_utf8_lossy(src)
-        )
-    };
+    let invalid =
+        || format!("lua script: invalid capturing variable name found in \"{}\"", String::from_utf8_lossy(src));
     let mut pieces = Vec::new();
     let mut i = 0;
     while i < src.len() {
@@ -67,11 +63,7 @@ pub fn compile_template(src: &[u8]) -> Result<Option<Template>, String> {
                 i += 1;
                 break;
             }
-            let more = if numeric {
-                ch.is_ascii_digit()
-            } else {
-                ch.is_ascii_alphanumeric() || ch == b'_'
-            };
+            let more = if numeric { ch.is_ascii_digit() } else { ch.is_ascii_alphanumeric() || ch == b'_' };
             if !more {
                 end = i;
                 break;
@@ -83,9 +75,7 @@ pub fn compile_template(src: &[u8]) -> Result<Option<Template>, String> {
         }
         let name = String::from_utf8_lossy(&src[start..end]).into_owned();
         if bracket {
-            return Err(format!(
-                "the closing bracket in \"{name}\" variable is missing"
-            ));
+            return Err(format!("the closing bracket in \"{name}\" variable is missing"));
         }
         if name.is_empty() {
             return Err(invalid());
@@ -121,9 +111,7 @@ impl Template {
 
 /// `lua_regex_cache_max_entries` (default 1024).
 pub fn cache_max_entries() -> usize {
-    crate::module::cycle_main_conf()
-        .and_then(|c| c.regex_cache_max_entries)
-        .unwrap_or(1024)
+    crate::module::cycle_main_conf().and_then(|c| c.regex_cache_max_entries).unwrap_or(1024)
 }
 
 /// `lua_regex_match_limit` (0: PCRE2's default); None while no running cycle's configuration

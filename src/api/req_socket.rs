@@ -836,4 +836,3 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
         Ok(1)
     }
 }
-

@@ -52,7 +52,14 @@ unsafe fn core_srv_conf(sess: &Session) -> *mut ngx_stream_core_srv_conf_t {
 }
 
 /// Starts resolving `host` for the running thread of `sess`.
-pub unsafe fn start(sess: *mut Session, host: &[u8], port: u16, data: *mut c_void, done: Done, cancelled: Cancelled) -> Resolve {
+pub unsafe fn start(
+    sess: *mut Session,
+    host: &[u8],
+    port: u16,
+    data: *mut c_void,
+    done: Done,
+    cancelled: Cancelled,
+) -> Resolve {
     let shown = String::from_utf8_lossy(host).into_owned();
     // SAFETY: sess is the running session; the wait box lives until answered or cancelled.
     unsafe {

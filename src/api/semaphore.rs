@@ -27,7 +27,11 @@ const FFI_AGAIN: c_int = -2;
 const FFI_DECLINED: c_int = -5;
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_new(psem: *mut *mut Sema, n: c_int, errmsg: *mut *const c_char) -> c_int {
+pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_new(
+    psem: *mut *mut Sema,
+    n: c_int,
+    errmsg: *mut *const c_char,
+) -> c_int {
     let _ = errmsg;
     let sem = Box::into_raw(Box::new(Sema {
         resources: n.max(0),
@@ -176,7 +180,10 @@ unsafe extern "C" fn wake_waiters(ev: *mut ngx_event_t) {
         unsafe {
             let sem = (*ev).data as *mut Sema;
             let queue = if (*sem).waiters.is_empty() { "empty" } else { "not empty" };
-            log_debug(cycle_log(), &format!("semaphore handler: wait queue: {queue}, resource count: {}", (*sem).resources));
+            log_debug(
+                cycle_log(),
+                &format!("semaphore handler: wait queue: {queue}, resource count: {}", (*sem).resources),
+            );
             (*sem).waking = true;
             while (*sem).resources > 0 {
                 let Some(t) = (*sem).waiters.pop_front() else { break };

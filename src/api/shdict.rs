@@ -29,7 +29,12 @@ fn hash(key: &[u8]) -> u32 {
 
 /// `lua_shared_dict NAME SIZE`: declares the zone (nginx creates and maps it after the
 /// configuration is read, then calls `init_zone`).
-pub unsafe fn declare(cf: *mut ngx_conf_t, mcf: &mut MainConf, name: &ngx_str_t, size: &ngx_str_t) -> Result<(), String> {
+pub unsafe fn declare(
+    cf: *mut ngx_conf_t,
+    mcf: &mut MainConf,
+    name: &ngx_str_t,
+    size: &ngx_str_t,
+) -> Result<(), String> {
     if name.len == 0 {
         return Err(format!("invalid lua shared dict name \"{}\"", String::from_utf8_lossy(ngx_bytes(name))));
     }
@@ -42,7 +47,12 @@ pub unsafe fn declare(cf: *mut ngx_conf_t, mcf: &mut MainConf, name: &ngx_str_t,
     let mut zname = *name;
     // SAFETY: cf is the configuration being read; the module is the zone's tag.
     unsafe {
-        let zone = ngx_shared_memory_add(cf, &mut zname, bytes as usize, ptr::addr_of_mut!(crate::module::ngx_stream_lua_module) as *mut c_void);
+        let zone = ngx_shared_memory_add(
+            cf,
+            &mut zname,
+            bytes as usize,
+            ptr::addr_of_mut!(crate::module::ngx_stream_lua_module) as *mut c_void,
+        );
         if zone.is_null() {
             return Err(String::new()); // nginx logged why
         }
@@ -107,7 +117,6 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int, mcf: &MainConf) {
     }
 }
 
-
 /// The dict of a method's `self` (the table at index 1), if it is one.
 unsafe fn dict_of<'a>(l: *mut lua_State) -> Option<&'a Dict> {
     // SAFETY: index 1 exists (callers checked the argument count).
@@ -123,7 +132,11 @@ unsafe fn dict_of<'a>(l: *mut lua_State) -> Option<&'a Dict> {
 }
 
 /// `self` and the optional count of `flush_expired` / `get_keys`.
-unsafe fn dict_and_count<'a>(l: *mut lua_State, fname: &'static str, default: c_int) -> Result<(&'a Dict, c_int), LuaError> {
+unsafe fn dict_and_count<'a>(
+    l: *mut lua_State,
+    fname: &'static str,
+    default: c_int,
+) -> Result<(&'a Dict, c_int), LuaError> {
     // SAFETY: l is the running state.
     unsafe {
         let n = raw::lua_gettop(l);
@@ -300,10 +313,12 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store(
                 match value {
                     Some(v) if v.len() == (*e).value_len as usize && (*e).value_type != T_LIST => {
                         g.debug("lua shared dict set: found old entry and value size matched, reusing it");
-                        (*e).set_value(vt, v, expiry(exptime as i64), user_flags as u32);
+                        (*e).set_value(vt, v, expiry(exptime), user_flags as u32);
                         return RC_OK;
                     }
-                    Some(_) => g.debug("lua shared dict set: found old entry but value size NOT matched, removing it first"),
+                    Some(_) => {
+                        g.debug("lua shared dict set: found old entry but value size NOT matched, removing it first")
+                    }
                     None => {}
                 }
                 g.remove(e);
@@ -311,7 +326,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store(
             let Some(v) = value else { return RC_OK };
             g.debug("lua shared dict set: creating a new entry");
             let mut evicted = false;
-            let made = g.insert(h, key, vt, v, expiry(exptime as i64), user_flags as u32, op & OP_SAFE != 0, &mut evicted);
+            let made = g.insert(h, key, vt, v, expiry(exptime), user_flags as u32, op & OP_SAFE != 0, &mut evicted);
             *forcible = c_int::from(evicted);
             if made.is_none() {
                 *errmsg = c"no memory".as_ptr();
@@ -466,7 +481,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr(
             if let Found::Expired(e) = found {
                 if (*e).value_len == 8 && (*e).value_type != T_LIST {
                     g.debug("lua shared dict incr: found old entry and value size matched, reusing it");
-                    (*e).set_value(T_NUMBER, &bytes, expiry(init_ttl as i64), 0);
+                    (*e).set_value(T_NUMBER, &bytes, expiry(init_ttl), 0);
                     *value = num;
                     return RC_OK;
                 }
@@ -475,7 +490,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr(
             }
             g.debug("lua shared dict incr: creating a new entry");
             let mut evicted = false;
-            let made = g.insert(h, key, T_NUMBER, &bytes, expiry(init_ttl as i64), 0, false, &mut evicted);
+            let made = g.insert(h, key, T_NUMBER, &bytes, expiry(init_ttl), 0, false, &mut evicted);
             *forcible = c_int::from(evicted);
             if made.is_none() {
                 *errmsg = c"no memory".as_ptr();
@@ -522,14 +537,19 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get_ttl(zone: *mut Dict, key:
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_set_expire(zone: *mut Dict, key: *const u8, key_len: usize, exptime: c_long) -> c_int {
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_set_expire(
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    exptime: c_long,
+) -> c_int {
     guard(RC_ERROR, || {
         // SAFETY: zone is a live dict, key its key.
         unsafe {
             let key = key_slice(key, key_len);
             let g = (*zone).lock();
             let Some(e) = g.peek(hash(key), key) else { return RC_DECLINED };
-            (*e).expires = expiry(exptime as i64);
+            (*e).expires = expiry(exptime);
             RC_OK
         }
     })
@@ -574,11 +594,8 @@ pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_push(
         // SAFETY: the caller passes a live dict, its key and the value.
         unsafe {
             let num = num_value.to_ne_bytes();
-            let (vt, value): (u8, &[u8]) = if value_type as u8 == T_NUMBER {
-                (T_NUMBER, &num)
-            } else {
-                (T_STRING, key_slice(str_value, str_len))
-            };
+            let (vt, value): (u8, &[u8]) =
+                if value_type as u8 == T_NUMBER { (T_NUMBER, &num) } else { (T_STRING, key_slice(str_value, str_len)) };
             let key = key_slice(key, key_len);
             let h = hash(key);
             let g = (*zone).lock();
@@ -742,8 +759,17 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get_macos(p: *const GetParams
     unsafe {
         let p = &*p;
         ngx_stream_lua_ffi_shdict_get(
-            p.zone, p.key, p.key_len, p.value_type, p.str_value_buf, p.str_value_len, p.num_value,
-            p.user_flags, p.get_stale, p.is_stale, p.errmsg,
+            p.zone,
+            p.key,
+            p.key_len,
+            p.value_type,
+            p.str_value_buf,
+            p.str_value_len,
+            p.num_value,
+            p.user_flags,
+            p.get_stale,
+            p.is_stale,
+            p.errmsg,
         )
     }
 }
@@ -754,8 +780,18 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store_macos(p: *const StorePa
     unsafe {
         let p = &*p;
         ngx_stream_lua_ffi_shdict_store(
-            p.zone, p.op, p.key, p.key_len, p.value_type, p.str_value_buf, p.str_value_len,
-            p.num_value, p.exptime, p.user_flags, p.errmsg, p.forcible,
+            p.zone,
+            p.op,
+            p.key,
+            p.key_len,
+            p.value_type,
+            p.str_value_buf,
+            p.str_value_len,
+            p.num_value,
+            p.exptime,
+            p.user_flags,
+            p.errmsg,
+            p.forcible,
         )
     }
 }
@@ -766,7 +802,15 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr_macos(p: *const IncrPara
     unsafe {
         let p = &*p;
         ngx_stream_lua_ffi_shdict_incr(
-            p.zone, p.key, p.key_len, p.num_value, p.errmsg, p.has_init, p.init, p.init_ttl, p.forcible,
+            p.zone,
+            p.key,
+            p.key_len,
+            p.num_value,
+            p.errmsg,
+            p.has_init,
+            p.init,
+            p.init_ttl,
+            p.forcible,
         )
     }
 }
@@ -807,7 +851,12 @@ pub unsafe extern "C" fn ngx_stream_lua_find_zone(name: *const u8, len: usize) -
 /// buffer `value.s`, cut to its length), `NGX_DECLINED` when missing or expired, `NGX_ERROR`
 /// for a list or a string without a buffer.
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_shared_dict_get(zone: *mut Dict, key: *const u8, key_len: usize, value: *mut LuaValue) -> ngx_int_t {
+pub unsafe extern "C" fn ngx_stream_lua_shared_dict_get(
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    value: *mut LuaValue,
+) -> ngx_int_t {
     guard(NGX_ERROR as ngx_int_t, || {
         // SAFETY: the caller passes a live dict, its key and a value to fill.
         unsafe {

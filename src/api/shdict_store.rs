@@ -188,7 +188,9 @@ impl Entry {
 impl Item {
     pub fn value(&self) -> &[u8] {
         // SAFETY: value_len bytes follow the item header.
-        unsafe { std::slice::from_raw_parts((self as *const Item as *const u8).add(ITEM_HEAD), self.value_len as usize) }
+        unsafe {
+            std::slice::from_raw_parts((self as *const Item as *const u8).add(ITEM_HEAD), self.value_len as usize)
+        }
     }
 }
 
@@ -204,14 +206,22 @@ fn cmp_keys(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a[..n].cmp(&b[..n]).then(a.len().cmp(&b.len()))
 }
 
-unsafe extern "C" fn insert_value(mut temp: *mut ngx_rbtree_node_t, node: *mut ngx_rbtree_node_t, sentinel: *mut ngx_rbtree_node_t) {
+unsafe extern "C" fn insert_value(
+    mut temp: *mut ngx_rbtree_node_t,
+    node: *mut ngx_rbtree_node_t,
+    sentinel: *mut ngx_rbtree_node_t,
+) {
     // SAFETY: nginx calls this with the tree's root, the new node and the sentinel; every
     // node in the tree is the head of an Entry.
     unsafe {
         let key = (*(node as *mut Entry)).key();
         loop {
             let p = if (*node).key != (*temp).key {
-                if (*node).key < (*temp).key { &mut (*temp).left } else { &mut (*temp).right }
+                if (*node).key < (*temp).key {
+                    &mut (*temp).left
+                } else {
+                    &mut (*temp).right
+                }
             } else if cmp_keys(key, (*(temp as *mut Entry)).key()).is_lt() {
                 &mut (*temp).left
             } else {

@@ -95,7 +95,10 @@ pub fn free_vm_pools(vm: *mut lua_State) {
     });
     for (key, pool) in freed {
         let at = &pool as *const Pool as usize;
-        log_debug(cycle_log(), &format!("stream lua tcp socket keepalive: free connection pool {at:X} for \"{}\"", key_text(&key)));
+        log_debug(
+            cycle_log(),
+            &format!("stream lua tcp socket keepalive: free connection pool {at:X} for \"{}\"", key_text(&key)),
+        );
         for item in pool.conns {
             // SAFETY: pooled connections are open and ours; closing deletes their idle timer.
             unsafe { close_conn(item.idle.c) };
@@ -279,7 +282,10 @@ fn take_for(key: &[u8], log: *mut ngx_log_t, waiter: bool) -> Option<Idle> {
     })?;
     let c = item.idle.c;
     // SAFETY: as below.
-    log_debug(log, &format!("stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}", c, unsafe { (*c).fd }));
+    log_debug(
+        log,
+        &format!("stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}", c, unsafe { (*c).fd }),
+    );
     // SAFETY: a pooled connection is open and ours.
     unsafe {
         if (*(*c).read).timer_set() != 0 {
@@ -293,7 +299,14 @@ fn take_for(key: &[u8], log: *mut ngx_log_t, waiter: bool) -> Option<Idle> {
 /// Puts a connection into pool `key` (created with `size` slots if new), with a keepalive
 /// timeout in ms (0: none); `counted`: its socket had joined the pool. False when the
 /// connection turned out to be unusable (closed).
-pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bool, log: *mut ngx_log_t) -> bool {
+pub unsafe fn put(
+    key: &[u8],
+    size: usize,
+    idle: Idle,
+    timeout: ngx_msec_t,
+    counted: bool,
+    log: *mut ngx_log_t,
+) -> bool {
     let c = idle.c;
     let item = Box::new(Pooled { idle, key: key.to_vec() });
     log_debug(log, &format!("stream lua tcp socket set keepalive: saving connection {:p}", c));
@@ -385,7 +398,7 @@ unsafe fn drop_conn(item: *mut Pooled) {
         let removed = POOLS.with(|p| {
             let mut pools = p.borrow_mut();
             let pool = pools.get_mut(&key)?;
-            let i = pool.conns.iter().position(|b| &**b as *const Pooled == item as *const Pooled)?;
+            let i = pool.conns.iter().position(|b| std::ptr::eq(&**b, item))?;
             let removed = pool.conns.remove(i);
             free_if_unused(&mut pools, &key, cycle_log());
             removed

@@ -7,9 +7,7 @@ use std::ptr;
 
 use crate::api::cosocket::{fail, COSOCKET_PHASES};
 use crate::api::recv::or_default;
-use crate::api::socket_tcp::{
-    cancel_wait, on_read_event, on_write_event, this_in_session, TcpSocket,
-};
+use crate::api::socket_tcp::{cancel_wait, on_read_event, on_write_event, this_in_session, TcpSocket};
 use crate::api::{check_phase, current_session};
 use crate::ffi::*;
 use crate::lua::runner::wake;
@@ -63,7 +61,9 @@ unsafe fn sslhandshake_impl(l: *mut lua_State) -> LuaResult {
     unsafe {
         let n = raw::lua_gettop(l);
         if !(1..=5).contains(&n) {
-            return err(format!("ngx.socket sslhandshake: expecting 1 ~ 5 arguments (including the object), but seen {n}"));
+            return err(format!(
+                "ngx.socket sslhandshake: expecting 1 ~ 5 arguments (including the object), but seen {n}"
+            ));
         }
         let sess = current_session(l)?;
         check_phase(&*sess, COSOCKET_PHASES)?;
@@ -88,7 +88,9 @@ unsafe fn sslhandshake_impl(l: *mut lua_State) -> LuaResult {
             return Ok(1);
         }
         let ctx = ssl_ctx_of(&*sess);
-        if ctx.is_null() || ngx_ssl_create_connection(ctx, c, (NGX_SSL_BUFFER | NGX_SSL_CLIENT) as ngx_uint_t) != NGX_OK as isize {
+        if ctx.is_null()
+            || ngx_ssl_create_connection(ctx, c, (NGX_SSL_BUFFER | NGX_SSL_CLIENT) as ngx_uint_t) != NGX_OK as isize
+        {
             return fail(l, b"failed to create ssl connection");
         }
         (*c).set_sendfile(0);
@@ -108,12 +110,15 @@ unsafe fn sslhandshake_impl(l: *mut lua_State) -> LuaResult {
             }
         }
         if n >= 3 {
-            if let Some(name) = to_bytes(l, 3).filter(|_| raw::lua_type(l, 3) == LUA_TSTRING || raw::lua_type(l, 3) == LUA_TNUMBER) {
+            if let Some(name) =
+                to_bytes(l, 3).filter(|_| raw::lua_type(l, 3) == LUA_TSTRING || raw::lua_type(l, 3) == LUA_TNUMBER)
+            {
                 log_debug(sock.log(), &format!("stream lua ssl server name: \"{}\"", String::from_utf8_lossy(name)));
                 let cname = std::ffi::CString::new(name).unwrap_or_default();
                 // SSL_set_tlsext_host_name is a macro over SSL_ctrl
                 const SSL_CTRL_SET_TLSEXT_HOSTNAME: c_int = 55;
-                if SSL_ctrl((*(*c).ssl).connection, SSL_CTRL_SET_TLSEXT_HOSTNAME, 0, cname.as_ptr() as *mut c_void) == 0 {
+                if SSL_ctrl((*(*c).ssl).connection, SSL_CTRL_SET_TLSEXT_HOSTNAME, 0, cname.as_ptr() as *mut c_void) == 0
+                {
                     return fail(l, b"SSL_set_tlsext_host_name failed");
                 }
                 sock.ssl_name = name.to_vec();
@@ -173,7 +178,12 @@ unsafe fn handshake_result(sock: &mut TcpSocket, l: *mut lua_State) -> c_int {
                 let why = std::ffi::CStr::from_ptr(X509_verify_cert_error_string(rc)).to_string_lossy().into_owned();
                 let e = format!("{rc}: {why}");
                 if sock.conf.log_errors() {
-                    log_error(NGX_LOG_ERR, sock.log(), 0, format!("stream lua ssl certificate verify error: ({e})").as_bytes());
+                    log_error(
+                        NGX_LOG_ERR,
+                        sock.log(),
+                        0,
+                        format!("stream lua ssl certificate verify error: ({e})").as_bytes(),
+                    );
                 }
                 e.into_bytes()
             } else if !sock.ssl_name.is_empty() && {

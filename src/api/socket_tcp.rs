@@ -7,6 +7,7 @@
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
+use crate::api::cosocket::{fail, parse_addr, sockaddr_bytes, socket_conf, socket_table, PeerAddr, COSOCKET_PHASES};
 use crate::api::recv::{
     or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_arg, until_args,
     until_iterator_args, Pattern, Read, RecvBuf,
@@ -15,7 +16,6 @@ use crate::api::req_socket::{os_error_text, send_data};
 use crate::api::resolve::Resolve;
 use crate::api::socket_out::OutBuf;
 use crate::api::socket_pool::{self, Idle, Join};
-use crate::api::cosocket::{fail, parse_addr, socket_conf, socket_table, sockaddr_bytes, PeerAddr, COSOCKET_PHASES};
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
 use crate::ffi::*;
@@ -394,7 +394,9 @@ unsafe fn gc_impl(l: *mut lua_State) -> LuaResult {
 // connect
 
 /// The options table of connect: (pool name, pool_size, backlog).
-unsafe fn connect_options(l: *mut lua_State, idx: c_int) -> Result<(Option<Vec<u8>>, usize, Option<i64>), LuaError> {
+type ConnectOptions = (Option<Vec<u8>>, usize, Option<i64>);
+
+unsafe fn connect_options(l: *mut lua_State, idx: c_int) -> Result<ConnectOptions, LuaError> {
     // SAFETY: idx holds a table.
     unsafe {
         let mut pool_size = 0usize;
@@ -524,7 +526,14 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
 
 /// Connects `sock` (past the pool checks) to `host`; `resumed`: for a thread that already
 /// yielded (its results then come through `wake`, an `Err(Yield)` meaning it still waits).
-unsafe fn proceed(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSocket, host: &[u8], port: u16, resumed: bool) -> LuaResult {
+unsafe fn proceed(
+    l: *mut lua_State,
+    sess: *mut Session,
+    sock: &mut TcpSocket,
+    host: &[u8],
+    port: u16,
+    resumed: bool,
+) -> LuaResult {
     // SAFETY: sess is the session of the connecting thread.
     unsafe {
         let r = match parse_addr(host, port) {
@@ -683,7 +692,14 @@ unsafe extern "C" fn queued_run(ev: *mut ngx_event_t) {
 }
 
 /// A host name: resolved through the server's `resolver` (the answer resumes the connect).
-unsafe fn connect_by_name(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSocket, host: &[u8], port: u16, resumed: bool) -> LuaResult {
+unsafe fn connect_by_name(
+    l: *mut lua_State,
+    sess: *mut Session,
+    sock: &mut TcpSocket,
+    host: &[u8],
+    port: u16,
+    resumed: bool,
+) -> LuaResult {
     // SAFETY: sess is the running session.
     unsafe {
         if !resumed {
@@ -764,7 +780,13 @@ unsafe fn resolved(sess: *mut Session, t: *mut Thread, data: *mut c_void, res: R
 
 /// Connects to `addr`; yields while the connection is in progress.
 /// `resumed`: called from the resolver's answer for a thread that already yielded.
-unsafe fn start_connect(l: *mut lua_State, sess: *mut Session, sock: &mut TcpSocket, addr: &PeerAddr, resumed: bool) -> LuaResult {
+unsafe fn start_connect(
+    l: *mut lua_State,
+    sess: *mut Session,
+    sock: &mut TcpSocket,
+    addr: &PeerAddr,
+    resumed: bool,
+) -> LuaResult {
     // SAFETY: sess is the running session; the peer struct lives only during this call (nginx
     // copies what it needs into the connection).
     unsafe {
@@ -844,7 +866,14 @@ unsafe fn connect_done(sock: &mut TcpSocket, timed_out: bool) {
         } else {
             let mut errno: c_int = 0;
             let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
-            if libc::getsockopt((*c).fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut errno as *mut c_int as *mut c_void, &mut len) == -1 {
+            if libc::getsockopt(
+                (*c).fd,
+                libc::SOL_SOCKET,
+                libc::SO_ERROR,
+                &mut errno as *mut c_int as *mut c_void,
+                &mut len,
+            ) == -1
+            {
                 errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
             }
             if errno != 0 {
@@ -1057,7 +1086,10 @@ unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
             return fail(l, b"closed");
         }
         let max = receiveany_max(l)?;
-        log_debug(sock.log(), &format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"));
+        log_debug(
+            sock.log(),
+            &format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"),
+        );
         log_debug(sock.log(), "stream lua tcp socket read any");
         start_read(l, sess, sock, Pattern::Any(max))
     }
@@ -1187,7 +1219,9 @@ unsafe fn set_nodelay(sess: *mut Session, c: *mut ngx_connection_t) -> Result<()
         }
         log_debug((*c).log, "stream lua socket tcp_nodelay");
         let on: c_int = 1;
-        if libc::setsockopt((*c).fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &on as *const c_int as *const c_void, 4) == -1 {
+        if libc::setsockopt((*c).fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &on as *const c_int as *const c_void, 4)
+            == -1
+        {
             return Err(b"setsocketopt tcp_nodelay failed");
         }
         (*c).set_tcp_nodelay(ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET);
@@ -1404,7 +1438,12 @@ unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
         }
         let c = sock.c;
         let (rev, wev) = ((*c).read, (*c).write);
-        if (*rev).eof() != 0 || (*rev).error() != 0 || (*rev).timedout() != 0 || (*wev).error() != 0 || (*wev).timedout() != 0 {
+        if (*rev).eof() != 0
+            || (*rev).error() != 0
+            || (*rev).timedout() != 0
+            || (*wev).error() != 0
+            || (*wev).timedout() != 0
+        {
             return fail(l, b"invalid connection");
         }
         if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
@@ -1442,7 +1481,6 @@ unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
         Ok(1)
     }
 }
-
 
 /// `shutdown("send")`: no more writes; the peer sees the end of the data.
 unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {

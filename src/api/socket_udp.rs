@@ -12,8 +12,8 @@ use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::api::req_socket::{os_error_text, send_data};
 use crate::api::cosocket::{fail, parse_addr, socket_conf, socket_table, PeerAddr, COSOCKET_PHASES};
+use crate::api::req_socket::{os_error_text, send_data};
 use crate::api::resolve::Resolve;
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
@@ -156,7 +156,6 @@ unsafe fn closed(l: *mut lua_State, sess: *mut Session, u: *mut UdpSock, what: &
         fail(l, b"closed")
     }
 }
-
 
 /// What upstream returns for a failed socket call: the errno text in lower case, as LuaSocket.
 fn errno_text(errno: i32) -> String {
@@ -344,7 +343,7 @@ unsafe fn connect(u: &mut UdpSock, peer: &PeerAddr) -> Result<(), i32> {
         (*(*c).read).log = log;
         (*(*c).write).log = log;
         (*c).type_ = libc::SOCK_DGRAM;
-        (*c).number = AtomicU64::from_ptr(ngx_connection_counter as *mut u64).fetch_add(1, Ordering::SeqCst) as _;
+        (*c).number = AtomicU64::from_ptr(ngx_connection_counter).fetch_add(1, Ordering::SeqCst) as _;
         u.conn = c;
         if family == libc::AF_UNIX {
             // an autobound name, so that the peer can answer
@@ -522,7 +521,11 @@ unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
             LUA_TNONE | LUA_TNIL => MAX_DATAGRAM,
             _ if raw::lua_isnumber(l, 2) != 0 => {
                 let f = raw::lua_tonumber(l, 2);
-                if f >= 0.0 { (f as usize).min(MAX_DATAGRAM) } else { MAX_DATAGRAM }
+                if f >= 0.0 {
+                    (f as usize).min(MAX_DATAGRAM)
+                } else {
+                    MAX_DATAGRAM
+                }
             }
             t => {
                 let got = type_name(l, t);

@@ -122,11 +122,7 @@ pub fn encode_base64_into(src: &[u8], dst: &mut [u8], no_padding: bool) -> usize
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut n = 0;
     for chunk in src.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let v = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         let chars = chunk.len() + 1;
         for i in 0..4 {
@@ -152,11 +148,7 @@ const fn crc32_table() -> [u32; 256] {
         let mut c = i as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 {
-                0xedb8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
+            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
             k += 1;
         }
         t[i] = c;
@@ -170,9 +162,7 @@ static CRC32: [u32; 256] = crc32_table();
 /// The CRC-32 nginx's ngx_crc32_short and ngx_crc32_long both compute (they differ only in
 /// table size).
 pub fn crc32(data: &[u8]) -> u32 {
-    !data.iter().fold(!0u32, |c, &b| {
-        CRC32[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8)
-    })
+    !data.iter().fold(!0u32, |c, &b| CRC32[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
 }
 
 /// HMAC-SHA1 (RFC 2104) over nginx's SHA-1.
@@ -235,11 +225,7 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
 }
 
 /// `luaL_checklstring`: a string or a number (converted), else a `bad argument` error.
-unsafe fn check_bytes<'a>(
-    l: *mut lua_State,
-    i: c_int,
-    api: &'static str,
-) -> Result<&'a [u8], LuaError> {
+unsafe fn check_bytes<'a>(l: *mut lua_State, i: c_int, api: &'static str) -> Result<&'a [u8], LuaError> {
     // SAFETY: l is the running state.
     unsafe {
         let t = raw::lua_type(l, i);
@@ -248,11 +234,7 @@ unsafe fn check_bytes<'a>(
                 return Ok(b);
             }
         }
-        Err(LuaError::Arg(
-            i,
-            api,
-            format!("string expected, got {}", arg_type_name(l, i)),
-        ))
+        Err(LuaError::Arg(i, api, format!("string expected, got {}", arg_type_name(l, i))))
     }
 }
 
@@ -309,11 +291,7 @@ unsafe fn encode_args_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 1 argument but seen {n}"));
         }
         if raw::lua_type(l, 1) != LUA_TTABLE {
-            return Err(LuaError::Arg(
-                1,
-                "encode_args",
-                format!("table expected, got {}", arg_type_name(l, 1)),
-            ));
+            return Err(LuaError::Arg(1, "encode_args", format!("table expected, got {}", arg_type_name(l, 1))));
         }
         let mut pairs: Vec<Pair> = Vec::new();
         raw::lua_pushnil(l);
@@ -338,10 +316,7 @@ unsafe fn encode_args_impl(l: *mut lua_State) -> LuaResult {
                     while raw::lua_next(l, sub) != 0 {
                         if raw::lua_type(l, -1) == LUA_TBOOLEAN {
                             if raw::lua_toboolean(l, -1) != 0 {
-                                pairs.push(Pair {
-                                    key: key.clone(),
-                                    value: None,
-                                });
+                                pairs.push(Pair { key: key.clone(), value: None });
                             }
                         } else {
                             // a copy, so converting a number does not touch the table
@@ -351,10 +326,7 @@ unsafe fn encode_args_impl(l: *mut lua_State) -> LuaResult {
                                 return err(format!("attempt to use {t} as query arg value"));
                             };
                             raw::lua_settop(l, -2);
-                            pairs.push(Pair {
-                                key: key.clone(),
-                                value: Some(v),
-                            });
+                            pairs.push(Pair { key: key.clone(), value: Some(v) });
                         }
                         raw::lua_settop(l, -2);
                     }
@@ -385,7 +357,10 @@ unsafe fn encode_args_impl(l: *mut lua_State) -> LuaResult {
 /// Splits a query string into `(key, value)` pairs as upstream's parser does: a segment
 /// without `=` has the value `true` (None); pairs with an empty key are dropped (but count
 /// toward `max`). Returns whether `max` cut the input short.
-pub fn parse_args(buf: &[u8], max: i64) -> (Vec<(Vec<u8>, Option<Vec<u8>>)>, bool) {
+/// Decoded `key[=value]` pairs of a query string, in order.
+pub type ArgPairs = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
+pub fn parse_args(buf: &[u8], max: i64) -> (ArgPairs, bool) {
     let mut out = Vec::new();
     let mut count = 0i64;
     let mut segments = buf.split(|&c| c == b'&').peekable();
@@ -422,11 +397,7 @@ unsafe fn decode_args_impl(l: *mut lua_State) -> LuaResult {
         let buf = check_bytes(l, 1, "decode_args")?;
         let max = if n == 2 {
             if raw::lua_isnumber(l, 2) == 0 {
-                return Err(LuaError::Arg(
-                    2,
-                    "decode_args",
-                    format!("number expected, got {}", arg_type_name(l, 2)),
-                ));
+                return Err(LuaError::Arg(2, "decode_args", format!("number expected, got {}", arg_type_name(l, 2))));
             }
             raw::lua_tointeger(l, 2) as c_int as i64
         } else {

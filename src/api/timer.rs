@@ -161,16 +161,23 @@ unsafe fn origin_of(sess: *mut Session) -> String {
 
 /// The `lua_max_pending_timers` of the running cycle.
 fn max_pending() -> usize {
-    crate::module::cycle_main_conf().map_or(DEFAULT_MAX_PENDING, |m| m.max_pending_timers.unwrap_or(DEFAULT_MAX_PENDING))
+    crate::module::cycle_main_conf()
+        .map_or(DEFAULT_MAX_PENDING, |m| m.max_pending_timers.unwrap_or(DEFAULT_MAX_PENDING))
 }
 
 fn max_running() -> usize {
-    crate::module::cycle_main_conf().map_or(DEFAULT_MAX_RUNNING, |m| m.max_running_timers.unwrap_or(DEFAULT_MAX_RUNNING))
+    crate::module::cycle_main_conf()
+        .map_or(DEFAULT_MAX_RUNNING, |m| m.max_running_timers.unwrap_or(DEFAULT_MAX_RUNNING))
 }
 
 /// A coroutine of `vm` (sharing its `_G`), holding the function at `from[func]` and the
 /// `nargs` values above it (moved out of `from`).
-unsafe fn new_timer_thread(vm: *mut lua_State, from: *mut lua_State, func: c_int, nargs: c_int) -> (*mut lua_State, c_int) {
+unsafe fn new_timer_thread(
+    vm: *mut lua_State,
+    from: *mut lua_State,
+    func: c_int,
+    nargs: c_int,
+) -> (*mut lua_State, c_int) {
     // SAFETY: vm is idle apart from the running thread `from`, which belongs to it.
     unsafe {
         raw::lua_getfield(vm, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
@@ -284,10 +291,7 @@ unsafe fn log_failed(t: &Timer, why: &str) {
         } else {
             CStr::from_ptr(ar.source).to_string_lossy().into_owned()
         };
-        let line = format!(
-            "stream lua failed to run timer with function defined at {src}:{}: {why}",
-            ar.linedefined
-        );
+        let line = format!("stream lua failed to run timer with function defined at {src}:{}: {why}", ar.linedefined);
         log_error(NGX_LOG_ALERT, cycle_log(), 0, line.as_bytes());
     }
 }

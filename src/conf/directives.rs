@@ -1,8 +1,8 @@
 //! The directive table and handlers. Directives of later milestones are recognised in their
 //! upstream contexts and fail `nginx -t` with a clear message instead of being ignored.
 
-use std::ffi::{c_char, c_void, CStr};
 use std::borrow::Cow;
+use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
 use std::rc::Rc;
 
@@ -383,8 +383,7 @@ unsafe fn set_handler(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot, code: 
                 (*(conf as *mut SrvConf)).content = Some(code);
                 // the stream core module's server conf for the server being parsed
                 let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
-                let cscf = *(*ctx).srv_conf.add(ngx_stream_core_module.ctx_index)
-                    as *mut ngx_stream_core_srv_conf_t;
+                let cscf = *(*ctx).srv_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_srv_conf_t;
                 (*cscf).handler = Some(crate::phase::content::content_handler);
             }
         }
@@ -539,7 +538,11 @@ socket_directives! {
     socket_keepalive_timeout => keepalive_timeout, Unit::Msec;
 }
 
-unsafe extern "C" fn check_client_abort(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+unsafe extern "C" fn check_client_abort(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
     guard(CONF_ERROR, || {
         // SAFETY: conf is our SrvConf.
         let scf = unsafe { &mut *(conf as *mut SrvConf) };
@@ -641,7 +644,11 @@ unsafe extern "C" fn shared_dict(cf: *mut ngx_conf_t, _: *mut ngx_command_t, con
     })
 }
 
-unsafe extern "C" fn preread_no_postpone(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+unsafe extern "C" fn preread_no_postpone(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
     guard(CONF_ERROR, || {
         // SAFETY: conf is our MainConf.
         let mcf = unsafe { &mut *(conf as *mut MainConf) };
@@ -668,7 +675,6 @@ pub unsafe fn rebase_path(cycle: *mut ngx_cycle_t, p: &[u8]) -> Vec<u8> {
     out.extend_from_slice(p);
     out
 }
-
 
 /// `lua_ssl_ciphers`, `lua_ssl_certificate[_key]`, `lua_ssl_trusted_certificate`, `lua_ssl_crl`.
 #[cfg(ngx_feature = "stream_ssl")]

@@ -106,9 +106,6 @@ fn skip_long(src: &[u8], start: usize, eq: usize, newlines: &mut usize) -> Resul
             *newlines += src[start..body + pos].iter().filter(|&&c| c == b'\n').count();
             Ok(body + pos + close.len())
         }
-        None => Err(LexError::MissingLongBracket(
-            String::from_utf8_lossy(&close).into_owned(),
-            *newlines,
-        )),
+        None => Err(LexError::MissingLongBracket(String::from_utf8_lossy(&close).into_owned(), *newlines)),
     }
 }

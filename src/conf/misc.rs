@@ -136,7 +136,11 @@ pub unsafe extern "C" fn malloc_trim(cf: *mut ngx_conf_t, _: *mut ngx_command_t,
 /// `lua_capture_error_log SIZE`: a ring buffer of SIZE bytes (at least one full error log
 /// line, `NGX_MAX_ERROR_STR`) that keeps the newest error log messages of the process for
 /// `require "ngx.errlog"`.
-pub unsafe extern "C" fn capture_error_log(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+pub unsafe extern "C" fn capture_error_log(
+    cf: *mut ngx_conf_t,
+    _: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
     guard(CONF_ERROR, || unsafe {
         // SAFETY: conf is our MainConf; one argument.
         let mcf = main_conf(conf);
@@ -152,10 +156,7 @@ pub unsafe extern "C" fn capture_error_log(cf: *mut ngx_conf_t, _: *mut ngx_comm
         }
         let size = ngx_parse_size(value);
         if size < NGX_MAX_ERROR_STR as isize {
-            let msg = format!(
-                "invalid capture error log size \"{shown}\", minimum size is {}",
-                NGX_MAX_ERROR_STR
-            );
+            let msg = format!("invalid capture error log size \"{shown}\", minimum size is {}", NGX_MAX_ERROR_STR);
             conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
             return CONF_ERROR;
         }

@@ -75,7 +75,16 @@ impl SslConf {
         macro_rules! inherit {
             ($($f:ident),*) => {$( if self.$f.is_none() { self.$f = prev.$f.clone(); } )*};
         }
-        inherit!(protocols, ciphers, verify_depth, certificate, certificate_key, trusted_certificate, crl, conf_commands);
+        inherit!(
+            protocols,
+            ciphers,
+            verify_depth,
+            certificate,
+            certificate_key,
+            trusted_certificate,
+            crl,
+            conf_commands
+        );
     }
 
     /// Some `lua_ssl_*` directive was given at this level.
@@ -131,7 +140,16 @@ impl SocketConf {
         macro_rules! inherit {
             ($($f:ident),*) => {$( if self.$f.is_none() { self.$f = prev.$f; } )*};
         }
-        inherit!(connect_timeout, send_timeout, read_timeout, send_lowat, buffer_size, pool_size, keepalive_timeout, log_errors);
+        inherit!(
+            connect_timeout,
+            send_timeout,
+            read_timeout,
+            send_lowat,
+            buffer_size,
+            pool_size,
+            keepalive_timeout,
+            log_errors
+        );
     }
 }
 

@@ -260,8 +260,7 @@ pub unsafe fn init_cycle(cycle: *mut ngx_cycle_t) -> Result<(), ()> {
             return Ok(());
         }
         let Some(ctx) = crate::module::stream_conf_ctx(cycle) else { return Ok(()) };
-        let mcf = *(*ctx).main_conf.add(crate::module::ngx_stream_lua_module.ctx_index)
-            as *const crate::conf::MainConf;
+        let mcf = *(*ctx).main_conf.add(crate::module::ngx_stream_lua_module.ctx_index) as *const crate::conf::MainConf;
         let Some(rb) = mcf.as_ref().and_then(|m| m.misc.capture) else { return Ok(()) };
         let rb = rb.as_ptr();
         let pool = (*cycle).pool;
@@ -280,10 +279,8 @@ pub unsafe fn init_cycle(cycle: *mut ngx_cycle_t) -> Result<(), ()> {
             ok &= hook_chain(pool, (*cscf).error_log, rb);
         }
         // listening sockets took a copy of their chain's head already: take it again
-        let ls = std::slice::from_raw_parts_mut(
-            (*cycle).listening.elts as *mut ngx_listening_t,
-            (*cycle).listening.nelts,
-        );
+        let ls =
+            std::slice::from_raw_parts_mut((*cycle).listening.elts as *mut ngx_listening_t, (*cycle).listening.nelts);
         for l in ls {
             if !l.logp.is_null() && is_capture_writer((*l.logp).writer) && !is_capture_writer(l.log.writer) {
                 l.log = *l.logp;
@@ -317,7 +314,11 @@ unsafe fn set_err(err: *mut u8, errlen: *mut usize, msg: &[u8]) {
 const NOT_SET: &[u8] = b"directive \"lua_capture_error_log\" is not set";
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_set_filter_level(level: c_int, err: *mut u8, errlen: *mut usize) -> c_int {
+pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_set_filter_level(
+    level: c_int,
+    err: *mut u8,
+    errlen: *mut usize,
+) -> c_int {
     guard(NGX_ERROR, || {
         // SAFETY: the buffer belongs to the running cycle of this process.
         unsafe {
@@ -395,7 +396,12 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_get_sys_filter_level(r: *mut 
 
 /// Logs `s` as it is, at `level`, without the Lua source position `ngx.log` adds.
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_raw_log(r: *mut Session, level: c_int, s: *const u8, s_len: usize) -> c_int {
+pub unsafe extern "C" fn ngx_stream_lua_ffi_raw_log(
+    r: *mut Session,
+    level: c_int,
+    s: *const u8,
+    s_len: usize,
+) -> c_int {
     guard(NGX_ERROR, || {
         if level > NGX_LOG_DEBUG as c_int || level < NGX_LOG_STDERR as c_int {
             return NGX_ERROR;

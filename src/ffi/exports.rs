@@ -86,7 +86,8 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_var_set(
             let hash = ngx_hash_strlow(lowcase_buf, name_data as *mut u8, name_len);
             let name = String::from_utf8_lossy(std::slice::from_raw_parts(lowcase_buf, name_len)).into_owned();
             let cmcf = *(*s).main_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_main_conf_t;
-            let v = ngx_hash_find(&mut (*cmcf).variables_hash, hash, lowcase_buf, name_len) as *mut ngx_stream_variable_t;
+            let v =
+                ngx_hash_find(&mut (*cmcf).variables_hash, hash, lowcase_buf, name_len) as *mut ngx_stream_variable_t;
             if v.is_null() {
                 let msg = format!(
                     "variable \"{name}\" not found for writing; maybe it is a built-in variable that is not \
@@ -192,14 +193,8 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_exit(
                 set_err(err, errlen, b"no request ctx found");
                 return NGX_ERROR;
             }
-            let allowed = [
-                Phase::Content,
-                Phase::Timer,
-                Phase::Balancer,
-                Phase::SslClientHello,
-                Phase::SslCert,
-                Phase::Preread,
-            ];
+            let allowed =
+                [Phase::Content, Phase::Timer, Phase::Balancer, Phase::SslClientHello, Phase::SslCert, Phase::Preread];
             if !allowed.contains(&(*r).phase) {
                 let msg = format!("API disabled in the context of {}", (*r).phase.directive_name());
                 set_err(err, errlen, msg.as_bytes());
@@ -268,7 +263,7 @@ fn cached_time() -> (i64, i64, i64) {
     // SAFETY: ngx_cached_time always points at a valid slot once nginx has started.
     unsafe {
         let tp = ngx_cached_time;
-        ((*tp).sec as i64, (*tp).msec as i64, (*tp).gmtoff as i64)
+        ((*tp).sec, (*tp).msec as i64, (*tp).gmtoff as i64)
     }
 }
 
@@ -374,7 +369,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_req_start_time(r: *mut Session) -> f
             return 0.0;
         }
         let s = (*r).s;
-        to_f64((*s).start_sec as i64) + to_f64((*s).start_msec as i64) / 1000.0
+        to_f64((*s).start_sec) + to_f64((*s).start_msec as i64) / 1000.0
     }
 }
 
@@ -385,6 +380,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_worker_pids(pids: *mut c_int, pids_l
     unsafe {
         let cap = *pids_len;
         let mut n = 0usize;
+        #[allow(clippy::needless_range_loop)] // the slot number itself is compared below
         for i in 0..NGX_MAX_PROCESSES as usize {
             if n >= cap {
                 break;

@@ -7,12 +7,12 @@
 use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub use mlua::ffi::{
-    lua_CFunction, lua_State, LUA_ERRERR, LUA_ERRMEM, LUA_ERRRUN, LUA_ERRSYNTAX,
-    LUA_GLOBALSINDEX, LUA_MULTRET, LUA_NOREF, LUA_REGISTRYINDEX, LUA_TBOOLEAN, LUA_TFUNCTION,
-    LUA_TLIGHTUSERDATA, LUA_TNIL, LUA_TNONE, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_YIELD,
-};
 pub use mlua::ffi as raw;
+pub use mlua::ffi::{
+    lua_CFunction, lua_State, LUA_ERRERR, LUA_ERRMEM, LUA_ERRRUN, LUA_ERRSYNTAX, LUA_GLOBALSINDEX, LUA_MULTRET,
+    LUA_NOREF, LUA_REGISTRYINDEX, LUA_TBOOLEAN, LUA_TFUNCTION, LUA_TLIGHTUSERDATA, LUA_TNIL, LUA_TNONE, LUA_TNUMBER,
+    LUA_TSTRING, LUA_TTABLE, LUA_YIELD,
+};
 
 /// An error a Lua-facing function reports.
 pub enum LuaError {

@@ -37,14 +37,7 @@ pub fn log_error(level: u32, log: *mut ngx_log_t, err: ngx_err_t, msg: &[u8]) {
         if (*log).log_level < level as ngx_uint_t {
             return;
         }
-        ngx_log_error_core(
-            level as ngx_uint_t,
-            log,
-            err,
-            c"%*s".as_ptr(),
-            msg.len(),
-            msg.as_ptr() as *const c_char,
-        );
+        ngx_log_error_core(level as ngx_uint_t, log, err, c"%*s".as_ptr(), msg.len(), msg.as_ptr() as *const c_char);
     }
 }
 
@@ -59,7 +52,14 @@ pub fn log_debug(log: *mut ngx_log_t, msg: &str) {
         if (*log).log_level & NGX_LOG_DEBUG_STREAM as ngx_uint_t == 0 {
             return;
         }
-        ngx_log_error_core(NGX_LOG_DEBUG as ngx_uint_t, log, 0, c"%*s".as_ptr(), msg.len(), msg.as_ptr() as *const c_char);
+        ngx_log_error_core(
+            NGX_LOG_DEBUG as ngx_uint_t,
+            log,
+            0,
+            c"%*s".as_ptr(),
+            msg.len(),
+            msg.as_ptr() as *const c_char,
+        );
     }
 }
 
@@ -67,14 +67,7 @@ pub fn log_debug(log: *mut ngx_log_t, msg: &str) {
 pub fn conf_log_error(level: u32, cf: *mut ngx_conf_t, msg: &[u8]) {
     // SAFETY: cf is the live configuration being parsed.
     unsafe {
-        ngx_conf_log_error(
-            level as ngx_uint_t,
-            cf,
-            0,
-            c"%*s".as_ptr(),
-            msg.len(),
-            msg.as_ptr() as *const c_char,
-        );
+        ngx_conf_log_error(level as ngx_uint_t, cf, 0, c"%*s".as_ptr(), msg.len(), msg.as_ptr() as *const c_char);
     }
 }
 

@@ -60,12 +60,12 @@ pub extern "C" fn ngx_stream_lua_ffi_master_pid() -> c_int {
 /// a blocking call made from Lua (`io.popen():read()`, `os.execute`...).
 fn sa_restart_signals() -> [c_int; 12] {
     [
-        libc::SIGHUP,  // reconfigure
-        libc::SIGUSR1, // reopen
+        libc::SIGHUP,   // reconfigure
+        libc::SIGUSR1,  // reopen
         libc::SIGWINCH, // noaccept
-        libc::SIGTERM, // terminate
-        libc::SIGQUIT, // shutdown
-        libc::SIGUSR2, // change binary
+        libc::SIGTERM,  // terminate
+        libc::SIGQUIT,  // shutdown
+        libc::SIGUSR2,  // change binary
         libc::SIGALRM,
         libc::SIGINT,
         libc::SIGIO,

@@ -88,8 +88,7 @@ fn match_context() -> *mut pcre2::MatchContext {
     STATE.with(|st| {
         if st.mctx.get().is_null() {
             // SAFETY: a context with the default allocator, kept for the process's life.
-            st.mctx
-                .set(unsafe { pcre2::match_context_create(ptr::null_mut()) });
+            st.mctx.set(unsafe { pcre2::match_context_create(ptr::null_mut()) });
         }
         let ctx = st.mctx.get();
         if !st.limit_set.get() && !ctx.is_null() {
@@ -121,21 +120,11 @@ unsafe fn put_err(errstr: *mut u8, size: usize, msg: &[u8]) {
 unsafe fn compile(pat: &[u8], pcre_opts: u32) -> Result<(*mut pcre2::Code, u32), Vec<u8>> {
     let (mut code, mut off) = (0, 0usize);
     // SAFETY: pat is a valid byte slice; a null compile context means the defaults.
-    let re = unsafe {
-        pcre2::compile(
-            pat.as_ptr(),
-            pat.len(),
-            pcre_opts,
-            &mut code,
-            &mut off,
-            ptr::null_mut(),
-        )
-    };
+    let re = unsafe { pcre2::compile(pat.as_ptr(), pat.len(), pcre_opts, &mut code, &mut off, ptr::null_mut()) };
     if re.is_null() {
         let mut buf = [0u8; 128];
         // SAFETY: buf has 128 bytes; the message is NUL-terminated.
-        let n =
-            unsafe { pcre2::get_error_message(code, buf.as_mut_ptr(), buf.len()) }.max(0) as usize;
+        let n = unsafe { pcre2::get_error_message(code, buf.as_mut_ptr(), buf.len()) }.max(0) as usize;
         let what = String::from_utf8_lossy(&buf[..n]);
         let shown = String::from_utf8_lossy(pat);
         let mut msg = format!("pcre2_compile() failed: {what} in \"{shown}\"");
@@ -149,13 +138,7 @@ unsafe fn compile(pat: &[u8], pcre_opts: u32) -> Result<(*mut pcre2::Code, u32),
     }
     let mut ncap: u32 = 0;
     // SAFETY: re is a compiled pattern; CAPTURECOUNT writes a uint32_t.
-    let n = unsafe {
-        pcre2::pattern_info(
-            re,
-            pcre2::INFO_CAPTURECOUNT,
-            &mut ncap as *mut u32 as *mut c_void,
-        )
-    };
+    let n = unsafe { pcre2::pattern_info(re, pcre2::INFO_CAPTURECOUNT, &mut ncap as *mut u32 as *mut c_void) };
     if n < 0 {
         // SAFETY: re is ours and freed once.
         unsafe { pcre2::code_free(re) };
@@ -173,10 +156,7 @@ fn jit_compile(re: *mut pcre2::Code, flags: c_int, pat: &[u8]) {
         // SAFETY: re is a live compiled pattern.
         let rc = unsafe { pcre2::jit_compile(re, pcre2::JIT_COMPLETE) };
         if rc != 0 {
-            let msg = format!(
-                "pcre2_jit_compile() failed: {rc} in \"{}\", ignored",
-                String::from_utf8_lossy(pat)
-            );
+            let msg = format!("pcre2_jit_compile() failed: {rc} in \"{}\", ignored", String::from_utf8_lossy(pat));
             log_error(NGX_LOG_INFO, cycle_log(), 0, msg.as_bytes());
         } else {
             log_debug(cycle_log(), "pcre2 JIT compiled successfully");
@@ -195,29 +175,14 @@ unsafe fn name_info(re: *mut pcre2::Code) -> Result<(c_int, c_int, *mut u8), &'s
     let (mut count, mut size, mut table): (u32, u32, *mut u8) = (0, 0, ptr::null_mut());
     // SAFETY: re is live; each query writes the type pcre2.h documents.
     unsafe {
-        if pcre2::pattern_info(
-            re,
-            pcre2::INFO_NAMECOUNT,
-            &mut count as *mut u32 as *mut c_void,
-        ) < 0
-        {
+        if pcre2::pattern_info(re, pcre2::INFO_NAMECOUNT, &mut count as *mut u32 as *mut c_void) < 0 {
             return Err(b"cannot acquire named subpattern count");
         }
         if count > 0 {
-            if pcre2::pattern_info(
-                re,
-                pcre2::INFO_NAMEENTRYSIZE,
-                &mut size as *mut u32 as *mut c_void,
-            ) != 0
-            {
+            if pcre2::pattern_info(re, pcre2::INFO_NAMEENTRYSIZE, &mut size as *mut u32 as *mut c_void) != 0 {
                 return Err(b"cannot acquire named subpattern entry size");
             }
-            if pcre2::pattern_info(
-                re,
-                pcre2::INFO_NAMETABLE,
-                &mut table as *mut *mut u8 as *mut c_void,
-            ) != 0
-            {
+            if pcre2::pattern_info(re, pcre2::INFO_NAMETABLE, &mut table as *mut *mut u8 as *mut c_void) != 0 {
                 return Err(b"cannot acquire named subpattern table");
             }
         }
@@ -237,11 +202,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_regex(
     guard(ptr::null_mut(), || {
         // SAFETY: LuaJIT passes a string of pat_len bytes and an error buffer of errstr_size.
         unsafe {
-            let p = if pat.is_null() {
-                &[][..]
-            } else {
-                std::slice::from_raw_parts(pat, pat_len)
-            };
+            let p = if pat.is_null() { &[][..] } else { std::slice::from_raw_parts(pat, pat_len) };
             let (code, ncap) = match compile(p, pcre_opts as u32) {
                 Ok(v) => v,
                 Err(msg) => {
@@ -278,11 +239,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_regex(
                 }
             }
             // DFA mode reports only the longest match
-            re.ncaptures = if flags & MODE_DFA != 0 {
-                0
-            } else {
-                ncap as c_int
-            };
+            re.ncaptures = if flags & MODE_DFA != 0 { 0 } else { ncap as c_int };
             re.caps = vec![-1; (re.ncaptures as usize + 1) * 2];
             re.captures = re.caps.as_mut_ptr();
             let raw = Box::into_raw(re);
@@ -318,43 +275,26 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_exec_regex(
                         pcre2::match_data_free(st.md.get());
                     }
                     st.md.set(pcre2::match_data_create(pairs, ptr::null_mut()));
-                    st.md_pairs
-                        .set(if st.md.get().is_null() { 0 } else { pairs });
+                    st.md_pairs.set(if st.md.get().is_null() { 0 } else { pairs });
                 }
                 st.md.get()
             });
             if md.is_null() {
                 return pcre2::ERROR_NOMEMORY;
             }
-            let opts = if flags & NO_UTF8_CHECK != 0 {
-                pcre2::NO_UTF_CHECK
-            } else {
-                0
-            };
+            let opts = if flags & NO_UTF8_CHECK != 0 { pcre2::NO_UTF_CHECK } else { 0 };
             let start = pos.max(0) as usize;
             let subj = if s.is_null() { b"".as_ptr() } else { s };
             let rc = if flags & MODE_DFA != 0 {
                 let mut ws = [0 as c_int; DFA_WORKSPACE];
-                pcre2::dfa_match(
-                    re.regex,
-                    subj,
-                    len,
-                    start,
-                    opts,
-                    md,
-                    match_context(),
-                    ws.as_mut_ptr(),
-                    ws.len(),
-                )
+                pcre2::dfa_match(re.regex, subj, len, start, opts, md, match_context(), ws.as_mut_ptr(), ws.len())
             } else {
                 pcre2::match_(re.regex, subj, len, start, opts, md, match_context())
             };
             if rc < 0 {
                 return rc;
             }
-            let n = (pcre2::get_ovector_count(md) as usize)
-                .min(pairs as usize)
-                .min(re.caps.len() / 2);
+            let n = (pcre2::get_ovector_count(md) as usize).min(pairs as usize).min(re.caps.len() / 2);
             let ov = std::slice::from_raw_parts(pcre2::get_ovector_pointer(md), n * 2);
             for (dst, &v) in re.caps.iter_mut().zip(ov) {
                 // PCRE2_UNSET (all ones) becomes -1, as upstream's int captures
@@ -385,11 +325,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_replace_template(
         // SAFETY: re is a live regex; data has len bytes.
         unsafe {
             let re = &mut *re;
-            re.replace_text = if data.is_null() {
-                Vec::new()
-            } else {
-                std::slice::from_raw_parts(data, len).to_vec()
-            };
+            re.replace_text = if data.is_null() { Vec::new() } else { std::slice::from_raw_parts(data, len).to_vec() };
             let template = match compile_template(&re.replace_text) {
                 Ok(t) => t.map(Box::new),
                 Err(msg) => {
@@ -397,14 +333,9 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_replace_template(
                     return NGX_ERROR;
                 }
             };
-            let program = template
-                .as_ref()
-                .map_or(ptr::null_mut(), |t| &**t as *const Template as *mut c_void);
+            let program = template.as_ref().map_or(ptr::null_mut(), |t| &**t as *const Template as *mut c_void);
             let mut cv = Box::new(ComplexValue {
-                value: ngx_str_t {
-                    len: re.replace_text.len(),
-                    data: re.replace_text.as_mut_ptr(),
-                },
+                value: ngx_str_t { len: re.replace_text.len(), data: re.replace_text.as_mut_ptr() },
                 lengths: program,
                 values: program,
             });
@@ -418,13 +349,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_replace_template(
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_create_script_engine() -> *mut ScriptEngine {
-    guard(ptr::null_mut(), || {
-        Box::into_raw(Box::new(ScriptEngine {
-            subj: ptr::null(),
-            caps: ptr::null(),
-            ncaps: 0,
-        }))
-    })
+    guard(ptr::null_mut(), || Box::into_raw(Box::new(ScriptEngine { subj: ptr::null(), caps: ptr::null(), ncaps: 0 })))
 }
 
 #[no_mangle]
@@ -465,24 +390,15 @@ unsafe fn program<'a>(
     unsafe {
         let e = &*e;
         let t = ((*cv).lengths as *const Template).as_ref()?;
-        let caps = if e.caps.is_null() {
-            &[][..]
-        } else {
-            std::slice::from_raw_parts(e.caps, e.ncaps)
-        };
+        let caps = if e.caps.is_null() { &[][..] } else { std::slice::from_raw_parts(e.caps, e.ncaps) };
         Some((e, caps, t))
     }
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_script_eval_len(
-    e: *mut ScriptEngine,
-    cv: *mut ComplexValue,
-) -> usize {
+pub unsafe extern "C" fn ngx_stream_lua_ffi_script_eval_len(e: *mut ScriptEngine, cv: *mut ComplexValue) -> usize {
     // SAFETY: see program().
-    guard(0, || {
-        unsafe { program(e, cv) }.map_or(0, |(_, caps, t)| t.eval_len(caps))
-    })
+    guard(0, || unsafe { program(e, cv) }.map_or(0, |(_, caps, t)| t.eval_len(caps)))
 }
 
 /// Writes the expansion to `dst`; returns its length (lua-resty-core declares a size_t).
@@ -517,9 +433,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_script_eval_data(
 
 #[no_mangle]
 pub extern "C" fn ngx_stream_lua_ffi_max_regex_cache_size() -> u32 {
-    guard(0, || {
-        crate::api::re::cache_max_entries().min(u32::MAX as usize) as u32
-    })
+    guard(0, || crate::api::re::cache_max_entries().min(u32::MAX as usize) as u32)
 }
 
 #[no_mangle]
@@ -567,11 +481,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_set_jit_stack_size(
                 if !st.jit_stack.get().is_null() {
                     pcre2::jit_stack_free(st.jit_stack.get());
                 }
-                st.jit_stack.set(pcre2::jit_stack_create(
-                    MIN_JIT_STACK,
-                    size,
-                    ptr::null_mut(),
-                ));
+                st.jit_stack.set(pcre2::jit_stack_create(MIN_JIT_STACK, size, ptr::null_mut()));
                 // never leave the context on the freed stack (null: PCRE2's own)
                 if !st.mctx.get().is_null() {
                     pcre2::jit_stack_assign(st.mctx.get(), ptr::null_mut(), st.jit_stack.get());

@@ -72,24 +72,13 @@ unsafe fn bytes_mut<'a>(p: *mut u8, len: usize) -> &'a mut [u8] {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_uri_escaped_length(
-    src: *const u8,
-    len: usize,
-    kind: c_int,
-) -> usize {
+pub unsafe extern "C" fn ngx_stream_lua_ffi_uri_escaped_length(src: *const u8, len: usize, kind: c_int) -> usize {
     // SAFETY: src holds len bytes.
-    guard(len, || {
-        len + 2 * string::escape_count(unsafe { bytes(src, len) }, kind as u32)
-    })
+    guard(len, || len + 2 * string::escape_count(unsafe { bytes(src, len) }, kind as u32))
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_escape_uri(
-    src: *const u8,
-    len: usize,
-    dst: *mut u8,
-    kind: c_int,
-) {
+pub unsafe extern "C" fn ngx_stream_lua_ffi_escape_uri(src: *const u8, len: usize, dst: *mut u8, kind: c_int) {
     guard((), || {
         // SAFETY: src holds len bytes; dst holds the escaped length (the caller asked for it).
         unsafe {
@@ -101,15 +90,9 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_escape_uri(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_unescape_uri(
-    src: *const u8,
-    len: usize,
-    dst: *mut u8,
-) -> usize {
+pub unsafe extern "C" fn ngx_stream_lua_ffi_unescape_uri(src: *const u8, len: usize, dst: *mut u8) -> usize {
     // SAFETY: src and dst hold len bytes; unescaping never grows.
-    guard(0, || unsafe {
-        string::unescape_uri_into(bytes(src, len), bytes_mut(dst, len))
-    })
+    guard(0, || unsafe { string::unescape_uri_into(bytes(src, len), bytes_mut(dst, len)) })
 }
 
 #[no_mangle]
@@ -122,9 +105,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_encode_base64(
     guard(0, || {
         let dlen = len.div_ceil(3) * 4;
         // SAFETY: src holds len bytes, dst the encoded length (at most dlen).
-        unsafe {
-            string::encode_base64_into(bytes(src, len), bytes_mut(dst, dlen), no_padding != 0)
-        }
+        unsafe { string::encode_base64_into(bytes(src, len), bytes_mut(dst, dlen), no_padding != 0) }
     })
 }
 
@@ -138,10 +119,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_decode_base64(
     // nginx's decoder, as upstream: it stops at the first '=' and rejects other non-alphabet bytes
     // SAFETY: src holds len bytes, dst the decoded length; dlen is writable.
     unsafe {
-        let mut input = ngx_str_t {
-            len,
-            data: src as *mut u8,
-        };
+        let mut input = ngx_str_t { len, data: src as *mut u8 };
         let mut out = ngx_str_t { len: 0, data: dst };
         let rc = ngx_decode_base64(&mut out, &mut input);
         *dlen = out.len;
@@ -152,9 +130,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_decode_base64(
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_md5_bin(src: *const u8, len: usize, dst: *mut u8) {
     // SAFETY: src holds len bytes, dst 16.
-    guard((), || unsafe {
-        bytes_mut(dst, 16).copy_from_slice(&md5(&[bytes(src, len)]))
-    })
+    guard((), || unsafe { bytes_mut(dst, 16).copy_from_slice(&md5(&[bytes(src, len)])) })
 }
 
 #[no_mangle]
@@ -171,11 +147,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_md5(src: *const u8, len: usize, dst:
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_sha1_bin(
-    src: *const u8,
-    len: usize,
-    dst: *mut u8,
-) -> c_int {
+pub unsafe extern "C" fn ngx_stream_lua_ffi_sha1_bin(src: *const u8, len: usize, dst: *mut u8) -> c_int {
     guard(0, || {
         // SAFETY: src holds len bytes, dst 20.
         unsafe { bytes_mut(dst, 20).copy_from_slice(&sha1(&[bytes(src, len)])) };

@@ -59,7 +59,12 @@ unsafe extern "C-unwind" fn rebind(l: *mut lua_State) -> c_int {
         let addr = f as usize;
         let r = std::panic::catch_unwind(|| unsafe { rebind_object(addr) });
         if let Ok(Err(e)) = r {
-            log_error(NGX_LOG_WARN, cycle_log(), 0, format!("stream lua: C module not rebound to our LuaJIT: {e}").as_bytes());
+            log_error(
+                NGX_LOG_WARN,
+                cycle_log(),
+                0,
+                format!("stream lua: C module not rebound to our LuaJIT: {e}").as_bytes(),
+            );
         }
     }
     zero_extend(0)
@@ -94,7 +99,8 @@ end
 "#;
     // SAFETY: l is a fresh VM; the chunk is ours and compiles.
     unsafe {
-        let rc = raw::luaL_loadbuffer(l, WRAP.as_ptr() as *const c_char, WRAP.len(), c"=[stream-lua-rs cmodule]".as_ptr());
+        let rc =
+            raw::luaL_loadbuffer(l, WRAP.as_ptr() as *const c_char, WRAP.len(), c"=[stream-lua-rs cmodule]".as_ptr());
         if rc == 0 {
             raw::lua_pushcclosure(l, rebind, 0);
             if raw::lua_pcall(l, 1, 0, 0) == 0 {
@@ -127,7 +133,8 @@ fn object_of(addr: usize) -> Option<Object> {
             let base = info.dlpi_addr as usize;
             let phdrs = std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize);
             let inside = phdrs.iter().any(|p| {
-                p.p_type == libc::PT_LOAD && (base + p.p_vaddr as usize..base + (p.p_vaddr + p.p_memsz) as usize).contains(&s.addr)
+                p.p_type == libc::PT_LOAD
+                    && (base + p.p_vaddr as usize..base + (p.p_vaddr + p.p_memsz) as usize).contains(&s.addr)
             });
             if !inside {
                 return 0;

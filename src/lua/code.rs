@@ -40,9 +40,7 @@ impl Code {
     pub fn new(source: CodeSource, chunkname: String) -> Code {
         let (key, chunkname) = match &source {
             CodeSource::Inline(src) => (format!("{chunkname}{}", digest_key("nhli_", src)), chunkname),
-            CodeSource::File(p) => {
-                (digest_key("nhlf_", p), format!("@{}", String::from_utf8_lossy(p)))
-            }
+            CodeSource::File(p) => (digest_key("nhlf_", p), format!("@{}", String::from_utf8_lossy(p))),
             CodeSource::FileVar(_) => (String::new(), String::new()),
         };
         Code { source, chunkname, key }

@@ -19,7 +19,11 @@ fn multiarch() -> Option<String> {
     let abi = if cfg!(target_env = "musl") {
         "musl"
     } else if arch == "arm" {
-        if cfg!(target_abi = "eabihf") { "gnueabihf" } else { "gnueabi" }
+        if cfg!(target_abi = "eabihf") {
+            "gnueabihf"
+        } else {
+            "gnueabi"
+        }
     } else if arch == "mips64" {
         "gnuabi64"
     } else {

@@ -48,6 +48,9 @@ impl Phase {
     }
 }
 
+/// A function run with its data when the session ends.
+pub type Cleanup = (unsafe fn(*mut std::ffi::c_void), *mut std::ffi::c_void);
+
 pub struct Session {
     /// Unique in the worker (see `is_live`).
     pub id: u64,
@@ -56,6 +59,7 @@ pub struct Session {
     pub l: *mut lua_State,
     pub phase: Phase,
     /// The Lua threads of the running phase: `threads[0]` is the entry thread.
+    #[allow(clippy::vec_box)] // threads are referred to by address: each must stay put
     pub threads: Vec<Box<Thread>>,
     /// The thread Lua code runs in right now.
     pub cur: *mut Thread,
@@ -102,7 +106,7 @@ pub struct Session {
     pub udp_sock_taken: bool,
     /// Run when the session ends, like upstream's `ngx_stream_lua_cleanup_add` (a cosocket
     /// closes its connection); a slot is emptied when its owner goes first.
-    pub cleanups: Vec<Option<(unsafe fn(*mut std::ffi::c_void), *mut std::ffi::c_void)>>,
+    pub cleanups: Vec<Option<Cleanup>>,
     /// While `balancer_by_lua*` runs: the session's balancer state, for `ngx.balancer`.
     pub balancer: *mut crate::phase::balancer::Peer,
 }
@@ -140,11 +144,7 @@ impl Session {
 
     /// The session's thread for coroutine `co`, ended ones included.
     pub fn find_thread(&self, co: *mut lua_State) -> *mut Thread {
-        self.threads
-            .iter()
-            .rev()
-            .find(|t| t.co == co)
-            .map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
+        self.threads.iter().rev().find(|t| t.co == co).map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
     }
 
     /// Light threads that have not ended.
@@ -152,7 +152,9 @@ impl Session {
         self.threads
             .iter()
             // (a suspended light thread is an on_abort callback that has not started)
-            .filter(|t| t.user && !matches!(t.status, ThreadStatus::Zombie | ThreadStatus::Dead | ThreadStatus::Suspended))
+            .filter(|t| {
+                t.user && !matches!(t.status, ThreadStatus::Zombie | ThreadStatus::Dead | ThreadStatus::Suspended)
+            })
             .count()
     }
 

@@ -53,7 +53,6 @@ unsafe fn content_done(sess: *mut Session, outcome: Outcome) {
     unsafe { finalize((*sess).s, rc) };
 }
 
-
 /// Ends the session with `rc` once buffered output has reached the client, following
 /// upstream: errors close at once, `ngx.DONE` leaves the session to its owner.
 pub unsafe fn finalize(s: *mut ngx_stream_session_t, rc: isize) {
@@ -72,10 +71,7 @@ pub unsafe fn finalize(s: *mut ngx_stream_session_t, rc: isize) {
     // SAFETY: s is live until ngx_stream_finalize_session.
     unsafe {
         let c = (*s).connection;
-        if rc != NGX_DECLINED as isize
-            && rc != NGX_STREAM_INTERNAL_SERVER_ERROR as isize
-            && (*c).buffered() != 0
-        {
+        if rc != NGX_DECLINED as isize && rc != NGX_STREAM_INTERNAL_SERVER_ERROR as isize && (*c).buffered() != 0 {
             (*s).status = rc as ngx_uint_t;
             // the session is over for Lua: client read events no longer matter
             (*(*c).read).handler = Some(ignore_event);

@@ -19,9 +19,7 @@ unsafe fn run_in_main(l: *mut lua_State, code: &Code, req: *mut Session) -> Resu
         code.push_closure_raw(l)?;
         let rc = crate::lua::runner::with_running(req, || raw::lua_pcall(l, 0, 0, top + 1));
         let msg = (rc != 0).then(|| {
-            to_bytes(l, -1)
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_else(|| "unknown error".into())
+            to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_else(|| "unknown error".into())
         });
         raw::lua_settop(l, top);
         msg.map_or(Ok(()), Err)

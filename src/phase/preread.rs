@@ -1,8 +1,8 @@
 //! `preread_by_lua*`: a handler of the stream preread phase. It runs last in that phase
 //! (moved there at the first session) unless `preread_by_lua_no_postpone on`.
 
-use crate::ffi::*;
 use crate::api::req_socket::{peeked, take_peeker};
+use crate::ffi::*;
 use crate::lua::runner::{resume, run_entry, Outcome};
 use crate::lua::session::{Phase, Session};
 use crate::module::{main_conf_of, srv_conf_of};

@@ -69,10 +69,7 @@ pub fn patterns_of(v: &Value) -> Vec<Pattern> {
             if s.last() == Some(&b'\n') {
                 s.pop();
             }
-            s.split(|&b| b == b'\n')
-                .filter(|l| !l.is_empty())
-                .map(|l| Pattern::Sub(l.to_vec()))
-                .collect()
+            s.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| Pattern::Sub(l.to_vec())).collect()
         }
     }
 }
@@ -130,8 +127,7 @@ pub fn diff(expected: &[u8], got: &[u8]) -> Vec<String> {
         pre += 1;
     }
     let mut suf = 0;
-    while suf < a.len() - pre && suf < b.len() - pre && a[a.len() - 1 - suf] == b[b.len() - 1 - suf]
-    {
+    while suf < a.len() - pre && suf < b.len() - pre && a[a.len() - 1 - suf] == b[b.len() - 1 - suf] {
         suf += 1;
     }
     let (am, bm) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
@@ -142,11 +138,7 @@ pub fn diff(expected: &[u8], got: &[u8]) -> Vec<String> {
         let mut dp = vec![vec![0u32; m + 1]; n + 1];
         for i in (0..n).rev() {
             for j in (0..m).rev() {
-                dp[i][j] = if am[i] == bm[j] {
-                    dp[i + 1][j + 1] + 1
-                } else {
-                    dp[i + 1][j].max(dp[i][j + 1])
-                };
+                dp[i][j] = if am[i] == bm[j] { dp[i + 1][j + 1] + 1 } else { dp[i + 1][j].max(dp[i][j + 1]) };
             }
         }
         let (mut i, mut j) = (0, 0);
@@ -175,14 +167,12 @@ pub fn diff(expected: &[u8], got: &[u8]) -> Vec<String> {
     for l in &a[ctx_start..pre] {
         out.push(format!("  {}", clip(escape(l), 300)));
     }
-    let mut shown = 0;
-    for (op, l) in &ops {
+    for (shown, (op, l)) in ops.iter().enumerate() {
         if shown >= 60 {
             out.push(format!("  ... ({} more diff lines)", ops.len() - shown));
             break;
         }
         out.push(format!("{} {}", op, clip(escape(l), 300)));
-        shown += 1;
     }
     let tail = &a[a.len() - suf..];
     for l in tail.iter().take(2) {

@@ -69,12 +69,7 @@ fn read_all(s: &mut TcpStream, deadline: Instant, buf: &mut Vec<u8>) -> ReadEnd 
         match s.read(&mut chunk) {
             Ok(0) => return ReadEnd::Eof,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
                 return ReadEnd::Timeout
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -90,34 +85,20 @@ pub fn converse(convs: &[Conversation], opts: &ClientOptions) -> ClientResult {
     let mut received = Vec::new();
     for conv in convs {
         let addr = SocketAddr::from(([127, 0, 0, 1], conv.port));
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
         let mut s = match TcpStream::connect_timeout(&addr, left) {
             Ok(s) => s,
             Err(e) => {
-                out.extend_from_slice(
-                    format!("connect to stream server error: {}\n", cosocket_error(&e)).as_bytes(),
-                );
-                return ClientResult {
-                    output: out,
-                    received,
-                    timed_out: false,
-                };
+                out.extend_from_slice(format!("connect to stream server error: {}\n", cosocket_error(&e)).as_bytes());
+                return ClientResult { output: out, received, timed_out: false };
             }
         };
         let _ = s.set_nodelay(true);
         if let Some(req) = &conv.request {
             let _ = s.set_write_timeout(Some(left));
             if let Err(e) = s.write_all(req) {
-                out.extend_from_slice(
-                    format!("send stream request error: {}\n", cosocket_error(&e)).as_bytes(),
-                );
-                return ClientResult {
-                    output: out,
-                    received,
-                    timed_out: false,
-                };
+                out.extend_from_slice(format!("send stream request error: {}\n", cosocket_error(&e)).as_bytes());
+                return ClientResult { output: out, received, timed_out: false };
             }
         }
         if let Some(how) = opts.shutdown {
@@ -138,41 +119,23 @@ pub fn converse(convs: &[Conversation], opts: &ClientOptions) -> ClientResult {
             ReadEnd::Timeout if opts.abort => {
                 received.extend_from_slice(&data);
                 out.extend_from_slice(b"receive stream response error: timeout\n");
-                return ClientResult {
-                    output: out,
-                    received,
-                    timed_out: false,
-                };
+                return ClientResult { output: out, received, timed_out: false };
             }
             ReadEnd::Timeout => {
                 received.extend_from_slice(&data);
                 if opts.print_data {
                     out.extend_from_slice(&data);
                 }
-                return ClientResult {
-                    output: out,
-                    received,
-                    timed_out: true,
-                };
+                return ClientResult { output: out, received, timed_out: true };
             }
             ReadEnd::Error(e) => {
                 received.extend_from_slice(&data);
-                out.extend_from_slice(
-                    format!("receive stream response error: {}\n", cosocket_error(&e)).as_bytes(),
-                );
-                return ClientResult {
-                    output: out,
-                    received,
-                    timed_out: false,
-                };
+                out.extend_from_slice(format!("receive stream response error: {}\n", cosocket_error(&e)).as_bytes());
+                return ClientResult { output: out, received, timed_out: false };
             }
         }
     }
-    ClientResult {
-        output: out,
-        received,
-        timed_out: false,
-    }
+    ClientResult { output: out, received, timed_out: false }
 }
 
 /// Behaviour of the mock TCP server (`--- tcp_listen` and friends).
@@ -264,14 +227,12 @@ impl AnyListener {
 pub fn start_tcp_mock(spec: TcpMockSpec) -> Result<Mock, String> {
     let mut cleanup = None;
     let listener = if let Ok(port) = spec.target.trim().parse::<u16>() {
-        let l = TcpListener::bind(("127.0.0.1", port))
-            .map_err(|e| format!("tcp_listen {}: {}", port, e))?;
+        let l = TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("tcp_listen {}: {}", port, e))?;
         l.set_nonblocking(true).map_err(|e| e.to_string())?;
         AnyListener::Tcp(l)
     } else if spec.target.ends_with(".sock") {
         let _ = std::fs::remove_file(&spec.target);
-        let l = UnixListener::bind(&spec.target)
-            .map_err(|e| format!("tcp_listen {}: {}", spec.target, e))?;
+        let l = UnixListener::bind(&spec.target).map_err(|e| format!("tcp_listen {}: {}", spec.target, e))?;
         l.set_nonblocking(true).map_err(|e| e.to_string())?;
         cleanup = Some(std::path::PathBuf::from(&spec.target));
         AnyListener::Unix(l)
@@ -282,12 +243,7 @@ pub fn start_tcp_mock(spec: TcpMockSpec) -> Result<Mock, String> {
     let received = Arc::new(Mutex::new(Vec::new()));
     let (stop2, recv2) = (stop.clone(), received.clone());
     let handle = std::thread::spawn(move || serve_tcp(listener, spec, stop2, recv2));
-    Ok(Mock {
-        stop,
-        received,
-        handle: Some(handle),
-        cleanup,
-    })
+    Ok(Mock { stop, received, handle: Some(handle), cleanup })
 }
 
 fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
@@ -297,12 +253,7 @@ fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
     }
 }
 
-fn serve_tcp(
-    listener: AnyListener,
-    spec: TcpMockSpec,
-    stop: Arc<AtomicBool>,
-    received: Arc<Mutex<Vec<u8>>>,
-) {
+fn serve_tcp(listener: AnyListener, spec: TcpMockSpec, stop: Arc<AtomicBool>, received: Arc<Mutex<Vec<u8>>>) {
     let mut conn = loop {
         if stop.load(Ordering::SeqCst) {
             return;
@@ -341,17 +292,14 @@ fn serve_tcp(
                     idle_since = Instant::now();
                     let mut r = received.lock().unwrap();
                     r.extend_from_slice(&buf[..n]);
-                    if spec.auto_timeout.is_none() && spec.query_len.map_or(true, |l| r.len() >= l)
-                    {
+                    if spec.auto_timeout.is_none() && spec.query_len.is_none_or(|l| r.len() >= l) {
                         break;
                     }
                 }
                 Err(e)
                     if matches!(
                         e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
                     ) =>
                 {
                     if let Some(t) = spec.auto_timeout {
@@ -393,10 +341,7 @@ pub fn start_udp_mock(spec: UdpMockSpec) -> Result<Mock, String> {
         Unix(std::os::unix::net::UnixDatagram),
     }
     let sock = if let Ok(port) = spec.target.trim().parse::<u16>() {
-        Sock::Inet(
-            UdpSocket::bind(("0.0.0.0", port))
-                .map_err(|e| format!("udp_listen {}: {}", port, e))?,
-        )
+        Sock::Inet(UdpSocket::bind(("0.0.0.0", port)).map_err(|e| format!("udp_listen {}: {}", port, e))?)
     } else if spec.target.ends_with(".sock") {
         let _ = std::fs::remove_file(&spec.target);
         cleanup = Some(std::path::PathBuf::from(&spec.target));
@@ -446,10 +391,5 @@ pub fn start_udp_mock(spec: UdpMockSpec) -> Result<Mock, String> {
             return;
         }
     });
-    Ok(Mock {
-        stop,
-        received,
-        handle: Some(handle),
-        cleanup,
-    })
+    Ok(Mock { stop, received, handle: Some(handle), cleanup })
 }

@@ -45,9 +45,10 @@ pub fn expand_env(text: &[u8], benv: &mut BlockEnv) -> Result<Vec<u8>, String> {
                     }
                 }
             } else {
-                benv.env.get(&name).cloned().ok_or_else(|| {
-                    format!("{} - No environment {} defined", benv.block_name, name)
-                })?
+                benv.env
+                    .get(&name)
+                    .cloned()
+                    .ok_or_else(|| format!("{} - No environment {} defined", benv.block_name, name))?
             };
             out.extend_from_slice(value.as_bytes());
             i += 1 + len;
@@ -88,11 +89,7 @@ struct LogReader {
 impl LogReader {
     fn read_new(&mut self) -> Vec<Vec<u8>> {
         let data = std::fs::read(&self.path).unwrap_or_default();
-        let start = if self.accumulate {
-            0
-        } else {
-            self.pos.min(data.len())
-        };
+        let start = if self.accumulate { 0 } else { self.pos.min(data.len()) };
         let chunk = &data[start..];
         if let Some(last_nl) = chunk.iter().rposition(|&b| b == b'\n') {
             self.pos = start + last_nl + 1;
@@ -102,18 +99,10 @@ impl LogReader {
 }
 
 fn lines_of(data: &[u8]) -> Vec<Vec<u8>> {
-    data.split_inclusive(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\n").unwrap_or(l).to_vec())
-        .collect()
+    data.split_inclusive(|&b| b == b'\n').map(|l| l.strip_suffix(b"\n").unwrap_or(l).to_vec()).collect()
 }
 
-pub fn execute(
-    cfg: &Config,
-    paths: &Paths,
-    plan: &Plan,
-    env: &BTreeMap<String, String>,
-    title: &str,
-) -> ExecResult {
+pub fn execute(cfg: &Config, paths: &Paths, plan: &Plan, env: &BTreeMap<String, String>, title: &str) -> ExecResult {
     let mut r = ExecResult::default();
     if let Err(e) = prepare(cfg, paths, plan, title) {
         r.failures.push(e);
@@ -122,8 +111,7 @@ pub fn execute(
     let mut ngx = match Nginx::start(&cfg.nginx, paths, env, plan.keep_stderr) {
         Ok(n) => n,
         Err(e) => {
-            r.failures
-                .push(format!("cannot run {}: {}", cfg.nginx.display(), e));
+            r.failures.push(format!("cannot run {}: {}", cfg.nginx.display(), e));
             return r;
         }
     };
@@ -134,30 +122,19 @@ pub fn execute(
     match ngx.wait_ready(&paths.pid_file, STARTUP_TIMEOUT) {
         Startup::Ready => std::thread::sleep(Duration::from_millis(15)),
         Startup::Exited(st) => {
-            r.failures.push(format!(
-                "nginx failed to start ({})",
-                nginx::describe_exit(st)
-            ));
+            r.failures.push(format!("nginx failed to start ({})", nginx::describe_exit(st)));
             add_log_excerpts(paths, &mut r.failures);
             return r;
         }
         Startup::TimedOut => {
-            r.failures.push(format!(
-                "nginx did not write {} within {:?}",
-                paths.pid_file.display(),
-                STARTUP_TIMEOUT
-            ));
+            r.failures.push(format!("nginx did not write {} within {:?}", paths.pid_file.display(), STARTUP_TIMEOUT));
             ngx.stop(Duration::from_secs(1));
             add_log_excerpts(paths, &mut r.failures);
             return r;
         }
     }
 
-    let mut log = LogReader {
-        path: paths.error_log.clone(),
-        pos: 0,
-        accumulate: plan.accumulate_error_log,
-    };
+    let mut log = LogReader { path: paths.error_log.clone(), pos: 0, accumulate: plan.accumulate_error_log };
     let mut per_rep: Vec<Vec<String>> = Vec::new();
     let mut died = None;
     for rep in 0..plan.repeat {
@@ -176,29 +153,19 @@ pub fn execute(
     }
     r.failures.extend(merge_repeats(per_rep));
     if let Some(st) = died {
-        r.failures.push(format!(
-            "nginx exited during the test ({})",
-            nginx::describe_exit(st)
-        ));
+        r.failures.push(format!("nginx exited during the test ({})", nginx::describe_exit(st)));
     }
 
     let stopped = ngx.stop(Duration::from_secs_f64(cfg.timeout.max(3.0)));
     std::thread::sleep(Duration::from_millis(10));
     let after = log.read_new();
     if stopped.forced {
-        r.notes
-            .push("nginx did not exit after SIGQUIT in time; it was killed".into());
+        r.notes.push("nginx did not exit after SIGQUIT in time; it was killed".into());
     } else if died.is_none() {
         if stopped.status.signal().is_some() {
-            r.failures.push(format!(
-                "nginx crashed while shutting down: {}",
-                nginx::describe_exit(stopped.status)
-            ));
+            r.failures.push(format!("nginx crashed while shutting down: {}", nginx::describe_exit(stopped.status)));
         } else if stopped.status.code() != Some(0) {
-            r.notes.push(format!(
-                "nginx exited with {} after SIGQUIT",
-                nginx::describe_exit(stopped.status)
-            ));
+            r.notes.push(format!("nginx exited with {} after SIGQUIT", nginx::describe_exit(stopped.status)));
         }
     }
     check_patterns(
@@ -217,9 +184,7 @@ pub fn execute(
 
 /// Writes the server root: directories, user files and nginx.conf.
 fn prepare(cfg: &Config, paths: &Paths, plan: &Plan, title: &str) -> Result<(), String> {
-    paths
-        .reset()
-        .map_err(|e| format!("cannot prepare {}: {}", paths.root.display(), e))?;
+    paths.reset().map_err(|e| format!("cannot prepare {}: {}", paths.root.display(), e))?;
     nginx::write_user_files(paths, &plan.user_files)?;
     let mut env_names: Vec<String> = DEFAULT_ENV.iter().map(|s| s.to_string()).collect();
     env_names.extend(plan.env_to_nginx.iter().cloned());
@@ -228,10 +193,7 @@ fn prepare(cfg: &Config, paths: &Paths, plan: &Plan, title: &str) -> Result<(), 
         modules: &cfg.modules,
         workers: plan.workers,
         master_process: plan.master_process,
-        error_log: plan
-            .error_log_target
-            .clone()
-            .unwrap_or_else(|| paths.error_log.display().to_string()),
+        error_log: plan.error_log_target.clone().unwrap_or_else(|| paths.error_log.display().to_string()),
         log_level: plan.log_level.clone(),
         pid_file: &paths.pid_file,
         env_names,
@@ -249,13 +211,10 @@ fn prepare(cfg: &Config, paths: &Paths, plan: &Plan, title: &str) -> Result<(), 
             .collect(),
         post_main_config: plan.post_main_config.clone(),
         worker_connections: plan.worker_connections,
-        event_type: std::env::var("TEST_NGINX_EVENT_TYPE")
-            .ok()
-            .filter(|s| !s.is_empty()),
+        event_type: std::env::var("TEST_NGINX_EVENT_TYPE").ok().filter(|s| !s.is_empty()),
         run_as_root: unsafe { libc::geteuid() } == 0,
     });
-    std::fs::write(&paths.conf_file, conf)
-        .map_err(|e| format!("cannot write {}: {}", paths.conf_file.display(), e))?;
+    std::fs::write(&paths.conf_file, conf).map_err(|e| format!("cannot write {}: {}", paths.conf_file.display(), e))?;
     if cfg.verbose {
         eprintln!("# {}: {}", title, paths.conf_file.display());
     }
@@ -263,13 +222,7 @@ fn prepare(cfg: &Config, paths: &Paths, plan: &Plan, title: &str) -> Result<(), 
 }
 
 /// One request/response round plus the error log checks that follow it.
-fn run_once(
-    plan: &Plan,
-    rep: usize,
-    log: &mut LogReader,
-    f: &mut Vec<String>,
-    notes: &mut Vec<String>,
-) {
+fn run_once(plan: &Plan, rep: usize, log: &mut LogReader, f: &mut Vec<String>, notes: &mut Vec<String>) {
     let tcp = match &plan.tcp_mock {
         Some(m) => match client::start_tcp_mock(m.spec.clone()) {
             Ok(x) => Some(x),
@@ -293,14 +246,8 @@ fn run_once(
 
     let mut synthetic = Vec::new();
     if !plan.servers.is_empty() {
-        let convs: Vec<Conversation> = plan
-            .servers
-            .iter()
-            .map(|(s, req)| Conversation {
-                port: s.port,
-                request: req.clone(),
-            })
-            .collect();
+        let convs: Vec<Conversation> =
+            plan.servers.iter().map(|(s, req)| Conversation { port: s.port, request: req.clone() }).collect();
         let opts = ClientOptions {
             timeout: plan.timeout,
             abort: plan.abort,
@@ -320,16 +267,9 @@ fn run_once(
         if plan.log_stream_response {
             // Upstream's proxy location logs the data with print(); mimic that line.
             let tail = b", client: 127.0.0.1, server: localhost, request: \"GET /t HTTP/1.1\", host: \"localhost\"";
-            synthetic.push(
-                [
-                    b"[notice] (tnginx client) [lua] stream response: ".as_slice(),
-                    &res.received,
-                    tail,
-                ]
-                .concat(),
-            );
-            output =
-                format!("received {} bytes of response data.\n", res.received.len()).into_bytes();
+            synthetic
+                .push([b"[notice] (tnginx client) [lua] stream response: ".as_slice(), &res.received, tail].concat());
+            output = format!("received {} bytes of response data.\n", res.received.len()).into_bytes();
         }
         if let Some(exp) = &plan.expect {
             check_response(exp, &output, f);
@@ -353,11 +293,7 @@ fn run_once(
         }
         if let Some(len) = spec.query_len {
             if got.len() != len {
-                f.push(format!(
-                    "tcp_query_len: the mock TCP server received {} bytes, expected {}",
-                    got.len(),
-                    len
-                ));
+                f.push(format!("tcp_query_len: the mock TCP server received {} bytes, expected {}", got.len(), len));
             }
         }
     }
@@ -373,23 +309,13 @@ fn check_value(what: &str, expected: &Value, got: &[u8], f: &mut Vec<String>) {
     match expected {
         Value::Regex(r) => match r.is_match(got) {
             Ok(true) => {}
-            Ok(false) => f.push(format!(
-                "{}: {} does not match {}",
-                what,
-                show(got),
-                r.source()
-            )),
+            Ok(false) => f.push(format!("{}: {} does not match {}", what, show(got), r.source())),
             Err(e) => f.push(format!("{}: {}", what, e)),
         },
         v => {
             let want = v.to_bytes();
             if want != got {
-                f.push(format!(
-                    "{}: got {}, expected {}",
-                    what,
-                    show(got),
-                    show(&want)
-                ));
+                f.push(format!("{}: got {}, expected {}", what, show(got), show(&want)));
             }
         }
     }
@@ -409,24 +335,14 @@ fn check_response(exp: &Expect, got: &[u8], f: &mut Vec<String>) {
         }
         Expect::Like(re) => match re.is_match(got) {
             Ok(true) => {}
-            Ok(false) => f.push(format!(
-                "stream_response_like: {} does not match {}",
-                show(got),
-                re.source()
-            )),
+            Ok(false) => f.push(format!("stream_response_like: {} does not match {}", show(got), re.source())),
             Err(e) => f.push(format!("stream_response_like: {}", e)),
         },
     }
 }
 
 /// `error_log` patterns must each match a line; `no_error_log` ones must match none.
-fn check_patterns(
-    what: &str,
-    want: &[Pattern],
-    forbid: &[Pattern],
-    lines: &[Vec<u8>],
-    f: &mut Vec<String>,
-) {
+fn check_patterns(what: &str, want: &[Pattern], forbid: &[Pattern], lines: &[Vec<u8>], f: &mut Vec<String>) {
     for p in want {
         let mut found = false;
         for l in lines {
@@ -444,18 +360,19 @@ fn check_patterns(
             }
         }
         if !found {
-            f.push(format!(
-                "{}: pattern {} should match a line in error.log",
-                what,
-                p.describe()
-            ));
+            f.push(format!("{}: pattern {} should match a line in error.log", what, p.describe()));
         }
     }
     for p in forbid {
         for l in lines {
             match p.matches(l) {
                 Ok(true) => {
-                    f.push(format!("no_{}: pattern {} should not match any line in error.log but matches:\n    {}", what, p.describe(), clip_line(l)));
+                    f.push(format!(
+                        "no_{}: pattern {} should not match any line in error.log but matches:\n    {}",
+                        what,
+                        p.describe(),
+                        clip_line(l)
+                    ));
                     break;
                 }
                 Ok(false) => {}
@@ -506,20 +423,13 @@ fn check_grep(plan: &Plan, rep: usize, lines: &[Vec<u8>], f: &mut Vec<String>) {
     match pick(out) {
         Value::Regex(r) => match r.is_match(&got) {
             Ok(true) => {}
-            Ok(false) => f.push(format!(
-                "grep_error_log_out: {} does not match {}",
-                show(&got),
-                r.source()
-            )),
+            Ok(false) => f.push(format!("grep_error_log_out: {} does not match {}", show(&got), r.source())),
             Err(e) => f.push(format!("grep_error_log_out: {}", e)),
         },
         v => {
             let want = v.to_bytes();
             if want != got {
-                let mut msg = format!(
-                    "grep_error_log_out for {} differs (- expected, + got):",
-                    pattern.describe()
-                );
+                let mut msg = format!("grep_error_log_out for {} differs (- expected, + got):", pattern.describe());
                 for l in diff(&want, &got) {
                     msg.push_str("\n    ");
                     msg.push_str(&l);
@@ -532,29 +442,19 @@ fn check_grep(plan: &Plan, rep: usize, lines: &[Vec<u8>], f: &mut Vec<String>) {
 
 /// Lines upstream warns about unless a pattern of the block mentions them.
 fn log_warnings(plan: &Plan, lines: &[Vec<u8>], notes: &mut Vec<String>) {
-    let all: Vec<&Pattern> = plan
-        .error_log
-        .iter()
-        .chain(plan.no_error_log.iter())
-        .collect();
+    let all: Vec<&Pattern> = plan.error_log.iter().chain(plan.no_error_log.iter()).collect();
     let mentioned = |s: &str| all.iter().any(|p| p.mentions(s));
     let kinds = [
         ("[alert]", "[alert"),
         ("[crit]", "[crit"),
         ("[emerg]", "[emerg"),
-        (
-            "writing a global lua variable",
-            "writing a global lua variable",
-        ),
+        ("writing a global lua variable", "writing a global lua variable"),
     ];
     for (needle, key) in kinds {
         if mentioned(key) {
             continue;
         }
-        let hits: Vec<&Vec<u8>> = lines
-            .iter()
-            .filter(|l| checks::find(l, needle.as_bytes()).is_some())
-            .collect();
+        let hits: Vec<&Vec<u8>> = lines.iter().filter(|l| checks::find(l, needle.as_bytes()).is_some()).collect();
         for l in hits.iter().take(3) {
             let note = format!("WARNING: {}", clip_line(l));
             if !notes.contains(&note) {
@@ -567,11 +467,7 @@ fn log_warnings(plan: &Plan, lines: &[Vec<u8>], notes: &mut Vec<String>) {
 /// Worker crashes (master mode) and failed assertions anywhere in the log.
 fn check_crashes(plan: &Plan, paths: &Paths, f: &mut Vec<String>) {
     let data = std::fs::read(&paths.error_log).unwrap_or_default();
-    let expected = plan
-        .error_log
-        .iter()
-        .chain(plan.shutdown_error_log.iter())
-        .any(|p| p.mentions("exited on signal"));
+    let expected = plan.error_log.iter().chain(plan.shutdown_error_log.iter()).any(|p| p.mentions("exited on signal"));
     let crash = PerlRegex::new(b"worker process \\d+ exited on signal".to_vec(), "");
     let assertion = PerlRegex::new(b"\\bAssertion .*?failed\\b".to_vec(), "");
     for l in lines_of(&data) {
@@ -591,19 +487,14 @@ fn must_die(ngx: &mut Nginx, paths: &Paths, plan: &Plan, code: Option<i32>, r: &
         Startup::TimedOut => None,
     };
     match status {
-        Some(st) if st.signal().is_some() => r.failures.push(format!(
-            "nginx crashed instead of failing cleanly: {}",
-            nginx::describe_exit(st)
-        )),
+        Some(st) if st.signal().is_some() => {
+            r.failures.push(format!("nginx crashed instead of failing cleanly: {}", nginx::describe_exit(st)))
+        }
         Some(st) => match code {
-            Some(c) if st.code() != Some(c) => r.failures.push(format!(
-                "nginx exited with {}, expected exit code {}",
-                nginx::describe_exit(st),
-                c
-            )),
-            None if st.success() => r
-                .failures
-                .push("nginx exited with status 0 but must die".into()),
+            Some(c) if st.code() != Some(c) => {
+                r.failures.push(format!("nginx exited with {}, expected exit code {}", nginx::describe_exit(st), c))
+            }
+            None if st.success() => r.failures.push("nginx exited with status 0 but must die".into()),
             _ => {}
         },
         None => {
@@ -612,17 +503,9 @@ fn must_die(ngx: &mut Nginx, paths: &Paths, plan: &Plan, code: Option<i32>, r: &
         }
     }
     let mut lines = lines_of(&std::fs::read(&paths.error_log).unwrap_or_default());
-    lines.extend(lines_of(
-        &std::fs::read(&paths.stderr_file).unwrap_or_default(),
-    ));
+    lines.extend(lines_of(&std::fs::read(&paths.stderr_file).unwrap_or_default()));
     check_grep(plan, 0, &lines, &mut r.failures);
-    check_patterns(
-        "error_log",
-        &plan.error_log,
-        &plan.no_error_log,
-        &lines,
-        &mut r.failures,
-    );
+    check_patterns("error_log", &plan.error_log, &plan.no_error_log, &lines, &mut r.failures);
     if !r.failures.is_empty() {
         add_log_excerpts(paths, &mut r.failures);
     }
@@ -648,15 +531,7 @@ fn merge_repeats(per_rep: Vec<Vec<String>>) -> Vec<String> {
             if n <= 1 || r.len() == n {
                 m
             } else {
-                format!(
-                    "(repeat {} of {}) {}",
-                    r.iter()
-                        .map(|x| x.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    n,
-                    m
-                )
+                format!("(repeat {} of {}) {}", r.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "), n, m)
             }
         })
         .collect()
@@ -679,22 +554,13 @@ fn add_log_excerpts(paths: &Paths, f: &mut Vec<String>) {
         return;
     }
     let level = PerlRegex::new(b"\\[(warn|error|crit|alert|emerg)\\]".to_vec(), "");
-    let important: Vec<&Vec<u8>> = log
-        .iter()
-        .filter(|l| level.is_match(l).unwrap_or(false))
-        .collect();
+    let important: Vec<&Vec<u8>> = log.iter().filter(|l| level.is_match(l).unwrap_or(false)).collect();
     if important.is_empty() {
-        f.push(format!(
-            "error.log: {} lines, none at level warn or above",
-            log.len()
-        ));
+        f.push(format!("error.log: {} lines, none at level warn or above", log.len()));
         return;
     }
-    let mut msg = format!(
-        "error.log: {} of {} lines at level warn or above (last 20 shown):",
-        important.len(),
-        log.len()
-    );
+    let mut msg =
+        format!("error.log: {} of {} lines at level warn or above (last 20 shown):", important.len(), log.len());
     for l in important.iter().rev().take(20).rev() {
         msg.push_str("\n    ");
         msg.push_str(&clip_line(l));

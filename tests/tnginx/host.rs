@@ -68,8 +68,7 @@ pub fn install_host(
                 Value::Undef
             }
             "env_to_nginx" => {
-                s.env_to_nginx
-                    .extend(args.iter().map(|a| a.to_string_lossy()));
+                s.env_to_nginx.extend(args.iter().map(|a| a.to_string_lossy()));
                 Value::Undef
             }
             "add_block_preprocessor" => {
@@ -87,17 +86,13 @@ pub fn install_host(
             "html_dir" => Value::str(&html),
             "server_root" => Value::str(&root),
             "server_addr" => Value::str("127.0.0.1"),
-            "server_port" | "server_port_for_client" => Value::str(
-                std::env::var("TEST_NGINX_SERVER_PORT").unwrap_or_else(|_| "1984".into()),
-            ),
+            "server_port" | "server_port_for_client" => {
+                Value::str(std::env::var("TEST_NGINX_SERVER_PORT").unwrap_or_else(|_| "1984".into()))
+            }
             "timeout" => Value::Num(3.0),
             "read_file" => {
                 let p = first.to_string_lossy();
-                let path = if Path::new(&p).is_absolute() {
-                    PathBuf::from(&p)
-                } else {
-                    repo.join(&p)
-                };
+                let path = if Path::new(&p).is_absolute() { PathBuf::from(&p) } else { repo.join(&p) };
                 match std::fs::read(&path) {
                     Ok(b) => Value::Str(b),
                     Err(e) => return Some(Err(format!("cannot open {}: {}", path.display(), e))),
@@ -109,17 +104,8 @@ pub fn install_host(
             },
             "abs_path" | "realpath" | "Cwd::abs_path" | "Cwd::realpath" => {
                 let p = first.to_string_lossy();
-                let path = if Path::new(&p).is_absolute() {
-                    PathBuf::from(&p)
-                } else {
-                    repo.join(&p)
-                };
-                Value::str(
-                    std::fs::canonicalize(&path)
-                        .unwrap_or(path)
-                        .display()
-                        .to_string(),
-                )
+                let path = if Path::new(&p).is_absolute() { PathBuf::from(&p) } else { repo.join(&p) };
+                Value::str(std::fs::canonicalize(&path).unwrap_or(path).display().to_string())
             }
             "dirname" | "File::Basename::dirname" => {
                 let p = first.to_string_lossy();
@@ -133,12 +119,7 @@ pub fn install_host(
             }
             "basename" | "File::Basename::basename" => {
                 let p = first.to_string_lossy();
-                Value::str(
-                    Path::new(&p)
-                        .file_name()
-                        .map(|d| d.to_string_lossy().to_string())
-                        .unwrap_or_default(),
-                )
+                Value::str(Path::new(&p).file_name().map(|d| d.to_string_lossy().to_string()).unwrap_or_default())
             }
             "bail_out" => return Some(Err(format!("bail_out: {}", first.to_string_lossy()))),
             "run_tests"
@@ -157,9 +138,7 @@ pub fn install_host(
             | "filters"
             | "delimiters" => Value::Undef,
             "add_response_body_check" => {
-                s.warnings.push(
-                    "add_response_body_check() is not supported; its checks are not run".into(),
-                );
+                s.warnings.push("add_response_body_check() is not supported; its checks are not run".into());
                 Value::Undef
             }
             _ => return None,

@@ -16,7 +16,7 @@ pub struct SectionView {
 
 impl SectionView {
     pub fn has(&self, name: &str) -> bool {
-        self.map.get(name).map_or(false, |v| !v.is_undef())
+        self.map.get(name).is_some_and(|v| !v.is_undef())
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
@@ -149,21 +149,9 @@ pub fn build_plan(
     let stream_port = base_port + 1;
     let mut servers = Vec::new();
     let names = [
-        (
-            "stream_server_config",
-            "steam_listen_option",
-            "stream_request",
-        ),
-        (
-            "stream_server_config2",
-            "steam_listen_option2",
-            "stream_request2",
-        ),
-        (
-            "stream_server_config3",
-            "steam_listen_option3",
-            "stream_request3",
-        ),
+        ("stream_server_config", "steam_listen_option", "stream_request"),
+        ("stream_server_config2", "steam_listen_option2", "stream_request2"),
+        ("stream_server_config3", "steam_listen_option3", "stream_request3"),
     ];
     let has_stream = sec.has("stream_server_config") || sec.has("stream_config");
     for (i, (conf, opt, req)) in names.iter().enumerate() {
@@ -172,14 +160,9 @@ pub fn build_plan(
             None if i == 0 && has_stream => Vec::new(),
             None => continue,
         };
-        let listen_options = String::from_utf8_lossy(&sec.text(opt).unwrap_or_default())
-            .trim()
-            .to_string();
-        let server = crate::nginx::StreamServer {
-            port: stream_port + i as u16,
-            listen_options,
-            config: expand(config)?,
-        };
+        let listen_options = String::from_utf8_lossy(&sec.text(opt).unwrap_or_default()).trim().to_string();
+        let server =
+            crate::nginx::StreamServer { port: stream_port + i as u16, listen_options, config: expand(config)? };
         servers.push((server, sec.text(req)));
     }
     let expect = response_expectation(sec, base_port, &mut expand)?;
@@ -189,9 +172,7 @@ pub fn build_plan(
         _ => return Err("grep_error_log and grep_error_log_out must be given together".into()),
     };
     let must_die = if sec.get("must_die").is_some() {
-        let t = String::from_utf8_lossy(&sec.text("must_die").unwrap_or_default())
-            .trim()
-            .to_string();
+        let t = String::from_utf8_lossy(&sec.text("must_die").unwrap_or_default()).trim().to_string();
         Some(t.parse::<i32>().ok())
     } else {
         None
@@ -207,10 +188,7 @@ pub fn build_plan(
                 let p = parts.borrow();
                 let name = p.first().map(|v| v.to_string_lossy()).unwrap_or_default();
                 let body = expand(p.get(1).map(|v| v.to_bytes()).unwrap_or_default())?;
-                let date = p
-                    .get(2)
-                    .filter(|v| !v.is_undef())
-                    .map(|v| v.to_string_lossy());
+                let date = p.get(2).filter(|v| !v.is_undef()).map(|v| v.to_string_lossy());
                 files.push(crate::nginx::UserFile { name, body, date });
             }
             files
@@ -230,9 +208,7 @@ pub fn build_plan(
             let reply = match sec.get("tcp_reply") {
                 None => vec![],
                 Some(Value::Array(a)) => a.borrow().iter().map(|v| v.to_bytes()).collect(),
-                Some(Value::Code(_)) => {
-                    return Err("--- tcp_reply given as Perl code is not supported".into())
-                }
+                Some(Value::Code(_)) => return Err("--- tcp_reply given as Perl code is not supported".into()),
                 Some(v) => vec![v.to_bytes()],
             };
             if reply.is_empty() && !sec.has("tcp_shutdown") && !sec.has("tcp_reply") {
@@ -240,43 +216,28 @@ pub fn build_plan(
             }
             let query = sec.get("tcp_query").cloned();
             let query_len = match sec.text("tcp_query_len") {
-                Some(l) => Some(
-                    String::from_utf8_lossy(&l)
-                        .trim()
-                        .parse::<usize>()
-                        .map_err(|_| "bad tcp_query_len")?,
-                ),
+                Some(l) => Some(String::from_utf8_lossy(&l).trim().parse::<usize>().map_err(|_| "bad tcp_query_len")?),
                 None => None,
             };
-            let read_len = query_len.or_else(|| match &query {
+            let read_len = query_len.or(match &query {
                 Some(Value::Str(s)) => Some(s.len()),
                 _ => None,
             });
             let auto_timeout = if sec.map.contains_key("tcp_query_auto_timeout") {
-                Some(Duration::from_secs_f64(
-                    sec.seconds("tcp_query_auto_timeout")?.unwrap_or(0.1),
-                ))
+                Some(Duration::from_secs_f64(sec.seconds("tcp_query_auto_timeout")?.unwrap_or(0.1)))
             } else {
                 None
             };
-            let shutdown = sec.text("tcp_shutdown").map(|t| {
-                String::from_utf8_lossy(&t)
-                    .trim()
-                    .parse::<i32>()
-                    .unwrap_or(1)
-            });
+            let shutdown =
+                sec.text("tcp_shutdown").map(|t| String::from_utf8_lossy(&t).trim().parse::<i32>().unwrap_or(1));
             Some(TcpMockPlan {
                 spec: crate::client::TcpMockSpec {
                     target,
                     query_len: read_len,
                     auto_timeout,
                     shutdown,
-                    shutdown_delay: Duration::from_secs_f64(
-                        sec.seconds("tcp_shutdown_delay")?.unwrap_or(0.0),
-                    ),
-                    reply_delay: Duration::from_secs_f64(
-                        sec.seconds("tcp_reply_delay")?.unwrap_or(0.0),
-                    ),
+                    shutdown_delay: Duration::from_secs_f64(sec.seconds("tcp_shutdown_delay")?.unwrap_or(0.0)),
+                    reply_delay: Duration::from_secs_f64(sec.seconds("tcp_reply_delay")?.unwrap_or(0.0)),
                     reply,
                     no_close: sec.has("tcp_no_close"),
                 },
@@ -292,17 +253,13 @@ pub fn build_plan(
             let reply = match sec.get("udp_reply") {
                 None => return Err("--- udp_listen needs --- udp_reply".into()),
                 Some(Value::Array(a)) => a.borrow().iter().map(|v| v.to_bytes()).collect(),
-                Some(Value::Code(_)) => {
-                    return Err("--- udp_reply given as Perl code is not supported".into())
-                }
+                Some(Value::Code(_)) => return Err("--- udp_reply given as Perl code is not supported".into()),
                 Some(v) => vec![v.to_bytes()],
             };
             Some(UdpMockPlan {
                 spec: crate::client::UdpMockSpec {
                     target,
-                    reply_delay: Duration::from_secs_f64(
-                        sec.seconds("udp_reply_delay")?.unwrap_or(0.0),
-                    ),
+                    reply_delay: Duration::from_secs_f64(sec.seconds("udp_reply_delay")?.unwrap_or(0.0)),
                     reply,
                 },
                 query: sec.get("udp_query").cloned(),
@@ -311,21 +268,14 @@ pub fn build_plan(
     };
     let log_level = match sec.text("log_level") {
         Some(l) => String::from_utf8_lossy(&l).trim().to_string(),
-        None => fs
-            .log_level
-            .clone()
-            .unwrap_or_else(|| cfg.log_level.clone()),
+        None => fs.log_level.clone().unwrap_or_else(|| cfg.log_level.clone()),
     };
     let error_log_target = match sec.text("error_log_file") {
         Some(t) => Some(String::from_utf8_lossy(&expand(t)?).trim().to_string()),
         None => None,
     };
-    let shutdown = sec.get("shutdown").map(|v| {
-        String::from_utf8_lossy(&v.to_bytes())
-            .trim()
-            .parse::<i32>()
-            .unwrap_or(1)
-    });
+    let shutdown =
+        sec.get("shutdown").map(|v| String::from_utf8_lossy(&v.to_bytes()).trim().parse::<i32>().unwrap_or(1));
     Ok(Plan {
         main_config: expand(sec.text("main_config").unwrap_or_default())?,
         stream_config: crate::resty_core::apply(
@@ -342,14 +292,8 @@ pub fn build_plan(
         error_log: sec.get("error_log").map(patterns_of).unwrap_or_default(),
         no_error_log: sec.get("no_error_log").map(patterns_of).unwrap_or_default(),
         grep,
-        shutdown_error_log: sec
-            .get("shutdown_error_log")
-            .map(patterns_of)
-            .unwrap_or_default(),
-        no_shutdown_error_log: sec
-            .get("no_shutdown_error_log")
-            .map(patterns_of)
-            .unwrap_or_default(),
+        shutdown_error_log: sec.get("shutdown_error_log").map(patterns_of).unwrap_or_default(),
+        no_shutdown_error_log: sec.get("no_shutdown_error_log").map(patterns_of).unwrap_or_default(),
         timeout: Duration::from_secs_f64(sec.seconds("timeout")?.unwrap_or(cfg.timeout)),
         abort: sec.map.contains_key("abort"),
         wait: Duration::from_secs_f64(sec.seconds("wait")?.unwrap_or(0.0)),
@@ -370,10 +314,7 @@ pub fn build_plan(
     })
 }
 
-fn expand_value(
-    v: &Value,
-    expand: &mut dyn FnMut(Vec<u8>) -> Result<Vec<u8>, String>,
-) -> Result<Value, String> {
+fn expand_value(v: &Value, expand: &mut dyn FnMut(Vec<u8>) -> Result<Vec<u8>, String>) -> Result<Value, String> {
     Ok(match v {
         Value::Str(s) => Value::Str(expand(s.clone())?),
         Value::Array(a) => {
@@ -400,23 +341,14 @@ fn response_expectation(
             return t;
         }
         let re = regex::Regex::new(r"\$ServerPort(ForClient)?\b").unwrap();
-        re.replace_all(&s, http_port.to_string().as_str())
-            .into_owned()
-            .into_bytes()
+        re.replace_all(&s, http_port.to_string().as_str()).into_owned().into_bytes()
     };
     let exact = match (sec.get("stream_response"), sec.get("response_body")) {
-        (Some(_), Some(_)) => {
-            return Err("conflicting stream_response and response_body sections".into())
-        }
+        (Some(_), Some(_)) => return Err("conflicting stream_response and response_body sections".into()),
         (a, b) => a.or(b),
     };
-    let like = match (
-        sec.get("stream_response_like"),
-        sec.get("response_body_like"),
-    ) {
-        (Some(_), Some(_)) => {
-            return Err("conflicting stream_response_like and response_body_like sections".into())
-        }
+    let like = match (sec.get("stream_response_like"), sec.get("response_body_like")) {
+        (Some(_), Some(_)) => return Err("conflicting stream_response_like and response_body_like sections".into()),
         (a, b) => a.or(b),
     };
     // Upstream checks the exact form when both are given.

@@ -10,9 +10,7 @@ use regex::bytes::Regex;
 
 /// The `lib` directories (lua-resty-core and what it needs) to load, if asked for.
 pub fn lib_dir() -> Option<String> {
-    std::env::var("TEST_NGINX_RESTY_CORE")
-        .ok()
-        .filter(|d| !d.trim().is_empty())
+    std::env::var("TEST_NGINX_RESTY_CORE").ok().filter(|d| !d.trim().is_empty())
 }
 
 /// The block's `stream_config` with lua-resty-core added (`None` stays `None` unless the
@@ -30,11 +28,8 @@ pub fn merge(dir: &str, stream_config: Option<Vec<u8>>, has_stream: bool) -> Opt
         return None;
     }
     let mut conf = stream_config.unwrap_or_default();
-    let path: String = dir
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(|d| format!("{}/?.lua;", d.trim_end_matches('/')))
-        .collect();
+    let path: String =
+        dir.split(':').filter(|d| !d.is_empty()).map(|d| format!("{}/?.lua;", d.trim_end_matches('/'))).collect();
 
     let directive = Regex::new(r#"lua_package_path\s+(['"]?)"#).unwrap();
     // what the block lacks goes on its last line, so that `nginx.conf:N` positions of the

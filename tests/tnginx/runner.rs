@@ -166,15 +166,9 @@ const IGNORED: &[&str] = &[
 
 /// Sections naming features this runner cannot provide: the block is skipped.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "dgram_server_config",
-        "dgram (UDP) stream tests are not supported",
-    ),
+    ("dgram_server_config", "dgram (UDP) stream tests are not supported"),
     ("dgram_config", "dgram (UDP) stream tests are not supported"),
-    (
-        "dgram_request",
-        "dgram (UDP) stream tests are not supported",
-    ),
+    ("dgram_request", "dgram (UDP) stream tests are not supported"),
     ("reload_fails", "HUP reload tests are not supported"),
 ];
 
@@ -183,10 +177,7 @@ static UNKNOWN_REPORTED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 fn warn_unknown_section(name: &str, file: &str, line: usize) -> Option<String> {
     let mut seen = UNKNOWN_REPORTED.lock().unwrap();
     if seen.insert(name.to_string()) {
-        Some(format!(
-            "unknown section '--- {}' ({}:{}) ignored",
-            name, file, line
-        ))
+        Some(format!("unknown section '--- {}' ({}:{}) ignored", name, file, line))
     } else {
         None
     }
@@ -202,13 +193,9 @@ pub struct FileRun<'a> {
 }
 
 /// Reads a file, sets up its interpreter and runs its preamble.
-fn open_file<'a>(
-    cfg: &'a Config,
-    rel: &str,
-) -> Result<(FileRun<'a>, spec::SpecFile, Vec<String>), String> {
+fn open_file<'a>(cfg: &'a Config, rel: &str) -> Result<(FileRun<'a>, spec::SpecFile, Vec<String>), String> {
     let path = cfg.repo.join(rel);
-    let text =
-        std::fs::read(&path).map_err(|e| format!("cannot read {}: {}", path.display(), e))?;
+    let text = std::fs::read(&path).map_err(|e| format!("cannot read {}: {}", path.display(), e))?;
     let spec = spec::parse_spec(&text);
     if spec.blocks.is_empty() {
         return Err("no test blocks found (=== TEST N: ...)".into());
@@ -216,55 +203,27 @@ fn open_file<'a>(
     let slug: String = rel
         .trim_end_matches(".t")
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
         .collect();
     let base = cfg.work_dir.join(&slug);
     let paths = Paths::new(base.join("servroot"));
     let failed_dir = base.join("failed");
 
     let mut env: BTreeMap<String, String> = std::env::vars().collect();
-    env.insert(
-        "TEST_NGINX_SERVER_ROOT".into(),
-        paths.root.display().to_string(),
-    );
-    env.entry("TEST_NGINX_HTML_DIR".into())
-        .or_insert_with(|| paths.html_dir.display().to_string());
-    env.entry("TEST_NGINX_RESOLVER".into())
-        .or_insert_with(|| "127.0.0.1".into());
+    env.insert("TEST_NGINX_SERVER_ROOT".into(), paths.root.display().to_string());
+    env.entry("TEST_NGINX_HTML_DIR".into()).or_insert_with(|| paths.html_dir.display().to_string());
+    env.entry("TEST_NGINX_RESOLVER".into()).or_insert_with(|| "127.0.0.1".into());
     let settings = Rc::new(RefCell::new(FileSettings::default()));
     let mut interp = Interp::new(env);
-    install_host(
-        &mut interp,
-        settings.clone(),
-        &paths,
-        cfg.repo.clone(),
-        spec.blocks.len(),
-        cfg.nginx_version,
-    );
+    install_host(&mut interp, settings.clone(), &paths, cfg.repo.clone(), spec.blocks.len(), cfg.nginx_version);
     interp.set_global("0", Value::str(rel));
     interp.set_global("Test::Nginx::Util::PcreVersion", Value::Num(2.0));
     if let Some((a, b, c)) = cfg.nginx_version {
-        interp.set_global(
-            "Test::Nginx::Util::NginxVersion",
-            Value::str(format!("{}.{:03}{:03}", a, b, c)),
-        );
+        interp.set_global("Test::Nginx::Util::NginxVersion", Value::str(format!("{}.{:03}{:03}", a, b, c)));
     }
     interp.set_global("Test::Nginx::Util::ServerPort", Value::Num(1984.0));
 
-    let mut fr = FileRun {
-        cfg,
-        rel: rel.to_string(),
-        paths,
-        failed_dir,
-        interp,
-        settings,
-    };
+    let mut fr = FileRun { cfg, rel: rel.to_string(), paths, failed_dir, interp, settings };
     let notes = fr.run_preamble(&spec.preamble);
     if let Some(r) = cfg.repeat_override {
         fr.settings.borrow_mut().repeat_each = r;
@@ -291,13 +250,7 @@ fn selected_blocks<'s>(spec: &'s spec::SpecFile, notes: &mut Vec<String>) -> Vec
 /// Runs one `.t` file; `only` restricts to the given `TEST N` numbers, `filters` to blocks
 /// whose "file TEST n: name" contains every filter word.  Each finished block is passed to
 /// `report`.
-pub fn run_file(
-    cfg: &Config,
-    rel: &str,
-    only: &[usize],
-    filters: &[String],
-    report: &mut dyn FnMut(BlockReport),
-) {
+pub fn run_file(cfg: &Config, rel: &str, only: &[usize], filters: &[String], report: &mut dyn FnMut(BlockReport)) {
     let (mut fr, spec, mut file_notes) = match open_file(cfg, rel) {
         Ok(x) => x,
         Err(e) => {
@@ -314,11 +267,7 @@ pub fn run_file(
     let _ = std::fs::remove_dir_all(&fr.failed_dir);
     if let Some(reason) = fr.settings.borrow().skip_all.clone() {
         for b in &spec.blocks {
-            report(fr.report(
-                b,
-                Outcome::Skip(format!("plan skip_all: {}", reason)),
-                vec![],
-            ));
+            report(fr.report(b, Outcome::Skip(format!("plan skip_all: {}", reason)), vec![]));
         }
         return;
     }
@@ -330,11 +279,8 @@ pub fn run_file(
         if !filters.iter().all(|f| title.contains(f.as_str())) {
             continue;
         }
-        let mut r = if b.has("SKIP") {
-            fr.report(b, Outcome::Skip("--- SKIP".into()), vec![])
-        } else {
-            fr.run_block(b, false)
-        };
+        let mut r =
+            if b.has("SKIP") { fr.report(b, Outcome::Skip("--- SKIP".into()), vec![]) } else { fr.run_block(b, false) };
         r.notes.splice(0..0, file_notes.drain(..));
         report(r);
     }
@@ -347,20 +293,14 @@ pub fn lint_file(cfg: &Config, rel: &str) -> Vec<String> {
         Ok(x) => x,
         Err(e) => return vec![e],
     };
-    let mut problems: Vec<String> = notes
-        .into_iter()
-        .map(|n| format!("{}: {}", rel, n))
-        .collect();
+    let mut problems: Vec<String> = notes.into_iter().map(|n| format!("{}: {}", rel, n)).collect();
     for b in &spec.blocks {
         if b.has("SKIP") {
             continue;
         }
         let r = fr.run_block(b, true);
         if let Outcome::Fail(msgs) = r.outcome {
-            problems.extend(
-                msgs.into_iter()
-                    .map(|m| format!("{} {}: {}", rel, b.name, m)),
-            );
+            problems.extend(msgs.into_iter().map(|m| format!("{} {}: {}", rel, b.name, m)));
         }
     }
     problems
@@ -368,14 +308,7 @@ pub fn lint_file(cfg: &Config, rel: &str) -> Vec<String> {
 
 impl<'a> FileRun<'a> {
     fn report(&self, b: &RawBlock, outcome: Outcome, notes: Vec<String>) -> BlockReport {
-        BlockReport {
-            file: self.rel.clone(),
-            name: b.name.clone(),
-            line: b.line,
-            outcome,
-            notes,
-            todo: None,
-        }
+        BlockReport { file: self.rel.clone(), name: b.name.clone(), line: b.line, outcome, notes, todo: None }
     }
 
     fn run_preamble(&mut self, code: &[u8]) -> Vec<String> {
@@ -393,7 +326,7 @@ impl<'a> FileRun<'a> {
                 }
             }
         }
-        notes.extend(self.settings.borrow_mut().warnings.drain(..));
+        notes.append(&mut self.settings.borrow_mut().warnings);
         notes
     }
 
@@ -403,13 +336,11 @@ impl<'a> FileRun<'a> {
         let mut attempt = 0;
         loop {
             let mut r = self.run_block_once(b, dry);
-            let port_clash = matches!(&r.outcome, Outcome::Fail(m) if m.iter().any(|m| m.contains("Address already in use")));
+            let port_clash =
+                matches!(&r.outcome, Outcome::Fail(m) if m.iter().any(|m| m.contains("Address already in use")));
             if !port_clash || attempt == 2 {
                 if attempt > 0 {
-                    r.notes.push(format!(
-                        "retried {} time(s) after a port was taken by another process",
-                        attempt
-                    ));
+                    r.notes.push(format!("retried {} time(s) after a port was taken by another process", attempt));
                 }
                 return r;
             }
@@ -440,17 +371,12 @@ impl<'a> FileRun<'a> {
             ("TEST_NGINX_PORT", base_port),
             ("TEST_NGINX_STREAM_PORT", base_port + 1),
         ];
-        let saved: Vec<(String, Option<String>)> = env_ports
-            .iter()
-            .map(|(k, _)| (k.to_string(), self.interp.env.get(*k).cloned()))
-            .collect();
+        let saved: Vec<(String, Option<String>)> =
+            env_ports.iter().map(|(k, _)| (k.to_string(), self.interp.env.get(*k).cloned())).collect();
         for (k, p) in env_ports {
             self.interp.env.insert(k.into(), p.to_string());
         }
-        self.interp.set_global(
-            "Test::Nginx::Util::ServerPort",
-            Value::Num(base_port as f64),
-        );
+        self.interp.set_global("Test::Nginx::Util::ServerPort", Value::Num(base_port as f64));
         let mut rand_ports = BTreeMap::new();
         let result = self.plan_and_run(b, base_port, &mut rand_ports, &mut notes, dry);
         for (k, v) in saved {
@@ -484,52 +410,25 @@ impl<'a> FileRun<'a> {
         let preprocessors = self.settings.borrow().preprocessors.clone();
         for p in preprocessors {
             if let Value::Code(code) = p {
-                if let Err(e) = self
-                    .interp
-                    .call_code(&code, vec![Value::Block(sections.clone())])
-                {
-                    return (
-                        Outcome::Fail(vec![format!("block preprocessor failed: {}", e)]),
-                        None,
-                    );
+                if let Err(e) = self.interp.call_code(&code, vec![Value::Block(sections.clone())]) {
+                    return (Outcome::Fail(vec![format!("block preprocessor failed: {}", e)]), None);
                 }
             }
         }
-        let sec = SectionView {
-            map: sections.borrow().clone(),
-        };
-        let todo = sec
-            .text("todo")
-            .map(|t| String::from_utf8_lossy(&t).trim().to_string());
+        let sec = SectionView { map: sections.borrow().clone() };
+        let todo = sec.text("todo").map(|t| String::from_utf8_lossy(&t).trim().to_string());
         if let Some(reason) = self.skip_reason(&sec) {
             return (Outcome::Skip(reason), todo);
         }
         let env = self.interp.env.clone();
-        let block_env = BlockEnv {
-            env: &env,
-            rand_ports,
-            block_name: &b.name,
-        };
-        let plan = match build_plan(
-            &sec,
-            &self.settings.borrow(),
-            self.cfg,
-            base_port,
-            block_env,
-        ) {
+        let block_env = BlockEnv { env: &env, rand_ports, block_name: &b.name };
+        let plan = match build_plan(&sec, &self.settings.borrow(), self.cfg, base_port, block_env) {
             Ok(p) => p,
             Err(e) => return (Outcome::Fail(vec![e]), todo),
         };
         if dry {
             let problems = plan.regex_problems();
-            return (
-                if problems.is_empty() {
-                    Outcome::Pass
-                } else {
-                    Outcome::Fail(problems)
-                },
-                todo,
-            );
+            return (if problems.is_empty() { Outcome::Pass } else { Outcome::Fail(problems) }, todo);
         }
         let title = format!("{} {}", self.rel, b.name);
         let run = exec::execute(self.cfg, &self.paths, &plan, &env, &title);
@@ -561,10 +460,7 @@ impl<'a> FileRun<'a> {
 
     fn skip_reason(&mut self, sec: &SectionView) -> Option<String> {
         for http in ["config", "http_config"] {
-            if sec
-                .text(http)
-                .map_or(false, |t| !t.iter().all(|c| c.is_ascii_whitespace()))
-            {
+            if sec.text(http).is_some_and(|t| !t.iter().all(|c| c.is_ascii_whitespace())) {
                 return Some(format!("--- {}: http subsystem not supported", http));
             }
         }
@@ -577,42 +473,25 @@ impl<'a> FileRun<'a> {
             return Some("no stream_server_config or stream_config (an http test?)".into());
         }
         if let Some(spec) = sec.text("skip_nginx") {
-            return self.version_skip(
-                &spec,
-                self.cfg.nginx_version.map(|(a, b, c)| (a, b, c, None)),
-                "nginx",
-            );
+            return self.version_skip(&spec, self.cfg.nginx_version.map(|(a, b, c)| (a, b, c, None)), "nginx");
         }
         if let Some(spec) = sec.text("skip_openssl") {
             return self.version_skip(&spec, self.cfg.openssl_version, "OpenSSL");
         }
         if let Some(spec) = sec.text("skip_eval") {
             let spec = String::from_utf8_lossy(&spec).to_string();
-            let code = spec
-                .split_once(':')
-                .map(|(_, c)| c.trim().to_string())
-                .unwrap_or(spec);
+            let code = spec.split_once(':').map(|(_, c)| c.trim().to_string()).unwrap_or(spec);
             return match self.interp.eval_code(code.as_bytes()) {
-                Ok(v) if v.first().map_or(false, |v| v.truthy()) => {
-                    Some(format!("skip_eval: {}", code))
-                }
+                Ok(v) if v.first().is_some_and(|v| v.truthy()) => Some(format!("skip_eval: {}", code)),
                 Ok(_) => None,
-                Err(e) => Some(format!(
-                    "skip_eval could not be evaluated ({}): {}",
-                    e, code
-                )),
+                Err(e) => Some(format!("skip_eval could not be evaluated ({}): {}", e, code)),
             };
         }
         None
     }
 
     /// `N: < 1.2.3 [: reason]` style conditions.
-    fn version_skip(
-        &self,
-        spec: &[u8],
-        have: Option<(u32, u32, u32, Option<char>)>,
-        what: &str,
-    ) -> Option<String> {
+    fn version_skip(&self, spec: &[u8], have: Option<(u32, u32, u32, Option<char>)>, what: &str) -> Option<String> {
         let spec = String::from_utf8_lossy(spec).trim().to_string();
         let mut parts = spec.splitn(3, ':');
         let _count = parts.next();
@@ -631,11 +510,7 @@ impl<'a> FileRun<'a> {
             ">=" => have >= want,
             _ => false,
         };
-        hit.then(|| {
-            reason.unwrap_or_else(|| {
-                format!("{} version {} {}.{}.{}", what, op, want.0, want.1, want.2)
-            })
-        })
+        hit.then(|| reason.unwrap_or_else(|| format!("{} version {} {}.{}.{}", what, op, want.0, want.1, want.2)))
     }
 }
 

@@ -52,61 +52,24 @@ fn ev_value(code: &str) -> Value {
 fn data_format(t: &mut T) {
     let text = b"use Foo;\nrepeat_each(2);\n__DATA__\n\n=== TEST 1: first\ndescription\n--- stream_server_config\n    return \"x\";\n--- stream_response\nx\n--- timeout: 1.5\n--- error_log eval\nqr/a/\n\n\n\n=== TEST 7: second\n--- (stream_response) chomp\nhello\n--- lua comment\n--- not a section because of the space\nbody\n";
     let s = parse_spec(text);
-    t.eq(
-        "preamble",
-        String::from_utf8_lossy(&s.preamble).to_string(),
-        "use Foo;\nrepeat_each(2);\n".to_string(),
-    );
+    t.eq("preamble", String::from_utf8_lossy(&s.preamble).to_string(), "use Foo;\nrepeat_each(2);\n".to_string());
     t.eq("block count", s.blocks.len(), 2);
     let b = &s.blocks[0];
     t.eq("block name", b.name.as_str(), "TEST 1: first");
     t.eq("block number", b.number, 1);
     t.eq("block line", b.line, 5);
     let names: Vec<&str> = b.sections.iter().map(|s| s.name.as_str()).collect();
-    t.eq(
-        "section names",
-        names,
-        vec![
-            "stream_server_config",
-            "stream_response",
-            "timeout",
-            "error_log",
-        ],
-    );
-    t.eq(
-        "one-liner value",
-        b.sections[2].value.clone(),
-        b"1.5".to_vec(),
-    );
-    t.eq(
-        "filters",
-        b.sections[3].filters.clone(),
-        vec!["eval".to_string()],
-    );
+    t.eq("section names", names, vec!["stream_server_config", "stream_response", "timeout", "error_log"]);
+    t.eq("one-liner value", b.sections[2].value.clone(), b"1.5".to_vec());
+    t.eq("filters", b.sections[3].filters.clone(), vec!["eval".to_string()]);
     let b2 = &s.blocks[1];
     t.eq("TEST number", b2.number, 7);
-    t.eq(
-        "parenthesised name",
-        b2.sections[0].name.as_str(),
-        "stream_response",
-    );
-    t.eq(
-        "section named by a lua comment",
-        b2.sections[1].name.as_str(),
-        "lua",
-    );
+    t.eq("parenthesised name", b2.sections[0].name.as_str(), "stream_response");
+    t.eq("section named by a lua comment", b2.sections[1].name.as_str(), "lua");
     t.eq("--- with words is still a section", b2.sections.len(), 3);
 
-    t.eq(
-        "trim leading blank lines",
-        trim(b"  \n\nfoo\nbar\n\n \n"),
-        b"foo\nbar\n".to_vec(),
-    );
-    t.eq(
-        "trim keeps inner spaces",
-        trim(b"foo \n"),
-        b"foo \n".to_vec(),
-    );
+    t.eq("trim leading blank lines", trim(b"  \n\nfoo\nbar\n\n \n"), b"foo\nbar\n".to_vec());
+    t.eq("trim keeps inner spaces", trim(b"foo \n"), b"foo \n".to_vec());
     t.eq("trim without newline", trim(b"foo  "), b"foo  ".to_vec());
     t.eq("trim empty", trim(b"\n\n"), b"".to_vec());
     t.eq("norm", norm(b"a\r\nb\rc"), b"a\nb\nc".to_vec());
@@ -119,32 +82,14 @@ fn data_format(t: &mut T) {
         line: 1,
     };
     let f = |i: &mut Interp, v: &str, fl: &[&str]| {
-        apply_filters(&sec(v, fl), i)
-            .map(|v| v.to_bytes())
-            .unwrap_or_else(|e| e.into_bytes())
+        apply_filters(&sec(v, fl), i).map(|v| v.to_bytes()).unwrap_or_else(|e| e.into_bytes())
     };
-    t.eq(
-        "default filters",
-        f(&mut i, "\nfoo\n\n", &[]),
-        b"foo\n".to_vec(),
-    );
+    t.eq("default filters", f(&mut i, "\nfoo\n\n", &[]), b"foo\n".to_vec());
     t.eq("chomp", f(&mut i, "foo\n\n", &["chomp"]), b"foo".to_vec());
     t.eq("chop", f(&mut i, "foo\n", &["chop"]), b"foo".to_vec());
-    t.eq(
-        "eval",
-        f(&mut i, "\"a\\tb\" . 'c'\n", &["eval"]),
-        b"a\tbc".to_vec(),
-    );
-    t.eq(
-        "-trim",
-        f(&mut i, "\nfoo\n\n", &["-trim"]),
-        b"\nfoo\n\n".to_vec(),
-    );
-    t.eq(
-        "escape",
-        f(&mut i, "a\\tb\n", &["escape"]),
-        b"a\tb\n".to_vec(),
-    );
+    t.eq("eval", f(&mut i, "\"a\\tb\" . 'c'\n", &["eval"]), b"a\tbc".to_vec());
+    t.eq("-trim", f(&mut i, "\nfoo\n\n", &["-trim"]), b"\nfoo\n\n".to_vec());
+    t.eq("escape", f(&mut i, "a\\tb\n", &["escape"]), b"a\tb\n".to_vec());
     t.eq(
         "effective filters",
         spec::effective_filters(&["-norm".into(), "+eval".into(), "chomp".into()]),
@@ -186,21 +131,13 @@ fn perl_subset(t: &mut T) {
     ];
     for (code, want) in cases {
         let got = ev(code).unwrap_or_else(|e| format!("ERROR: {}", e).into_bytes());
-        t.eq(
-            code,
-            String::from_utf8_lossy(&got).to_string(),
-            String::from_utf8_lossy(want).to_string(),
-        );
+        t.eq(code, String::from_utf8_lossy(&got).to_string(), String::from_utf8_lossy(want).to_string());
     }
     match ev_value("[qr/a\\d+/, \"str\", qr{b}i,]") {
         Value::Array(a) => {
             let a = a.borrow();
             t.eq("array length", a.len(), 3);
-            t.check(
-                "array[0] is a regex",
-                matches!(a[0], Value::Regex(_)),
-                || format!("{:?}", a[0]),
-            );
+            t.check("array[0] is a regex", matches!(a[0], Value::Regex(_)), || format!("{:?}", a[0]));
             t.eq("array[1]", a[1].to_bytes(), b"str".to_vec());
             if let Value::Regex(r) = &a[2] {
                 t.eq("regex flags", r.flags.as_str(), "i");
@@ -209,17 +146,9 @@ fn perl_subset(t: &mut T) {
         }
         other => t.check("array value", false, || format!("{:?}", other)),
     }
-    t.check(
-        "qr value",
-        matches!(ev_value("qr/\\[error\\] \\d+/"), Value::Regex(_)),
-        || "not a regex".into(),
-    );
-    t.check("unsupported backticks", ev("`ls`").is_err(), || {
-        "no error".into()
-    });
-    t.check("syntax error", ev("\"unterminated").is_err(), || {
-        "no error".into()
-    });
+    t.check("qr value", matches!(ev_value("qr/\\[error\\] \\d+/"), Value::Regex(_)), || "not a regex".into());
+    t.check("unsupported backticks", ev("`ls`").is_err(), || "no error".into());
+    t.check("syntax error", ev("\"unterminated").is_err(), || "no error".into());
 
     // Preamble-style code with host functions and a block preprocessor.
     let mut i = interp();
@@ -231,10 +160,7 @@ fn perl_subset(t: &mut T) {
         c2.borrow_mut().push(format!(
             "{}({})",
             name,
-            args.iter()
-                .map(|a| a.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(",")
+            args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(",")
         ));
         match name {
             "add_block_preprocessor" => {
@@ -256,31 +182,17 @@ fn perl_subset(t: &mut T) {
     }
     t.eq("preamble parse errors", errors.len(), 1);
     t.eq("host calls", calls.borrow().join(" "), "repeat_each(2) log_level(warn) repeat_each() blocks() plan(tests,12) add_block_preprocessor(CODE) no_long_string() run_tests()".to_string().replace("CODE", &pre.borrow()[0].to_string_lossy()));
-    t.eq(
-        "env ||= sets",
-        i.env.get("TEST_NGINX_MEMCACHED_PORT").cloned(),
-        Some("11211".to_string()),
-    );
-    t.eq(
-        "env ||= keeps",
-        i.env.get("TEST_NGINX_FOO").cloned(),
-        Some("foo-value".to_string()),
-    );
+    t.eq("env ||= sets", i.env.get("TEST_NGINX_MEMCACHED_PORT").cloned(), Some("11211".to_string()));
+    t.eq("env ||= keeps", i.env.get("TEST_NGINX_FOO").cloned(), Some("foo-value".to_string()));
     let sections: perl::Sections = std::rc::Rc::new(std::cell::RefCell::new(BTreeMap::new()));
-    sections
-        .borrow_mut()
-        .insert("stream_config".into(), Value::str("lua_foo on;\n"));
+    sections.borrow_mut().insert("stream_config".into(), Value::str("lua_foo on;\n"));
     if let Some(Value::Code(code)) = pre.borrow().first() {
         if let Err(e) = i.call_code(code, vec![Value::Block(sections.clone())]) {
             t.check("preprocessor", false, || e.clone());
         }
     }
     let s = sections.borrow();
-    t.eq(
-        "preprocessor no_error_log",
-        s.get("no_error_log").map(|v| v.to_bytes()),
-        Some(b"[error]".to_vec()),
-    );
+    t.eq("preprocessor no_error_log", s.get("no_error_log").map(|v| v.to_bytes()), Some(b"[error]".to_vec()));
     t.eq(
         "preprocessor stream_config",
         s.get("stream_config").map(|v| v.to_bytes()),
@@ -289,21 +201,14 @@ fn perl_subset(t: &mut T) {
 }
 
 fn regexes(t: &mut T) {
-    let m = |pat: &str, flags: &str, hay: &str| {
-        PerlRegex::new(pat.as_bytes().to_vec(), flags).is_match(hay.as_bytes())
-    };
+    let m = |pat: &str, flags: &str, hay: &str| PerlRegex::new(pat.as_bytes().to_vec(), flags).is_match(hay.as_bytes());
     let cases: &[(&str, &str, &str, bool)] = &[
         (r"^hello$", "", "hello\n", true),
         (r"^hello$", "", "hello\nx", false),
         (r"^hello$", "m", "x\nhello\ny", true),
         (r"a.c", "", "a\nc", false),
         (r"a.c", "s", "a\nc", true),
-        (
-            r"content_by_lua\(nginx\.conf:\d+\):1: attempt",
-            "",
-            "content_by_lua(nginx.conf:12):1: attempt",
-            true,
-        ),
+        (r"content_by_lua\(nginx\.conf:\d+\):1: attempt", "", "content_by_lua(nginx.conf:12):1: attempt", true),
         (r"foo\/bar", "", "foo/bar", true),
         (r"x{2}y", "", "xxy", true),
         (r"a{b}", "", "a{b}", true),
@@ -325,47 +230,24 @@ fn regexes(t: &mut T) {
         (r"(?<name>\w+)", "", "word", true),
     ];
     for (pat, flags, hay, want) in cases {
-        t.eq(
-            &format!("qr/{}/{} on {:?}", pat, flags, hay),
-            m(pat, flags, hay),
-            Ok(*want),
-        );
+        t.eq(&format!("qr/{}/{} on {:?}", pat, flags, hay), m(pat, flags, hay), Ok(*want));
     }
-    t.check(
-        "bytes",
-        PerlRegex::new(b"\\xff\\x00".to_vec(), "")
-            .is_match(b"a\xff\x00b")
-            .unwrap_or(false),
-        || "no match".into(),
-    );
+    t.check("bytes", PerlRegex::new(b"\\xff\\x00".to_vec(), "").is_match(b"a\xff\x00b").unwrap_or(false), || {
+        "no match".into()
+    });
     for bad in [r"a++", r"\Gx", r"(?|a)"] {
-        let r = PerlRegex::new(bad.as_bytes().to_vec(), "")
-            .compile_error()
-            .unwrap_or_default();
-        t.check(
-            &format!("qr/{}/ is reported", bad),
-            r.contains("not supported"),
-            || r.clone(),
-        );
+        let r = PerlRegex::new(bad.as_bytes().to_vec(), "").compile_error().unwrap_or_default();
+        t.check(&format!("qr/{}/ is reported", bad), r.contains("not supported"), || r.clone());
     }
     let fancy: &[(&str, &str, &str, bool)] = &[
-        (
-            r"warn\(\): .*?(?=, context)",
-            "",
-            "warn(): x, context: y",
-            true,
-        ),
+        (r"warn\(\): .*?(?=, context)", "", "warn(): x, context: y", true),
         (r"(\w+) \1", "", "hello hello", true),
         (r"(\w+) \1", "", "hello world", false),
         ("^ (?= .*? \\b a=9 \\b ) (?= .{3} $ )", "x", "a=9", true),
         (r"a(?!b)", "", "ab", false),
     ];
     for (pat, flags, hay, want) in fancy {
-        t.eq(
-            &format!("fancy qr/{}/{} on {:?}", pat, flags, hay),
-            m(pat, flags, hay),
-            Ok(*want),
-        );
+        t.eq(&format!("fancy qr/{}/{} on {:?}", pat, flags, hay), m(pat, flags, hay), Ok(*want));
     }
     let re = PerlRegex::new(b"x(\\d)".to_vec(), "");
     t.eq("find", re.find(b"ax1b"), Ok(Some((1, 3))));
@@ -379,80 +261,37 @@ fn regexes(t: &mut T) {
 fn helpers(t: &mut T) {
     let files = parse_user_files(b">>> a.lua\nreturn 1\n>>> dir/b.txt 201901010000\nline\n\n");
     t.eq("user_files count", files.len(), 2);
-    t.eq(
-        "user_files body",
-        files[0].body.clone(),
-        b"return 1\n".to_vec(),
-    );
+    t.eq("user_files body", files[0].body.clone(), b"return 1\n".to_vec());
     t.eq("user_files name", files[1].name.as_str(), "dir/b.txt");
-    t.eq(
-        "user_files date",
-        files[1].date.clone(),
-        Some("201901010000".to_string()),
-    );
-    t.eq(
-        "user_files body 2",
-        files[1].body.clone(),
-        b"line\n\n".to_vec(),
-    );
+    t.eq("user_files date", files[1].date.clone(), Some("201901010000".to_string()));
+    t.eq("user_files body 2", files[1].body.clone(), b"line\n\n".to_vec());
 
     let pats = patterns_of(&Value::str("[error]\n\n[alert]\n"));
     t.eq("string patterns", pats.len(), 2);
-    t.check(
-        "substring match",
-        pats[0].matches(b"2024 [error] 1#1: x").unwrap(),
-        || "no".into(),
-    );
-    let arr = Value::array(vec![
-        Value::str("a\nb"),
-        Value::Regex(std::rc::Rc::new(PerlRegex::new(b"x\\d".to_vec(), ""))),
-    ]);
+    t.check("substring match", pats[0].matches(b"2024 [error] 1#1: x").unwrap(), || "no".into());
+    let arr =
+        Value::array(vec![Value::str("a\nb"), Value::Regex(std::rc::Rc::new(PerlRegex::new(b"x\\d".to_vec(), "")))]);
     let pats = patterns_of(&arr);
     t.eq("array patterns", pats.len(), 2);
-    t.check(
-        "array strings are not split",
-        matches!(&pats[0], Pattern::Sub(s) if s == b"a\nb"),
-        || "split".into(),
-    );
+    t.check("array strings are not split", matches!(&pats[0], Pattern::Sub(s) if s == b"a\nb"), || "split".into());
 
     let d = diff(b"a\nb\nc\n", b"a\nX\nc\n");
-    t.eq(
-        "diff",
-        d,
-        vec![
-            "  a\\n".to_string(),
-            "- b\\n".into(),
-            "+ X\\n".into(),
-            "  c\\n".into(),
-        ],
-    );
+    t.eq("diff", d, vec!["  a\\n".to_string(), "- b\\n".into(), "+ X\\n".into(), "  c\\n".into()]);
     let d = diff(b"same\n", b"same");
-    t.eq(
-        "diff of a missing newline",
-        d,
-        vec!["- same\\n".to_string(), "+ same".into()],
-    );
+    t.eq("diff of a missing newline", d, vec!["- same\\n".to_string(), "+ same".into()]);
 
     let mut env = BTreeMap::new();
     env.insert("TEST_NGINX_HTML_DIR".to_string(), "/h".to_string());
     let mut rp = BTreeMap::new();
-    let mut benv = BlockEnv {
-        env: &env,
-        rand_ports: &mut rp,
-        block_name: "TEST 1",
-    };
-    let out = expand_env(b"root $TEST_NGINX_HTML_DIR; listen $TEST_NGINX_RAND_PORT_1; again $TEST_NGINX_RAND_PORT_1; $x", &mut benv).unwrap();
+    let mut benv = BlockEnv { env: &env, rand_ports: &mut rp, block_name: "TEST 1" };
+    let out = expand_env(
+        b"root $TEST_NGINX_HTML_DIR; listen $TEST_NGINX_RAND_PORT_1; again $TEST_NGINX_RAND_PORT_1; $x",
+        &mut benv,
+    )
+    .unwrap();
     let port = benv.rand_ports["TEST_NGINX_RAND_PORT_1"].to_string();
-    t.eq(
-        "expand_env",
-        String::from_utf8(out).unwrap(),
-        format!("root /h; listen {}; again {}; $x", port, port),
-    );
-    t.check(
-        "missing env",
-        expand_env(b"$TEST_NGINX_NOPE", &mut benv).is_err(),
-        || "no error".into(),
-    );
+    t.eq("expand_env", String::from_utf8(out).unwrap(), format!("root /h; listen {}; again {}; $x", port, port));
+    t.check("missing env", expand_env(b"$TEST_NGINX_NOPE", &mut benv).is_err(), || "no error".into());
     crate::ports::release(port.parse().unwrap(), 1);
 }
 
@@ -487,10 +326,7 @@ fn resty_core(t: &mut T) {
 }
 
 pub fn run() -> i32 {
-    let mut t = T {
-        failures: Vec::new(),
-        count: 0,
-    };
+    let mut t = T { failures: Vec::new(), count: 0 };
     data_format(&mut t);
     perl_subset(&mut t);
     regexes(&mut t);

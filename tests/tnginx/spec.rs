@@ -42,11 +42,7 @@ fn lines_with_offsets(text: &[u8]) -> Vec<(usize, &[u8])> {
     let mut out = Vec::new();
     let mut p = 0;
     while p < text.len() {
-        let end = text[p..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|i| p + i + 1)
-            .unwrap_or(text.len());
+        let end = text[p..].iter().position(|&b| b == b'\n').map(|i| p + i + 1).unwrap_or(text.len());
         out.push((p, &text[p..end]));
         p = end;
     }
@@ -67,10 +63,7 @@ pub fn parse_spec(text: &[u8]) -> SpecFile {
         .map(|i| i + 1)
         .or_else(|| lines.iter().position(|(_, l)| l.starts_with(b"===")));
     let Some(data_idx) = data_idx else {
-        return SpecFile {
-            preamble: text.to_vec(),
-            blocks: vec![],
-        };
+        return SpecFile { preamble: text.to_vec(), blocks: vec![] };
     };
     let preamble_end = if data_idx > 0 && strip_eol(lines[data_idx - 1].1) == b"__DATA__" {
         lines[data_idx - 1].0
@@ -106,10 +99,7 @@ fn section_header(line: &[u8]) -> Option<(String, String)> {
     if rest.first() == Some(&b'(') {
         rest = &rest[1..];
     }
-    let nlen = rest
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-        .count();
+    let nlen = rest.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
     if nlen == 0 {
         return None;
     }
@@ -148,12 +138,7 @@ fn parse_block(lines: &[(usize, &[u8])], first_line: usize, seq: usize) -> RawBl
             s.value.extend_from_slice(line);
         }
     }
-    RawBlock {
-        name,
-        number,
-        line: first_line,
-        sections,
-    }
+    RawBlock { name, number, line: first_line, sections }
 }
 
 /// `eval: "foo"` is a one-liner with filters `eval` and value `"foo"`.
@@ -206,10 +191,7 @@ pub fn norm(v: &[u8]) -> Vec<u8> {
 pub fn trim(v: &[u8]) -> Vec<u8> {
     let mut start = 0;
     loop {
-        let ws = v[start..]
-            .iter()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count();
+        let ws = v[start..].iter().take_while(|&&b| b == b' ' || b == b'\t').count();
         if v.get(start + ws) == Some(&b'\n') {
             start += ws + 1;
         } else {
@@ -217,11 +199,7 @@ pub fn trim(v: &[u8]) -> Vec<u8> {
         }
     }
     let v = &v[start..];
-    let run_start = v.len()
-        - v.iter()
-            .rev()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count();
+    let run_start = v.len() - v.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
     match v[run_start..].iter().position(|&b| b == b'\n') {
         Some(k) => v[..run_start + k + 1].to_vec(),
         None => v.to_vec(),
@@ -259,30 +237,20 @@ pub fn apply_filters(sec: &RawSection, interp: &mut Interp) -> Result<Value, Str
                     code.push(b);
                 }
                 code.push(b'"');
-                interp
-                    .eval_code(&code)
-                    .map_err(|e| format!("escape filter: {}", e))?
+                interp.eval_code(&code).map_err(|e| format!("escape filter: {}", e))?
             }
             "eval" => {
                 let code = join_vals(&vals);
-                interp.eval_code(&code).map_err(|e| {
-                    format!("section '{}' (line {}) eval: {}", sec.name, sec.line, e)
-                })?
+                interp
+                    .eval_code(&code)
+                    .map_err(|e| format!("section '{}' (line {}) eval: {}", sec.name, sec.line, e))?
             }
             "join" => vec![Value::Str(join_vals(&vals))],
             "lines" => {
                 let joined = join_vals(&vals);
-                joined
-                    .split_inclusive(|&b| b == b'\n')
-                    .map(Value::str)
-                    .collect()
+                joined.split_inclusive(|&b| b == b'\n').map(Value::str).collect()
             }
-            other => {
-                return Err(format!(
-                    "section '{}' (line {}): unsupported filter '{}'",
-                    sec.name, sec.line, other
-                ))
-            }
+            other => return Err(format!("section '{}' (line {}): unsupported filter '{}'", sec.name, sec.line, other)),
         };
     }
     Ok(vals.into_iter().next().unwrap_or(Value::Undef))

@@ -208,10 +208,7 @@ impl Interp {
                 for item in items {
                     self.scopes.push(HashMap::new());
                     if declare {
-                        self.scopes
-                            .last_mut()
-                            .unwrap()
-                            .insert(format!("${}", name), item);
+                        self.scopes.last_mut().unwrap().insert(format!("${}", name), item);
                     } else {
                         self.assign_scalar(&name, item, false);
                     }
@@ -365,16 +362,10 @@ impl Interp {
         for v in vars {
             match (kind, v) {
                 (DeclKind::My, Expr::Scalar(n)) => {
-                    self.scopes
-                        .last_mut()
-                        .unwrap()
-                        .insert(format!("${}", n), Value::Undef);
+                    self.scopes.last_mut().unwrap().insert(format!("${}", n), Value::Undef);
                 }
                 (DeclKind::My, Expr::ArrayVar(n)) => {
-                    self.scopes
-                        .last_mut()
-                        .unwrap()
-                        .insert(format!("@{}", n), Value::array(vec![]));
+                    self.scopes.last_mut().unwrap().insert(format!("@{}", n), Value::array(vec![]));
                 }
                 (DeclKind::Local, Expr::Scalar(n)) => self.assign_scalar(n, Value::Undef, false),
                 _ => {}
@@ -472,16 +463,9 @@ impl Interp {
             Expr::Bin("x", a, n) if matches!(**a, Expr::List(_)) => {
                 let items = self.eval_list(a)?;
                 let n = self.eval(n)?.to_num().max(0.0) as usize;
-                Ok(items
-                    .iter()
-                    .cloned()
-                    .cycle()
-                    .take(items.len() * n)
-                    .collect())
+                Ok(items.iter().cloned().cycle().take(items.len() * n).collect())
             }
-            Expr::Call(name, args)
-                if matches!(name.as_str(), "split" | "reverse" | "sort" | "keys") =>
-            {
+            Expr::Call(name, args) if matches!(name.as_str(), "split" | "reverse" | "sort" | "keys") => {
                 match self.call(name, args)? {
                     Value::Array(a) => Ok(a.borrow().clone()),
                     v => Ok(vec![v]),
@@ -547,11 +531,7 @@ impl Interp {
             Expr::Num(n) => Ok(Value::Num(*n)),
             Expr::Str(s) => Ok(Value::Str(s.clone())),
             Expr::Interp(parts) => Ok(Value::Str(self.interpolate(parts, false))),
-            Expr::Regex {
-                parts,
-                flags,
-                is_match,
-            } => {
+            Expr::Regex { parts, flags, is_match } => {
                 let re = PerlRegex::new(self.interpolate(parts, true), flags);
                 if *is_match {
                     // A bare m// matches against $_.
@@ -572,11 +552,7 @@ impl Interp {
                 let i = self.eval(idx)?.to_num() as i64;
                 let a = a.borrow();
                 let i = if i < 0 { a.len() as i64 + i } else { i };
-                Ok(if i >= 0 {
-                    a.get(i as usize).cloned().unwrap_or(Value::Undef)
-                } else {
-                    Value::Undef
-                })
+                Ok(if i >= 0 { a.get(i as usize).cloned().unwrap_or(Value::Undef) } else { Value::Undef })
             }
             Expr::Deref(_) => Ok(Value::Num(self.array_of(e)?.borrow().len() as f64)),
             Expr::List(items) => {
@@ -632,9 +608,7 @@ impl Interp {
             Expr::Match(target, re, negate) => {
                 let hay = self.eval(target)?.to_bytes();
                 let re = match &**re {
-                    Expr::Regex { parts, flags, .. } => {
-                        PerlRegex::new(self.interpolate(parts, true), flags)
-                    }
+                    Expr::Regex { parts, flags, .. } => PerlRegex::new(self.interpolate(parts, true), flags),
                     other => match self.eval(other)? {
                         Value::Regex(r) => (*r).clone(),
                         v => PerlRegex::new(v.to_bytes(), ""),
@@ -675,20 +649,14 @@ impl Interp {
                 self.store(t, new.clone())?;
                 Ok(if *pre { new } else { cur })
             }
-            Expr::Unsupported(what) => Err(format!(
-                "{} not supported by the runner's Perl subset",
-                what
-            )),
+            Expr::Unsupported(what) => Err(format!("{} not supported by the runner's Perl subset", what)),
         }
     }
 
     fn do_match(&mut self, hay: &[u8], re: &PerlRegex) -> R<Value> {
         match re.captures(hay)? {
             Some(c) => {
-                self.captures = c
-                    .iter()
-                    .map(|m| m.map(|(s, e)| hay[s..e].to_vec()))
-                    .collect();
+                self.captures = c.iter().map(|m| m.map(|(s, e)| hay[s..e].to_vec())).collect();
                 Ok(Value::Num(1.0))
             }
             None => Ok(Value::str("")),
@@ -736,11 +704,7 @@ impl Interp {
 
     fn method(&mut self, obj: Value, m: &str, args: Vec<Value>) -> R<Value> {
         let Value::Block(b) = obj else {
-            return Err(format!(
-                "cannot call method '{}' on a non-object ({})",
-                m,
-                obj.to_string_lossy()
-            ));
+            return Err(format!("cannot call method '{}' on a non-object ({})", m, obj.to_string_lossy()));
         };
         match m {
             "set_value" => {
@@ -831,11 +795,8 @@ impl Interp {
             "chomp" | "chop" => {
                 let t = args.first().ok_or("chomp needs an argument")?;
                 let mut v = self.eval(t)?.to_bytes();
-                let removed = if name == "chomp" {
-                    v.last() == Some(&b'\n') && v.pop().is_some()
-                } else {
-                    v.pop().is_some()
-                };
+                let removed =
+                    if name == "chomp" { v.last() == Some(&b'\n') && v.pop().is_some() } else { v.pop().is_some() };
                 self.store(t, Value::Str(v))?;
                 return Ok(Value::Num(removed as i32 as f64));
             }
@@ -931,21 +892,11 @@ fn binary(op: &str, l: &Value, r: &Value) -> R<Value> {
             _ => 0.0,
         })),
         "xor" => Ok(bool_val(l.truthy() != r.truthy())),
-        "&" => Ok(Value::Num(
-            ((l.to_num() as u64) & (r.to_num() as u64)) as f64,
-        )),
-        "|" => Ok(Value::Num(
-            ((l.to_num() as u64) | (r.to_num() as u64)) as f64,
-        )),
-        "^" => Ok(Value::Num(
-            ((l.to_num() as u64) ^ (r.to_num() as u64)) as f64,
-        )),
-        "<<" => Ok(Value::Num(
-            ((l.to_num() as u64) << (r.to_num() as u64 & 63)) as f64,
-        )),
-        ">>" => Ok(Value::Num(
-            ((l.to_num() as u64) >> (r.to_num() as u64 & 63)) as f64,
-        )),
+        "&" => Ok(Value::Num(((l.to_num() as u64) & (r.to_num() as u64)) as f64)),
+        "|" => Ok(Value::Num(((l.to_num() as u64) | (r.to_num() as u64)) as f64)),
+        "^" => Ok(Value::Num(((l.to_num() as u64) ^ (r.to_num() as u64)) as f64)),
+        "<<" => Ok(Value::Num(((l.to_num() as u64) << (r.to_num() as u64 & 63)) as f64)),
+        ">>" => Ok(Value::Num(((l.to_num() as u64) >> (r.to_num() as u64 & 63)) as f64)),
         _ => Err(format!("unsupported operator {}", op)),
     }
 }
@@ -968,11 +919,7 @@ fn builtin(name: &str, a: &[Value]) -> Option<R<Value>> {
         "lcfirst" | "ucfirst" => {
             let mut s = s0();
             if let Some(c) = s.first_mut() {
-                *c = if name == "lcfirst" {
-                    c.to_ascii_lowercase()
-                } else {
-                    c.to_ascii_uppercase()
-                };
+                *c = if name == "lcfirst" { c.to_ascii_lowercase() } else { c.to_ascii_uppercase() };
             }
             Value::Str(s)
         }
@@ -983,20 +930,14 @@ fn builtin(name: &str, a: &[Value]) -> Option<R<Value>> {
                 out.push(n as u8);
             } else {
                 let mut buf = [0u8; 4];
-                out.extend_from_slice(
-                    char::from_u32(n)
-                        .unwrap_or('\u{fffd}')
-                        .encode_utf8(&mut buf)
-                        .as_bytes(),
-                );
+                out.extend_from_slice(char::from_u32(n).unwrap_or('\u{fffd}').encode_utf8(&mut buf).as_bytes());
             }
             Value::Str(out)
         }
         "ord" => Value::Num(s0().first().copied().unwrap_or(0) as f64),
-        "hex" => Value::Num(
-            i64::from_str_radix(arg(0).to_string_lossy().trim_start_matches("0x"), 16).unwrap_or(0)
-                as f64,
-        ),
+        "hex" => {
+            Value::Num(i64::from_str_radix(arg(0).to_string_lossy().trim_start_matches("0x"), 16).unwrap_or(0) as f64)
+        }
         "oct" => {
             let s = arg(0).to_string_lossy();
             let v = if let Some(h) = s.strip_prefix("0x") {
@@ -1044,26 +985,14 @@ fn builtin(name: &str, a: &[Value]) -> Option<R<Value>> {
                 off += len;
             }
             let off = off.clamp(0, len) as usize;
-            let n = if a.len() > 2 {
-                arg(2).to_num() as i64
-            } else {
-                len
-            };
-            let end = if n < 0 {
-                (len + n).max(off as i64) as usize
-            } else {
-                (off + n as usize).min(s.len())
-            };
+            let n = if a.len() > 2 { arg(2).to_num() as i64 } else { len };
+            let end = if n < 0 { (len + n).max(off as i64) as usize } else { (off + n as usize).min(s.len()) };
             Value::Str(s[off..end].to_vec())
         }
         "index" => {
             let (h, n) = (s0(), arg(1).to_bytes());
             let from = (arg(2).to_num().max(0.0) as usize).min(h.len());
-            let pos = if n.is_empty() {
-                Some(0)
-            } else {
-                h[from..].windows(n.len()).position(|w| w == &n[..])
-            };
+            let pos = if n.is_empty() { Some(0) } else { h[from..].windows(n.len()).position(|w| w == &n[..]) };
             Value::Num(pos.map(|p| (p + from) as f64).unwrap_or(-1.0))
         }
         "split" => {
@@ -1076,10 +1005,7 @@ fn builtin(name: &str, a: &[Value]) -> Option<R<Value>> {
                 sep => {
                     let sep = sep.to_bytes();
                     if sep == b" " {
-                        s.split(|b| b.is_ascii_whitespace())
-                            .filter(|p| !p.is_empty())
-                            .map(Value::str)
-                            .collect()
+                        s.split(|b| b.is_ascii_whitespace()).filter(|p| !p.is_empty()).map(Value::str).collect()
                     } else if sep.is_empty() {
                         s.iter().map(|b| Value::Str(vec![*b])).collect()
                     } else {
@@ -1088,7 +1014,7 @@ fn builtin(name: &str, a: &[Value]) -> Option<R<Value>> {
                 }
             };
             let mut parts = parts;
-            while parts.last().map_or(false, |v| v.to_bytes().is_empty()) {
+            while parts.last().is_some_and(|v| v.to_bytes().is_empty()) {
                 parts.pop();
             }
             Value::array(parts)
@@ -1096,18 +1022,11 @@ fn builtin(name: &str, a: &[Value]) -> Option<R<Value>> {
         "die" => {
             let msg: Vec<u8> = a.iter().flat_map(|v| v.to_bytes()).collect();
             let msg = String::from_utf8_lossy(&msg).to_string();
-            return Some(Err(if msg.is_empty() {
-                "Died".into()
-            } else {
-                msg.trim_end().to_string()
-            }));
+            return Some(Err(if msg.is_empty() { "Died".into() } else { msg.trim_end().to_string() }));
         }
         "warn" | "print" | "printf" | "say" | "diag" | "note" => Value::Num(1.0),
         "time" => Value::Num(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0) as f64,
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as f64,
         ),
         "__FILE__" => Value::str("(eval)"),
         "__LINE__" => Value::Num(0.0),
@@ -1159,10 +1078,7 @@ fn sprintf(fmt: &[u8], args: &[Value]) -> R<Vec<u8>> {
         while i < fmt.len() && fmt[i].is_ascii_digit() {
             i += 1;
         }
-        let width: usize = std::str::from_utf8(&fmt[wst..i])
-            .unwrap()
-            .parse()
-            .unwrap_or(0);
+        let width: usize = std::str::from_utf8(&fmt[wst..i]).unwrap().parse().unwrap_or(0);
         let mut prec: Option<usize> = None;
         if i < fmt.len() && fmt[i] == b'.' {
             i += 1;
@@ -1170,12 +1086,7 @@ fn sprintf(fmt: &[u8], args: &[Value]) -> R<Vec<u8>> {
             while i < fmt.len() && fmt[i].is_ascii_digit() {
                 i += 1;
             }
-            prec = Some(
-                std::str::from_utf8(&fmt[pst..i])
-                    .unwrap()
-                    .parse()
-                    .unwrap_or(0),
-            );
+            prec = Some(std::str::from_utf8(&fmt[pst..i]).unwrap().parse().unwrap_or(0));
         }
         while i < fmt.len() && b"hlqLV".contains(&fmt[i]) {
             i += 1;
@@ -1207,18 +1118,13 @@ fn sprintf(fmt: &[u8], args: &[Value]) -> R<Vec<u8>> {
             b'f' | b'F' => format!("{:.*}", prec.unwrap_or(6), next().to_num()).into_bytes(),
             b'e' | b'E' => format!("{:.*e}", prec.unwrap_or(6), next().to_num()).into_bytes(),
             b'g' | b'G' => fmt_num(next().to_num()).into_bytes(),
-            other => {
-                return Err(format!(
-                    "sprintf: unsupported conversion %{}",
-                    other as char
-                ))
-            }
+            other => return Err(format!("sprintf: unsupported conversion %{}", other as char)),
         };
         if body.len() < width {
             let pad = width - body.len();
             if flags.contains('-') {
                 out.extend_from_slice(&body);
-                out.extend(std::iter::repeat(b' ').take(pad));
+                out.extend(std::iter::repeat_n(b' ', pad));
             } else if flags.contains('0') && conv != b's' {
                 let (sign, digits) = if body.first() == Some(&b'-') || body.first() == Some(&b'+') {
                     body.split_at(1)
@@ -1226,10 +1132,10 @@ fn sprintf(fmt: &[u8], args: &[Value]) -> R<Vec<u8>> {
                     body.split_at(0)
                 };
                 out.extend_from_slice(sign);
-                out.extend(std::iter::repeat(b'0').take(pad));
+                out.extend(std::iter::repeat_n(b'0', pad));
                 out.extend_from_slice(digits);
             } else {
-                out.extend(std::iter::repeat(b' ').take(pad));
+                out.extend(std::iter::repeat_n(b' ', pad));
                 out.extend_from_slice(&body);
             }
         } else {

@@ -50,10 +50,9 @@ pub struct Token {
 }
 
 const OPS: &[&str] = &[
-    "<=>", "**=", "||=", "&&=", "//=", "...", "<<=", ">>=", "=>", "->", "++", "--", "**", "=~",
-    "!~", "==", "!=", "<=", ">=", "&&", "||", "//", "..", "::", ".=", "+=", "-=", "*=", "/=", "x=",
-    "<<", ">>", "+", "-", "*", "/", "%", ".", "<", ">", "=", "!", "~", "\\", "?", ":", ",", ";",
-    "(", ")", "{", "}", "[", "]", "&", "|", "^", "@", "$",
+    "<=>", "**=", "||=", "&&=", "//=", "...", "<<=", ">>=", "=>", "->", "++", "--", "**", "=~", "!~", "==", "!=", "<=",
+    ">=", "&&", "||", "//", "..", "::", ".=", "+=", "-=", "*=", "/=", "x=", "<<", ">>", "+", "-", "*", "/", "%", ".",
+    "<", ">", "=", "!", "~", "\\", "?", ":", ",", ";", "(", ")", "{", "}", "[", "]", "&", "|", "^", "@", "$",
 ];
 
 pub struct Lexer<'a> {
@@ -69,14 +68,7 @@ pub struct Lexer<'a> {
 }
 
 pub fn tokenize(src: &[u8]) -> Result<Vec<Token>, String> {
-    let mut lx = Lexer {
-        src,
-        pos: 0,
-        expect_term: true,
-        heredoc_next: None,
-        heredoc_resume: None,
-        after_arrow: false,
-    };
+    let mut lx = Lexer { src, pos: 0, expect_term: true, heredoc_next: None, heredoc_resume: None, after_arrow: false };
     let mut out = Vec::new();
     loop {
         let t = lx.next()?;
@@ -112,11 +104,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn err(&self, msg: &str) -> String {
-        let line = self.src[..self.pos.min(self.src.len())]
-            .iter()
-            .filter(|&&c| c == b'\n')
-            .count()
-            + 1;
+        let line = self.src[..self.pos.min(self.src.len())].iter().filter(|&&c| c == b'\n').count() + 1;
         format!("{} at line {}", msg, line)
     }
 
@@ -136,10 +124,7 @@ impl<'a> Lexer<'a> {
                 while self.pos < self.src.len() && self.src[self.pos] != b'\n' {
                     self.pos += 1;
                 }
-            } else if c == b'='
-                && (self.pos == 0 || self.src[self.pos - 1] == b'\n')
-                && is_ident_start(self.peek(1))
-            {
+            } else if c == b'=' && (self.pos == 0 || self.src[self.pos - 1] == b'\n') && is_ident_start(self.peek(1)) {
                 // POD block: skip to `=cut` (or the end).
                 match find_line(self.src, self.pos, |l| l.starts_with(b"=cut")) {
                     Some((_, end)) => self.pos = end,
@@ -155,10 +140,7 @@ impl<'a> Lexer<'a> {
         self.skip_space();
         let start = self.pos;
         if self.pos >= self.src.len() {
-            return Ok(Token {
-                tok: Tok::Eof,
-                pos: start,
-            });
+            return Ok(Token { tok: Tok::Eof, pos: start });
         }
         let was_arrow = std::mem::replace(&mut self.after_arrow, false);
         let tok = self.lex_one(was_arrow)?;
@@ -216,14 +198,12 @@ impl<'a> Lexer<'a> {
                     return Ok(t);
                 }
             }
-            b'@' => {
-                if is_ident_start(self.peek(1))
-                    || self.peek(1) == b'_'
-                    || (self.peek(1) == b':' && self.peek(2) == b':')
-                {
-                    self.pos += 1;
-                    return Ok(Tok::Array(self.var_name()));
-                }
+            b'@' if (is_ident_start(self.peek(1))
+                || self.peek(1) == b'_'
+                || (self.peek(1) == b':' && self.peek(2) == b':')) =>
+            {
+                self.pos += 1;
+                return Ok(Tok::Array(self.var_name()));
             }
             b'%' if self.expect_term && (is_ident_start(self.peek(1)) || self.peek(1) == b'$') => {
                 self.pos += 1;
@@ -266,10 +246,7 @@ impl<'a> Lexer<'a> {
     /// A version string such as `1.25.5` (two or more dots): the characters with those codes.
     fn vstring(&mut self) -> Option<Vec<u8>> {
         let rest = &self.src[self.pos..];
-        let len = rest
-            .iter()
-            .take_while(|b| b.is_ascii_digit() || **b == b'.')
-            .count();
+        let len = rest.iter().take_while(|b| b.is_ascii_digit() || **b == b'.').count();
         let text = std::str::from_utf8(&rest[..len]).ok()?;
         let parts: Vec<&str> = text.split('.').collect();
         if parts.len() < 3 || parts.iter().any(|p| p.is_empty()) {
@@ -293,11 +270,7 @@ impl<'a> Lexer<'a> {
             while self.pos < s.len() && (s[self.pos].is_ascii_hexdigit() || s[self.pos] == b'_') {
                 self.pos += 1;
             }
-            let digits: String = s[st..self.pos]
-                .iter()
-                .filter(|&&b| b != b'_')
-                .map(|&b| b as char)
-                .collect();
+            let digits: String = s[st..self.pos].iter().filter(|&&b| b != b'_').map(|&b| b as char).collect();
             return i64::from_str_radix(&digits, 16).unwrap_or(0) as f64;
         }
         let st = self.pos;
@@ -311,19 +284,14 @@ impl<'a> Lexer<'a> {
             }
         }
         if matches!(self.peek(0), b'e' | b'E')
-            && (self.peek(1).is_ascii_digit()
-                || (matches!(self.peek(1), b'+' | b'-') && self.peek(2).is_ascii_digit()))
+            && (self.peek(1).is_ascii_digit() || (matches!(self.peek(1), b'+' | b'-') && self.peek(2).is_ascii_digit()))
         {
             self.pos += 2;
             while self.pos < s.len() && s[self.pos].is_ascii_digit() {
                 self.pos += 1;
             }
         }
-        let text: String = s[st..self.pos]
-            .iter()
-            .filter(|&&b| b != b'_')
-            .map(|&b| b as char)
-            .collect();
+        let text: String = s[st..self.pos].iter().filter(|&&b| b != b'_').map(|&b| b as char).collect();
         text.parse().unwrap_or(0.0)
     }
 
@@ -350,10 +318,7 @@ impl<'a> Lexer<'a> {
         }
         if n == b'{' {
             let rest = &self.src[self.pos + 2..];
-            let len = rest
-                .iter()
-                .take_while(|&&b| is_ident_char(b) || b == b':')
-                .count();
+            let len = rest.iter().take_while(|&&b| is_ident_char(b) || b == b':').count();
             if len > 0 && rest.get(len) == Some(&b'}') {
                 let name = String::from_utf8_lossy(&rest[..len]).to_string();
                 self.pos += 3 + len;
@@ -361,12 +326,7 @@ impl<'a> Lexer<'a> {
             }
             return None;
         }
-        if n.is_ascii_digit()
-            || matches!(
-                n,
-                b'&' | b'@' | b'!' | b'/' | b'\\' | b',' | b'.' | b'0' | b';'
-            )
-        {
+        if n.is_ascii_digit() || matches!(n, b'&' | b'@' | b'!' | b'/' | b'\\' | b',' | b'.' | b'0' | b';') {
             self.pos += 2;
             return Some(Tok::Scalar((n as char).to_string()));
         }
@@ -399,10 +359,7 @@ impl<'a> Lexer<'a> {
             }
             return Ok(Tok::Ident("x".into()));
         }
-        if matches!(
-            w.as_str(),
-            "q" | "qq" | "qw" | "qr" | "m" | "s" | "tr" | "y"
-        ) {
+        if matches!(w.as_str(), "q" | "qq" | "qw" | "qr" | "m" | "s" | "tr" | "y") {
             let mut p = self.pos;
             while p < self.src.len() && (self.src[p] == b' ' || self.src[p] == b'\t') {
                 p += 1;
@@ -431,23 +388,12 @@ impl<'a> Lexer<'a> {
             "q" => Ok(Tok::Str(single_quoted(&raw, close))),
             "qq" => Ok(Tok::IStr(interpolate(&raw, Mode::Str, close)?)),
             "qw" => Ok(Tok::Words(
-                raw.split(|b| b.is_ascii_whitespace())
-                    .filter(|w| !w.is_empty())
-                    .map(|w| w.to_vec())
-                    .collect(),
+                raw.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()).map(|w| w.to_vec()).collect(),
             )),
             "qr" | "m" => {
                 let flags = self.flags();
-                let parts = if open == b'\'' {
-                    vec![Part::Lit(raw)]
-                } else {
-                    interpolate(&raw, Mode::Regex, close)?
-                };
-                Ok(Tok::Re {
-                    parts,
-                    flags,
-                    is_match: kind == "m",
-                })
+                let parts = if open == b'\'' { vec![Part::Lit(raw)] } else { interpolate(&raw, Mode::Regex, close)? };
+                Ok(Tok::Re { parts, flags, is_match: kind == "m" })
             }
             _ => {
                 // s///, tr///, y///: consume the replacement part and the flags.
@@ -468,11 +414,7 @@ impl<'a> Lexer<'a> {
     fn regex(&mut self, open: u8, is_match: bool) -> Result<Tok, String> {
         let raw = self.delimited(open)?;
         let flags = self.flags();
-        Ok(Tok::Re {
-            parts: interpolate(&raw, Mode::Regex, open)?,
-            flags,
-            is_match,
-        })
+        Ok(Tok::Re { parts: interpolate(&raw, Mode::Regex, open)?, flags, is_match })
     }
 
     fn flags(&mut self) -> String {
@@ -512,10 +454,7 @@ impl<'a> Lexer<'a> {
             out.push(c);
         }
         self.pos = start;
-        Err(self.err(&format!(
-            "unterminated string or regex (delimiter {:?})",
-            close as char
-        )))
+        Err(self.err(&format!("unterminated string or regex (delimiter {:?})", close as char)))
     }
 
     fn heredoc(&mut self) -> Result<Tok, String> {
@@ -554,26 +493,16 @@ impl<'a> Lexer<'a> {
             }
         };
         let (term_start, term_end) = find_line(self.src, body_start, is_end).ok_or_else(|| {
-            self.err(&format!(
-                "here-document terminator {:?} not found",
-                String::from_utf8_lossy(&tag)
-            ))
+            self.err(&format!("here-document terminator {:?} not found", String::from_utf8_lossy(&tag)))
         })?;
         let mut body = self.src[body_start..term_start].to_vec();
         if indent {
             let term_line = &self.src[term_start..term_end];
-            let ws = term_line
-                .iter()
-                .take_while(|&&b| b == b' ' || b == b'\t')
-                .count();
+            let ws = term_line.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
             body = body
                 .split_inclusive(|&b| b == b'\n')
                 .map(|l| {
-                    let n = l
-                        .iter()
-                        .take(ws)
-                        .take_while(|&&b| b == b' ' || b == b'\t')
-                        .count();
+                    let n = l.iter().take(ws).take_while(|&&b| b == b' ' || b == b'\t').count();
                     &l[n..]
                 })
                 .collect::<Vec<_>>()
@@ -594,11 +523,7 @@ impl<'a> Lexer<'a> {
 fn find_line(src: &[u8], from: usize, pred: impl Fn(&[u8]) -> bool) -> Option<(usize, usize)> {
     let mut p = from;
     while p < src.len() {
-        let end = src[p..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|i| p + i)
-            .unwrap_or(src.len());
+        let end = src[p..].iter().position(|&b| b == b'\n').map(|i| p + i).unwrap_or(src.len());
         if pred(&src[p..end]) {
             return Some((p, (end + 1).min(src.len())));
         }
@@ -608,15 +533,8 @@ fn find_line(src: &[u8], from: usize, pred: impl Fn(&[u8]) -> bool) -> Option<(u
 }
 
 pub fn trim_ascii(s: &[u8]) -> &[u8] {
-    let a = s
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let b = s
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map(|i| i + 1)
-        .unwrap_or(a);
+    let a = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
+    let b = s.iter().rposition(|b| !b.is_ascii_whitespace()).map(|i| i + 1).unwrap_or(a);
     &s[a..b.max(a)]
 }
 
@@ -693,11 +611,7 @@ fn interpolate(raw: &[u8], mode: Mode, delim: u8) -> Result<Vec<Part>, String> {
                 }
                 b'x' => {
                     if raw.get(i) == Some(&b'{') {
-                        let end = raw[i..]
-                            .iter()
-                            .position(|&b| b == b'}')
-                            .map(|p| i + p)
-                            .unwrap_or(raw.len());
+                        let end = raw[i..].iter().position(|&b| b == b'}').map(|p| i + p).unwrap_or(raw.len());
                         let hex = String::from_utf8_lossy(&raw[i + 1..end]).trim().to_string();
                         push_char(&mut lit, u32::from_str_radix(&hex, 16).unwrap_or(0));
                         i = end + 1;
@@ -732,16 +646,11 @@ fn interpolate(raw: &[u8], mode: Mode, delim: u8) -> Result<Vec<Part>, String> {
             }
         }
         if c == b'@' && i + 1 < raw.len() && is_ident_start(raw[i + 1]) {
-            let len = raw[i + 1..]
-                .iter()
-                .take_while(|&&b| is_ident_char(b))
-                .count();
+            let len = raw[i + 1..].iter().take_while(|&&b| is_ident_char(b)).count();
             if !lit.is_empty() {
                 parts.push(Part::Lit(std::mem::take(&mut lit)));
             }
-            parts.push(Part::Array(
-                String::from_utf8_lossy(&raw[i + 1..i + 1 + len]).to_string(),
-            ));
+            parts.push(Part::Array(String::from_utf8_lossy(&raw[i + 1..i + 1 + len]).to_string()));
             i += 1 + len;
             continue;
         }
@@ -767,15 +676,9 @@ fn push_char(out: &mut Vec<u8>, v: u32) {
 /// Recognises a variable after `$` inside interpolating text; returns it and the bytes used.
 fn interp_scalar(s: &[u8], mode: Mode) -> Option<(Part, usize)> {
     if s[0] == b'{' {
-        let len = s[1..]
-            .iter()
-            .take_while(|&&b| is_ident_char(b) || b == b':')
-            .count();
+        let len = s[1..].iter().take_while(|&&b| is_ident_char(b) || b == b':').count();
         if len > 0 && s.get(1 + len) == Some(&b'}') {
-            return Some((
-                Part::Scalar(normalize_name(&String::from_utf8_lossy(&s[1..1 + len]))),
-                len + 2,
-            ));
+            return Some((Part::Scalar(normalize_name(&String::from_utf8_lossy(&s[1..1 + len]))), len + 2));
         }
         return None;
     }
@@ -783,12 +686,10 @@ fn interp_scalar(s: &[u8], mode: Mode) -> Option<(Part, usize)> {
     loop {
         if s.get(len) == Some(&b':')
             && s.get(len + 1) == Some(&b':')
-            && s.get(len + 2).map_or(false, |&b| is_ident_start(b))
+            && s.get(len + 2).is_some_and(|&b| is_ident_start(b))
         {
             len += 2;
-        } else if s.get(len).map_or(false, |&b| is_ident_char(b))
-            && (len > 0 || is_ident_start(s[0]))
-        {
+        } else if s.get(len).is_some_and(|&b| is_ident_char(b)) && (len > 0 || is_ident_start(s[0])) {
             len += 1;
         } else {
             break;
@@ -808,18 +709,9 @@ fn interp_scalar(s: &[u8], mode: Mode) -> Option<(Part, usize)> {
         let rest = &s[len + 1..];
         let end = rest.iter().position(|&b| b == b'}')?;
         let key = trim_ascii(&rest[..end]);
-        let key = key
-            .strip_prefix(b"'")
-            .and_then(|k| k.strip_suffix(b"'"))
-            .unwrap_or(key);
-        let key = key
-            .strip_prefix(b"\"")
-            .and_then(|k| k.strip_suffix(b"\""))
-            .unwrap_or(key);
-        return Some((
-            Part::Env(String::from_utf8_lossy(key).to_string()),
-            len + end + 2,
-        ));
+        let key = key.strip_prefix(b"'").and_then(|k| k.strip_suffix(b"'")).unwrap_or(key);
+        let key = key.strip_prefix(b"\"").and_then(|k| k.strip_suffix(b"\"")).unwrap_or(key);
+        return Some((Part::Env(String::from_utf8_lossy(key).to_string()), len + end + 2));
     }
     Some((Part::Scalar(name), len))
 }

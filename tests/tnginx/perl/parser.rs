@@ -112,8 +112,8 @@ const NAMED_UNARY: &[&str] = &[
 ];
 
 const OP_WORDS: &[&str] = &[
-    "x", "lt", "gt", "le", "ge", "eq", "ne", "cmp", "and", "or", "not", "xor", "if", "unless",
-    "while", "until", "for", "foreach",
+    "x", "lt", "gt", "le", "ge", "eq", "ne", "cmp", "and", "or", "not", "xor", "if", "unless", "while", "until", "for",
+    "foreach",
 ];
 
 fn binop(t: &Tok) -> Option<(u8, bool, &'static str)> {
@@ -191,21 +191,12 @@ impl<'a> Parser<'a> {
     }
 
     fn line_of(&self, pos: usize) -> usize {
-        self.src[..pos.min(self.src.len())]
-            .iter()
-            .filter(|&&c| c == b'\n')
-            .count()
-            + 1
+        self.src[..pos.min(self.src.len())].iter().filter(|&&c| c == b'\n').count() + 1
     }
 
     fn err<T>(&self, msg: &str) -> Result<T, String> {
         let pos = self.toks[self.i.min(self.toks.len() - 1)].pos;
-        Err(format!(
-            "{} near {:?} at line {}",
-            msg,
-            describe(self.peek()),
-            self.line_of(pos)
-        ))
+        Err(format!("{} near {:?} at line {}", msg, describe(self.peek()), self.line_of(pos)))
     }
 
     fn expect_op(&mut self, op: &str) -> Result<(), String> {
@@ -230,9 +221,7 @@ impl<'a> Parser<'a> {
                     self.skip_statement();
                     let from = self.toks[start].pos;
                     let to = self.toks[self.i.min(self.toks.len() - 1)].pos.max(from);
-                    let text = String::from_utf8_lossy(&self.src[from..to.min(self.src.len())])
-                        .trim()
-                        .to_string();
+                    let text = String::from_utf8_lossy(&self.src[from..to.min(self.src.len())]).trim().to_string();
                     errors.push(ParseError { msg: e, text });
                 }
                 Err(e) => return Err(e),
@@ -254,10 +243,7 @@ impl<'a> Parser<'a> {
                 Tok::Op(")") | Tok::Op("]") => depth -= 1,
                 Tok::Op("}") => {
                     depth -= 1;
-                    if depth <= 0
-                        && blockish
-                        && !matches!(self.peek(), Tok::Ident(w) if w == "else" || w == "elsif")
-                    {
+                    if depth <= 0 && blockish && !matches!(self.peek(), Tok::Ident(w) if w == "else" || w == "elsif") {
                         self.eat_op(";");
                         return;
                     }
@@ -324,11 +310,7 @@ impl<'a> Parser<'a> {
                 "BEGIN" | "END" | "INIT" | "CHECK" if matches!(self.peek_at(1), Tok::Op("{")) => {
                     self.advance();
                     let b = self.block()?;
-                    return Ok(if w == "BEGIN" {
-                        Stmt::Block(b)
-                    } else {
-                        Stmt::Nop
-                    });
+                    return Ok(if w == "BEGIN" { Stmt::Block(b) } else { Stmt::Nop });
                 }
                 "sub" if matches!(self.peek_at(1), Tok::Ident(_)) => {
                     self.advance();
@@ -386,11 +368,7 @@ impl<'a> Parser<'a> {
                 }
                 "return" => {
                     self.advance();
-                    let e = if self.at_terminator() {
-                        None
-                    } else {
-                        Some(self.expr()?)
-                    };
+                    let e = if self.at_terminator() { None } else { Some(self.expr()?) };
                     return self.finish_simple(Stmt::Return(e));
                 }
                 "last" | "next" => {
@@ -421,34 +399,18 @@ impl<'a> Parser<'a> {
         if var.is_none() {
             // C-style for (init; cond; step)?
             let save = self.i;
-            let init = if self.is_op(";") {
-                None
-            } else {
-                Some(self.expr()?)
-            };
+            let init = if self.is_op(";") { None } else { Some(self.expr()?) };
             if self.eat_op(";") {
-                let cond = if self.is_op(";") {
-                    None
-                } else {
-                    Some(self.expr()?)
-                };
+                let cond = if self.is_op(";") { None } else { Some(self.expr()?) };
                 self.expect_op(";")?;
-                let step = if self.is_op(")") {
-                    None
-                } else {
-                    Some(self.expr()?)
-                };
+                let step = if self.is_op(")") { None } else { Some(self.expr()?) };
                 self.expect_op(")")?;
                 let body = self.block()?;
                 return Ok(Stmt::CFor(init, cond, step, body));
             }
             self.i = save;
         }
-        let list = if self.is_op(")") {
-            Expr::List(vec![])
-        } else {
-            self.expr()?
-        };
+        let list = if self.is_op(")") { Expr::List(vec![]) } else { self.expr()? };
         self.expect_op(")")?;
         let body = self.block()?;
         Ok(Stmt::Foreach(var, list, body))
@@ -495,10 +457,9 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Tok::Eof => true,
             Tok::Op(o) => matches!(*o, ";" | ")" | "]" | "}" | ":" | ","),
-            Tok::Ident(w) => matches!(
-                w.as_str(),
-                "if" | "unless" | "while" | "until" | "for" | "foreach" | "or" | "and" | "xor"
-            ),
+            Tok::Ident(w) => {
+                matches!(w.as_str(), "if" | "unless" | "while" | "until" | "for" | "foreach" | "or" | "and" | "xor")
+            }
             _ => false,
         }
     }
@@ -553,13 +514,7 @@ impl<'a> Parser<'a> {
 
     fn binary(&mut self, min: u8) -> Result<Expr, String> {
         let mut lhs = self.unary()?;
-        loop {
-            let Some((prec, right, op)) = binop(self.peek()) else {
-                break;
-            };
-            if prec < min {
-                break;
-            }
+        while let Some((prec, right, op)) = binop(self.peek()).filter(|b| b.0 >= min) {
             self.advance();
             if op == "?" {
                 let a = self.assign()?;
@@ -625,11 +580,7 @@ impl<'a> Parser<'a> {
                     }
                     Tok::Ident(m) => {
                         self.advance();
-                        let args = if self.is_op("(") {
-                            self.call_args_paren()?
-                        } else {
-                            vec![]
-                        };
+                        let args = if self.is_op("(") { self.call_args_paren()? } else { vec![] };
                         e = Expr::Method(Box::new(e), m, args);
                     }
                     _ => return self.err("unsupported use of '->'"),
@@ -709,13 +660,12 @@ impl<'a> Parser<'a> {
 
     fn env_elem(&mut self) -> Result<Expr, String> {
         self.expect_op("{")?;
-        let key =
-            if let (Tok::Ident(k), Tok::Op("}")) = (self.peek().clone(), self.peek_at(1).clone()) {
-                self.advance();
-                Expr::Str(k.into_bytes())
-            } else {
-                self.expr()?
-            };
+        let key = if let (Tok::Ident(k), Tok::Op("}")) = (self.peek().clone(), self.peek_at(1).clone()) {
+            self.advance();
+            Expr::Str(k.into_bytes())
+        } else {
+            self.expr()?
+        };
         self.expect_op("}")?;
         Ok(Expr::EnvElem(Box::new(key)))
     }
@@ -726,15 +676,7 @@ impl<'a> Parser<'a> {
             Tok::Num(n) => Ok(Expr::Num(n)),
             Tok::Str(s) => Ok(Expr::Str(s)),
             Tok::IStr(p) => Ok(Expr::Interp(p)),
-            Tok::Re {
-                parts,
-                flags,
-                is_match,
-            } => Ok(Expr::Regex {
-                parts,
-                flags,
-                is_match,
-            }),
+            Tok::Re { parts, flags, is_match } => Ok(Expr::Regex { parts, flags, is_match }),
             Tok::Words(ws) => Ok(Expr::List(ws.into_iter().map(Expr::Str).collect())),
             Tok::Subst => Ok(Expr::Unsupported("s/// and tr///")),
             Tok::Backtick => Ok(Expr::Unsupported("backticks")),
@@ -823,11 +765,7 @@ impl<'a> Parser<'a> {
             return Ok(Expr::Call(w, args));
         }
         if NAMED_UNARY.contains(&w.as_str()) {
-            let args = if self.starts_term() {
-                vec![self.binary(14)?]
-            } else {
-                vec![]
-            };
+            let args = if self.starts_term() { vec![self.binary(14)?] } else { vec![] };
             return Ok(Expr::Call(w, args));
         }
         if w.contains("::") && !self.starts_term() {

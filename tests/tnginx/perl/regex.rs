@@ -31,20 +31,12 @@ impl Clone for PerlRegex {
 impl PerlRegex {
     pub fn new(pattern: Vec<u8>, flags: &str) -> Self {
         let flags: String = flags.chars().filter(|c| "imsxn".contains(*c)).collect();
-        PerlRegex {
-            pattern,
-            flags,
-            compiled: OnceCell::new(),
-        }
+        PerlRegex { pattern, flags, compiled: OnceCell::new() }
     }
 
     /// How Perl stringifies a `qr//` object.
     pub fn display(&self) -> String {
-        format!(
-            "(?^{}:{})",
-            self.flags,
-            String::from_utf8_lossy(&self.pattern)
-        )
+        format!("(?^{}:{})", self.flags, String::from_utf8_lossy(&self.pattern))
     }
 
     /// The pattern as it is embedded when interpolated into another regex.
@@ -76,10 +68,7 @@ impl PerlRegex {
         self.compiled
             .get_or_init(|| {
                 let translated = translate(&self.pattern, &self.flags)?;
-                match regex::bytes::RegexBuilder::new(&translated)
-                    .size_limit(64 << 20)
-                    .build()
-                {
+                match regex::bytes::RegexBuilder::new(&translated).size_limit(64 << 20).build() {
                     Ok(r) => Ok(Engine::Std(r)),
                     Err(std_err) => fancy_regex::RegexBuilder::new(&translated)
                         .bytes_mode(fancy_regex::BytesMode::Ascii)
@@ -107,9 +96,7 @@ impl PerlRegex {
     pub fn is_match(&self, hay: &[u8]) -> Result<bool, String> {
         match self.engine()? {
             Engine::Std(r) => Ok(r.is_match(hay)),
-            Engine::Fancy(r) => r
-                .is_match(hay)
-                .map_err(|e| format!("{}: {}", self.source(), e)),
+            Engine::Fancy(r) => r.is_match(hay).map_err(|e| format!("{}: {}", self.source(), e)),
         }
     }
 
@@ -124,13 +111,11 @@ impl PerlRegex {
 
     fn captures_at(&self, hay: &[u8], start: usize) -> Result<Option<Groups>, String> {
         match self.engine()? {
-            Engine::Std(r) => Ok(r
-                .captures_at(hay, start)
-                .map(|c| c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect())),
+            Engine::Std(r) => {
+                Ok(r.captures_at(hay, start).map(|c| c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect()))
+            }
             Engine::Fancy(r) => {
-                let c = r
-                    .captures_from_pos(hay, start)
-                    .map_err(|e| format!("{}: {}", self.source(), e))?;
+                let c = r.captures_from_pos(hay, start).map_err(|e| format!("{}: {}", self.source(), e))?;
                 Ok(c.map(|c| c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect()))
             }
         }
@@ -164,11 +149,7 @@ impl PerlRegex {
 }
 
 fn unsupported(what: &str, pat: &[u8]) -> String {
-    format!(
-        "Perl regex feature not supported by the runner ({}) in qr/{}/",
-        what,
-        String::from_utf8_lossy(pat)
-    )
+    format!("Perl regex feature not supported by the runner ({}) in qr/{}/", what, String::from_utf8_lossy(pat))
 }
 
 fn push_byte(out: &mut String, b: u8) {
@@ -200,8 +181,7 @@ pub fn translate(pat: &[u8], flags: &str) -> Result<String, String> {
                 i += 1;
                 match n {
                     b'Z' => out.push_str(r"(?:\n?\z)"),
-                    b'z' | b'A' | b'b' | b'B' | b'd' | b'D' | b'w' | b'W' | b's' | b'S' | b'n'
-                    | b't' | b'r' | b'f' => {
+                    b'z' | b'A' | b'b' | b'B' | b'd' | b'D' | b'w' | b'W' | b's' | b'S' | b'n' | b't' | b'r' | b'f' => {
                         out.push('\\');
                         out.push(n as char);
                     }
@@ -214,9 +194,7 @@ pub fn translate(pat: &[u8], flags: &str) -> Result<String, String> {
                         out.push('\\');
                         out.push(n as char);
                     }
-                    b'G' | b'K' | b'R' | b'X' => {
-                        return Err(unsupported("\\G, \\K, \\R or \\X", pat))
-                    }
+                    b'G' | b'K' | b'R' | b'X' => return Err(unsupported("\\G, \\K, \\R or \\X", pat)),
                     b'x' => {
                         let (v, used) = parse_hex_escape(&pat[i..]);
                         i += used;
@@ -233,9 +211,7 @@ pub fn translate(pat: &[u8], flags: &str) -> Result<String, String> {
                         }
                     }
                     b'Q' => {
-                        let end = find_seq(&pat[i..], b"\\E")
-                            .map(|p| i + p)
-                            .unwrap_or(pat.len());
+                        let end = find_seq(&pat[i..], b"\\E").map(|p| i + p).unwrap_or(pat.len());
                         for &b in &pat[i..end] {
                             push_byte(&mut out, b);
                         }
@@ -315,16 +291,9 @@ fn parse_hex_escape(s: &[u8]) -> (u32, usize) {
     if s.first() == Some(&b'{') {
         let end = s.iter().position(|&b| b == b'}').unwrap_or(s.len());
         let hex = String::from_utf8_lossy(&s[1..end]).trim().to_string();
-        return (
-            u32::from_str_radix(&hex, 16).unwrap_or(0),
-            (end + 1).min(s.len()),
-        );
+        return (u32::from_str_radix(&hex, 16).unwrap_or(0), (end + 1).min(s.len()));
     }
-    let n = s
-        .iter()
-        .take(2)
-        .take_while(|b| b.is_ascii_hexdigit())
-        .count();
+    let n = s.iter().take(2).take_while(|b| b.is_ascii_hexdigit()).count();
     let hex = std::str::from_utf8(&s[..n]).unwrap();
     (u32::from_str_radix(hex, 16).unwrap_or(0), n)
 }
@@ -351,11 +320,7 @@ fn quantifier_len(s: &[u8]) -> usize {
 fn translate_group(pat: &[u8], start: usize, out: &mut String) -> Result<usize, String> {
     let rest = &pat[start + 2..];
     if rest.starts_with(b"#") {
-        let end = rest
-            .iter()
-            .position(|&b| b == b')')
-            .map(|p| start + 2 + p + 1)
-            .unwrap_or(pat.len());
+        let end = rest.iter().position(|&b| b == b')').map(|p| start + 2 + p + 1).unwrap_or(pat.len());
         return Ok(end);
     }
     for la in [&b"="[..], b"!", b"<=", b"<!", b">"] {
@@ -373,10 +338,7 @@ fn translate_group(pat: &[u8], start: usize, out: &mut String) -> Result<usize, 
         // Named group: (?<name>...), (?P<name>...), (?'name'...)
         let skip = if rest[0] == b'P' { 2 } else { 1 };
         let close = if rest[skip - 1] == b'\'' { b'\'' } else { b'>' };
-        let end = rest[skip..]
-            .iter()
-            .position(|&b| b == close)
-            .ok_or_else(|| unsupported("bad named group", pat))?;
+        let end = rest[skip..].iter().position(|&b| b == close).ok_or_else(|| unsupported("bad named group", pat))?;
         out.push_str("(?P<");
         out.push_str(&String::from_utf8_lossy(&rest[skip..skip + end]));
         out.push('>');
@@ -445,9 +407,7 @@ fn translate_class(pat: &[u8], start: usize, out: &mut String) -> Result<usize, 
                 }
             }
             b'[' if pat.get(i + 1) == Some(&b':') => {
-                let end = find_seq(&pat[i..], b":]")
-                    .map(|p| i + p + 2)
-                    .unwrap_or(i + 1);
+                let end = find_seq(&pat[i..], b":]").map(|p| i + p + 2).unwrap_or(i + 1);
                 out.push_str(&String::from_utf8_lossy(&pat[i..end]));
                 i = end;
             }
@@ -469,8 +429,5 @@ fn translate_class(pat: &[u8], start: usize, out: &mut String) -> Result<usize, 
             }
         }
     }
-    Err(format!(
-        "unterminated character class in qr/{}/",
-        String::from_utf8_lossy(pat)
-    ))
+    Err(format!("unterminated character class in qr/{}/", String::from_utf8_lossy(pat)))
 }

@@ -51,9 +51,7 @@ impl Value {
             Value::Regex(r) => r.display().into_bytes(),
             Value::Array(a) => format!("ARRAY(0x{:x})", Rc::as_ptr(a) as usize).into_bytes(),
             Value::Code(c) => format!("CODE(0x{:x})", Rc::as_ptr(c) as usize).into_bytes(),
-            Value::Block(b) => {
-                format!("Test::Base::Block=HASH(0x{:x})", Rc::as_ptr(b) as usize).into_bytes()
-            }
+            Value::Block(b) => format!("Test::Base::Block=HASH(0x{:x})", Rc::as_ptr(b) as usize).into_bytes(),
         }
     }
 
@@ -137,11 +135,7 @@ pub fn fmt_num(n: f64) -> String {
     if !(-5..15).contains(&exp) {
         let s = format!("{:.14e}", n);
         let (mant, e) = s.split_once('e').unwrap();
-        let mant = if mant.contains('.') {
-            mant.trim_end_matches('0').trim_end_matches('.')
-        } else {
-            mant
-        };
+        let mant = if mant.contains('.') { mant.trim_end_matches('0').trim_end_matches('.') } else { mant };
         let e: i32 = e.parse().unwrap();
         return format!("{}e{}{:02}", mant, if e < 0 { '-' } else { '+' }, e.abs());
     }
