@@ -5,7 +5,7 @@ use std::ptr;
 
 use crate::conf::directives::COMMANDS;
 use crate::conf::{MainConf, SrvConf};
-use crate::ffi::*;
+use crate::sys::*;
 
 static mut CTX: ngx_stream_module_t = ngx_stream_module_t {
     preconfiguration: None,
@@ -84,7 +84,7 @@ unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, ch
 #[cfg(ngx_feature = "stream_ssl")]
 unsafe fn tls_client_ctx(cf: *mut ngx_conf_t, conf: &mut SrvConf) -> Result<(), ()> {
     // SAFETY: cf is the configuration being merged.
-    conf.ssl.ctx = Some(unsafe { crate::api::ssl_ctx::create(cf, &conf.ssl) }?);
+    conf.ssl.ctx = Some(unsafe { crate::api::socket::ssl_ctx::create(cf, &conf.ssl) }?);
     Ok(())
 }
 
@@ -130,7 +130,7 @@ unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
                 return NGX_OK as ngx_int_t;
             }
             if mcf.misc.sa_restart() {
-                crate::ffi::process::set_sa_restart(cycle_log());
+                crate::api::process::set_sa_restart(cycle_log());
             }
             // SAFETY: the worker is starting; nothing else runs Lua.
             unsafe { crate::phase::init::run_init_worker(mcf) };
@@ -144,7 +144,7 @@ unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
 unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
     guard(NGX_ERROR as ngx_int_t, || {
         // SAFETY: nginx initialises `cycle`'s modules; nothing runs on it yet.
-        match unsafe { crate::ffi::errlog::init_cycle(cycle) } {
+        match unsafe { crate::api::errlog::init_cycle(cycle) } {
             Ok(()) => NGX_OK as ngx_int_t,
             Err(()) => NGX_ERROR as ngx_int_t,
         }
@@ -153,7 +153,7 @@ unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
 
 /// Pooled cosocket connections are closed as the worker exits.
 unsafe extern "C" fn exit_process(_cycle: *mut ngx_cycle_t) {
-    guard((), crate::api::socket_pool::close_all)
+    guard((), crate::api::socket::pool::close_all)
 }
 
 /// Creates the cycle's VM in the master (workers inherit it) and compiles every handler.
@@ -184,7 +184,7 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             if mcf.codes.is_empty() {
                 return NGX_OK as ngx_int_t;
             }
-            match crate::lua::vm::Vm::new((*cf).cycle, mcf, None) {
+            match crate::runtime::vm::Vm::new((*cf).cycle, mcf, None) {
                 Ok(vm) => mcf.vm = Some(vm),
                 Err(msg) => {
                     // upstream's level for a VM that fails to initialize (resty.core ...)

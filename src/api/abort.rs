@@ -5,13 +5,13 @@
 use std::ffi::c_void;
 
 use crate::api::current_session;
-use crate::ffi::*;
-use crate::lua::runner::wake;
-use crate::lua::session::Session;
-use crate::lua::thread::Status;
-use crate::lua::vm::COROUTINES;
 use crate::lua_api;
 use crate::module::srv_conf_of;
+use crate::runtime::scheduler::wake;
+use crate::runtime::session::Session;
+use crate::runtime::thread::Status;
+use crate::runtime::vm::COROUTINES;
+use crate::sys::*;
 
 lua_api! { on_abort => on_abort_impl }
 

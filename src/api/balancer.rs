@@ -1,12 +1,12 @@
 //! `ngx.balancer`: the exported `ngx_stream_lua_ffi_balancer_*` functions (stream-lua's names
 //! and signatures, as lua-resty-core 0.1.31's `ngx/balancer.lua` declares them) that only work
-//! while `balancer_by_lua*` runs. The Lua side is `lua/lib/ngx_balancer.lua`.
+//! while `balancer_by_lua*` runs. The Lua side is `lualib/ngx_balancer.lua`.
 
 use std::ffi::{c_char, c_int, c_long};
 
-use crate::ffi::*;
-use crate::lua::session::{Phase, Session};
 use crate::phase::balancer::Peer;
+use crate::runtime::session::{Phase, Session};
+use crate::sys::*;
 
 /// The checks every call starts with, in upstream's order and words.
 unsafe fn balancer_of(r: *mut Session) -> Result<(*mut Peer, *mut ngx_stream_session_t), &'static [u8]> {

@@ -7,11 +7,11 @@
 use std::ffi::CStr;
 
 use crate::api::{check_phase, current_session};
-use crate::ffi::*;
-use crate::lua::session::{CoOp, Phase, Session};
-use crate::lua::thread::Status;
-use crate::lua::vm::COROUTINES;
 use crate::lua_api;
+use crate::runtime::session::{CoOp, Phase, Session};
+use crate::runtime::thread::Status;
+use crate::runtime::vm::COROUTINES;
+use crate::sys::*;
 
 lua_api! {
     co_create => create_impl,

@@ -4,8 +4,8 @@
 use std::ffi::{c_int, CStr};
 
 use crate::api::current_session;
-use crate::ffi::*;
 use crate::lua_api;
+use crate::sys::*;
 
 lua_api! {
     ngx_log => ngx_log_impl,

@@ -2,8 +2,8 @@
 
 use std::ffi::c_int;
 
-use crate::ffi::*;
 use crate::lua_api;
+use crate::sys::*;
 
 /// `ngx.config.ngx_lua_version`: the stream-lua version we match (0.0.16).
 pub const NGX_LUA_VERSION: i64 = 16;

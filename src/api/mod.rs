@@ -4,62 +4,52 @@
 pub mod abort;
 pub mod balancer;
 pub mod coroutine;
-pub mod cosocket;
+pub mod errlog;
+pub mod exports;
 pub mod log;
 pub mod misc;
 pub mod output;
-pub mod re;
-pub mod recv;
-pub mod req_socket;
-pub mod req_socket_udp;
-pub mod resolve;
+pub mod process;
+pub mod regex;
 pub mod semaphore;
 pub mod shdict;
-pub mod shdict_store;
 pub mod sleep;
-pub mod socket_out;
-pub mod socket_pool;
-#[cfg(ngx_feature = "stream_ssl")]
-pub mod socket_ssl;
-pub mod socket_tcp;
-pub mod socket_udp;
-#[cfg(ngx_feature = "stream_ssl")]
-pub mod ssl_ctx;
+pub mod socket;
 pub mod string;
 pub mod thread;
 pub mod timer;
 
-use crate::ffi::*;
-use crate::lua::session::{Phase, Session};
+use crate::runtime::session::{Phase, Session};
+use crate::sys::*;
 
 /// The built-in Lua layer run when a VM starts, in load order.
 pub const BUILTIN_LUA: &[(&str, &str)] = &[
-    ("ngx_core.lua", include_str!("../lua/lib/ngx_core.lua")),
-    ("ngx_socket.lua", include_str!("../lua/lib/ngx_socket.lua")),
-    ("ngx_re.lua", include_str!("../lua/lib/ngx_re.lua")),
-    ("ngx_string.lua", include_str!("../lua/lib/ngx_string.lua")),
-    ("ngx_misc.lua", include_str!("../lua/lib/ngx_misc.lua")),
-    ("ngx_shdict.lua", include_str!("../lua/lib/ngx_shdict.lua")),
+    ("ngx_core.lua", include_str!("../lualib/ngx_core.lua")),
+    ("ngx_socket.lua", include_str!("../lualib/ngx_socket.lua")),
+    ("ngx_re.lua", include_str!("../lualib/ngx_re.lua")),
+    ("ngx_string.lua", include_str!("../lualib/ngx_string.lua")),
+    ("ngx_misc.lua", include_str!("../lualib/ngx_misc.lua")),
+    ("ngx_shdict.lua", include_str!("../lualib/ngx_shdict.lua")),
 ];
 
 /// Built-in modules user code `require`s by name. They are found by a searcher placed after
 /// `lua_package_path`/`lua_package_cpath`, so a real lua-resty-core on the user's path wins.
 pub const BUILTIN_MODULES: &[(&str, &str)] = &[
-    ("ngx.semaphore", include_str!("../lua/lib/ngx_semaphore.lua")),
+    ("ngx.semaphore", include_str!("../lualib/ngx_semaphore.lua")),
     // a cjson stand-in, when no cjson module is installed (OpenResty bundles lua-cjson)
     ("cjson", CJSON),
     ("cjson.safe", CJSON),
-    ("ngx.base64", include_str!("../lua/lib/ngx_base64.lua")),
-    ("ngx.re", include_str!("../lua/lib/ngx_re_module.lua")),
-    ("thread.exdata", include_str!("../lua/lib/thread_exdata.lua")),
-    ("ngx.errlog", include_str!("../lua/lib/ngx_errlog.lua")),
-    ("ngx.process", include_str!("../lua/lib/ngx_process.lua")),
-    ("ngx.balancer", include_str!("../lua/lib/ngx_balancer.lua")),
-    ("resty.core", include_str!("../lua/lib/resty_core.lua")),
-    ("resty.core.base", include_str!("../lua/lib/resty_core_base.lua")),
+    ("ngx.base64", include_str!("../lualib/ngx_base64.lua")),
+    ("ngx.re", include_str!("../lualib/ngx_re_module.lua")),
+    ("thread.exdata", include_str!("../lualib/thread_exdata.lua")),
+    ("ngx.errlog", include_str!("../lualib/ngx_errlog.lua")),
+    ("ngx.process", include_str!("../lualib/ngx_process.lua")),
+    ("ngx.balancer", include_str!("../lualib/ngx_balancer.lua")),
+    ("resty.core", include_str!("../lualib/resty_core.lua")),
+    ("resty.core.base", include_str!("../lualib/resty_core_base.lua")),
     ("resty.core.var", RESTY_CORE_PART),
     ("resty.core.ctx", RESTY_CORE_PART),
-    ("resty.core.time", include_str!("../lua/lib/resty_core_time.lua")),
+    ("resty.core.time", include_str!("../lualib/resty_core_time.lua")),
     ("resty.core.worker", RESTY_CORE_PART),
     ("resty.core.hash", RESTY_CORE_PART),
     ("resty.core.base64", RESTY_CORE_PART),
@@ -74,16 +64,16 @@ pub const BUILTIN_MODULES: &[(&str, &str)] = &[
     ("resty.core.shdict", RESTY_CORE_PART),
 ];
 
-const CJSON: &str = include_str!("../lua/lib/cjson.lua");
+const CJSON: &str = include_str!("../lualib/cjson.lua");
 
 /// The stand-in for lua-resty-core's part modules whose APIs are built in.
-const RESTY_CORE_PART: &str = include_str!("../lua/lib/resty_core_part.lua");
+const RESTY_CORE_PART: &str = include_str!("../lualib/resty_core_part.lua");
 
 /// The session of the running Lua code (the one `__ngx_req` in the thread's globals names, as
 /// upstream and lua-resty-core look it up; kept by the runner, which is cheaper to read).
 pub unsafe fn current_session(l: *mut lua_State) -> Result<*mut Session, LuaError> {
     let _ = l;
-    let p = crate::lua::runner::ngx_stream_lua_rs_get_request();
+    let p = crate::runtime::scheduler::ngx_stream_lua_rs_get_request();
     if p.is_null() {
         return err("no request found");
     }
@@ -113,9 +103,9 @@ pub unsafe fn inject(l: *mut lua_State, mcf: &crate::conf::MainConf) -> Result<(
         set_field_fn(l, t, c"eof", output::eof);
         set_field_fn(l, t, c"sleep", sleep::sleep);
         set_field_fn(l, t, c"on_abort", abort::on_abort);
-        req_socket::inject(l, t);
-        socket_tcp::inject(l, t);
-        socket_udp::inject(l, t);
+        socket::downstream::inject(l, t);
+        socket::tcp::inject(l, t);
+        socket::udp::inject(l, t);
         timer::inject(l, t);
         thread::inject(l, t);
         coroutine::inject(l);

@@ -5,11 +5,11 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 
 use crate::api::{check_phase, current_session};
-use crate::ffi::*;
-use crate::lua::session::{Phase, Session};
-use crate::lua::thread::Thread;
 use crate::lua_api;
 use crate::module::ngx_stream_lua_module;
+use crate::runtime::session::{Phase, Session};
+use crate::runtime::thread::Thread;
+use crate::sys::*;
 
 lua_api! {
     say => say_impl,
@@ -325,7 +325,7 @@ unsafe fn wake_flushers(sess: *mut Session, err: Option<&[u8]>) {
         }
         let Some(&(first, n)) = ready.first() else { return };
         (*sess).posted.extend(ready[1..].iter().copied());
-        crate::lua::runner::wake(sess, first, n);
+        crate::runtime::scheduler::wake(sess, first, n);
     }
 }
 
@@ -334,7 +334,7 @@ fn buf_tag() -> ngx_buf_tag_t {
 }
 
 /// Sends `data` to the client, copying it into a recycled (or new) pool buffer.
-pub unsafe fn write(sess: &mut crate::lua::session::Session, data: &[u8]) -> isize {
+pub unsafe fn write(sess: &mut crate::runtime::session::Session, data: &[u8]) -> isize {
     // SAFETY: the session's connection and pool are live; buffers come from that pool.
     unsafe {
         let c = sess.connection();

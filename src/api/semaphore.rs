@@ -6,10 +6,10 @@ use std::collections::VecDeque;
 use std::ffi::{c_char, c_int, c_uchar, c_void};
 use std::ptr;
 
-use crate::ffi::*;
-use crate::lua::runner::wake;
-use crate::lua::session::{Phase, Session};
-use crate::lua::thread::Thread;
+use crate::runtime::scheduler::wake;
+use crate::runtime::session::{Phase, Session};
+use crate::runtime::thread::Thread;
+use crate::sys::*;
 
 pub struct Sema {
     resources: c_int,

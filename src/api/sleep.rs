@@ -3,11 +3,11 @@
 use std::ffi::c_void;
 
 use crate::api::{check_phase, current_session};
-use crate::ffi::*;
-use crate::lua::runner::wake;
-use crate::lua::session::{Phase, Session};
-use crate::lua::thread::Thread;
 use crate::lua_api;
+use crate::runtime::scheduler::wake;
+use crate::runtime::session::{Phase, Session};
+use crate::runtime::thread::Thread;
+use crate::sys::*;
 
 lua_api! { sleep => sleep_impl }
 

@@ -8,12 +8,12 @@
 use std::ffi::c_int;
 
 use crate::api::{check_phase, current_session};
-use crate::ffi::*;
-use crate::lua::runner::cancel_thread_wait;
-use crate::lua::session::Phase;
-use crate::lua::thread::Status;
-use crate::lua::vm::COROUTINES;
 use crate::lua_api;
+use crate::runtime::scheduler::cancel_thread_wait;
+use crate::runtime::session::Phase;
+use crate::runtime::thread::Status;
+use crate::runtime::vm::COROUTINES;
+use crate::sys::*;
 
 const YIELDABLE: &[Phase] = &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello];
 

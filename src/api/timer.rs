@@ -11,11 +11,11 @@ use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
 use crate::api::current_session;
-use crate::ffi::*;
-use crate::lua::runner::{resume, Outcome};
-use crate::lua::session::{Phase, Session};
-use crate::lua::vm::{VmRef, COROUTINES};
 use crate::lua_api;
+use crate::runtime::scheduler::{resume, Outcome};
+use crate::runtime::session::{Phase, Session};
+use crate::runtime::vm::{VmRef, COROUTINES};
+use crate::sys::*;
 
 pub const DEFAULT_MAX_PENDING: usize = 1024;
 pub const DEFAULT_MAX_RUNNING: usize = 256;
@@ -148,7 +148,7 @@ unsafe fn add_timer(l: *mut lua_State, every: bool) -> LuaResult {
 /// `sess` is itself a timer, the ones that timer inherited (upstream's fake connections carry
 /// them from timer to timer).
 unsafe fn origin_of(sess: *mut Session) -> String {
-    use crate::lua::session::{client_context, TIMER_CONTEXT};
+    use crate::runtime::session::{client_context, TIMER_CONTEXT};
     // SAFETY: sess is the running (possibly fake) session; one with an nginx session keeps it
     // alive while its Lua runs.
     unsafe {

@@ -8,9 +8,9 @@ use std::rc::Rc;
 
 use super::lexer::{scan_block, LexError};
 use super::{MainConf, SrvConf};
-use crate::ffi::*;
-use crate::lua::code::{Code, CodeSource};
 use crate::module::main_conf_of_cf;
+use crate::runtime::code::{Code, CodeSource};
+use crate::sys::*;
 
 type SetFn = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
 

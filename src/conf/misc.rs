@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void};
 
 use super::MainConf;
-use crate::ffi::*;
+use crate::sys::*;
 
 /// The settings of this file, kept apart in `MainConf::misc`.
 #[derive(Default)]
@@ -16,7 +16,7 @@ pub struct MiscConf {
     /// Sessions logged since the last trim (per process).
     pub malloc_trim_count: usize,
     /// `lua_capture_error_log SIZE`: the ring buffer (in the configuration pool).
-    pub capture: Option<std::ptr::NonNull<crate::ffi::errlog::RingBuf>>,
+    pub capture: Option<std::ptr::NonNull<crate::api::errlog::RingBuf>>,
 }
 
 impl MiscConf {
@@ -160,7 +160,7 @@ pub unsafe extern "C" fn capture_error_log(
             conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
             return CONF_ERROR;
         }
-        match crate::ffi::errlog::RingBuf::alloc((*cf).pool, size as usize) {
+        match crate::api::errlog::RingBuf::alloc((*cf).pool, size as usize) {
             Some(rb) => {
                 mcf.misc.capture = Some(rb);
                 CONF_OK

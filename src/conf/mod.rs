@@ -6,7 +6,7 @@ pub mod misc;
 
 use std::rc::Rc;
 
-use crate::lua::code::Code;
+use crate::runtime::code::Code;
 
 /// `stream {}`-level configuration, one per configuration cycle.
 #[derive(Default)]
@@ -16,7 +16,7 @@ pub struct MainConf {
     /// Every handler's code, so the VM can compile all of it once, before workers fork.
     pub codes: Vec<Rc<Code>>,
     /// The cycle's Lua VM, created at postconfiguration (in the master, inherited by workers).
-    pub vm: Option<crate::lua::vm::Vm>,
+    pub vm: Option<crate::runtime::vm::Vm>,
     pub init: Option<Rc<Code>>,
     pub init_worker: Option<Rc<Code>>,
     /// Some server runs `preread_by_lua*` / `log_by_lua*`: the phase handlers are registered.
@@ -31,7 +31,7 @@ pub struct MainConf {
     pub regex_match_limit: Option<usize>,
     /// `lua_shared_dict` zones, and how many nginx has initialised so far (`init_by_lua`
     /// runs when all are).
-    pub shdicts: Vec<*mut crate::api::shdict_store::Dict>,
+    pub shdicts: Vec<*mut crate::api::shdict::zone::Dict>,
     pub shm_zones_inited: usize,
     /// The preread handler was moved to the end of its phase (done once, at the first session).
     pub preread_postponed: bool,

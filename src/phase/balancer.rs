@@ -7,10 +7,10 @@
 use std::ffi::c_void;
 
 use crate::conf::SrvConf;
-use crate::ffi::*;
-use crate::lua::runner::{run_entry, Outcome};
-use crate::lua::session::{Phase, Session};
 use crate::module::ngx_stream_lua_module;
+use crate::runtime::scheduler::{run_entry, Outcome};
+use crate::runtime::session::{Phase, Session};
+use crate::sys::*;
 
 /// A session's balancer state. nginx's round robin data comes first: nginx hands `peer.data`
 /// (this struct) to the round robin functions when we fall back to them.

@@ -1,9 +1,9 @@
 //! `content_by_lua*`: the stream content handler.
 
-use crate::ffi::*;
-use crate::lua::runner::{run_entry, Outcome};
-use crate::lua::session::{Phase, Session};
 use crate::module::srv_conf_of;
+use crate::runtime::scheduler::{run_entry, Outcome};
+use crate::runtime::session::{Phase, Session};
+use crate::sys::*;
 
 /// `lua_socket_send_timeout` of the session's server: how long the last output may take.
 unsafe fn send_timeout(s: *mut ngx_stream_session_t) -> ngx_msec_t {

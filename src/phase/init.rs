@@ -3,9 +3,9 @@
 //! as upstream does, so globals they set are seen by all later code.
 
 use crate::conf::MainConf;
-use crate::ffi::*;
-use crate::lua::code::Code;
-use crate::lua::session::{Phase, Session};
+use crate::runtime::code::Code;
+use crate::runtime::session::{Phase, Session};
+use crate::sys::*;
 
 /// Runs `code` with `pcall` in the main thread, `req` as the running session meanwhile.
 /// Returns the error message (with a traceback) on failure.
@@ -17,7 +17,7 @@ unsafe fn run_in_main(l: *mut lua_State, code: &Code, req: *mut Session) -> Resu
         raw::lua_getfield(l, -1, c"traceback".as_ptr());
         raw::lua_remove(l, -2);
         code.push_closure_raw(l)?;
-        let rc = crate::lua::runner::with_running(req, || raw::lua_pcall(l, 0, 0, top + 1));
+        let rc = crate::runtime::scheduler::with_running(req, || raw::lua_pcall(l, 0, 0, top + 1));
         let msg = (rc != 0).then(|| {
             to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_else(|| "unknown error".into())
         });

@@ -1,9 +1,9 @@
 //! `log_by_lua*`: runs for every session in the log phase; yielding APIs are disabled there.
 
-use crate::ffi::*;
-use crate::lua::runner::{run_entry, Outcome};
-use crate::lua::session::{Phase, Session};
 use crate::module::srv_conf_of;
+use crate::runtime::scheduler::{run_entry, Outcome};
+use crate::runtime::session::{Phase, Session};
+use crate::sys::*;
 
 pub unsafe extern "C" fn log_handler(s: *mut ngx_stream_session_t) -> ngx_int_t {
     guard(NGX_ERROR as ngx_int_t, || {
@@ -40,7 +40,7 @@ unsafe fn malloc_trim_tick(s: *mut ngx_stream_session_t) {
     misc.malloc_trim_count += 1;
     if misc.malloc_trim_count >= every {
         misc.malloc_trim_count = 0;
-        let rc = crate::ffi::process::malloc_trim();
+        let rc = crate::api::process::malloc_trim();
         log_debug(log, &format!("malloc_trim(1) returned {rc}"));
     }
 }

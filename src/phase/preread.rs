@@ -1,12 +1,12 @@
 //! `preread_by_lua*`: a handler of the stream preread phase. It runs last in that phase
 //! (moved there at the first session) unless `preread_by_lua_no_postpone on`.
 
-use crate::api::req_socket::{peeked, take_peeker};
-use crate::ffi::*;
-use crate::lua::runner::{resume, run_entry, Outcome};
-use crate::lua::session::{Phase, Session};
+use crate::api::socket::downstream::{peeked, take_peeker};
 use crate::module::{main_conf_of, srv_conf_of};
 use crate::phase::content::finalize;
+use crate::runtime::scheduler::{resume, run_entry, Outcome};
+use crate::runtime::session::{Phase, Session};
+use crate::sys::*;
 
 pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_int_t {
     guard(NGX_ERROR as ngx_int_t, || {

@@ -1,0 +1,838 @@
+//! `ngx.req.socket()`: the downstream connection as a raw cosocket. Reads are parsed from a
+//! per-session buffer; when more bytes are needed the thread waits on the connection's read
+//! event (with the read timeout) and is resumed with the results. Sends write straight to the
+//! connection, not through nginx's output chain, and wait (with the send timeout) for the
+//! client's socket to take what is left.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr;
+
+use crate::api::output::append_value;
+use crate::api::{check_phase, current_session};
+use crate::lua_api;
+use crate::runtime::scheduler::wake;
+use crate::runtime::session::{Phase, Session};
+use crate::runtime::thread::Thread;
+use crate::sys::*;
+
+pub use crate::api::socket::recv::os_error_text;
+use crate::api::socket::recv::{
+    or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_arg, until_args,
+    until_iterator_args, Pattern, Read, RecvBuf,
+};
+
+const METATABLE: &CStr = c"ngx_lua_req_socket_mt";
+
+pub struct ReqSocket {
+    recv: RecvBuf,
+    read_timeout: ngx_msec_t,
+    send_timeout: ngx_msec_t,
+    connect_timeout: ngx_msec_t,
+    /// Sending is over: shut down, or a send failed or timed out.
+    write_closed: bool,
+    /// The bytes of the send in progress, how many have left, its length, and the thread
+    /// waiting for it.
+    out: Vec<u8>,
+    out_pos: usize,
+    out_len: usize,
+    writer: *mut Thread,
+    /// `lua_socket_log_errors`
+    log_errors: bool,
+    /// The server's `lua_socket_*` settings (a timeout set to 0 goes back to them).
+    conf: crate::conf::SocketConf,
+    /// The read a waiting thread asked for, and that thread.
+    waiting_read: Option<Pattern>,
+    reader: *mut Thread,
+    /// A receive took the bytes nginx had already read (the preread buffer): no more peeking.
+    consumed: bool,
+    /// The thread waiting in `peek` for the preread phase to read more.
+    peeker: *mut Thread,
+}
+
+const GC_METATABLE: &CStr = c"ngx_lua_req_socket_gc_mt";
+/// Where a request socket object keeps its session's id.
+const OWNER_ID_INDEX: i64 = 3;
+
+unsafe fn sock_gc_impl(_l: *mut lua_State) -> LuaResult {
+    log_debug(cycle_log(), "stream lua finalize socket");
+    Ok(0)
+}
+
+lua_api! {
+    sock_gc => sock_gc_impl,
+    req_socket => req_socket_impl,
+    sock_receive => receive_impl,
+    sock_receiveany => receiveany_impl,
+    sock_send => send_impl,
+    sock_settimeout => settimeout_impl,
+    sock_settimeouts => settimeouts_impl,
+    sock_shutdown => shutdown_impl,
+    sock_receiveuntil => receiveuntil_impl,
+    sock_peek => peek_impl,
+    until_iterator => until_iterator_impl,
+}
+
+/// Adds `ngx.req` with `socket`, and the method table of request sockets.
+pub unsafe fn inject(l: *mut lua_State, t: c_int) {
+    // SAFETY: t is the ngx table.
+    unsafe {
+        raw::lua_createtable(l, 0, 2);
+        set_field_fn(l, raw::lua_gettop(l), c"socket", req_socket);
+        raw::lua_setfield(l, t, c"req".as_ptr());
+
+        // one table holds the methods and is its own __index, as upstream's (pairs() over the
+        // metatable counts 9 entries); there is no `close`: upstream's request socket has none
+        raw::lua_createtable(l, 0, 9);
+        let m = raw::lua_gettop(l);
+        set_field_fn(l, m, c"receive", sock_receive);
+        set_field_fn(l, m, c"receiveany", sock_receiveany);
+        set_field_fn(l, m, c"send", sock_send);
+        set_field_fn(l, m, c"settimeout", sock_settimeout);
+        set_field_fn(l, m, c"settimeouts", sock_settimeouts);
+        set_field_fn(l, m, c"shutdown", sock_shutdown);
+        set_field_fn(l, m, c"receiveuntil", sock_receiveuntil);
+        set_field_fn(l, m, c"peek", sock_peek);
+        raw::lua_pushvalue(l, m);
+        raw::lua_setfield(l, m, c"__index".as_ptr());
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+        raw::lua_createtable(l, 0, 1);
+        set_field_fn(l, raw::lua_gettop(l), c"__gc", sock_gc);
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
+        crate::api::socket::downstream_udp::inject(l);
+    }
+}
+
+unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n > 1 {
+            return err(format!("expecting zero arguments, but got {n}"));
+        }
+        let sess = current_session(l)?;
+        check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
+        let s = &mut *sess;
+        let c = s.connection();
+        let udp = (*c).type_ == libc::SOCK_DGRAM;
+        if !udp && (*c).buffered() != 0 {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"pending data to write");
+            return Ok(2);
+        }
+        if s.req_sock.is_some() || s.udp_sock_taken {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"duplicate call");
+            return Ok(2);
+        }
+        if udp {
+            s.udp_sock_taken = true;
+            return Ok(crate::api::socket::downstream_udp::new_object(l, sess));
+        }
+        let conf = crate::module::srv_conf_of(s.s).socket;
+        let rs = Box::new(ReqSocket {
+            recv: RecvBuf::with_eof_error(
+                crate::module::srv_conf_of(s.s).check_client_abort.unwrap_or(false).then_some("client aborted"),
+            ),
+            read_timeout: conf.read_timeout() as ngx_msec_t,
+            send_timeout: conf.send_timeout() as ngx_msec_t,
+            connect_timeout: conf.connect_timeout() as ngx_msec_t,
+            write_closed: false,
+            out: Vec::new(),
+            out_pos: 0,
+            out_len: 0,
+            writer: ptr::null_mut(),
+            log_errors: conf.log_errors(),
+            conf,
+            waiting_read: None,
+            reader: ptr::null_mut(),
+            consumed: false,
+            peeker: ptr::null_mut(),
+        });
+        let mut rs = rs;
+        rs.recv.set_chunk(conf.buffer_size());
+        s.req_sock = Some(rs);
+        for ev in [(*c).read, (*c).write] {
+            if (*ev).timer_set() != 0 {
+                ngx_del_timer(ev);
+            }
+        }
+        raw::lua_settop(l, 0);
+        raw::lua_createtable(l, 3, 0);
+        set_owner(l, sess);
+        // a marker whose collection is logged, as upstream finalizes the object then
+        raw::lua_newuserdata(l, 0);
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
+        raw::lua_setmetatable(l, -2);
+        raw::lua_rawseti(l, 1, 2);
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+        raw::lua_setmetatable(l, 1);
+        Ok(1)
+    }
+}
+
+/// Marks the new socket object at stack index 1 as the session's (TCP and UDP).
+pub unsafe fn set_owner(l: *mut lua_State, sess: *mut Session) {
+    // SAFETY: index 1 holds the new object; sess is the running session.
+    unsafe {
+        raw::lua_pushlightuserdata(l, sess as *mut c_void);
+        raw::lua_rawseti(l, 1, 1);
+        raw::lua_pushnumber(l, (*sess).id as f64);
+        raw::lua_rawseti(l, 1, OWNER_ID_INDEX);
+    }
+}
+
+/// Checks that `self` (argument 1) is a request socket object of the running session (TCP or
+/// UDP: both keep their session at index 1) and returns that session.
+pub unsafe fn socket_session(l: *mut lua_State, fname: &'static str) -> Result<*mut Session, LuaError> {
+    // SAFETY: l is the running coroutine; argument 1 should be a socket object.
+    unsafe {
+        if raw::lua_type(l, 1) != LUA_TTABLE {
+            let got = type_name(l, raw::lua_type(l, 1));
+            return Err(LuaError::Arg(1, fname, format!("table expected, got {got}")));
+        }
+        raw::lua_rawgeti(l, 1, OWNER_ID_INDEX);
+        let owner = raw::lua_tonumber(l, -1) as u64;
+        raw::lua_settop(l, -2);
+        let sess = current_session(l)?;
+        if owner != (*sess).id {
+            // upstream finds the socket of an ended session closed; a live one is another's
+            if !crate::runtime::session::is_live(owner) {
+                return Err(LuaError::Fail(b"closed"));
+            }
+            return err("bad request");
+        }
+        Ok(sess)
+    }
+}
+
+/// Checks `self` and returns the session and its TCP request socket.
+unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<(*mut Session, &'a mut ReqSocket), LuaError> {
+    // SAFETY: socket_session checked the object and the session.
+    unsafe {
+        let sess = socket_session(l, fname)?;
+        match (*sess).req_sock.as_deref_mut() {
+            Some(rs) => Ok((sess, rs)),
+            None => err("bad request"),
+        }
+    }
+}
+
+impl ReqSocket {
+    /// A thread already waits in `receive*` or `peek` (upstream's "socket busy reading").
+    fn busy_reading(&self) -> bool {
+        self.waiting_read.is_some() || !self.peeker.is_null()
+    }
+
+    /// Sets the timeouts in ms; 0 goes back to the server's `lua_socket_*` value.
+    fn set_timeouts(&mut self, connect: ngx_msec_t, send: ngx_msec_t, read: ngx_msec_t) {
+        self.connect_timeout = or_default(connect, self.conf.connect_timeout());
+        self.send_timeout = or_default(send, self.conf.send_timeout());
+        self.read_timeout = or_default(read, self.conf.read_timeout());
+    }
+
+    /// Serves `pat`: first from the bytes nginx already read (the preread buffer, which peek
+    /// looks at), then from the connection.
+    unsafe fn read(&mut self, c: *mut ngx_connection_t, pat: Pattern) -> Read {
+        if !self.consumed {
+            self.consumed = true;
+            // SAFETY: c->buffer, when set, holds unread bytes in [pos, last).
+            unsafe {
+                let b = (*c).buffer;
+                if !b.is_null() && (*b).pos < (*b).last {
+                    let len = (*b).last.offset_from((*b).pos) as usize;
+                    self.recv.push(std::slice::from_raw_parts((*b).pos, len));
+                    (*b).pos = (*b).last;
+                }
+            }
+        }
+        // SAFETY: c is the live downstream connection.
+        unsafe { self.recv.read(c, pat) }
+    }
+}
+
+/// Starts a read; yields when it has to wait.
+unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> LuaResult {
+    // SAFETY: sess and its socket are live; the wait is cancelled if the session goes away.
+    unsafe {
+        let c = (*sess).connection();
+        let rs = (*sess).req_sock.as_deref_mut().expect("request socket");
+        if rs.recv.read_closed {
+            // upstream's wording differs per method; its receiveuntil iterators log nothing
+            let prefix = match pat {
+                Pattern::Until(..) => None,
+                Pattern::Any(_) => Some(""),
+                _ => Some("stream "),
+            };
+            if let (true, Some(prefix)) = (rs.log_errors, prefix) {
+                let msg = format!(
+                    "{prefix}attempt to receive data on a closed socket: u:{:p}, c:{:p}",
+                    rs as *const ReqSocket, c
+                );
+                log_error(NGX_LOG_ERR, (*c).log, 0, msg.as_bytes());
+            }
+            raw::lua_pushnil(l);
+            push_bytes(l, b"closed");
+            return Ok(2);
+        }
+        if rs.busy_reading() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"socket busy reading");
+            return Ok(2);
+        }
+        match rs.read(c, pat) {
+            Read::Again => {}
+            r => return Ok(push_read(l, r)),
+        }
+        ensure_yieldable(l)?;
+        log_debug((*c).log, &format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
+        rs.waiting_read = Some(pat);
+        let t = (*sess).cur;
+        rs.reader = t;
+        let rev = (*c).read;
+        (*rev).handler = Some(on_readable);
+        if rs.read_timeout > 0 {
+            // the thread's own timer: nginx's preread phase manages the read event's timer
+            let ev = &mut (*t).sleep_ev;
+            ev.handler = Some(read_timed_out);
+            ev.data = t as *mut c_void;
+            ev.log = (*c).log;
+            ngx_add_timer(ev, rs.read_timeout);
+        }
+        if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
+            cancel_read(sess, (*sess).cur);
+            raw::lua_pushnil(l);
+            push_bytes(l, b"failed to wait for the client");
+            return Ok(2);
+        }
+        (*(*sess).cur).pending = Some(cancel_read);
+        yield_values(0)
+    }
+}
+
+unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
+
+unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
+    // SAFETY: sess is live; its connection's read event was armed by start_read.
+    unsafe {
+        if let Some(rs) = (*sess).req_sock.as_deref_mut() {
+            let t = rs.reader;
+            if !t.is_null() && (*t).sleep_ev.timer_set() != 0 {
+                ngx_del_timer(&mut (*t).sleep_ev);
+            }
+            rs.reader = ptr::null_mut();
+        }
+        crate::api::abort::idle_read_handler(sess);
+        if let Some(rs) = (*sess).req_sock.as_deref_mut() {
+            rs.waiting_read = None;
+        }
+    }
+}
+
+/// The read timeout of a waiting receive.
+unsafe extern "C" fn read_timed_out(ev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: ev->data is the reading thread, still live (its timer dies with it).
+        unsafe {
+            let t = (*ev).data as *mut Thread;
+            let sess = (*t).sess;
+            let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
+            let Some(pat) = rs.waiting_read else { return };
+            if rs.log_errors {
+                log_error(NGX_LOG_ERR, (*sess).log(), 0, b"stream lua tcp socket read timed out");
+            }
+            let r = rs.recv.fail(pat, "timeout".into());
+            (*t).pending = None;
+            cancel_read(sess, t);
+            let n = push_read((*t).co, r);
+            wake(sess, t, n);
+        }
+    })
+}
+
+unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: rev belongs to a live session's connection (rev->data = c, c->data = s).
+        unsafe {
+            let c = (*rev).data as *mut ngx_connection_t;
+            let sess = crate::runtime::session::Session::get_or_create((*c).data as *mut ngx_stream_session_t);
+            let Some(sess) = sess else { return };
+            let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
+            let Some(pat) = rs.waiting_read else { return };
+            let r = if (*rev).timedout() != 0 {
+                (*rev).set_timedout(0);
+                if rs.log_errors {
+                    log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket read timed out");
+                }
+                rs.recv.fail(pat, "timeout".into())
+            } else {
+                rs.read(c, pat)
+            };
+            let t = rs.reader;
+            let r = match r {
+                Read::Again if ngx_handle_read_event(rev, 0) == NGX_OK as isize => return,
+                Read::Again => rs.recv.fail(pat, "failed to wait for the client".into()),
+                r => r,
+            };
+            (*t).pending = None;
+            cancel_read(sess, t);
+            let n = push_read((*t).co, r);
+            wake(sess, t, n);
+        }
+    })
+}
+
+unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 1 && n != 2 {
+            return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, _) = this(l, "receive")?;
+        let Some(pat) = receive_pattern(l, n)? else {
+            push_bytes(l, b"");
+            return Ok(1);
+        };
+        start_read(l, sess, pat)
+    }
+}
+
+/// `peek(n)` (preread only): the first `n` bytes from the client, left in nginx's preread
+/// buffer so that later phases (proxy_pass) still see them. When fewer have arrived, the
+/// thread waits while the preread phase reads more (within `preread_buffer_size` and
+/// `preread_timeout`, as nginx enforces them).
+unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let sess = current_session(l)?;
+        check_phase(&*sess, &[Phase::Preread])?;
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, rs) = this(l, "peek")?;
+        if rs.consumed {
+            return err("attempt to peek on a consumed socket");
+        }
+        if rs.busy_reading() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"socket busy reading");
+            return Ok(2);
+        }
+        if raw::lua_isnumber(l, 2) == 0 {
+            return err("argument must be a number");
+        }
+        let bytes = raw::lua_tointeger(l, 2);
+        if bytes < 0 {
+            return Err(LuaError::Arg(2, "peek", "bytes can not be negative".into()));
+        }
+        if bytes == 0 {
+            push_bytes(l, b"");
+            return Ok(1);
+        }
+        if let Some(data) = peeked((*sess).connection(), bytes as usize) {
+            push_bytes(l, data);
+            return Ok(1);
+        }
+        // any thread may wait here (a light thread too), one at a time
+        let t = (*sess).cur;
+        ensure_yieldable(l)?;
+        rs.peeker = t;
+        (*sess).peek_need = Some(bytes as usize);
+        (*t).pending = Some(cancel_peek);
+        if !(*sess).in_handler {
+            // a wait started from an event (after a sleep, ...): let the preread phase run
+            let log = (*sess).log();
+            let ev = &mut (*t).sleep_ev;
+            ev.handler = Some(run_phases);
+            ev.data = sess as *mut c_void;
+            ev.log = log;
+            ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_events));
+        }
+        yield_values(0)
+    }
+}
+
+/// The first `n` bytes of nginx's preread buffer, when that many have arrived.
+pub unsafe fn peeked<'a>(c: *mut ngx_connection_t, n: usize) -> Option<&'a [u8]> {
+    // SAFETY: c->buffer, when set, holds unread bytes in [pos, last).
+    unsafe {
+        let b = (*c).buffer;
+        if b.is_null() || ((*b).last.offset_from((*b).pos) as usize) < n {
+            return None;
+        }
+        Some(std::slice::from_raw_parts((*b).pos, n))
+    }
+}
+
+/// The thread waiting in `peek`, no longer waiting (null when none).
+pub unsafe fn take_peeker(sess: *mut Session) -> *mut Thread {
+    // SAFETY: sess is live.
+    unsafe {
+        match (*sess).req_sock.as_deref_mut() {
+            Some(rs) => std::mem::replace(&mut rs.peeker, ptr::null_mut()),
+            None => ptr::null_mut(),
+        }
+    }
+}
+
+unsafe fn cancel_peek(sess: *mut Session, t: *mut Thread) {
+    // SAFETY: sess and t are live.
+    unsafe {
+        (*sess).peek_need = None;
+        take_peeker(sess);
+        if (*t).sleep_ev.posted() != 0 {
+            ngx_delete_posted_event(&mut (*t).sleep_ev);
+        }
+    }
+}
+
+unsafe extern "C" fn run_phases(ev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: ev->data is the waiting session, still live (its events die with it).
+        unsafe { ngx_stream_core_run_phases((*((*ev).data as *mut Session)).s) }
+    })
+}
+
+unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let (pattern, inclusive) = match until_args(l)? {
+            Ok(args) => args,
+            Err(nret) => return Ok(nret),
+        };
+        let (_, rs) = this(l, "receiveuntil")?;
+        let idx = rs.recv.add_until(pattern, inclusive);
+        push_until_iterator(l, idx, until_iterator);
+        Ok(1)
+    }
+}
+
+unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let (idx, size) = until_iterator_args(l)?;
+        let (sess, _) = this(l, "iterator")?;
+        raw::lua_settop(l, 0);
+        start_read(l, sess, Pattern::Until(idx, size))
+    }
+}
+
+unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, _) = this(l, "receiveany")?;
+        let max = receiveany_max(l)?;
+        log_debug((*sess).log(), "stream lua tcp socket read any");
+        start_read(l, sess, Pattern::Any(max))
+    }
+}
+
+unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, rs) = this(l, "send")?;
+        let c = (*sess).connection();
+        if rs.write_closed {
+            if rs.log_errors {
+                let msg = format!("attempt to send data on a closed socket: u:{:p}, c:{:p}", rs as *const ReqSocket, c);
+                log_error(NGX_LOG_ERR, (*sess).log(), 0, msg.as_bytes());
+            }
+            raw::lua_pushnil(l);
+            push_bytes(l, b"closed");
+            return Ok(2);
+        }
+        // one send at a time, and none while nginx still holds ngx.say output (it would
+        // overtake it), as upstream
+        if !rs.writer.is_null() || (*c).buffered() != 0 {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"socket busy writing");
+            return Ok(2);
+        }
+        let data = send_data(l, 2)?;
+        if data.is_empty() {
+            raw::lua_pushinteger(l, 0);
+            return Ok(1);
+        }
+        log_debug((*sess).log(), &format!("stream lua tcp socket send timeout: {}", rs.send_timeout));
+        let len = data.len();
+        rs.out = data;
+        rs.out_pos = 0;
+        match rs.send_out(c) {
+            Sent::All => {
+                raw::lua_pushinteger(l, len as _);
+                Ok(1)
+            }
+            Sent::Failed(errno) => {
+                rs.write_closed = true;
+                raw::lua_pushnil(l);
+                push_bytes(l, os_error_text(errno).as_bytes());
+                Ok(2)
+            }
+            Sent::Again => {
+                ensure_yieldable(l)?;
+                let wev = (*c).write;
+                (*wev).handler = Some(on_send_writable);
+                if (*wev).timer_set() != 0 {
+                    ngx_del_timer(wev);
+                }
+                ngx_add_timer(wev, rs.send_timeout);
+                if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
+                    stop_send_wait(sess);
+                    rs.write_closed = true;
+                    raw::lua_pushnil(l);
+                    push_bytes(l, b"failed to wait for the client");
+                    return Ok(2);
+                }
+                rs.writer = (*sess).cur;
+                rs.out_len = len;
+                (*(*sess).cur).pending = Some(cancel_send);
+                yield_values(0)
+            }
+        }
+    }
+}
+
+/// How far a request socket send got.
+enum Sent {
+    All,
+    /// The client's socket buffer is full: wait for the write event.
+    Again,
+    /// A send error (errno).
+    Failed(i32),
+}
+
+impl ReqSocket {
+    /// Writes what is left of the send in progress straight to the connection: request socket
+    /// sends bypass nginx's output chain, so nginx never holds them (a session ending while one
+    /// waits closes at once, as upstream's raw request socket).
+    unsafe fn send_out(&mut self, c: *mut ngx_connection_t) -> Sent {
+        // SAFETY: c is the live downstream connection; we send from our own buffer.
+        unsafe {
+            let Some(send) = (*c).send else { return Sent::Failed(0) };
+            while self.out_pos < self.out.len() {
+                let rest = &self.out[self.out_pos..];
+                let n = send(c, rest.as_ptr() as *mut u8, rest.len());
+                if n > 0 {
+                    self.out_pos += n as usize;
+                } else if n == NGX_AGAIN as isize || n == 0 {
+                    return Sent::Again;
+                } else {
+                    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                    (*c).set_error(1);
+                    return Sent::Failed(errno);
+                }
+            }
+            self.out.clear();
+            self.out_pos = 0;
+            Sent::All
+        }
+    }
+}
+
+/// The write event stops serving the send that waited.
+unsafe fn stop_send_wait(sess: *mut Session) {
+    // SAFETY: sess is live.
+    unsafe {
+        let wev = (*(*sess).connection()).write;
+        if (*wev).timer_set() != 0 {
+            ngx_del_timer(wev);
+        }
+        (*wev).handler = Some(ignore_event);
+        if let Some(rs) = (*sess).req_sock.as_deref_mut() {
+            rs.writer = ptr::null_mut();
+        }
+    }
+}
+
+unsafe fn cancel_send(sess: *mut Session, _t: *mut Thread) {
+    // SAFETY: sess is live.
+    unsafe { stop_send_wait(sess) }
+}
+
+/// The client's write event while a request socket send waits.
+unsafe extern "C" fn on_send_writable(wev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: wev belongs to a live session's connection (wev->data = c, c->data = s).
+        unsafe {
+            let c = (*wev).data as *mut ngx_connection_t;
+            let Some(sess) = Session::get_or_create((*c).data as *mut ngx_stream_session_t) else { return };
+            let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
+            let t = rs.writer;
+            if t.is_null() {
+                return;
+            }
+            let err = if (*wev).timedout() != 0 {
+                (*wev).set_timedout(0);
+                if rs.log_errors {
+                    log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket write timed out");
+                }
+                "timeout".to_string()
+            } else {
+                match rs.send_out(c) {
+                    Sent::All => {
+                        let len = rs.out_len;
+                        stop_send_wait(sess);
+                        (*t).pending = None;
+                        raw::lua_pushinteger((*t).co, len as _);
+                        wake(sess, t, 1);
+                        return;
+                    }
+                    Sent::Again if ngx_handle_write_event(wev, 0) == NGX_OK as isize => return,
+                    Sent::Again => "failed to wait for the client".to_string(),
+                    Sent::Failed(errno) => os_error_text(errno),
+                }
+            };
+            // the write side is done for, as upstream finalizes it
+            rs.write_closed = true;
+            rs.out.clear();
+            stop_send_wait(sess);
+            (*t).pending = None;
+            raw::lua_pushnil((*t).co);
+            push_bytes((*t).co, err.as_bytes());
+            wake(sess, t, 2);
+        }
+    })
+}
+
+/// The bytes a socket `send` takes from argument `idx`: a string, number, boolean or nil, or
+/// an array table of strings and numbers (nested tables too), as upstream's sends do.
+pub unsafe fn send_data(l: *mut lua_State, idx: c_int) -> Result<Vec<u8>, LuaError> {
+    let mut data = Vec::new();
+    // SAFETY: idx is a valid stack index of the running coroutine.
+    unsafe {
+        match raw::lua_type(l, idx) {
+            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => append_value(l, idx, idx, "send", &mut data)?,
+            LUA_TTABLE => append_strict_table(l, idx, &mut data)?,
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(
+                    idx,
+                    "send",
+                    format!("string, number, boolean, nil, or array table expected, got {got}"),
+                ));
+            }
+        }
+    }
+    Ok(data)
+}
+
+/// An array table of strings and numbers only (nested tables too), as socket sends take it.
+unsafe fn append_strict_table(l: *mut lua_State, idx: c_int, out: &mut Vec<u8>) -> Result<(), LuaError> {
+    // SAFETY: idx holds a table.
+    unsafe {
+        let n = raw::lua_objlen(l, idx) as i64;
+        for i in 1..=n {
+            raw::lua_rawgeti(l, idx, i as _);
+            let v = raw::lua_gettop(l);
+            let r = match raw::lua_type(l, v) {
+                LUA_TNUMBER | LUA_TSTRING => {
+                    out.extend_from_slice(to_bytes(l, v).unwrap_or_default());
+                    Ok(())
+                }
+                LUA_TTABLE => append_strict_table(l, v, out),
+                t => Err(LuaError::Arg(2, "send", format!("bad data type {} found", type_name(l, t)))),
+            };
+            raw::lua_settop(l, v - 1);
+            r?;
+        }
+        Ok(())
+    }
+}
+
+unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
+        }
+        let ms = timeout_arg(l, 2)?;
+        let (_, rs) = this(l, "settimeout")?;
+        rs.set_timeouts(ms, ms, ms);
+        Ok(0)
+    }
+}
+
+unsafe fn settimeouts_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 4 {
+            return err(format!("ngx.socket settimout: expecting 4 arguments (including the object) but seen {n}"));
+        }
+        let (connect, send, read) = (timeout_arg(l, 2)?, timeout_arg(l, 3)?, timeout_arg(l, 4)?);
+        let (_, rs) = this(l, "settimeouts")?;
+        rs.set_timeouts(connect, send, read);
+        Ok(0)
+    }
+}
+
+unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object) but seen {n}"));
+        }
+        let (sess, rs) = this(l, "shutdown")?;
+        if rs.write_closed {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"already shutdown");
+            return Ok(2);
+        }
+        // only in the content phase: later phases may still write to the client
+        check_phase(&*sess, &[Phase::Content])?;
+        if (*sess).eof {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"seen eof");
+            return Ok(2);
+        }
+        // no output after this
+        (*sess).eof = true;
+        if !rs.writer.is_null() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"socket busy writing");
+            return Ok(2);
+        }
+        let dir = match raw::lua_type(l, 2) {
+            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(2, "shutdown", format!("string expected, got {got}")));
+            }
+        };
+        if dir.is_empty() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"pattern is empty");
+            return Ok(2);
+        }
+        if dir != b"send" {
+            let arg = String::from_utf8_lossy(&dir).into_owned();
+            return Err(LuaError::Arg(2, "shutdown", format!("bad shutdown argument: {arg}")));
+        }
+        let c = (*sess).connection();
+        if (*c).buffered() != 0 {
+            // what nginx still holds goes out first
+            crate::api::output::send_chain((*sess).s, ptr::null_mut());
+        }
+        rs.write_closed = true;
+        log_debug((*c).log, "stream lua shutdown socket write direction");
+        if libc::shutdown((*c).fd, libc::SHUT_WR) == -1 {
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            raw::lua_pushnil(l);
+            push_bytes(l, os_error_text(errno).as_bytes());
+            return Ok(2);
+        }
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}

@@ -1,0 +1,167 @@
+//! `ngx.req.socket()` in UDP servers: each session is one datagram. `receive` returns it
+//! (at most `size` bytes per call), then `nil, "no more data"`; `send` may be called any
+//! number of times, each a datagram back to the client. As upstream, the object is finalized
+//! once: when it is collected, or when its session ends first.
+
+use std::ffi::{c_int, c_void, CStr};
+
+use crate::api::socket::downstream::{os_error_text, send_data};
+use crate::lua_api;
+use crate::runtime::session::Session;
+use crate::sys::*;
+
+const METATABLE: &CStr = c"ngx_lua_req_udp_socket_mt";
+const GC_METATABLE: &CStr = c"ngx_lua_req_udp_socket_gc_mt";
+/// Largest UDP payload, upstream's default for `receive` without a size.
+const MAX_DATAGRAM: usize = 65536;
+
+lua_api! {
+    udp_gc => gc_impl,
+    udp_receive => receive_impl,
+    udp_send => send_impl,
+    udp_settimeout => settimeout_impl,
+}
+
+pub unsafe fn inject(l: *mut lua_State) {
+    // SAFETY: l is a fresh VM.
+    unsafe {
+        raw::lua_createtable(l, 0, 2);
+        let mt = raw::lua_gettop(l);
+        raw::lua_createtable(l, 0, 4);
+        let m = raw::lua_gettop(l);
+        set_field_fn(l, m, c"receive", udp_receive);
+        set_field_fn(l, m, c"send", udp_send);
+        set_field_fn(l, m, c"settimeout", udp_settimeout);
+        raw::lua_setfield(l, mt, c"__index".as_ptr());
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+        raw::lua_createtable(l, 0, 1);
+        set_field_fn(l, raw::lua_gettop(l), c"__gc", udp_gc);
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
+        raw::lua_settop(l, mt - 1);
+    }
+}
+
+/// The object's userdata: its session and its slot in the session's cleanups, until it is
+/// finalized.
+struct Finalizer {
+    sess: *mut Session,
+    cleanup: Option<usize>,
+}
+
+unsafe fn finalize(f: &mut Finalizer) {
+    // SAFETY: the session is live while the cleanup is registered.
+    unsafe { log_debug((*f.sess).log(), "stream lua finalize socket") };
+}
+
+/// The session ends before the object is collected.
+unsafe fn session_ended(data: *mut c_void) {
+    // SAFETY: data is the live userdata (its collection removes this cleanup first).
+    unsafe {
+        let f = &mut *(data as *mut Finalizer);
+        if f.cleanup.take().is_some() {
+            finalize(f);
+        }
+    }
+}
+
+unsafe fn gc_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: argument 1 is our userdata, collected now.
+    unsafe {
+        let f = raw::lua_touserdata(l, 1) as *mut Finalizer;
+        if let Some(slot) = f.as_mut().and_then(|f| f.cleanup.take()) {
+            (*(*f).sess).remove_cleanup(slot);
+            finalize(&mut *f);
+        }
+        Ok(0)
+    }
+}
+
+/// The socket object for a UDP session (the caller has checked phase and duplicates).
+pub unsafe fn new_object(l: *mut lua_State, sess: *mut Session) -> c_int {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        raw::lua_settop(l, 0);
+        raw::lua_createtable(l, 3, 0);
+        crate::api::socket::downstream::set_owner(l, sess);
+        let f = raw::lua_newuserdata(l, std::mem::size_of::<Finalizer>()) as *mut Finalizer;
+        f.write(Finalizer { sess, cleanup: None });
+        (*f).cleanup = Some((*sess).add_cleanup(session_ended, f as *mut c_void));
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
+        raw::lua_setmetatable(l, -2);
+        raw::lua_rawseti(l, 1, 2);
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
+        raw::lua_setmetatable(l, 1);
+        1
+    }
+}
+
+use crate::api::socket::downstream::socket_session as this;
+
+unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine; c->buffer holds the datagram in [pos, last).
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 1 && n != 2 {
+            return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
+        }
+        let sess = this(l, "receive")?;
+        let size = if n == 2 && raw::lua_type(l, 2) != LUA_TNIL {
+            if raw::lua_isnumber(l, 2) == 0 {
+                let got = type_name(l, raw::lua_type(l, 2));
+                return Err(LuaError::Arg(2, "receive", format!("number expected, got {got}")));
+            }
+            (raw::lua_tonumber(l, 2).max(0.0) as usize).min(MAX_DATAGRAM)
+        } else {
+            MAX_DATAGRAM
+        };
+        let b = (*(*sess).connection()).buffer;
+        if b.is_null() || (*b).pos >= (*b).last {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"no more data");
+            return Ok(2);
+        }
+        let len = ((*b).last.offset_from((*b).pos) as usize).min(size);
+        push_bytes(l, std::slice::from_raw_parts((*b).pos, len));
+        (*b).pos = (*b).pos.add(len);
+        Ok(1)
+    }
+}
+
+unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let sess = this(l, "send")?;
+        let mut data = send_data(l, 2)?;
+        let c = (*sess).connection();
+        let sent = match (*c).send {
+            Some(send) => send(c, data.as_mut_ptr(), data.len()),
+            None => NGX_ERROR as isize,
+        };
+        if sent != data.len() as isize {
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            raw::lua_pushnil(l);
+            let msg = if sent < 0 && errno != 0 { os_error_text(errno) } else { "send failed".to_string() };
+            push_bytes(l, msg.as_bytes());
+            return Ok(2);
+        }
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
+        }
+        this(l, "settimeout")?;
+        // reads never wait on a UDP request socket: the datagram is already there
+        Ok(0)
+    }
+}

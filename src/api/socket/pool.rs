@@ -1,0 +1,441 @@
+//! Per-worker pools of idle TCP cosocket connections (`setkeepalive`), keyed by `host:port`,
+//! the unix path or the `pool` option of connect. The newest connection is reused first; a
+//! full pool closes its oldest one. An idle connection that becomes readable (the peer closed
+//! it or sent something unexpected) or reaches its keepalive timeout is closed and dropped.
+//!
+//! With a `backlog`, a pool counts its connections as upstream does (open, idle or being
+//! opened, plus the connects waiting for a slot); a connect beyond `pool_size` waits in the
+//! queue, and each connection put back or closed wakes the first waiter. A connection put back
+//! is handed to that waiter: a new connect cannot take it meanwhile (the C module lets it,
+//! and the woken waiter then opens one beyond `pool_size`; under load that made nearly every
+//! session open its own connection).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::ffi::c_void;
+
+use crate::sys::*;
+
+/// A connection going into or coming out of a pool.
+pub struct Idle {
+    pub c: *mut ngx_connection_t,
+    pub reused: usize,
+}
+
+struct Pooled {
+    idle: Idle,
+    key: Vec<u8>,
+}
+
+struct Pool {
+    size: usize,
+    /// Newest first.
+    conns: VecDeque<Box<Pooled>>,
+    /// Connected sockets counted in this pool (besides the idle ones); the pool goes away
+    /// when it has neither, as upstream frees it.
+    active: usize,
+    /// How many connects may wait for a free slot (`backlog` option; none when negative).
+    backlog: i64,
+    /// Connects waiting for a slot (counted in `active`), first come first served.
+    waiting: VecDeque<Waiter>,
+}
+
+struct Waiter {
+    data: *mut c_void,
+    /// Tells the waiter to go on (from a posted event).
+    go: unsafe fn(*mut c_void),
+    /// Told already: until it runs, an idle connection put back is kept for it.
+    woken: bool,
+}
+
+impl Pool {
+    /// Idle connections kept for woken waiters.
+    fn reserved(&self) -> usize {
+        self.waiting.iter().filter(|w| w.woken).count()
+    }
+}
+
+/// What joining a pool gave.
+pub enum Join {
+    /// No pool for this key (the connection is not counted).
+    NoPool,
+    Joined,
+    /// The pool is full: wait for a slot (the connection is counted already).
+    Queued,
+    /// The pool and its backlog are full.
+    TooMany,
+}
+
+/// The key of pool `name` of Lua VM `vm`: pools belong to a VM, as upstream keeps them in the
+/// VM's registry, so a session's own VM (`lua_code_cache off`) takes its pools with it when it
+/// closes (free_vm_pools). The VM's address, a NUL, then the name.
+pub fn vm_key(vm: *mut lua_State, name: &[u8]) -> Vec<u8> {
+    let mut key = vm_prefix(vm);
+    key.extend_from_slice(name);
+    key
+}
+
+fn vm_prefix(vm: *mut lua_State) -> Vec<u8> {
+    format!("{:x}\0", vm as usize).into_bytes()
+}
+
+/// The pool's name as log lines show it (without the VM part of the key).
+fn key_text(key: &[u8]) -> String {
+    let name = key.iter().position(|&b| b == 0).map_or(key, |i| &key[i + 1..]);
+    String::from_utf8_lossy(name).into_owned()
+}
+
+/// Frees the pools of Lua VM `vm`, which is closing, and closes their idle connections.
+pub fn free_vm_pools(vm: *mut lua_State) {
+    let prefix = vm_prefix(vm);
+    let freed: Vec<(Vec<u8>, Pool)> = POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        let keys: Vec<Vec<u8>> = pools.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+        keys.into_iter().filter_map(|k| pools.remove(&k).map(|pool| (k, pool))).collect()
+    });
+    for (key, pool) in freed {
+        let at = &pool as *const Pool as usize;
+        log_debug(
+            cycle_log(),
+            &format!("stream lua tcp socket keepalive: free connection pool {at:X} for \"{}\"", key_text(&key)),
+        );
+        for item in pool.conns {
+            // SAFETY: pooled connections are open and ours; closing deletes their idle timer.
+            unsafe { close_conn(item.idle.c) };
+        }
+    }
+}
+
+/// Creates pool `key` (the caller checked it does not exist).
+fn create(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], size: usize, backlog: i64, log: *mut ngx_log_t) {
+    log_debug(log, &format!("stream lua tcp socket connection pool size: {size}, backlog: {backlog}"));
+    log_debug(log, &format!("stream lua tcp socket keepalive create connection pool for key \"{}\"", key_text(key)));
+    pools.insert(key.to_vec(), Pool { size, conns: VecDeque::new(), active: 0, backlog, waiting: VecDeque::new() });
+}
+
+/// Drops pool `key` once nothing uses it any more.
+fn free_if_unused(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], log: *mut ngx_log_t) {
+    if pools.get(key).is_some_and(|p| p.active == 0 && p.conns.is_empty()) {
+        log_debug(log, &format!("stream lua tcp socket keepalive: free connection pool for \"{}\"", key_text(key)));
+        pools.remove(key);
+    }
+}
+
+/// A socket about to connect joins pool `key`: the existing one, or a new one of
+/// `create_size` slots (connect's `pool_size`/`backlog` options).
+pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: *mut ngx_log_t) -> Join {
+    POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        if !pools.contains_key(key) {
+            let Some((size, backlog)) = create_size else { return Join::NoPool };
+            create(&mut pools, key, size, backlog, log);
+        }
+        let pool = pools.get_mut(key).expect("exists");
+        let total = (pool.active + pool.conns.len() + 1) as i64;
+        if pool.backlog >= 0 && total > pool.size as i64 + pool.backlog {
+            return Join::TooMany;
+        }
+        pool.active += 1;
+        if pool.backlog >= 0 && total > pool.size as i64 {
+            log_debug(
+                log,
+                &format!(
+                    "stream lua tcp socket queue connect operation for connection pool \"{}\", connections: {total}",
+                    key_text(key)
+                ),
+            );
+            return Join::Queued;
+        }
+        Join::Joined
+    })
+}
+
+/// Queues a connect that got `Join::Queued`; `go(data)` is called when a slot frees up.
+pub fn enqueue(key: &[u8], data: *mut c_void, go: unsafe fn(*mut c_void)) {
+    POOLS.with(|p| {
+        if let Some(pool) = p.borrow_mut().get_mut(key) {
+            pool.waiting.push_back(Waiter { data, go, woken: false });
+        }
+    })
+}
+
+/// Puts a woken connect back at the head of the queue when it found neither an idle
+/// connection nor room for a new one (the idle connection it was woken for was closed and
+/// another waiter took the freed slot).
+pub fn requeue(key: &[u8], data: *mut c_void, go: unsafe fn(*mut c_void)) {
+    POOLS.with(|p| {
+        if let Some(pool) = p.borrow_mut().get_mut(key) {
+            pool.waiting.push_front(Waiter { data, go, woken: false });
+        }
+    })
+}
+
+/// Whether a connect woken from the queue (counted, out of the queue now) may open a new
+/// connection: fewer than `pool_size` are open or being opened.
+pub fn has_room(key: &[u8]) -> bool {
+    POOLS.with(|p| {
+        p.borrow().get(key).is_none_or(|pool| {
+            let open = pool.active.saturating_sub(pool.waiting.len() + 1) + pool.conns.len();
+            open < pool.size
+        })
+    })
+}
+
+/// Takes a queued connect out of the queue (resumed, timed out or cancelled); it stays
+/// counted.
+pub fn dequeue(key: &[u8], data: *mut c_void) {
+    POOLS.with(|p| {
+        if let Some(pool) = p.borrow_mut().get_mut(key) {
+            pool.waiting.retain(|w| w.data != data);
+        }
+    })
+}
+
+/// A slot of pool `key` freed up or a connection was put back: the first queued connect not
+/// told yet is told to go on.
+fn resume_waiter(key: &[u8]) {
+    let next = POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        let w = pools.get_mut(key)?.waiting.iter_mut().find(|w| !w.woken)?;
+        w.woken = true;
+        Some((w.data, w.go))
+    });
+    if let Some((data, go)) = next {
+        // SAFETY: a queued connect's data stays valid while it is queued.
+        unsafe { go(data) };
+    }
+}
+
+/// A socket counted in pool `key` closed its connection (or gave up connecting): its slot
+/// goes to the first queued connect.
+pub fn leave(key: &[u8], log: *mut ngx_log_t) {
+    uncount(key, log);
+    resume_waiter(key);
+}
+
+/// A socket counted in pool `key` no longer counts, waking nobody (a queued connect that
+/// timed out, as upstream; `leave` wakes the next one).
+pub fn uncount(key: &[u8], log: *mut ngx_log_t) {
+    POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        if let Some(pool) = pools.get_mut(key) {
+            pool.active = pool.active.saturating_sub(1);
+        }
+        free_if_unused(&mut pools, key, log);
+    });
+}
+
+/// The newest idle connection of pool `key` for a woken waiter (counted already, and out of
+/// the queue now).
+pub fn take_counted(key: &[u8], log: *mut ngx_log_t) -> Option<Idle> {
+    let idle = take_for(key, log, true)?;
+    POOLS.with(|p| {
+        if let Some(pool) = p.borrow_mut().get_mut(key) {
+            pool.active = pool.active.saturating_sub(1);
+        }
+    });
+    Some(idle)
+}
+
+thread_local! {
+    static POOLS: RefCell<HashMap<Vec<u8>, Pool>> = RefCell::new(HashMap::new());
+}
+
+/// Closes a cosocket connection: TLS shut down without waiting, then the socket, then the
+/// connection's own pool (cosocket connections get one for TLS).
+pub unsafe fn close_conn(c: *mut ngx_connection_t) {
+    // SAFETY: c is an open connection of ours.
+    unsafe {
+        #[cfg(ngx_feature = "stream_ssl")]
+        if !(*c).ssl.is_null() {
+            (*(*c).ssl).set_no_wait_shutdown(1);
+            let _ = ngx_ssl_shutdown(c);
+        }
+        let pool = (*c).pool;
+        ngx_close_connection(c);
+        if !pool.is_null() {
+            ngx_destroy_pool(pool);
+        }
+    }
+}
+
+pub fn exists(key: &[u8]) -> bool {
+    POOLS.with(|p| p.borrow().contains_key(key))
+}
+
+/// The newest idle connection of pool `key` for a new connect, taken out of it (it counts
+/// as active now); none while every idle connection is kept for a woken waiter.
+pub fn take(key: &[u8], log: *mut ngx_log_t) -> Option<Idle> {
+    take_for(key, log, false)
+}
+
+fn take_for(key: &[u8], log: *mut ngx_log_t, waiter: bool) -> Option<Idle> {
+    let item = POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        let pool = pools.get_mut(key)?;
+        if !waiter && pool.conns.len() <= pool.reserved() {
+            return None;
+        }
+        let item = pool.conns.pop_front()?;
+        pool.active += 1;
+        Some(item)
+    })?;
+    let c = item.idle.c;
+    // SAFETY: as below.
+    log_debug(
+        log,
+        &format!("stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}", c, unsafe { (*c).fd }),
+    );
+    // SAFETY: a pooled connection is open and ours.
+    unsafe {
+        if (*(*c).read).timer_set() != 0 {
+            ngx_del_timer((*c).read);
+        }
+        (*c).set_idle(0);
+    }
+    Some(item.idle)
+}
+
+/// Puts a connection into pool `key` (created with `size` slots if new), with a keepalive
+/// timeout in ms (0: none); `counted`: its socket had joined the pool. False when the
+/// connection turned out to be unusable (closed).
+pub unsafe fn put(
+    key: &[u8],
+    size: usize,
+    idle: Idle,
+    timeout: ngx_msec_t,
+    counted: bool,
+    log: *mut ngx_log_t,
+) -> bool {
+    let c = idle.c;
+    let item = Box::new(Pooled { idle, key: key.to_vec() });
+    log_debug(log, &format!("stream lua tcp socket set keepalive: saving connection {:p}", c));
+    let evicted = POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        if !pools.contains_key(key) {
+            create(&mut pools, key, size, -1, log);
+        }
+        let pool = pools.get_mut(key).expect("exists");
+        if counted {
+            pool.active = pool.active.saturating_sub(1);
+        }
+        let evicted = if pool.conns.len() >= pool.size { pool.conns.pop_back() } else { None };
+        pool.conns.push_front(item);
+        let data = &**pool.conns.front().expect("just pushed") as *const Pooled as *mut c_void;
+        (evicted, data)
+    });
+    let (evicted, data) = evicted;
+    if let Some(old) = evicted {
+        // SAFETY: the evicted connection is open and ours.
+        unsafe { close_conn(old.idle.c) };
+    }
+    resume_waiter(key);
+    // SAFETY: c is an open connection handed over to the pool.
+    unsafe {
+        let log = cycle_log();
+        (*c).data = data;
+        (*c).set_idle(1);
+        (*c).log = log;
+        if !(*c).pool.is_null() {
+            (*(*c).pool).log = log;
+        }
+        (*(*c).read).log = log;
+        (*(*c).write).log = log;
+        (*(*c).read).handler = Some(on_idle_read);
+        (*(*c).write).handler = Some(on_idle_write);
+        if (*(*c).write).timer_set() != 0 {
+            ngx_del_timer((*c).write);
+        }
+        if (*(*c).read).timer_set() != 0 {
+            ngx_del_timer((*c).read);
+        }
+        if timeout > 0 {
+            log_debug(log, &format!("stream lua tcp socket keepalive timeout: {timeout} ms"));
+            ngx_add_timer((*c).read, timeout);
+        } else {
+            log_debug(log, "stream lua tcp socket keepalive timeout: unlimited");
+        }
+        if (*(*c).read).ready() != 0 && !still_open(c) {
+            drop_conn(data as *mut Pooled);
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether an idle connection is still usable: nothing to read and not closed by the peer.
+/// A TLS connection is read through TLS, which takes in-band records such as TLS 1.3
+/// session tickets by itself (as upstream's check does).
+unsafe fn still_open(c: *mut ngx_connection_t) -> bool {
+    // SAFETY: c is an open connection of ours.
+    unsafe {
+        if !(*c).ssl.is_null() {
+            let mut byte = 0u8;
+            let n = match (*c).recv {
+                Some(recv) => recv(c, &mut byte, 1),
+                None => NGX_ERROR as isize,
+            };
+            return n == NGX_AGAIN as isize;
+        }
+        let mut byte = 0u8;
+        let n = libc::recv((*c).fd, &mut byte as *mut u8 as *mut c_void, 1, libc::MSG_PEEK);
+        if n == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
+            (*(*c).read).set_ready(0);
+            return true;
+        }
+        false
+    }
+}
+
+/// Closes a pooled connection and removes it from its pool.
+unsafe fn drop_conn(item: *mut Pooled) {
+    // SAFETY: item is in its pool; removing it frees it after we are done with it.
+    unsafe {
+        let key = (*item).key.clone();
+        let c = (*item).idle.c;
+        log_debug(cycle_log(), &format!("stream lua tcp socket keepalive close handler: fd:{}", (*c).fd));
+        close_conn(c);
+        let removed = POOLS.with(|p| {
+            let mut pools = p.borrow_mut();
+            let pool = pools.get_mut(&key)?;
+            let i = pool.conns.iter().position(|b| std::ptr::eq(&**b, item))?;
+            let removed = pool.conns.remove(i);
+            free_if_unused(&mut pools, &key, cycle_log());
+            removed
+        });
+        drop(removed);
+        resume_waiter(&key);
+    }
+}
+
+unsafe extern "C" fn on_idle_read(rev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: rev belongs to a pooled connection (c->data is its pool item).
+        unsafe {
+            let c = (*rev).data as *mut ngx_connection_t;
+            let item = (*c).data as *mut Pooled;
+            if (*rev).timedout() != 0 {
+                log_debug(cycle_log(), "stream lua tcp socket keepalive max idle timeout");
+            } else if (*c).close() == 0 {
+                log_debug(cycle_log(), "stream lua tcp socket keepalive close handler check stale events");
+                if still_open(c) && ngx_handle_read_event(rev, 0) == NGX_OK as isize {
+                    return;
+                }
+            }
+            drop_conn(item);
+        }
+    })
+}
+
+unsafe extern "C" fn on_idle_write(_wev: *mut ngx_event_t) {}
+
+/// Closes every pooled connection (worker exit).
+pub fn close_all() {
+    let pools = POOLS.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    for (_, pool) in pools {
+        for item in pool.conns {
+            // SAFETY: pooled connections are open and ours.
+            unsafe { close_conn(item.idle.c) };
+        }
+    }
+}

@@ -1,0 +1,501 @@
+//! The receive side shared by the downstream socket (`ngx.req.socket()`) and TCP cosockets
+//! (`ngx.socket.tcp()`): a buffer of received bytes, the read patterns of `receive`,
+//! `receiveany` and the `receiveuntil` iterators, and how their results go back to Lua.
+
+use std::ffi::c_int;
+
+use crate::sys::*;
+
+const READ_CHUNK: usize = 4096;
+
+/// What a `receive*` call asked for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pattern {
+    Size(usize),
+    Line,
+    All,
+    Any(usize),
+    /// A `receiveuntil` iterator (index into the socket's iterators), with its size argument
+    /// (0: read the whole data before the pattern).
+    Until(usize, usize),
+}
+
+/// A `receiveuntil` iterator: a matcher fed byte by byte, like upstream's, so that sized
+/// iterations split the data at the same places. Bytes that may start the pattern are held
+/// back (the match state) until they turn out to be data or the pattern.
+struct Until {
+    pattern: Vec<u8>,
+    inclusive: bool,
+    /// Bytes of the pattern matched so far; -1 once a sized iteration reached the pattern
+    /// (the next call returns nil, nil, nil and starts over).
+    state: i32,
+    /// Where a mismatch in a partial match resumes (state -> [(byte, new state)]), for
+    /// patterns that overlap themselves (`--abc` after `---`).
+    recovering: Vec<Vec<(u8, usize)>>,
+    /// The data of the call in progress, and how much more a sized call may return.
+    out: Vec<u8>,
+    rest: usize,
+    in_call: bool,
+}
+
+impl Until {
+    fn new(pattern: Vec<u8>, inclusive: bool) -> Until {
+        let len = pattern.len();
+        let mut recovering = vec![Vec::new(); len.saturating_sub(2)];
+        // for each shift i, the longest run where the pattern matches itself shifted, and
+        // the byte that breaks it: seeing that byte there resumes at run + 1
+        for i in 1..len {
+            let mut prefix = 1;
+            while prefix + i < len && pattern[..prefix] == pattern[i..i + prefix] {
+                if pattern[prefix] == pattern[i + prefix] {
+                    prefix += 1;
+                    continue;
+                }
+                let (cur, new) = (i + prefix, prefix + 1);
+                let edges: &mut Vec<(u8, usize)> = &mut recovering[cur - 2];
+                match edges.iter_mut().find(|(c, _)| *c == pattern[prefix]) {
+                    Some(e) => e.1 = e.1.max(new),
+                    None => edges.push((pattern[prefix], new)),
+                }
+                break;
+            }
+        }
+        Until { pattern, inclusive, state: 0, recovering, out: Vec::new(), rest: 0, in_call: false }
+    }
+
+    fn edge(&self, state: usize, c: u8) -> Option<usize> {
+        let edges = self.recovering.get(state.checked_sub(2)?)?;
+        edges.iter().find(|(b, _)| *b == c).map(|(_, n)| *n)
+    }
+
+    /// Feeds `data`; returns how many bytes were consumed and whether the call is complete.
+    fn feed(&mut self, data: &[u8], sized: bool) -> (usize, bool) {
+        let pat_len = self.pattern.len();
+        let mut state = self.state.max(0) as usize;
+        let mut i = 0;
+        while i < data.len() {
+            let c = data[i];
+            if c == self.pattern[state] {
+                i += 1;
+                state += 1;
+                if state == pat_len {
+                    self.state = if sized { -1 } else { 0 };
+                    if self.inclusive {
+                        self.out.extend_from_slice(&self.pattern);
+                    }
+                    return (i, true);
+                }
+                continue;
+            }
+            if state == 0 {
+                self.out.push(c);
+                i += 1;
+                if sized {
+                    self.rest -= 1;
+                    if self.rest == 0 {
+                        self.state = 0;
+                        return (i, true);
+                    }
+                }
+                continue;
+            }
+            if let Some(new) = self.edge(state, c) {
+                let old = state;
+                state = new;
+                self.out.extend_from_slice(&self.pattern[..old + 1 - new]);
+                i += 1;
+                if sized {
+                    // upstream counts the new state here, not the bytes it let go
+                    if self.rest <= state {
+                        self.rest = 0;
+                        self.state = state as i32;
+                        return (i, true);
+                    }
+                    self.rest -= state;
+                }
+                continue;
+            }
+            self.out.extend_from_slice(&self.pattern[..state]);
+            if sized {
+                if self.rest <= state {
+                    self.rest = 0;
+                    self.state = 0;
+                    return (i, true);
+                }
+                self.rest -= state;
+            }
+            state = 0;
+        }
+        self.state = state as i32;
+        (i, false)
+    }
+}
+
+/// The result of trying to serve a read from what has arrived so far.
+pub enum Read {
+    Done(Vec<u8>),
+    /// A size-limited `receiveuntil` iteration ended: nil, nil, nil.
+    End,
+    /// Needs more bytes: wait for the read event.
+    Again,
+    /// Error message and the partial data (consumed).
+    Failed(String, Vec<u8>),
+}
+
+#[derive(Default)]
+pub struct RecvBuf {
+    /// Received bytes not handed to Lua yet: `buf[pos..]`.
+    buf: Vec<u8>,
+    pos: usize,
+    /// The peer closed its side (recv returned 0).
+    pub eof: bool,
+    /// A fatal receive error (errno text), reported to every later read.
+    pub read_err: Option<String>,
+    /// A receive failed for good (the peer closed, or an error): later ones fail at once.
+    pub read_closed: bool,
+    /// The error the peer closing its side is (`client aborted` for the request socket
+    /// under `lua_check_client_abort`); otherwise the data simply ends there.
+    eof_error: Option<&'static str>,
+    untils: Vec<Until>,
+    /// How much one read asks for (`lua_socket_buffer_size`; 0: a page).
+    chunk: usize,
+}
+
+impl RecvBuf {
+    pub fn with_eof_error(eof_error: Option<&'static str>) -> RecvBuf {
+        RecvBuf { eof_error, ..RecvBuf::default() }
+    }
+
+    /// Reads ask for `size` bytes at a time (`lua_socket_buffer_size`).
+    pub fn set_chunk(&mut self, size: usize) {
+        self.chunk = size;
+    }
+
+    pub fn pending(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// Bytes that arrived some other way (nginx's preread buffer) go first.
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let out = self.buf[self.pos..self.pos + n].to_vec();
+        self.pos += n;
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        out
+    }
+
+    fn take_all(&mut self) -> Vec<u8> {
+        self.take(self.buf.len() - self.pos)
+    }
+
+    /// Forgets everything: a new connection starts afresh (iterators stay).
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.pos = 0;
+        self.eof = false;
+        self.read_err = None;
+        self.read_closed = false;
+    }
+
+    /// Adds a `receiveuntil` iterator and returns its index.
+    pub fn add_until(&mut self, pattern: Vec<u8>, inclusive: bool) -> usize {
+        self.untils.push(Until::new(pattern, inclusive));
+        self.untils.len() - 1
+    }
+
+    /// Serves `pat` from the buffer alone, if it can be.
+    fn serve(&mut self, pat: Pattern) -> Option<Read> {
+        let have = self.pending();
+        match pat {
+            Pattern::Size(n) if have.len() >= n => Some(Read::Done(self.take(n))),
+            Pattern::Line => {
+                let nl = have.iter().position(|&c| c == b'\n')?;
+                let mut line = self.take(nl + 1);
+                line.pop();
+                line.retain(|&c| c != b'\r');
+                Some(Read::Done(line))
+            }
+            Pattern::Any(max) if !have.is_empty() => Some(Read::Done(self.take(have.len().min(max)))),
+            Pattern::All if self.eof => Some(Read::Done(self.take_all())),
+            Pattern::Until(i, size) => self.serve_until(i, size),
+            _ => None,
+        }
+    }
+
+    fn serve_until(&mut self, i: usize, size: usize) -> Option<Read> {
+        let u = &mut self.untils[i];
+        if !u.in_call {
+            if u.state == -1 {
+                u.state = 0;
+                return Some(Read::End);
+            }
+            u.in_call = true;
+            u.out.clear();
+            u.rest = size;
+        }
+        let (used, done) = u.feed(&self.buf[self.pos..], size > 0);
+        self.pos += used;
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        let u = &mut self.untils[i];
+        if !done {
+            return None;
+        }
+        u.in_call = false;
+        Some(Read::Done(std::mem::take(&mut u.out)))
+    }
+
+    /// What a read that cannot complete returns (with the partial data, consumed). Anything
+    /// but a timeout ends reading on this socket, as upstream's read part is finalized.
+    pub fn fail(&mut self, pat: Pattern, msg: String) -> Read {
+        if msg != "timeout" {
+            self.read_closed = true;
+        }
+        let mut partial = self.take_all();
+        if pat == Pattern::Line {
+            partial.retain(|&c| c != b'\r');
+        }
+        if let Pattern::Until(i, _) = pat {
+            // the data an interrupted iteration gathered, and the bytes it held back
+            let u = &mut self.untils[i];
+            let mut data = std::mem::take(&mut u.out);
+            data.extend_from_slice(&u.pattern[..u.state.max(0) as usize]);
+            data.extend_from_slice(&partial);
+            partial = data;
+            u.in_call = false;
+            u.state = 0;
+        }
+        Read::Failed(msg, partial)
+    }
+
+    /// Serves `pat`, receiving from connection `c` until it can or would block.
+    pub unsafe fn read(&mut self, c: *mut ngx_connection_t, pat: Pattern) -> Read {
+        loop {
+            if let Some(r) = self.serve(pat) {
+                return r;
+            }
+            if let Some(e) = self.read_err.clone() {
+                return self.fail(pat, e);
+            }
+            if self.eof {
+                return self.fail(pat, "closed".into());
+            }
+            // whole chunks, like upstream's buffer: bytes beyond the request stay buffered here
+            // (setkeepalive then sees them as unread data)
+            let chunk = if self.chunk > 0 { self.chunk } else { READ_CHUNK };
+            let want = match pat {
+                Pattern::Size(n) => (n - self.pending().len()).clamp(chunk, (1 << 20).max(chunk)),
+                _ => chunk,
+            };
+            let old = self.buf.len();
+            self.buf.resize(old + want, 0);
+            // SAFETY: c is a live connection; we read into our own buffer.
+            let n = unsafe {
+                match (*c).recv {
+                    Some(recv) => recv(c, self.buf.as_mut_ptr().add(old), want),
+                    None => NGX_ERROR as isize,
+                }
+            };
+            self.buf.truncate(old + n.max(0) as usize);
+            match n {
+                n if n > 0 => continue,
+                0 => match self.eof_error {
+                    Some(e) => self.read_err = Some(e.into()),
+                    None => self.eof = true,
+                },
+                n if n == NGX_AGAIN as isize => return Read::Again,
+                _ => {
+                    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                    self.read_err = Some(os_error_text(errno));
+                }
+            }
+        }
+    }
+}
+
+/// `strerror` text with a lowercase first letter, as LuaSocket reports errors.
+pub fn os_error_text(errno: i32) -> String {
+    if errno == 0 {
+        return "error".into();
+    }
+    let s = std::io::Error::from_raw_os_error(errno).to_string();
+    let s = s.split(" (os error").next().unwrap_or("error").to_string();
+    let mut cs = s.chars();
+    match cs.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + cs.as_str(),
+        None => s,
+    }
+}
+
+/// Pushes a read's Lua results: `data` or `nil, err, partial`.
+pub unsafe fn push_read(l: *mut lua_State, r: Read) -> c_int {
+    // SAFETY: l has room for three values (LUA_MINSTACK).
+    unsafe {
+        match r {
+            Read::Done(d) => {
+                push_bytes(l, &d);
+                1
+            }
+            Read::Failed(e, partial) => {
+                raw::lua_pushnil(l);
+                push_bytes(l, e.as_bytes());
+                push_bytes(l, &partial);
+                3
+            }
+            Read::End => {
+                raw::lua_pushnil(l);
+                raw::lua_pushnil(l);
+                raw::lua_pushnil(l);
+                3
+            }
+            Read::Again => 0,
+        }
+    }
+}
+
+/// The pattern argument of `receive([pattern])` (`n` arguments including the object); `None`
+/// for a size of 0, which returns "" at once.
+pub unsafe fn receive_pattern(l: *mut lua_State, n: c_int) -> Result<Option<Pattern>, LuaError> {
+    // SAFETY: l is the running coroutine with n values.
+    unsafe {
+        if n == 1 || raw::lua_type(l, 2) == LUA_TNIL {
+            return Ok(Some(Pattern::Line));
+        }
+        if raw::lua_type(l, 2) == LUA_TNUMBER || raw::lua_isnumber(l, 2) != 0 {
+            let bytes = raw::lua_tonumber(l, 2) as i64;
+            if bytes < 0 {
+                return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()));
+            }
+            return Ok((bytes > 0).then_some(Pattern::Size(bytes as usize)));
+        }
+        if raw::lua_type(l, 2) == LUA_TSTRING {
+            return match to_bytes(l, 2).unwrap_or_default() {
+                b"*l" => Ok(Some(Pattern::Line)),
+                b"*a" => Ok(Some(Pattern::All)),
+                p if p.len() == 2 && p[0] == b'*' => Err(LuaError::Arg(2, "receive", "bad pattern argument".into())),
+                p => {
+                    let p = String::from_utf8_lossy(p).into_owned();
+                    Err(LuaError::Arg(2, "receive", format!("bad pattern argument: {p}")))
+                }
+            };
+        }
+        Err(LuaError::Arg(2, "receive", "bad pattern argument".into()))
+    }
+}
+
+/// The `max` argument of `receiveany(max)`.
+pub unsafe fn receiveany_max(l: *mut lua_State) -> Result<usize, LuaError> {
+    // SAFETY: l is the running coroutine with 2 values.
+    unsafe {
+        if raw::lua_isnumber(l, 2) == 0 {
+            return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
+        }
+        let max = raw::lua_tointeger(l, 2);
+        if max <= 0 {
+            return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
+        }
+        Ok(max as usize)
+    }
+}
+
+/// Checks the arguments of `receiveuntil(pattern [, {inclusive = bool}])`; `Ok(None)` when the
+/// pattern is empty (nil, "pattern is empty" pushed). The object is checked by the caller.
+pub unsafe fn until_args(l: *mut lua_State) -> Result<Result<(Vec<u8>, bool), c_int>, LuaError> {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 && n != 3 {
+            return err(format!("expecting 2 or 3 arguments (including the object), but got {n}"));
+        }
+        let mut inclusive = false;
+        if n == 3 {
+            if raw::lua_type(l, 3) != LUA_TTABLE {
+                let got = type_name(l, raw::lua_type(l, 3));
+                return Err(LuaError::Arg(3, "receiveuntil", format!("table expected, got {got}")));
+            }
+            raw::lua_getfield(l, 3, c"inclusive".as_ptr());
+            match raw::lua_type(l, -1) {
+                LUA_TNIL => {}
+                LUA_TBOOLEAN => inclusive = raw::lua_toboolean(l, -1) != 0,
+                t => return err(format!("bad \"inclusive\" option value type: {}", type_name(l, t))),
+            }
+            raw::lua_settop(l, -2);
+        }
+        let pattern = match raw::lua_type(l, 2) {
+            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(2, "receiveuntil", format!("string expected, got {got}")));
+            }
+        };
+        if pattern.is_empty() {
+            raw::lua_pushnil(l);
+            push_bytes(l, b"pattern is empty");
+            return Ok(Err(2));
+        }
+        Ok(Ok((pattern, inclusive)))
+    }
+}
+
+/// Pushes a `receiveuntil` iterator: a C closure over the socket object (argument 1) and the
+/// iterator's index, which calls `iter`.
+pub unsafe fn push_until_iterator(l: *mut lua_State, idx: usize, iter: lua_CFunction) {
+    // SAFETY: argument 1 is the socket object.
+    unsafe {
+        raw::lua_pushvalue(l, 1);
+        raw::lua_pushinteger(l, idx as _);
+        raw::lua_pushcclosure(l, iter, 2);
+    }
+}
+
+/// Inside an iterator made by `push_until_iterator`: checks its optional size argument, leaves
+/// the socket object alone on the stack (as argument 1) and returns (iterator index, size).
+pub unsafe fn until_iterator_args(l: *mut lua_State) -> Result<(usize, usize), LuaError> {
+    // SAFETY: l is the running coroutine; upvalues 1 and 2 were set by push_until_iterator.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n > 1 {
+            return err(format!("expecting 0 or 1 arguments, but seen {n}"));
+        }
+        let size = if n == 1 {
+            if raw::lua_isnumber(l, 1) == 0 {
+                let got = type_name(l, raw::lua_type(l, 1));
+                return Err(LuaError::Arg(1, "iterator", format!("number expected, got {got}")));
+            }
+            raw::lua_tointeger(l, 1).max(0) as usize
+        } else {
+            0
+        };
+        let idx = raw::lua_tointeger(l, LUA_GLOBALSINDEX - 2) as usize;
+        raw::lua_settop(l, 0);
+        raw::lua_pushvalue(l, LUA_GLOBALSINDEX - 1);
+        Ok((idx, size))
+    }
+}
+
+/// A timeout argument in ms (nil and non-numbers count as 0, like upstream's lua_tonumber).
+pub unsafe fn timeout_arg(l: *mut lua_State, i: c_int) -> Result<ngx_msec_t, LuaError> {
+    // SAFETY: l is the running coroutine.
+    let ms = unsafe { raw::lua_tonumber(l, i) } as i64;
+    if !(0..=i32::MAX as i64).contains(&ms) {
+        return err("bad timeout value");
+    }
+    Ok(ms as ngx_msec_t)
+}
+
+/// `ms`, or the configured default when it is 0.
+pub fn or_default(ms: ngx_msec_t, default: usize) -> ngx_msec_t {
+    if ms > 0 {
+        ms
+    } else {
+        default as ngx_msec_t
+    }
+}

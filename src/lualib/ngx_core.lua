@@ -1,0 +1,383 @@
+-- stream-lua-rs built-in Lua layer: ngx.var, ngx.ctx, ngx.exit and ngx.worker over the
+-- module's exported C ABI (the same functions lua-resty-core declares for stream).
+local ffi = require "ffi"
+local C = ffi.C
+local ngx = ngx
+local getfenv, error, type, tostring, tonumber, setmetatable, rawget, rawset =
+      getfenv, error, type, tostring, tonumber, setmetatable, rawget, rawset
+local co_yield = coroutine.yield
+local registry = debug.getregistry()
+
+ffi.cdef[[
+typedef struct ngx_stream_lua_request_s ngx_stream_lua_request_t;
+int ngx_stream_lua_ffi_var_get(ngx_stream_lua_request_t *r,
+    const char *name_data, size_t name_len, char *lowcase_buf,
+    int capture_id, char **value, size_t *value_len, char **err);
+int ngx_stream_lua_ffi_var_set(ngx_stream_lua_request_t *r,
+    const unsigned char *name_data, size_t name_len,
+    unsigned char *lowcase_buf, const unsigned char *value,
+    size_t value_len, unsigned char *errbuf, size_t *errlen);
+int ngx_stream_lua_ffi_get_ctx_ref(ngx_stream_lua_request_t *r,
+    int *in_ssl_phase, int *ssl_ctx_ref);
+int ngx_stream_lua_ffi_set_ctx_ref(ngx_stream_lua_request_t *r, int ref);
+int ngx_stream_lua_ffi_exit(ngx_stream_lua_request_t *r, int status,
+    unsigned char *err, size_t *errlen);
+int ngx_stream_lua_ffi_worker_id(void);
+int ngx_stream_lua_ffi_worker_pid(void);
+int ngx_stream_lua_ffi_worker_count(void);
+int ngx_stream_lua_ffi_worker_exiting(void);
+int ngx_stream_lua_ffi_worker_pids(int *pids, size_t *pids_len);
+]]
+
+-- the running session (ngx_stream_lua_rs_get_request compiles; getfenv(0) would not)
+ffi.cdef[[
+ngx_stream_lua_request_t *ngx_stream_lua_rs_get_request(void);
+]]
+local function get_request()
+    local r = C.ngx_stream_lua_rs_get_request()
+    if r ~= nil then
+        return r
+    end
+    return nil
+end
+
+-- `require "thread.exdata"` (src/lualib/thread_exdata.lua) is this function. OpenResty's
+-- LuaJIT also registers it as the global `exdata`, which code (and upstream's tests) call.
+local function exdata(value)
+    if value ~= nil then
+        error("setting the thread's exdata is not supported", 2)
+    end
+    return get_request()
+end
+registry.ngx_lua_thread_exdata = exdata
+rawset(_G, "exdata", exdata)
+
+-- scratch buffers shared by the calls below (no call yields while holding them)
+local ERR_BUF_SIZE = 256
+local err_buf = ffi.new("unsigned char[?]", ERR_BUF_SIZE)
+local size_ptr = ffi.new("size_t[1]")
+local value_ptr = ffi.new("char *[1]")
+local errmsg_ptr = ffi.new("char *[1]")
+local str_buf_size = 256
+local str_buf = ffi.new("char[?]", str_buf_size)
+
+local function get_str_buf(size)
+    if size > str_buf_size then
+        str_buf_size = size
+        str_buf = ffi.new("char[?]", size)
+    end
+    return str_buf
+end
+
+-- ngx.var ------------------------------------------------------------------
+local var_mt = {}
+
+function var_mt.__index(_, name)
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    local rc
+    if type(name) == "number" then
+        rc = C.ngx_stream_lua_ffi_var_get(r, nil, 0, nil, name, value_ptr,
+                                          size_ptr, errmsg_ptr)
+    else
+        if type(name) ~= "string" then
+            error("bad variable name", 2)
+        end
+        local len = #name
+        rc = C.ngx_stream_lua_ffi_var_get(r, name, len, get_str_buf(len), 0,
+                                          value_ptr, size_ptr, errmsg_ptr)
+    end
+    if rc == 0 then
+        return ffi.string(value_ptr[0], size_ptr[0])
+    end
+    if rc == -5 then
+        return nil
+    end
+    error(ffi.string(errmsg_ptr[0]), 2)
+end
+
+function var_mt.__newindex(_, name, value)
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    if type(name) ~= "string" then
+        error("bad variable name", 2)
+    end
+    local len = #name
+    local value_len = 0
+    if value ~= nil then
+        if type(value) ~= "string" then
+            value = tostring(value)
+        end
+        value_len = #value
+    end
+    size_ptr[0] = ERR_BUF_SIZE
+    local rc = C.ngx_stream_lua_ffi_var_set(r, name, len, get_str_buf(len),
+                                            value, value_len, err_buf, size_ptr)
+    if rc == 0 then
+        return
+    end
+    error(ffi.string(err_buf, size_ptr[0]), 2)
+end
+
+ngx.var = setmetatable({}, var_mt)
+
+-- ngx.ctx: tables live in the registry, the session keeps their reference ---
+local ctxs = registry.ngx_lua_ctx_tables
+
+local function ctx_ref(tab)
+    -- same free-list layout as luaL_ref (slot 0), so the module can luaL_unref
+    local free = rawget(ctxs, 0)
+    local ref
+    if free and free ~= 0 then
+        ref = free
+        ctxs[0] = ctxs[free]
+    else
+        ref = #ctxs + 1
+    end
+    ctxs[ref] = tab
+    return ref
+end
+
+local function get_ctx()
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    local ref = C.ngx_stream_lua_ffi_get_ctx_ref(r, nil, nil)
+    if ref == -100 then
+        error("no request ctx found")
+    end
+    if ref < 0 then
+        local tab = {}
+        ref = ctx_ref(tab)
+        C.ngx_stream_lua_ffi_set_ctx_ref(r, ref)
+        return tab
+    end
+    return ctxs[ref]
+end
+
+local function set_ctx(tab)
+    local t = type(tab)
+    if t ~= "table" then
+        error("ctx should be a table while getting a " .. t)
+    end
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    local ref = C.ngx_stream_lua_ffi_get_ctx_ref(r, nil, nil)
+    if ref == -100 then
+        error("no request ctx found")
+    end
+    if ref < 0 then
+        C.ngx_stream_lua_ffi_set_ctx_ref(r, ctx_ref(tab))
+        return
+    end
+    ctxs[ref] = tab
+end
+
+-- ngx.exit -------------------------------------------------------------------
+local function exit(rc)
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    size_ptr[0] = ERR_BUF_SIZE
+    rc = C.ngx_stream_lua_ffi_exit(r, rc, err_buf, size_ptr)
+    if rc == 0 then
+        return co_yield()
+    end
+    if rc == -4 then
+        return
+    end
+    error(ffi.string(err_buf, size_ptr[0]), 2)
+end
+
+-- ngx.worker -----------------------------------------------------------------
+ngx.worker = {
+    id = function()
+        local id = C.ngx_stream_lua_ffi_worker_id()
+        if id < 0 then
+            return nil
+        end
+        return id
+    end,
+    pid = function() return C.ngx_stream_lua_ffi_worker_pid() end,
+    count = function() return C.ngx_stream_lua_ffi_worker_count() end,
+    exiting = function() return C.ngx_stream_lua_ffi_worker_exiting() == 1 end,
+    pids = function()
+        local phase = ngx.get_phase()
+        if phase == "init" or phase == "init_worker" then
+            return nil, "API disabled in the current context"
+        end
+        -- old and new workers coexist while reloading
+        local cap = C.ngx_stream_lua_ffi_worker_count() * 4
+        local pids = {}
+        if cap == 0 then
+            return pids
+        end
+        local buf = ffi.new("int[?]", cap)
+        size_ptr[0] = cap
+        if C.ngx_stream_lua_ffi_worker_pids(buf, size_ptr) == 0 then
+            for i = 1, tonumber(size_ptr[0]) do
+                pids[i] = buf[i - 1]
+            end
+        end
+        return pids
+    end,
+}
+
+-- ngx.get_phase over the exported call (upstream's is a Lua C function, which LuaJIT cannot
+-- compile); the numbers are the module's context bits
+if not pcall(function() return C.ngx_stream_lua_ffi_get_phase end) then
+    ffi.cdef[[
+    int ngx_stream_lua_ffi_get_phase(ngx_stream_lua_request_t *r, char **err);
+    ]]
+end
+local phase_names = {
+    [0x0001] = "content",
+    [0x0002] = "log",
+    [0x0004] = "timer",
+    [0x0008] = "init_worker",
+    [0x0010] = "balancer",
+    [0x0020] = "preread",
+    [0x0040] = "ssl_cert",
+    [0x0080] = "ssl_client_hello",
+}
+-- the context bits of the running session (upstream's raw phase context), nothing outside one
+rawset(ngx, "_phase_ctx", function()
+    local r = get_request()
+    if r ~= nil then
+        return C.ngx_stream_lua_ffi_get_phase(r, nil)
+    end
+end)
+rawset(ngx, "get_phase", function()
+    local r = get_request()
+    if not r then
+        return "init"
+    end
+    local phase = C.ngx_stream_lua_ffi_get_phase(r, nil)
+    return phase_names[phase] or error("unknown phase: " .. tostring(phase))
+end)
+
+-- ngx's own fields: ctx and exit are getters/setters/functions ---------------
+-- ngx.status (read-only in stream): the session's status code
+ffi.cdef[[
+int ngx_stream_lua_ffi_get_resp_status(ngx_stream_lua_request_t *r);
+]]
+
+local function get_status()
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    local rc = C.ngx_stream_lua_ffi_get_resp_status(r)
+    if rc == -101 then
+        error("API disabled in the current context", 2)
+    end
+    return rc
+end
+
+local getters = { ctx = get_ctx, status = get_status }
+local setters = { ctx = set_ctx }
+rawset(ngx, "exit", exit)
+setmetatable(ngx, {
+    __index = function(_, k)
+        local g = getters[k]
+        if g then
+            return g()
+        end
+    end,
+    __newindex = function(t, k, v)
+        local s = setters[k]
+        if s then
+            return s(v)
+        end
+        rawset(t, k, v)
+    end,
+})
+
+-- time -------------------------------------------------------------------------
+ffi.cdef[[
+double ngx_stream_lua_ffi_now(void);
+long ngx_stream_lua_ffi_time(void);
+void ngx_stream_lua_ffi_today(unsigned char *buf);
+void ngx_stream_lua_ffi_localtime(unsigned char *buf);
+void ngx_stream_lua_ffi_utctime(unsigned char *buf);
+void ngx_stream_lua_ffi_update_time(void);
+double ngx_stream_lua_ffi_req_start_time(ngx_stream_lua_request_t *r);
+]]
+
+local date_buf = ffi.new("unsigned char[20]")
+
+rawset(ngx, "now", function() return tonumber(C.ngx_stream_lua_ffi_now()) end)
+rawset(ngx, "time", function() return tonumber(C.ngx_stream_lua_ffi_time()) end)
+rawset(ngx, "update_time", function() C.ngx_stream_lua_ffi_update_time() end)
+rawset(ngx, "today", function()
+    C.ngx_stream_lua_ffi_today(date_buf)
+    return ffi.string(date_buf, 10)
+end)
+rawset(ngx, "localtime", function()
+    C.ngx_stream_lua_ffi_localtime(date_buf)
+    return ffi.string(date_buf, 19)
+end)
+rawset(ngx, "utctime", function()
+    C.ngx_stream_lua_ffi_utctime(date_buf)
+    return ffi.string(date_buf, 19)
+end)
+ngx.req.start_time = function()
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
+    return tonumber(C.ngx_stream_lua_ffi_req_start_time(r))
+end
+
+-- coroutine.wrap over the nginx-aware create/resume, so wrapped coroutines may wait on
+-- nginx events too (LuaJIT's own wrap would bypass the scheduler). As upstream's wrapper (its
+-- own resume), one whose coroutine cannot be resumed (dead, running) returns false and why;
+-- an error raised inside goes up to the parent (the runner does that). Outside a session,
+-- LuaJIT's wrap.
+do
+    local std = coroutine
+    local std_wrap = std.wrap
+    local co_create, co_resume = registry.ngx_lua_co_create_wrapped, std.resume
+    local function pass(ok, ...)
+        if ok then
+            return ...
+        end
+        return false, ...
+    end
+    local function wrap(f)
+        if get_request() == nil then
+            return std_wrap(f)
+        end
+        local co = co_create(f)
+        return function(...)
+            return pass(co_resume(co, ...))
+        end
+    end
+
+    -- The table laid out as upstream's: `running`, LuaJIT's functions as `_name`, the
+    -- nginx-aware ones as `name` and `__name`, nothing else (so no isyieldable).
+    local t = {
+        running = std.running,
+        _create = std._create,
+        _resume = std._resume,
+        _yield = std._yield,
+        _status = registry.ngx_lua_co_status,
+        _wrap = std_wrap,
+    }
+    local ours = { create = std.create, resume = std.resume, yield = std.yield,
+                   status = std.status, wrap = wrap }
+    for name, f in pairs(ours) do
+        t[name] = f
+        t["__" .. name] = f
+    end
+    coroutine = t
+    package.loaded.coroutine = t
+end

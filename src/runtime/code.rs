@@ -1,0 +1,195 @@
+//! Handler code: where it comes from, its chunk name, and its compiled function. As upstream
+//! on OpenResty's LuaJIT, the chunk itself is cached and run (no closure factory): every run
+//! shares the VM's `_G`, and a file may hold LuaJIT bytecode (`string.dump`, `luajit -b`).
+
+use std::ffi::CString;
+
+use crate::sys::*;
+
+pub enum CodeSource {
+    Inline(Vec<u8>),
+    /// Absolute path of a Lua file.
+    File(Vec<u8>),
+    /// A file path with nginx variables, evaluated per session (a compiled complex value in
+    /// the configuration pool).
+    FileVar(*mut ngx_stream_complex_value_t),
+}
+
+pub struct Code {
+    pub source: CodeSource,
+    /// `=content_by_lua(nginx.conf:12)` for inline code, `@/path/file.lua` for files.
+    pub chunkname: String,
+    /// Key of the compiled factory in the VM's code cache table.
+    pub key: String,
+}
+
+const CODE_CACHE: &std::ffi::CStr = c"ngx_lua_code_cache";
+
+/// `nhli_`/`nhlf_` and the MD5 of `what` in hex: upstream's code cache key parts.
+fn digest_key(tag: &str, what: &[u8]) -> String {
+    let mut key = String::from(tag);
+    for b in crate::api::string::exports::md5(&[what]) {
+        key.push_str(&format!("{b:02x}"));
+    }
+    key
+}
+
+impl Code {
+    /// Upstream's cache keys: inline code by its chunk name and the MD5 of its text (the same
+    /// code at the same place shares one entry), a file by the MD5 of its path.
+    pub fn new(source: CodeSource, chunkname: String) -> Code {
+        let (key, chunkname) = match &source {
+            CodeSource::Inline(src) => (format!("{chunkname}{}", digest_key("nhli_", src)), chunkname),
+            CodeSource::File(p) => (digest_key("nhlf_", p), format!("@{}", String::from_utf8_lossy(p))),
+            CodeSource::FileVar(_) => (String::new(), String::new()),
+        };
+        Code { source, chunkname, key }
+    }
+
+    /// A file named in the configuration: keyed by the path as written there (`arg`), as
+    /// upstream does.
+    pub fn file(path: Vec<u8>, arg: &[u8]) -> Code {
+        let mut code = Code::new(CodeSource::File(path), String::new());
+        code.key = digest_key("nhlf_", arg);
+        code
+    }
+
+    fn describe_error(&self, msg: &str) -> String {
+        match &self.source {
+            CodeSource::Inline(_) => format!("failed to load inlined Lua code: {msg}"),
+            CodeSource::File(p) => {
+                format!("failed to load external Lua file \"{}\": {msg}", String::from_utf8_lossy(p))
+            }
+            CodeSource::FileVar(_) => msg.to_string(),
+        }
+    }
+
+    /// For a path with variables, the file this session runs (relative paths are taken from
+    /// the prefix); `None` for code known at configuration time.
+    pub unsafe fn resolve(&self, s: *mut ngx_stream_session_t) -> Option<Result<Code, String>> {
+        let CodeSource::FileVar(cv) = self.source else { return None };
+        let mut out = ngx_str_t { len: 0, data: std::ptr::null_mut() };
+        // SAFETY: cv was compiled for the stream module; s is a live session.
+        if s.is_null() || unsafe { ngx_stream_complex_value(s, cv, &mut out) } != NGX_OK as isize {
+            return Some(Err("failed to evaluate the Lua file path".into()));
+        }
+        // SAFETY: ngx_cycle is the running cycle.
+        let path = unsafe { crate::conf::directives::rebase_path(ngx_cycle, ngx_bytes(&out)) };
+        Some(Ok(Code::new(CodeSource::File(path), String::new())))
+    }
+
+    /// The code as written (files are read now).
+    fn text(&self) -> Result<Vec<u8>, String> {
+        let body = match &self.source {
+            CodeSource::Inline(src) => src.clone(),
+            CodeSource::FileVar(_) => return Err("unresolved file path".into()),
+            CodeSource::File(path) => {
+                let p = String::from_utf8_lossy(path).into_owned();
+                let mut b = std::fs::read(&p).map_err(|e| {
+                    let reason = e.raw_os_error().map(|n| std::io::Error::from_raw_os_error(n).to_string());
+                    let reason = reason.unwrap_or_else(|| e.to_string());
+                    let reason = reason.split(" (os error").next().unwrap_or("").to_string();
+                    format!("cannot open {p}: {reason}")
+                })?;
+                // LuaJIT bytecode starts with ESC and goes to the loader as it is
+                if b.first() == Some(&b'#') {
+                    // a shebang line: keep the line count, drop the text
+                    b.splice(0..0, b"--".iter().copied());
+                }
+                b
+            }
+        };
+        Ok(body)
+    }
+
+    /// Compiles the code (source or bytecode) into the function on top of `l`'s stack.
+    unsafe fn compile(&self, l: *mut lua_State) -> Result<(), String> {
+        let body = self.text()?;
+        let name = CString::new(self.chunkname.as_str()).unwrap_or_default();
+        // SAFETY: l is a live state; on error the message is on the stack.
+        unsafe {
+            if raw::luaL_loadbuffer(l, body.as_ptr() as *const _, body.len(), name.as_ptr()) != 0 {
+                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                raw::lua_settop(l, -2);
+                return Err(msg.unwrap_or_else(|| "unknown error".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Inline code always is; a file only when it exists now (otherwise it is looked for, and
+    /// reported, when it runs, as upstream does).
+    pub fn is_available(&self) -> bool {
+        match &self.source {
+            CodeSource::Inline(_) => true,
+            CodeSource::File(p) => std::fs::metadata(String::from_utf8_lossy(p).as_ref()).is_ok(),
+            CodeSource::FileVar(_) => false,
+        }
+    }
+
+    /// Compiles the code once in a scratch state, for `nginx -t`.
+    pub fn check_syntax(&self) -> Result<(), String> {
+        if !self.is_available() {
+            return Ok(());
+        }
+        // SAFETY: a private state, closed before returning.
+        unsafe {
+            let l = raw::luaL_newstate();
+            if l.is_null() {
+                return Err("failed to create a Lua state".into());
+            }
+            let r = self.compile(l);
+            raw::lua_close(l);
+            r.map_err(|m| self.describe_error(&m))
+        }
+    }
+
+    /// Like `push_closure` (cached), with the loader's own message on failure (no "failed to
+    /// load ..." prefix), as upstream reports init code errors.
+    pub unsafe fn push_closure_raw(&self, l: *mut lua_State) -> Result<(), String> {
+        // SAFETY: as push_closure.
+        unsafe { self.push_function(l, true) }
+    }
+
+    /// Pushes the code's function onto `l`, compiling it on first use (or every time when
+    /// the code cache is off).
+    pub unsafe fn push_closure(&self, l: *mut lua_State, cache: bool) -> Result<(), String> {
+        // SAFETY: as push_function.
+        unsafe { self.push_function(l, cache) }.map_err(|m| self.describe_error(&m))
+    }
+
+    unsafe fn push_function(&self, l: *mut lua_State, cache: bool) -> Result<(), String> {
+        // SAFETY: l is the VM's main state, with the code cache table in its registry.
+        unsafe {
+            let key = CString::new(self.key.as_str()).unwrap_or_default();
+            raw::lua_getfield(l, LUA_REGISTRYINDEX, CODE_CACHE.as_ptr());
+            if cache {
+                raw::lua_getfield(l, -1, key.as_ptr());
+            } else {
+                raw::lua_pushnil(l);
+            }
+            if raw::lua_type(l, -1) != LUA_TFUNCTION {
+                raw::lua_settop(l, -2);
+                if let Err(m) = self.compile(l) {
+                    raw::lua_settop(l, -2);
+                    return Err(m);
+                }
+                if cache {
+                    raw::lua_pushvalue(l, -1);
+                    raw::lua_setfield(l, -3, key.as_ptr());
+                }
+            }
+            raw::lua_remove(l, -2);
+            Ok(())
+        }
+    }
+}
+
+/// Creates the empty code cache table in a new VM's registry.
+pub unsafe fn init_cache(l: *mut lua_State) {
+    // SAFETY: l is a live state.
+    unsafe {
+        raw::lua_createtable(l, 0, 8);
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, CODE_CACHE.as_ptr());
+    }
+}

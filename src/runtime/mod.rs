@@ -1,0 +1,10 @@
+//! The Lua runtime of a worker: the VM and its code, sessions, their threads and the
+//! scheduler that resumes them on nginx events.
+
+pub mod cmodule;
+pub mod code;
+pub mod paths;
+pub mod scheduler;
+pub mod session;
+pub mod thread;
+pub mod vm;

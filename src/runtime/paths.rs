@@ -1,0 +1,132 @@
+//! Default `package.path` / `package.cpath` (what `;;` expands to). Our LuaJIT is built with
+//! its stock defaults (`/usr/local/...`), while distributions install Lua 5.1 modules (e.g.
+//! Debian's `lua-cjson`) under `/usr`, where their own LuaJIT builds look, and where the C
+//! module (linked to the distro's LuaJIT) finds them. So the distro directories are added.
+
+use crate::sys::*;
+
+/// Debian's multiarch triplet of the target we are built for (`x86_64-linux-gnu`).
+fn multiarch() -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let arch = match std::env::consts::ARCH {
+        "x86" => "i386",
+        "powerpc64" if cfg!(target_endian = "little") => "powerpc64le",
+        a @ ("x86_64" | "aarch64" | "arm" | "powerpc64" | "s390x" | "riscv64" | "loongarch64" | "mips64") => a,
+        _ => return None,
+    };
+    let abi = if cfg!(target_env = "musl") {
+        "musl"
+    } else if arch == "arm" {
+        if cfg!(target_abi = "eabihf") {
+            "gnueabihf"
+        } else {
+            "gnueabi"
+        }
+    } else if arch == "mips64" {
+        "gnuabi64"
+    } else {
+        "gnu"
+    };
+    Some(format!("{arch}-linux-{abi}"))
+}
+
+/// C module patterns: Debian/Ubuntu (multiarch), RHEL/Fedora (lib64), Alpine/Arch.
+fn distro_cpath() -> Vec<String> {
+    let mut dirs = Vec::new();
+    if let Some(triplet) = multiarch() {
+        dirs.push(format!("/usr/lib/{triplet}/lua/5.1/?.so"));
+    }
+    if cfg!(target_pointer_width = "64") {
+        dirs.push("/usr/lib64/lua/5.1/?.so".into());
+    }
+    dirs.push("/usr/lib/lua/5.1/?.so".into());
+    dirs
+}
+
+fn distro_path() -> Vec<String> {
+    vec!["/usr/share/lua/5.1/?.lua".into(), "/usr/share/lua/5.1/?/init.lua".into()]
+}
+
+/// `current` with the `extra` patterns it lacks: C patterns before LuaJIT's `loadall.so`
+/// (its last resort), Lua patterns at the end.
+fn with_extra(current: &str, extra: &[String]) -> String {
+    let mut parts: Vec<&str> = current.split(';').filter(|p| !p.is_empty()).collect();
+    let at = parts.iter().position(|p| p.ends_with("/loadall.so")).unwrap_or(parts.len());
+    let missing: Vec<&str> = extra.iter().map(String::as_str).filter(|e| !parts.contains(e)).collect();
+    parts.splice(at..at, missing);
+    parts.join(";")
+}
+
+/// What upstream puts before the default `package.path` when nginx is built `--with-debug`
+/// (its `LUA_DEFAULT_PATH`): a lua-resty-core and lua-resty-lrucache checked out beside the
+/// directory nginx runs in, as in upstream's development trees.
+#[cfg(ngx_feature = "debug")]
+const DEBUG_DEFAULT_PATH: &str = "../lua-resty-core/lib/?.lua;../lua-resty-lrucache/lib/?.lua";
+
+/// A fresh main VM's `package.path` starts with DEBUG_DEFAULT_PATH in a debug nginx, as
+/// upstream's (logged as upstream's debug line).
+#[cfg(ngx_feature = "debug")]
+pub unsafe fn prepend_debug_default(l: *mut lua_State, log: *mut ngx_log_t) {
+    log_debug(log, &format!("lua prepending default package.path with {DEBUG_DEFAULT_PATH}"));
+    // SAFETY: l is a fresh VM with the package library open; the stack is restored.
+    unsafe {
+        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
+        let pkg = raw::lua_gettop(l);
+        raw::lua_getfield(l, pkg, c"path".as_ptr());
+        let current = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        raw::lua_settop(l, pkg);
+        set_field_str(l, pkg, c"path", format!("{DEBUG_DEFAULT_PATH};{current}").as_bytes());
+        raw::lua_settop(l, pkg - 1);
+    }
+}
+
+#[cfg(not(ngx_feature = "debug"))]
+pub unsafe fn prepend_debug_default(_l: *mut lua_State, _log: *mut ngx_log_t) {}
+
+/// Adds the distro directories to a fresh VM's defaults, unless `LUA_PATH` / `LUA_CPATH`
+/// chose them (then LuaJIT's rules apply unchanged).
+pub unsafe fn add_distro_dirs(l: *mut lua_State) {
+    // SAFETY: l is a fresh VM with the package library open; the stack is restored.
+    unsafe {
+        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
+        if raw::lua_type(l, -1) != LUA_TTABLE {
+            raw::lua_settop(l, -2);
+            return;
+        }
+        let pkg = raw::lua_gettop(l);
+        for (field, env, extra) in [(c"path", "LUA_PATH", distro_path()), (c"cpath", "LUA_CPATH", distro_cpath())] {
+            if std::env::var_os(env).is_some() {
+                continue;
+            }
+            raw::lua_getfield(l, pkg, field.as_ptr());
+            let current = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+            raw::lua_settop(l, pkg);
+            set_field_str(l, pkg, field, with_extra(&current, &extra).as_bytes());
+        }
+        raw::lua_settop(l, pkg - 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserts_before_loadall_without_duplicates() {
+        let cur = "./?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib64/lua/5.1/?.so;/usr/local/lib/lua/5.1/loadall.so";
+        let extra = vec!["/usr/lib/x/lua/5.1/?.so".to_string(), "/usr/lib64/lua/5.1/?.so".to_string()];
+        assert_eq!(
+            with_extra(cur, &extra),
+            "./?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib64/lua/5.1/?.so;/usr/lib/x/lua/5.1/?.so;/usr/local/lib/lua/5.1/loadall.so"
+        );
+        assert_eq!(with_extra("./?.lua", &extra[..1]), "./?.lua;/usr/lib/x/lua/5.1/?.so");
+    }
+
+    #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
+    #[test]
+    fn debian_triplet() {
+        assert_eq!(multiarch().as_deref(), Some("x86_64-linux-gnu"));
+    }
+}

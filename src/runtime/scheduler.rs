@@ -1,0 +1,373 @@
+//! Runs entry coroutines: creation (sharing the VM's `_G`, as upstream), raw `lua_resume`, and turning
+//! the result into what the phase handler must do next.
+
+use std::ffi::{c_int, CStr};
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::runtime::code::Code;
+use crate::runtime::session::{CoOp, Phase, Session};
+use crate::runtime::thread::{Status as ThreadStatus, Thread};
+use crate::runtime::vm::COROUTINES;
+use crate::sys::*;
+
+/// The session whose Lua code runs now. The built-in layer's `get_request()` reads it through
+/// `ngx_stream_lua_rs_get_request` rather than `getfenv(0).__ngx_req`: LuaJIT cannot compile
+/// `getfenv` (OpenResty's LuaJIT has `thread.exdata` for this), and a trace that stops at
+/// every `ngx.ctx` or `ngx.var` access makes them tens of times slower.
+static RUNNING: AtomicPtr<Session> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Runs `f` with `sess` as the running session (restored after: resumes may nest).
+pub fn with_running<R>(sess: *mut Session, f: impl FnOnce() -> R) -> R {
+    let prev = RUNNING.swap(sess, Ordering::Relaxed);
+    let r = f();
+    RUNNING.store(prev, Ordering::Relaxed);
+    r
+}
+
+#[no_mangle]
+pub extern "C" fn ngx_stream_lua_rs_get_request() -> *mut Session {
+    RUNNING.load(Ordering::Relaxed)
+}
+
+pub enum Outcome {
+    /// The entry function returned.
+    Finished,
+    /// `ngx.exit(code)` was called.
+    Exited(isize),
+    /// The entry thread raised an error (already logged).
+    Failed,
+    /// The entry thread waits for an nginx event (its wake-up is armed).
+    Waiting,
+}
+
+/// Starts `code` in a new entry coroutine of the session and runs it until it ends.
+///
+/// `sess` stays a raw pointer: Lua code changes the session (through the C ABI) while it runs,
+/// so no Rust reference to it may live across a resume.
+pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
+    // SAFETY: sess is the live context of the session being run.
+    let (l, code_cache, log) = unsafe { ((*sess).l, (*sess).code_cache, (*sess).log()) };
+    // SAFETY: a new phase of the same session starts with a new entry thread.
+    unsafe { (*sess).release_threads() };
+    // SAFETY: l is the VM's main state; every push below is popped or moved before return.
+    unsafe {
+        let top = raw::lua_gettop(l);
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+        let co = raw::lua_newthread(l);
+        raw::lua_pushvalue(l, -1);
+        let co_ref = raw::luaL_ref(l, -3);
+
+        let resolved = code.resolve((*sess).s);
+        let key = match &resolved {
+            Some(Ok(file)) => &file.key,
+            _ => &code.key,
+        };
+        log_debug(log, &format!("looking up Lua code cache with key '{key}'"));
+        let pushed = match &resolved {
+            None => code.push_closure(l, code_cache),
+            Some(Ok(file)) => file.push_closure(l, code_cache),
+            Some(Err(e)) => Err(e.clone()),
+        };
+        if let Err(msg) = pushed {
+            raw::lua_settop(l, top);
+            raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+            raw::luaL_unref(l, -1, co_ref);
+            raw::lua_settop(l, top);
+            log_error(NGX_LOG_ERR, log, 0, msg.as_bytes());
+            return Outcome::Failed;
+        }
+        // stack: cotable, thread, function
+        raw::lua_xmove(l, co, 1);
+        raw::lua_settop(l, top);
+        let t = (*sess).add_thread(co, co_ref, false, std::ptr::null_mut());
+        resume(sess, t, 0)
+    }
+}
+
+/// Resumes thread `t` with `nargs` values on its stack, then every thread that became ready
+/// meanwhile (a parent that spawned, a parent waiting on an ended thread), in the order they
+/// became ready, like upstream's posted threads. Returns when every ready thread waits for an
+/// event (`Waiting`), or the session's Lua is done.
+pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcome {
+    let (mut t, mut nargs) = (t, nargs);
+    loop {
+        // SAFETY: sess and t are live; t's coroutine is anchored in the registry.
+        unsafe {
+            (*sess).cur = t;
+            let co = (*t).co;
+            release_args(co);
+            let rc = with_running(sess, || raw::lua_resume_(co, nargs));
+            match rc {
+                LUA_YIELD => {
+                    if let Some(code) = (*sess).exit_code {
+                        // ngx.exit ends every thread of the session
+                        (*sess).cancel_wait();
+                        (*sess).posted.clear();
+                        return Outcome::Exited(code);
+                    }
+                    if let Some((child, n)) = (*sess).spawned.take() {
+                        // ngx.thread.spawn: the child runs first, the parent later gets the
+                        // thread object it yielded
+                        (*sess).posted.push_back((t, 1));
+                        (t, nargs) = (child, n);
+                        continue;
+                    }
+                    if let Some(op) = (*sess).co_op.take() {
+                        match op {
+                            CoOp::Resume(child, n) => {
+                                (*t).status = ThreadStatus::Normal;
+                                (*child).status = ThreadStatus::Running;
+                                (t, nargs) = (child, n);
+                            }
+                            CoOp::Yield(n) => {
+                                (*t).status = ThreadStatus::Suspended;
+                                (t, nargs) = (back_to_parent(t, true, n), n + 1);
+                            }
+                        }
+                        continue;
+                    }
+                    if (*t).pending.is_none() {
+                        // a plain coroutine.yield() in a thread: it lets the other ready
+                        // threads run first, then goes on (upstream's manual time slicing)
+                        raw::lua_settop(co, 0);
+                        (*sess).posted.push_back((t, 0));
+                    }
+                }
+                0 if (*t).coroutine => {
+                    let n = raw::lua_gettop(co);
+                    (*t).status = ThreadStatus::Dead;
+                    (t, nargs) = (back_to_parent(t, true, n), n + 1);
+                    continue;
+                }
+                _ if (*t).coroutine && (*t).wrap => {
+                    // coroutine.wrap: the error goes up to the first parent that is not a
+                    // wrapped coroutine, with the traceback of the whole chain (upstream's)
+                    let (kind, msg) = error_of(co, rc);
+                    let trace = traceback(t);
+                    let mut p = t;
+                    while (*p).coroutine && (*p).wrap {
+                        (*p).status = ThreadStatus::Dead;
+                        p = (*p).parent;
+                    }
+                    if (*p).coroutine {
+                        // a coroutine.resume'd parent: its resumer gets false and the error
+                        (*p).status = ThreadStatus::Dead;
+                        let q = (*p).parent;
+                        raw::lua_pushboolean((*q).co, 0);
+                        push_bytes((*q).co, msg.as_bytes());
+                        (*q).status = ThreadStatus::Running;
+                        (t, nargs) = (q, 2);
+                        continue;
+                    }
+                    raw::lua_settop((*p).co, 0);
+                    push_bytes((*p).co, msg.as_bytes());
+                    if let Some(o) = thread_failed(sess, p, kind, &msg, &trace) {
+                        return o;
+                    }
+                }
+                _ if (*t).coroutine => {
+                    // coroutine.resume returns false and the error
+                    (*t).status = ThreadStatus::Dead;
+                    (t, nargs) = (back_to_parent(t, false, 1), 2);
+                    continue;
+                }
+                0 if !(*t).user => {
+                    (*t).status = ThreadStatus::Dead;
+                    // the session goes on until its light threads end too
+                    (*sess).entry_finished = true;
+                }
+                0 => {
+                    raw::lua_pushboolean(co, 1);
+                    raw::lua_insert(co, 1);
+                    thread_ended(sess, t);
+                }
+                _ => {
+                    let (kind, msg) = error_of(co, rc);
+                    let trace = traceback(t);
+                    if let Some(o) = thread_failed(sess, t, kind, &msg, &trace) {
+                        return o;
+                    }
+                }
+            }
+            match (*sess).posted.pop_front() {
+                Some((p, n)) => (t, nargs) = (p, n),
+                None if (*sess).entry_finished && (*sess).live_uthreads() == 0 => return Outcome::Finished,
+                None => return Outcome::Waiting,
+            }
+        }
+    }
+}
+
+/// A user coroutine yielded, returned or failed: its resumer gets `ok` and the top `n` values
+/// of its stack, and runs next.
+unsafe fn back_to_parent(t: *mut Thread, ok: bool, n: c_int) -> *mut Thread {
+    // SAFETY: t is a user coroutine resumed by its (live) parent thread.
+    unsafe {
+        let parent = (*t).parent;
+        raw::lua_pushboolean((*parent).co, ok as c_int);
+        raw::lua_xmove((*t).co, (*parent).co, n);
+        (*parent).status = ThreadStatus::Running;
+        parent
+    }
+}
+
+/// A light thread ended: hand its results to a parent waiting on it (which becomes ready), or
+/// keep them for a later `ngx.thread.wait`.
+unsafe fn thread_ended(sess: *mut Session, t: *mut Thread) {
+    // SAFETY: sess and t are live.
+    unsafe {
+        (*t).status = ThreadStatus::Zombie;
+        let parent = (*t).parent;
+        if (*t).waited_by_parent && !parent.is_null() && (*parent).waits_on_threads {
+            (*parent).pending = None;
+            cancel_thread_wait(sess, parent);
+            let n = raw::lua_gettop((*t).co);
+            raw::lua_xmove((*t).co, (*parent).co, n);
+            (*sess).end_thread(t);
+            (*sess).posted.push_back((parent, n));
+        }
+    }
+}
+
+/// Cancels an `ngx.thread.wait`: the children stop being waited on.
+pub unsafe fn cancel_thread_wait(sess: *mut Session, t: *mut Thread) {
+    // SAFETY: sess is live; its threads are boxed.
+    unsafe {
+        (*t).waits_on_threads = false;
+        for c in (*sess).threads.iter_mut() {
+            if c.parent == t {
+                c.waited_by_parent = false;
+            }
+        }
+    }
+}
+
+/// Resumes a waiting thread from an nginx event handler with `nargs` values already pushed
+/// onto its stack, then lets the phase finish the session when its Lua is done. The session
+/// may be gone when this returns.
+pub unsafe fn wake(sess: *mut Session, t: *mut Thread, nargs: c_int) {
+    // SAFETY: sess and t are live (their events are cancelled when they go).
+    unsafe {
+        (*t).pending = None;
+        let outcome = resume(sess, t, nargs);
+        if !matches!(outcome, Outcome::Waiting) {
+            if let Some(done) = (*sess).on_done {
+                done(sess, outcome);
+            }
+        }
+    }
+}
+
+/// The kind of a failed resume and its error message (the error value on top of `co`).
+unsafe fn error_of(co: *mut lua_State, rc: c_int) -> (&'static str, String) {
+    let kind = match rc {
+        LUA_ERRRUN => "runtime error",
+        LUA_ERRSYNTAX => "syntax error",
+        LUA_ERRMEM => "memory allocation error",
+        LUA_ERRERR => "error handler error",
+        _ => "unknown error",
+    };
+    // SAFETY: co holds the error value on top.
+    let msg = unsafe {
+        if raw::lua_isstring(co, -1) != 0 {
+            String::from_utf8_lossy(to_bytes(co, -1).unwrap_or_default()).into_owned()
+        } else {
+            "unknown reason".to_string()
+        }
+    };
+    (kind, msg)
+}
+
+/// The entry thread or light thread `t` failed (its error value on top of its stack): logged
+/// in upstream's words; the entry thread's failure ends the session's Lua (`Some`), a light
+/// thread's leaves `false, err` for `ngx.thread.wait`.
+unsafe fn thread_failed(sess: *mut Session, t: *mut Thread, kind: &str, msg: &str, trace: &str) -> Option<Outcome> {
+    // SAFETY: sess and t are live.
+    unsafe {
+        let user = (*t).user;
+        // upstream runs these phases with a plain pcall, hence their own wording
+        let line = match (*sess).phase {
+            _ if user => format!("stream lua user thread aborted: {kind}: {msg}\n{trace}"),
+            Phase::Log => format!("failed to run log_by_lua*: {msg}\n{trace}"),
+            Phase::Balancer => format!("failed to run balancer_by_lua*: {msg}\n{trace}"),
+            _ => format!("lua entry thread aborted: {kind}: {msg}\n{trace}"),
+        };
+        log_error(NGX_LOG_ERR, (*sess).log(), 0, line.as_bytes());
+        if !user {
+            (*t).status = ThreadStatus::Dead;
+            (*sess).posted.clear();
+            return Some(Outcome::Failed);
+        }
+        // what ngx.thread.wait returns for it: false, then what the failed coroutine's stack
+        // holds (LuaJIT leaves the failing frame's values below the error, e.g. the argument
+        // given to error()), as upstream returns it
+        let co = (*t).co;
+        raw::lua_pushboolean(co, 0);
+        raw::lua_insert(co, 1);
+        thread_ended(sess, t);
+        None
+    }
+}
+
+/// A traceback in upstream's layout (`stack traceback:` / `coroutine 0:` / frames).
+/// A traceback in upstream's layout: `stack traceback:`, then `coroutine N:` and the frames
+/// of the failing thread (0) and of each live parent up the chain (1, 2, ...).
+pub unsafe fn traceback(t: *mut Thread) -> String {
+    let mut out = String::from("stack traceback:");
+    let mut t = t;
+    let mut id = 0;
+    // SAFETY: the threads of a chain are live (a parent outlives its running children).
+    unsafe {
+        while !t.is_null() && id < 5 {
+            out.push_str(&format!("\ncoroutine {id}:"));
+            // the entry thread's function is the handler's code itself: upstream shows it as
+            // the main chunk (its LuaJIT runs the chunk, ours a closure made from it)
+            let entry = !(*t).user && !(*t).coroutine;
+            frames(&mut out, (*t).co, entry);
+            id += 1;
+            t = (*t).parent;
+            if !t.is_null() && (*t).status == ThreadStatus::Dead {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The frames of `co`, one per line.
+unsafe fn frames(out: &mut String, co: *mut lua_State, entry: bool) {
+    let mut level = 0;
+    // SAFETY: lua_getstack/lua_getinfo only read co's frames.
+    unsafe {
+        let mut ar: raw::lua_Debug = std::mem::zeroed();
+        let mut depth = 0;
+        while raw::lua_getstack(co, depth, &mut ar) != 0 {
+            depth += 1;
+        }
+        while raw::lua_getstack(co, level, &mut ar) != 0 {
+            if level >= 22 {
+                out.push_str("\n\t...");
+                break;
+            }
+            raw::lua_getinfo(co, c"Snl".as_ptr(), &mut ar);
+            let src = CStr::from_ptr(ar.short_src.as_ptr()).to_string_lossy();
+            out.push_str(&format!("\n\t{src}:"));
+            if ar.currentline > 0 {
+                out.push_str(&format!("{}:", ar.currentline));
+            }
+            let namewhat = if ar.namewhat.is_null() { "" } else { CStr::from_ptr(ar.namewhat).to_str().unwrap_or("") };
+            if !namewhat.is_empty() && !ar.name.is_null() {
+                out.push_str(&format!(" in function '{}'", CStr::from_ptr(ar.name).to_string_lossy()));
+            } else {
+                let what = if ar.what.is_null() { "" } else { CStr::from_ptr(ar.what).to_str().unwrap_or("") };
+                match what {
+                    "main" => out.push_str(" in main chunk"),
+                    "Lua" if entry && level == depth - 1 => out.push_str(" in main chunk"),
+                    "C" | "tail" => out.push_str(" ?"),
+                    _ => out.push_str(&format!(" in function <{src}:{}>", ar.linedefined)),
+                }
+            }
+            level += 1;
+        }
+    }
+}

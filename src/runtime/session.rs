@@ -1,0 +1,389 @@
+//! Per-session Lua state: which phase runs, the entry coroutine, `ngx.ctx`, exit status and
+//! output buffers. It lives in the connection pool and is dropped by the pool's cleanup.
+
+use std::ffi::c_int;
+use std::ptr;
+
+use crate::module::{main_conf_of, ngx_stream_lua_module};
+use crate::runtime::thread::{Status as ThreadStatus, Thread};
+use crate::sys::*;
+
+/// A coroutine operation Lua asked the scheduler for (it yields to do it).
+#[derive(Clone, Copy)]
+pub enum CoOp {
+    /// `coroutine.resume`: run this coroutine with that many arguments on its stack.
+    Resume(*mut Thread, c_int),
+    /// `coroutine.yield` in a user coroutine, with that many values.
+    Yield(c_int),
+}
+
+/// Upstream's context bits (`NGX_STREAM_LUA_CONTEXT_*`), also returned through the C ABI.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(i32)]
+#[allow(dead_code)] // phases of later milestones
+pub enum Phase {
+    Content = 0x0001,
+    Log = 0x0002,
+    Timer = 0x0004,
+    InitWorker = 0x0008,
+    Balancer = 0x0010,
+    Preread = 0x0020,
+    SslCert = 0x0040,
+    SslClientHello = 0x0080,
+}
+
+impl Phase {
+    /// The wording of `API disabled in the context of ...`.
+    pub fn directive_name(self) -> &'static str {
+        match self {
+            Phase::Content => "content_by_lua*",
+            Phase::Log => "log_by_lua*",
+            Phase::Timer => "ngx.timer",
+            Phase::InitWorker => "init_worker_by_lua*",
+            Phase::Balancer => "balancer_by_lua*",
+            Phase::Preread => "preread_by_lua*",
+            Phase::SslCert => "ssl_certificate_by_lua*",
+            Phase::SslClientHello => "ssl_client_hello_by_lua*",
+        }
+    }
+}
+
+/// A function run with its data when the session ends.
+pub type Cleanup = (unsafe fn(*mut std::ffi::c_void), *mut std::ffi::c_void);
+
+pub struct Session {
+    /// Unique in the worker (see `is_live`).
+    pub id: u64,
+    pub s: *mut ngx_stream_session_t,
+    /// The VM's main state.
+    pub l: *mut lua_State,
+    pub phase: Phase,
+    /// The Lua threads of the running phase: `threads[0]` is the entry thread.
+    #[allow(clippy::vec_box)] // threads are referred to by address: each must stay put
+    pub threads: Vec<Box<Thread>>,
+    /// The thread Lua code runs in right now.
+    pub cur: *mut Thread,
+    /// Threads ready to run again (with how many values they are resumed), in order.
+    pub posted: std::collections::VecDeque<(*mut Thread, c_int)>,
+    /// A thread just spawned, to run before its parent (with its argument count).
+    pub spawned: Option<(*mut Thread, c_int)>,
+    /// The `ngx.on_abort` callback's thread, waiting for a client abort.
+    pub on_abort: *mut Thread,
+    /// A `coroutine.resume`/`yield` to carry out.
+    pub co_op: Option<CoOp>,
+    /// The entry thread has returned while light threads still run.
+    pub entry_finished: bool,
+    /// `ngx.exit` was called with this code.
+    pub exit_code: Option<isize>,
+    /// Reference of the `ngx.ctx` table in the registry's ctx tables, or LUA_NOREF.
+    pub ctx_ref: c_int,
+    pub out_free: *mut ngx_chain_t,
+    pub out_busy: *mut ngx_chain_t,
+    pub code_cache: bool,
+    /// The session's private VM (`lua_code_cache off`); dropped after the fields above.
+    #[allow(dead_code)] // held for its Drop
+    pub own_vm: Option<crate::runtime::vm::VmRef>,
+    /// The log of a session-less context: the cycle's, naming the context in each line.
+    pub fake_log: ngx_log_t,
+    /// What that log appends to each line (", context: ngx.timer, client: ...").
+    pub log_context: String,
+    /// What the phase does once the entry thread has ended.
+    pub on_done: Option<unsafe fn(*mut Session, crate::runtime::scheduler::Outcome)>,
+    /// `ngx.req.socket()` state, once acquired.
+    pub req_sock: Option<Box<crate::api::socket::downstream::ReqSocket>>,
+    /// The threads waiting in `ngx.flush(true)` for nginx's buffered output to leave.
+    pub flush_waiters: Vec<*mut Thread>,
+    /// What the preread handler returns once its Lua code is done.
+    pub preread_rc: Option<ngx_int_t>,
+    pub content_started: bool,
+    /// `ngx.eof()` was called: output is refused from now on.
+    pub eof: bool,
+    /// `peek(n)` waits for n bytes in the preread buffer.
+    pub peek_need: Option<usize>,
+    /// A phase handler of ours is on the stack (nginx called it just now).
+    pub in_handler: bool,
+    /// `ngx.req.socket()` was taken in a UDP session.
+    pub udp_sock_taken: bool,
+    /// Run when the session ends, like upstream's `ngx_stream_lua_cleanup_add` (a cosocket
+    /// closes its connection); a slot is emptied when its owner goes first.
+    pub cleanups: Vec<Option<Cleanup>>,
+    /// While `balancer_by_lua*` runs: the session's balancer state, for `ngx.balancer`.
+    pub balancer: *mut crate::phase::balancer::Peer,
+}
+
+thread_local! {
+    /// The ids of the sessions alive now, so that an object outliving its session can tell
+    /// "that session ended" from "another session owns me" (addresses get reused).
+    static LIVE: std::cell::RefCell<std::collections::HashSet<u64>> = Default::default();
+    static NEXT_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
+}
+
+/// Whether the session with this id is alive now.
+pub fn is_live(id: u64) -> bool {
+    LIVE.with(|l| l.borrow().contains(&id))
+}
+
+impl Session {
+    pub fn connection(&self) -> *mut ngx_connection_t {
+        // SAFETY: the session outlives this context (the context is in its pool).
+        unsafe { (*self.s).connection }
+    }
+
+    /// Cancels what every thread waits for.
+    pub unsafe fn cancel_wait(&mut self) {
+        for t in self.threads.iter_mut() {
+            // SAFETY: the threads are this session's.
+            unsafe { t.cancel_wait() };
+        }
+    }
+
+    /// Whether some thread of the session waits for an event.
+    pub fn waiting(&self) -> bool {
+        self.threads.iter().any(|t| t.pending.is_some())
+    }
+
+    /// The session's thread for coroutine `co`, ended ones included.
+    pub fn find_thread(&self, co: *mut lua_State) -> *mut Thread {
+        self.threads.iter().rev().find(|t| t.co == co).map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
+    }
+
+    /// Light threads that have not ended.
+    pub fn live_uthreads(&self) -> usize {
+        self.threads
+            .iter()
+            // (a suspended light thread is an on_abort callback that has not started)
+            .filter(|t| {
+                t.user && !matches!(t.status, ThreadStatus::Zombie | ThreadStatus::Dead | ThreadStatus::Suspended)
+            })
+            .count()
+    }
+
+    /// Adds a thread and returns it (its address is stable: threads are boxed).
+    pub fn add_thread(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> *mut Thread {
+        let me = self as *mut Session;
+        self.threads.push(Thread::new(me, co, co_ref, user, parent));
+        let t = self.threads.last_mut().expect("just pushed");
+        &mut **t as *mut Thread
+    }
+
+    /// Ends a thread: its wait is cancelled and its coroutine let go.
+    pub unsafe fn end_thread(&mut self, t: *mut Thread) {
+        let l = self.l;
+        // SAFETY: t is one of this session's threads.
+        unsafe {
+            (*t).cancel_wait();
+            (*t).unref(l);
+            (*t).status = ThreadStatus::Dead;
+        }
+    }
+
+    /// The session's log, or the context's own for sessions without a connection.
+    pub fn log(&self) -> *mut ngx_log_t {
+        if self.s.is_null() {
+            return &self.fake_log as *const ngx_log_t as *mut ngx_log_t;
+        }
+        // SAFETY: as above.
+        unsafe { (*self.connection()).log }
+    }
+
+    fn new(
+        s: *mut ngx_stream_session_t,
+        l: *mut lua_State,
+        phase: Phase,
+        code_cache: bool,
+        own_vm: Option<crate::runtime::vm::VmRef>,
+    ) -> Box<Session> {
+        let sess = Box::new(Session {
+            id: NEXT_ID.with(|n| n.replace(n.get() + 1)),
+            s,
+            l,
+            phase,
+            threads: Vec::new(),
+            cur: ptr::null_mut(),
+            posted: Default::default(),
+            spawned: None,
+            co_op: None,
+            on_abort: ptr::null_mut(),
+            entry_finished: false,
+            exit_code: None,
+            ctx_ref: LUA_NOREF,
+            out_free: ptr::null_mut(),
+            out_busy: ptr::null_mut(),
+            code_cache,
+            own_vm,
+            // SAFETY: an all-zero ngx_log_t is inert; session-less contexts fill it in.
+            fake_log: unsafe { std::mem::zeroed() },
+            log_context: String::new(),
+            on_done: None,
+            req_sock: None,
+            flush_waiters: Vec::new(),
+            preread_rc: None,
+            content_started: false,
+            eof: false,
+            peek_need: None,
+            in_handler: false,
+            udp_sock_taken: false,
+            cleanups: Vec::new(),
+            balancer: ptr::null_mut(),
+        });
+        LIVE.with(|l| l.borrow_mut().insert(sess.id));
+        sess
+    }
+
+    /// A context with no nginx session, for code that runs outside one (init_worker, timers).
+    /// A timer's log context is TIMER_CONTEXT followed by its origin's client and server.
+    pub fn new_fake(l: *mut lua_State, phase: Phase) -> Box<Session> {
+        let mut sess = Session::new(ptr::null_mut(), l, phase, true, None);
+        // SAFETY: the cycle's log is valid while the worker runs.
+        unsafe {
+            sess.fake_log = *cycle_log();
+            // each line names the context, as upstream's log handlers do
+            let context = match phase {
+                Phase::Timer => Some(TIMER_CONTEXT),
+                Phase::InitWorker => Some(", context: init_worker_by_lua*"),
+                _ => None,
+            };
+            if let Some(context) = context {
+                sess.log_context = context.into();
+                sess.fake_log.handler = Some(log_context);
+                sess.fake_log.data = &mut *sess as *mut Session as *mut std::ffi::c_void;
+            }
+        }
+        sess
+    }
+
+    /// Registers `f(data)` to run when the session ends; returns its slot for `remove_cleanup`.
+    pub fn add_cleanup(&mut self, f: unsafe fn(*mut std::ffi::c_void), data: *mut std::ffi::c_void) -> usize {
+        // a slot given back earlier (a socket closed, then connected again) is reused
+        if let Some(slot) = self.cleanups.iter().position(|c| c.is_none()) {
+            let at = &self.cleanups[slot] as *const _;
+            log_debug(self.log(), &format!("lua stream cleanup reuse: {at:p}"));
+            self.cleanups[slot] = Some((f, data));
+            return slot;
+        }
+        self.cleanups.push(Some((f, data)));
+        self.cleanups.len() - 1
+    }
+
+    pub fn remove_cleanup(&mut self, slot: usize) {
+        if let Some(c) = self.cleanups.get_mut(slot) {
+            *c = None;
+        }
+    }
+
+    /// Lets go of every thread (a new phase starts with a new entry thread).
+    pub unsafe fn release_threads(&mut self) {
+        let l = self.l;
+        for t in self.threads.iter_mut() {
+            // SAFETY: the threads are this session's.
+            unsafe {
+                t.cancel_wait();
+                t.unref(l);
+            }
+        }
+        self.threads.clear();
+        self.posted.clear();
+        self.spawned = None;
+        self.co_op = None;
+        self.on_abort = ptr::null_mut();
+        self.cur = ptr::null_mut();
+        self.entry_finished = false;
+    }
+
+    /// The session's context, created on first use.
+    pub unsafe fn get_or_create(s: *mut ngx_stream_session_t) -> Option<*mut Session> {
+        // SAFETY: s is a live session; s->ctx has a slot per stream module.
+        unsafe {
+            let slot = (*s).ctx.add(ngx_stream_lua_module.ctx_index);
+            if !(*slot).is_null() {
+                return Some(*slot as *mut Session);
+            }
+            let mcf = main_conf_of(s);
+            let scf = crate::module::srv_conf_of(s);
+            // `lua_code_cache off`: a VM of its own per session, so files and required modules
+            // are loaded afresh, like upstream
+            let own_vm = if scf.code_cache() {
+                None
+            } else {
+                match crate::runtime::vm::Vm::new(ngx_cycle, mcf, mcf.vm.as_ref().map(|vm| vm.l)) {
+                    Ok(vm) => {
+                        let log = (*(*s).connection).log;
+                        crate::phase::init::run_init(mcf, vm.l, log).ok()?;
+                        Some(crate::runtime::vm::VmRef::new(vm))
+                    }
+                    Err(msg) => {
+                        log_error(NGX_LOG_ERR, (*(*s).connection).log, 0, msg.as_bytes());
+                        return None;
+                    }
+                }
+            };
+            let l = match &own_vm {
+                Some(vm) => vm.l(),
+                None => mcf.vm.as_ref()?.l,
+            };
+            let sess = Session::new(s, l, Phase::Content, scf.code_cache(), own_vm);
+            let raw = pool_own((*(*s).connection).pool, sess)?;
+            *slot = raw as *mut _;
+            Some(raw)
+        }
+    }
+}
+
+/// Appends the context to error lines logged by timer code, like upstream.
+unsafe extern "C" fn log_context(log: *mut ngx_log_t, buf: *mut u8, len: usize) -> *mut u8 {
+    // SAFETY: log->data is the session owning this log; nginx gives `len` bytes at buf.
+    unsafe {
+        let text = (*((*log).data as *const Session)).log_context.as_bytes();
+        let n = text.len().min(len);
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
+        buf.add(n)
+    }
+}
+
+/// ", client: ADDR, server: ADDR" of a session's connection, for lines logged on its behalf.
+/// How a timer's log lines start their context (its origin's client and server follow).
+pub const TIMER_CONTEXT: &str = ", context: ngx.timer";
+
+pub unsafe fn client_context(s: *mut ngx_stream_session_t) -> String {
+    if s.is_null() {
+        return String::new();
+    }
+    // SAFETY: s is a live session.
+    unsafe {
+        let c = (*s).connection;
+        let mut out = String::new();
+        let client = ngx_bytes(&(*c).addr_text);
+        if !client.is_empty() {
+            out.push_str(&format!(", client: {}", String::from_utf8_lossy(client)));
+        }
+        let ls = (*c).listening;
+        if !ls.is_null() && (*ls).addr_text.len > 0 {
+            out.push_str(&format!(", server: {}", String::from_utf8_lossy(ngx_bytes(&(*ls).addr_text))));
+        }
+        out
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        LIVE.with(|l| l.borrow_mut().remove(&self.id));
+        // SAFETY: the VM outlives every session of its cycle; we only unref our own slots.
+        unsafe {
+            self.release_threads();
+            for (f, data) in std::mem::take(&mut self.cleanups).into_iter().flatten() {
+                f(data);
+            }
+            if self.ctx_ref != LUA_NOREF {
+                log_debug(self.log(), &format!("lua release ngx.ctx at ref {}", self.ctx_ref));
+                raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::runtime::vm::CTX_TABLES.as_ptr());
+                raw::luaL_unref(self.l, -1, self.ctx_ref);
+                raw::lua_settop(self.l, -2);
+            }
+            // the session's slot must not point at freed memory during the rest of cleanup
+            if !self.s.is_null() {
+                let slot = (*self.s).ctx.add(ngx_stream_lua_module.ctx_index);
+                *slot = ptr::null_mut();
+            }
+        }
+    }
+}
