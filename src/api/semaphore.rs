@@ -89,7 +89,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_wait(
             if r.is_null() {
                 return fail(b"no request ctx found");
             }
-            let allowed = [Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello];
+            let allowed = Phase::YIELDABLE;
             if !allowed.contains(&(*r).phase) {
                 return fail(format!("API disabled in the context of {}", (*r).phase.directive_name()).as_bytes());
             }

@@ -27,7 +27,7 @@ unsafe fn sleep_impl(l: *mut lua_State) -> LuaResult {
         if delay < 0 {
             return err(format!("invalid sleep duration \"{delay}\""));
         }
-        check_phase(&*sess, &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello])?;
+        check_phase(&*sess, Phase::YIELDABLE)?;
         if let Err(e) = ensure_yieldable(l) {
             // upstream arms its timer before the yield fails, then cleans it up
             log_debug((*sess).log(), "lua clean up the timer for pending ngx.sleep");

@@ -15,8 +15,6 @@ use crate::runtime::thread::Status;
 use crate::runtime::vm::COROUTINES;
 use crate::sys::*;
 
-const YIELDABLE: &[Phase] = &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello];
-
 lua_api! {
     spawn => spawn_impl,
     wait => wait_impl,
@@ -84,7 +82,7 @@ unsafe fn spawn_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine of a session's thread.
     unsafe {
         let sess = current_session(l)?;
-        check_phase(&*sess, YIELDABLE)?;
+        check_phase(&*sess, Phase::YIELDABLE)?;
         let n = raw::lua_gettop(l);
         if raw::lua_type(l, 1) != LUA_TFUNCTION {
             let got = if n == 0 { "no value".into() } else { type_name(l, raw::lua_type(l, 1)) };
@@ -115,7 +113,7 @@ unsafe fn wait_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine of a session's thread.
     unsafe {
         let sess = current_session(l)?;
-        check_phase(&*sess, YIELDABLE)?;
+        check_phase(&*sess, Phase::YIELDABLE)?;
         let me = (*sess).cur;
         let n = raw::lua_gettop(l);
         let mut waiting_on = 0;
@@ -173,7 +171,7 @@ unsafe fn kill_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine of a session's thread.
     unsafe {
         let sess = current_session(l)?;
-        check_phase(&*sess, YIELDABLE)?;
+        check_phase(&*sess, Phase::YIELDABLE)?;
         let co = raw::lua_tothread(l, 1);
         if co.is_null() {
             let got = type_name(l, raw::lua_type(l, 1));

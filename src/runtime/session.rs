@@ -33,6 +33,11 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Where Lua may wait (sleep, cosockets, semaphores, light threads): the phases that run
+    /// in a coroutine nginx resumes on events.
+    pub const YIELDABLE: &'static [Phase] =
+        &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello];
+
     /// The wording of `API disabled in the context of ...`.
     pub fn directive_name(self) -> &'static str {
         match self {

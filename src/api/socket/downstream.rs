@@ -15,7 +15,7 @@ use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
 use crate::sys::*;
 
-pub use crate::api::socket::recv::os_error_text;
+use crate::api::socket::errno_text;
 use crate::api::socket::recv::{
     or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_arg, until_args,
     until_iterator_args, Pattern, Read, RecvBuf,
@@ -574,7 +574,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             Sent::Failed(errno) => {
                 rs.write_closed = true;
                 raw::lua_pushnil(l);
-                push_bytes(l, os_error_text(errno).as_bytes());
+                push_bytes(l, errno_text(errno).as_bytes());
                 Ok(2)
             }
             Sent::Again => {
@@ -688,7 +688,7 @@ unsafe extern "C" fn on_send_writable(wev: *mut ngx_event_t) {
                     }
                     Sent::Again if ngx_handle_write_event(wev, 0) == NGX_OK as isize => return,
                     Sent::Again => "failed to wait for the client".to_string(),
-                    Sent::Failed(errno) => os_error_text(errno),
+                    Sent::Failed(errno) => errno_text(errno),
                 }
             };
             // the write side is done for, as upstream finalizes it
@@ -829,7 +829,7 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
         if libc::shutdown((*c).fd, libc::SHUT_WR) == -1 {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
             raw::lua_pushnil(l);
-            push_bytes(l, os_error_text(errno).as_bytes());
+            push_bytes(l, errno_text(errno).as_bytes());
             return Ok(2);
         }
         raw::lua_pushinteger(l, 1);

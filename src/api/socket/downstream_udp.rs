@@ -5,7 +5,8 @@
 
 use std::ffi::{c_int, c_void, CStr};
 
-use crate::api::socket::downstream::{os_error_text, send_data};
+use crate::api::socket::downstream::send_data;
+use crate::api::socket::errno_text;
 use crate::lua_api;
 use crate::runtime::session::Session;
 use crate::sys::*;
@@ -144,7 +145,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
         if sent != data.len() as isize {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
             raw::lua_pushnil(l);
-            let msg = if sent < 0 && errno != 0 { os_error_text(errno) } else { "send failed".to_string() };
+            let msg = if sent < 0 && errno != 0 { errno_text(errno) } else { "send failed".to_string() };
             push_bytes(l, msg.as_bytes());
             return Ok(2);
         }

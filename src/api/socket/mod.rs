@@ -19,12 +19,8 @@ pub mod udp;
 use std::ffi::c_int;
 
 use crate::conf::SocketConf;
-use crate::runtime::session::{Phase, Session};
+use crate::runtime::session::Session;
 use crate::sys::*;
-
-/// Phases where cosockets may be used (the yieldable ones).
-pub const COSOCKET_PHASES: &[Phase] =
-    &[Phase::Content, Phase::Preread, Phase::Timer, Phase::SslCert, Phase::SslClientHello];
 
 /// The `ngx.socket` table of the `ngx` table at `t`, created on first use.
 pub unsafe fn socket_table(l: *mut lua_State, t: c_int) -> c_int {
@@ -125,4 +121,14 @@ pub unsafe fn fail(l: *mut lua_State, msg: &[u8]) -> LuaResult {
         push_bytes(l, msg);
     }
     Ok(2)
+}
+
+/// What a failed socket call reports for an errno: `strerror`'s text in lower case, as
+/// upstream lowers nginx's `ngx_strerror` output ("error" when there is no errno).
+pub fn errno_text(errno: i32) -> String {
+    if errno == 0 {
+        return "error".into();
+    }
+    let s = std::io::Error::from_raw_os_error(errno).to_string();
+    s.split(" (os error").next().unwrap_or("error").to_lowercase()
 }

@@ -4,6 +4,7 @@
 
 use std::ffi::c_int;
 
+use crate::api::socket::errno_text;
 use crate::sys::*;
 
 const READ_CHUNK: usize = 4096;
@@ -314,24 +315,10 @@ impl RecvBuf {
                 n if n == NGX_AGAIN as isize => return Read::Again,
                 _ => {
                     let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-                    self.read_err = Some(os_error_text(errno));
+                    self.read_err = Some(errno_text(errno));
                 }
             }
         }
-    }
-}
-
-/// `strerror` text with a lowercase first letter, as LuaSocket reports errors.
-pub fn os_error_text(errno: i32) -> String {
-    if errno == 0 {
-        return "error".into();
-    }
-    let s = std::io::Error::from_raw_os_error(errno).to_string();
-    let s = s.split(" (os error").next().unwrap_or("error").to_string();
-    let mut cs = s.chars();
-    match cs.next() {
-        Some(f) => f.to_lowercase().collect::<String>() + cs.as_str(),
-        None => s,
     }
 }
 

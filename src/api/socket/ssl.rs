@@ -5,12 +5,13 @@
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
+use crate::api::socket::fail;
 use crate::api::socket::recv::or_default;
 use crate::api::socket::tcp::{cancel_wait, on_read_event, on_write_event, this_in_session, TcpSocket};
-use crate::api::socket::{fail, COSOCKET_PHASES};
 use crate::api::{check_phase, current_session};
 use crate::lua_api;
 use crate::runtime::scheduler::wake;
+use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
 use crate::sys::*;
 
@@ -66,7 +67,7 @@ unsafe fn sslhandshake_impl(l: *mut lua_State) -> LuaResult {
             ));
         }
         let sess = current_session(l)?;
-        check_phase(&*sess, COSOCKET_PHASES)?;
+        check_phase(&*sess, Phase::YIELDABLE)?;
         let (sess, sock) = this_in_session(l, "sslhandshake")?;
         if !sock.connected() {
             return fail(l, b"closed");

@@ -12,13 +12,15 @@ use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::api::socket::downstream::{os_error_text, send_data};
+use crate::api::socket::downstream::send_data;
+use crate::api::socket::errno_text;
 use crate::api::socket::resolve::Resolve;
-use crate::api::socket::{fail, parse_addr, socket_conf, socket_table, PeerAddr, COSOCKET_PHASES};
+use crate::api::socket::{fail, parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
 use crate::lua_api;
 use crate::runtime::scheduler::wake;
+use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
 use crate::runtime::thread::Thread;
 use crate::sys::*;
@@ -106,7 +108,7 @@ unsafe fn udp_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting zero arguments, but got {n}"));
         }
         let sess = current_session(l)?;
-        check_phase(&*sess, COSOCKET_PHASES)?;
+        check_phase(&*sess, Phase::YIELDABLE)?;
         raw::lua_createtable(l, 3, 1);
         raw::lua_getfield(l, LUA_REGISTRYINDEX, OBJECT_MT.as_ptr());
         raw::lua_setmetatable(l, -2);
@@ -157,11 +159,6 @@ unsafe fn closed(l: *mut lua_State, sess: *mut Session, u: *mut UdpSock, what: &
     }
 }
 
-/// What upstream returns for a failed socket call: the errno text in lower case, as LuaSocket.
-fn errno_text(errno: i32) -> String {
-    os_error_text(errno).to_lowercase()
-}
-
 fn last_errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
@@ -176,7 +173,7 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
             ));
         }
         let sess = current_session(l)?;
-        check_phase(&*sess, COSOCKET_PHASES)?;
+        check_phase(&*sess, Phase::YIELDABLE)?;
         if raw::lua_type(l, 1) != LUA_TTABLE {
             let got = type_name(l, raw::lua_type(l, 1));
             return Err(LuaError::Arg(1, "setpeername", format!("table expected, got {got}")));

@@ -7,7 +7,8 @@
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
-use crate::api::socket::downstream::{os_error_text, send_data};
+use crate::api::socket::downstream::send_data;
+use crate::api::socket::errno_text;
 use crate::api::socket::out::OutBuf;
 use crate::api::socket::pool::{self as socket_pool, Idle, Join};
 use crate::api::socket::recv::{
@@ -15,11 +16,12 @@ use crate::api::socket::recv::{
     until_iterator_args, Pattern, Read, RecvBuf,
 };
 use crate::api::socket::resolve::Resolve;
-use crate::api::socket::{fail, parse_addr, sockaddr_bytes, socket_conf, socket_table, PeerAddr, COSOCKET_PHASES};
+use crate::api::socket::{fail, parse_addr, sockaddr_bytes, socket_conf, socket_table, PeerAddr};
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
 use crate::lua_api;
 use crate::runtime::scheduler::wake;
+use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
 use crate::runtime::thread::Thread;
 use crate::sys::*;
@@ -146,7 +148,7 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting zero arguments, but got {n}"));
         }
         let sess = current_session(l)?;
-        check_phase(&*sess, COSOCKET_PHASES)?;
+        check_phase(&*sess, Phase::YIELDABLE)?;
         let sock = Box::new(TcpSocket {
             sess: ptr::null_mut(),
             owner: 0,
@@ -446,7 +448,7 @@ unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
             ));
         }
         let sess = current_session(l)?;
-        check_phase(&*sess, COSOCKET_PHASES)?;
+        check_phase(&*sess, Phase::YIELDABLE)?;
         let mut pool = None;
         let mut pool_size = 0;
         let mut backlog = None;
@@ -812,7 +814,7 @@ unsafe fn start_connect(
             if !pc.connection.is_null() {
                 socket_pool::close_conn(pc.connection);
             }
-            return fail(l, os_error_text(errno).as_bytes());
+            return fail(l, errno_text(errno).as_bytes());
         }
         if rc == NGX_BUSY as isize {
             return fail(l, b"no live connection");
@@ -882,7 +884,7 @@ unsafe fn connect_done(sock: &mut TcpSocket, timed_out: bool) {
                 }
                 sock.close_connection();
                 raw::lua_pushnil(co);
-                push_bytes(co, os_error_text(errno).as_bytes());
+                push_bytes(co, errno_text(errno).as_bytes());
                 2
             } else {
                 if (*(*c).write).timer_set() != 0 {
@@ -1197,7 +1199,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             Err(errno) => {
                 sock.write_closed = true;
                 sock.out.release(sess);
-                fail(l, os_error_text(errno).as_bytes())
+                fail(l, errno_text(errno).as_bytes())
             }
         }
     }
@@ -1263,7 +1265,7 @@ unsafe fn write_ready(sock: &mut TcpSocket) {
                 Err(errno) => {
                     sock.write_closed = true;
                     raw::lua_pushnil(co);
-                    push_bytes(co, os_error_text(errno).as_bytes());
+                    push_bytes(co, errno_text(errno).as_bytes());
                     2
                 }
             }
@@ -1378,7 +1380,7 @@ unsafe fn setoption_impl(l: *mut lua_State) -> LuaResult {
         );
         if rc == -1 {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            return fail(l, os_error_text(errno).as_bytes());
+            return fail(l, errno_text(errno).as_bytes());
         }
         raw::lua_pushboolean(l, 1);
         Ok(1)
@@ -1518,7 +1520,7 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
         sock.write_closed = true;
         if libc::shutdown((*sock.c).fd, libc::SHUT_WR) == -1 {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            return fail(l, os_error_text(errno).as_bytes());
+            return fail(l, errno_text(errno).as_bytes());
         }
         raw::lua_pushinteger(l, 1);
         Ok(1)
