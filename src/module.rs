@@ -51,6 +51,9 @@ pub unsafe fn main_conf_of_cf<'a>(cf: *mut ngx_conf_t) -> &'a mut MainConf {
 
 unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
     guard(ptr::null_mut(), || {
+        // nginx numbered the stream modules before it creates their confs
+        // SAFETY: a plain read of our module's index, set by nginx.
+        crate::runtime::session::set_ctx_index(unsafe { ngx_stream_lua_module.ctx_index });
         // SAFETY: cf->pool lives as long as the cycle's configuration.
         pool_own(unsafe { (*cf).pool }, Box::<MainConf>::default()).map_or(ptr::null_mut(), |p| p as *mut c_void)
     })
@@ -184,7 +187,7 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             if mcf.codes.is_empty() {
                 return NGX_OK as ngx_int_t;
             }
-            match crate::runtime::vm::Vm::new((*cf).cycle, mcf, None) {
+            match crate::phase::new_vm((*cf).cycle, mcf, None) {
                 Ok(vm) => mcf.vm = Some(vm),
                 Err(msg) => {
                     // upstream's level for a VM that fails to initialize (resty.core ...)

@@ -77,7 +77,7 @@ unsafe extern "C" fn check_abort(rev: *mut ngx_event_t) {
                 if n == 0 { 0 } else { errno },
                 b"stream client prematurely closed connection",
             );
-            let Some(sess) = Session::get_or_create(s) else { return };
+            let Some(sess) = Session::of(s) else { return };
             let t = (*sess).on_abort;
             if !t.is_null() && (*t).status == Status::Suspended {
                 log_debug((*c).log, "lua waking up the on_abort callback thread");

@@ -22,6 +22,10 @@ pub mod timer;
 use crate::runtime::session::{Phase, Session};
 use crate::sys::*;
 
+/// What every new VM gets besides the `ngx` table (`inject`).
+pub static API: crate::runtime::vm::Api =
+    crate::runtime::vm::Api { lua_layer: BUILTIN_LUA, modules: BUILTIN_MODULES, on_close: socket::pool::free_vm_pools };
+
 /// The built-in Lua layer run when a VM starts, in load order.
 pub const BUILTIN_LUA: &[(&str, &str)] = &[
     ("ngx_core.lua", include_str!("../lualib/ngx_core.lua")),

@@ -266,7 +266,7 @@ unsafe extern "C" fn on_flush_writable(wev: *mut ngx_event_t) {
         // SAFETY: wev belongs to a live session's connection (wev->data = c, c->data = s).
         unsafe {
             let c = (*wev).data as *mut ngx_connection_t;
-            let Some(sess) = Session::get_or_create((*c).data as *mut ngx_stream_session_t) else { return };
+            let Some(sess) = Session::of((*c).data as *mut ngx_stream_session_t) else { return };
             if (*sess).flush_waiters.is_empty() {
                 return;
             }

@@ -432,7 +432,7 @@ unsafe fn handler_file(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *m
             let Some(cv) = compile_complex_value(cf, 1) else { return CONF_ERROR };
             return set_handler(cf, conf, slot, Code::new(CodeSource::FileVar(cv), String::new()));
         }
-        let path = rebase_path((*cf).cycle, arg);
+        let path = crate::runtime::paths::rebase_path((*cf).cycle, arg);
         set_handler(cf, conf, slot, Code::file(path, arg))
     })
 }
@@ -659,21 +659,6 @@ unsafe extern "C" fn preread_no_postpone(
         mcf.preread_no_postpone = Some(on);
         CONF_OK
     })
-}
-
-/// Relative paths are taken from the nginx prefix, like upstream's `ngx_*_lua_rebase_path`.
-pub unsafe fn rebase_path(cycle: *mut ngx_cycle_t, p: &[u8]) -> Vec<u8> {
-    if p.first() == Some(&b'/') {
-        return p.to_vec();
-    }
-    // SAFETY: the cycle being configured has its prefix set.
-    let prefix = unsafe { ngx_bytes(&(*cycle).prefix) };
-    let mut out = prefix.to_vec();
-    if !out.is_empty() && out.last() != Some(&b'/') {
-        out.push(b'/');
-    }
-    out.extend_from_slice(p);
-    out
 }
 
 /// `lua_ssl_ciphers`, `lua_ssl_certificate[_key]`, `lua_ssl_trusted_certificate`, `lua_ssl_crl`.

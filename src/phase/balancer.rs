@@ -9,7 +9,7 @@ use std::ffi::c_void;
 use crate::conf::SrvConf;
 use crate::module::ngx_stream_lua_module;
 use crate::runtime::scheduler::{run_entry, Outcome};
-use crate::runtime::session::{Phase, Session};
+use crate::runtime::session::Phase;
 use crate::sys::*;
 
 /// A session's balancer state. nginx's round robin data comes first: nginx hands `peer.data`
@@ -100,7 +100,7 @@ unsafe extern "C" fn get_peer(pc: *mut ngx_peer_connection_t, data: *mut c_void)
             let Some(code) = (*(*bp).conf).balancer.clone() else {
                 return ngx_stream_upstream_get_round_robin_peer(pc, &mut (*bp).rrp as *mut _ as *mut c_void);
             };
-            let Some(sess) = Session::get_or_create(s) else {
+            let Some(sess) = crate::phase::session_of(s) else {
                 return NGX_ERROR as ngx_int_t;
             };
             (*sess).cancel_wait();

@@ -19,7 +19,7 @@ pub unsafe extern "C" fn content_handler(s: *mut ngx_stream_session_t) {
                 ngx_stream_finalize_session(s, NGX_DECLINED as ngx_uint_t);
                 return;
             };
-            let Some(sess) = Session::get_or_create(s) else {
+            let Some(sess) = crate::phase::session_of(s) else {
                 ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_uint_t);
                 return;
             };

@@ -2,7 +2,7 @@
 
 use crate::module::srv_conf_of;
 use crate::runtime::scheduler::{run_entry, Outcome};
-use crate::runtime::session::{Phase, Session};
+use crate::runtime::session::Phase;
 use crate::sys::*;
 
 pub unsafe extern "C" fn log_handler(s: *mut ngx_stream_session_t) -> ngx_int_t {
@@ -13,7 +13,7 @@ pub unsafe extern "C" fn log_handler(s: *mut ngx_stream_session_t) -> ngx_int_t 
             let Some(code) = srv_conf_of(s).log.clone() else {
                 return NGX_OK as ngx_int_t;
             };
-            let Some(sess) = Session::get_or_create(s) else {
+            let Some(sess) = crate::phase::session_of(s) else {
                 return NGX_ERROR as ngx_int_t;
             };
             (*sess).cancel_wait();

@@ -22,7 +22,7 @@ pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_in
             let Some(code) = srv_conf_of(s).preread.clone() else {
                 return NGX_DECLINED as ngx_int_t;
             };
-            let Some(sess) = Session::get_or_create(s) else {
+            let Some(sess) = crate::phase::session_of(s) else {
                 return NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_int_t;
             };
             if let Some(rc) = (*sess).preread_rc {

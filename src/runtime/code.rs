@@ -28,7 +28,7 @@ const CODE_CACHE: &std::ffi::CStr = c"ngx_lua_code_cache";
 /// `nhli_`/`nhlf_` and the MD5 of `what` in hex: upstream's code cache key parts.
 fn digest_key(tag: &str, what: &[u8]) -> String {
     let mut key = String::from(tag);
-    for b in crate::api::string::exports::md5(&[what]) {
+    for b in crate::sys::digest::md5(&[what]) {
         key.push_str(&format!("{b:02x}"));
     }
     key
@@ -74,7 +74,7 @@ impl Code {
             return Some(Err("failed to evaluate the Lua file path".into()));
         }
         // SAFETY: ngx_cycle is the running cycle.
-        let path = unsafe { crate::conf::directives::rebase_path(ngx_cycle, ngx_bytes(&out)) };
+        let path = unsafe { crate::runtime::paths::rebase_path(ngx_cycle, ngx_bytes(&out)) };
         Some(Ok(Code::new(CodeSource::File(path), String::new())))
     }
 

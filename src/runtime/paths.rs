@@ -5,6 +5,21 @@
 
 use crate::sys::*;
 
+/// Relative paths are taken from the nginx prefix, like upstream's `ngx_*_lua_rebase_path`.
+pub unsafe fn rebase_path(cycle: *mut ngx_cycle_t, p: &[u8]) -> Vec<u8> {
+    if p.first() == Some(&b'/') {
+        return p.to_vec();
+    }
+    // SAFETY: the cycle being configured has its prefix set.
+    let prefix = unsafe { ngx_bytes(&(*cycle).prefix) };
+    let mut out = prefix.to_vec();
+    if !out.is_empty() && out.last() != Some(&b'/') {
+        out.push(b'/');
+    }
+    out.extend_from_slice(p);
+    out
+}
+
 /// Debian's multiarch triplet of the target we are built for (`x86_64-linux-gnu`).
 fn multiarch() -> Option<String> {
     if !cfg!(target_os = "linux") {

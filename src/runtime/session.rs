@@ -4,7 +4,6 @@
 use std::ffi::c_int;
 use std::ptr;
 
-use crate::module::{main_conf_of, ngx_stream_lua_module};
 use crate::runtime::thread::{Status as ThreadStatus, Thread};
 use crate::sys::*;
 
@@ -114,6 +113,18 @@ pub struct Session {
     pub cleanups: Vec<Option<Cleanup>>,
     /// While `balancer_by_lua*` runs: the session's balancer state, for `ngx.balancer`.
     pub balancer: *mut crate::phase::balancer::Peer,
+}
+
+/// Our module's index among the stream modules (its `ctx_index`): where a session keeps its
+/// context. The module sets it before any session exists, at each configuration load.
+static CTX_INDEX: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn set_ctx_index(i: usize) {
+    CTX_INDEX.store(i, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn ctx_index() -> usize {
+    CTX_INDEX.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 thread_local! {
@@ -295,40 +306,26 @@ impl Session {
         self.entry_finished = false;
     }
 
-    /// The session's context, created on first use.
-    pub unsafe fn get_or_create(s: *mut ngx_stream_session_t) -> Option<*mut Session> {
+    /// The context of a live nginx session, if Lua has run for it.
+    pub unsafe fn of(s: *mut ngx_stream_session_t) -> Option<*mut Session> {
         // SAFETY: s is a live session; s->ctx has a slot per stream module.
+        let p = unsafe { *(*s).ctx.add(ctx_index()) };
+        (!p.is_null()).then_some(p as *mut Session)
+    }
+
+    /// A new context for the nginx session `s`, owned by its connection's pool and found by
+    /// `of` from now on. `l` is the VM it runs in; `own_vm` the VM it owns (code cache off).
+    pub unsafe fn attach(
+        s: *mut ngx_stream_session_t,
+        l: *mut lua_State,
+        code_cache: bool,
+        own_vm: Option<crate::runtime::vm::VmRef>,
+    ) -> Option<*mut Session> {
+        let sess = Session::new(s, l, Phase::Content, code_cache, own_vm);
+        // SAFETY: s is a live session with a connection and its pool.
         unsafe {
-            let slot = (*s).ctx.add(ngx_stream_lua_module.ctx_index);
-            if !(*slot).is_null() {
-                return Some(*slot as *mut Session);
-            }
-            let mcf = main_conf_of(s);
-            let scf = crate::module::srv_conf_of(s);
-            // `lua_code_cache off`: a VM of its own per session, so files and required modules
-            // are loaded afresh, like upstream
-            let own_vm = if scf.code_cache() {
-                None
-            } else {
-                match crate::runtime::vm::Vm::new(ngx_cycle, mcf, mcf.vm.as_ref().map(|vm| vm.l)) {
-                    Ok(vm) => {
-                        let log = (*(*s).connection).log;
-                        crate::phase::init::run_init(mcf, vm.l, log).ok()?;
-                        Some(crate::runtime::vm::VmRef::new(vm))
-                    }
-                    Err(msg) => {
-                        log_error(NGX_LOG_ERR, (*(*s).connection).log, 0, msg.as_bytes());
-                        return None;
-                    }
-                }
-            };
-            let l = match &own_vm {
-                Some(vm) => vm.l(),
-                None => mcf.vm.as_ref()?.l,
-            };
-            let sess = Session::new(s, l, Phase::Content, scf.code_cache(), own_vm);
             let raw = pool_own((*(*s).connection).pool, sess)?;
-            *slot = raw as *mut _;
+            *(*s).ctx.add(ctx_index()) = raw as *mut _;
             Some(raw)
         }
     }
@@ -386,7 +383,7 @@ impl Drop for Session {
             }
             // the session's slot must not point at freed memory during the rest of cleanup
             if !self.s.is_null() {
-                let slot = (*self.s).ctx.add(ngx_stream_lua_module.ctx_index);
+                let slot = (*self.s).ctx.add(ctx_index());
                 *slot = ptr::null_mut();
             }
         }

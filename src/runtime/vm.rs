@@ -3,11 +3,38 @@
 
 use std::ffi::{c_int, CString};
 
-use crate::conf::MainConf;
+use crate::runtime::code::Code;
 use crate::sys::*;
+
+/// What the layers above the runtime put into every new VM besides the `ngx` table: the
+/// built-in Lua layer run right after it, the modules user code may `require`, and what to
+/// free when a VM closes. The module passes it in, so the runtime knows no `ngx.*` area.
+pub struct Api {
+    /// Our Lua layer over the exported C ABI, run in order: (chunk name, source).
+    pub lua_layer: &'static [(&'static str, &'static str)],
+    /// Modules found by `require` behind the user's paths: (module name, source).
+    pub modules: &'static [(&'static str, &'static str)],
+    /// Frees what the API keeps per VM (cosocket pools) when a session's own VM closes.
+    pub on_close: fn(*mut lua_State),
+}
+
+/// How to set up a VM.
+pub struct VmSetup<'a> {
+    pub api: &'static Api,
+    /// Creates the global `ngx` table with the C-implemented functions.
+    pub install: &'a dyn Fn(*mut lua_State) -> Result<(), String>,
+    /// `lua_package_path` / `lua_package_cpath`.
+    pub package_path: Option<&'a [u8]>,
+    pub package_cpath: Option<&'a [u8]>,
+    /// Handler code to compile up front.
+    pub codes: &'a [std::rc::Rc<Code>],
+    /// The main VM, when this one is a session's own (code cache off).
+    pub parent: Option<*mut lua_State>,
+}
 
 pub struct Vm {
     pub l: *mut lua_State,
+    on_close: fn(*mut lua_State),
 }
 
 impl Drop for Vm {
@@ -41,7 +68,7 @@ impl Drop for VmRef {
         if n == 1 {
             log_debug(cycle_log(), &format!("stream lua close the global Lua VM {:p}", self.0.l));
             // its cosocket pools go with it, as upstream's live in the VM's registry
-            crate::api::socket::pool::free_vm_pools(self.0.l);
+            (self.0.on_close)(self.0.l);
         }
     }
 }
@@ -124,10 +151,10 @@ unsafe fn default_entries(l: *mut lua_State) -> Vec<Vec<u8>> {
 }
 
 /// `lua_package_path` / `lua_package_cpath`, with `;;` and `$prefix` expanded.
-unsafe fn set_paths(l: *mut lua_State, mcf: &MainConf, prefix: &[u8]) {
+unsafe fn set_paths(l: *mut lua_State, setup: &VmSetup, prefix: &[u8]) {
     // SAFETY: l is a fresh VM with the package library open; the stack is restored.
     unsafe {
-        for (conf, field) in [(&mcf.package_path, c"path"), (&mcf.package_cpath, c"cpath")] {
+        for (conf, field) in [(setup.package_path, c"path"), (setup.package_cpath, c"cpath")] {
             if let Some(conf) = conf {
                 raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
                 raw::lua_getfield(l, -1, field.as_ptr());
@@ -159,15 +186,16 @@ unsafe fn copy_paths(from: *mut lua_State, l: *mut lua_State) {
 }
 
 impl Vm {
-    /// A new VM; `parent` is the main VM when this one is a session's own (code cache off).
-    pub unsafe fn new(cycle: *mut ngx_cycle_t, mcf: &MainConf, parent: Option<*mut lua_State>) -> Result<Vm, String> {
+    /// A new VM for `cycle`, set up as `setup` says.
+    pub unsafe fn new(cycle: *mut ngx_cycle_t, setup: &VmSetup) -> Result<Vm, String> {
+        let parent = setup.parent;
         // SAFETY: a fresh state, set up step by step on its own stack.
         unsafe {
             let l = raw::luaL_newstate();
             if l.is_null() {
                 return Err("failed to create the Lua VM".into());
             }
-            let vm = Vm { l };
+            let vm = Vm { l, on_close: setup.api.on_close };
             raw::luaL_openlibs(l);
             crate::runtime::paths::add_distro_dirs(l);
             crate::runtime::cmodule::wrap_searchers(l)?;
@@ -180,7 +208,7 @@ impl Vm {
                 // `lua_code_cache off`: a session's VM takes the paths the main VM has now
                 // (init_by_lua may have changed them), as upstream's
                 Some(parent) => copy_paths(parent, l),
-                None => set_paths(l, mcf, ngx_bytes(&(*cycle).prefix)),
+                None => set_paths(l, setup, ngx_bytes(&(*cycle).prefix)),
             }
 
             crate::runtime::code::init_cache(l);
@@ -195,14 +223,14 @@ impl Vm {
             raw::lua_setmetatable(l, -2);
             raw::lua_setfield(l, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
 
-            crate::api::inject(l, mcf)?;
-            vm.run_builtin_lua(&defaults)?;
+            (setup.install)(l)?;
+            vm.run_builtin_lua(setup.api, &defaults)?;
             vm.load_resty_core()?;
             vm.guard_globals();
 
             // compile everything once, before workers fork; code that does not compile (already
             // reported) and files missing now are loaded, and reported, when they run
-            for code in &mcf.codes {
+            for code in setup.codes {
                 if code.is_available() && code.push_closure(l, true).is_ok() {
                     raw::lua_settop(l, -2);
                 }
@@ -250,8 +278,8 @@ impl Vm {
     }
 
     /// Runs the embedded Lua layer (our own code over the exported C ABI).
-    unsafe fn run_builtin_lua(&self, defaults: &[Vec<u8>]) -> Result<(), String> {
-        for (name, src) in crate::api::BUILTIN_LUA {
+    unsafe fn run_builtin_lua(&self, api: &Api, defaults: &[Vec<u8>]) -> Result<(), String> {
+        for (name, src) in api.lua_layer {
             let chunk = CString::new(format!("=[stream-lua-rs {name}]")).unwrap_or_default();
             // SAFETY: self.l is live; errors leave a message on the stack.
             unsafe {
@@ -266,9 +294,9 @@ impl Vm {
         // SAFETY: self.l is live; the searcher source is ours and compiles.
         unsafe {
             let l = self.l;
-            raw::lua_createtable(l, 0, crate::api::BUILTIN_MODULES.len() as c_int);
+            raw::lua_createtable(l, 0, api.modules.len() as c_int);
             let t = raw::lua_gettop(l);
-            for (name, src) in crate::api::BUILTIN_MODULES {
+            for (name, src) in api.modules {
                 raw::lua_pushlstring(l, src.as_ptr() as *const _, src.len());
                 let name = CString::new(*name).unwrap_or_default();
                 raw::lua_setfield(l, t, name.as_ptr());

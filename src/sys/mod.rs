@@ -1,6 +1,7 @@
 //! The raw layer: nginx's and LuaJIT's C APIs, PCRE2, and the panic boundary. Nothing in here
 //! uses the rest of the crate; everything above it works through the helpers defined here.
 
+pub mod digest;
 pub mod lua;
 pub mod ngx;
 pub mod pcre2;

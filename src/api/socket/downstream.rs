@@ -354,7 +354,7 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
         // SAFETY: rev belongs to a live session's connection (rev->data = c, c->data = s).
         unsafe {
             let c = (*rev).data as *mut ngx_connection_t;
-            let sess = crate::runtime::session::Session::get_or_create((*c).data as *mut ngx_stream_session_t);
+            let sess = Session::of((*c).data as *mut ngx_stream_session_t);
             let Some(sess) = sess else { return };
             let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
             let Some(pat) = rs.waiting_read else { return };
@@ -664,7 +664,7 @@ unsafe extern "C" fn on_send_writable(wev: *mut ngx_event_t) {
         // SAFETY: wev belongs to a live session's connection (wev->data = c, c->data = s).
         unsafe {
             let c = (*wev).data as *mut ngx_connection_t;
-            let Some(sess) = Session::get_or_create((*c).data as *mut ngx_stream_session_t) else { return };
+            let Some(sess) = Session::of((*c).data as *mut ngx_stream_session_t) else { return };
             let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
             let t = rs.writer;
             if t.is_null() {

@@ -1,57 +1,13 @@
 //! The exported string/hash C ABI lua-resty-core's `resty.core.{uri,base64,hash,misc}`
-//! declare for stream, with upstream's names and signatures, and nginx's MD5/SHA-1 (the
-//! same code upstream uses), which the `ngx` crate does not bind.
+//! declare for stream, with upstream's names and signatures.
 
-use std::ffi::{c_int, c_uint, c_void};
+use std::ffi::{c_int, c_uint};
 
 use crate::api::string;
 use crate::runtime::session::Session;
 use crate::sys::ngx::*;
 
-/// Room for `ngx_md5_t` (88 bytes) or `ngx_sha1_t` (96 bytes), suitably aligned.
-#[repr(C, align(8))]
-struct HashCtx([u8; 128]);
-
-extern "C" {
-    fn ngx_md5_init(ctx: *mut c_void);
-    fn ngx_md5_update(ctx: *mut c_void, data: *const c_void, size: usize);
-    fn ngx_md5_final(result: *mut u8, ctx: *mut c_void);
-    fn ngx_sha1_init(ctx: *mut c_void);
-    fn ngx_sha1_update(ctx: *mut c_void, data: *const c_void, size: usize);
-    fn ngx_sha1_final(result: *mut u8, ctx: *mut c_void);
-}
-
-/// MD5 of the concatenated `parts`.
-pub fn md5(parts: &[&[u8]]) -> [u8; 16] {
-    let mut ctx = HashCtx([0; 128]);
-    let mut out = [0u8; 16];
-    let c = ctx.0.as_mut_ptr() as *mut c_void;
-    // SAFETY: ctx is large enough for ngx_md5_t; out holds the 16-byte digest.
-    unsafe {
-        ngx_md5_init(c);
-        for p in parts {
-            ngx_md5_update(c, p.as_ptr() as *const c_void, p.len());
-        }
-        ngx_md5_final(out.as_mut_ptr(), c);
-    }
-    out
-}
-
-/// SHA-1 of the concatenated `parts`.
-pub fn sha1(parts: &[&[u8]]) -> [u8; 20] {
-    let mut ctx = HashCtx([0; 128]);
-    let mut out = [0u8; 20];
-    let c = ctx.0.as_mut_ptr() as *mut c_void;
-    // SAFETY: ctx is large enough for ngx_sha1_t; out holds the 20-byte digest.
-    unsafe {
-        ngx_sha1_init(c);
-        for p in parts {
-            ngx_sha1_update(c, p.as_ptr() as *const c_void, p.len());
-        }
-        ngx_sha1_final(out.as_mut_ptr(), c);
-    }
-    out
-}
+pub use crate::sys::digest::{md5, sha1};
 
 /// The `len` bytes at `p` (empty for a null pointer).
 unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
