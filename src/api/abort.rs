@@ -7,6 +7,7 @@ use std::ffi::c_void;
 use crate::api::current_session;
 use crate::lua_api;
 use crate::module::srv_conf_of;
+use crate::runtime::downstream::ignore_event;
 use crate::runtime::scheduler::wake;
 use crate::runtime::session::Session;
 use crate::runtime::thread::Status;
@@ -14,8 +15,6 @@ use crate::runtime::vm::COROUTINES;
 use crate::sys::*;
 
 lua_api! { on_abort => on_abort_impl }
-
-unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
 
 /// What the client's read event does while no read is pending: watch for an abort when
 /// `lua_check_client_abort` is on, nothing otherwise.
@@ -87,7 +86,7 @@ unsafe extern "C" fn check_abort(rev: *mut ngx_event_t) {
             }
             (*c).set_error(1);
             (*sess).cancel_wait();
-            crate::phase::content::finalize(s, NGX_ERROR as isize);
+            crate::runtime::downstream::finalize(s, NGX_ERROR as isize);
         }
     })
 }

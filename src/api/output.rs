@@ -1,12 +1,13 @@
 //! `ngx.say`, `ngx.print`, `ngx.flush`: output to the downstream connection through nginx's
 //! stream filter chain, with buffers recycled per session.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::ptr;
 
 use crate::api::{check_phase, current_session};
 use crate::lua_api;
-use crate::module::ngx_stream_lua_module;
+use crate::runtime::downstream::ignore_event;
+use crate::runtime::downstream::{send_chain, write};
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
 use crate::sys::*;
@@ -236,8 +237,6 @@ unsafe fn wait_flushed(l: *mut lua_State, sess: *mut Session) -> LuaResult {
     }
 }
 
-unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
-
 /// No thread waits for the output any more: the write event goes quiet.
 unsafe fn stop_flush_wait(c: *mut ngx_connection_t) {
     // SAFETY: c is the session's live connection.
@@ -326,99 +325,5 @@ unsafe fn wake_flushers(sess: *mut Session, err: Option<&[u8]>) {
         let Some(&(first, n)) = ready.first() else { return };
         (*sess).posted.extend(ready[1..].iter().copied());
         crate::runtime::scheduler::wake(sess, first, n);
-    }
-}
-
-fn buf_tag() -> ngx_buf_tag_t {
-    ptr::addr_of_mut!(ngx_stream_lua_module) as *mut c_void
-}
-
-/// Sends `data` to the client, copying it into a recycled (or new) pool buffer.
-pub unsafe fn write(sess: &mut crate::runtime::session::Session, data: &[u8]) -> isize {
-    // SAFETY: the session's connection and pool are live; buffers come from that pool.
-    unsafe {
-        let c = sess.connection();
-        let pool = (*c).pool;
-        let log = sess.log();
-        let cl = get_free_buf(pool, log, &mut sess.out_free, data.len());
-        if cl.is_null() {
-            return NGX_ERROR as isize;
-        }
-        let b = (*cl).buf;
-        ptr::copy_nonoverlapping(data.as_ptr(), (*b).last, data.len());
-        (*b).last = (*b).last.add(data.len());
-        (*b).set_flush(1);
-        let mut out = cl;
-        let rc = send_chain(sess.s, out);
-        ngx_chain_update_chains(pool, &mut sess.out_free, &mut sess.out_busy, &mut out, buf_tag());
-        rc
-    }
-}
-
-/// One free buffer of at least `size` bytes: a recycled one when big enough (cosocket sends
-/// share the list, as upstream).
-pub(crate) unsafe fn get_free_buf(
-    pool: *mut ngx_pool_t,
-    log: *mut ngx_log_t,
-    free: &mut *mut ngx_chain_t,
-    size: usize,
-) -> *mut ngx_chain_t {
-    // SAFETY: free is this session's list of consumed buffers from the same pool.
-    unsafe {
-        if !(*free).is_null() {
-            let cl = *free;
-            *free = (*cl).next;
-            (*cl).next = ptr::null_mut();
-            let b = (*cl).buf;
-            let cap = (*b).end.offset_from((*b).start) as usize;
-            if cap >= size {
-                log_debug(log, &format!("lua reuse free buf memory {cap} >= {size}, cl:{:p}, p:{:p}", cl, (*b).start));
-                (*b).pos = (*b).start;
-                (*b).last = (*b).start;
-                return cl;
-            }
-            log_debug(
-                log,
-                &format!(
-                    "lua reuse free buf chain, but reallocate memory because {size} >= {cap}, cl:{:p}, p:{:p}",
-                    cl,
-                    (*b).start
-                ),
-            );
-            ngx_pfree(pool, (*b).start as *mut c_void);
-            let start = ngx_palloc(pool, size) as *mut u8;
-            if start.is_null() {
-                return ptr::null_mut();
-            }
-            (*b).start = start;
-            (*b).pos = start;
-            (*b).last = start;
-            (*b).end = start.add(size);
-            return cl;
-        }
-        let cl = ngx_alloc_chain_link(pool);
-        if cl.is_null() {
-            return ptr::null_mut();
-        }
-        let b = ngx_create_temp_buf(pool, size.max(1));
-        if b.is_null() {
-            return ptr::null_mut();
-        }
-        (*b).tag = buf_tag();
-        (*cl).buf = b;
-        (*cl).next = ptr::null_mut();
-        cl
-    }
-}
-
-/// Runs `chain` (or just what nginx holds, when null) through the stream filters towards the
-/// client.
-pub unsafe fn send_chain(s: *mut ngx_stream_session_t, chain: *mut ngx_chain_t) -> isize {
-    // SAFETY: the top filter is set once nginx has configured the stream module.
-    unsafe {
-        match ngx_stream_top_filter {
-            Some(f) => f(s, chain, 1),
-            None => NGX_ERROR as isize,
-        }
     }
 }

@@ -38,7 +38,8 @@ pub unsafe fn session_of(s: *mut ngx_stream_session_t) -> Option<*mut Session> {
             return Some(sess);
         }
         let mcf = main_conf_of(s);
-        let code_cache = srv_conf_of(s).code_cache();
+        let scf = srv_conf_of(s);
+        let code_cache = scf.code_cache();
         // `lua_code_cache off`: a VM of its own per session, so files and required modules
         // are loaded afresh, like upstream
         let own_vm = if code_cache {
@@ -60,6 +61,8 @@ pub unsafe fn session_of(s: *mut ngx_stream_session_t) -> Option<*mut Session> {
             Some(vm) => vm.l(),
             None => mcf.vm.as_ref()?.l,
         };
-        Session::attach(s, l, code_cache, own_vm)
+        let sess = Session::attach(s, l, code_cache, own_vm)?;
+        (*sess).send_timeout = scf.socket.send_timeout() as ngx_msec_t;
+        Some(sess)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::api::socket::downstream::{peeked, take_peeker};
 use crate::module::{main_conf_of, srv_conf_of};
-use crate::phase::content::finalize;
+use crate::runtime::downstream::finalize;
 use crate::runtime::scheduler::{resume, run_entry, Outcome};
 use crate::runtime::session::{Phase, Session};
 use crate::sys::*;

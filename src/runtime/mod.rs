@@ -3,6 +3,7 @@
 
 pub mod cmodule;
 pub mod code;
+pub mod downstream;
 pub mod paths;
 pub mod scheduler;
 pub mod session;

@@ -100,6 +100,8 @@ pub struct Session {
     /// What the preread handler returns once its Lua code is done.
     pub preread_rc: Option<ngx_int_t>,
     pub content_started: bool,
+    /// The server's `lua_socket_send_timeout`: how long output may take to drain at the end.
+    pub send_timeout: ngx_msec_t,
     /// `ngx.eof()` was called: output is refused from now on.
     pub eof: bool,
     /// `peek(n)` waits for n bytes in the preread buffer.
@@ -235,6 +237,7 @@ impl Session {
             flush_waiters: Vec::new(),
             preread_rc: None,
             content_started: false,
+            send_timeout: 60_000,
             eof: false,
             peek_need: None,
             in_handler: false,

@@ -10,6 +10,7 @@ use std::ptr;
 use crate::api::output::append_value;
 use crate::api::{check_phase, current_session};
 use crate::lua_api;
+use crate::runtime::downstream::ignore_event;
 use crate::runtime::scheduler::wake;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
@@ -308,8 +309,6 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
         yield_values(0)
     }
 }
-
-unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
 
 unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
     // SAFETY: sess is live; its connection's read event was armed by start_read.
@@ -822,7 +821,7 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
         let c = (*sess).connection();
         if (*c).buffered() != 0 {
             // what nginx still holds goes out first
-            crate::api::output::send_chain((*sess).s, ptr::null_mut());
+            crate::runtime::downstream::send_chain((*sess).s, ptr::null_mut());
         }
         rs.write_closed = true;
         log_debug((*c).log, "stream lua shutdown socket write direction");

@@ -35,7 +35,7 @@ impl OutBuf {
                 return true;
             }
             let pool = (*(*sess).connection()).pool;
-            let cl = crate::api::output::get_free_buf(pool, (*sess).log(), &mut (*sess).out_free, data.len());
+            let cl = crate::runtime::downstream::get_free_buf(pool, (*sess).log(), &mut (*sess).out_free, data.len());
             if cl.is_null() {
                 return false;
             }

@@ -19,6 +19,7 @@ use crate::api::socket::{fail, parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
 use crate::lua_api;
+use crate::runtime::downstream::ignore_event;
 use crate::runtime::scheduler::wake;
 use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
@@ -657,8 +658,6 @@ unsafe extern "C" fn on_read(rev: *mut ngx_event_t) {
         }
     })
 }
-
-unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
 
 unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
