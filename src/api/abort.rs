@@ -5,8 +5,8 @@
 use std::ffi::c_void;
 
 use crate::api::current_session;
+use crate::conf::srv_conf_of;
 use crate::lua_api;
-use crate::module::srv_conf_of;
 use crate::runtime::downstream::ignore_event;
 use crate::runtime::scheduler::wake;
 use crate::runtime::session::Session;

@@ -219,7 +219,7 @@ unsafe fn wait_flushed(l: *mut lua_State, sess: *mut Session) -> LuaResult {
         ensure_yieldable(l)?;
         (*wev).handler = Some(on_flush_writable);
         if (*wev).delayed() == 0 && (*wev).timer_set() == 0 {
-            let timeout = crate::module::srv_conf_of((*sess).s).socket.send_timeout();
+            let timeout = crate::conf::srv_conf_of((*sess).s).socket.send_timeout();
             ngx_add_timer(wev, timeout as ngx_msec_t);
         }
         if ngx_handle_write_event(wev, 0) != NGX_OK as isize {

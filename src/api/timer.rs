@@ -161,13 +161,11 @@ unsafe fn origin_of(sess: *mut Session) -> String {
 
 /// The `lua_max_pending_timers` of the running cycle.
 fn max_pending() -> usize {
-    crate::module::cycle_main_conf()
-        .map_or(DEFAULT_MAX_PENDING, |m| m.max_pending_timers.unwrap_or(DEFAULT_MAX_PENDING))
+    crate::conf::cycle_main_conf().map_or(DEFAULT_MAX_PENDING, |m| m.max_pending_timers.unwrap_or(DEFAULT_MAX_PENDING))
 }
 
 fn max_running() -> usize {
-    crate::module::cycle_main_conf()
-        .map_or(DEFAULT_MAX_RUNNING, |m| m.max_running_timers.unwrap_or(DEFAULT_MAX_RUNNING))
+    crate::conf::cycle_main_conf().map_or(DEFAULT_MAX_RUNNING, |m| m.max_running_timers.unwrap_or(DEFAULT_MAX_RUNNING))
 }
 
 /// A coroutine of `vm` (sharing its `_G`), holding the function at `from[func]` and the

@@ -1,8 +1,9 @@
-//! Configuration: the module's main and server configurations and every directive.
+//! Configuration data: the module's main and server configurations, where they are found,
+//! and the `*_by_lua_block` lexer. The directives that fill them are `module/directives.rs`.
 
-pub mod directives;
+pub mod access;
+pub use access::*;
 pub mod lexer;
-pub mod misc;
 
 use std::rc::Rc;
 
@@ -36,7 +37,7 @@ pub struct MainConf {
     /// The preread handler was moved to the end of its phase (done once, at the first session).
     pub preread_postponed: bool,
     /// `lua_add_variable`, `lua_sa_restart`, `lua_malloc_trim`, `lua_capture_error_log`.
-    pub misc: misc::MiscConf,
+    pub misc: MiscConf,
 }
 
 /// `server {}`-level configuration.
@@ -173,5 +174,28 @@ impl SrvConf {
         if self.check_client_abort.is_none() {
             self.check_client_abort = prev.check_client_abort;
         }
+    }
+}
+
+/// Settings that tune the process rather than run code (`module/process_directives.rs`).
+#[derive(Default)]
+pub struct MiscConf {
+    /// `lua_sa_restart` (default on).
+    pub sa_restart: Option<bool>,
+    /// `lua_malloc_trim N` (default 1000 sessions; 0 turns trimming off).
+    pub malloc_trim: Option<usize>,
+    /// Sessions logged since the last trim (per process).
+    pub malloc_trim_count: usize,
+    /// `lua_capture_error_log SIZE`: the ring buffer (in the configuration pool).
+    pub capture: Option<std::ptr::NonNull<crate::runtime::log_capture::RingBuf>>,
+}
+
+impl MiscConf {
+    pub fn sa_restart(&self) -> bool {
+        self.sa_restart.unwrap_or(true)
+    }
+
+    pub fn malloc_trim(&self) -> usize {
+        self.malloc_trim.unwrap_or(1000)
     }
 }

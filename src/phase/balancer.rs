@@ -7,7 +7,6 @@
 use std::ffi::c_void;
 
 use crate::conf::SrvConf;
-use crate::module::ngx_stream_lua_module;
 use crate::runtime::scheduler::{run_entry, Outcome};
 use crate::runtime::session::Phase;
 use crate::sys::*;
@@ -81,7 +80,7 @@ unsafe extern "C" fn init_peer(s: *mut ngx_stream_session_t, us: *mut ngx_stream
             if (*bp).rr_save_session.is_some() {
                 (*u).peer.save_session = Some(save_session);
             }
-            (*bp).conf = *(*us).srv_conf.add(ngx_stream_lua_module.ctx_index) as *const SrvConf;
+            (*bp).conf = *(*us).srv_conf.add(crate::runtime::session::ctx_index()) as *const SrvConf;
             (*bp).s = s;
             NGX_OK as ngx_int_t
         }

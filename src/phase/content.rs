@@ -1,6 +1,6 @@
 //! `content_by_lua*`: the stream content handler.
 
-use crate::module::srv_conf_of;
+use crate::conf::srv_conf_of;
 use crate::runtime::downstream::finalize;
 use crate::runtime::scheduler::{run_entry, Outcome};
 use crate::runtime::session::{Phase, Session};

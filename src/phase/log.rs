@@ -1,6 +1,6 @@
 //! `log_by_lua*`: runs for every session in the log phase; yielding APIs are disabled there.
 
-use crate::module::srv_conf_of;
+use crate::conf::srv_conf_of;
 use crate::runtime::scheduler::{run_entry, Outcome};
 use crate::runtime::session::Phase;
 use crate::sys::*;
@@ -31,7 +31,7 @@ pub unsafe extern "C" fn log_handler(s: *mut ngx_stream_session_t) -> ngx_int_t 
 /// `lua_malloc_trim N`: every N-th session logged gives free heap memory back to the system.
 unsafe fn malloc_trim_tick(s: *mut ngx_stream_session_t) {
     // SAFETY: a live session; its connection's log.
-    let (misc, log) = unsafe { (&mut crate::module::main_conf_of(s).misc, (*(*s).connection).log) };
+    let (misc, log) = unsafe { (&mut crate::conf::main_conf_of(s).misc, (*(*s).connection).log) };
     let every = misc.malloc_trim();
     if every == 0 {
         log_debug(log, "malloc_trim() disabled");

@@ -8,7 +8,7 @@ pub mod log;
 pub mod preread;
 
 use crate::conf::MainConf;
-use crate::module::{main_conf_of, srv_conf_of};
+use crate::conf::{main_conf_of, srv_conf_of};
 use crate::runtime::session::Session;
 use crate::runtime::vm::{Vm, VmRef, VmSetup};
 use crate::sys::*;

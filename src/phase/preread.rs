@@ -2,7 +2,7 @@
 //! (moved there at the first session) unless `preread_by_lua_no_postpone on`.
 
 use crate::api::socket::downstream::{peeked, take_peeker};
-use crate::module::{main_conf_of, srv_conf_of};
+use crate::conf::{main_conf_of, srv_conf_of};
 use crate::runtime::downstream::finalize;
 use crate::runtime::scheduler::{resume, run_entry, Outcome};
 use crate::runtime::session::{Phase, Session};

@@ -125,7 +125,7 @@ pub fn set_ctx_index(i: usize) {
     CTX_INDEX.store(i, std::sync::atomic::Ordering::Relaxed);
 }
 
-fn ctx_index() -> usize {
+pub fn ctx_index() -> usize {
     CTX_INDEX.load(std::sync::atomic::Ordering::Relaxed)
 }
 

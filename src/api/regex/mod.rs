@@ -113,11 +113,11 @@ impl Template {
 
 /// `lua_regex_cache_max_entries` (default 1024).
 pub fn cache_max_entries() -> usize {
-    crate::module::cycle_main_conf().and_then(|c| c.regex_cache_max_entries).unwrap_or(1024)
+    crate::conf::cycle_main_conf().and_then(|c| c.regex_cache_max_entries).unwrap_or(1024)
 }
 
 /// `lua_regex_match_limit` (0: PCRE2's default); None while no running cycle's configuration
 /// is known (init_by_lua at the first start).
 pub fn match_limit() -> Option<usize> {
-    crate::module::cycle_main_conf().map(|c| c.regex_match_limit.unwrap_or(0))
+    crate::conf::cycle_main_conf().map(|c| c.regex_match_limit.unwrap_or(0))
 }

@@ -839,7 +839,7 @@ pub unsafe extern "C" fn ngx_stream_lua_find_zone(name: *const u8, len: usize) -
     guard(ptr::null_mut(), || {
         // SAFETY: the caller passes len readable bytes.
         let name = unsafe { key_slice(name, len) };
-        let Some(mcf) = crate::module::cycle_main_conf() else { return ptr::null_mut() };
+        let Some(mcf) = crate::conf::cycle_main_conf() else { return ptr::null_mut() };
         mcf.shdicts
             .iter()
             .copied()

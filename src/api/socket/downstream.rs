@@ -129,10 +129,10 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
             s.udp_sock_taken = true;
             return Ok(crate::api::socket::downstream_udp::new_object(l, sess));
         }
-        let conf = crate::module::srv_conf_of(s.s).socket;
+        let conf = crate::conf::srv_conf_of(s.s).socket;
         let rs = Box::new(ReqSocket {
             recv: RecvBuf::with_eof_error(
-                crate::module::srv_conf_of(s.s).check_client_abort.unwrap_or(false).then_some("client aborted"),
+                crate::conf::srv_conf_of(s.s).check_client_abort.unwrap_or(false).then_some("client aborted"),
             ),
             read_timeout: conf.read_timeout() as ngx_msec_t,
             send_timeout: conf.send_timeout() as ngx_msec_t,

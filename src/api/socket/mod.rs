@@ -41,10 +41,10 @@ pub unsafe fn socket_table(l: *mut lua_State, t: c_int) -> c_int {
 /// init_worker) those set at the `stream {}` level, as upstream's fake requests use.
 pub fn socket_conf(sess: &Session) -> SocketConf {
     if sess.s.is_null() {
-        return crate::module::stream_level_srv_conf().map(|c| c.socket).unwrap_or_default();
+        return crate::conf::stream_level_srv_conf().map(|c| c.socket).unwrap_or_default();
     }
     // SAFETY: a live session's server conf.
-    unsafe { crate::module::srv_conf_of(sess.s).socket }
+    unsafe { crate::conf::srv_conf_of(sess.s).socket }
 }
 
 /// A parsed peer address.

@@ -42,7 +42,7 @@ unsafe fn core_srv_conf(sess: &Session) -> *mut ngx_stream_core_srv_conf_t {
         if !sess.s.is_null() {
             return *(*sess.s).srv_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_srv_conf_t;
         }
-        let Some(ctx) = crate::module::stream_conf_ctx(ngx_cycle) else { return ptr::null_mut() };
+        let Some(ctx) = crate::conf::stream_conf_ctx(ngx_cycle) else { return ptr::null_mut() };
         let cmcf = *(*ctx).main_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_main_conf_t;
         if (*cmcf).servers.nelts == 0 {
             return ptr::null_mut();

@@ -50,9 +50,9 @@ unsafe fn ssl_ctx_of(sess: &Session) -> *mut ngx_ssl_t {
     // SAFETY: live confs of the running cycle.
     unsafe {
         if !sess.s.is_null() {
-            return crate::module::srv_conf_of(sess.s).ssl.ctx.map_or(ptr::null_mut(), |p| p.as_ptr());
+            return crate::conf::srv_conf_of(sess.s).ssl.ctx.map_or(ptr::null_mut(), |p| p.as_ptr());
         }
-        crate::module::first_ssl_ctx()
+        crate::conf::first_ssl_ctx()
     }
 }
 

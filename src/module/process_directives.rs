@@ -3,31 +3,8 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::MainConf;
+use crate::conf::MainConf;
 use crate::sys::*;
-
-/// The settings of this file, kept apart in `MainConf::misc`.
-#[derive(Default)]
-pub struct MiscConf {
-    /// `lua_sa_restart` (default on).
-    pub sa_restart: Option<bool>,
-    /// `lua_malloc_trim N` (default 1000 sessions; 0 turns trimming off).
-    pub malloc_trim: Option<usize>,
-    /// Sessions logged since the last trim (per process).
-    pub malloc_trim_count: usize,
-    /// `lua_capture_error_log SIZE`: the ring buffer (in the configuration pool).
-    pub capture: Option<std::ptr::NonNull<crate::api::errlog::RingBuf>>,
-}
-
-impl MiscConf {
-    pub fn sa_restart(&self) -> bool {
-        self.sa_restart.unwrap_or(true)
-    }
-
-    pub fn malloc_trim(&self) -> usize {
-        self.malloc_trim.unwrap_or(1000)
-    }
-}
 
 /// The directive's arguments, name first.
 unsafe fn args<'a>(cf: *mut ngx_conf_t) -> &'a mut [ngx_str_t] {
@@ -160,7 +137,7 @@ pub unsafe extern "C" fn capture_error_log(
             conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
             return CONF_ERROR;
         }
-        match crate::api::errlog::RingBuf::alloc((*cf).pool, size as usize) {
+        match crate::runtime::log_capture::RingBuf::alloc((*cf).pool, size as usize) {
             Some(rb) => {
                 mcf.misc.capture = Some(rb);
                 CONF_OK

@@ -1,10 +1,14 @@
-//! The nginx module tables and configuration lifecycle.
+//! The nginx module tables and configuration lifecycle; `directives.rs` and
+//! `process_directives.rs` hold the directive handlers.
+
+pub mod directives;
+pub mod process_directives;
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
 
-use crate::conf::directives::COMMANDS;
-use crate::conf::{MainConf, SrvConf};
+use crate::conf::{cycle_main_conf, main_conf_of_cf, MainConf, SrvConf};
+use crate::module::directives::COMMANDS;
 use crate::sys::*;
 
 static mut CTX: ngx_stream_module_t = ngx_stream_module_t {
@@ -27,27 +31,6 @@ pub static mut ngx_stream_lua_module: ngx_module_t = ngx_module_t {
     exit_process: Some(exit_process),
     ..ngx_module_t::default()
 };
-
-/// The module's main configuration of a session.
-pub unsafe fn main_conf_of<'a>(s: *mut ngx_stream_session_t) -> &'a mut MainConf {
-    // SAFETY: every stream session carries the main confs of all stream modules.
-    unsafe { &mut *(*(*s).main_conf.add(ngx_stream_lua_module.ctx_index) as *mut MainConf) }
-}
-
-/// The module's server configuration of a session.
-pub unsafe fn srv_conf_of<'a>(s: *mut ngx_stream_session_t) -> &'a SrvConf {
-    // SAFETY: as above, for server confs.
-    unsafe { &*(*(*s).srv_conf.add(ngx_stream_lua_module.ctx_index) as *const SrvConf) }
-}
-
-/// The main configuration while parsing inside `stream {}`.
-pub unsafe fn main_conf_of_cf<'a>(cf: *mut ngx_conf_t) -> &'a mut MainConf {
-    // SAFETY: cf->ctx is a stream conf ctx whenever our directives are parsed.
-    unsafe {
-        let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
-        &mut *(*(*ctx).main_conf.add(ngx_stream_lua_module.ctx_index) as *mut MainConf)
-    }
-}
 
 unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
     guard(ptr::null_mut(), || {
@@ -97,28 +80,6 @@ unsafe fn tls_client_ctx(_cf: *mut ngx_conf_t, _conf: &mut SrvConf) -> Result<()
     Ok(())
 }
 
-/// The `stream {}` block's configuration context of `cycle`, if it has one.
-pub unsafe fn stream_conf_ctx(cycle: *const ngx_cycle_t) -> Option<*mut ngx_stream_conf_ctx_t> {
-    // SAFETY: conf_ctx holds one slot per core module; while the first configuration loads
-    // (init_by_lua), ngx_cycle is a bare cycle without one.
-    unsafe {
-        if cycle.is_null() || (*cycle).conf_ctx.is_null() {
-            return None;
-        }
-        let ctx = *(*cycle).conf_ctx.add(ngx_stream_module.index) as *mut ngx_stream_conf_ctx_t;
-        (!ctx.is_null()).then_some(ctx)
-    }
-}
-
-/// The module's main configuration of the running cycle (in a worker), if it has a stream block.
-pub fn cycle_main_conf<'a>() -> Option<&'a MainConf> {
-    // SAFETY: the running cycle's stream confs.
-    unsafe {
-        let ctx = stream_conf_ctx(ngx_cycle)?;
-        (*(*ctx).main_conf.add(ngx_stream_lua_module.ctx_index) as *const MainConf).as_ref()
-    }
-}
-
 type PhaseHandler = unsafe extern "C" fn(*mut ngx_stream_session_t) -> ngx_int_t;
 
 /// Each worker runs `init_worker_by_lua*` as it starts.
@@ -147,7 +108,12 @@ unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
 unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
     guard(NGX_ERROR as ngx_int_t, || {
         // SAFETY: nginx initialises `cycle`'s modules; nothing runs on it yet.
-        match unsafe { crate::api::errlog::init_cycle(cycle) } {
+        let Some(ctx) = (unsafe { crate::conf::stream_conf_ctx(cycle) }) else { return NGX_OK as ngx_int_t };
+        // SAFETY: ctx is the cycle's stream block, with our main conf in its slot.
+        let mcf = unsafe { (*(*ctx).main_conf.add(crate::runtime::session::ctx_index()) as *const MainConf).as_ref() };
+        let Some(rb) = mcf.and_then(|m| m.misc.capture) else { return NGX_OK as ngx_int_t };
+        // SAFETY: as above; rb lives in the cycle's configuration pool.
+        match unsafe { crate::runtime::log_capture::init_cycle(cycle, ctx, rb.as_ptr()) } {
             Ok(()) => NGX_OK as ngx_int_t,
             Err(()) => NGX_ERROR as ngx_int_t,
         }
@@ -208,35 +174,4 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             }
         }
     })
-}
-
-/// The server configuration of the `stream {}` level itself (directives given outside any
-/// `server {}`) of the running cycle.
-pub fn stream_level_srv_conf<'a>() -> Option<&'a SrvConf> {
-    // SAFETY: the running cycle's stream confs.
-    unsafe {
-        let ctx = stream_conf_ctx(ngx_cycle)?;
-        (*(*ctx).srv_conf.add(ngx_stream_lua_module.ctx_index) as *const SrvConf).as_ref()
-    }
-}
-
-/// The TLS client context of the first server that has one (for cosockets in timers).
-#[cfg(ngx_feature = "stream_ssl")]
-pub unsafe fn first_ssl_ctx() -> *mut ngx_ssl_t {
-    // SAFETY: the running cycle's stream confs.
-    unsafe {
-        let Some(ctx) = stream_conf_ctx(ngx_cycle) else { return ptr::null_mut() };
-        let cmcf = *(*ctx).main_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_main_conf_t;
-        let servers = std::slice::from_raw_parts(
-            (*cmcf).servers.elts as *const *mut ngx_stream_core_srv_conf_t,
-            (*cmcf).servers.nelts,
-        );
-        for &cscf in servers {
-            let scf = *(*(*cscf).ctx).srv_conf.add(ngx_stream_lua_module.ctx_index) as *const SrvConf;
-            if let Some(p) = (*scf).ssl.ctx {
-                return p.as_ptr();
-            }
-        }
-        ptr::null_mut()
-    }
 }

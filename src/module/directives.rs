@@ -6,9 +6,9 @@ use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
 use std::rc::Rc;
 
-use super::lexer::{scan_block, LexError};
-use super::{MainConf, SrvConf};
-use crate::module::main_conf_of_cf;
+use crate::conf::lexer::{scan_block, LexError};
+use crate::conf::main_conf_of_cf;
+use crate::conf::{MainConf, SrvConf};
 use crate::runtime::code::{Code, CodeSource};
 use crate::sys::*;
 
@@ -59,11 +59,11 @@ pub static mut COMMANDS: [ngx_command_t; 43 + TLS_COMMANDS] = [
     cmd(c"lua_regex_match_limit", MAIN | T1, regex_limit, MAIN_OFF),
     cmd(c"lua_max_pending_timers", MAIN | T1, max_pending_timers, MAIN_OFF),
     cmd(c"lua_max_running_timers", MAIN | T1, max_running_timers, MAIN_OFF),
-    cmd(c"lua_sa_restart", MAIN | FLAG, super::misc::sa_restart, MAIN_OFF),
-    cmd(c"lua_capture_error_log", MAIN | T1, super::misc::capture_error_log, MAIN_OFF),
-    cmd(c"lua_malloc_trim", MAIN | T1, super::misc::malloc_trim, MAIN_OFF),
+    cmd(c"lua_sa_restart", MAIN | FLAG, super::process_directives::sa_restart, MAIN_OFF),
+    cmd(c"lua_capture_error_log", MAIN | T1, super::process_directives::capture_error_log, MAIN_OFF),
+    cmd(c"lua_malloc_trim", MAIN | T1, super::process_directives::malloc_trim, MAIN_OFF),
     cmd(c"lua_shared_dict", MAIN | T2, shared_dict, MAIN_OFF),
-    cmd(c"lua_add_variable", MAIN | T1, super::misc::add_variable, MAIN_OFF),
+    cmd(c"lua_add_variable", MAIN | T1, super::process_directives::add_variable, MAIN_OFF),
     // handlers
     cmd(c"init_by_lua", MAIN | T1, init_by_lua, MAIN_OFF),
     cmd(c"init_by_lua_block", MAIN | BLOCK, init_by_lua_block, MAIN_OFF),
