@@ -94,7 +94,8 @@ pub struct Session {
     /// What the phase does once the entry thread has ended.
     pub on_done: Option<unsafe fn(*mut Session, crate::runtime::scheduler::Outcome)>,
     /// `ngx.req.socket()` state, once acquired.
-    pub req_sock: Option<Box<crate::api::socket::downstream::ReqSocket>>,
+    /// (The request socket's state is the API's: the runtime only keeps it with the session.)
+    pub req_sock: Option<Box<dyn std::any::Any>>,
     /// The threads waiting in `ngx.flush(true)` for nginx's buffered output to leave.
     pub flush_waiters: Vec<*mut Thread>,
     /// What the preread handler returns once its Lua code is done.

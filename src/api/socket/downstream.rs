@@ -50,6 +50,12 @@ pub struct ReqSocket {
     peeker: *mut Thread,
 }
 
+/// The session's request socket state, once `ngx.req.socket()` made it.
+unsafe fn req_sock<'a>(sess: *mut Session) -> Option<&'a mut ReqSocket> {
+    // SAFETY: sess is live; the state is only reached through here, one borrow at a time.
+    unsafe { (*sess).req_sock.as_deref_mut()?.downcast_mut() }
+}
+
 const GC_METATABLE: &CStr = c"ngx_lua_req_socket_gc_mt";
 /// Where a request socket object keeps its session's id.
 const OWNER_ID_INDEX: i64 = 3;
@@ -211,7 +217,7 @@ unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<(*mut Sessi
     // SAFETY: socket_session checked the object and the session.
     unsafe {
         let sess = socket_session(l, fname)?;
-        match (*sess).req_sock.as_deref_mut() {
+        match req_sock(sess) {
             Some(rs) => Ok((sess, rs)),
             None => err("bad request"),
         }
@@ -256,7 +262,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
     // SAFETY: sess and its socket are live; the wait is cancelled if the session goes away.
     unsafe {
         let c = (*sess).connection();
-        let rs = (*sess).req_sock.as_deref_mut().expect("request socket");
+        let rs = req_sock(sess).expect("request socket");
         if rs.recv.read_closed {
             // upstream's wording differs per method; its receiveuntil iterators log nothing
             let prefix = match pat {
@@ -313,7 +319,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
 unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
     // SAFETY: sess is live; its connection's read event was armed by start_read.
     unsafe {
-        if let Some(rs) = (*sess).req_sock.as_deref_mut() {
+        if let Some(rs) = req_sock(sess) {
             let t = rs.reader;
             if !t.is_null() && (*t).sleep_ev.timer_set() != 0 {
                 ngx_del_timer(&mut (*t).sleep_ev);
@@ -321,7 +327,7 @@ unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
             rs.reader = ptr::null_mut();
         }
         crate::api::abort::idle_read_handler(sess);
-        if let Some(rs) = (*sess).req_sock.as_deref_mut() {
+        if let Some(rs) = req_sock(sess) {
             rs.waiting_read = None;
         }
     }
@@ -334,7 +340,7 @@ unsafe extern "C" fn read_timed_out(ev: *mut ngx_event_t) {
         unsafe {
             let t = (*ev).data as *mut Thread;
             let sess = (*t).sess;
-            let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
+            let Some(rs) = req_sock(sess) else { return };
             let Some(pat) = rs.waiting_read else { return };
             if rs.log_errors {
                 log_error(NGX_LOG_ERR, (*sess).log(), 0, b"stream lua tcp socket read timed out");
@@ -355,7 +361,7 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
             let c = (*rev).data as *mut ngx_connection_t;
             let sess = Session::of((*c).data as *mut ngx_stream_session_t);
             let Some(sess) = sess else { return };
-            let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
+            let Some(rs) = req_sock(sess) else { return };
             let Some(pat) = rs.waiting_read else { return };
             let r = if (*rev).timedout() != 0 {
                 (*rev).set_timedout(0);
@@ -468,7 +474,7 @@ pub unsafe fn peeked<'a>(c: *mut ngx_connection_t, n: usize) -> Option<&'a [u8]>
 pub unsafe fn take_peeker(sess: *mut Session) -> *mut Thread {
     // SAFETY: sess is live.
     unsafe {
-        match (*sess).req_sock.as_deref_mut() {
+        match req_sock(sess) {
             Some(rs) => std::mem::replace(&mut rs.peeker, ptr::null_mut()),
             None => ptr::null_mut(),
         }
@@ -646,7 +652,7 @@ unsafe fn stop_send_wait(sess: *mut Session) {
             ngx_del_timer(wev);
         }
         (*wev).handler = Some(ignore_event);
-        if let Some(rs) = (*sess).req_sock.as_deref_mut() {
+        if let Some(rs) = req_sock(sess) {
             rs.writer = ptr::null_mut();
         }
     }
@@ -664,7 +670,7 @@ unsafe extern "C" fn on_send_writable(wev: *mut ngx_event_t) {
         unsafe {
             let c = (*wev).data as *mut ngx_connection_t;
             let Some(sess) = Session::of((*c).data as *mut ngx_stream_session_t) else { return };
-            let Some(rs) = (*sess).req_sock.as_deref_mut() else { return };
+            let Some(rs) = req_sock(sess) else { return };
             let t = rs.writer;
             if t.is_null() {
                 return;
