@@ -190,7 +190,7 @@ pub unsafe fn set_owner(l: *mut lua_State, sess: *mut Session) {
 
 /// Checks that `self` (argument 1) is a request socket object of the running session (TCP or
 /// UDP: both keep their session at index 1) and returns that session.
-pub unsafe fn socket_session(l: *mut lua_State, fname: &'static str) -> Result<*mut Session, LuaError> {
+pub unsafe fn this_session(l: *mut lua_State, fname: &'static str) -> Result<*mut Session, LuaError> {
     // SAFETY: l is the running coroutine; argument 1 should be a socket object.
     unsafe {
         if raw::lua_type(l, 1) != LUA_TTABLE {
@@ -213,10 +213,13 @@ pub unsafe fn socket_session(l: *mut lua_State, fname: &'static str) -> Result<*
 }
 
 /// Checks `self` and returns the session and its TCP request socket.
-unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<(*mut Session, &'a mut ReqSocket), LuaError> {
-    // SAFETY: socket_session checked the object and the session.
+unsafe fn this_in_session<'a>(
+    l: *mut lua_State,
+    fname: &'static str,
+) -> Result<(*mut Session, &'a mut ReqSocket), LuaError> {
+    // SAFETY: this_session checked the object and the session.
     unsafe {
-        let sess = socket_session(l, fname)?;
+        let sess = this_session(l, fname)?;
         match req_sock(sess) {
             Some(rs) => Ok((sess, rs)),
             None => err("bad request"),
@@ -393,7 +396,7 @@ unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
         if n != 1 && n != 2 {
             return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
         }
-        let (sess, _) = this(l, "receive")?;
+        let (sess, _) = this_in_session(l, "receive")?;
         let Some(pat) = receive_pattern(l, n)? else {
             push_bytes(l, b"");
             return Ok(1);
@@ -415,7 +418,7 @@ unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
         if n != 2 {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
-        let (sess, rs) = this(l, "peek")?;
+        let (sess, rs) = this_in_session(l, "peek")?;
         if rs.consumed {
             return err("attempt to peek on a consumed socket");
         }
@@ -506,7 +509,7 @@ unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
             Ok(args) => args,
             Err(nret) => return Ok(nret),
         };
-        let (_, rs) = this(l, "receiveuntil")?;
+        let (_, rs) = this_in_session(l, "receiveuntil")?;
         let idx = rs.recv.add_until(pattern, inclusive);
         push_until_iterator(l, idx, until_iterator);
         Ok(1)
@@ -517,7 +520,7 @@ unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
         let (idx, size) = until_iterator_args(l)?;
-        let (sess, _) = this(l, "iterator")?;
+        let (sess, _) = this_in_session(l, "iterator")?;
         raw::lua_settop(l, 0);
         start_read(l, sess, Pattern::Until(idx, size))
     }
@@ -530,7 +533,7 @@ unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
         if n != 2 {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
-        let (sess, _) = this(l, "receiveany")?;
+        let (sess, _) = this_in_session(l, "receiveany")?;
         let max = receiveany_max(l)?;
         log_debug((*sess).log(), "stream lua tcp socket read any");
         start_read(l, sess, Pattern::Any(max))
@@ -544,7 +547,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
         if n != 2 {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
-        let (sess, rs) = this(l, "send")?;
+        let (sess, rs) = this_in_session(l, "send")?;
         let c = (*sess).connection();
         if rs.write_closed {
             if rs.log_errors {
@@ -761,7 +764,7 @@ unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
         }
         let ms = timeout_arg(l, 2)?;
-        let (_, rs) = this(l, "settimeout")?;
+        let (_, rs) = this_in_session(l, "settimeout")?;
         rs.set_timeouts(ms, ms, ms);
         Ok(0)
     }
@@ -775,7 +778,7 @@ unsafe fn settimeouts_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("ngx.socket settimout: expecting 4 arguments (including the object) but seen {n}"));
         }
         let (connect, send, read) = (timeout_arg(l, 2)?, timeout_arg(l, 3)?, timeout_arg(l, 4)?);
-        let (_, rs) = this(l, "settimeouts")?;
+        let (_, rs) = this_in_session(l, "settimeouts")?;
         rs.set_timeouts(connect, send, read);
         Ok(0)
     }
@@ -788,7 +791,7 @@ unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
         if n != 2 {
             return err(format!("expecting 2 arguments (including the object) but seen {n}"));
         }
-        let (sess, rs) = this(l, "shutdown")?;
+        let (sess, rs) = this_in_session(l, "shutdown")?;
         if rs.write_closed {
             raw::lua_pushnil(l);
             push_bytes(l, b"already shutdown");

@@ -96,7 +96,7 @@ pub unsafe fn new_object(l: *mut lua_State, sess: *mut Session) -> c_int {
     }
 }
 
-use crate::api::socket::downstream::socket_session as this;
+use crate::api::socket::downstream::this_session;
 
 unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine; c->buffer holds the datagram in [pos, last).
@@ -105,7 +105,7 @@ unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
         if n != 1 && n != 2 {
             return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
         }
-        let sess = this(l, "receive")?;
+        let sess = this_session(l, "receive")?;
         let size = if n == 2 && raw::lua_type(l, 2) != LUA_TNIL {
             if raw::lua_isnumber(l, 2) == 0 {
                 let got = type_name(l, raw::lua_type(l, 2));
@@ -135,7 +135,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
         if n != 2 {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
-        let sess = this(l, "send")?;
+        let sess = this_session(l, "send")?;
         let mut data = send_data(l, 2)?;
         let c = (*sess).connection();
         let sent = match (*c).send {
@@ -161,7 +161,7 @@ unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
         if n != 2 {
             return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
         }
-        this(l, "settimeout")?;
+        this_session(l, "settimeout")?;
         // reads never wait on a UDP request socket: the datagram is already there
         Ok(0)
     }

@@ -119,7 +119,7 @@ unsafe fn udp_impl(l: *mut lua_State) -> LuaResult {
 
 /// `luaL_checktype(L, 1, LUA_TTABLE)`, then the socket state in the object's slot 1 (null
 /// when the object has none: never connected, or not a UDP socket object at all).
-unsafe fn sock_of(l: *mut lua_State, fname: &'static str) -> Result<*mut UdpSock, LuaError> {
+unsafe fn this(l: *mut lua_State, fname: &'static str) -> Result<*mut UdpSock, LuaError> {
     // SAFETY: l is the running coroutine.
     unsafe {
         if raw::lua_type(l, 1) != LUA_TTABLE {
@@ -199,7 +199,7 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
         };
 
         let log = (*sess).log();
-        let mut u = sock_of(l, "setpeername")?;
+        let mut u = this(l, "setpeername")?;
         if u.is_null() {
             // the object is bound to this session from now on
             let p = raw::lua_newuserdata(l, std::mem::size_of::<*mut UdpSock>()) as *mut *mut UdpSock;
@@ -455,7 +455,7 @@ unsafe fn usable(
 ) -> Result<Result<*mut UdpSock, c_int>, LuaError> {
     // SAFETY: l is the running coroutine; sess its session.
     unsafe {
-        let u = sock_of(l, fname)?;
+        let u = this(l, fname)?;
         if u.is_null() || (*u).conn.is_null() {
             return closed(l, sess, u, what).map(Err);
         }
@@ -668,7 +668,7 @@ unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
                 "ngx.socket settimout: expecting at least 2 arguments (including the object) but seen {n}"
             ));
         }
-        let u = sock_of(l, "settimeout")?;
+        let u = this(l, "settimeout")?;
         let timeout = raw::lua_tonumber(l, 2) as i64;
         // kept in the object for the next setpeername, as given
         raw::lua_pushvalue(l, 2);

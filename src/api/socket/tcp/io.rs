@@ -1,0 +1,317 @@
+//! `receive`, `receiveany`, `receiveuntil` and `send`.
+
+use super::*;
+
+pub(super) unsafe fn start_read(
+    l: *mut lua_State,
+    sess: *mut Session,
+    sock: &mut TcpSocket,
+    pat: Pattern,
+) -> LuaResult {
+    // SAFETY: sess is the running session; the wait is cancelled with it.
+    unsafe {
+        if !sock.connected() || sock.recv.read_closed {
+            sock.log_closed("stream attempt to receive");
+            return fail(l, b"closed");
+        }
+        if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy writing") {
+            return fail(l, busy);
+        }
+        let c = sock.c;
+        match sock.recv.read(c, pat) {
+            Read::Again => {}
+            r => {
+                let r = after_read_error(sock, r);
+                return Ok(push_read(l, r));
+            }
+        }
+        ensure_yieldable(l)?;
+        let timeout = or_default(sock.read_timeout, sock.conf.read_timeout());
+        log_debug(sock.log(), &format!("stream lua tcp socket read timeout: {timeout}"));
+        if ngx_handle_read_event((*c).read, 0) != NGX_OK as isize {
+            return fail(l, b"failed to add event");
+        }
+        if timeout > 0 {
+            ngx_add_timer((*c).read, timeout);
+        }
+        sock.waiting_read = Some(pat);
+        sock.reader = (*sess).cur;
+        (*sock.reader).pending = Some(cancel_wait);
+        (*sock.reader).wait_obj = sock as *mut TcpSocket as *mut c_void;
+        yield_values(0)
+    }
+}
+
+/// A failed read (but a timeout) ends the socket's reading; once both directions are done
+/// the connection goes, as upstream finalizes it.
+pub(super) fn after_read_error(sock: &mut TcpSocket, r: Read) -> Read {
+    if let Read::Failed(e, _) = &r {
+        if e != "timeout" {
+            sock.recv.read_closed = true;
+        }
+    }
+    r
+}
+
+pub(super) unsafe fn read_ready(sock: &mut TcpSocket) {
+    // SAFETY: the socket's reader waits; its connection and session are live.
+    unsafe {
+        let c = sock.c;
+        let rev = (*c).read;
+        let Some(pat) = sock.waiting_read else { return };
+        let r = if (*rev).timedout() != 0 {
+            (*rev).set_timedout(0);
+            if sock.conf.log_errors() {
+                log_error(NGX_LOG_ERR, sock.log(), 0, b"stream lua tcp socket read timed out");
+            }
+            sock.recv.fail(pat, "timeout".into())
+        } else {
+            match sock.recv.read(c, pat) {
+                Read::Again => {
+                    if ngx_handle_read_event(rev, 0) == NGX_OK as isize {
+                        return;
+                    }
+                    sock.recv.fail(pat, "failed to add event".into())
+                }
+                r => r,
+            }
+        };
+        if (*rev).timer_set() != 0 {
+            ngx_del_timer(rev);
+        }
+        let r = after_read_error(sock, r);
+        let t = sock.reader;
+        sock.reader = ptr::null_mut();
+        sock.waiting_read = None;
+        (*t).pending = None;
+        (*t).wait_obj = ptr::null_mut();
+        let n = push_read((*t).co, r);
+        wake(sock.sess, t, n);
+    }
+}
+
+pub(super) unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 1 && n != 2 {
+            return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, sock) = this_in_session(l, "receive")?;
+        let Some(pat) = receive_pattern(l, n)? else {
+            if !sock.connected() || sock.recv.read_closed {
+                sock.log_closed("stream attempt to receive");
+                return fail(l, b"closed");
+            }
+            push_bytes(l, b"");
+            return Ok(1);
+        };
+        start_read(l, sess, sock, pat)
+    }
+}
+
+pub(super) unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, sock) = this_in_session(l, "receiveany")?;
+        if !sock.connected() || sock.recv.read_closed {
+            sock.log_closed("attempt to receive");
+            return fail(l, b"closed");
+        }
+        let max = receiveany_max(l)?;
+        log_debug(
+            sock.log(),
+            &format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"),
+        );
+        log_debug(sock.log(), "stream lua tcp socket read any");
+        start_read(l, sess, sock, Pattern::Any(max))
+    }
+}
+
+pub(super) unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let (pattern, inclusive) = match until_args(l)? {
+            Ok(args) => args,
+            Err(nret) => return Ok(nret),
+        };
+        let sock = this(l, "receiveuntil")?;
+        let idx = sock.recv.add_until(pattern, inclusive);
+        push_until_iterator(l, idx, tcp_until_iterator);
+        Ok(1)
+    }
+}
+
+pub(super) unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let (idx, size) = until_iterator_args(l)?;
+        let (sess, sock) = this_in_session(l, "iterator")?;
+        raw::lua_settop(l, 0);
+        start_read(l, sess, sock, Pattern::Until(idx, size))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// send
+
+/// Sends what is left of `sock.out`: Ok(true) when all went, Ok(false) to wait, Err(errno).
+pub(super) unsafe fn send_some(sock: &mut TcpSocket) -> Result<bool, i32> {
+    // SAFETY: the socket's connection is live.
+    unsafe {
+        let c = sock.c;
+        while !sock.out.pending().is_empty() {
+            let rest = sock.out.pending();
+            let n = match (*c).send {
+                Some(send) => send(c, rest.as_ptr() as *mut u8, rest.len()),
+                None => NGX_ERROR as isize,
+            };
+            if n > 0 {
+                sock.out.advance(n as usize);
+            } else if n == NGX_AGAIN as isize {
+                return Ok(false);
+            } else {
+                return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+            }
+        }
+        Ok(true)
+    }
+}
+
+pub(super) unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let (sess, sock) = this_in_session(l, "send")?;
+        if !sock.connected() || sock.write_closed {
+            sock.log_closed("attempt to send");
+            return fail(l, b"closed");
+        }
+        if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy reading") {
+            return fail(l, busy);
+        }
+        let data = send_data(l, 2)?;
+        if data.is_empty() {
+            raw::lua_pushinteger(l, 0);
+            return Ok(1);
+        }
+        let timeout = or_default(sock.send_timeout, sock.conf.send_timeout());
+        log_debug(sock.log(), &format!("stream lua tcp socket send timeout: {timeout}"));
+        if let Err(msg) = set_nodelay(sess, sock.c) {
+            return fail(l, msg);
+        }
+        if !sock.out.fill(sess, data) {
+            return err("no memory");
+        }
+        match send_some(sock) {
+            Ok(true) => {
+                let len = sock.out.len();
+                sock.out.release(sess);
+                raw::lua_pushinteger(l, len as _);
+                Ok(1)
+            }
+            Ok(false) => {
+                ensure_yieldable(l)?;
+                let c = sock.c;
+                if ngx_handle_write_event((*c).write, 0) != NGX_OK as isize {
+                    return fail(l, b"failed to add event");
+                }
+                if timeout > 0 {
+                    ngx_add_timer((*c).write, timeout);
+                }
+                sock.writer = (*sess).cur;
+                (*sock.writer).pending = Some(cancel_wait);
+                (*sock.writer).wait_obj = sock as *mut TcpSocket as *mut c_void;
+                yield_values(0)
+            }
+            Err(errno) => {
+                sock.write_closed = true;
+                sock.out.release(sess);
+                fail(l, errno_text(errno).as_bytes())
+            }
+        }
+    }
+}
+
+/// Sets TCP_NODELAY on the first send when the server's `tcp_nodelay` is on (as upstream).
+pub(super) unsafe fn set_nodelay(sess: *mut Session, c: *mut ngx_connection_t) -> Result<(), &'static [u8]> {
+    // SAFETY: c is a live connection; the session's server conf is live.
+    unsafe {
+        if (*c).tcp_nodelay() != ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET {
+            return Ok(());
+        }
+        let s = (*sess).s;
+        if !s.is_null() {
+            let cscf = *(*s).srv_conf.add(ngx_stream_core_module.ctx_index) as *const ngx_stream_core_srv_conf_t;
+            if (*cscf).tcp_nodelay == 0 {
+                return Ok(());
+            }
+        }
+        log_debug((*c).log, "stream lua socket tcp_nodelay");
+        let on: c_int = 1;
+        if libc::setsockopt((*c).fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &on as *const c_int as *const c_void, 4)
+            == -1
+        {
+            return Err(b"setsocketopt tcp_nodelay failed");
+        }
+        (*c).set_tcp_nodelay(ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET);
+        Ok(())
+    }
+}
+
+pub(super) unsafe fn write_ready(sock: &mut TcpSocket) {
+    // SAFETY: the socket's writer waits; its connection and session are live.
+    unsafe {
+        let c = sock.c;
+        let wev = (*c).write;
+        let t = sock.writer;
+        let co = (*t).co;
+        let n = if (*wev).timedout() != 0 {
+            (*wev).set_timedout(0);
+            if sock.conf.log_errors() {
+                log_error(NGX_LOG_ERR, sock.log(), 0, b"stream lua tcp socket write timed out");
+            }
+            sock.write_closed = true;
+            raw::lua_pushnil(co);
+            push_bytes(co, b"timeout");
+            2
+        } else {
+            match send_some(sock) {
+                Ok(false) => {
+                    if ngx_handle_write_event(wev, 0) == NGX_OK as isize {
+                        return;
+                    }
+                    sock.write_closed = true;
+                    raw::lua_pushnil(co);
+                    push_bytes(co, b"failed to add event");
+                    2
+                }
+                Ok(true) => {
+                    raw::lua_pushinteger(co, sock.out.len() as _);
+                    1
+                }
+                Err(errno) => {
+                    sock.write_closed = true;
+                    raw::lua_pushnil(co);
+                    push_bytes(co, errno_text(errno).as_bytes());
+                    2
+                }
+            }
+        };
+        if (*wev).timer_set() != 0 {
+            ngx_del_timer(wev);
+        }
+        sock.out.release(sock.sess);
+        sock.writer = ptr::null_mut();
+        (*t).pending = None;
+        (*t).wait_obj = ptr::null_mut();
+        wake(sock.sess, t, n);
+    }
+}

@@ -1,0 +1,274 @@
+//! `close`, timeouts, `setoption`, keepalive (`setkeepalive`, `getreusedtimes`), `shutdown`
+//! and `bind`.
+
+use super::*;
+
+pub(super) unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 1 {
+            return err(format!("expecting 1 argument (including the object) but seen {n}"));
+        }
+        let (_, sock) = this_in_session(l, "close")?;
+        if !sock.connected() {
+            return fail(l, b"closed");
+        }
+        if let Some(busy) = sock.busy() {
+            return fail(l, busy);
+        }
+        sock.close_connection();
+        sock.unlink();
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+pub(super) unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
+        }
+        let ms = timeout_arg(l, 2)?;
+        let sock = this(l, "settimeout")?;
+        (sock.connect_timeout, sock.send_timeout, sock.read_timeout) = (ms, ms, ms);
+        Ok(0)
+    }
+}
+
+pub(super) unsafe fn settimeouts_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 4 {
+            return err(format!("ngx.socket settimout: expecting 4 arguments (including the object) but seen {n}"));
+        }
+        let (connect, send, read) = (timeout_arg(l, 2)?, timeout_arg(l, 3)?, timeout_arg(l, 4)?);
+        let sock = this(l, "settimeouts")?;
+        (sock.connect_timeout, sock.send_timeout, sock.read_timeout) = (connect, send, read);
+        Ok(0)
+    }
+}
+
+/// `setoption(name, value)`: keepalive, reuseaddr, tcp-nodelay, sndbuf, rcvbuf.
+pub(super) unsafe fn setoption_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 3 {
+            return err(format!("expecting 3 arguments (including the object), but got {n}"));
+        }
+        let (_, sock) = this_in_session(l, "setoption")?;
+        if !sock.connected() {
+            return fail(l, b"closed");
+        }
+        let name = match raw::lua_type(l, 2) {
+            LUA_TSTRING => to_bytes(l, 2).unwrap_or_default().to_vec(),
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(2, "setoption", format!("string expected, got {got}")));
+            }
+        };
+        let value: c_int = match raw::lua_type(l, 3) {
+            LUA_TBOOLEAN => raw::lua_toboolean(l, 3),
+            LUA_TNUMBER => raw::lua_tointeger(l, 3) as c_int,
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(3, "setoption", format!("number or boolean expected, got {got}")));
+            }
+        };
+        let (level, opt) = match name.as_slice() {
+            b"keepalive" => (libc::SOL_SOCKET, libc::SO_KEEPALIVE),
+            b"reuseaddr" => (libc::SOL_SOCKET, libc::SO_REUSEADDR),
+            b"tcp-nodelay" => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
+            b"sndbuf" => (libc::SOL_SOCKET, libc::SO_SNDBUF),
+            b"rcvbuf" => (libc::SOL_SOCKET, libc::SO_RCVBUF),
+            other => {
+                let other = String::from_utf8_lossy(other).into_owned();
+                return Err(LuaError::Arg(2, "setoption", format!("unsupported option {other}")));
+            }
+        };
+        let rc = libc::setsockopt(
+            (*sock.c).fd,
+            level,
+            opt,
+            &value as *const c_int as *const c_void,
+            std::mem::size_of::<c_int>() as libc::socklen_t,
+        );
+        if rc == -1 {
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            return fail(l, errno_text(errno).as_bytes());
+        }
+        raw::lua_pushboolean(l, 1);
+        Ok(1)
+    }
+}
+
+pub(super) unsafe fn getreusedtimes_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 1 {
+            return err(format!("expecting 1 argument (including the object), but got {n}"));
+        }
+        let sock = this(l, "getreusedtimes")?;
+        if !sock.connected() {
+            return fail(l, b"closed");
+        }
+        raw::lua_pushinteger(l, sock.reused as _);
+        Ok(1)
+    }
+}
+
+pub(super) unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if !(1..=3).contains(&n) {
+            return err(format!("expecting 1 to 3 arguments (including the object), but got {n}"));
+        }
+        let timeout = if n >= 2 && raw::lua_type(l, 2) != LUA_TNIL {
+            if raw::lua_isnumber(l, 2) == 0 {
+                let got = type_name(l, raw::lua_type(l, 2));
+                return Err(LuaError::Arg(2, "setkeepalive", format!("number expected, got {got}")));
+            }
+            Some(raw::lua_tointeger(l, 2).max(0) as ngx_msec_t)
+        } else {
+            None
+        };
+        let size = if n >= 3 && raw::lua_type(l, 3) != LUA_TNIL {
+            if raw::lua_isnumber(l, 3) == 0 {
+                let got = type_name(l, raw::lua_type(l, 3));
+                return Err(LuaError::Arg(3, "setkeepalive", format!("number expected, got {got}")));
+            }
+            Some(raw::lua_tointeger(l, 3))
+        } else {
+            None
+        };
+        let (_, sock) = this_in_session(l, "setkeepalive")?;
+        if !sock.connected() || sock.recv.read_closed || sock.write_closed {
+            return fail(l, b"closed");
+        }
+        if let Some(busy) = sock.busy() {
+            return fail(l, busy);
+        }
+        if !sock.recv.pending().is_empty() {
+            return fail(l, b"unread data in buffer");
+        }
+        let c = sock.c;
+        let (rev, wev) = ((*c).read, (*c).write);
+        if (*rev).eof() != 0
+            || (*rev).error() != 0
+            || (*rev).timedout() != 0
+            || (*wev).error() != 0
+            || (*wev).timedout() != 0
+        {
+            return fail(l, b"invalid connection");
+        }
+        if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
+            return fail(l, b"failed to handle read event");
+        }
+        if ngx_terminate != 0 || ngx_exiting != 0 {
+            log_debug(
+                sock.log(),
+                &format!("stream lua tcp socket set keepalive while process exiting, closing connection {:p}", c),
+            );
+            sock.close_connection();
+            raw::lua_pushinteger(l, 1);
+            return Ok(1);
+        }
+        let pool_size = match size {
+            Some(s) => s,
+            None if sock.pool_size > 0 => sock.pool_size as i64,
+            None => sock.conf.pool_size() as i64,
+        };
+        let timeout = timeout.unwrap_or(sock.conf.keepalive_timeout() as ngx_msec_t);
+        if pool_size <= 0 && !socket_pool::exists(&sock.pool_key) {
+            return Err(LuaError::Arg(n, "setkeepalive", format!("bad \"pool_size\" option value: {pool_size}")));
+        }
+        sock.c = ptr::null_mut();
+        let key = sock.pool_key.clone();
+        let idle = Idle { c, reused: sock.reused };
+        let counted = std::mem::take(&mut sock.in_pool);
+        let log = sock.log();
+        sock.close_connection();
+        sock.unlink();
+        if !socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) {
+            return fail(l, b"connection in dubious state");
+        }
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+/// `shutdown("send")`: no more writes; the peer sees the end of the data.
+pub(super) unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object) but seen {n}"));
+        }
+        let (_, sock) = this_in_session(l, "shutdown")?;
+        if !sock.connected() || (sock.recv.read_closed && sock.write_closed) {
+            return fail(l, b"closed");
+        }
+        if sock.write_closed {
+            return fail(l, b"already shutdown");
+        }
+        if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy reading") {
+            return fail(l, busy);
+        }
+        let dir = match raw::lua_type(l, 2) {
+            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(2, "shutdown", format!("string expected, got {got}")));
+            }
+        };
+        if dir.is_empty() {
+            return fail(l, b"pattern is empty");
+        }
+        if dir != b"send" {
+            let arg = String::from_utf8_lossy(&dir).into_owned();
+            return Err(LuaError::Arg(2, "shutdown", format!("bad shutdown argument: {arg}")));
+        }
+        log_debug(sock.log(), "stream lua shutdown socket write direction");
+        sock.write_closed = true;
+        if libc::shutdown((*sock.c).fd, libc::SHUT_WR) == -1 {
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            return fail(l, errno_text(errno).as_bytes());
+        }
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
+
+/// `bind(address)`: the local IP address the next connect uses.
+pub(super) unsafe fn bind_impl(l: *mut lua_State) -> LuaResult {
+    // SAFETY: l is the running coroutine.
+    unsafe {
+        let n = raw::lua_gettop(l);
+        if n != 2 {
+            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+        }
+        let sock = this(l, "bind")?;
+        let addr = match raw::lua_type(l, 2) {
+            LUA_TSTRING => to_bytes(l, 2).unwrap_or_default().to_vec(),
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(2, "bind", format!("string expected, got {got}")));
+            }
+        };
+        let text = String::from_utf8_lossy(&addr).into_owned();
+        let ip: Option<std::net::IpAddr> = text.trim_start_matches('[').trim_end_matches(']').parse().ok();
+        let Some(ip) = ip else {
+            return fail(l, b"bad address");
+        };
+        sock.local = Some(sockaddr_bytes(&std::net::SocketAddr::new(ip, 0)));
+        raw::lua_pushinteger(l, 1);
+        Ok(1)
+    }
+}
