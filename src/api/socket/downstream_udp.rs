@@ -5,8 +5,8 @@
 
 use std::ffi::{c_int, c_void, CStr};
 
-use crate::api::socket::downstream::send_data;
 use crate::api::socket::errno_text;
+use crate::api::socket::out::send_data;
 use crate::lua_api;
 use crate::runtime::session::Session;
 use crate::sys::*;

@@ -1,9 +1,13 @@
-//! The data of a TCP cosocket send in progress. As upstream, it is copied into a buffer
+//! What every socket's `send` sends: the bytes taken from its argument (`send_data`), and
+//! the data of a TCP cosocket send in progress. As upstream, it is copied into a buffer
 //! recycled through the session's list of free output buffers (shared with `ngx.say`), so a
 //! send reuses the memory of an earlier one ("lua reuse free buf memory" in the debug log).
 //! A session without a pool of its own (timers) keeps the data in a vector instead.
 
+use std::ffi::c_int;
 use std::ptr;
+
+use crate::api::output::append_value;
 
 use crate::runtime::session::Session;
 use crate::sys::*;
@@ -85,5 +89,50 @@ impl OutBuf {
         self.owned.clear();
         self.sent = 0;
         self.len = 0;
+    }
+}
+
+/// The bytes a socket `send` takes from argument `idx`: a string, number, boolean or nil, or
+/// an array table of strings and numbers (nested tables too), as upstream's sends do.
+pub unsafe fn send_data(l: *mut lua_State, idx: c_int) -> Result<Vec<u8>, LuaError> {
+    let mut data = Vec::new();
+    // SAFETY: idx is a valid stack index of the running coroutine.
+    unsafe {
+        match raw::lua_type(l, idx) {
+            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => append_value(l, idx, idx, "send", &mut data)?,
+            LUA_TTABLE => append_strict_table(l, idx, &mut data)?,
+            t => {
+                let got = type_name(l, t);
+                return Err(LuaError::Arg(
+                    idx,
+                    "send",
+                    format!("string, number, boolean, nil, or array table expected, got {got}"),
+                ));
+            }
+        }
+    }
+    Ok(data)
+}
+
+/// An array table of strings and numbers only (nested tables too), as socket sends take it.
+unsafe fn append_strict_table(l: *mut lua_State, idx: c_int, out: &mut Vec<u8>) -> Result<(), LuaError> {
+    // SAFETY: idx holds a table.
+    unsafe {
+        let n = raw::lua_objlen(l, idx) as i64;
+        for i in 1..=n {
+            raw::lua_rawgeti(l, idx, i as _);
+            let v = raw::lua_gettop(l);
+            let r = match raw::lua_type(l, v) {
+                LUA_TNUMBER | LUA_TSTRING => {
+                    out.extend_from_slice(to_bytes(l, v).unwrap_or_default());
+                    Ok(())
+                }
+                LUA_TTABLE => append_strict_table(l, v, out),
+                t => Err(LuaError::Arg(2, "send", format!("bad data type {} found", type_name(l, t)))),
+            };
+            raw::lua_settop(l, v - 1);
+            r?;
+        }
+        Ok(())
     }
 }

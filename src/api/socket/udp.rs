@@ -12,8 +12,8 @@ use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::api::socket::downstream::send_data;
 use crate::api::socket::errno_text;
+use crate::api::socket::out::send_data;
 use crate::api::socket::resolve::Resolve;
 use crate::api::socket::{fail, parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::api::{check_phase, current_session};

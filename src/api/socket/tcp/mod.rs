@@ -16,8 +16,8 @@ use self::options::*;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
-use crate::api::socket::downstream::send_data;
 use crate::api::socket::errno_text;
+use crate::api::socket::out::send_data;
 use crate::api::socket::out::OutBuf;
 use crate::api::socket::pool::{self as socket_pool, Idle, Join};
 use crate::api::socket::recv::{
