@@ -56,7 +56,7 @@ unsafe fn req_sock<'a>(sess: *mut Session) -> Option<&'a mut ReqSocket> {
     unsafe { (*sess).req_sock.as_deref_mut()?.downcast_mut() }
 }
 
-const GC_METATABLE: &CStr = c"ngx_lua_req_socket_gc_mt";
+const UDATA_METATABLE: &CStr = c"ngx_lua_req_socket_udata_mt";
 /// Where a request socket object keeps its session's id.
 const OWNER_ID_INDEX: i64 = 3;
 
@@ -104,7 +104,7 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
         raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
         raw::lua_createtable(l, 0, 1);
         set_field_fn(l, raw::lua_gettop(l), c"__gc", sock_gc);
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
         crate::api::socket::downstream_udp::inject(l);
     }
 }
@@ -168,7 +168,7 @@ unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
         set_owner(l, sess);
         // a marker whose collection is logged, as upstream finalizes the object then
         raw::lua_newuserdata(l, 0);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
         raw::lua_setmetatable(l, -2);
         raw::lua_rawseti(l, 1, 2);
         raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());

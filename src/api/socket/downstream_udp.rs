@@ -12,7 +12,7 @@ use crate::runtime::session::Session;
 use crate::sys::*;
 
 const METATABLE: &CStr = c"ngx_lua_req_udp_socket_mt";
-const GC_METATABLE: &CStr = c"ngx_lua_req_udp_socket_gc_mt";
+const UDATA_METATABLE: &CStr = c"ngx_lua_req_udp_socket_udata_mt";
 /// Largest UDP payload, upstream's default for `receive` without a size.
 const MAX_DATAGRAM: usize = 65536;
 
@@ -37,7 +37,7 @@ pub unsafe fn inject(l: *mut lua_State) {
         raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
         raw::lua_createtable(l, 0, 1);
         set_field_fn(l, raw::lua_gettop(l), c"__gc", udp_gc);
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
         raw::lua_settop(l, mt - 1);
     }
 }
@@ -87,7 +87,7 @@ pub unsafe fn new_object(l: *mut lua_State, sess: *mut Session) -> c_int {
         let f = raw::lua_newuserdata(l, std::mem::size_of::<Finalizer>()) as *mut Finalizer;
         f.write(Finalizer { sess, cleanup: None });
         (*f).cleanup = Some((*sess).add_cleanup(session_ended, f as *mut c_void));
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, GC_METATABLE.as_ptr());
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
         raw::lua_setmetatable(l, -2);
         raw::lua_rawseti(l, 1, 2);
         raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());

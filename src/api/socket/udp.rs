@@ -26,8 +26,8 @@ use crate::runtime::session::Session;
 use crate::runtime::thread::Thread;
 use crate::sys::*;
 
-const OBJECT_MT: &CStr = c"ngx_lua_udp_socket_mt";
-const UDATA_MT: &CStr = c"ngx_lua_udp_udata_mt";
+const METATABLE: &CStr = c"ngx_lua_udp_socket_mt";
+const UDATA_METATABLE: &CStr = c"ngx_lua_udp_socket_udata_mt";
 /// Upstream's `UDP_MAX_DATAGRAM_SIZE`: the default and the largest `receive` size.
 const MAX_DATAGRAM: usize = 8192;
 const CTX_INDEX: c_int = 1;
@@ -92,11 +92,11 @@ pub unsafe fn inject(l: *mut lua_State, ngx: c_int) {
         set_field_fn(l, mt, c"bind", bind);
         raw::lua_pushvalue(l, mt);
         raw::lua_setfield(l, mt, c"__index".as_ptr());
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, OBJECT_MT.as_ptr());
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
 
         raw::lua_createtable(l, 0, 1);
         set_field_fn(l, raw::lua_gettop(l), c"__gc", udata_gc);
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, UDATA_MT.as_ptr());
+        raw::lua_setfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
         raw::lua_settop(l, top);
     }
 }
@@ -111,7 +111,7 @@ unsafe fn udp_impl(l: *mut lua_State) -> LuaResult {
         let sess = current_session(l)?;
         check_phase(&*sess, Phase::YIELDABLE)?;
         raw::lua_createtable(l, 3, 1);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, OBJECT_MT.as_ptr());
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
         raw::lua_setmetatable(l, -2);
         Ok(1)
     }
@@ -131,7 +131,7 @@ unsafe fn this(l: *mut lua_State, fname: &'static str) -> Result<*mut UdpSock, L
         let p = raw::lua_touserdata(l, -1) as *mut *mut UdpSock;
         let mut u = ptr::null_mut();
         if !p.is_null() && raw::lua_getmetatable(l, -1) != 0 {
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_MT.as_ptr());
+            raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
             if raw::lua_rawequal(l, -1, -2) != 0 {
                 u = *p;
             }
@@ -216,7 +216,7 @@ unsafe fn setpeername_impl(l: *mut lua_State) -> LuaResult {
                 local: None,
             }));
             p.write(u);
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_MT.as_ptr());
+            raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
             raw::lua_setmetatable(l, -2);
             raw::lua_rawseti(l, 1, CTX_INDEX as _);
             (*u).cleanup = Some((*sess).add_cleanup(session_ended, u as *mut c_void));
