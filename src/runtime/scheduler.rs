@@ -309,7 +309,6 @@ unsafe fn thread_failed(sess: *mut Session, t: *mut Thread, kind: &str, msg: &st
     }
 }
 
-/// A traceback in upstream's layout (`stack traceback:` / `coroutine 0:` / frames).
 /// A traceback in upstream's layout: `stack traceback:`, then `coroutine N:` and the frames
 /// of the failing thread (0) and of each live parent up the chain (1, 2, ...).
 pub unsafe fn traceback(t: *mut Thread) -> String {

@@ -393,8 +393,8 @@ pub unsafe fn receiveany_max(l: *mut lua_State) -> Result<usize, LuaError> {
     }
 }
 
-/// Checks the arguments of `receiveuntil(pattern [, {inclusive = bool}])`; `Ok(None)` when the
-/// pattern is empty (nil, "pattern is empty" pushed). The object is checked by the caller.
+/// Checks the arguments of `receiveuntil(pattern [, {inclusive = bool}])`; `Ok(Err(n))` when the
+/// pattern is empty (nil, "pattern is empty" pushed: n values to return). The object is checked by the caller.
 pub unsafe fn until_args(l: *mut lua_State) -> Result<Result<(Vec<u8>, bool), c_int>, LuaError> {
     // SAFETY: l is the running coroutine.
     unsafe {
