@@ -4,18 +4,20 @@
 #   echo: keepalive echo of 4 KB messages:               plain proxy_pass to an echo backend
 #                                                        vs  ngx.req.socket receive/send loop
 # and the ratio Lua / plain for each. Usage: scripts/bench/run.sh [SECONDS] [CLIENTS]
+# MODULE=<a .so> runs another build of the module (the default builds and runs ours).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-5}
 CLIENTS=${2:-16}
-scripts/build.sh >/dev/null
+MODULE=${MODULE:-$PWD/target/release/ngx_stream_lua_module.so}
+[ "$MODULE" != "$PWD/target/release/ngx_stream_lua_module.so" ] || scripts/build.sh >/dev/null
 cargo build -q --release --manifest-path scripts/bench/loadgen/Cargo.toml
 LG=scripts/bench/loadgen/target/release/loadgen
 
 prefix=$PWD/build/bench
 rm -rf "$prefix"; mkdir -p "$prefix/conf" "$prefix/logs"
 cat >"$prefix/conf/nginx.conf" <<CONF
-load_module $PWD/target/release/ngx_stream_lua_module.so;
+load_module $MODULE;
 worker_processes 1;
 error_log logs/error.log error;
 pid logs/nginx.pid;
