@@ -1,7 +1,7 @@
 //! The exported regex ABI (`ngx_stream_lua_ffi_*_regex`, replacement templates, script engine)
 //! with the struct layouts lua-resty-core 0.1.31 declares for stream, over PCRE2.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
 use std::sync::OnceLock;
@@ -34,24 +34,16 @@ pub struct Regex {
     name_entry_size: c_int,
     ncaptures: c_int,
     captures: *mut c_int,
-    regex: *mut pcre2::Code,
+    regex: *mut pcre2::RawCode,
     regex_sd: *mut c_void,
     replace: *mut ComplexValue,
     pattern: *const u8,
     // not part of the declared layout
+    code: pcre2::Code,
     caps: Vec<c_int>,
     replace_cv: Option<Box<ComplexValue>>,
     replace_text: Vec<u8>,
     template: Option<Box<Template>>,
-}
-
-impl Drop for Regex {
-    fn drop(&mut self) {
-        if !self.regex.is_null() {
-            // SAFETY: the code came from pcre2_compile and is freed once.
-            unsafe { pcre2::code_free(self.regex) };
-        }
-    }
 }
 
 /// The opaque `ngx_stream_lua_script_engine_t`: one match's subject and captures.
@@ -61,47 +53,43 @@ pub struct ScriptEngine {
     ncaps: usize,
 }
 
-/// Per-process PCRE2 state shared by every regex, like upstream's static contexts.
+/// Per-process PCRE2 state shared by every regex, like upstream's static contexts: the match
+/// context (with `lua_regex_match_limit` and the JIT stack), and one match data reused by
+/// every match, grown when a regex has more captures.
 struct State {
-    mctx: Cell<*mut pcre2::MatchContext>,
-    md: Cell<*mut pcre2::MatchData>,
-    md_pairs: Cell<u32>,
-    jit_stack: Cell<*mut pcre2::JitStack>,
+    mctx: Option<pcre2::MatchContext>,
+    md: Option<pcre2::MatchData>,
+    jit_stack: Option<pcre2::JitStack>,
     /// lua_regex_match_limit was applied (once the running cycle's configuration is known:
     /// not yet while init_by_lua runs)
-    limit_set: Cell<bool>,
+    limit_set: bool,
 }
 
 thread_local! {
-    static STATE: State = const {
-        State {
-            mctx: Cell::new(ptr::null_mut()),
-            md: Cell::new(ptr::null_mut()),
-            md_pairs: Cell::new(0),
-            jit_stack: Cell::new(ptr::null_mut()),
-            limit_set: Cell::new(false),
-        }
-    };
+    static STATE: RefCell<State> =
+        const { RefCell::new(State { mctx: None, md: None, jit_stack: None, limit_set: false }) };
 }
 
-fn match_context() -> *mut pcre2::MatchContext {
-    STATE.with(|st| {
-        if st.mctx.get().is_null() {
-            // SAFETY: a context with the default allocator, kept for the process's life.
-            st.mctx.set(unsafe { pcre2::match_context_create(ptr::null_mut()) });
-        }
-        let ctx = st.mctx.get();
-        if !st.limit_set.get() && !ctx.is_null() {
-            if let Some(limit) = crate::api::regex::match_limit() {
-                if limit > 0 {
-                    // SAFETY: ctx is live.
-                    unsafe { pcre2::set_match_limit(ctx, limit.min(u32::MAX as usize) as u32) };
-                }
-                st.limit_set.set(true);
+impl State {
+    /// The match context, made on first use, with the match limit once it is known.
+    fn match_context(&mut self) -> Option<&pcre2::MatchContext> {
+        if self.mctx.is_none() {
+            self.mctx = pcre2::MatchContext::new();
+            if let Some(ctx) = &self.mctx {
+                ctx.use_jit_stack(self.jit_stack.as_ref());
             }
         }
-        ctx
-    })
+        let ctx = self.mctx.as_ref()?;
+        if !self.limit_set {
+            if let Some(limit) = crate::api::regex::match_limit() {
+                if limit > 0 {
+                    ctx.set_match_limit(limit.min(u32::MAX as usize) as u32);
+                }
+                self.limit_set = true;
+            }
+        }
+        Some(ctx)
+    }
 }
 
 /// Writes `msg` NUL-terminated into `errstr` (`size` bytes).
@@ -117,44 +105,40 @@ unsafe fn put_err(errstr: *mut u8, size: usize, msg: &[u8]) {
     }
 }
 
-unsafe fn compile(pat: &[u8], pcre_opts: u32) -> Result<(*mut pcre2::Code, u32), Vec<u8>> {
-    let (mut code, mut off) = (0, 0usize);
-    // SAFETY: pat is a valid byte slice; a null compile context means the defaults.
-    let re = unsafe { pcre2::compile(pat.as_ptr(), pat.len(), pcre_opts, &mut code, &mut off, ptr::null_mut()) };
-    if re.is_null() {
-        let mut buf = [0u8; 128];
-        // SAFETY: buf has 128 bytes; the message is NUL-terminated.
-        let n = unsafe { pcre2::get_error_message(code, buf.as_mut_ptr(), buf.len()) }.max(0) as usize;
-        let what = String::from_utf8_lossy(&buf[..n]);
+/// The caller's `len` bytes at `p` (empty for null).
+unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
+    if p.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: the caller passes a buffer of len bytes that outlives the call.
+        unsafe { std::slice::from_raw_parts(p, len) }
+    }
+}
+
+/// Compiles `pat` with upstream's error texts; the pattern and its capture count.
+fn compile(pat: &[u8], pcre_opts: u32) -> Result<(pcre2::Code, u32), Vec<u8>> {
+    let code = pcre2::Code::compile(pat, pcre_opts).map_err(|e| {
+        let what = pcre2::error_message(e.code);
         let shown = String::from_utf8_lossy(pat);
         let mut msg = format!("pcre2_compile() failed: {what} in \"{shown}\"");
-        if off < pat.len() {
+        if e.offset < pat.len() {
             // upstream prints the rest of the pattern as a C string
-            let rest = &pat[off..];
+            let rest = &pat[e.offset..];
             let rest = &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())];
             msg = format!("{msg} at \"{}\"", String::from_utf8_lossy(rest));
         }
-        return Err(msg.into_bytes());
-    }
-    let mut ncap: u32 = 0;
-    // SAFETY: re is a compiled pattern; CAPTURECOUNT writes a uint32_t.
-    let n = unsafe { pcre2::pattern_info(re, pcre2::INFO_CAPTURECOUNT, &mut ncap as *mut u32 as *mut c_void) };
-    if n < 0 {
-        // SAFETY: re is ours and freed once.
-        unsafe { pcre2::code_free(re) };
-        return Err(format!(
-            "pcre2_pattern_info(\"{}\", PCRE_INFO_CAPTURECOUNT) failed: {n}",
-            String::from_utf8_lossy(pat)
-        )
-        .into_bytes());
-    }
-    Ok((re, ncap))
+        msg.into_bytes()
+    })?;
+    let ncap = code.capture_count().map_err(|n| {
+        format!("pcre2_pattern_info(\"{}\", PCRE_INFO_CAPTURECOUNT) failed: {n}", String::from_utf8_lossy(pat))
+            .into_bytes()
+    })?;
+    Ok((code, ncap))
 }
 
-fn jit_compile(re: *mut pcre2::Code, flags: c_int, pat: &[u8]) {
+fn jit_compile(code: &pcre2::Code, flags: c_int, pat: &[u8]) {
     if flags & MODE_JIT != 0 {
-        // SAFETY: re is a live compiled pattern.
-        let rc = unsafe { pcre2::jit_compile(re, pcre2::JIT_COMPLETE) };
+        let rc = code.jit_compile();
         if rc != 0 {
             let msg = format!("pcre2_jit_compile() failed: {rc} in \"{}\", ignored", String::from_utf8_lossy(pat));
             log_error(NGX_LOG_INFO, cycle_log(), 0, msg.as_bytes());
@@ -162,32 +146,49 @@ fn jit_compile(re: *mut pcre2::Code, flags: c_int, pat: &[u8]) {
             log_debug(cycle_log(), "pcre2 JIT compiled successfully");
         }
     }
-    STATE.with(|st| {
-        let stack = st.jit_stack.get();
-        if !stack.is_null() {
-            // SAFETY: both live for the process's life.
-            unsafe { pcre2::jit_stack_assign(match_context(), ptr::null_mut(), stack) };
-        }
-    });
+    // (the match context always runs on the current JIT stack: see State::match_context and
+    // set_jit_stack_size)
 }
 
-unsafe fn name_info(re: *mut pcre2::Code) -> Result<(c_int, c_int, *mut u8), &'static [u8]> {
-    let (mut count, mut size, mut table): (u32, u32, *mut u8) = (0, 0, ptr::null_mut());
-    // SAFETY: re is live; each query writes the type pcre2.h documents.
-    unsafe {
-        if pcre2::pattern_info(re, pcre2::INFO_NAMECOUNT, &mut count as *mut u32 as *mut c_void) < 0 {
-            return Err(b"cannot acquire named subpattern count");
-        }
-        if count > 0 {
-            if pcre2::pattern_info(re, pcre2::INFO_NAMEENTRYSIZE, &mut size as *mut u32 as *mut c_void) != 0 {
-                return Err(b"cannot acquire named subpattern entry size");
-            }
-            if pcre2::pattern_info(re, pcre2::INFO_NAMETABLE, &mut table as *mut *mut u8 as *mut c_void) != 0 {
-                return Err(b"cannot acquire named subpattern table");
-            }
-        }
+/// The named groups: how many, the size of an entry and the table.
+fn name_info(code: &pcre2::Code) -> Result<(c_int, c_int, *mut u8), &'static [u8]> {
+    let count = code.name_count().map_err(|_| &b"cannot acquire named subpattern count"[..])?;
+    if count == 0 {
+        return Ok((0, 0, ptr::null_mut()));
     }
+    let size = code.name_entry_size().map_err(|_| &b"cannot acquire named subpattern entry size"[..])?;
+    let table = code.name_table().map_err(|_| &b"cannot acquire named subpattern table"[..])?;
     Ok((count as c_int, size as c_int, table))
+}
+
+/// A compiled regex in the layout lua-resty-core reads.
+fn new_regex(pat: &[u8], pat_ptr: *const u8, flags: c_int, pcre_opts: c_int) -> Result<Box<Regex>, Vec<u8>> {
+    let (code, ncap) = compile(pat, pcre_opts as u32)?;
+    jit_compile(&code, flags, pat);
+    let (name_count, name_entry_size, name_table) = name_info(&code).map_err(<[u8]>::to_vec)?;
+    // DFA mode reports only the longest match
+    let ncaptures = if flags & MODE_DFA != 0 { 0 } else { ncap as c_int };
+    let mut re = Box::new(Regex {
+        pool: ptr::null_mut(),
+        name_table,
+        name_count,
+        name_entry_size,
+        ncaptures,
+        captures: ptr::null_mut(),
+        regex: code.as_ptr(),
+        regex_sd: ptr::null_mut(),
+        replace: ptr::null_mut(),
+        pattern: pat_ptr,
+        code,
+        caps: vec![-1; (ncaptures as usize + 1) * 2],
+        replace_cv: None,
+        replace_text: Vec::new(),
+        template: None,
+    });
+    re.captures = re.caps.as_mut_ptr();
+    // upstream's destroy skips a regex without a pool: ours points at itself
+    re.pool = &mut *re as *mut Regex as *mut c_void;
+    Ok(re)
 }
 
 #[no_mangle]
@@ -200,53 +201,53 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_regex(
     errstr_size: usize,
 ) -> *mut Regex {
     guard(ptr::null_mut(), || {
-        // SAFETY: LuaJIT passes a string of pat_len bytes and an error buffer of errstr_size.
-        unsafe {
-            let p = if pat.is_null() { &[][..] } else { std::slice::from_raw_parts(pat, pat_len) };
-            let (code, ncap) = match compile(p, pcre_opts as u32) {
-                Ok(v) => v,
-                Err(msg) => {
-                    put_err(errstr, errstr_size, &msg);
-                    return ptr::null_mut();
-                }
-            };
-            jit_compile(code, flags, p);
-            let mut re = Box::new(Regex {
-                pool: ptr::null_mut(),
-                name_table: ptr::null_mut(),
-                name_count: 0,
-                name_entry_size: 0,
-                ncaptures: 0,
-                captures: ptr::null_mut(),
-                regex: code,
-                regex_sd: ptr::null_mut(),
-                replace: ptr::null_mut(),
-                pattern: pat,
-                caps: Vec::new(),
-                replace_cv: None,
-                replace_text: Vec::new(),
-                template: None,
-            });
-            match name_info(code) {
-                Ok((count, size, table)) => {
-                    re.name_count = count;
-                    re.name_entry_size = size;
-                    re.name_table = table;
-                }
-                Err(msg) => {
-                    put_err(errstr, errstr_size, msg);
-                    return ptr::null_mut();
-                }
+        // SAFETY: LuaJIT passes a string of pat_len bytes.
+        let p = unsafe { bytes(pat, pat_len) };
+        match new_regex(p, pat, flags, pcre_opts) {
+            Ok(re) => Box::into_raw(re),
+            Err(msg) => {
+                // SAFETY: the error buffer has errstr_size bytes.
+                unsafe { put_err(errstr, errstr_size, &msg) };
+                ptr::null_mut()
             }
-            // DFA mode reports only the longest match
-            re.ncaptures = if flags & MODE_DFA != 0 { 0 } else { ncap as c_int };
-            re.caps = vec![-1; (re.ncaptures as usize + 1) * 2];
-            re.captures = re.caps.as_mut_ptr();
-            let raw = Box::into_raw(re);
-            // upstream's destroy skips a regex without a pool: ours points at itself
-            (*raw).pool = raw as *mut c_void;
-            raw
         }
+    })
+}
+
+/// Runs `re` on `subject` from `start`, leaving the captures in `re.caps`.
+fn exec(re: &mut Regex, flags: c_int, subject: &[u8], start: usize) -> c_int {
+    if flags & MODE_DFA != 0 {
+        re.ncaptures = 0;
+    }
+    let pairs = re.ncaptures as u32 + 1;
+    STATE.with_borrow_mut(|st| {
+        if st.md.as_ref().is_none_or(|md| pairs > md.pairs()) {
+            st.md = None;
+            st.md = pcre2::MatchData::new(pairs);
+        }
+        if st.match_context().is_none() {
+            return pcre2::ERROR_NOMEMORY;
+        }
+        let (Some(md), Some(ctx)) = (st.md.as_mut(), st.mctx.as_ref()) else {
+            return pcre2::ERROR_NOMEMORY;
+        };
+        let opts = if flags & NO_UTF8_CHECK != 0 { pcre2::NO_UTF_CHECK } else { 0 };
+        let rc = if flags & MODE_DFA != 0 {
+            let mut ws = [0 as c_int; DFA_WORKSPACE];
+            re.code.dfa_match_at(subject, start, opts, md, ctx, &mut ws)
+        } else {
+            re.code.match_at(subject, start, opts, md, ctx)
+        };
+        if rc < 0 {
+            return rc;
+        }
+        let ov = md.ovector();
+        let n = (ov.len() / 2).min(pairs as usize).min(re.caps.len() / 2);
+        for (dst, &v) in re.caps.iter_mut().zip(&ov[..n * 2]) {
+            // PCRE2_UNSET (all ones) becomes -1, as upstream's int captures
+            *dst = v as c_int;
+        }
+        rc
     })
 }
 
@@ -259,49 +260,12 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_exec_regex(
     pos: c_int,
 ) -> c_int {
     guard(pcre2::ERROR_NOMEMORY, || {
-        if re.is_null() {
+        // SAFETY: re came from compile_regex and is alive (LuaJIT holds it), used by this
+        // call only; s has len bytes.
+        let (Some(re), subject) = (unsafe { re.as_mut() }, unsafe { bytes(s, len) }) else {
             return pcre2::ERROR_NOMEMORY;
-        }
-        // SAFETY: re came from compile_regex and is alive (LuaJIT holds it); s has len bytes.
-        unsafe {
-            let re = &mut *re;
-            if flags & MODE_DFA != 0 {
-                re.ncaptures = 0;
-            }
-            let pairs = re.ncaptures as u32 + 1;
-            let md = STATE.with(|st| {
-                if st.md.get().is_null() || pairs > st.md_pairs.get() {
-                    if !st.md.get().is_null() {
-                        pcre2::match_data_free(st.md.get());
-                    }
-                    st.md.set(pcre2::match_data_create(pairs, ptr::null_mut()));
-                    st.md_pairs.set(if st.md.get().is_null() { 0 } else { pairs });
-                }
-                st.md.get()
-            });
-            if md.is_null() {
-                return pcre2::ERROR_NOMEMORY;
-            }
-            let opts = if flags & NO_UTF8_CHECK != 0 { pcre2::NO_UTF_CHECK } else { 0 };
-            let start = pos.max(0) as usize;
-            let subj = if s.is_null() { b"".as_ptr() } else { s };
-            let rc = if flags & MODE_DFA != 0 {
-                let mut ws = [0 as c_int; DFA_WORKSPACE];
-                pcre2::dfa_match(re.regex, subj, len, start, opts, md, match_context(), ws.as_mut_ptr(), ws.len())
-            } else {
-                pcre2::match_(re.regex, subj, len, start, opts, md, match_context())
-            };
-            if rc < 0 {
-                return rc;
-            }
-            let n = (pcre2::get_ovector_count(md) as usize).min(pairs as usize).min(re.caps.len() / 2);
-            let ov = std::slice::from_raw_parts(pcre2::get_ovector_pointer(md), n * 2);
-            for (dst, &v) in re.caps.iter_mut().zip(ov) {
-                // PCRE2_UNSET (all ones) becomes -1, as upstream's int captures
-                *dst = v as c_int;
-            }
-            rc
-        }
+        };
+        exec(re, flags, subject, pos.max(0) as usize)
     })
 }
 
@@ -439,15 +403,28 @@ pub extern "C" fn ngx_stream_lua_ffi_max_regex_cache_size() -> u32 {
 #[no_mangle]
 pub extern "C" fn ngx_stream_lua_ffi_pcre_version() -> *const c_char {
     static VERSION: OnceLock<[u8; 64]> = OnceLock::new();
-    VERSION
-        .get_or_init(|| {
-            let mut buf = [0u8; 64];
-            // SAFETY: PCRE2 writes at most 24 bytes (NUL-terminated) for the version.
-            unsafe { pcre2::config(pcre2::CONFIG_VERSION, buf.as_mut_ptr() as *mut c_void) };
-            buf[63] = 0;
-            buf
-        })
-        .as_ptr() as *const c_char
+    VERSION.get_or_init(pcre2::version).as_ptr() as *const c_char
+}
+
+/// `ngx.re.opt("jit_stack_size", size)`: a new JIT stack for the matches from now on.
+fn set_jit_stack_size(size: c_int) -> Result<(), &'static [u8]> {
+    if !pcre2::has_jit() {
+        return Err(b"no pcre jit support found");
+    }
+    let size = (size.max(0) as usize).max(MIN_JIT_STACK);
+    STATE.with_borrow_mut(|st| {
+        // the context never keeps the old stack: it is switched before that one is freed
+        let stack = pcre2::JitStack::new(MIN_JIT_STACK, size);
+        if let Some(ctx) = &st.mctx {
+            ctx.use_jit_stack(stack.as_ref());
+        }
+        st.jit_stack = stack;
+        if st.jit_stack.is_none() {
+            Err(&b"pcre jit stack allocation failed"[..])
+        } else {
+            Ok(())
+        }
+    })
 }
 
 #[no_mangle]
@@ -456,8 +433,9 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_set_jit_stack_size(
     errstr: *mut u8,
     errstr_size: *mut usize,
 ) -> c_int {
-    guard(NGX_ERROR, || {
-        let report = |msg: &[u8]| {
+    guard(NGX_ERROR, || match set_jit_stack_size(size) {
+        Ok(()) => NGX_OK as c_int,
+        Err(msg) => {
             if !errstr_size.is_null() {
                 // SAFETY: errstr has *errstr_size bytes.
                 unsafe {
@@ -467,31 +445,6 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_set_jit_stack_size(
                 }
             }
             NGX_ERROR
-        };
-        let mut jit: u32 = 0;
-        // SAFETY: CONFIG_JIT writes a uint32_t.
-        unsafe { pcre2::config(pcre2::CONFIG_JIT, &mut jit as *mut u32 as *mut c_void) };
-        if jit == 0 {
-            return report(b"no pcre jit support found");
         }
-        let size = (size.max(0) as usize).max(MIN_JIT_STACK);
-        STATE.with(|st| {
-            // SAFETY: the old stack is ours; regexes compiled later get the new one.
-            unsafe {
-                if !st.jit_stack.get().is_null() {
-                    pcre2::jit_stack_free(st.jit_stack.get());
-                }
-                st.jit_stack.set(pcre2::jit_stack_create(MIN_JIT_STACK, size, ptr::null_mut()));
-                // never leave the context on the freed stack (null: PCRE2's own)
-                if !st.mctx.get().is_null() {
-                    pcre2::jit_stack_assign(st.mctx.get(), ptr::null_mut(), st.jit_stack.get());
-                }
-            }
-            if st.jit_stack.get().is_null() {
-                report(b"pcre jit stack allocation failed")
-            } else {
-                NGX_OK as c_int
-            }
-        })
     })
 }
