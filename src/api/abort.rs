@@ -4,17 +4,16 @@
 
 use std::ffi::c_void;
 
-use crate::api::current_session;
 use crate::conf::srv_conf_of;
-use crate::lua_api;
+use crate::lua_calls;
 use crate::runtime::downstream::ignore_event;
+use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::wake;
 use crate::runtime::session::Session;
 use crate::runtime::thread::Status;
-use crate::runtime::vm::COROUTINES;
 use crate::sys::*;
 
-lua_api! { on_abort => on_abort_impl }
+lua_calls! { on_abort => on_abort_impl }
 
 /// What the client's read event does while no read is pending: watch for an abort when
 /// `lua_check_client_abort` is on, nothing otherwise.
@@ -91,38 +90,26 @@ unsafe extern "C" fn check_abort(rev: *mut ngx_event_t) {
     })
 }
 
-unsafe fn on_abort_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let sess = current_session(l)?;
-        if (*sess).s.is_null() {
-            // a session-less context (timer, init_worker): upstream's fake-request check
-            return err(format!("API disabled in the context of {}", (*sess).phase.directive_name()));
-        }
-        if !(*sess).on_abort.is_null() {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"duplicate call");
-            return Ok(2);
-        }
-        if !srv_conf_of((*sess).s).check_client_abort.unwrap_or(false) {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"lua_check_client_abort is off");
-            return Ok(2);
-        }
-        if raw::lua_type(l, 1) != LUA_TFUNCTION {
-            return Err(LuaError::Arg(1, "on_abort", "Lua function expected".into()));
-        }
-        let co = raw::lua_newthread(l);
-        let tidx = raw::lua_gettop(l);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
-        raw::lua_pushvalue(l, tidx);
-        let co_ref = raw::luaL_ref(l, -2);
-        raw::lua_pushvalue(l, 1);
-        raw::lua_xmove(l, co, 1);
-        let t = (*sess).add_thread(co, co_ref, true, (*sess).cur);
-        (*t).status = Status::Suspended;
-        (*sess).on_abort = t;
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+fn on_abort_impl(c: &mut Call) -> LuaResult {
+    let sess = SessionRef::current(c)?;
+    let Some(conf) = sess.srv_conf() else {
+        // a session-less context (timer, init_worker): upstream's fake-request check
+        return err(format!("API disabled in the context of {}", sess.phase().directive_name()));
+    };
+    if sess.with(|s| !s.on_abort.is_null()) {
+        return c.fail(b"duplicate call");
     }
+    if !conf.check_client_abort.unwrap_or(false) {
+        return c.fail(b"lua_check_client_abort is off");
+    }
+    if c.type_of(1) != LUA_TFUNCTION {
+        return c.arg_error(1, "on_abort", "Lua function expected");
+    }
+    let (co, co_ref) = c.new_coroutine(1, 1);
+    sess.with(|s| {
+        s.on_abort = s.add_thread(co, co_ref, true, s.cur);
+        s.threads.last_mut().expect("just added").status = Status::Suspended;
+    });
+    c.push_int(1);
+    Ok(1)
 }

@@ -19,7 +19,8 @@ pub mod string;
 pub mod thread;
 pub mod timer;
 
-use crate::runtime::session::{Phase, Session};
+pub use crate::runtime::session::check_phase;
+use crate::runtime::session::Session;
 use crate::sys::*;
 
 /// What every new VM gets besides the `ngx` table (`inject`).
@@ -84,29 +85,21 @@ pub unsafe fn current_session(l: *mut lua_State) -> Result<*mut Session, LuaErro
     Ok(p)
 }
 
-/// `API disabled in the context of ...` unless the session runs one of `allowed`.
-pub fn check_phase(sess: &Session, allowed: &[Phase]) -> Result<(), LuaError> {
-    if allowed.contains(&sess.phase) {
-        Ok(())
-    } else {
-        err(format!("API disabled in the context of {}", sess.phase.directive_name()))
-    }
-}
-
 /// Creates the global `ngx` table (also `package.loaded.ngx`) with the C-implemented APIs.
-pub unsafe fn inject(l: *mut lua_State, mcf: &crate::conf::MainConf) -> Result<(), String> {
-    // SAFETY: l is a fresh VM.
+pub fn inject(c: &mut Call, mcf: &crate::conf::MainConf) -> Result<(), String> {
+    let t = c.new_table(0, 64);
+    misc::inject(c, t);
+    log::inject(c, t);
+    c.set_field_fn(t, c"say", output::say);
+    c.set_field_fn(t, c"print", output::print);
+    c.set_field_fn(t, c"flush", output::flush);
+    c.set_field_fn(t, c"eof", output::eof);
+    c.set_field_fn(t, c"sleep", sleep::sleep);
+    c.set_field_fn(t, c"on_abort", abort::on_abort);
+    let l = c.as_ptr();
+    // SAFETY: these areas still build their parts over the raw state: l is the VM being set up
+    // and t its ngx table; each leaves the stack as it found it.
     unsafe {
-        raw::lua_createtable(l, 0, 64);
-        let t = raw::lua_gettop(l);
-        misc::inject(l, t);
-        log::inject(l, t);
-        set_field_fn(l, t, c"say", output::say);
-        set_field_fn(l, t, c"print", output::print);
-        set_field_fn(l, t, c"flush", output::flush);
-        set_field_fn(l, t, c"eof", output::eof);
-        set_field_fn(l, t, c"sleep", sleep::sleep);
-        set_field_fn(l, t, c"on_abort", abort::on_abort);
         socket::downstream::inject(l, t);
         socket::tcp::inject(l, t);
         socket::udp::inject(l, t);
@@ -115,15 +108,14 @@ pub unsafe fn inject(l: *mut lua_State, mcf: &crate::conf::MainConf) -> Result<(
         coroutine::inject(l);
         string::inject(l, t);
         shdict::inject(l, t, mcf);
-
-        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
-        raw::lua_getfield(l, -1, c"loaded".as_ptr());
-        raw::lua_pushvalue(l, t);
-        raw::lua_setfield(l, -2, c"ngx".as_ptr());
-        raw::lua_settop(l, t);
-        raw::lua_setfield(l, LUA_GLOBALSINDEX, c"ngx".as_ptr());
-        raw::lua_pushcclosure(l, log::print, 0);
-        raw::lua_setfield(l, LUA_GLOBALSINDEX, c"print".as_ptr());
     }
+    c.get_global(c"package");
+    c.get_field(-1, c"loaded");
+    c.push_copy(t);
+    c.set_field(-2, c"ngx");
+    c.pop(2);
+    c.set_global(c"ngx");
+    c.push_fn(log::print);
+    c.set_global(c"print");
     Ok(())
 }

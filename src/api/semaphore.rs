@@ -105,11 +105,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_wait(
             (*sem).waiters.push_back(t);
             (*t).wait_obj = sem as *mut c_void;
             (*t).pending = Some(cancel_wait);
-            let ev = &mut (*t).sleep_ev;
-            ev.handler = Some(wait_timed_out);
-            ev.data = t as *mut c_void;
-            ev.log = (*r).log();
-            ngx_add_timer(ev, wait_ms as ngx_msec_t);
+            (*t).sleep_ev.arm(wait_ms as ngx_msec_t, wait_timed_out, t as *mut c_void, (*r).log());
             FFI_AGAIN
         }
     })
@@ -154,9 +150,7 @@ unsafe fn cancel_wait(_sess: *mut Session, t: *mut Thread) {
             (*sem).waiters.retain(|w| *w != t);
         }
         (*t).wait_obj = ptr::null_mut();
-        if (*t).sleep_ev.timer_set() != 0 {
-            ngx_del_timer(&mut (*t).sleep_ev);
-        }
+        (*t).sleep_ev.disarm();
     }
 }
 
@@ -190,9 +184,7 @@ unsafe extern "C" fn wake_waiters(ev: *mut ngx_event_t) {
                 (*sem).resources -= 1;
                 (*t).wait_obj = ptr::null_mut();
                 (*t).pending = None;
-                if (*t).sleep_ev.timer_set() != 0 {
-                    ngx_del_timer(&mut (*t).sleep_ev);
-                }
+                (*t).sleep_ev.disarm();
                 raw::lua_pushboolean((*t).co, 1);
                 wake((*t).sess, t, 1);
             }

@@ -8,15 +8,16 @@
 use std::ffi::c_int;
 
 use crate::api::{check_phase, current_session};
-use crate::lua_api;
+use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::cancel_thread_wait;
 use crate::runtime::session::Phase;
 use crate::runtime::thread::Status;
-use crate::runtime::vm::COROUTINES;
 use crate::sys::*;
+use crate::{lua_api, lua_calls};
+
+lua_calls! { spawn => spawn_impl }
 
 lua_api! {
-    spawn => spawn_impl,
     wait => wait_impl,
     kill => kill_impl,
     co_status => co_status_impl,
@@ -78,35 +79,22 @@ unsafe fn co_status_impl(l: *mut lua_State) -> LuaResult {
     }
 }
 
-unsafe fn spawn_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine of a session's thread.
-    unsafe {
-        let sess = current_session(l)?;
-        check_phase(&*sess, Phase::YIELDABLE)?;
-        let n = raw::lua_gettop(l);
-        if raw::lua_type(l, 1) != LUA_TFUNCTION {
-            let got = if n == 0 { "no value".into() } else { type_name(l, raw::lua_type(l, 1)) };
-            return Err(LuaError::Arg(1, "spawn", format!("function expected, got {got}")));
-        }
-        ensure_yieldable(l)?;
-        let parent = (*sess).cur;
-        // the new thread shares the parent's globals (lua_newthread copies them)
-        let co = raw::lua_newthread(l);
-        let tidx = raw::lua_gettop(l);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
-        raw::lua_pushvalue(l, tidx);
-        let co_ref = raw::luaL_ref(l, -2);
-        raw::lua_settop(l, tidx);
-        for i in 1..=n {
-            raw::lua_pushvalue(l, i);
-        }
-        raw::lua_xmove(l, co, n);
-        let t = (*sess).add_thread(co, co_ref, true, parent);
-        // the scheduler runs the new thread first, then resumes us with the thread object
-        (*sess).spawned = Some((t, n - 1));
-        raw::lua_settop(l, tidx);
-        yield_values(1)
+fn spawn_impl(c: &mut Call) -> LuaResult {
+    let sess = SessionRef::current(c)?;
+    sess.check_phase(Phase::YIELDABLE)?;
+    let n = c.top();
+    if c.type_of(1) != LUA_TFUNCTION {
+        return c.arg_error(1, "spawn", format!("function expected, got {}", c.type_name_at(1)));
     }
+    c.ensure_yieldable()?;
+    // the new thread shares the parent's globals and gets the function and its arguments
+    let (co, co_ref) = c.new_coroutine(1, n);
+    sess.with(|s| {
+        let t = s.add_thread(co, co_ref, true, s.cur);
+        // the scheduler runs the new thread first, then resumes us with the thread object
+        s.spawned = Some((t, n - 1));
+    });
+    yield_values(1)
 }
 
 unsafe fn wait_impl(l: *mut lua_State) -> LuaResult {

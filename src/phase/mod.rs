@@ -17,7 +17,8 @@ use crate::sys::*;
 /// this one is a session's own (`lua_code_cache off`).
 pub unsafe fn new_vm(cycle: *mut ngx_cycle_t, mcf: &MainConf, parent: Option<*mut lua_State>) -> Result<Vm, String> {
     // SAFETY: install runs on the fresh VM's state.
-    let install = |l| unsafe { crate::api::inject(l, mcf) };
+    // SAFETY: the VM calls install with its new main state, which has room for LUA_MINSTACK values.
+    let install = |l| crate::api::inject(&mut unsafe { crate::sys::Call::from_raw(l) }, mcf);
     let setup = VmSetup {
         api: &crate::api::API,
         install: &install,

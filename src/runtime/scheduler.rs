@@ -29,6 +29,17 @@ pub extern "C" fn ngx_stream_lua_rs_get_request() -> *mut Session {
     RUNNING.load(Ordering::Relaxed)
 }
 
+/// The log of the running session, or the cycle's when Lua runs for no session.
+pub fn current_log() -> Option<Log> {
+    let sess = RUNNING.load(Ordering::Relaxed);
+    if sess.is_null() {
+        return Log::cycle();
+    }
+    // SAFETY: the running session is live while its Lua code runs, and so is the log of its
+    // connection (or its own stand-in log), for as long as that code can hold the handle.
+    unsafe { Log::from_raw((*sess).log()) }
+}
+
 pub enum Outcome {
     /// The entry function returned.
     Finished,

@@ -118,6 +118,15 @@ pub struct Session {
     pub balancer: *mut crate::phase::balancer::Peer,
 }
 
+/// `API disabled in the context of ...` unless the session runs one of `allowed`.
+pub fn check_phase(sess: &Session, allowed: &[Phase]) -> Result<(), LuaError> {
+    if allowed.contains(&sess.phase) {
+        Ok(())
+    } else {
+        err(format!("API disabled in the context of {}", sess.phase.directive_name()))
+    }
+}
+
 /// Our module's index among the stream modules (its `ctx_index`): where a session keeps its
 /// context. The module sets it before any session exists, at each configuration load.
 static CTX_INDEX: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

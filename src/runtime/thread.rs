@@ -43,7 +43,7 @@ pub struct Thread {
     /// What the thread waits on, for its cancel function (a semaphore).
     pub wait_obj: *mut std::ffi::c_void,
     /// The `ngx.sleep` timer (and other one-shot events of this thread).
-    pub sleep_ev: ngx_event_t,
+    pub sleep_ev: Timer,
     pub sess: *mut Session,
 }
 
@@ -61,8 +61,7 @@ impl Thread {
             waits_on_threads: false,
             pending: None,
             wait_obj: std::ptr::null_mut(),
-            // SAFETY: an all-zero ngx_event_t is nginx's idle event.
-            sleep_ev: unsafe { std::mem::zeroed() },
+            sleep_ev: Timer::new(),
             sess,
         })
     }
@@ -73,15 +72,7 @@ impl Thread {
             // SAFETY: the cancel function matches the wait that set it.
             unsafe { cancel(self.sess, self) };
         }
-        // SAFETY: the event belongs to this thread.
-        unsafe {
-            if self.sleep_ev.timer_set() != 0 {
-                ngx_del_timer(&mut self.sleep_ev);
-            }
-            if self.sleep_ev.posted() != 0 {
-                ngx_delete_posted_event(&mut self.sleep_ev);
-            }
-        }
+        self.sleep_ev.disarm();
     }
 
     /// Lets go of the coroutine (the registry anchor).

@@ -75,9 +75,7 @@ impl Drop for VmRef {
 
 /// Registry keys shared with the built-in Lua layer.
 pub const CTX_TABLES: &std::ffi::CStr = c"ngx_lua_ctx_tables";
-pub const COROUTINES: &std::ffi::CStr = c"ngx_lua_coroutines";
-/// Weak-keyed: a suspended coroutine -> the arguments of the C function it yielded from.
-pub const YIELD_ANCHORS: &std::ffi::CStr = c"ngx_lua_yield_anchors";
+pub use crate::sys::COROUTINES;
 
 /// Expands `;;` to the default path and `$prefix` / `${prefix}` to nginx's prefix.
 fn expand_path(conf: &[u8], default: &[u8], prefix: &[u8]) -> Vec<u8> {

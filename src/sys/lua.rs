@@ -7,6 +7,8 @@
 use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use super::call::Call;
+
 pub use mlua::ffi as raw;
 pub use mlua::ffi::{
     lua_CFunction, lua_State, LUA_ERRERR, LUA_ERRMEM, LUA_ERRRUN, LUA_ERRSYNTAX, LUA_GLOBALSINDEX, LUA_MULTRET,
@@ -64,8 +66,22 @@ pub fn err<T>(msg: impl Into<String>) -> Result<T, LuaError> {
 /// the way `luaL_error` / `luaL_argerror` raise them (so the function name and position
 /// come out as upstream's do).
 pub unsafe fn lua_boundary(l: *mut lua_State, f: unsafe fn(*mut lua_State) -> LuaResult) -> c_int {
-    // SAFETY: f only does Lua stack work on l, which is the running state.
-    let (msg, arg) = match catch_unwind(AssertUnwindSafe(|| unsafe { f(l) })) {
+    // SAFETY: f only does Lua stack work on l, which is the running state (the caller's contract).
+    unsafe { boundary(l, |l| f(l)) }
+}
+
+/// `lua_boundary` for a function written over the safe `Call` handle.
+///
+/// # Safety
+/// `l` is the state LuaJIT runs the C function with.
+pub unsafe fn call_boundary(l: *mut lua_State, f: fn(&mut Call) -> LuaResult) -> c_int {
+    // SAFETY: l is the running state of a C function: it has LUA_MINSTACK free slots.
+    unsafe { boundary(l, |l| f(&mut Call::from_raw(l))) }
+}
+
+#[inline(always)]
+unsafe fn boundary(l: *mut lua_State, f: impl FnOnce(*mut lua_State) -> LuaResult) -> c_int {
+    let (msg, arg) = match catch_unwind(AssertUnwindSafe(|| f(l))) {
         Ok(Ok(n)) => return n,
         // SAFETY: nothing with a destructor is alive here if the yield raises.
         Ok(Err(LuaError::Yield(n))) => {
@@ -108,6 +124,14 @@ pub unsafe fn lua_boundary(l: *mut lua_State, f: unsafe fn(*mut lua_State) -> Lu
     }
 }
 
+/// The registry key of the table anchoring every coroutine a session runs (light threads,
+/// user coroutines, timers), so the GC keeps them while nginx events will resume them.
+pub const COROUTINES: &CStr = c"ngx_lua_coroutines";
+
+/// The registry key of the weak-keyed table: a suspended coroutine -> the arguments of the C
+/// function it yielded from (made by each new VM).
+pub const YIELD_ANCHORS: &CStr = c"ngx_lua_yield_anchors";
+
 /// Keeps the arguments of a yielding C function alive until its coroutine is resumed: LuaJIT
 /// does not mark them while the call waits when it was a tail call (`return sock:receive()`),
 /// so a socket only the waiting thread refers to would be collected, closing its connection.
@@ -118,7 +142,7 @@ unsafe fn anchor_args(l: *mut lua_State, nresults: c_int) {
         if nargs <= 0 {
             return;
         }
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, crate::runtime::vm::YIELD_ANCHORS.as_ptr());
+        raw::lua_getfield(l, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
         if raw::lua_type(l, -1) != raw::LUA_TTABLE {
             raw::lua_settop(l, -2);
             return;
@@ -138,7 +162,7 @@ unsafe fn anchor_args(l: *mut lua_State, nresults: c_int) {
 pub unsafe fn release_args(co: *mut lua_State) {
     // SAFETY: co is a suspended coroutine; the stack is restored before returning.
     unsafe {
-        raw::lua_getfield(co, LUA_REGISTRYINDEX, crate::runtime::vm::YIELD_ANCHORS.as_ptr());
+        raw::lua_getfield(co, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
         if raw::lua_type(co, -1) == raw::LUA_TTABLE {
             raw::lua_pushthread(co);
             raw::lua_pushnil(co);
@@ -178,6 +202,20 @@ macro_rules! lua_api {
     };
 }
 
+/// Declares `extern "C-unwind"` Lua C functions over safe `fn(&mut Call) -> LuaResult` bodies.
+#[macro_export]
+macro_rules! lua_calls {
+    ($($name:ident => $body:path),* $(,)?) => {
+        $(
+            pub unsafe extern "C-unwind" fn $name(l: *mut $crate::sys::lua_State) -> ::std::ffi::c_int {
+                // SAFETY: called by LuaJIT with its running state.
+                let n = unsafe { $crate::sys::call_boundary(l, $body) };
+                $crate::sys::zero_extend(n)
+            }
+        )*
+    };
+}
+
 pub unsafe fn push_bytes(l: *mut lua_State, b: &[u8]) {
     // SAFETY: l is valid; lua_pushlstring copies.
     unsafe { raw::lua_pushlstring_(l, b.as_ptr() as *const c_char, b.len()) }
@@ -206,14 +244,6 @@ pub unsafe fn set_field_fn(l: *mut lua_State, idx: c_int, name: &CStr, f: lua_CF
     // SAFETY: table at idx (absolute) exists.
     unsafe {
         raw::lua_pushcclosure(l, f, 0);
-        raw::lua_setfield(l, idx, name.as_ptr());
-    }
-}
-
-pub unsafe fn set_field_int(l: *mut lua_State, idx: c_int, name: &CStr, v: i64) {
-    // SAFETY: table at idx (absolute) exists.
-    unsafe {
-        raw::lua_pushinteger(l, v as _);
         raw::lua_setfield(l, idx, name.as_ptr());
     }
 }

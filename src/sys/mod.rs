@@ -1,10 +1,14 @@
 //! The raw layer: nginx's and LuaJIT's C APIs, PCRE2, and the panic boundary. Nothing in here
 //! uses the rest of the crate; everything above it works through the helpers defined here.
 
+pub mod call;
 pub mod digest;
+pub mod event;
 pub mod lua;
 pub mod ngx;
 pub mod pcre2;
 
+pub use self::call::Call;
+pub use self::event::Timer;
 pub use self::lua::*;
 pub use self::ngx::*;

@@ -27,6 +27,64 @@ pub fn cycle_log() -> *mut ngx_log_t {
     }
 }
 
+/// An nginx log that is live for as long as the handle is used: made only from a log whose
+/// owner (the cycle, a connection) outlives the code holding it.
+#[derive(Clone, Copy)]
+pub struct Log(std::ptr::NonNull<ngx_log_t>);
+
+impl Log {
+    /// # Safety
+    /// `p` is null or a valid nginx log that stays valid while the handle is used.
+    pub unsafe fn from_raw(p: *mut ngx_log_t) -> Option<Log> {
+        std::ptr::NonNull::new(p).map(Log)
+    }
+
+    /// The cycle's log (none before nginx has one).
+    pub fn cycle() -> Option<Log> {
+        // SAFETY: the cycle's log lives as long as the cycle, which outlives every call into us.
+        unsafe { Log::from_raw(cycle_log()) }
+    }
+
+    pub fn as_ptr(self) -> *mut ngx_log_t {
+        self.0.as_ptr()
+    }
+
+    /// Whether a message at `level` would be written.
+    pub fn enabled(self, level: u32) -> bool {
+        // SAFETY: the handle's log is valid (its constructor's contract).
+        unsafe { self.0.as_ref().log_level >= level as ngx_uint_t }
+    }
+
+    /// Writes `msg` at `level` (with the text of `err` when it is not 0).
+    pub fn error(self, level: u32, err: ngx_err_t, msg: &[u8]) {
+        if self.enabled(level) {
+            // SAFETY: the log is valid; "%*s" takes a length and a pointer.
+            unsafe {
+                ngx_log_error_core(
+                    level as ngx_uint_t,
+                    self.as_ptr(),
+                    err,
+                    c"%*s".as_ptr(),
+                    msg.len(),
+                    msg.as_ptr() as *const c_char,
+                )
+            }
+        }
+    }
+}
+
+/// nginx's prefix (`-p`), copied.
+pub fn cycle_prefix() -> Vec<u8> {
+    // SAFETY: ngx_cycle is set before any module code runs and its prefix string lives with it.
+    unsafe {
+        let cycle = ngx_cycle;
+        if cycle.is_null() {
+            return Vec::new();
+        }
+        ngx_bytes(&(*cycle).prefix).to_vec()
+    }
+}
+
 /// `ngx_log_error` (a C macro) for a pre-formatted message.
 pub fn log_error(level: u32, log: *mut ngx_log_t, err: ngx_err_t, msg: &[u8]) {
     if log.is_null() {

@@ -302,11 +302,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
         (*rev).handler = Some(on_readable);
         if rs.read_timeout > 0 {
             // the thread's own timer: nginx's preread phase manages the read event's timer
-            let ev = &mut (*t).sleep_ev;
-            ev.handler = Some(read_timed_out);
-            ev.data = t as *mut c_void;
-            ev.log = (*c).log;
-            ngx_add_timer(ev, rs.read_timeout);
+            (*t).sleep_ev.arm(rs.read_timeout, read_timed_out, t as *mut c_void, (*c).log);
         }
         if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
             cancel_read(sess, (*sess).cur);
@@ -324,8 +320,8 @@ unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
     unsafe {
         if let Some(rs) = req_sock(sess) {
             let t = rs.reader;
-            if !t.is_null() && (*t).sleep_ev.timer_set() != 0 {
-                ngx_del_timer(&mut (*t).sleep_ev);
+            if !t.is_null() {
+                (*t).sleep_ev.disarm();
             }
             rs.reader = ptr::null_mut();
         }
@@ -450,12 +446,7 @@ unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
         (*t).pending = Some(cancel_peek);
         if !(*sess).in_handler {
             // a wait started from an event (after a sleep, ...): let the preread phase run
-            let log = (*sess).log();
-            let ev = &mut (*t).sleep_ev;
-            ev.handler = Some(run_phases);
-            ev.data = sess as *mut c_void;
-            ev.log = log;
-            ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_events));
+            (*t).sleep_ev.post(run_phases, sess as *mut c_void, (*sess).log());
         }
         yield_values(0)
     }
@@ -489,9 +480,7 @@ unsafe fn cancel_peek(sess: *mut Session, t: *mut Thread) {
     unsafe {
         (*sess).peek_need = None;
         take_peeker(sess);
-        if (*t).sleep_ev.posted() != 0 {
-            ngx_delete_posted_event(&mut (*t).sleep_ev);
-        }
+        (*t).sleep_ev.disarm();
     }
 }
 

@@ -179,19 +179,15 @@ pub(super) unsafe fn wait_queued(sock: &mut TcpSocket, t: *mut Thread) {
         sock.connector = t;
         (*t).pending = Some(cancel_queued);
         (*t).wait_obj = sock as *mut TcpSocket as *mut c_void;
-        let ev = &mut (*t).sleep_ev;
-        ev.handler = Some(queued_timed_out);
-        ev.data = t as *mut c_void;
-        ev.log = sock.log();
         let left = deadline.wrapping_sub(ngx_current_msec) as isize;
-        ngx_add_timer(ev, left.max(1) as ngx_msec_t);
+        (*t).sleep_ev.arm(left.max(1) as ngx_msec_t, queued_timed_out, t as *mut c_void, sock.log());
     }
 }
 
 pub(super) unsafe fn cancel_queued(_sess: *mut Session, t: *mut Thread) {
     // SAFETY: the thread's wait object is the queued socket.
     unsafe {
-        log_debug((*t).sleep_ev.log, "stream lua tcp socket abort queueing");
+        log_debug((*t).sleep_ev.log(), "stream lua tcp socket abort queueing");
         let me = (*t).wait_obj;
         let sock = &mut *(me as *mut TcpSocket);
         (*t).wait_obj = ptr::null_mut();
@@ -240,7 +236,7 @@ pub(super) unsafe fn queued_go(data: *mut c_void) {
     unsafe {
         let sock = &mut *(data as *mut TcpSocket);
         let t = sock.connector;
-        let ev = &mut (*t).sleep_ev;
+        let ev = (*t).sleep_ev.event();
         if ev.timer_set() != 0 {
             ngx_del_timer(ev);
         }

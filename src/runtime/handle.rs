@@ -1,0 +1,70 @@
+//! `SessionRef`: the running session, for the length of one Lua call. It never hands out a
+//! `&mut Session` that outlives a closure: Lua code (a `__gc` handler, a metamethod) may reach
+//! the same session, so borrows stay short and never span a call back into Lua, as mlua's
+//! handles do with the Lua state.
+
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use crate::conf::{srv_conf_of, SrvConf};
+use crate::runtime::scheduler::ngx_stream_lua_rs_get_request;
+use crate::runtime::session::{Phase, Session};
+use crate::runtime::thread::Thread;
+use crate::sys::*;
+
+#[derive(Clone, Copy)]
+pub struct SessionRef<'c> {
+    p: NonNull<Session>,
+    _call: PhantomData<&'c ()>,
+}
+
+impl<'c> SessionRef<'c> {
+    /// The session the calling Lua code runs for (`no request found` outside any, as in
+    /// upstream's `init_by_lua`).
+    pub fn current(_call: &Call<'c>) -> Result<Self, LuaError> {
+        match NonNull::new(ngx_stream_lua_rs_get_request()) {
+            Some(p) => Ok(SessionRef { p, _call: PhantomData }),
+            None => err("no request found"),
+        }
+    }
+
+    /// Runs `f` with the session borrowed. `f` is given no Lua state, so nothing it does can
+    /// run Lua code that would reach the session a second time.
+    pub fn with<R>(self, f: impl FnOnce(&mut Session) -> R) -> R {
+        // SAFETY: the running session outlives the Lua call ('c) that found it, and this is the
+        // only borrow of it while f runs (the scheduler holds none while Lua runs).
+        f(unsafe { &mut *self.p.as_ptr() })
+    }
+
+    /// The same thread-of-control borrow for the running thread.
+    pub fn with_thread<R>(self, f: impl FnOnce(&mut Thread, *mut Thread) -> R) -> R {
+        self.with(|s| {
+            let t = s.cur;
+            assert!(!t.is_null(), "Lua runs in no thread of its session");
+            // SAFETY: cur points at one of the session's boxed threads, which live as long as
+            // the session; the session's own borrow is not used while f runs.
+            f(unsafe { &mut *t }, t)
+        })
+    }
+
+    pub fn phase(self) -> Phase {
+        self.with(|s| s.phase)
+    }
+
+    /// The session's log (its connection's, or the stand-in of a session-less context).
+    pub fn log(self) -> *mut ngx_log_t {
+        self.with(|s| s.log())
+    }
+
+    /// The server's configuration (none in a session-less context: a timer, init_worker).
+    pub fn srv_conf(self) -> Option<&'c SrvConf> {
+        let s = self.with(|s| s.s);
+        // SAFETY: a live stream session's server configuration lives as long as its cycle.
+        (!s.is_null()).then(|| unsafe { srv_conf_of(s) })
+    }
+
+    /// `API disabled in the context of ...` unless the session runs one of `allowed`.
+    pub fn check_phase(self, allowed: &[Phase]) -> Result<(), LuaError> {
+        self.with(|s| crate::runtime::session::check_phase(s, allowed))
+    }
+}

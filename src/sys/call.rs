@@ -1,0 +1,347 @@
+//! `Call`: the safe face of the Lua stack for a Rust function LuaJIT is running (the way
+//! mlua's handles work: the state is borrowed for the call, values read off the stack borrow
+//! the handle, so nothing that pops or pushes can run while a borrowed string is in use).
+//!
+//! Every operation here is one raw call whose conditions the handle itself guarantees: the
+//! state is the running one (only the boundary makes a `Call`), and the stack has room for
+//! every push (`reserve` grows it before LuaJIT's guaranteed slots run out).
+
+use std::ffi::{c_int, c_void, CStr};
+use std::marker::PhantomData;
+
+use super::lua::{raw, LuaError, LuaResult, COROUTINES};
+use mlua::ffi::{lua_CFunction, lua_State, LUA_GLOBALSINDEX, LUA_REGISTRYINDEX, LUA_TNONE};
+
+/// The free slots LuaJIT guarantees a C function above its arguments (`LUA_MINSTACK`).
+const MIN_STACK: c_int = 20;
+
+/// The Lua call being served: its arguments, what it pushes, and its errors.
+pub struct Call<'l> {
+    l: *mut lua_State,
+    /// The highest stack index known to be allocated.
+    limit: c_int,
+    _state: PhantomData<&'l mut lua_State>,
+}
+
+/// Where a Lua function was called from (`lua_getinfo` with `Snl`).
+pub struct Frame {
+    /// The chunk's short source name (`short_src`).
+    pub source: Vec<u8>,
+    pub line: c_int,
+    /// The function's name when it is a named Lua function.
+    pub lua_name: Option<Vec<u8>>,
+}
+
+impl<'l> Call<'l> {
+    /// # Safety
+    /// `l` is the state LuaJIT is running (a C function's, or a fresh VM being set up), with at
+    /// least `LUA_MINSTACK` free slots above its top, and it outlives `'l`.
+    pub unsafe fn from_raw(l: *mut lua_State) -> Self {
+        // SAFETY: l is the running state (the caller's contract).
+        let top = unsafe { raw::lua_gettop(l) };
+        Call { l, limit: top + MIN_STACK, _state: PhantomData }
+    }
+
+    /// The raw state, for code not yet moved onto the handle.
+    pub fn as_ptr(&self) -> *mut lua_State {
+        self.l
+    }
+
+    /// Makes room for `n` more values (a failure to grow is LuaJIT's out-of-memory: it panics,
+    /// and the boundary turns that into a Lua error).
+    pub fn reserve(&mut self, n: c_int) {
+        let top = self.top();
+        if top + n > self.limit {
+            // SAFETY: l is the running state; lua_checkstack only grows the stack.
+            if unsafe { raw::lua_checkstack(self.l, n + MIN_STACK) } == 0 {
+                panic!("Lua stack overflow");
+            }
+            self.limit = top + n + MIN_STACK;
+        }
+    }
+
+    // ---- reading ----
+
+    pub fn top(&self) -> c_int {
+        // SAFETY: l is the running state.
+        unsafe { raw::lua_gettop(self.l) }
+    }
+
+    /// The `LUA_T*` type of the value at `i` (`LUA_TNONE` past the top).
+    pub fn type_of(&self, i: c_int) -> c_int {
+        // SAFETY: any index is acceptable to lua_type.
+        unsafe { raw::lua_type(self.l, i) }
+    }
+
+    /// The name of the `LUA_T*` type `t` ("no value" for none, as in upstream's messages).
+    pub fn type_name(&self, t: c_int) -> &'static str {
+        if t == LUA_TNONE {
+            return "no value";
+        }
+        // SAFETY: lua_typename returns a static C string for every type code.
+        unsafe { CStr::from_ptr(raw::lua_typename(self.l, t)) }.to_str().unwrap_or("?")
+    }
+
+    /// The name of the type of the value at `i`.
+    pub fn type_name_at(&self, i: c_int) -> &'static str {
+        self.type_name(self.type_of(i))
+    }
+
+    /// A number, or a string that converts to one.
+    pub fn is_number(&self, i: c_int) -> bool {
+        // SAFETY: any index is acceptable.
+        unsafe { raw::lua_isnumber(self.l, i) != 0 }
+    }
+
+    pub fn to_integer(&self, i: c_int) -> i64 {
+        // SAFETY: any index is acceptable (0 when not a number).
+        unsafe { raw::lua_tointeger(self.l, i) as i64 }
+    }
+
+    pub fn to_number(&self, i: c_int) -> f64 {
+        // SAFETY: any index is acceptable (0 when not a number).
+        unsafe { raw::lua_tonumber(self.l, i) }
+    }
+
+    pub fn to_boolean(&self, i: c_int) -> bool {
+        // SAFETY: any index is acceptable.
+        unsafe { raw::lua_toboolean(self.l, i) != 0 }
+    }
+
+    /// A light or full userdata's address (null for other values).
+    pub fn to_pointer(&self, i: c_int) -> *mut c_void {
+        // SAFETY: any index is acceptable.
+        unsafe { raw::lua_touserdata(self.l, i) }
+    }
+
+    /// The string at `i` (a number is converted in place, as `lua_tolstring` does). The bytes
+    /// live while the value stays on the stack: the borrow of `self` keeps it there.
+    pub fn to_bytes(&self, i: c_int) -> Option<&[u8]> {
+        let mut len = 0usize;
+        // SAFETY: l is the running state; the pointer lives while the value stays on the stack,
+        // which nothing can change while the returned slice borrows the handle.
+        unsafe {
+            let p = raw::lua_tolstring(self.l, i, &mut len);
+            if p.is_null() {
+                None
+            } else {
+                Some(std::slice::from_raw_parts(p as *const u8, len))
+            }
+        }
+    }
+
+    /// Where the function at `level` of the call stack was called from (1: the Lua caller).
+    pub fn caller(&self, level: c_int) -> Option<Frame> {
+        // SAFETY: lua_Debug is plain data; lua_getstack and lua_getinfo fill it, and its strings
+        // are static or owned by the state while the function is on the stack (copied here).
+        unsafe {
+            let mut ar: raw::lua_Debug = std::mem::zeroed();
+            if raw::lua_getstack(self.l, level, &mut ar) == 0 {
+                return None;
+            }
+            raw::lua_getinfo(self.l, c"Snl".as_ptr(), &mut ar);
+            let source = CStr::from_ptr(ar.short_src.as_ptr()).to_bytes().to_vec();
+            let named = !ar.namewhat.is_null() && *ar.namewhat != 0;
+            let is_lua = !ar.what.is_null() && *ar.what == b'L' as _;
+            let lua_name = (named && is_lua && !ar.name.is_null()).then(|| CStr::from_ptr(ar.name).to_bytes().to_vec());
+            Some(Frame { source, line: ar.currentline, lua_name })
+        }
+    }
+
+    /// Whether the running coroutine can yield here (not inside a metamethod or an `xpcall`
+    /// message handler); otherwise the yielding APIs fail like upstream's.
+    pub fn ensure_yieldable(&self) -> Result<(), LuaError> {
+        // SAFETY: l is the running state.
+        unsafe { super::lua::ensure_yieldable(self.l) }
+    }
+
+    // ---- writing ----
+
+    pub fn push_nil(&mut self) {
+        self.reserve(1);
+        // SAFETY: room was reserved.
+        unsafe { raw::lua_pushnil(self.l) }
+    }
+
+    pub fn push_bool(&mut self, v: bool) {
+        self.reserve(1);
+        // SAFETY: room was reserved.
+        unsafe { raw::lua_pushboolean(self.l, v as c_int) }
+    }
+
+    pub fn push_int(&mut self, v: i64) {
+        self.reserve(1);
+        // SAFETY: room was reserved.
+        unsafe { raw::lua_pushinteger(self.l, v as _) }
+    }
+
+    /// A Lua string copied from `b`.
+    pub fn push_bytes(&mut self, b: &[u8]) {
+        self.reserve(1);
+        // SAFETY: room was reserved; lua_pushlstring copies the bytes.
+        unsafe { raw::lua_pushlstring_(self.l, b.as_ptr() as *const _, b.len()) }
+    }
+
+    /// A light userdata (an address Lua only carries, as `ngx.null` is the null one).
+    pub fn push_light(&mut self, p: *mut c_void) {
+        self.reserve(1);
+        // SAFETY: room was reserved; Lua never dereferences a light userdata.
+        unsafe { raw::lua_pushlightuserdata(self.l, p) }
+    }
+
+    pub fn push_fn(&mut self, f: lua_CFunction) {
+        self.reserve(1);
+        // SAFETY: room was reserved; f is a Lua C function.
+        unsafe { raw::lua_pushcclosure(self.l, f, 0) }
+    }
+
+    /// A copy of the value at `i`.
+    pub fn push_copy(&mut self, i: c_int) {
+        self.check_index(i);
+        self.reserve(1);
+        // SAFETY: i is a valid index; room was reserved.
+        unsafe { raw::lua_pushvalue(self.l, i) }
+    }
+
+    /// Pushes the global `name`; returns its type.
+    pub fn get_global(&mut self, name: &CStr) -> c_int {
+        self.reserve(1);
+        // SAFETY: room was reserved; the globals table is always there (metamethods may run).
+        unsafe { raw::lua_getfield(self.l, LUA_GLOBALSINDEX, name.as_ptr()) }
+    }
+
+    /// Pushes field `name` of the table at `t` (metamethods may run); returns its type.
+    pub fn get_field(&mut self, t: c_int, name: &CStr) -> c_int {
+        self.check_index(t);
+        self.reserve(1);
+        // SAFETY: t is a valid index and room was reserved.
+        unsafe { raw::lua_getfield(self.l, t, name.as_ptr()) }
+    }
+
+    /// A new coroutine sharing the running one's globals, left on the top and anchored in the
+    /// VM's coroutine table (`COROUTINES`), with copies of the `n` values from index `first` on
+    /// its stack. Returns the coroutine and its anchor.
+    pub fn new_coroutine(&mut self, first: c_int, n: c_int) -> (*mut lua_State, c_int) {
+        if n > 0 {
+            self.check_index(first);
+            self.check_index(first + n - 1);
+        }
+        self.reserve(n + 3);
+        // SAFETY: room was reserved; the coroutine table is made with the VM; the indexes were
+        // checked; the new coroutine's stack is grown for the n values before they move.
+        unsafe {
+            let co = raw::lua_newthread(self.l);
+            let tidx = self.top();
+            raw::lua_getfield(self.l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+            raw::lua_pushvalue(self.l, tidx);
+            let co_ref = raw::luaL_ref(self.l, -2);
+            raw::lua_settop(self.l, tidx);
+            if raw::lua_checkstack(co, n) == 0 {
+                panic!("Lua stack overflow");
+            }
+            for i in first..first + n {
+                raw::lua_pushvalue(self.l, i);
+            }
+            raw::lua_xmove(self.l, co, n);
+            (co, co_ref)
+        }
+    }
+
+    /// A new table, left on the top; returns its (absolute) index.
+    pub fn new_table(&mut self, narr: c_int, nrec: c_int) -> c_int {
+        self.reserve(1);
+        // SAFETY: room was reserved.
+        unsafe { raw::lua_createtable(self.l, narr, nrec) };
+        self.top()
+    }
+
+    /// Pops the top value into field `name` of the table at `t` (raw set: no metamethods run).
+    pub fn set_field(&mut self, t: c_int, name: &CStr) {
+        assert!(self.type_of(t) == mlua::ffi::LUA_TTABLE && self.top() >= 1, "set_field needs a table and a value");
+        let t = self.absolute(t);
+        self.push_bytes(name.to_bytes());
+        // SAFETY: t is a table; the key and then the value are on top (swapped into place).
+        unsafe {
+            raw::lua_insert(self.l, -2);
+            raw::lua_rawset(self.l, t);
+        }
+    }
+
+    pub fn set_field_fn(&mut self, t: c_int, name: &CStr, f: lua_CFunction) {
+        self.push_fn(f);
+        self.set_field(t, name);
+    }
+
+    pub fn set_field_int(&mut self, t: c_int, name: &CStr, v: i64) {
+        self.push_int(v);
+        self.set_field(t, name);
+    }
+
+    pub fn set_field_bool(&mut self, t: c_int, name: &CStr, v: bool) {
+        self.push_bool(v);
+        self.set_field(t, name);
+    }
+
+    pub fn set_field_str(&mut self, t: c_int, name: &CStr, v: &[u8]) {
+        self.push_bytes(v);
+        self.set_field(t, name);
+    }
+
+    /// Pops the top value into the global `name`.
+    pub fn set_global(&mut self, name: &CStr) {
+        assert!(self.top() >= 1, "set_global needs a value");
+        // SAFETY: a value is on top; the globals table is always there.
+        unsafe { raw::lua_setfield(self.l, LUA_GLOBALSINDEX, name.as_ptr()) }
+    }
+
+    /// Removes the value at `i`, shifting the ones above it down.
+    pub fn remove(&mut self, i: c_int) {
+        self.check_index(i);
+        // SAFETY: i is a valid stack index.
+        unsafe { raw::lua_remove(self.l, i) }
+    }
+
+    /// Pops `n` values.
+    pub fn pop(&mut self, n: c_int) {
+        assert!(n >= 0 && n <= self.top(), "pop past the bottom of the stack");
+        // SAFETY: the stack holds at least n values.
+        unsafe { raw::lua_settop(self.l, -n - 1) }
+    }
+
+    /// Calls the metamethod `name` of the value at `i` with it, pushing the result; false (and
+    /// nothing pushed) when there is no such metamethod. An error in the metamethod is raised.
+    pub fn call_meta(&mut self, i: c_int, name: &CStr) -> bool {
+        self.check_index(i);
+        self.reserve(2);
+        // SAFETY: i is a valid index and room was reserved.
+        unsafe { raw::luaL_callmeta(self.l, i, name.as_ptr()) != 0 }
+    }
+
+    // ---- ending ----
+
+    /// `bad argument #n to 'NAME' (msg)`; `fname` documents which API raises it (LuaJIT finds
+    /// the name the caller used).
+    pub fn arg_error<T>(&self, n: c_int, fname: &'static str, msg: impl Into<String>) -> Result<T, LuaError> {
+        Err(LuaError::Arg(n, fname, msg.into()))
+    }
+
+    /// Returns `nil, msg`.
+    pub fn fail(&mut self, msg: &[u8]) -> LuaResult {
+        self.push_nil();
+        self.push_bytes(msg);
+        Ok(2)
+    }
+
+    fn absolute(&self, i: c_int) -> c_int {
+        if i < 0 && i > mlua::ffi::LUA_REGISTRYINDEX {
+            self.top() + i + 1
+        } else {
+            i
+        }
+    }
+
+    fn check_index(&self, i: c_int) {
+        let a = self.absolute(i);
+        assert!(a >= 1 && a <= self.top(), "stack index {i} out of range");
+    }
+}
