@@ -96,6 +96,7 @@ pub fn inject(c: &mut Call, mcf: &crate::conf::MainConf) -> Result<(), String> {
     c.set_field_fn(t, c"eof", output::eof);
     c.set_field_fn(t, c"sleep", sleep::sleep);
     c.set_field_fn(t, c"on_abort", abort::on_abort);
+    string::inject(c, t);
     let l = c.as_ptr();
     // SAFETY: these areas still build their parts over the raw state: l is the VM being set up
     // and t its ngx table; each leaves the stack as it found it.
@@ -106,7 +107,6 @@ pub fn inject(c: &mut Call, mcf: &crate::conf::MainConf) -> Result<(), String> {
         timer::inject(l, t);
         thread::inject(l, t);
         coroutine::inject(l);
-        string::inject(l, t);
         shdict::inject(l, t, mcf);
     }
     c.get_global(c"package");

@@ -5,168 +5,138 @@ use std::ffi::c_int;
 use std::ptr;
 
 use crate::api::{check_phase, current_session};
-use crate::lua_api;
 use crate::runtime::downstream::ignore_event;
 use crate::runtime::downstream::{send_chain, write};
+use crate::runtime::handle::SessionRef;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
 use crate::sys::*;
+use crate::{lua_api, lua_calls};
 
-lua_api! {
+lua_calls! {
     say => say_impl,
     print => print_impl,
-    flush => flush_impl,
     eof => eof_impl,
 }
 
+lua_api! { flush => flush_impl }
+
+/// The running session, for output (which has its own wording outside any).
+fn output_session<'c>(c: &Call<'c>) -> Result<SessionRef<'c>, LuaError> {
+    SessionRef::current(c).map_err(|_| LuaError::Msg("no request object found".into()))
+}
+
 /// Output goes to TCP clients only (upstream: "API disabled in the current context" for UDP).
-unsafe fn check_stream_output(sess: *mut Session) -> Result<(), LuaError> {
-    // SAFETY: sess is live; a session with a connection in content/preread.
-    unsafe {
-        if !(*sess).s.is_null() && (*(*sess).connection()).type_ == libc::SOCK_DGRAM {
-            return err("API disabled in the current context");
-        }
-        check_phase(&*sess, &[Phase::Content, Phase::Preread])
+fn check_stream_output(sess: SessionRef) -> Result<(), LuaError> {
+    if sess.is_udp() {
+        return err("API disabled in the current context");
     }
+    sess.check_phase(&[Phase::Content, Phase::Preread])
 }
 
-unsafe fn eof_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let sess = current_session(l).map_err(|_| LuaError::Msg("no request object found".into()))?;
-        if raw::lua_gettop(l) != 0 {
-            return err("no argument is expected");
-        }
-        if (*sess).eof {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"seen eof");
-            return Ok(2);
-        }
-        check_stream_output(sess)?;
-        log_debug((*sess).log(), "lua send eof");
-        // like upstream: later output is refused; what was written still goes out
-        (*sess).eof = true;
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+fn eof_impl(c: &mut Call) -> LuaResult {
+    let sess = output_session(c)?;
+    if c.top() != 0 {
+        return err("no argument is expected");
     }
+    if sess.with(|s| s.eof) {
+        return c.fail(b"seen eof");
+    }
+    check_stream_output(sess)?;
+    log_debug(sess.log(), "lua send eof");
+    // like upstream: later output is refused; what was written still goes out
+    sess.with(|s| s.eof = true);
+    c.push_int(1);
+    Ok(1)
 }
 
-unsafe fn say_impl(l: *mut lua_State) -> LuaResult {
-    unsafe { output(l, true, "say") }
+fn say_impl(c: &mut Call) -> LuaResult {
+    output(c, true, "say")
 }
 
-unsafe fn print_impl(l: *mut lua_State) -> LuaResult {
-    unsafe { output(l, false, "print") }
+fn print_impl(c: &mut Call) -> LuaResult {
+    output(c, false, "print")
 }
 
 /// Appends the Lua value at `idx` as text, the way upstream's `ngx.say` does: strings and
 /// numbers as `tostring`, `nil`/booleans/`ngx.null` by name, array tables recursively.
-pub unsafe fn append_value(
-    l: *mut lua_State,
+pub fn append_value(
+    c: &mut Call,
     idx: c_int,
     arg: c_int,
     fname: &'static str,
     out: &mut Vec<u8>,
 ) -> Result<(), LuaError> {
-    // SAFETY: idx is a valid absolute stack index.
-    unsafe {
-        let t = raw::lua_type(l, idx);
-        match t {
-            LUA_TNUMBER | LUA_TSTRING => out.extend_from_slice(to_bytes(l, idx).unwrap_or_default()),
-            LUA_TNIL => out.extend_from_slice(b"nil"),
-            LUA_TBOOLEAN => out.extend_from_slice(if raw::lua_toboolean(l, idx) != 0 { b"true" } else { b"false" }),
-            LUA_TLIGHTUSERDATA if raw::lua_touserdata(l, idx).is_null() => out.extend_from_slice(b"null"),
-            LUA_TLIGHTUSERDATA => {}
-            LUA_TTABLE => append_table(l, idx, arg, fname, out)?,
-            _ => {
-                return Err(LuaError::Arg(
-                    arg,
-                    fname,
-                    format!(
-                        "string, number, boolean, nil, ngx.null, or array table expected, but got {}",
-                        type_name(l, t)
-                    ),
-                ))
-            }
+    match c.type_of(idx) {
+        LUA_TNUMBER | LUA_TSTRING => out.extend_from_slice(c.to_bytes(idx).unwrap_or_default()),
+        LUA_TNIL => out.extend_from_slice(b"nil"),
+        LUA_TBOOLEAN => out.extend_from_slice(if c.to_boolean(idx) { b"true" } else { b"false" }),
+        LUA_TLIGHTUSERDATA if c.to_pointer(idx).is_null() => out.extend_from_slice(b"null"),
+        LUA_TLIGHTUSERDATA => {}
+        LUA_TTABLE => append_table(c, idx, arg, fname, out)?,
+        t => {
+            let msg = "string, number, boolean, nil, ngx.null, or array table expected, but got";
+            return c.arg_error(arg, fname, format!("{msg} {}", c.type_name(t)));
         }
     }
     Ok(())
 }
 
-unsafe fn append_table(
-    l: *mut lua_State,
-    idx: c_int,
-    arg: c_int,
-    fname: &'static str,
-    out: &mut Vec<u8>,
-) -> Result<(), LuaError> {
-    // SAFETY: idx is a table; lua_next walks it with the key left on top.
-    unsafe {
-        raw::luaL_checkstack(l, 4, ptr::null());
-        let mut max = 0i64;
-        raw::lua_pushnil(l);
-        while raw::lua_next(l, idx) != 0 {
-            raw::lua_settop(l, -2);
-            let key_ok = raw::lua_type(l, -1) == LUA_TNUMBER && {
-                let n = raw::lua_tonumber(l, -1);
-                let i = n as i64;
-                i as f64 == n && i > 0 && {
-                    max = max.max(i);
-                    true
-                }
-            };
-            if !key_ok {
-                raw::lua_settop(l, -2);
-                return Err(LuaError::Arg(arg, fname, "non-array table found".into()));
+fn append_table(c: &mut Call, idx: c_int, arg: c_int, fname: &'static str, out: &mut Vec<u8>) -> Result<(), LuaError> {
+    let mut max = 0i64;
+    c.push_nil();
+    while c.next(idx) {
+        c.pop(1);
+        let key_ok = c.type_of(-1) == LUA_TNUMBER && {
+            let n = c.to_number(-1);
+            let i = n as i64;
+            i as f64 == n && i > 0 && {
+                max = max.max(i);
+                true
             }
+        };
+        if !key_ok {
+            c.pop(1);
+            return c.arg_error(arg, fname, "non-array table found");
         }
-        for i in 1..=max {
-            raw::lua_rawgeti(l, idx, i as _);
-            let v = raw::lua_gettop(l);
-            let t = raw::lua_type(l, v);
-            let r = match t {
-                LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN | LUA_TTABLE | LUA_TLIGHTUSERDATA => {
-                    append_value(l, v, arg, fname, out)
-                }
-                _ => Err(LuaError::Arg(arg, fname, format!("bad data type {} found", type_name(l, t)))),
-            };
-            raw::lua_settop(l, -2);
-            r?;
-        }
+    }
+    for i in 1..=max {
+        let r = match c.raw_geti(idx, i) {
+            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN | LUA_TTABLE | LUA_TLIGHTUSERDATA => {
+                let v = c.top();
+                append_value(c, v, arg, fname, out)
+            }
+            t => c.arg_error(arg, fname, format!("bad data type {} found", c.type_name(t))),
+        };
+        c.pop(1);
+        r?;
     }
     Ok(())
 }
 
-unsafe fn output(l: *mut lua_State, newline: bool, fname: &'static str) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let sess = current_session(l).map_err(|_| LuaError::Msg("no request object found".into()))?;
-        check_stream_output(sess)?;
-        if (*sess).eof {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"seen eof");
-            return Ok(2);
-        }
-        let mut data = Vec::new();
-        let n = raw::lua_gettop(l);
-        for i in 1..=n {
-            append_value(l, i, i, fname, &mut data)?;
-        }
-        if newline {
-            data.push(b'\n');
-        }
-        if data.is_empty() {
-            raw::lua_pushinteger(l, 1);
-            return Ok(1);
-        }
-        if write(&mut *sess, &data) == NGX_ERROR as isize {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"nginx output filter error");
-            return Ok(2);
-        }
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+fn output(c: &mut Call, newline: bool, fname: &'static str) -> LuaResult {
+    let sess = output_session(c)?;
+    check_stream_output(sess)?;
+    if sess.with(|s| s.eof) {
+        return c.fail(b"seen eof");
     }
+    let mut data = Vec::new();
+    for i in 1..=c.top() {
+        append_value(c, i, i, fname, &mut data)?;
+    }
+    if newline {
+        data.push(b'\n');
+    }
+    if data.is_empty() {
+        c.push_int(1);
+        return Ok(1);
+    }
+    // nginx's output filters run no Lua code
+    if sess.with(|s| write(s, &data)) == NGX_ERROR as isize {
+        return c.fail(b"nginx output filter error");
+    }
+    c.push_int(1);
+    Ok(1)
 }
 
 unsafe fn flush_impl(l: *mut lua_State) -> LuaResult {

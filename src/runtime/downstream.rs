@@ -15,9 +15,14 @@ fn buf_tag() -> ngx_buf_tag_t {
     ptr::addr_of!(BUF_TAG) as *mut c_void
 }
 
-/// Sends `data` to the client, copying it into a recycled (or new) pool buffer.
-pub unsafe fn write(sess: &mut Session, data: &[u8]) -> isize {
-    // SAFETY: the session's connection and pool are live; buffers come from that pool.
+/// Sends `data` to the client, copying it into a recycled (or new) pool buffer (an error for
+/// a session-less context, which has no client).
+pub fn write(sess: &mut Session, data: &[u8]) -> isize {
+    if sess.s.is_null() {
+        return NGX_ERROR as isize;
+    }
+    // SAFETY: a session with a stream session has a live connection and pool, as long as the
+    // session; buffers come from that pool.
     unsafe {
         let c = sess.connection();
         let pool = (*c).pool;

@@ -56,6 +56,14 @@ impl<'c> SessionRef<'c> {
         self.with(|s| s.log())
     }
 
+    /// Whether the session is a UDP one (a datagram connection).
+    pub fn is_udp(self) -> bool {
+        self.with(|s| {
+            // SAFETY: a live stream session's connection lives as long as the session.
+            !s.s.is_null() && unsafe { (*s.connection()).type_ } == libc::SOCK_DGRAM
+        })
+    }
+
     /// The server's configuration (none in a session-less context: a timer, init_worker).
     pub fn srv_conf(self) -> Option<&'c SrvConf> {
         let s = self.with(|s| s.s);

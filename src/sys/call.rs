@@ -42,6 +42,17 @@ impl<'l> Call<'l> {
         Call { l, limit: top + MIN_STACK, _state: PhantomData }
     }
 
+    /// A handle for a helper that is given the raw state in the middle of a call, assuming no
+    /// free slot (the first push grows the stack).
+    ///
+    /// # Safety
+    /// `l` is the running state and outlives `'l`.
+    pub unsafe fn nested(l: *mut lua_State) -> Self {
+        // SAFETY: l is the running state (the caller's contract).
+        let top = unsafe { raw::lua_gettop(l) };
+        Call { l, limit: top, _state: PhantomData }
+    }
+
     /// The raw state, for code not yet moved onto the handle.
     pub fn as_ptr(&self) -> *mut lua_State {
         self.l
@@ -128,6 +139,24 @@ impl<'l> Call<'l> {
                 Some(std::slice::from_raw_parts(p as *const u8, len))
             }
         }
+    }
+
+    /// `luaL_checklstring`: a string or a number (converted in place), else `bad argument #i`
+    /// with "string expected, got TYPE".
+    pub fn check_bytes(&self, i: c_int, fname: &'static str) -> Result<&[u8], LuaError> {
+        let t = self.type_of(i);
+        if t == mlua::ffi::LUA_TSTRING || t == mlua::ffi::LUA_TNUMBER {
+            if let Some(b) = self.to_bytes(i) {
+                return Ok(b);
+            }
+        }
+        Err(LuaError::Arg(i, fname, format!("string expected, got {}", self.type_name(t))))
+    }
+
+    /// The length of the value at `i` (`#`, without metamethods).
+    pub fn obj_len(&self, i: c_int) -> usize {
+        // SAFETY: any index is acceptable.
+        unsafe { raw::lua_objlen(self.l, i) }
     }
 
     /// Where the function at `level` of the call stack was called from (1: the Lua caller).
@@ -294,6 +323,58 @@ impl<'l> Call<'l> {
         unsafe { raw::lua_setfield(self.l, LUA_GLOBALSINDEX, name.as_ptr()) }
     }
 
+    /// Moves the top value to index `i`, shifting the ones above it up.
+    pub fn insert(&mut self, i: c_int) {
+        self.check_index(i);
+        // SAFETY: i is a valid stack index.
+        unsafe { raw::lua_insert(self.l, i) }
+    }
+
+    /// The table traversal step (`lua_next`): pops a key, pushes the next key and its value
+    /// and returns true, or pushes nothing and returns false at the end.
+    pub fn next(&mut self, t: c_int) -> bool {
+        self.check_table(t);
+        self.check_index(-1);
+        self.reserve(2);
+        // SAFETY: t is a table, a key is on top, room was reserved.
+        unsafe { raw::lua_next(self.l, t) != 0 }
+    }
+
+    /// Pops a key and pushes `t[key]`, without metamethods; returns its type.
+    pub fn raw_get(&mut self, t: c_int) -> c_int {
+        self.check_table(t);
+        self.check_index(-1);
+        // SAFETY: t is a table and a key is on top.
+        unsafe { raw::lua_rawget(self.l, t) }
+    }
+
+    /// Pushes `t[n]`, without metamethods; returns its type.
+    pub fn raw_geti(&mut self, t: c_int, n: i64) -> c_int {
+        self.check_table(t);
+        self.reserve(1);
+        // SAFETY: t is a table and room was reserved.
+        unsafe {
+            raw::lua_rawgeti(self.l, t, n as _);
+        }
+        self.type_of(-1)
+    }
+
+    /// Pops a value, then a key, and sets `t[key] = value`, without metamethods.
+    pub fn raw_set(&mut self, t: c_int) {
+        self.check_table(t);
+        self.check_index(-2);
+        // SAFETY: t is a table, a key and a value are on top.
+        unsafe { raw::lua_rawset(self.l, t) }
+    }
+
+    /// Pops a value into `t[n]`, without metamethods.
+    pub fn raw_seti(&mut self, t: c_int, n: usize) {
+        self.check_table(t);
+        self.check_index(-1);
+        // SAFETY: t is a table and a value is on top.
+        unsafe { raw::lua_rawseti(self.l, t, n as _) }
+    }
+
     /// Removes the value at `i`, shifting the ones above it down.
     pub fn remove(&mut self, i: c_int) {
         self.check_index(i);
@@ -338,6 +419,10 @@ impl<'l> Call<'l> {
         } else {
             i
         }
+    }
+
+    fn check_table(&self, t: c_int) {
+        assert!(self.type_of(t) == mlua::ffi::LUA_TTABLE, "index {t} is not a table");
     }
 
     fn check_index(&self, i: c_int) {

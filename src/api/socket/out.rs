@@ -99,7 +99,9 @@ pub unsafe fn send_data(l: *mut lua_State, idx: c_int) -> Result<Vec<u8>, LuaErr
     // SAFETY: idx is a valid stack index of the running coroutine.
     unsafe {
         match raw::lua_type(l, idx) {
-            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => append_value(l, idx, idx, "send", &mut data)?,
+            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => {
+                append_value(&mut Call::nested(l), idx, idx, "send", &mut data)?
+            }
             LUA_TTABLE => append_strict_table(l, idx, &mut data)?,
             t => {
                 let got = type_name(l, t);

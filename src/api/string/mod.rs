@@ -8,7 +8,7 @@ pub mod exports;
 use std::ffi::c_int;
 
 use crate::api::string::exports::sha1;
-use crate::lua_api;
+use crate::lua_calls;
 use crate::sys::*;
 
 /// `decode_args`' default limit (upstream's NGX_STREAM_LUA_MAX_ARGS).
@@ -209,73 +209,36 @@ pub fn quote_sql(src: &[u8]) -> Vec<u8> {
 
 // ---- Lua C functions ---------------------------------------------------------------------
 
-lua_api! {
+lua_calls! {
     ngx_encode_args => encode_args_impl,
     ngx_decode_args => decode_args_impl,
     ngx_quote_sql_str => quote_sql_str_impl,
     ngx_hmac_sha1 => hmac_sha1_impl,
 }
 
-pub unsafe fn inject(l: *mut lua_State, t: c_int) {
-    // SAFETY: t is the ngx table.
-    unsafe {
-        set_field_fn(l, t, c"encode_args", ngx_encode_args);
-        set_field_fn(l, t, c"decode_args", ngx_decode_args);
-        set_field_fn(l, t, c"quote_sql_str", ngx_quote_sql_str);
-        set_field_fn(l, t, c"hmac_sha1", ngx_hmac_sha1);
-    }
+pub fn inject(c: &mut Call, t: c_int) {
+    c.set_field_fn(t, c"encode_args", ngx_encode_args);
+    c.set_field_fn(t, c"decode_args", ngx_decode_args);
+    c.set_field_fn(t, c"quote_sql_str", ngx_quote_sql_str);
+    c.set_field_fn(t, c"hmac_sha1", ngx_hmac_sha1);
 }
 
-/// `luaL_checklstring`: a string or a number (converted), else a `bad argument` error.
-unsafe fn check_bytes<'a>(l: *mut lua_State, i: c_int, api: &'static str) -> Result<&'a [u8], LuaError> {
-    // SAFETY: l is the running state.
-    unsafe {
-        let t = raw::lua_type(l, i);
-        if t == LUA_TSTRING || t == LUA_TNUMBER {
-            if let Some(b) = to_bytes(l, i) {
-                return Ok(b);
-            }
-        }
-        Err(LuaError::Arg(i, api, format!("string expected, got {}", arg_type_name(l, i))))
+fn quote_sql_str_impl(c: &mut Call) -> LuaResult {
+    if c.top() != 1 {
+        return err("expecting one argument");
     }
-}
-
-/// The type name `luaL_check*` report (`no value` past the last argument).
-unsafe fn arg_type_name(l: *mut lua_State, i: c_int) -> String {
-    // SAFETY: l is the running state.
-    unsafe {
-        let t = raw::lua_type(l, i);
-        if t == LUA_TNONE {
-            "no value".into()
-        } else {
-            type_name(l, t)
-        }
-    }
-}
-
-unsafe fn quote_sql_str_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe {
-        if raw::lua_gettop(l) != 1 {
-            return err("expecting one argument");
-        }
-        let out = quote_sql(check_bytes(l, 1, "quote_sql_str")?);
-        push_bytes(l, &out);
-    }
+    let out = quote_sql(c.check_bytes(1, "quote_sql_str")?);
+    c.push_bytes(&out);
     Ok(1)
 }
 
-unsafe fn hmac_sha1_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments, but got {n}"));
-        }
-        let key = check_bytes(l, 1, "hmac_sha1")?;
-        let msg = check_bytes(l, 2, "hmac_sha1")?;
-        push_bytes(l, &hmac_sha1(key, msg));
+fn hmac_sha1_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments, but got {n}"));
     }
+    let digest = hmac_sha1(c.check_bytes(1, "hmac_sha1")?, c.check_bytes(2, "hmac_sha1")?);
+    c.push_bytes(&digest);
     Ok(1)
 }
 
@@ -285,74 +248,67 @@ struct Pair {
     value: Option<Vec<u8>>,
 }
 
-unsafe fn encode_args_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state; lua_next walks the table at 1 while keys stay put.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 {
-            return err(format!("expecting 1 argument but seen {n}"));
-        }
-        if raw::lua_type(l, 1) != LUA_TTABLE {
-            return Err(LuaError::Arg(1, "encode_args", format!("table expected, got {}", arg_type_name(l, 1))));
-        }
-        let mut pairs: Vec<Pair> = Vec::new();
-        raw::lua_pushnil(l);
-        while raw::lua_next(l, 1) != 0 {
-            if raw::lua_type(l, -2) != LUA_TSTRING {
-                return err("attempt to use a non-string key in the \"args\" option table");
-            }
-            let key = to_bytes(l, -2).unwrap_or_default().to_vec();
-            match raw::lua_type(l, -1) {
-                LUA_TNUMBER | LUA_TSTRING => {
-                    let value = to_bytes(l, -1).map(|v| v.to_vec());
-                    pairs.push(Pair { key, value });
-                }
-                LUA_TBOOLEAN => {
-                    if raw::lua_toboolean(l, -1) != 0 {
-                        pairs.push(Pair { key, value: None });
-                    }
-                }
-                LUA_TTABLE => {
-                    let sub = raw::lua_gettop(l);
-                    raw::lua_pushnil(l);
-                    while raw::lua_next(l, sub) != 0 {
-                        if raw::lua_type(l, -1) == LUA_TBOOLEAN {
-                            if raw::lua_toboolean(l, -1) != 0 {
-                                pairs.push(Pair { key: key.clone(), value: None });
-                            }
-                        } else {
-                            // a copy, so converting a number does not touch the table
-                            raw::lua_pushvalue(l, -1);
-                            let Some(v) = to_bytes(l, -1).map(|v| v.to_vec()) else {
-                                let t = type_name(l, raw::lua_type(l, -1));
-                                return err(format!("attempt to use {t} as query arg value"));
-                            };
-                            raw::lua_settop(l, -2);
-                            pairs.push(Pair { key: key.clone(), value: Some(v) });
-                        }
-                        raw::lua_settop(l, -2);
-                    }
-                }
-                t => {
-                    let t = type_name(l, t);
-                    return err(format!("attempt to use {t} as query arg value"));
-                }
-            }
-            raw::lua_settop(l, -2);
-        }
-        let mut out = Vec::new();
-        for (i, p) in pairs.iter().enumerate() {
-            if i > 0 {
-                out.push(b'&');
-            }
-            out.extend_from_slice(&escape_uri(&p.key, 2));
-            if let Some(v) = &p.value {
-                out.push(b'=');
-                out.extend_from_slice(&escape_uri(v, 2));
-            }
-        }
-        push_bytes(l, &out);
+fn encode_args_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 1 {
+        return err(format!("expecting 1 argument but seen {n}"));
     }
+    if c.type_of(1) != LUA_TTABLE {
+        return c.arg_error(1, "encode_args", format!("table expected, got {}", c.type_name_at(1)));
+    }
+    let mut pairs: Vec<Pair> = Vec::new();
+    c.push_nil();
+    while c.next(1) {
+        if c.type_of(-2) != LUA_TSTRING {
+            return err("attempt to use a non-string key in the \"args\" option table");
+        }
+        let key = c.to_bytes(-2).unwrap_or_default().to_vec();
+        match c.type_of(-1) {
+            LUA_TNUMBER | LUA_TSTRING => {
+                let value = c.to_bytes(-1).map(|v| v.to_vec());
+                pairs.push(Pair { key, value });
+            }
+            LUA_TBOOLEAN => {
+                if c.to_boolean(-1) {
+                    pairs.push(Pair { key, value: None });
+                }
+            }
+            LUA_TTABLE => {
+                let sub = c.top();
+                c.push_nil();
+                while c.next(sub) {
+                    if c.type_of(-1) == LUA_TBOOLEAN {
+                        if c.to_boolean(-1) {
+                            pairs.push(Pair { key: key.clone(), value: None });
+                        }
+                    } else {
+                        // a copy, so converting a number does not touch the table
+                        c.push_copy(-1);
+                        let Some(v) = c.to_bytes(-1).map(|v| v.to_vec()) else {
+                            return err(format!("attempt to use {} as query arg value", c.type_name_at(-1)));
+                        };
+                        c.pop(1);
+                        pairs.push(Pair { key: key.clone(), value: Some(v) });
+                    }
+                    c.pop(1);
+                }
+            }
+            t => return err(format!("attempt to use {} as query arg value", c.type_name(t))),
+        }
+        c.pop(1);
+    }
+    let mut out = Vec::new();
+    for (i, p) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        out.extend_from_slice(&escape_uri(&p.key, 2));
+        if let Some(v) = &p.value {
+            out.push(b'=');
+            out.extend_from_slice(&escape_uri(v, 2));
+        }
+    }
+    c.push_bytes(&out);
     Ok(1)
 }
 
@@ -389,63 +345,56 @@ pub fn parse_args(buf: &[u8], max: i64) -> (ArgPairs, bool) {
     (out, false)
 }
 
-unsafe fn decode_args_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 && n != 2 {
-            return err(format!("expecting 1 or 2 arguments but seen {n}"));
+fn decode_args_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 1 && n != 2 {
+        return err(format!("expecting 1 or 2 arguments but seen {n}"));
+    }
+    c.check_bytes(1, "decode_args")?;
+    let max = if n == 2 {
+        if !c.is_number(2) {
+            return c.arg_error(2, "decode_args", format!("number expected, got {}", c.type_name_at(2)));
         }
-        let buf = check_bytes(l, 1, "decode_args")?;
-        let max = if n == 2 {
-            if raw::lua_isnumber(l, 2) == 0 {
-                return Err(LuaError::Arg(2, "decode_args", format!("number expected, got {}", arg_type_name(l, 2))));
-            }
-            raw::lua_tointeger(l, 2) as c_int as i64
+        c.to_integer(2) as c_int as i64
+    } else {
+        MAX_ARGS
+    };
+    let (pairs, truncated) = parse_args(c.check_bytes(1, "decode_args")?, max);
+    let t = c.new_table(0, 4);
+    for (key, value) in pairs {
+        c.push_bytes(&key);
+        c.push_copy(-1);
+        c.raw_get(t);
+        // repeated keys collect their values in an array, in order
+        let prev = c.type_of(-1);
+        if prev == LUA_TNIL {
+            c.pop(1);
+            push_arg_value(c, &value);
+            c.raw_set(t);
+        } else if prev == LUA_TTABLE {
+            let len = c.obj_len(-1);
+            push_arg_value(c, &value);
+            c.raw_seti(-2, len + 1);
+            c.pop(2);
         } else {
-            MAX_ARGS
-        };
-        let (pairs, truncated) = parse_args(buf, max);
-        raw::lua_createtable(l, 0, 4);
-        let t = raw::lua_gettop(l);
-        for (key, value) in pairs {
-            push_bytes(l, &key);
-            raw::lua_pushvalue(l, -1);
-            raw::lua_rawget(l, t);
-            // repeated keys collect their values in an array, in order
-            let prev = raw::lua_type(l, -1);
-            if prev == LUA_TNIL {
-                raw::lua_settop(l, -2);
-                push_arg_value(l, &value);
-                raw::lua_rawset(l, t);
-            } else if prev == LUA_TTABLE {
-                let len = raw::lua_objlen(l, -1);
-                push_arg_value(l, &value);
-                raw::lua_rawseti(l, -2, (len + 1) as _);
-                raw::lua_settop(l, -3);
-            } else {
-                raw::lua_createtable(l, 4, 0);
-                raw::lua_insert(l, -2);
-                raw::lua_rawseti(l, -2, 1);
-                push_arg_value(l, &value);
-                raw::lua_rawseti(l, -2, 2);
-                raw::lua_rawset(l, t);
-            }
+            c.new_table(4, 0);
+            c.insert(-2);
+            c.raw_seti(-2, 1);
+            push_arg_value(c, &value);
+            c.raw_seti(-2, 2);
+            c.raw_set(t);
         }
-        if truncated {
-            push_bytes(l, b"truncated");
-            return Ok(2);
-        }
+    }
+    if truncated {
+        c.push_bytes(b"truncated");
+        return Ok(2);
     }
     Ok(1)
 }
 
-unsafe fn push_arg_value(l: *mut lua_State, v: &Option<Vec<u8>>) {
-    // SAFETY: l is the running state.
-    unsafe {
-        match v {
-            Some(v) => push_bytes(l, v),
-            None => raw::lua_pushboolean(l, 1),
-        }
+fn push_arg_value(c: &mut Call, v: &Option<Vec<u8>>) {
+    match v {
+        Some(v) => c.push_bytes(v),
+        None => c.push_bool(true),
     }
 }
