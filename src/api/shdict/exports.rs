@@ -1,0 +1,611 @@
+//! The shared dicts' exported C ABI: what lua-resty-core's `resty.core.shdict` declares
+//! (`ngx_stream_lua_ffi_shdict_*`), our list functions, and the struct-argument variants.
+
+use std::ffi::{c_char, c_double, c_int, c_long, c_void};
+use std::ptr;
+
+use super::zone::*;
+use super::*;
+// ---- the exported C ABI --------------------------------------------------------------------
+
+pub(super) unsafe fn key_slice<'a>(key: *const u8, len: usize) -> &'a [u8] {
+    if key.is_null() || len == 0 {
+        return &[];
+    }
+    // SAFETY: the caller passes len readable bytes.
+    unsafe { std::slice::from_raw_parts(key, len) }
+}
+
+/// A stored number (8 native-endian bytes; callers check the length).
+pub(super) fn read_f64(v: &[u8]) -> f64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(v);
+    f64::from_ne_bytes(b)
+}
+
+/// Copies a string value out to the caller's buffer `*buf` of `*len` bytes, or to a
+/// malloc'ed one (freed by the Lua side) when it does not fit; false when out of memory.
+unsafe fn copy_string_out(v: &[u8], buf: *mut *mut u8, len: *mut usize) -> bool {
+    // SAFETY: the caller passes a buffer of *len bytes at *buf.
+    unsafe {
+        if *len < v.len() {
+            let p = libc::malloc(v.len().max(1)) as *mut u8;
+            if p.is_null() {
+                return false;
+            }
+            *buf = p;
+        }
+        ptr::copy_nonoverlapping(v.as_ptr(), *buf, v.len());
+        *len = v.len();
+    }
+    true
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_udata_to_zone(zone_udata: *mut c_void) -> *mut Dict {
+    if zone_udata.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: a dict's userdata holds its Dict pointer.
+    unsafe { *(zone_udata as *mut *mut Dict) }
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store(
+    zone: *mut Dict,
+    op: c_int,
+    key: *const u8,
+    key_len: usize,
+    value_type: c_int,
+    str_value_buf: *const u8,
+    str_value_len: usize,
+    num_value: c_double,
+    exptime: c_long,
+    user_flags: c_int,
+    errmsg: *mut *const c_char,
+    forcible: *mut c_int,
+) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: the caller passes a live dict, its key and value, and out pointers.
+        unsafe {
+            *forcible = 0;
+            let num = num_value.to_ne_bytes();
+            let flag = [u8::from(num_value != 0.0)];
+            let value: Option<&[u8]> = match value_type as u8 {
+                T_STRING => Some(key_slice(str_value_buf, str_value_len)),
+                T_NUMBER => Some(&num),
+                T_BOOLEAN => Some(&flag),
+                T_NIL if op & (OP_ADD | OP_REPLACE) != 0 => {
+                    *errmsg = c"attempt to add or replace nil values".as_ptr();
+                    return RC_ERROR;
+                }
+                T_NIL => None,
+                _ => {
+                    *errmsg = c"unsupported value type".as_ptr();
+                    return RC_ERROR;
+                }
+            };
+            let vt = value_type as u8;
+            let key = key_slice(key, key_len);
+            let h = hash(key);
+            let g = (*zone).lock();
+            g.expire(false);
+            let found = g.lookup(h, key);
+            let old = match found {
+                Found::Missing | Found::Expired(_) if op & OP_REPLACE != 0 => {
+                    *errmsg = c"not found".as_ptr();
+                    return RC_DECLINED;
+                }
+                Found::Live(_) if op & OP_ADD != 0 => {
+                    *errmsg = c"exists".as_ptr();
+                    return RC_DECLINED;
+                }
+                Found::Live(e) | Found::Expired(e) => Some(e),
+                Found::Missing => None,
+            };
+            if let Some(e) = old {
+                match value {
+                    Some(v) if v.len() == (*e).value_len as usize && (*e).value_type != T_LIST => {
+                        g.debug("lua shared dict set: found old entry and value size matched, reusing it");
+                        (*e).set_value(vt, v, expiry(exptime), user_flags as u32);
+                        return RC_OK;
+                    }
+                    Some(_) => {
+                        g.debug("lua shared dict set: found old entry but value size NOT matched, removing it first")
+                    }
+                    None => {}
+                }
+                g.remove(e);
+            }
+            let Some(v) = value else { return RC_OK };
+            g.debug("lua shared dict set: creating a new entry");
+            let mut evicted = false;
+            let made = g.insert(h, key, vt, v, expiry(exptime), user_flags as u32, op & OP_SAFE != 0, &mut evicted);
+            *forcible = c_int::from(evicted);
+            if made.is_none() {
+                *errmsg = c"no memory".as_ptr();
+                return RC_ERROR;
+            }
+            RC_OK
+        }
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get(
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    value_type: *mut c_int,
+    str_value_buf: *mut *mut u8,
+    str_value_len: *mut usize,
+    num_value: *mut c_double,
+    user_flags: *mut c_int,
+    get_stale: c_int,
+    is_stale: *mut c_int,
+    errmsg: *mut *const c_char,
+) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: the caller passes a live dict, its key and out pointers (a buffer of
+        // *str_value_len bytes at *str_value_buf).
+        unsafe {
+            *errmsg = ptr::null();
+            let key = key_slice(key, key_len);
+            let h = hash(key);
+            let d = &*zone;
+            let g = d.lock();
+            if get_stale == 0 {
+                g.expire(false);
+            }
+            let (e, stale) = match g.lookup(h, key) {
+                Found::Live(e) => (e, false),
+                Found::Expired(e) if get_stale != 0 => (e, true),
+                _ => {
+                    *value_type = T_NIL as c_int;
+                    return RC_OK;
+                }
+            };
+            let e = &*e;
+            let value = e.value();
+            *value_type = e.value_type as c_int;
+            let bad_size = |what: &str| {
+                log_error(
+                    NGX_LOG_ERR,
+                    cycle_log(),
+                    0,
+                    format!(
+                        "bad lua {what} value size found for key {} in shared_dict {}: {}",
+                        String::from_utf8_lossy(key),
+                        String::from_utf8_lossy(&d.name),
+                        value.len()
+                    )
+                    .as_bytes(),
+                );
+                RC_ERROR
+            };
+            match e.value_type {
+                T_STRING => {
+                    if !copy_string_out(value, str_value_buf, str_value_len) {
+                        return RC_ERROR;
+                    }
+                }
+                T_NUMBER => {
+                    if value.len() != 8 {
+                        return bad_size("number");
+                    }
+                    *num_value = read_f64(value);
+                    *str_value_len = 8;
+                }
+                T_BOOLEAN => {
+                    if value.len() != 1 {
+                        return bad_size("boolean");
+                    }
+                    if *str_value_len < 1 {
+                        return RC_ERROR;
+                    }
+                    **str_value_buf = value[0];
+                }
+                T_LIST => {
+                    *errmsg = c"value is a list".as_ptr();
+                    return RC_ERROR;
+                }
+                other => {
+                    log_error(
+                        NGX_LOG_ERR,
+                        cycle_log(),
+                        0,
+                        format!(
+                            "bad value type found for key {} in shared_dict {}: {other}",
+                            String::from_utf8_lossy(key),
+                            String::from_utf8_lossy(&d.name)
+                        )
+                        .as_bytes(),
+                    );
+                    return RC_ERROR;
+                }
+            }
+            *user_flags = e.user_flags as c_int;
+            if get_stale != 0 {
+                *is_stale = c_int::from(stale);
+            }
+            RC_OK
+        }
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr(
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    value: *mut c_double,
+    errmsg: *mut *const c_char,
+    has_init: c_int,
+    init: c_double,
+    init_ttl: c_long,
+    forcible: *mut c_int,
+) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: the caller passes a live dict, its key and out pointers.
+        unsafe {
+            *forcible = 0;
+            let key = key_slice(key, key_len);
+            let h = hash(key);
+            let g = (*zone).lock();
+            g.expire(false);
+            let found = g.lookup(h, key);
+            if let Found::Live(e) = found {
+                if (*e).value_type != T_NUMBER || (*e).value_len != 8 {
+                    *errmsg = c"not a number".as_ptr();
+                    return RC_ERROR;
+                }
+                let num = read_f64((*e).value()) + *value;
+                (*e).set_value(T_NUMBER, &num.to_ne_bytes(), (*e).expires, (*e).user_flags);
+                *value = num;
+                return RC_OK;
+            }
+            if has_init == 0 {
+                *errmsg = c"not found".as_ptr();
+                return RC_ERROR;
+            }
+            let num = *value + init;
+            let bytes = num.to_ne_bytes();
+            if let Found::Expired(e) = found {
+                if (*e).value_len == 8 && (*e).value_type != T_LIST {
+                    g.debug("lua shared dict incr: found old entry and value size matched, reusing it");
+                    (*e).set_value(T_NUMBER, &bytes, expiry(init_ttl), 0);
+                    *value = num;
+                    return RC_OK;
+                }
+                g.debug("lua shared dict incr: found old entry but value size NOT matched, removing it first");
+                g.remove(e);
+            }
+            g.debug("lua shared dict incr: creating a new entry");
+            let mut evicted = false;
+            let made = g.insert(h, key, T_NUMBER, &bytes, expiry(init_ttl), 0, false, &mut evicted);
+            *forcible = c_int::from(evicted);
+            if made.is_none() {
+                *errmsg = c"no memory".as_ptr();
+                return RC_ERROR;
+            }
+            *value = num;
+            RC_OK
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_flush_all(zone: *mut Dict) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: zone is a live dict.
+        let g = unsafe { (*zone).lock() };
+        g.each_oldest_first(|e| {
+            // SAFETY: e is a live entry; marking it expired frees it lazily.
+            unsafe { (*e).expires = 1 };
+            true
+        });
+        g.expire(true);
+        RC_OK
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get_ttl(zone: *mut Dict, key: *const u8, key_len: usize) -> c_long {
+    guard(RC_DECLINED as c_long, || {
+        // SAFETY: zone is a live dict, key its key.
+        unsafe {
+            let key = key_slice(key, key_len);
+            let g = (*zone).lock();
+            let Some(e) = g.peek(hash(key), key) else { return RC_DECLINED as c_long };
+            let expires = (*e).expires;
+            drop(g);
+            if expires == 0 {
+                0
+            } else {
+                expires as i64 as c_long - now_ms() as i64 as c_long
+            }
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_set_expire(
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    exptime: c_long,
+) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: zone is a live dict, key its key.
+        unsafe {
+            let key = key_slice(key, key_len);
+            let g = (*zone).lock();
+            let Some(e) = g.peek(hash(key), key) else { return RC_DECLINED };
+            (*e).expires = expiry(exptime);
+            RC_OK
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_capacity(zone: *mut Dict) -> usize {
+    // SAFETY: zone is a live dict.
+    unsafe { (*zone).capacity() }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_free_space(zone: *mut Dict) -> usize {
+    guard(0, || {
+        // SAFETY: zone is a live dict.
+        unsafe { (*zone).lock().free_space() }
+    })
+}
+
+// ---- lists (our own ABI: upstream has Lua C functions here, which LuaJIT cannot compile) --
+
+/// `lpush`/`rpush` results besides the new length.
+const LIST_NOT_A_LIST: c_int = -1;
+const LIST_NO_MEMORY: c_int = -2;
+
+/// Adds a string (`value_type` 4) or number (3) at the front or back of the list at `key`,
+/// creating it (or replacing an expired value); returns the new length, `LIST_NOT_A_LIST` or
+/// `LIST_NO_MEMORY`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_push(
+    zone: *mut Dict,
+    front: c_int,
+    key: *const u8,
+    key_len: usize,
+    value_type: c_int,
+    str_value: *const u8,
+    str_len: usize,
+    num_value: c_double,
+) -> c_int {
+    guard(LIST_NO_MEMORY, || {
+        // SAFETY: the caller passes a live dict, its key and the value.
+        unsafe {
+            let num = num_value.to_ne_bytes();
+            let (vt, value): (u8, &[u8]) =
+                if value_type as u8 == T_NUMBER { (T_NUMBER, &num) } else { (T_STRING, key_slice(str_value, str_len)) };
+            let key = key_slice(key, key_len);
+            let h = hash(key);
+            let g = (*zone).lock();
+            g.expire(false);
+            let e = match g.lookup(h, key) {
+                Found::Expired(e) if (*e).value_type == T_LIST => {
+                    g.debug("lua shared dict push: found old entry and value type matched, reusing it");
+                    g.reset_list(e);
+                    e
+                }
+                Found::Live(e) if (*e).value_type != T_LIST => return LIST_NOT_A_LIST,
+                Found::Live(e) => e,
+                found => {
+                    if let Found::Expired(e) = found {
+                        g.debug("lua shared dict push: found old entry and value type not matched, remove it first");
+                        g.remove(e);
+                    }
+                    g.debug("lua shared dict list: creating a new entry");
+                    match g.insert_list(h, key) {
+                        Some(e) => e,
+                        None => return LIST_NO_MEMORY,
+                    }
+                }
+            };
+            match g.push(e, front != 0, vt, value) {
+                Some(n) => n as c_int,
+                None => {
+                    if (*e).list_len() == 0 {
+                        g.debug("lua shared dict list: no memory for create list node and list empty, remove it");
+                        g.remove(e);
+                    }
+                    LIST_NO_MEMORY
+                }
+            }
+        }
+    })
+}
+
+/// Takes the first or last item of the list at `key`: `value_type` 0 when there is none, else
+/// a string (copied to `*str_value`, or to a malloc'ed buffer when longer than `*str_len`)
+/// or a number. Returns 0, `LIST_NOT_A_LIST`, or -3 for a damaged list (`errmsg` says why).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_pop(
+    zone: *mut Dict,
+    front: c_int,
+    key: *const u8,
+    key_len: usize,
+    value_type: *mut c_int,
+    str_value: *mut *mut u8,
+    str_len: *mut usize,
+    num_value: *mut c_double,
+    errmsg: *mut *const c_char,
+) -> c_int {
+    guard(RC_ERROR, || {
+        // SAFETY: the caller passes a live dict, its key and out pointers (a buffer of
+        // *str_len bytes at *str_value).
+        unsafe {
+            *value_type = T_NIL as c_int;
+            let key = key_slice(key, key_len);
+            let h = hash(key);
+            let g = (*zone).lock();
+            g.expire(false);
+            let Found::Live(e) = g.lookup(h, key) else { return RC_OK };
+            if (*e).value_type != T_LIST {
+                return LIST_NOT_A_LIST;
+            }
+            if (*e).list_len() == 0 {
+                *errmsg = c"bad lua list length found".as_ptr();
+                return -3;
+            }
+            let it = g.list_end(e, front != 0);
+            let v = (*it).value();
+            match (*it).value_type {
+                T_STRING => {
+                    if !copy_string_out(v, str_value, str_len) {
+                        *errmsg = c"no memory".as_ptr();
+                        return -3;
+                    }
+                }
+                T_NUMBER if v.len() == 8 => *num_value = read_f64(v),
+                _ => {
+                    *errmsg = c"bad list node value type found".as_ptr();
+                    return -3;
+                }
+            }
+            *value_type = (*it).value_type as c_int;
+            g.pop(e, it);
+            RC_OK
+        }
+    })
+}
+
+/// The length of the list at `key` (0 when missing), or `LIST_NOT_A_LIST`.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_llen(zone: *mut Dict, key: *const u8, key_len: usize) -> c_int {
+    guard(0, || {
+        // SAFETY: the caller passes a live dict and its key.
+        unsafe {
+            let key = key_slice(key, key_len);
+            let g = (*zone).lock();
+            g.expire(false);
+            match g.lookup(hash(key), key) {
+                Found::Live(e) if (*e).value_type != T_LIST => LIST_NOT_A_LIST,
+                Found::Live(e) => (*e).list_len() as c_int,
+                _ => 0,
+            }
+        }
+    })
+}
+
+// ---- the same, with arguments in a struct (what lua-resty-core calls on macOS) -----------
+
+#[repr(C)]
+pub struct GetParams {
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    value_type: *mut c_int,
+    str_value_buf: *mut *mut u8,
+    str_value_len: *mut usize,
+    num_value: *mut c_double,
+    user_flags: *mut c_int,
+    get_stale: c_int,
+    is_stale: *mut c_int,
+    errmsg: *mut *const c_char,
+}
+
+#[repr(C)]
+pub struct StoreParams {
+    zone: *mut Dict,
+    op: c_int,
+    key: *const u8,
+    key_len: usize,
+    value_type: c_int,
+    str_value_buf: *const u8,
+    str_value_len: usize,
+    num_value: c_double,
+    exptime: c_long,
+    user_flags: c_int,
+    errmsg: *mut *const c_char,
+    forcible: *mut c_int,
+}
+
+#[repr(C)]
+pub struct IncrParams {
+    zone: *mut Dict,
+    key: *const u8,
+    key_len: usize,
+    num_value: *mut c_double,
+    errmsg: *mut *const c_char,
+    has_init: c_int,
+    init: c_double,
+    init_ttl: c_long,
+    forcible: *mut c_int,
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get_macos(p: *const GetParams) -> c_int {
+    // SAFETY: the caller fills every field as for ngx_stream_lua_ffi_shdict_get.
+    unsafe {
+        let p = &*p;
+        ngx_stream_lua_ffi_shdict_get(
+            p.zone,
+            p.key,
+            p.key_len,
+            p.value_type,
+            p.str_value_buf,
+            p.str_value_len,
+            p.num_value,
+            p.user_flags,
+            p.get_stale,
+            p.is_stale,
+            p.errmsg,
+        )
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store_macos(p: *const StoreParams) -> c_int {
+    // SAFETY: as above, for ngx_stream_lua_ffi_shdict_store.
+    unsafe {
+        let p = &*p;
+        ngx_stream_lua_ffi_shdict_store(
+            p.zone,
+            p.op,
+            p.key,
+            p.key_len,
+            p.value_type,
+            p.str_value_buf,
+            p.str_value_len,
+            p.num_value,
+            p.exptime,
+            p.user_flags,
+            p.errmsg,
+            p.forcible,
+        )
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr_macos(p: *const IncrParams) -> c_int {
+    // SAFETY: as above, for ngx_stream_lua_ffi_shdict_incr.
+    unsafe {
+        let p = &*p;
+        ngx_stream_lua_ffi_shdict_incr(
+            p.zone,
+            p.key,
+            p.key_len,
+            p.num_value,
+            p.errmsg,
+            p.has_init,
+            p.init,
+            p.init_ttl,
+            p.forcible,
+        )
+    }
+}
