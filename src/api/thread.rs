@@ -7,17 +7,15 @@
 
 use std::ffi::c_int;
 
-use crate::api::{check_phase, current_session};
+use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::cancel_thread_wait;
 use crate::runtime::session::Phase;
 use crate::runtime::thread::Status;
 use crate::sys::*;
-use crate::{lua_api, lua_calls};
 
-lua_calls! { spawn => spawn_impl }
-
-lua_api! {
+lua_calls! {
+    spawn => spawn_impl,
     wait => wait_impl,
     kill => kill_impl,
     co_status => co_status_impl,
@@ -43,40 +41,39 @@ pub unsafe fn inject(l: *mut lua_State, t: c_int) {
     }
 }
 
-unsafe fn co_status_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe {
-        let co = raw::lua_tothread(l, 1);
-        if co.is_null() {
-            // Lua's own check, raised here so that Lua's function below cannot raise
-            return Err(LuaError::Arg(1, "status", "coroutine expected".into()));
+fn co_status_impl(c: &mut Call) -> LuaResult {
+    let Some(co) = c.to_thread(1) else {
+        // Lua's own check, raised here so that Lua's function below cannot raise
+        return c.arg_error(1, "status", "coroutine expected");
+    };
+    if let Ok(sess) = SessionRef::current(c) {
+        let running = c.is_running(co);
+        let status = sess.with(|s| {
+            let t = s.find_thread(co);
+            let posted = s.is_posted(t);
+            let t = s.thread_mut(co).filter(|t| t.user || t.coroutine)?;
+            Some(match t.status {
+                Status::Zombie => "zombie",
+                Status::Dead => "dead",
+                Status::Suspended => "suspended",
+                Status::Normal => "normal",
+                Status::Running if running => "running",
+                // it spawned a thread that runs now
+                Status::Running if posted => "normal",
+                Status::Running => "running",
+            })
+        });
+        if let Some(status) = status {
+            c.push_bytes(status.as_bytes());
+            return Ok(1);
         }
-        {
-            if let Ok(sess) = current_session(l) {
-                let t = (*sess).find_thread(co);
-                if !t.is_null() && ((*t).user || (*t).coroutine) {
-                    let s: &[u8] = match (*t).status {
-                        Status::Zombie => b"zombie",
-                        Status::Dead => b"dead",
-                        Status::Suspended => b"suspended",
-                        Status::Normal => b"normal",
-                        Status::Running if co == l => b"running",
-                        // it spawned a thread that runs now
-                        Status::Running if (*sess).posted.iter().any(|(p, _)| *p == t) => b"normal",
-                        Status::Running => b"running",
-                    };
-                    push_bytes(l, s);
-                    return Ok(1);
-                }
-            }
-        }
-        // anything else: Lua's own answer
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, c"ngx_lua_co_status".as_ptr());
-        raw::lua_insert(l, 1);
-        let n = raw::lua_gettop(l) - 1;
-        raw::lua_call(l, n, 1);
-        Ok(1)
     }
+    // anything else: Lua's own answer
+    let n = c.top();
+    c.get_registry(c"ngx_lua_co_status");
+    c.insert(1);
+    c.call(n, 1);
+    Ok(1)
 }
 
 fn spawn_impl(c: &mut Call) -> LuaResult {
@@ -97,100 +94,86 @@ fn spawn_impl(c: &mut Call) -> LuaResult {
     yield_values(1)
 }
 
-unsafe fn wait_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine of a session's thread.
-    unsafe {
-        let sess = current_session(l)?;
-        check_phase(&*sess, Phase::YIELDABLE)?;
-        let me = (*sess).cur;
-        let n = raw::lua_gettop(l);
-        let mut waiting_on = 0;
-        for i in 1..=n {
-            let co = raw::lua_tothread(l, i);
-            if co.is_null() {
-                let got = type_name(l, raw::lua_type(l, i));
-                return Err(LuaError::Arg(i, "wait", format!("lua thread expected, got {got}")));
-            }
-            let sub = (*sess).find_thread(co);
-            if sub.is_null() {
-                return err("no co ctx found");
-            }
-            if !(*sub).user {
+fn wait_impl(c: &mut Call) -> LuaResult {
+    let sess = SessionRef::current(c)?;
+    sess.check_phase(Phase::YIELDABLE)?;
+    let n = c.top();
+    let mut waiting_on = 0;
+    for i in 1..=n {
+        let Some(co) = c.to_thread(i) else {
+            return c.arg_error(i, "wait", format!("lua thread expected, got {}", c.type_name_at(i)));
+        };
+        let status = sess.with(|s| {
+            let me = s.cur;
+            let Some(sub) = s.thread_mut(co) else { return err("no co ctx found") };
+            if !sub.user {
                 return err("attempt to wait on a coroutine that is not a user thread");
             }
-            if (*sub).parent != me {
+            if sub.parent != me {
                 return err("only the parent coroutine can wait on the thread");
             }
-            match (*sub).status {
-                Status::Zombie => {
-                    cancel_thread_wait(sess, me);
-                    let k = raw::lua_gettop((*sub).co);
-                    raw::lua_xmove((*sub).co, l, k);
-                    (*sess).end_thread(sub);
-                    return Ok(k);
-                }
-                Status::Dead => {
-                    if i < n {
-                        continue;
-                    }
-                    cancel_thread_wait(sess, me);
-                    raw::lua_pushnil(l);
-                    push_bytes(l, b"already waited or killed");
-                    return Ok(2);
-                }
-                Status::Running | Status::Suspended | Status::Normal => {
-                    (*sub).waited_by_parent = true;
-                    waiting_on += 1;
-                }
+            if matches!(sub.status, Status::Running | Status::Suspended | Status::Normal) {
+                sub.waited_by_parent = true;
             }
+            Ok(sub.status)
+        })?;
+        match status {
+            Status::Zombie => {
+                sess.with(|s| s.stop_waiting_for_children());
+                let k = c.take_thread_values(i);
+                sess.with(|s| s.end_thread_of(co));
+                return Ok(k);
+            }
+            Status::Dead if i < n => continue,
+            Status::Dead => {
+                sess.with(|s| s.stop_waiting_for_children());
+                return c.fail(b"already waited or killed");
+            }
+            Status::Running | Status::Suspended | Status::Normal => waiting_on += 1,
         }
-        if waiting_on == 0 {
-            return err("no thread to wait for");
-        }
-        ensure_yieldable(l)?;
-        raw::lua_settop(l, 0);
-        (*me).waits_on_threads = true;
-        (*me).pending = Some(cancel_thread_wait);
-        yield_values(0)
     }
+    if waiting_on == 0 {
+        return err("no thread to wait for");
+    }
+    c.ensure_yieldable()?;
+    c.pop(c.top());
+    sess.with_thread(|me, _| {
+        me.waits_on_threads = true;
+        me.pending = Some(cancel_thread_wait);
+    });
+    yield_values(0)
 }
 
-unsafe fn kill_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine of a session's thread.
-    unsafe {
-        let sess = current_session(l)?;
-        check_phase(&*sess, Phase::YIELDABLE)?;
-        let co = raw::lua_tothread(l, 1);
-        if co.is_null() {
-            let got = type_name(l, raw::lua_type(l, 1));
-            return Err(LuaError::Arg(1, "kill", format!("lua thread expected, got {got}")));
-        }
-        let sub = (*sess).find_thread(co);
-        if sub.is_null() {
-            return err("no co ctx found");
-        }
-        let reply = |msg: &[u8]| {
-            raw::lua_pushnil(l);
-            push_bytes(l, msg);
-            Ok(2)
+fn kill_impl(c: &mut Call) -> LuaResult {
+    let sess = SessionRef::current(c)?;
+    sess.check_phase(Phase::YIELDABLE)?;
+    let Some(co) = c.to_thread(1) else {
+        return c.arg_error(1, "kill", format!("lua thread expected, got {}", c.type_name_at(1)));
+    };
+    let outcome = sess.with(|s| {
+        let me = s.cur;
+        let Some(sub) = s.thread_mut(co) else { return err("no co ctx found") };
+        let reply: Result<&[u8], &[u8]> = if !sub.user {
+            Err(b"not user thread")
+        } else if sub.parent != me {
+            Err(b"killer not parent")
+        } else {
+            match sub.status {
+                Status::Zombie => Err(b"already terminated"),
+                Status::Dead => return Ok(Err(&b"already waited or killed"[..])),
+                Status::Running | Status::Suspended | Status::Normal => Ok(&b""[..]),
+            }
         };
-        if !(*sub).user {
-            return reply(b"not user thread");
+        if reply.is_ok() || reply == Err(b"already terminated") {
+            s.end_thread_of(co);
         }
-        if (*sub).parent != (*sess).cur {
-            return reply(b"killer not parent");
+        Ok(reply)
+    })?;
+    match outcome {
+        Ok(_) => {
+            c.push_int(1);
+            Ok(1)
         }
-        match (*sub).status {
-            Status::Zombie => {
-                (*sess).end_thread(sub);
-                reply(b"already terminated")
-            }
-            Status::Dead => reply(b"already waited or killed"),
-            Status::Running | Status::Suspended | Status::Normal => {
-                (*sess).end_thread(sub);
-                raw::lua_pushinteger(l, 1);
-                Ok(1)
-            }
-        }
+        Err(msg) => c.fail(msg),
     }
 }

@@ -175,6 +175,38 @@ impl Session {
         self.threads.iter().rev().find(|t| t.co == co).map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
     }
 
+    /// The session's thread running the coroutine `co` (compared, never dereferenced).
+    pub fn thread_mut(&mut self, co: *mut lua_State) -> Option<&mut Thread> {
+        self.threads.iter_mut().rev().find(|t| t.co == co).map(|t| &mut **t)
+    }
+
+    /// Whether the thread `t` is posted to run again.
+    pub fn is_posted(&self, t: *const Thread) -> bool {
+        self.posted.iter().any(|(p, _)| ptr::eq(*p, t))
+    }
+
+    /// The running thread no longer waits in `ngx.thread.wait` for its children.
+    pub fn stop_waiting_for_children(&mut self) {
+        let me = self.cur;
+        for t in self.threads.iter_mut() {
+            if ptr::eq(&**t, me) {
+                t.waits_on_threads = false;
+            }
+            if t.parent == me {
+                t.waited_by_parent = false;
+            }
+        }
+    }
+
+    /// Ends the thread running `co`, when it is one of the session's.
+    pub fn end_thread_of(&mut self, co: *mut lua_State) {
+        let t = self.find_thread(co);
+        if !t.is_null() {
+            // SAFETY: t is one of this session's boxed threads.
+            unsafe { self.end_thread(t) }
+        }
+    }
+
     /// Light threads that have not ended.
     pub fn live_uthreads(&self) -> usize {
         self.threads

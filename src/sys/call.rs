@@ -125,6 +125,41 @@ impl<'l> Call<'l> {
         unsafe { raw::lua_touserdata(self.l, i) }
     }
 
+    /// The coroutine at `i`, as an identity to compare (null when the value is none).
+    pub fn to_thread(&self, i: c_int) -> Option<*mut lua_State> {
+        // SAFETY: any index is acceptable.
+        let co = unsafe { raw::lua_tothread(self.l, i) };
+        (!co.is_null()).then_some(co)
+    }
+
+    /// Whether `co` is the running coroutine.
+    pub fn is_running(&self, co: *mut lua_State) -> bool {
+        std::ptr::eq(co, self.l)
+    }
+
+    /// Moves every value on the stack of the coroutine at `i` (a finished one's results) onto
+    /// this stack; returns how many.
+    pub fn take_thread_values(&mut self, i: c_int) -> c_int {
+        let co = self.to_thread(i).expect("a coroutine at the index");
+        assert!(!std::ptr::eq(co, self.l), "a coroutine cannot take its own values");
+        // SAFETY: co is alive while it is on our stack; room is reserved for its values.
+        unsafe {
+            let k = raw::lua_gettop(co);
+            self.reserve(k);
+            raw::lua_xmove(co, self.l, k);
+            k
+        }
+    }
+
+    /// Calls the function at `top - nargs` with the `nargs` values above it, leaving `nresults`
+    /// results (Lua errors propagate, as `lua_call`).
+    pub fn call(&mut self, nargs: c_int, nresults: c_int) {
+        assert!(self.top() > nargs, "no function under the arguments");
+        self.reserve(nresults);
+        // SAFETY: a function and its arguments are on the stack; room was reserved.
+        unsafe { raw::lua_call(self.l, nargs, nresults) }
+    }
+
     /// The string at `i` (a number is converted in place, as `lua_tolstring` does). The bytes
     /// live while the value stays on the stack: the borrow of `self` keeps it there.
     pub fn to_bytes(&self, i: c_int) -> Option<&[u8]> {
@@ -237,6 +272,13 @@ impl<'l> Call<'l> {
         self.reserve(1);
         // SAFETY: room was reserved; the globals table is always there (metamethods may run).
         unsafe { raw::lua_getfield(self.l, LUA_GLOBALSINDEX, name.as_ptr()) }
+    }
+
+    /// Pushes the registry's field `name`; returns its type.
+    pub fn get_registry(&mut self, name: &CStr) -> c_int {
+        self.reserve(1);
+        // SAFETY: room was reserved; the registry is always there (it has no metamethods).
+        unsafe { raw::lua_getfield(self.l, LUA_REGISTRYINDEX, name.as_ptr()) }
     }
 
     /// Pushes field `name` of the table at `t` (metamethods may run); returns its type.
