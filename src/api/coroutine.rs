@@ -6,14 +6,13 @@
 
 use std::ffi::CStr;
 
-use crate::api::{check_phase, current_session};
-use crate::lua_api;
-use crate::runtime::session::{CoOp, Phase, Session};
+use crate::lua_calls;
+use crate::runtime::handle::SessionRef;
+use crate::runtime::session::{CoOp, Phase};
 use crate::runtime::thread::Status;
-use crate::runtime::vm::COROUTINES;
 use crate::sys::*;
 
-lua_api! {
+lua_calls! {
     co_create => create_impl,
     co_create_wrapped => create_wrapped_impl,
     co_resume => resume_impl,
@@ -51,113 +50,99 @@ pub unsafe fn inject(l: *mut lua_State) {
 }
 
 /// Calls Lua's own coroutine function `key` with the arguments on the stack.
-unsafe fn call_orig(l: *mut lua_State, key: &CStr) -> LuaResult {
-    // SAFETY: l is the running state; the original cannot raise for the checked arguments.
-    unsafe {
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, key.as_ptr());
-        raw::lua_insert(l, 1);
-        let n = raw::lua_gettop(l) - 1;
-        if raw::lua_pcall(l, n, LUA_MULTRET, 0) != 0 {
-            let msg = String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned();
-            return Err(LuaError::Msg(msg));
-        }
-        Ok(raw::lua_gettop(l))
+fn call_orig(c: &mut Call, key: &CStr) -> LuaResult {
+    let n = c.top();
+    c.get_registry(key);
+    c.insert(1);
+    // the original cannot raise for the checked arguments; an error is raised as ours
+    if !c.pcall(n, LUA_MULTRET) {
+        return Err(LuaError::Msg(String::from_utf8_lossy(c.to_bytes(-1).unwrap_or_default()).into_owned()));
     }
+    Ok(c.top())
 }
 
-fn session_of(l: *mut lua_State) -> Option<*mut Session> {
-    // SAFETY: reading the running thread's globals.
-    unsafe { current_session(l).ok().filter(|s| !(**s).cur.is_null()) }
+/// The running session, when Lua runs in one of its threads.
+fn session_of<'c>(c: &Call<'c>) -> Option<SessionRef<'c>> {
+    SessionRef::current(c).ok().filter(|s| s.with(|s| !s.cur.is_null()))
 }
 
-unsafe fn create_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe {
-        if raw::lua_type(l, 1) != LUA_TFUNCTION || raw::lua_iscfunction(l, 1) != 0 {
-            return Err(LuaError::Arg(1, "create", "Lua function expected".into()));
-        }
-        let Some(sess) = session_of(l) else { return call_orig(l, ORIG_CREATE) };
-        if (*sess).phase == Phase::Balancer {
-            // upstream allows coroutines only where code may yield
-            check_phase(&*sess, &[])?;
-        }
-        raw::lua_settop(l, 1);
-        let co = raw::lua_newthread(l);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
-        raw::lua_pushvalue(l, 2);
-        let co_ref = raw::luaL_ref(l, -2);
-        raw::lua_settop(l, 2);
-        raw::lua_pushvalue(l, 1);
-        raw::lua_xmove(l, co, 1);
-        let t = (*sess).add_thread(co, co_ref, false, std::ptr::null_mut());
-        (*t).coroutine = true;
-        (*t).status = Status::Suspended;
-        Ok(1)
+fn create_impl(c: &mut Call) -> LuaResult {
+    if c.type_of(1) != LUA_TFUNCTION || c.is_cfunction(1) {
+        return c.arg_error(1, "create", "Lua function expected");
     }
+    let Some(sess) = session_of(c) else { return call_orig(c, ORIG_CREATE) };
+    if sess.phase() == Phase::Balancer {
+        // upstream allows coroutines only where code may yield
+        sess.check_phase(&[])?;
+    }
+    c.set_top(1);
+    let (co, co_ref) = c.new_coroutine(1, 1);
+    sess.with(|s| {
+        s.add_thread(co, co_ref, false, std::ptr::null_mut());
+        let t = s.threads.last_mut().expect("just added");
+        t.coroutine = true;
+        t.status = Status::Suspended;
+    });
+    Ok(1)
 }
 
 /// `coroutine.create` for `coroutine.wrap`: an error in such a coroutine propagates to its
 /// parent instead of being returned by resume (upstream's wrap).
-unsafe fn create_wrapped_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe {
-        let n = create_impl(l)?;
-        if let Some(sess) = session_of(l) {
-            let t = (*sess).find_thread(raw::lua_tothread(l, -1));
-            if !t.is_null() {
-                (*t).wrap = true;
+fn create_wrapped_impl(c: &mut Call) -> LuaResult {
+    let n = create_impl(c)?;
+    if let (Some(sess), Some(co)) = (session_of(c), c.to_thread(-1)) {
+        sess.with(|s| {
+            if let Some(t) = s.thread_mut(co) {
+                t.wrap = true;
             }
-        }
-        Ok(n)
+        });
     }
+    Ok(n)
 }
 
-unsafe fn resume_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe {
-        let co = raw::lua_tothread(l, 1);
-        if co.is_null() {
-            return Err(LuaError::Arg(1, "resume", "coroutine expected".into()));
-        }
-        let sess = session_of(l);
-        let t = sess.map_or(std::ptr::null_mut(), |s| (*s).find_thread(co));
-        let Some(sess) = sess.filter(|_| !t.is_null() && (*t).coroutine) else {
-            return call_orig(l, ORIG_RESUME);
+fn resume_impl(c: &mut Call) -> LuaResult {
+    let Some(co) = c.to_thread(1) else {
+        return c.arg_error(1, "resume", "coroutine expected");
+    };
+    let sess = session_of(c);
+    let status = sess.and_then(|s| s.with(|s| s.thread_mut(co).filter(|t| t.coroutine).map(|t| t.status)));
+    let (Some(sess), Some(status)) = (sess, status) else {
+        return call_orig(c, ORIG_RESUME);
+    };
+    if status != Status::Suspended {
+        let msg: &[u8] = match status {
+            Status::Dead => b"cannot resume dead coroutine",
+            Status::Running => b"cannot resume running coroutine",
+            Status::Normal => b"cannot resume normal coroutine",
+            _ => b"cannot resume non-suspended coroutine",
         };
-        if (*t).status != Status::Suspended {
-            raw::lua_pushboolean(l, 0);
-            let msg: &[u8] = match (*t).status {
-                Status::Dead => b"cannot resume dead coroutine",
-                Status::Running => b"cannot resume running coroutine",
-                Status::Normal => b"cannot resume normal coroutine",
-                _ => b"cannot resume non-suspended coroutine",
-            };
-            push_bytes(l, msg);
-            return Ok(2);
-        }
-        ensure_yieldable(l)?;
-        let n = raw::lua_gettop(l) - 1;
-        raw::lua_xmove(l, co, n);
-        raw::lua_settop(l, 0);
-        (*t).parent = (*sess).cur;
-        (*sess).co_op = Some(CoOp::Resume(t, n));
-        yield_values(0)
+        c.push_bool(false);
+        c.push_bytes(msg);
+        return Ok(2);
     }
+    c.ensure_yieldable()?;
+    let n = c.top() - 1;
+    c.give_to_thread_at(1, n);
+    c.set_top(0);
+    sess.with(|s| {
+        let cur = s.cur;
+        let t = s.find_thread(co);
+        if let Some(th) = s.thread_mut(co) {
+            th.parent = cur;
+        }
+        s.co_op = Some(CoOp::Resume(t, n));
+    });
+    yield_values(0)
 }
 
-unsafe fn yield_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        ensure_yieldable(l)?;
-        if let Some(sess) = session_of(l) {
-            let t = (*sess).cur;
-            if (*t).coroutine && (*t).co == l {
-                (*sess).co_op = Some(CoOp::Yield(n));
-                return yield_values(n);
-            }
+fn yield_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    c.ensure_yieldable()?;
+    if let Some(sess) = session_of(c) {
+        if sess.with_thread(|t, _| t.coroutine && c.is_running(t.co)) {
+            sess.with(|s| s.co_op = Some(CoOp::Yield(n)));
         }
-        // entry and light threads, or no session: a plain yield
-        yield_values(n)
     }
+    // entry and light threads, or no session: a plain yield
+    yield_values(n)
 }

@@ -98,6 +98,12 @@ impl<'l> Call<'l> {
         self.type_name(self.type_of(i))
     }
 
+    /// A function written in C (ours, or LuaJIT's built-ins).
+    pub fn is_cfunction(&self, i: c_int) -> bool {
+        // SAFETY: any index is acceptable.
+        unsafe { raw::lua_iscfunction(self.l, i) != 0 }
+    }
+
     /// A number, or a string that converts to one.
     pub fn is_number(&self, i: c_int) -> bool {
         // SAFETY: any index is acceptable.
@@ -149,6 +155,30 @@ impl<'l> Call<'l> {
             raw::lua_xmove(co, self.l, k);
             k
         }
+    }
+
+    /// Moves the top `n` values onto the stack of the coroutine at `i` (a resume's arguments).
+    pub fn give_to_thread_at(&mut self, i: c_int, n: c_int) {
+        let co = self.to_thread(i).expect("a coroutine at the index");
+        assert!(!std::ptr::eq(co, self.l) && n >= 0 && n <= self.top() - i, "values to move above the coroutine");
+        // SAFETY: co is alive while it is on our stack; its stack is grown for the n values.
+        unsafe {
+            if raw::lua_checkstack(co, n) == 0 {
+                panic!("Lua stack overflow");
+            }
+            raw::lua_xmove(self.l, co, n);
+        }
+    }
+
+    /// `lua_pcall`: false (with the error value on top) when the call raised.
+    pub fn pcall(&mut self, nargs: c_int, nresults: c_int) -> bool {
+        assert!(self.top() > nargs, "no function under the arguments");
+        if nresults > 0 {
+            self.reserve(nresults);
+        }
+        // SAFETY: a function and its arguments are on the stack; LuaJIT grows the stack for
+        // LUA_MULTRET results, and `reserve` goes by the real top afterwards.
+        unsafe { raw::lua_pcall(self.l, nargs, nresults, 0) == 0 }
     }
 
     /// Calls the function at `top - nargs` with the `nargs` values above it, leaving `nresults`
@@ -422,6 +452,17 @@ impl<'l> Call<'l> {
         self.check_index(i);
         // SAFETY: i is a valid stack index.
         unsafe { raw::lua_remove(self.l, i) }
+    }
+
+    /// Sets the top to `i`: pops values above it, or pushes nils up to it.
+    pub fn set_top(&mut self, i: c_int) {
+        assert!(i >= 0, "a negative top");
+        let top = self.top();
+        if i > top {
+            self.reserve(i - top);
+        }
+        // SAFETY: room was reserved for any nils pushed.
+        unsafe { raw::lua_settop(self.l, i) }
     }
 
     /// Pops `n` values.
