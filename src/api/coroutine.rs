@@ -24,29 +24,25 @@ const ORIG_CREATE: &CStr = c"ngx_lua_co_create";
 const ORIG_RESUME: &CStr = c"ngx_lua_co_resume";
 const ORIG_YIELD: &CStr = c"ngx_lua_co_yield";
 
-pub unsafe fn inject(l: *mut lua_State) {
-    // SAFETY: l is a fresh VM.
-    unsafe {
-        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"coroutine".as_ptr());
-        let co = raw::lua_gettop(l);
-        for (name, key, f) in [
-            (c"create", ORIG_CREATE, co_create as lua_CFunction),
-            (c"resume", ORIG_RESUME, co_resume),
-            (c"yield", ORIG_YIELD, co_yield),
-        ] {
-            raw::lua_getfield(l, co, name.as_ptr());
-            raw::lua_pushvalue(l, -1);
-            raw::lua_setfield(l, LUA_REGISTRYINDEX, key.as_ptr());
-            // lua-resty-core and others look for the originals under these names too
-            let under = format!("_{}\0", name.to_str().unwrap_or(""));
-            raw::lua_setfield(l, co, under.as_ptr() as *const _);
-            set_field_fn(l, co, name, f);
-        }
-        raw::lua_settop(l, co - 1);
-        // for the built-in coroutine.wrap only (not a visible field of `coroutine`)
-        raw::lua_pushcclosure(l, co_create_wrapped, 0);
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, c"ngx_lua_co_create_wrapped".as_ptr());
+pub fn inject(c: &mut Call) {
+    c.get_global(c"coroutine");
+    let co = c.top();
+    for (name, under, key, f) in [
+        (c"create", c"_create", ORIG_CREATE, co_create as lua_CFunction),
+        (c"resume", c"_resume", ORIG_RESUME, co_resume),
+        (c"yield", c"_yield", ORIG_YIELD, co_yield),
+    ] {
+        c.get_field(co, name);
+        c.push_copy(-1);
+        c.set_registry(key);
+        // lua-resty-core and others look for the originals under these names too
+        c.set_field(co, under);
+        c.set_field_fn(co, name, f);
     }
+    c.pop(1);
+    // for the built-in coroutine.wrap only (not a visible field of `coroutine`)
+    c.push_fn(co_create_wrapped);
+    c.set_registry(c"ngx_lua_co_create_wrapped");
 }
 
 /// Calls Lua's own coroutine function `key` with the arguments on the stack.

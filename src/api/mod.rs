@@ -97,6 +97,9 @@ pub fn inject(c: &mut Call, mcf: &crate::conf::MainConf) -> Result<(), String> {
     c.set_field_fn(t, c"sleep", sleep::sleep);
     c.set_field_fn(t, c"on_abort", abort::on_abort);
     string::inject(c, t);
+    timer::inject(c, t);
+    thread::inject(c, t);
+    coroutine::inject(c);
     let l = c.as_ptr();
     // SAFETY: these areas still build their parts over the raw state: l is the VM being set up
     // and t its ngx table; each leaves the stack as it found it.
@@ -104,9 +107,6 @@ pub fn inject(c: &mut Call, mcf: &crate::conf::MainConf) -> Result<(), String> {
         socket::downstream::inject(l, t);
         socket::tcp::inject(l, t);
         socket::udp::inject(l, t);
-        timer::inject(l, t);
-        thread::inject(l, t);
-        coroutine::inject(l);
         shdict::inject(l, t, mcf);
     }
     c.get_global(c"package");

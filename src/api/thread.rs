@@ -21,24 +21,20 @@ lua_calls! {
     co_status => co_status_impl,
 }
 
-pub unsafe fn inject(l: *mut lua_State, t: c_int) {
-    // SAFETY: t is the ngx table.
-    unsafe {
-        raw::lua_createtable(l, 0, 3);
-        let tt = raw::lua_gettop(l);
-        set_field_fn(l, tt, c"spawn", spawn);
-        set_field_fn(l, tt, c"wait", wait);
-        set_field_fn(l, tt, c"kill", kill);
-        raw::lua_setfield(l, t, c"thread".as_ptr());
+pub fn inject(c: &mut Call, t: c_int) {
+    let tt = c.new_table(0, 3);
+    c.set_field_fn(tt, c"spawn", spawn);
+    c.set_field_fn(tt, c"wait", wait);
+    c.set_field_fn(tt, c"kill", kill);
+    c.set_field(t, c"thread");
 
-        // coroutine.status knows light threads: an ended thread not waited for is a "zombie"
-        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"coroutine".as_ptr());
-        let co = raw::lua_gettop(l);
-        raw::lua_getfield(l, co, c"status".as_ptr());
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, c"ngx_lua_co_status".as_ptr());
-        set_field_fn(l, co, c"status", co_status);
-        raw::lua_settop(l, co - 1);
-    }
+    // coroutine.status knows light threads: an ended thread not waited for is a "zombie"
+    c.get_global(c"coroutine");
+    let co = c.top();
+    c.get_field(co, c"status");
+    c.set_registry(c"ngx_lua_co_status");
+    c.set_field_fn(co, c"status", co_status);
+    c.pop(1);
 }
 
 fn co_status_impl(c: &mut Call) -> LuaResult {

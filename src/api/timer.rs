@@ -11,11 +11,11 @@ use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
 use crate::api::current_session;
-use crate::lua_api;
 use crate::runtime::scheduler::{resume, Outcome};
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::vm::{VmRef, COROUTINES};
 use crate::sys::*;
+use crate::{lua_api, lua_calls};
 
 pub const DEFAULT_MAX_PENDING: usize = 1024;
 pub const DEFAULT_MAX_RUNNING: usize = 256;
@@ -52,34 +52,29 @@ thread_local! {
 lua_api! {
     timer_at => at_impl,
     timer_every => every_impl,
+}
+
+lua_calls! {
     running_count => running_count_impl,
     pending_count => pending_count_impl,
 }
 
-pub unsafe fn inject(l: *mut lua_State, t: c_int) {
-    // SAFETY: t is the ngx table.
-    unsafe {
-        raw::lua_createtable(l, 0, 4);
-        let tt = raw::lua_gettop(l);
-        set_field_fn(l, tt, c"at", timer_at);
-        set_field_fn(l, tt, c"every", timer_every);
-        set_field_fn(l, tt, c"running_count", running_count);
-        set_field_fn(l, tt, c"pending_count", pending_count);
-        raw::lua_setfield(l, t, c"timer".as_ptr());
-    }
+pub fn inject(c: &mut Call, t: c_int) {
+    let tt = c.new_table(0, 4);
+    c.set_field_fn(tt, c"at", timer_at);
+    c.set_field_fn(tt, c"every", timer_every);
+    c.set_field_fn(tt, c"running_count", running_count);
+    c.set_field_fn(tt, c"pending_count", pending_count);
+    c.set_field(t, c"timer");
 }
 
-unsafe fn running_count_impl(l: *mut lua_State) -> LuaResult {
-    let n = TIMERS.with(|t| t.borrow().running);
-    // SAFETY: l is the running state.
-    unsafe { raw::lua_pushinteger(l, n as _) };
+fn running_count_impl(c: &mut Call) -> LuaResult {
+    c.push_int(TIMERS.with(|t| t.borrow().running) as i64);
     Ok(1)
 }
 
-unsafe fn pending_count_impl(l: *mut lua_State) -> LuaResult {
-    let n = TIMERS.with(|t| t.borrow().pending.len());
-    // SAFETY: l is the running state.
-    unsafe { raw::lua_pushinteger(l, n as _) };
+fn pending_count_impl(c: &mut Call) -> LuaResult {
+    c.push_int(TIMERS.with(|t| t.borrow().pending.len()) as i64);
     Ok(1)
 }
 

@@ -311,6 +311,13 @@ impl<'l> Call<'l> {
         unsafe { raw::lua_getfield(self.l, LUA_REGISTRYINDEX, name.as_ptr()) }
     }
 
+    /// Pops the top value into the registry's field `name`.
+    pub fn set_registry(&mut self, name: &CStr) {
+        self.check_index(-1);
+        // SAFETY: a value is on top; the registry is always there (it has no metamethods).
+        unsafe { raw::lua_setfield(self.l, LUA_REGISTRYINDEX, name.as_ptr()) }
+    }
+
     /// Pushes field `name` of the table at `t` (metamethods may run); returns its type.
     pub fn get_field(&mut self, t: c_int, name: &CStr) -> c_int {
         self.check_index(t);
