@@ -100,15 +100,13 @@ pub fn inject(c: &mut Call, mcf: &crate::conf::MainConf) -> Result<(), String> {
     timer::inject(c, t);
     thread::inject(c, t);
     coroutine::inject(c);
+    socket::downstream::inject(c, t);
+    socket::tcp::inject(c, t);
+    socket::udp::inject(c, t);
     let l = c.as_ptr();
-    // SAFETY: these areas still build their parts over the raw state: l is the VM being set up
-    // and t its ngx table; each leaves the stack as it found it.
-    unsafe {
-        socket::downstream::inject(l, t);
-        socket::tcp::inject(l, t);
-        socket::udp::inject(l, t);
-        shdict::inject(l, t, mcf);
-    }
+    // SAFETY: the shared dicts still build their part over the raw state: l is the VM being set
+    // up and t its ngx table; it leaves the stack as it found it.
+    unsafe { shdict::inject(l, t, mcf) };
     c.get_global(c"package");
     c.get_field(-1, c"loaded");
     c.push_copy(t);

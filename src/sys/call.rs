@@ -395,6 +395,26 @@ impl<'l> Call<'l> {
         self.set_field(t, name);
     }
 
+    /// Registers an object kind's metatable as the registry's `name`: one table holding the
+    /// `methods`, which is its own `__index` (upstream's layout for sockets).
+    pub fn register_methods(&mut self, name: &CStr, methods: &[(&CStr, lua_CFunction)]) {
+        let m = self.new_table(0, methods.len() as c_int + 1);
+        for (method, f) in methods {
+            self.set_field_fn(m, method, *f);
+        }
+        self.push_copy(m);
+        self.set_field(m, c"__index");
+        self.set_registry(name);
+    }
+
+    /// Registers a metatable holding only `__gc` as the registry's `name` (for the userdata
+    /// that frees what an object owns when Lua collects it).
+    pub fn register_gc(&mut self, name: &CStr, gc: lua_CFunction) {
+        let m = self.new_table(0, 1);
+        self.set_field_fn(m, c"__gc", gc);
+        self.set_registry(name);
+    }
+
     /// Pops the top value into the global `name`.
     pub fn set_global(&mut self, name: &CStr) {
         assert!(self.top() >= 1, "set_global needs a value");

@@ -80,33 +80,28 @@ lua_api! {
 }
 
 /// Adds `ngx.req` with `socket`, and the method table of request sockets.
-pub unsafe fn inject(l: *mut lua_State, t: c_int) {
-    // SAFETY: t is the ngx table.
-    unsafe {
-        raw::lua_createtable(l, 0, 2);
-        set_field_fn(l, raw::lua_gettop(l), c"socket", req_socket);
-        raw::lua_setfield(l, t, c"req".as_ptr());
+pub fn inject(c: &mut Call, t: c_int) {
+    let req = c.new_table(0, 2);
+    c.set_field_fn(req, c"socket", req_socket);
+    c.set_field(t, c"req");
 
-        // one table holds the methods and is its own __index, as upstream's (pairs() over the
-        // metatable counts 9 entries); there is no `close`: upstream's request socket has none
-        raw::lua_createtable(l, 0, 9);
-        let m = raw::lua_gettop(l);
-        set_field_fn(l, m, c"receive", sock_receive);
-        set_field_fn(l, m, c"receiveany", sock_receiveany);
-        set_field_fn(l, m, c"send", sock_send);
-        set_field_fn(l, m, c"settimeout", sock_settimeout);
-        set_field_fn(l, m, c"settimeouts", sock_settimeouts);
-        set_field_fn(l, m, c"shutdown", sock_shutdown);
-        set_field_fn(l, m, c"receiveuntil", sock_receiveuntil);
-        set_field_fn(l, m, c"peek", sock_peek);
-        raw::lua_pushvalue(l, m);
-        raw::lua_setfield(l, m, c"__index".as_ptr());
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
-        raw::lua_createtable(l, 0, 1);
-        set_field_fn(l, raw::lua_gettop(l), c"__gc", sock_gc);
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
-        crate::api::socket::downstream_udp::inject(l);
-    }
+    // one table holds the methods and is its own __index, as upstream's (pairs() over the
+    // metatable counts 9 entries); there is no `close`: upstream's request socket has none
+    c.register_methods(
+        METATABLE,
+        &[
+            (c"receive", sock_receive),
+            (c"receiveany", sock_receiveany),
+            (c"send", sock_send),
+            (c"settimeout", sock_settimeout),
+            (c"settimeouts", sock_settimeouts),
+            (c"shutdown", sock_shutdown),
+            (c"receiveuntil", sock_receiveuntil),
+            (c"peek", sock_peek),
+        ],
+    );
+    c.register_gc(UDATA_METATABLE, sock_gc);
+    crate::api::socket::downstream_udp::inject(c);
 }
 
 unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {

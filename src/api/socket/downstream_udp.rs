@@ -23,23 +23,16 @@ lua_api! {
     udp_settimeout => settimeout_impl,
 }
 
-pub unsafe fn inject(l: *mut lua_State) {
-    // SAFETY: l is a fresh VM.
-    unsafe {
-        raw::lua_createtable(l, 0, 2);
-        let mt = raw::lua_gettop(l);
-        raw::lua_createtable(l, 0, 4);
-        let m = raw::lua_gettop(l);
-        set_field_fn(l, m, c"receive", udp_receive);
-        set_field_fn(l, m, c"send", udp_send);
-        set_field_fn(l, m, c"settimeout", udp_settimeout);
-        raw::lua_setfield(l, mt, c"__index".as_ptr());
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
-        raw::lua_createtable(l, 0, 1);
-        set_field_fn(l, raw::lua_gettop(l), c"__gc", udp_gc);
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
-        raw::lua_settop(l, mt - 1);
-    }
+pub fn inject(c: &mut Call) {
+    // the metatable's __index is a table of its own, as upstream's UDP request socket
+    let mt = c.new_table(0, 2);
+    let m = c.new_table(0, 4);
+    c.set_field_fn(m, c"receive", udp_receive);
+    c.set_field_fn(m, c"send", udp_send);
+    c.set_field_fn(m, c"settimeout", udp_settimeout);
+    c.set_field(mt, c"__index");
+    c.set_registry(METATABLE);
+    c.register_gc(UDATA_METATABLE, udp_gc);
 }
 
 /// The object's userdata: its session and its slot in the session's cleanups, until it is

@@ -23,18 +23,14 @@ use crate::runtime::session::Session;
 use crate::sys::*;
 
 /// The `ngx.socket` table of the `ngx` table at `t`, created on first use.
-pub unsafe fn socket_table(l: *mut lua_State, t: c_int) -> c_int {
-    // SAFETY: t is the ngx table.
-    unsafe {
-        raw::lua_getfield(l, t, c"socket".as_ptr());
-        if raw::lua_type(l, -1) != LUA_TTABLE {
-            raw::lua_settop(l, -2);
-            raw::lua_createtable(l, 0, 4);
-            raw::lua_pushvalue(l, -1);
-            raw::lua_setfield(l, t, c"socket".as_ptr());
-        }
-        raw::lua_gettop(l)
+pub fn socket_table(c: &mut Call, t: c_int) -> c_int {
+    if c.get_field(t, c"socket") != LUA_TTABLE {
+        c.pop(1);
+        c.new_table(0, 4);
+        c.push_copy(-1);
+        c.set_field(t, c"socket");
     }
+    c.top()
 }
 
 /// The `lua_socket_*` settings for sockets of `sess`; outside a session (timers,

@@ -21,13 +21,8 @@ lua_api! {
 }
 
 /// Registers the metatable of session userdata.
-pub unsafe fn inject(l: *mut lua_State) {
-    // SAFETY: l is a VM being set up.
-    unsafe {
-        raw::lua_createtable(l, 0, 1);
-        set_field_fn(l, raw::lua_gettop(l), c"__gc", ssl_session_gc);
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, SESSION_METATABLE.as_ptr());
-    }
+pub fn inject(c: &mut Call) {
+    c.register_gc(SESSION_METATABLE, ssl_session_gc);
 }
 
 const SESSION_METATABLE: &CStr = c"ngx_lua_ssl_session_mt";

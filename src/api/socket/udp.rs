@@ -74,31 +74,23 @@ lua_api! {
 }
 
 /// Adds `ngx.socket.udp` and the metatables of its objects.
-pub unsafe fn inject(l: *mut lua_State, ngx: c_int) {
-    // SAFETY: l is a fresh VM; ngx is the ngx table.
-    unsafe {
-        let top = raw::lua_gettop(l);
-        let st = socket_table(l, ngx);
-        set_field_fn(l, st, c"udp", udp);
-
-        // the methods sit in the metatable itself, its own __index (upstream's layout)
-        raw::lua_createtable(l, 0, 6);
-        let mt = raw::lua_gettop(l);
-        set_field_fn(l, mt, c"setpeername", setpeername);
-        set_field_fn(l, mt, c"send", send);
-        set_field_fn(l, mt, c"receive", receive);
-        set_field_fn(l, mt, c"settimeout", settimeout);
-        set_field_fn(l, mt, c"close", close);
-        set_field_fn(l, mt, c"bind", bind);
-        raw::lua_pushvalue(l, mt);
-        raw::lua_setfield(l, mt, c"__index".as_ptr());
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
-
-        raw::lua_createtable(l, 0, 1);
-        set_field_fn(l, raw::lua_gettop(l), c"__gc", udata_gc);
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
-        raw::lua_settop(l, top);
-    }
+pub fn inject(c: &mut Call, ngx: c_int) {
+    let st = socket_table(c, ngx);
+    c.set_field_fn(st, c"udp", udp);
+    c.pop(1);
+    // the methods sit in the metatable itself, its own __index (upstream's layout)
+    c.register_methods(
+        METATABLE,
+        &[
+            (c"setpeername", setpeername),
+            (c"send", send),
+            (c"receive", receive),
+            (c"settimeout", settimeout),
+            (c"close", close),
+            (c"bind", bind),
+        ],
+    );
+    c.register_gc(UDATA_METATABLE, udata_gc);
 }
 
 unsafe fn udp_impl(l: *mut lua_State) -> LuaResult {

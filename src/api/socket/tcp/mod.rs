@@ -106,47 +106,34 @@ lua_api! {
 }
 
 /// Adds `ngx.socket.tcp` (and its alias `stream`) and the socket metatables.
-pub unsafe fn inject(l: *mut lua_State, t: c_int) {
-    // SAFETY: t is the ngx table.
-    unsafe {
-        let st = socket_table(l, t);
-        set_field_fn(l, st, c"tcp", tcp_new);
-        set_field_fn(l, st, c"stream", tcp_new);
-        raw::lua_settop(l, st - 1);
+pub fn inject(c: &mut Call, t: c_int) {
+    let st = socket_table(c, t);
+    c.set_field_fn(st, c"tcp", tcp_new);
+    c.set_field_fn(st, c"stream", tcp_new);
+    c.pop(1);
 
-        // one table holds the methods and is its own __index, as upstream's
-        raw::lua_createtable(l, 0, 14);
-        let m = raw::lua_gettop(l);
-        for (name, f) in [
-            (c"connect", tcp_connect as lua_CFunction),
-            (c"receive", tcp_receive),
-            (c"receiveany", tcp_receiveany),
-            (c"receiveuntil", tcp_receiveuntil),
-            (c"send", tcp_send),
-            (c"close", tcp_close),
-            (c"settimeout", tcp_settimeout),
-            (c"settimeouts", tcp_settimeouts),
-            (c"setoption", tcp_setoption),
-            (c"setkeepalive", tcp_setkeepalive),
-            (c"getreusedtimes", tcp_getreusedtimes),
-            (c"shutdown", tcp_shutdown),
-            (c"bind", tcp_bind),
-        ] {
-            set_field_fn(l, m, name, f);
-        }
-        // as upstream, no such method when nginx has no TLS for stream servers
-        #[cfg(ngx_feature = "stream_ssl")]
-        set_field_fn(l, m, c"sslhandshake", crate::api::socket::ssl::tcp_sslhandshake);
-        raw::lua_pushvalue(l, m);
-        raw::lua_setfield(l, m, c"__index".as_ptr());
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
-
-        raw::lua_createtable(l, 0, 1);
-        set_field_fn(l, raw::lua_gettop(l), c"__gc", tcp_gc);
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
-        #[cfg(ngx_feature = "stream_ssl")]
-        crate::api::socket::ssl::inject(l);
-    }
+    let mut methods: Vec<(&CStr, lua_CFunction)> = vec![
+        (c"connect", tcp_connect),
+        (c"receive", tcp_receive),
+        (c"receiveany", tcp_receiveany),
+        (c"receiveuntil", tcp_receiveuntil),
+        (c"send", tcp_send),
+        (c"close", tcp_close),
+        (c"settimeout", tcp_settimeout),
+        (c"settimeouts", tcp_settimeouts),
+        (c"setoption", tcp_setoption),
+        (c"setkeepalive", tcp_setkeepalive),
+        (c"getreusedtimes", tcp_getreusedtimes),
+        (c"shutdown", tcp_shutdown),
+        (c"bind", tcp_bind),
+    ];
+    // as upstream, no such method when nginx has no TLS for stream servers
+    #[cfg(ngx_feature = "stream_ssl")]
+    methods.push((c"sslhandshake", crate::api::socket::ssl::tcp_sslhandshake));
+    c.register_methods(METATABLE, &methods);
+    c.register_gc(UDATA_METATABLE, tcp_gc);
+    #[cfg(ngx_feature = "stream_ssl")]
+    crate::api::socket::ssl::inject(c);
 }
 
 unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
