@@ -43,7 +43,7 @@ fn eof_impl(c: &mut Call) -> LuaResult {
         return c.fail(b"seen eof");
     }
     check_stream_output(sess)?;
-    log_debug(sess.log(), "lua send eof");
+    sess.log().debug("lua send eof");
     // like upstream: later output is refused; what was written still goes out
     sess.with(|s| s.eof = true);
     c.push_int(1);

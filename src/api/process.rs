@@ -77,20 +77,20 @@ fn sa_restart_signals() -> [c_int; 12] {
 
 /// `lua_sa_restart on`: adds `SA_RESTART` to the handlers of those signals, so a system call
 /// Lua code is blocked in resumes after the handler instead of failing with `EINTR`.
-pub fn set_sa_restart(log: *mut ngx_log_t) {
+pub fn set_sa_restart(log: Log) {
     for signo in sa_restart_signals() {
-        log_debug(log, &format!("setting SA_RESTART for signal {signo}"));
+        log.debug(&format!("setting SA_RESTART for signal {signo}"));
         // SAFETY: sigaction reads and writes a zeroed struct of ours.
         unsafe {
             let mut act: libc::sigaction = std::mem::zeroed();
             if libc::sigaction(signo, std::ptr::null(), &mut act) != 0 {
                 let e = *libc::__errno_location();
-                log_error(NGX_LOG_WARN, log, e, format!("failed to get sigaction for signal {signo}").as_bytes());
+                log.error(NGX_LOG_WARN, e, format!("failed to get sigaction for signal {signo}").as_bytes());
             }
             act.sa_flags |= libc::SA_RESTART;
             if libc::sigaction(signo, &act, std::ptr::null_mut()) != 0 {
                 let e = *libc::__errno_location();
-                log_error(NGX_LOG_WARN, log, e, format!("failed to set sigaction for signal {signo}").as_bytes());
+                log.error(NGX_LOG_WARN, e, format!("failed to set sigaction for signal {signo}").as_bytes());
             }
         }
     }

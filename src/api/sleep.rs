@@ -28,26 +28,21 @@ fn sleep_impl(c: &mut Call) -> LuaResult {
     let log = sess.log();
     if let Err(e) = c.ensure_yieldable() {
         // upstream arms its timer before the yield fails, then cleans it up
-        log_debug(log, "lua clean up the timer for pending ngx.sleep");
+        log.debug("lua clean up the timer for pending ngx.sleep");
         return Err(e);
     }
     sess.with_thread(|thread, t| {
         if delay == 0 {
             // upstream's wording on a stock nginx (no delayed-events patch)
-            log_error(
-                NGX_LOG_WARN,
-                log,
-                0,
-                b"ngx.sleep(0) called without delayed events patch, this will hurt performance",
-            );
+            log.error(NGX_LOG_WARN, 0, b"ngx.sleep(0) called without delayed events patch, this will hurt performance");
             // a 0 ms timer would fire again within the same timer loop: run after other events
-            thread.sleep_ev.post_next(sleep_done, t as *mut c_void, log);
+            thread.sleep_ev.post_next(sleep_done, t as *mut c_void, log.as_ptr());
         } else {
-            thread.sleep_ev.arm(delay as ngx_msec_t, sleep_done, t as *mut c_void, log);
+            thread.sleep_ev.arm(delay as ngx_msec_t, sleep_done, t as *mut c_void, log.as_ptr());
         }
         thread.pending = Some(cancel_sleep);
     });
-    log_debug(log, &format!("lua ready to sleep for {delay} ms"));
+    log.debug(&format!("lua ready to sleep for {delay} ms"));
     yield_values(0)
 }
 
@@ -55,7 +50,8 @@ unsafe fn cancel_sleep(_sess: *mut Session, t: *mut Thread) {
     // SAFETY: t is a live thread of the session (the Cancel contract).
     let ev = unsafe { &mut (*t).sleep_ev };
     if ev.is_set() {
-        log_debug(ev.log(), "lua clean up the timer for pending ngx.sleep");
+        // SAFETY: the timer was armed with the session's log, live while its thread is.
+        unsafe { log_debug(ev.log(), "lua clean up the timer for pending ngx.sleep") };
     }
     ev.disarm();
 }

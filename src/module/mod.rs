@@ -94,7 +94,9 @@ unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
                 return NGX_OK as ngx_int_t;
             }
             if mcf.misc.sa_restart() {
-                crate::api::process::set_sa_restart(cycle_log());
+                if let Some(log) = Log::cycle() {
+                    crate::api::process::set_sa_restart(log);
+                }
             }
             // SAFETY: the worker is starting; nothing else runs Lua.
             unsafe { crate::phase::init::run_init_worker(mcf) };

@@ -52,8 +52,8 @@ impl<'c> SessionRef<'c> {
     }
 
     /// The session's log (its connection's, or the stand-in of a session-less context).
-    pub fn log(self) -> *mut ngx_log_t {
-        self.with(|s| s.log())
+    pub fn log(self) -> Log {
+        self.with(|s| s.logger())
     }
 
     /// Whether the session is a UDP one (a datagram connection).

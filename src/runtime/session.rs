@@ -237,6 +237,13 @@ impl Session {
         }
     }
 
+    /// The session's log as a handle.
+    pub fn logger(&self) -> Log {
+        // SAFETY: log() is the connection's log or the session's own stand-in, both live as long
+        // as the session, for which the handle is used.
+        unsafe { Log::from_raw(self.log()) }.expect("a session log")
+    }
+
     /// The session's log, or the context's own for sessions without a connection.
     pub fn log(&self) -> *mut ngx_log_t {
         if self.s.is_null() {
@@ -318,7 +325,7 @@ impl Session {
         // a slot given back earlier (a socket closed, then connected again) is reused
         if let Some(slot) = self.cleanups.iter().position(|c| c.is_none()) {
             let at = &self.cleanups[slot] as *const _;
-            log_debug(self.log(), &format!("lua stream cleanup reuse: {at:p}"));
+            self.logger().debug(&format!("lua stream cleanup reuse: {at:p}"));
             self.cleanups[slot] = Some((f, data));
             return slot;
         }

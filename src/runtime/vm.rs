@@ -64,9 +64,9 @@ impl VmRef {
 impl Drop for VmRef {
     fn drop(&mut self) {
         let n = std::rc::Rc::strong_count(&self.0);
-        log_debug(cycle_log(), &format!("stream lua decrementing the reference count for Lua VM: {n}"));
+        cycle_debug(&format!("stream lua decrementing the reference count for Lua VM: {n}"));
         if n == 1 {
-            log_debug(cycle_log(), &format!("stream lua close the global Lua VM {:p}", self.0.l));
+            cycle_debug(&format!("stream lua close the global Lua VM {:p}", self.0.l));
             // its cosocket pools go with it, as upstream's live in the VM's registry
             (self.0.on_close)(self.0.l);
         }

@@ -55,6 +55,13 @@ impl Log {
         unsafe { self.0.as_ref().log_level >= level as ngx_uint_t }
     }
 
+    /// Writes `msg` at debug level when the log takes the stream subsystem's debug lines
+    /// (printed by `--with-debug` nginx; upstream's tests look for several of them).
+    pub fn debug(self, msg: &str) {
+        // SAFETY: the handle's log is valid (its constructor's contract).
+        unsafe { log_debug(self.as_ptr(), msg) }
+    }
+
     /// Writes `msg` at `level` (with the text of `err` when it is not 0).
     pub fn error(self, level: u32, err: ngx_err_t, msg: &[u8]) {
         if self.enabled(level) {
@@ -85,8 +92,25 @@ pub fn cycle_prefix() -> Vec<u8> {
     }
 }
 
+/// A debug line in the cycle's log (for what belongs to no session).
+pub fn cycle_debug(msg: &str) {
+    if let Some(log) = Log::cycle() {
+        log.debug(msg);
+    }
+}
+
+/// A line at `level` in the cycle's log.
+pub fn cycle_error(level: u32, err: ngx_err_t, msg: &[u8]) {
+    if let Some(log) = Log::cycle() {
+        log.error(level, err, msg);
+    }
+}
+
 /// `ngx_log_error` (a C macro) for a pre-formatted message.
-pub fn log_error(level: u32, log: *mut ngx_log_t, err: ngx_err_t, msg: &[u8]) {
+///
+/// # Safety
+/// `log` is null or a valid nginx log.
+pub unsafe fn log_error(level: u32, log: *mut ngx_log_t, err: ngx_err_t, msg: &[u8]) {
     if log.is_null() {
         return;
     }
@@ -101,7 +125,10 @@ pub fn log_error(level: u32, log: *mut ngx_log_t, err: ngx_err_t, msg: &[u8]) {
 
 /// Debug logging for the stream subsystem (printed by `--with-debug` nginx at `debug` level);
 /// upstream's tests look for several of these lines.
-pub fn log_debug(log: *mut ngx_log_t, msg: &str) {
+///
+/// # Safety
+/// `log` is null or a valid nginx log.
+pub unsafe fn log_debug(log: *mut ngx_log_t, msg: &str) {
     if log.is_null() {
         return;
     }
@@ -122,7 +149,10 @@ pub fn log_debug(log: *mut ngx_log_t, msg: &str) {
 }
 
 /// `ngx_conf_log_error` with a pre-formatted message (nginx appends " in FILE:LINE").
-pub fn conf_log_error(level: u32, cf: *mut ngx_conf_t, msg: &[u8]) {
+///
+/// # Safety
+/// `cf` is the configuration being parsed.
+pub unsafe fn conf_log_error(level: u32, cf: *mut ngx_conf_t, msg: &[u8]) {
     // SAFETY: cf is the live configuration being parsed.
     unsafe {
         ngx_conf_log_error(level as ngx_uint_t, cf, 0, c"%*s".as_ptr(), msg.len(), msg.as_ptr() as *const c_char);
@@ -135,7 +165,10 @@ pub const CONF_OK: *mut c_char = std::ptr::null_mut();
 
 /// Registers `drop` of a boxed value as a pool cleanup, so the value lives exactly as long
 /// as the pool (a session, a cycle).
-pub fn pool_own<T>(pool: *mut ngx_pool_t, value: Box<T>) -> Option<*mut T> {
+///
+/// # Safety
+/// `pool` is a live nginx pool.
+pub unsafe fn pool_own<T>(pool: *mut ngx_pool_t, value: Box<T>) -> Option<*mut T> {
     unsafe extern "C" fn drop_box<T>(data: *mut c_void) {
         guard((), || {
             // SAFETY: data came from Box::into_raw below and is dropped once, by nginx.
@@ -166,12 +199,7 @@ pub fn guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
                 .map(|s| s.to_string())
                 .or_else(|| e.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            log_error(
-                NGX_LOG_ALERT,
-                cycle_log(),
-                0,
-                format!("stream lua: internal error (panic caught): {what}").as_bytes(),
-            );
+            cycle_error(NGX_LOG_ALERT, 0, format!("stream lua: internal error (panic caught): {what}").as_bytes());
             on_panic
         }
     }

@@ -141,9 +141,9 @@ fn jit_compile(code: &pcre2::Code, flags: c_int, pat: &[u8]) {
         let rc = code.jit_compile();
         if rc != 0 {
             let msg = format!("pcre2_jit_compile() failed: {rc} in \"{}\", ignored", String::from_utf8_lossy(pat));
-            log_error(NGX_LOG_INFO, cycle_log(), 0, msg.as_bytes());
+            cycle_error(NGX_LOG_INFO, 0, msg.as_bytes());
         } else {
-            log_debug(cycle_log(), "pcre2 JIT compiled successfully");
+            cycle_debug("pcre2 JIT compiled successfully");
         }
     }
     // (the match context always runs on the current JIT stack: see State::match_context and

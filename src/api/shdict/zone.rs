@@ -344,7 +344,8 @@ impl Locked<'_> {
     }
 
     pub fn debug(&self, msg: &str) {
-        log_debug(self.d.log, msg);
+        // SAFETY: the dict's log is its cycle's, set when the zone was added.
+        unsafe { log_debug(self.d.log, msg) };
     }
 
     /// Free pages, in bytes.

@@ -95,10 +95,10 @@ pub fn free_vm_pools(vm: *mut lua_State) {
     });
     for (key, pool) in freed {
         let at = &pool as *const Pool as usize;
-        log_debug(
-            cycle_log(),
-            &format!("stream lua tcp socket keepalive: free connection pool {at:X} for \"{}\"", key_text(&key)),
-        );
+        cycle_debug(&format!(
+            "stream lua tcp socket keepalive: free connection pool {at:X} for \"{}\"",
+            key_text(&key)
+        ));
         for item in pool.conns {
             // SAFETY: pooled connections are open and ours; closing deletes their idle timer.
             unsafe { close_conn(item.idle.c) };
@@ -107,23 +107,23 @@ pub fn free_vm_pools(vm: *mut lua_State) {
 }
 
 /// Creates pool `key` (the caller checked it does not exist).
-fn create(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], size: usize, backlog: i64, log: *mut ngx_log_t) {
-    log_debug(log, &format!("stream lua tcp socket connection pool size: {size}, backlog: {backlog}"));
-    log_debug(log, &format!("stream lua tcp socket keepalive create connection pool for key \"{}\"", key_text(key)));
+fn create(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], size: usize, backlog: i64, log: Log) {
+    log.debug(&format!("stream lua tcp socket connection pool size: {size}, backlog: {backlog}"));
+    log.debug(&format!("stream lua tcp socket keepalive create connection pool for key \"{}\"", key_text(key)));
     pools.insert(key.to_vec(), Pool { size, conns: VecDeque::new(), active: 0, backlog, waiting: VecDeque::new() });
 }
 
 /// Drops pool `key` once nothing uses it any more.
-fn free_if_unused(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], log: *mut ngx_log_t) {
+fn free_if_unused(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], log: Log) {
     if pools.get(key).is_some_and(|p| p.active == 0 && p.conns.is_empty()) {
-        log_debug(log, &format!("stream lua tcp socket keepalive: free connection pool for \"{}\"", key_text(key)));
+        log.debug(&format!("stream lua tcp socket keepalive: free connection pool for \"{}\"", key_text(key)));
         pools.remove(key);
     }
 }
 
 /// A socket about to connect joins pool `key`: the existing one, or a new one of
 /// `create_size` slots (connect's `pool_size`/`backlog` options).
-pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: *mut ngx_log_t) -> Join {
+pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: Log) -> Join {
     POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         if !pools.contains_key(key) {
@@ -137,13 +137,10 @@ pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: *mut ngx_log_t) 
         }
         pool.active += 1;
         if pool.backlog >= 0 && total > pool.size as i64 {
-            log_debug(
-                log,
-                &format!(
-                    "stream lua tcp socket queue connect operation for connection pool \"{}\", connections: {total}",
-                    key_text(key)
-                ),
-            );
+            log.debug(&format!(
+                "stream lua tcp socket queue connect operation for connection pool \"{}\", connections: {total}",
+                key_text(key)
+            ));
             return Join::Queued;
         }
         Join::Joined
@@ -208,14 +205,14 @@ fn resume_waiter(key: &[u8]) {
 
 /// A socket counted in pool `key` closed its connection (or gave up connecting): its slot
 /// goes to the first queued connect.
-pub fn leave(key: &[u8], log: *mut ngx_log_t) {
+pub fn leave(key: &[u8], log: Log) {
     uncount(key, log);
     resume_waiter(key);
 }
 
 /// A socket counted in pool `key` no longer counts, waking nobody (a queued connect that
 /// timed out, as upstream; `leave` wakes the next one).
-pub fn uncount(key: &[u8], log: *mut ngx_log_t) {
+pub fn uncount(key: &[u8], log: Log) {
     POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         if let Some(pool) = pools.get_mut(key) {
@@ -227,7 +224,7 @@ pub fn uncount(key: &[u8], log: *mut ngx_log_t) {
 
 /// The newest idle connection of pool `key` for a woken waiter (counted already, and out of
 /// the queue now).
-pub fn take_counted(key: &[u8], log: *mut ngx_log_t) -> Option<Idle> {
+pub fn take_counted(key: &[u8], log: Log) -> Option<Idle> {
     let idle = take_for(key, log, true)?;
     POOLS.with(|p| {
         if let Some(pool) = p.borrow_mut().get_mut(key) {
@@ -265,11 +262,11 @@ pub fn exists(key: &[u8]) -> bool {
 
 /// The newest idle connection of pool `key` for a new connect, taken out of it (it counts
 /// as active now); none while every idle connection is kept for a woken waiter.
-pub fn take(key: &[u8], log: *mut ngx_log_t) -> Option<Idle> {
+pub fn take(key: &[u8], log: Log) -> Option<Idle> {
     take_for(key, log, false)
 }
 
-fn take_for(key: &[u8], log: *mut ngx_log_t, waiter: bool) -> Option<Idle> {
+fn take_for(key: &[u8], log: Log, waiter: bool) -> Option<Idle> {
     let item = POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         let pool = pools.get_mut(key)?;
@@ -282,10 +279,9 @@ fn take_for(key: &[u8], log: *mut ngx_log_t, waiter: bool) -> Option<Idle> {
     })?;
     let c = item.idle.c;
     // SAFETY: as below.
-    log_debug(
-        log,
-        &format!("stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}", c, unsafe { (*c).fd }),
-    );
+    log.debug(&format!("stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}", c, unsafe {
+        (*c).fd
+    }));
     // SAFETY: a pooled connection is open and ours.
     unsafe {
         if (*(*c).read).timer_set() != 0 {
@@ -299,17 +295,10 @@ fn take_for(key: &[u8], log: *mut ngx_log_t, waiter: bool) -> Option<Idle> {
 /// Puts a connection into pool `key` (created with `size` slots if new), with a keepalive
 /// timeout in ms (0: none); `counted`: its socket had joined the pool. False when the
 /// connection turned out to be unusable (closed).
-pub unsafe fn put(
-    key: &[u8],
-    size: usize,
-    idle: Idle,
-    timeout: ngx_msec_t,
-    counted: bool,
-    log: *mut ngx_log_t,
-) -> bool {
+pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bool, log: Log) -> bool {
     let c = idle.c;
     let item = Box::new(Pooled { idle, key: key.to_vec() });
-    log_debug(log, &format!("stream lua tcp socket set keepalive: saving connection {:p}", c));
+    log.debug(&format!("stream lua tcp socket set keepalive: saving connection {:p}", c));
     let evicted = POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         if !pools.contains_key(key) {
@@ -350,10 +339,10 @@ pub unsafe fn put(
             ngx_del_timer((*c).read);
         }
         if timeout > 0 {
-            log_debug(log, &format!("stream lua tcp socket keepalive timeout: {timeout} ms"));
+            cycle_debug(&format!("stream lua tcp socket keepalive timeout: {timeout} ms"));
             ngx_add_timer((*c).read, timeout);
         } else {
-            log_debug(log, "stream lua tcp socket keepalive timeout: unlimited");
+            cycle_debug("stream lua tcp socket keepalive timeout: unlimited");
         }
         if (*(*c).read).ready() != 0 && !still_open(c) {
             drop_conn(data as *mut Pooled);
@@ -393,14 +382,14 @@ unsafe fn drop_conn(item: *mut Pooled) {
     unsafe {
         let key = (*item).key.clone();
         let c = (*item).idle.c;
-        log_debug(cycle_log(), &format!("stream lua tcp socket keepalive close handler: fd:{}", (*c).fd));
+        cycle_debug(&format!("stream lua tcp socket keepalive close handler: fd:{}", (*c).fd));
         close_conn(c);
         let removed = POOLS.with(|p| {
             let mut pools = p.borrow_mut();
             let pool = pools.get_mut(&key)?;
             let i = pool.conns.iter().position(|b| std::ptr::eq(&**b, item))?;
             let removed = pool.conns.remove(i);
-            free_if_unused(&mut pools, &key, cycle_log());
+            free_if_unused(&mut pools, &key, Log::cycle().expect("the cycle's log"));
             removed
         });
         drop(removed);
@@ -415,9 +404,9 @@ unsafe extern "C" fn on_idle_read(rev: *mut ngx_event_t) {
             let c = (*rev).data as *mut ngx_connection_t;
             let item = (*c).data as *mut Pooled;
             if (*rev).timedout() != 0 {
-                log_debug(cycle_log(), "stream lua tcp socket keepalive max idle timeout");
+                cycle_debug("stream lua tcp socket keepalive max idle timeout");
             } else if (*c).close() == 0 {
-                log_debug(cycle_log(), "stream lua tcp socket keepalive close handler check stale events");
+                cycle_debug("stream lua tcp socket keepalive close handler check stale events");
                 if still_open(c) && ngx_handle_read_event(rev, 0) == NGX_OK as isize {
                     return;
                 }

@@ -106,7 +106,7 @@ pub(super) unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
         sock.peer_name = name;
         sock.reused = 0;
 
-        if let Some(idle) = socket_pool::take(&sock.pool_key, sock.log()) {
+        if let Some(idle) = socket_pool::take(&sock.pool_key, sock.logger()) {
             sock.reused = idle.reused + 1;
             sock.in_pool = true;
             sock.attach_connection(idle.c);
@@ -116,7 +116,7 @@ pub(super) unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
         let create = (pool_size > 0 || backlog.is_some())
             .then(|| (if pool_size > 0 { pool_size } else { sock.conf.pool_size() }, backlog.unwrap_or(-1)));
         let port = port.unwrap_or(0);
-        match socket_pool::join(&sock.pool_key, create, sock.log()) {
+        match socket_pool::join(&sock.pool_key, create, sock.logger()) {
             Join::NoPool => sock.in_pool = false,
             Join::Joined => sock.in_pool = true,
             Join::TooMany => return fail(l, b"too many waiting connect operations"),
@@ -220,7 +220,7 @@ pub(super) unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
             sock.connector = ptr::null_mut();
             // as upstream, a timed-out wait gives its count back without waking the next one
             if std::mem::take(&mut sock.in_pool) {
-                socket_pool::uncount(&sock.pool_key, sock.log());
+                socket_pool::uncount(&sock.pool_key, sock.logger());
             }
             raw::lua_pushnil((*t).co);
             push_bytes((*t).co, b"timeout");
@@ -262,7 +262,7 @@ pub(super) unsafe extern "C" fn queued_run(ev: *mut ngx_event_t) {
             }
             let co = (*t).co;
             log_debug(sock.log(), "stream lua tcp socket resuming queued connect operation");
-            let n = if let Some(idle) = socket_pool::take_counted(&sock.pool_key, sock.log()) {
+            let n = if let Some(idle) = socket_pool::take_counted(&sock.pool_key, sock.logger()) {
                 sock.queued = None;
                 sock.reused = idle.reused + 1;
                 sock.attach_connection(idle.c);
@@ -331,7 +331,7 @@ pub(super) unsafe fn connect_by_name(
 /// A name that could not be resolved is only a debug line, as upstream: the caller gets the
 /// error text.
 pub(super) fn log_resolve_error(sock: &TcpSocket, msg: &str) {
-    log_debug(sock.log(), &format!("stream lua tcp socket resolver error: {msg}"));
+    sock.logger().debug(&format!("stream lua tcp socket resolver error: {msg}"));
 }
 
 /// The thread that waited for the resolver was killed (or its session ended): as upstream,

@@ -227,6 +227,12 @@ pub(crate) unsafe fn this_in_session<'a>(
 }
 
 impl TcpSocket {
+    /// The log of the session that connected the socket (the cycle's once it is gone).
+    pub(crate) fn logger(&self) -> Log {
+        // SAFETY: log() gives the owner session's log, live while that session is, or the cycle's.
+        unsafe { Log::from_raw(self.log()) }.expect("a session or cycle log")
+    }
+
     pub(crate) fn log(&self) -> *mut ngx_log_t {
         let sess = self.owner_sess();
         if sess.is_null() {
@@ -282,7 +288,7 @@ impl TcpSocket {
                 self.c,
                 if eof != 0 { 4 } else { 0 }
             );
-            log_error(NGX_LOG_ERR, self.log(), 0, msg.as_bytes());
+            self.logger().error(NGX_LOG_ERR, 0, msg.as_bytes());
         }
     }
 
@@ -318,7 +324,7 @@ impl TcpSocket {
     /// Gives back the socket's slot in its pool (a waiting connect may take it).
     pub(crate) fn leave_pool(&mut self) {
         if std::mem::take(&mut self.in_pool) {
-            socket_pool::leave(&self.pool_key, self.log());
+            socket_pool::leave(&self.pool_key, self.logger());
         }
     }
 

@@ -192,7 +192,7 @@ pub(super) unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
         let key = sock.pool_key.clone();
         let idle = Idle { c, reused: sock.reused };
         let counted = std::mem::take(&mut sock.in_pool);
-        let log = sock.log();
+        let log = sock.logger();
         sock.close_connection();
         sock.unlink();
         if !socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) {
