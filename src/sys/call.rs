@@ -23,6 +23,19 @@ pub struct Call<'l> {
     _state: PhantomData<&'l mut lua_State>,
 }
 
+/// A Rust value Lua code holds as an object (a socket): a table whose slot `SLOT` keeps a
+/// full userdata with the metatable registered as `UDATA_METATABLE`, holding a pointer to
+/// the value.
+///
+/// # Safety
+/// Every userdata with that metatable holds a `*mut Self` that is null or points at a live
+/// value, which nothing frees while a Lua call can reach it (only the userdata's `__gc`, or
+/// code that nulls the pointer first).
+pub unsafe trait LuaObject: Sized {
+    const UDATA_METATABLE: &'static CStr;
+    const SLOT: c_int;
+}
+
 /// Where a Lua function was called from (`lua_getinfo` with `Snl`).
 pub struct Frame {
     /// The chunk's short source name (`short_src`).
@@ -247,6 +260,35 @@ impl<'l> Call<'l> {
     pub fn ensure_yieldable(&self) -> Result<(), LuaError> {
         // SAFETY: l is the running state.
         unsafe { super::lua::ensure_yieldable(self.l) }
+    }
+
+    /// Runs `f` on the object `T` held by the table at `i`; None when `i` holds none (not such
+    /// a table, a userdata of another kind, or a value already freed). `f` gets no Lua state:
+    /// nothing can free the object while it runs.
+    pub fn with_object<T: LuaObject, R>(&mut self, i: c_int, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        if self.type_of(i) != mlua::ffi::LUA_TTABLE {
+            return None;
+        }
+        let i = self.absolute(i);
+        let top = self.top();
+        self.reserve(3);
+        // SAFETY: i is a table and room was reserved; the stack is restored below.
+        let p = unsafe {
+            raw::lua_rawgeti(self.l, i, T::SLOT as _);
+            let ud = raw::lua_touserdata(self.l, -1) as *mut *mut T;
+            let mut p = std::ptr::null_mut();
+            if !ud.is_null() && raw::lua_getmetatable(self.l, -1) != 0 {
+                raw::lua_getfield(self.l, LUA_REGISTRYINDEX, T::UDATA_METATABLE.as_ptr());
+                if raw::lua_rawequal(self.l, -1, -2) != 0 {
+                    p = *ud;
+                }
+            }
+            raw::lua_settop(self.l, top);
+            p
+        };
+        // SAFETY: a userdata with T's metatable holds null or a live T (the LuaObject contract),
+        // and f cannot run Lua code that would free it.
+        unsafe { p.as_mut() }.map(f)
     }
 
     // ---- writing ----

@@ -8,7 +8,7 @@ pub mod lua;
 pub mod ngx;
 pub mod pcre2;
 
-pub use self::call::Call;
+pub use self::call::{Call, LuaObject};
 pub use self::event::Timer;
 pub use self::lua::*;
 pub use self::ngx::*;

@@ -154,6 +154,7 @@ static CRC32: [u32; 256] = crc32_table();
 
 /// The CRC-32 nginx's ngx_crc32_short and ngx_crc32_long both compute (they differ only in
 /// table size).
+#[inline]
 pub fn crc32(data: &[u8]) -> u32 {
     !data.iter().fold(!0u32, |c, &b| CRC32[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
 }

@@ -18,13 +18,13 @@ use crate::api::socket::resolve::Resolve;
 use crate::api::socket::{fail, parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
-use crate::lua_api;
 use crate::runtime::downstream::ignore_event;
 use crate::runtime::scheduler::wake;
 use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
 use crate::runtime::thread::Thread;
 use crate::sys::*;
+use crate::{lua_api, lua_calls};
 
 const METATABLE: &CStr = c"ngx_lua_udp_socket_mt";
 const UDATA_METATABLE: &CStr = c"ngx_lua_udp_socket_udata_mt";
@@ -34,6 +34,12 @@ const CTX_INDEX: c_int = 1;
 const TIMEOUT_INDEX: c_int = 2;
 /// Where `bind` keeps its address until setpeername makes the socket.
 const BIND_INDEX: c_int = 3;
+
+// SAFETY: the object's userdata holds the boxed socket until its __gc (udata_gc) frees it.
+unsafe impl LuaObject for UdpSock {
+    const UDATA_METATABLE: &'static CStr = UDATA_METATABLE;
+    const SLOT: c_int = CTX_INDEX;
+}
 
 pub struct UdpSock {
     /// The session that called `setpeername` (valid while `cleanup` is set), and its id.
@@ -62,13 +68,14 @@ enum Recv {
     Failed(String),
 }
 
+lua_calls! { settimeout => settimeout_impl }
+
 lua_api! {
     bind => bind_impl,
     udp => udp_impl,
     setpeername => setpeername_impl,
     send => send_impl,
     receive => receive_impl,
-    settimeout => settimeout_impl,
     close => close_impl,
     udata_gc => udata_gc_impl,
 }
@@ -651,26 +658,24 @@ unsafe extern "C" fn on_read(rev: *mut ngx_event_t) {
     })
 }
 
-unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!(
-                "ngx.socket settimout: expecting at least 2 arguments (including the object) but seen {n}"
-            ));
-        }
-        let u = this(l, "settimeout")?;
-        let timeout = raw::lua_tonumber(l, 2) as i64;
-        // kept in the object for the next setpeername, as given
-        raw::lua_pushvalue(l, 2);
-        raw::lua_rawseti(l, 1, TIMEOUT_INDEX as _);
-        if !u.is_null() {
-            let u = &mut *u;
-            u.read_timeout = if timeout > 0 { timeout as ngx_msec_t } else { u.conf.read_timeout() as ngx_msec_t };
-        }
-        Ok(0)
+fn settimeout_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!(
+            "ngx.socket settimout: expecting at least 2 arguments (including the object) but seen {n}"
+        ));
     }
+    if c.type_of(1) != LUA_TTABLE {
+        return c.arg_error(1, "settimeout", format!("table expected, got {}", c.type_name_at(1)));
+    }
+    let timeout = c.to_number(2) as i64;
+    // kept in the object for the next setpeername, as given
+    c.push_copy(2);
+    c.raw_seti(1, TIMEOUT_INDEX as usize);
+    c.with_object(1, |u: &mut UdpSock| {
+        u.read_timeout = if timeout > 0 { timeout as ngx_msec_t } else { u.conf.read_timeout() as ngx_msec_t };
+    });
+    Ok(0)
 }
 
 unsafe fn close_impl(l: *mut lua_State) -> LuaResult {

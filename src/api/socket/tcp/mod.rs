@@ -21,22 +21,29 @@ use crate::api::socket::out::send_data;
 use crate::api::socket::out::OutBuf;
 use crate::api::socket::pool::{self as socket_pool, Idle, Join};
 use crate::api::socket::recv::{
-    or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_arg, until_args,
+    or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_value, until_args,
     until_iterator_args, Pattern, Read, RecvBuf,
 };
 use crate::api::socket::resolve::Resolve;
 use crate::api::socket::{fail, parse_addr, sockaddr_bytes, socket_conf, socket_table, PeerAddr};
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
-use crate::lua_api;
 use crate::runtime::scheduler::wake;
 use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
 use crate::runtime::thread::Thread;
 use crate::sys::*;
+use crate::{lua_api, lua_calls};
 
 const METATABLE: &CStr = c"ngx_lua_tcp_socket_mt";
 const UDATA_METATABLE: &CStr = c"ngx_lua_tcp_socket_udata_mt";
+
+// SAFETY: slot 1 of a socket table holds the userdata with the boxed socket until its __gc
+// (tcp_gc) frees it.
+unsafe impl LuaObject for TcpSocket {
+    const UDATA_METATABLE: &'static CStr = UDATA_METATABLE;
+    const SLOT: c_int = 1;
+}
 
 pub struct TcpSocket {
     /// The session that connected the socket (null when none or once it ended). Once the
@@ -86,6 +93,11 @@ pub struct TcpSocket {
     pub(crate) cleanup: Option<usize>,
 }
 
+lua_calls! {
+    tcp_settimeout => settimeout_impl,
+    tcp_settimeouts => settimeouts_impl,
+}
+
 lua_api! {
     tcp_new => tcp_new_impl,
     tcp_connect => connect_impl,
@@ -95,8 +107,6 @@ lua_api! {
     tcp_until_iterator => until_iterator_impl,
     tcp_send => send_impl,
     tcp_close => close_impl,
-    tcp_settimeout => settimeout_impl,
-    tcp_settimeouts => settimeouts_impl,
     tcp_setoption => setoption_impl,
     tcp_setkeepalive => setkeepalive_impl,
     tcp_getreusedtimes => getreusedtimes_impl,
@@ -185,6 +195,18 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
 }
 
 /// The socket of `self` (argument 1), checked to be a TCP cosocket.
+/// Runs `f` on the socket of `self` (`bad tcp socket object` when it is none).
+pub(super) fn with_this<R>(
+    c: &mut Call,
+    fname: &'static str,
+    f: impl FnOnce(&mut TcpSocket) -> R,
+) -> Result<R, LuaError> {
+    if c.type_of(1) != LUA_TTABLE {
+        return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
+    }
+    c.with_object(1, f).map_or_else(|| err("bad tcp socket object"), Ok)
+}
+
 unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<&'a mut TcpSocket, LuaError> {
     // SAFETY: l is the running coroutine; slot 1 of a socket table is our userdata.
     unsafe {

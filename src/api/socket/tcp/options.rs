@@ -24,32 +24,27 @@ pub(super) unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
     }
 }
 
-pub(super) unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
-        }
-        let ms = timeout_arg(l, 2)?;
-        let sock = this(l, "settimeout")?;
-        (sock.connect_timeout, sock.send_timeout, sock.read_timeout) = (ms, ms, ms);
-        Ok(0)
+pub(super) fn settimeout_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
     }
+    let ms = timeout_value(c.to_number(2))?;
+    with_this(c, "settimeout", |sock| (sock.connect_timeout, sock.send_timeout, sock.read_timeout) = (ms, ms, ms))?;
+    Ok(0)
 }
 
-pub(super) unsafe fn settimeouts_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 4 {
-            return err(format!("ngx.socket settimout: expecting 4 arguments (including the object) but seen {n}"));
-        }
-        let (connect, send, read) = (timeout_arg(l, 2)?, timeout_arg(l, 3)?, timeout_arg(l, 4)?);
-        let sock = this(l, "settimeouts")?;
-        (sock.connect_timeout, sock.send_timeout, sock.read_timeout) = (connect, send, read);
-        Ok(0)
+pub(super) fn settimeouts_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 4 {
+        return err(format!("ngx.socket settimout: expecting 4 arguments (including the object) but seen {n}"));
     }
+    let (connect, send, read) =
+        (timeout_value(c.to_number(2))?, timeout_value(c.to_number(3))?, timeout_value(c.to_number(4))?);
+    with_this(c, "settimeouts", |sock| {
+        (sock.connect_timeout, sock.send_timeout, sock.read_timeout) = (connect, send, read)
+    })?;
+    Ok(0)
 }
 
 /// `setoption(name, value)`: keepalive, reuseaddr, tcp-nodelay, sndbuf, rcvbuf.
