@@ -9,16 +9,17 @@ use std::ptr;
 
 use crate::api::socket::out::send_data;
 use crate::api::{check_phase, current_session};
-use crate::lua_api;
 use crate::runtime::downstream::ignore_event;
+use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::wake;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
 use crate::sys::*;
+use crate::{lua_api, lua_calls};
 
 use crate::api::socket::errno_text;
 use crate::api::socket::recv::{
-    or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_arg, until_args,
+    or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_value, until_args,
     until_iterator_args, Pattern, Read, RecvBuf,
 };
 
@@ -65,14 +66,17 @@ unsafe fn sock_gc_impl(_l: *mut lua_State) -> LuaResult {
     Ok(0)
 }
 
+lua_calls! {
+    sock_settimeout => settimeout_impl,
+    sock_settimeouts => settimeouts_impl,
+}
+
 lua_api! {
     sock_gc => sock_gc_impl,
     req_socket => req_socket_impl,
     sock_receive => receive_impl,
     sock_receiveany => receiveany_impl,
     sock_send => send_impl,
-    sock_settimeout => settimeout_impl,
-    sock_settimeouts => settimeouts_impl,
     sock_shutdown => shutdown_impl,
     sock_receiveuntil => receiveuntil_impl,
     sock_peek => peek_impl,
@@ -205,6 +209,32 @@ pub unsafe fn this_session(l: *mut lua_State, fname: &'static str) -> Result<*mu
         }
         Ok(sess)
     }
+}
+
+/// The running session, when `self` (argument 1) is its request socket object: an ended
+/// session's socket is closed (`nil, "closed"`), another live one's is a `bad request`.
+fn owner_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
+    if c.type_of(1) != LUA_TTABLE {
+        return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
+    }
+    c.raw_geti(1, OWNER_ID_INDEX);
+    let owner = c.to_number(-1) as u64;
+    c.pop(1);
+    let sess = SessionRef::current(c)?;
+    if owner != sess.with(|s| s.id) {
+        if !crate::runtime::session::is_live(owner) {
+            return Err(LuaError::Fail(b"closed"));
+        }
+        return err("bad request");
+    }
+    Ok(sess)
+}
+
+/// Runs `f` on the session's TCP request socket, returning nothing to Lua (`bad request` when
+/// the session has none).
+fn with_req_sock(sess: SessionRef, f: impl FnOnce(&mut ReqSocket)) -> LuaResult {
+    let found = sess.with(|s| s.req_sock.as_deref_mut().and_then(|rs| rs.downcast_mut::<ReqSocket>()).map(f));
+    found.map_or_else(|| err("bad request"), |()| Ok(0))
 }
 
 /// Checks `self` and returns the session and its TCP request socket.
@@ -695,32 +725,25 @@ unsafe extern "C" fn on_send_writable(wev: *mut ngx_event_t) {
     })
 }
 
-unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
-        }
-        let ms = timeout_arg(l, 2)?;
-        let (_, rs) = this_in_session(l, "settimeout")?;
-        rs.set_timeouts(ms, ms, ms);
-        Ok(0)
+fn settimeout_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
     }
+    let ms = timeout_value(c.to_number(2))?;
+    let sess = owner_session(c, "settimeout")?;
+    with_req_sock(sess, |rs| rs.set_timeouts(ms, ms, ms))
 }
 
-unsafe fn settimeouts_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 4 {
-            return err(format!("ngx.socket settimout: expecting 4 arguments (including the object) but seen {n}"));
-        }
-        let (connect, send, read) = (timeout_arg(l, 2)?, timeout_arg(l, 3)?, timeout_arg(l, 4)?);
-        let (_, rs) = this_in_session(l, "settimeouts")?;
-        rs.set_timeouts(connect, send, read);
-        Ok(0)
+fn settimeouts_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 4 {
+        return err(format!("ngx.socket settimout: expecting 4 arguments (including the object) but seen {n}"));
     }
+    let (connect, send, read) =
+        (timeout_value(c.to_number(2))?, timeout_value(c.to_number(3))?, timeout_value(c.to_number(4))?);
+    let sess = owner_session(c, "settimeouts")?;
+    with_req_sock(sess, |rs| rs.set_timeouts(connect, send, read))
 }
 
 unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {

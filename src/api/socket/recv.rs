@@ -468,13 +468,8 @@ pub unsafe fn until_iterator_args(l: *mut lua_State) -> Result<(usize, usize), L
     }
 }
 
-/// A timeout argument in ms (nil and non-numbers count as 0, like upstream's lua_tonumber).
-pub unsafe fn timeout_arg(l: *mut lua_State, i: c_int) -> Result<ngx_msec_t, LuaError> {
-    // SAFETY: l is the running coroutine.
-    timeout_value(unsafe { raw::lua_tonumber(l, i) })
-}
-
-/// A timeout argument in milliseconds (`bad timeout value` outside 0..2^31).
+/// A timeout argument in milliseconds (`bad timeout value` outside 0..2^31); callers read it
+/// with `to_number`, so nil and non-numbers count as 0, like upstream's lua_tonumber.
 pub fn timeout_value(ms: f64) -> Result<ngx_msec_t, LuaError> {
     let ms = ms as i64;
     if !(0..=i32::MAX as i64).contains(&ms) {
