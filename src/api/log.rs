@@ -1,6 +1,7 @@
 //! `ngx.log` and `print`: messages to nginx's error log, prefixed like upstream with
 //! `stream [lua] FILE:LINE: ` (and `FUNC(): ` inside named Lua functions).
 
+use crate::api::output::append_scalar;
 use crate::lua_calls;
 use crate::runtime::scheduler::current_log;
 use crate::sys::*;
@@ -67,12 +68,10 @@ fn log_args(c: &mut Call, level: u32, fname: &'static str) -> LuaResult {
         }
     }
     for i in 1..=c.top() {
+        if append_scalar(c, i, &mut msg) {
+            continue;
+        }
         match c.type_of(i) {
-            LUA_TNUMBER | LUA_TSTRING => msg.extend_from_slice(c.to_bytes(i).unwrap_or_default()),
-            LUA_TNIL => msg.extend_from_slice(b"nil"),
-            LUA_TBOOLEAN => msg.extend_from_slice(if c.to_boolean(i) { b"true" } else { b"false" }),
-            LUA_TLIGHTUSERDATA if c.to_pointer(i).is_null() => msg.extend_from_slice(b"null"),
-            LUA_TLIGHTUSERDATA => {}
             LUA_TTABLE => {
                 if !c.call_meta(i, c"__tostring") {
                     return c.arg_error(i, fname, "expected table to have __tostring metamethod");

@@ -58,6 +58,21 @@ fn print_impl(c: &mut Call) -> LuaResult {
     output(c, false, "print")
 }
 
+/// Appends a scalar Lua value as text, as `ngx.say` and `ngx.log` both write them: strings and
+/// numbers as `tostring`, `nil`, booleans and `ngx.null` by name, other light userdata as
+/// nothing. False (and nothing appended) for tables, functions, userdata and threads.
+pub fn append_scalar(c: &Call, idx: c_int, out: &mut Vec<u8>) -> bool {
+    match c.type_of(idx) {
+        LUA_TNUMBER | LUA_TSTRING => out.extend_from_slice(c.to_bytes(idx).unwrap_or_default()),
+        LUA_TNIL => out.extend_from_slice(b"nil"),
+        LUA_TBOOLEAN => out.extend_from_slice(if c.to_boolean(idx) { b"true" } else { b"false" }),
+        LUA_TLIGHTUSERDATA if c.to_pointer(idx).is_null() => out.extend_from_slice(b"null"),
+        LUA_TLIGHTUSERDATA => {}
+        _ => return false,
+    }
+    true
+}
+
 /// Appends the Lua value at `idx` as text, the way upstream's `ngx.say` does: strings and
 /// numbers as `tostring`, `nil`/booleans/`ngx.null` by name, array tables recursively.
 pub fn append_value(
@@ -67,12 +82,10 @@ pub fn append_value(
     fname: &'static str,
     out: &mut Vec<u8>,
 ) -> Result<(), LuaError> {
+    if append_scalar(c, idx, out) {
+        return Ok(());
+    }
     match c.type_of(idx) {
-        LUA_TNUMBER | LUA_TSTRING => out.extend_from_slice(c.to_bytes(idx).unwrap_or_default()),
-        LUA_TNIL => out.extend_from_slice(b"nil"),
-        LUA_TBOOLEAN => out.extend_from_slice(if c.to_boolean(idx) { b"true" } else { b"false" }),
-        LUA_TLIGHTUSERDATA if c.to_pointer(idx).is_null() => out.extend_from_slice(b"null"),
-        LUA_TLIGHTUSERDATA => {}
         LUA_TTABLE => append_table(c, idx, arg, fname, out)?,
         t => {
             let msg = "string, number, boolean, nil, ngx.null, or array table expected, but got";
