@@ -266,14 +266,23 @@ impl<'l> Call<'l> {
     /// a table, a userdata of another kind, or a value already freed). `f` gets no Lua state:
     /// nothing can free the object while it runs.
     pub fn with_object<T: LuaObject, R>(&mut self, i: c_int, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let p = self.object_ptr::<T>(i);
+        // SAFETY: a userdata with T's metatable holds null or a live T (the LuaObject contract),
+        // and f cannot run Lua code that would free it.
+        unsafe { p.as_mut() }.map(f)
+    }
+
+    /// The address of the object `T` held by the table at `i` (null when it holds none), for
+    /// code still over the raw state; `with_object` is the safe way in.
+    pub fn object_ptr<T: LuaObject>(&mut self, i: c_int) -> *mut T {
         if self.type_of(i) != mlua::ffi::LUA_TTABLE {
-            return None;
+            return std::ptr::null_mut();
         }
         let i = self.absolute(i);
         let top = self.top();
         self.reserve(3);
         // SAFETY: i is a table and room was reserved; the stack is restored below.
-        let p = unsafe {
+        unsafe {
             raw::lua_rawgeti(self.l, i, T::SLOT as _);
             let ud = raw::lua_touserdata(self.l, -1) as *mut *mut T;
             let mut p = std::ptr::null_mut();
@@ -285,10 +294,7 @@ impl<'l> Call<'l> {
             }
             raw::lua_settop(self.l, top);
             p
-        };
-        // SAFETY: a userdata with T's metatable holds null or a live T (the LuaObject contract),
-        // and f cannot run Lua code that would free it.
-        unsafe { p.as_mut() }.map(f)
+        }
     }
 
     // ---- writing ----

@@ -120,24 +120,11 @@ unsafe fn udp_impl(l: *mut lua_State) -> LuaResult {
 /// when the object has none: never connected, or not a UDP socket object at all).
 unsafe fn this(l: *mut lua_State, fname: &'static str) -> Result<*mut UdpSock, LuaError> {
     // SAFETY: l is the running coroutine.
-    unsafe {
-        if raw::lua_type(l, 1) != LUA_TTABLE {
-            let got = type_name(l, raw::lua_type(l, 1));
-            return Err(LuaError::Arg(1, fname, format!("table expected, got {got}")));
-        }
-        let top = raw::lua_gettop(l);
-        raw::lua_rawgeti(l, 1, CTX_INDEX as _);
-        let p = raw::lua_touserdata(l, -1) as *mut *mut UdpSock;
-        let mut u = ptr::null_mut();
-        if !p.is_null() && raw::lua_getmetatable(l, -1) != 0 {
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
-            if raw::lua_rawequal(l, -1, -2) != 0 {
-                u = *p;
-            }
-        }
-        raw::lua_settop(l, top);
-        Ok(u)
+    let mut c = unsafe { Call::nested(l) };
+    if c.type_of(1) != LUA_TTABLE {
+        return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
     }
+    Ok(c.object_ptr::<UdpSock>(1))
 }
 
 /// nginx's `%p`: zero-padded upper-case hex without a prefix.

@@ -208,27 +208,14 @@ pub(super) fn with_this<R>(
 }
 
 unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<&'a mut TcpSocket, LuaError> {
-    // SAFETY: l is the running coroutine; slot 1 of a socket table is our userdata.
-    unsafe {
-        if raw::lua_type(l, 1) != LUA_TTABLE {
-            let got = type_name(l, raw::lua_type(l, 1));
-            return Err(LuaError::Arg(1, fname, format!("table expected, got {got}")));
-        }
-        raw::lua_rawgeti(l, 1, 1);
-        let ud = raw::lua_touserdata(l, -1) as *mut *mut TcpSocket;
-        let ok = !ud.is_null() && raw::lua_getmetatable(l, -1) != 0;
-        if ok {
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
-            let same = raw::lua_rawequal(l, -1, -2) != 0;
-            raw::lua_settop(l, -4);
-            if same && !(*ud).is_null() {
-                return Ok(&mut **ud);
-            }
-        } else {
-            raw::lua_settop(l, -2);
-        }
-        err("bad tcp socket object")
+    // SAFETY: l is the running coroutine.
+    let mut c = unsafe { Call::nested(l) };
+    if c.type_of(1) != LUA_TTABLE {
+        return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
     }
+    // SAFETY: the socket lives while its object does (LuaObject); the caller keeps the borrow
+    // within its Lua call.
+    unsafe { c.object_ptr::<TcpSocket>(1).as_mut() }.map_or_else(|| err("bad tcp socket object"), Ok)
 }
 
 /// The socket of `self`, which must belong to the running session (or to none yet).
