@@ -131,3 +131,23 @@ init_worker timer, premature=true
 ok
 --- shutdown_error_log
 args at shutdown: true alpha 2
+
+
+
+=== TEST 7: premature runs go in the order the timers are due, each leaving the others pending
+--- stream_server_config
+    content_by_lua_block {
+        local function cb(premature, name)
+            ngx.log(ngx.WARN, "premature ", name, " sees ", ngx.timer.pending_count(), " pending")
+        end
+        ngx.timer.at(100, cb, "a")
+        ngx.timer.at(80, cb, "b")
+        ngx.timer.at(90, cb, "c")
+        ngx.say("pending: ", ngx.timer.pending_count())
+    }
+--- stream_response
+pending: 3
+--- shutdown_error_log
+premature b sees 2 pending
+premature c sees 1 pending
+premature a sees 0 pending

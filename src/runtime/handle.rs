@@ -10,6 +10,7 @@ use crate::conf::{srv_conf_of, SrvConf};
 use crate::runtime::scheduler::ngx_stream_lua_rs_get_request;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
+use crate::runtime::vm::VmRef;
 use crate::sys::*;
 
 #[derive(Clone, Copy)]
@@ -44,6 +45,17 @@ impl<'c> SessionRef<'c> {
             // SAFETY: cur points at one of the session's boxed threads, which live as long as
             // the session; the session's own borrow is not used while f runs.
             f(unsafe { &mut *t }, t)
+        })
+    }
+
+    /// The main state of the VM the session runs in, with the session's own VM (code cache
+    /// off) to hold beside anything made from it.
+    pub fn vm(self) -> (MainState, Option<VmRef>) {
+        self.with(|s| {
+            // SAFETY: the worker's VM lives until the worker exits; a session's own VM lives as
+            // long as the VmRef returned with it.
+            let main = unsafe { MainState::from_raw(s.l) }.expect("a session runs in a VM");
+            (main, s.own_vm.clone())
         })
     }
 

@@ -3,6 +3,7 @@
 
 pub mod cmodule;
 pub mod code;
+pub mod detached;
 pub mod downstream;
 pub mod handle;
 pub mod log_capture;

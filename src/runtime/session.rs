@@ -93,6 +93,8 @@ pub struct Session {
     pub log_context: String,
     /// What the phase does once the entry thread has ended.
     pub on_done: Option<unsafe fn(*mut Session, crate::runtime::scheduler::Outcome)>,
+    /// A stand-in session's report to its creator when its thread ends (`runtime::detached`).
+    pub detached_done: Option<fn(crate::runtime::scheduler::Outcome)>,
     /// `ngx.req.socket()` state, once acquired.
     /// (The request socket's state is the API's: the runtime only keeps it with the session.)
     pub req_sock: Option<Box<dyn std::any::Any>>,
@@ -282,6 +284,7 @@ impl Session {
             fake_log: unsafe { std::mem::zeroed() },
             log_context: String::new(),
             on_done: None,
+            detached_done: None,
             req_sock: None,
             flush_waiters: Vec::new(),
             preread_rc: None,

@@ -44,6 +44,21 @@ impl Timer {
         unsafe { ngx_add_timer(ev, ms) }
     }
 
+    /// Arms the timer with no data of the owner's: the handler gets the event, whose address
+    /// (returned, and `key_of` in the handler) names the timer. nginx's debug lines read
+    /// `ev->data` as a connection, so it points at the event itself, never at nothing.
+    pub fn arm_keyed(&mut self, ms: ngx_msec_t, handler: EventHandler, log: *mut ngx_log_t) -> usize {
+        let key = self.event() as *mut ngx_event_t;
+        self.arm(ms, handler, key as *mut c_void, log);
+        key as usize
+    }
+
+    /// The key `arm_keyed` returned, from the event a handler is given (an identity only:
+    /// nothing is read through it).
+    pub fn key_of(ev: *mut ngx_event_t) -> usize {
+        ev as usize
+    }
+
     /// Calls `handler` with the event once this round of events is done.
     pub fn post(&mut self, handler: EventHandler, data: *mut c_void, log: *mut ngx_log_t) {
         let ev = self.prepare(handler, data, log);
@@ -62,6 +77,11 @@ impl Timer {
     /// Whether the timer is armed (set in nginx's timer tree).
     pub fn is_set(&self) -> bool {
         self.ev.as_ref().is_some_and(|ev| ev.timer_set() != 0)
+    }
+
+    /// When an armed timer is due (nginx's timer key: its expiry on the worker's clock).
+    pub fn due(&self) -> Option<ngx_msec_t> {
+        self.ev.as_ref().filter(|ev| ev.timer_set() != 0).map(|ev| ev.timer.key as ngx_msec_t)
     }
 
     /// The log it was armed with (null before).
