@@ -102,19 +102,15 @@ impl Code {
         Ok(body)
     }
 
-    /// Compiles the code (source or bytecode) into the function on top of `l`'s stack.
-    unsafe fn compile(&self, l: *mut lua_State) -> Result<(), String> {
+    /// Compiles the code (source or bytecode) into the function on top of the stack.
+    fn compile(&self, c: &mut Call) -> Result<(), String> {
         let body = self.text()?;
         let name = CString::new(self.chunkname.as_str()).unwrap_or_default();
-        // SAFETY: l is a live state; on error the message is on the stack.
-        unsafe {
-            if raw::luaL_loadbuffer(l, body.as_ptr() as *const _, body.len(), name.as_ptr()) != 0 {
-                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-                raw::lua_settop(l, -2);
-                return Err(msg.unwrap_or_else(|| "unknown error".into()));
-            }
+        if c.load(&body, &name) {
+            Ok(())
+        } else {
+            Err(c.pop_message().unwrap_or_else(|| "unknown error".into()))
         }
-        Ok(())
     }
 
     /// Inline code always is; a file only when it exists now (otherwise it is looked for, and
@@ -132,64 +128,57 @@ impl Code {
         if !self.is_available() {
             return Ok(());
         }
-        // SAFETY: a private state, closed before returning.
-        unsafe {
-            let l = raw::luaL_newstate();
-            if l.is_null() {
-                return Err("failed to create a Lua state".into());
-            }
-            let r = self.compile(l);
-            raw::lua_close(l);
-            r.map_err(|m| self.describe_error(&m))
-        }
+        let mut state = OwnedState::new().ok_or("failed to create a Lua state")?;
+        let r = self.compile(&mut state.call());
+        r.map_err(|m| self.describe_error(&m))
     }
 
     /// Like `push_closure` (cached), with the loader's own message on failure (no "failed to
     /// load ..." prefix), as upstream reports init code errors.
+    ///
+    /// # Safety
+    /// `l` is the VM's main state or one of its coroutines, running or idle.
     pub unsafe fn push_closure_raw(&self, l: *mut lua_State) -> Result<(), String> {
-        // SAFETY: as push_closure.
-        unsafe { self.push_function(l, true) }
+        // SAFETY: the caller's contract.
+        self.push_function_on(&mut unsafe { Call::nested(l) }, true)
     }
 
     /// Pushes the code's function onto `l`, compiling it on first use (or every time when
     /// the code cache is off).
+    ///
+    /// # Safety
+    /// As `push_closure_raw`.
     pub unsafe fn push_closure(&self, l: *mut lua_State, cache: bool) -> Result<(), String> {
-        // SAFETY: as push_function.
-        unsafe { self.push_function(l, cache) }.map_err(|m| self.describe_error(&m))
+        // SAFETY: the caller's contract.
+        self.push_function_on(&mut unsafe { Call::nested(l) }, cache).map_err(|m| self.describe_error(&m))
     }
 
-    unsafe fn push_function(&self, l: *mut lua_State, cache: bool) -> Result<(), String> {
-        // SAFETY: l is the VM's main state, with the code cache table in its registry.
-        unsafe {
-            let key = CString::new(self.key.as_str()).unwrap_or_default();
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, CODE_CACHE.as_ptr());
-            if cache {
-                raw::lua_getfield(l, -1, key.as_ptr());
-            } else {
-                raw::lua_pushnil(l);
-            }
-            if raw::lua_type(l, -1) != LUA_TFUNCTION {
-                raw::lua_settop(l, -2);
-                if let Err(m) = self.compile(l) {
-                    raw::lua_settop(l, -2);
-                    return Err(m);
-                }
-                if cache {
-                    raw::lua_pushvalue(l, -1);
-                    raw::lua_setfield(l, -3, key.as_ptr());
-                }
-            }
-            raw::lua_remove(l, -2);
-            Ok(())
+    /// Pushes the code's function, from the VM's code cache when `cache` (compiling it into
+    /// the cache on first use), else compiled anew; the loader's message on failure.
+    pub fn push_function_on(&self, c: &mut Call, cache: bool) -> Result<(), String> {
+        let key = CString::new(self.key.as_str()).unwrap_or_default();
+        let table = c.top() + 1;
+        c.get_registry(CODE_CACHE);
+        if cache {
+            c.get_field(table, &key);
+        } else {
+            c.push_nil();
         }
+        if c.type_of(-1) != LUA_TFUNCTION {
+            c.pop(1);
+            self.compile(c).inspect_err(|_| c.pop(1))?;
+            if cache {
+                c.push_copy(-1);
+                c.set_field(table, &key);
+            }
+        }
+        c.remove(table);
+        Ok(())
     }
 }
 
 /// Creates the empty code cache table in a new VM's registry.
-pub unsafe fn init_cache(l: *mut lua_State) {
-    // SAFETY: l is a live state.
-    unsafe {
-        raw::lua_createtable(l, 0, 8);
-        raw::lua_setfield(l, LUA_REGISTRYINDEX, CODE_CACHE.as_ptr());
-    }
+pub fn init_cache(c: &mut Call) {
+    c.new_table(0, 8);
+    c.set_registry(CODE_CACHE);
 }

@@ -1,7 +1,6 @@
 //! The Lua runtime of a worker: the VM and its code, sessions, their threads and the
 //! scheduler that resumes them on nginx events.
 
-pub mod cmodule;
 pub mod code;
 pub mod detached;
 pub mod downstream;

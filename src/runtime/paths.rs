@@ -83,45 +83,40 @@ const DEBUG_DEFAULT_PATH: &str = "../lua-resty-core/lib/?.lua;../lua-resty-lruca
 /// A fresh main VM's `package.path` starts with DEBUG_DEFAULT_PATH in a debug nginx, as
 /// upstream's (logged as upstream's debug line).
 #[cfg(ngx_feature = "debug")]
-pub unsafe fn prepend_debug_default(l: *mut lua_State, log: *mut ngx_log_t) {
-    log_debug(log, &format!("lua prepending default package.path with {DEBUG_DEFAULT_PATH}"));
-    // SAFETY: l is a fresh VM with the package library open; the stack is restored.
-    unsafe {
-        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
-        let pkg = raw::lua_gettop(l);
-        raw::lua_getfield(l, pkg, c"path".as_ptr());
-        let current = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-        raw::lua_settop(l, pkg);
-        set_field_str(l, pkg, c"path", format!("{DEBUG_DEFAULT_PATH};{current}").as_bytes());
-        raw::lua_settop(l, pkg - 1);
+pub fn prepend_debug_default(c: &mut Call, log: Option<Log>) {
+    if let Some(log) = log {
+        log.debug(&format!("lua prepending default package.path with {DEBUG_DEFAULT_PATH}"));
     }
+    let pkg = c.top() + 1;
+    c.get_global(c"package");
+    c.get_field(pkg, c"path");
+    let current = c.to_bytes(-1).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+    c.pop(1);
+    c.set_field_str(pkg, c"path", format!("{DEBUG_DEFAULT_PATH};{current}").as_bytes());
+    c.pop(1);
 }
 
 #[cfg(not(ngx_feature = "debug"))]
-pub unsafe fn prepend_debug_default(_l: *mut lua_State, _log: *mut ngx_log_t) {}
+pub fn prepend_debug_default(_c: &mut Call, _log: Option<Log>) {}
 
-/// Adds the distro directories to a fresh VM's defaults, unless `LUA_PATH` / `LUA_CPATH`
-/// chose them (then LuaJIT's rules apply unchanged).
-pub unsafe fn add_distro_dirs(l: *mut lua_State) {
-    // SAFETY: l is a fresh VM with the package library open; the stack is restored.
-    unsafe {
-        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
-        if raw::lua_type(l, -1) != LUA_TTABLE {
-            raw::lua_settop(l, -2);
-            return;
-        }
-        let pkg = raw::lua_gettop(l);
-        for (field, env, extra) in [(c"path", "LUA_PATH", distro_path()), (c"cpath", "LUA_CPATH", distro_cpath())] {
-            if std::env::var_os(env).is_some() {
-                continue;
-            }
-            raw::lua_getfield(l, pkg, field.as_ptr());
-            let current = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-            raw::lua_settop(l, pkg);
-            set_field_str(l, pkg, field, with_extra(&current, &extra).as_bytes());
-        }
-        raw::lua_settop(l, pkg - 1);
+/// Adds the distribution's Lua directories to `package.path` / `package.cpath` (unless
+/// `LUA_PATH` / `LUA_CPATH` set them), before the all-in-one loader's entry.
+pub fn add_distro_dirs(c: &mut Call) {
+    let pkg = c.top() + 1;
+    if c.get_global(c"package") != LUA_TTABLE {
+        c.pop(1);
+        return;
     }
+    for (field, env, extra) in [(c"path", "LUA_PATH", distro_path()), (c"cpath", "LUA_CPATH", distro_cpath())] {
+        if std::env::var_os(env).is_some() {
+            continue;
+        }
+        c.get_field(pkg, field);
+        let current = c.to_bytes(-1).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        c.pop(1);
+        c.set_field_str(pkg, field, with_extra(&current, &extra).as_bytes());
+    }
+    c.pop(1);
 }
 
 #[cfg(test)]

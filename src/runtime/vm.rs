@@ -1,7 +1,7 @@
 //! The Lua VM: one per configuration cycle, created in the master at postconfiguration and
 //! inherited by every worker through fork (so each worker runs its own copy), like upstream.
 
-use std::ffi::{c_int, CString};
+use std::ffi::{c_int, CStr, CString};
 
 use crate::runtime::code::Code;
 use crate::sys::*;
@@ -33,17 +33,12 @@ pub struct VmSetup<'a> {
 }
 
 pub struct Vm {
+    /// The main state (an identity and the raw handle for the phases; owned by `state`).
     pub l: *mut lua_State,
+    /// Closes the VM when the last holder goes.
+    #[allow(dead_code)] // held for its Drop
+    state: OwnedState,
     on_close: fn(*mut lua_State),
-}
-
-impl Drop for Vm {
-    fn drop(&mut self) {
-        if !self.l.is_null() {
-            // SAFETY: the state is owned by this Vm and no coroutine of it runs any more.
-            unsafe { raw::lua_close(self.l) };
-        }
-    }
 }
 
 /// A shared handle on a session's own VM (`lua_code_cache off`): the session and the timers
@@ -137,187 +132,164 @@ end)
 "#;
 
 /// The entries of a fresh VM's default `package.path` that name a directory (not `./?.lua`).
-unsafe fn default_entries(l: *mut lua_State) -> Vec<Vec<u8>> {
-    // SAFETY: l is a fresh VM with the package library open; the stack is restored.
-    unsafe {
-        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
-        raw::lua_getfield(l, -1, c"path".as_ptr());
-        let path = to_bytes(l, -1).unwrap_or_default().to_vec();
-        raw::lua_settop(l, -3);
-        path.split(|&b| b == b';').filter(|e| e.contains(&b'/') && !e.starts_with(b"./")).map(<[u8]>::to_vec).collect()
-    }
+fn default_entries(c: &mut Call) -> Vec<Vec<u8>> {
+    let path = package_field(c, c"path").unwrap_or_default();
+    path.split(|&b| b == b';').filter(|e| e.contains(&b'/') && !e.starts_with(b"./")).map(<[u8]>::to_vec).collect()
+}
+
+/// `package.path` or `package.cpath` (stack unchanged).
+fn package_field(c: &mut Call, field: &CStr) -> Option<Vec<u8>> {
+    c.get_global(c"package");
+    c.get_field(-1, field);
+    let v = c.to_bytes(-1).map(<[u8]>::to_vec);
+    c.pop(2);
+    v
+}
+
+/// Sets `package.path` or `package.cpath`.
+fn set_package_field(c: &mut Call, field: &CStr, v: &[u8]) {
+    let pkg = c.top() + 1;
+    c.get_global(c"package");
+    c.set_field_str(pkg, field, v);
+    c.pop(1);
 }
 
 /// `lua_package_path` / `lua_package_cpath`, with `;;` and `$prefix` expanded.
-unsafe fn set_paths(l: *mut lua_State, setup: &VmSetup, prefix: &[u8]) {
-    // SAFETY: l is a fresh VM with the package library open; the stack is restored.
-    unsafe {
-        for (conf, field) in [(setup.package_path, c"path"), (setup.package_cpath, c"cpath")] {
-            if let Some(conf) = conf {
-                raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
-                raw::lua_getfield(l, -1, field.as_ptr());
-                let default = to_bytes(l, -1).unwrap_or_default().to_vec();
-                raw::lua_settop(l, -2);
-                set_field_str(l, raw::lua_gettop(l), field, &expand_path(conf, &default, prefix));
-                raw::lua_settop(l, -2);
-            }
+fn set_paths(c: &mut Call, setup: &VmSetup, prefix: &[u8]) {
+    for (conf, field) in [(setup.package_path, c"path"), (setup.package_cpath, c"cpath")] {
+        if let Some(conf) = conf {
+            let default = package_field(c, field).unwrap_or_default();
+            set_package_field(c, field, &expand_path(conf, &default, prefix));
         }
     }
 }
 
 /// `package.path` and `package.cpath` as `from` has them now.
-unsafe fn copy_paths(from: *mut lua_State, l: *mut lua_State) {
-    // SAFETY: both are live VMs with the package library; the stacks are restored.
-    unsafe {
-        raw::lua_getfield(from, LUA_GLOBALSINDEX, c"package".as_ptr());
-        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"package".as_ptr());
-        for field in [c"path", c"cpath"] {
-            raw::lua_getfield(from, -1, field.as_ptr());
-            if let Some(v) = to_bytes(from, -1) {
-                set_field_str(l, raw::lua_gettop(l), field, v);
-            }
-            raw::lua_settop(from, -2);
+fn copy_paths(from: &mut Call, c: &mut Call) {
+    for field in [c"path", c"cpath"] {
+        if let Some(v) = package_field(from, field) {
+            set_package_field(c, field, &v);
         }
-        raw::lua_settop(from, -2);
-        raw::lua_settop(l, -2);
     }
+}
+
+/// Runs `src` as a chunk named `name`, with the `nargs` values on top as its arguments; the
+/// error message on failure.
+fn run_chunk(c: &mut Call, src: &[u8], name: &CStr, nargs: c_int) -> Result<(), String> {
+    let base = c.top() - nargs;
+    let ok = c.load(src, name) && {
+        c.insert(base + 1);
+        c.pcall(nargs, 0)
+    };
+    if ok {
+        return Ok(());
+    }
+    let msg = c.pop_message().unwrap_or_default();
+    c.set_top(base);
+    Err(msg)
 }
 
 impl Vm {
     /// A new VM for `cycle`, set up as `setup` says.
+    ///
+    /// # Safety
+    /// `cycle` is the cycle being set up (its log and prefix are read); `setup.parent` is the
+    /// idle main state of a live VM.
     pub unsafe fn new(cycle: *mut ngx_cycle_t, setup: &VmSetup) -> Result<Vm, String> {
-        let parent = setup.parent;
-        // SAFETY: a fresh state, set up step by step on its own stack.
-        unsafe {
-            let l = raw::luaL_newstate();
-            if l.is_null() {
-                return Err("failed to create the Lua VM".into());
-            }
-            let vm = Vm { l, on_close: setup.api.on_close };
-            raw::luaL_openlibs(l);
-            crate::runtime::paths::add_distro_dirs(l);
-            crate::runtime::cmodule::wrap_searchers(l)?;
+        // SAFETY: the caller's contract: the cycle and its log are alive while it is set up.
+        let (log, prefix) = unsafe { (Log::from_raw((*cycle).log), ngx_bytes(&(*cycle).prefix).to_vec()) };
+        let mut state = OwnedState::new().ok_or("failed to create the Lua VM")?;
+        let l = state.as_ptr();
+        let c = &mut state.call();
+        c.open_libs();
+        crate::runtime::paths::add_distro_dirs(c);
+        crate::sys::cmodule::wrap_searchers(c)?;
 
-            if parent.is_none() {
-                crate::runtime::paths::prepend_debug_default(l, (*cycle).log);
+        let defaults = match setup.parent {
+            // `lua_code_cache off`: a session's VM takes the paths the main VM has now
+            // (init_by_lua may have changed them), as upstream's
+            Some(parent) => {
+                let defaults = default_entries(c);
+                // SAFETY: the parent is an idle main state (the caller's contract).
+                copy_paths(&mut unsafe { Call::from_raw(parent) }, c);
+                defaults
             }
-            let defaults = default_entries(l);
-            match parent {
-                // `lua_code_cache off`: a session's VM takes the paths the main VM has now
-                // (init_by_lua may have changed them), as upstream's
-                Some(parent) => copy_paths(parent, l),
-                None => set_paths(l, setup, ngx_bytes(&(*cycle).prefix)),
+            None => {
+                crate::runtime::paths::prepend_debug_default(c, log);
+                let defaults = default_entries(c);
+                set_paths(c, setup, &prefix);
+                defaults
             }
+        };
 
-            crate::runtime::code::init_cache(l);
-            raw::lua_createtable(l, 0, 0);
-            raw::lua_setfield(l, LUA_REGISTRYINDEX, CTX_TABLES.as_ptr());
-            raw::lua_createtable(l, 0, 0);
-            raw::lua_setfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
-            raw::lua_createtable(l, 0, 0);
-            raw::lua_createtable(l, 0, 1);
-            push_bytes(l, b"k");
-            raw::lua_setfield(l, -2, c"__mode".as_ptr());
-            raw::lua_setmetatable(l, -2);
-            raw::lua_setfield(l, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
+        crate::runtime::code::init_cache(c);
+        c.new_table(0, 0);
+        c.set_registry(CTX_TABLES);
+        c.new_table(0, 0);
+        c.set_registry(COROUTINES);
+        let anchors = c.new_table(0, 0);
+        let meta = c.new_table(0, 1);
+        c.set_field_str(meta, c"__mode", b"k");
+        c.set_metatable(anchors);
+        c.set_registry(YIELD_ANCHORS);
 
-            (setup.install)(l)?;
-            vm.run_builtin_lua(setup.api, &defaults)?;
-            vm.load_resty_core()?;
-            vm.guard_globals();
+        (setup.install)(l)?;
+        run_builtin_lua(c, setup.api, &defaults)?;
+        load_resty_core(c)?;
+        guard_globals(c);
 
-            // compile everything once, before workers fork; code that does not compile (already
-            // reported) and files missing now are loaded, and reported, when they run
-            for code in setup.codes {
-                if code.is_available() && code.push_closure(l, true).is_ok() {
-                    raw::lua_settop(l, -2);
-                }
+        // compile everything once, before workers fork; code that does not compile (already
+        // reported) and files missing now are loaded, and reported, when they run
+        for code in setup.codes {
+            if code.is_available() && code.push_function_on(c, true).is_ok() {
+                c.pop(1);
             }
-            Ok(vm)
         }
+        Ok(Vm { l, state, on_close: setup.api.on_close })
     }
+}
 
-    /// `require "resty.core"` as upstream does in every new VM: a lua-resty-core on the
-    /// package path if there is one, else our built-in stand-in (which always loads).
-    unsafe fn load_resty_core(&self) -> Result<(), String> {
-        // SAFETY: self.l is live; errors leave a message on the stack.
-        unsafe {
-            let l = self.l;
-            raw::lua_getfield(l, LUA_GLOBALSINDEX, c"require".as_ptr());
-            push_bytes(l, b"resty.core");
-            if raw::lua_pcall(l, 1, 0, 0) != 0 {
-                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-                raw::lua_settop(l, -2);
-                return Err(format!(
-                    "failed to load the 'resty.core' module (https://github.com/openresty/lua-resty-core); \
-                     ensure you are using an OpenResty release from https://openresty.org/en/download.html \
-                     (reason: {})",
-                    msg.unwrap_or_default()
-                ));
-            }
-        }
-        Ok(())
+/// `require "resty.core"` as upstream does in every new VM: a lua-resty-core on the package
+/// path if there is one, else our built-in stand-in (which always loads).
+fn load_resty_core(c: &mut Call) -> Result<(), String> {
+    c.get_global(c"require");
+    c.push_bytes(b"resty.core");
+    if !c.pcall(1, 0) {
+        return Err(format!(
+            "failed to load the 'resty.core' module (https://github.com/openresty/lua-resty-core); \
+             ensure you are using an OpenResty release from https://openresty.org/en/download.html \
+             (reason: {})",
+            c.pop_message().unwrap_or_default()
+        ));
     }
+    Ok(())
+}
 
-    /// Installs the write guard on `_G` (after resty.core, whose loading may set globals).
-    unsafe fn guard_globals(&self) {
-        // SAFETY: self.l is live; an error (none expected) is logged and popped.
-        unsafe {
-            let l = self.l;
-            let src = GLOBAL_WRITE_GUARD;
-            let rc = raw::luaL_loadbuffer(l, src.as_ptr() as *const _, src.len(), c"=_G write guard".as_ptr());
-            if rc != 0 || raw::lua_pcall(l, 0, 0, 0) != 0 {
-                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-                raw::lua_settop(l, -2);
-                let line = format!("failed to install the _G write guard: {}", msg.unwrap_or_default());
-                log_error(NGX_LOG_ERR, cycle_log(), 0, line.as_bytes());
-            }
-        }
+/// Installs the write guard on `_G` (after resty.core, whose loading may set globals).
+fn guard_globals(c: &mut Call) {
+    if let Err(msg) = run_chunk(c, GLOBAL_WRITE_GUARD.as_bytes(), c"=_G write guard", 0) {
+        cycle_error(NGX_LOG_ERR, 0, format!("failed to install the _G write guard: {msg}").as_bytes());
     }
+}
 
-    /// Runs the embedded Lua layer (our own code over the exported C ABI).
-    unsafe fn run_builtin_lua(&self, api: &Api, defaults: &[Vec<u8>]) -> Result<(), String> {
-        for (name, src) in api.lua_layer {
-            let chunk = CString::new(format!("=[stream-lua-rs {name}]")).unwrap_or_default();
-            // SAFETY: self.l is live; errors leave a message on the stack.
-            unsafe {
-                let rc: c_int = raw::luaL_loadbuffer(self.l, src.as_ptr() as *const _, src.len(), chunk.as_ptr());
-                if rc != 0 || raw::lua_pcall(self.l, 0, 0, 0) != 0 {
-                    let msg = to_bytes(self.l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-                    raw::lua_settop(self.l, -2);
-                    return Err(format!("failed to load the built-in Lua layer {name}: {}", msg.unwrap_or_default()));
-                }
-            }
-        }
-        // SAFETY: self.l is live; the searcher source is ours and compiles.
-        unsafe {
-            let l = self.l;
-            raw::lua_createtable(l, 0, api.modules.len() as c_int);
-            let t = raw::lua_gettop(l);
-            for (name, src) in api.modules {
-                raw::lua_pushlstring(l, src.as_ptr() as *const _, src.len());
-                let name = CString::new(*name).unwrap_or_default();
-                raw::lua_setfield(l, t, name.as_ptr());
-            }
-            let rc: c_int = raw::luaL_loadbuffer(
-                l,
-                BUILTIN_SEARCHER.as_ptr() as *const _,
-                BUILTIN_SEARCHER.len(),
-                c"=[stream-lua-rs searcher]".as_ptr(),
-            );
-            raw::lua_pushvalue(l, t);
-            raw::lua_createtable(l, defaults.len() as c_int, 0);
-            for (i, entry) in (1..).zip(defaults) {
-                push_bytes(l, entry);
-                raw::lua_rawseti(l, -2, i as _);
-            }
-            if rc != 0 || raw::lua_pcall(l, 2, 0, 0) != 0 {
-                let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-                raw::lua_settop(l, t - 1);
-                return Err(format!("failed to install the built-in modules: {}", msg.unwrap_or_default()));
-            }
-            raw::lua_settop(l, t - 1);
-        }
-        Ok(())
+/// Runs the embedded Lua layer (our own code over the exported C ABI), then installs the
+/// searcher for the built-in modules.
+fn run_builtin_lua(c: &mut Call, api: &Api, defaults: &[Vec<u8>]) -> Result<(), String> {
+    for (name, src) in api.lua_layer {
+        let chunk = CString::new(format!("=[stream-lua-rs {name}]")).unwrap_or_default();
+        run_chunk(c, src.as_bytes(), &chunk, 0)
+            .map_err(|msg| format!("failed to load the built-in Lua layer {name}: {msg}"))?;
     }
+    let sources = c.new_table(0, api.modules.len() as c_int);
+    for (name, src) in api.modules {
+        let name = CString::new(*name).unwrap_or_default();
+        c.set_field_str(sources, &name, src.as_bytes());
+    }
+    let entries = c.new_table(defaults.len() as c_int, 0);
+    for (i, entry) in defaults.iter().enumerate() {
+        c.push_bytes(entry);
+        c.raw_seti(entries, i + 1);
+    }
+    run_chunk(c, BUILTIN_SEARCHER.as_bytes(), c"=[stream-lua-rs searcher]", 2)
+        .map_err(|msg| format!("failed to install the built-in modules: {msg}"))
 }

@@ -59,7 +59,8 @@ impl<'l> Call<'l> {
     /// free slot (the first push grows the stack).
     ///
     /// # Safety
-    /// `l` is the running state and outlives `'l`.
+    /// `l` is a live state (the running one, or an idle VM's main state) that nothing else
+    /// uses while the handle lives, and it outlives `'l`.
     pub unsafe fn nested(l: *mut lua_State) -> Self {
         // SAFETY: l is the running state (the caller's contract).
         let top = unsafe { raw::lua_gettop(l) };
@@ -401,6 +402,36 @@ impl<'l> Call<'l> {
             raw::lua_xmove(self.l, co, n);
             (co, co_ref)
         }
+    }
+
+    /// Opens LuaJIT's standard libraries (on a new state).
+    pub fn open_libs(&mut self) {
+        // SAFETY: luaL_openlibs keeps the stack balanced.
+        unsafe { raw::luaL_openlibs(self.l) }
+    }
+
+    /// Compiles `src` (source or bytecode) as a chunk named `chunkname`: true with its function
+    /// on top, false with the loader's message on top.
+    pub fn load(&mut self, src: &[u8], chunkname: &CStr) -> bool {
+        self.reserve(1);
+        // SAFETY: room was reserved for the function or the message; src outlives the call.
+        unsafe { raw::luaL_loadbuffer(self.l, src.as_ptr() as *const _, src.len(), chunkname.as_ptr()) == 0 }
+    }
+
+    /// The message on top (an error value), popped; `None` when it is not a string.
+    pub fn pop_message(&mut self) -> Option<String> {
+        let msg = self.to_bytes(-1).map(|b| String::from_utf8_lossy(b).into_owned());
+        self.pop(1);
+        msg
+    }
+
+    /// Pops a table and makes it the metatable of the value at `i`.
+    pub fn set_metatable(&mut self, i: c_int) {
+        let i = self.absolute(i);
+        self.check_index(i);
+        self.check_table(-1);
+        // SAFETY: i is a valid index and a table is on top.
+        unsafe { raw::lua_setmetatable(self.l, i) };
     }
 
     /// A new table, left on the top; returns its (absolute) index.

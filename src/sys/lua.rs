@@ -247,11 +247,3 @@ pub unsafe fn set_field_fn(l: *mut lua_State, idx: c_int, name: &CStr, f: lua_CF
         raw::lua_setfield(l, idx, name.as_ptr());
     }
 }
-
-pub unsafe fn set_field_str(l: *mut lua_State, idx: c_int, name: &CStr, v: &[u8]) {
-    // SAFETY: table at idx (absolute) exists.
-    unsafe {
-        push_bytes(l, v);
-        raw::lua_setfield(l, idx, name.as_ptr());
-    }
-}

@@ -2,12 +2,14 @@
 //! uses the rest of the crate; everything above it works through the helpers defined here.
 
 pub mod call;
+pub mod cmodule;
 pub mod coroutine;
 pub mod digest;
 pub mod event;
 pub mod lua;
 pub mod ngx;
 pub mod pcre2;
+pub mod state;
 pub mod worker;
 
 pub use self::call::{Call, LuaObject};
@@ -15,3 +17,4 @@ pub use self::coroutine::{Coroutine, MainState};
 pub use self::event::Timer;
 pub use self::lua::*;
 pub use self::ngx::*;
+pub use self::state::OwnedState;

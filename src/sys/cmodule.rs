@@ -11,7 +11,10 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-use crate::sys::*;
+use super::call::Call;
+use super::lua::{raw, zero_extend};
+use super::ngx::{cycle_debug, cycle_error, NGX_LOG_WARN};
+use mlua::ffi::lua_State;
 
 /// An ELF64 dynamic entry, relocation with addend and symbol (as in `<elf.h>`).
 #[repr(C)]
@@ -59,12 +62,7 @@ unsafe extern "C-unwind" fn rebind(l: *mut lua_State) -> c_int {
         let addr = f as usize;
         let r = std::panic::catch_unwind(|| unsafe { rebind_object(addr) });
         if let Ok(Err(e)) = r {
-            log_error(
-                NGX_LOG_WARN,
-                cycle_log(),
-                0,
-                format!("stream lua: C module not rebound to our LuaJIT: {e}").as_bytes(),
-            );
+            cycle_error(NGX_LOG_WARN, 0, format!("stream lua: C module not rebound to our LuaJIT: {e}").as_bytes());
         }
     }
     zero_extend(0)
@@ -72,7 +70,7 @@ unsafe extern "C-unwind" fn rebind(l: *mut lua_State) -> c_int {
 
 /// Wraps `package.loaders[3]` and `[4]` (C and all-in-one searchers) and `package.loadlib`
 /// so that what they find is rebound before it runs.
-pub unsafe fn wrap_searchers(l: *mut lua_State) -> Result<(), String> {
+pub fn wrap_searchers(c: &mut Call) -> Result<(), String> {
     const WRAP: &str = r#"
 local rebind = ...
 local loaders = package.loaders
@@ -97,20 +95,13 @@ package.loadlib = function(path, name)
     return f, err, where
 end
 "#;
-    // SAFETY: l is a fresh VM; the chunk is ours and compiles.
-    unsafe {
-        let rc =
-            raw::luaL_loadbuffer(l, WRAP.as_ptr() as *const c_char, WRAP.len(), c"=[stream-lua-rs cmodule]".as_ptr());
-        if rc == 0 {
-            raw::lua_pushcclosure(l, rebind, 0);
-            if raw::lua_pcall(l, 1, 0, 0) == 0 {
-                return Ok(());
-            }
+    if c.load(WRAP.as_bytes(), c"=[stream-lua-rs cmodule]") {
+        c.push_fn(rebind);
+        if c.pcall(1, 0) {
+            return Ok(());
         }
-        let msg = to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
-        raw::lua_settop(l, -2);
-        Err(msg.unwrap_or_default())
     }
+    Err(c.pop_message().unwrap_or_default())
 }
 
 /// The loaded object containing `addr`: its load base, dynamic section and RELRO range.
@@ -254,7 +245,7 @@ unsafe fn rebind_object(addr: usize) -> Result<(), String> {
         }
     }
     if rebound > 0 {
-        log_debug(cycle_log(), &format!("stream lua bound {rebound} LuaJIT API imports of a C module to our LuaJIT"));
+        cycle_debug(&format!("stream lua bound {rebound} LuaJIT API imports of a C module to our LuaJIT"));
     }
     Ok(())
 }
