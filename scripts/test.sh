@@ -22,6 +22,7 @@ if [ "${TEST_PACKAGING:-1}" != 0 ]; then
         echo "test.sh: not Debian 12, Debian's packaged nginx 1.22 is not checked"
     fi
 fi
-# the unit tests of the pure crates (codecs), then the t/ suite
-cargo test --release -p stream-lua-codec
+# the unit tests of the workspace's pure crates (codecs, the test runner's own checks, ...),
+# then the t/ suite
+cargo test --release --workspace --exclude stream-lua-rs
 cargo test --release "$@"
