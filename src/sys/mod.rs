@@ -2,11 +2,14 @@
 //! uses the rest of the crate; everything above it works through the helpers defined here.
 
 pub mod call;
+pub mod cbuf;
 pub mod digest;
 pub mod event;
 pub mod lua;
 pub mod ngx;
 pub mod pcre2;
+pub mod shdict;
+pub mod udata;
 
 pub use self::call::{Call, LuaObject};
 pub use self::event::Timer;
