@@ -103,10 +103,7 @@ pub fn inject(c: &mut Call, mcf: &crate::conf::MainConf) -> Result<(), String> {
     socket::downstream::inject(c, t);
     socket::tcp::inject(c, t);
     socket::udp::inject(c, t);
-    let l = c.as_ptr();
-    // SAFETY: the shared dicts still build their part over the raw state: l is the VM being set
-    // up and t its ngx table; it leaves the stack as it found it.
-    unsafe { shdict::inject(l, t, mcf) };
+    shdict::inject(c, t, mcf);
     c.get_global(c"package");
     c.get_field(-1, c"loaded");
     c.push_copy(t);

@@ -239,11 +239,3 @@ pub unsafe fn type_name(l: *mut lua_State, t: c_int) -> String {
     // SAFETY: lua_typename returns a static C string.
     unsafe { CStr::from_ptr(raw::lua_typename(l, t)).to_string_lossy().into_owned() }
 }
-
-pub unsafe fn set_field_fn(l: *mut lua_State, idx: c_int, name: &CStr, f: lua_CFunction) {
-    // SAFETY: table at idx (absolute) exists.
-    unsafe {
-        raw::lua_pushcclosure(l, f, 0);
-        raw::lua_setfield(l, idx, name.as_ptr());
-    }
-}

@@ -2,6 +2,7 @@
 //! uses the rest of the crate; everything above it works through the helpers defined here.
 
 pub mod call;
+pub mod cbuf;
 pub mod cmodule;
 pub mod coroutine;
 pub mod digest;
@@ -9,7 +10,9 @@ pub mod event;
 pub mod lua;
 pub mod ngx;
 pub mod pcre2;
+pub mod shdict;
 pub mod state;
+pub mod udata;
 pub mod worker;
 
 pub use self::call::{Call, LuaObject};

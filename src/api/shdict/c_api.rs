@@ -5,6 +5,7 @@ use std::ffi::{c_double, c_int};
 use super::exports::*;
 use super::zone::*;
 use super::*;
+use crate::sys::cbuf::bytes_in;
 // ---- the C API other nginx modules use (ngx_stream_lua_api.h) ---------------------------
 
 /// A dict's value as `ngx_stream_lua_shared_dict_get` hands it out.
@@ -26,14 +27,9 @@ pub union LuaValueUnion {
 pub unsafe extern "C" fn ngx_stream_lua_find_zone(name: *const u8, len: usize) -> *mut Dict {
     guard(ptr::null_mut(), || {
         // SAFETY: the caller passes len readable bytes.
-        let name = unsafe { key_slice(name, len) };
+        let name = unsafe { bytes_in(name, len) };
         let Some(mcf) = crate::conf::cycle_main_conf() else { return ptr::null_mut() };
-        mcf.shdicts
-            .iter()
-            .copied()
-            // SAFETY: the running cycle's dicts are live.
-            .find(|&d| unsafe { (*d).name.as_slice() } == name)
-            .unwrap_or(ptr::null_mut())
+        dicts(mcf).find(|d| d.name == name).map_or(ptr::null_mut(), |d| d as *const Dict as *mut Dict)
     })
 }
 
@@ -48,36 +44,41 @@ pub unsafe extern "C" fn ngx_stream_lua_shared_dict_get(
     value: *mut LuaValue,
 ) -> ngx_int_t {
     guard(NGX_ERROR as ngx_int_t, || {
-        // SAFETY: the caller passes a live dict, its key and a value to fill.
-        unsafe {
-            if zone.is_null() || value.is_null() {
+        if zone.is_null() || value.is_null() {
+            return NGX_ERROR as ngx_int_t;
+        }
+        // SAFETY: the caller passes a live dict, its key and a value to fill; a string
+        // value's buffer is value.s (len writable bytes at data, or null).
+        let (d, key, v, buf) = unsafe {
+            let v = &mut *value;
+            let s = v.value.s;
+            let buf: &mut [u8] =
+                if s.data.is_null() || s.len == 0 { &mut [] } else { std::slice::from_raw_parts_mut(s.data, s.len) };
+            (&*zone, bytes_in(key, key_len), v, buf)
+        };
+        shared_dict_get(d, key, v, buf)
+    })
+}
+
+fn shared_dict_get(d: &Dict, key: &[u8], v: &mut LuaValue, buf: &mut [u8]) -> ngx_int_t {
+    let mut g = d.lock();
+    let Found::Live(e) = g.lookup(hash(key), key) else { return NGX_DECLINED as ngx_int_t };
+    v.value_type = e.value_type();
+    let data = e.value();
+    match e.value_type() {
+        T_STRING => {
+            if buf.is_empty() {
+                drop(g);
+                cycle_error(NGX_LOG_ERR, 0, b"no string buffer initialized");
                 return NGX_ERROR as ngx_int_t;
             }
-            let key = key_slice(key, key_len);
-            let g = (*zone).lock();
-            let Found::Live(e) = g.lookup(hash(key), key) else { return NGX_DECLINED as ngx_int_t };
-            let e = &*e;
-            let v = &mut *value;
-            v.value_type = e.value_type;
-            let data = e.value();
-            match e.value_type {
-                T_STRING => {
-                    if v.value.s.data.is_null() || v.value.s.len == 0 {
-                        drop(g);
-                        log_error(NGX_LOG_ERR, cycle_log(), 0, b"no string buffer initialized");
-                        return NGX_ERROR as ngx_int_t;
-                    }
-                    let n = data.len().min(v.value.s.len);
-                    ptr::copy_nonoverlapping(data.as_ptr(), v.value.s.data, n);
-                    v.value.s.len = n;
-                }
-                T_NUMBER if data.len() == 8 => {
-                    v.value.n = read_f64(data);
-                }
-                T_BOOLEAN if data.len() == 1 => v.value.b = c_int::from(data[0]),
-                _ => return NGX_ERROR as ngx_int_t,
-            }
-            NGX_OK as ngx_int_t
+            let n = data.len().min(buf.len());
+            buf[..n].copy_from_slice(&data[..n]);
+            v.value.s = ngx_str_t { data: buf.as_mut_ptr(), len: n };
         }
-    })
+        T_NUMBER if data.len() == 8 => v.value.n = read_f64(data),
+        T_BOOLEAN if data.len() == 1 => v.value.b = c_int::from(data[0]),
+        _ => return NGX_ERROR as ngx_int_t,
+    }
+    NGX_OK as ngx_int_t
 }

@@ -1,20 +1,13 @@
 //! The shared dicts' exported C ABI: what lua-resty-core's `resty.core.shdict` declares
 //! (`ngx_stream_lua_ffi_shdict_*`), our list functions, and the struct-argument variants.
+//! Each export converts its raw arguments once and calls the safe body below it.
 
 use std::ffi::{c_char, c_double, c_int, c_long, c_void};
 use std::ptr;
 
 use super::zone::*;
 use super::*;
-// ---- the exported C ABI --------------------------------------------------------------------
-
-pub(super) unsafe fn key_slice<'a>(key: *const u8, len: usize) -> &'a [u8] {
-    if key.is_null() || len == 0 {
-        return &[];
-    }
-    // SAFETY: the caller passes len readable bytes.
-    unsafe { std::slice::from_raw_parts(key, len) }
-}
+use crate::sys::cbuf::{bytes_in, OutBuf};
 
 /// A stored number (8 native-endian bytes; callers check the length).
 pub(super) fn read_f64(v: &[u8]) -> f64 {
@@ -23,23 +16,10 @@ pub(super) fn read_f64(v: &[u8]) -> f64 {
     f64::from_ne_bytes(b)
 }
 
-/// Copies a string value out to the caller's buffer `*buf` of `*len` bytes, or to a
-/// malloc'ed one (freed by the Lua side) when it does not fit; false when out of memory.
-unsafe fn copy_string_out(v: &[u8], buf: *mut *mut u8, len: *mut usize) -> bool {
-    // SAFETY: the caller passes a buffer of *len bytes at *buf.
-    unsafe {
-        if *len < v.len() {
-            let p = libc::malloc(v.len().max(1)) as *mut u8;
-            if p.is_null() {
-                return false;
-            }
-            *buf = p;
-        }
-        ptr::copy_nonoverlapping(v.as_ptr(), *buf, v.len());
-        *len = v.len();
-    }
-    true
-}
+/// An error message out parameter (static C strings only).
+type ErrMsg = *const c_char;
+
+// ---- the exported C ABI --------------------------------------------------------------------
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_udata_to_zone(zone_udata: *mut c_void) -> *mut Dict {
@@ -68,68 +48,81 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store(
 ) -> c_int {
     guard(RC_ERROR, || {
         // SAFETY: the caller passes a live dict, its key and value, and out pointers.
-        unsafe {
-            *forcible = 0;
-            let num = num_value.to_ne_bytes();
-            let flag = [u8::from(num_value != 0.0)];
-            let value: Option<&[u8]> = match value_type as u8 {
-                T_STRING => Some(key_slice(str_value_buf, str_value_len)),
-                T_NUMBER => Some(&num),
-                T_BOOLEAN => Some(&flag),
-                T_NIL if op & (OP_ADD | OP_REPLACE) != 0 => {
-                    *errmsg = c"attempt to add or replace nil values".as_ptr();
-                    return RC_ERROR;
-                }
-                T_NIL => None,
-                _ => {
-                    *errmsg = c"unsupported value type".as_ptr();
-                    return RC_ERROR;
-                }
-            };
-            let vt = value_type as u8;
-            let key = key_slice(key, key_len);
-            let h = hash(key);
-            let g = (*zone).lock();
-            g.expire(false);
-            let found = g.lookup(h, key);
-            let old = match found {
-                Found::Missing | Found::Expired(_) if op & OP_REPLACE != 0 => {
-                    *errmsg = c"not found".as_ptr();
-                    return RC_DECLINED;
-                }
-                Found::Live(_) if op & OP_ADD != 0 => {
-                    *errmsg = c"exists".as_ptr();
-                    return RC_DECLINED;
-                }
-                Found::Live(e) | Found::Expired(e) => Some(e),
-                Found::Missing => None,
-            };
-            if let Some(e) = old {
-                match value {
-                    Some(v) if v.len() == (*e).value_len as usize && (*e).value_type != T_LIST => {
-                        g.debug("lua shared dict set: found old entry and value size matched, reusing it");
-                        (*e).set_value(vt, v, expiry(exptime), user_flags as u32);
-                        return RC_OK;
-                    }
-                    Some(_) => {
-                        g.debug("lua shared dict set: found old entry but value size NOT matched, removing it first")
-                    }
-                    None => {}
-                }
-                g.remove(e);
-            }
-            let Some(v) = value else { return RC_OK };
-            g.debug("lua shared dict set: creating a new entry");
-            let mut evicted = false;
-            let made = g.insert(h, key, vt, v, expiry(exptime), user_flags as u32, op & OP_SAFE != 0, &mut evicted);
-            *forcible = c_int::from(evicted);
-            if made.is_none() {
-                *errmsg = c"no memory".as_ptr();
-                return RC_ERROR;
-            }
-            RC_OK
-        }
+        let (d, key, s, errmsg, forcible) = unsafe {
+            (&*zone, bytes_in(key, key_len), bytes_in(str_value_buf, str_value_len), &mut *errmsg, &mut *forcible)
+        };
+        store(d, op, key, value_type, s, num_value, exptime, user_flags, errmsg, forcible)
     })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn store(
+    d: &Dict,
+    op: c_int,
+    key: &[u8],
+    value_type: c_int,
+    str_value: &[u8],
+    num_value: f64,
+    exptime: c_long,
+    user_flags: c_int,
+    errmsg: &mut ErrMsg,
+    forcible: &mut c_int,
+) -> c_int {
+    *forcible = 0;
+    let num = num_value.to_ne_bytes();
+    let flag = [u8::from(num_value != 0.0)];
+    let value: Option<&[u8]> = match value_type as u8 {
+        T_STRING => Some(str_value),
+        T_NUMBER => Some(&num),
+        T_BOOLEAN => Some(&flag),
+        T_NIL if op & (OP_ADD | OP_REPLACE) != 0 => {
+            *errmsg = c"attempt to add or replace nil values".as_ptr();
+            return RC_ERROR;
+        }
+        T_NIL => None,
+        _ => {
+            *errmsg = c"unsupported value type".as_ptr();
+            return RC_ERROR;
+        }
+    };
+    let vt = value_type as u8;
+    let h = hash(key);
+    let mut g = d.lock();
+    g.expire(false);
+    let old = match g.lookup(h, key) {
+        Found::Missing | Found::Expired(_) if op & OP_REPLACE != 0 => {
+            *errmsg = c"not found".as_ptr();
+            return RC_DECLINED;
+        }
+        Found::Live(_) if op & OP_ADD != 0 => {
+            *errmsg = c"exists".as_ptr();
+            return RC_DECLINED;
+        }
+        Found::Live(e) | Found::Expired(e) => Some(e),
+        Found::Missing => None,
+    };
+    if let Some(mut e) = old {
+        match value {
+            Some(v) if v.len() == e.value_len() && e.value_type() != T_LIST => {
+                d.debug("lua shared dict set: found old entry and value size matched, reusing it");
+                e.set_value(vt, v, expiry(exptime), user_flags as u32);
+                return RC_OK;
+            }
+            Some(_) => d.debug("lua shared dict set: found old entry but value size NOT matched, removing it first"),
+            None => {}
+        }
+        e.remove();
+    }
+    let Some(v) = value else { return RC_OK };
+    d.debug("lua shared dict set: creating a new entry");
+    let mut evicted = false;
+    let made = g.insert(h, key, vt, v, expiry(exptime), user_flags as u32, op & OP_SAFE != 0, &mut evicted).is_some();
+    *forcible = c_int::from(evicted);
+    if !made {
+        *errmsg = c"no memory".as_ptr();
+        return RC_ERROR;
+    }
+    RC_OK
 }
 
 #[no_mangle]
@@ -149,90 +142,109 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get(
 ) -> c_int {
     guard(RC_ERROR, || {
         // SAFETY: the caller passes a live dict, its key and out pointers (a buffer of
-        // *str_value_len bytes at *str_value_buf).
-        unsafe {
-            *errmsg = ptr::null();
-            let key = key_slice(key, key_len);
-            let h = hash(key);
-            let d = &*zone;
-            let g = d.lock();
-            if get_stale == 0 {
-                g.expire(false);
-            }
-            let (e, stale) = match g.lookup(h, key) {
-                Found::Live(e) => (e, false),
-                Found::Expired(e) if get_stale != 0 => (e, true),
-                _ => {
-                    *value_type = T_NIL as c_int;
-                    return RC_OK;
-                }
+        // *str_value_len bytes at *str_value_buf); is_stale may be null without get_stale.
+        let (d, key, out) = unsafe {
+            let out = GetOut {
+                value_type: &mut *value_type,
+                buf: OutBuf::from_raw(str_value_buf, str_value_len),
+                num: &mut *num_value,
+                user_flags: &mut *user_flags,
+                is_stale: is_stale.as_mut(),
+                errmsg: &mut *errmsg,
             };
-            let e = &*e;
-            let value = e.value();
-            *value_type = e.value_type as c_int;
-            let bad_size = |what: &str| {
-                log_error(
-                    NGX_LOG_ERR,
-                    cycle_log(),
-                    0,
-                    format!(
-                        "bad lua {what} value size found for key {} in shared_dict {}: {}",
-                        String::from_utf8_lossy(key),
-                        String::from_utf8_lossy(&d.name),
-                        value.len()
-                    )
-                    .as_bytes(),
-                );
-                RC_ERROR
-            };
-            match e.value_type {
-                T_STRING => {
-                    if !copy_string_out(value, str_value_buf, str_value_len) {
-                        return RC_ERROR;
-                    }
-                }
-                T_NUMBER => {
-                    if value.len() != 8 {
-                        return bad_size("number");
-                    }
-                    *num_value = read_f64(value);
-                    *str_value_len = 8;
-                }
-                T_BOOLEAN => {
-                    if value.len() != 1 {
-                        return bad_size("boolean");
-                    }
-                    if *str_value_len < 1 {
-                        return RC_ERROR;
-                    }
-                    **str_value_buf = value[0];
-                }
-                T_LIST => {
-                    *errmsg = c"value is a list".as_ptr();
-                    return RC_ERROR;
-                }
-                other => {
-                    log_error(
-                        NGX_LOG_ERR,
-                        cycle_log(),
-                        0,
-                        format!(
-                            "bad value type found for key {} in shared_dict {}: {other}",
-                            String::from_utf8_lossy(key),
-                            String::from_utf8_lossy(&d.name)
-                        )
-                        .as_bytes(),
-                    );
-                    return RC_ERROR;
-                }
-            }
-            *user_flags = e.user_flags as c_int;
-            if get_stale != 0 {
-                *is_stale = c_int::from(stale);
-            }
-            RC_OK
-        }
+            (&*zone, bytes_in(key, key_len), out)
+        };
+        get(d, key, get_stale != 0, out)
     })
+}
+
+/// Where `get` puts what it found.
+struct GetOut<'a> {
+    value_type: &'a mut c_int,
+    buf: OutBuf<'a>,
+    num: &'a mut f64,
+    user_flags: &'a mut c_int,
+    is_stale: Option<&'a mut c_int>,
+    errmsg: &'a mut ErrMsg,
+}
+
+fn get(d: &Dict, key: &[u8], get_stale: bool, mut out: GetOut) -> c_int {
+    *out.errmsg = ptr::null();
+    let h = hash(key);
+    let mut g = d.lock();
+    if !get_stale {
+        g.expire(false);
+    }
+    let (e, stale) = match g.lookup(h, key) {
+        Found::Live(e) => (e, false),
+        Found::Expired(e) if get_stale => (e, true),
+        _ => {
+            *out.value_type = T_NIL as c_int;
+            return RC_OK;
+        }
+    };
+    let value = e.value();
+    *out.value_type = e.value_type() as c_int;
+    let bad_size = |what: &str| {
+        cycle_error(
+            NGX_LOG_ERR,
+            0,
+            format!(
+                "bad lua {what} value size found for key {} in shared_dict {}: {}",
+                String::from_utf8_lossy(key),
+                String::from_utf8_lossy(&d.name),
+                value.len()
+            )
+            .as_bytes(),
+        );
+        RC_ERROR
+    };
+    match e.value_type() {
+        T_STRING => {
+            if !out.buf.write(value) {
+                return RC_ERROR;
+            }
+        }
+        T_NUMBER => {
+            if value.len() != 8 {
+                return bad_size("number");
+            }
+            *out.num = read_f64(value);
+            out.buf.set_len(8);
+        }
+        T_BOOLEAN => {
+            if value.len() != 1 {
+                return bad_size("boolean");
+            }
+            if !out.buf.put_first(value[0]) {
+                return RC_ERROR;
+            }
+        }
+        T_LIST => {
+            *out.errmsg = c"value is a list".as_ptr();
+            return RC_ERROR;
+        }
+        other => {
+            cycle_error(
+                NGX_LOG_ERR,
+                0,
+                format!(
+                    "bad value type found for key {} in shared_dict {}: {other}",
+                    String::from_utf8_lossy(key),
+                    String::from_utf8_lossy(&d.name)
+                )
+                .as_bytes(),
+            );
+            return RC_ERROR;
+        }
+    }
+    *out.user_flags = e.user_flags() as c_int;
+    if get_stale {
+        if let Some(s) = out.is_stale {
+            *s = c_int::from(stale);
+        }
+    }
+    RC_OK
 }
 
 #[no_mangle]
@@ -250,61 +262,75 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr(
 ) -> c_int {
     guard(RC_ERROR, || {
         // SAFETY: the caller passes a live dict, its key and out pointers.
-        unsafe {
-            *forcible = 0;
-            let key = key_slice(key, key_len);
-            let h = hash(key);
-            let g = (*zone).lock();
-            g.expire(false);
-            let found = g.lookup(h, key);
-            if let Found::Live(e) = found {
-                if (*e).value_type != T_NUMBER || (*e).value_len != 8 {
-                    *errmsg = c"not a number".as_ptr();
-                    return RC_ERROR;
-                }
-                let num = read_f64((*e).value()) + *value;
-                (*e).set_value(T_NUMBER, &num.to_ne_bytes(), (*e).expires, (*e).user_flags);
-                *value = num;
-                return RC_OK;
-            }
-            if has_init == 0 {
-                *errmsg = c"not found".as_ptr();
-                return RC_ERROR;
-            }
-            let num = *value + init;
-            let bytes = num.to_ne_bytes();
-            if let Found::Expired(e) = found {
-                if (*e).value_len == 8 && (*e).value_type != T_LIST {
-                    g.debug("lua shared dict incr: found old entry and value size matched, reusing it");
-                    (*e).set_value(T_NUMBER, &bytes, expiry(init_ttl), 0);
-                    *value = num;
-                    return RC_OK;
-                }
-                g.debug("lua shared dict incr: found old entry but value size NOT matched, removing it first");
-                g.remove(e);
-            }
-            g.debug("lua shared dict incr: creating a new entry");
-            let mut evicted = false;
-            let made = g.insert(h, key, T_NUMBER, &bytes, expiry(init_ttl), 0, false, &mut evicted);
-            *forcible = c_int::from(evicted);
-            if made.is_none() {
-                *errmsg = c"no memory".as_ptr();
-                return RC_ERROR;
-            }
-            *value = num;
-            RC_OK
-        }
+        let (d, key, value, errmsg, forcible) =
+            unsafe { (&*zone, bytes_in(key, key_len), &mut *value, &mut *errmsg, &mut *forcible) };
+        let init = (has_init != 0).then_some(init);
+        incr(d, key, value, errmsg, init, init_ttl, forcible)
     })
+}
+
+fn incr(
+    d: &Dict,
+    key: &[u8],
+    value: &mut f64,
+    errmsg: &mut ErrMsg,
+    init: Option<f64>,
+    init_ttl: c_long,
+    forcible: &mut c_int,
+) -> c_int {
+    *forcible = 0;
+    let h = hash(key);
+    let mut g = d.lock();
+    g.expire(false);
+    let found = g.lookup(h, key);
+    if let Found::Live(mut e) = found {
+        if e.value_type() != T_NUMBER || e.value_len() != 8 {
+            *errmsg = c"not a number".as_ptr();
+            return RC_ERROR;
+        }
+        let num = read_f64(e.value()) + *value;
+        let (expires, flags) = (e.expires(), e.user_flags());
+        e.set_value(T_NUMBER, &num.to_ne_bytes(), expires, flags);
+        *value = num;
+        return RC_OK;
+    }
+    let Some(init) = init else {
+        *errmsg = c"not found".as_ptr();
+        return RC_ERROR;
+    };
+    let num = *value + init;
+    let bytes = num.to_ne_bytes();
+    if let Found::Expired(mut e) = found {
+        if e.value_len() == 8 && e.value_type() != T_LIST {
+            d.debug("lua shared dict incr: found old entry and value size matched, reusing it");
+            e.set_value(T_NUMBER, &bytes, expiry(init_ttl), 0);
+            *value = num;
+            return RC_OK;
+        }
+        d.debug("lua shared dict incr: found old entry but value size NOT matched, removing it first");
+        e.remove();
+    }
+    d.debug("lua shared dict incr: creating a new entry");
+    let mut evicted = false;
+    let made = g.insert(h, key, T_NUMBER, &bytes, expiry(init_ttl), 0, false, &mut evicted).is_some();
+    *forcible = c_int::from(evicted);
+    if !made {
+        *errmsg = c"no memory".as_ptr();
+        return RC_ERROR;
+    }
+    *value = num;
+    RC_OK
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_flush_all(zone: *mut Dict) -> c_int {
     guard(RC_ERROR, || {
         // SAFETY: zone is a live dict.
-        let g = unsafe { (*zone).lock() };
-        g.each_oldest_first(|e| {
-            // SAFETY: e is a live entry; marking it expired frees it lazily.
-            unsafe { (*e).expires = 1 };
+        let d = unsafe { &*zone };
+        let mut g = d.lock();
+        // marked expired, they are freed lazily
+        g.each_oldest_first(|mut e| {
+            e.set_expires(1);
             true
         });
         g.expire(true);
@@ -316,17 +342,12 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_flush_all(zone: *mut Dict) ->
 pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get_ttl(zone: *mut Dict, key: *const u8, key_len: usize) -> c_long {
     guard(RC_DECLINED as c_long, || {
         // SAFETY: zone is a live dict, key its key.
-        unsafe {
-            let key = key_slice(key, key_len);
-            let g = (*zone).lock();
-            let Some(e) = g.peek(hash(key), key) else { return RC_DECLINED as c_long };
-            let expires = (*e).expires;
-            drop(g);
-            if expires == 0 {
-                0
-            } else {
-                expires as i64 as c_long - now_ms() as i64 as c_long
-            }
+        let (d, key) = unsafe { (&*zone, bytes_in(key, key_len)) };
+        let Some(expires) = d.lock().peek(hash(key), key).map(|e| e.expires()) else { return RC_DECLINED as c_long };
+        if expires == 0 {
+            0
+        } else {
+            expires as i64 as c_long - now_ms() as i64 as c_long
         }
     })
 }
@@ -340,13 +361,11 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_set_expire(
 ) -> c_int {
     guard(RC_ERROR, || {
         // SAFETY: zone is a live dict, key its key.
-        unsafe {
-            let key = key_slice(key, key_len);
-            let g = (*zone).lock();
-            let Some(e) = g.peek(hash(key), key) else { return RC_DECLINED };
-            (*e).expires = expiry(exptime);
-            RC_OK
-        }
+        let (d, key) = unsafe { (&*zone, bytes_in(key, key_len)) };
+        let mut g = d.lock();
+        let Some(mut e) = g.peek(hash(key), key) else { return RC_DECLINED };
+        e.set_expires(expiry(exptime));
+        RC_OK
     })
 }
 
@@ -360,7 +379,8 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_capacity(zone: *mut Dict) -> 
 pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_free_space(zone: *mut Dict) -> usize {
     guard(0, || {
         // SAFETY: zone is a live dict.
-        unsafe { (*zone).lock().free_space() }
+        let d = unsafe { &*zone };
+        d.lock().free_space()
     })
 }
 
@@ -387,46 +407,47 @@ pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_push(
 ) -> c_int {
     guard(LIST_NO_MEMORY, || {
         // SAFETY: the caller passes a live dict, its key and the value.
-        unsafe {
-            let num = num_value.to_ne_bytes();
-            let (vt, value): (u8, &[u8]) =
-                if value_type as u8 == T_NUMBER { (T_NUMBER, &num) } else { (T_STRING, key_slice(str_value, str_len)) };
-            let key = key_slice(key, key_len);
-            let h = hash(key);
-            let g = (*zone).lock();
-            g.expire(false);
-            let e = match g.lookup(h, key) {
-                Found::Expired(e) if (*e).value_type == T_LIST => {
-                    g.debug("lua shared dict push: found old entry and value type matched, reusing it");
-                    g.reset_list(e);
-                    e
-                }
-                Found::Live(e) if (*e).value_type != T_LIST => return LIST_NOT_A_LIST,
-                Found::Live(e) => e,
-                found => {
-                    if let Found::Expired(e) = found {
-                        g.debug("lua shared dict push: found old entry and value type not matched, remove it first");
-                        g.remove(e);
-                    }
-                    g.debug("lua shared dict list: creating a new entry");
-                    match g.insert_list(h, key) {
-                        Some(e) => e,
-                        None => return LIST_NO_MEMORY,
-                    }
-                }
-            };
-            match g.push(e, front != 0, vt, value) {
-                Some(n) => n as c_int,
-                None => {
-                    if (*e).list_len() == 0 {
-                        g.debug("lua shared dict list: no memory for create list node and list empty, remove it");
-                        g.remove(e);
-                    }
-                    LIST_NO_MEMORY
-                }
+        let (d, key, s) = unsafe { (&*zone, bytes_in(key, key_len), bytes_in(str_value, str_len)) };
+        let num = num_value.to_ne_bytes();
+        let (vt, value): (u8, &[u8]) = if value_type as u8 == T_NUMBER { (T_NUMBER, &num) } else { (T_STRING, s) };
+        push(d, front != 0, key, vt, value)
+    })
+}
+
+fn push(d: &Dict, front: bool, key: &[u8], vt: u8, value: &[u8]) -> c_int {
+    let h = hash(key);
+    let mut g = d.lock();
+    g.expire(false);
+    let mut e = match g.lookup(h, key) {
+        Found::Expired(mut e) if e.value_type() == T_LIST => {
+            d.debug("lua shared dict push: found old entry and value type matched, reusing it");
+            e.reset_list();
+            e
+        }
+        Found::Live(e) if e.value_type() != T_LIST => return LIST_NOT_A_LIST,
+        Found::Live(e) => e,
+        found => {
+            if let Found::Expired(e) = found {
+                d.debug("lua shared dict push: found old entry and value type not matched, remove it first");
+                e.remove();
+            }
+            d.debug("lua shared dict list: creating a new entry");
+            match g.insert_list(h, key) {
+                Some(e) => e,
+                None => return LIST_NO_MEMORY,
             }
         }
-    })
+    };
+    match e.push(front, vt, value) {
+        Some(n) => n as c_int,
+        None => {
+            if e.list_len() == 0 {
+                d.debug("lua shared dict list: no memory for create list node and list empty, remove it");
+                e.remove();
+            }
+            LIST_NO_MEMORY
+        }
+    }
 }
 
 /// Takes the first or last item of the list at `key`: `value_type` 0 when there is none, else
@@ -448,40 +469,64 @@ pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_pop(
     guard(RC_ERROR, || {
         // SAFETY: the caller passes a live dict, its key and out pointers (a buffer of
         // *str_len bytes at *str_value).
-        unsafe {
-            *value_type = T_NIL as c_int;
-            let key = key_slice(key, key_len);
-            let h = hash(key);
-            let g = (*zone).lock();
-            g.expire(false);
-            let Found::Live(e) = g.lookup(h, key) else { return RC_OK };
-            if (*e).value_type != T_LIST {
-                return LIST_NOT_A_LIST;
-            }
-            if (*e).list_len() == 0 {
-                *errmsg = c"bad lua list length found".as_ptr();
+        let (d, key, value_type, buf, num, errmsg) = unsafe {
+            (
+                &*zone,
+                bytes_in(key, key_len),
+                &mut *value_type,
+                OutBuf::from_raw(str_value, str_len),
+                &mut *num_value,
+                &mut *errmsg,
+            )
+        };
+        pop(d, front != 0, key, value_type, buf, num, errmsg)
+    })
+}
+
+fn pop(
+    d: &Dict,
+    front: bool,
+    key: &[u8],
+    value_type: &mut c_int,
+    mut buf: OutBuf,
+    num: &mut f64,
+    errmsg: &mut ErrMsg,
+) -> c_int {
+    *value_type = T_NIL as c_int;
+    let h = hash(key);
+    let mut g = d.lock();
+    g.expire(false);
+    let Found::Live(e) = g.lookup(h, key) else { return RC_OK };
+    if e.value_type() != T_LIST {
+        return LIST_NOT_A_LIST;
+    }
+    if e.list_len() == 0 {
+        *errmsg = c"bad lua list length found".as_ptr();
+        return -3;
+    }
+    let Some(it) = e.list_end(front) else {
+        *errmsg = c"bad lua list length found".as_ptr();
+        return -3;
+    };
+    let v = it.value();
+    match it.value_type() {
+        T_STRING => {
+            if !buf.write(v) {
+                *errmsg = c"no memory".as_ptr();
                 return -3;
             }
-            let it = g.list_end(e, front != 0);
-            let v = (*it).value();
-            match (*it).value_type {
-                T_STRING => {
-                    if !copy_string_out(v, str_value, str_len) {
-                        *errmsg = c"no memory".as_ptr();
-                        return -3;
-                    }
-                }
-                T_NUMBER if v.len() == 8 => *num_value = read_f64(v),
-                _ => {
-                    *errmsg = c"bad list node value type found".as_ptr();
-                    return -3;
-                }
-            }
-            *value_type = (*it).value_type as c_int;
-            g.pop(e, it);
-            RC_OK
         }
-    })
+        T_NUMBER if v.len() == 8 => *num = read_f64(v),
+        _ => {
+            *errmsg = c"bad list node value type found".as_ptr();
+            return -3;
+        }
+    }
+    *value_type = it.value_type() as c_int;
+    if e.pop(front) {
+        d.debug("lua shared dict list: empty node after pop, remove it");
+    }
+    RC_OK
 }
 
 /// The length of the list at `key` (0 when missing), or `LIST_NOT_A_LIST`.
@@ -489,15 +534,13 @@ pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_pop(
 pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_llen(zone: *mut Dict, key: *const u8, key_len: usize) -> c_int {
     guard(0, || {
         // SAFETY: the caller passes a live dict and its key.
-        unsafe {
-            let key = key_slice(key, key_len);
-            let g = (*zone).lock();
-            g.expire(false);
-            match g.lookup(hash(key), key) {
-                Found::Live(e) if (*e).value_type != T_LIST => LIST_NOT_A_LIST,
-                Found::Live(e) => (*e).list_len() as c_int,
-                _ => 0,
-            }
+        let (d, key) = unsafe { (&*zone, bytes_in(key, key_len)) };
+        let mut g = d.lock();
+        g.expire(false);
+        match g.lookup(hash(key), key) {
+            Found::Live(e) if e.value_type() != T_LIST => LIST_NOT_A_LIST,
+            Found::Live(e) => e.list_len() as c_int,
+            _ => 0,
         }
     })
 }

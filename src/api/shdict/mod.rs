@@ -9,12 +9,11 @@ pub mod exports;
 pub mod zone;
 
 use std::ffi::{c_int, c_void};
-use std::mem::size_of;
 use std::ptr;
 
 use self::zone::*;
 use crate::conf::MainConf;
-use crate::lua_api;
+use crate::lua_calls;
 use crate::sys::*;
 
 const OP_ADD: c_int = 0x0001;
@@ -68,14 +67,14 @@ pub unsafe fn declare(
                 String::from_utf8_lossy(&other.name)
             ));
         }
+        let Some(log) = Log::from_raw(ptr::addr_of_mut!((*(*cf).cycle).new_log)) else { return Err(String::new()) };
         let dict = Box::new(Dict {
             name: ngx_bytes(name).to_vec(),
-            zone,
-            shpool: ptr::null_mut(),
-            sh: ptr::null_mut(),
+            capacity: (*zone).shm.size,
+            store: None,
             mcf,
             cycle: (*cf).cycle,
-            log: ptr::addr_of_mut!((*(*cf).cycle).new_log),
+            log,
         });
         let Some(d) = pool_own((*cf).pool, dict) else { return Err("out of memory".into()) };
         (*zone).init = Some(init_zone);
@@ -87,130 +86,98 @@ pub unsafe fn declare(
 
 // ---- ngx.shared ----------------------------------------------------------------------------
 
-lua_api! {
+lua_calls! {
     flush_expired => flush_expired_impl,
     get_keys => get_keys_impl,
 }
 
 /// Sets `ngx.shared` on the table at `t`: one table per dict, `{ [1] = userdata }` holding
 /// the `Dict` pointer, all sharing one metatable that is its own `__index`.
-pub unsafe fn inject(l: *mut lua_State, t: c_int, mcf: &MainConf) {
-    // SAFETY: l is a fresh VM; t an absolute index.
-    unsafe {
-        raw::lua_createtable(l, 0, mcf.shdicts.len() as c_int);
-        if !mcf.shdicts.is_empty() {
-            raw::lua_createtable(l, 0, 22);
-            let mt = raw::lua_gettop(l);
-            set_field_fn(l, mt, c"flush_expired", flush_expired);
-            set_field_fn(l, mt, c"get_keys", get_keys);
-            raw::lua_pushvalue(l, mt);
-            raw::lua_setfield(l, mt, c"__index".as_ptr());
-            for &d in &mcf.shdicts {
-                push_bytes(l, &(*d).name);
-                raw::lua_createtable(l, 1, 0);
-                let ud = raw::lua_newuserdata(l, size_of::<*mut Dict>()) as *mut *mut Dict;
-                *ud = d;
-                raw::lua_rawseti(l, -2, 1);
-                raw::lua_pushvalue(l, mt);
-                raw::lua_setmetatable(l, -2);
-                raw::lua_rawset(l, mt - 1);
-            }
-            raw::lua_settop(l, mt - 1);
+pub fn inject(c: &mut Call, t: c_int, mcf: &MainConf) {
+    let shared = c.new_table(0, mcf.shdicts.len() as c_int);
+    if !mcf.shdicts.is_empty() {
+        let mt = c.new_table(0, 22);
+        c.set_field_fn(mt, c"flush_expired", flush_expired);
+        c.set_field_fn(mt, c"get_keys", get_keys);
+        c.push_copy(mt);
+        c.set_field(mt, c"__index");
+        for (&p, d) in mcf.shdicts.iter().zip(dicts(mcf)) {
+            c.push_bytes(&d.name);
+            let dict = c.new_table(1, 0);
+            c.push_udata_addr(p as *mut c_void);
+            c.raw_seti(dict, 1);
+            c.push_copy(mt);
+            c.set_metatable_of(dict);
+            c.raw_set(shared);
         }
-        raw::lua_setfield(l, t, c"shared".as_ptr());
+        c.set_top(shared);
     }
-}
-
-/// The dict of a method's `self` (the table at index 1), if it is one.
-unsafe fn dict_of<'a>(l: *mut lua_State) -> Option<&'a Dict> {
-    // SAFETY: index 1 exists (callers checked the argument count).
-    unsafe {
-        raw::lua_rawgeti(l, 1, 1);
-        let ud = raw::lua_touserdata(l, -1) as *mut *mut Dict;
-        raw::lua_settop(l, -2);
-        if ud.is_null() {
-            return None;
-        }
-        (*ud).as_ref()
-    }
+    c.set_field(t, c"shared");
 }
 
 /// `self` and the optional count of `flush_expired` / `get_keys`.
-unsafe fn dict_and_count<'a>(
-    l: *mut lua_State,
-    fname: &'static str,
-    default: c_int,
-) -> Result<(&'a Dict, c_int), LuaError> {
-    // SAFETY: l is the running state.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 && n != 2 {
-            return err(format!("expecting 1 or 2 argument(s), but saw {n}"));
-        }
-        let t = raw::lua_type(l, 1);
-        if t != raw::LUA_TTABLE {
-            return Err(LuaError::Arg(1, fname, format!("table expected, got {}", type_name(l, t))));
-        }
-        let Some(d) = dict_of(l) else { return err("bad user data for the ngx_shm_zone_t pointer") };
-        let mut count = default;
-        if n == 2 {
-            if raw::lua_isnumber(l, 2) == 0 {
-                let t = raw::lua_type(l, 2);
-                return Err(LuaError::Arg(2, fname, format!("number expected, got {}", type_name(l, t))));
-            }
-            count = raw::lua_tointeger(l, 2) as c_int;
-        }
-        Ok((d, count))
+fn dict_and_count(c: &mut Call, fname: &'static str, default: c_int) -> Result<(&'static Dict, c_int), LuaError> {
+    let n = c.top();
+    if n != 1 && n != 2 {
+        return err(format!("expecting 1 or 2 argument(s), but saw {n}"));
     }
+    if c.type_of(1) != LUA_TTABLE {
+        return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
+    }
+    let Some(d) = c.udata_addr_at(1, 1).and_then(known_dict) else {
+        return err("bad user data for the ngx_shm_zone_t pointer");
+    };
+    let mut count = default;
+    if n == 2 {
+        if !c.is_number(2) {
+            return c.arg_error(2, fname, format!("number expected, got {}", c.type_name_at(2)));
+        }
+        count = c.to_integer(2) as c_int;
+    }
+    Ok((d, count))
 }
 
-unsafe fn flush_expired_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe {
-        let (d, max) = dict_and_count(l, "flush_expired", 0)?;
-        let g = d.lock();
+fn flush_expired_impl(c: &mut Call) -> LuaResult {
+    let (d, max) = dict_and_count(c, "flush_expired", 0)?;
+    let mut g = d.lock();
+    let now = now_ms();
+    let mut freed = 0;
+    g.each_oldest_first(|e| {
+        if e.expired(now) {
+            e.remove();
+            freed += 1;
+            if max != 0 && freed == max {
+                return false;
+            }
+        }
+        true
+    });
+    drop(g);
+    c.push_f64(freed as f64);
+    Ok(1)
+}
+
+fn get_keys_impl(c: &mut Call) -> LuaResult {
+    let (d, max) = dict_and_count(c, "get_keys", 1024)?;
+    // collected first: no Lua allocation (which may raise) while the mutex is held
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    {
+        let mut g = d.lock();
         let now = now_ms();
-        let mut freed = 0;
         g.each_oldest_first(|e| {
-            if (*e).expired(now) {
-                g.remove(e);
-                freed += 1;
-                if max != 0 && freed == max {
+            if !e.expired(now) {
+                keys.push(e.key().to_vec());
+                if max != 0 && keys.len() == max as usize {
                     return false;
                 }
             }
             true
         });
-        drop(g);
-        raw::lua_pushnumber(l, freed as f64);
-        Ok(1)
     }
-}
-
-unsafe fn get_keys_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running state.
-    unsafe {
-        let (d, max) = dict_and_count(l, "get_keys", 1024)?;
-        // collected first: no Lua allocation (which may raise) while the mutex is held
-        let mut keys: Vec<Vec<u8>> = Vec::new();
-        {
-            let g = d.lock();
-            let now = now_ms();
-            g.each_oldest_first(|e| {
-                if !(*e).expired(now) {
-                    keys.push((*e).key().to_vec());
-                    if max != 0 && keys.len() == max as usize {
-                        return false;
-                    }
-                }
-                true
-            });
-        }
-        raw::lua_createtable(l, keys.len() as c_int, 0);
-        for (i, k) in keys.iter().enumerate() {
-            push_bytes(l, k);
-            raw::lua_rawseti(l, -2, i as i64 + 1);
-        }
-        Ok(1)
+    let t = c.new_table(keys.len() as c_int, 0);
+    for (i, k) in keys.iter().enumerate() {
+        c.push_bytes(k);
+        c.raw_seti(t, i + 1);
     }
+    Ok(1)
 }
