@@ -71,36 +71,42 @@ ngx: 54 function
 
 
 
-=== TEST 4: the TCP cosocket's metatable: upstream's 13 methods and __index, and bind
+=== TEST 4: the TCP cosocket's metatable: upstream's 13 methods and __index; bind (beyond v0.0.16) only through __index
 --- stream_server_config
     content_by_lua_block {
-        local mt = getmetatable(ngx.socket.tcp())
-        local names = {}
-        for k in pairs(mt) do
-            names[#names + 1] = k
-        end
-        table.sort(names)
-        ngx.say(#names, ": ", table.concat(names, " "), " ", mt.__index == mt)
-    }
---- stream_response
-15: __index bind close connect getreusedtimes receive receiveany receiveuntil send setkeepalive setoption settimeout settimeouts shutdown sslhandshake true
---- no_error_log
-[error]
-
-
-
-=== TEST 5: the UDP cosocket's metatable: upstream's 5 methods and __index, and bind
---- stream_server_config
-    content_by_lua_block {
-        local mt = getmetatable(ngx.socket.udp())
+        local sock = ngx.socket.tcp()
+        local mt = getmetatable(sock)
         local names = {}
         for k in pairs(mt) do
             names[#names + 1] = k
         end
         table.sort(names)
         ngx.say(#names, ": ", table.concat(names, " "))
+        ngx.say("bind: ", type(sock.bind), " ", rawget(mt, "bind"), " ", mt.__index.connect == mt.connect)
     }
 --- stream_response
-7: __index bind close receive send setpeername settimeout
+14: __index close connect getreusedtimes receive receiveany receiveuntil send setkeepalive setoption settimeout settimeouts shutdown sslhandshake
+bind: function nil true
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: the UDP cosocket's metatable: upstream's 5 methods and __index; bind only through __index
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.udp()
+        local mt = getmetatable(sock)
+        local names = {}
+        for k in pairs(mt) do
+            names[#names + 1] = k
+        end
+        table.sort(names)
+        ngx.say(#names, ": ", table.concat(names, " "))
+        ngx.say("bind: ", type(sock.bind), " ", rawget(mt, "bind"))
+    }
+--- stream_response
+6: __index close receive send setpeername settimeout
+bind: function nil
 --- no_error_log
 [error]

@@ -477,11 +477,35 @@ impl<'l> Call<'l> {
     /// Registers an object kind's metatable as the registry's `name`: one table holding the
     /// `methods`, which is its own `__index` (upstream's layout for sockets).
     pub fn register_methods(&mut self, name: &CStr, methods: &[(&CStr, lua_CFunction)]) {
+        self.register_methods_beyond(name, methods, &[]);
+    }
+
+    /// `register_methods` for an object that also has methods stream-lua v0.0.16 lacks: the
+    /// metatable lists only upstream's (code counts its entries), and `__index` is a second
+    /// table with all of them, so a lookup costs the same one table access.
+    pub fn register_methods_beyond(
+        &mut self,
+        name: &CStr,
+        methods: &[(&CStr, lua_CFunction)],
+        extras: &[(&CStr, lua_CFunction)],
+    ) {
         let m = self.new_table(0, methods.len() as c_int + 1);
         for (method, f) in methods {
             self.set_field_fn(m, method, *f);
         }
-        self.push_copy(m);
+        if extras.is_empty() {
+            self.push_copy(m);
+        } else {
+            let all = self.new_table(0, (methods.len() + extras.len()) as c_int);
+            for (method, _) in methods {
+                // the same function values as the metatable's
+                self.get_field(m, method);
+                self.set_field(all, method);
+            }
+            for (method, f) in extras {
+                self.set_field_fn(all, method, *f);
+            }
+        }
         self.set_field(m, c"__index");
         self.set_registry(name);
     }

@@ -86,7 +86,8 @@ pub fn inject(c: &mut Call, ngx: c_int) {
     c.set_field_fn(st, c"udp", udp);
     c.pop(1);
     // the methods sit in the metatable itself, its own __index (upstream's layout)
-    c.register_methods(
+    // bind (lua-nginx-module's) is beyond stream-lua v0.0.16
+    c.register_methods_beyond(
         METATABLE,
         &[
             (c"setpeername", setpeername),
@@ -94,8 +95,8 @@ pub fn inject(c: &mut Call, ngx: c_int) {
             (c"receive", receive),
             (c"settimeout", settimeout),
             (c"close", close),
-            (c"bind", bind),
         ],
+        &[(c"bind", bind)],
     );
     c.register_gc(UDATA_METATABLE, udata_gc);
 }

@@ -135,12 +135,12 @@ pub fn inject(c: &mut Call, t: c_int) {
         (c"setkeepalive", tcp_setkeepalive),
         (c"getreusedtimes", tcp_getreusedtimes),
         (c"shutdown", tcp_shutdown),
-        (c"bind", tcp_bind),
     ];
     // as upstream, no such method when nginx has no TLS for stream servers
     #[cfg(ngx_feature = "stream_ssl")]
     methods.push((c"sslhandshake", crate::api::socket::ssl::tcp_sslhandshake));
-    c.register_methods(METATABLE, &methods);
+    // bind (lua-nginx-module's) is beyond stream-lua v0.0.16
+    c.register_methods_beyond(METATABLE, &methods, &[(c"bind", tcp_bind)]);
     c.register_gc(UDATA_METATABLE, tcp_gc);
     #[cfg(ngx_feature = "stream_ssl")]
     crate::api::socket::ssl::inject(c);
