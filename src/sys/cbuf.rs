@@ -1,5 +1,6 @@
-//! C buffers handed to our exported functions: byte ranges in (`*const u8` + length) and
-//! caller-owned output buffers (`*mut *mut u8` + `*mut usize`) out. The shims convert them
+//! C buffers handed to our exported functions: byte ranges in (`*const u8` + length), fixed
+//! buffers out (`*mut u8` + size) and caller-owned growable ones (`*mut *mut u8` +
+//! `*mut usize`). The shims convert them
 //! once; the code behind works on slices and these handles.
 
 /// `len` bytes at `p` (empty when `p` is null or `len` is 0).
@@ -12,6 +13,18 @@ pub unsafe fn bytes_in<'a>(p: *const u8, len: usize) -> &'a [u8] {
     }
     // SAFETY: the caller's contract.
     unsafe { std::slice::from_raw_parts(p, len) }
+}
+
+/// The `len` writable bytes at `p` (empty when `p` is null or `len` is 0).
+///
+/// # Safety
+/// `p` is null or points at `len` writable bytes that nothing else uses for `'a`.
+pub unsafe fn bytes_out<'a>(p: *mut u8, len: usize) -> &'a mut [u8] {
+    if p.is_null() || len == 0 {
+        return &mut [];
+    }
+    // SAFETY: the caller's contract.
+    unsafe { std::slice::from_raw_parts_mut(p, len) }
 }
 
 /// A caller's output buffer: `*buf` has room for `*len` bytes on entry; on return `*len` is the

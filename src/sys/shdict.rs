@@ -473,7 +473,10 @@ impl EntryMut<'_> {
 
     /// Overwrites the value in place: same size, not a list (callers check).
     pub fn set_value(&mut self, value_type: u8, value: &[u8], expires: u64, user_flags: u32) {
-        assert!(value.len() == self.value_len as usize && self.value_type != T_LIST && value_type != T_LIST);
+        assert!(
+            value.len() == self.value_len as usize && self.value_type != T_LIST && value_type != T_LIST,
+            "a shared dict value overwritten in place by one of another size, or a list"
+        );
         let e = self.raw();
         // SAFETY: the entry has room for value_len bytes after its key.
         unsafe {
@@ -491,11 +494,11 @@ impl EntryMut<'_> {
 
     /// Marks the entry most recently used.
     pub fn touch(&mut self) {
-        let lru = (self.sh, self.raw());
-        // SAFETY: the entry is linked in the dict's LRU queue.
+        let (sh, e) = (self.sh, self.raw());
+        // SAFETY: the entry is linked in the dict's LRU queue, whose head is in the root.
         unsafe {
-            ngx_queue_remove(ptr::addr_of_mut!((*lru.1).lru));
-            ngx_queue_insert_after(ptr::addr_of_mut!((*lru.0).lru), ptr::addr_of_mut!((*lru.1).lru));
+            ngx_queue_remove(ptr::addr_of_mut!((*e).lru));
+            ngx_queue_insert_after(ptr::addr_of_mut!((*sh).lru), ptr::addr_of_mut!((*e).lru));
         }
     }
 

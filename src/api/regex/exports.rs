@@ -1,12 +1,15 @@
 //! The exported regex ABI (`ngx_stream_lua_ffi_*_regex`, replacement templates, script engine)
-//! with the struct layouts lua-resty-core 0.1.31 declares for stream, over PCRE2.
+//! with the struct layouts lua-resty-core 0.1.31 declares for stream, over PCRE2. Each export
+//! converts its raw arguments once and calls the safe code below it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
-use crate::api::regex::{capture_range, compile_template, Piece, Template};
+use crate::api::regex::{captures_end, compile_template, Template};
+use crate::sys::cbuf::{bytes_in, bytes_out};
 use crate::sys::ngx::*;
 use crate::sys::pcre2;
 
@@ -41,6 +44,10 @@ pub struct Regex {
     // not part of the declared layout
     code: pcre2::Code,
     caps: Vec<c_int>,
+    /// This regex's own match data (made on its first match), so a match needs no shared
+    /// state but the matcher.
+    md: Option<pcre2::MatchData>,
+    matcher: Option<Rc<Matcher>>,
     replace_cv: Option<Box<ComplexValue>>,
     replace_text: Vec<u8>,
     template: Option<Box<Template>>,
@@ -53,66 +60,54 @@ pub struct ScriptEngine {
     ncaps: usize,
 }
 
-/// Per-process PCRE2 state shared by every regex, like upstream's static contexts: the match
-/// context (with `lua_regex_match_limit` and the JIT stack), and one match data reused by
-/// every match, grown when a regex has more captures.
-struct State {
-    mctx: Option<pcre2::MatchContext>,
-    md: Option<pcre2::MatchData>,
-    jit_stack: Option<pcre2::JitStack>,
+/// The worker's match settings shared by every regex, like upstream's static context: the
+/// match context (with `lua_regex_match_limit`) and the JIT stack it runs on. Each regex keeps
+/// a reference, so a match reaches it without a thread-local lookup.
+struct Matcher {
+    ctx: pcre2::MatchContext,
+    /// Declared after `ctx`, which uses it: dropped after it.
+    jit_stack: RefCell<Option<pcre2::JitStack>>,
     /// lua_regex_match_limit was applied (once the running cycle's configuration is known:
     /// not yet while init_by_lua runs)
-    limit_set: bool,
+    limit_set: Cell<bool>,
 }
 
 thread_local! {
-    static STATE: RefCell<State> =
-        const { RefCell::new(State { mctx: None, md: None, jit_stack: None, limit_set: false }) };
+    static MATCHER: RefCell<Option<Rc<Matcher>>> = const { RefCell::new(None) };
 }
 
-impl State {
-    /// The match context, made on first use, with the match limit once it is known.
-    fn match_context(&mut self) -> Option<&pcre2::MatchContext> {
-        if self.mctx.is_none() {
-            self.mctx = pcre2::MatchContext::new();
-            if let Some(ctx) = &self.mctx {
-                ctx.use_jit_stack(self.jit_stack.as_ref());
+impl Matcher {
+    /// The worker's matcher, made on first use (None when out of memory).
+    fn get() -> Option<Rc<Matcher>> {
+        MATCHER.with_borrow_mut(|m| {
+            if m.is_none() {
+                *m = pcre2::MatchContext::new()
+                    .map(|ctx| Rc::new(Matcher { ctx, jit_stack: RefCell::new(None), limit_set: Cell::new(false) }));
             }
-        }
-        let ctx = self.mctx.as_ref()?;
-        if !self.limit_set {
+            m.clone()
+        })
+    }
+
+    /// The match context, with the match limit once it is known.
+    fn context(&self) -> &pcre2::MatchContext {
+        if !self.limit_set.get() {
             if let Some(limit) = crate::api::regex::match_limit() {
                 if limit > 0 {
-                    ctx.set_match_limit(limit.min(u32::MAX as usize) as u32);
+                    self.ctx.set_match_limit(limit.min(u32::MAX as usize) as u32);
                 }
-                self.limit_set = true;
+                self.limit_set.set(true);
             }
         }
-        Some(ctx)
+        &self.ctx
     }
 }
 
-/// Writes `msg` NUL-terminated into `errstr` (`size` bytes).
-unsafe fn put_err(errstr: *mut u8, size: usize, msg: &[u8]) {
-    if errstr.is_null() || size == 0 {
-        return;
-    }
-    let n = msg.len().min(size - 1);
-    // SAFETY: the caller's buffer has `size` bytes.
-    unsafe {
-        ptr::copy_nonoverlapping(msg.as_ptr(), errstr, n);
-        *errstr.add(n) = 0;
-    }
-}
-
-/// The caller's `len` bytes at `p` (empty for null).
-unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
-    if p.is_null() || len == 0 {
-        &[]
-    } else {
-        // SAFETY: the caller passes a buffer of len bytes that outlives the call.
-        unsafe { std::slice::from_raw_parts(p, len) }
-    }
+/// Writes `msg` NUL-terminated into `dst` (cut to fit; nothing when `dst` is empty).
+fn put_err(dst: &mut [u8], msg: &[u8]) {
+    let Some(room) = dst.len().checked_sub(1) else { return };
+    let n = msg.len().min(room);
+    dst[..n].copy_from_slice(&msg[..n]);
+    dst[n] = 0;
 }
 
 /// Compiles `pat` with upstream's error texts; the pattern and its capture count.
@@ -181,6 +176,8 @@ fn new_regex(pat: &[u8], pat_ptr: *const u8, flags: c_int, pcre_opts: c_int) -> 
         pattern: pat_ptr,
         code,
         caps: vec![-1; (ncaptures as usize + 1) * 2],
+        md: None,
+        matcher: Matcher::get(),
         replace_cv: None,
         replace_text: Vec::new(),
         template: None,
@@ -201,13 +198,12 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_regex(
     errstr_size: usize,
 ) -> *mut Regex {
     guard(ptr::null_mut(), || {
-        // SAFETY: LuaJIT passes a string of pat_len bytes.
-        let p = unsafe { bytes(pat, pat_len) };
+        // SAFETY: LuaJIT passes a string of pat_len bytes and an error buffer of errstr_size.
+        let (p, err) = unsafe { (bytes_in(pat, pat_len), bytes_out(errstr, errstr_size)) };
         match new_regex(p, pat, flags, pcre_opts) {
             Ok(re) => Box::into_raw(re),
             Err(msg) => {
-                // SAFETY: the error buffer has errstr_size bytes.
-                unsafe { put_err(errstr, errstr_size, &msg) };
+                put_err(err, &msg);
                 ptr::null_mut()
             }
         }
@@ -220,35 +216,34 @@ fn exec(re: &mut Regex, flags: c_int, subject: &[u8], start: usize) -> c_int {
         re.ncaptures = 0;
     }
     let pairs = re.ncaptures as u32 + 1;
-    STATE.with_borrow_mut(|st| {
-        if st.md.as_ref().is_none_or(|md| pairs > md.pairs()) {
-            st.md = None;
-            st.md = pcre2::MatchData::new(pairs);
-        }
-        if st.match_context().is_none() {
-            return pcre2::ERROR_NOMEMORY;
-        }
-        let (Some(md), Some(ctx)) = (st.md.as_mut(), st.mctx.as_ref()) else {
-            return pcre2::ERROR_NOMEMORY;
-        };
-        let opts = if flags & NO_UTF8_CHECK != 0 { pcre2::NO_UTF_CHECK } else { 0 };
-        let rc = if flags & MODE_DFA != 0 {
-            let mut ws = [0 as c_int; DFA_WORKSPACE];
-            re.code.dfa_match_at(subject, start, opts, md, ctx, &mut ws)
-        } else {
-            re.code.match_at(subject, start, opts, md, ctx)
-        };
-        if rc < 0 {
-            return rc;
-        }
-        let ov = md.ovector();
-        let n = (ov.len() / 2).min(pairs as usize).min(re.caps.len() / 2);
-        for (dst, &v) in re.caps.iter_mut().zip(&ov[..n * 2]) {
-            // PCRE2_UNSET (all ones) becomes -1, as upstream's int captures
-            *dst = v as c_int;
-        }
-        rc
-    })
+    if re.md.as_ref().is_none_or(|md| pairs > md.pairs()) {
+        re.md = None;
+        re.md = pcre2::MatchData::new(pairs);
+    }
+    if re.matcher.is_none() {
+        re.matcher = Matcher::get();
+    }
+    let (Some(md), Some(m)) = (re.md.as_mut(), re.matcher.as_deref()) else {
+        return pcre2::ERROR_NOMEMORY;
+    };
+    let ctx = m.context();
+    let opts = if flags & NO_UTF8_CHECK != 0 { pcre2::NO_UTF_CHECK } else { 0 };
+    let rc = if flags & MODE_DFA != 0 {
+        let mut ws = [0 as c_int; DFA_WORKSPACE];
+        re.code.dfa_match_at(subject, start, opts, md, ctx, &mut ws)
+    } else {
+        re.code.match_at(subject, start, opts, md, ctx)
+    };
+    if rc < 0 {
+        return rc;
+    }
+    let ov = md.ovector();
+    let n = (ov.len() / 2).min(pairs as usize).min(re.caps.len() / 2);
+    for (dst, &v) in re.caps.iter_mut().zip(&ov[..n * 2]) {
+        // PCRE2_UNSET (all ones) becomes -1, as upstream's int captures
+        *dst = v as c_int;
+    }
+    rc
 }
 
 #[no_mangle]
@@ -262,7 +257,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_exec_regex(
     guard(pcre2::ERROR_NOMEMORY, || {
         // SAFETY: re came from compile_regex and is alive (LuaJIT holds it), used by this
         // call only; s has len bytes.
-        let (Some(re), subject) = (unsafe { re.as_mut() }, unsafe { bytes(s, len) }) else {
+        let (Some(re), subject) = (unsafe { re.as_mut() }, unsafe { bytes_in(s, len) }) else {
             return pcre2::ERROR_NOMEMORY;
         };
         exec(re, flags, subject, pos.max(0) as usize)
@@ -287,32 +282,35 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_replace_template(
 ) -> c_int {
     guard(NGX_ERROR, || {
         // SAFETY: re is a live regex; data has len bytes.
-        unsafe {
-            let re = &mut *re;
-            re.replace_text = if data.is_null() { Vec::new() } else { std::slice::from_raw_parts(data, len).to_vec() };
-            let template = match compile_template(&re.replace_text) {
-                Ok(t) => t.map(Box::new),
-                Err(msg) => {
-                    log_error(NGX_LOG_ERR, cycle_log(), 0, msg.as_bytes());
-                    return NGX_ERROR;
-                }
-            };
-            let program = template.as_ref().map_or(ptr::null_mut(), |t| &**t as *const Template as *mut c_void);
-            let mut cv = Box::new(ComplexValue {
-                value: ngx_str_t { len: re.replace_text.len(), data: re.replace_text.as_mut_ptr() },
-                lengths: program,
-                values: program,
-            });
-            re.replace = &mut *cv;
-            re.replace_cv = Some(cv);
-            re.template = template;
-            NGX_OK as c_int
-        }
+        let (re, text) = unsafe { (&mut *re, bytes_in(data, len)) };
+        set_replace(re, text)
     })
 }
 
+/// Compiles `text` as `re`'s replacement template (its complex value is `re.replace`).
+fn set_replace(re: &mut Regex, text: &[u8]) -> c_int {
+    re.replace_text = text.to_vec();
+    let template = match compile_template(&re.replace_text) {
+        Ok(t) => t.map(Box::new),
+        Err(msg) => {
+            cycle_error(NGX_LOG_ERR, 0, msg.as_bytes());
+            return NGX_ERROR;
+        }
+    };
+    let program = template.as_ref().map_or(ptr::null_mut(), |t| &**t as *const Template as *mut c_void);
+    let mut cv = Box::new(ComplexValue {
+        value: ngx_str_t { len: re.replace_text.len(), data: re.replace_text.as_mut_ptr() },
+        lengths: program,
+        values: program,
+    });
+    re.replace = &mut *cv;
+    re.replace_cv = Some(cv);
+    re.template = template;
+    NGX_OK as c_int
+}
+
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_create_script_engine() -> *mut ScriptEngine {
+pub extern "C" fn ngx_stream_lua_ffi_create_script_engine() -> *mut ScriptEngine {
     guard(ptr::null_mut(), || Box::into_raw(Box::new(ScriptEngine { subj: ptr::null(), caps: ptr::null(), ncaps: 0 })))
 }
 
@@ -325,13 +323,10 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_init_script_engine(
 ) {
     guard((), || {
         // SAFETY: e came from create_script_engine; compiled is a live regex.
-        unsafe {
-            let e = &mut *e;
-            let re = &*compiled;
-            e.subj = subj;
-            e.caps = re.caps.as_ptr();
-            e.ncaps = (count.max(0) as usize * 2).min(re.caps.len());
-        }
+        let (e, re) = unsafe { (&mut *e, &*compiled) };
+        e.subj = subj;
+        e.caps = re.caps.as_ptr();
+        e.ncaps = (count.max(0) as usize * 2).min(re.caps.len());
     })
 }
 
@@ -345,17 +340,19 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_destroy_script_engine(e: *mut Script
     })
 }
 
-/// The engine's captures and the template a complex value runs.
-unsafe fn program<'a>(
-    e: *mut ScriptEngine,
-    cv: *mut ComplexValue,
-) -> Option<(&'a ScriptEngine, &'a [i32], &'a Template)> {
-    // SAFETY: e was initialised for the regex whose replace value cv is.
+/// The subject and captures of the engine's match, and the template a complex value runs.
+///
+/// # Safety
+/// `e` was initialised for the match of the regex whose replace value `cv` is, and that
+/// regex and subject are still alive and unchanged.
+unsafe fn program<'a>(e: *mut ScriptEngine, cv: *mut ComplexValue) -> Option<(&'a [u8], &'a [i32], &'a Template)> {
+    // SAFETY: the contract above: cv's program is the regex's template, e's captures are the
+    // regex's, and they lie within the subject.
     unsafe {
         let e = &*e;
         let t = ((*cv).lengths as *const Template).as_ref()?;
         let caps = if e.caps.is_null() { &[][..] } else { std::slice::from_raw_parts(e.caps, e.ncaps) };
-        Some((e, caps, t))
+        Some((bytes_in(e.subj, captures_end(caps)), caps, t))
     }
 }
 
@@ -373,25 +370,11 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_script_eval_data(
     dst: *mut u8,
 ) -> usize {
     guard(0, || {
-        // SAFETY: dst has room for eval_len bytes (the caller sized it); captures lie in subj.
-        unsafe {
-            let Some((e, caps, t)) = program(e, cv) else {
-                return 0;
-            };
-            let mut written = 0;
-            for p in &t.0 {
-                let (src, n) = match p {
-                    Piece::Lit(s) => (s.as_ptr(), s.len()),
-                    Piece::Cap(i) => match capture_range(caps, *i) {
-                        Some((f, to)) => (e.subj.add(f), to - f),
-                        None => continue,
-                    },
-                };
-                ptr::copy_nonoverlapping(src, dst.add(written), n);
-                written += n;
-            }
-            written
-        }
+        // SAFETY: see program().
+        let Some((subject, caps, t)) = (unsafe { program(e, cv) }) else { return 0 };
+        // SAFETY: the caller sized dst by eval_len for this match.
+        let dst = unsafe { bytes_out(dst, t.eval_len(caps)) };
+        t.eval_into(subject, caps, dst)
     })
 }
 
@@ -412,19 +395,18 @@ fn set_jit_stack_size(size: c_int) -> Result<(), &'static [u8]> {
         return Err(b"no pcre jit support found");
     }
     let size = (size.max(0) as usize).max(MIN_JIT_STACK);
-    STATE.with_borrow_mut(|st| {
-        // the context never keeps the old stack: it is switched before that one is freed
-        let stack = pcre2::JitStack::new(MIN_JIT_STACK, size);
-        if let Some(ctx) = &st.mctx {
-            ctx.use_jit_stack(stack.as_ref());
-        }
-        st.jit_stack = stack;
-        if st.jit_stack.is_none() {
-            Err(&b"pcre jit stack allocation failed"[..])
-        } else {
-            Ok(())
-        }
-    })
+    let failed = &b"pcre jit stack allocation failed"[..];
+    let m = Matcher::get().ok_or(failed)?;
+    // the context never keeps the old stack: it is switched before that one is freed
+    let stack = pcre2::JitStack::new(MIN_JIT_STACK, size);
+    m.ctx.use_jit_stack(stack.as_ref());
+    let made = stack.is_some();
+    *m.jit_stack.borrow_mut() = stack;
+    if made {
+        Ok(())
+    } else {
+        Err(failed)
+    }
 }
 
 #[no_mangle]
@@ -436,13 +418,13 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_set_jit_stack_size(
     guard(NGX_ERROR, || match set_jit_stack_size(size) {
         Ok(()) => NGX_OK as c_int,
         Err(msg) => {
-            if !errstr_size.is_null() {
-                // SAFETY: errstr has *errstr_size bytes.
-                unsafe {
-                    let n = msg.len().min(*errstr_size);
-                    ptr::copy_nonoverlapping(msg.as_ptr(), errstr, n);
-                    *errstr_size = n;
-                }
+            // SAFETY: errstr_size is null (no message wanted) or points at errstr's size.
+            if let Some(size) = unsafe { errstr_size.as_mut() } {
+                // SAFETY: errstr has *size writable bytes.
+                let dst = unsafe { bytes_out(errstr, *size) };
+                let n = msg.len().min(dst.len());
+                dst[..n].copy_from_slice(&msg[..n]);
+                *size = n;
             }
             NGX_ERROR
         }
