@@ -2,27 +2,19 @@
 //! C ABI over the buffer of `lua_capture_error_log` (runtime/log_capture.rs).
 
 use std::ffi::{c_char, c_int};
-use std::ptr;
 
 use crate::runtime::log_capture::RingBuf;
 use crate::runtime::session::Session;
+use crate::sys::cbuf::{bytes_in, ErrBuf};
 use crate::sys::ngx::*;
 
 /// The running cycle's capture buffer.
-fn current_ring() -> Option<*mut RingBuf> {
-    crate::conf::cycle_main_conf().and_then(|m| m.misc.capture).map(|p| p.as_ptr())
-}
-
-unsafe fn set_err(err: *mut u8, errlen: *mut usize, msg: &[u8]) {
-    if err.is_null() || errlen.is_null() {
-        return;
-    }
-    // SAFETY: the caller's buffer holds *errlen bytes.
-    unsafe {
-        let n = msg.len().min(*errlen);
-        ptr::copy_nonoverlapping(msg.as_ptr(), err, n);
-        *errlen = n;
-    }
+fn with_ring<R>(f: impl FnOnce(&mut RingBuf) -> R) -> Option<R> {
+    let rb = crate::conf::cycle_main_conf().and_then(|m| m.misc.capture)?;
+    // SAFETY: the buffer lives in the running cycle's pool; this process's only thread uses
+    // it, and no other borrow of it is alive while f runs (the log writer runs only inside
+    // nginx's logging, which f does not call).
+    Some(f(unsafe { &mut *rb.as_ptr() }))
 }
 
 const NOT_SET: &[u8] = b"directive \"lua_capture_error_log\" is not set";
@@ -34,18 +26,22 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_set_filter_level(
     errlen: *mut usize,
 ) -> c_int {
     guard(NGX_ERROR, || {
-        // SAFETY: the buffer belongs to the running cycle of this process.
-        unsafe {
-            let Some(rb) = current_ring() else {
-                set_err(err, errlen, NOT_SET);
-                return NGX_ERROR;
-            };
-            if level > NGX_LOG_DEBUG as c_int || level < NGX_LOG_STDERR as c_int {
-                set_err(err, errlen, format!("bad log level: {level}").as_bytes());
-                return NGX_ERROR;
+        // SAFETY: the error buffer holds *errlen bytes.
+        let mut err = unsafe { ErrBuf::from_raw(err, errlen) };
+        if level > NGX_LOG_DEBUG as c_int || level < NGX_LOG_STDERR as c_int {
+            if with_ring(|_| ()).is_none() {
+                err.set(NOT_SET);
+            } else {
+                err.set(format!("bad log level: {level}").as_bytes());
             }
-            (*rb).filter_level = level as ngx_uint_t;
-            NGX_OK as c_int
+            return NGX_ERROR;
+        }
+        match with_ring(|rb| rb.filter_level = level as ngx_uint_t) {
+            Some(()) => NGX_OK as c_int,
+            None => {
+                err.set(NOT_SET);
+                NGX_ERROR
+            }
         }
     })
 }
@@ -61,45 +57,43 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_get_msg(
     log_time: *mut f64,
 ) -> c_int {
     guard(NGX_ERROR, || {
-        // SAFETY: as above; the out pointers are the caller's.
-        unsafe {
-            let Some(rb) = current_ring() else {
-                set_err(err, errlen, NOT_SET);
-                return NGX_ERROR;
-            };
-            let Some(e) = (*rb).pop() else { return NGX_DONE as c_int };
-            *log = (*rb).text_ptr(e.start) as *mut c_char;
-            *loglevel = e.level as c_int;
-            if !log_time.is_null() {
-                *log_time = e.time;
-            }
-            e.len as c_int
+        // SAFETY: the out pointers are the caller's (log_time may be null); the error buffer
+        // holds *errlen bytes.
+        let (log, loglevel, log_time, mut err) =
+            unsafe { (&mut *log, &mut *loglevel, log_time.as_mut(), ErrBuf::from_raw(err, errlen)) };
+        let popped = with_ring(|rb| rb.pop().map(|e| (e.level, e.time, e.len, rb.text_ptr(e.start))));
+        let Some(popped) = popped else {
+            err.set(NOT_SET);
+            return NGX_ERROR;
+        };
+        let Some((level, time, len, text)) = popped else { return NGX_DONE as c_int };
+        *log = text as *mut c_char;
+        *loglevel = level as c_int;
+        if let Some(t) = log_time {
+            *t = time;
         }
+        len as c_int
     })
 }
 
 /// The log `r` writes to (its session's), or the cycle's.
-unsafe fn log_of(r: *mut Session) -> *mut ngx_log_t {
-    // SAFETY: r is null or a live session's context.
-    unsafe {
-        if r.is_null() {
-            cycle_log()
-        } else {
-            (*r).log()
-        }
+///
+/// # Safety
+/// `r` is null or the running session.
+unsafe fn log_of(r: *mut Session) -> Option<Log> {
+    // SAFETY: the caller's contract.
+    match unsafe { r.as_ref() } {
+        Some(sess) => Some(sess.logger()),
+        None => Log::cycle(),
     }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_get_sys_filter_level(r: *mut Session) -> c_int {
     guard(NGX_LOG_ERR as c_int, || {
-        // SAFETY: as in log_of.
-        let log = unsafe { log_of(r) };
-        if log.is_null() {
-            return NGX_LOG_ERR as c_int;
-        }
-        // SAFETY: a live nginx log.
-        let level = unsafe { (*log).log_level };
+        // SAFETY: r is null or the running session (what `get_request()` gave the caller).
+        let Some(log) = (unsafe { log_of(r) }) else { return NGX_LOG_ERR as c_int };
+        let level = log.level();
         if level == NGX_LOG_DEBUG_ALL as ngx_uint_t {
             NGX_LOG_DEBUG as c_int
         } else {
@@ -120,10 +114,10 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_raw_log(
         if level > NGX_LOG_DEBUG as c_int || level < NGX_LOG_STDERR as c_int {
             return NGX_ERROR;
         }
-        // SAFETY: s points at s_len bytes (a Lua string).
-        unsafe {
-            let msg = if s.is_null() { &[][..] } else { std::slice::from_raw_parts(s, s_len) };
-            log_error(level as u32, log_of(r), 0, msg);
+        // SAFETY: r as in log_of; s points at s_len bytes (a Lua string).
+        let (log, msg) = unsafe { (log_of(r), bytes_in(s, s_len)) };
+        if let Some(log) = log {
+            log.error(level as u32, 0, msg);
         }
         NGX_OK as c_int
     })

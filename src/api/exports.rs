@@ -5,24 +5,23 @@
 use std::ffi::{c_char, c_int, c_uchar};
 
 use crate::runtime::session::{Phase, Session};
+use crate::sys::cbuf::{bytes_in, bytes_out, ErrBuf};
 use crate::sys::ngx::*;
+use crate::sys::{clock, worker};
 
 const FFI_NO_REQ_CTX: c_int = -100;
 const FFI_BAD_CONTEXT: c_int = -101;
 
 static ERR_NO_SESSION: &[u8] = b"no request found\0";
 
-/// Writes `msg` into an error buffer of `*errlen` bytes and sets `*errlen` to its length.
-unsafe fn set_err(err: *mut c_uchar, errlen: *mut usize, msg: &[u8]) {
-    if err.is_null() || errlen.is_null() {
-        return;
-    }
-    // SAFETY: the caller gives a buffer of *errlen bytes.
-    unsafe {
-        let n = msg.len().min(*errlen);
-        std::ptr::copy_nonoverlapping(msg.as_ptr(), err, n);
-        *errlen = n;
-    }
+/// The session behind the opaque request pointer.
+///
+/// # Safety
+/// `r` is what the built-in layer's `get_request()` gave: null, or the running session, live
+/// for the whole call.
+unsafe fn session<'a>(r: *mut Session) -> Option<&'a mut Session> {
+    // SAFETY: the caller's contract; no other reference to it is used while the call runs.
+    unsafe { r.as_mut() }
 }
 
 #[no_mangle]
@@ -37,25 +36,33 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_var_get(
     err: *mut *const c_char,
 ) -> c_int {
     guard(NGX_ERROR, || {
-        // SAFETY: r is a live session's context; the buffers are sized by the caller.
-        unsafe {
-            if r.is_null() {
-                *err = ERR_NO_SESSION.as_ptr() as *const c_char;
-                return NGX_ERROR;
+        // SAFETY: r as `session` wants; the name and its lowercase buffer hold name_len bytes;
+        // the out pointers are writable.
+        let (sess, name, lowcase, value, value_len, err) = unsafe {
+            (
+                session(r),
+                bytes_in(name_data as *const u8, name_len),
+                bytes_out(lowcase_buf as *mut u8, name_len),
+                &mut *value,
+                &mut *value_len,
+                &mut *err,
+            )
+        };
+        let Some(sess) = sess else {
+            *err = ERR_NO_SESSION.as_ptr() as *const c_char;
+            return NGX_ERROR;
+        };
+        if name_data.is_null() {
+            // regex capture variables ($1...) come with ngx.re
+            return NGX_DECLINED;
+        }
+        match sess.stream().and_then(|s| s.variable(name, lowcase)) {
+            Some(v) => {
+                *value = v.as_ptr() as *mut c_char;
+                *value_len = v.len();
+                NGX_OK as c_int
             }
-            if name_data.is_null() {
-                // regex capture variables ($1...) come with ngx.re
-                return NGX_DECLINED;
-            }
-            let hash = ngx_hash_strlow(lowcase_buf as *mut u8, name_data as *mut u8, name_len);
-            let mut name = ngx_str_t { len: name_len, data: lowcase_buf as *mut u8 };
-            let vv = ngx_stream_get_variable((*r).s, &mut name, hash);
-            if vv.is_null() || (*vv).not_found() != 0 {
-                return NGX_DECLINED;
-            }
-            *value = (*vv).data as *mut c_char;
-            *value_len = (*vv).len() as usize;
-            NGX_OK as c_int
+            None => NGX_DECLINED,
         }
     })
 }
@@ -72,71 +79,31 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_var_set(
     errlen: *mut usize,
 ) -> c_int {
     guard(NGX_ERROR, || {
-        // SAFETY: r is null or a live session's context; the buffers are sized by the caller.
-        unsafe {
-            if r.is_null() {
-                set_err(errbuf, errlen, b"no request object found");
-                return NGX_ERROR;
+        // SAFETY: r as `session` wants; the name, its lowercase buffer and the value hold
+        // their lengths; the error buffer holds *errlen bytes.
+        let (sess, name, lowcase, v, mut err) = unsafe {
+            (
+                session(r),
+                bytes_in(name_data, name_len),
+                bytes_out(lowcase_buf, name_len),
+                (!value.is_null()).then(|| bytes_in(value, value_len)),
+                ErrBuf::from_raw(errbuf, errlen),
+            )
+        };
+        let Some(sess) = sess else {
+            err.set(b"no request object found");
+            return NGX_ERROR;
+        };
+        let Some(stream) = sess.stream() else {
+            err.set(b"API disabled in the current context");
+            return NGX_ERROR;
+        };
+        match stream.set_variable(name, lowcase, v) {
+            Ok(()) => NGX_OK as c_int,
+            Err(msg) => {
+                err.set(msg.as_bytes());
+                NGX_ERROR
             }
-            let s = (*r).s;
-            if s.is_null() {
-                set_err(errbuf, errlen, b"API disabled in the current context");
-                return NGX_ERROR;
-            }
-            let hash = ngx_hash_strlow(lowcase_buf, name_data as *mut u8, name_len);
-            let name = String::from_utf8_lossy(std::slice::from_raw_parts(lowcase_buf, name_len)).into_owned();
-            let cmcf = *(*s).main_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_main_conf_t;
-            let v =
-                ngx_hash_find(&mut (*cmcf).variables_hash, hash, lowcase_buf, name_len) as *mut ngx_stream_variable_t;
-            if v.is_null() {
-                let msg = format!(
-                    "variable \"{name}\" not found for writing; maybe it is a built-in variable that is not \
-                     changeable or you forgot to use \"set ${name} '';\" in the config file to define it first"
-                );
-                set_err(errbuf, errlen, msg.as_bytes());
-                return NGX_ERROR;
-            }
-            if (*v).flags & NGX_STREAM_VAR_CHANGEABLE as ngx_uint_t == 0 {
-                set_err(errbuf, errlen, format!("variable \"{name}\" not changeable").as_bytes());
-                return NGX_ERROR;
-            }
-            let pool = (*(*s).connection).pool;
-            // the value must live as long as the session
-            let data = if value.is_null() || value_len == 0 {
-                std::ptr::null_mut()
-            } else {
-                let p = ngx_pnalloc(pool, value_len) as *mut u8;
-                if p.is_null() {
-                    set_err(errbuf, errlen, b"no memory");
-                    return NGX_ERROR;
-                }
-                std::ptr::copy_nonoverlapping(value, p, value_len);
-                p
-            };
-            let fill = |vv: *mut ngx_stream_variable_value_t| {
-                (*vv).data = data;
-                (*vv).set_len(value_len as u32);
-                (*vv).set_valid(!value.is_null() as u32);
-                (*vv).set_not_found(value.is_null() as u32);
-                (*vv).set_no_cacheable(0);
-            };
-            if let Some(set) = (*v).set_handler {
-                let vv = ngx_pcalloc(pool, std::mem::size_of::<ngx_stream_variable_value_t>())
-                    as *mut ngx_stream_variable_value_t;
-                if vv.is_null() {
-                    set_err(errbuf, errlen, b"no memory");
-                    return NGX_ERROR;
-                }
-                fill(vv);
-                set(s, vv, (*v).data);
-                return NGX_OK as c_int;
-            }
-            if (*v).flags & NGX_STREAM_VAR_INDEXED as ngx_uint_t != 0 {
-                fill((*s).variables.add((*v).index));
-                return NGX_OK as c_int;
-            }
-            set_err(errbuf, errlen, format!("variable \"{name}\" cannot be assigned a value").as_bytes());
-            NGX_ERROR
         }
     })
 }
@@ -148,34 +115,28 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_get_ctx_ref(
     ssl_ctx_ref: *mut c_int,
 ) -> c_int {
     guard(FFI_NO_REQ_CTX, || {
-        // SAFETY: r is null or a live session's context.
-        unsafe {
-            if r.is_null() {
-                return FFI_NO_REQ_CTX;
-            }
-            if (*r).ctx_ref >= 0 || in_ssl_phase.is_null() {
-                return (*r).ctx_ref;
-            }
-            *in_ssl_phase = matches!((*r).phase, Phase::SslCert | Phase::SslClientHello) as c_int;
-            if !ssl_ctx_ref.is_null() {
-                *ssl_ctx_ref = crate::sys::LUA_NOREF;
-            }
-            (*r).ctx_ref
+        // SAFETY: r as `session` wants; the out pointers are null or writable.
+        let (sess, in_ssl_phase, ssl_ctx_ref) = unsafe { (session(r), in_ssl_phase.as_mut(), ssl_ctx_ref.as_mut()) };
+        let Some(sess) = sess else { return FFI_NO_REQ_CTX };
+        if sess.ctx_ref >= 0 {
+            return sess.ctx_ref;
         }
+        let Some(in_ssl_phase) = in_ssl_phase else { return sess.ctx_ref };
+        *in_ssl_phase = matches!(sess.phase, Phase::SslCert | Phase::SslClientHello) as c_int;
+        if let Some(r) = ssl_ctx_ref {
+            *r = crate::sys::LUA_NOREF;
+        }
+        sess.ctx_ref
     })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_set_ctx_ref(r: *mut Session, cref: c_int) -> c_int {
     guard(FFI_NO_REQ_CTX, || {
-        // SAFETY: r is null or a live session's context.
-        unsafe {
-            if r.is_null() {
-                return FFI_NO_REQ_CTX;
-            }
-            (*r).ctx_ref = cref;
-            NGX_OK as c_int
-        }
+        // SAFETY: r as `session` wants.
+        let Some(sess) = (unsafe { session(r) }) else { return FFI_NO_REQ_CTX };
+        sess.ctx_ref = cref;
+        NGX_OK as c_int
     })
 }
 
@@ -187,96 +148,61 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_exit(
     errlen: *mut usize,
 ) -> c_int {
     guard(NGX_ERROR, || {
-        // SAFETY: r is null or a live session's context.
-        unsafe {
-            if r.is_null() {
-                set_err(err, errlen, b"no request ctx found");
-                return NGX_ERROR;
-            }
-            let allowed =
-                [Phase::Content, Phase::Timer, Phase::Balancer, Phase::SslClientHello, Phase::SslCert, Phase::Preread];
-            if !allowed.contains(&(*r).phase) {
-                let msg = format!("API disabled in the context of {}", (*r).phase.directive_name());
-                set_err(err, errlen, msg.as_bytes());
-                return NGX_ERROR;
-            }
-            (*r).exit_code = Some(status as isize);
-            crate::sys::log_debug((*r).log(), &format!("lua exit with code {status}"));
-            if (*r).phase == Phase::Balancer {
-                return NGX_DONE;
-            }
-            NGX_OK as c_int
+        // SAFETY: r as `session` wants; the error buffer holds *errlen bytes.
+        let (sess, mut err) = unsafe { (session(r), ErrBuf::from_raw(err, errlen)) };
+        let Some(sess) = sess else {
+            err.set(b"no request ctx found");
+            return NGX_ERROR;
+        };
+        let allowed =
+            [Phase::Content, Phase::Timer, Phase::Balancer, Phase::SslClientHello, Phase::SslCert, Phase::Preread];
+        if !allowed.contains(&sess.phase) {
+            err.set(format!("API disabled in the context of {}", sess.phase.directive_name()).as_bytes());
+            return NGX_ERROR;
         }
+        sess.exit_code = Some(status as isize);
+        sess.logger().debug(&format!("lua exit with code {status}"));
+        if sess.phase == Phase::Balancer {
+            return NGX_DONE;
+        }
+        NGX_OK as c_int
     })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_get_phase(r: *mut Session, _err: *mut *const c_char) -> c_int {
-    // SAFETY: r is null or a live session's context.
-    unsafe {
-        if r.is_null() {
-            return FFI_BAD_CONTEXT;
-        }
-        (*r).phase as c_int
+    // SAFETY: r as `session` wants.
+    match unsafe { session(r) } {
+        Some(sess) => sess.phase as c_int,
+        None => FFI_BAD_CONTEXT,
     }
 }
 
 #[no_mangle]
 pub extern "C" fn ngx_stream_lua_ffi_worker_pid() -> c_int {
-    // SAFETY: ngx_pid is set at process start.
-    unsafe { ngx_pid as c_int }
+    worker::pid() as c_int
 }
 
 #[no_mangle]
 pub extern "C" fn ngx_stream_lua_ffi_worker_id() -> c_int {
-    // SAFETY: plain reads of nginx process globals.
-    unsafe {
-        if ngx_process != NGX_PROCESS_WORKER as ngx_uint_t && ngx_process != NGX_PROCESS_SINGLE as ngx_uint_t {
-            return -1;
-        }
-        ngx_worker as c_int
-    }
+    worker::worker_id().map_or(-1, |id| id as c_int)
 }
 
 #[no_mangle]
 pub extern "C" fn ngx_stream_lua_ffi_worker_exiting() -> c_int {
-    // SAFETY: plain read of an nginx process global.
-    unsafe { ngx_exiting as c_int }
+    worker::exiting() as c_int
 }
 
 #[no_mangle]
 pub extern "C" fn ngx_stream_lua_ffi_worker_count() -> c_int {
-    // SAFETY: the core module's conf is set once the cycle is configured.
-    unsafe {
-        let ccf = *(*ngx_cycle).conf_ctx.add(ngx_core_module.index) as *mut ngx_core_conf_t;
-        if ccf.is_null() {
-            return 1;
-        }
-        (*ccf).worker_processes as c_int
-    }
+    worker::worker_count() as c_int
 }
 
 // ---- time --------------------------------------------------------------------------------
 
-/// nginx's cached time (seconds, milliseconds, minutes east of UTC).
-fn cached_time() -> (i64, i64, i64) {
-    // SAFETY: ngx_cached_time always points at a valid slot once nginx has started.
-    unsafe {
-        let tp = ngx_cached_time;
-        ((*tp).sec, (*tp).msec as i64, (*tp).gmtoff as i64)
-    }
-}
-
-fn broken_down(secs: i64) -> ngx_tm_t {
-    // SAFETY: ngx_gmtime fills the struct from a time value.
-    unsafe {
-        let mut tm: ngx_tm_t = std::mem::zeroed();
-        ngx_gmtime(secs as time_t, &mut tm);
-        tm
-    }
-}
-
-unsafe fn write_date(buf: *mut u8, tm: &ngx_tm_t, with_time: bool) {
+/// `YYYY-MM-DD` or `YYYY-MM-DD hh:mm:ss` of a time, into `out` (10 or 19 bytes).
+fn write_date(out: &mut [u8], secs: i64, with_time: bool) {
+    let tm = clock::gmtime(secs);
     let s = if with_time {
         format!(
             "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
@@ -285,13 +211,12 @@ unsafe fn write_date(buf: *mut u8, tm: &ngx_tm_t, with_time: bool) {
     } else {
         format!("{:04}-{:02}-{:02}", tm.tm_year, tm.tm_mon, tm.tm_mday)
     };
-    // SAFETY: the caller's buffer holds 10 (date) or 19 (date and time) bytes.
-    unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), buf, s.len()) };
+    out[..s.len()].copy_from_slice(s.as_bytes());
 }
 
 #[no_mangle]
 pub extern "C" fn ngx_stream_lua_ffi_now() -> f64 {
-    let (sec, msec, _) = cached_time();
+    let (sec, msec, _) = clock::cached();
     to_f64(sec) + to_f64(msec) / 1000.0
 }
 
@@ -326,82 +251,56 @@ fn to_f64(v: i64) -> f64 {
 
 #[no_mangle]
 pub extern "C" fn ngx_stream_lua_ffi_time() -> libc::c_long {
-    cached_time().0 as libc::c_long
+    clock::cached().0 as libc::c_long
 }
 
 #[no_mangle]
 pub extern "C" fn ngx_stream_lua_ffi_monotonic_msec() -> u64 {
-    // SAFETY: ngx_current_msec is nginx's monotonic clock in ms.
-    unsafe { ngx_current_msec as u64 }
+    clock::monotonic_msec()
 }
 
 #[no_mangle]
 pub extern "C" fn ngx_stream_lua_ffi_update_time() {
-    // SAFETY: refreshing nginx's cached time is what ngx_time_update does, from the event loop.
-    unsafe { ngx_time_update() }
+    clock::update()
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_today(buf: *mut u8) {
-    let (sec, _, gmtoff) = cached_time();
+    let (sec, _, gmtoff) = clock::cached();
     // SAFETY: buf holds 10 bytes.
-    unsafe { write_date(buf, &broken_down(sec + gmtoff * 60), false) }
+    write_date(unsafe { bytes_out(buf, 10) }, sec + gmtoff * 60, false)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_localtime(buf: *mut u8) {
-    let (sec, _, gmtoff) = cached_time();
+    let (sec, _, gmtoff) = clock::cached();
     // SAFETY: buf holds 19 bytes.
-    unsafe { write_date(buf, &broken_down(sec + gmtoff * 60), true) }
+    write_date(unsafe { bytes_out(buf, 19) }, sec + gmtoff * 60, true)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_utctime(buf: *mut u8) {
     // SAFETY: buf holds 19 bytes.
-    unsafe { write_date(buf, &broken_down(cached_time().0), true) }
+    write_date(unsafe { bytes_out(buf, 19) }, clock::cached().0, true)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_req_start_time(r: *mut Session) -> f64 {
-    // SAFETY: r is a live session's context.
-    unsafe {
-        if r.is_null() || (*r).s.is_null() {
-            return 0.0;
-        }
-        let s = (*r).s;
-        to_f64((*s).start_sec) + to_f64((*s).start_msec as i64) / 1000.0
-    }
+    // SAFETY: r as `session` wants.
+    let Some(stream) = (unsafe { session(r) }).and_then(|s| s.stream()) else { return 0.0 };
+    let (sec, msec) = stream.start_time();
+    to_f64(sec) + to_f64(msec) / 1000.0
 }
 
 /// The pids of this worker and its siblings, as nginx's process table in the worker knows them.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_worker_pids(pids: *mut c_int, pids_len: *mut usize) -> c_int {
-    // SAFETY: pids has *pids_len slots; ngx_processes is nginx's per-process table.
-    unsafe {
-        let cap = *pids_len;
-        let mut n = 0usize;
-        #[allow(clippy::needless_range_loop)] // the slot number itself is compared below
-        for i in 0..NGX_MAX_PROCESSES as usize {
-            if n >= cap {
-                break;
-            }
-            let p = &*std::ptr::addr_of!(ngx_processes[i]);
-            if i as ngx_int_t != ngx_process_slot && p.pid == 0 {
-                break;
-            }
-            if i as ngx_int_t == ngx_process_slot {
-                *pids.add(n) = ngx_pid as c_int;
-                n += 1;
-            }
-            if n < cap && p.channel[0] > 0 && p.pid > 0 {
-                *pids.add(n) = p.pid as c_int;
-                n += 1;
-            }
-        }
-        if n == 0 {
-            return NGX_ERROR;
-        }
-        *pids_len = n;
-        NGX_OK as c_int
+    // SAFETY: pids has *pids_len slots; pids_len is readable and writable.
+    let (pids_len, out) = unsafe { (&mut *pids_len, std::slice::from_raw_parts_mut(pids, *pids_len)) };
+    let n = worker::worker_pids(out);
+    if n == 0 {
+        return NGX_ERROR;
     }
+    *pids_len = n;
+    NGX_OK as c_int
 }

@@ -5,6 +5,7 @@ use std::ffi::c_int;
 use std::ptr;
 
 use crate::runtime::thread::{Status as ThreadStatus, Thread};
+use crate::sys::stream::StreamRef;
 use crate::sys::*;
 
 /// A coroutine operation Lua asked the scheduler for (it yields to do it).
@@ -157,6 +158,13 @@ impl Session {
     pub fn connection(&self) -> *mut ngx_connection_t {
         // SAFETY: the session outlives this context (the context is in its pool).
         unsafe { (*self.s).connection }
+    }
+
+    /// The nginx stream session this one belongs to (none for a session-less context).
+    pub fn stream(&self) -> Option<StreamRef<'_>> {
+        // SAFETY: s is null or the stream session this one is attached to, which frees this
+        // one (its pool cleanup) before it goes.
+        unsafe { StreamRef::from_raw(self.s) }
     }
 
     /// Cancels what every thread waits for.

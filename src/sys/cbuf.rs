@@ -78,3 +78,31 @@ impl<'a> OutBuf<'a> {
         true
     }
 }
+
+/// A caller's error buffer (`u_char *err, size_t *errlen`): `*errlen` bytes of room on entry,
+/// the length of the message on return.
+pub struct ErrBuf<'a> {
+    buf: &'a mut [u8],
+    len: Option<&'a mut usize>,
+}
+
+impl<'a> ErrBuf<'a> {
+    /// # Safety
+    /// `err` is null or points at `*errlen` writable bytes; `errlen` is null or valid for reads
+    /// and writes; both for `'a`.
+    pub unsafe fn from_raw(err: *mut u8, errlen: *mut usize) -> ErrBuf<'a> {
+        if err.is_null() || errlen.is_null() {
+            return ErrBuf { buf: &mut [], len: None };
+        }
+        // SAFETY: the caller's contract.
+        unsafe { ErrBuf { buf: bytes_out(err, *errlen), len: Some(&mut *errlen) } }
+    }
+
+    /// Writes `msg` (cut to the room there is) and its length.
+    pub fn set(&mut self, msg: &[u8]) {
+        let Some(len) = self.len.as_mut() else { return };
+        let n = msg.len().min(self.buf.len());
+        self.buf[..n].copy_from_slice(&msg[..n]);
+        **len = n;
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod cbuf;
+pub mod clock;
 pub mod cmodule;
 pub mod coroutine;
 pub mod digest;
@@ -12,6 +13,7 @@ pub mod ngx;
 pub mod pcre2;
 pub mod shdict;
 pub mod state;
+pub mod stream;
 pub mod udata;
 pub mod worker;
 

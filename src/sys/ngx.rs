@@ -49,6 +49,12 @@ impl Log {
         self.0.as_ptr()
     }
 
+    /// The log's level (`error_log`'s, or NGX_LOG_DEBUG_ALL for `debug`).
+    pub fn level(self) -> ngx_uint_t {
+        // SAFETY: the handle's log is valid (its constructor's contract).
+        unsafe { self.0.as_ref().log_level }
+    }
+
     /// Whether a message at `level` would be written.
     pub fn enabled(self, level: u32) -> bool {
         // SAFETY: the handle's log is valid (its constructor's contract).

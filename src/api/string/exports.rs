@@ -5,27 +5,10 @@ use std::ffi::{c_int, c_uint};
 
 use crate::api::string;
 use crate::runtime::session::Session;
+use crate::sys::cbuf::{bytes_in as bytes, bytes_out as bytes_mut};
 use crate::sys::ngx::*;
 
 pub use crate::sys::digest::{md5, sha1};
-
-/// The `len` bytes at `p` (empty for a null pointer).
-unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
-    if p.is_null() || len == 0 {
-        return &[];
-    }
-    // SAFETY: the caller passes a buffer of len bytes.
-    unsafe { std::slice::from_raw_parts(p, len) }
-}
-
-/// The `len` writable bytes at `p` (empty for a null pointer).
-unsafe fn bytes_mut<'a>(p: *mut u8, len: usize) -> &'a mut [u8] {
-    if p.is_null() || len == 0 {
-        return &mut [];
-    }
-    // SAFETY: the caller passes a buffer of len bytes.
-    unsafe { std::slice::from_raw_parts_mut(p, len) }
-}
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_uri_escaped_length(src: *const u8, len: usize, kind: c_int) -> usize {
@@ -126,12 +109,10 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_crc32_long(src: *const u8, len: usiz
 /// `ngx.status` in stream: the session's status code.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_get_resp_status(r: *mut Session) -> c_int {
-    // SAFETY: r is null or a live session's context.
-    unsafe {
-        if r.is_null() || (*r).s.is_null() {
-            return -101; // FFI_BAD_CONTEXT
-        }
-        (*(*r).s).status as c_int
+    // SAFETY: r is null or the running session (what `get_request()` gave the caller).
+    match unsafe { r.as_ref() }.and_then(|s| s.stream()) {
+        Some(stream) => stream.status() as c_int,
+        None => -101, // FFI_BAD_CONTEXT
     }
 }
 
