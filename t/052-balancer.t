@@ -423,3 +423,29 @@ backend A
 --- error_log
 coroutine.create: API disabled in the context of balancer_by_lua*
 ngx.thread.spawn: API disabled in the context of balancer_by_lua*
+
+
+
+=== TEST 16: bind_to_local_addr picks the upstream connection's source address; a bad one is refused
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("from ", ngx.var.remote_addr) }
+    }
+    upstream backend {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        balancer_by_lua_block {
+            local b = require "ngx.balancer"
+            ngx.log(ngx.WARN, "bad bind: ", b.bind_to_local_addr("not an address"))
+            assert(b.bind_to_local_addr("127.0.0.2"))
+            assert(b.set_current_peer("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        }
+    }
+--- stream_server_config
+    proxy_pass backend;
+--- stream_response
+from 127.0.0.2
+--- error_log
+bad bind: nilparse addr port failed
+--- no_error_log
+[error]

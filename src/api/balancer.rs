@@ -6,40 +6,41 @@ use std::ffi::{c_char, c_int, c_long};
 
 use crate::phase::balancer::Peer;
 use crate::runtime::session::{Phase, Session};
+use crate::sys::cbuf::{bytes_in, ErrBuf};
+use crate::sys::stream::{AddrError, StreamRef};
 use crate::sys::*;
 
-/// The checks every call starts with, in upstream's order and words.
-unsafe fn balancer_of(r: *mut Session) -> Result<(*mut Peer, *mut ngx_stream_session_t), &'static [u8]> {
-    if r.is_null() {
-        return Err(b"no request found\0");
+/// The checks every call starts with, in upstream's order and words (NUL-terminated: they go
+/// out as `const char *`).
+fn balancer_of(sess: Option<&mut Session>) -> Result<(&mut Peer, StreamRef<'_>), &'static [u8]> {
+    let Some(sess) = sess else { return Err(b"no request found\0") };
+    let phase = sess.phase;
+    let (peer, stream) = sess.balancer_parts();
+    let stream = stream.filter(|s| s.has_upstream()).ok_or(b"no upstream found\0".as_slice())?;
+    if phase != Phase::Balancer {
+        return Err(b"API disabled in the current context\0");
     }
-    // SAFETY: r is a live session context (the running one).
-    unsafe {
-        let s = (*r).s;
-        if s.is_null() || (*s).upstream.is_null() {
-            return Err(b"no upstream found\0");
-        }
-        if (*r).phase != Phase::Balancer {
-            return Err(b"API disabled in the current context\0");
-        }
-        if (*r).balancer.is_null() {
-            return Err(b"no upstream peer data found\0");
-        }
-        Ok(((*r).balancer, s))
-    }
+    let peer = peer.ok_or(b"no upstream peer data found\0".as_slice())?;
+    Ok((peer, stream))
 }
 
-/// Points `*err` at a static NUL-terminated message.
-/// `balancer_of`, with its failure left in `err` for the caller to return `NGX_ERROR`.
-unsafe fn balancer_or_err(r: *mut Session, err: *mut *const c_char) -> Option<(*mut Peer, *mut ngx_stream_session_t)> {
-    // SAFETY: as for balancer_of.
-    unsafe { balancer_of(r).map_err(|msg| set_err(err, msg)).ok() }
+/// The session behind the opaque request pointer.
+///
+/// # Safety
+/// `r` is null or the running session (what `get_request()` gave the caller).
+unsafe fn session<'a>(r: *mut Session) -> Option<&'a mut Session> {
+    // SAFETY: the caller's contract.
+    unsafe { r.as_mut() }
 }
 
-unsafe fn set_err(err: *mut *const c_char, msg: &'static [u8]) {
-    if !err.is_null() {
-        // SAFETY: err is the caller's out pointer; msg ends with NUL and is static.
-        unsafe { *err = msg.as_ptr() as *const c_char };
+/// An error message out parameter (static C strings only).
+struct ErrOut<'a>(Option<&'a mut *const c_char>);
+
+impl ErrOut<'_> {
+    fn set(&mut self, msg: &'static [u8]) {
+        if let Some(e) = self.0.as_mut() {
+            **e = msg.as_ptr() as *const c_char;
+        }
     }
 }
 
@@ -52,40 +53,32 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_current_peer(
     err: *mut *const c_char,
 ) -> c_int {
     guard(NGX_ERROR, || {
-        // SAFETY: r is null or the running session; addr points at addr_len bytes.
-        unsafe {
-            let Some((bp, s)) = balancer_or_err(r, err) else { return NGX_ERROR };
-            let pool = (*(*s).connection).pool;
-            let mut url: ngx_url_t = std::mem::zeroed();
-            let data = ngx_pnalloc(pool, addr_len.max(1)) as *mut u8;
-            if data.is_null() {
-                set_err(err, b"no memory\0");
+        // SAFETY: r as `session` wants; addr points at addr_len bytes; err is null or writable.
+        let (sess, addr, mut err) = unsafe { (session(r), bytes_in(addr, addr_len), ErrOut(err.as_mut())) };
+        let (peer, stream) = match balancer_of(sess) {
+            Ok(found) => found,
+            Err(msg) => {
+                err.set(msg);
                 return NGX_ERROR;
             }
-            if addr_len > 0 {
-                std::ptr::copy_nonoverlapping(addr, data, addr_len);
+        };
+        match stream.parse_peer(addr, port) {
+            Ok(a) => {
+                peer.sockaddr = a.sockaddr;
+                peer.socklen = a.socklen;
+                peer.name = a.name;
+                NGX_OK as c_int
             }
-            url.url = ngx_str_t { len: addr_len, data };
-            // as upstream: the port is cut to 16 bits, names are not resolved
-            url.default_port = port as in_port_t;
-            url.set_uri_part(0);
-            url.set_no_resolve(1);
-            if ngx_parse_url(pool, &mut url) != NGX_OK as ngx_int_t {
-                if !url.err.is_null() {
-                    *err = url.err;
-                } else {
-                    set_err(err, b"invalid address\0");
+            Err(AddrError::Nginx(msg)) => {
+                if let Some(e) = err.0.as_mut() {
+                    **e = msg;
                 }
-                return NGX_ERROR;
+                NGX_ERROR
             }
-            if url.addrs.is_null() || (*url.addrs).sockaddr.is_null() {
-                set_err(err, b"no host allowed\0");
-                return NGX_ERROR;
+            Err(AddrError::Ours(msg)) => {
+                err.set(msg);
+                NGX_ERROR
             }
-            (*bp).sockaddr = (*url.addrs).sockaddr;
-            (*bp).socklen = (*url.addrs).socklen;
-            (*bp).name = &mut (*url.addrs).name;
-            NGX_OK as c_int
         }
     })
 }
@@ -97,17 +90,22 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_more_tries(
     err: *mut *const c_char,
 ) -> c_int {
     guard(NGX_ERROR, || {
-        // SAFETY: r is null or the running session.
-        unsafe {
-            let Some((bp, _)) = balancer_or_err(r, err) else { return NGX_ERROR };
-            // stock nginx does not tell us `proxy_next_upstream_tries` (OpenResty's patch
-            // does), so, as upstream built without it, nothing is reduced and no warning
-            if !err.is_null() {
-                *err = std::ptr::null();
+        // SAFETY: r as `session` wants; err is null or writable.
+        let (sess, mut err) = unsafe { (session(r), ErrOut(err.as_mut())) };
+        let (peer, _) = match balancer_of(sess) {
+            Ok(found) => found,
+            Err(msg) => {
+                err.set(msg);
+                return NGX_ERROR;
             }
-            (*bp).more_tries = count as ngx_uint_t;
-            NGX_OK as c_int
+        };
+        // stock nginx does not tell us `proxy_next_upstream_tries` (OpenResty's patch does),
+        // so, as upstream built without it, nothing is reduced and no warning
+        if let Some(e) = err.0.as_mut() {
+            **e = std::ptr::null();
         }
+        peer.more_tries = count as ngx_uint_t;
+        NGX_OK as c_int
     })
 }
 
@@ -118,14 +116,19 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_get_last_failure(
     err: *mut *const c_char,
 ) -> c_int {
     guard(NGX_ERROR, || {
-        // SAFETY: r is null or the running session; status is the caller's int.
-        unsafe {
-            let Some((bp, _)) = balancer_or_err(r, err) else { return NGX_ERROR };
-            if !status.is_null() {
-                *status = 0;
+        // SAFETY: r as `session` wants; status and err are null or writable.
+        let (sess, status, mut err) = unsafe { (session(r), status.as_mut(), ErrOut(err.as_mut())) };
+        let (peer, _) = match balancer_of(sess) {
+            Ok(found) => found,
+            Err(msg) => {
+                err.set(msg);
+                return NGX_ERROR;
             }
-            (*bp).last_peer_state
+        };
+        if let Some(status) = status {
+            *status = 0;
         }
+        peer.last_peer_state
     })
 }
 
@@ -138,8 +141,8 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_timeouts(
     _timeout: c_long,
     err: *mut *const c_char,
 ) -> c_int {
-    // SAFETY: err is the caller's out pointer.
-    unsafe { set_err(err, b"required Nginx patch not present, API disabled\0") };
+    // SAFETY: err is null or the caller's out pointer.
+    ErrOut(unsafe { err.as_mut() }).set(b"required Nginx patch not present, API disabled\0");
     NGX_ERROR
 }
 
@@ -152,36 +155,27 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_bind_to_local_addr(
     errbuf_size: *mut usize,
 ) -> c_int {
     guard(NGX_ERROR, || {
-        // SAFETY: r is null or the running session; the buffers are sized by the caller.
-        unsafe {
-            let fail = |msg: &[u8]| {
-                let msg = msg.strip_suffix(b"\0").unwrap_or(msg);
-                let n = msg.len().min(*errbuf_size);
-                std::ptr::copy_nonoverlapping(msg.as_ptr(), errbuf, n);
-                *errbuf_size = n;
-                NGX_ERROR
-            };
-            let s = match balancer_of(r) {
-                Ok((_, s)) => s,
-                // upstream checks no peer data here
-                Err(b"no upstream peer data found\0") => (*r).s,
-                Err(msg) => return fail(msg),
-            };
-            let pool = (*(*s).connection).pool;
-            let local = ngx_pcalloc(pool, std::mem::size_of::<ngx_addr_t>()) as *mut ngx_addr_t;
-            let data = ngx_pnalloc(pool, addr_len.max(1)) as *mut u8;
-            if local.is_null() || data.is_null() {
-                return fail(b"no memory");
-            }
-            if addr_len > 0 {
-                std::ptr::copy_nonoverlapping(addr, data, addr_len);
-            }
-            if ngx_parse_addr_port(pool, local, data, addr_len) != NGX_OK as ngx_int_t {
-                return fail(b"parse addr port failed");
-            }
-            (*local).name = ngx_str_t { len: addr_len, data };
-            (*(*s).upstream).peer.local = local;
-            NGX_OK as c_int
+        // SAFETY: r as `session` wants; addr points at addr_len bytes; the error buffer holds
+        // *errbuf_size bytes.
+        let (sess, addr, mut err) =
+            unsafe { (session(r), bytes_in(addr, addr_len), ErrBuf::from_raw(errbuf, errbuf_size)) };
+        let fail = |err: &mut ErrBuf, msg: &[u8]| {
+            err.set(msg.strip_suffix(b"\0").unwrap_or(msg));
+            NGX_ERROR
+        };
+        let Some(sess) = sess else { return fail(&mut err, b"no request found") };
+        let phase = sess.phase;
+        let stream = match sess.balancer_parts() {
+            (_, Some(stream)) if stream.has_upstream() => stream,
+            _ => return fail(&mut err, b"no upstream found"),
+        };
+        // (upstream checks no peer data here)
+        if phase != Phase::Balancer {
+            return fail(&mut err, b"API disabled in the current context");
+        }
+        match stream.bind_upstream_local(addr) {
+            Ok(()) => NGX_OK as c_int,
+            Err(msg) => fail(&mut err, msg),
         }
     })
 }

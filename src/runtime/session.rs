@@ -167,6 +167,15 @@ impl Session {
         unsafe { StreamRef::from_raw(self.s) }
     }
 
+    /// The balancer's state while `balancer_by_lua*` runs for this session, beside the stream
+    /// session (both live apart from this struct).
+    pub fn balancer_parts(&mut self) -> (Option<&mut crate::phase::balancer::Peer>, Option<StreamRef<'_>>) {
+        // SAFETY: balancer is null or the peer data of the upstream connection being set up,
+        // set by the balancer phase for as long as its Lua code runs and cleared after; s is
+        // null or the stream session this one is attached to.
+        unsafe { (self.balancer.as_mut(), StreamRef::from_raw(self.s)) }
+    }
+
     /// Cancels what every thread waits for.
     pub unsafe fn cancel_wait(&mut self) {
         for t in self.threads.iter_mut() {

@@ -114,6 +114,89 @@ impl<'s> StreamRef<'s> {
     }
 }
 
+/// A peer address parsed for the session's upstream (lives in the session's pool).
+pub struct PeerAddr {
+    pub sockaddr: *mut sockaddr,
+    pub socklen: socklen_t,
+    pub name: *mut ngx_str_t,
+}
+
+/// Why an address was refused: nginx's own static message, or ours.
+pub enum AddrError {
+    Nginx(*const std::ffi::c_char),
+    Ours(&'static [u8]),
+}
+
+impl<'s> StreamRef<'s> {
+    fn pool(self) -> *mut ngx_pool_t {
+        // SAFETY: a live session has a live connection with its pool.
+        unsafe { (*self.get().connection).pool }
+    }
+
+    /// A copy of `b` in the session's pool (at least one byte allocated).
+    fn pool_copy(self, b: &[u8]) -> Option<*mut u8> {
+        // SAFETY: the pool is live; the copy fits the allocation.
+        unsafe {
+            let p = ngx_pnalloc(self.pool(), b.len().max(1)) as *mut u8;
+            if p.is_null() {
+                return None;
+            }
+            std::ptr::copy_nonoverlapping(b.as_ptr(), p, b.len());
+            Some(p)
+        }
+    }
+
+    /// Whether the session has an upstream (it is being proxied).
+    pub fn has_upstream(self) -> bool {
+        !self.get().upstream.is_null()
+    }
+
+    /// `addr` (an IP address, with or without a port; names are not resolved) as a peer of
+    /// the upstream, with `port` when it has none (cut to 16 bits, as nginx's).
+    pub fn parse_peer(self, addr: &[u8], port: i32) -> Result<PeerAddr, AddrError> {
+        let data = self.pool_copy(addr).ok_or(AddrError::Ours(b"no memory\0"))?;
+        // SAFETY: an all-zero ngx_url_t is an empty request; ngx_parse_url allocates what it
+        // returns in the session's pool, which lives as long as the session.
+        unsafe {
+            let mut url: ngx_url_t = std::mem::zeroed();
+            url.url = ngx_str_t { len: addr.len(), data };
+            url.default_port = port as in_port_t;
+            url.set_uri_part(0);
+            url.set_no_resolve(1);
+            if ngx_parse_url(self.pool(), &mut url) != NGX_OK as ngx_int_t {
+                return Err(if url.err.is_null() {
+                    AddrError::Ours(b"invalid address\0")
+                } else {
+                    AddrError::Nginx(url.err)
+                });
+            }
+            if url.addrs.is_null() || (*url.addrs).sockaddr.is_null() {
+                return Err(AddrError::Ours(b"no host allowed\0"));
+            }
+            let a = &mut *url.addrs;
+            Ok(PeerAddr { sockaddr: a.sockaddr, socklen: a.socklen, name: &mut a.name })
+        }
+    }
+
+    /// Makes the upstream connection bind to local address `addr` (with an optional port).
+    pub fn bind_upstream_local(self, addr: &[u8]) -> Result<(), &'static [u8]> {
+        let s = self.as_ptr();
+        // SAFETY: the session's upstream is live (checked by the caller's has_upstream); the
+        // address record and its text live in the session's pool.
+        unsafe {
+            let local = ngx_pcalloc(self.pool(), std::mem::size_of::<ngx_addr_t>()) as *mut ngx_addr_t;
+            let data = self.pool_copy(addr);
+            let (Some(data), false) = (data, local.is_null()) else { return Err(b"no memory") };
+            if ngx_parse_addr_port(self.pool(), local, data, addr.len()) != NGX_OK as ngx_int_t {
+                return Err(b"parse addr port failed");
+            }
+            (*local).name = ngx_str_t { len: addr.len(), data };
+            (*(*s).upstream).peer.local = local;
+        }
+        Ok(())
+    }
+}
+
 /// `len` bytes at `p`, which lives for `'s` (empty for null).
 ///
 /// # Safety
