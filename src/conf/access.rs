@@ -20,15 +20,6 @@ pub unsafe fn srv_conf_of<'a>(s: *mut ngx_stream_session_t) -> &'a SrvConf {
     unsafe { &*(*(*s).srv_conf.add(ctx_index()) as *const SrvConf) }
 }
 
-/// The main configuration while parsing inside `stream {}`.
-pub unsafe fn main_conf_of_cf<'a>(cf: *mut ngx_conf_t) -> &'a mut MainConf {
-    // SAFETY: cf->ctx is a stream conf ctx whenever our directives are parsed.
-    unsafe {
-        let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
-        &mut *(*(*ctx).main_conf.add(ctx_index()) as *mut MainConf)
-    }
-}
-
 /// The `stream {}` block's configuration context of `cycle`, if it has one.
 pub unsafe fn stream_conf_ctx(cycle: *const ngx_cycle_t) -> Option<*mut ngx_stream_conf_ctx_t> {
     // SAFETY: conf_ctx holds one slot per core module; while the first configuration loads

@@ -9,6 +9,7 @@ use std::ffi::c_void;
 use crate::conf::SrvConf;
 use crate::runtime::scheduler::{run_entry, Outcome};
 use crate::runtime::session::Phase;
+use crate::sys::conf::Conf;
 use crate::sys::*;
 
 /// A session's balancer state. nginx's round robin data comes first: nginx hands `peer.data`
@@ -202,19 +203,8 @@ unsafe extern "C" fn save_session(pc: *mut ngx_peer_connection_t, data: *mut c_v
 }
 
 /// The `upstream {}` block being parsed gets our balancer (`balancer_by_lua*` was given in it).
-pub unsafe fn hook_upstream(cf: *mut ngx_conf_t) {
-    // SAFETY: cf->ctx is the upstream block's stream conf ctx.
-    unsafe {
-        let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
-        let uscf = *(*ctx).srv_conf.add(ngx_stream_upstream_module.ctx_index) as *mut ngx_stream_upstream_srv_conf_t;
-        if (*uscf).peer.init_upstream.is_some() {
-            conf_log_error(NGX_LOG_WARN, cf, b"load balancing method redefined");
-        }
-        (*uscf).peer.init_upstream = Some(init_upstream);
-        (*uscf).flags = (NGX_STREAM_UPSTREAM_CREATE
-            | NGX_STREAM_UPSTREAM_WEIGHT
-            | NGX_STREAM_UPSTREAM_MAX_FAILS
-            | NGX_STREAM_UPSTREAM_FAIL_TIMEOUT
-            | NGX_STREAM_UPSTREAM_DOWN) as ngx_uint_t;
+pub fn hook_upstream(conf: &mut Conf) {
+    if conf.set_upstream_init(Some(init_upstream)) {
+        conf.error(NGX_LOG_WARN, b"load balancing method redefined");
     }
 }

@@ -2,6 +2,7 @@
 //! uses the rest of the crate; everything above it works through the helpers defined here.
 
 pub mod call;
+pub mod conf;
 pub mod digest;
 pub mod event;
 pub mod lua;
