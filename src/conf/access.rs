@@ -8,12 +8,6 @@ use super::{MainConf, SrvConf};
 use crate::runtime::session::ctx_index;
 use crate::sys::*;
 
-/// The module's main configuration of a session.
-pub unsafe fn main_conf_of<'a>(s: *mut ngx_stream_session_t) -> &'a mut MainConf {
-    // SAFETY: every stream session carries the main confs of all stream modules.
-    unsafe { &mut *(*(*s).main_conf.add(ctx_index()) as *mut MainConf) }
-}
-
 /// The module's server configuration of a session.
 pub unsafe fn srv_conf_of<'a>(s: *mut ngx_stream_session_t) -> &'a SrvConf {
     // SAFETY: as above, for server confs.

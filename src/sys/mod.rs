@@ -8,6 +8,7 @@ pub mod event;
 pub mod lua;
 pub mod ngx;
 pub mod pcre2;
+pub mod stream;
 
 pub use self::call::{Call, LuaObject};
 pub use self::event::Timer;
