@@ -8,25 +8,10 @@ use super::{MainConf, SrvConf};
 use crate::runtime::session::ctx_index;
 use crate::sys::*;
 
-/// The module's main configuration of a session.
-pub unsafe fn main_conf_of<'a>(s: *mut ngx_stream_session_t) -> &'a mut MainConf {
-    // SAFETY: every stream session carries the main confs of all stream modules.
-    unsafe { &mut *(*(*s).main_conf.add(ctx_index()) as *mut MainConf) }
-}
-
 /// The module's server configuration of a session.
 pub unsafe fn srv_conf_of<'a>(s: *mut ngx_stream_session_t) -> &'a SrvConf {
     // SAFETY: as above, for server confs.
     unsafe { &*(*(*s).srv_conf.add(ctx_index()) as *const SrvConf) }
-}
-
-/// The main configuration while parsing inside `stream {}`.
-pub unsafe fn main_conf_of_cf<'a>(cf: *mut ngx_conf_t) -> &'a mut MainConf {
-    // SAFETY: cf->ctx is a stream conf ctx whenever our directives are parsed.
-    unsafe {
-        let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
-        &mut *(*(*ctx).main_conf.add(ctx_index()) as *mut MainConf)
-    }
 }
 
 /// The `stream {}` block's configuration context of `cycle`, if it has one.

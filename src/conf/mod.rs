@@ -8,6 +8,9 @@ pub mod lexer;
 use std::rc::Rc;
 
 use crate::runtime::code::Code;
+use crate::runtime::session::ctx_index;
+use crate::sys::conf::ConfSlot;
+use crate::sys::{NGX_STREAM_MAIN_CONF_OFFSET, NGX_STREAM_SRV_CONF_OFFSET};
 
 /// `stream {}`-level configuration, one per configuration cycle.
 #[derive(Default)]
@@ -38,6 +41,22 @@ pub struct MainConf {
     pub preread_postponed: bool,
     /// `lua_add_variable`, `lua_sa_restart`, `lua_malloc_trim`, `lua_capture_error_log`.
     pub misc: MiscConf,
+}
+
+// SAFETY: create_main_conf puts a MainConf in the module's main conf slot.
+unsafe impl ConfSlot for MainConf {
+    const OFFSET: usize = NGX_STREAM_MAIN_CONF_OFFSET;
+    fn ctx_index() -> usize {
+        ctx_index()
+    }
+}
+
+// SAFETY: create_srv_conf puts a SrvConf in the module's server conf slots.
+unsafe impl ConfSlot for SrvConf {
+    const OFFSET: usize = NGX_STREAM_SRV_CONF_OFFSET;
+    fn ctx_index() -> usize {
+        ctx_index()
+    }
 }
 
 /// `server {}`-level configuration.

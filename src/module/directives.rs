@@ -1,15 +1,16 @@
 //! The directive table and handlers. Directives of later milestones are recognised in their
 //! upstream contexts and fail `nginx -t` with a clear message instead of being ignored.
 
-use std::borrow::Cow;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
 use std::rc::Rc;
 
+use super::process_directives::{add_variable, capture_error_log, malloc_trim, sa_restart};
 use crate::conf::lexer::{scan_block, LexError};
-use crate::conf::main_conf_of_cf;
 use crate::conf::{MainConf, SrvConf};
+use crate::conf_directives;
 use crate::runtime::code::{Code, CodeSource};
+use crate::sys::conf::{BlockError, ConfError, ConfResult, ConfSlot, Directive, DUPLICATE};
 use crate::sys::*;
 
 type SetFn = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
@@ -59,11 +60,11 @@ pub static mut COMMANDS: [ngx_command_t; 43 + TLS_COMMANDS] = [
     cmd(c"lua_regex_match_limit", MAIN | T1, regex_limit, MAIN_OFF),
     cmd(c"lua_max_pending_timers", MAIN | T1, max_pending_timers, MAIN_OFF),
     cmd(c"lua_max_running_timers", MAIN | T1, max_running_timers, MAIN_OFF),
-    cmd(c"lua_sa_restart", MAIN | FLAG, super::process_directives::sa_restart, MAIN_OFF),
-    cmd(c"lua_capture_error_log", MAIN | T1, super::process_directives::capture_error_log, MAIN_OFF),
-    cmd(c"lua_malloc_trim", MAIN | T1, super::process_directives::malloc_trim, MAIN_OFF),
+    cmd(c"lua_sa_restart", MAIN | FLAG, sa_restart, MAIN_OFF),
+    cmd(c"lua_capture_error_log", MAIN | T1, capture_error_log, MAIN_OFF),
+    cmd(c"lua_malloc_trim", MAIN | T1, malloc_trim, MAIN_OFF),
     cmd(c"lua_shared_dict", MAIN | T2, shared_dict, MAIN_OFF),
-    cmd(c"lua_add_variable", MAIN | T1, super::process_directives::add_variable, MAIN_OFF),
+    cmd(c"lua_add_variable", MAIN | T1, add_variable, MAIN_OFF),
     // handlers
     cmd(c"init_by_lua", MAIN | T1, init_by_lua, MAIN_OFF),
     cmd(c"init_by_lua_block", MAIN | BLOCK, init_by_lua_block, MAIN_OFF),
@@ -115,186 +116,97 @@ pub static mut COMMANDS: [ngx_command_t; 43 + TLS_COMMANDS] = [
     NULL_CMD,
 ];
 
-/// The directive's arguments (`cf->args`), name first.
-unsafe fn args<'a>(cf: *mut ngx_conf_t) -> &'a [ngx_str_t] {
-    // SAFETY: cf->args is an ngx_array_t of ngx_str_t while a directive is handled.
-    unsafe {
-        let a = (*cf).args;
-        std::slice::from_raw_parts((*a).elts as *const ngx_str_t, (*a).nelts)
-    }
-}
-
-unsafe fn cmd_name<'a>(cmd: *mut ngx_command_t) -> &'a [u8] {
-    // SAFETY: cmd points into COMMANDS.
-    unsafe { ngx_bytes(&(*cmd).name) }
-}
-
-unsafe extern "C" fn not_yet(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, _: *mut c_void) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: called by nginx's parser with a live cf and our cmd.
-        let name = String::from_utf8_lossy(unsafe { cmd_name(cmd) }).into_owned();
-        conf_log_error(
-            NGX_LOG_EMERG,
-            cf,
-            format!("\"{name}\" directive is not implemented yet in stream-lua-rs").as_bytes(),
+conf_directives! {
+    not_yet => |d| {
+        let msg = format!("\"{}\" directive is not implemented yet in stream-lua-rs", String::from_utf8_lossy(d.name()));
+        d.error(NGX_LOG_EMERG, msg.as_bytes());
+        Err(ConfError::Logged)
+    },
+    load_resty_core => |d| {
+        d.error(
+            NGX_LOG_WARN,
+            b"lua_load_resty_core is deprecated (the lua-resty-core library is required since ngx_stream_lua v0.0.8)",
         );
-        CONF_ERROR
-    })
-}
-
-unsafe extern "C" fn load_resty_core(cf: *mut ngx_conf_t, _: *mut ngx_command_t, _: *mut c_void) -> *mut c_char {
-    conf_log_error(
-        NGX_LOG_WARN,
-        cf,
-        b"lua_load_resty_core is deprecated (the lua-resty-core library is required since ngx_stream_lua v0.0.8)",
-    );
-    CONF_OK
+        Ok(())
+    },
+    code_cache => |d| {
+        if d.conf::<SrvConf>().code_cache.is_some() {
+            return Err(DUPLICATE);
+        }
+        let on = flag_arg(d)?;
+        if !on {
+            d.error(NGX_LOG_ALERT, b"stream lua_code_cache is off; this will hurt performance");
+        }
+        d.conf::<SrvConf>().code_cache = Some(on);
+        Ok(())
+    },
+    package_path => |d| set_path(d, |m| &mut m.package_path),
+    package_cpath => |d| set_path(d, |m| &mut m.package_cpath),
 }
 
 /// Parses `on`/`off` like `ngx_conf_set_flag_slot`.
-unsafe fn flag_arg(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t) -> Option<bool> {
-    // SAFETY: a FLAG directive has exactly one argument.
-    let v = unsafe { ngx_bytes(&args(cf)[1]) };
+fn flag_arg(d: &Directive) -> Result<bool, ConfError> {
+    let v = d.arg(1);
     if v.eq_ignore_ascii_case(b"on") {
-        Some(true)
+        Ok(true)
     } else if v.eq_ignore_ascii_case(b"off") {
-        Some(false)
+        Ok(false)
     } else {
-        let name = String::from_utf8_lossy(unsafe { cmd_name(cmd) }).into_owned();
-        conf_log_error(
-            NGX_LOG_EMERG,
-            cf,
-            format!(
-                "invalid value \"{}\" in \"{name}\" directive, it must be \"on\" or \"off\"",
-                String::from_utf8_lossy(v)
-            )
-            .as_bytes(),
+        let msg = format!(
+            "invalid value \"{}\" in \"{}\" directive, it must be \"on\" or \"off\"",
+            String::from_utf8_lossy(v),
+            String::from_utf8_lossy(d.name())
         );
-        None
+        d.error(NGX_LOG_EMERG, msg.as_bytes());
+        Err(ConfError::Logged)
     }
 }
 
-unsafe extern "C" fn code_cache(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our SrvConf (SRV_CONF_OFFSET).
-        let scf = unsafe { &mut *(conf as *mut SrvConf) };
-        if scf.code_cache.is_some() {
-            return c"is duplicate".as_ptr() as *mut c_char;
-        }
-        let Some(on) = (unsafe { flag_arg(cf, cmd) }) else { return CONF_ERROR };
-        if !on {
-            conf_log_error(NGX_LOG_ALERT, cf, b"stream lua_code_cache is off; this will hurt performance");
-        }
-        scf.code_cache = Some(on);
-        CONF_OK
-    })
+/// Sets an optional value once: a second time is `is duplicate`.
+fn set_once<C: ConfSlot, V>(d: &mut Directive, field: fn(&mut C) -> &mut Option<V>, v: V) -> ConfResult {
+    let slot = field(d.conf::<C>());
+    if slot.is_some() {
+        return Err(DUPLICATE);
+    }
+    *slot = Some(v);
+    Ok(())
 }
 
-unsafe fn set_path(cf: *mut ngx_conf_t, conf: *mut c_void, cpath: bool) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our MainConf (MAIN_CONF_OFFSET); one argument.
-        let mcf = unsafe { &mut *(conf as *mut MainConf) };
-        let slot = if cpath { &mut mcf.package_cpath } else { &mut mcf.package_path };
-        if slot.is_some() {
-            return c"is duplicate".as_ptr() as *mut c_char;
-        }
-        *slot = Some(unsafe { ngx_bytes(&args(cf)[1]) }.to_vec());
-        CONF_OK
-    })
-}
-
-unsafe extern "C" fn package_path(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    unsafe { set_path(cf, conf, false) }
-}
-
-unsafe extern "C" fn package_cpath(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    unsafe { set_path(cf, conf, true) }
+fn set_path(d: &mut Directive, field: fn(&mut MainConf) -> &mut Option<Vec<u8>>) -> ConfResult {
+    let v = d.arg(1).to_vec();
+    set_once(d, field, v)
 }
 
 /// `=TAG(FILE_BASENAME:LINE)`, the chunk name upstream gives inline code.
-unsafe fn chunk_name(cf: *mut ngx_conf_t, tag: &str) -> String {
-    // SAFETY: conf_file is the file being parsed.
-    let (name, line) = unsafe {
-        let f = (*cf).conf_file;
-        (ngx_bytes(&(*f).file.name).to_vec(), (*f).line)
-    };
+fn chunk_name(d: &Directive, tag: &str) -> String {
+    let name = d.file_name();
     let base = match name.iter().rposition(|&c| c == b'/' || c == b'\\') {
         Some(p) => &name[p + 1..],
-        None => &name[..],
+        None => name,
     };
-    format!("={tag}({}:{line})", String::from_utf8_lossy(base))
+    format!("={tag}({}:{})", String::from_utf8_lossy(base), d.line())
 }
 
-/// Reads the raw Lua body of a `*_by_lua_block` from nginx's configuration buffer (and, when
-/// the block goes past that 4 KiB buffer, from the file), then moves nginx's reader to just
-/// after the closing `}`.
-unsafe fn read_lua_block(cf: *mut ngx_conf_t) -> Option<Vec<u8>> {
-    // SAFETY: during a directive handler conf_file, its buffer and file are live; the buffer
-    // holds unread bytes in [pos, last), and file.offset is where the buffer's data ends.
-    unsafe {
-        let cfile = (*cf).conf_file;
-        let b = (*cfile).buffer;
-        let buffered = std::slice::from_raw_parts((*b).pos, (*b).last.offset_from((*b).pos) as usize);
-        let start_line = (*cfile).line;
-        let offset = (*cfile).file.offset as usize;
-        let size = (*cfile).file.info.st_size as usize;
-
-        let mut text = Cow::Borrowed(buffered);
-        let mut result = scan_block(&text);
-        let mut read_past_buffer = false;
-        // any failure may just be the buffer's end: look at the rest of the file before judging
-        if result.is_err() && (*cfile).file.fd != -1 && offset < size {
-            let mut all = buffered.to_vec();
-            all.resize(buffered.len() + size - offset, 0);
-            let rest = &mut all[buffered.len()..];
-            let n = ngx_read_file(&mut (*cfile).file, rest.as_mut_ptr(), rest.len(), offset as off_t);
-            if n < 0 || n as usize != rest.len() {
-                conf_log_error(NGX_LOG_EMERG, cf, b"failed to read the rest of the configuration file");
-                return None;
-            }
-            result = scan_block(&all);
-            text = Cow::Owned(all);
-            read_past_buffer = true;
+/// Reads the raw Lua body of a `*_by_lua_block` and moves nginx's reader past its closing `}`.
+fn read_lua_block(d: &mut Directive) -> Result<Vec<u8>, ConfError> {
+    let start_line = d.line();
+    let scan = |text: &[u8]| scan_block(text).map(|b| (b.code_len, b.newlines));
+    match d.read_block(scan) {
+        Ok(code) => Ok(code),
+        Err(BlockError::Read) => {
+            d.error(NGX_LOG_EMERG, b"failed to read the rest of the configuration file");
+            Err(ConfError::Logged)
         }
-        match result {
-            Ok(blk) => {
-                let consumed = blk.code_len + 1;
-                (*cfile).line += blk.newlines;
-                if read_past_buffer {
-                    // nginx refills its buffer from file.offset once pos reaches last.
-                    let extra = &text[buffered.len()..consumed];
-                    (*cfile).file.offset = (offset + extra.len()) as off_t;
-                    (*b).pos = (*b).start;
-                    (*b).last = (*b).start;
-                    let dump = (*cfile).dump;
-                    if !dump.is_null() {
-                        let n = extra.len().min((*dump).end.offset_from((*dump).last) as usize);
-                        ptr::copy_nonoverlapping(extra.as_ptr(), (*dump).last, n);
-                        (*dump).last = (*dump).last.add(n);
-                    }
-                } else {
-                    (*b).pos = (*b).pos.add(consumed);
-                }
-                Some(text[..blk.code_len].to_vec())
-            }
-            Err(LexError::UnexpectedEof) => {
-                (*cfile).line = start_line;
-                conf_log_error(
-                    NGX_LOG_EMERG,
-                    cf,
-                    b"unexpected end of file, expecting terminating characters for lua code block",
-                );
-                None
-            }
-            Err(LexError::MissingLongBracket(close, newlines)) => {
-                (*cfile).line = start_line + newlines;
-                conf_log_error(
-                    NGX_LOG_EMERG,
-                    cf,
-                    format!("Lua code block missing the closing long bracket \"{close}\"").as_bytes(),
-                );
-                None
-            }
+        Err(BlockError::Scan(LexError::UnexpectedEof)) => {
+            d.set_line(start_line);
+            d.error(NGX_LOG_EMERG, b"unexpected end of file, expecting terminating characters for lua code block");
+            Err(ConfError::Logged)
+        }
+        Err(BlockError::Scan(LexError::MissingLongBracket(close, newlines))) => {
+            d.set_line(start_line + newlines);
+            let msg = format!("Lua code block missing the closing long bracket \"{close}\"");
+            d.error(NGX_LOG_EMERG, msg.as_bytes());
+            Err(ConfError::Logged)
         }
     }
 }
@@ -303,14 +215,15 @@ unsafe fn read_lua_block(cf: *mut ngx_conf_t) -> Option<Vec<u8>> {
 /// with the configuration file and line, so `nginx -t` shows it; it is a warning, not an
 /// error, because upstream starts such configurations and fails the sessions that run the
 /// code (with the same message at `error` level), and a drop-in must start what it started.
-unsafe fn register_code(cf: *mut ngx_conf_t, code: Code) -> Option<Rc<Code>> {
+fn register_code(d: &mut Directive, code: Code) -> Result<Rc<Code>, ConfError> {
     if let Err(msg) = code.check_syntax() {
-        conf_log_error(NGX_LOG_WARN, cf, msg.as_bytes());
+        d.error(NGX_LOG_WARN, msg.as_bytes());
     }
     let code = Rc::new(code);
-    // SAFETY: cf is inside the stream block, so our main conf exists.
-    unsafe { main_conf_of_cf(cf) }.codes.push(code.clone());
-    Some(code)
+    // our directives are parsed inside the stream block, which has our main conf
+    let Some(mcf) = d.main_conf::<MainConf>() else { return Err(ConfError::Logged) };
+    mcf.codes.push(code.clone());
+    Ok(code)
 }
 
 /// Which handler a `*_by_lua*` directive sets.
@@ -327,11 +240,10 @@ enum Slot {
 impl Slot {
     /// Upstream names init and balancer code `=init_by_lua`, `=balancer_by_lua` ... (no file
     /// and line), the other handlers `=TAG(FILE:LINE)`.
-    unsafe fn chunk_name(self, cf: *mut ngx_conf_t) -> String {
+    fn chunk_name(self, d: &Directive) -> String {
         match self {
             Slot::Init | Slot::InitWorker | Slot::Balancer => format!("={}", self.tag()),
-            // SAFETY: cf is being parsed.
-            _ => unsafe { chunk_name(cf, self.tag()) },
+            _ => chunk_name(d, self.tag()),
         }
     }
 
@@ -345,128 +257,102 @@ impl Slot {
             Slot::Balancer => "balancer_by_lua",
         }
     }
-}
 
-/// Stores `code` as the handler of `slot` in `conf` (our main or server configuration).
-unsafe fn set_handler(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot, code: Code) -> *mut c_char {
-    // SAFETY: conf is the MainConf for init slots (MAIN_CONF_OFFSET), else our SrvConf.
-    unsafe {
-        let taken = match slot {
-            Slot::Init => (*(conf as *mut MainConf)).init.is_some(),
-            Slot::InitWorker => (*(conf as *mut MainConf)).init_worker.is_some(),
-            Slot::Preread => (*(conf as *mut SrvConf)).preread.is_some(),
-            Slot::Content => (*(conf as *mut SrvConf)).content.is_some(),
-            Slot::Log => (*(conf as *mut SrvConf)).log.is_some(),
-            Slot::Balancer => (*(conf as *mut SrvConf)).balancer.is_some(),
-        };
-        if taken {
-            return c"is duplicate".as_ptr() as *mut c_char;
+    /// Whether the directive's configuration has this handler already.
+    fn taken(self, d: &mut Directive) -> bool {
+        match self {
+            Slot::Init => d.conf::<MainConf>().init.is_some(),
+            Slot::InitWorker => d.conf::<MainConf>().init_worker.is_some(),
+            Slot::Preread => d.conf::<SrvConf>().preread.is_some(),
+            Slot::Content => d.conf::<SrvConf>().content.is_some(),
+            Slot::Log => d.conf::<SrvConf>().log.is_some(),
+            Slot::Balancer => d.conf::<SrvConf>().balancer.is_some(),
         }
-        let Some(code) = register_code(cf, code) else { return CONF_ERROR };
-        let mcf = main_conf_of_cf(cf);
-        match slot {
-            Slot::Init => mcf.init = Some(code),
-            Slot::InitWorker => mcf.init_worker = Some(code),
-            Slot::Preread => {
-                mcf.has_preread = true;
-                (*(conf as *mut SrvConf)).preread = Some(code);
-            }
-            Slot::Log => {
-                mcf.has_log = true;
-                (*(conf as *mut SrvConf)).log = Some(code);
-            }
-            Slot::Balancer => {
-                (*(conf as *mut SrvConf)).balancer = Some(code);
-                crate::phase::balancer::hook_upstream(cf);
-            }
-            Slot::Content => {
-                (*(conf as *mut SrvConf)).content = Some(code);
-                // the stream core module's server conf for the server being parsed
-                let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
-                let cscf = *(*ctx).srv_conf.add(ngx_stream_core_module.ctx_index) as *mut ngx_stream_core_srv_conf_t;
-                (*cscf).handler = Some(crate::phase::content::content_handler);
-            }
-        }
-        CONF_OK
     }
 }
 
-unsafe fn handler_block(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *mut c_char {
-    guard(CONF_ERROR, || unsafe {
-        let Some(src) = read_lua_block(cf) else { return CONF_ERROR };
-        if src.is_empty() {
-            conf_log_error(NGX_LOG_EMERG, cf, b"invalid location config: no runnable Lua code");
-            return CONF_ERROR;
+/// Stores `code` as the handler of `slot` in the directive's configuration (our main
+/// configuration for the init slots, else the server's).
+fn set_handler(d: &mut Directive, slot: Slot, code: Code) -> ConfResult {
+    if slot.taken(d) {
+        return Err(DUPLICATE);
+    }
+    let code = register_code(d, code)?;
+    let Some(mcf) = d.main_conf::<MainConf>() else { return Err(ConfError::Logged) };
+    match slot {
+        Slot::Init => mcf.init = Some(code),
+        Slot::InitWorker => mcf.init_worker = Some(code),
+        Slot::Preread => {
+            mcf.has_preread = true;
+            d.conf::<SrvConf>().preread = Some(code);
         }
-        let name = slot.chunk_name(cf);
-        let rv = set_handler(cf, conf, slot, Code::new(CodeSource::Inline(src), name));
-        if rv != CONF_OK && rv != CONF_ERROR {
+        Slot::Log => {
+            mcf.has_log = true;
+            d.conf::<SrvConf>().log = Some(code);
+        }
+        Slot::Balancer => {
+            d.conf::<SrvConf>().balancer = Some(code);
+            crate::phase::balancer::hook_upstream(d);
+        }
+        Slot::Content => {
+            d.conf::<SrvConf>().content = Some(code);
+            d.set_content_handler(Some(crate::phase::content::content_handler));
+        }
+    }
+    Ok(())
+}
+
+fn no_code(d: &Directive) -> ConfError {
+    d.error(NGX_LOG_EMERG, b"invalid location config: no runnable Lua code");
+    ConfError::Logged
+}
+
+fn handler_block(d: &mut Directive, slot: Slot) -> ConfResult {
+    let src = read_lua_block(d)?;
+    if src.is_empty() {
+        return Err(no_code(d));
+    }
+    let name = slot.chunk_name(d);
+    match set_handler(d, slot, Code::new(CodeSource::Inline(src), name)) {
+        Err(ConfError::Msg(m)) => {
             // upstream's block parser logs a handler's message without the directive name
-            conf_log_error(NGX_LOG_EMERG, cf, std::ffi::CStr::from_ptr(rv).to_bytes());
-            return CONF_ERROR;
+            d.error(NGX_LOG_EMERG, m.to_bytes());
+            Err(ConfError::Logged)
         }
-        rv
-    })
-}
-
-unsafe fn handler_inline(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *mut c_char {
-    guard(CONF_ERROR, || unsafe {
-        let src = ngx_bytes(&args(cf)[1]).to_vec();
-        if src.is_empty() {
-            conf_log_error(NGX_LOG_EMERG, cf, b"invalid location config: no runnable Lua code");
-            return CONF_ERROR;
-        }
-        let name = slot.chunk_name(cf);
-        set_handler(cf, conf, slot, Code::new(CodeSource::Inline(src), name))
-    })
-}
-
-unsafe fn handler_file(cf: *mut ngx_conf_t, conf: *mut c_void, slot: Slot) -> *mut c_char {
-    guard(CONF_ERROR, || unsafe {
-        let arg = ngx_bytes(&args(cf)[1]);
-        if arg.is_empty() {
-            conf_log_error(NGX_LOG_EMERG, cf, b"invalid location config: no runnable Lua code");
-            return CONF_ERROR;
-        }
-        if arg.contains(&b'$') {
-            let Some(cv) = compile_complex_value(cf, 1) else { return CONF_ERROR };
-            return set_handler(cf, conf, slot, Code::new(CodeSource::FileVar(cv), String::new()));
-        }
-        let path = crate::runtime::paths::rebase_path((*cf).cycle, arg);
-        set_handler(cf, conf, slot, Code::file(path, arg))
-    })
-}
-
-/// Compiles argument `i` as a stream complex value (a string with variables).
-unsafe fn compile_complex_value(cf: *mut ngx_conf_t, i: usize) -> Option<*mut ngx_stream_complex_value_t> {
-    // SAFETY: cf is being parsed; the value and its compiled form live in the conf pool.
-    unsafe {
-        let cv = ngx_pcalloc((*cf).pool, std::mem::size_of::<ngx_stream_complex_value_t>())
-            as *mut ngx_stream_complex_value_t;
-        if cv.is_null() {
-            return None;
-        }
-        let value = ((*(*cf).args).elts as *mut ngx_str_t).add(i);
-        let mut ccv: ngx_stream_compile_complex_value_t = std::mem::zeroed();
-        ccv.cf = cf;
-        ccv.value = value;
-        ccv.complex_value = cv;
-        (ngx_stream_compile_complex_value(&mut ccv) == NGX_OK as isize).then_some(cv)
+        rv => rv,
     }
+}
+
+fn handler_inline(d: &mut Directive, slot: Slot) -> ConfResult {
+    let src = d.arg(1).to_vec();
+    if src.is_empty() {
+        return Err(no_code(d));
+    }
+    let name = slot.chunk_name(d);
+    set_handler(d, slot, Code::new(CodeSource::Inline(src), name))
+}
+
+fn handler_file(d: &mut Directive, slot: Slot) -> ConfResult {
+    let arg = d.arg(1).to_vec();
+    if arg.is_empty() {
+        return Err(no_code(d));
+    }
+    if arg.contains(&b'$') {
+        let Some(cv) = d.complex_value(1) else { return Err(ConfError::Logged) };
+        return set_handler(d, slot, Code::new(CodeSource::FileVar(cv), String::new()));
+    }
+    let path = crate::runtime::paths::rebase(d.prefix(), &arg);
+    set_handler(d, slot, Code::file(path, &arg))
 }
 
 /// The directive handlers nginx calls: one per form and phase.
 macro_rules! handler_directives {
     ($($block:ident, $inline:ident, $file:ident => $slot:expr;)*) => {$(
-        unsafe extern "C" fn $block(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-            unsafe { handler_block(cf, conf, $slot) }
-        }
-        #[allow(dead_code)]
-        unsafe extern "C" fn $inline(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-            unsafe { handler_inline(cf, conf, $slot) }
-        }
-        unsafe extern "C" fn $file(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-            unsafe { handler_file(cf, conf, $slot) }
+        conf_directives! {
+            $block => |d| handler_block(d, $slot),
+            $file => |d| handler_file(d, $slot),
+            #[allow(dead_code)]
+            $inline => |d| handler_inline(d, $slot),
         }
     )*};
 }
@@ -488,44 +374,35 @@ enum Unit {
     Num,
 }
 
-unsafe fn set_socket_value(
-    cf: *mut ngx_conf_t,
-    conf: *mut c_void,
+fn set_socket_value(
+    d: &mut Directive,
     unit: Unit,
     field: fn(&mut crate::conf::SocketConf) -> &mut Option<usize>,
-) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our SrvConf; one argument.
-        unsafe {
-            let slot = field(&mut (*(conf as *mut SrvConf)).socket);
-            if slot.is_some() {
-                return c"is duplicate".as_ptr() as *mut c_char;
-            }
-            let mut v = args(cf)[1];
-            let n = match unit {
-                Unit::Msec => ngx_parse_time(&mut v, 0),
-                Unit::Size => ngx_parse_size(&mut v),
-                Unit::Num => ngx_atoi(v.data, v.len),
-            };
-            if n < 0 {
-                return match unit {
-                    Unit::Msec => c"invalid value".as_ptr() as *mut c_char,
-                    Unit::Size => c"invalid value".as_ptr() as *mut c_char,
-                    Unit::Num => c"invalid number".as_ptr() as *mut c_char,
-                };
-            }
-            *slot = Some(n as usize);
-            CONF_OK
-        }
-    })
+) -> ConfResult {
+    if field(&mut d.conf::<SrvConf>().socket).is_some() {
+        return Err(DUPLICATE);
+    }
+    let n = match unit {
+        Unit::Msec => d.parse_msec(1),
+        Unit::Size => d.parse_size(1),
+        Unit::Num => d.atoi(1),
+    };
+    if n < 0 {
+        return Err(ConfError::Msg(match unit {
+            Unit::Msec | Unit::Size => c"invalid value",
+            Unit::Num => c"invalid number",
+        }));
+    }
+    *field(&mut d.conf::<SrvConf>().socket) = Some(n as usize);
+    Ok(())
 }
 
 macro_rules! socket_directives {
-    ($($fn_name:ident => $field:ident, $unit:expr;)*) => {$(
-        unsafe extern "C" fn $fn_name(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-            unsafe { set_socket_value(cf, conf, $unit, |s| &mut s.$field) }
+    ($($fn_name:ident => $field:ident, $unit:expr;)*) => {
+        conf_directives! {
+            $($fn_name => |d| set_socket_value(d, $unit, |s| &mut s.$field),)*
         }
-    )*};
+    };
 }
 
 socket_directives! {
@@ -538,212 +415,113 @@ socket_directives! {
     socket_keepalive_timeout => keepalive_timeout, Unit::Msec;
 }
 
-unsafe extern "C" fn check_client_abort(
-    cf: *mut ngx_conf_t,
-    cmd: *mut ngx_command_t,
-    conf: *mut c_void,
-) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our SrvConf.
-        let scf = unsafe { &mut *(conf as *mut SrvConf) };
-        if scf.check_client_abort.is_some() {
-            return c"is duplicate".as_ptr() as *mut c_char;
-        }
-        let Some(on) = (unsafe { flag_arg(cf, cmd) }) else { return CONF_ERROR };
-        scf.check_client_abort = Some(on);
-        CONF_OK
-    })
+/// A flag directive: `is duplicate` a second time, else `on`/`off`.
+fn set_flag<C: ConfSlot>(d: &mut Directive, field: fn(&mut C) -> &mut Option<bool>) -> ConfResult {
+    if field(d.conf::<C>()).is_some() {
+        return Err(DUPLICATE);
+    }
+    let on = flag_arg(d)?;
+    *field(d.conf::<C>()) = Some(on);
+    Ok(())
 }
 
-unsafe extern "C" fn socket_log_errors(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our SrvConf.
-        let scf = unsafe { &mut *(conf as *mut SrvConf) };
-        if scf.socket.log_errors.is_some() {
-            return c"is duplicate".as_ptr() as *mut c_char;
-        }
-        let Some(on) = (unsafe { flag_arg(cf, cmd) }) else { return CONF_ERROR };
-        scf.socket.log_errors = Some(on);
-        CONF_OK
-    })
+/// A non-negative number set once, like `ngx_conf_set_num_slot`.
+fn set_num(d: &mut Directive, field: fn(&mut MainConf) -> &mut Option<usize>) -> ConfResult {
+    if field(d.conf::<MainConf>()).is_some() {
+        return Err(DUPLICATE);
+    }
+    let n = d.atoi(1);
+    if n < 0 {
+        return Err(ConfError::Msg(c"invalid number"));
+    }
+    *field(d.conf::<MainConf>()) = Some(n as usize);
+    Ok(())
 }
 
-/// A non-negative number, like `ngx_conf_set_num_slot`.
-unsafe fn num_arg(cf: *mut ngx_conf_t) -> Option<usize> {
-    // SAFETY: the directive has one argument.
-    let v = unsafe { args(cf)[1] };
-    let n = unsafe { ngx_atoi(v.data, v.len) };
-    (n >= 0).then_some(n as usize)
-}
-
-unsafe fn set_timer_limit(cf: *mut ngx_conf_t, conf: *mut c_void, running: bool) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our MainConf.
-        let mcf = unsafe { &mut *(conf as *mut MainConf) };
-        let slot = if running { &mut mcf.max_running_timers } else { &mut mcf.max_pending_timers };
-        if slot.is_some() {
-            return c"is duplicate".as_ptr() as *mut c_char;
-        }
-        match unsafe { num_arg(cf) } {
-            Some(n) => {
-                *slot = Some(n);
-                CONF_OK
-            }
-            None => c"invalid number".as_ptr() as *mut c_char,
-        }
-    })
-}
-
-/// `lua_regex_cache_max_entries N` / `lua_regex_match_limit N` (like ngx_conf_set_num_slot).
-unsafe extern "C" fn regex_limit(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our MainConf; cmd is one of ours.
-        let mcf = unsafe { &mut *(conf as *mut MainConf) };
-        let slot = if unsafe { cmd_name(cmd) } == b"lua_regex_match_limit" {
-            &mut mcf.regex_match_limit
+conf_directives! {
+    check_client_abort => |d| set_flag::<SrvConf>(d, |c| &mut c.check_client_abort),
+    socket_log_errors => |d| set_flag::<SrvConf>(d, |c| &mut c.socket.log_errors),
+    preread_no_postpone => |d| set_flag::<MainConf>(d, |c| &mut c.preread_no_postpone),
+    max_pending_timers => |d| set_num(d, |c| &mut c.max_pending_timers),
+    max_running_timers => |d| set_num(d, |c| &mut c.max_running_timers),
+    // `lua_regex_cache_max_entries N` / `lua_regex_match_limit N`
+    regex_limit => |d| {
+        if d.name() == b"lua_regex_match_limit" {
+            set_num(d, |c| &mut c.regex_match_limit)
         } else {
-            &mut mcf.regex_cache_max_entries
+            set_num(d, |c| &mut c.regex_cache_max_entries)
+        }
+    },
+    shared_dict => shared_dict_body,
+}
+
+fn shared_dict_body(d: &mut Directive) -> ConfResult {
+    let (cf, name, size) = (d.as_ptr(), d.raw_args()[1], d.raw_args()[2]);
+    let mcf = d.conf::<MainConf>();
+    // SAFETY: cf is the parser of this directive, which the handle stands for.
+    match unsafe { crate::api::shdict::declare(cf, mcf, &name, &size) } {
+        Ok(()) => Ok(()),
+        Err(msg) => {
+            if !msg.is_empty() {
+                d.error(NGX_LOG_EMERG, msg.as_bytes());
+            }
+            Err(ConfError::Logged)
+        }
+    }
+}
+
+#[cfg(ngx_feature = "stream_ssl")]
+conf_directives! {
+    // `lua_ssl_ciphers`, `lua_ssl_certificate[_key]`, `lua_ssl_trusted_certificate`, `lua_ssl_crl`
+    ssl_string => |d| {
+        let v = d.arg(1).to_vec();
+        let field: fn(&mut SrvConf) -> &mut Option<Vec<u8>> = match d.name() {
+            b"lua_ssl_ciphers" => |c| &mut c.ssl.ciphers,
+            b"lua_ssl_certificate" => |c| &mut c.ssl.certificate,
+            b"lua_ssl_certificate_key" => |c| &mut c.ssl.certificate_key,
+            b"lua_ssl_trusted_certificate" => |c| &mut c.ssl.trusted_certificate,
+            _ => |c| &mut c.ssl.crl,
         };
-        if slot.is_some() {
-            return c"is duplicate".as_ptr() as *mut c_char;
+        set_once(d, field, v)
+    },
+    ssl_verify_depth => |d| {
+        if d.conf::<SrvConf>().ssl.verify_depth.is_some() {
+            return Err(DUPLICATE);
         }
-        match unsafe { num_arg(cf) } {
-            Some(n) => {
-                *slot = Some(n);
-                CONF_OK
+        match std::str::from_utf8(d.arg(1)).ok().and_then(|v| v.parse::<usize>().ok()) {
+            Some(depth) => {
+                d.conf::<SrvConf>().ssl.verify_depth = Some(depth);
+                Ok(())
             }
-            None => c"invalid number".as_ptr() as *mut c_char,
+            None => Err(ConfError::Msg(c"invalid number")),
         }
-    })
-}
-
-unsafe extern "C" fn max_pending_timers(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    unsafe { set_timer_limit(cf, conf, false) }
-}
-
-unsafe extern "C" fn max_running_timers(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    unsafe { set_timer_limit(cf, conf, true) }
-}
-
-unsafe extern "C" fn shared_dict(cf: *mut ngx_conf_t, _: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our MainConf; the directive takes two arguments.
-        unsafe {
-            let mcf = &mut *(conf as *mut MainConf);
-            let a = args(cf);
-            match crate::api::shdict::declare(cf, mcf, &a[1], &a[2]) {
-                Ok(()) => CONF_OK,
-                Err(msg) => {
-                    if !msg.is_empty() {
-                        conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
-                    }
-                    CONF_ERROR
+    },
+    ssl_protocols => |d| {
+        if d.conf::<SrvConf>().ssl.protocols.is_some() {
+            return Err(DUPLICATE);
+        }
+        let mut bits = NGX_CONF_BITMASK_SET as usize;
+        for a in &d.raw_args()[1..] {
+            bits |= match ngx_bytes(a) {
+                b"SSLv2" => 2,
+                b"SSLv3" => NGX_SSL_SSLv3 as usize,
+                b"TLSv1" => NGX_SSL_TLSv1 as usize,
+                b"TLSv1.1" => NGX_SSL_TLSv1_1 as usize,
+                b"TLSv1.2" => NGX_SSL_TLSv1_2 as usize,
+                b"TLSv1.3" => NGX_SSL_TLSv1_3 as usize,
+                other => {
+                    let msg = format!("invalid value \"{}\"", String::from_utf8_lossy(other));
+                    d.error(NGX_LOG_EMERG, msg.as_bytes());
+                    return Err(ConfError::Logged);
                 }
-            }
-        }
-    })
-}
-
-unsafe extern "C" fn preread_no_postpone(
-    cf: *mut ngx_conf_t,
-    cmd: *mut ngx_command_t,
-    conf: *mut c_void,
-) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our MainConf.
-        let mcf = unsafe { &mut *(conf as *mut MainConf) };
-        if mcf.preread_no_postpone.is_some() {
-            return c"is duplicate".as_ptr() as *mut c_char;
-        }
-        let Some(on) = (unsafe { flag_arg(cf, cmd) }) else { return CONF_ERROR };
-        mcf.preread_no_postpone = Some(on);
-        CONF_OK
-    })
-}
-
-/// `lua_ssl_ciphers`, `lua_ssl_certificate[_key]`, `lua_ssl_trusted_certificate`, `lua_ssl_crl`.
-#[cfg(ngx_feature = "stream_ssl")]
-unsafe extern "C" fn ssl_string(cf: *mut ngx_conf_t, cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our SrvConf; the directive has one argument.
-        unsafe {
-            let ssl = &mut (*(conf as *mut SrvConf)).ssl;
-            let slot = match cmd_name(cmd) {
-                b"lua_ssl_ciphers" => &mut ssl.ciphers,
-                b"lua_ssl_certificate" => &mut ssl.certificate,
-                b"lua_ssl_certificate_key" => &mut ssl.certificate_key,
-                b"lua_ssl_trusted_certificate" => &mut ssl.trusted_certificate,
-                _ => &mut ssl.crl,
             };
-            if slot.is_some() {
-                return c"is duplicate".as_ptr() as *mut c_char;
-            }
-            *slot = Some(ngx_bytes(&args(cf)[1]).to_vec());
-            CONF_OK
         }
-    })
-}
-
-#[cfg(ngx_feature = "stream_ssl")]
-unsafe extern "C" fn ssl_verify_depth(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our SrvConf; the directive has one argument.
-        unsafe {
-            let ssl = &mut (*(conf as *mut SrvConf)).ssl;
-            if ssl.verify_depth.is_some() {
-                return c"is duplicate".as_ptr() as *mut c_char;
-            }
-            match std::str::from_utf8(ngx_bytes(&args(cf)[1])).ok().and_then(|v| v.parse::<usize>().ok()) {
-                Some(d) => {
-                    ssl.verify_depth = Some(d);
-                    CONF_OK
-                }
-                None => c"invalid number".as_ptr() as *mut c_char,
-            }
-        }
-    })
-}
-
-#[cfg(ngx_feature = "stream_ssl")]
-unsafe extern "C" fn ssl_protocols(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our SrvConf.
-        unsafe {
-            let ssl = &mut (*(conf as *mut SrvConf)).ssl;
-            if ssl.protocols.is_some() {
-                return c"is duplicate".as_ptr() as *mut c_char;
-            }
-            let mut bits = NGX_CONF_BITMASK_SET as usize;
-            for a in &args(cf)[1..] {
-                bits |= match ngx_bytes(a) {
-                    b"SSLv2" => 2,
-                    b"SSLv3" => NGX_SSL_SSLv3 as usize,
-                    b"TLSv1" => NGX_SSL_TLSv1 as usize,
-                    b"TLSv1.1" => NGX_SSL_TLSv1_1 as usize,
-                    b"TLSv1.2" => NGX_SSL_TLSv1_2 as usize,
-                    b"TLSv1.3" => NGX_SSL_TLSv1_3 as usize,
-                    other => {
-                        let msg = format!("invalid value \"{}\"", String::from_utf8_lossy(other));
-                        conf_log_error(NGX_LOG_EMERG, cf, msg.as_bytes());
-                        return CONF_ERROR;
-                    }
-                };
-            }
-            ssl.protocols = Some(bits);
-            CONF_OK
-        }
-    })
-}
-
-#[cfg(ngx_feature = "stream_ssl")]
-unsafe extern "C" fn ssl_conf_command(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
-    guard(CONF_ERROR, || {
-        // SAFETY: conf is our SrvConf; the directive has two arguments.
-        unsafe {
-            let ssl = &mut (*(conf as *mut SrvConf)).ssl;
-            let a = args(cf);
-            ssl.conf_commands.get_or_insert_with(Vec::new).push((ngx_bytes(&a[1]).to_vec(), ngx_bytes(&a[2]).to_vec()));
-            CONF_OK
-        }
-    })
+        d.conf::<SrvConf>().ssl.protocols = Some(bits);
+        Ok(())
+    },
+    ssl_conf_command => |d| {
+        let cmd = (d.arg(1).to_vec(), d.arg(2).to_vec());
+        d.conf::<SrvConf>().ssl.conf_commands.get_or_insert_with(Vec::new).push(cmd);
+        Ok(())
+    },
 }

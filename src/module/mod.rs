@@ -7,8 +7,9 @@ pub mod process_directives;
 use std::ffi::{c_char, c_void};
 use std::ptr;
 
-use crate::conf::{cycle_main_conf, main_conf_of_cf, MainConf, SrvConf};
+use crate::conf::{cycle_main_conf, MainConf, SrvConf};
 use crate::module::directives::COMMANDS;
+use crate::sys::conf::Conf;
 use crate::sys::*;
 
 static mut CTX: ngx_stream_module_t = ngx_stream_module_t {
@@ -33,50 +34,56 @@ pub static mut ngx_stream_lua_module: ngx_module_t = ngx_module_t {
 };
 
 unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    guard(ptr::null_mut(), || {
-        // nginx numbered the stream modules before it creates their confs
-        // SAFETY: a plain read of our module's index, set by nginx.
-        crate::runtime::session::set_ctx_index(unsafe { ngx_stream_lua_module.ctx_index });
-        // SAFETY: cf->pool lives as long as the cycle's configuration.
-        pool_own(unsafe { (*cf).pool }, Box::<MainConf>::default()).map_or(ptr::null_mut(), |p| p as *mut c_void)
-    })
+    // SAFETY: a plain read of our module's index: nginx numbered the stream modules before it
+    // creates their confs.
+    crate::runtime::session::set_ctx_index(unsafe { ngx_stream_lua_module.ctx_index });
+    // SAFETY: nginx creates confs with its parser inside the stream block.
+    let conf = unsafe { Conf::from_raw(cf) };
+    guard(ptr::null_mut(), || new_conf::<MainConf>(conf))
 }
 
 unsafe extern "C" fn create_srv_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    guard(ptr::null_mut(), || {
-        // SAFETY: as above.
-        pool_own(unsafe { (*cf).pool }, Box::<SrvConf>::default()).map_or(ptr::null_mut(), |p| p as *mut c_void)
-    })
+    // SAFETY: as above.
+    let conf = unsafe { Conf::from_raw(cf) };
+    guard(ptr::null_mut(), || new_conf::<SrvConf>(conf))
+}
+
+/// A default configuration owned by the configuration pool.
+fn new_conf<T: Default>(conf: Option<Conf>) -> *mut c_void {
+    conf.and_then(|c| c.own(Box::<T>::default())).map_or(ptr::null_mut(), |p| p.as_ptr() as *mut c_void)
 }
 
 unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, child: *mut c_void) -> *mut c_char {
+    // SAFETY: nginx merges with its parser in the stream block, the two confs that
+    // create_srv_conf made for this module (distinct objects).
+    let (conf, parent, child) =
+        unsafe { (Conf::from_raw(cf), (parent as *const SrvConf).as_ref(), (child as *mut SrvConf).as_mut()) };
     guard(CONF_ERROR, || {
-        // SAFETY: both were created by create_srv_conf.
-        unsafe {
-            let conf = &mut *(child as *mut SrvConf);
-            let configured_here = conf.ssl.configured();
-            conf.merge(&*(parent as *const SrvConf));
-            // a TLS client context for the cosockets of servers that run Lua (or set lua_ssl_*)
-            if (conf.content.is_some() || conf.preread.is_some() || configured_here)
-                && tls_client_ctx(cf, conf).is_err()
-            {
-                return CONF_ERROR;
-            }
-        }
-        CONF_OK
+        let (Some(conf), Some(parent), Some(child)) = (conf, parent, child) else { return CONF_ERROR };
+        merge(&conf, parent, child).map_or(CONF_ERROR, |()| CONF_OK)
     })
 }
 
+fn merge(cf: &Conf, parent: &SrvConf, conf: &mut SrvConf) -> Result<(), ()> {
+    let configured_here = conf.ssl.configured();
+    conf.merge(parent);
+    // a TLS client context for the cosockets of servers that run Lua (or set lua_ssl_*)
+    if conf.content.is_some() || conf.preread.is_some() || configured_here {
+        tls_client_ctx(cf, conf)?;
+    }
+    Ok(())
+}
+
 #[cfg(ngx_feature = "stream_ssl")]
-unsafe fn tls_client_ctx(cf: *mut ngx_conf_t, conf: &mut SrvConf) -> Result<(), ()> {
+fn tls_client_ctx(cf: &Conf, conf: &mut SrvConf) -> Result<(), ()> {
     // SAFETY: cf is the configuration being merged.
-    conf.ssl.ctx = Some(unsafe { crate::api::socket::ssl_ctx::create(cf, &conf.ssl) }?);
+    conf.ssl.ctx = Some(unsafe { crate::api::socket::ssl_ctx::create(cf.as_ptr(), &conf.ssl) }?);
     Ok(())
 }
 
 /// nginx without TLS for stream servers: cosockets have no `sslhandshake`.
 #[cfg(not(ngx_feature = "stream_ssl"))]
-unsafe fn tls_client_ctx(_cf: *mut ngx_conf_t, _conf: &mut SrvConf) -> Result<(), ()> {
+fn tls_client_ctx(_cf: &Conf, _conf: &mut SrvConf) -> Result<(), ()> {
     Ok(())
 }
 
@@ -85,11 +92,9 @@ type PhaseHandler = unsafe extern "C" fn(*mut ngx_stream_session_t) -> ngx_int_t
 /// Each worker runs `init_worker_by_lua*` as it starts.
 unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
     guard(NGX_OK as ngx_int_t, || {
-        // SAFETY: the cycle's conf_ctx has the stream block's context when it exists.
         let _ = cycle;
         if let Some(mcf) = cycle_main_conf() {
-            // SAFETY: a plain read of an nginx process global.
-            if unsafe { ngx_process } == NGX_PROCESS_HELPER as ngx_uint_t {
+            if crate::sys::conf::helper_process() {
                 // cache manager/loader processes run no Lua (as upstream)
                 return NGX_OK as ngx_int_t;
             }
@@ -129,51 +134,48 @@ unsafe extern "C" fn exit_process(_cycle: *mut ngx_cycle_t) {
 
 /// Creates the cycle's VM in the master (workers inherit it) and compiles every handler.
 unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
-    guard(NGX_ERROR as ngx_int_t, || {
-        // SAFETY: cf is the stream block's configuration context.
-        unsafe {
-            let mcf = main_conf_of_cf(cf);
-            let cmcf = *(*((*cf).ctx as *mut ngx_stream_conf_ctx_t)).main_conf.add(ngx_stream_core_module.ctx_index)
-                as *mut ngx_stream_core_main_conf_t;
-            let phases = [
-                (
-                    mcf.has_preread,
-                    ngx_stream_phases_NGX_STREAM_PREREAD_PHASE,
-                    crate::phase::preread::preread_handler as PhaseHandler,
-                ),
-                (mcf.has_log, ngx_stream_phases_NGX_STREAM_LOG_PHASE, crate::phase::log::log_handler as PhaseHandler),
-            ];
-            for (wanted, phase, handler) in phases {
-                if wanted {
-                    let h = ngx_array_push(&mut (*cmcf).phases[phase as usize].handlers) as *mut ngx_stream_handler_pt;
-                    if h.is_null() {
-                        return NGX_ERROR as ngx_int_t;
-                    }
-                    *h = Some(handler);
-                }
-            }
-            if mcf.codes.is_empty() {
-                return NGX_OK as ngx_int_t;
-            }
-            match crate::phase::new_vm((*cf).cycle, mcf, None) {
-                Ok(vm) => mcf.vm = Some(vm),
-                Err(msg) => {
-                    // upstream's level for a VM that fails to initialize (resty.core ...)
-                    conf_log_error(NGX_LOG_ALERT, cf, msg.as_bytes());
-                    return NGX_ERROR as ngx_int_t;
-                }
-            }
-            let l = mcf.vm.as_ref().map_or(std::ptr::null_mut(), |vm| vm.l);
-            // init_by_lua sees the cycle being configured (its env, prefix...), as upstream's
-            let saved = ngx_cycle;
-            ngx_cycle = (*cf).cycle;
-            // with shared dicts, init_by_lua waits until nginx has set up their zones
-            let rc = if mcf.shdicts.is_empty() { crate::phase::init::run_init(mcf, l, (*cf).log) } else { Ok(()) };
-            ngx_cycle = saved;
-            match rc {
-                Ok(()) => NGX_OK as ngx_int_t,
-                Err(()) => NGX_ERROR as ngx_int_t,
-            }
+    // SAFETY: nginx runs postconfiguration with its parser in the stream block.
+    let Some(mut conf) = (unsafe { Conf::from_raw(cf) }) else { return NGX_ERROR as ngx_int_t };
+    guard(NGX_ERROR as ngx_int_t, || match postconfigure(&mut conf) {
+        Ok(()) => NGX_OK as ngx_int_t,
+        Err(()) => NGX_ERROR as ngx_int_t,
+    })
+}
+
+fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
+    let mcf = conf.main_conf::<MainConf>().ok_or(())?;
+    let (has_preread, has_log) = (mcf.has_preread, mcf.has_log);
+    if has_preread {
+        let handler = crate::phase::preread::preread_handler as PhaseHandler;
+        conf.add_phase_handler(ngx_stream_phases_NGX_STREAM_PREREAD_PHASE, Some(handler))?;
+    }
+    if has_log {
+        let handler = crate::phase::log::log_handler as PhaseHandler;
+        conf.add_phase_handler(ngx_stream_phases_NGX_STREAM_LOG_PHASE, Some(handler))?;
+    }
+    let (cycle, log) = (conf.cycle(), conf.log());
+    let mcf = conf.main_conf::<MainConf>().ok_or(())?;
+    if mcf.codes.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: nginx is loading the configuration; no Lua runs yet.
+    match unsafe { crate::phase::new_vm(cycle, mcf, None) } {
+        Ok(vm) => mcf.vm = Some(vm),
+        Err(msg) => {
+            // upstream's level for a VM that fails to initialize (resty.core ...)
+            conf.error(NGX_LOG_ALERT, msg.as_bytes());
+            return Err(());
         }
+    }
+    // with shared dicts, init_by_lua waits until nginx has set up their zones
+    if !mcf.shdicts.is_empty() {
+        return Ok(());
+    }
+    let l = mcf.vm.as_ref().map_or(std::ptr::null_mut(), |vm| vm.l);
+    // init_by_lua sees the cycle being configured (its env, prefix...), as upstream's
+    conf.with_current_cycle(|c| {
+        let mcf = c.main_conf::<MainConf>().ok_or(())?;
+        // SAFETY: the new VM is idle; the configuration's log lives as long as the parser.
+        unsafe { crate::phase::init::run_init(mcf, l, log) }
     })
 }

@@ -7,8 +7,12 @@
 use std::ffi::c_void;
 
 use crate::conf::SrvConf;
-use crate::runtime::scheduler::{run_entry, Outcome};
+use crate::runtime::code::Code;
+use crate::runtime::live::LiveSession;
+use crate::runtime::scheduler::Outcome;
 use crate::runtime::session::Phase;
+use crate::sys::conf::Conf;
+use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
 /// A session's balancer state. nginx's round robin data comes first: nginx hands `peer.data`
@@ -91,49 +95,25 @@ unsafe extern "C" fn init_peer(s: *mut ngx_stream_session_t, us: *mut ngx_stream
 /// robin choose.
 unsafe extern "C" fn get_peer(pc: *mut ngx_peer_connection_t, data: *mut c_void) -> ngx_int_t {
     guard(NGX_ERROR as ngx_int_t, || {
-        // SAFETY: data is the Peer set up by init_peer for this live session.
+        let bp = data as *mut Peer;
+        // SAFETY: data is the Peer set up by init_peer for this live session, pc its peer
+        // connection; the Peer is read and written between (never across) runs of Lua code,
+        // which reaches it through the session's `balancer` pointer.
         unsafe {
-            let bp = data as *mut Peer;
-            let s = (*bp).s;
             log_debug((*pc).log, &format!("lua balancer peer, tries: {}", (*pc).tries));
             let Some(code) = (*(*bp).conf).balancer.clone() else {
                 return ngx_stream_upstream_get_round_robin_peer(pc, &mut (*bp).rrp as *mut _ as *mut c_void);
             };
+            let Some(s) = StreamSession::from_raw((*bp).s) else { return NGX_ERROR as ngx_int_t };
             let Some(sess) = crate::phase::session_of(s) else {
                 return NGX_ERROR as ngx_int_t;
             };
-            (*sess).cancel_wait();
-            (*sess).phase = Phase::Balancer;
-            (*sess).on_done = None;
-            (*sess).exit_code = None;
             (*bp).sockaddr = std::ptr::null_mut();
             (*bp).socklen = 0;
             (*bp).more_tries = 0;
             (*bp).total_tries += 1;
-            (*sess).balancer = bp;
-            let outcome = run_entry(sess, &code);
-            (*sess).balancer = std::ptr::null_mut();
-            match outcome {
-                Outcome::Failed => return NGX_ERROR as ngx_int_t,
-                Outcome::Waiting => {
-                    // the yielding APIs refuse to run here; a wait is never resumed
-                    (*sess).cancel_wait();
-                    (*sess).release_threads();
-                    log_error(NGX_LOG_ERR, (*sess).log(), 0, b"balancer_by_lua* code yielded");
-                    return NGX_ERROR as ngx_int_t;
-                }
-                Outcome::Finished | Outcome::Exited(_) => {}
-            }
-            // ngx.exit returns to the code here: its status counts once the code is done
-            if let Some(rc) = (*sess).exit_code {
-                if rc != NGX_OK as isize {
-                    if rc == NGX_ERROR as isize || rc == NGX_BUSY as isize || rc == NGX_DECLINED as isize {
-                        return rc;
-                    }
-                    if rc > NGX_OK as isize {
-                        return NGX_ERROR as ngx_int_t;
-                    }
-                }
+            if let Err(rc) = run_balancer(&sess, bp, &code) {
+                return rc;
             }
             if (*bp).custom() {
                 (*pc).sockaddr = (*bp).sockaddr;
@@ -144,7 +124,7 @@ unsafe extern "C" fn get_peer(pc: *mut ngx_peer_connection_t, data: *mut c_void)
                 // like upstream: retries may go on past a "single" server
                 (*(*bp).rrp.peers).set_single(0);
                 if (*bp).more_tries > 0 {
-                    let tries = &mut (*(*s).upstream).peer.tries;
+                    let tries = &mut (*(*s.as_ptr()).upstream).peer.tries;
                     *tries = tries.wrapping_add((*bp).more_tries);
                 }
                 return NGX_OK as ngx_int_t;
@@ -152,6 +132,37 @@ unsafe extern "C" fn get_peer(pc: *mut ngx_peer_connection_t, data: *mut c_void)
             ngx_stream_upstream_get_round_robin_peer(pc, &mut (*bp).rrp as *mut _ as *mut c_void)
         }
     })
+}
+
+/// Runs the balancer code synchronously with `bp` as the session's balancer state; `Err`
+/// carries what the connect attempt returns instead of connecting.
+fn run_balancer(sess: &LiveSession, bp: *mut Peer, code: &Code) -> Result<(), ngx_int_t> {
+    sess.cancel_wait();
+    sess.with(|x| {
+        x.phase = Phase::Balancer;
+        x.on_done = None;
+        x.exit_code = None;
+        x.balancer = bp;
+    });
+    let outcome = sess.run_entry(code);
+    sess.with(|x| x.balancer = std::ptr::null_mut());
+    match outcome {
+        Outcome::Failed => return Err(NGX_ERROR as ngx_int_t),
+        Outcome::Waiting => {
+            // the yielding APIs refuse to run here; a wait is never resumed
+            sess.cancel_wait();
+            sess.release_threads();
+            sess.with(|x| x.logger()).error(NGX_LOG_ERR, 0, b"balancer_by_lua* code yielded");
+            return Err(NGX_ERROR as ngx_int_t);
+        }
+        Outcome::Finished | Outcome::Exited(_) => {}
+    }
+    // ngx.exit returns to the code here: its status counts once the code is done
+    match sess.with(|x| x.exit_code) {
+        Some(rc) if rc == NGX_ERROR as isize || rc == NGX_BUSY as isize || rc == NGX_DECLINED as isize => Err(rc),
+        Some(rc) if rc > NGX_OK as isize => Err(NGX_ERROR as ngx_int_t),
+        _ => Ok(()),
+    }
 }
 
 /// A connection to the peer ended (`state`: `NGX_PEER_FAILED`, `_NEXT` ...).
@@ -202,19 +213,8 @@ unsafe extern "C" fn save_session(pc: *mut ngx_peer_connection_t, data: *mut c_v
 }
 
 /// The `upstream {}` block being parsed gets our balancer (`balancer_by_lua*` was given in it).
-pub unsafe fn hook_upstream(cf: *mut ngx_conf_t) {
-    // SAFETY: cf->ctx is the upstream block's stream conf ctx.
-    unsafe {
-        let ctx = (*cf).ctx as *mut ngx_stream_conf_ctx_t;
-        let uscf = *(*ctx).srv_conf.add(ngx_stream_upstream_module.ctx_index) as *mut ngx_stream_upstream_srv_conf_t;
-        if (*uscf).peer.init_upstream.is_some() {
-            conf_log_error(NGX_LOG_WARN, cf, b"load balancing method redefined");
-        }
-        (*uscf).peer.init_upstream = Some(init_upstream);
-        (*uscf).flags = (NGX_STREAM_UPSTREAM_CREATE
-            | NGX_STREAM_UPSTREAM_WEIGHT
-            | NGX_STREAM_UPSTREAM_MAX_FAILS
-            | NGX_STREAM_UPSTREAM_FAIL_TIMEOUT
-            | NGX_STREAM_UPSTREAM_DOWN) as ngx_uint_t;
+pub fn hook_upstream(conf: &mut Conf) {
+    if conf.set_upstream_init(Some(init_upstream)) {
+        conf.error(NGX_LOG_WARN, b"load balancing method redefined");
     }
 }

@@ -7,10 +7,10 @@ pub mod init;
 pub mod log;
 pub mod preread;
 
-use crate::conf::MainConf;
-use crate::conf::{main_conf_of, srv_conf_of};
-use crate::runtime::session::Session;
+use crate::conf::{MainConf, SrvConf};
+use crate::runtime::live::LiveSession;
 use crate::runtime::vm::{Vm, VmRef, VmSetup};
+use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
 /// A new VM with the `ngx` API for the configuration `mcf`; `parent` is the main VM when
@@ -32,38 +32,37 @@ pub unsafe fn new_vm(cycle: *mut ngx_cycle_t, mcf: &MainConf, parent: Option<*mu
 }
 
 /// The Lua context of the nginx session `s`, made on first use.
-pub unsafe fn session_of(s: *mut ngx_stream_session_t) -> Option<*mut Session> {
-    // SAFETY: s is a live session.
-    unsafe {
-        if let Some(sess) = Session::of(s) {
-            return Some(sess);
-        }
-        let mcf = main_conf_of(s);
-        let scf = srv_conf_of(s);
-        let code_cache = scf.code_cache();
-        // `lua_code_cache off`: a VM of its own per session, so files and required modules
-        // are loaded afresh, like upstream
-        let own_vm = if code_cache {
-            None
-        } else {
-            let log = (*(*s).connection).log;
-            match new_vm(ngx_cycle, mcf, mcf.vm.as_ref().map(|vm| vm.l)) {
-                Ok(vm) => {
-                    init::run_init(mcf, vm.l, log).ok()?;
-                    Some(VmRef::new(vm))
-                }
-                Err(msg) => {
-                    log_error(NGX_LOG_ERR, log, 0, msg.as_bytes());
-                    return None;
-                }
-            }
-        };
-        let l = match &own_vm {
-            Some(vm) => vm.l(),
-            None => mcf.vm.as_ref()?.l,
-        };
-        let sess = Session::attach(s, l, code_cache, own_vm)?;
-        (*sess).send_timeout = scf.socket.send_timeout() as ngx_msec_t;
-        Some(sess)
+pub fn session_of(s: StreamSession) -> Option<LiveSession> {
+    if let Some(sess) = LiveSession::of(s) {
+        return Some(sess);
     }
+    let mcf = s.main_conf::<MainConf>()?;
+    let scf = s.srv_conf::<SrvConf>()?;
+    let code_cache = scf.code_cache();
+    // `lua_code_cache off`: a VM of its own per session, so files and required modules
+    // are loaded afresh, like upstream
+    let own_vm = if code_cache {
+        None
+    } else {
+        let log = s.log();
+        // SAFETY: a session's phase handler runs outside Lua; the running cycle lives on.
+        match unsafe { new_vm(ngx_cycle, mcf, mcf.vm.as_ref().map(|vm| vm.l)) } {
+            Ok(vm) => {
+                // SAFETY: the new VM is idle; the connection's log lives as long as it.
+                unsafe { init::run_init(mcf, vm.l, log.as_ptr()) }.ok()?;
+                Some(VmRef::new(vm))
+            }
+            Err(msg) => {
+                log.error(NGX_LOG_ERR, 0, msg.as_bytes());
+                return None;
+            }
+        }
+    };
+    let l = match &own_vm {
+        Some(vm) => vm.l(),
+        None => mcf.vm.as_ref()?.l,
+    };
+    let sess = LiveSession::attach(s, l, code_cache, own_vm)?;
+    sess.with(|x| x.send_timeout = scf.socket.send_timeout() as ngx_msec_t);
+    Some(sess)
 }

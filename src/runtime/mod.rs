@@ -5,6 +5,7 @@ pub mod code;
 pub mod detached;
 pub mod downstream;
 pub mod handle;
+pub mod live;
 pub mod log_capture;
 pub mod paths;
 pub mod scheduler;

@@ -11,7 +11,14 @@ pub unsafe fn rebase_path(cycle: *mut ngx_cycle_t, p: &[u8]) -> Vec<u8> {
         return p.to_vec();
     }
     // SAFETY: the cycle being configured has its prefix set.
-    let prefix = unsafe { ngx_bytes(&(*cycle).prefix) };
+    rebase(unsafe { ngx_bytes(&(*cycle).prefix) }, p)
+}
+
+/// `p` taken from `prefix` unless it is absolute.
+pub fn rebase(prefix: &[u8], p: &[u8]) -> Vec<u8> {
+    if p.first() == Some(&b'/') {
+        return p.to_vec();
+    }
     let mut out = prefix.to_vec();
     if !out.is_empty() && out.last() != Some(&b'/') {
         out.push(b'/');

@@ -5,6 +5,7 @@ pub mod call;
 pub mod cbuf;
 pub mod clock;
 pub mod cmodule;
+pub mod conf;
 pub mod coroutine;
 pub mod digest;
 pub mod event;

@@ -1,0 +1,117 @@
+//! `LiveSession`: the Lua context of a live nginx session, as the phase handlers hold it for
+//! the length of one nginx callback. It is a pointer, not a borrow: running Lua changes the
+//! session (through the C ABI), so the handle lends `&mut Session` only inside `with`, whose
+//! closure runs no Lua, and the scheduler calls take the handle itself.
+
+use std::ptr::NonNull;
+
+use crate::runtime::code::Code;
+use crate::runtime::scheduler::{self, Outcome};
+use crate::runtime::session::Session;
+use crate::runtime::thread::Thread;
+use crate::runtime::vm::VmRef;
+use crate::sys::stream::StreamSession;
+use crate::sys::*;
+
+/// Not `Copy`: `finalize` consumes it, since the session may be freed there.
+pub struct LiveSession(NonNull<Session>);
+
+/// A thread taken off a wait by `LiveSession::wake_peeker`, to be resumed.
+pub struct Woken(NonNull<Thread>);
+
+impl LiveSession {
+    /// # Safety
+    /// `sess` is null or the context of a live nginx session, which stays live while the
+    /// handle is used (the nginx callback that made it, until `finalize`).
+    pub unsafe fn from_raw(sess: *mut Session) -> Option<LiveSession> {
+        NonNull::new(sess).map(LiveSession)
+    }
+
+    /// The context of `s`, if Lua has run for it.
+    pub fn of(s: StreamSession) -> Option<LiveSession> {
+        // SAFETY: s is live; its context, when set, lives in its connection's pool.
+        unsafe { Session::of(s.as_ptr()).and_then(|p| LiveSession::from_raw(p)) }
+    }
+
+    /// A new context for `s`, running in the VM `l` (its own `own_vm` when the code cache is
+    /// off), found by `of` from now on.
+    pub fn attach(s: StreamSession, l: *mut lua_State, code_cache: bool, own_vm: Option<VmRef>) -> Option<LiveSession> {
+        // SAFETY: s is live; the context is owned by its connection's pool.
+        unsafe { Session::attach(s.as_ptr(), l, code_cache, own_vm).and_then(|p| LiveSession::from_raw(p)) }
+    }
+
+    /// For `Session::on_done` and the runtime's raw entry points.
+    pub fn as_ptr(&self) -> *mut Session {
+        self.0.as_ptr()
+    }
+
+    /// Runs `f` with the session borrowed; `f` is given no Lua state, so nothing it does
+    /// reaches the session a second time.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
+        // SAFETY: the session is live (from_raw's contract) and no other borrow of it is held
+        // while phase code runs outside Lua.
+        f(unsafe { &mut *self.as_ptr() })
+    }
+
+    /// The nginx session.
+    pub fn stream(&self) -> StreamSession<'_> {
+        // SAFETY: a live context's nginx session is live.
+        unsafe { StreamSession::from_raw(self.with(|s| s.s)) }.expect("a session context has its nginx session")
+    }
+
+    /// Cancels what every thread waits for.
+    pub fn cancel_wait(&self) {
+        // SAFETY: the session's threads are its own; no Lua runs.
+        self.with(|s| unsafe { s.cancel_wait() })
+    }
+
+    /// Lets go of every thread.
+    pub fn release_threads(&self) {
+        // SAFETY: as cancel_wait.
+        self.with(|s| unsafe { s.release_threads() })
+    }
+
+    /// Starts `code` in a new entry thread and runs it as far as it goes.
+    pub fn run_entry(&self, code: &Code) -> Outcome {
+        // SAFETY: the session is live and no borrow of it is held across the run.
+        unsafe { scheduler::run_entry(self.as_ptr(), code) }
+    }
+
+    /// The thread waiting in the request socket's `peek`, given `data` as its result; none
+    /// when no thread waits there.
+    pub fn wake_peeker(&self, data: &[u8]) -> Option<Woken> {
+        // SAFETY: the session is live; the peeker is one of its live threads, whose coroutine
+        // has room for the one value it is resumed with.
+        unsafe {
+            let t = NonNull::new(crate::api::socket::downstream::take_peeker(self.as_ptr()))?;
+            (*t.as_ptr()).pending = None;
+            push_bytes((*t.as_ptr()).co, data);
+            Some(Woken(t))
+        }
+    }
+
+    /// Resumes a thread `wake_peeker` woke, with its one value.
+    pub fn resume(&self, t: Woken) -> Outcome {
+        // SAFETY: t is a live thread of this session (wake_peeker found it there).
+        unsafe { scheduler::resume(self.as_ptr(), t.0.as_ptr(), 1) }
+    }
+
+    /// While Lua runs, client read events only watch for an abort (`lua_check_client_abort`).
+    pub fn idle_read_handler(&self) {
+        // SAFETY: the session and its connection are live.
+        unsafe { crate::api::abort::idle_read_handler(self.as_ptr()) }
+    }
+
+    /// nginx's own read handler comes back (the phases read again).
+    pub fn restore_read_handler(&self) {
+        // SAFETY: the session's connection is live.
+        unsafe { crate::api::abort::restore_read_handler(self.stream().connection()) }
+    }
+
+    /// Ends the session with `rc` (see `downstream::finalize`); it may be freed.
+    pub fn finalize(self, rc: isize) {
+        let s = self.stream().as_ptr();
+        // SAFETY: the session is live; the handle is consumed.
+        unsafe { crate::runtime::downstream::finalize(s, rc) }
+    }
+}
