@@ -9,7 +9,7 @@ use std::ptr;
 
 use crate::conf::{cycle_main_conf, MainConf, SrvConf};
 use crate::module::directives::COMMANDS;
-use crate::sys::conf::Conf;
+use crate::sys::conf::{Conf, StreamCtx};
 use crate::sys::*;
 
 static mut CTX: ngx_stream_module_t = ngx_stream_module_t {
@@ -114,13 +114,11 @@ unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
 /// hooks the cycle's error logs.
 unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
     guard(NGX_ERROR as ngx_int_t, || {
-        // SAFETY: nginx initialises `cycle`'s modules; nothing runs on it yet.
-        let Some(ctx) = (unsafe { crate::conf::stream_conf_ctx(cycle) }) else { return NGX_OK as ngx_int_t };
-        // SAFETY: ctx is the cycle's stream block, with our main conf in its slot.
-        let mcf = unsafe { (*(*ctx).main_conf.add(crate::runtime::session::ctx_index()) as *const MainConf).as_ref() };
-        let Some(rb) = mcf.and_then(|m| m.misc.capture) else { return NGX_OK as ngx_int_t };
+        // SAFETY: nginx initialises `cycle`'s modules: its configuration is loaded.
+        let Some(ctx) = (unsafe { StreamCtx::of_cycle(cycle) }) else { return NGX_OK as ngx_int_t };
+        let Some(rb) = ctx.main_conf::<MainConf>().and_then(|m| m.misc.capture) else { return NGX_OK as ngx_int_t };
         // SAFETY: as above; rb lives in the cycle's configuration pool.
-        match unsafe { crate::runtime::log_capture::init_cycle(cycle, ctx, rb.as_ptr()) } {
+        match unsafe { crate::runtime::log_capture::init_cycle(cycle, ctx.as_ptr(), rb.as_ptr()) } {
             Ok(()) => NGX_OK as ngx_int_t,
             Err(()) => NGX_ERROR as ngx_int_t,
         }
