@@ -9,6 +9,7 @@ pub mod lua;
 pub mod ngx;
 pub mod pcre2;
 pub mod stream;
+pub mod upstream;
 
 pub use self::call::{Call, LuaObject};
 pub use self::event::Timer;
