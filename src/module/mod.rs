@@ -34,23 +34,20 @@ pub static mut ngx_stream_lua_module: ngx_module_t = ngx_module_t {
 };
 
 unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    // SAFETY: a plain read of our module's index: nginx numbered the stream modules before it
-    // creates their confs.
-    crate::runtime::session::set_ctx_index(unsafe { ngx_stream_lua_module.ctx_index });
-    // SAFETY: nginx creates confs with its parser inside the stream block.
-    let conf = unsafe { Conf::from_raw(cf) };
-    guard(ptr::null_mut(), || new_conf::<MainConf>(conf))
+    guard(ptr::null_mut(), || {
+        // nginx numbered the stream modules before it creates their confs
+        // SAFETY: a plain read of our module's index, set by nginx.
+        crate::runtime::session::set_ctx_index(unsafe { ngx_stream_lua_module.ctx_index });
+        // SAFETY: cf->pool lives as long as the cycle's configuration.
+        unsafe { pool_own((*cf).pool, Box::<MainConf>::default()) }.map_or(ptr::null_mut(), |p| p as *mut c_void)
+    })
 }
 
 unsafe extern "C" fn create_srv_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    // SAFETY: as above.
-    let conf = unsafe { Conf::from_raw(cf) };
-    guard(ptr::null_mut(), || new_conf::<SrvConf>(conf))
-}
-
-/// A default configuration owned by the configuration pool.
-fn new_conf<T: Default>(conf: Option<Conf>) -> *mut c_void {
-    conf.and_then(|c| c.own(Box::<T>::default())).map_or(ptr::null_mut(), |p| p.as_ptr() as *mut c_void)
+    guard(ptr::null_mut(), || {
+        // SAFETY: as above.
+        unsafe { pool_own((*cf).pool, Box::<SrvConf>::default()) }.map_or(ptr::null_mut(), |p| p as *mut c_void)
+    })
 }
 
 unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, child: *mut c_void) -> *mut c_char {

@@ -18,7 +18,7 @@ fn content(s: StreamSession) {
         s.finalize_session(NGX_DECLINED as ngx_uint_t);
         return;
     };
-    let Some(sess) = crate::phase::session_of(s) else {
+    let Some(sess) = crate::phase::session_of(&s) else {
         s.finalize_session(NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_uint_t);
         return;
     };

@@ -32,7 +32,7 @@ pub unsafe fn new_vm(cycle: *mut ngx_cycle_t, mcf: &MainConf, parent: Option<*mu
 }
 
 /// The Lua context of the nginx session `s`, made on first use.
-pub fn session_of(s: StreamSession) -> Option<LiveSession> {
+pub fn session_of(s: &StreamSession) -> Option<LiveSession> {
     if let Some(sess) = LiveSession::of(s) {
         return Some(sess);
     }
@@ -58,11 +58,7 @@ pub fn session_of(s: StreamSession) -> Option<LiveSession> {
             }
         }
     };
-    let l = match &own_vm {
-        Some(vm) => vm.l(),
-        None => mcf.vm.as_ref()?.l,
-    };
-    let sess = LiveSession::attach(s, l, code_cache, own_vm)?;
+    let sess = LiveSession::attach(s, mcf.vm.as_ref(), own_vm)?;
     sess.with(|x| x.send_timeout = scf.socket.send_timeout() as ngx_msec_t);
     Some(sess)
 }

@@ -26,7 +26,7 @@ fn preread(s: StreamSession) -> ngx_int_t {
     let Some(code) = s.srv_conf::<SrvConf>().and_then(|c| c.preread.clone()) else {
         return NGX_DECLINED as ngx_int_t;
     };
-    let Some(sess) = crate::phase::session_of(s) else {
+    let Some(sess) = crate::phase::session_of(&s) else {
         return NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_int_t;
     };
     if let Some(rc) = sess.with(|x| x.preread_rc) {
@@ -118,5 +118,5 @@ fn done(sess: LiveSession, outcome: Outcome) {
     let Some((sess, rc)) = preread_result(sess, outcome) else { return };
     sess.with(|x| x.preread_rc = Some(rc));
     sess.restore_read_handler();
-    sess.stream().run_phases();
+    sess.run_phases();
 }

@@ -84,12 +84,6 @@ impl<'a> Conf<'a> {
         unsafe { ngx_bytes(&(*self.cycle()).prefix) }
     }
 
-    /// Moves `value` into the configuration pool: dropped when the pool is destroyed.
-    pub fn own<T>(&self, value: Box<T>) -> Option<NonNull<T>> {
-        // SAFETY: the configuration pool is live.
-        unsafe { pool_own(self.pool(), value) }.and_then(NonNull::new)
-    }
-
     fn file(&self) -> &ngx_conf_file_t {
         // SAFETY: a file is being parsed while directives run.
         unsafe { &*self.raw().conf_file }

@@ -8,7 +8,7 @@ use std::ptr::{self, NonNull};
 use super::conf::ConfSlot;
 use super::ngx::*;
 
-#[derive(Clone, Copy)]
+/// Not `Copy`: `finalize_session` consumes it, since the session may be freed there.
 pub struct StreamSession<'a> {
     s: NonNull<ngx_stream_session_t>,
     _s: PhantomData<&'a mut ngx_stream_session_t>,
@@ -24,7 +24,7 @@ impl<'a> StreamSession<'a> {
     }
 
     /// For nginx and runtime functions that take the session.
-    pub fn as_ptr(self) -> *mut ngx_stream_session_t {
+    pub fn as_ptr(&self) -> *mut ngx_stream_session_t {
         self.s.as_ptr()
     }
 
@@ -34,38 +34,38 @@ impl<'a> StreamSession<'a> {
     }
 
     /// The session's client connection.
-    pub fn connection(self) -> *mut ngx_connection_t {
+    pub fn connection(&self) -> *mut ngx_connection_t {
         self.raw().connection
     }
 
     /// The connection's log.
-    pub fn log(self) -> Log {
+    pub fn log(&self) -> Log {
         // SAFETY: a live session's connection has a log that lives as long as it.
         unsafe { Log::from_raw((*self.connection()).log) }.expect("a stream connection has a log")
     }
 
     /// The module's server configuration of the session's server.
-    pub fn srv_conf<T: ConfSlot>(self) -> Option<&'a T> {
+    pub fn srv_conf<T: ConfSlot>(&self) -> Option<&'a T> {
         // SAFETY: every session carries the server confs of all stream modules; ours holds a
         // T (ConfSlot's contract) and lives as long as the cycle.
         unsafe { (*self.raw().srv_conf.add(T::ctx_index()) as *const T).as_ref() }
     }
 
     /// The module's main configuration, read-only (a session's VM and handlers).
-    pub fn main_conf<T: ConfSlot>(self) -> Option<&'a T> {
+    pub fn main_conf<T: ConfSlot>(&self) -> Option<&'a T> {
         // SAFETY: as srv_conf, for the main confs.
         unsafe { (*self.raw().main_conf.add(T::ctx_index()) as *const T).as_ref() }
     }
 
     /// Runs `f` with the module's main configuration borrowed (it holds per-process counters).
-    pub fn with_main_conf<T: ConfSlot, R>(self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+    pub fn with_main_conf<T: ConfSlot, R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         // SAFETY: as srv_conf for the main confs; the borrow ends with f, which is given nothing
         // that could reach the configuration again.
         unsafe { (*self.raw().main_conf.add(T::ctx_index()) as *mut T).as_mut() }.map(f)
     }
 
     /// The first `n` bytes of nginx's preread buffer, when that many have arrived.
-    pub fn peeked(self, n: usize) -> Option<&'a [u8]> {
+    pub fn peeked(&self, n: usize) -> Option<&'a [u8]> {
         // SAFETY: the connection's buffer, when set, holds unread bytes in [pos, last) and lives
         // as long as the connection.
         unsafe {
@@ -84,7 +84,8 @@ impl<'a> StreamSession<'a> {
     }
 
     /// Runs the session's phases again from its current handler, with nginx's own handler on
-    /// the client's write events (a phase handler that waited is done).
+    /// the client's write events (a phase handler that waited is done). The session may end
+    /// there, so the handle is consumed.
     pub fn run_phases(self) {
         // SAFETY: the session and its connection are live; nginx's phase runner takes it.
         unsafe {
@@ -95,7 +96,7 @@ impl<'a> StreamSession<'a> {
 
     /// Moves the running phase handler behind the other handlers of its phase group. Returns
     /// true when it moved, so the caller lets the next handler run.
-    pub fn postpone_to_phase_end(self) -> bool {
+    pub fn postpone_to_phase_end(&self) -> bool {
         // SAFETY: a plain read of the core module's index, set by nginx.
         let core = unsafe { (*ptr::addr_of!(ngx_stream_core_module)).ctx_index };
         // SAFETY: the stream core's phase engine is a flat array; the running handler (at
