@@ -7,6 +7,7 @@ pub mod digest;
 pub mod event;
 pub mod lua;
 pub mod ngx;
+pub mod pcall;
 pub mod pcre2;
 pub mod stream;
 pub mod upstream;
