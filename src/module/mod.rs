@@ -84,12 +84,9 @@ fn tls_client_ctx(_cf: &Conf, _conf: &mut SrvConf) -> Result<(), ()> {
     Ok(())
 }
 
-type PhaseHandler = unsafe extern "C" fn(*mut ngx_stream_session_t) -> ngx_int_t;
-
 /// Each worker runs `init_worker_by_lua*` as it starts.
-unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
+unsafe extern "C" fn init_process(_cycle: *mut ngx_cycle_t) -> ngx_int_t {
     guard(NGX_OK as ngx_int_t, || {
-        let _ = cycle;
         if let Some(mcf) = cycle_main_conf() {
             if crate::sys::conf::helper_process() {
                 // cache manager/loader processes run no Lua (as upstream)
@@ -141,12 +138,13 @@ fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
     let mcf = conf.main_conf::<MainConf>().ok_or(())?;
     let (has_preread, has_log) = (mcf.has_preread, mcf.has_log);
     if has_preread {
-        let handler = crate::phase::preread::preread_handler as PhaseHandler;
-        conf.add_phase_handler(ngx_stream_phases_NGX_STREAM_PREREAD_PHASE, Some(handler))?;
+        conf.add_phase_handler(
+            ngx_stream_phases_NGX_STREAM_PREREAD_PHASE,
+            Some(crate::phase::preread::preread_handler),
+        )?;
     }
     if has_log {
-        let handler = crate::phase::log::log_handler as PhaseHandler;
-        conf.add_phase_handler(ngx_stream_phases_NGX_STREAM_LOG_PHASE, Some(handler))?;
+        conf.add_phase_handler(ngx_stream_phases_NGX_STREAM_LOG_PHASE, Some(crate::phase::log::log_handler))?;
     }
     let (cycle, log) = (conf.cycle(), conf.log());
     let mcf = conf.main_conf::<MainConf>().ok_or(())?;
