@@ -21,9 +21,9 @@ pub struct LuaBalancer;
 impl Balancer for LuaBalancer {
     type Conf = SrvConf;
 
-    fn choose(s: &StreamSession, conf: &SrvConf, peer: &PeerRef) -> Option<Result<(), ngx_int_t>> {
+    fn choose(s: StreamSession, conf: &SrvConf, peer: &PeerRef) -> Option<Result<(), ngx_int_t>> {
         let code = conf.balancer.clone()?;
-        let Some(sess) = crate::phase::session_of(s) else {
+        let Ok(sess) = crate::phase::session_of(s) else {
             return Some(Err(NGX_ERROR as ngx_int_t));
         };
         peer.with(Peer::begin_try);

@@ -17,7 +17,7 @@ fn log(s: StreamSession) -> ngx_int_t {
     let Some(code) = s.srv_conf::<SrvConf>().and_then(|c| c.log.clone()) else {
         return NGX_OK as ngx_int_t;
     };
-    let Some(sess) = crate::phase::session_of(&s) else {
+    let Ok(sess) = crate::phase::session_of(s) else {
         return NGX_ERROR as ngx_int_t;
     };
     sess.cancel_wait();

@@ -27,23 +27,35 @@ impl LiveSession {
         NonNull::new(sess).map(LiveSession)
     }
 
-    /// The context of `s`, if Lua has run for it.
-    pub fn of(s: &StreamSession) -> Option<LiveSession> {
+    /// The context of `s`, if Lua has run for it (else `s` back). The context owns the nginx
+    /// session from here on (`stream`, `finalize`).
+    pub fn of(s: StreamSession<'_>) -> Result<LiveSession, StreamSession<'_>> {
         // SAFETY: s is live; its context, when set, lives in its connection's pool.
-        unsafe { Session::of(s.as_ptr()).and_then(|p| LiveSession::from_raw(p)) }
+        match unsafe { Session::of(s.as_ptr()).and_then(|p| LiveSession::from_raw(p)) } {
+            Some(sess) => Ok(sess),
+            None => Err(s),
+        }
     }
 
-    /// A new context for `s`, found by `of` from now on. It runs in its own VM `own_vm` (code
-    /// cache off) or else in the cycle's `shared` one.
-    pub fn attach(s: &StreamSession, shared: Option<&Vm>, own_vm: Option<VmRef>) -> Option<LiveSession> {
+    /// A new context for `s`, found by `of` from now on (else `s` back). It runs in its own VM
+    /// `own_vm` (code cache off) or else in the cycle's `shared` one.
+    pub fn attach<'a>(
+        s: StreamSession<'a>,
+        shared: Option<&Vm>,
+        own_vm: Option<VmRef>,
+    ) -> Result<LiveSession, StreamSession<'a>> {
         let code_cache = own_vm.is_none();
-        let l = match &own_vm {
-            Some(vm) => vm.l(),
-            None => shared?.l,
+        let l = match (&own_vm, shared) {
+            (Some(vm), _) => vm.l(),
+            (None, Some(vm)) => vm.l,
+            (None, None) => return Err(s),
         };
         // SAFETY: s is live; l is the main state of a VM that outlives the context (its own,
         // or the cycle's); the context is owned by the connection's pool.
-        unsafe { Session::attach(s.as_ptr(), l, code_cache, own_vm).and_then(|p| LiveSession::from_raw(p)) }
+        match unsafe { Session::attach(s.as_ptr(), l, code_cache, own_vm).and_then(|p| LiveSession::from_raw(p)) } {
+            Some(sess) => Ok(sess),
+            None => Err(s),
+        }
     }
 
     /// For `Session::on_done` and the runtime's raw entry points.

@@ -73,7 +73,7 @@ pub trait Balancer {
     /// Called for each connect attempt. `None`: nothing to run, round robin picks. `Some(Ok)`:
     /// connect to the peer set in `peer`, or round robin's when none was set. `Some(Err(rc))`:
     /// the attempt returns `rc`.
-    fn choose(s: &StreamSession, conf: &Self::Conf, peer: &PeerRef) -> Option<Result<(), ngx_int_t>>;
+    fn choose(s: StreamSession, conf: &Self::Conf, peer: &PeerRef) -> Option<Result<(), ngx_int_t>>;
 }
 
 /// The `init_upstream` of an upstream block whose peers `B` picks.
@@ -145,7 +145,7 @@ unsafe extern "C" fn get_peer<B: Balancer>(pc: *mut ngx_peer_connection_t, data:
         let Some(s) = (unsafe { StreamSession::from_raw(s) }) else { return NGX_ERROR as ngx_int_t };
         // SAFETY: as above.
         let peer = PeerRef(unsafe { NonNull::new_unchecked(bp) });
-        match B::choose(&s, conf, &peer) {
+        match B::choose(s, conf, &peer) {
             Some(Err(rc)) => return rc,
             Some(Ok(())) => {}
             None => {
@@ -164,7 +164,7 @@ unsafe extern "C" fn get_peer<B: Balancer>(pc: *mut ngx_peer_connection_t, data:
                 // like upstream: retries may go on past a "single" server
                 (*(*bp).rrp.peers).set_single(0);
                 if (*bp).more_tries > 0 {
-                    let tries = &mut (*(*s.as_ptr()).upstream).peer.tries;
+                    let tries = &mut (*(*(*bp).s).upstream).peer.tries;
                     *tries = tries.wrapping_add((*bp).more_tries);
                 }
                 return NGX_OK as ngx_int_t;
