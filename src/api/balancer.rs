@@ -7,12 +7,12 @@ use std::ffi::{c_char, c_int, c_long};
 use crate::phase::balancer::Peer;
 use crate::runtime::session::{Phase, Session};
 use crate::sys::cbuf::{bytes_in, ErrBuf};
-use crate::sys::stream::{AddrError, StreamSession};
+use crate::sys::stream::{AddrError, StreamInfo};
 use crate::sys::*;
 
 /// The checks every call starts with, in upstream's order and words (NUL-terminated: they go
 /// out as `const char *`).
-fn balancer_of(sess: Option<&mut Session>) -> Result<(&mut Peer, StreamSession<'_>), &'static [u8]> {
+fn balancer_of(sess: Option<&mut Session>) -> Result<(&mut Peer, StreamInfo<'_>), &'static [u8]> {
     let Some(sess) = sess else { return Err(b"no request found\0") };
     let phase = sess.phase;
     let (peer, stream) = sess.balancer_parts();

@@ -1,9 +1,10 @@
 //! Configuration data: the module's main and server configurations, where they are found,
-//! and the `*_by_lua_block` lexer. The directives that fill them are `module/directives.rs`.
+//! and the `*_by_lua_block` lexer (the `stream-lua-conf-lexer` crate). The directives that fill
+//! them are `module/directives.rs`.
 
 pub mod access;
 pub use access::*;
-pub mod lexer;
+pub use stream_lua_conf_lexer as lexer;
 
 use std::rc::Rc;
 

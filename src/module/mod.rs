@@ -9,7 +9,7 @@ use std::ptr;
 
 use crate::conf::{cycle_main_conf, MainConf, SrvConf};
 use crate::module::directives::COMMANDS;
-use crate::sys::conf::Conf;
+use crate::sys::conf::{Conf, StreamCtx};
 use crate::sys::*;
 
 static mut CTX: ngx_stream_module_t = ngx_stream_module_t {
@@ -34,23 +34,20 @@ pub static mut ngx_stream_lua_module: ngx_module_t = ngx_module_t {
 };
 
 unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    // SAFETY: a plain read of our module's index: nginx numbered the stream modules before it
-    // creates their confs.
-    crate::runtime::session::set_ctx_index(unsafe { ngx_stream_lua_module.ctx_index });
-    // SAFETY: nginx creates confs with its parser inside the stream block.
-    let conf = unsafe { Conf::from_raw(cf) };
-    guard(ptr::null_mut(), || new_conf::<MainConf>(conf))
+    guard(ptr::null_mut(), || {
+        // nginx numbered the stream modules before it creates their confs
+        // SAFETY: a plain read of our module's index, set by nginx.
+        crate::runtime::session::set_ctx_index(unsafe { ngx_stream_lua_module.ctx_index });
+        // SAFETY: cf->pool lives as long as the cycle's configuration.
+        unsafe { pool_own((*cf).pool, Box::<MainConf>::default()) }.map_or(ptr::null_mut(), |p| p as *mut c_void)
+    })
 }
 
 unsafe extern "C" fn create_srv_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    // SAFETY: as above.
-    let conf = unsafe { Conf::from_raw(cf) };
-    guard(ptr::null_mut(), || new_conf::<SrvConf>(conf))
-}
-
-/// A default configuration owned by the configuration pool.
-fn new_conf<T: Default>(conf: Option<Conf>) -> *mut c_void {
-    conf.and_then(|c| c.own(Box::<T>::default())).map_or(ptr::null_mut(), |p| p.as_ptr() as *mut c_void)
+    guard(ptr::null_mut(), || {
+        // SAFETY: as above.
+        unsafe { pool_own((*cf).pool, Box::<SrvConf>::default()) }.map_or(ptr::null_mut(), |p| p as *mut c_void)
+    })
 }
 
 unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, child: *mut c_void) -> *mut c_char {
@@ -87,12 +84,9 @@ fn tls_client_ctx(_cf: &Conf, _conf: &mut SrvConf) -> Result<(), ()> {
     Ok(())
 }
 
-type PhaseHandler = unsafe extern "C" fn(*mut ngx_stream_session_t) -> ngx_int_t;
-
 /// Each worker runs `init_worker_by_lua*` as it starts.
-unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
+unsafe extern "C" fn init_process(_cycle: *mut ngx_cycle_t) -> ngx_int_t {
     guard(NGX_OK as ngx_int_t, || {
-        let _ = cycle;
         if let Some(mcf) = cycle_main_conf() {
             if crate::sys::conf::helper_process() {
                 // cache manager/loader processes run no Lua (as upstream)
@@ -114,13 +108,11 @@ unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
 /// hooks the cycle's error logs.
 unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
     guard(NGX_ERROR as ngx_int_t, || {
-        // SAFETY: nginx initialises `cycle`'s modules; nothing runs on it yet.
-        let Some(ctx) = (unsafe { crate::conf::stream_conf_ctx(cycle) }) else { return NGX_OK as ngx_int_t };
-        // SAFETY: ctx is the cycle's stream block, with our main conf in its slot.
-        let mcf = unsafe { (*(*ctx).main_conf.add(crate::runtime::session::ctx_index()) as *const MainConf).as_ref() };
-        let Some(rb) = mcf.and_then(|m| m.misc.capture) else { return NGX_OK as ngx_int_t };
+        // SAFETY: nginx initialises `cycle`'s modules: its configuration is loaded.
+        let Some(ctx) = (unsafe { StreamCtx::of_cycle(cycle) }) else { return NGX_OK as ngx_int_t };
+        let Some(rb) = ctx.main_conf::<MainConf>().and_then(|m| m.misc.capture) else { return NGX_OK as ngx_int_t };
         // SAFETY: as above; rb lives in the cycle's configuration pool.
-        match unsafe { crate::runtime::log_capture::init_cycle(cycle, ctx, rb.as_ptr()) } {
+        match unsafe { crate::runtime::log_capture::init_cycle(cycle, ctx.as_ptr(), rb.as_ptr()) } {
             Ok(()) => NGX_OK as ngx_int_t,
             Err(()) => NGX_ERROR as ngx_int_t,
         }
@@ -146,12 +138,13 @@ fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
     let mcf = conf.main_conf::<MainConf>().ok_or(())?;
     let (has_preread, has_log) = (mcf.has_preread, mcf.has_log);
     if has_preread {
-        let handler = crate::phase::preread::preread_handler as PhaseHandler;
-        conf.add_phase_handler(ngx_stream_phases_NGX_STREAM_PREREAD_PHASE, Some(handler))?;
+        conf.add_phase_handler(
+            ngx_stream_phases_NGX_STREAM_PREREAD_PHASE,
+            Some(crate::phase::preread::preread_handler),
+        )?;
     }
     if has_log {
-        let handler = crate::phase::log::log_handler as PhaseHandler;
-        conf.add_phase_handler(ngx_stream_phases_NGX_STREAM_LOG_PHASE, Some(handler))?;
+        conf.add_phase_handler(ngx_stream_phases_NGX_STREAM_LOG_PHASE, Some(crate::phase::log::log_handler))?;
     }
     let (cycle, log) = (conf.cycle(), conf.log());
     let mcf = conf.main_conf::<MainConf>().ok_or(())?;

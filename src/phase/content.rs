@@ -18,9 +18,9 @@ fn content(s: StreamSession) {
         s.finalize_session(NGX_DECLINED as ngx_uint_t);
         return;
     };
-    let Some(sess) = crate::phase::session_of(s) else {
-        s.finalize_session(NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_uint_t);
-        return;
+    let sess = match crate::phase::session_of(s) {
+        Ok(sess) => sess,
+        Err(s) => return s.finalize_session(NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_uint_t),
     };
     if sess.with(|x| std::mem::replace(&mut x.content_started, true)) {
         // an event re-ran the phases (handlers left by an earlier phase): already running

@@ -7,23 +7,24 @@ use crate::runtime::code::Code;
 use crate::runtime::session::{Phase, Session};
 use crate::sys::*;
 
-/// Runs `code` with `pcall` in the main thread, `req` as the running session meanwhile.
-/// Returns the error message (with a traceback) on failure.
-unsafe fn run_in_main(l: *mut lua_State, code: &Code, req: *mut Session) -> Result<(), String> {
-    // SAFETY: l is the cycle's VM, not running anything else.
-    unsafe {
-        let top = raw::lua_gettop(l);
-        raw::lua_getfield(l, LUA_GLOBALSINDEX, c"debug".as_ptr());
-        raw::lua_getfield(l, -1, c"traceback".as_ptr());
-        raw::lua_remove(l, -2);
-        code.push_closure_raw(l)?;
-        let rc = crate::runtime::scheduler::with_running(req, || raw::lua_pcall(l, 0, 0, top + 1));
-        let msg = (rc != 0).then(|| {
-            to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_else(|| "unknown error".into())
-        });
-        raw::lua_settop(l, top);
-        msg.map_or(Ok(()), Err)
+/// Runs `code` with `pcall` under `debug.traceback` in the main thread `c`, `req` as the
+/// running session meanwhile. Returns the error message (with a traceback) on failure.
+fn run_in_main(c: &mut Call, code: &Code, req: *mut Session) -> Result<(), String> {
+    let top = c.top();
+    c.get_global(c"debug");
+    c.get_field(-1, c"traceback");
+    c.remove(-2);
+    c.reserve(1);
+    // SAFETY: c's state is the VM's main one, with room for the closure reserved.
+    if let Err(msg) = unsafe { code.push_closure_raw(c.as_ptr()) } {
+        c.set_top(top);
+        return Err(msg);
     }
+    let ok = crate::runtime::scheduler::with_running(req, || c.pcall_with(0, 0, top + 1));
+    let msg = (!ok)
+        .then(|| c.to_bytes(-1).map_or_else(|| "unknown error".into(), |b| String::from_utf8_lossy(b).into_owned()));
+    c.set_top(top);
+    msg.map_or(Ok(()), Err)
 }
 
 fn tag(code: &Code, base: &str) -> String {
@@ -36,21 +37,30 @@ fn tag(code: &Code, base: &str) -> String {
 
 /// Runs `init_by_lua*` in the VM `l` (the cycle's, or a session's own when the code cache
 /// is off); an error fails the configuration.
+///
+/// # Safety
+/// `l` is the main state of an idle VM (this is not called from Lua) that outlives the call;
+/// `log` is null or a valid log.
 pub unsafe fn run_init(mcf: &MainConf, l: *mut lua_State, log: *mut ngx_log_t) -> Result<(), ()> {
     let Some(code) = &mcf.init else { return Ok(()) };
-    // SAFETY: the VM is idle.
-    unsafe { run_in_main(l, code, std::ptr::null_mut()) }.map_err(|m| {
+    // SAFETY: l is an idle VM's main state (the caller's contract), which outlives the call.
+    let mut c = unsafe { Call::from_raw(l) };
+    run_in_main(&mut c, code, std::ptr::null_mut()).map_err(|m| {
         log_error(NGX_LOG_ERR, log, 0, format!("{} error: {m}", tag(code, "init_by_lua")).as_bytes());
     })
 }
 
 /// Runs `init_worker_by_lua*` with a session-less context (for `ngx.get_phase` and the
 /// APIs that check where they run).
+///
+/// # Safety
+/// Called as the worker starts, while no Lua runs.
 pub unsafe fn run_init_worker(mcf: &MainConf) {
     let (Some(code), Some(vm)) = (&mcf.init_worker, &mcf.vm) else { return };
     let mut sess = Session::new_fake(vm.l, Phase::InitWorker);
-    // SAFETY: the VM is idle while the worker starts; sess outlives the call.
-    if let Err(m) = unsafe { run_in_main(vm.l, code, &mut *sess) } {
+    // SAFETY: the VM is idle while the worker starts (the caller's contract).
+    let mut c = unsafe { Call::from_raw(vm.l) };
+    if let Err(m) = run_in_main(&mut c, code, &mut *sess) {
         let line = format!("{} error: {m}", tag(code, "init_worker_by_lua"));
         log_error(NGX_LOG_ERR, cycle_log(), 0, line.as_bytes());
     }

@@ -13,11 +13,11 @@ pub unsafe extern "C" fn log_handler(s: *mut ngx_stream_session_t) -> ngx_int_t 
 }
 
 fn log(s: StreamSession) -> ngx_int_t {
-    malloc_trim_tick(s);
+    malloc_trim_tick(&s);
     let Some(code) = s.srv_conf::<SrvConf>().and_then(|c| c.log.clone()) else {
         return NGX_OK as ngx_int_t;
     };
-    let Some(sess) = crate::phase::session_of(s) else {
+    let Ok(sess) = crate::phase::session_of(s) else {
         return NGX_ERROR as ngx_int_t;
     };
     sess.cancel_wait();
@@ -33,7 +33,7 @@ fn log(s: StreamSession) -> ngx_int_t {
 }
 
 /// `lua_malloc_trim N`: every N-th session logged gives free heap memory back to the system.
-fn malloc_trim_tick(s: StreamSession) {
+fn malloc_trim_tick(s: &StreamSession) {
     let log = s.log();
     let due = s.with_main_conf(|m: &mut MainConf| {
         let misc = &mut m.misc;

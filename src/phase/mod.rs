@@ -31,17 +31,17 @@ pub unsafe fn new_vm(cycle: *mut ngx_cycle_t, mcf: &MainConf, parent: Option<*mu
     unsafe { Vm::new(cycle, &setup) }
 }
 
-/// The Lua context of the nginx session `s`, made on first use.
-pub fn session_of(s: StreamSession) -> Option<LiveSession> {
-    if let Some(sess) = LiveSession::of(s) {
-        return Some(sess);
-    }
-    let mcf = s.main_conf::<MainConf>()?;
-    let scf = s.srv_conf::<SrvConf>()?;
-    let code_cache = scf.code_cache();
+/// The Lua context of the nginx session `s`, made on first use; it owns the session from then
+/// on. Without one, `s` comes back.
+pub fn session_of(s: StreamSession) -> Result<LiveSession, StreamSession> {
+    let s = match LiveSession::of(s) {
+        Ok(sess) => return Ok(sess),
+        Err(s) => s,
+    };
+    let (Some(mcf), Some(scf)) = (s.main_conf::<MainConf>(), s.srv_conf::<SrvConf>()) else { return Err(s) };
     // `lua_code_cache off`: a VM of its own per session, so files and required modules
     // are loaded afresh, like upstream
-    let own_vm = if code_cache {
+    let own_vm = if scf.code_cache() {
         None
     } else {
         let log = s.log();
@@ -49,20 +49,18 @@ pub fn session_of(s: StreamSession) -> Option<LiveSession> {
         match unsafe { new_vm(ngx_cycle, mcf, mcf.vm.as_ref().map(|vm| vm.l)) } {
             Ok(vm) => {
                 // SAFETY: the new VM is idle; the connection's log lives as long as it.
-                unsafe { init::run_init(mcf, vm.l, log.as_ptr()) }.ok()?;
+                if unsafe { init::run_init(mcf, vm.l, log.as_ptr()) }.is_err() {
+                    return Err(s);
+                }
                 Some(VmRef::new(vm))
             }
             Err(msg) => {
                 log.error(NGX_LOG_ERR, 0, msg.as_bytes());
-                return None;
+                return Err(s);
             }
         }
     };
-    let l = match &own_vm {
-        Some(vm) => vm.l(),
-        None => mcf.vm.as_ref()?.l,
-    };
-    let sess = LiveSession::attach(s, l, code_cache, own_vm)?;
+    let sess = LiveSession::attach(s, mcf.vm.as_ref(), own_vm)?;
     sess.with(|x| x.send_timeout = scf.socket.send_timeout() as ngx_msec_t);
-    Some(sess)
+    Ok(sess)
 }

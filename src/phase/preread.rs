@@ -26,7 +26,7 @@ fn preread(s: StreamSession) -> ngx_int_t {
     let Some(code) = s.srv_conf::<SrvConf>().and_then(|c| c.preread.clone()) else {
         return NGX_DECLINED as ngx_int_t;
     };
-    let Some(sess) = crate::phase::session_of(s) else {
+    let Ok(sess) = crate::phase::session_of(s) else {
         return NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_int_t;
     };
     if let Some(rc) = sess.with(|x| x.preread_rc) {
@@ -34,7 +34,8 @@ fn preread(s: StreamSession) -> ngx_int_t {
     }
     if let Some(n) = sess.with(|x| x.peek_need) {
         // the phase read more: is there enough for the waiting peek now?
-        let Some(data) = s.peeked(n) else { return NGX_AGAIN as ngx_int_t };
+        let stream = sess.stream();
+        let Some(data) = stream.peeked(n) else { return NGX_AGAIN as ngx_int_t };
         sess.with(|x| x.peek_need = None);
         let Some(t) = sess.wake_peeker(data) else { return NGX_DONE as ngx_int_t };
         sess.with(|x| x.in_handler = true);
@@ -118,5 +119,5 @@ fn done(sess: LiveSession, outcome: Outcome) {
     let Some((sess, rc)) = preread_result(sess, outcome) else { return };
     sess.with(|x| x.preread_rc = Some(rc));
     sess.restore_read_handler();
-    sess.stream().run_phases();
+    sess.run_phases();
 }

@@ -9,7 +9,7 @@ use crate::runtime::code::Code;
 use crate::runtime::scheduler::{self, Outcome};
 use crate::runtime::session::Session;
 use crate::runtime::thread::Thread;
-use crate::runtime::vm::VmRef;
+use crate::runtime::vm::{Vm, VmRef};
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
@@ -27,17 +27,35 @@ impl LiveSession {
         NonNull::new(sess).map(LiveSession)
     }
 
-    /// The context of `s`, if Lua has run for it.
-    pub fn of(s: StreamSession) -> Option<LiveSession> {
+    /// The context of `s`, if Lua has run for it (else `s` back). The context owns the nginx
+    /// session from here on (`stream`, `finalize`).
+    pub fn of(s: StreamSession<'_>) -> Result<LiveSession, StreamSession<'_>> {
         // SAFETY: s is live; its context, when set, lives in its connection's pool.
-        unsafe { Session::of(s.as_ptr()).and_then(|p| LiveSession::from_raw(p)) }
+        match unsafe { Session::of(s.as_ptr()).and_then(|p| LiveSession::from_raw(p)) } {
+            Some(sess) => Ok(sess),
+            None => Err(s),
+        }
     }
 
-    /// A new context for `s`, running in the VM `l` (its own `own_vm` when the code cache is
-    /// off), found by `of` from now on.
-    pub fn attach(s: StreamSession, l: *mut lua_State, code_cache: bool, own_vm: Option<VmRef>) -> Option<LiveSession> {
-        // SAFETY: s is live; the context is owned by its connection's pool.
-        unsafe { Session::attach(s.as_ptr(), l, code_cache, own_vm).and_then(|p| LiveSession::from_raw(p)) }
+    /// A new context for `s`, found by `of` from now on (else `s` back). It runs in its own VM
+    /// `own_vm` (code cache off) or else in the cycle's `shared` one.
+    pub fn attach<'a>(
+        s: StreamSession<'a>,
+        shared: Option<&Vm>,
+        own_vm: Option<VmRef>,
+    ) -> Result<LiveSession, StreamSession<'a>> {
+        let code_cache = own_vm.is_none();
+        let l = match (&own_vm, shared) {
+            (Some(vm), _) => vm.l(),
+            (None, Some(vm)) => vm.l,
+            (None, None) => return Err(s),
+        };
+        // SAFETY: s is live; l is the main state of a VM that outlives the context (its own,
+        // or the cycle's); the context is owned by the connection's pool.
+        match unsafe { Session::attach(s.as_ptr(), l, code_cache, own_vm).and_then(|p| LiveSession::from_raw(p)) } {
+            Some(sess) => Ok(sess),
+            None => Err(s),
+        }
     }
 
     /// For `Session::on_done` and the runtime's raw entry points.
@@ -106,6 +124,15 @@ impl LiveSession {
     pub fn restore_read_handler(&self) {
         // SAFETY: the session's connection is live.
         unsafe { crate::api::abort::restore_read_handler(self.stream().connection()) }
+    }
+
+    /// Runs the session's phases again (see `StreamSession::run_phases`); it may end there.
+    pub fn run_phases(self) {
+        let s = self.stream().as_ptr();
+        // SAFETY: the session is live; both handles are consumed.
+        if let Some(s) = unsafe { StreamSession::from_raw(s) } {
+            s.run_phases();
+        }
     }
 
     /// Ends the session with `rc` (see `downstream::finalize`); it may be freed.

@@ -5,7 +5,7 @@ use std::ffi::c_int;
 use std::ptr;
 
 use crate::runtime::thread::{Status as ThreadStatus, Thread};
-use crate::sys::stream::StreamSession;
+use crate::sys::stream::StreamInfo;
 use crate::sys::*;
 
 /// A coroutine operation Lua asked the scheduler for (it yields to do it).
@@ -161,19 +161,19 @@ impl Session {
     }
 
     /// The nginx stream session this one belongs to (none for a session-less context).
-    pub fn stream(&self) -> Option<StreamSession<'_>> {
+    pub fn stream(&self) -> Option<StreamInfo<'_>> {
         // SAFETY: s is null or the stream session this one is attached to, which frees this
         // one (its pool cleanup) before it goes.
-        unsafe { StreamSession::from_raw(self.s) }
+        unsafe { StreamInfo::from_raw(self.s) }
     }
 
     /// The balancer's state while `balancer_by_lua*` runs for this session, beside the stream
     /// session (both live apart from this struct).
-    pub fn balancer_parts(&mut self) -> (Option<&mut crate::phase::balancer::Peer>, Option<StreamSession<'_>>) {
+    pub fn balancer_parts(&mut self) -> (Option<&mut crate::phase::balancer::Peer>, Option<StreamInfo<'_>>) {
         // SAFETY: balancer is null or the peer data of the upstream connection being set up,
         // set by the balancer phase for as long as its Lua code runs and cleared after; s is
         // null or the stream session this one is attached to.
-        unsafe { (self.balancer.as_mut(), StreamSession::from_raw(self.s)) }
+        unsafe { (self.balancer.as_mut(), StreamInfo::from_raw(self.s)) }
     }
 
     /// Cancels what every thread waits for.

@@ -84,12 +84,6 @@ impl<'a> Conf<'a> {
         unsafe { ngx_bytes(&(*self.cycle()).prefix) }
     }
 
-    /// Moves `value` into the configuration pool: dropped when the pool is destroyed.
-    pub fn own<T>(&self, value: Box<T>) -> Option<NonNull<T>> {
-        // SAFETY: the configuration pool is live.
-        unsafe { pool_own(self.pool(), value) }.and_then(NonNull::new)
-    }
-
     fn file(&self) -> &ngx_conf_file_t {
         // SAFETY: a file is being parsed while directives run.
         unsafe { &*self.raw().conf_file }
@@ -421,4 +415,71 @@ macro_rules! conf_directives {
             }
         )*
     };
+}
+
+/// The configuration context of a cycle's `stream {}` block (or of one of its servers), for
+/// reading the configurations a finished configuration load left.
+#[derive(Clone, Copy)]
+pub struct StreamCtx<'a>(&'a ngx_stream_conf_ctx_t);
+
+impl<'a> StreamCtx<'a> {
+    /// The `stream {}` block of `cycle`, if it has one.
+    ///
+    /// # Safety
+    /// `cycle` is null or a live cycle whose configuration was loaded (or is loading) and
+    /// outlives `'a`.
+    pub unsafe fn of_cycle(cycle: *const ngx_cycle_t) -> Option<StreamCtx<'a>> {
+        // SAFETY: conf_ctx holds one slot per core module; while the first configuration loads
+        // (init_by_lua), ngx_cycle is a bare cycle without one.
+        unsafe {
+            let cycle = cycle.as_ref()?;
+            if cycle.conf_ctx.is_null() {
+                return None;
+            }
+            let ctx = *cycle.conf_ctx.add((*ptr::addr_of!(ngx_stream_module)).index) as *const ngx_stream_conf_ctx_t;
+            ctx.as_ref().map(StreamCtx)
+        }
+    }
+
+    /// The `stream {}` block of the running cycle (`ngx_cycle`), if it has one.
+    pub fn running() -> Option<StreamCtx<'static>> {
+        // SAFETY: nginx's running cycle lives until the process moves to the next one, after
+        // every callback of this one returned.
+        unsafe { StreamCtx::of_cycle(ngx_cycle) }
+    }
+
+    /// For nginx and runtime functions that take the context.
+    pub fn as_ptr(self) -> *mut ngx_stream_conf_ctx_t {
+        self.0 as *const ngx_stream_conf_ctx_t as *mut ngx_stream_conf_ctx_t
+    }
+
+    /// The module's main configuration.
+    pub fn main_conf<T: ConfSlot>(self) -> Option<&'a T> {
+        // SAFETY: the slot holds a T (ConfSlot's contract), which lives as long as the cycle.
+        unsafe { (*self.0.main_conf.add(T::ctx_index()) as *const T).as_ref() }
+    }
+
+    /// The module's server configuration of this level.
+    pub fn srv_conf<T: ConfSlot>(self) -> Option<&'a T> {
+        // SAFETY: as main_conf.
+        unsafe { (*self.0.srv_conf.add(T::ctx_index()) as *const T).as_ref() }
+    }
+
+    /// The contexts of the block's `server {}`s.
+    pub fn servers(self) -> impl Iterator<Item = StreamCtx<'a>> {
+        // SAFETY: a plain read of the core module's index, set by nginx.
+        let core = unsafe { (*ptr::addr_of!(ngx_stream_core_module)).ctx_index };
+        // SAFETY: the core module's main conf lists its servers' core confs, each with the
+        // server's context; all live as long as the cycle.
+        let servers: &'a [*mut ngx_stream_core_srv_conf_t] = unsafe {
+            let cmcf = &*(*self.0.main_conf.add(core) as *const ngx_stream_core_main_conf_t);
+            if cmcf.servers.nelts == 0 {
+                &[]
+            } else {
+                std::slice::from_raw_parts(cmcf.servers.elts as *const _, cmcf.servers.nelts)
+            }
+        };
+        // SAFETY: as above.
+        servers.iter().filter_map(|&cscf| unsafe { (*cscf).ctx.as_ref() }.map(StreamCtx))
+    }
 }

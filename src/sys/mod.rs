@@ -11,11 +11,13 @@ pub mod digest;
 pub mod event;
 pub mod lua;
 pub mod ngx;
+pub mod pcall;
 pub mod pcre2;
 pub mod shdict;
 pub mod state;
 pub mod stream;
 pub mod udata;
+pub mod upstream;
 pub mod worker;
 
 pub use self::call::{Call, LuaObject};

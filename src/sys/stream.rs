@@ -8,7 +8,7 @@ use std::ptr::{self, NonNull};
 use super::conf::ConfSlot;
 use super::ngx::*;
 
-#[derive(Clone, Copy)]
+/// Not `Copy`: `finalize_session` consumes it, since the session may be freed there.
 pub struct StreamSession<'a> {
     s: NonNull<ngx_stream_session_t>,
     _s: PhantomData<&'a mut ngx_stream_session_t>,
@@ -24,7 +24,7 @@ impl<'a> StreamSession<'a> {
     }
 
     /// For nginx and runtime functions that take the session.
-    pub fn as_ptr(self) -> *mut ngx_stream_session_t {
+    pub fn as_ptr(&self) -> *mut ngx_stream_session_t {
         self.s.as_ptr()
     }
 
@@ -34,38 +34,38 @@ impl<'a> StreamSession<'a> {
     }
 
     /// The session's client connection.
-    pub fn connection(self) -> *mut ngx_connection_t {
+    pub fn connection(&self) -> *mut ngx_connection_t {
         self.raw().connection
     }
 
     /// The connection's log.
-    pub fn log(self) -> Log {
+    pub fn log(&self) -> Log {
         // SAFETY: a live session's connection has a log that lives as long as it.
         unsafe { Log::from_raw((*self.connection()).log) }.expect("a stream connection has a log")
     }
 
     /// The module's server configuration of the session's server.
-    pub fn srv_conf<T: ConfSlot>(self) -> Option<&'a T> {
+    pub fn srv_conf<T: ConfSlot>(&self) -> Option<&'a T> {
         // SAFETY: every session carries the server confs of all stream modules; ours holds a
         // T (ConfSlot's contract) and lives as long as the cycle.
         unsafe { (*self.raw().srv_conf.add(T::ctx_index()) as *const T).as_ref() }
     }
 
     /// The module's main configuration, read-only (a session's VM and handlers).
-    pub fn main_conf<T: ConfSlot>(self) -> Option<&'a T> {
+    pub fn main_conf<T: ConfSlot>(&self) -> Option<&'a T> {
         // SAFETY: as srv_conf, for the main confs.
         unsafe { (*self.raw().main_conf.add(T::ctx_index()) as *const T).as_ref() }
     }
 
     /// Runs `f` with the module's main configuration borrowed (it holds per-process counters).
-    pub fn with_main_conf<T: ConfSlot, R>(self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+    pub fn with_main_conf<T: ConfSlot, R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         // SAFETY: as srv_conf for the main confs; the borrow ends with f, which is given nothing
         // that could reach the configuration again.
         unsafe { (*self.raw().main_conf.add(T::ctx_index()) as *mut T).as_mut() }.map(f)
     }
 
     /// The first `n` bytes of nginx's preread buffer, when that many have arrived.
-    pub fn peeked(self, n: usize) -> Option<&'a [u8]> {
+    pub fn peeked(&self, n: usize) -> Option<&'a [u8]> {
         // SAFETY: the connection's buffer, when set, holds unread bytes in [pos, last) and lives
         // as long as the connection.
         unsafe {
@@ -84,7 +84,8 @@ impl<'a> StreamSession<'a> {
     }
 
     /// Runs the session's phases again from its current handler, with nginx's own handler on
-    /// the client's write events (a phase handler that waited is done).
+    /// the client's write events (a phase handler that waited is done). The session may end
+    /// there, so the handle is consumed.
     pub fn run_phases(self) {
         // SAFETY: the session and its connection are live; nginx's phase runner takes it.
         unsafe {
@@ -95,7 +96,7 @@ impl<'a> StreamSession<'a> {
 
     /// Moves the running phase handler behind the other handlers of its phase group. Returns
     /// true when it moved, so the caller lets the next handler run.
-    pub fn postpone_to_phase_end(self) -> bool {
+    pub fn postpone_to_phase_end(&self) -> bool {
         // SAFETY: a plain read of the core module's index, set by nginx.
         let core = unsafe { (*ptr::addr_of!(ngx_stream_core_module)).ctx_index };
         // SAFETY: the stream core's phase engine is a flat array; the running handler (at
@@ -121,21 +122,45 @@ impl<'a> StreamSession<'a> {
 
 // ---- variables, status, upstream peers ----
 
-impl<'s> StreamSession<'s> {
+/// A view of a live stream session that cannot end it (what Lua-facing code gets from our
+/// `Session`): its variables, status, start time and upstream peer settings.
+#[derive(Clone, Copy)]
+pub struct StreamInfo<'s>(NonNull<ngx_stream_session_t>, PhantomData<&'s ngx_stream_session_t>);
+
+impl<'s> StreamInfo<'s> {
+    /// # Safety
+    /// `s` is null or a live stream session that outlives `'s`.
+    pub unsafe fn from_raw(s: *mut ngx_stream_session_t) -> Option<StreamInfo<'s>> {
+        NonNull::new(s).map(|p| StreamInfo(p, PhantomData))
+    }
+
+    pub fn as_ptr(&self) -> *mut ngx_stream_session_t {
+        self.0.as_ptr()
+    }
+
+    fn raw(&self) -> &'s ngx_stream_session_t {
+        // SAFETY: live for 's (from_raw's contract).
+        unsafe { &*self.0.as_ptr() }
+    }
+
+    fn connection(&self) -> *mut ngx_connection_t {
+        self.raw().connection
+    }
+
     /// The status code the session ends with.
-    pub fn status(self) -> ngx_uint_t {
+    pub fn status(&self) -> ngx_uint_t {
         self.raw().status
     }
 
     /// When the session started: seconds and milliseconds.
-    pub fn start_time(self) -> (i64, i64) {
+    pub fn start_time(&self) -> (i64, i64) {
         let s = self.raw();
         (s.start_sec, s.start_msec as i64)
     }
 
     /// The value of variable `name` (lowercased into `lowcase`, at least as long as `name`):
     /// `None` when there is no such variable or it has no value here.
-    pub fn variable(self, name: &[u8], lowcase: &mut [u8]) -> Option<&'s [u8]> {
+    pub fn variable(&self, name: &[u8], lowcase: &mut [u8]) -> Option<&'s [u8]> {
         let lowcase = &mut lowcase[..name.len()];
         // SAFETY: both buffers hold name.len() bytes; nginx only reads name.
         let hash = unsafe { ngx_hash_strlow(lowcase.as_mut_ptr(), name.as_ptr() as *mut u8, name.len()) };
@@ -152,7 +177,7 @@ impl<'s> StreamSession<'s> {
 
     /// Sets changeable variable `name` (lowercased into `lowcase`) to `value` (`None`: not
     /// found), copied into the session's pool; the error text on failure.
-    pub fn set_variable(self, name: &[u8], lowcase: &mut [u8], value: Option<&[u8]>) -> Result<(), String> {
+    pub fn set_variable(&self, name: &[u8], lowcase: &mut [u8], value: Option<&[u8]>) -> Result<(), String> {
         let lowcase = &mut lowcase[..name.len()];
         // SAFETY: both buffers hold name.len() bytes; nginx only reads name.
         let hash = unsafe { ngx_hash_strlow(lowcase.as_mut_ptr(), name.as_ptr() as *mut u8, name.len()) };
@@ -224,14 +249,14 @@ pub enum AddrError {
     Ours(&'static [u8]),
 }
 
-impl<'s> StreamSession<'s> {
-    fn pool(self) -> *mut ngx_pool_t {
+impl<'s> StreamInfo<'s> {
+    fn pool(&self) -> *mut ngx_pool_t {
         // SAFETY: a live session has a live connection with its pool.
         unsafe { (*self.connection()).pool }
     }
 
     /// A copy of `b` in the session's pool (at least one byte allocated).
-    fn pool_copy(self, b: &[u8]) -> Option<*mut u8> {
+    fn pool_copy(&self, b: &[u8]) -> Option<*mut u8> {
         // SAFETY: the pool is live; the copy fits the allocation.
         unsafe {
             let p = ngx_pnalloc(self.pool(), b.len().max(1)) as *mut u8;
@@ -244,13 +269,13 @@ impl<'s> StreamSession<'s> {
     }
 
     /// Whether the session has an upstream (it is being proxied).
-    pub fn has_upstream(self) -> bool {
+    pub fn has_upstream(&self) -> bool {
         !self.raw().upstream.is_null()
     }
 
     /// `addr` (an IP address, with or without a port; names are not resolved) as a peer of
     /// the upstream, with `port` when it has none (cut to 16 bits, as nginx's).
-    pub fn parse_peer(self, addr: &[u8], port: i32) -> Result<PeerAddr, AddrError> {
+    pub fn parse_peer(&self, addr: &[u8], port: i32) -> Result<PeerAddr, AddrError> {
         let data = self.pool_copy(addr).ok_or(AddrError::Ours(b"no memory\0"))?;
         // SAFETY: an all-zero ngx_url_t is an empty request; ngx_parse_url allocates what it
         // returns in the session's pool, which lives as long as the session.
@@ -276,7 +301,7 @@ impl<'s> StreamSession<'s> {
     }
 
     /// Makes the upstream connection bind to local address `addr` (with an optional port).
-    pub fn bind_upstream_local(self, addr: &[u8]) -> Result<(), &'static [u8]> {
+    pub fn bind_upstream_local(&self, addr: &[u8]) -> Result<(), &'static [u8]> {
         let s = self.as_ptr();
         // SAFETY: the session's upstream is live (checked by the caller's has_upstream); the
         // address record and its text live in the session's pool.
