@@ -91,18 +91,15 @@ pub fn compile_template(src: &[u8]) -> Result<Option<Template>, String> {
 }
 
 /// Byte range of capture `n` in `caps` (pairs of offsets), if it matched.
+#[inline]
 pub fn capture_range(caps: &[i32], n: usize) -> Option<(usize, usize)> {
     let (from, to) = (*caps.get(2 * n)?, *caps.get(2 * n + 1)?);
     (from >= 0 && to >= from).then_some((from as usize, to as usize))
 }
 
-/// The end of the furthest capture in `caps`: how much of the subject an expansion reads.
-pub fn captures_end(caps: &[i32]) -> usize {
-    (0..caps.len() / 2).filter_map(|n| capture_range(caps, n)).map(|(_, to)| to).max().unwrap_or(0)
-}
-
 impl Template {
     /// Length of the expansion for a match whose valid capture offsets are `caps`.
+    #[inline]
     pub fn eval_len(&self, caps: &[i32]) -> usize {
         self.0
             .iter()
@@ -113,8 +110,28 @@ impl Template {
             .sum()
     }
 
+    /// In one pass: the expansion's length and how much of the subject it reads (the end of
+    /// the furthest capture it uses).
+    #[inline]
+    pub fn extent(&self, caps: &[i32]) -> (usize, usize) {
+        let (mut len, mut end) = (0, 0);
+        for p in &self.0 {
+            match p {
+                Piece::Lit(s) => len += s.len(),
+                Piece::Cap(n) => {
+                    if let Some((f, t)) = capture_range(caps, *n) {
+                        len += t - f;
+                        end = end.max(t);
+                    }
+                }
+            }
+        }
+        (len, end)
+    }
+
     /// Writes the expansion for a match of `subject` into `dst` (as much as fits; `eval_len`
     /// bytes is enough); returns the length written. Captures past the subject count as unset.
+    #[inline]
     pub fn eval_into(&self, subject: &[u8], caps: &[i32], dst: &mut [u8]) -> usize {
         let mut written = 0;
         for p in &self.0 {
@@ -143,6 +160,17 @@ mod tests {
 
     fn lit(s: &str) -> Piece {
         Piece::Lit(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn extent_is_the_length_and_the_subject_read() {
+        let t = compile_template(b"<$2|$1>").unwrap().unwrap();
+        let caps = [0, 9, 1, 3, 5, 8];
+        assert_eq!(t.extent(&caps), (t.eval_len(&caps), 8));
+        let mut out = [0u8; 16];
+        let n = t.eval_into(b"abcdefghi", &caps, &mut out);
+        assert_eq!(&out[..n], b"<fgh|bc>");
+        assert_eq!(t.extent(&[0, 1, -1, -1]), (3, 0));
     }
 
     #[test]
@@ -189,8 +217,6 @@ mod tests {
         assert_eq!(capture_range(&caps, 1), None);
         assert_eq!(capture_range(&caps, 2), Some((2, 4)));
         assert_eq!(capture_range(&caps, 3), None);
-        assert_eq!(captures_end(&caps), 5);
-        assert_eq!(captures_end(&[]), 0);
     }
 
     #[test]

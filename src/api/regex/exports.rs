@@ -8,7 +8,7 @@ use std::ptr;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
-use crate::api::regex::{captures_end, compile_template, Template};
+use crate::api::regex::{compile_template, Template};
 use crate::sys::cbuf::{bytes_in, bytes_out};
 use crate::sys::ngx::*;
 use crate::sys::pcre2;
@@ -340,19 +340,19 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_destroy_script_engine(e: *mut Script
     })
 }
 
-/// The subject and captures of the engine's match, and the template a complex value runs.
+/// The engine's captures, its subject pointer, and the template a complex value runs.
 ///
 /// # Safety
 /// `e` was initialised for the match of the regex whose replace value `cv` is, and that
-/// regex and subject are still alive and unchanged.
-unsafe fn program<'a>(e: *mut ScriptEngine, cv: *mut ComplexValue) -> Option<(&'a [u8], &'a [i32], &'a Template)> {
+/// regex is still alive and unchanged.
+unsafe fn program<'a>(e: *mut ScriptEngine, cv: *mut ComplexValue) -> Option<(*const u8, &'a [i32], &'a Template)> {
     // SAFETY: the contract above: cv's program is the regex's template, e's captures are the
-    // regex's, and they lie within the subject.
+    // regex's.
     unsafe {
         let e = &*e;
         let t = ((*cv).lengths as *const Template).as_ref()?;
         let caps = if e.caps.is_null() { &[][..] } else { std::slice::from_raw_parts(e.caps, e.ncaps) };
-        Some((bytes_in(e.subj, captures_end(caps)), caps, t))
+        Some((e.subj, caps, t))
     }
 }
 
@@ -371,9 +371,11 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_script_eval_data(
 ) -> usize {
     guard(0, || {
         // SAFETY: see program().
-        let Some((subject, caps, t)) = (unsafe { program(e, cv) }) else { return 0 };
-        // SAFETY: the caller sized dst by eval_len for this match.
-        let dst = unsafe { bytes_out(dst, t.eval_len(caps)) };
+        let Some((subj, caps, t)) = (unsafe { program(e, cv) }) else { return 0 };
+        let (len, end) = t.extent(caps);
+        // SAFETY: the captures the template uses lie within the matched subject; the caller
+        // sized dst by eval_len for this match.
+        let (subject, dst) = unsafe { (bytes_in(subj, end), bytes_out(dst, len)) };
         t.eval_into(subject, caps, dst)
     })
 }

@@ -5,7 +5,7 @@
 
 pub mod exports;
 
-pub use stream_lua_retemplate::{captures_end, compile_template, Template};
+pub use stream_lua_retemplate::{compile_template, Template};
 
 /// `lua_regex_cache_max_entries` (default 1024).
 pub fn cache_max_entries() -> usize {
