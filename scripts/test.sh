@@ -23,5 +23,5 @@ if [ "${TEST_PACKAGING:-1}" != 0 ]; then
     fi
 fi
 # the unit tests of the pure crates (codecs), then the t/ suite
-cargo test --release -p stream-lua-codec
+cargo test --release -p stream-lua-codec -p stream-lua-recv-pattern
 cargo test --release "$@"

@@ -1,11 +1,13 @@
 //! The receive side shared by the downstream socket (`ngx.req.socket()`) and TCP cosockets
 //! (`ngx.socket.tcp()`): a buffer of received bytes, the read patterns of `receive`,
-//! `receiveany` and the `receiveuntil` iterators, and how their results go back to Lua.
+//! `receiveany` and the `receiveuntil` iterators (matched by `stream-lua-recv-pattern`), and how
+//! their results go back to Lua.
 
 use std::ffi::c_int;
 
 use crate::api::socket::errno_text;
 use crate::sys::*;
+use stream_lua_recv_pattern::{Step, Until};
 
 const READ_CHUNK: usize = 4096;
 
@@ -19,117 +21,6 @@ pub enum Pattern {
     /// A `receiveuntil` iterator (index into the socket's iterators), with its size argument
     /// (0: read the whole data before the pattern).
     Until(usize, usize),
-}
-
-/// A `receiveuntil` iterator: a matcher fed byte by byte, like upstream's, so that sized
-/// iterations split the data at the same places. Bytes that may start the pattern are held
-/// back (the match state) until they turn out to be data or the pattern.
-struct Until {
-    pattern: Vec<u8>,
-    inclusive: bool,
-    /// Bytes of the pattern matched so far; -1 once a sized iteration reached the pattern
-    /// (the next call returns nil, nil, nil and starts over).
-    state: i32,
-    /// Where a mismatch in a partial match resumes (state -> [(byte, new state)]), for
-    /// patterns that overlap themselves (`--abc` after `---`).
-    recovering: Vec<Vec<(u8, usize)>>,
-    /// The data of the call in progress, and how much more a sized call may return.
-    out: Vec<u8>,
-    rest: usize,
-    in_call: bool,
-}
-
-impl Until {
-    fn new(pattern: Vec<u8>, inclusive: bool) -> Until {
-        let len = pattern.len();
-        let mut recovering = vec![Vec::new(); len.saturating_sub(2)];
-        // for each shift i, the longest run where the pattern matches itself shifted, and
-        // the byte that breaks it: seeing that byte there resumes at run + 1
-        for i in 1..len {
-            let mut prefix = 1;
-            while prefix + i < len && pattern[..prefix] == pattern[i..i + prefix] {
-                if pattern[prefix] == pattern[i + prefix] {
-                    prefix += 1;
-                    continue;
-                }
-                let (cur, new) = (i + prefix, prefix + 1);
-                let edges: &mut Vec<(u8, usize)> = &mut recovering[cur - 2];
-                match edges.iter_mut().find(|(c, _)| *c == pattern[prefix]) {
-                    Some(e) => e.1 = e.1.max(new),
-                    None => edges.push((pattern[prefix], new)),
-                }
-                break;
-            }
-        }
-        Until { pattern, inclusive, state: 0, recovering, out: Vec::new(), rest: 0, in_call: false }
-    }
-
-    fn edge(&self, state: usize, c: u8) -> Option<usize> {
-        let edges = self.recovering.get(state.checked_sub(2)?)?;
-        edges.iter().find(|(b, _)| *b == c).map(|(_, n)| *n)
-    }
-
-    /// Feeds `data`; returns how many bytes were consumed and whether the call is complete.
-    fn feed(&mut self, data: &[u8], sized: bool) -> (usize, bool) {
-        let pat_len = self.pattern.len();
-        let mut state = self.state.max(0) as usize;
-        let mut i = 0;
-        while i < data.len() {
-            let c = data[i];
-            if c == self.pattern[state] {
-                i += 1;
-                state += 1;
-                if state == pat_len {
-                    self.state = if sized { -1 } else { 0 };
-                    if self.inclusive {
-                        self.out.extend_from_slice(&self.pattern);
-                    }
-                    return (i, true);
-                }
-                continue;
-            }
-            if state == 0 {
-                self.out.push(c);
-                i += 1;
-                if sized {
-                    self.rest -= 1;
-                    if self.rest == 0 {
-                        self.state = 0;
-                        return (i, true);
-                    }
-                }
-                continue;
-            }
-            if let Some(new) = self.edge(state, c) {
-                let old = state;
-                state = new;
-                self.out.extend_from_slice(&self.pattern[..old + 1 - new]);
-                i += 1;
-                if sized {
-                    // upstream counts the new state here, not the bytes it let go
-                    if self.rest <= state {
-                        self.rest = 0;
-                        self.state = state as i32;
-                        return (i, true);
-                    }
-                    self.rest -= state;
-                }
-                continue;
-            }
-            self.out.extend_from_slice(&self.pattern[..state]);
-            if sized {
-                if self.rest <= state {
-                    self.rest = 0;
-                    self.state = 0;
-                    return (i, true);
-                }
-                self.rest -= state;
-            }
-            state = 0;
-        }
-        self.state = state as i32;
-        (i, false)
-    }
 }
 
 /// The result of trying to serve a read from what has arrived so far.
@@ -230,28 +121,17 @@ impl RecvBuf {
     }
 
     fn serve_until(&mut self, i: usize, size: usize) -> Option<Read> {
-        let u = &mut self.untils[i];
-        if !u.in_call {
-            if u.state == -1 {
-                u.state = 0;
-                return Some(Read::End);
-            }
-            u.in_call = true;
-            u.out.clear();
-            u.rest = size;
-        }
-        let (used, done) = u.feed(&self.buf[self.pos..], size > 0);
+        let (used, step) = self.untils[i].next(&self.buf[self.pos..], size);
         self.pos += used;
         if self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
         }
-        let u = &mut self.untils[i];
-        if !done {
-            return None;
+        match step {
+            Step::Data(d) => Some(Read::Done(d)),
+            Step::End => Some(Read::End),
+            Step::More => None,
         }
-        u.in_call = false;
-        Some(Read::Done(std::mem::take(&mut u.out)))
     }
 
     /// What a read that cannot complete returns (with the partial data, consumed). Anything
@@ -266,13 +146,9 @@ impl RecvBuf {
         }
         if let Pattern::Until(i, _) = pat {
             // the data an interrupted iteration gathered, and the bytes it held back
-            let u = &mut self.untils[i];
-            let mut data = std::mem::take(&mut u.out);
-            data.extend_from_slice(&u.pattern[..u.state.max(0) as usize]);
+            let mut data = self.untils[i].abort();
             data.extend_from_slice(&partial);
             partial = data;
-            u.in_call = false;
-            u.state = 0;
         }
         Read::Failed(msg, partial)
     }
