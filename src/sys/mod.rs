@@ -2,6 +2,7 @@
 //! uses the rest of the crate; everything above it works through the helpers defined here.
 
 pub mod call;
+pub mod conn;
 pub mod digest;
 pub mod event;
 pub mod lua;
@@ -9,6 +10,7 @@ pub mod ngx;
 pub mod pcre2;
 
 pub use self::call::{Call, LuaObject};
+pub use self::conn::{Conn, Dir, Io};
 pub use self::event::Timer;
 pub use self::lua::*;
 pub use self::ngx::*;

@@ -281,7 +281,7 @@ impl ReqSocket {
             }
         }
         // SAFETY: c is the live downstream connection.
-        unsafe { self.recv.read(c, pat) }
+        self.recv.read(unsafe { Conn::from_raw(c) }.expect("the downstream connection"), pat)
     }
 }
 
@@ -319,7 +319,9 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
             r => return Ok(push_read(l, r)),
         }
         ensure_yieldable(l)?;
-        log_debug((*c).log, &format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
+        if let Some(log) = Conn::from_raw(c).and_then(Conn::log) {
+            log.debug(&format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
+        }
         rs.waiting_read = Some(pat);
         let t = (*sess).cur;
         rs.reader = t;
@@ -579,7 +581,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, b"socket busy writing");
             return Ok(2);
         }
-        let data = send_data(l, 2)?;
+        let data = send_data(&mut Call::nested(l), 2)?;
         if data.is_empty() {
             raw::lua_pushinteger(l, 0);
             return Ok(1);

@@ -154,7 +154,7 @@ impl RecvBuf {
     }
 
     /// Serves `pat`, receiving from connection `c` until it can or would block.
-    pub unsafe fn read(&mut self, c: *mut ngx_connection_t, pat: Pattern) -> Read {
+    pub fn read(&mut self, c: Conn, pat: Pattern) -> Read {
         loop {
             if let Some(r) = self.serve(pat) {
                 return r;
@@ -174,25 +174,17 @@ impl RecvBuf {
             };
             let old = self.buf.len();
             self.buf.resize(old + want, 0);
-            // SAFETY: c is a live connection; we read into our own buffer.
-            let n = unsafe {
-                match (*c).recv {
-                    Some(recv) => recv(c, self.buf.as_mut_ptr().add(old), want),
-                    None => NGX_ERROR as isize,
-                }
-            };
-            self.buf.truncate(old + n.max(0) as usize);
-            match n {
-                n if n > 0 => continue,
-                0 => match self.eof_error {
+            let io = c.recv(&mut self.buf[old..]);
+            let got = if let Io::Done(n) = io { n } else { 0 };
+            self.buf.truncate(old + got);
+            match io {
+                Io::Done(_) => continue,
+                Io::Eof => match self.eof_error {
                     Some(e) => self.read_err = Some(e.into()),
                     None => self.eof = true,
                 },
-                n if n == NGX_AGAIN as isize => return Read::Again,
-                _ => {
-                    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-                    self.read_err = Some(errno_text(errno));
-                }
+                Io::Again => return Read::Again,
+                Io::Err(errno) => self.read_err = Some(errno_text(errno)),
             }
         }
     }

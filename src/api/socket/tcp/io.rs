@@ -17,7 +17,7 @@ pub(super) unsafe fn start_read(
         if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy writing") {
             return fail(l, busy);
         }
-        let c = sock.c;
+        let c = sock.conn().expect("a connected socket");
         match sock.recv.read(c, pat) {
             Read::Again => {}
             r => {
@@ -28,11 +28,8 @@ pub(super) unsafe fn start_read(
         ensure_yieldable(l)?;
         let timeout = or_default(sock.read_timeout, sock.conf.read_timeout());
         log_debug(sock.log(), &format!("stream lua tcp socket read timeout: {timeout}"));
-        if ngx_handle_read_event((*c).read, 0) != NGX_OK as isize {
+        if !c.wait(Dir::Read, timeout) {
             return fail(l, b"failed to add event");
-        }
-        if timeout > 0 {
-            ngx_add_timer((*c).read, timeout);
         }
         sock.waiting_read = Some(pat);
         sock.reader = (*sess).cur;
@@ -56,11 +53,9 @@ pub(super) fn after_read_error(sock: &mut TcpSocket, r: Read) -> Read {
 pub(super) unsafe fn read_ready(sock: &mut TcpSocket) {
     // SAFETY: the socket's reader waits; its connection and session are live.
     unsafe {
-        let c = sock.c;
-        let rev = (*c).read;
+        let Some(c) = sock.conn() else { return };
         let Some(pat) = sock.waiting_read else { return };
-        let r = if (*rev).timedout() != 0 {
-            (*rev).set_timedout(0);
+        let r = if c.take_timedout(Dir::Read) {
             if sock.conf.log_errors() {
                 log_error(NGX_LOG_ERR, sock.log(), 0, b"stream lua tcp socket read timed out");
             }
@@ -68,7 +63,7 @@ pub(super) unsafe fn read_ready(sock: &mut TcpSocket) {
         } else {
             match sock.recv.read(c, pat) {
                 Read::Again => {
-                    if ngx_handle_read_event(rev, 0) == NGX_OK as isize {
+                    if c.rearm(Dir::Read) {
                         return;
                     }
                     sock.recv.fail(pat, "failed to add event".into())
@@ -76,9 +71,7 @@ pub(super) unsafe fn read_ready(sock: &mut TcpSocket) {
                 r => r,
             }
         };
-        if (*rev).timer_set() != 0 {
-            ngx_del_timer(rev);
-        }
+        c.clear_timer(Dir::Read);
         let r = after_read_error(sock, r);
         let t = sock.reader;
         sock.reader = ptr::null_mut();
@@ -160,26 +153,17 @@ pub(super) unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
 // send
 
 /// Sends what is left of `sock.out`: Ok(true) when all went, Ok(false) to wait, Err(errno).
-pub(super) unsafe fn send_some(sock: &mut TcpSocket) -> Result<bool, i32> {
-    // SAFETY: the socket's connection is live.
-    unsafe {
-        let c = sock.c;
-        while !sock.out.pending().is_empty() {
-            let rest = sock.out.pending();
-            let n = match (*c).send {
-                Some(send) => send(c, rest.as_ptr() as *mut u8, rest.len()),
-                None => NGX_ERROR as isize,
-            };
-            if n > 0 {
-                sock.out.advance(n as usize);
-            } else if n == NGX_AGAIN as isize {
-                return Ok(false);
-            } else {
-                return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
-            }
+pub(super) fn send_some(sock: &mut TcpSocket) -> Result<bool, i32> {
+    let c = sock.conn().expect("a connected socket");
+    while !sock.out.pending().is_empty() {
+        match c.send(sock.out.pending()) {
+            Io::Done(n) => sock.out.advance(n),
+            Io::Again => return Ok(false),
+            Io::Err(errno) => return Err(errno),
+            Io::Eof => return Err(0),
         }
-        Ok(true)
     }
+    Ok(true)
 }
 
 pub(super) unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
@@ -197,7 +181,7 @@ pub(super) unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
         if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy reading") {
             return fail(l, busy);
         }
-        let data = send_data(l, 2)?;
+        let data = send_data(&mut Call::nested(l), 2)?;
         if data.is_empty() {
             raw::lua_pushinteger(l, 0);
             return Ok(1);
@@ -219,12 +203,8 @@ pub(super) unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             }
             Ok(false) => {
                 ensure_yieldable(l)?;
-                let c = sock.c;
-                if ngx_handle_write_event((*c).write, 0) != NGX_OK as isize {
+                if !sock.conn().expect("a connected socket").wait(Dir::Write, timeout) {
                     return fail(l, b"failed to add event");
-                }
-                if timeout > 0 {
-                    ngx_add_timer((*c).write, timeout);
                 }
                 sock.writer = (*sess).cur;
                 (*sock.writer).pending = Some(cancel_wait);
@@ -269,12 +249,10 @@ pub(super) unsafe fn set_nodelay(sess: *mut Session, c: *mut ngx_connection_t) -
 pub(super) unsafe fn write_ready(sock: &mut TcpSocket) {
     // SAFETY: the socket's writer waits; its connection and session are live.
     unsafe {
-        let c = sock.c;
-        let wev = (*c).write;
+        let Some(c) = sock.conn() else { return };
         let t = sock.writer;
         let co = (*t).co;
-        let n = if (*wev).timedout() != 0 {
-            (*wev).set_timedout(0);
+        let n = if c.take_timedout(Dir::Write) {
             if sock.conf.log_errors() {
                 log_error(NGX_LOG_ERR, sock.log(), 0, b"stream lua tcp socket write timed out");
             }
@@ -285,7 +263,7 @@ pub(super) unsafe fn write_ready(sock: &mut TcpSocket) {
         } else {
             match send_some(sock) {
                 Ok(false) => {
-                    if ngx_handle_write_event(wev, 0) == NGX_OK as isize {
+                    if c.rearm(Dir::Write) {
                         return;
                     }
                     sock.write_closed = true;
@@ -305,9 +283,7 @@ pub(super) unsafe fn write_ready(sock: &mut TcpSocket) {
                 }
             }
         };
-        if (*wev).timer_set() != 0 {
-            ngx_del_timer(wev);
-        }
+        c.clear_timer(Dir::Write);
         sock.out.release(sock.sess);
         sock.writer = ptr::null_mut();
         (*t).pending = None;

@@ -287,6 +287,13 @@ impl TcpSocket {
         !self.c.is_null()
     }
 
+    /// The connection to the peer, if connected.
+    pub(crate) fn conn(&self) -> Option<Conn> {
+        // SAFETY: c is null or the socket's live connection (it is nulled when the connection
+        // is closed or goes back to a pool).
+        unsafe { Conn::from_raw(self.c) }
+    }
+
     /// Logs "... on a closed socket" in upstream's words, when socket errors are logged.
     fn log_closed(&self, what: &str) {
         if self.conf.log_errors() {
