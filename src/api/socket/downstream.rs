@@ -420,7 +420,7 @@ unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
         }
         let (sess, _) = this_in_session(l, "receive")?;
-        let Some(pat) = receive_pattern(l, n)? else {
+        let Some(pat) = receive_pattern(&Call::nested(l), n)? else {
             push_bytes(l, b"");
             return Ok(1);
         };
@@ -521,7 +521,7 @@ unsafe extern "C" fn run_phases(ev: *mut ngx_event_t) {
 unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
-        let (pattern, inclusive) = match until_args(l)? {
+        let (pattern, inclusive) = match until_args(&mut Call::nested(l))? {
             Ok(args) => args,
             Err(nret) => return Ok(nret),
         };
@@ -550,7 +550,7 @@ unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
         let (sess, _) = this_in_session(l, "receiveany")?;
-        let max = receiveany_max(l)?;
+        let max = receiveany_max(&Call::nested(l))?;
         log_debug((*sess).log(), "stream lua tcp socket read any");
         start_read(l, sess, Pattern::Any(max))
     }

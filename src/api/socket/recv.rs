@@ -218,86 +218,70 @@ pub unsafe fn push_read(l: *mut lua_State, r: Read) -> c_int {
 
 /// The pattern argument of `receive([pattern])` (`n` arguments including the object); `None`
 /// for a size of 0, which returns "" at once.
-pub unsafe fn receive_pattern(l: *mut lua_State, n: c_int) -> Result<Option<Pattern>, LuaError> {
-    // SAFETY: l is the running coroutine with n values.
-    unsafe {
-        if n == 1 || raw::lua_type(l, 2) == LUA_TNIL {
-            return Ok(Some(Pattern::Line));
-        }
-        if raw::lua_type(l, 2) == LUA_TNUMBER || raw::lua_isnumber(l, 2) != 0 {
-            let bytes = raw::lua_tonumber(l, 2) as i64;
-            if bytes < 0 {
-                return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()));
-            }
-            return Ok((bytes > 0).then_some(Pattern::Size(bytes as usize)));
-        }
-        if raw::lua_type(l, 2) == LUA_TSTRING {
-            return match to_bytes(l, 2).unwrap_or_default() {
-                b"*l" => Ok(Some(Pattern::Line)),
-                b"*a" => Ok(Some(Pattern::All)),
-                p if p.len() == 2 && p[0] == b'*' => Err(LuaError::Arg(2, "receive", "bad pattern argument".into())),
-                p => {
-                    let p = String::from_utf8_lossy(p).into_owned();
-                    Err(LuaError::Arg(2, "receive", format!("bad pattern argument: {p}")))
-                }
-            };
-        }
-        Err(LuaError::Arg(2, "receive", "bad pattern argument".into()))
+pub fn receive_pattern(c: &Call, n: c_int) -> Result<Option<Pattern>, LuaError> {
+    if n == 1 || c.type_of(2) == LUA_TNIL {
+        return Ok(Some(Pattern::Line));
     }
+    if c.type_of(2) == LUA_TNUMBER || c.is_number(2) {
+        let bytes = c.to_number(2) as i64;
+        if bytes < 0 {
+            return c.arg_error(2, "receive", "bad pattern argument");
+        }
+        return Ok((bytes > 0).then_some(Pattern::Size(bytes as usize)));
+    }
+    if c.type_of(2) == LUA_TSTRING {
+        return match c.to_bytes(2).unwrap_or_default() {
+            b"*l" => Ok(Some(Pattern::Line)),
+            b"*a" => Ok(Some(Pattern::All)),
+            p if p.len() == 2 && p[0] == b'*' => c.arg_error(2, "receive", "bad pattern argument"),
+            p => {
+                let p = String::from_utf8_lossy(p).into_owned();
+                c.arg_error(2, "receive", format!("bad pattern argument: {p}"))
+            }
+        };
+    }
+    c.arg_error(2, "receive", "bad pattern argument")
 }
 
 /// The `max` argument of `receiveany(max)`.
-pub unsafe fn receiveany_max(l: *mut lua_State) -> Result<usize, LuaError> {
-    // SAFETY: l is the running coroutine with 2 values.
-    unsafe {
-        if raw::lua_isnumber(l, 2) == 0 {
-            return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
-        }
-        let max = raw::lua_tointeger(l, 2);
-        if max <= 0 {
-            return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
-        }
-        Ok(max as usize)
+pub fn receiveany_max(c: &Call) -> Result<usize, LuaError> {
+    if !c.is_number(2) {
+        return c.arg_error(2, "receiveany", "bad max argument");
     }
+    let max = c.to_integer(2);
+    if max <= 0 {
+        return c.arg_error(2, "receiveany", "bad max argument");
+    }
+    Ok(max as usize)
 }
 
 /// Checks the arguments of `receiveuntil(pattern [, {inclusive = bool}])`; `Ok(Err(n))` when the
 /// pattern is empty (nil, "pattern is empty" pushed: n values to return). The object is checked by the caller.
-pub unsafe fn until_args(l: *mut lua_State) -> Result<Result<(Vec<u8>, bool), c_int>, LuaError> {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 && n != 3 {
-            return err(format!("expecting 2 or 3 arguments (including the object), but got {n}"));
-        }
-        let mut inclusive = false;
-        if n == 3 {
-            if raw::lua_type(l, 3) != LUA_TTABLE {
-                let got = type_name(l, raw::lua_type(l, 3));
-                return Err(LuaError::Arg(3, "receiveuntil", format!("table expected, got {got}")));
-            }
-            raw::lua_getfield(l, 3, c"inclusive".as_ptr());
-            match raw::lua_type(l, -1) {
-                LUA_TNIL => {}
-                LUA_TBOOLEAN => inclusive = raw::lua_toboolean(l, -1) != 0,
-                t => return err(format!("bad \"inclusive\" option value type: {}", type_name(l, t))),
-            }
-            raw::lua_settop(l, -2);
-        }
-        let pattern = match raw::lua_type(l, 2) {
-            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "receiveuntil", format!("string expected, got {got}")));
-            }
-        };
-        if pattern.is_empty() {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"pattern is empty");
-            return Ok(Err(2));
-        }
-        Ok(Ok((pattern, inclusive)))
+pub fn until_args(c: &mut Call) -> Result<Result<(Vec<u8>, bool), c_int>, LuaError> {
+    let n = c.top();
+    if n != 2 && n != 3 {
+        return err(format!("expecting 2 or 3 arguments (including the object), but got {n}"));
     }
+    let mut inclusive = false;
+    if n == 3 {
+        if c.type_of(3) != LUA_TTABLE {
+            return c.arg_error(3, "receiveuntil", format!("table expected, got {}", c.type_name_at(3)));
+        }
+        match c.get_field(3, c"inclusive") {
+            LUA_TNIL => {}
+            LUA_TBOOLEAN => inclusive = c.to_boolean(-1),
+            t => return err(format!("bad \"inclusive\" option value type: {}", c.type_name(t))),
+        }
+        c.pop(1);
+    }
+    let pattern = match c.type_of(2) {
+        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return c.arg_error(2, "receiveuntil", format!("string expected, got {}", c.type_name_at(2))),
+    };
+    if pattern.is_empty() {
+        return Ok(Err(c.fail(b"pattern is empty")?));
+    }
+    Ok(Ok((pattern, inclusive)))
 }
 
 /// Pushes a `receiveuntil` iterator: a C closure over the socket object (argument 1) and the

@@ -91,7 +91,7 @@ pub(super) unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
         }
         let (sess, sock) = this_in_session(l, "receive")?;
-        let Some(pat) = receive_pattern(l, n)? else {
+        let Some(pat) = receive_pattern(&Call::nested(l), n)? else {
             if !sock.connected() || sock.recv.read_closed {
                 sock.log_closed("stream attempt to receive");
                 return fail(l, b"closed");
@@ -115,7 +115,7 @@ pub(super) unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
             sock.log_closed("attempt to receive");
             return fail(l, b"closed");
         }
-        let max = receiveany_max(l)?;
+        let max = receiveany_max(&Call::nested(l))?;
         log_debug(
             sock.log(),
             &format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"),
@@ -128,7 +128,7 @@ pub(super) unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
 pub(super) unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
-        let (pattern, inclusive) = match until_args(l)? {
+        let (pattern, inclusive) = match until_args(&mut Call::nested(l))? {
             Ok(args) => args,
             Err(nret) => return Ok(nret),
         };
