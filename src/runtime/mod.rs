@@ -11,3 +11,4 @@ pub mod scheduler;
 pub mod session;
 pub mod thread;
 pub mod vm;
+pub mod waiter;

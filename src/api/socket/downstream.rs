@@ -316,7 +316,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
         }
         match rs.read(c, pat) {
             Read::Again => {}
-            r => return Ok(push_read(l, r)),
+            r => return Ok(push_read(&mut Call::nested(l), r)),
         }
         ensure_yieldable(l)?;
         if let Some(log) = Conn::from_raw(c).and_then(Conn::log) {
@@ -374,7 +374,7 @@ unsafe extern "C" fn read_timed_out(ev: *mut ngx_event_t) {
             let r = rs.recv.fail(pat, "timeout".into());
             (*t).pending = None;
             cancel_read(sess, t);
-            let n = push_read((*t).co, r);
+            let n = push_read(&mut Call::nested((*t).co), r);
             wake(sess, t, n);
         }
     })
@@ -406,7 +406,7 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
             };
             (*t).pending = None;
             cancel_read(sess, t);
-            let n = push_read((*t).co, r);
+            let n = push_read(&mut Call::nested((*t).co), r);
             wake(sess, t, n);
         }
     })

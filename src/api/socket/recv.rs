@@ -191,28 +191,25 @@ impl RecvBuf {
 }
 
 /// Pushes a read's Lua results: `data` or `nil, err, partial`.
-pub unsafe fn push_read(l: *mut lua_State, r: Read) -> c_int {
-    // SAFETY: l has room for three values (LUA_MINSTACK).
-    unsafe {
-        match r {
-            Read::Done(d) => {
-                push_bytes(l, &d);
-                1
-            }
-            Read::Failed(e, partial) => {
-                raw::lua_pushnil(l);
-                push_bytes(l, e.as_bytes());
-                push_bytes(l, &partial);
-                3
-            }
-            Read::End => {
-                raw::lua_pushnil(l);
-                raw::lua_pushnil(l);
-                raw::lua_pushnil(l);
-                3
-            }
-            Read::Again => 0,
+pub fn push_read(c: &mut Call, r: Read) -> c_int {
+    match r {
+        Read::Done(d) => {
+            c.push_bytes(&d);
+            1
         }
+        Read::Failed(e, partial) => {
+            c.push_nil();
+            c.push_bytes(e.as_bytes());
+            c.push_bytes(&partial);
+            3
+        }
+        Read::End => {
+            c.push_nil();
+            c.push_nil();
+            c.push_nil();
+            3
+        }
+        Read::Again => 0,
     }
 }
 

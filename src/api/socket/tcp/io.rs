@@ -1,13 +1,9 @@
 //! `receive`, `receiveany`, `receiveuntil` and `send`.
 
 use super::*;
+use crate::runtime::handle::SessionRef;
 
-pub(super) unsafe fn start_read(
-    l: *mut lua_State,
-    sess: *mut Session,
-    sock: &mut TcpSocket,
-    pat: Pattern,
-) -> LuaResult {
+pub(super) unsafe fn start_read(l: *mut lua_State, sock: &mut TcpSocket, pat: Pattern) -> LuaResult {
     // SAFETY: sess is the running session; the wait is cancelled with it.
     unsafe {
         if !sock.connected() || sock.recv.read_closed {
@@ -22,7 +18,7 @@ pub(super) unsafe fn start_read(
             Read::Again => {}
             r => {
                 let r = after_read_error(sock, r);
-                return Ok(push_read(l, r));
+                return Ok(push_read(&mut Call::nested(l), r));
             }
         }
         ensure_yieldable(l)?;
@@ -32,9 +28,8 @@ pub(super) unsafe fn start_read(
             return fail(l, b"failed to add event");
         }
         sock.waiting_read = Some(pat);
-        sock.reader = (*sess).cur;
-        (*sock.reader).pending = Some(cancel_wait);
-        (*sock.reader).wait_obj = sock as *mut TcpSocket as *mut c_void;
+        let obj = sock as *mut TcpSocket as *mut c_void;
+        sock.reader.park(SessionRef::current(&Call::nested(l))?, cancel_wait, obj);
         yield_values(0)
     }
 }
@@ -50,36 +45,31 @@ pub(super) fn after_read_error(sock: &mut TcpSocket, r: Read) -> Read {
     r
 }
 
-pub(super) unsafe fn read_ready(sock: &mut TcpSocket) {
-    // SAFETY: the socket's reader waits; its connection and session are live.
-    unsafe {
-        let Some(c) = sock.conn() else { return };
-        let Some(pat) = sock.waiting_read else { return };
-        let r = if c.take_timedout(Dir::Read) {
-            if sock.conf.log_errors() {
-                log_error(NGX_LOG_ERR, sock.log(), 0, b"stream lua tcp socket read timed out");
-            }
-            sock.recv.fail(pat, "timeout".into())
-        } else {
-            match sock.recv.read(c, pat) {
-                Read::Again => {
-                    if c.rearm(Dir::Read) {
-                        return;
-                    }
-                    sock.recv.fail(pat, "failed to add event".into())
+/// The read event of a socket whose reader waits: the read goes on, or ends and wakes it.
+pub(super) fn read_ready(sock: &mut TcpSocket) {
+    let Some(c) = sock.conn() else { return };
+    let Some(pat) = sock.waiting_read else { return };
+    let r = if c.take_timedout(Dir::Read) {
+        if sock.conf.log_errors() {
+            sock.logger().error(NGX_LOG_ERR, 0, b"stream lua tcp socket read timed out");
+        }
+        sock.recv.fail(pat, "timeout".into())
+    } else {
+        match sock.recv.read(c, pat) {
+            Read::Again => {
+                if c.rearm(Dir::Read) {
+                    return;
                 }
-                r => r,
+                sock.recv.fail(pat, "failed to add event".into())
             }
-        };
-        c.clear_timer(Dir::Read);
-        let r = after_read_error(sock, r);
-        let t = sock.reader;
-        sock.reader = ptr::null_mut();
-        sock.waiting_read = None;
-        (*t).pending = None;
-        (*t).wait_obj = ptr::null_mut();
-        let n = push_read((*t).co, r);
-        wake(sock.sess, t, n);
+            r => r,
+        }
+    };
+    c.clear_timer(Dir::Read);
+    let r = after_read_error(sock, r);
+    sock.waiting_read = None;
+    if let Some(t) = sock.reader.take() {
+        t.resume(|co| push_read(co, r));
     }
 }
 
@@ -90,7 +80,7 @@ pub(super) unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
         if n != 1 && n != 2 {
             return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
         }
-        let (sess, sock) = this_in_session(l, "receive")?;
+        let (_, sock) = this_in_session(l, "receive")?;
         let Some(pat) = receive_pattern(&Call::nested(l), n)? else {
             if !sock.connected() || sock.recv.read_closed {
                 sock.log_closed("stream attempt to receive");
@@ -99,7 +89,7 @@ pub(super) unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, b"");
             return Ok(1);
         };
-        start_read(l, sess, sock, pat)
+        start_read(l, sock, pat)
     }
 }
 
@@ -110,7 +100,7 @@ pub(super) unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
         if n != 2 {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
-        let (sess, sock) = this_in_session(l, "receiveany")?;
+        let (_, sock) = this_in_session(l, "receiveany")?;
         if !sock.connected() || sock.recv.read_closed {
             sock.log_closed("attempt to receive");
             return fail(l, b"closed");
@@ -121,7 +111,7 @@ pub(super) unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
             &format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"),
         );
         log_debug(sock.log(), "stream lua tcp socket read any");
-        start_read(l, sess, sock, Pattern::Any(max))
+        start_read(l, sock, Pattern::Any(max))
     }
 }
 
@@ -143,9 +133,9 @@ pub(super) unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
         let (idx, size) = until_iterator_args(l)?;
-        let (sess, sock) = this_in_session(l, "iterator")?;
+        let (_, sock) = this_in_session(l, "iterator")?;
         raw::lua_settop(l, 0);
-        start_read(l, sess, sock, Pattern::Until(idx, size))
+        start_read(l, sock, Pattern::Until(idx, size))
     }
 }
 
@@ -206,9 +196,8 @@ pub(super) unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
                 if !sock.conn().expect("a connected socket").wait(Dir::Write, timeout) {
                     return fail(l, b"failed to add event");
                 }
-                sock.writer = (*sess).cur;
-                (*sock.writer).pending = Some(cancel_wait);
-                (*sock.writer).wait_obj = sock as *mut TcpSocket as *mut c_void;
+                let obj = sock as *mut TcpSocket as *mut c_void;
+                sock.writer.park(SessionRef::current(&Call::nested(l))?, cancel_wait, obj);
                 yield_values(0)
             }
             Err(errno) => {
@@ -246,48 +235,45 @@ pub(super) unsafe fn set_nodelay(sess: *mut Session, c: *mut ngx_connection_t) -
     }
 }
 
-pub(super) unsafe fn write_ready(sock: &mut TcpSocket) {
-    // SAFETY: the socket's writer waits; its connection and session are live.
-    unsafe {
-        let Some(c) = sock.conn() else { return };
-        let t = sock.writer;
-        let co = (*t).co;
-        let n = if c.take_timedout(Dir::Write) {
-            if sock.conf.log_errors() {
-                log_error(NGX_LOG_ERR, sock.log(), 0, b"stream lua tcp socket write timed out");
+/// The write event of a socket whose writer waits: the send goes on, or ends and wakes it.
+pub(super) fn write_ready(sock: &mut TcpSocket) {
+    let Some(c) = sock.conn() else { return };
+    let r = if c.take_timedout(Dir::Write) {
+        if sock.conf.log_errors() {
+            sock.logger().error(NGX_LOG_ERR, 0, b"stream lua tcp socket write timed out");
+        }
+        sock.write_closed = true;
+        Err(b"timeout".to_vec())
+    } else {
+        match send_some(sock) {
+            Ok(false) => {
+                if c.rearm(Dir::Write) {
+                    return;
+                }
+                sock.write_closed = true;
+                Err(b"failed to add event".to_vec())
             }
-            sock.write_closed = true;
-            raw::lua_pushnil(co);
-            push_bytes(co, b"timeout");
-            2
-        } else {
-            match send_some(sock) {
-                Ok(false) => {
-                    if c.rearm(Dir::Write) {
-                        return;
-                    }
-                    sock.write_closed = true;
-                    raw::lua_pushnil(co);
-                    push_bytes(co, b"failed to add event");
-                    2
-                }
-                Ok(true) => {
-                    raw::lua_pushinteger(co, sock.out.len() as _);
-                    1
-                }
-                Err(errno) => {
-                    sock.write_closed = true;
-                    raw::lua_pushnil(co);
-                    push_bytes(co, errno_text(errno).as_bytes());
-                    2
-                }
+            Ok(true) => Ok(sock.out.len()),
+            Err(errno) => {
+                sock.write_closed = true;
+                Err(errno_text(errno).into_bytes())
             }
-        };
-        c.clear_timer(Dir::Write);
-        sock.out.release(sock.sess);
-        sock.writer = ptr::null_mut();
-        (*t).pending = None;
-        (*t).wait_obj = ptr::null_mut();
-        wake(sock.sess, t, n);
+        }
+    };
+    c.clear_timer(Dir::Write);
+    // SAFETY: the socket's session is live while its writer waits.
+    unsafe { sock.out.release(sock.sess) };
+    if let Some(t) = sock.writer.take() {
+        t.resume(|co| match r {
+            Ok(n) => {
+                co.push_int(n as i64);
+                1
+            }
+            Err(e) => {
+                co.push_nil();
+                co.push_bytes(&e);
+                2
+            }
+        });
     }
 }
