@@ -3,35 +3,71 @@
 use super::*;
 use crate::runtime::handle::SessionRef;
 
-pub(super) unsafe fn start_read(l: *mut lua_State, sock: &mut TcpSocket, pat: Pattern) -> LuaResult {
-    // SAFETY: sess is the running session; the wait is cancelled with it.
-    unsafe {
-        if !sock.connected() || sock.recv.read_closed {
-            sock.log_closed("stream attempt to receive");
-            return fail(l, b"closed");
+/// What a receive started on the socket (inside its borrow) has the call return.
+pub(super) enum Outcome {
+    Read(Read),
+    Fail(&'static [u8]),
+    Bytes(&'static [u8]),
+    Wait,
+    Err(LuaError),
+}
+
+/// Returns `out` from the Lua call.
+pub(super) fn finish(c: &mut Call, out: Outcome) -> LuaResult {
+    match out {
+        Outcome::Read(r) => Ok(push_read(c, r)),
+        Outcome::Fail(msg) => c.fail(msg),
+        Outcome::Bytes(b) => {
+            c.push_bytes(b);
+            Ok(1)
         }
-        if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy writing") {
-            return fail(l, busy);
-        }
-        let c = sock.conn().expect("a connected socket");
-        match sock.recv.read(c, pat) {
-            Read::Again => {}
-            r => {
-                let r = after_read_error(sock, r);
-                return Ok(push_read(&mut Call::nested(l), r));
-            }
-        }
-        ensure_yieldable(l)?;
-        let timeout = or_default(sock.read_timeout, sock.conf.read_timeout());
-        log_debug(sock.log(), &format!("stream lua tcp socket read timeout: {timeout}"));
-        if !c.wait(Dir::Read, timeout) {
-            return fail(l, b"failed to add event");
-        }
-        sock.waiting_read = Some(pat);
-        let obj = sock as *mut TcpSocket as *mut c_void;
-        sock.reader.park(SessionRef::current(&Call::nested(l))?, cancel_wait, obj);
-        yield_values(0)
+        Outcome::Wait => yield_values(0),
+        Outcome::Err(e) => Err(e),
     }
+}
+
+/// The running session, which the socket of `self` must belong to (or to none yet).
+pub(super) fn in_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
+    let owner = with_this(c, fname, |sock| sock.owner_sess())?;
+    let sess = SessionRef::current(c)?;
+    if !owner.is_null() && owner != sess.with(|s| s as *mut Session) {
+        return err("bad request");
+    }
+    Ok(sess)
+}
+
+/// Starts a read of `pat`; the reader waits (in `sess`'s running thread) when no data is there
+/// yet, if it can yield (`yieldable`).
+pub(super) fn start_read(
+    sess: SessionRef,
+    sock: &mut TcpSocket,
+    pat: Pattern,
+    yieldable: Result<(), LuaError>,
+) -> Outcome {
+    if !sock.connected() || sock.recv.read_closed {
+        sock.log_closed("stream attempt to receive");
+        return Outcome::Fail(b"closed");
+    }
+    if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy writing") {
+        return Outcome::Fail(busy);
+    }
+    let c = sock.conn().expect("a connected socket");
+    match sock.recv.read(c, pat) {
+        Read::Again => {}
+        r => return Outcome::Read(after_read_error(sock, r)),
+    }
+    if let Err(e) = yieldable {
+        return Outcome::Err(e);
+    }
+    let timeout = or_default(sock.read_timeout, sock.conf.read_timeout());
+    sock.logger().debug(&format!("stream lua tcp socket read timeout: {timeout}"));
+    if !c.wait(Dir::Read, timeout) {
+        return Outcome::Fail(b"failed to add event");
+    }
+    sock.waiting_read = Some(pat);
+    let obj = sock as *mut TcpSocket as *mut c_void;
+    sock.reader.park(sess, cancel_wait, obj);
+    Outcome::Wait
 }
 
 /// A failed read (but a timeout) ends the socket's reading; once both directions are done
@@ -73,46 +109,50 @@ pub(super) fn read_ready(sock: &mut TcpSocket) {
     }
 }
 
-pub(super) unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 && n != 2 {
-            return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
-        }
-        let (_, sock) = this_in_session(l, "receive")?;
-        let Some(pat) = receive_pattern(&Call::nested(l), n)? else {
-            if !sock.connected() || sock.recv.read_closed {
-                sock.log_closed("stream attempt to receive");
-                return fail(l, b"closed");
-            }
-            push_bytes(l, b"");
-            return Ok(1);
-        };
-        start_read(l, sock, pat)
+pub(super) fn receive_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 1 && n != 2 {
+        return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
     }
+    let sess = in_session(c, "receive")?;
+    let pat = receive_pattern(c, n)?;
+    let yieldable = c.ensure_yieldable();
+    let out = with_this(c, "receive", |sock| match pat {
+        Some(pat) => start_read(sess, sock, pat, yieldable),
+        None if !sock.connected() || sock.recv.read_closed => {
+            sock.log_closed("stream attempt to receive");
+            Outcome::Fail(b"closed")
+        }
+        None => Outcome::Bytes(b""),
+    })?;
+    finish(c, out)
 }
 
-pub(super) unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object), but got {n}"));
-        }
-        let (_, sock) = this_in_session(l, "receiveany")?;
-        if !sock.connected() || sock.recv.read_closed {
-            sock.log_closed("attempt to receive");
-            return fail(l, b"closed");
-        }
-        let max = receiveany_max(&Call::nested(l))?;
-        log_debug(
-            sock.log(),
-            &format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"),
-        );
-        log_debug(sock.log(), "stream lua tcp socket read any");
-        start_read(l, sock, Pattern::Any(max))
+pub(super) fn receiveany_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object), but got {n}"));
     }
+    let sess = in_session(c, "receiveany")?;
+    let closed = with_this(c, "receiveany", |sock| {
+        let closed = !sock.connected() || sock.recv.read_closed;
+        if closed {
+            sock.log_closed("attempt to receive");
+        }
+        closed
+    })?;
+    if closed {
+        return c.fail(b"closed");
+    }
+    let max = receiveany_max(c)?;
+    let yieldable = c.ensure_yieldable();
+    let out = with_this(c, "receiveany", |sock| {
+        let log = sock.logger();
+        log.debug(&format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"));
+        log.debug("stream lua tcp socket read any");
+        start_read(sess, sock, Pattern::Any(max), yieldable)
+    })?;
+    finish(c, out)
 }
 
 pub(super) unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
@@ -135,7 +175,11 @@ pub(super) unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
         let (idx, size) = until_iterator_args(l)?;
         let (_, sock) = this_in_session(l, "iterator")?;
         raw::lua_settop(l, 0);
-        start_read(l, sock, Pattern::Until(idx, size))
+        let mut c = Call::nested(l);
+        let sess = SessionRef::current(&c)?;
+        let yieldable = c.ensure_yieldable();
+        let out = start_read(sess, sock, Pattern::Until(idx, size), yieldable);
+        finish(&mut c, out)
     }
 }
 

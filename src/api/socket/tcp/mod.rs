@@ -97,13 +97,13 @@ pub struct TcpSocket {
 lua_calls! {
     tcp_settimeout => settimeout_impl,
     tcp_settimeouts => settimeouts_impl,
+    tcp_receive => receive_impl,
+    tcp_receiveany => receiveany_impl,
 }
 
 lua_api! {
     tcp_new => tcp_new_impl,
     tcp_connect => connect_impl,
-    tcp_receive => receive_impl,
-    tcp_receiveany => receiveany_impl,
     tcp_receiveuntil => receiveuntil_impl,
     tcp_until_iterator => until_iterator_impl,
     tcp_send => send_impl,
