@@ -12,3 +12,4 @@ pub mod scheduler;
 pub mod session;
 pub mod thread;
 pub mod vm;
+pub mod waiter;

@@ -6,6 +6,7 @@ pub mod cbuf;
 pub mod clock;
 pub mod cmodule;
 pub mod conf;
+pub mod conn;
 pub mod coroutine;
 pub mod digest;
 pub mod event;
@@ -21,6 +22,7 @@ pub mod upstream;
 pub mod worker;
 
 pub use self::call::{Call, LuaObject};
+pub use self::conn::{Conn, Dir, Io};
 pub use self::coroutine::{Coroutine, MainState};
 pub use self::event::Timer;
 pub use self::lua::*;

@@ -281,7 +281,7 @@ impl ReqSocket {
             }
         }
         // SAFETY: c is the live downstream connection.
-        unsafe { self.recv.read(c, pat) }
+        self.recv.read(unsafe { Conn::from_raw(c) }.expect("the downstream connection"), pat)
     }
 }
 
@@ -316,10 +316,12 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
         }
         match rs.read(c, pat) {
             Read::Again => {}
-            r => return Ok(push_read(l, r)),
+            r => return Ok(push_read(&mut Call::nested(l), r)),
         }
         ensure_yieldable(l)?;
-        log_debug((*c).log, &format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
+        if let Some(log) = Conn::from_raw(c).and_then(Conn::log) {
+            log.debug(&format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
+        }
         rs.waiting_read = Some(pat);
         let t = (*sess).cur;
         rs.reader = t;
@@ -372,7 +374,7 @@ unsafe extern "C" fn read_timed_out(ev: *mut ngx_event_t) {
             let r = rs.recv.fail(pat, "timeout".into());
             (*t).pending = None;
             cancel_read(sess, t);
-            let n = push_read((*t).co, r);
+            let n = push_read(&mut Call::nested((*t).co), r);
             wake(sess, t, n);
         }
     })
@@ -404,7 +406,7 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
             };
             (*t).pending = None;
             cancel_read(sess, t);
-            let n = push_read((*t).co, r);
+            let n = push_read(&mut Call::nested((*t).co), r);
             wake(sess, t, n);
         }
     })
@@ -418,7 +420,7 @@ unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
         }
         let (sess, _) = this_in_session(l, "receive")?;
-        let Some(pat) = receive_pattern(l, n)? else {
+        let Some(pat) = receive_pattern(&Call::nested(l), n)? else {
             push_bytes(l, b"");
             return Ok(1);
         };
@@ -519,7 +521,7 @@ unsafe extern "C" fn run_phases(ev: *mut ngx_event_t) {
 unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
-        let (pattern, inclusive) = match until_args(l)? {
+        let (pattern, inclusive) = match until_args(&mut Call::nested(l))? {
             Ok(args) => args,
             Err(nret) => return Ok(nret),
         };
@@ -548,7 +550,7 @@ unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
         let (sess, _) = this_in_session(l, "receiveany")?;
-        let max = receiveany_max(l)?;
+        let max = receiveany_max(&Call::nested(l))?;
         log_debug((*sess).log(), "stream lua tcp socket read any");
         start_read(l, sess, Pattern::Any(max))
     }
@@ -579,7 +581,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             push_bytes(l, b"socket busy writing");
             return Ok(2);
         }
-        let data = send_data(l, 2)?;
+        let data = send_data(&mut Call::nested(l), 2)?;
         if data.is_empty() {
             raw::lua_pushinteger(l, 0);
             return Ok(1);

@@ -129,7 +129,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             return err(format!("expecting 2 arguments (including the object), but got {n}"));
         }
         let sess = this_session(l, "send")?;
-        let mut data = send_data(l, 2)?;
+        let mut data = send_data(&mut Call::nested(l), 2)?;
         let c = (*sess).connection();
         let sent = match (*c).send {
             Some(send) => send(c, data.as_mut_ptr(), data.len()),

@@ -94,47 +94,39 @@ impl OutBuf {
 
 /// The bytes a socket `send` takes from argument `idx`: a string, number, boolean or nil, or
 /// an array table of strings and numbers (nested tables too), as upstream's sends do.
-pub unsafe fn send_data(l: *mut lua_State, idx: c_int) -> Result<Vec<u8>, LuaError> {
+pub fn send_data(c: &mut Call, idx: c_int) -> Result<Vec<u8>, LuaError> {
     let mut data = Vec::new();
-    // SAFETY: idx is a valid stack index of the running coroutine.
-    unsafe {
-        match raw::lua_type(l, idx) {
-            LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => {
-                append_value(&mut Call::nested(l), idx, idx, "send", &mut data)?
-            }
-            LUA_TTABLE => append_strict_table(l, idx, &mut data)?,
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(
-                    idx,
-                    "send",
-                    format!("string, number, boolean, nil, or array table expected, got {got}"),
-                ));
-            }
+    match c.type_of(idx) {
+        LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => append_value(c, idx, idx, "send", &mut data)?,
+        LUA_TTABLE => append_strict_table(c, idx, &mut data)?,
+        t => {
+            let got = c.type_name(t);
+            return Err(LuaError::Arg(
+                idx,
+                "send",
+                format!("string, number, boolean, nil, or array table expected, got {got}"),
+            ));
         }
     }
     Ok(data)
 }
 
 /// An array table of strings and numbers only (nested tables too), as socket sends take it.
-unsafe fn append_strict_table(l: *mut lua_State, idx: c_int, out: &mut Vec<u8>) -> Result<(), LuaError> {
-    // SAFETY: idx holds a table.
-    unsafe {
-        let n = raw::lua_objlen(l, idx) as i64;
-        for i in 1..=n {
-            raw::lua_rawgeti(l, idx, i as _);
-            let v = raw::lua_gettop(l);
-            let r = match raw::lua_type(l, v) {
-                LUA_TNUMBER | LUA_TSTRING => {
-                    out.extend_from_slice(to_bytes(l, v).unwrap_or_default());
-                    Ok(())
-                }
-                LUA_TTABLE => append_strict_table(l, v, out),
-                t => Err(LuaError::Arg(2, "send", format!("bad data type {} found", type_name(l, t)))),
-            };
-            raw::lua_settop(l, v - 1);
-            r?;
-        }
-        Ok(())
+fn append_strict_table(c: &mut Call, idx: c_int, out: &mut Vec<u8>) -> Result<(), LuaError> {
+    let n = c.obj_len(idx) as i64;
+    for i in 1..=n {
+        let t = c.raw_geti(idx, i);
+        let v = c.top();
+        let r = match t {
+            LUA_TNUMBER | LUA_TSTRING => {
+                out.extend_from_slice(c.to_bytes(v).unwrap_or_default());
+                Ok(())
+            }
+            LUA_TTABLE => append_strict_table(c, v, out),
+            t => Err(LuaError::Arg(2, "send", format!("bad data type {} found", c.type_name(t)))),
+        };
+        c.set_top(v - 1);
+        r?;
     }
+    Ok(())
 }

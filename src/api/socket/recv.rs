@@ -1,11 +1,13 @@
 //! The receive side shared by the downstream socket (`ngx.req.socket()`) and TCP cosockets
 //! (`ngx.socket.tcp()`): a buffer of received bytes, the read patterns of `receive`,
-//! `receiveany` and the `receiveuntil` iterators, and how their results go back to Lua.
+//! `receiveany` and the `receiveuntil` iterators (matched by `stream-lua-recv-pattern`), and how
+//! their results go back to Lua.
 
 use std::ffi::c_int;
 
 use crate::api::socket::errno_text;
 use crate::sys::*;
+use stream_lua_recv_pattern::{Step, Until};
 
 const READ_CHUNK: usize = 4096;
 
@@ -19,117 +21,6 @@ pub enum Pattern {
     /// A `receiveuntil` iterator (index into the socket's iterators), with its size argument
     /// (0: read the whole data before the pattern).
     Until(usize, usize),
-}
-
-/// A `receiveuntil` iterator: a matcher fed byte by byte, like upstream's, so that sized
-/// iterations split the data at the same places. Bytes that may start the pattern are held
-/// back (the match state) until they turn out to be data or the pattern.
-struct Until {
-    pattern: Vec<u8>,
-    inclusive: bool,
-    /// Bytes of the pattern matched so far; -1 once a sized iteration reached the pattern
-    /// (the next call returns nil, nil, nil and starts over).
-    state: i32,
-    /// Where a mismatch in a partial match resumes (state -> [(byte, new state)]), for
-    /// patterns that overlap themselves (`--abc` after `---`).
-    recovering: Vec<Vec<(u8, usize)>>,
-    /// The data of the call in progress, and how much more a sized call may return.
-    out: Vec<u8>,
-    rest: usize,
-    in_call: bool,
-}
-
-impl Until {
-    fn new(pattern: Vec<u8>, inclusive: bool) -> Until {
-        let len = pattern.len();
-        let mut recovering = vec![Vec::new(); len.saturating_sub(2)];
-        // for each shift i, the longest run where the pattern matches itself shifted, and
-        // the byte that breaks it: seeing that byte there resumes at run + 1
-        for i in 1..len {
-            let mut prefix = 1;
-            while prefix + i < len && pattern[..prefix] == pattern[i..i + prefix] {
-                if pattern[prefix] == pattern[i + prefix] {
-                    prefix += 1;
-                    continue;
-                }
-                let (cur, new) = (i + prefix, prefix + 1);
-                let edges: &mut Vec<(u8, usize)> = &mut recovering[cur - 2];
-                match edges.iter_mut().find(|(c, _)| *c == pattern[prefix]) {
-                    Some(e) => e.1 = e.1.max(new),
-                    None => edges.push((pattern[prefix], new)),
-                }
-                break;
-            }
-        }
-        Until { pattern, inclusive, state: 0, recovering, out: Vec::new(), rest: 0, in_call: false }
-    }
-
-    fn edge(&self, state: usize, c: u8) -> Option<usize> {
-        let edges = self.recovering.get(state.checked_sub(2)?)?;
-        edges.iter().find(|(b, _)| *b == c).map(|(_, n)| *n)
-    }
-
-    /// Feeds `data`; returns how many bytes were consumed and whether the call is complete.
-    fn feed(&mut self, data: &[u8], sized: bool) -> (usize, bool) {
-        let pat_len = self.pattern.len();
-        let mut state = self.state.max(0) as usize;
-        let mut i = 0;
-        while i < data.len() {
-            let c = data[i];
-            if c == self.pattern[state] {
-                i += 1;
-                state += 1;
-                if state == pat_len {
-                    self.state = if sized { -1 } else { 0 };
-                    if self.inclusive {
-                        self.out.extend_from_slice(&self.pattern);
-                    }
-                    return (i, true);
-                }
-                continue;
-            }
-            if state == 0 {
-                self.out.push(c);
-                i += 1;
-                if sized {
-                    self.rest -= 1;
-                    if self.rest == 0 {
-                        self.state = 0;
-                        return (i, true);
-                    }
-                }
-                continue;
-            }
-            if let Some(new) = self.edge(state, c) {
-                let old = state;
-                state = new;
-                self.out.extend_from_slice(&self.pattern[..old + 1 - new]);
-                i += 1;
-                if sized {
-                    // upstream counts the new state here, not the bytes it let go
-                    if self.rest <= state {
-                        self.rest = 0;
-                        self.state = state as i32;
-                        return (i, true);
-                    }
-                    self.rest -= state;
-                }
-                continue;
-            }
-            self.out.extend_from_slice(&self.pattern[..state]);
-            if sized {
-                if self.rest <= state {
-                    self.rest = 0;
-                    self.state = 0;
-                    return (i, true);
-                }
-                self.rest -= state;
-            }
-            state = 0;
-        }
-        self.state = state as i32;
-        (i, false)
-    }
 }
 
 /// The result of trying to serve a read from what has arrived so far.
@@ -230,28 +121,17 @@ impl RecvBuf {
     }
 
     fn serve_until(&mut self, i: usize, size: usize) -> Option<Read> {
-        let u = &mut self.untils[i];
-        if !u.in_call {
-            if u.state == -1 {
-                u.state = 0;
-                return Some(Read::End);
-            }
-            u.in_call = true;
-            u.out.clear();
-            u.rest = size;
-        }
-        let (used, done) = u.feed(&self.buf[self.pos..], size > 0);
+        let (used, step) = self.untils[i].next(&self.buf[self.pos..], size);
         self.pos += used;
         if self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
         }
-        let u = &mut self.untils[i];
-        if !done {
-            return None;
+        match step {
+            Step::Data(d) => Some(Read::Done(d)),
+            Step::End => Some(Read::End),
+            Step::More => None,
         }
-        u.in_call = false;
-        Some(Read::Done(std::mem::take(&mut u.out)))
     }
 
     /// What a read that cannot complete returns (with the partial data, consumed). Anything
@@ -266,19 +146,15 @@ impl RecvBuf {
         }
         if let Pattern::Until(i, _) = pat {
             // the data an interrupted iteration gathered, and the bytes it held back
-            let u = &mut self.untils[i];
-            let mut data = std::mem::take(&mut u.out);
-            data.extend_from_slice(&u.pattern[..u.state.max(0) as usize]);
+            let mut data = self.untils[i].abort();
             data.extend_from_slice(&partial);
             partial = data;
-            u.in_call = false;
-            u.state = 0;
         }
         Read::Failed(msg, partial)
     }
 
     /// Serves `pat`, receiving from connection `c` until it can or would block.
-    pub unsafe fn read(&mut self, c: *mut ngx_connection_t, pat: Pattern) -> Read {
+    pub fn read(&mut self, c: Conn, pat: Pattern) -> Read {
         loop {
             if let Some(r) = self.serve(pat) {
                 return r;
@@ -298,138 +174,111 @@ impl RecvBuf {
             };
             let old = self.buf.len();
             self.buf.resize(old + want, 0);
-            // SAFETY: c is a live connection; we read into our own buffer.
-            let n = unsafe {
-                match (*c).recv {
-                    Some(recv) => recv(c, self.buf.as_mut_ptr().add(old), want),
-                    None => NGX_ERROR as isize,
-                }
-            };
-            self.buf.truncate(old + n.max(0) as usize);
-            match n {
-                n if n > 0 => continue,
-                0 => match self.eof_error {
+            let io = c.recv(&mut self.buf[old..]);
+            let got = if let Io::Done(n) = io { n } else { 0 };
+            self.buf.truncate(old + got);
+            match io {
+                Io::Done(_) => continue,
+                Io::Eof => match self.eof_error {
                     Some(e) => self.read_err = Some(e.into()),
                     None => self.eof = true,
                 },
-                n if n == NGX_AGAIN as isize => return Read::Again,
-                _ => {
-                    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-                    self.read_err = Some(errno_text(errno));
-                }
+                Io::Again => return Read::Again,
+                Io::Err(errno) => self.read_err = Some(errno_text(errno)),
             }
         }
     }
 }
 
 /// Pushes a read's Lua results: `data` or `nil, err, partial`.
-pub unsafe fn push_read(l: *mut lua_State, r: Read) -> c_int {
-    // SAFETY: l has room for three values (LUA_MINSTACK).
-    unsafe {
-        match r {
-            Read::Done(d) => {
-                push_bytes(l, &d);
-                1
-            }
-            Read::Failed(e, partial) => {
-                raw::lua_pushnil(l);
-                push_bytes(l, e.as_bytes());
-                push_bytes(l, &partial);
-                3
-            }
-            Read::End => {
-                raw::lua_pushnil(l);
-                raw::lua_pushnil(l);
-                raw::lua_pushnil(l);
-                3
-            }
-            Read::Again => 0,
+pub fn push_read(c: &mut Call, r: Read) -> c_int {
+    match r {
+        Read::Done(d) => {
+            c.push_bytes(&d);
+            1
         }
+        Read::Failed(e, partial) => {
+            c.push_nil();
+            c.push_bytes(e.as_bytes());
+            c.push_bytes(&partial);
+            3
+        }
+        Read::End => {
+            c.push_nil();
+            c.push_nil();
+            c.push_nil();
+            3
+        }
+        Read::Again => 0,
     }
 }
 
 /// The pattern argument of `receive([pattern])` (`n` arguments including the object); `None`
 /// for a size of 0, which returns "" at once.
-pub unsafe fn receive_pattern(l: *mut lua_State, n: c_int) -> Result<Option<Pattern>, LuaError> {
-    // SAFETY: l is the running coroutine with n values.
-    unsafe {
-        if n == 1 || raw::lua_type(l, 2) == LUA_TNIL {
-            return Ok(Some(Pattern::Line));
-        }
-        if raw::lua_type(l, 2) == LUA_TNUMBER || raw::lua_isnumber(l, 2) != 0 {
-            let bytes = raw::lua_tonumber(l, 2) as i64;
-            if bytes < 0 {
-                return Err(LuaError::Arg(2, "receive", "bad pattern argument".into()));
-            }
-            return Ok((bytes > 0).then_some(Pattern::Size(bytes as usize)));
-        }
-        if raw::lua_type(l, 2) == LUA_TSTRING {
-            return match to_bytes(l, 2).unwrap_or_default() {
-                b"*l" => Ok(Some(Pattern::Line)),
-                b"*a" => Ok(Some(Pattern::All)),
-                p if p.len() == 2 && p[0] == b'*' => Err(LuaError::Arg(2, "receive", "bad pattern argument".into())),
-                p => {
-                    let p = String::from_utf8_lossy(p).into_owned();
-                    Err(LuaError::Arg(2, "receive", format!("bad pattern argument: {p}")))
-                }
-            };
-        }
-        Err(LuaError::Arg(2, "receive", "bad pattern argument".into()))
+pub fn receive_pattern(c: &Call, n: c_int) -> Result<Option<Pattern>, LuaError> {
+    if n == 1 || c.type_of(2) == LUA_TNIL {
+        return Ok(Some(Pattern::Line));
     }
+    if c.type_of(2) == LUA_TNUMBER || c.is_number(2) {
+        let bytes = c.to_number(2) as i64;
+        if bytes < 0 {
+            return c.arg_error(2, "receive", "bad pattern argument");
+        }
+        return Ok((bytes > 0).then_some(Pattern::Size(bytes as usize)));
+    }
+    if c.type_of(2) == LUA_TSTRING {
+        return match c.to_bytes(2).unwrap_or_default() {
+            b"*l" => Ok(Some(Pattern::Line)),
+            b"*a" => Ok(Some(Pattern::All)),
+            p if p.len() == 2 && p[0] == b'*' => c.arg_error(2, "receive", "bad pattern argument"),
+            p => {
+                let p = String::from_utf8_lossy(p).into_owned();
+                c.arg_error(2, "receive", format!("bad pattern argument: {p}"))
+            }
+        };
+    }
+    c.arg_error(2, "receive", "bad pattern argument")
 }
 
 /// The `max` argument of `receiveany(max)`.
-pub unsafe fn receiveany_max(l: *mut lua_State) -> Result<usize, LuaError> {
-    // SAFETY: l is the running coroutine with 2 values.
-    unsafe {
-        if raw::lua_isnumber(l, 2) == 0 {
-            return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
-        }
-        let max = raw::lua_tointeger(l, 2);
-        if max <= 0 {
-            return Err(LuaError::Arg(2, "receiveany", "bad max argument".into()));
-        }
-        Ok(max as usize)
+pub fn receiveany_max(c: &Call) -> Result<usize, LuaError> {
+    if !c.is_number(2) {
+        return c.arg_error(2, "receiveany", "bad max argument");
     }
+    let max = c.to_integer(2);
+    if max <= 0 {
+        return c.arg_error(2, "receiveany", "bad max argument");
+    }
+    Ok(max as usize)
 }
 
 /// Checks the arguments of `receiveuntil(pattern [, {inclusive = bool}])`; `Ok(Err(n))` when the
 /// pattern is empty (nil, "pattern is empty" pushed: n values to return). The object is checked by the caller.
-pub unsafe fn until_args(l: *mut lua_State) -> Result<Result<(Vec<u8>, bool), c_int>, LuaError> {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 && n != 3 {
-            return err(format!("expecting 2 or 3 arguments (including the object), but got {n}"));
-        }
-        let mut inclusive = false;
-        if n == 3 {
-            if raw::lua_type(l, 3) != LUA_TTABLE {
-                let got = type_name(l, raw::lua_type(l, 3));
-                return Err(LuaError::Arg(3, "receiveuntil", format!("table expected, got {got}")));
-            }
-            raw::lua_getfield(l, 3, c"inclusive".as_ptr());
-            match raw::lua_type(l, -1) {
-                LUA_TNIL => {}
-                LUA_TBOOLEAN => inclusive = raw::lua_toboolean(l, -1) != 0,
-                t => return err(format!("bad \"inclusive\" option value type: {}", type_name(l, t))),
-            }
-            raw::lua_settop(l, -2);
-        }
-        let pattern = match raw::lua_type(l, 2) {
-            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "receiveuntil", format!("string expected, got {got}")));
-            }
-        };
-        if pattern.is_empty() {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"pattern is empty");
-            return Ok(Err(2));
-        }
-        Ok(Ok((pattern, inclusive)))
+pub fn until_args(c: &mut Call) -> Result<Result<(Vec<u8>, bool), c_int>, LuaError> {
+    let n = c.top();
+    if n != 2 && n != 3 {
+        return err(format!("expecting 2 or 3 arguments (including the object), but got {n}"));
     }
+    let mut inclusive = false;
+    if n == 3 {
+        if c.type_of(3) != LUA_TTABLE {
+            return c.arg_error(3, "receiveuntil", format!("table expected, got {}", c.type_name_at(3)));
+        }
+        match c.get_field(3, c"inclusive") {
+            LUA_TNIL => {}
+            LUA_TBOOLEAN => inclusive = c.to_boolean(-1),
+            t => return err(format!("bad \"inclusive\" option value type: {}", c.type_name(t))),
+        }
+        c.pop(1);
+    }
+    let pattern = match c.type_of(2) {
+        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return c.arg_error(2, "receiveuntil", format!("string expected, got {}", c.type_name_at(2))),
+    };
+    if pattern.is_empty() {
+        return Ok(Err(c.fail(b"pattern is empty")?));
+    }
+    Ok(Ok((pattern, inclusive)))
 }
 
 /// Pushes a `receiveuntil` iterator: a C closure over the socket object (argument 1) and the

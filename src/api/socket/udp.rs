@@ -468,7 +468,7 @@ unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             Ok(u) => &mut *u,
             Err(n) => return Ok(n),
         };
-        let data = send_data(l, 2)?;
+        let data = send_data(&mut Call::nested(l), 2)?;
         let c = u.conn;
         let sent = loop {
             let r = libc::send((*c).fd, data.as_ptr() as *const c_void, data.len(), 0);

@@ -1,45 +1,73 @@
 //! `receive`, `receiveany`, `receiveuntil` and `send`.
 
 use super::*;
+use crate::runtime::handle::SessionRef;
 
-pub(super) unsafe fn start_read(
-    l: *mut lua_State,
-    sess: *mut Session,
+/// What a receive started on the socket (inside its borrow) has the call return.
+pub(super) enum Outcome {
+    Read(Read),
+    Fail(&'static [u8]),
+    Bytes(&'static [u8]),
+    Wait,
+    Err(LuaError),
+}
+
+/// Returns `out` from the Lua call.
+pub(super) fn finish(c: &mut Call, out: Outcome) -> LuaResult {
+    match out {
+        Outcome::Read(r) => Ok(push_read(c, r)),
+        Outcome::Fail(msg) => c.fail(msg),
+        Outcome::Bytes(b) => {
+            c.push_bytes(b);
+            Ok(1)
+        }
+        Outcome::Wait => yield_values(0),
+        Outcome::Err(e) => Err(e),
+    }
+}
+
+/// The running session, which the socket of `self` must belong to (or to none yet).
+pub(super) fn in_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
+    let owner = with_this(c, fname, |sock| sock.owner_sess())?;
+    let sess = SessionRef::current(c)?;
+    if !owner.is_null() && owner != sess.with(|s| s as *mut Session) {
+        return err("bad request");
+    }
+    Ok(sess)
+}
+
+/// Starts a read of `pat`; the reader waits (in `sess`'s running thread) when no data is there
+/// yet, if it can yield (`yieldable`).
+pub(super) fn start_read(
+    sess: SessionRef,
     sock: &mut TcpSocket,
     pat: Pattern,
-) -> LuaResult {
-    // SAFETY: sess is the running session; the wait is cancelled with it.
-    unsafe {
-        if !sock.connected() || sock.recv.read_closed {
-            sock.log_closed("stream attempt to receive");
-            return fail(l, b"closed");
-        }
-        if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy writing") {
-            return fail(l, busy);
-        }
-        let c = sock.c;
-        match sock.recv.read(c, pat) {
-            Read::Again => {}
-            r => {
-                let r = after_read_error(sock, r);
-                return Ok(push_read(l, r));
-            }
-        }
-        ensure_yieldable(l)?;
-        let timeout = or_default(sock.read_timeout, sock.conf.read_timeout());
-        log_debug(sock.log(), &format!("stream lua tcp socket read timeout: {timeout}"));
-        if ngx_handle_read_event((*c).read, 0) != NGX_OK as isize {
-            return fail(l, b"failed to add event");
-        }
-        if timeout > 0 {
-            ngx_add_timer((*c).read, timeout);
-        }
-        sock.waiting_read = Some(pat);
-        sock.reader = (*sess).cur;
-        (*sock.reader).pending = Some(cancel_wait);
-        (*sock.reader).wait_obj = sock as *mut TcpSocket as *mut c_void;
-        yield_values(0)
+    yieldable: Result<(), LuaError>,
+) -> Outcome {
+    if !sock.connected() || sock.recv.read_closed {
+        sock.log_closed("stream attempt to receive");
+        return Outcome::Fail(b"closed");
     }
+    if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy writing") {
+        return Outcome::Fail(busy);
+    }
+    let c = sock.conn().expect("a connected socket");
+    match sock.recv.read(c, pat) {
+        Read::Again => {}
+        r => return Outcome::Read(after_read_error(sock, r)),
+    }
+    if let Err(e) = yieldable {
+        return Outcome::Err(e);
+    }
+    let timeout = or_default(sock.read_timeout, sock.conf.read_timeout());
+    sock.logger().debug(&format!("stream lua tcp socket read timeout: {timeout}"));
+    if !c.wait(Dir::Read, timeout) {
+        return Outcome::Fail(b"failed to add event");
+    }
+    sock.waiting_read = Some(pat);
+    let obj = sock as *mut TcpSocket as *mut c_void;
+    sock.reader.park(sess, cancel_wait, obj);
+    Outcome::Wait
 }
 
 /// A failed read (but a timeout) ends the socket's reading; once both directions are done
@@ -53,89 +81,84 @@ pub(super) fn after_read_error(sock: &mut TcpSocket, r: Read) -> Read {
     r
 }
 
-pub(super) unsafe fn read_ready(sock: &mut TcpSocket) {
-    // SAFETY: the socket's reader waits; its connection and session are live.
-    unsafe {
-        let c = sock.c;
-        let rev = (*c).read;
-        let Some(pat) = sock.waiting_read else { return };
-        let r = if (*rev).timedout() != 0 {
-            (*rev).set_timedout(0);
-            if sock.conf.log_errors() {
-                log_error(NGX_LOG_ERR, sock.log(), 0, b"stream lua tcp socket read timed out");
-            }
-            sock.recv.fail(pat, "timeout".into())
-        } else {
-            match sock.recv.read(c, pat) {
-                Read::Again => {
-                    if ngx_handle_read_event(rev, 0) == NGX_OK as isize {
-                        return;
-                    }
-                    sock.recv.fail(pat, "failed to add event".into())
+/// The read event of a socket whose reader waits: the read goes on, or ends and wakes it.
+pub(super) fn read_ready(sock: &mut TcpSocket) {
+    let Some(c) = sock.conn() else { return };
+    let Some(pat) = sock.waiting_read else { return };
+    let r = if c.take_timedout(Dir::Read) {
+        if sock.conf.log_errors() {
+            sock.logger().error(NGX_LOG_ERR, 0, b"stream lua tcp socket read timed out");
+        }
+        sock.recv.fail(pat, "timeout".into())
+    } else {
+        match sock.recv.read(c, pat) {
+            Read::Again => {
+                if c.rearm(Dir::Read) {
+                    return;
                 }
-                r => r,
+                sock.recv.fail(pat, "failed to add event".into())
             }
-        };
-        if (*rev).timer_set() != 0 {
-            ngx_del_timer(rev);
+            r => r,
         }
-        let r = after_read_error(sock, r);
-        let t = sock.reader;
-        sock.reader = ptr::null_mut();
-        sock.waiting_read = None;
-        (*t).pending = None;
-        (*t).wait_obj = ptr::null_mut();
-        let n = push_read((*t).co, r);
-        wake(sock.sess, t, n);
+    };
+    c.clear_timer(Dir::Read);
+    let r = after_read_error(sock, r);
+    sock.waiting_read = None;
+    if let Some(t) = sock.reader.take() {
+        t.resume(|co| push_read(co, r));
     }
 }
 
-pub(super) unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 && n != 2 {
-            return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
-        }
-        let (sess, sock) = this_in_session(l, "receive")?;
-        let Some(pat) = receive_pattern(l, n)? else {
-            if !sock.connected() || sock.recv.read_closed {
-                sock.log_closed("stream attempt to receive");
-                return fail(l, b"closed");
-            }
-            push_bytes(l, b"");
-            return Ok(1);
-        };
-        start_read(l, sess, sock, pat)
+pub(super) fn receive_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 1 && n != 2 {
+        return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
     }
+    let sess = in_session(c, "receive")?;
+    let pat = receive_pattern(c, n)?;
+    let yieldable = c.ensure_yieldable();
+    let out = with_this(c, "receive", |sock| match pat {
+        Some(pat) => start_read(sess, sock, pat, yieldable),
+        None if !sock.connected() || sock.recv.read_closed => {
+            sock.log_closed("stream attempt to receive");
+            Outcome::Fail(b"closed")
+        }
+        None => Outcome::Bytes(b""),
+    })?;
+    finish(c, out)
 }
 
-pub(super) unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object), but got {n}"));
-        }
-        let (sess, sock) = this_in_session(l, "receiveany")?;
-        if !sock.connected() || sock.recv.read_closed {
+pub(super) fn receiveany_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object), but got {n}"));
+    }
+    let sess = in_session(c, "receiveany")?;
+    let closed = with_this(c, "receiveany", |sock| {
+        let closed = !sock.connected() || sock.recv.read_closed;
+        if closed {
             sock.log_closed("attempt to receive");
-            return fail(l, b"closed");
         }
-        let max = receiveany_max(l)?;
-        log_debug(
-            sock.log(),
-            &format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"),
-        );
-        log_debug(sock.log(), "stream lua tcp socket read any");
-        start_read(l, sess, sock, Pattern::Any(max))
+        closed
+    })?;
+    if closed {
+        return c.fail(b"closed");
     }
+    let max = receiveany_max(c)?;
+    let yieldable = c.ensure_yieldable();
+    let out = with_this(c, "receiveany", |sock| {
+        let log = sock.logger();
+        log.debug(&format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"));
+        log.debug("stream lua tcp socket read any");
+        start_read(sess, sock, Pattern::Any(max), yieldable)
+    })?;
+    finish(c, out)
 }
 
 pub(super) unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
-        let (pattern, inclusive) = match until_args(l)? {
+        let (pattern, inclusive) = match until_args(&mut Call::nested(l))? {
             Ok(args) => args,
             Err(nret) => return Ok(nret),
         };
@@ -150,9 +173,13 @@ pub(super) unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
         let (idx, size) = until_iterator_args(l)?;
-        let (sess, sock) = this_in_session(l, "iterator")?;
+        let (_, sock) = this_in_session(l, "iterator")?;
         raw::lua_settop(l, 0);
-        start_read(l, sess, sock, Pattern::Until(idx, size))
+        let mut c = Call::nested(l);
+        let sess = SessionRef::current(&c)?;
+        let yieldable = c.ensure_yieldable();
+        let out = start_read(sess, sock, Pattern::Until(idx, size), yieldable);
+        finish(&mut c, out)
     }
 }
 
@@ -160,26 +187,17 @@ pub(super) unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
 // send
 
 /// Sends what is left of `sock.out`: Ok(true) when all went, Ok(false) to wait, Err(errno).
-pub(super) unsafe fn send_some(sock: &mut TcpSocket) -> Result<bool, i32> {
-    // SAFETY: the socket's connection is live.
-    unsafe {
-        let c = sock.c;
-        while !sock.out.pending().is_empty() {
-            let rest = sock.out.pending();
-            let n = match (*c).send {
-                Some(send) => send(c, rest.as_ptr() as *mut u8, rest.len()),
-                None => NGX_ERROR as isize,
-            };
-            if n > 0 {
-                sock.out.advance(n as usize);
-            } else if n == NGX_AGAIN as isize {
-                return Ok(false);
-            } else {
-                return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
-            }
+pub(super) fn send_some(sock: &mut TcpSocket) -> Result<bool, i32> {
+    let c = sock.conn().expect("a connected socket");
+    while !sock.out.pending().is_empty() {
+        match c.send(sock.out.pending()) {
+            Io::Done(n) => sock.out.advance(n),
+            Io::Again => return Ok(false),
+            Io::Err(errno) => return Err(errno),
+            Io::Eof => return Err(0),
         }
-        Ok(true)
     }
+    Ok(true)
 }
 
 pub(super) unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
@@ -197,7 +215,7 @@ pub(super) unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
         if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy reading") {
             return fail(l, busy);
         }
-        let data = send_data(l, 2)?;
+        let data = send_data(&mut Call::nested(l), 2)?;
         if data.is_empty() {
             raw::lua_pushinteger(l, 0);
             return Ok(1);
@@ -219,16 +237,11 @@ pub(super) unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
             }
             Ok(false) => {
                 ensure_yieldable(l)?;
-                let c = sock.c;
-                if ngx_handle_write_event((*c).write, 0) != NGX_OK as isize {
+                if !sock.conn().expect("a connected socket").wait(Dir::Write, timeout) {
                     return fail(l, b"failed to add event");
                 }
-                if timeout > 0 {
-                    ngx_add_timer((*c).write, timeout);
-                }
-                sock.writer = (*sess).cur;
-                (*sock.writer).pending = Some(cancel_wait);
-                (*sock.writer).wait_obj = sock as *mut TcpSocket as *mut c_void;
+                let obj = sock as *mut TcpSocket as *mut c_void;
+                sock.writer.park(SessionRef::current(&Call::nested(l))?, cancel_wait, obj);
                 yield_values(0)
             }
             Err(errno) => {
@@ -266,52 +279,45 @@ pub(super) unsafe fn set_nodelay(sess: *mut Session, c: *mut ngx_connection_t) -
     }
 }
 
-pub(super) unsafe fn write_ready(sock: &mut TcpSocket) {
-    // SAFETY: the socket's writer waits; its connection and session are live.
-    unsafe {
-        let c = sock.c;
-        let wev = (*c).write;
-        let t = sock.writer;
-        let co = (*t).co;
-        let n = if (*wev).timedout() != 0 {
-            (*wev).set_timedout(0);
-            if sock.conf.log_errors() {
-                log_error(NGX_LOG_ERR, sock.log(), 0, b"stream lua tcp socket write timed out");
-            }
-            sock.write_closed = true;
-            raw::lua_pushnil(co);
-            push_bytes(co, b"timeout");
-            2
-        } else {
-            match send_some(sock) {
-                Ok(false) => {
-                    if ngx_handle_write_event(wev, 0) == NGX_OK as isize {
-                        return;
-                    }
-                    sock.write_closed = true;
-                    raw::lua_pushnil(co);
-                    push_bytes(co, b"failed to add event");
-                    2
-                }
-                Ok(true) => {
-                    raw::lua_pushinteger(co, sock.out.len() as _);
-                    1
-                }
-                Err(errno) => {
-                    sock.write_closed = true;
-                    raw::lua_pushnil(co);
-                    push_bytes(co, errno_text(errno).as_bytes());
-                    2
-                }
-            }
-        };
-        if (*wev).timer_set() != 0 {
-            ngx_del_timer(wev);
+/// The write event of a socket whose writer waits: the send goes on, or ends and wakes it.
+pub(super) fn write_ready(sock: &mut TcpSocket) {
+    let Some(c) = sock.conn() else { return };
+    let r = if c.take_timedout(Dir::Write) {
+        if sock.conf.log_errors() {
+            sock.logger().error(NGX_LOG_ERR, 0, b"stream lua tcp socket write timed out");
         }
-        sock.out.release(sock.sess);
-        sock.writer = ptr::null_mut();
-        (*t).pending = None;
-        (*t).wait_obj = ptr::null_mut();
-        wake(sock.sess, t, n);
+        sock.write_closed = true;
+        Err(b"timeout".to_vec())
+    } else {
+        match send_some(sock) {
+            Ok(false) => {
+                if c.rearm(Dir::Write) {
+                    return;
+                }
+                sock.write_closed = true;
+                Err(b"failed to add event".to_vec())
+            }
+            Ok(true) => Ok(sock.out.len()),
+            Err(errno) => {
+                sock.write_closed = true;
+                Err(errno_text(errno).into_bytes())
+            }
+        }
+    };
+    c.clear_timer(Dir::Write);
+    // SAFETY: the socket's session is live while its writer waits.
+    unsafe { sock.out.release(sock.sess) };
+    if let Some(t) = sock.writer.take() {
+        t.resume(|co| match r {
+            Ok(n) => {
+                co.push_int(n as i64);
+                1
+            }
+            Err(e) => {
+                co.push_nil();
+                co.push_bytes(&e);
+                2
+            }
+        });
     }
 }

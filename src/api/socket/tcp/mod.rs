@@ -32,6 +32,7 @@ use crate::runtime::scheduler::wake;
 use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
 use crate::runtime::thread::Thread;
+use crate::runtime::waiter::Waiter;
 use crate::sys::*;
 use crate::{lua_api, lua_calls};
 
@@ -62,8 +63,8 @@ pub struct TcpSocket {
     pub(crate) conf: SocketConf,
     /// Threads waiting in connect, in a receive, in a send.
     pub(crate) connector: *mut Thread,
-    pub(crate) reader: *mut Thread,
-    pub(crate) writer: *mut Thread,
+    pub(crate) reader: Waiter,
+    pub(crate) writer: Waiter,
     pub(crate) waiting_read: Option<Pattern>,
     /// Data of a send in progress.
     pub(crate) out: OutBuf,
@@ -96,13 +97,13 @@ pub struct TcpSocket {
 lua_calls! {
     tcp_settimeout => settimeout_impl,
     tcp_settimeouts => settimeouts_impl,
+    tcp_receive => receive_impl,
+    tcp_receiveany => receiveany_impl,
 }
 
 lua_api! {
     tcp_new => tcp_new_impl,
     tcp_connect => connect_impl,
-    tcp_receive => receive_impl,
-    tcp_receiveany => receiveany_impl,
     tcp_receiveuntil => receiveuntil_impl,
     tcp_until_iterator => until_iterator_impl,
     tcp_send => send_impl,
@@ -165,8 +166,8 @@ unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
             read_timeout: 0,
             conf: socket_conf(&*sess),
             connector: ptr::null_mut(),
-            reader: ptr::null_mut(),
-            writer: ptr::null_mut(),
+            reader: Waiter::new(),
+            writer: Waiter::new(),
             waiting_read: None,
             out: OutBuf::new(),
             write_closed: false,
@@ -287,6 +288,13 @@ impl TcpSocket {
         !self.c.is_null()
     }
 
+    /// The connection to the peer, if connected.
+    pub(crate) fn conn(&self) -> Option<Conn> {
+        // SAFETY: c is null or the socket's live connection (it is nulled when the connection
+        // is closed or goes back to a pool).
+        unsafe { Conn::from_raw(self.c) }
+    }
+
     /// Logs "... on a closed socket" in upstream's words, when socket errors are logged.
     fn log_closed(&self, what: &str) {
         if self.conf.log_errors() {
@@ -305,9 +313,9 @@ impl TcpSocket {
     pub(crate) fn busy(&self) -> Option<&'static [u8]> {
         if !self.connector.is_null() {
             Some(b"socket busy connecting")
-        } else if !self.reader.is_null() {
+        } else if self.reader.is_waiting() {
             Some(b"socket busy reading")
-        } else if !self.writer.is_null() {
+        } else if self.writer.is_waiting() {
             Some(b"socket busy writing")
         } else {
             None
@@ -341,15 +349,14 @@ impl TcpSocket {
     unsafe fn detach(&mut self) {
         // SAFETY: the threads are the session's, live while it is.
         unsafe {
-            for t in [self.connector, self.reader, self.writer] {
-                if !t.is_null() {
-                    (*t).pending = None;
-                    (*t).wait_obj = ptr::null_mut();
-                }
+            let t = self.connector;
+            if !t.is_null() {
+                (*t).pending = None;
+                (*t).wait_obj = ptr::null_mut();
             }
             self.connector = ptr::null_mut();
-            self.reader = ptr::null_mut();
-            self.writer = ptr::null_mut();
+            self.reader.release();
+            self.writer.release();
             self.close_connection();
             if !self.sess.is_null() {
                 if let Some(slot) = self.cleanup.take() {
@@ -417,9 +424,12 @@ pub(crate) unsafe fn cancel_wait(_sess: *mut Session, t: *mut Thread) {
             return;
         }
         let sock = &mut *sock;
-        for slot in [&mut sock.connector, &mut sock.reader, &mut sock.writer] {
-            if *slot == t {
-                *slot = ptr::null_mut();
+        if sock.connector == t {
+            sock.connector = ptr::null_mut();
+        }
+        for slot in [&mut sock.reader, &mut sock.writer] {
+            if slot.is(t) {
+                slot.forget();
             }
         }
         sock.close_connection();
@@ -439,7 +449,7 @@ pub(crate) unsafe extern "C" fn on_read_event(rev: *mut ngx_event_t) {
             if !sock.connector.is_null() {
                 return connect_done(sock, (*rev).timedout() != 0);
             }
-            if sock.reader.is_null() {
+            if !sock.reader.is_waiting() {
                 // nobody reads: keep the event from firing again and again
                 if (*rev).active() != 0 && ngx_handle_read_event(rev, 0) != NGX_OK as isize {
                     log_error(NGX_LOG_ERR, sock.log(), 0, b"stream lua tcp socket failed to handle read event");
@@ -463,7 +473,7 @@ pub(crate) unsafe extern "C" fn on_write_event(wev: *mut ngx_event_t) {
             if !sock.connector.is_null() {
                 return connect_done(sock, (*wev).timedout() != 0);
             }
-            if !sock.writer.is_null() {
+            if sock.writer.is_waiting() {
                 write_ready(sock);
             }
         }

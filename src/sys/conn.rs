@@ -1,0 +1,150 @@
+//! `Conn`: a handle on a live nginx connection that a socket owns or borrows. It does the
+//! connection's raw work (receive, send, arming its read and write events with their timers)
+//! and returns typed results, so socket code never touches `ngx_connection_t` fields.
+
+use std::ptr::NonNull;
+
+use super::ngx::{
+    ngx_add_timer, ngx_connection_t, ngx_del_timer, ngx_event_t, ngx_handle_read_event, ngx_handle_write_event,
+    ngx_msec_t, Log, NGX_AGAIN, NGX_ERROR, NGX_OK,
+};
+
+/// What a receive or send did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Io {
+    /// This many bytes went (more than 0).
+    Done(usize),
+    /// Nothing now: wait for the event.
+    Again,
+    /// The peer closed its side (receives only).
+    Eof,
+    /// Failed with this errno.
+    Err(i32),
+}
+
+/// One of a connection's two events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    Read,
+    Write,
+}
+
+#[derive(Clone, Copy)]
+pub struct Conn(NonNull<ngx_connection_t>);
+
+fn last_errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+impl Conn {
+    /// # Safety
+    /// `c` is null or a live connection (with its read and write events) that stays live
+    /// while the handle is used.
+    pub unsafe fn from_raw(c: *mut ngx_connection_t) -> Option<Conn> {
+        NonNull::new(c).map(Conn)
+    }
+
+    pub fn as_ptr(self) -> *mut ngx_connection_t {
+        self.0.as_ptr()
+    }
+
+    /// The connection's log.
+    pub fn log(self) -> Option<Log> {
+        // SAFETY: the connection is live (the constructor's contract); its log outlives it.
+        unsafe { Log::from_raw(self.0.as_ref().log) }
+    }
+
+    /// Receives into `buf` through the connection's recv handler.
+    pub fn recv(self, buf: &mut [u8]) -> Io {
+        let c = self.as_ptr();
+        // SAFETY: the connection is live; recv writes at most buf.len() bytes into buf.
+        let n = unsafe {
+            match (*c).recv {
+                Some(recv) => recv(c, buf.as_mut_ptr(), buf.len()),
+                None => NGX_ERROR as isize,
+            }
+        };
+        match n {
+            n if n > 0 => Io::Done(n as usize),
+            0 => Io::Eof,
+            n if n == NGX_AGAIN as isize => Io::Again,
+            _ => Io::Err(last_errno()),
+        }
+    }
+
+    /// Sends (part of) `data` through the connection's send handler; sending nothing counts
+    /// as an error, as a failed send does.
+    pub fn send(self, data: &[u8]) -> Io {
+        let c = self.as_ptr();
+        // SAFETY: the connection is live; send only reads data.len() bytes of data.
+        let n = unsafe {
+            match (*c).send {
+                Some(send) => send(c, data.as_ptr() as *mut u8, data.len()),
+                None => NGX_ERROR as isize,
+            }
+        };
+        match n {
+            n if n > 0 => Io::Done(n as usize),
+            n if n == NGX_AGAIN as isize => Io::Again,
+            _ => Io::Err(last_errno()),
+        }
+    }
+
+    fn event(self, dir: Dir) -> *mut ngx_event_t {
+        // SAFETY: the connection is live; its events live as long as it does.
+        unsafe {
+            match dir {
+                Dir::Read => self.0.as_ref().read,
+                Dir::Write => self.0.as_ref().write,
+            }
+        }
+    }
+
+    /// Asks the event loop for the event again (after an `Again`); false when it failed.
+    pub fn rearm(self, dir: Dir) -> bool {
+        let ev = self.event(dir);
+        // SAFETY: ev is the live connection's event, registered with this worker's event loop.
+        let rc = unsafe {
+            match dir {
+                Dir::Read => ngx_handle_read_event(ev, 0),
+                Dir::Write => ngx_handle_write_event(ev, 0),
+            }
+        };
+        rc == NGX_OK as isize
+    }
+
+    /// Waits for the event, for at most `timeout` ms (0: no timer); false when the event
+    /// could not be armed (then no timer is set either).
+    pub fn wait(self, dir: Dir, timeout: ngx_msec_t) -> bool {
+        if !self.rearm(dir) {
+            return false;
+        }
+        if timeout > 0 {
+            // SAFETY: the event is live; its timer goes with `clear_timer` or the connection.
+            unsafe { ngx_add_timer(self.event(dir), timeout) };
+        }
+        true
+    }
+
+    /// Whether the event fired for its timer (and forgets that it did).
+    pub fn take_timedout(self, dir: Dir) -> bool {
+        // SAFETY: the event is live and only touched by this worker's thread.
+        let ev = unsafe { &mut *self.event(dir) };
+        if ev.timedout() == 0 {
+            return false;
+        }
+        ev.set_timedout(0);
+        true
+    }
+
+    /// Takes the event's timer off, if it is set.
+    pub fn clear_timer(self, dir: Dir) {
+        let ev = self.event(dir);
+        // SAFETY: the event is live; ngx_del_timer takes a set timer off the tree.
+        unsafe {
+            if (*ev).timer_set() != 0 {
+                ngx_del_timer(ev);
+            }
+        }
+    }
+}
