@@ -5,8 +5,9 @@
 use std::ptr::NonNull;
 
 use super::ngx::{
-    ngx_add_timer, ngx_connection_t, ngx_del_timer, ngx_event_t, ngx_handle_read_event, ngx_handle_write_event,
-    ngx_msec_t, Log, NGX_AGAIN, NGX_ERROR, NGX_OK,
+    ngx_add_timer, ngx_connection_t, ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET,
+    ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET, ngx_del_timer, ngx_event_t, ngx_handle_read_event,
+    ngx_handle_write_event, ngx_msec_t, Log, NGX_AGAIN, NGX_ERROR, NGX_OK,
 };
 
 /// What a receive or send did.
@@ -122,6 +123,27 @@ impl Conn {
         if timeout > 0 {
             // SAFETY: the event is live; its timer goes with `clear_timer` or the connection.
             unsafe { ngx_add_timer(self.event(dir), timeout) };
+        }
+        true
+    }
+
+    /// Whether TCP_NODELAY is still in nginx's "unset" state on the connection.
+    pub fn nodelay_unset(self) -> bool {
+        // SAFETY: the connection is live.
+        unsafe { self.0.as_ref().tcp_nodelay() == ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET }
+    }
+
+    /// Sets TCP_NODELAY on the socket and records it; false when setsockopt failed.
+    pub fn set_nodelay(self) -> bool {
+        let on: libc::c_int = 1;
+        let c = self.as_ptr();
+        // SAFETY: the connection is live; setsockopt reads `on` (an int) only.
+        unsafe {
+            let p = &on as *const libc::c_int as *const libc::c_void;
+            if libc::setsockopt((*c).fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, p, 4) == -1 {
+                return false;
+            }
+            (*c).set_tcp_nodelay(ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET);
         }
         true
     }
