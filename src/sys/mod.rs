@@ -2,6 +2,7 @@
 //! uses the rest of the crate; everything above it works through the helpers defined here.
 
 pub mod call;
+mod closure;
 pub mod conn;
 pub mod digest;
 pub mod event;

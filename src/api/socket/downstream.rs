@@ -527,7 +527,7 @@ unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
         };
         let (_, rs) = this_in_session(l, "receiveuntil")?;
         let idx = rs.recv.add_until(pattern, inclusive);
-        push_until_iterator(l, idx, until_iterator);
+        push_until_iterator(&mut Call::nested(l), idx, until_iterator);
         Ok(1)
     }
 }
@@ -535,7 +535,7 @@ unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
 unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
-        let (idx, size) = until_iterator_args(l)?;
+        let (idx, size) = until_iterator_args(&mut Call::nested(l))?;
         let (sess, _) = this_in_session(l, "iterator")?;
         raw::lua_settop(l, 0);
         start_read(l, sess, Pattern::Until(idx, size))

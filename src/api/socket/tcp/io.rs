@@ -155,32 +155,23 @@ pub(super) fn receiveany_impl(c: &mut Call) -> LuaResult {
     finish(c, out)
 }
 
-pub(super) unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let (pattern, inclusive) = match until_args(&mut Call::nested(l))? {
-            Ok(args) => args,
-            Err(nret) => return Ok(nret),
-        };
-        let sock = this(l, "receiveuntil")?;
-        let idx = sock.recv.add_until(pattern, inclusive);
-        push_until_iterator(l, idx, tcp_until_iterator);
-        Ok(1)
-    }
+pub(super) fn receiveuntil_impl(c: &mut Call) -> LuaResult {
+    let (pattern, inclusive) = match until_args(c)? {
+        Ok(args) => args,
+        Err(nret) => return Ok(nret),
+    };
+    let idx = with_this(c, "receiveuntil", |sock| sock.recv.add_until(pattern, inclusive))?;
+    push_until_iterator(c, idx, tcp_until_iterator);
+    Ok(1)
 }
 
-pub(super) unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let (idx, size) = until_iterator_args(l)?;
-        let (_, sock) = this_in_session(l, "iterator")?;
-        raw::lua_settop(l, 0);
-        let mut c = Call::nested(l);
-        let sess = SessionRef::current(&c)?;
-        let yieldable = c.ensure_yieldable();
-        let out = start_read(sess, sock, Pattern::Until(idx, size), yieldable);
-        finish(&mut c, out)
-    }
+pub(super) fn until_iterator_impl(c: &mut Call) -> LuaResult {
+    let (idx, size) = until_iterator_args(c)?;
+    let sess = in_session(c, "iterator")?;
+    let yieldable = c.ensure_yieldable();
+    let out = with_this(c, "iterator", |sock| start_read(sess, sock, Pattern::Until(idx, size), yieldable))?;
+    c.set_top(0);
+    finish(c, out)
 }
 
 // ---------------------------------------------------------------------------------------

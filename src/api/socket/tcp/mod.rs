@@ -100,13 +100,13 @@ lua_calls! {
     tcp_receive => receive_impl,
     tcp_receiveany => receiveany_impl,
     tcp_send => send_impl,
+    tcp_receiveuntil => receiveuntil_impl,
+    tcp_until_iterator => until_iterator_impl,
 }
 
 lua_api! {
     tcp_new => tcp_new_impl,
     tcp_connect => connect_impl,
-    tcp_receiveuntil => receiveuntil_impl,
-    tcp_until_iterator => until_iterator_impl,
     tcp_close => close_impl,
     tcp_setoption => setoption_impl,
     tcp_setkeepalive => setkeepalive_impl,
