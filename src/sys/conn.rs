@@ -127,6 +127,26 @@ impl Conn {
         true
     }
 
+    /// `setsockopt(level, opt)` with an int value; Err(errno) when it failed.
+    pub fn set_option(self, level: libc::c_int, opt: libc::c_int, value: libc::c_int) -> Result<(), i32> {
+        let p = &value as *const libc::c_int as *const libc::c_void;
+        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the connection is live; setsockopt reads `len` bytes of `value`.
+        if unsafe { libc::setsockopt((*self.as_ptr()).fd, level, opt, p, len) } == -1 {
+            return Err(last_errno());
+        }
+        Ok(())
+    }
+
+    /// Shuts the sending side of the socket down; Err(errno) when it failed.
+    pub fn shutdown_write(self) -> Result<(), i32> {
+        // SAFETY: the connection is live; shutdown only takes its descriptor.
+        if unsafe { libc::shutdown((*self.as_ptr()).fd, libc::SHUT_WR) } == -1 {
+            return Err(last_errno());
+        }
+        Ok(())
+    }
+
     /// Whether TCP_NODELAY is still in nginx's "unset" state on the connection.
     pub fn nodelay_unset(self) -> bool {
         // SAFETY: the connection is live.

@@ -102,18 +102,18 @@ lua_calls! {
     tcp_send => send_impl,
     tcp_receiveuntil => receiveuntil_impl,
     tcp_until_iterator => until_iterator_impl,
+    tcp_close => close_impl,
+    tcp_setoption => setoption_impl,
+    tcp_getreusedtimes => getreusedtimes_impl,
+    tcp_shutdown => shutdown_impl,
+    tcp_bind => bind_impl,
 }
 
 lua_api! {
     tcp_new => tcp_new_impl,
     tcp_connect => connect_impl,
-    tcp_close => close_impl,
-    tcp_setoption => setoption_impl,
     tcp_setkeepalive => setkeepalive_impl,
-    tcp_getreusedtimes => getreusedtimes_impl,
     tcp_gc => gc_impl,
-    tcp_shutdown => shutdown_impl,
-    tcp_bind => bind_impl,
 }
 
 /// Adds `ngx.socket.tcp` (and its alias `stream`) and the socket metatables.
@@ -277,7 +277,7 @@ impl TcpSocket {
 
     /// As upstream's finalize after `close` and `setkeepalive`: the session's cleanup slot
     /// is given back (the socket still belongs to the session).
-    unsafe fn unlink(&mut self) {
+    fn unlink(&mut self) {
         if let Some(slot) = self.cleanup.take() {
             // SAFETY: a socket with a cleanup is linked to its live session.
             unsafe { (*self.sess).remove_cleanup(slot) };
@@ -324,7 +324,7 @@ impl TcpSocket {
 
     /// Closes the connection (if any) and forgets every wait; waiting threads are resumed by
     /// their own cancel paths, not here.
-    pub(crate) unsafe fn close_connection(&mut self) {
+    pub(crate) fn close_connection(&mut self) {
         if !self.c.is_null() {
             // SAFETY: the connection is ours; closing it also removes its timers and events.
             unsafe { socket_pool::close_conn(self.c) };

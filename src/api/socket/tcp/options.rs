@@ -3,25 +3,28 @@
 
 use super::*;
 
-pub(super) unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 {
-            return err(format!("expecting 1 argument (including the object) but seen {n}"));
-        }
-        let (_, sock) = this_in_session(l, "close")?;
+pub(super) fn close_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 1 {
+        return err(format!("expecting 1 argument (including the object) but seen {n}"));
+    }
+    in_session(c, "close")?;
+    let refused = with_this(c, "close", |sock| {
         if !sock.connected() {
-            return fail(l, b"closed");
+            return Some(&b"closed"[..]);
         }
         if let Some(busy) = sock.busy() {
-            return fail(l, busy);
+            return Some(busy);
         }
         sock.close_connection();
         sock.unlink();
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+        None
+    })?;
+    if let Some(msg) = refused {
+        return c.fail(msg);
     }
+    c.push_int(1);
+    Ok(1)
 }
 
 pub(super) fn settimeout_impl(c: &mut Call) -> LuaResult {
@@ -48,72 +51,56 @@ pub(super) fn settimeouts_impl(c: &mut Call) -> LuaResult {
 }
 
 /// `setoption(name, value)`: keepalive, reuseaddr, tcp-nodelay, sndbuf, rcvbuf.
-pub(super) unsafe fn setoption_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 3 {
-            return err(format!("expecting 3 arguments (including the object), but got {n}"));
-        }
-        let (_, sock) = this_in_session(l, "setoption")?;
-        if !sock.connected() {
-            return fail(l, b"closed");
-        }
-        let name = match raw::lua_type(l, 2) {
-            LUA_TSTRING => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "setoption", format!("string expected, got {got}")));
-            }
-        };
-        let value: c_int = match raw::lua_type(l, 3) {
-            LUA_TBOOLEAN => raw::lua_toboolean(l, 3),
-            LUA_TNUMBER => raw::lua_tointeger(l, 3) as c_int,
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(3, "setoption", format!("number or boolean expected, got {got}")));
-            }
-        };
-        let (level, opt) = match name.as_slice() {
-            b"keepalive" => (libc::SOL_SOCKET, libc::SO_KEEPALIVE),
-            b"reuseaddr" => (libc::SOL_SOCKET, libc::SO_REUSEADDR),
-            b"tcp-nodelay" => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
-            b"sndbuf" => (libc::SOL_SOCKET, libc::SO_SNDBUF),
-            b"rcvbuf" => (libc::SOL_SOCKET, libc::SO_RCVBUF),
-            other => {
-                let other = String::from_utf8_lossy(other).into_owned();
-                return Err(LuaError::Arg(2, "setoption", format!("unsupported option {other}")));
-            }
-        };
-        let rc = libc::setsockopt(
-            (*sock.c).fd,
-            level,
-            opt,
-            &value as *const c_int as *const c_void,
-            std::mem::size_of::<c_int>() as libc::socklen_t,
-        );
-        if rc == -1 {
-            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            return fail(l, errno_text(errno).as_bytes());
-        }
-        raw::lua_pushboolean(l, 1);
-        Ok(1)
+pub(super) fn setoption_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 3 {
+        return err(format!("expecting 3 arguments (including the object), but got {n}"));
     }
+    in_session(c, "setoption")?;
+    let Some(conn) = with_this(c, "setoption", |sock| sock.conn())? else {
+        return c.fail(b"closed");
+    };
+    let name = match c.type_of(2) {
+        LUA_TSTRING => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return c.arg_error(2, "setoption", format!("string expected, got {}", c.type_name_at(2))),
+    };
+    let value: c_int = match c.type_of(3) {
+        LUA_TBOOLEAN => c.to_boolean(3) as c_int,
+        LUA_TNUMBER => c.to_integer(3) as c_int,
+        _ => {
+            let got = c.type_name_at(3);
+            return c.arg_error(3, "setoption", format!("number or boolean expected, got {got}"));
+        }
+    };
+    let (level, opt) = match name.as_slice() {
+        b"keepalive" => (libc::SOL_SOCKET, libc::SO_KEEPALIVE),
+        b"reuseaddr" => (libc::SOL_SOCKET, libc::SO_REUSEADDR),
+        b"tcp-nodelay" => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
+        b"sndbuf" => (libc::SOL_SOCKET, libc::SO_SNDBUF),
+        b"rcvbuf" => (libc::SOL_SOCKET, libc::SO_RCVBUF),
+        other => {
+            let other = String::from_utf8_lossy(other).into_owned();
+            return c.arg_error(2, "setoption", format!("unsupported option {other}"));
+        }
+    };
+    if let Err(errno) = conn.set_option(level, opt, value) {
+        return c.fail(errno_text(errno).as_bytes());
+    }
+    c.push_bool(true);
+    Ok(1)
 }
 
-pub(super) unsafe fn getreusedtimes_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 {
-            return err(format!("expecting 1 argument (including the object), but got {n}"));
+pub(super) fn getreusedtimes_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 1 {
+        return err(format!("expecting 1 argument (including the object), but got {n}"));
+    }
+    match with_this(c, "getreusedtimes", |sock| sock.connected().then_some(sock.reused))? {
+        Some(reused) => {
+            c.push_int(reused as i64);
+            Ok(1)
         }
-        let sock = this(l, "getreusedtimes")?;
-        if !sock.connected() {
-            return fail(l, b"closed");
-        }
-        raw::lua_pushinteger(l, sock.reused as _);
-        Ok(1)
+        None => c.fail(b"closed"),
     }
 }
 
@@ -199,71 +186,64 @@ pub(super) unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
 }
 
 /// `shutdown("send")`: no more writes; the peer sees the end of the data.
-pub(super) unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object) but seen {n}"));
-        }
-        let (_, sock) = this_in_session(l, "shutdown")?;
+pub(super) fn shutdown_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object) but seen {n}"));
+    }
+    in_session(c, "shutdown")?;
+    let refused = with_this(c, "shutdown", |sock| {
         if !sock.connected() || (sock.recv.read_closed && sock.write_closed) {
-            return fail(l, b"closed");
+            return Some(&b"closed"[..]);
         }
         if sock.write_closed {
-            return fail(l, b"already shutdown");
+            return Some(b"already shutdown");
         }
-        if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy reading") {
-            return fail(l, busy);
-        }
-        let dir = match raw::lua_type(l, 2) {
-            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "shutdown", format!("string expected, got {got}")));
-            }
-        };
-        if dir.is_empty() {
-            return fail(l, b"pattern is empty");
-        }
-        if dir != b"send" {
-            let arg = String::from_utf8_lossy(&dir).into_owned();
-            return Err(LuaError::Arg(2, "shutdown", format!("bad shutdown argument: {arg}")));
-        }
-        log_debug(sock.log(), "stream lua shutdown socket write direction");
-        sock.write_closed = true;
-        if libc::shutdown((*sock.c).fd, libc::SHUT_WR) == -1 {
-            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            return fail(l, errno_text(errno).as_bytes());
-        }
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+        sock.busy().filter(|b| *b != b"socket busy reading")
+    })?;
+    if let Some(msg) = refused {
+        return c.fail(msg);
     }
+    let dir = match c.type_of(2) {
+        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return c.arg_error(2, "shutdown", format!("string expected, got {}", c.type_name_at(2))),
+    };
+    if dir.is_empty() {
+        return c.fail(b"pattern is empty");
+    }
+    if dir != b"send" {
+        let arg = String::from_utf8_lossy(&dir).into_owned();
+        return c.arg_error(2, "shutdown", format!("bad shutdown argument: {arg}"));
+    }
+    let done = with_this(c, "shutdown", |sock| {
+        sock.logger().debug("stream lua shutdown socket write direction");
+        sock.write_closed = true;
+        sock.conn().expect("a connected socket").shutdown_write()
+    })?;
+    if let Err(errno) = done {
+        return c.fail(errno_text(errno).as_bytes());
+    }
+    c.push_int(1);
+    Ok(1)
 }
 
 /// `bind(address)`: the local IP address the next connect uses.
-pub(super) unsafe fn bind_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object), but got {n}"));
-        }
-        let sock = this(l, "bind")?;
-        let addr = match raw::lua_type(l, 2) {
-            LUA_TSTRING => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "bind", format!("string expected, got {got}")));
-            }
-        };
-        let text = String::from_utf8_lossy(&addr).into_owned();
-        let ip: Option<std::net::IpAddr> = text.trim_start_matches('[').trim_end_matches(']').parse().ok();
-        let Some(ip) = ip else {
-            return fail(l, b"bad address");
-        };
-        sock.local = Some(sockaddr_bytes(&std::net::SocketAddr::new(ip, 0)));
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+pub(super) fn bind_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object), but got {n}"));
     }
+    with_this(c, "bind", |_| ())?;
+    let addr = match c.type_of(2) {
+        LUA_TSTRING => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return c.arg_error(2, "bind", format!("string expected, got {}", c.type_name_at(2))),
+    };
+    let text = String::from_utf8_lossy(&addr).into_owned();
+    let ip: Option<std::net::IpAddr> = text.trim_start_matches('[').trim_end_matches(']').parse().ok();
+    let Some(ip) = ip else {
+        return c.fail(b"bad address");
+    };
+    with_this(c, "bind", |sock| sock.local = Some(sockaddr_bytes(&std::net::SocketAddr::new(ip, 0))))?;
+    c.push_int(1);
+    Ok(1)
 }
