@@ -6,8 +6,8 @@ use std::ptr::NonNull;
 
 use super::ngx::{
     ngx_add_timer, ngx_connection_t, ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET,
-    ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET, ngx_del_timer, ngx_event_t, ngx_handle_read_event,
-    ngx_handle_write_event, ngx_msec_t, Log, NGX_AGAIN, NGX_ERROR, NGX_OK,
+    ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET, ngx_del_timer, ngx_event_t, ngx_exiting, ngx_handle_read_event,
+    ngx_handle_write_event, ngx_msec_t, ngx_terminate, Log, NGX_AGAIN, NGX_ERROR, NGX_OK,
 };
 
 /// What a receive or send did.
@@ -28,6 +28,12 @@ pub enum Io {
 pub enum Dir {
     Read,
     Write,
+}
+
+/// Whether the worker is shutting down (connections are not kept for reuse then).
+pub fn worker_exiting() -> bool {
+    // SAFETY: nginx's process flags, written by this worker's signal handling between events.
+    unsafe { ngx_terminate != 0 || ngx_exiting != 0 }
 }
 
 #[derive(Clone, Copy)]
@@ -145,6 +151,14 @@ impl Conn {
             return Err(last_errno());
         }
         Ok(())
+    }
+
+    /// Whether neither event saw an end of file, an error or a timeout: a connection fit to be
+    /// kept for reuse.
+    pub fn is_sound(self) -> bool {
+        // SAFETY: the connection is live, and so are its events.
+        let (rev, wev) = unsafe { (&*self.event(Dir::Read), &*self.event(Dir::Write)) };
+        rev.eof() == 0 && rev.error() == 0 && rev.timedout() == 0 && wev.error() == 0 && wev.timedout() == 0
     }
 
     /// Whether TCP_NODELAY is still in nginx's "unset" state on the connection.

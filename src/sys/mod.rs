@@ -11,7 +11,7 @@ pub mod ngx;
 pub mod pcre2;
 
 pub use self::call::{Call, LuaObject};
-pub use self::conn::{Conn, Dir, Io};
+pub use self::conn::{worker_exiting, Conn, Dir, Io};
 pub use self::event::Timer;
 pub use self::lua::*;
 pub use self::ngx::*;

@@ -107,12 +107,12 @@ lua_calls! {
     tcp_getreusedtimes => getreusedtimes_impl,
     tcp_shutdown => shutdown_impl,
     tcp_bind => bind_impl,
+    tcp_setkeepalive => setkeepalive_impl,
 }
 
 lua_api! {
     tcp_new => tcp_new_impl,
     tcp_connect => connect_impl,
-    tcp_setkeepalive => setkeepalive_impl,
     tcp_gc => gc_impl,
 }
 

@@ -104,85 +104,90 @@ pub(super) fn getreusedtimes_impl(c: &mut Call) -> LuaResult {
     }
 }
 
-pub(super) unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if !(1..=3).contains(&n) {
-            return err(format!("expecting 1 to 3 arguments (including the object), but got {n}"));
-        }
-        let timeout = if n >= 2 && raw::lua_type(l, 2) != LUA_TNIL {
-            if raw::lua_isnumber(l, 2) == 0 {
-                let got = type_name(l, raw::lua_type(l, 2));
-                return Err(LuaError::Arg(2, "setkeepalive", format!("number expected, got {got}")));
-            }
-            Some(raw::lua_tointeger(l, 2).max(0) as ngx_msec_t)
-        } else {
-            None
-        };
-        let size = if n >= 3 && raw::lua_type(l, 3) != LUA_TNIL {
-            if raw::lua_isnumber(l, 3) == 0 {
-                let got = type_name(l, raw::lua_type(l, 3));
-                return Err(LuaError::Arg(3, "setkeepalive", format!("number expected, got {got}")));
-            }
-            Some(raw::lua_tointeger(l, 3))
-        } else {
-            None
-        };
-        let (_, sock) = this_in_session(l, "setkeepalive")?;
-        if !sock.connected() || sock.recv.read_closed || sock.write_closed {
-            return fail(l, b"closed");
-        }
-        if let Some(busy) = sock.busy() {
-            return fail(l, busy);
-        }
-        if !sock.recv.pending().is_empty() {
-            return fail(l, b"unread data in buffer");
-        }
-        let c = sock.c;
-        let (rev, wev) = ((*c).read, (*c).write);
-        if (*rev).eof() != 0
-            || (*rev).error() != 0
-            || (*rev).timedout() != 0
-            || (*wev).error() != 0
-            || (*wev).timedout() != 0
-        {
-            return fail(l, b"invalid connection");
-        }
-        if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
-            return fail(l, b"failed to handle read event");
-        }
-        if ngx_terminate != 0 || ngx_exiting != 0 {
-            log_debug(
-                sock.log(),
-                &format!("stream lua tcp socket set keepalive while process exiting, closing connection {:p}", c),
-            );
-            sock.close_connection();
-            raw::lua_pushinteger(l, 1);
-            return Ok(1);
-        }
-        let pool_size = match size {
-            Some(s) => s,
-            None if sock.pool_size > 0 => sock.pool_size as i64,
-            None => sock.conf.pool_size() as i64,
-        };
-        let timeout = timeout.unwrap_or(sock.conf.keepalive_timeout() as ngx_msec_t);
-        if pool_size <= 0 && !socket_pool::exists(&sock.pool_key) {
-            return Err(LuaError::Arg(n, "setkeepalive", format!("bad \"pool_size\" option value: {pool_size}")));
-        }
-        sock.c = ptr::null_mut();
-        let key = sock.pool_key.clone();
-        let idle = Idle { c, reused: sock.reused };
-        let counted = std::mem::take(&mut sock.in_pool);
-        let log = sock.logger();
-        sock.close_connection();
-        sock.unlink();
-        if !socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) {
-            return fail(l, b"connection in dubious state");
-        }
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+pub(super) fn setkeepalive_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if !(1..=3).contains(&n) {
+        return err(format!("expecting 1 to 3 arguments (including the object), but got {n}"));
     }
+    let timeout = if n >= 2 && c.type_of(2) != LUA_TNIL {
+        if !c.is_number(2) {
+            return c.arg_error(2, "setkeepalive", format!("number expected, got {}", c.type_name_at(2)));
+        }
+        Some(c.to_integer(2).max(0) as ngx_msec_t)
+    } else {
+        None
+    };
+    let size = if n >= 3 && c.type_of(3) != LUA_TNIL {
+        if !c.is_number(3) {
+            return c.arg_error(3, "setkeepalive", format!("number expected, got {}", c.type_name_at(3)));
+        }
+        Some(c.to_integer(3))
+    } else {
+        None
+    };
+    in_session(c, "setkeepalive")?;
+    match with_this(c, "setkeepalive", |sock| keep_alive(sock, timeout, size, n))?? {
+        Ok(()) => {
+            c.push_int(1);
+            Ok(1)
+        }
+        Err(msg) => c.fail(msg),
+    }
+}
+
+/// Puts the socket's connection into its pool (`Ok(Err(msg))`: `nil, msg`); `n` is the
+/// number of arguments, for the pool size's error.
+fn keep_alive(
+    sock: &mut TcpSocket,
+    timeout: Option<ngx_msec_t>,
+    size: Option<i64>,
+    n: c_int,
+) -> Result<Result<(), &'static [u8]>, LuaError> {
+    if !sock.connected() || sock.recv.read_closed || sock.write_closed {
+        return Ok(Err(b"closed"));
+    }
+    if let Some(busy) = sock.busy() {
+        return Ok(Err(busy));
+    }
+    if !sock.recv.pending().is_empty() {
+        return Ok(Err(b"unread data in buffer"));
+    }
+    let conn = sock.conn().expect("a connected socket");
+    if !conn.is_sound() {
+        return Ok(Err(b"invalid connection"));
+    }
+    if !conn.rearm(Dir::Read) {
+        return Ok(Err(b"failed to handle read event"));
+    }
+    if worker_exiting() {
+        sock.logger().debug(&format!(
+            "stream lua tcp socket set keepalive while process exiting, closing connection {:p}",
+            conn.as_ptr()
+        ));
+        sock.close_connection();
+        return Ok(Ok(()));
+    }
+    let pool_size = match size {
+        Some(s) => s,
+        None if sock.pool_size > 0 => sock.pool_size as i64,
+        None => sock.conf.pool_size() as i64,
+    };
+    let timeout = timeout.unwrap_or(sock.conf.keepalive_timeout() as ngx_msec_t);
+    if pool_size <= 0 && !socket_pool::exists(&sock.pool_key) {
+        return Err(LuaError::Arg(n, "setkeepalive", format!("bad \"pool_size\" option value: {pool_size}")));
+    }
+    let c = std::mem::replace(&mut sock.c, ptr::null_mut());
+    let key = sock.pool_key.clone();
+    let idle = Idle { c, reused: sock.reused };
+    let counted = std::mem::take(&mut sock.in_pool);
+    let log = sock.logger();
+    sock.close_connection();
+    sock.unlink();
+    // SAFETY: c is the socket's live connection, which the socket let go of: the pool owns it.
+    if !unsafe { socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) } {
+        return Ok(Err(b"connection in dubious state"));
+    }
+    Ok(Ok(()))
 }
 
 /// `shutdown("send")`: no more writes; the peer sees the end of the data.
