@@ -8,6 +8,7 @@ pub mod digest;
 pub mod event;
 pub mod lua;
 pub mod ngx;
+mod object;
 pub mod pcre2;
 
 pub use self::call::{Call, LuaObject};

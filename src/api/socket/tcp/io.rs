@@ -1,7 +1,6 @@
 //! `receive`, `receiveany`, `receiveuntil` and `send`.
 
 use super::*;
-use crate::runtime::handle::SessionRef;
 
 /// What a receive started on the socket (inside its borrow) has the call return.
 pub(super) enum Outcome {
