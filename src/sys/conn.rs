@@ -97,6 +97,41 @@ impl Conn {
         }
     }
 
+    /// Sends `data` as one write (a datagram): Ok when all of it went; otherwise the errno of
+    /// a failed send, or None (nothing or part of it went, or no errno was set).
+    pub fn send_whole(self, data: &[u8]) -> Result<(), Option<i32>> {
+        let c = self.as_ptr();
+        // SAFETY: the connection is live; send only reads data.len() bytes of data.
+        let sent = unsafe {
+            match (*c).send {
+                Some(send) => send(c, data.as_ptr() as *mut u8, data.len()),
+                None => NGX_ERROR as isize,
+            }
+        };
+        if sent == data.len() as isize {
+            return Ok(());
+        }
+        let errno = last_errno();
+        Err((sent < 0 && errno != 0).then_some(errno))
+    }
+
+    /// Takes up to `max` bytes of what waits unread in the connection's buffer (nginx's
+    /// preread data, or a UDP session's datagram); None when nothing does.
+    pub fn take_buffered(self, max: usize) -> Option<Vec<u8>> {
+        // SAFETY: the connection is live; its buffer, when set, holds unread bytes in
+        // [pos, last), and moving pos past the bytes taken marks them read.
+        unsafe {
+            let b = self.0.as_ref().buffer;
+            if b.is_null() || (*b).pos >= (*b).last {
+                return None;
+            }
+            let len = ((*b).last.offset_from((*b).pos) as usize).min(max);
+            let out = std::slice::from_raw_parts((*b).pos, len).to_vec();
+            (*b).pos = (*b).pos.add(len);
+            Some(out)
+        }
+    }
+
     fn event(self, dir: Dir) -> *mut ngx_event_t {
         // SAFETY: the connection is live; its events live as long as it does.
         unsafe {

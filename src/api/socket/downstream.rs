@@ -213,7 +213,7 @@ pub unsafe fn this_session(l: *mut lua_State, fname: &'static str) -> Result<*mu
 
 /// The running session, when `self` (argument 1) is its request socket object: an ended
 /// session's socket is closed (`nil, "closed"`), another live one's is a `bad request`.
-fn owner_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
+pub(crate) fn owner_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
     if c.type_of(1) != LUA_TTABLE {
         return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
     }
@@ -267,21 +267,14 @@ impl ReqSocket {
 
     /// Serves `pat`: first from the bytes nginx already read (the preread buffer, which peek
     /// looks at), then from the connection.
-    unsafe fn read(&mut self, c: *mut ngx_connection_t, pat: Pattern) -> Read {
+    fn read(&mut self, c: Conn, pat: Pattern) -> Read {
         if !self.consumed {
             self.consumed = true;
-            // SAFETY: c->buffer, when set, holds unread bytes in [pos, last).
-            unsafe {
-                let b = (*c).buffer;
-                if !b.is_null() && (*b).pos < (*b).last {
-                    let len = (*b).last.offset_from((*b).pos) as usize;
-                    self.recv.push(std::slice::from_raw_parts((*b).pos, len));
-                    (*b).pos = (*b).last;
-                }
+            if let Some(data) = c.take_buffered(usize::MAX) {
+                self.recv.push(&data);
             }
         }
-        // SAFETY: c is the live downstream connection.
-        self.recv.read(unsafe { Conn::from_raw(c) }.expect("the downstream connection"), pat)
+        self.recv.read(c, pat)
     }
 }
 
@@ -314,7 +307,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
             push_bytes(l, b"socket busy reading");
             return Ok(2);
         }
-        match rs.read(c, pat) {
+        match rs.read(Conn::from_raw(c).expect("the downstream connection"), pat) {
             Read::Again => {}
             r => return Ok(push_read(&mut Call::nested(l), r)),
         }
@@ -396,7 +389,7 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
                 }
                 rs.recv.fail(pat, "timeout".into())
             } else {
-                rs.read(c, pat)
+                rs.read(Conn::from_raw(c).expect("the downstream connection"), pat)
             };
             let t = rs.reader;
             let r = match r {
