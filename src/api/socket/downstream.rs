@@ -69,6 +69,7 @@ unsafe fn sock_gc_impl(_l: *mut lua_State) -> LuaResult {
 lua_calls! {
     sock_settimeout => settimeout_impl,
     sock_settimeouts => settimeouts_impl,
+    sock_receiveuntil => receiveuntil_impl,
 }
 
 lua_api! {
@@ -78,7 +79,6 @@ lua_api! {
     sock_receiveany => receiveany_impl,
     sock_send => send_impl,
     sock_shutdown => shutdown_impl,
-    sock_receiveuntil => receiveuntil_impl,
     sock_peek => peek_impl,
     until_iterator => until_iterator_impl,
 }
@@ -511,18 +511,21 @@ unsafe extern "C" fn run_phases(ev: *mut ngx_event_t) {
     })
 }
 
-unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let (pattern, inclusive) = match until_args(&mut Call::nested(l))? {
-            Ok(args) => args,
-            Err(nret) => return Ok(nret),
-        };
-        let (_, rs) = this_in_session(l, "receiveuntil")?;
-        let idx = rs.recv.add_until(pattern, inclusive);
-        push_until_iterator(&mut Call::nested(l), idx, until_iterator);
-        Ok(1)
-    }
+fn receiveuntil_impl(c: &mut Call) -> LuaResult {
+    let (pattern, inclusive) = match until_args(c)? {
+        Ok(args) => args,
+        Err(nret) => return Ok(nret),
+    };
+    let sess = owner_session(c, "receiveuntil")?;
+    let idx = sess.with(|s| {
+        let rs = s.req_sock.as_deref_mut().and_then(|rs| rs.downcast_mut::<ReqSocket>())?;
+        Some(rs.recv.add_until(pattern, inclusive))
+    });
+    let Some(idx) = idx else {
+        return err("bad request");
+    };
+    push_until_iterator(c, idx, until_iterator);
+    Ok(1)
 }
 
 unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
