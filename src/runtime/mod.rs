@@ -10,6 +10,7 @@ pub mod log_capture;
 pub mod paths;
 pub mod scheduler;
 pub mod session;
+mod session_conn;
 pub mod thread;
 pub mod vm;
 pub mod waiter;

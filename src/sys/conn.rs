@@ -5,8 +5,9 @@
 use std::ptr::NonNull;
 
 use super::ngx::{
-    ngx_add_timer, ngx_connection_t, ngx_del_timer, ngx_event_t, ngx_handle_read_event, ngx_handle_write_event,
-    ngx_msec_t, Log, NGX_AGAIN, NGX_ERROR, NGX_OK,
+    ngx_add_timer, ngx_connection_t, ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET,
+    ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET, ngx_del_timer, ngx_event_t, ngx_exiting, ngx_handle_read_event,
+    ngx_handle_write_event, ngx_msec_t, ngx_terminate, Log, NGX_AGAIN, NGX_ERROR, NGX_OK,
 };
 
 /// What a receive or send did.
@@ -27,6 +28,12 @@ pub enum Io {
 pub enum Dir {
     Read,
     Write,
+}
+
+/// Whether the worker is shutting down (connections are not kept for reuse then).
+pub fn worker_exiting() -> bool {
+    // SAFETY: nginx's process flags, written by this worker's signal handling between events.
+    unsafe { ngx_terminate != 0 || ngx_exiting != 0 }
 }
 
 #[derive(Clone, Copy)]
@@ -90,6 +97,41 @@ impl Conn {
         }
     }
 
+    /// Sends `data` as one write (a datagram): Ok when all of it went; otherwise the errno of
+    /// a failed send, or None (nothing or part of it went, or no errno was set).
+    pub fn send_whole(self, data: &[u8]) -> Result<(), Option<i32>> {
+        let c = self.as_ptr();
+        // SAFETY: the connection is live; send only reads data.len() bytes of data.
+        let sent = unsafe {
+            match (*c).send {
+                Some(send) => send(c, data.as_ptr() as *mut u8, data.len()),
+                None => NGX_ERROR as isize,
+            }
+        };
+        if sent == data.len() as isize {
+            return Ok(());
+        }
+        let errno = last_errno();
+        Err((sent < 0 && errno != 0).then_some(errno))
+    }
+
+    /// Takes up to `max` bytes of what waits unread in the connection's buffer (nginx's
+    /// preread data, or a UDP session's datagram); None when nothing does.
+    pub fn take_buffered(self, max: usize) -> Option<Vec<u8>> {
+        // SAFETY: the connection is live; its buffer, when set, holds unread bytes in
+        // [pos, last), and moving pos past the bytes taken marks them read.
+        unsafe {
+            let b = self.0.as_ref().buffer;
+            if b.is_null() || (*b).pos >= (*b).last {
+                return None;
+            }
+            let len = ((*b).last.offset_from((*b).pos) as usize).min(max);
+            let out = std::slice::from_raw_parts((*b).pos, len).to_vec();
+            (*b).pos = (*b).pos.add(len);
+            Some(out)
+        }
+    }
+
     fn event(self, dir: Dir) -> *mut ngx_event_t {
         // SAFETY: the connection is live; its events live as long as it does.
         unsafe {
@@ -122,6 +164,55 @@ impl Conn {
         if timeout > 0 {
             // SAFETY: the event is live; its timer goes with `clear_timer` or the connection.
             unsafe { ngx_add_timer(self.event(dir), timeout) };
+        }
+        true
+    }
+
+    /// `setsockopt(level, opt)` with an int value; Err(errno) when it failed.
+    pub fn set_option(self, level: libc::c_int, opt: libc::c_int, value: libc::c_int) -> Result<(), i32> {
+        let p = &value as *const libc::c_int as *const libc::c_void;
+        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the connection is live; setsockopt reads `len` bytes of `value`.
+        if unsafe { libc::setsockopt((*self.as_ptr()).fd, level, opt, p, len) } == -1 {
+            return Err(last_errno());
+        }
+        Ok(())
+    }
+
+    /// Shuts the sending side of the socket down; Err(errno) when it failed.
+    pub fn shutdown_write(self) -> Result<(), i32> {
+        // SAFETY: the connection is live; shutdown only takes its descriptor.
+        if unsafe { libc::shutdown((*self.as_ptr()).fd, libc::SHUT_WR) } == -1 {
+            return Err(last_errno());
+        }
+        Ok(())
+    }
+
+    /// Whether neither event saw an end of file, an error or a timeout: a connection fit to be
+    /// kept for reuse.
+    pub fn is_sound(self) -> bool {
+        // SAFETY: the connection is live, and so are its events.
+        let (rev, wev) = unsafe { (&*self.event(Dir::Read), &*self.event(Dir::Write)) };
+        rev.eof() == 0 && rev.error() == 0 && rev.timedout() == 0 && wev.error() == 0 && wev.timedout() == 0
+    }
+
+    /// Whether TCP_NODELAY is still in nginx's "unset" state on the connection.
+    pub fn nodelay_unset(self) -> bool {
+        // SAFETY: the connection is live.
+        unsafe { self.0.as_ref().tcp_nodelay() == ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET }
+    }
+
+    /// Sets TCP_NODELAY on the socket and records it; false when setsockopt failed.
+    pub fn set_nodelay(self) -> bool {
+        let on: libc::c_int = 1;
+        let c = self.as_ptr();
+        // SAFETY: the connection is live; setsockopt reads `on` (an int) only.
+        unsafe {
+            let p = &on as *const libc::c_int as *const libc::c_void;
+            if libc::setsockopt((*c).fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, p, 4) == -1 {
+                return false;
+            }
+            (*c).set_tcp_nodelay(ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET);
         }
         true
     }

@@ -4,6 +4,7 @@
 pub mod call;
 pub mod cbuf;
 pub mod clock;
+mod closure;
 pub mod cmodule;
 pub mod conf;
 pub mod conn;
@@ -12,6 +13,7 @@ pub mod digest;
 pub mod event;
 pub mod lua;
 pub mod ngx;
+mod object;
 pub mod pcall;
 pub mod pcre2;
 pub mod shdict;
@@ -22,7 +24,7 @@ pub mod upstream;
 pub mod worker;
 
 pub use self::call::{Call, LuaObject};
-pub use self::conn::{Conn, Dir, Io};
+pub use self::conn::{worker_exiting, Conn, Dir, Io};
 pub use self::coroutine::{Coroutine, MainState};
 pub use self::event::Timer;
 pub use self::lua::*;

@@ -69,6 +69,7 @@ unsafe fn sock_gc_impl(_l: *mut lua_State) -> LuaResult {
 lua_calls! {
     sock_settimeout => settimeout_impl,
     sock_settimeouts => settimeouts_impl,
+    sock_receiveuntil => receiveuntil_impl,
 }
 
 lua_api! {
@@ -78,7 +79,6 @@ lua_api! {
     sock_receiveany => receiveany_impl,
     sock_send => send_impl,
     sock_shutdown => shutdown_impl,
-    sock_receiveuntil => receiveuntil_impl,
     sock_peek => peek_impl,
     until_iterator => until_iterator_impl,
 }
@@ -213,7 +213,7 @@ pub unsafe fn this_session(l: *mut lua_State, fname: &'static str) -> Result<*mu
 
 /// The running session, when `self` (argument 1) is its request socket object: an ended
 /// session's socket is closed (`nil, "closed"`), another live one's is a `bad request`.
-fn owner_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
+pub(crate) fn owner_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
     if c.type_of(1) != LUA_TTABLE {
         return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
     }
@@ -267,21 +267,14 @@ impl ReqSocket {
 
     /// Serves `pat`: first from the bytes nginx already read (the preread buffer, which peek
     /// looks at), then from the connection.
-    unsafe fn read(&mut self, c: *mut ngx_connection_t, pat: Pattern) -> Read {
+    fn read(&mut self, c: Conn, pat: Pattern) -> Read {
         if !self.consumed {
             self.consumed = true;
-            // SAFETY: c->buffer, when set, holds unread bytes in [pos, last).
-            unsafe {
-                let b = (*c).buffer;
-                if !b.is_null() && (*b).pos < (*b).last {
-                    let len = (*b).last.offset_from((*b).pos) as usize;
-                    self.recv.push(std::slice::from_raw_parts((*b).pos, len));
-                    (*b).pos = (*b).last;
-                }
+            if let Some(data) = c.take_buffered(usize::MAX) {
+                self.recv.push(&data);
             }
         }
-        // SAFETY: c is the live downstream connection.
-        self.recv.read(unsafe { Conn::from_raw(c) }.expect("the downstream connection"), pat)
+        self.recv.read(c, pat)
     }
 }
 
@@ -314,7 +307,7 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
             push_bytes(l, b"socket busy reading");
             return Ok(2);
         }
-        match rs.read(c, pat) {
+        match rs.read(Conn::from_raw(c).expect("the downstream connection"), pat) {
             Read::Again => {}
             r => return Ok(push_read(&mut Call::nested(l), r)),
         }
@@ -396,7 +389,7 @@ unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
                 }
                 rs.recv.fail(pat, "timeout".into())
             } else {
-                rs.read(c, pat)
+                rs.read(Conn::from_raw(c).expect("the downstream connection"), pat)
             };
             let t = rs.reader;
             let r = match r {
@@ -518,24 +511,27 @@ unsafe extern "C" fn run_phases(ev: *mut ngx_event_t) {
     })
 }
 
-unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let (pattern, inclusive) = match until_args(&mut Call::nested(l))? {
-            Ok(args) => args,
-            Err(nret) => return Ok(nret),
-        };
-        let (_, rs) = this_in_session(l, "receiveuntil")?;
-        let idx = rs.recv.add_until(pattern, inclusive);
-        push_until_iterator(l, idx, until_iterator);
-        Ok(1)
-    }
+fn receiveuntil_impl(c: &mut Call) -> LuaResult {
+    let (pattern, inclusive) = match until_args(c)? {
+        Ok(args) => args,
+        Err(nret) => return Ok(nret),
+    };
+    let sess = owner_session(c, "receiveuntil")?;
+    let idx = sess.with(|s| {
+        let rs = s.req_sock.as_deref_mut().and_then(|rs| rs.downcast_mut::<ReqSocket>())?;
+        Some(rs.recv.add_until(pattern, inclusive))
+    });
+    let Some(idx) = idx else {
+        return err("bad request");
+    };
+    push_until_iterator(c, idx, until_iterator);
+    Ok(1)
 }
 
 unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
     // SAFETY: l is the running coroutine.
     unsafe {
-        let (idx, size) = until_iterator_args(l)?;
+        let (idx, size) = until_iterator_args(&mut Call::nested(l))?;
         let (sess, _) = this_in_session(l, "iterator")?;
         raw::lua_settop(l, 0);
         start_read(l, sess, Pattern::Until(idx, size))

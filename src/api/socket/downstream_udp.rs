@@ -5,11 +5,12 @@
 
 use std::ffi::{c_int, c_void, CStr};
 
+use crate::api::socket::downstream::owner_session;
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
-use crate::lua_api;
 use crate::runtime::session::Session;
 use crate::sys::*;
+use crate::{lua_api, lua_calls};
 
 const METATABLE: &CStr = c"ngx_lua_req_udp_socket_mt";
 const UDATA_METATABLE: &CStr = c"ngx_lua_req_udp_socket_udata_mt";
@@ -18,6 +19,9 @@ const MAX_DATAGRAM: usize = 65536;
 
 lua_api! {
     udp_gc => gc_impl,
+}
+
+lua_calls! {
     udp_receive => receive_impl,
     udp_send => send_impl,
     udp_settimeout => settimeout_impl,
@@ -89,73 +93,53 @@ pub unsafe fn new_object(l: *mut lua_State, sess: *mut Session) -> c_int {
     }
 }
 
-use crate::api::socket::downstream::this_session;
-
-unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine; c->buffer holds the datagram in [pos, last).
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 && n != 2 {
-            return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
+fn receive_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 1 && n != 2 {
+        return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
+    }
+    let sess = owner_session(c, "receive")?;
+    let size = if n == 2 && c.type_of(2) != LUA_TNIL {
+        if !c.is_number(2) {
+            return c.arg_error(2, "receive", format!("number expected, got {}", c.type_name_at(2)));
         }
-        let sess = this_session(l, "receive")?;
-        let size = if n == 2 && raw::lua_type(l, 2) != LUA_TNIL {
-            if raw::lua_isnumber(l, 2) == 0 {
-                let got = type_name(l, raw::lua_type(l, 2));
-                return Err(LuaError::Arg(2, "receive", format!("number expected, got {got}")));
-            }
-            (raw::lua_tonumber(l, 2).max(0.0) as usize).min(MAX_DATAGRAM)
-        } else {
-            MAX_DATAGRAM
-        };
-        let b = (*(*sess).connection()).buffer;
-        if b.is_null() || (*b).pos >= (*b).last {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"no more data");
-            return Ok(2);
+        (c.to_number(2).max(0.0) as usize).min(MAX_DATAGRAM)
+    } else {
+        MAX_DATAGRAM
+    };
+    match sess.conn().and_then(|conn| conn.take_buffered(size)) {
+        Some(data) => {
+            c.push_bytes(&data);
+            Ok(1)
         }
-        let len = ((*b).last.offset_from((*b).pos) as usize).min(size);
-        push_bytes(l, std::slice::from_raw_parts((*b).pos, len));
-        (*b).pos = (*b).pos.add(len);
-        Ok(1)
+        None => c.fail(b"no more data"),
     }
 }
 
-unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object), but got {n}"));
+fn send_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object), but got {n}"));
+    }
+    let sess = owner_session(c, "send")?;
+    let data = send_data(c, 2)?;
+    let conn = sess.conn().expect("a UDP session's connection");
+    match conn.send_whole(&data) {
+        Ok(()) => {
+            c.push_int(1);
+            Ok(1)
         }
-        let sess = this_session(l, "send")?;
-        let mut data = send_data(&mut Call::nested(l), 2)?;
-        let c = (*sess).connection();
-        let sent = match (*c).send {
-            Some(send) => send(c, data.as_mut_ptr(), data.len()),
-            None => NGX_ERROR as isize,
-        };
-        if sent != data.len() as isize {
-            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            raw::lua_pushnil(l);
-            let msg = if sent < 0 && errno != 0 { errno_text(errno) } else { "send failed".to_string() };
-            push_bytes(l, msg.as_bytes());
-            return Ok(2);
-        }
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+        Err(Some(errno)) => c.fail(errno_text(errno).as_bytes()),
+        Err(None) => c.fail(b"send failed"),
     }
 }
 
-unsafe fn settimeout_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
-        }
-        this_session(l, "settimeout")?;
-        // reads never wait on a UDP request socket: the datagram is already there
-        Ok(0)
+fn settimeout_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
     }
+    owner_session(c, "settimeout")?;
+    // reads never wait on a UDP request socket: the datagram is already there
+    Ok(0)
 }

@@ -26,20 +26,22 @@ impl OutBuf {
         OutBuf { cl: ptr::null_mut(), owned: Vec::new(), sent: 0, len: 0 }
     }
 
-    /// Takes `data` as the next send of a socket of `sess` (a live session). False when no
-    /// buffer could be allocated.
-    pub unsafe fn fill(&mut self, sess: *mut Session, data: Vec<u8>) -> bool {
-        // SAFETY: sess is live; its connection's pool outlives the buffer (see `release`).
+    /// Takes `data` as the next send of a socket of `sess`. False when no buffer could be
+    /// allocated.
+    pub fn fill(&mut self, sess: &mut Session, data: Vec<u8>) -> bool {
+        self.give_back(sess);
+        self.sent = 0;
+        self.len = data.len();
+        if sess.s.is_null() {
+            self.owned = data;
+            return true;
+        }
+        // SAFETY: the session is live, and so are its connection and pool; the buffer lives in
+        // that pool until `release` gives it back to the session's free list.
         unsafe {
-            self.release(sess);
-            self.sent = 0;
-            self.len = data.len();
-            if (*sess).s.is_null() {
-                self.owned = data;
-                return true;
-            }
-            let pool = (*(*sess).connection()).pool;
-            let cl = crate::runtime::downstream::get_free_buf(pool, (*sess).log(), &mut (*sess).out_free, data.len());
+            let pool = (*sess.connection()).pool;
+            let log = sess.log();
+            let cl = crate::runtime::downstream::get_free_buf(pool, log, &mut sess.out_free, data.len());
             if cl.is_null() {
                 return false;
             }
@@ -47,8 +49,14 @@ impl OutBuf {
             ptr::copy_nonoverlapping(data.as_ptr(), (*b).last, data.len());
             (*b).last = (*b).last.add(data.len());
             self.cl = cl;
-            true
         }
+        true
+    }
+
+    /// `release` to a session at hand.
+    pub fn give_back(&mut self, sess: &mut Session) {
+        // SAFETY: sess is live (a reference), and the buffer is from its free list.
+        unsafe { self.release(sess) }
     }
 
     /// What is still to be sent.

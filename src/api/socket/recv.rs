@@ -283,38 +283,31 @@ pub fn until_args(c: &mut Call) -> Result<Result<(Vec<u8>, bool), c_int>, LuaErr
 
 /// Pushes a `receiveuntil` iterator: a C closure over the socket object (argument 1) and the
 /// iterator's index, which calls `iter`.
-pub unsafe fn push_until_iterator(l: *mut lua_State, idx: usize, iter: lua_CFunction) {
-    // SAFETY: argument 1 is the socket object.
-    unsafe {
-        raw::lua_pushvalue(l, 1);
-        raw::lua_pushinteger(l, idx as _);
-        raw::lua_pushcclosure(l, iter, 2);
-    }
+pub fn push_until_iterator(c: &mut Call, idx: usize, iter: lua_CFunction) {
+    c.push_copy(1);
+    c.push_int(idx as i64);
+    c.push_closure(iter, 2);
 }
 
 /// Inside an iterator made by `push_until_iterator`: checks its optional size argument, leaves
 /// the socket object alone on the stack (as argument 1) and returns (iterator index, size).
-pub unsafe fn until_iterator_args(l: *mut lua_State) -> Result<(usize, usize), LuaError> {
-    // SAFETY: l is the running coroutine; upvalues 1 and 2 were set by push_until_iterator.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n > 1 {
-            return err(format!("expecting 0 or 1 arguments, but seen {n}"));
-        }
-        let size = if n == 1 {
-            if raw::lua_isnumber(l, 1) == 0 {
-                let got = type_name(l, raw::lua_type(l, 1));
-                return Err(LuaError::Arg(1, "iterator", format!("number expected, got {got}")));
-            }
-            raw::lua_tointeger(l, 1).max(0) as usize
-        } else {
-            0
-        };
-        let idx = raw::lua_tointeger(l, LUA_GLOBALSINDEX - 2) as usize;
-        raw::lua_settop(l, 0);
-        raw::lua_pushvalue(l, LUA_GLOBALSINDEX - 1);
-        Ok((idx, size))
+pub fn until_iterator_args(c: &mut Call) -> Result<(usize, usize), LuaError> {
+    let n = c.top();
+    if n > 1 {
+        return err(format!("expecting 0 or 1 arguments, but seen {n}"));
     }
+    let size = if n == 1 {
+        if !c.is_number(1) {
+            return c.arg_error(1, "iterator", format!("number expected, got {}", c.type_name_at(1)));
+        }
+        c.to_integer(1).max(0) as usize
+    } else {
+        0
+    };
+    let idx = c.upvalue_integer(2) as usize;
+    c.set_top(0);
+    c.push_upvalue(1);
+    Ok((idx, size))
 }
 
 /// A timeout argument in milliseconds (`bad timeout value` outside 0..2^31); callers read it

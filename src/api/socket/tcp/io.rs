@@ -1,7 +1,6 @@
 //! `receive`, `receiveany`, `receiveuntil` and `send`.
 
 use super::*;
-use crate::runtime::handle::SessionRef;
 
 /// What a receive started on the socket (inside its borrow) has the call return.
 pub(super) enum Outcome {
@@ -155,32 +154,23 @@ pub(super) fn receiveany_impl(c: &mut Call) -> LuaResult {
     finish(c, out)
 }
 
-pub(super) unsafe fn receiveuntil_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let (pattern, inclusive) = match until_args(&mut Call::nested(l))? {
-            Ok(args) => args,
-            Err(nret) => return Ok(nret),
-        };
-        let sock = this(l, "receiveuntil")?;
-        let idx = sock.recv.add_until(pattern, inclusive);
-        push_until_iterator(l, idx, tcp_until_iterator);
-        Ok(1)
-    }
+pub(super) fn receiveuntil_impl(c: &mut Call) -> LuaResult {
+    let (pattern, inclusive) = match until_args(c)? {
+        Ok(args) => args,
+        Err(nret) => return Ok(nret),
+    };
+    let idx = with_this(c, "receiveuntil", |sock| sock.recv.add_until(pattern, inclusive))?;
+    push_until_iterator(c, idx, tcp_until_iterator);
+    Ok(1)
 }
 
-pub(super) unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let (idx, size) = until_iterator_args(l)?;
-        let (_, sock) = this_in_session(l, "iterator")?;
-        raw::lua_settop(l, 0);
-        let mut c = Call::nested(l);
-        let sess = SessionRef::current(&c)?;
-        let yieldable = c.ensure_yieldable();
-        let out = start_read(sess, sock, Pattern::Until(idx, size), yieldable);
-        finish(&mut c, out)
-    }
+pub(super) fn until_iterator_impl(c: &mut Call) -> LuaResult {
+    let (idx, size) = until_iterator_args(c)?;
+    let sess = in_session(c, "iterator")?;
+    let yieldable = c.ensure_yieldable();
+    let out = with_this(c, "iterator", |sock| start_read(sess, sock, Pattern::Until(idx, size), yieldable))?;
+    c.set_top(0);
+    finish(c, out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -200,82 +190,102 @@ pub(super) fn send_some(sock: &mut TcpSocket) -> Result<bool, i32> {
     Ok(true)
 }
 
-pub(super) unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object), but got {n}"));
-        }
-        let (sess, sock) = this_in_session(l, "send")?;
+pub(super) fn send_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object), but got {n}"));
+    }
+    let sess = in_session(c, "send")?;
+    let blocked = with_this(c, "send", |sock| {
         if !sock.connected() || sock.write_closed {
             sock.log_closed("attempt to send");
-            return fail(l, b"closed");
+            return Some(&b"closed"[..]);
         }
-        if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy reading") {
-            return fail(l, busy);
+        sock.busy().filter(|b| *b != b"socket busy reading")
+    })?;
+    if let Some(msg) = blocked {
+        return c.fail(msg);
+    }
+    let data = send_data(c, 2)?;
+    if data.is_empty() {
+        c.push_int(0);
+        return Ok(1);
+    }
+    let yieldable = c.ensure_yieldable();
+    match with_this(c, "send", |sock| start_send(sess, sock, data, yieldable))?? {
+        Ok(len) => {
+            c.push_int(len as i64);
+            Ok(1)
         }
-        let data = send_data(&mut Call::nested(l), 2)?;
-        if data.is_empty() {
-            raw::lua_pushinteger(l, 0);
-            return Ok(1);
+        Err(msg) => c.fail(&msg),
+    }
+}
+
+/// Sends `data`; `Ok(Ok(len))` when all went, `Ok(Err(msg))` for `nil, msg`, and a yield when
+/// the writer waits (in `sess`'s running thread), if it can (`yieldable`).
+fn start_send(
+    sess: SessionRef,
+    sock: &mut TcpSocket,
+    data: Vec<u8>,
+    yieldable: Result<(), LuaError>,
+) -> Result<Result<usize, Vec<u8>>, LuaError> {
+    let timeout = or_default(sock.send_timeout, sock.conf.send_timeout());
+    sock.logger().debug(&format!("stream lua tcp socket send timeout: {timeout}"));
+    let c = sock.conn().expect("a connected socket");
+    if let Err(msg) = set_nodelay(sess, c) {
+        return Ok(Err(msg.to_vec()));
+    }
+    if !sess.with(|s| sock.out.fill(s, data)) {
+        return err("no memory");
+    }
+    match send_some(sock) {
+        Ok(true) => {
+            let len = sock.out.len();
+            sess.with(|s| sock.out.give_back(s));
+            Ok(Ok(len))
         }
-        let timeout = or_default(sock.send_timeout, sock.conf.send_timeout());
-        log_debug(sock.log(), &format!("stream lua tcp socket send timeout: {timeout}"));
-        if let Err(msg) = set_nodelay(sess, sock.c) {
-            return fail(l, msg);
-        }
-        if !sock.out.fill(sess, data) {
-            return err("no memory");
-        }
-        match send_some(sock) {
-            Ok(true) => {
-                let len = sock.out.len();
-                sock.out.release(sess);
-                raw::lua_pushinteger(l, len as _);
-                Ok(1)
+        Ok(false) => {
+            yieldable?;
+            if !c.wait(Dir::Write, timeout) {
+                return Ok(Err(b"failed to add event".to_vec()));
             }
-            Ok(false) => {
-                ensure_yieldable(l)?;
-                if !sock.conn().expect("a connected socket").wait(Dir::Write, timeout) {
-                    return fail(l, b"failed to add event");
-                }
-                let obj = sock as *mut TcpSocket as *mut c_void;
-                sock.writer.park(SessionRef::current(&Call::nested(l))?, cancel_wait, obj);
-                yield_values(0)
-            }
-            Err(errno) => {
-                sock.write_closed = true;
-                sock.out.release(sess);
-                fail(l, errno_text(errno).as_bytes())
-            }
+            let obj = sock as *mut TcpSocket as *mut c_void;
+            sock.writer.park(sess, cancel_wait, obj);
+            // ends the call by yielding (what `yield_values` returns)
+            Err(LuaError::Yield(0))
+        }
+        Err(errno) => {
+            sock.write_closed = true;
+            sess.with(|s| sock.out.give_back(s));
+            Ok(Err(errno_text(errno).into_bytes()))
         }
     }
 }
 
 /// Sets TCP_NODELAY on the first send when the server's `tcp_nodelay` is on (as upstream).
-pub(super) unsafe fn set_nodelay(sess: *mut Session, c: *mut ngx_connection_t) -> Result<(), &'static [u8]> {
-    // SAFETY: c is a live connection; the session's server conf is live.
+fn set_nodelay(sess: SessionRef, c: Conn) -> Result<(), &'static [u8]> {
+    if !c.nodelay_unset() || !server_nodelay(sess) {
+        return Ok(());
+    }
+    if let Some(log) = c.log() {
+        log.debug("stream lua socket tcp_nodelay");
+    }
+    if !c.set_nodelay() {
+        return Err(b"setsocketopt tcp_nodelay failed");
+    }
+    Ok(())
+}
+
+/// The server's `tcp_nodelay` (on for a session without a server: a timer's).
+fn server_nodelay(sess: SessionRef) -> bool {
+    let s = sess.with(|s| s.s);
+    if s.is_null() {
+        return true;
+    }
+    // SAFETY: a live stream session's srv_conf array holds the core module's configuration.
     unsafe {
-        if (*c).tcp_nodelay() != ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET {
-            return Ok(());
-        }
-        let s = (*sess).s;
-        if !s.is_null() {
-            let cscf = *(*s).srv_conf.add(ngx_stream_core_module.ctx_index) as *const ngx_stream_core_srv_conf_t;
-            if (*cscf).tcp_nodelay == 0 {
-                return Ok(());
-            }
-        }
-        log_debug((*c).log, "stream lua socket tcp_nodelay");
-        let on: c_int = 1;
-        if libc::setsockopt((*c).fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &on as *const c_int as *const c_void, 4)
-            == -1
-        {
-            return Err(b"setsocketopt tcp_nodelay failed");
-        }
-        (*c).set_tcp_nodelay(ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET);
-        Ok(())
+        let cscf = *(*s).srv_conf.add(ngx_stream_core_module.ctx_index) as *const ngx_stream_core_srv_conf_t;
+        (*cscf).tcp_nodelay != 0
     }
 }
 

@@ -28,6 +28,7 @@ use crate::api::socket::resolve::Resolve;
 use crate::api::socket::{fail, parse_addr, sockaddr_bytes, socket_conf, socket_table, PeerAddr};
 use crate::api::{check_phase, current_session};
 use crate::conf::SocketConf;
+use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::wake;
 use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
@@ -95,25 +96,25 @@ pub struct TcpSocket {
 }
 
 lua_calls! {
+    tcp_new => tcp_new_impl,
+    tcp_gc => gc_impl,
     tcp_settimeout => settimeout_impl,
     tcp_settimeouts => settimeouts_impl,
     tcp_receive => receive_impl,
     tcp_receiveany => receiveany_impl,
+    tcp_send => send_impl,
+    tcp_receiveuntil => receiveuntil_impl,
+    tcp_until_iterator => until_iterator_impl,
+    tcp_close => close_impl,
+    tcp_setoption => setoption_impl,
+    tcp_getreusedtimes => getreusedtimes_impl,
+    tcp_shutdown => shutdown_impl,
+    tcp_bind => bind_impl,
+    tcp_setkeepalive => setkeepalive_impl,
 }
 
 lua_api! {
-    tcp_new => tcp_new_impl,
     tcp_connect => connect_impl,
-    tcp_receiveuntil => receiveuntil_impl,
-    tcp_until_iterator => until_iterator_impl,
-    tcp_send => send_impl,
-    tcp_close => close_impl,
-    tcp_setoption => setoption_impl,
-    tcp_setkeepalive => setkeepalive_impl,
-    tcp_getreusedtimes => getreusedtimes_impl,
-    tcp_gc => gc_impl,
-    tcp_shutdown => shutdown_impl,
-    tcp_bind => bind_impl,
 }
 
 /// Adds `ngx.socket.tcp` (and its alias `stream`) and the socket metatables.
@@ -147,52 +148,46 @@ pub fn inject(c: &mut Call, t: c_int) {
     crate::api::socket::ssl::inject(c);
 }
 
-unsafe fn tcp_new_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 0 {
-            return err(format!("expecting zero arguments, but got {n}"));
-        }
-        let sess = current_session(l)?;
-        check_phase(&*sess, Phase::YIELDABLE)?;
-        let sock = Box::new(TcpSocket {
-            sess: ptr::null_mut(),
-            owner: 0,
-            c: ptr::null_mut(),
-            recv: RecvBuf::default(),
-            connect_timeout: 0,
-            send_timeout: 0,
-            read_timeout: 0,
-            conf: socket_conf(&*sess),
-            connector: ptr::null_mut(),
-            reader: Waiter::new(),
-            writer: Waiter::new(),
-            waiting_read: None,
-            out: OutBuf::new(),
-            write_closed: false,
-            reused: 0,
-            pool_key: Vec::new(),
-            pool_size: 0,
-            in_pool: false,
-            peer_name: String::new(),
-            ssl_reuse: true,
-            ssl_verify: false,
-            ssl_name: Vec::new(),
-            local: None,
-            queued: None,
-            cleanup: None,
-        });
-        raw::lua_createtable(l, 3, 1);
-        let ud = raw::lua_newuserdata(l, std::mem::size_of::<*mut TcpSocket>()) as *mut *mut TcpSocket;
-        *ud = Box::into_raw(sock);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
-        raw::lua_setmetatable(l, -2);
-        raw::lua_rawseti(l, -2, 1);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
-        raw::lua_setmetatable(l, -2);
-        Ok(1)
+fn tcp_new_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 0 {
+        return err(format!("expecting zero arguments, but got {n}"));
     }
+    let sess = SessionRef::current(c)?;
+    sess.check_phase(Phase::YIELDABLE)?;
+    let conf = sess.with(|s| socket_conf(s));
+    let sock = Box::new(TcpSocket {
+        sess: ptr::null_mut(),
+        owner: 0,
+        c: ptr::null_mut(),
+        recv: RecvBuf::default(),
+        connect_timeout: 0,
+        send_timeout: 0,
+        read_timeout: 0,
+        conf,
+        connector: ptr::null_mut(),
+        reader: Waiter::new(),
+        writer: Waiter::new(),
+        waiting_read: None,
+        out: OutBuf::new(),
+        write_closed: false,
+        reused: 0,
+        pool_key: Vec::new(),
+        pool_size: 0,
+        in_pool: false,
+        peer_name: String::new(),
+        ssl_reuse: true,
+        ssl_verify: false,
+        ssl_name: Vec::new(),
+        local: None,
+        queued: None,
+        cleanup: None,
+    });
+    let t = c.new_table(3, 1);
+    c.push_udata(sock);
+    c.raw_seti(t, 1);
+    c.set_registry_metatable(t, METATABLE);
+    Ok(1)
 }
 
 /// The socket of `self` (argument 1), checked to be a TCP cosocket.
@@ -277,7 +272,7 @@ impl TcpSocket {
 
     /// As upstream's finalize after `close` and `setkeepalive`: the session's cleanup slot
     /// is given back (the socket still belongs to the session).
-    unsafe fn unlink(&mut self) {
+    fn unlink(&mut self) {
         if let Some(slot) = self.cleanup.take() {
             // SAFETY: a socket with a cleanup is linked to its live session.
             unsafe { (*self.sess).remove_cleanup(slot) };
@@ -324,7 +319,7 @@ impl TcpSocket {
 
     /// Closes the connection (if any) and forgets every wait; waiting threads are resumed by
     /// their own cancel paths, not here.
-    pub(crate) unsafe fn close_connection(&mut self) {
+    pub(crate) fn close_connection(&mut self) {
         if !self.c.is_null() {
             // SAFETY: the connection is ours; closing it also removes its timers and events.
             unsafe { socket_pool::close_conn(self.c) };
@@ -346,8 +341,9 @@ impl TcpSocket {
     }
 
     /// Ends the socket's link with its session: connection closed, waits cancelled.
-    unsafe fn detach(&mut self) {
-        // SAFETY: the threads are the session's, live while it is.
+    fn detach(&mut self) {
+        // SAFETY: a connecting thread is live while the socket holds it (its cancel function
+        // empties the slot), and a socket with a cleanup is linked to its live session.
         unsafe {
             let t = self.connector;
             if !t.is_null() {
@@ -397,17 +393,11 @@ unsafe fn session_ended(data: *mut c_void) {
     }
 }
 
-unsafe fn gc_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: argument 1 is our userdata, collected now.
-    unsafe {
-        let ud = raw::lua_touserdata(l, 1) as *mut *mut TcpSocket;
-        if !ud.is_null() && !(*ud).is_null() {
-            let mut sock = Box::from_raw(*ud);
-            *ud = ptr::null_mut();
-            sock.detach();
-        }
-        Ok(0)
+fn gc_impl(c: &mut Call) -> LuaResult {
+    if let Some(mut sock) = c.take_udata::<TcpSocket>(1) {
+        sock.detach();
     }
+    Ok(0)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,25 +3,28 @@
 
 use super::*;
 
-pub(super) unsafe fn close_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 {
-            return err(format!("expecting 1 argument (including the object) but seen {n}"));
-        }
-        let (_, sock) = this_in_session(l, "close")?;
+pub(super) fn close_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 1 {
+        return err(format!("expecting 1 argument (including the object) but seen {n}"));
+    }
+    in_session(c, "close")?;
+    let refused = with_this(c, "close", |sock| {
         if !sock.connected() {
-            return fail(l, b"closed");
+            return Some(&b"closed"[..]);
         }
         if let Some(busy) = sock.busy() {
-            return fail(l, busy);
+            return Some(busy);
         }
         sock.close_connection();
         sock.unlink();
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+        None
+    })?;
+    if let Some(msg) = refused {
+        return c.fail(msg);
     }
+    c.push_int(1);
+    Ok(1)
 }
 
 pub(super) fn settimeout_impl(c: &mut Call) -> LuaResult {
@@ -48,222 +51,204 @@ pub(super) fn settimeouts_impl(c: &mut Call) -> LuaResult {
 }
 
 /// `setoption(name, value)`: keepalive, reuseaddr, tcp-nodelay, sndbuf, rcvbuf.
-pub(super) unsafe fn setoption_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 3 {
-            return err(format!("expecting 3 arguments (including the object), but got {n}"));
+pub(super) fn setoption_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 3 {
+        return err(format!("expecting 3 arguments (including the object), but got {n}"));
+    }
+    in_session(c, "setoption")?;
+    let Some(conn) = with_this(c, "setoption", |sock| sock.conn())? else {
+        return c.fail(b"closed");
+    };
+    let name = match c.type_of(2) {
+        LUA_TSTRING => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return c.arg_error(2, "setoption", format!("string expected, got {}", c.type_name_at(2))),
+    };
+    let value: c_int = match c.type_of(3) {
+        LUA_TBOOLEAN => c.to_boolean(3) as c_int,
+        LUA_TNUMBER => c.to_integer(3) as c_int,
+        _ => {
+            let got = c.type_name_at(3);
+            return c.arg_error(3, "setoption", format!("number or boolean expected, got {got}"));
         }
-        let (_, sock) = this_in_session(l, "setoption")?;
-        if !sock.connected() {
-            return fail(l, b"closed");
+    };
+    let (level, opt) = match name.as_slice() {
+        b"keepalive" => (libc::SOL_SOCKET, libc::SO_KEEPALIVE),
+        b"reuseaddr" => (libc::SOL_SOCKET, libc::SO_REUSEADDR),
+        b"tcp-nodelay" => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
+        b"sndbuf" => (libc::SOL_SOCKET, libc::SO_SNDBUF),
+        b"rcvbuf" => (libc::SOL_SOCKET, libc::SO_RCVBUF),
+        other => {
+            let other = String::from_utf8_lossy(other).into_owned();
+            return c.arg_error(2, "setoption", format!("unsupported option {other}"));
         }
-        let name = match raw::lua_type(l, 2) {
-            LUA_TSTRING => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "setoption", format!("string expected, got {got}")));
-            }
-        };
-        let value: c_int = match raw::lua_type(l, 3) {
-            LUA_TBOOLEAN => raw::lua_toboolean(l, 3),
-            LUA_TNUMBER => raw::lua_tointeger(l, 3) as c_int,
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(3, "setoption", format!("number or boolean expected, got {got}")));
-            }
-        };
-        let (level, opt) = match name.as_slice() {
-            b"keepalive" => (libc::SOL_SOCKET, libc::SO_KEEPALIVE),
-            b"reuseaddr" => (libc::SOL_SOCKET, libc::SO_REUSEADDR),
-            b"tcp-nodelay" => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
-            b"sndbuf" => (libc::SOL_SOCKET, libc::SO_SNDBUF),
-            b"rcvbuf" => (libc::SOL_SOCKET, libc::SO_RCVBUF),
-            other => {
-                let other = String::from_utf8_lossy(other).into_owned();
-                return Err(LuaError::Arg(2, "setoption", format!("unsupported option {other}")));
-            }
-        };
-        let rc = libc::setsockopt(
-            (*sock.c).fd,
-            level,
-            opt,
-            &value as *const c_int as *const c_void,
-            std::mem::size_of::<c_int>() as libc::socklen_t,
-        );
-        if rc == -1 {
-            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            return fail(l, errno_text(errno).as_bytes());
+    };
+    if let Err(errno) = conn.set_option(level, opt, value) {
+        return c.fail(errno_text(errno).as_bytes());
+    }
+    c.push_bool(true);
+    Ok(1)
+}
+
+pub(super) fn getreusedtimes_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 1 {
+        return err(format!("expecting 1 argument (including the object), but got {n}"));
+    }
+    match with_this(c, "getreusedtimes", |sock| sock.connected().then_some(sock.reused))? {
+        Some(reused) => {
+            c.push_int(reused as i64);
+            Ok(1)
         }
-        raw::lua_pushboolean(l, 1);
-        Ok(1)
+        None => c.fail(b"closed"),
     }
 }
 
-pub(super) unsafe fn getreusedtimes_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 {
-            return err(format!("expecting 1 argument (including the object), but got {n}"));
+pub(super) fn setkeepalive_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if !(1..=3).contains(&n) {
+        return err(format!("expecting 1 to 3 arguments (including the object), but got {n}"));
+    }
+    let timeout = if n >= 2 && c.type_of(2) != LUA_TNIL {
+        if !c.is_number(2) {
+            return c.arg_error(2, "setkeepalive", format!("number expected, got {}", c.type_name_at(2)));
         }
-        let sock = this(l, "getreusedtimes")?;
-        if !sock.connected() {
-            return fail(l, b"closed");
+        Some(c.to_integer(2).max(0) as ngx_msec_t)
+    } else {
+        None
+    };
+    let size = if n >= 3 && c.type_of(3) != LUA_TNIL {
+        if !c.is_number(3) {
+            return c.arg_error(3, "setkeepalive", format!("number expected, got {}", c.type_name_at(3)));
         }
-        raw::lua_pushinteger(l, sock.reused as _);
-        Ok(1)
+        Some(c.to_integer(3))
+    } else {
+        None
+    };
+    in_session(c, "setkeepalive")?;
+    match with_this(c, "setkeepalive", |sock| keep_alive(sock, timeout, size, n))?? {
+        Ok(()) => {
+            c.push_int(1);
+            Ok(1)
+        }
+        Err(msg) => c.fail(msg),
     }
 }
 
-pub(super) unsafe fn setkeepalive_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if !(1..=3).contains(&n) {
-            return err(format!("expecting 1 to 3 arguments (including the object), but got {n}"));
-        }
-        let timeout = if n >= 2 && raw::lua_type(l, 2) != LUA_TNIL {
-            if raw::lua_isnumber(l, 2) == 0 {
-                let got = type_name(l, raw::lua_type(l, 2));
-                return Err(LuaError::Arg(2, "setkeepalive", format!("number expected, got {got}")));
-            }
-            Some(raw::lua_tointeger(l, 2).max(0) as ngx_msec_t)
-        } else {
-            None
-        };
-        let size = if n >= 3 && raw::lua_type(l, 3) != LUA_TNIL {
-            if raw::lua_isnumber(l, 3) == 0 {
-                let got = type_name(l, raw::lua_type(l, 3));
-                return Err(LuaError::Arg(3, "setkeepalive", format!("number expected, got {got}")));
-            }
-            Some(raw::lua_tointeger(l, 3))
-        } else {
-            None
-        };
-        let (_, sock) = this_in_session(l, "setkeepalive")?;
-        if !sock.connected() || sock.recv.read_closed || sock.write_closed {
-            return fail(l, b"closed");
-        }
-        if let Some(busy) = sock.busy() {
-            return fail(l, busy);
-        }
-        if !sock.recv.pending().is_empty() {
-            return fail(l, b"unread data in buffer");
-        }
-        let c = sock.c;
-        let (rev, wev) = ((*c).read, (*c).write);
-        if (*rev).eof() != 0
-            || (*rev).error() != 0
-            || (*rev).timedout() != 0
-            || (*wev).error() != 0
-            || (*wev).timedout() != 0
-        {
-            return fail(l, b"invalid connection");
-        }
-        if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
-            return fail(l, b"failed to handle read event");
-        }
-        if ngx_terminate != 0 || ngx_exiting != 0 {
-            log_debug(
-                sock.log(),
-                &format!("stream lua tcp socket set keepalive while process exiting, closing connection {:p}", c),
-            );
-            sock.close_connection();
-            raw::lua_pushinteger(l, 1);
-            return Ok(1);
-        }
-        let pool_size = match size {
-            Some(s) => s,
-            None if sock.pool_size > 0 => sock.pool_size as i64,
-            None => sock.conf.pool_size() as i64,
-        };
-        let timeout = timeout.unwrap_or(sock.conf.keepalive_timeout() as ngx_msec_t);
-        if pool_size <= 0 && !socket_pool::exists(&sock.pool_key) {
-            return Err(LuaError::Arg(n, "setkeepalive", format!("bad \"pool_size\" option value: {pool_size}")));
-        }
-        sock.c = ptr::null_mut();
-        let key = sock.pool_key.clone();
-        let idle = Idle { c, reused: sock.reused };
-        let counted = std::mem::take(&mut sock.in_pool);
-        let log = sock.logger();
+/// Puts the socket's connection into its pool (`Ok(Err(msg))`: `nil, msg`); `n` is the
+/// number of arguments, for the pool size's error.
+fn keep_alive(
+    sock: &mut TcpSocket,
+    timeout: Option<ngx_msec_t>,
+    size: Option<i64>,
+    n: c_int,
+) -> Result<Result<(), &'static [u8]>, LuaError> {
+    if !sock.connected() || sock.recv.read_closed || sock.write_closed {
+        return Ok(Err(b"closed"));
+    }
+    if let Some(busy) = sock.busy() {
+        return Ok(Err(busy));
+    }
+    if !sock.recv.pending().is_empty() {
+        return Ok(Err(b"unread data in buffer"));
+    }
+    let conn = sock.conn().expect("a connected socket");
+    if !conn.is_sound() {
+        return Ok(Err(b"invalid connection"));
+    }
+    if !conn.rearm(Dir::Read) {
+        return Ok(Err(b"failed to handle read event"));
+    }
+    if worker_exiting() {
+        sock.logger().debug(&format!(
+            "stream lua tcp socket set keepalive while process exiting, closing connection {:p}",
+            conn.as_ptr()
+        ));
         sock.close_connection();
-        sock.unlink();
-        if !socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) {
-            return fail(l, b"connection in dubious state");
-        }
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+        return Ok(Ok(()));
     }
+    let pool_size = match size {
+        Some(s) => s,
+        None if sock.pool_size > 0 => sock.pool_size as i64,
+        None => sock.conf.pool_size() as i64,
+    };
+    let timeout = timeout.unwrap_or(sock.conf.keepalive_timeout() as ngx_msec_t);
+    if pool_size <= 0 && !socket_pool::exists(&sock.pool_key) {
+        return Err(LuaError::Arg(n, "setkeepalive", format!("bad \"pool_size\" option value: {pool_size}")));
+    }
+    let c = std::mem::replace(&mut sock.c, ptr::null_mut());
+    let key = sock.pool_key.clone();
+    let idle = Idle { c, reused: sock.reused };
+    let counted = std::mem::take(&mut sock.in_pool);
+    let log = sock.logger();
+    sock.close_connection();
+    sock.unlink();
+    // SAFETY: c is the socket's live connection, which the socket let go of: the pool owns it.
+    if !unsafe { socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) } {
+        return Ok(Err(b"connection in dubious state"));
+    }
+    Ok(Ok(()))
 }
 
 /// `shutdown("send")`: no more writes; the peer sees the end of the data.
-pub(super) unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object) but seen {n}"));
-        }
-        let (_, sock) = this_in_session(l, "shutdown")?;
+pub(super) fn shutdown_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object) but seen {n}"));
+    }
+    in_session(c, "shutdown")?;
+    let refused = with_this(c, "shutdown", |sock| {
         if !sock.connected() || (sock.recv.read_closed && sock.write_closed) {
-            return fail(l, b"closed");
+            return Some(&b"closed"[..]);
         }
         if sock.write_closed {
-            return fail(l, b"already shutdown");
+            return Some(b"already shutdown");
         }
-        if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy reading") {
-            return fail(l, busy);
-        }
-        let dir = match raw::lua_type(l, 2) {
-            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "shutdown", format!("string expected, got {got}")));
-            }
-        };
-        if dir.is_empty() {
-            return fail(l, b"pattern is empty");
-        }
-        if dir != b"send" {
-            let arg = String::from_utf8_lossy(&dir).into_owned();
-            return Err(LuaError::Arg(2, "shutdown", format!("bad shutdown argument: {arg}")));
-        }
-        log_debug(sock.log(), "stream lua shutdown socket write direction");
-        sock.write_closed = true;
-        if libc::shutdown((*sock.c).fd, libc::SHUT_WR) == -1 {
-            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            return fail(l, errno_text(errno).as_bytes());
-        }
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+        sock.busy().filter(|b| *b != b"socket busy reading")
+    })?;
+    if let Some(msg) = refused {
+        return c.fail(msg);
     }
+    let dir = match c.type_of(2) {
+        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return c.arg_error(2, "shutdown", format!("string expected, got {}", c.type_name_at(2))),
+    };
+    if dir.is_empty() {
+        return c.fail(b"pattern is empty");
+    }
+    if dir != b"send" {
+        let arg = String::from_utf8_lossy(&dir).into_owned();
+        return c.arg_error(2, "shutdown", format!("bad shutdown argument: {arg}"));
+    }
+    let done = with_this(c, "shutdown", |sock| {
+        sock.logger().debug("stream lua shutdown socket write direction");
+        sock.write_closed = true;
+        sock.conn().expect("a connected socket").shutdown_write()
+    })?;
+    if let Err(errno) = done {
+        return c.fail(errno_text(errno).as_bytes());
+    }
+    c.push_int(1);
+    Ok(1)
 }
 
 /// `bind(address)`: the local IP address the next connect uses.
-pub(super) unsafe fn bind_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object), but got {n}"));
-        }
-        let sock = this(l, "bind")?;
-        let addr = match raw::lua_type(l, 2) {
-            LUA_TSTRING => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "bind", format!("string expected, got {got}")));
-            }
-        };
-        let text = String::from_utf8_lossy(&addr).into_owned();
-        let ip: Option<std::net::IpAddr> = text.trim_start_matches('[').trim_end_matches(']').parse().ok();
-        let Some(ip) = ip else {
-            return fail(l, b"bad address");
-        };
-        sock.local = Some(sockaddr_bytes(&std::net::SocketAddr::new(ip, 0)));
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+pub(super) fn bind_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object), but got {n}"));
     }
+    with_this(c, "bind", |_| ())?;
+    let addr = match c.type_of(2) {
+        LUA_TSTRING => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return c.arg_error(2, "bind", format!("string expected, got {}", c.type_name_at(2))),
+    };
+    let text = String::from_utf8_lossy(&addr).into_owned();
+    let ip: Option<std::net::IpAddr> = text.trim_start_matches('[').trim_end_matches(']').parse().ok();
+    let Some(ip) = ip else {
+        return c.fail(b"bad address");
+    };
+    with_this(c, "bind", |sock| sock.local = Some(sockaddr_bytes(&std::net::SocketAddr::new(ip, 0))))?;
+    c.push_int(1);
+    Ok(1)
 }
