@@ -219,16 +219,12 @@ if not pcall(function() return C.ngx_stream_lua_ffi_get_phase end) then
     int ngx_stream_lua_ffi_get_phase(ngx_stream_lua_request_t *r, char **err);
     ]]
 end
-local phase_names = {
-    [0x0001] = "content",
-    [0x0002] = "log",
-    [0x0004] = "timer",
-    [0x0008] = "init_worker",
-    [0x0010] = "balancer",
-    [0x0020] = "preread",
-    [0x0040] = "ssl_cert",
-    [0x0080] = "ssl_client_hello",
-}
+-- the phase names by context bit: bit 0 content, bit 1 log, ... bit 7 ssl_client_hello
+local phase_names = {}
+for bit_no, name in ipairs { "content", "log", "timer", "init_worker", "balancer", "preread",
+                             "ssl_cert", "ssl_client_hello" } do
+    phase_names[2 ^ (bit_no - 1)] = name
+end
 -- the context bits of the running session (upstream's raw phase context), nothing outside one
 rawset(ngx, "_phase_ctx", function()
     local r = get_request()

@@ -89,13 +89,18 @@ ngx.encode_base64 = function(s, no_padding)
     return ffi_string(dst, C.ngx_stream_lua_ffi_encode_base64(s, slen, dst, pad))
 end
 
-ngx.decode_base64 = function(s)
+-- the decoders' scratch room for s (3 bytes for every 4, the last group rounded up); only a
+-- string may be decoded (raised at the decoder's caller)
+local function decode_room(s)
     if type(s) ~= "string" then
-        error("string argument only", 2)
+        error("string argument only", 3)
     end
-    local slen = #s
-    local dst = get_buf(floor((slen + 3) / 4) * 3)
-    if C.ngx_stream_lua_ffi_decode_base64(s, slen, dst, size_ptr) == 0 then
+    return get_buf(floor((#s + 3) / 4) * 3)
+end
+
+ngx.decode_base64 = function(s)
+    local dst = decode_room(s)
+    if C.ngx_stream_lua_ffi_decode_base64(s, #s, dst, size_ptr) == 0 then
         return nil
     end
     return ffi_string(dst, size_ptr[0])
@@ -105,12 +110,8 @@ end
 -- for http only: calling it fails the same way ("missing declaration for symbol"), but the
 -- key exists (upstream t/062-count.t counts it)
 ngx.decode_base64mime = function(s)
-    if type(s) ~= "string" then
-        error("string argument only", 2)
-    end
-    local slen = #s
-    local dst = get_buf(floor((slen + 3) / 4) * 3)
-    if C.ngx_http_lua_ffi_decode_base64mime(s, slen, dst, size_ptr) == 0 then
+    local dst = decode_room(s)
+    if C.ngx_http_lua_ffi_decode_base64mime(s, #s, dst, size_ptr) == 0 then
         return nil
     end
     return ffi_string(dst, size_ptr[0])
