@@ -1,46 +1,53 @@
--- stream-lua-rs built-in `ngx.base64` (require "ngx.base64"): URL-safe base64 through
--- nginx's own ngx_encode_base64url/ngx_decode_base64url, as lua-resty-core 0.1.31's does.
+-- stream-lua-rs built-in `ngx.base64` (require "ngx.base64"): URL-safe base64 (no padding)
+-- done by nginx itself (ngx_encode_base64url / ngx_decode_base64url).
 local ffi = require "ffi"
 local base = require "resty.core.base"
 local C = ffi.C
-local ffi_string = ffi.string
-local type, floor = type, math.floor
-local get_string_buf = base.get_string_buf
+local type, ceil = type, math.ceil
+local scratch = base.get_string_buf
 
 ffi.cdef[[
-void ngx_encode_base64url(ngx_str_t *dst, ngx_str_t *src);
 intptr_t ngx_decode_base64url(ngx_str_t *dst, ngx_str_t *src);
+void ngx_encode_base64url(ngx_str_t *dst, ngx_str_t *src);
 ]]
 
-local src_str = ffi.new("ngx_str_t[1]")
-local dst_str = ffi.new("ngx_str_t[1]")
+-- the two nginx strings of every call: [0] what is read, [1] where nginx writes
+local strs = ffi.new("ngx_str_t[2]")
+local from, into = strs + 0, strs + 1
 
-local _M = { version = base.version }
-
-function _M.encode_base64url(s)
+-- Aims `from` at s and `into` at scratch room for the result (`out` bytes for every `inp`
+-- bytes of s, the last group rounded up); false when s is not a string.
+local function aim(s, inp, out)
     if type(s) ~= "string" then
-        return nil, "must provide a string"
+        return false
     end
-    local len = #s
-    local dlen = floor((len + 2) / 3) * 4
-    src_str[0].data, src_str[0].len = s, len
-    dst_str[0].data, dst_str[0].len = get_string_buf(dlen), dlen
-    C.ngx_encode_base64url(dst_str, src_str)
-    return ffi_string(dst_str[0].data, dst_str[0].len)
+    local n = #s
+    local room = ceil(n / inp) * out
+    from.data, from.len = s, n
+    into.data, into.len = scratch(room), room
+    return true
 end
 
-function _M.decode_base64url(s)
-    if type(s) ~= "string" then
-        return nil, "must provide a string"
-    end
-    local len = #s
-    local dlen = floor((len + 3) / 4) * 3
-    src_str[0].data, src_str[0].len = s, len
-    dst_str[0].data, dst_str[0].len = get_string_buf(dlen), dlen
-    if C.ngx_decode_base64url(dst_str, src_str) == ngx.ERROR then
-        return nil, "invalid input"
-    end
-    return ffi_string(dst_str[0].data, dst_str[0].len)
-end
+local NOT_STRING = "must provide a string"
 
-return _M
+return {
+    version = base.version,
+
+    encode_base64url = function(s)
+        if not aim(s, 3, 4) then
+            return nil, NOT_STRING
+        end
+        C.ngx_encode_base64url(into, from)
+        return ffi.string(into.data, into.len)
+    end,
+
+    decode_base64url = function(s)
+        if not aim(s, 4, 3) then
+            return nil, NOT_STRING
+        end
+        if C.ngx_decode_base64url(into, from) == ngx.ERROR then
+            return nil, "invalid input"
+        end
+        return ffi.string(into.data, into.len)
+    end,
+}

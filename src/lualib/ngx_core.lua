@@ -10,23 +10,16 @@ local registry = debug.getregistry()
 
 ffi.cdef[[
 typedef struct ngx_stream_lua_request_s ngx_stream_lua_request_t;
-int ngx_stream_lua_ffi_var_get(ngx_stream_lua_request_t *r,
-    const char *name_data, size_t name_len, char *lowcase_buf,
-    int capture_id, char **value, size_t *value_len, char **err);
-int ngx_stream_lua_ffi_var_set(ngx_stream_lua_request_t *r,
-    const unsigned char *name_data, size_t name_len,
-    unsigned char *lowcase_buf, const unsigned char *value,
-    size_t value_len, unsigned char *errbuf, size_t *errlen);
-int ngx_stream_lua_ffi_get_ctx_ref(ngx_stream_lua_request_t *r,
-    int *in_ssl_phase, int *ssl_ctx_ref);
-int ngx_stream_lua_ffi_set_ctx_ref(ngx_stream_lua_request_t *r, int ref);
-int ngx_stream_lua_ffi_exit(ngx_stream_lua_request_t *r, int status,
-    unsigned char *err, size_t *errlen);
-int ngx_stream_lua_ffi_worker_id(void);
-int ngx_stream_lua_ffi_worker_pid(void);
 int ngx_stream_lua_ffi_worker_count(void);
 int ngx_stream_lua_ffi_worker_exiting(void);
+int ngx_stream_lua_ffi_worker_id(void);
+int ngx_stream_lua_ffi_worker_pid(void);
 int ngx_stream_lua_ffi_worker_pids(int *pids, size_t *pids_len);
+int ngx_stream_lua_ffi_exit(ngx_stream_lua_request_t *r, int status, unsigned char *err, size_t *errlen);
+int ngx_stream_lua_ffi_get_ctx_ref(ngx_stream_lua_request_t *r, int *in_ssl_phase, int *ssl_ctx_ref);
+int ngx_stream_lua_ffi_set_ctx_ref(ngx_stream_lua_request_t *r, int ref);
+int ngx_stream_lua_ffi_var_get(ngx_stream_lua_request_t *r, const char *name_data, size_t name_len, char *lowcase_buf, int capture_id, char **value, size_t *value_len, char **err);
+int ngx_stream_lua_ffi_var_set(ngx_stream_lua_request_t *r, const unsigned char *name_data, size_t name_len, unsigned char *lowcase_buf, const unsigned char *value, size_t value_len, unsigned char *errbuf, size_t *errlen);
 ]]
 
 -- the running session (ngx_stream_lua_rs_get_request compiles; getfenv(0) would not)
@@ -52,6 +45,15 @@ end
 registry.ngx_lua_thread_exdata = exdata
 rawset(_G, "exdata", exdata)
 
+-- the running session, or an error (at the API function's line) when there is none
+local function session()
+    local r = get_request()
+    if r == nil then
+        error("no request found", 2)
+    end
+    return r
+end
+
 -- scratch buffers shared by the calls below (no call yields while holding them)
 local ERR_BUF_SIZE = 256
 local err_buf = ffi.new("unsigned char[?]", ERR_BUF_SIZE)
@@ -73,10 +75,7 @@ end
 local var_mt = {}
 
 function var_mt.__index(_, name)
-    local r = get_request()
-    if not r then
-        error("no request found")
-    end
+    local r = session()
     local rc
     if type(name) == "number" then
         rc = C.ngx_stream_lua_ffi_var_get(r, nil, 0, nil, name, value_ptr,
@@ -98,29 +97,21 @@ function var_mt.__index(_, name)
     error(ffi.string(errmsg_ptr[0]), 2)
 end
 
+-- ngx.var.NAME = value: nil unsets, anything else is stored as its string
 function var_mt.__newindex(_, name, value)
-    local r = get_request()
-    if not r then
-        error("no request found")
-    end
+    local r = session()
     if type(name) ~= "string" then
         error("bad variable name", 2)
     end
-    local len = #name
-    local value_len = 0
-    if value ~= nil then
-        if type(value) ~= "string" then
-            value = tostring(value)
-        end
-        value_len = #value
+    local text = value
+    if text ~= nil and type(text) ~= "string" then
+        text = tostring(text)
     end
     size_ptr[0] = ERR_BUF_SIZE
-    local rc = C.ngx_stream_lua_ffi_var_set(r, name, len, get_str_buf(len),
-                                            value, value_len, err_buf, size_ptr)
-    if rc == 0 then
-        return
+    if C.ngx_stream_lua_ffi_var_set(r, name, #name, get_str_buf(#name), text,
+                                    text == nil and 0 or #text, err_buf, size_ptr) ~= 0 then
+        error(ffi.string(err_buf, size_ptr[0]), 2)
     end
-    error(ffi.string(err_buf, size_ptr[0]), 2)
 end
 
 ngx.var = setmetatable({}, var_mt)
@@ -143,10 +134,7 @@ local function ctx_ref(tab)
 end
 
 local function get_ctx()
-    local r = get_request()
-    if not r then
-        error("no request found")
-    end
+    local r = session()
     local ref = C.ngx_stream_lua_ffi_get_ctx_ref(r, nil, nil)
     if ref == -100 then
         error("no request ctx found")
@@ -161,14 +149,10 @@ local function get_ctx()
 end
 
 local function set_ctx(tab)
-    local t = type(tab)
-    if t ~= "table" then
-        error("ctx should be a table while getting a " .. t)
+    if type(tab) ~= "table" then
+        error("ctx should be a table while getting a " .. type(tab))
     end
-    local r = get_request()
-    if not r then
-        error("no request found")
-    end
+    local r = session()
     local ref = C.ngx_stream_lua_ffi_get_ctx_ref(r, nil, nil)
     if ref == -100 then
         error("no request ctx found")
@@ -182,10 +166,7 @@ end
 
 -- ngx.exit -------------------------------------------------------------------
 local function exit(rc)
-    local r = get_request()
-    if not r then
-        error("no request found")
-    end
+    local r = session()
     size_ptr[0] = ERR_BUF_SIZE
     rc = C.ngx_stream_lua_ffi_exit(r, rc, err_buf, size_ptr)
     if rc == 0 then
@@ -238,16 +219,12 @@ if not pcall(function() return C.ngx_stream_lua_ffi_get_phase end) then
     int ngx_stream_lua_ffi_get_phase(ngx_stream_lua_request_t *r, char **err);
     ]]
 end
-local phase_names = {
-    [0x0001] = "content",
-    [0x0002] = "log",
-    [0x0004] = "timer",
-    [0x0008] = "init_worker",
-    [0x0010] = "balancer",
-    [0x0020] = "preread",
-    [0x0040] = "ssl_cert",
-    [0x0080] = "ssl_client_hello",
-}
+-- the phase names by context bit: bit 0 content, bit 1 log, ... bit 7 ssl_client_hello
+local phase_names = {}
+for bit_no, name in ipairs { "content", "log", "timer", "init_worker", "balancer", "preread",
+                             "ssl_cert", "ssl_client_hello" } do
+    phase_names[2 ^ (bit_no - 1)] = name
+end
 -- the context bits of the running session (upstream's raw phase context), nothing outside one
 rawset(ngx, "_phase_ctx", function()
     local r = get_request()
@@ -270,16 +247,13 @@ ffi.cdef[[
 int ngx_stream_lua_ffi_get_resp_status(ngx_stream_lua_request_t *r);
 ]]
 
+-- (the exported function answers -101 outside the phases that have a status)
 local function get_status()
-    local r = get_request()
-    if not r then
-        error("no request found")
-    end
-    local rc = C.ngx_stream_lua_ffi_get_resp_status(r)
-    if rc == -101 then
+    local status = C.ngx_stream_lua_ffi_get_resp_status(session())
+    if status == -101 then
         error("API disabled in the current context", 2)
     end
-    return rc
+    return status
 end
 
 local getters = { ctx = get_ctx, status = get_status }
@@ -330,10 +304,7 @@ rawset(ngx, "utctime", function()
     return ffi.string(date_buf, 19)
 end)
 ngx.req.start_time = function()
-    local r = get_request()
-    if not r then
-        error("no request found")
-    end
+    local r = session()
     return tonumber(C.ngx_stream_lua_ffi_req_start_time(r))
 end
 

@@ -1,64 +1,53 @@
--- stream-lua-rs built-in `ngx.process` (require "ngx.process"), with lua-resty-core
--- 0.1.31's API over the module's exported C ABI.
+-- stream-lua-rs built-in `ngx.process` (require "ngx.process"): the process kind, the
+-- privileged agent, graceful exit and the master's pid, over the module's exported C ABI.
 local ffi = require "ffi"
 local base = require "resty.core.base"
 local C = ffi.C
 local type, tonumber = type, tonumber
 
 ffi.cdef[[
-int ngx_stream_lua_ffi_enable_privileged_agent(char **err,
-    unsigned int connections);
 int ngx_stream_lua_ffi_get_process_type(void);
-void ngx_stream_lua_ffi_process_signal_graceful_exit(void);
 int ngx_stream_lua_ffi_master_pid(void);
+void ngx_stream_lua_ffi_process_signal_graceful_exit(void);
+int ngx_stream_lua_ffi_enable_privileged_agent(char **err, unsigned int connections);
 ]]
 
--- nginx's process kinds (NGX_PROCESS_*), and OpenResty's privileged agent
-local names = {
-    [0] = "single",
-    [1] = "master",
-    [2] = "signaller",
-    [3] = "worker",
-    [4] = "helper",
-    [99] = "privileged agent",
-}
+-- what nginx's NGX_PROCESS_* numbers (and OpenResty's privileged agent, 99) are called
+local KIND = { [0] = "single", "master", "signaller", "worker", "helper", [99] = "privileged agent" }
 
-local errmsg = base.get_errmsg_ptr()
-local FFI_ERROR = base.FFI_ERROR
+local FAILED = base.FFI_ERROR
+local err_out = base.get_errmsg_ptr()
+local DEFAULT_CONNECTIONS = 512
+local BAD_CONNECTIONS = "bad 'connections' argument: number expected and greater than 0"
 
-local _M = { version = base.version }
+local M = { version = base.version }
 
-function _M.type()
-    return names[tonumber(C.ngx_stream_lua_ffi_get_process_type())]
+M.type = function()
+    return KIND[tonumber(C.ngx_stream_lua_ffi_get_process_type())]
 end
 
-function _M.enable_privileged_agent(connections)
+M.get_master_pid = function()
+    local pid = C.ngx_stream_lua_ffi_master_pid()
+    return pid ~= FAILED and tonumber(pid) or nil
+end
+
+M.signal_graceful_exit = function()
+    C.ngx_stream_lua_ffi_process_signal_graceful_exit()
+end
+
+-- only from init_by_lua; `connections` defaults to 512
+M.enable_privileged_agent = function(connections)
     if ngx.get_phase() ~= "init" then
         return nil, "API disabled in the current context"
     end
-    connections = connections or 512
-    if type(connections) ~= "number" or connections < 0 then
-        return nil, "bad 'connections' argument: "
-                    .. "number expected and greater than 0"
+    local n = connections or DEFAULT_CONNECTIONS
+    if type(n) ~= "number" or n < 0 then
+        return nil, BAD_CONNECTIONS
     end
-    if C.ngx_stream_lua_ffi_enable_privileged_agent(errmsg, connections)
-       == FFI_ERROR
-    then
-        return nil, ffi.string(errmsg[0])
+    if C.ngx_stream_lua_ffi_enable_privileged_agent(err_out, n) == FAILED then
+        return nil, ffi.string(err_out[0])
     end
     return true
 end
 
-function _M.signal_graceful_exit()
-    C.ngx_stream_lua_ffi_process_signal_graceful_exit()
-end
-
-function _M.get_master_pid()
-    local pid = C.ngx_stream_lua_ffi_master_pid()
-    if pid == FFI_ERROR then
-        return nil
-    end
-    return tonumber(pid)
-end
-
-return _M
+return M

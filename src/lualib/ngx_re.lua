@@ -20,50 +20,26 @@ if not pcall(ffi.typeof, "ngx_stream_lua_regex_t") then
         ]]
     end
     ffi.cdef[[
-    typedef struct {
-        ngx_str_t                   value;
-        void                       *lengths;
-        void                       *values;
-    } ngx_stream_lua_complex_value_t;
-
-    typedef struct {
-        void                            *pool;
-        unsigned char                   *name_table;
-        int                              name_count;
-        int                              name_entry_size;
-        int                              ncaptures;
-        int                             *captures;
-        void                            *regex;
-        void                            *regex_sd;
-        ngx_stream_lua_complex_value_t  *replace;
-        const char                      *pattern;
-    } ngx_stream_lua_regex_t;
-
-    struct ngx_stream_lua_script_engine_s;
-    typedef struct ngx_stream_lua_script_engine_s *ngx_stream_lua_script_engine_t;
+typedef struct { ngx_str_t value; void *lengths; void *values; } ngx_stream_lua_complex_value_t;
+typedef struct { void *pool; unsigned char *name_table; int name_count; int name_entry_size; int ncaptures; int *captures; void *regex; void *regex_sd; ngx_stream_lua_complex_value_t *replace; const char *pattern; } ngx_stream_lua_regex_t;
+struct ngx_stream_lua_script_engine_s;
+typedef struct ngx_stream_lua_script_engine_s *ngx_stream_lua_script_engine_t;
     ]]
 end
 
 ffi.cdef[[
-ngx_stream_lua_regex_t *ngx_stream_lua_ffi_compile_regex(const unsigned char *pat,
-    size_t pat_len, int flags, int pcre_opts, unsigned char *errstr, size_t errstr_size);
-int ngx_stream_lua_ffi_exec_regex(ngx_stream_lua_regex_t *re, int flags,
-    const unsigned char *s, size_t len, int pos);
+ngx_stream_lua_regex_t *ngx_stream_lua_ffi_compile_regex(const unsigned char *pat, size_t pat_len, int flags, int pcre_opts, unsigned char *errstr, size_t errstr_size);
+int ngx_stream_lua_ffi_compile_replace_template(ngx_stream_lua_regex_t *re, const unsigned char *replace_data, size_t replace_len);
 void ngx_stream_lua_ffi_destroy_regex(ngx_stream_lua_regex_t *re);
-int ngx_stream_lua_ffi_compile_replace_template(ngx_stream_lua_regex_t *re,
-    const unsigned char *replace_data, size_t replace_len);
-ngx_stream_lua_script_engine_t *ngx_stream_lua_ffi_create_script_engine(void);
-void ngx_stream_lua_ffi_init_script_engine(ngx_stream_lua_script_engine_t *e,
-    const unsigned char *subj, ngx_stream_lua_regex_t *compiled, int count);
-void ngx_stream_lua_ffi_destroy_script_engine(ngx_stream_lua_script_engine_t *e);
-size_t ngx_stream_lua_ffi_script_eval_len(ngx_stream_lua_script_engine_t *e,
-    ngx_stream_lua_complex_value_t *cv);
-size_t ngx_stream_lua_ffi_script_eval_data(ngx_stream_lua_script_engine_t *e,
-    ngx_stream_lua_complex_value_t *cv, unsigned char *dst);
+int ngx_stream_lua_ffi_exec_regex(ngx_stream_lua_regex_t *re, int flags, const unsigned char *s, size_t len, int pos);
 uint32_t ngx_stream_lua_ffi_max_regex_cache_size(void);
 const char *ngx_stream_lua_ffi_pcre_version(void);
-int ngx_stream_lua_ffi_set_jit_stack_size(int size, unsigned char *errstr,
-    size_t *errstr_size);
+int ngx_stream_lua_ffi_set_jit_stack_size(int size, unsigned char *errstr, size_t *errstr_size);
+ngx_stream_lua_script_engine_t *ngx_stream_lua_ffi_create_script_engine(void);
+void ngx_stream_lua_ffi_destroy_script_engine(ngx_stream_lua_script_engine_t *e);
+void ngx_stream_lua_ffi_init_script_engine(ngx_stream_lua_script_engine_t *e, const unsigned char *subj, ngx_stream_lua_regex_t *compiled, int count);
+size_t ngx_stream_lua_ffi_script_eval_data(ngx_stream_lua_script_engine_t *e, ngx_stream_lua_complex_value_t *cv, unsigned char *dst);
+size_t ngx_stream_lua_ffi_script_eval_len(ngx_stream_lua_script_engine_t *e, ngx_stream_lua_complex_value_t *cv);
 ]]
 
 -- (named as lua-resty-core names them: LuaJIT quotes the name in argument errors)
@@ -225,21 +201,15 @@ local function match_compile(regex, opts)
     return compiled, once, flags
 end
 
+-- the captures of a match with `rc` groups set, by number (false: not set) and by name
 local function collect_captures(compiled, rc, subj, flags, res)
+    local out = res or {}
     local caps = compiled.captures
-    local ncap = compiled.ncaptures
-    local name_count = compiled.name_count
-    if not res then
-        res = {}
-    end
-    for i = 0, ncap do
+    for i = 0, compiled.ncaptures do
         local from = caps[2 * i]
-        if i < rc and from >= 0 then
-            res[i] = sub(subj, from + 1, caps[2 * i + 1])
-        else
-            res[i] = false
-        end
+        out[i] = i < rc and from >= 0 and sub(subj, from + 1, caps[2 * i + 1]) or false
     end
+    local name_count = compiled.name_count
     if name_count > 0 then
         local tab = compiled.name_table
         local size = compiled.name_entry_size
@@ -248,21 +218,18 @@ local function collect_captures(compiled, rc, subj, flags, res)
         for _ = 1, name_count do
             local n = bor(lshift(tab[off], 8), tab[off + 1])
             local name = ffi_string(tab + off + 2)
-            local v = res[n]
+            local v = out[n]
             if not dup then
-                res[name] = v
+                out[name] = v
             elseif v then  -- with D, names collect the groups that matched, in order
-                local list = res[name]
-                if list then
-                    list[#list + 1] = v
-                else
-                    res[name] = { v }
-                end
+                local list = out[name] or {}
+                list[#list + 1] = v
+                out[name] = list
             end
             off = off + size
         end
     end
-    return res
+    return out
 end
 
 -- rc of an exec turned into a capture count, or nil, err
@@ -279,7 +246,30 @@ local function check_rc(rc, flags)
     return rc
 end
 
-local function match_helper(subj, regex, opts, ctx, want_caps, res, nth)
+-- re.find's answer for a match with `rc` captures set: where capture `nth` (none or a
+-- negative one: the whole match) is, as from, to (1-based, inclusive)
+local function span_of(compiled, rc, nth, once)
+    local k = nth
+    if not k or k < 0 then
+        k = 0
+    end
+    if k > compiled.ncaptures then
+        return nil, nil, "nth out of bound"
+    elseif k >= rc then
+        return nil, nil
+    end
+    local at = compiled.captures + 2 * k
+    local from, to = at[0] + 1, at[1]
+    if not once then
+        destroy(compiled)
+    end
+    if from >= 0 and to >= 0 then
+        return from, to
+    end
+    return nil, nil
+end
+
+local function match_helper(want_caps, subj, regex, opts, ctx, res, nth)
     subj = tostring(subj)
     local compiled, once, flags = match_compile(regex, opts)
     if not compiled then
@@ -311,21 +301,7 @@ local function match_helper(subj, regex, opts, ctx, want_caps, res, nth)
         ctx.pos = caps[1] + 1
     end
     if not want_caps then
-        if not nth or nth < 0 then
-            nth = 0
-        end
-        if nth > compiled.ncaptures then
-            return nil, nil, "nth out of bound"
-        end
-        if nth >= rc then
-            return nil, nil
-        end
-        local from, to = caps[2 * nth] + 1, caps[2 * nth + 1]
-        if not once then destroy(compiled) end
-        if from < 0 or to < 0 then
-            return nil, nil
-        end
-        return from, to
+        return span_of(compiled, rc, nth, once)
     end
     res = collect_captures(compiled, rc, subj, flags, res)
     if not once then destroy(compiled) end
@@ -335,20 +311,21 @@ end
 local re = ngx.re or {}
 ngx.re = re
 
-function re.match(subj, regex, opts, ctx, res)
-    return match_helper(subj, regex, opts, ctx, true, res)
+-- match: the captures table; find: where the match (or capture nth) is
+re.match = function(subj, regex, opts, ctx, res)
+    return match_helper(true, subj, regex, opts, ctx, res)
 end
-
-function re.find(subj, regex, opts, ctx, nth)
-    return match_helper(subj, regex, opts, ctx, false, nil, nth)
+re.find = function(subj, regex, opts, ctx, nth)
+    return match_helper(false, subj, regex, opts, ctx, nil, nth)
 end
 
 -- gmatch ---------------------------------------------------------------------
 local function gmatch_done(it)
-    if not it.once then
-        destroy(it.compiled)
-    end
+    local compiled, keep = it.compiled, it.once
     it.compiled, it.pos, it.subj = nil, nil, nil
+    if not keep then
+        destroy(compiled)
+    end
 end
 
 local gmatch_mt = {
@@ -549,14 +526,9 @@ local function sub_loop(subj, compiled, once, flags, global, emit, st)
             return nil, err
         end
         last = caps[1]
-        pos = last
-        if pos == caps[0] then
-            pos = pos + 1
-            if pos > len then
-                break
-            end
-        end
-        if not global then
+        -- the next search starts where this match ended, a byte further after an empty one
+        pos = caps[0] == last and last + 1 or last
+        if pos > len or not global then
             break
         end
     end

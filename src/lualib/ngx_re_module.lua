@@ -14,7 +14,7 @@ local ERR_LEN = 128
 local errbuf = ffi.new("unsigned char[?]", ERR_LEN)
 local errlen = ffi.new("size_t[1]")
 
-local _M = { version = "0.1.31" }
+local M = { version = "0.1.31" }
 
 -- the next separator from ctx.pos (0-based): from, to (1-based, `to` past the end),
 -- the first capture if any; or nil; or nil, nil, nil, err
@@ -40,96 +40,99 @@ local function next_sep(subj, compiled, flags, ctx)
     return from + 1, to + 1
 end
 
-local default_ctx = {}
+-- appends a piece, and the separator's capture if it has one, after out[count]; the new count
+local function put(out, count, piece, cap)
+    out[count + 1] = piece
+    if cap == nil then
+        return count + 1
+    end
+    out[count + 2] = cap
+    return count + 2
+end
 
-function _M.split(subj, regex, opts, ctx, max, res)
+-- the ctx split uses when it is given none (its position starts over every call)
+local own_ctx = {}
+
+function M.split(subj, regex, opts, ctx, max, res)
     subj = tostring(subj)
     if not ctx then
-        ctx = default_ctx
-        ctx.pos = 1
-    elseif not ctx.pos then
-        ctx.pos = 1
+        ctx = own_ctx
+        ctx.pos = nil
     end
-    max = max or 0
-    if not res then
-        res = {}
-    elseif type(res) ~= "table" then
+    ctx.pos = ctx.pos or 1
+    local limit = max or 0
+    local out = res or {}
+    if type(out) ~= "table" then
         error("res is not a table", 2)
+    elseif ctx.pos > #subj then
+        out[1] = nil
+        return out
     end
     local len = #subj
-    if ctx.pos > len then
-        res[1] = nil
-        return res
-    end
     local compiled, once, flags = match_compile(regex, opts)
     if not compiled then
-        return nil, once
+        return nil, once -- (the compile error)
     end
 
-    local start = ctx.pos       -- where the current field begins (1-based)
-    local n = 0                 -- fields stored in res
-    local fields = 1            -- fields produced, counting the last one
-    local empty_at              -- position of the previous empty separator
-    ctx.pos = start - 1
-    while max <= 0 or fields < max do
-        local from, to, cap, err = next_sep(subj, compiled, flags, ctx)
-        if err then
-            if not once then destroy(compiled) end
-            return nil, err
+    -- Cut pieces off the subject at each separator: `piece_from` is where the next piece
+    -- begins (1-based), `count` how many slots of `out` are filled, `pieces` how many pieces
+    -- there are counting the rest of the subject; an empty separator moves the next piece's
+    -- start to itself and cuts nothing where a piece begins.
+    local piece_from, count, pieces = ctx.pos, 0, 1
+    local empty_sep_at, err
+    ctx.pos = piece_from - 1
+    repeat
+        if limit > 0 and pieces >= limit then
+            break
         end
+        local from, to, cap
+        from, to, cap, err = next_sep(subj, compiled, flags, ctx)
         if not from then
             break
         end
-        if empty_at then
-            start = empty_at
-        end
+        piece_from = empty_sep_at or piece_from
         if from == to then
-            empty_at = from
+            empty_sep_at = from
         end
-        -- an empty separator right where the field begins splits nothing
-        if from > start or not empty_at then
-            fields = fields + 1
-            n = n + 1
-            res[n] = sub(subj, start, from - 1)
-            if cap then
-                n = n + 1
-                res[n] = cap
-            end
-            start = to
-            if start > len then
-                break
-            end
+        local cut = not empty_sep_at or from > piece_from
+        if cut then
+            pieces = pieces + 1
+            count = put(out, count, sub(subj, piece_from, from - 1), cap)
+            piece_from = to
         end
+    until cut and piece_from > len
+    if not once then
+        destroy(compiled)
     end
-    if not once then destroy(compiled) end
+    if err then
+        return nil, err
+    end
 
-    if max <= 0 and start > len then
-        -- without a limit, trailing empty fields are dropped
-        while n > 0 and res[n] == "" do
-            res[n] = nil
-            n = n - 1
-        end
+    if limit > 0 or piece_from <= len then
+        count = count + 1
+        out[count] = sub(subj, piece_from)
     else
-        n = n + 1
-        res[n] = sub(subj, start)
+        -- no limit and nothing after the last separator: empty pieces at the end go
+        while count > 0 and out[count] == "" do
+            out[count] = nil
+            count = count - 1
+        end
     end
-    res[n + 1] = nil
-    return res
+    out[count + 1] = nil
+    return out
 end
 
-function _M.opt(option, value)
-    if option == "jit_stack_size" then
-        if not core.cache_is_empty() then
-            error("changing jit stack size is not allowed when some regexs have already "
-                  .. "been compiled and cached", 2)
-        end
-        errlen[0] = ERR_LEN
-        if C.ngx_stream_lua_ffi_set_jit_stack_size(value, errbuf, errlen) == 0 then
-            return
-        end
+function M.opt(option, value)
+    if option ~= "jit_stack_size" then
+        error("unrecognized option name", 2)
+    elseif not core.cache_is_empty() then
+        error("changing jit stack size is not allowed when some regexs have already "
+              .. "been compiled and cached", 2)
+    end
+    errlen[0] = ERR_LEN
+    if C.ngx_stream_lua_ffi_set_jit_stack_size(value, errbuf, errlen) ~= 0 then
         error(ffi.string(errbuf, errlen[0]), 2)
     end
-    error("unrecognized option name", 2)
 end
 
-return _M
+return M

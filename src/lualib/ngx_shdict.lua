@@ -1,351 +1,317 @@
--- stream-lua-rs built-in Lua layer: the ngx.shared.DICT methods that go through the exported
--- C ABI (the functions resty.core.shdict declares for stream), with lua-resty-core's
--- argument checks and return values; a real lua-resty-core replaces these. The list methods
--- go through our own FFI functions (upstream's are Lua C functions, which LuaJIT cannot
--- compile) with upstream's checks and messages; flush_expired and get_keys are Lua C
--- functions already on the dicts' shared metatable.
-local ngx_shared = ngx.shared
-local _, any_dict = next(ngx_shared)
-if not any_dict then
+-- stream-lua-rs built-in Lua layer: the ngx.shared.DICT methods over our exported C ABI.
+--
+-- Layout: every method enters through `open` (dict -> zone, the exptime rule of the method,
+-- the key), so the checks and their messages live in one place; the values travel through
+-- one set of out-parameters (`out`), read back by `value_out`. The list methods enter
+-- through `open_list`, which has the rules of upstream's Lua C functions (argument count,
+-- luaL_checklstring-like key, errors raised without a position). A real lua-resty-core on
+-- lua_package_path replaces the FFI methods; flush_expired and get_keys are Lua C functions
+-- already on the dicts' shared metatable.
+local shared = ngx.shared
+local _, some_dict = next(shared)
+if not some_dict then
     return
 end
 
 local ffi = require "ffi"
 local C = ffi.C
-local ffi_str = ffi.string
+local cstr = ffi.string
 local type, tostring, tonumber, error, select = type, tostring, tonumber, error, select
 
 ffi.cdef[[
-int ngx_stream_lua_ffi_shdict_get(void *zone, const unsigned char *key,
-    size_t key_len, int *value_type, unsigned char **str_value_buf,
-    size_t *str_value_len, double *num_value, int *user_flags,
-    int get_stale, int *is_stale, char **errmsg);
-int ngx_stream_lua_ffi_shdict_incr(void *zone, const unsigned char *key,
-    size_t key_len, double *value, char **err, int has_init,
-    double init, long init_ttl, int *forcible);
-int ngx_stream_lua_ffi_shdict_store(void *zone, int op,
-    const unsigned char *key, size_t key_len, int value_type,
-    const unsigned char *str_value_buf, size_t str_value_len,
-    double num_value, long exptime, int user_flags, char **errmsg,
-    int *forcible);
+void *ngx_stream_lua_ffi_shdict_udata_to_zone(void *zone_udata);
+int ngx_stream_lua_ffi_shdict_store(void *zone, int op, const unsigned char *key, size_t key_len, int value_type, const unsigned char *str_value_buf, size_t str_value_len, double num_value, long exptime, int user_flags, char **errmsg, int *forcible);
+int ngx_stream_lua_ffi_shdict_get(void *zone, const unsigned char *key, size_t key_len, int *value_type, unsigned char **str_value_buf, size_t *str_value_len, double *num_value, int *user_flags, int get_stale, int *is_stale, char **errmsg);
+int ngx_stream_lua_ffi_shdict_incr(void *zone, const unsigned char *key, size_t key_len, double *value, char **err, int has_init, double init, long init_ttl, int *forcible);
+long ngx_stream_lua_ffi_shdict_get_ttl(void *zone, const unsigned char *key, size_t key_len);
+int ngx_stream_lua_ffi_shdict_set_expire(void *zone, const unsigned char *key, size_t key_len, long exptime);
 int ngx_stream_lua_ffi_shdict_flush_all(void *zone);
-long ngx_stream_lua_ffi_shdict_get_ttl(void *zone,
-    const unsigned char *key, size_t key_len);
-int ngx_stream_lua_ffi_shdict_set_expire(void *zone,
-    const unsigned char *key, size_t key_len, long exptime);
 size_t ngx_stream_lua_ffi_shdict_capacity(void *zone);
 size_t ngx_stream_lua_ffi_shdict_free_space(void *zone);
-void *ngx_stream_lua_ffi_shdict_udata_to_zone(void *zone_udata);
-int ngx_stream_lua_rs_ffi_shdict_push(void *zone, int front,
-    const unsigned char *key, size_t key_len, int value_type,
-    const unsigned char *str_value, size_t str_len, double num_value);
-int ngx_stream_lua_rs_ffi_shdict_pop(void *zone, int front,
-    const unsigned char *key, size_t key_len, int *value_type,
-    unsigned char **str_value, size_t *str_len, double *num_value, char **errmsg);
-int ngx_stream_lua_rs_ffi_shdict_llen(void *zone, const unsigned char *key,
-    size_t key_len);
+int ngx_stream_lua_rs_ffi_shdict_push(void *zone, int front, const unsigned char *key, size_t key_len, int value_type, const unsigned char *str_value, size_t str_len, double num_value);
+int ngx_stream_lua_rs_ffi_shdict_pop(void *zone, int front, const unsigned char *key, size_t key_len, int *value_type, unsigned char **str_value, size_t *str_len, double *num_value, char **errmsg);
+int ngx_stream_lua_rs_ffi_shdict_llen(void *zone, const unsigned char *key, size_t key_len);
 ]]
 if not pcall(function() return C.free end) then
     ffi.cdef[[void free(void *ptr);]]
 end
 
--- out-parameters and a scratch buffer for values (no call below yields while using them);
--- a longer string value comes back in a malloc'ed buffer, freed here
-local BUF_SIZE = 4096
-local buf = ffi.new("unsigned char[?]", BUF_SIZE)
-local buf_ptr = ffi.new("unsigned char *[1]")
-local len_ptr = ffi.new("size_t[1]")
-local vtype = ffi.new("int[1]")
-local uflags = ffi.new("int[1]")
-local num = ffi.new("double[1]")
-local stale = ffi.new("int[1]")
-local forcible = ffi.new("int[1]")
-local errmsg = ffi.new("char *[1]")
+local udata_zone = C.ngx_stream_lua_ffi_shdict_udata_to_zone
 
-local OP_SET, OP_ADD, OP_REPLACE, OP_SAFE = 0, 1, 2, 4
+-- the C side's value tags, and what a Lua type becomes
+local NIL, BOOL, NUM, STR = 0, 1, 3, 4
+local TAG_OF = { ["nil"] = NIL, boolean = BOOL, number = NUM, string = STR }
+-- the store operations (bit flags of the C side)
+local SET, ADD, REPLACE, SAFE = 0, 1, 2, 4
+-- the C side's "no such key"
+local DECLINED = -5
+local MAX_KEY = 65535
 
--- the string value the last get/pop call wrote (freeing the C side's buffer if it needed one)
-local function take_string()
-    local p = buf_ptr[0]
-    local val = ffi_str(p, len_ptr[0])
-    if p ~= buf then
-        C.free(p)
-    end
-    return val
-end
+-- The out-parameters, shared by all calls (none of them yields while using them). A string
+-- value that does not fit in `out.buf` comes back in a malloc'ed buffer, freed after reading.
+local SCRATCH = 4096
+local out = {
+    buf = ffi.new("unsigned char[?]", SCRATCH),
+    str = ffi.new("unsigned char *[1]"),
+    len = ffi.new("size_t[1]"),
+    tag = ffi.new("int[1]"),
+    flags = ffi.new("int[1]"),
+    num = ffi.new("double[1]"),
+    stale = ffi.new("int[1]"),
+    evicted = ffi.new("int[1]"),
+    err = ffi.new("char *[1]"),
+}
+local io_buf, io_str, io_len, io_tag = out.buf, out.str, out.len, out.tag
+local io_flags, io_num, io_stale = out.flags, out.num, out.stale
+local io_evicted, io_err = out.evicted, out.err
 
-local function zone_of(dict)
-    if type(dict) ~= "table" then
-        error('bad "zone" argument', 3)
+-- Per-method exptime rule for `open`: nil (no exptime), OPTIONAL (nil means 0, no negative
+-- value) or REQUIRED.
+local OPTIONAL, REQUIRED = 1, 2
+local BAD_ZONE = 'bad "zone" argument'
+local BAD_EXPTIME = 'bad "exptime" argument'
+
+-- The zone of a dict, or an error raised `level` frames up (at the method's caller).
+local function zone_or_raise(dict, level)
+    local zone
+    if type(dict) == "table" then
+        local ud = dict[1]
+        if type(ud) == "userdata" then
+            zone = udata_zone(ud)
+        end
     end
-    local ud = dict[1]
-    if type(ud) ~= "userdata" then
-        error('bad "zone" argument', 3)
-    end
-    local zone = C.ngx_stream_lua_ffi_shdict_udata_to_zone(ud)
     if zone == nil then
-        error('bad "zone" argument', 3)
+        error(BAD_ZONE, level)
     end
     return zone
 end
 
--- a key as the C side takes it, or nil and the error to return
-local function check_key(key)
+-- Checks a method's arguments in upstream's order (zone, exptime, key) and returns the zone,
+-- the key as a string and the exptime in milliseconds; or false and the error to return.
+local function open(dict, key, rule, exptime)
+    local zone = zone_or_raise(dict, 4) -- open, the method (or its tail-called body), caller
+    local ms = 0
+    if rule then
+        if not exptime then
+            if rule == REQUIRED then
+                error(BAD_EXPTIME, 3)
+            end
+        elseif rule == OPTIONAL and exptime < 0 then
+            error(BAD_EXPTIME, 3) -- (expire takes any number)
+        else
+            ms = exptime * 1000
+        end
+    end
     if key == nil then
-        return nil, "nil key"
+        return false, "nil key"
     end
-    if type(key) ~= "string" then
-        key = tostring(key)
+    local k = type(key) == "string" and key or tostring(key)
+    local len = #k
+    if len == 0 or len > MAX_KEY then
+        return false, len == 0 and "empty key" or "key too long"
     end
-    local n = #key
-    if n == 0 then
-        return nil, "empty key"
+    return zone, k, ms
+end
+
+-- The value the last get/pop call left in `out`, by its tag.
+local function value_out(tag)
+    if tag == STR then
+        local p = io_str[0]
+        local s = cstr(p, io_len[0])
+        if p ~= io_buf then
+            C.free(p)
+        end
+        return s
+    elseif tag == NUM then
+        return tonumber(io_num[0])
+    elseif tag == BOOL then
+        return io_buf[0] ~= 0
     end
-    if n > 65535 then
-        return nil, "key too long"
-    end
-    return key
+    error("unknown value type: " .. tag, 4)
 end
 
 local function store(dict, op, key, value, exptime, flags)
-    local zone = zone_of(dict)
-    if not exptime then
-        exptime = 0
-    elseif exptime < 0 then
-        error('bad "exptime" argument', 2)
+    local zone, k, ms = open(dict, key, OPTIONAL, exptime)
+    if not zone then
+        return nil, k
     end
-    local err
-    key, err = check_key(key)
-    if not key then
-        return nil, err
-    end
-
-    local typ, sbuf, slen, n = type(value), nil, 0, 0
-    if typ == "string" then
-        typ, sbuf, slen = 4, value, #value
-    elseif typ == "number" then
-        typ, n = 3, value
-    elseif value == nil then
-        typ = 0
-    elseif typ == "boolean" then
-        typ, n = 1, value and 1 or 0
-    else
+    local tag = TAG_OF[type(value)]
+    local s, slen, n = nil, 0, 0
+    if tag == STR then
+        s, slen = value, #value
+    elseif tag == NUM then
+        n = value
+    elseif tag == BOOL then
+        n = value and 1 or 0
+    elseif tag == nil then
         return nil, "bad value type"
     end
-
-    local rc = C.ngx_stream_lua_ffi_shdict_store(zone, op, key, #key, typ, sbuf, slen, n,
-                                                 exptime * 1000, flags or 0, errmsg,
-                                                 forcible)
-    if rc == 0 then
-        return true, nil, forcible[0] == 1
-    end
-    return false, ffi_str(errmsg[0]), forcible[0] == 1
+    local ok = C.ngx_stream_lua_ffi_shdict_store(zone, op, k, #k, tag, s, slen, n, ms,
+                                                 flags or 0, io_err, io_evicted) == 0
+    return ok, not ok and cstr(io_err[0]) or nil, io_evicted[0] == 1
 end
 
-local function fetch(dict, key, get_stale)
-    local zone = zone_of(dict)
-    local err
-    key, err = check_key(key)
-    if not key then
-        return nil, err
+local function lookup(dict, key, stale)
+    local zone, k = open(dict, key)
+    if not zone then
+        return nil, k
     end
-    buf_ptr[0] = buf
-    len_ptr[0] = BUF_SIZE
-    local rc = C.ngx_stream_lua_ffi_shdict_get(zone, key, #key, vtype, buf_ptr, len_ptr, num,
-                                               uflags, get_stale, stale, errmsg)
-    if rc ~= 0 then
-        if errmsg[0] ~= nil then
-            return nil, ffi_str(errmsg[0])
+    io_str[0], io_len[0] = io_buf, SCRATCH
+    if C.ngx_stream_lua_ffi_shdict_get(zone, k, #k, io_tag, io_str, io_len, io_num, io_flags,
+                                       stale, io_stale, io_err) ~= 0 then
+        if io_err[0] == nil then
+            error("failed to get the key")
         end
-        error("failed to get the key")
+        return nil, cstr(io_err[0])
     end
-
-    local typ = vtype[0]
-    if typ == 0 then
+    local tag = io_tag[0]
+    if tag == NIL then
         return nil
     end
-    local val
-    if typ == 4 then
-        val = take_string()
-    elseif typ == 3 then
-        val = tonumber(num[0])
-    elseif typ == 1 then
-        val = buf[0] ~= 0
-    else
-        error("unknown value type: " .. typ, 3)
+    local v = value_out(tag)
+    local f = tonumber(io_flags[0])
+    if stale == 1 then
+        return v, f ~= 0 and f or nil, io_stale[0] == 1
     end
-    local flags = tonumber(uflags[0])
-    if get_stale == 1 then
-        return val, flags ~= 0 and flags or nil, stale[0] == 1
+    if f == 0 then
+        return v
     end
-    if flags ~= 0 then
-        return val, flags
+    return v, f
+end
+
+-- incr's optional numbers: a value tonumber accepts, or an error naming the argument
+local NUMBER_EXPECTED = {
+    init = "bad init arg: number expected, got ",
+    init_ttl = "bad init_ttl arg: number expected, got ",
+}
+local function number_arg(v, which)
+    local n = tonumber(v)
+    if n == nil then
+        error(NUMBER_EXPECTED[which] .. type(v), 3)
     end
-    return val
+    return n
 end
 
-local methods = getmetatable(any_dict).__index
+local methods = getmetatable(some_dict).__index
 
-function methods.get(dict, key)
-    return fetch(dict, key, 0)
+methods.get = function(dict, key) return lookup(dict, key, 0) end
+methods.get_stale = function(dict, key) return lookup(dict, key, 1) end
+
+methods.set = function(dict, key, value, exptime, flags)
+    return store(dict, SET, key, value, exptime, flags)
 end
-
-function methods.get_stale(dict, key)
-    return fetch(dict, key, 1)
+methods.safe_set = function(dict, key, value, exptime, flags)
+    return store(dict, SAFE, key, value, exptime, flags)
 end
-
-function methods.set(dict, key, value, exptime, flags)
-    return store(dict, OP_SET, key, value, exptime, flags)
+methods.add = function(dict, key, value, exptime, flags)
+    return store(dict, ADD, key, value, exptime, flags)
 end
-
-function methods.safe_set(dict, key, value, exptime, flags)
-    return store(dict, OP_SAFE, key, value, exptime, flags)
+methods.safe_add = function(dict, key, value, exptime, flags)
+    return store(dict, ADD + SAFE, key, value, exptime, flags)
 end
-
-function methods.add(dict, key, value, exptime, flags)
-    return store(dict, OP_ADD, key, value, exptime, flags)
+methods.replace = function(dict, key, value, exptime, flags)
+    return store(dict, REPLACE, key, value, exptime, flags)
 end
+methods.delete = function(dict, key) return store(dict, SET, key, nil) end
 
-function methods.safe_add(dict, key, value, exptime, flags)
-    return store(dict, OP_ADD + OP_SAFE, key, value, exptime, flags)
-end
-
-function methods.replace(dict, key, value, exptime, flags)
-    return store(dict, OP_REPLACE, key, value, exptime, flags)
-end
-
-function methods.delete(dict, key)
-    return store(dict, OP_SET, key, nil)
-end
-
-function methods.incr(dict, key, value, init, init_ttl)
-    local zone = zone_of(dict)
-    local err
-    key, err = check_key(key)
-    if not key then
-        return nil, err
+methods.incr = function(dict, key, value, init, init_ttl)
+    local zone, k = open(dict, key)
+    if not zone then
+        return nil, k
     end
-    if type(value) ~= "number" then
-        value = tonumber(value)
+    io_num[0] = type(value) == "number" and value or tonumber(value)
+    if init and type(init) ~= "number" then
+        init = number_arg(init, "init")
     end
-    num[0] = value
-
-    if init then
-        local typ = type(init)
-        if typ ~= "number" then
-            init = tonumber(init)
-            if not init then
-                error("bad init arg: number expected, got " .. typ, 2)
-            end
-        end
-    end
+    local ttl_ms = 0
     if init_ttl ~= nil then
-        local typ = type(init_ttl)
-        if typ ~= "number" then
-            init_ttl = tonumber(init_ttl)
-            if not init_ttl then
-                error("bad init_ttl arg: number expected, got " .. typ, 2)
-            end
-        end
-        if init_ttl < 0 then
+        local ttl = type(init_ttl) == "number" and init_ttl or number_arg(init_ttl, "init_ttl")
+        if ttl < 0 then
             error('bad "init_ttl" argument', 2)
-        end
-        if not init then
+        elseif not init then
             error('must provide "init" when providing "init_ttl"', 2)
         end
-    else
-        init_ttl = 0
+        ttl_ms = ttl * 1000
     end
-
-    local rc = C.ngx_stream_lua_ffi_shdict_incr(zone, key, #key, num, errmsg,
-                                                init and 1 or 0, init or 0,
-                                                init_ttl * 1000, forcible)
-    if rc ~= 0 then
-        return nil, ffi_str(errmsg[0])
+    if C.ngx_stream_lua_ffi_shdict_incr(zone, k, #k, io_num, io_err, init and 1 or 0,
+                                        init or 0, ttl_ms, io_evicted) ~= 0 then
+        return nil, cstr(io_err[0])
     end
-    if not init then
-        return tonumber(num[0])
+    local n = tonumber(io_num[0])
+    if init then
+        return n, nil, io_evicted[0] == 1
     end
-    return tonumber(num[0]), nil, forcible[0] == 1
+    return n
 end
 
-function methods.flush_all(dict)
-    C.ngx_stream_lua_ffi_shdict_flush_all(zone_of(dict))
-end
-
-function methods.ttl(dict, key)
-    local zone = zone_of(dict)
-    local err
-    key, err = check_key(key)
-    if not key then
-        return nil, err
+methods.ttl = function(dict, key)
+    local zone, k = open(dict, key)
+    if not zone then
+        return nil, k
     end
-    local rc = C.ngx_stream_lua_ffi_shdict_get_ttl(zone, key, #key)
-    if rc == -5 then
+    local ms = C.ngx_stream_lua_ffi_shdict_get_ttl(zone, k, #k)
+    if ms == DECLINED then
         return nil, "not found"
     end
-    return tonumber(rc) / 1000
+    return tonumber(ms) / 1000
 end
 
-function methods.expire(dict, key, exptime)
-    local zone = zone_of(dict)
-    if not exptime then
-        error('bad "exptime" argument', 2)
+methods.expire = function(dict, key, exptime)
+    local zone, k, ms = open(dict, key, REQUIRED, exptime)
+    if not zone then
+        return nil, k
     end
-    local err
-    key, err = check_key(key)
-    if not key then
-        return nil, err
-    end
-    local rc = C.ngx_stream_lua_ffi_shdict_set_expire(zone, key, #key, exptime * 1000)
-    if rc == -5 then
+    if C.ngx_stream_lua_ffi_shdict_set_expire(zone, k, #k, ms) == DECLINED then
         return nil, "not found"
     end
     return true
 end
 
-function methods.capacity(dict)
-    return tonumber(C.ngx_stream_lua_ffi_shdict_capacity(zone_of(dict)))
+-- the zone-only methods: the method, then its caller
+methods.flush_all = function(dict)
+    C.ngx_stream_lua_ffi_shdict_flush_all(zone_or_raise(dict, 3))
+end
+methods.capacity = function(dict)
+    return tonumber(C.ngx_stream_lua_ffi_shdict_capacity(zone_or_raise(dict, 3)))
+end
+methods.free_space = function(dict)
+    return tonumber(C.ngx_stream_lua_ffi_shdict_free_space(zone_or_raise(dict, 3)))
 end
 
-function methods.free_space(dict)
-    return tonumber(C.ngx_stream_lua_ffi_shdict_free_space(zone_of(dict)))
-end
-
--- lists: the checks and messages of upstream's Lua C functions (raised without a position)
-
-local function list_zone(dict)
+-- Lists. `open_list` checks the argument count, the dict and the key (argument #2, a string
+-- or a number as luaL_checklstring takes it); every error here has no position.
+local function open_list(name, want, n, dict, key)
+    if n ~= want then
+        error("expecting " .. want .. " arguments, but only seen " .. n, 0)
+    end
     if type(dict) ~= "table" or type(dict[1]) ~= "userdata" then
-        error('bad "zone" argument', 0)
+        error(BAD_ZONE, 0)
     end
-    return C.ngx_stream_lua_ffi_shdict_udata_to_zone(dict[1])
+    local kt = type(key)
+    if kt ~= "string" and kt ~= "number" and kt ~= "nil" then
+        error("bad argument #2 to '" .. name .. "' (string expected, got " .. kt .. ")", 0)
+    end
+    if key == nil then
+        return false, "nil key"
+    end
+    local k = tostring(key)
+    local len = #k
+    if len == 0 or len > MAX_KEY then
+        return false, len == 0 and "empty key" or "key too long"
+    end
+    return udata_zone(dict[1]), k
 end
 
--- the key (argument #2) as check_key takes it; like luaL_checklstring, only strings and
--- numbers pass
-local function list_key(fname, key)
-    local typ = type(key)
-    if key ~= nil and typ ~= "string" and typ ~= "number" then
-        error("bad argument #2 to '" .. fname .. "' (string expected, got " .. typ .. ")", 0)
+local function push(front, name, n, dict, key, value)
+    local zone, k = open_list(name, 3, n, dict, key)
+    if not zone then
+        return nil, k
     end
-    return check_key(key)
-end
-
-local function push(front, fname, n, dict, key, value)
-    if n ~= 3 then
-        error("expecting 3 arguments, but only seen " .. n, 0)
-    end
-    local zone = list_zone(dict)
-    local err
-    key, err = list_key(fname, key)
-    if not key then
-        return nil, err
-    end
-    local typ, rc = type(value)
-    if typ == "string" then
-        rc = C.ngx_stream_lua_rs_ffi_shdict_push(zone, front, key, #key, 4, value, #value, 0)
-    elseif typ == "number" then
-        rc = C.ngx_stream_lua_rs_ffi_shdict_push(zone, front, key, #key, 3, nil, 0, value)
+    local vt, rc = type(value)
+    if vt == "number" then
+        rc = C.ngx_stream_lua_rs_ffi_shdict_push(zone, front, k, #k, NUM, nil, 0, value)
+    elseif vt == "string" then
+        rc = C.ngx_stream_lua_rs_ffi_shdict_push(zone, front, k, #k, STR, value, #value, 0)
     else
         return nil, "bad value type"
     end
@@ -358,64 +324,36 @@ local function push(front, fname, n, dict, key, value)
     return false, "no memory"
 end
 
-local function pop(front, fname, n, dict, key)
-    if n ~= 2 then
-        error("expecting 2 arguments, but only seen " .. n, 0)
+local function pop(front, name, n, dict, key)
+    local zone, k = open_list(name, 2, n, dict, key)
+    if not zone then
+        return nil, k
     end
-    local zone = list_zone(dict)
-    local err
-    key, err = list_key(fname, key)
-    if not key then
-        return nil, err
+    io_str[0], io_len[0] = io_buf, SCRATCH
+    local rc = C.ngx_stream_lua_rs_ffi_shdict_pop(zone, front, k, #k, io_tag, io_str, io_len,
+                                                 io_num, io_err)
+    if rc == -1 then
+        return nil, "value not a list"
+    elseif rc ~= 0 then
+        error(cstr(io_err[0]) .. " for key " .. k, 0)
     end
-    buf_ptr[0] = buf
-    len_ptr[0] = BUF_SIZE
-    local rc = C.ngx_stream_lua_rs_ffi_shdict_pop(zone, front, key, #key, vtype, buf_ptr,
-                                                 len_ptr, num, errmsg)
-    if rc ~= 0 then
-        if rc == -1 then
-            return nil, "value not a list"
-        end
-        error(ffi_str(errmsg[0]) .. " for key " .. key, 0)
-    end
-    local typ = vtype[0]
-    if typ == 0 then
+    local tag = io_tag[0]
+    if tag == NIL then
         return nil
     end
-    if typ == 3 then
-        return tonumber(num[0])
+    return tag == NUM and tonumber(io_num[0]) or value_out(STR)
+end
+
+methods.lpush = function(...) return push(1, "lpush", select("#", ...), ...) end
+methods.rpush = function(...) return push(0, "rpush", select("#", ...), ...) end
+methods.lpop = function(...) return pop(1, "lpop", select("#", ...), ...) end
+methods.rpop = function(...) return pop(0, "rpop", select("#", ...), ...) end
+methods.llen = function(...)
+    local zone, k = open_list("llen", 2, select("#", ...), ...)
+    if not zone then
+        return nil, k
     end
-    return take_string()
-end
-
-function methods.lpush(...)
-    return push(1, "lpush", select("#", ...), ...)
-end
-
-function methods.rpush(...)
-    return push(0, "rpush", select("#", ...), ...)
-end
-
-function methods.lpop(...)
-    return pop(1, "lpop", select("#", ...), ...)
-end
-
-function methods.rpop(...)
-    return pop(0, "rpop", select("#", ...), ...)
-end
-
-function methods.llen(...)
-    local n, dict, key = select("#", ...), ...
-    if n ~= 2 then
-        error("expecting 2 arguments, but only seen " .. n, 0)
-    end
-    local zone = list_zone(dict)
-    local err
-    key, err = list_key("llen", key)
-    if not key then
-        return nil, err
-    end
-    local rc = C.ngx_stream_lua_rs_ffi_shdict_llen(zone, key, #key)
+    local rc = C.ngx_stream_lua_rs_ffi_shdict_llen(zone, k, #k)
     if rc < 0 then
         return nil, "value not a list"
     end

@@ -8,26 +8,16 @@ local ngx = ngx
 local type, error, tostring, floor = type, error, tostring, math.floor
 
 ffi.cdef[[
-size_t ngx_stream_lua_ffi_uri_escaped_length(const unsigned char *src,
-    size_t len, int type);
-void ngx_stream_lua_ffi_escape_uri(const unsigned char *src, size_t len,
-    unsigned char *dst, int type);
-size_t ngx_stream_lua_ffi_unescape_uri(const unsigned char *src,
-    size_t len, unsigned char *dst);
-size_t ngx_stream_lua_ffi_encode_base64(const unsigned char *src,
-    size_t len, unsigned char *dst, int no_padding);
-int ngx_stream_lua_ffi_decode_base64(const unsigned char *src,
-    size_t len, unsigned char *dst, size_t *dlen);
-void ngx_stream_lua_ffi_md5_bin(const unsigned char *src, size_t len,
-    unsigned char *dst);
-void ngx_stream_lua_ffi_md5(const unsigned char *src, size_t len,
-    unsigned char *dst);
-int ngx_stream_lua_ffi_sha1_bin(const unsigned char *src, size_t len,
-    unsigned char *dst);
-unsigned int ngx_stream_lua_ffi_crc32_long(const unsigned char *src,
-    size_t len);
-unsigned int ngx_stream_lua_ffi_crc32_short(const unsigned char *src,
-    size_t len);
+unsigned int ngx_stream_lua_ffi_crc32_short(const unsigned char *src, size_t len);
+unsigned int ngx_stream_lua_ffi_crc32_long(const unsigned char *src, size_t len);
+void ngx_stream_lua_ffi_md5(const unsigned char *src, size_t len, unsigned char *dst);
+void ngx_stream_lua_ffi_md5_bin(const unsigned char *src, size_t len, unsigned char *dst);
+int ngx_stream_lua_ffi_sha1_bin(const unsigned char *src, size_t len, unsigned char *dst);
+size_t ngx_stream_lua_ffi_encode_base64(const unsigned char *src, size_t len, unsigned char *dst, int no_padding);
+int ngx_stream_lua_ffi_decode_base64(const unsigned char *src, size_t len, unsigned char *dst, size_t *dlen);
+size_t ngx_stream_lua_ffi_uri_escaped_length(const unsigned char *src, size_t len, int type);
+void ngx_stream_lua_ffi_escape_uri(const unsigned char *src, size_t len, unsigned char *dst, int type);
+size_t ngx_stream_lua_ffi_unescape_uri(const unsigned char *src, size_t len, unsigned char *dst);
 ]]
 
 -- one scratch buffer (no call below yields while using it); bigger requests get their own,
@@ -43,39 +33,38 @@ local function get_buf(size)
     return buf
 end
 
+-- the string a string argument stands for: nil and false are "", others go through tostring
 local function to_str(s)
-    if type(s) ~= "string" then
-        if not s then
-            return ""
-        end
-        return tostring(s)
-    end
-    return s
-end
-
-local ESCAPE_URI, ESCAPE_URI_COMPONENT, ESCAPE_MAIL_AUTH = 0, 2, 6
-
-ngx.escape_uri = function(s, esc_type)
-    s = to_str(s)
-    if esc_type == nil then
-        esc_type = ESCAPE_URI_COMPONENT
-    else
-        -- level 3, as resty.core reports it
-        if type(esc_type) ~= "number" then
-            error("\"type\" is not a number", 3)
-        end
-        if esc_type < ESCAPE_URI or esc_type > ESCAPE_MAIL_AUTH then
-            error("\"type\" " .. esc_type .. " out of range", 3)
-        end
-    end
-    local slen = #s
-    local dlen = C.ngx_stream_lua_ffi_uri_escaped_length(s, slen, esc_type)
-    if dlen == slen then
+    if type(s) == "string" then
         return s
     end
-    local dst = get_buf(dlen)
-    C.ngx_stream_lua_ffi_escape_uri(s, slen, dst, esc_type)
-    return ffi_string(dst, dlen)
+    return s and tostring(s) or ""
+end
+
+-- escape_uri's kinds: 0 (URI) to 6 (mail auth); 2 (URI component) when none is given
+local FIRST_KIND, DEFAULT_KIND, LAST_KIND = 0, 2, 6
+local function escape_kind(kind)
+    if kind == nil then
+        return DEFAULT_KIND
+    elseif type(kind) ~= "number" then
+        error('"type" is not a number', 4) -- (one frame past the caller, as resty.core has it)
+    elseif kind < FIRST_KIND or kind > LAST_KIND then
+        error('"type" ' .. kind .. " out of range", 4)
+    end
+    return kind
+end
+
+ngx.escape_uri = function(s, kind)
+    local src = to_str(s)
+    local k = escape_kind(kind)
+    local n = #src
+    local escaped = C.ngx_stream_lua_ffi_uri_escaped_length(src, n, k)
+    if escaped == n then
+        return src
+    end
+    local out = get_buf(escaped)
+    C.ngx_stream_lua_ffi_escape_uri(src, n, out, k)
+    return ffi_string(out, escaped)
 end
 
 ngx.unescape_uri = function(s)
@@ -100,13 +89,18 @@ ngx.encode_base64 = function(s, no_padding)
     return ffi_string(dst, C.ngx_stream_lua_ffi_encode_base64(s, slen, dst, pad))
 end
 
-ngx.decode_base64 = function(s)
+-- the decoders' scratch room for s (3 bytes for every 4, the last group rounded up); only a
+-- string may be decoded (raised at the decoder's caller)
+local function decode_room(s)
     if type(s) ~= "string" then
-        error("string argument only", 2)
+        error("string argument only", 3)
     end
-    local slen = #s
-    local dst = get_buf(floor((slen + 3) / 4) * 3)
-    if C.ngx_stream_lua_ffi_decode_base64(s, slen, dst, size_ptr) == 0 then
+    return get_buf(floor((#s + 3) / 4) * 3)
+end
+
+ngx.decode_base64 = function(s)
+    local dst = decode_room(s)
+    if C.ngx_stream_lua_ffi_decode_base64(s, #s, dst, size_ptr) == 0 then
         return nil
     end
     return ffi_string(dst, size_ptr[0])
@@ -116,12 +110,8 @@ end
 -- for http only: calling it fails the same way ("missing declaration for symbol"), but the
 -- key exists (upstream t/062-count.t counts it)
 ngx.decode_base64mime = function(s)
-    if type(s) ~= "string" then
-        error("string argument only", 2)
-    end
-    local slen = #s
-    local dst = get_buf(floor((slen + 3) / 4) * 3)
-    if C.ngx_http_lua_ffi_decode_base64mime(s, slen, dst, size_ptr) == 0 then
+    local dst = decode_room(s)
+    if C.ngx_http_lua_ffi_decode_base64mime(s, #s, dst, size_ptr) == 0 then
         return nil
     end
     return ffi_string(dst, size_ptr[0])

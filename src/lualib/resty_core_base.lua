@@ -1,135 +1,103 @@
 -- stream-lua-rs built-in `resty.core.base`: the helpers lua-resty-core's modules and
--- third-party FFI libraries use, with lua-resty-core 0.1.31's names and values.
+-- third-party FFI libraries use (names and values as lua-resty-core 0.1.31 has them).
 local ffi = require "ffi"
-local ffi_new = ffi.new
-local pcall, error, select, getfenv, pairs = pcall, error, select, getfenv, pairs
-local ceil = math.ceil
+local pcall, error, select, pairs, ceil = pcall, error, select, pairs, math.ceil
 local subsystem = ngx.config.subsystem
 
-if not pcall(ffi.typeof, "ngx_str_t") then
-    ffi.cdef[[
-        typedef struct {
-            size_t                 len;
-            const unsigned char   *data;
-        } ngx_str_t;
-    ]]
+-- the C types every FFI user expects, each declared unless something declared it first
+local TYPES = {
+    { "ngx_str_t", "typedef struct { size_t len; const unsigned char *data; } ngx_str_t;" },
+    { "ngx_stream_lua_request_t",
+      "typedef struct ngx_stream_lua_request_s ngx_stream_lua_request_t;" },
+    { "ngx_stream_lua_ffi_str_t",
+      "typedef struct { int len; const unsigned char *data; } ngx_stream_lua_ffi_str_t;" },
+}
+for _, t in ipairs(TYPES) do
+    if not pcall(ffi.typeof, t[1]) then
+        ffi.cdef(t[2])
+    end
 end
 
-if not pcall(ffi.typeof, "ngx_stream_lua_request_t") then
-    ffi.cdef[[
-        typedef struct ngx_stream_lua_request_s ngx_stream_lua_request_t;
-    ]]
+-- a LuaJIT extension module, or a plain Lua stand-in where this LuaJIT lacks it
+local function extension(name, stand_in)
+    local found, f = pcall(require, name)
+    return found and f or stand_in
 end
 
-if not pcall(ffi.typeof, "ngx_stream_lua_ffi_str_t") then
-    ffi.cdef[[
-        typedef struct {
-            int                       len;
-            const unsigned char      *data;
-        } ngx_stream_lua_ffi_str_t;
-    ]]
-end
-
-local ok, new_tab = pcall(require, "table.new")
-if not ok then
-    new_tab = function() return {} end
-end
-
-local clear_tab
-ok, clear_tab = pcall(require, "table.clear")
-if not ok then
-    clear_tab = function(tab)
-        for k in pairs(tab) do
-            tab[k] = nil
+local M = {
+    version = "0.1.31",
+    new_tab = extension("table.new", function() return {} end),
+    clear_tab = extension("table.clear", function(t)
+        for k in pairs(t) do
+            t[k] = nil
         end
+    end),
+    -- the running session, through a call LuaJIT compiles (getfenv(0).__ngx_req would not)
+    get_request = require "thread.exdata",
+}
+
+-- the return codes of the exported functions (nginx's NGX_* codes and two of ours)
+for name, code in pairs {
+    OK = 0, ERROR = -1, AGAIN = -2, BUSY = -3, DONE = -4, DECLINED = -5, ABORT = -6,
+    NO_REQ_CTX = -100, BAD_CONTEXT = -101,
+} do
+    M["FFI_" .. name] = code
+end
+
+-- out-parameters shared by every FFI caller in the VM
+local shared_errmsg = ffi.new("char *[1]")
+local shared_size = ffi.new("size_t[1]")
+M.get_errmsg_ptr = function() return shared_errmsg end
+M.get_size_ptr = function() return shared_size end
+
+-- One scratch buffer of `scratch_size` bytes (made on first use); a larger request, or
+-- one that must not share it, gets a buffer of its own.
+local char_array = ffi.typeof("char[?]")
+local scratch_size, scratch = 4096, nil
+
+M.get_string_buf_size = function() return scratch_size end
+
+M.set_string_buf_size = function(size)
+    if size > 0 then
+        scratch_size, scratch = ceil(size), nil
     end
 end
 
-local _M = new_tab(0, 24)
-
-_M.version = "0.1.31"
-_M.new_tab = new_tab
-_M.clear_tab = clear_tab
-
-_M.FFI_OK = 0
-_M.FFI_ERROR = -1
-_M.FFI_AGAIN = -2
-_M.FFI_BUSY = -3
-_M.FFI_DONE = -4
-_M.FFI_DECLINED = -5
-_M.FFI_ABORT = -6
-_M.FFI_NO_REQ_CTX = -100
-_M.FFI_BAD_CONTEXT = -101
-
--- the running session, through a call LuaJIT compiles (getfenv(0).__ngx_req would not)
-_M.get_request = require "thread.exdata"
-
-local errmsg
-function _M.get_errmsg_ptr()
-    if not errmsg then
-        errmsg = ffi_new("char *[1]")
+M.get_string_buf = function(size, must_alloc)
+    if must_alloc or size > scratch_size then
+        return ffi.new(char_array, size)
     end
-    return errmsg
+    scratch = scratch or ffi.new(char_array, scratch_size)
+    return scratch
 end
 
-local size_ptr
-function _M.get_size_ptr()
-    if not size_ptr then
-        size_ptr = ffi_new("size_t[1]")
-    end
-    return size_ptr
-end
-
--- a shared scratch buffer of str_buf_size bytes; bigger (or must_alloc) requests get
--- their own
-local c_buf_type = ffi.typeof("char[?]")
-local str_buf_size = 4096
-local str_buf
-
-function _M.set_string_buf_size(size)
-    if size <= 0 then
-        return
-    end
-    str_buf = nil
-    str_buf_size = ceil(size)
-end
-
-function _M.get_string_buf_size()
-    return str_buf_size
-end
-
-function _M.get_string_buf(size, must_alloc)
-    if size > str_buf_size or must_alloc then
-        return ffi_new(c_buf_type, size)
-    end
-    if not str_buf then
-        str_buf = ffi_new(c_buf_type, str_buf_size)
-    end
-    return str_buf
-end
-
--- luaL_ref-style reference of `key` in `tb` (slot 0 is the free list)
-function _M.ref_in_table(tb, key)
-    if key == nil then
+-- Stores `value` in `t` under a free integer slot and returns the slot (-1 for nil); slot 0
+-- heads the list of freed slots, as luaL_ref keeps it.
+M.ref_in_table = function(t, value)
+    if value == nil then
         return -1
     end
-    local ref = tb[0]
-    if ref and ref ~= 0 then
-        tb[0] = tb[ref]
+    local slot = t[0]
+    if not slot or slot == 0 then
+        slot = #t + 1
     else
-        ref = #tb + 1
+        t[0] = t[slot]
     end
-    tb[ref] = key
-    return ref
+    t[slot] = value
+    return slot
 end
 
-function _M.allows_subsystem(...)
-    for i = 1, select("#", ...) do
-        if select(i, ...) == subsystem then
+-- raises at the caller unless this is one of the named subsystems
+M.allows_subsystem = function(...)
+    local n = select("#", ...)
+    local i = 1
+    while i <= n do
+        if (select(i, ...)) == subsystem then
             return
         end
+        i = i + 1
     end
     error("unsupported subsystem: " .. subsystem, 2)
 end
 
-return _M
+return M
