@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::c_int;
+use std::mem::ManuallyDrop;
 
 use crate::lua_calls;
 use crate::runtime::detached::{run_detached, Detached};
@@ -49,22 +50,15 @@ struct Timers {
     watch: Option<ShutdownWatch>,
 }
 
-impl Drop for Timers {
-    fn drop(&mut self) {
-        // At process exit the cycle and the VMs are gone already: what is left is not freed
-        // (a graceful shutdown has run every pending timer by then).
-        std::mem::forget(std::mem::take(&mut self.pending));
-        std::mem::forget(self.watch.take());
-    }
-}
-
 thread_local! {
-    static TIMERS: RefCell<Timers> = RefCell::new(Timers {
+    // Never dropped: at process exit the cycle and the VMs are gone already, so what is left
+    // (a graceful shutdown has run every pending timer by then) stays, reachable, as it is.
+    static TIMERS: ManuallyDrop<RefCell<Timers>> = ManuallyDrop::new(RefCell::new(Timers {
         pending: HashMap::new(),
         made: 0,
         running: 0,
         watch: None,
-    });
+    }));
 }
 
 lua_calls! {

@@ -20,6 +20,7 @@ pub const INFO_NAMECOUNT: u32 = 17;
 pub const INFO_NAMEENTRYSIZE: u32 = 18;
 pub const INFO_NAMETABLE: u32 = 19;
 pub const CONFIG_JIT: u32 = 1;
+const CONFIG_MATCHLIMIT: u32 = 4;
 pub const CONFIG_VERSION: u32 = 11;
 
 mod raw {
@@ -291,6 +292,14 @@ pub fn has_jit() -> bool {
     // SAFETY: CONFIG_JIT writes a uint32_t.
     unsafe { raw::config(CONFIG_JIT, &mut jit as *mut u32 as *mut c_void) };
     jit != 0
+}
+
+/// The match limit PCRE2 was built with (what a match context starts with).
+pub fn default_match_limit() -> u32 {
+    let mut limit: u32 = 10_000_000;
+    // SAFETY: CONFIG_MATCHLIMIT writes a uint32_t.
+    unsafe { raw::config(CONFIG_MATCHLIMIT, &mut limit as *mut u32 as *mut c_void) };
+    limit
 }
 
 /// PCRE2's version text, NUL-terminated.

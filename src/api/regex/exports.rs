@@ -67,9 +67,9 @@ struct Matcher {
     ctx: pcre2::MatchContext,
     /// Declared after `ctx`, which uses it: dropped after it.
     jit_stack: RefCell<Option<pcre2::JitStack>>,
-    /// lua_regex_match_limit was applied (once the running cycle's configuration is known:
-    /// not yet while init_by_lua runs)
-    limit_set: Cell<bool>,
+    /// The cycle whose lua_regex_match_limit the context has (none yet while init_by_lua runs
+    /// at the first start; a reload's new cycle has its own).
+    limit_of: Cell<usize>,
 }
 
 thread_local! {
@@ -82,20 +82,20 @@ impl Matcher {
         MATCHER.with_borrow_mut(|m| {
             if m.is_none() {
                 *m = pcre2::MatchContext::new()
-                    .map(|ctx| Rc::new(Matcher { ctx, jit_stack: RefCell::new(None), limit_set: Cell::new(false) }));
+                    .map(|ctx| Rc::new(Matcher { ctx, jit_stack: RefCell::new(None), limit_of: Cell::new(0) }));
             }
             m.clone()
         })
     }
 
-    /// The match context, with the match limit once it is known.
+    /// The match context, with the running cycle's match limit once it is known.
     fn context(&self) -> &pcre2::MatchContext {
-        if !self.limit_set.get() {
+        let cycle = crate::sys::worker::cycle_id();
+        if self.limit_of.get() != cycle {
             if let Some(limit) = crate::api::regex::match_limit() {
-                if limit > 0 {
-                    self.ctx.set_match_limit(limit.min(u32::MAX as usize) as u32);
-                }
-                self.limit_set.set(true);
+                let limit = if limit > 0 { limit.min(u32::MAX as usize) as u32 } else { pcre2::default_match_limit() };
+                self.ctx.set_match_limit(limit);
+                self.limit_of.set(cycle);
             }
         }
         &self.ctx
