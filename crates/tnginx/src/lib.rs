@@ -12,6 +12,10 @@
 //!   TEST_NGINX_LOG_LEVEL     default error_log level (default debug)
 //!   TEST_NGINX_MASTER_PROCESS  on/off, overrides the files' choice (default off, as upstream)
 //!   TEST_NGINX_VERBOSE       print where each generated nginx.conf is
+//!   TEST_NGINX_USE_HUP=1     keep one nginx (with a master) per file and reload it with
+//!                            SIGHUP between blocks instead of restarting it, as Test::Nginx
+//!                            does; blocks with `--- must_die` still start their own nginx,
+//!                            `--- shutdown_error_log` is not checked in this mode
 //!   TEST_NGINX_RESTY_CORE    lua-resty-core (and lrucache) `lib` dirs, `:`-separated: load them
 //!   TNGINX_SELF_TEST=1       run the runner's own unit checks instead of tests
 //!   TNGINX_LINT=1            only check that the selected files parse and evaluate
@@ -210,6 +214,7 @@ fn build_config(repo: &Path) -> Result<Config, String> {
         log_level: env_nonempty("TEST_NGINX_LOG_LEVEL").unwrap_or_else(|| "debug".into()),
         master_override,
         verbose: env_nonempty("TEST_NGINX_VERBOSE").is_some_and(|v| v != "0"),
+        use_hup: env_nonempty("TEST_NGINX_USE_HUP").is_some_and(|v| v != "0"),
     })
 }
 
@@ -227,6 +232,7 @@ fn lint(repo: &Path, files: &[FileSel]) -> i32 {
         log_level: "debug".into(),
         master_override: None,
         verbose: false,
+        use_hup: false,
     };
     let mut n = 0;
     for f in files {

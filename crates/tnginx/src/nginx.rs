@@ -38,6 +38,38 @@ impl Paths {
         }
     }
 
+    /// HUP mode: empties the server root but keeps what the running nginx holds (its pid file,
+    /// unix sockets, certificates and stderr), as Test::Nginx does before a reload.
+    pub fn clean_for_reload(&self) -> io::Result<()> {
+        fn walk(dir: &Path) -> io::Result<()> {
+            for e in fs::read_dir(dir)? {
+                let p = e?.path();
+                if p.is_dir() && !p.is_symlink() {
+                    walk(&p)?;
+                    continue;
+                }
+                let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let keep = name == "nginx.pid"
+                    || name == "stderr.log"
+                    || [".sock", ".crt", ".key"].iter().any(|x| name.ends_with(x));
+                if !keep {
+                    fs::remove_file(&p)?;
+                }
+            }
+            Ok(())
+        }
+        if self.root.exists() {
+            walk(&self.root)?;
+        }
+        for d in [&self.conf_dir, &self.html_dir, &self.logs_dir] {
+            fs::create_dir_all(d)?;
+        }
+        fs::write(
+            self.html_dir.join("index.html"),
+            "<html><head><title>It works!</title></head><body>It works!</body></html>",
+        )
+    }
+
     /// Empties the server root and recreates its directories.
     pub fn reset(&self) -> io::Result<()> {
         if self.root.exists() {
@@ -126,6 +158,9 @@ pub struct ConfSpec<'a> {
     pub worker_connections: u32,
     pub event_type: Option<String>,
     pub run_as_root: bool,
+    /// HUP mode: an http server on this port answers `GET /ver` with this configuration
+    /// version, so the runner can tell when the reloaded workers serve.
+    pub version_server: Option<(u16, String)>,
 }
 
 fn push_line(out: &mut Vec<u8>, s: &str) {
@@ -174,7 +209,15 @@ pub fn render_conf(c: &ConfSpec) -> Vec<u8> {
         main.extend_from_slice(b"}\n");
     }
     out.extend_from_slice(&main);
-    push_line(&mut out, "\nhttp {\n    access_log off;\n}\n");
+    // the version server shares the `access_log` line: line numbers stay as in the other mode
+    let ver = match &c.version_server {
+        Some((port, v)) => format!(
+            " server {{ listen 127.0.0.1:{}; server_name 'Test-Nginx'; location = /ver {{ return 200 '{}'; }} }}",
+            port, v
+        ),
+        None => String::new(),
+    };
+    push_line(&mut out, &format!("\nhttp {{\n    access_log off;{}\n}}\n", ver));
     out.extend_from_slice(&c.post_main_config);
     push_line(&mut out, "\nevents {");
     push_line(&mut out, "    accept_mutex off;");
@@ -267,6 +310,14 @@ impl Nginx {
                 return Startup::TimedOut;
             }
             std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Sends a signal to the master (or the only process).
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child.
+        unsafe {
+            libc::kill(self.pid(), sig);
         }
     }
 
