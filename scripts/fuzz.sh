@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Longer runs of the property tests of the pure crates (codecs, regex replacement templates).
 # `cargo test` runs them briefly; this runs each property PROPTEST_CASES times (default
-# 100000; e.g. `PROPTEST_CASES=1000000 scripts/fuzz.sh`).  A failure prints the smallest
+# 1000000, about a minute; e.g. `PROPTEST_CASES=10000000 scripts/fuzz.sh`).  A failure prints the smallest
 # input proptest found.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// Upstream's pause before reading the error log (3 x TEST_NGINX_SLEEP).
 const LOG_SETTLE: Duration = Duration::from_millis(45);
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct BlockEnv<'a> {
     pub env: &'a BTreeMap<String, String>,
@@ -180,7 +180,9 @@ pub fn execute(
         return r;
     }
 
-    let stopped = ngx.stop(Duration::from_secs_f64(cfg.timeout.max(3.0)));
+    // under valgrind the exit (and its leak check) takes seconds
+    let grace = if cfg.valgrind.is_some() { 60.0 } else { cfg.timeout.max(3.0) };
+    let stopped = ngx.stop(Duration::from_secs_f64(grace));
     std::thread::sleep(Duration::from_millis(10));
     let after = log.read_new();
     if stopped.forced {
@@ -188,9 +190,14 @@ pub fn execute(
     } else if died.is_none() {
         if stopped.status.signal().is_some() {
             r.failures.push(format!("nginx crashed while shutting down: {}", nginx::describe_exit(stopped.status)));
+        } else if stopped.status.code() == Some(crate::valgrind::ERROR_EXIT_CODE) && cfg.valgrind.is_some() {
+            r.notes.push("valgrind found errors (exit code of --error-exitcode)".into());
         } else if stopped.status.code() != Some(0) {
             r.notes.push(format!("nginx exited with {} after SIGQUIT", nginx::describe_exit(stopped.status)));
         }
+    }
+    if cfg.valgrind.is_some() {
+        crate::valgrind::check(paths, &cfg.modules, &mut r.failures, &mut r.notes);
     }
     check_patterns(
         "shutdown_error_log",
@@ -221,7 +228,11 @@ fn start(
         r.failures.push(e);
         return None;
     }
-    let mut ngx = match Nginx::start(&cfg.nginx, paths, env, plan.keep_stderr) {
+    let wrapper = match &cfg.valgrind {
+        Some(supp) => crate::valgrind::wrapper(paths, supp.as_deref()),
+        None => Vec::new(),
+    };
+    let mut ngx = match Nginx::start(&cfg.nginx, &wrapper, paths, env, plan.keep_stderr) {
         Ok(n) => n,
         Err(e) => {
             r.failures.push(format!("cannot run {}: {}", cfg.nginx.display(), e));

@@ -255,9 +255,23 @@ pub struct Stopped {
 }
 
 impl Nginx {
-    pub fn start(binary: &Path, paths: &Paths, env: &BTreeMap<String, String>, keep_stderr: bool) -> io::Result<Nginx> {
+    /// Starts nginx; with a `wrapper` (valgrind and its options), nginx runs under it.
+    pub fn start(
+        binary: &Path,
+        wrapper: &[String],
+        paths: &Paths,
+        env: &BTreeMap<String, String>,
+        keep_stderr: bool,
+    ) -> io::Result<Nginx> {
         let stderr = if keep_stderr { Stdio::from(fs::File::create(&paths.stderr_file)?) } else { Stdio::null() };
-        let mut cmd = Command::new(binary);
+        let mut cmd = match wrapper.split_first() {
+            Some((prog, args)) => {
+                let mut c = Command::new(prog);
+                c.args(args).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
         // SAFETY: prctl only affects the child being set up; nginx then dies with us (e.g. on
         // Ctrl-C) instead of lingering.
         #[cfg(target_os = "linux")]

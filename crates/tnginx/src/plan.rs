@@ -302,7 +302,10 @@ pub fn build_plan(
         grep,
         shutdown_error_log: sec.get("shutdown_error_log").map(patterns_of).unwrap_or_default(),
         no_shutdown_error_log: sec.get("no_shutdown_error_log").map(patterns_of).unwrap_or_default(),
-        timeout: Duration::from_secs_f64(sec.seconds("timeout")?.unwrap_or(cfg.timeout)),
+        // valgrind runs everything 10-50 times slower: extra time, as Test::Nginx gives
+        timeout: Duration::from_secs_f64(
+            sec.seconds("timeout")?.unwrap_or(cfg.timeout) + if cfg.valgrind.is_some() { 10.0 } else { 0.0 },
+        ),
         abort: sec.map.contains_key("abort"),
         wait: Duration::from_secs_f64(sec.seconds("wait")?.unwrap_or(0.0)),
         log_level,

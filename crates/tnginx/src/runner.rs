@@ -28,6 +28,9 @@ pub struct Config {
     pub verbose: bool,
     /// TEST_NGINX_USE_HUP: one nginx per file, reloaded (SIGHUP) between blocks.
     pub use_hup: bool,
+    /// TEST_NGINX_USE_VALGRIND: nginx runs under valgrind (memcheck, leak check); the
+    /// suppressions file, when it exists.
+    pub valgrind: Option<Option<PathBuf>>,
 }
 
 pub enum Outcome {
