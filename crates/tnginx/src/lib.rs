@@ -16,7 +16,8 @@
 //!                            passes through a loaded module (.so); other valgrind errors are
 //!                            notes; reports are read when a block stops its nginx (so not
 //!                            with TEST_NGINX_USE_HUP).  Build the module with
-//!                            scripts/build-valgrind.sh and pass it in TEST_NGINX_LOAD_MODULES.
+//!                            scripts/build-valgrind.sh and pass it in TEST_NGINX_LOAD_MODULES;
+//!                            TEST_NGINX_VALGRIND_OPTS adds valgrind options.
 //!   TEST_NGINX_MASTER_PROCESS  on/off, overrides the files' choice (default off, as upstream)
 //!   TEST_NGINX_VERBOSE       print where each generated nginx.conf is
 //!   TEST_NGINX_USE_HUP=1     keep one nginx (with a master) per file and reload it with

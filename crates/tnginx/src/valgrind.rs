@@ -29,6 +29,10 @@ pub fn wrapper(paths: &Paths, suppressions: Option<&Path>) -> Vec<String> {
     if let Some(s) = suppressions {
         v.push(format!("--suppressions={}", s.display()));
     }
+    // more options (e.g. --run-libc-freeres=no) from TEST_NGINX_VALGRIND_OPTS
+    if let Ok(extra) = std::env::var("TEST_NGINX_VALGRIND_OPTS") {
+        v.extend(extra.split_whitespace().map(String::from));
+    }
     v
 }
 
