@@ -437,3 +437,71 @@ pub fn parse_ver(s: &str) -> Option<(u32, u32, u32)> {
     let mut it = s.split('.').map(|p| p.trim_matches(|c: char| !c.is_ascii_digit()).parse::<u32>().ok());
     Some((it.next()??, it.next()??, it.next().flatten().unwrap_or(0)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec<'a>(pid: &'a Path, version_server: Option<(u16, String)>) -> ConfSpec<'a> {
+        ConfSpec {
+            title: "t".into(),
+            modules: &[],
+            workers: 1,
+            master_process: true,
+            error_log: "logs/error.log".into(),
+            log_level: "debug".into(),
+            pid_file: pid,
+            env_names: vec![],
+            late_env_names: vec![],
+            main_config: vec![],
+            stream_config: Some(b"# s".to_vec()),
+            servers: vec![],
+            post_main_config: b"# post".to_vec(),
+            worker_connections: 64,
+            event_type: None,
+            run_as_root: false,
+            version_server,
+        }
+    }
+
+    /// HUP mode's version server sits on the `access_log` line: no line moves.
+    #[test]
+    fn version_server_keeps_line_numbers() {
+        let pid = PathBuf::from("/x/nginx.pid");
+        let plain = String::from_utf8(render_conf(&spec(&pid, None))).unwrap();
+        let hup = String::from_utf8(render_conf(&spec(&pid, Some((1234, "abcdefghij".into()))))).unwrap();
+        assert_eq!(plain.lines().count(), hup.lines().count());
+        let line = hup.lines().find(|l| l.contains("/ver")).unwrap();
+        assert!(line.contains("access_log off;"), "{line}");
+        assert!(line.contains("listen 127.0.0.1:1234;") && line.contains("return 200 'abcdefghij';"), "{line}");
+        let post = |s: &str| s.lines().position(|l| l == "# post");
+        assert_eq!(post(&plain), post(&hup));
+    }
+
+    /// A reload's cleanup keeps what the running nginx holds and removes the rest.
+    #[test]
+    fn clean_for_reload_keeps_pid_sockets_and_certs() {
+        let root = std::env::temp_dir().join(format!("tnginx-clean-{}", std::process::id()));
+        let p = Paths::new(root.clone());
+        p.reset().unwrap();
+        for f in ["logs/nginx.pid", "logs/error.log", "html/a.sock", "html/sub/x.crt", "html/x.key", "conf/nginx.conf"]
+        {
+            let path = root.join(f);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "x").unwrap();
+        }
+        p.clean_for_reload().unwrap();
+        for (f, kept) in [
+            ("logs/nginx.pid", true),
+            ("html/a.sock", true),
+            ("html/sub/x.crt", true),
+            ("html/x.key", true),
+            ("logs/error.log", false),
+            ("conf/nginx.conf", false),
+            ("html/index.html", true),
+        ] {
+            assert_eq!(root.join(f).exists(), kept, "{f}");
+        }
+        let _ = fs::remove_dir_all(&root);
+    }
+}

@@ -551,7 +551,9 @@ fn short(s: &str) -> String {
 fn save_artifacts(paths: &Paths, failed_dir: &Path, number: usize) -> Option<PathBuf> {
     let dir = failed_dir.join(format!("TEST-{}", number));
     std::fs::create_dir_all(&dir).ok()?;
-    for f in [&paths.conf_file, &paths.error_log, &paths.stderr_file] {
+    let mut files = vec![paths.conf_file.clone(), paths.error_log.clone(), paths.stderr_file.clone()];
+    files.extend(crate::valgrind::reports(paths));
+    for f in &files {
         if f.exists() {
             let _ = std::fs::copy(f, dir.join(f.file_name()?));
         }
