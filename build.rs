@@ -16,6 +16,7 @@ const VERSION_CFGS: &[(u64, &str)] = &[];
 
 fn main() {
     nginx_cfgs();
+    valgrind_check();
 
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let script = dir.join("nginx-config/exports.map");
@@ -45,6 +46,23 @@ fn nginx_cfgs() {
         println!("cargo::rustc-check-cfg=cfg({name})");
         if version >= *at_least {
             println!("cargo::rustc-cfg={name}");
+        }
+    }
+}
+
+/// The `valgrind` feature only makes sense with LuaJIT built for it, which a feature cannot
+/// arrange (the flags must reach luajit-src's `cc` through the environment): check they do.
+fn valgrind_check() {
+    let target = env::var("TARGET").unwrap_or_default().replace('-', "_");
+    let var = format!("CFLAGS_{target}");
+    println!("cargo::rerun-if-env-changed={var}");
+    if env::var_os("CARGO_FEATURE_VALGRIND").is_none() {
+        return;
+    }
+    let flags = env::var(&var).unwrap_or_default();
+    for want in ["-DLUAJIT_USE_SYSMALLOC", "-DLUAJIT_USE_VALGRIND"] {
+        if !flags.split_whitespace().any(|f| f == want) {
+            panic!("the valgrind feature needs LuaJIT built with {want} in {var}: use scripts/build-valgrind.sh");
         }
     }
 }

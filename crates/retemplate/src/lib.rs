@@ -93,7 +93,10 @@ pub fn compile_template(src: &[u8]) -> Result<Option<Template>, String> {
 /// Byte range of capture `n` in `caps` (pairs of offsets), if it matched.
 #[inline]
 pub fn capture_range(caps: &[i32], n: usize) -> Option<(usize, usize)> {
-    let (from, to) = (*caps.get(2 * n)?, *caps.get(2 * n + 1)?);
+    // a huge N (the parser saturates) is an unset capture: 2 * N must not wrap around to a
+    // real group, nor overflow (a panic with overflow checks)
+    let i = n.checked_mul(2)?;
+    let (from, to) = (*caps.get(i)?, *caps.get(i.checked_add(1)?)?);
     (from >= 0 && to >= from).then_some((from as usize, to as usize))
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// Upstream's pause before reading the error log (3 x TEST_NGINX_SLEEP).
 const LOG_SETTLE: Duration = Duration::from_millis(45);
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct BlockEnv<'a> {
     pub env: &'a BTreeMap<String, String>,
@@ -102,37 +102,47 @@ fn lines_of(data: &[u8]) -> Vec<Vec<u8>> {
     data.split_inclusive(|&b| b == b'\n').map(|l| l.strip_suffix(b"\n").unwrap_or(l).to_vec()).collect()
 }
 
-pub fn execute(cfg: &Config, paths: &Paths, plan: &Plan, env: &BTreeMap<String, String>, title: &str) -> ExecResult {
+/// Executes a block.  `live` is the nginx a previous block of the file left running (HUP
+/// mode); in HUP mode the block reloads it instead of starting its own, and leaves it running.
+pub fn execute(
+    cfg: &Config,
+    paths: &Paths,
+    plan: &Plan,
+    env: &BTreeMap<String, String>,
+    title: &str,
+    live: &mut Option<Nginx>,
+) -> ExecResult {
     let mut r = ExecResult::default();
-    if let Err(e) = prepare(cfg, paths, plan, title) {
-        r.failures.push(e);
-        return r;
-    }
-    let mut ngx = match Nginx::start(&cfg.nginx, paths, env, plan.keep_stderr) {
-        Ok(n) => n,
-        Err(e) => {
-            r.failures.push(format!("cannot run {}: {}", cfg.nginx.display(), e));
-            return r;
+    // as Test::Nginx: a block that must die starts (and fails to start) its own nginx
+    let hup = plan.hup;
+    let version = hup.then(config_version);
+    let mut reused = None;
+    if let Some(mut prev) = live.take() {
+        if hup && prev.poll().is_none() {
+            reused = Some(prev);
+        } else {
+            stop_live(prev, &mut r.notes);
         }
+    }
+    let mut ngx = match reused {
+        Some(mut n) => {
+            let reloaded = prepare(cfg, paths, plan, title, version.as_deref(), true)
+                .and_then(|()| reload(&mut n, paths, plan.server_port, version.as_deref().unwrap_or_default()));
+            if let Err(e) = reloaded {
+                r.failures.push(e);
+                add_log_excerpts(paths, &mut r.failures);
+                if n.poll().is_none() {
+                    *live = Some(n);
+                }
+                return r;
+            }
+            n
+        }
+        None => match start(cfg, paths, plan, env, title, version.as_deref(), &mut r) {
+            Some(n) => n,
+            None => return r,
+        },
     };
-    if let Some(code) = plan.must_die {
-        must_die(&mut ngx, paths, plan, code, &mut r);
-        return r;
-    }
-    match ngx.wait_ready(&paths.pid_file, STARTUP_TIMEOUT) {
-        Startup::Ready => std::thread::sleep(Duration::from_millis(15)),
-        Startup::Exited(st) => {
-            r.failures.push(format!("nginx failed to start ({})", nginx::describe_exit(st)));
-            add_log_excerpts(paths, &mut r.failures);
-            return r;
-        }
-        Startup::TimedOut => {
-            r.failures.push(format!("nginx did not write {} within {:?}", paths.pid_file.display(), STARTUP_TIMEOUT));
-            ngx.stop(Duration::from_secs(1));
-            add_log_excerpts(paths, &mut r.failures);
-            return r;
-        }
-    }
 
     let mut log = LogReader { path: paths.error_log.clone(), pos: 0, accumulate: plan.accumulate_error_log };
     let mut per_rep: Vec<Vec<String>> = Vec::new();
@@ -156,7 +166,23 @@ pub fn execute(cfg: &Config, paths: &Paths, plan: &Plan, env: &BTreeMap<String, 
         r.failures.push(format!("nginx exited during the test ({})", nginx::describe_exit(st)));
     }
 
-    let stopped = ngx.stop(Duration::from_secs_f64(cfg.timeout.max(3.0)));
+    if hup && died.is_none() {
+        // HUP mode: nginx stays up for the next block.  Test::Nginx does not check
+        // shutdown_error_log in this mode (a dry run), neither do we.
+        if !plan.shutdown_error_log.is_empty() || !plan.no_shutdown_error_log.is_empty() {
+            r.notes.push("HUP mode: --- shutdown_error_log is not checked (as Test::Nginx)".into());
+        }
+        check_crashes(plan, paths, &mut r.failures);
+        if !r.failures.is_empty() {
+            add_log_excerpts(paths, &mut r.failures);
+        }
+        *live = Some(ngx);
+        return r;
+    }
+
+    // under valgrind the exit (and its leak check) takes seconds
+    let grace = if cfg.valgrind.is_some() { 60.0 } else { cfg.timeout.max(3.0) };
+    let stopped = ngx.stop(Duration::from_secs_f64(grace));
     std::thread::sleep(Duration::from_millis(10));
     let after = log.read_new();
     if stopped.forced {
@@ -164,9 +190,14 @@ pub fn execute(cfg: &Config, paths: &Paths, plan: &Plan, env: &BTreeMap<String, 
     } else if died.is_none() {
         if stopped.status.signal().is_some() {
             r.failures.push(format!("nginx crashed while shutting down: {}", nginx::describe_exit(stopped.status)));
+        } else if stopped.status.code() == Some(crate::valgrind::ERROR_EXIT_CODE) && cfg.valgrind.is_some() {
+            r.notes.push("valgrind found errors (exit code of --error-exitcode)".into());
         } else if stopped.status.code() != Some(0) {
             r.notes.push(format!("nginx exited with {} after SIGQUIT", nginx::describe_exit(stopped.status)));
         }
+    }
+    if cfg.valgrind.is_some() {
+        crate::valgrind::check(paths, &cfg.modules, &mut r.failures, &mut r.notes);
     }
     check_patterns(
         "shutdown_error_log",
@@ -182,9 +213,170 @@ pub fn execute(cfg: &Config, paths: &Paths, plan: &Plan, env: &BTreeMap<String, 
     r
 }
 
-/// Writes the server root: directories, user files and nginx.conf.
-fn prepare(cfg: &Config, paths: &Paths, plan: &Plan, title: &str) -> Result<(), String> {
-    paths.reset().map_err(|e| format!("cannot prepare {}: {}", paths.root.display(), e))?;
+/// Starts a fresh nginx for the block and waits until it has bound its ports.  On failure,
+/// the reasons are in `r`.
+fn start(
+    cfg: &Config,
+    paths: &Paths,
+    plan: &Plan,
+    env: &BTreeMap<String, String>,
+    title: &str,
+    version: Option<&str>,
+    r: &mut ExecResult,
+) -> Option<Nginx> {
+    if let Err(e) = prepare(cfg, paths, plan, title, version, false) {
+        r.failures.push(e);
+        return None;
+    }
+    let wrapper = match &cfg.valgrind {
+        Some(supp) => crate::valgrind::wrapper(paths, supp.as_deref()),
+        None => Vec::new(),
+    };
+    let mut ngx = match Nginx::start(&cfg.nginx, &wrapper, paths, env, plan.keep_stderr) {
+        Ok(n) => n,
+        Err(e) => {
+            r.failures.push(format!("cannot run {}: {}", cfg.nginx.display(), e));
+            return None;
+        }
+    };
+    if let Some(code) = plan.must_die {
+        must_die(&mut ngx, paths, plan, code, r);
+        return None;
+    }
+    match ngx.wait_ready(&paths.pid_file, STARTUP_TIMEOUT) {
+        Startup::Ready => std::thread::sleep(Duration::from_millis(15)),
+        Startup::Exited(st) => {
+            r.failures.push(format!("nginx failed to start ({})", nginx::describe_exit(st)));
+            add_log_excerpts(paths, &mut r.failures);
+            return None;
+        }
+        Startup::TimedOut => {
+            r.failures.push(format!("nginx did not write {} within {:?}", paths.pid_file.display(), STARTUP_TIMEOUT));
+            ngx.stop(Duration::from_secs(1));
+            add_log_excerpts(paths, &mut r.failures);
+            return None;
+        }
+    }
+    // (a fresh start is not checked through the version server, as Test::Nginx: only reloads)
+    Some(ngx)
+}
+
+/// HUP mode's configuration version: a random string of 10 letters.
+fn config_version() -> String {
+    let mut x =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7)
+            ^ (std::process::id() as u64) << 20;
+    (0..10)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (b'a' + (x % 26) as u8) as char
+        })
+        .collect()
+}
+
+/// Reloads a running nginx with the configuration `prepare` wrote, as Test::Nginx does:
+/// SIGUSR1 (reopen the logs the cleanup removed), SIGHUP, then wait until the new workers
+/// serve the new version.
+fn reload(ngx: &mut Nginx, paths: &Paths, port: u16, version: &str) -> Result<(), String> {
+    ngx.signal(libc::SIGUSR1);
+    std::thread::sleep(Duration::from_millis(15));
+    ngx.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(45));
+    wait_version(ngx, paths, port, version).map_err(|e| {
+        // a configuration nginx refused: its [emerg] line says why (a port clash is retried)
+        let log = lines_of(&std::fs::read(&paths.error_log).unwrap_or_default());
+        match log.iter().find(|l| checks::find(l, b"[emerg]").is_some()) {
+            Some(l) => format!("{}; the reload failed: {}", e, clip_line(l)),
+            None => e,
+        }
+    })
+}
+
+/// Asks the version server until it answers `version` 20 times in a row (Test::Nginx's
+/// check that the reloaded workers, and only they, serve); gives up after 200 tries.
+fn wait_version(ngx: &mut Nginx, paths: &Paths, port: u16, version: &str) -> Result<(), String> {
+    const TRIES: u32 = 200;
+    let step = 0.015;
+    let mut nsucc = 0;
+    let mut last = String::new();
+    for tries in 1..=TRIES {
+        if let Some(st) = ngx.poll() {
+            return Err(format!("nginx exited while reloading its configuration ({})", nginx::describe_exit(st)));
+        }
+        if tries > 10 && emerg_in(paths) {
+            return Err("nginx refused the configuration".into());
+        }
+        match fetch_version(port) {
+            Ok(v) if v == version => {
+                nsucc += 1;
+                if nsucc == 5 {
+                    std::thread::sleep(Duration::from_secs_f64(step));
+                }
+                if nsucc >= 20 {
+                    return Ok(());
+                }
+                continue;
+            }
+            Ok(v) => last = format!("version {:?}", v),
+            Err(e) => last = e,
+        }
+        nsucc = 0;
+        let wait = ((step + step * tries as f64) * tries as f64 / 2.0).min(1.0);
+        std::thread::sleep(Duration::from_secs_f64(wait));
+    }
+    Err(format!(
+        "failed to reload configuration after {} failed test requests (wanted version {:?}, last answer: {})",
+        TRIES, version, last
+    ))
+}
+
+fn emerg_in(paths: &Paths) -> bool {
+    checks::find(&std::fs::read(&paths.error_log).unwrap_or_default(), b"[emerg]").is_some()
+}
+
+/// `GET /ver` on the version server; the body of the answer.
+fn fetch_version(port: u16) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).map_err(|e| e.to_string())?;
+    s.write_all(b"GET /ver HTTP/1.0\r\nHost: Test-Nginx\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&buf);
+    Ok(text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+/// Stops the nginx a HUP-mode file kept running; says so when it did not end well.
+pub fn stop_live(mut ngx: Nginx, notes: &mut Vec<String>) -> Option<String> {
+    let stopped = ngx.stop(Duration::from_secs(5));
+    if stopped.forced {
+        notes.push("the file's nginx (HUP mode) did not exit after SIGQUIT in time; it was killed".into());
+        None
+    } else if stopped.status.signal().is_some() {
+        Some(format!(
+            "the file's nginx (HUP mode) crashed while shutting down: {}",
+            nginx::describe_exit(stopped.status)
+        ))
+    } else {
+        None
+    }
+}
+
+/// Writes the server root: directories, user files and nginx.conf.  `reload`: nginx is
+/// running from this root (HUP mode); its pid file, sockets and certificates stay.
+fn prepare(
+    cfg: &Config,
+    paths: &Paths,
+    plan: &Plan,
+    title: &str,
+    version: Option<&str>,
+    reload: bool,
+) -> Result<(), String> {
+    let cleaned = if reload { paths.clean_for_reload() } else { paths.reset() };
+    cleaned.map_err(|e| format!("cannot prepare {}: {}", paths.root.display(), e))?;
     nginx::write_user_files(paths, &plan.user_files)?;
     let mut env_names: Vec<String> = DEFAULT_ENV.iter().map(|s| s.to_string()).collect();
     env_names.extend(plan.env_to_nginx.iter().cloned());
@@ -213,6 +405,7 @@ fn prepare(cfg: &Config, paths: &Paths, plan: &Plan, title: &str) -> Result<(), 
         worker_connections: plan.worker_connections,
         event_type: std::env::var("TEST_NGINX_EVENT_TYPE").ok().filter(|s| !s.is_empty()),
         run_as_root: unsafe { libc::geteuid() } == 0,
+        version_server: version.map(|v| (plan.server_port, v.to_string())),
     });
     std::fs::write(&paths.conf_file, conf).map_err(|e| format!("cannot write {}: {}", paths.conf_file.display(), e))?;
     if cfg.verbose {

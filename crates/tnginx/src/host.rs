@@ -49,6 +49,10 @@ pub fn install_host(
                 }
                 Value::Num(s.worker_connections as f64)
             }
+            "use_hup" => {
+                s.use_hup = true;
+                Value::Undef
+            }
             "master_on" => {
                 s.master_process = true;
                 Value::Undef
@@ -128,7 +132,6 @@ pub fn install_host(
             | "no_shuffle"
             | "no_root_location"
             | "no_nginx_manager"
-            | "use_hup"
             | "set_http_config_filter"
             | "add_cleanup_handler"
             | "add_test_cleanup_handler"

@@ -10,8 +10,20 @@
 //!   TEST_NGINX_REPEAT_EACH   overrides repeat_each()
 //!   TEST_NGINX_TIMEOUT       default client timeout in seconds (default 3)
 //!   TEST_NGINX_LOG_LEVEL     default error_log level (default debug)
+//!   TEST_NGINX_USE_VALGRIND=1  run nginx under valgrind (memcheck, --leak-check=full, with
+//!                            t/valgrind.suppress); a block fails on invalid reads/writes/frees,
+//!                            uninitialised values and definitely lost blocks whose stack
+//!                            passes through a loaded module (.so); other valgrind errors are
+//!                            notes; reports are read when a block stops its nginx (so not
+//!                            with TEST_NGINX_USE_HUP).  Build the module with
+//!                            scripts/build-valgrind.sh and pass it in TEST_NGINX_LOAD_MODULES;
+//!                            TEST_NGINX_VALGRIND_OPTS adds valgrind options.
 //!   TEST_NGINX_MASTER_PROCESS  on/off, overrides the files' choice (default off, as upstream)
 //!   TEST_NGINX_VERBOSE       print where each generated nginx.conf is
+//!   TEST_NGINX_USE_HUP=1     keep one nginx (with a master) per file and reload it with
+//!                            SIGHUP between blocks instead of restarting it, as Test::Nginx
+//!                            does; blocks with `--- must_die` still start their own nginx,
+//!                            `--- shutdown_error_log` is not checked in this mode
 //!   TEST_NGINX_RESTY_CORE    lua-resty-core (and lrucache) `lib` dirs, `:`-separated: load them
 //!   TNGINX_SELF_TEST=1       run the runner's own unit checks instead of tests
 //!   TNGINX_LINT=1            only check that the selected files parse and evaluate
@@ -30,6 +42,7 @@ pub mod resty_core;
 pub mod runner;
 pub mod selftest;
 pub mod spec;
+pub mod valgrind;
 
 use runner::{BlockReport, Config, Outcome};
 use std::collections::VecDeque;
@@ -210,6 +223,10 @@ fn build_config(repo: &Path) -> Result<Config, String> {
         log_level: env_nonempty("TEST_NGINX_LOG_LEVEL").unwrap_or_else(|| "debug".into()),
         master_override,
         verbose: env_nonempty("TEST_NGINX_VERBOSE").is_some_and(|v| v != "0"),
+        use_hup: env_nonempty("TEST_NGINX_USE_HUP").is_some_and(|v| v != "0"),
+        valgrind: env_nonempty("TEST_NGINX_USE_VALGRIND")
+            .filter(|v| v != "0")
+            .map(|_| Some(repo.join("t/valgrind.suppress")).filter(|p| p.is_file())),
     })
 }
 
@@ -227,6 +244,8 @@ fn lint(repo: &Path, files: &[FileSel]) -> i32 {
         log_level: "debug".into(),
         master_override: None,
         verbose: false,
+        use_hup: false,
+        valgrind: None,
     };
     let mut n = 0;
     for f in files {

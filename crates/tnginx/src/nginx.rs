@@ -38,6 +38,38 @@ impl Paths {
         }
     }
 
+    /// HUP mode: empties the server root but keeps what the running nginx holds (its pid file,
+    /// unix sockets, certificates and stderr), as Test::Nginx does before a reload.
+    pub fn clean_for_reload(&self) -> io::Result<()> {
+        fn walk(dir: &Path) -> io::Result<()> {
+            for e in fs::read_dir(dir)? {
+                let p = e?.path();
+                if p.is_dir() && !p.is_symlink() {
+                    walk(&p)?;
+                    continue;
+                }
+                let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let keep = name == "nginx.pid"
+                    || name == "stderr.log"
+                    || [".sock", ".crt", ".key"].iter().any(|x| name.ends_with(x));
+                if !keep {
+                    fs::remove_file(&p)?;
+                }
+            }
+            Ok(())
+        }
+        if self.root.exists() {
+            walk(&self.root)?;
+        }
+        for d in [&self.conf_dir, &self.html_dir, &self.logs_dir] {
+            fs::create_dir_all(d)?;
+        }
+        fs::write(
+            self.html_dir.join("index.html"),
+            "<html><head><title>It works!</title></head><body>It works!</body></html>",
+        )
+    }
+
     /// Empties the server root and recreates its directories.
     pub fn reset(&self) -> io::Result<()> {
         if self.root.exists() {
@@ -126,6 +158,9 @@ pub struct ConfSpec<'a> {
     pub worker_connections: u32,
     pub event_type: Option<String>,
     pub run_as_root: bool,
+    /// HUP mode: an http server on this port answers `GET /ver` with this configuration
+    /// version, so the runner can tell when the reloaded workers serve.
+    pub version_server: Option<(u16, String)>,
 }
 
 fn push_line(out: &mut Vec<u8>, s: &str) {
@@ -174,7 +209,15 @@ pub fn render_conf(c: &ConfSpec) -> Vec<u8> {
         main.extend_from_slice(b"}\n");
     }
     out.extend_from_slice(&main);
-    push_line(&mut out, "\nhttp {\n    access_log off;\n}\n");
+    // the version server shares the `access_log` line: line numbers stay as in the other mode
+    let ver = match &c.version_server {
+        Some((port, v)) => format!(
+            " server {{ listen 127.0.0.1:{}; server_name 'Test-Nginx'; location = /ver {{ return 200 '{}'; }} }}",
+            port, v
+        ),
+        None => String::new(),
+    };
+    push_line(&mut out, &format!("\nhttp {{\n    access_log off;{}\n}}\n", ver));
     out.extend_from_slice(&c.post_main_config);
     push_line(&mut out, "\nevents {");
     push_line(&mut out, "    accept_mutex off;");
@@ -212,9 +255,23 @@ pub struct Stopped {
 }
 
 impl Nginx {
-    pub fn start(binary: &Path, paths: &Paths, env: &BTreeMap<String, String>, keep_stderr: bool) -> io::Result<Nginx> {
+    /// Starts nginx; with a `wrapper` (valgrind and its options), nginx runs under it.
+    pub fn start(
+        binary: &Path,
+        wrapper: &[String],
+        paths: &Paths,
+        env: &BTreeMap<String, String>,
+        keep_stderr: bool,
+    ) -> io::Result<Nginx> {
         let stderr = if keep_stderr { Stdio::from(fs::File::create(&paths.stderr_file)?) } else { Stdio::null() };
-        let mut cmd = Command::new(binary);
+        let mut cmd = match wrapper.split_first() {
+            Some((prog, args)) => {
+                let mut c = Command::new(prog);
+                c.args(args).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
         // SAFETY: prctl only affects the child being set up; nginx then dies with us (e.g. on
         // Ctrl-C) instead of lingering.
         #[cfg(target_os = "linux")]
@@ -267,6 +324,14 @@ impl Nginx {
                 return Startup::TimedOut;
             }
             std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Sends a signal to the master (or the only process).
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child.
+        unsafe {
+            libc::kill(self.pid(), sig);
         }
     }
 
@@ -371,4 +436,72 @@ pub fn versions(binary: &Path) -> Versions {
 pub fn parse_ver(s: &str) -> Option<(u32, u32, u32)> {
     let mut it = s.split('.').map(|p| p.trim_matches(|c: char| !c.is_ascii_digit()).parse::<u32>().ok());
     Some((it.next()??, it.next()??, it.next().flatten().unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec<'a>(pid: &'a Path, version_server: Option<(u16, String)>) -> ConfSpec<'a> {
+        ConfSpec {
+            title: "t".into(),
+            modules: &[],
+            workers: 1,
+            master_process: true,
+            error_log: "logs/error.log".into(),
+            log_level: "debug".into(),
+            pid_file: pid,
+            env_names: vec![],
+            late_env_names: vec![],
+            main_config: vec![],
+            stream_config: Some(b"# s".to_vec()),
+            servers: vec![],
+            post_main_config: b"# post".to_vec(),
+            worker_connections: 64,
+            event_type: None,
+            run_as_root: false,
+            version_server,
+        }
+    }
+
+    /// HUP mode's version server sits on the `access_log` line: no line moves.
+    #[test]
+    fn version_server_keeps_line_numbers() {
+        let pid = PathBuf::from("/x/nginx.pid");
+        let plain = String::from_utf8(render_conf(&spec(&pid, None))).unwrap();
+        let hup = String::from_utf8(render_conf(&spec(&pid, Some((1234, "abcdefghij".into()))))).unwrap();
+        assert_eq!(plain.lines().count(), hup.lines().count());
+        let line = hup.lines().find(|l| l.contains("/ver")).unwrap();
+        assert!(line.contains("access_log off;"), "{line}");
+        assert!(line.contains("listen 127.0.0.1:1234;") && line.contains("return 200 'abcdefghij';"), "{line}");
+        let post = |s: &str| s.lines().position(|l| l == "# post");
+        assert_eq!(post(&plain), post(&hup));
+    }
+
+    /// A reload's cleanup keeps what the running nginx holds and removes the rest.
+    #[test]
+    fn clean_for_reload_keeps_pid_sockets_and_certs() {
+        let root = std::env::temp_dir().join(format!("tnginx-clean-{}", std::process::id()));
+        let p = Paths::new(root.clone());
+        p.reset().unwrap();
+        for f in ["logs/nginx.pid", "logs/error.log", "html/a.sock", "html/sub/x.crt", "html/x.key", "conf/nginx.conf"]
+        {
+            let path = root.join(f);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "x").unwrap();
+        }
+        p.clean_for_reload().unwrap();
+        for (f, kept) in [
+            ("logs/nginx.pid", true),
+            ("html/a.sock", true),
+            ("html/sub/x.crt", true),
+            ("html/x.key", true),
+            ("logs/error.log", false),
+            ("conf/nginx.conf", false),
+            ("html/index.html", true),
+        ] {
+            assert_eq!(root.join(f).exists(), kept, "{f}");
+        }
+        let _ = fs::remove_dir_all(&root);
+    }
 }

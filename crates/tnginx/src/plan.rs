@@ -68,6 +68,11 @@ pub struct UdpMockPlan {
 
 /// What to configure, send and check for one block.
 pub struct Plan {
+    /// HUP mode for this block: reload the file's running nginx instead of starting one
+    /// (TEST_NGINX_USE_HUP or the file's `use_hup()`; never for a block that must die).
+    pub hup: bool,
+    /// `$TEST_NGINX_SERVER_PORT`: the http port (HUP mode's version server).
+    pub server_port: u16,
     pub main_config: Vec<u8>,
     pub stream_config: Option<Vec<u8>>,
     pub servers: Vec<(crate::nginx::StreamServer, Option<Vec<u8>>)>,
@@ -276,7 +281,10 @@ pub fn build_plan(
     };
     let shutdown =
         sec.get("shutdown").map(|v| String::from_utf8_lossy(&v.to_bytes()).trim().parse::<i32>().unwrap_or(1));
+    let hup = (cfg.use_hup || fs.use_hup) && must_die.is_none();
     Ok(Plan {
+        hup,
+        server_port: base_port,
         main_config: expand(sec.text("main_config").unwrap_or_default())?,
         stream_config: crate::resty_core::apply(
             match sec.text("stream_config") {
@@ -294,7 +302,10 @@ pub fn build_plan(
         grep,
         shutdown_error_log: sec.get("shutdown_error_log").map(patterns_of).unwrap_or_default(),
         no_shutdown_error_log: sec.get("no_shutdown_error_log").map(patterns_of).unwrap_or_default(),
-        timeout: Duration::from_secs_f64(sec.seconds("timeout")?.unwrap_or(cfg.timeout)),
+        // valgrind runs everything 10-50 times slower: extra time, as Test::Nginx gives
+        timeout: Duration::from_secs_f64(
+            sec.seconds("timeout")?.unwrap_or(cfg.timeout) + if cfg.valgrind.is_some() { 10.0 } else { 0.0 },
+        ),
         abort: sec.map.contains_key("abort"),
         wait: Duration::from_secs_f64(sec.seconds("wait")?.unwrap_or(0.0)),
         log_level,
@@ -307,7 +318,8 @@ pub fn build_plan(
         udp_mock,
         keep_stderr: !sec.map.contains_key("suppress_stderr"),
         workers: fs.workers,
-        master_process: cfg.master_override.unwrap_or(fs.master_process),
+        // HUP mode runs a master (reloads need one), except for blocks that must die
+        master_process: hup || cfg.master_override.unwrap_or(fs.master_process),
         worker_connections: fs.worker_connections,
         accumulate_error_log: fs.accumulate_error_log,
         env_to_nginx: fs.env_to_nginx.clone(),

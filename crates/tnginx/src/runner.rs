@@ -26,6 +26,11 @@ pub struct Config {
     pub log_level: String,
     pub master_override: Option<bool>,
     pub verbose: bool,
+    /// TEST_NGINX_USE_HUP: one nginx per file, reloaded (SIGHUP) between blocks.
+    pub use_hup: bool,
+    /// TEST_NGINX_USE_VALGRIND: nginx runs under valgrind (memcheck, leak check); the
+    /// suppressions file, when it exists.
+    pub valgrind: Option<Option<PathBuf>>,
 }
 
 pub enum Outcome {
@@ -56,6 +61,8 @@ pub struct FileSettings {
     pub preprocessors: Vec<Value>,
     pub skip_all: Option<String>,
     pub warnings: Vec<String>,
+    /// `use_hup()`: this file runs in HUP mode whatever TEST_NGINX_USE_HUP says.
+    pub use_hup: bool,
 }
 
 impl Default for FileSettings {
@@ -71,6 +78,7 @@ impl Default for FileSettings {
             preprocessors: Vec::new(),
             skip_all: None,
             warnings: Vec::new(),
+            use_hup: false,
         }
     }
 }
@@ -190,6 +198,8 @@ pub struct FileRun<'a> {
     failed_dir: PathBuf,
     interp: Interp,
     settings: Rc<RefCell<FileSettings>>,
+    /// HUP mode: the nginx the blocks of this file reload.
+    live: Option<crate::nginx::Nginx>,
 }
 
 /// Reads a file, sets up its interpreter and runs its preamble.
@@ -223,7 +233,7 @@ fn open_file<'a>(cfg: &'a Config, rel: &str) -> Result<(FileRun<'a>, spec::SpecF
     }
     interp.set_global("Test::Nginx::Util::ServerPort", Value::Num(1984.0));
 
-    let mut fr = FileRun { cfg, rel: rel.to_string(), paths, failed_dir, interp, settings };
+    let mut fr = FileRun { cfg, rel: rel.to_string(), paths, failed_dir, interp, settings, live: None };
     let notes = fr.run_preamble(&spec.preamble);
     if let Some(r) = cfg.repeat_override {
         fr.settings.borrow_mut().repeat_each = r;
@@ -283,6 +293,20 @@ pub fn run_file(cfg: &Config, rel: &str, only: &[usize], filters: &[String], rep
             if b.has("SKIP") { fr.report(b, Outcome::Skip("--- SKIP".into()), vec![]) } else { fr.run_block(b, false) };
         r.notes.splice(0..0, file_notes.drain(..));
         report(r);
+    }
+    if let Some(ngx) = fr.live.take() {
+        let mut notes = Vec::new();
+        let crash = exec::stop_live(ngx, &mut notes);
+        if crash.is_some() || !notes.is_empty() {
+            report(BlockReport {
+                file: rel.to_string(),
+                name: "(nginx shutdown after the last block, HUP mode)".into(),
+                line: 0,
+                outcome: crash.map_or(Outcome::Pass, |c| Outcome::Fail(vec![c])),
+                notes,
+                todo: None,
+            });
+        }
     }
 }
 
@@ -431,7 +455,7 @@ impl<'a> FileRun<'a> {
             return (if problems.is_empty() { Outcome::Pass } else { Outcome::Fail(problems) }, todo);
         }
         let title = format!("{} {}", self.rel, b.name);
-        let run = exec::execute(self.cfg, &self.paths, &plan, &env, &title);
+        let run = exec::execute(self.cfg, &self.paths, &plan, &env, &title, &mut self.live);
         notes.extend(run.notes);
         if run.failures.is_empty() {
             (Outcome::Pass, todo)
@@ -527,7 +551,9 @@ fn short(s: &str) -> String {
 fn save_artifacts(paths: &Paths, failed_dir: &Path, number: usize) -> Option<PathBuf> {
     let dir = failed_dir.join(format!("TEST-{}", number));
     std::fs::create_dir_all(&dir).ok()?;
-    for f in [&paths.conf_file, &paths.error_log, &paths.stderr_file] {
+    let mut files = vec![paths.conf_file.clone(), paths.error_log.clone(), paths.stderr_file.clone()];
+    files.extend(crate::valgrind::reports(paths));
+    for f in &files {
         if f.exists() {
             let _ = std::fs::copy(f, dir.join(f.file_name()?));
         }

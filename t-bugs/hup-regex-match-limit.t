@@ -1,0 +1,47 @@
+# Module bug found by the runner's HUP mode (issue 15), kept out of the default run (t/ only):
+#   cargo test --release --test t -- t-bugs/hup-regex-match-limit.t
+# After a reload, a regex run in the new cycle's init_by_lua (in the master) fixes the
+# worker-wide match context's limit from the old cycle's configuration (src/api/regex/exports.rs,
+# Matcher::context sets `limit_set` once per process), so the new workers never apply the new
+# `lua_regex_match_limit`.  TEST 2 passes when run alone (a fresh start) and fails after TEST 1.
+
+use Test::Nginx::Socket::Lua::Stream;
+
+use_hup();
+repeat_each(1);
+plan tests => repeat_each() * (blocks() * 2);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a regex in init_by_lua, no match limit
+--- stream_config
+    init_by_lua_block {
+        init_res = ngx.re.gsub("a-b", "-", "+", "jo")
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(init_res)
+    }
+--- stream_response
+a+b
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: after the reload, lua_regex_match_limit 1 applies (a regex also runs in init_by_lua)
+--- stream_config
+    lua_regex_match_limit 1;
+    init_by_lua_block {
+        ngx.re.match("abab", "^(a|b)*$", "o")
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say(ngx.re.match("ababab!", "^(a|b)*$"))
+    }
+--- stream_response
+nilpcre_exec() failed: -47
+--- no_error_log
+[error]
