@@ -1,9 +1,7 @@
-# Module bug found by the runner's HUP mode (issue 15), kept out of the default run (t/ only):
-#   cargo test --release --test t -- t-bugs/hup-regex-match-limit.t
-# After a reload, a regex run in the new cycle's init_by_lua (in the master) fixes the
-# worker-wide match context's limit from the old cycle's configuration (src/api/regex/exports.rs,
-# Matcher::context sets `limit_set` once per process), so the new workers never apply the new
-# `lua_regex_match_limit`.  TEST 2 passes when run alone (a fresh start) and fails after TEST 1.
+# lua_regex_match_limit across a reload (HUP mode: one nginx, reloaded between blocks). A regex
+# run by the new cycle's init_by_lua, in the master, must not pin the old cycle's limit for the
+# new workers: the match context takes the limit of the cycle that runs. (Found by the runner's
+# HUP mode; TEST 2 failed after TEST 1 and passed alone.)
 
 use Test::Nginx::Socket::Lua::Stream;
 
