@@ -10,6 +10,8 @@ pub mod digest;
 pub mod event;
 pub mod lua;
 pub mod ngx;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod openssl;
 pub mod pcre2;
 pub mod shdict;
 pub mod state;

@@ -1,0 +1,123 @@
+-- stream-lua-rs built-in `ngx.ssl` (require "ngx.ssl"): certificates and private keys as
+-- PEM, DER and parsed objects, over the module's exported ngx_stream_lua_ffi_* functions
+-- (src/api/ssl/). Names, results and error texts are those of lua-resty-core 0.1.31's
+-- module in the stream subsystem; an argument that is not a string is refused with a
+-- "bad argument" error.
+local ffi = require "ffi"
+local base = require "resty.core.base"
+local C = ffi.C
+local ffi_string = ffi.string
+local ffi_gc = ffi.gc
+local error, type, pairs, pcall = error, type, pairs, pcall
+
+-- each declared unless the user's code already did (a second ffi.cdef of it would fail)
+local decls = {
+    ngx_stream_lua_ffi_cert_pem_to_der = [[
+int ngx_stream_lua_ffi_cert_pem_to_der(const unsigned char *pem,
+    size_t pem_len, unsigned char *der, char **err);]],
+    ngx_stream_lua_ffi_priv_key_pem_to_der = [[
+int ngx_stream_lua_ffi_priv_key_pem_to_der(const unsigned char *pem,
+    size_t pem_len, const unsigned char *passphrase,
+    unsigned char *der, char **err);]],
+    ngx_stream_lua_ffi_parse_pem_cert = [[
+void *ngx_stream_lua_ffi_parse_pem_cert(const unsigned char *pem,
+    size_t pem_len, char **err);]],
+    ngx_stream_lua_ffi_parse_der_cert = [[
+void *ngx_stream_lua_ffi_parse_der_cert(const unsigned char *der,
+    size_t der_len, char **err);]],
+    ngx_stream_lua_ffi_parse_pem_priv_key = [[
+void *ngx_stream_lua_ffi_parse_pem_priv_key(const unsigned char *pem,
+    size_t pem_len, char **err);]],
+    ngx_stream_lua_ffi_parse_der_priv_key = [[
+void *ngx_stream_lua_ffi_parse_der_priv_key(const unsigned char *der,
+    size_t der_len, char **err);]],
+    ngx_stream_lua_ffi_free_cert = [[
+void ngx_stream_lua_ffi_free_cert(void *cdata);]],
+    ngx_stream_lua_ffi_free_priv_key = [[
+void ngx_stream_lua_ffi_free_priv_key(void *cdata);]],
+}
+for name, decl in pairs(decls) do
+    if not pcall(function() return C[name] end) then
+        pcall(ffi.cdef, decl)
+        if not pcall(function() return C[name] end) then
+            error("ngx.ssl needs an nginx built with the stream SSL module", 2)
+        end
+    end
+end
+
+local errmsg = base.get_errmsg_ptr()
+local get_string_buf = base.get_string_buf
+
+local function check_string(fname, n, v)
+    if type(v) ~= "string" then
+        error("bad argument #" .. n .. " to '" .. fname .. "' (string expected, got "
+              .. type(v) .. ")", 3)
+    end
+end
+
+-- a C call that returns a byte count into `buf`, or a negative code with errmsg set
+local function bytes_or_err(n, buf)
+    if n > 0 then
+        return ffi_string(buf, n)
+    end
+    return nil, ffi_string(errmsg[0])
+end
+
+-- a C call that returns a new object (freed by `free` when Lua collects it), or NULL
+local function object_or_err(p, free)
+    if p == nil then
+        return nil, ffi_string(errmsg[0])
+    end
+    return ffi_gc(p, free)
+end
+
+local _M = { version = base.version }
+
+_M.SSL3_VERSION = 0x0300
+_M.TLS1_VERSION = 0x0301
+_M.TLS1_1_VERSION = 0x0302
+_M.TLS1_2_VERSION = 0x0303
+_M.TLS1_3_VERSION = 0x0304
+
+-- DER is shorter than its PEM, so a buffer of #pem bytes holds it
+function _M.cert_pem_to_der(pem)
+    check_string("cert_pem_to_der", 1, pem)
+    local buf = get_string_buf(#pem)
+    return bytes_or_err(C.ngx_stream_lua_ffi_cert_pem_to_der(pem, #pem, buf, errmsg), buf)
+end
+
+function _M.priv_key_pem_to_der(pem, passphrase)
+    check_string("priv_key_pem_to_der", 1, pem)
+    if passphrase ~= nil then
+        check_string("priv_key_pem_to_der", 2, passphrase)
+    end
+    local buf = get_string_buf(#pem)
+    return bytes_or_err(C.ngx_stream_lua_ffi_priv_key_pem_to_der(pem, #pem, passphrase, buf,
+                                                                errmsg), buf)
+end
+
+function _M.parse_pem_cert(pem)
+    check_string("parse_pem_cert", 1, pem)
+    return object_or_err(C.ngx_stream_lua_ffi_parse_pem_cert(pem, #pem, errmsg),
+                         C.ngx_stream_lua_ffi_free_cert)
+end
+
+function _M.parse_der_cert(der)
+    check_string("parse_der_cert", 1, der)
+    return object_or_err(C.ngx_stream_lua_ffi_parse_der_cert(der, #der, errmsg),
+                         C.ngx_stream_lua_ffi_free_cert)
+end
+
+function _M.parse_pem_priv_key(pem)
+    check_string("parse_pem_priv_key", 1, pem)
+    return object_or_err(C.ngx_stream_lua_ffi_parse_pem_priv_key(pem, #pem, errmsg),
+                         C.ngx_stream_lua_ffi_free_priv_key)
+end
+
+function _M.parse_der_priv_key(der)
+    check_string("parse_der_priv_key", 1, der)
+    return object_or_err(C.ngx_stream_lua_ffi_parse_der_priv_key(der, #der, errmsg),
+                         C.ngx_stream_lua_ffi_free_priv_key)
+end
+
+return _M

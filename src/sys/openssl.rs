@@ -1,0 +1,328 @@
+//! OpenSSL objects as owned Rust values: a read-only memory BIO over a byte slice, X509
+//! certificates, certificate chains (`STACK_OF(X509)`) and private keys (`EVP_PKEY`), each freed
+//! on drop. The functions of `ngx.ssl` that work on PEM/DER data (`api/ssl/`) use only these.
+//!
+//! Failures are `&'static CStr` messages naming the OpenSSL call that failed, the texts
+//! stream-lua gives its callers; OpenSSL's error queue is emptied before such a message is
+//! returned, so no stale entry reaches nginx's next `ngx_ssl_error`.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use super::ngx::*;
+
+/// A failure: the message for the caller.
+pub type SslError = &'static CStr;
+
+/// OpenSSL's error queue is emptied (what every failure path does before returning).
+pub fn clear_errors() {
+    // SAFETY: ERR_clear_error only touches this thread's error queue.
+    unsafe { ERR_clear_error() };
+}
+
+fn fail<T>(msg: SslError) -> Result<T, SslError> {
+    clear_errors();
+    Err(msg)
+}
+
+/// `ERR_GET_LIB`/`ERR_GET_REASON` of OpenSSL 3 (macros there): is the newest queued error
+/// PEM's "no start line", i.e. did a PEM read find no further object?
+fn last_error_is_pem_no_start_line() -> bool {
+    const ERR_SYSTEM_FLAG: u64 = 1 << 31;
+    // SAFETY: ERR_peek_last_error only reads this thread's error queue.
+    let e = unsafe { ERR_peek_last_error() } as u64;
+    if e & ERR_SYSTEM_FLAG != 0 {
+        return false;
+    }
+    let lib = (e >> ERR_LIB_OFFSET) & ERR_LIB_MASK as u64;
+    let reason = e & ERR_REASON_MASK as u64;
+    lib == ERR_LIB_PEM as u64 && reason == PEM_R_NO_START_LINE as u64
+}
+
+/// A read-only memory BIO over `data`, which it borrows.
+pub struct MemBio<'a> {
+    bio: NonNull<BIO>,
+    _data: PhantomData<&'a [u8]>,
+}
+
+impl<'a> MemBio<'a> {
+    pub fn new(data: &'a [u8]) -> Result<MemBio<'a>, SslError> {
+        let Ok(len) = c_int::try_from(data.len()) else {
+            return fail(c"BIO_new_mem_buf() failed");
+        };
+        // An empty slice may have a dangling pointer; give OpenSSL a real one.
+        let p = if data.is_empty() { c"".as_ptr() as *const c_void } else { data.as_ptr() as *const c_void };
+        // SAFETY: p points at len readable bytes that outlive the BIO ('a); a memory BIO made
+        // by BIO_new_mem_buf is read-only and never writes through p.
+        let bio = unsafe { BIO_new_mem_buf(p, len) };
+        match NonNull::new(bio) {
+            Some(bio) => Ok(MemBio { bio, _data: PhantomData }),
+            None => fail(c"BIO_new_mem_buf() failed"),
+        }
+    }
+
+    /// Whether every byte has been read.
+    pub fn at_eof(&self) -> bool {
+        // SAFETY: BIO_ctrl(BIO_CTRL_EOF) (the BIO_eof macro) on our live BIO reads its state.
+        unsafe { BIO_ctrl(self.bio.as_ptr(), BIO_CTRL_EOF as c_int, 0, std::ptr::null_mut()) != 0 }
+    }
+
+    /// The next PEM certificate; `Ok(None)` when no PEM object is left. `aux` reads the
+    /// "TRUSTED CERTIFICATE" form too (`PEM_read_bio_X509_AUX`).
+    fn read_pem_x509(&mut self, aux: bool) -> Option<X509Cert> {
+        // SAFETY: our live BIO; no output object, callback or passphrase (certificates are
+        // not encrypted); the result is a new X509 we own, or null.
+        let x = unsafe {
+            if aux {
+                PEM_read_bio_X509_AUX(self.bio.as_ptr(), std::ptr::null_mut(), None, std::ptr::null_mut())
+            } else {
+                PEM_read_bio_X509(self.bio.as_ptr(), std::ptr::null_mut(), None, std::ptr::null_mut())
+            }
+        };
+        NonNull::new(x).map(X509Cert)
+    }
+
+    fn read_der_x509(&mut self) -> Option<X509Cert> {
+        // SAFETY: our live BIO; the result is a new X509 we own, or null.
+        NonNull::new(unsafe { d2i_X509_bio(self.bio.as_ptr(), std::ptr::null_mut()) }).map(X509Cert)
+    }
+}
+
+impl Drop for MemBio<'_> {
+    fn drop(&mut self) {
+        // SAFETY: we own the BIO; it is freed once.
+        unsafe { BIO_free(self.bio.as_ptr()) };
+    }
+}
+
+/// One certificate.
+pub struct X509Cert(NonNull<X509>);
+
+impl X509Cert {
+    /// Its DER encoding appended to `out`.
+    fn append_der(&self, out: &mut Vec<u8>) -> Result<(), SslError> {
+        // SAFETY: a null output pointer makes i2d_X509 only compute the length.
+        let n = unsafe { i2d_X509(self.0.as_ptr(), std::ptr::null_mut()) };
+        let Ok(n) = usize::try_from(n) else { return fail(c"i2d_X509() failed") };
+        let start = out.len();
+        out.resize(start + n, 0);
+        let mut p = out[start..].as_mut_ptr();
+        // SAFETY: p points at the n bytes just reserved, the exact length i2d_X509 reported
+        // for this certificate; it advances p past what it wrote.
+        let written = unsafe { i2d_X509(self.0.as_ptr(), &mut p) };
+        if usize::try_from(written) != Ok(n) {
+            out.truncate(start);
+            return fail(c"i2d_X509() failed");
+        }
+        Ok(())
+    }
+}
+
+impl Drop for X509Cert {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference to the certificate.
+        unsafe { X509_free(self.0.as_ptr()) };
+    }
+}
+
+unsafe extern "C" fn free_x509(p: *mut c_void) {
+    // SAFETY: called by OPENSSL_sk_pop_free on each element of a chain, all X509 we own.
+    unsafe { X509_free(p as *mut X509) };
+}
+
+/// A certificate chain, leaf first: the `STACK_OF(X509)` stream-lua hands to Lua as an opaque
+/// cdata (`parse_*_cert`) and takes back in `free_cert` / `set_cert`.
+pub struct CertChain(NonNull<OPENSSL_STACK>);
+
+impl CertChain {
+    fn new() -> Result<CertChain, SslError> {
+        // SAFETY: no preconditions; the result is a new empty stack we own, or null.
+        match NonNull::new(unsafe { OPENSSL_sk_new_null() }) {
+            Some(s) => Ok(CertChain(s)),
+            None => fail(c"sk_X509_new_null() failed"),
+        }
+    }
+
+    fn push(&mut self, cert: X509Cert, msg: SslError) -> Result<(), SslError> {
+        // SAFETY: our live stack; on success it takes over the certificate's reference.
+        if unsafe { OPENSSL_sk_push(self.0.as_ptr(), cert.0.as_ptr() as *const c_void) } == 0 {
+            return fail(msg); // `cert` is dropped (freed) here
+        }
+        std::mem::forget(cert);
+        Ok(())
+    }
+
+    /// All certificates of PEM text: the first must be there, the rest are read up to the
+    /// end (anything but a clean end is an error).
+    pub fn from_pem(pem: &[u8]) -> Result<CertChain, SslError> {
+        let mut bio = MemBio::new(pem)?;
+        let Some(first) = bio.read_pem_x509(true) else { return fail(c"PEM_read_bio_X509_AUX() failed") };
+        let mut chain = CertChain::new()?;
+        chain.push(first, c"sk_X509_push() failed")?;
+        for cert in pem_rest(&mut bio) {
+            chain.push(cert?, c"sk_X509_push() failed")?;
+        }
+        Ok(chain)
+    }
+
+    /// Certificates of DER data: one or more, back to back, and nothing else.
+    pub fn from_der(der: &[u8]) -> Result<CertChain, SslError> {
+        let mut bio = MemBio::new(der)?;
+        let Some(first) = bio.read_der_x509() else { return fail(c"d2i_X509_bio() failed") };
+        let mut chain = CertChain::new()?;
+        chain.push(first, c"sk_X509_push() failed")?;
+        while !bio.at_eof() {
+            let Some(cert) = bio.read_der_x509() else { return fail(c"d2i_X509_bio() failed in rest of chain") };
+            chain.push(cert, c"sk_X509_push() failed in rest of chain")?;
+        }
+        Ok(chain)
+    }
+
+    /// The opaque pointer handed to Lua; `free_raw` takes it back.
+    pub fn into_raw(self) -> *mut c_void {
+        let p = self.0.as_ptr() as *mut c_void;
+        std::mem::forget(self);
+        p
+    }
+
+    /// Frees a chain that `into_raw` gave out (null is ignored).
+    ///
+    /// # Safety
+    /// `p` is null or came from `into_raw` and is not used again.
+    pub unsafe fn free_raw(p: *mut c_void) {
+        if let Some(p) = NonNull::new(p as *mut OPENSSL_STACK) {
+            drop(CertChain(p));
+        }
+    }
+}
+
+impl Drop for CertChain {
+    fn drop(&mut self) {
+        // SAFETY: we own the stack and one reference to each of its certificates.
+        unsafe { OPENSSL_sk_pop_free(self.0.as_ptr(), Some(free_x509)) };
+    }
+}
+
+/// The certificates that follow the first in PEM text, until its clean end.
+struct PemRest<'b, 'a> {
+    bio: &'b mut MemBio<'a>,
+    done: bool,
+}
+
+fn pem_rest<'b, 'a>(bio: &'b mut MemBio<'a>) -> PemRest<'b, 'a> {
+    PemRest { bio, done: false }
+}
+
+impl Iterator for PemRest<'_, '_> {
+    type Item = Result<X509Cert, SslError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if let Some(cert) = self.bio.read_pem_x509(false) {
+            return Some(Ok(cert));
+        }
+        self.done = true;
+        if last_error_is_pem_no_start_line() {
+            clear_errors();
+            return None;
+        }
+        Some(fail(c"PEM_read_bio_X509() failed"))
+    }
+}
+
+/// The DER encodings of all certificates of PEM text, back to back.
+pub fn cert_pem_to_der(pem: &[u8]) -> Result<Vec<u8>, SslError> {
+    let mut bio = MemBio::new(pem)?;
+    let Some(first) = bio.read_pem_x509(true) else { return fail(c"PEM_read_bio_X509_AUX() failed") };
+    let mut der = Vec::with_capacity(pem.len());
+    first.append_der(&mut der)?;
+    for cert in pem_rest(&mut bio) {
+        cert?.append_der(&mut der)?;
+    }
+    Ok(der)
+}
+
+/// A private key, the `EVP_PKEY` stream-lua hands to Lua as an opaque cdata.
+pub struct PrivKey(NonNull<EVP_PKEY>);
+
+/// OpenSSL's passphrase callback: copies the passphrase `u` points at (a `&[u8]`), or gives
+/// none. Never OpenSSL's default, which would prompt on a terminal.
+unsafe extern "C" fn passphrase_cb(buf: *mut c_char, size: c_int, _rwflag: c_int, u: *mut c_void) -> c_int {
+    if u.is_null() || buf.is_null() {
+        return 0;
+    }
+    // SAFETY: u is the `&&[u8]` PrivKey::from_pem passed, live during the read.
+    let pass: &[u8] = unsafe { *(u as *const &[u8]) };
+    let n = pass.len().min(usize::try_from(size).unwrap_or(0));
+    // SAFETY: buf has room for size bytes (OpenSSL's contract); n <= size.
+    unsafe { std::ptr::copy_nonoverlapping(pass.as_ptr(), buf as *mut u8, n) };
+    n as c_int
+}
+
+impl PrivKey {
+    /// The first private key of PEM text, decrypted with `passphrase` when it is encrypted.
+    pub fn from_pem(pem: &[u8], passphrase: Option<&[u8]>) -> Result<PrivKey, SslError> {
+        let bio = MemBio::new(pem)?;
+        let pass: &[u8] = passphrase.unwrap_or(&[]);
+        let u = if passphrase.is_some() { &pass as *const &[u8] as *mut c_void } else { std::ptr::null_mut() };
+        // SAFETY: our live BIO; the callback reads `u` (null, or `pass`, which outlives this
+        // call) only during it; the result is a new key we own, or null.
+        let k = unsafe { PEM_read_bio_PrivateKey(bio.bio.as_ptr(), std::ptr::null_mut(), Some(passphrase_cb), u) };
+        match NonNull::new(k) {
+            Some(k) => Ok(PrivKey(k)),
+            None => fail(c"PEM_read_bio_PrivateKey() failed"),
+        }
+    }
+
+    pub fn from_der(der: &[u8]) -> Result<PrivKey, SslError> {
+        let bio = MemBio::new(der)?;
+        // SAFETY: our live BIO; the result is a new key we own, or null.
+        match NonNull::new(unsafe { d2i_PrivateKey_bio(bio.bio.as_ptr(), std::ptr::null_mut()) }) {
+            Some(k) => Ok(PrivKey(k)),
+            None => fail(c"d2i_PrivateKey_bio() failed"),
+        }
+    }
+
+    /// The key's DER encoding (`i2d_PrivateKey`: the algorithm's own form, e.g. PKCS#1 for
+    /// RSA).
+    pub fn to_der(&self) -> Result<Vec<u8>, SslError> {
+        // SAFETY: a null output pointer makes i2d_PrivateKey only compute the length.
+        let n = unsafe { i2d_PrivateKey(self.0.as_ptr(), std::ptr::null_mut()) };
+        let Ok(n) = usize::try_from(n) else { return fail(c"i2d_PrivateKey() failed") };
+        let mut der = vec![0u8; n];
+        let mut p = der.as_mut_ptr();
+        // SAFETY: p points at n bytes, the exact length reported for this key.
+        let written = unsafe { i2d_PrivateKey(self.0.as_ptr(), &mut p) };
+        if usize::try_from(written) != Ok(n) {
+            return fail(c"i2d_PrivateKey() failed");
+        }
+        Ok(der)
+    }
+
+    /// The opaque pointer handed to Lua; `free_raw` takes it back.
+    pub fn into_raw(self) -> *mut c_void {
+        let p = self.0.as_ptr() as *mut c_void;
+        std::mem::forget(self);
+        p
+    }
+
+    /// Frees a key that `into_raw` gave out (null is ignored).
+    ///
+    /// # Safety
+    /// `p` is null or came from `into_raw` and is not used again.
+    pub unsafe fn free_raw(p: *mut c_void) {
+        if let Some(p) = NonNull::new(p as *mut EVP_PKEY) {
+            drop(PrivKey(p));
+        }
+    }
+}
+
+impl Drop for PrivKey {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference to the key.
+        unsafe { EVP_PKEY_free(self.0.as_ptr()) };
+    }
+}
