@@ -8,7 +8,7 @@ local base = require "resty.core.base"
 local C = ffi.C
 local ffi_string = ffi.string
 local ffi_gc = ffi.gc
-local error, type, pairs, pcall = error, type, pairs, pcall
+local error, type, pairs, pcall, tonumber = error, type, pairs, pcall, tonumber
 
 -- each declared unless the user's code already did (a second ffi.cdef of it would fail)
 local decls = {
@@ -35,6 +35,15 @@ void *ngx_stream_lua_ffi_parse_der_priv_key(const unsigned char *der,
 void ngx_stream_lua_ffi_free_cert(void *cdata);]],
     ngx_stream_lua_ffi_free_priv_key = [[
 void ngx_stream_lua_ffi_free_priv_key(void *cdata);]],
+    ngx_stream_lua_ffi_ssl_server_name = [[
+int ngx_stream_lua_ffi_ssl_server_name(ngx_stream_lua_request_t *r,
+    char **name, size_t *namelen, char **err);]],
+    ngx_stream_lua_ffi_ssl_get_tls1_version = [[
+int ngx_stream_lua_ffi_ssl_get_tls1_version(ngx_stream_lua_request_t *r,
+    char **err);]],
+    ngx_stream_lua_ffi_ssl_client_random = [[
+int ngx_stream_lua_ffi_ssl_client_random(ngx_stream_lua_request_t *r,
+    unsigned char *out, size_t *outlen, char **err);]],
 }
 for name, decl in pairs(decls) do
     if not pcall(function() return C[name] end) then
@@ -47,6 +56,18 @@ end
 
 local errmsg = base.get_errmsg_ptr()
 local get_string_buf = base.get_string_buf
+local get_size_ptr = base.get_size_ptr
+local get_request = base.get_request
+local FFI_OK, FFI_DECLINED = base.FFI_OK, base.FFI_DECLINED
+local name_out = ffi.new("char *[1]")
+
+local function request()
+    local r = get_request()
+    if not r then
+        error("no request found", 3)
+    end
+    return r
+end
 
 local function check_string(fname, n, v)
     if type(v) ~= "string" then
@@ -118,6 +139,64 @@ function _M.parse_der_priv_key(der)
     check_string("parse_der_priv_key", 1, der)
     return object_or_err(C.ngx_stream_lua_ffi_parse_der_priv_key(der, #der, errmsg),
                          C.ngx_stream_lua_ffi_free_priv_key)
+end
+
+-- the TLS connection of the session (any phase, once nginx has set TLS up)
+
+function _M.server_name()
+    local len = get_size_ptr()
+    local rc = C.ngx_stream_lua_ffi_ssl_server_name(request(), name_out, len, errmsg)
+    if rc == FFI_OK then
+        return ffi_string(name_out[0], len[0])
+    end
+    if rc == FFI_DECLINED then
+        return nil
+    end
+    return nil, ffi_string(errmsg[0])
+end
+
+function _M.get_tls1_version()
+    local v = tonumber(C.ngx_stream_lua_ffi_ssl_get_tls1_version(request(), errmsg))
+    if v >= 0 then
+        return v
+    end
+    return nil, ffi_string(errmsg[0])
+end
+
+local version_names = {
+    [_M.SSL3_VERSION] = "SSLv3",
+    [_M.TLS1_VERSION] = "TLSv1",
+    [_M.TLS1_1_VERSION] = "TLSv1.1",
+    [_M.TLS1_2_VERSION] = "TLSv1.2",
+    [_M.TLS1_3_VERSION] = "TLSv1.3",
+}
+
+function _M.get_tls1_version_str()
+    local v, err = _M.get_tls1_version()
+    if not v then
+        return nil, err
+    end
+    local name = version_names[v]
+    if not name then
+        return nil, "unknown version"
+    end
+    return name
+end
+
+-- outlen 0 asks for the random's length
+function _M.get_client_random(outlen)
+    local r = request()
+    outlen = outlen or 32
+    local buf = get_string_buf(outlen)
+    local len = get_size_ptr()
+    len[0] = outlen
+    if C.ngx_stream_lua_ffi_ssl_client_random(r, buf, len, errmsg) ~= FFI_OK then
+        return nil, ffi_string(errmsg[0])
+    end
+    if outlen == 0 then
+        return tonumber(len[0])
+    end
+    return ffi_string(buf, len[0])
 end
 
 return _M

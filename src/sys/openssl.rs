@@ -326,3 +326,48 @@ impl Drop for PrivKey {
         unsafe { EVP_PKEY_free(self.0.as_ptr()) };
     }
 }
+
+/// The TLS state of a stream session's downstream connection, borrowed for as long as the
+/// session.
+#[derive(Clone, Copy)]
+pub struct SslConn<'s>(NonNull<SSL>, PhantomData<&'s SSL>);
+
+impl<'s> SslConn<'s> {
+    /// The connection's OpenSSL object; "bad request" when the connection has no TLS, "bad
+    /// ssl conn" when it has no SSL object (stream-lua's texts).
+    pub fn of(s: super::stream::StreamRef<'s>) -> Result<SslConn<'s>, SslError> {
+        // SAFETY: a live stream session (StreamRef's contract) has a live connection or null;
+        // its `ssl` is null or the connection's TLS state, which lives as long as it.
+        let ssl = unsafe {
+            let c = (*s.as_ptr()).connection;
+            if c.is_null() || (*c).ssl.is_null() {
+                return Err(c"bad request");
+            }
+            (*(*c).ssl).connection
+        };
+        NonNull::new(ssl).map(|p| SslConn(p, PhantomData)).ok_or(c"bad ssl conn")
+    }
+
+    /// The SNI host name the client sent.
+    pub fn server_name(self) -> Option<&'s CStr> {
+        // SAFETY: a live SSL object; the name it returns is owned by it (its session or
+        // handshake state) and is NUL-terminated.
+        unsafe {
+            let p = SSL_get_servername(self.0.as_ptr(), TLSEXT_NAMETYPE_host_name as c_int);
+            (!p.is_null()).then(|| CStr::from_ptr(p))
+        }
+    }
+
+    /// The protocol version (`TLS1_2_VERSION`, ...).
+    pub fn version(self) -> c_int {
+        // SAFETY: a live SSL object.
+        unsafe { SSL_version(self.0.as_ptr()) }
+    }
+
+    /// Copies the ClientHello random into `out` (as much as fits); with an empty `out`, its
+    /// length. Returns the count.
+    pub fn client_random(self, out: &mut [u8]) -> usize {
+        // SAFETY: a live SSL object; out is writable for out.len() bytes.
+        unsafe { SSL_get_client_random(self.0.as_ptr(), out.as_mut_ptr(), out.len()) }
+    }
+}

@@ -6,4 +6,5 @@
 //! certificate chains and private keys that Lua keeps as opaque cdata (freed by `free_*`,
 //! which the Lua layer sets as their `ffi.gc` finalizers).
 
+pub mod conn;
 pub mod pem;

@@ -1,0 +1,97 @@
+//! The TLS state of the session's downstream connection, readable in any phase once nginx
+//! has set TLS up (`listen ... ssl`): `ssl_server_name`, `ssl_get_tls1_version` and
+//! `ssl_client_random`, with stream-lua's signatures and errors (upstream
+//! `ngx_stream_lua_ssl_certby.c`). In the TLS phases they will read the handshake under way.
+
+use std::ffi::{c_char, c_int};
+
+use crate::runtime::session::Session;
+use crate::sys::cbuf::bytes_out;
+use crate::sys::ngx::{guard, NGX_DECLINED, NGX_ERROR, NGX_OK};
+use crate::sys::openssl::{SslConn, SslError};
+
+/// The TLS state of the session behind the opaque request pointer.
+///
+/// # Safety
+/// `r` is null or the running session (what the built-in layer's `get_request()` gave), live
+/// for the whole call.
+unsafe fn ssl_of<'a>(r: *mut Session) -> Result<SslConn<'a>, SslError> {
+    // SAFETY: the caller's contract; only a shared reference is made.
+    let sess: &'a Session = unsafe { r.as_ref() }.ok_or(c"no request found")?;
+    SslConn::of(sess.stream().ok_or(c"bad request")?)
+}
+
+/// # Safety
+/// `err` is null or valid for a write.
+unsafe fn set_err(err: *mut *const c_char, msg: SslError) -> c_int {
+    // SAFETY: the caller's contract; msg is static.
+    if let Some(err) = unsafe { err.as_mut() } {
+        *err = msg.as_ptr();
+    }
+    NGX_ERROR as c_int
+}
+
+/// `NGX_OK` with the name in `*name`/`*namelen`, `NGX_DECLINED` when the client sent none.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_server_name(
+    r: *mut Session,
+    name: *mut *const c_char,
+    namelen: *mut usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; name, namelen and err are the caller's writable out
+        // pointers; the name stays valid while the connection's TLS state does.
+        unsafe {
+            match ssl_of(r) {
+                Ok(ssl) => match ssl.server_name() {
+                    Some(n) => {
+                        *name = n.as_ptr();
+                        *namelen = n.to_bytes().len();
+                        NGX_OK as c_int
+                    }
+                    None => NGX_DECLINED as c_int,
+                },
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+/// The protocol version (`0x0303` for TLS 1.2, ...), or `NGX_ERROR`.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_get_tls1_version(r: *mut Session, err: *mut *const c_char) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; err is writable.
+        unsafe {
+            match ssl_of(r) {
+                Ok(ssl) => ssl.version(),
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+/// `out` has room for `*outlen` bytes; on return `*outlen` is the count copied (the full
+/// length when `*outlen` was 0).
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_client_random(
+    r: *mut Session,
+    out: *mut u8,
+    outlen: *mut usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; outlen is readable and writable, out has *outlen
+        // writable bytes; err is writable.
+        unsafe {
+            match ssl_of(r) {
+                Ok(ssl) => {
+                    *outlen = ssl.client_random(bytes_out(out, *outlen));
+                    NGX_OK as c_int
+                }
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}

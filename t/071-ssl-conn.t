@@ -1,0 +1,117 @@
+# require "ngx.ssl" on a TLS connection after the handshake: server_name, get_tls1_version,
+# get_tls1_version_str and get_client_random read the downstream connection's TLS state in
+# any phase (lua-resty-core v0.1.31's lib/ngx/ssl.lua over stream-lua v0.0.16's
+# ngx_stream_lua_ssl_certby.c: "bad request" on a connection without TLS). The TLS client is
+# a cosocket of the same nginx.
+
+use Test::Nginx::Socket::Lua::Stream;
+
+$ENV{TEST_NGINX_CERT_DIR} ||= '../../../../../t/cert';
+
+repeat_each(2);
+
+plan tests => repeat_each() * (blocks() * 2);
+
+no_long_string();
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: server name, version and client random of a TLS connection, in preread and content
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        preread_by_lua_block {
+            ngx.ctx.preread_name = require("ngx.ssl").server_name()
+        }
+        content_by_lua_block {
+            local ssl = require "ngx.ssl"
+            ngx.say("preread name: ", ngx.ctx.preread_name)
+            ngx.say("name: ", ssl.server_name())
+            local v = ssl.get_tls1_version()
+            ngx.say("version: ", v == ssl.TLS1_3_VERSION, " ", ssl.get_tls1_version_str())
+            local rnd = ssl.get_client_random()
+            ngx.say("random: ", #rnd, " ", ssl.get_client_random(0), " ",
+                    #ssl.get_client_random(8), " ", ssl.get_client_random(8) == rnd:sub(1, 8))
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        for _, name in ipairs{"test.com", "other.example"} do
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            assert(sock:sslhandshake(false, name, false))
+            ngx.print(sock:receive("*a"))
+            sock:close()
+        end
+    }
+--- stream_response
+preread name: test.com
+name: test.com
+version: true TLSv1.3
+random: 32 32 8 true
+preread name: other.example
+name: other.example
+version: true TLSv1.3
+random: 32 32 8 true
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: no SNI: server_name() is nil; TLS 1.2
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
+        ssl_protocols TLSv1.2;
+        content_by_lua_block {
+            local ssl = require "ngx.ssl"
+            ngx.say("name: ", ssl.server_name())
+            ngx.say("version: ", ssl.get_tls1_version() == ssl.TLS1_2_VERSION, " ",
+                    ssl.get_tls1_version_str())
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        assert(sock:sslhandshake(false, nil, false))
+        ngx.print(sock:receive("*a"))
+    }
+--- stream_response
+name: nil
+version: true TLSv1.2
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: a connection without TLS, and init_worker_by_lua (no connection): "bad request"
+--- stream_config
+    init_worker_by_lua_block {
+        local ok, name, err = pcall(require("ngx.ssl").server_name)
+        init_worker_result = tostring(ok) .. " " .. tostring(name) .. " " .. tostring(err)
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local ssl = require "ngx.ssl"
+        ngx.say("server_name: ", ssl.server_name())
+        ngx.say("get_tls1_version: ", ssl.get_tls1_version())
+        ngx.say("get_tls1_version_str: ", ssl.get_tls1_version_str())
+        ngx.say("get_client_random: ", ssl.get_client_random())
+        ngx.say("init_worker: ", init_worker_result)
+    }
+--- stream_response
+server_name: nilbad request
+get_tls1_version: nilbad request
+get_tls1_version_str: nilbad request
+get_client_random: nilbad request
+init_worker: true nil bad request
+--- no_error_log
+[error]
