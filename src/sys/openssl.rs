@@ -371,3 +371,45 @@ impl<'s> SslConn<'s> {
         unsafe { SSL_get_client_random(self.0.as_ptr(), out.as_mut_ptr(), out.len()) }
     }
 }
+
+/// What one `SSL_do_handshake` step of a server connection came to (see `phase/ssl_cert.rs`
+/// for the driver that uses it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandshakeStep {
+    /// The handshake is complete.
+    Done,
+    /// OpenSSL waits for the socket to become readable / writable.
+    WantRead,
+    WantWrite,
+    /// Our certificate callback returned -1 (`SSL_ERROR_WANT_X509_LOOKUP`): its Lua code waits.
+    WantCertCb,
+    /// Our ClientHello callback returned `SSL_CLIENT_HELLO_RETRY`
+    /// (`SSL_ERROR_WANT_CLIENT_HELLO_CB`): its Lua code waits.
+    WantClientHelloCb,
+    /// Anything else: the handshake failed (`SSL_get_error`'s code; OpenSSL's error queue says
+    /// why).
+    Failed(c_int),
+}
+
+impl SslConn<'_> {
+    /// One `SSL_do_handshake` call, classified. OpenSSL calls our callbacks from inside it.
+    #[allow(dead_code)] // prototype: the driver of phase/ssl_cert.rs is not wired yet
+    pub fn handshake_step(self) -> HandshakeStep {
+        clear_errors();
+        // SAFETY: a live server-side SSL object whose connection nginx set up
+        // (ngx_ssl_create_connection); the callbacks it may call are ours or nginx's.
+        let n = unsafe { SSL_do_handshake(self.0.as_ptr()) };
+        if n == 1 {
+            return HandshakeStep::Done;
+        }
+        // SAFETY: the same SSL object, right after the call whose result n is.
+        let e = unsafe { SSL_get_error(self.0.as_ptr(), n) };
+        match e as u32 {
+            SSL_ERROR_WANT_READ => HandshakeStep::WantRead,
+            SSL_ERROR_WANT_WRITE => HandshakeStep::WantWrite,
+            SSL_ERROR_WANT_X509_LOOKUP => HandshakeStep::WantCertCb,
+            SSL_ERROR_WANT_CLIENT_HELLO_CB => HandshakeStep::WantClientHelloCb,
+            _ => HandshakeStep::Failed(e),
+        }
+    }
+}
