@@ -1,5 +1,6 @@
 # require "ngx.ssl" on a TLS connection after the handshake: server_name, get_tls1_version,
-# get_tls1_version_str and get_client_random read the downstream connection's TLS state in
+# get_tls1_version_str, get_client_random, raw_server_addr, raw_client_addr and server_port
+# read the downstream connection's TLS state in
 # any phase (lua-resty-core v0.1.31's lib/ngx/ssl.lua over stream-lua v0.0.16's
 # ngx_stream_lua_ssl_certby.c: "bad request" on a connection without TLS). The TLS client is
 # a cosocket of the same nginx.
@@ -105,6 +106,9 @@ version: true TLSv1.2
         ngx.say("get_tls1_version: ", ssl.get_tls1_version())
         ngx.say("get_tls1_version_str: ", ssl.get_tls1_version_str())
         ngx.say("get_client_random: ", ssl.get_client_random())
+        ngx.say("raw_server_addr: ", ssl.raw_server_addr())
+        ngx.say("raw_client_addr: ", ssl.raw_client_addr())
+        ngx.say("server_port: ", ssl.server_port())
         ngx.say("init_worker: ", init_worker_result)
     }
 --- stream_response
@@ -112,6 +116,62 @@ server_name: nilbad request
 get_tls1_version: nilbad request
 get_tls1_version_str: nilbad request
 get_client_random: nilbad request
+raw_server_addr: nilnilbad request
+raw_client_addr: nilnilbad request
+server_port: nilbad request
 init_worker: true nil bad request
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: raw server and client addresses and the server port, over TCP and a unix socket
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        listen unix:$TEST_NGINX_HTML_DIR/tls.sock ssl;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
+        content_by_lua_block {
+            local ssl = require "ngx.ssl"
+            local function show(a, kind, err)
+                if kind == "inet" then
+                    return table.concat({a:byte(1, -1)}, ".") .. " " .. kind
+                end
+                return tostring(a) .. " " .. tostring(kind) .. " " .. tostring(err)
+            end
+            ngx.say("server: ", show(ssl.raw_server_addr()))
+            ngx.say("client: ", show(ssl.raw_client_addr()))
+            local port, err = ssl.server_port()
+            ngx.say("port: ", port == $TEST_NGINX_RAND_PORT_1, " ", type(port), " ", err)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        for _, addr in ipairs{"127.0.0.1", "unix:$TEST_NGINX_HTML_DIR/tls.sock"} do
+            local sock = ngx.socket.tcp()
+            if addr:find("^unix:") then
+                assert(sock:connect(addr))
+            else
+                assert(sock:connect(addr, $TEST_NGINX_RAND_PORT_1))
+            end
+            assert(sock:sslhandshake(false, "test.com", false))
+            local out = sock:receive("*a")
+            local dir = "$TEST_NGINX_HTML_DIR"
+            local at = out:find(dir, 1, true)
+            if at then
+                out = out:sub(1, at - 1) .. "HTML" .. out:sub(at + #dir)
+            end
+            ngx.print(out)
+            sock:close()
+        end
+    }
+--- stream_response
+server: 127.0.0.1 inet
+client: 127.0.0.1 inet
+port: true number nil
+server: HTML/tls.sock unix nil
+client:  unix nil
+port: false nil unix domain has no port
 --- no_error_log
 [error]

@@ -41,6 +41,15 @@ int ngx_stream_lua_ffi_ssl_server_name(ngx_stream_lua_request_t *r,
     ngx_stream_lua_ffi_ssl_get_tls1_version = [[
 int ngx_stream_lua_ffi_ssl_get_tls1_version(ngx_stream_lua_request_t *r,
     char **err);]],
+    ngx_stream_lua_ffi_ssl_raw_server_addr = [[
+int ngx_stream_lua_ffi_ssl_raw_server_addr(ngx_stream_lua_request_t *r,
+    char **addr, size_t *addrlen, int *addrtype, char **err);]],
+    ngx_stream_lua_ffi_ssl_raw_client_addr = [[
+int ngx_stream_lua_ffi_ssl_raw_client_addr(ngx_stream_lua_request_t *r,
+    char **addr, size_t *addrlen, int *addrtype, char **err);]],
+    ngx_stream_lua_ffi_ssl_server_port = [[
+int ngx_stream_lua_ffi_ssl_server_port(ngx_stream_lua_request_t *r,
+    unsigned short *server_port, char **err);]],
     ngx_stream_lua_ffi_ssl_client_random = [[
 int ngx_stream_lua_ffi_ssl_client_random(ngx_stream_lua_request_t *r,
     unsigned char *out, size_t *outlen, char **err);]],
@@ -60,6 +69,8 @@ local get_size_ptr = base.get_size_ptr
 local get_request = base.get_request
 local FFI_OK, FFI_DECLINED = base.FFI_OK, base.FFI_DECLINED
 local name_out = ffi.new("char *[1]")
+local int_out = ffi.new("int[1]")
+local port_out = ffi.new("unsigned short[1]")
 
 local function request()
     local r = get_request()
@@ -153,6 +164,36 @@ function _M.server_name()
         return nil
     end
     return nil, ffi_string(errmsg[0])
+end
+
+local addr_kinds = { [0] = "unix", [1] = "inet", [2] = "inet6" }
+
+-- an address export's result: the raw address and its kind, or nil, nil, err
+local function raw_addr(f)
+    local len = get_size_ptr()
+    if f(request(), name_out, len, int_out, errmsg) ~= FFI_OK then
+        return nil, nil, ffi_string(errmsg[0])
+    end
+    local kind = addr_kinds[int_out[0]]
+    if not kind then
+        return nil, nil, "unknown address type: " .. int_out[0]
+    end
+    return ffi_string(name_out[0], len[0]), kind
+end
+
+function _M.raw_server_addr()
+    return raw_addr(C.ngx_stream_lua_ffi_ssl_raw_server_addr)
+end
+
+function _M.raw_client_addr()
+    return raw_addr(C.ngx_stream_lua_ffi_ssl_raw_client_addr)
+end
+
+function _M.server_port()
+    if C.ngx_stream_lua_ffi_ssl_server_port(request(), port_out, errmsg) ~= FFI_OK then
+        return nil, ffi_string(errmsg[0])
+    end
+    return port_out[0]
 end
 
 function _M.get_tls1_version()

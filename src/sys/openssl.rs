@@ -330,7 +330,42 @@ impl Drop for PrivKey {
 /// The TLS state of a stream session's downstream connection, borrowed for as long as the
 /// session.
 #[derive(Clone, Copy)]
-pub struct SslConn<'s>(NonNull<SSL>, PhantomData<&'s SSL>);
+pub struct SslConn<'s>(NonNull<SSL>, NonNull<ngx_connection_t>, PhantomData<&'s SSL>);
+
+/// A socket address as stream-lua's `raw_*_addr` give it: the binary address (4 or 16 bytes),
+/// or a unix socket's path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawAddr<'s> {
+    Unix(&'s [u8]),
+    Inet(&'s [u8]),
+    Inet6(&'s [u8]),
+}
+
+/// The raw form of the socket address `sa` of `len` bytes.
+///
+/// # Safety
+/// `sa` points at a socket address of `len` bytes, live and unchanged for `'s`.
+unsafe fn raw_addr<'s>(sa: *const libc::sockaddr, len: libc::socklen_t) -> RawAddr<'s> {
+    // SAFETY: the caller's contract; each cast matches the family the address says it has.
+    unsafe {
+        match c_int::from((*sa).sa_family) {
+            libc::AF_INET6 => RawAddr::Inet6(&(*(sa as *const libc::sockaddr_in6)).sin6_addr.s6_addr),
+            libc::AF_UNIX => {
+                let path_at = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+                // Linux may give a unix address without any path
+                if (len as usize) <= path_at {
+                    return RawAddr::Unix(&[]);
+                }
+                let path = (*(sa as *const libc::sockaddr_un)).sun_path.as_ptr();
+                RawAddr::Unix(CStr::from_ptr(path).to_bytes())
+            }
+            _ => {
+                let a = &(*(sa as *const libc::sockaddr_in)).sin_addr.s_addr;
+                RawAddr::Inet(std::slice::from_raw_parts(a as *const u32 as *const u8, 4))
+            }
+        }
+    }
+}
 
 impl<'s> SslConn<'s> {
     /// The connection's OpenSSL object; "bad request" when the connection has no TLS, "bad
@@ -338,14 +373,51 @@ impl<'s> SslConn<'s> {
     pub fn of(s: super::stream::StreamRef<'s>) -> Result<SslConn<'s>, SslError> {
         // SAFETY: a live stream session (StreamRef's contract) has a live connection or null;
         // its `ssl` is null or the connection's TLS state, which lives as long as it.
-        let ssl = unsafe {
+        let (c, ssl) = unsafe {
             let c = (*s.as_ptr()).connection;
             if c.is_null() || (*c).ssl.is_null() {
                 return Err(c"bad request");
             }
-            (*(*c).ssl).connection
+            (NonNull::new_unchecked(c), (*(*c).ssl).connection)
         };
-        NonNull::new(ssl).map(|p| SslConn(p, PhantomData)).ok_or(c"bad ssl conn")
+        NonNull::new(ssl).map(|p| SslConn(p, c, PhantomData)).ok_or(c"bad ssl conn")
+    }
+
+    /// The client's address.
+    pub fn client_addr(self) -> RawAddr<'s> {
+        // SAFETY: a live accepted connection: sockaddr/socklen are its peer address, in its
+        // pool.
+        unsafe {
+            let c = self.1.as_ptr();
+            raw_addr((*c).sockaddr as *const libc::sockaddr, (*c).socklen)
+        }
+    }
+
+    /// The server's (local) address, looked up once (`ngx_connection_local_sockaddr`).
+    pub fn server_addr(self) -> Result<RawAddr<'s>, SslError> {
+        let c = self.1.as_ptr();
+        // SAFETY: a live connection; nginx fills local_sockaddr in the connection's pool.
+        unsafe {
+            if ngx_connection_local_sockaddr(c, std::ptr::null_mut(), 0) != NGX_OK as isize {
+                return Err(c"ngx_connection_local_sockaddr() failed");
+            }
+            Ok(raw_addr((*c).local_sockaddr as *const libc::sockaddr, (*c).local_socklen))
+        }
+    }
+
+    /// The server's port; "unix domain has no port" on a unix socket.
+    pub fn server_port(self) -> Result<u16, SslError> {
+        let c = self.1.as_ptr();
+        // SAFETY: a live connection; nginx fills local_sockaddr in the connection's pool.
+        unsafe {
+            if ngx_connection_local_sockaddr(c, std::ptr::null_mut(), 0) != NGX_OK as isize {
+                return Err(c"ngx_connection_local_sockaddr() failed");
+            }
+            if c_int::from((*(*c).local_sockaddr).sa_family) == libc::AF_UNIX {
+                return Err(c"unix domain has no port");
+            }
+            Ok(ngx_inet_get_port((*c).local_sockaddr) as u16)
+        }
     }
 
     /// The SNI host name the client sent.

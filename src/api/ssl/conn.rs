@@ -1,6 +1,7 @@
 //! The TLS state of the session's downstream connection, readable in any phase once nginx
-//! has set TLS up (`listen ... ssl`): `ssl_server_name`, `ssl_get_tls1_version` and
-//! `ssl_client_random`, with stream-lua's signatures and errors (upstream
+//! has set TLS up (`listen ... ssl`): `ssl_server_name`, `ssl_get_tls1_version`,
+//! `ssl_client_random`, `ssl_raw_server_addr`, `ssl_server_port` and `ssl_raw_client_addr`,
+//! with stream-lua's signatures and errors (upstream
 //! `ngx_stream_lua_ssl_certby.c`). In the TLS phases they will read the handshake under way.
 
 use std::ffi::{c_char, c_int};
@@ -8,7 +9,7 @@ use std::ffi::{c_char, c_int};
 use crate::runtime::session::Session;
 use crate::sys::cbuf::bytes_out;
 use crate::sys::ngx::{guard, NGX_DECLINED, NGX_ERROR, NGX_OK};
-use crate::sys::openssl::{SslConn, SslError};
+use crate::sys::openssl::{RawAddr, SslConn, SslError};
 
 /// The TLS state of the session behind the opaque request pointer.
 ///
@@ -88,6 +89,91 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_client_random(
             match ssl_of(r) {
                 Ok(ssl) => {
                     *outlen = ssl.client_random(bytes_out(out, *outlen));
+                    NGX_OK as c_int
+                }
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+/// stream-lua's address kinds (`NGX_STREAM_LUA_ADDR_TYPE_*`): 0 unix, 1 inet, 2 inet6.
+fn addr_parts(a: RawAddr<'_>) -> (&[u8], c_int) {
+    match a {
+        RawAddr::Unix(p) => (p, 0),
+        RawAddr::Inet(a) => (a, 1),
+        RawAddr::Inet6(a) => (a, 2),
+    }
+}
+
+/// Writes an address result to the caller's out pointers.
+///
+/// # Safety
+/// `addr`, `addrlen` and `addrtype` are writable; the address bytes outlive the caller's use
+/// (they are the connection's).
+unsafe fn put_addr(a: RawAddr<'_>, addr: *mut *const c_char, addrlen: *mut usize, addrtype: *mut c_int) -> c_int {
+    let (bytes, kind) = addr_parts(a);
+    // SAFETY: the caller's contract.
+    unsafe {
+        *addr = bytes.as_ptr() as *const c_char;
+        *addrlen = bytes.len();
+        *addrtype = kind;
+    }
+    NGX_OK as c_int
+}
+
+/// The server address the client connected to: binary (4 or 16 bytes) or a unix path.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_raw_server_addr(
+    r: *mut Session,
+    addr: *mut *const c_char,
+    addrlen: *mut usize,
+    addrtype: *mut c_int,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; the out pointers are the caller's, writable.
+        unsafe {
+            match ssl_of(r).and_then(SslConn::server_addr) {
+                Ok(a) => put_addr(a, addr, addrlen, addrtype),
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+/// The client's address: binary (4 or 16 bytes) or a unix path.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_raw_client_addr(
+    r: *mut Session,
+    addr: *mut *const c_char,
+    addrlen: *mut usize,
+    addrtype: *mut c_int,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; the out pointers are the caller's, writable.
+        unsafe {
+            match ssl_of(r) {
+                Ok(ssl) => put_addr(ssl.client_addr(), addr, addrlen, addrtype),
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_server_port(
+    r: *mut Session,
+    server_port: *mut u16,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; server_port and err are writable.
+        unsafe {
+            match ssl_of(r).and_then(SslConn::server_port) {
+                Ok(port) => {
+                    *server_port = port;
                     NGX_OK as c_int
                 }
                 Err(msg) => set_err(err, msg),
