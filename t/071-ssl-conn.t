@@ -175,3 +175,79 @@ client:  unix nil
 port: false nil unix domain has no port
 --- no_error_log
 [error]
+
+
+
+=== TEST 5: set_cert/set_priv_key/set_der_cert/set_der_priv_key/clear_certs on the connection: a key that does not match the certificate is refused
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
+        content_by_lua_block {
+            local ssl = require "ngx.ssl"
+            local function read(name)
+                local dir = "$TEST_NGINX_CERT_DIR"
+                if dir:sub(1, 1) ~= "/" then
+                    dir = ngx.config.prefix() .. "conf/" .. dir
+                end
+                local f = assert(io.open(dir .. "/" .. name, "rb"))
+                local s = f:read("*a")
+                f:close()
+                return s
+            end
+            local cert = assert(ssl.parse_pem_cert(read("test.crt") .. read("ca.crt")))
+            local key = assert(ssl.parse_pem_priv_key(read("test.key")))
+            local other_key = assert(ssl.parse_pem_priv_key(read("client.key")))
+            local ec_key = assert(ssl.parse_pem_priv_key(read("ec.key")))
+            ngx.say("set_cert: ", ssl.set_cert(cert))
+            ngx.say("set_priv_key: ", ssl.set_priv_key(key))
+            ngx.say("other key: ", ssl.set_priv_key(other_key))
+            -- an EC key goes to the EC slot, which has no certificate to check it against
+            ngx.say("ec key: ", ssl.set_priv_key(ec_key))
+            local der = assert(ssl.cert_pem_to_der(read("test.crt") .. read("ca.crt")))
+            local kder = assert(ssl.priv_key_pem_to_der(read("test.key")))
+            ngx.say("clear_certs: ", ssl.clear_certs())
+            ngx.say("set_der_cert: ", ssl.set_der_cert(der))
+            ngx.say("set_der_priv_key: ", ssl.set_der_priv_key(kder))
+            ngx.say("other der key: ", ssl.set_der_priv_key(
+                assert(ssl.priv_key_pem_to_der(read("client.key")))))
+            ngx.say("bad der cert: ", ssl.set_der_cert("junk"))
+            ngx.say("bad der chain: ", ssl.set_der_cert(der .. "junk"))
+            ngx.say("bad der key: ", ssl.set_der_priv_key("junk"))
+            ngx.say("set_cert(nil): ", pcall(ssl.set_cert, nil))
+            ngx.say("set_priv_key(str): ", pcall(ssl.set_priv_key, "x"))
+            ngx.say("set_der_cert(nil): ", pcall(ssl.set_der_cert, nil))
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        assert(sock:sslhandshake(false, "test.com", false))
+        ngx.print(sock:receive("*a"))
+        local ssl = require "ngx.ssl"
+        ngx.say("no TLS: ", ssl.clear_certs())
+        ngx.say("no TLS: ", ssl.set_der_cert("x"))
+        ngx.say("no TLS: ", ssl.set_der_priv_key("x"))
+    }
+--- stream_response
+set_cert: true
+set_priv_key: true
+other key: nilSSL_use_PrivateKey() failed
+ec key: true
+clear_certs: true
+set_der_cert: true
+set_der_priv_key: true
+other der key: nilSSL_use_PrivateKey() failed
+bad der cert: nild2i_X509_bio() failed
+bad der chain: nild2i_X509_bio() failed
+bad der key: nild2i_PrivateKey_bio() failed
+set_cert(nil): falsebad argument #1 to 'set_cert' (cdata expected, got nil)
+set_priv_key(str): falsebad argument #1 to 'set_priv_key' (cdata expected, got string)
+set_der_cert(nil): falsebad argument #1 to 'set_der_cert' (string expected, got nil)
+no TLS: nilbad request
+no TLS: nilbad request
+no TLS: nilbad request
+--- no_error_log
+[error]

@@ -50,6 +50,19 @@ int ngx_stream_lua_ffi_ssl_raw_client_addr(ngx_stream_lua_request_t *r,
     ngx_stream_lua_ffi_ssl_server_port = [[
 int ngx_stream_lua_ffi_ssl_server_port(ngx_stream_lua_request_t *r,
     unsigned short *server_port, char **err);]],
+    ngx_stream_lua_ffi_ssl_clear_certs = [[
+int ngx_stream_lua_ffi_ssl_clear_certs(ngx_stream_lua_request_t *r,
+    char **err);]],
+    ngx_stream_lua_ffi_ssl_set_der_certificate = [[
+int ngx_stream_lua_ffi_ssl_set_der_certificate(ngx_stream_lua_request_t *r,
+    const char *data, size_t len, char **err);]],
+    ngx_stream_lua_ffi_ssl_set_der_private_key = [[
+int ngx_stream_lua_ffi_ssl_set_der_private_key(ngx_stream_lua_request_t *r,
+    const char *data, size_t len, char **err);]],
+    ngx_stream_lua_ffi_set_cert = [[
+int ngx_stream_lua_ffi_set_cert(void *r, void *cdata, char **err);]],
+    ngx_stream_lua_ffi_set_priv_key = [[
+int ngx_stream_lua_ffi_set_priv_key(void *r, void *cdata, char **err);]],
     ngx_stream_lua_ffi_ssl_client_random = [[
 int ngx_stream_lua_ffi_ssl_client_random(ngx_stream_lua_request_t *r,
     unsigned char *out, size_t *outlen, char **err);]],
@@ -222,6 +235,50 @@ function _M.get_tls1_version_str()
         return nil, "unknown version"
     end
     return name
+end
+
+-- the certificate and key the connection presents (meant for ssl_certificate_by_lua*; on an
+-- established connection they change nothing the client sees)
+
+local function ok_or_err(rc)
+    if rc == FFI_OK then
+        return true
+    end
+    return nil, ffi_string(errmsg[0])
+end
+
+local function check_cdata(fname, v)
+    if type(v) ~= "cdata" then
+        error("bad argument #1 to '" .. fname .. "' (cdata expected, got " .. type(v) .. ")", 3)
+    end
+end
+
+function _M.clear_certs()
+    return ok_or_err(C.ngx_stream_lua_ffi_ssl_clear_certs(request(), errmsg))
+end
+
+function _M.set_der_cert(der)
+    local r = request()
+    check_string("set_der_cert", 1, der)
+    return ok_or_err(C.ngx_stream_lua_ffi_ssl_set_der_certificate(r, der, #der, errmsg))
+end
+
+function _M.set_der_priv_key(der)
+    local r = request()
+    check_string("set_der_priv_key", 1, der)
+    return ok_or_err(C.ngx_stream_lua_ffi_ssl_set_der_private_key(r, der, #der, errmsg))
+end
+
+function _M.set_cert(cert)
+    local r = request()
+    check_cdata("set_cert", cert)
+    return ok_or_err(C.ngx_stream_lua_ffi_set_cert(r, cert, errmsg))
+end
+
+function _M.set_priv_key(key)
+    local r = request()
+    check_cdata("set_priv_key", key)
+    return ok_or_err(C.ngx_stream_lua_ffi_set_priv_key(r, key, errmsg))
 end
 
 -- outlen 0 asks for the random's length

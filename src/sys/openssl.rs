@@ -485,3 +485,71 @@ impl SslConn<'_> {
         }
     }
 }
+
+impl CertChain {
+    /// Runs `f` on the chain `into_raw` gave out, which stays the caller's.
+    ///
+    /// # Safety
+    /// `p` is null or came from `into_raw` and is not freed during the call.
+    pub unsafe fn with_raw<R>(p: *mut c_void, f: impl FnOnce(&CertChain) -> R) -> Option<R> {
+        let chain = std::mem::ManuallyDrop::new(CertChain(NonNull::new(p as *mut OPENSSL_STACK)?));
+        Some(f(&chain))
+    }
+
+    /// The certificates, leaf first.
+    fn certs(&self) -> impl Iterator<Item = NonNull<X509>> + '_ {
+        // SAFETY: our live stack.
+        let n = unsafe { OPENSSL_sk_num(self.0.as_ptr()) }.max(0);
+        // SAFETY: i < n, an index of our stack, whose elements are X509 we hold references to.
+        (0..n).filter_map(move |i| NonNull::new(unsafe { OPENSSL_sk_value(self.0.as_ptr(), i) } as *mut X509))
+    }
+}
+
+impl PrivKey {
+    /// Runs `f` on the key `into_raw` gave out, which stays the caller's.
+    ///
+    /// # Safety
+    /// `p` is null or came from `into_raw` and is not freed during the call.
+    pub unsafe fn with_raw<R>(p: *mut c_void, f: impl FnOnce(&PrivKey) -> R) -> Option<R> {
+        let key = std::mem::ManuallyDrop::new(PrivKey(NonNull::new(p as *mut EVP_PKEY)?));
+        Some(f(&key))
+    }
+}
+
+impl SslConn<'_> {
+    /// Drops the certificates and keys this connection would present.
+    pub fn clear_certs(self) {
+        // SAFETY: a live SSL object.
+        unsafe { SSL_certs_clear(self.0.as_ptr()) };
+    }
+
+    /// Presents `chain`: its first certificate, then the rest as the chain. The connection
+    /// takes references of its own.
+    pub fn use_cert_chain(self, chain: &CertChain) -> Result<(), SslError> {
+        let mut certs = chain.certs();
+        let Some(leaf) = certs.next() else { return fail(c"invalid certificate chain") };
+        // SAFETY: a live SSL object and certificate; SSL_use_certificate takes a reference.
+        if unsafe { SSL_use_certificate(self.0.as_ptr(), leaf.as_ptr()) } == 0 {
+            return fail(c"SSL_use_certificate() failed");
+        }
+        for cert in certs {
+            // SAFETY: SSL_add1_chain_cert (a macro over SSL_ctrl) on a live SSL object and
+            // certificate; it takes a reference.
+            let ok =
+                unsafe { SSL_ctrl(self.0.as_ptr(), SSL_CTRL_CHAIN_CERT as c_int, 1, cert.as_ptr() as *mut c_void) };
+            if ok == 0 {
+                return fail(c"SSL_add1_chain_cert() failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Presents `key`; refused when it does not match the certificate already set.
+    pub fn use_priv_key(self, key: &PrivKey) -> Result<(), SslError> {
+        // SAFETY: a live SSL object and key; SSL_use_PrivateKey takes a reference.
+        if unsafe { SSL_use_PrivateKey(self.0.as_ptr(), key.0.as_ptr()) } == 0 {
+            return fail(c"SSL_use_PrivateKey() failed");
+        }
+        Ok(())
+    }
+}

@@ -4,12 +4,12 @@
 //! with stream-lua's signatures and errors (upstream
 //! `ngx_stream_lua_ssl_certby.c`). In the TLS phases they will read the handshake under way.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, c_void};
 
 use crate::runtime::session::Session;
-use crate::sys::cbuf::bytes_out;
+use crate::sys::cbuf::{bytes_in, bytes_out};
 use crate::sys::ngx::{guard, NGX_DECLINED, NGX_ERROR, NGX_OK};
-use crate::sys::openssl::{RawAddr, SslConn, SslError};
+use crate::sys::openssl::{CertChain, PrivKey, RawAddr, SslConn, SslError};
 
 /// The TLS state of the session behind the opaque request pointer.
 ///
@@ -178,6 +178,103 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_server_port(
                 }
                 Err(msg) => set_err(err, msg),
             }
+        }
+    })
+}
+
+/// `NGX_OK`, or `NGX_ERROR` with the message in `*err`.
+///
+/// # Safety
+/// `err` is null or valid for a write.
+unsafe fn status(r: Result<(), SslError>, err: *mut *const c_char) -> c_int {
+    match r {
+        Ok(()) => NGX_OK as c_int,
+        // SAFETY: the caller's contract.
+        Err(msg) => unsafe { set_err(err, msg) },
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_clear_certs(r: *mut Session, err: *mut *const c_char) -> c_int {
+    // SAFETY: r as `ssl_of` wants; err is writable.
+    guard(NGX_ERROR as c_int, || unsafe { status(ssl_of(r).map(SslConn::clear_certs), err) })
+}
+
+/// `data` is one or more DER certificates, leaf first.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_set_der_certificate(
+    r: *mut Session,
+    data: *const u8,
+    len: usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; data points at len bytes; err is writable.
+        unsafe {
+            let set = ssl_of(r).and_then(|ssl| {
+                // upstream names any certificate it cannot read the same way
+                let chain = CertChain::from_der(bytes_in(data, len)).map_err(|e| match e.to_bytes() {
+                    b"d2i_X509_bio() failed in rest of chain" => c"d2i_X509_bio() failed",
+                    _ => e,
+                })?;
+                ssl.use_cert_chain(&chain)
+            });
+            status(set, err)
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_set_der_private_key(
+    r: *mut Session,
+    data: *const u8,
+    len: usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; data points at len bytes; err is writable.
+        unsafe {
+            let set = ssl_of(r).and_then(|ssl| ssl.use_priv_key(&PrivKey::from_der(bytes_in(data, len))?));
+            status(set, err)
+        }
+    })
+}
+
+/// `cdata` is null or a chain from `parse_*_cert` that Lua still holds.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_set_cert(
+    r: *mut Session,
+    cdata: *mut c_void,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; cdata as described, live during the call; err is
+        // writable.
+        unsafe {
+            let set = ssl_of(r).and_then(|ssl| {
+                CertChain::with_raw(cdata, |chain| ssl.use_cert_chain(chain))
+                    .unwrap_or(Err(c"invalid certificate chain"))
+            });
+            status(set, err)
+        }
+    })
+}
+
+/// `cdata` is null or a key from `parse_*_priv_key` that Lua still holds.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_set_priv_key(
+    r: *mut Session,
+    cdata: *mut c_void,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; cdata as described, live during the call; err is
+        // writable.
+        unsafe {
+            let set = ssl_of(r).and_then(|ssl| {
+                PrivKey::with_raw(cdata, |key| ssl.use_priv_key(key)).unwrap_or(Err(c"invalid private key failed"))
+            });
+            status(set, err)
         }
     })
 }
