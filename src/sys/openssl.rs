@@ -553,3 +553,42 @@ impl SslConn<'_> {
         Ok(())
     }
 }
+
+/// nginx's protocol bits (`NGX_SSL_*`) and the OpenSSL 3 options that turn each one off.
+const PROTOCOL_OPTIONS: [(u32, u64); 5] = [
+    (NGX_SSL_SSLv3, 1 << 25),
+    (NGX_SSL_TLSv1, 1 << 26),
+    (NGX_SSL_TLSv1_1, 1 << 28),
+    (NGX_SSL_TLSv1_2, 1 << 27),
+    (NGX_SSL_TLSv1_3, 1 << 29),
+];
+
+impl<'s> SslConn<'s> {
+    /// The body of extension `ext_type` of the ClientHello being processed; none outside
+    /// OpenSSL's ClientHello callback or when the client did not send it.
+    pub fn client_hello_ext(self, ext_type: u32) -> Option<&'s [u8]> {
+        let mut p: *const u8 = std::ptr::null();
+        let mut len = 0usize;
+        // SAFETY: a live SSL object; OpenSSL fills p/len with bytes of the ClientHello it
+        // keeps until the callback returns (it answers 0 when there is none).
+        unsafe {
+            if SSL_client_hello_get0_ext(self.0.as_ptr(), ext_type, &mut p, &mut len) == 0 || p.is_null() {
+                return None;
+            }
+            Some(std::slice::from_raw_parts(p, len))
+        }
+    }
+
+    /// Allows exactly the protocols of `protocols` (`NGX_SSL_*` bits) on this connection.
+    pub fn set_protocols(self, protocols: u32) {
+        for (bit, no_option) in PROTOCOL_OPTIONS {
+            // SAFETY: option changes on a live SSL object.
+            unsafe {
+                SSL_clear_options(self.0.as_ptr(), no_option);
+                if protocols & bit == 0 {
+                    SSL_set_options(self.0.as_ptr(), no_option);
+                }
+            }
+        }
+    }
+}

@@ -6,5 +6,6 @@
 //! certificate chains and private keys that Lua keeps as opaque cdata (freed by `free_*`,
 //! which the Lua layer sets as their `ffi.gc` finalizers).
 
+pub mod clienthello;
 pub mod conn;
 pub mod pem;
