@@ -320,3 +320,40 @@ init: true cdata
 done
 --- no_error_log
 [error]
+
+
+
+=== TEST 11: the exports called straight through the FFI, declared by the user before and after require "ngx.ssl"
+--- stream_server_config
+    content_by_lua_block {
+        local ffi = require "ffi"
+        ffi.cdef[[
+            int ngx_stream_lua_ffi_cert_pem_to_der(const unsigned char *pem,
+                size_t pem_len, unsigned char *der, char **err);
+            void *ngx_stream_lua_ffi_parse_der_priv_key(const unsigned char *der,
+                size_t der_len, char **err);
+        ]]
+        local ssl = require "ngx.ssl"
+        ffi.cdef[[
+            void ngx_stream_lua_ffi_free_priv_key(void *cdata);
+        ]]
+        local pem = read_cert("test.crt")
+        local buf = ffi.new("unsigned char[?]", #pem)
+        local err = ffi.new("char *[1]")
+        local n = ffi.C.ngx_stream_lua_ffi_cert_pem_to_der(pem, #pem, buf, err)
+        ngx.say("der: ", ffi.string(buf, n) == ssl.cert_pem_to_der(pem))
+        local p = ffi.C.ngx_stream_lua_ffi_parse_der_priv_key("junk", 4, err)
+        ngx.say("key: ", p == nil, " ", ffi.string(err[0]))
+        local kder = assert(ssl.priv_key_pem_to_der(read_cert("test.key")))
+        local k = ffi.C.ngx_stream_lua_ffi_parse_der_priv_key(kder, #kder, err)
+        ngx.say("parsed: ", k ~= nil)
+        ngx.say("freed: ", ffi.C.ngx_stream_lua_ffi_free_priv_key(k) == nil)
+        ffi.C.ngx_stream_lua_ffi_free_priv_key(nil)
+    }
+--- stream_response
+der: true
+key: true d2i_PrivateKey_bio() failed
+parsed: true
+freed: true
+--- no_error_log
+[error]

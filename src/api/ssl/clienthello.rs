@@ -5,27 +5,10 @@
 
 use std::ffi::{c_char, c_int};
 
+use super::conn::{set_err, ssl_of};
 use crate::runtime::session::Session;
 use crate::sys::ngx::{guard, TLSEXT_TYPE_server_name, NGX_DECLINED, NGX_ERROR, NGX_OK};
-use crate::sys::openssl::{SslConn, SslError};
-
-/// # Safety
-/// As `conn::ssl_of`.
-unsafe fn ssl_of<'a>(r: *mut Session) -> Result<SslConn<'a>, SslError> {
-    // SAFETY: the caller's contract; only a shared reference is made.
-    let sess: &'a Session = unsafe { r.as_ref() }.ok_or(c"no request found")?;
-    SslConn::of(sess.stream().ok_or(c"bad request")?)
-}
-
-/// # Safety
-/// `err` is null or valid for a write.
-unsafe fn set_err(err: *mut *const c_char, msg: SslError) -> c_int {
-    // SAFETY: the caller's contract; msg is static.
-    if let Some(err) = unsafe { err.as_mut() } {
-        *err = msg.as_ptr();
-    }
-    NGX_ERROR as c_int
-}
+use crate::sys::openssl::SslError;
 
 /// The host name of a `server_name` extension body (RFC 6066: a 2-byte list length, then
 /// the first entry: type 0 (host_name), a 2-byte length, the name), checked as OpenSSL's own

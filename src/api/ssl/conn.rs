@@ -16,7 +16,7 @@ use crate::sys::openssl::{CertChain, PrivKey, RawAddr, SslConn, SslError};
 /// # Safety
 /// `r` is null or the running session (what the built-in layer's `get_request()` gave), live
 /// for the whole call.
-unsafe fn ssl_of<'a>(r: *mut Session) -> Result<SslConn<'a>, SslError> {
+pub(super) unsafe fn ssl_of<'a>(r: *mut Session) -> Result<SslConn<'a>, SslError> {
     // SAFETY: the caller's contract; only a shared reference is made.
     let sess: &'a Session = unsafe { r.as_ref() }.ok_or(c"no request found")?;
     SslConn::of(sess.stream().ok_or(c"bad request")?)
@@ -24,7 +24,7 @@ unsafe fn ssl_of<'a>(r: *mut Session) -> Result<SslConn<'a>, SslError> {
 
 /// # Safety
 /// `err` is null or valid for a write.
-unsafe fn set_err(err: *mut *const c_char, msg: SslError) -> c_int {
+pub(super) unsafe fn set_err(err: *mut *const c_char, msg: SslError) -> c_int {
     // SAFETY: the caller's contract; msg is static.
     if let Some(err) = unsafe { err.as_mut() } {
         *err = msg.as_ptr();
