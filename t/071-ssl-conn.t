@@ -251,3 +251,29 @@ no TLS: nilbad request
 no TLS: nilbad request
 --- no_error_log
 [error]
+
+
+
+=== TEST 6: verify_client outside ssl_certificate_by_lua*
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
+        content_by_lua_block {
+            ngx.say("tls: ", require("ngx.ssl").verify_client(nil, 1))
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.say("plain: ", require("ngx.ssl").verify_client())
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        assert(sock:sslhandshake(false, "test.com", false))
+        ngx.print(sock:receive("*a"))
+    }
+--- stream_response
+plain: nilAPI disabled in the current context
+tls: nilAPI disabled in the current context
+--- no_error_log
+[error]

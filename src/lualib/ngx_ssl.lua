@@ -63,6 +63,9 @@ int ngx_stream_lua_ffi_ssl_set_der_private_key(ngx_stream_lua_request_t *r,
 int ngx_stream_lua_ffi_set_cert(void *r, void *cdata, char **err);]],
     ngx_stream_lua_ffi_set_priv_key = [[
 int ngx_stream_lua_ffi_set_priv_key(void *r, void *cdata, char **err);]],
+    ngx_stream_lua_ffi_ssl_verify_client = [[
+int ngx_stream_lua_ffi_ssl_verify_client(void *r,
+    void *client_certs, void *trusted_certs, int depth, char **err);]],
     ngx_stream_lua_ffi_ssl_client_random = [[
 int ngx_stream_lua_ffi_ssl_client_random(ngx_stream_lua_request_t *r,
     unsigned char *out, size_t *outlen, char **err);]],
@@ -279,6 +282,15 @@ function _M.set_priv_key(key)
     local r = request()
     check_cdata("set_priv_key", key)
     return ok_or_err(C.ngx_stream_lua_ffi_set_priv_key(r, key, errmsg))
+end
+
+-- asks the client for a certificate, checked against `client_certs` (a parsed chain whose
+-- subjects are the CAs the server names) and `trusted_certs` (the CAs it trusts), up to
+-- `depth` (-1: OpenSSL's default); only in ssl_certificate_by_lua*
+function _M.verify_client(client_certs, depth, trusted_certs)
+    return ok_or_err(C.ngx_stream_lua_ffi_ssl_verify_client(request(), client_certs,
+                                                           trusted_certs, depth or -1,
+                                                           errmsg))
 end
 
 -- outlen 0 asks for the random's length

@@ -278,3 +278,21 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_set_priv_key(
         }
     })
 }
+
+/// `verify_client` works only inside `ssl_certificate_by_lua*` (upstream checks the context
+/// first), which is not wired yet (`phase/ssl_cert.rs`): until it is, every call gets
+/// upstream's answer for any other context. Exported so that lua-resty-core's `ngx/ssl.lua`,
+/// which binds every declared function when loaded, loads against this module.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_verify_client(
+    r: *mut Session,
+    _client_certs: *mut c_void,
+    _trusted_certs: *mut c_void,
+    _depth: c_int,
+    err: *mut *const c_char,
+) -> c_int {
+    // SAFETY: err is null or writable (the caller's `char *[1]`).
+    guard(NGX_ERROR as c_int, || unsafe {
+        set_err(err, if r.is_null() { c"no request ctx found" } else { c"API disabled in the current context" })
+    })
+}
