@@ -1,8 +1,9 @@
 -- stream-lua-rs built-in `ngx.ssl` (require "ngx.ssl"): certificates and private keys as
--- PEM, DER and parsed objects, over the module's exported ngx_stream_lua_ffi_* functions
--- (src/api/ssl/). Names, results and error texts are those of lua-resty-core 0.1.31's
--- module in the stream subsystem; an argument that is not a string is refused with a
--- "bad argument" error.
+-- PEM, DER and parsed objects, and the TLS state of the session's connection (server name,
+-- addresses, version, client random, the certificate and key it presents), over the
+-- module's exported ngx_stream_lua_ffi_* functions (src/api/ssl/). Names, results and error
+-- texts are those of lua-resty-core 0.1.31's module in the stream subsystem; an argument of
+-- the wrong type is refused with a "bad argument" error.
 local ffi = require "ffi"
 local base = require "resty.core.base"
 local C = ffi.C
