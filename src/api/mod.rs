@@ -15,6 +15,8 @@ pub mod semaphore;
 pub mod shdict;
 pub mod sleep;
 pub mod socket;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl;
 pub mod string;
 pub mod thread;
 pub mod timer;
@@ -50,6 +52,8 @@ pub const BUILTIN_MODULES: &[(&str, &str)] = &[
     ("ngx.errlog", include_str!("../lualib/ngx_errlog.lua")),
     ("ngx.process", include_str!("../lualib/ngx_process.lua")),
     ("ngx.balancer", include_str!("../lualib/ngx_balancer.lua")),
+    ("ngx.ssl", include_str!("../lualib/ngx_ssl.lua")),
+    ("ngx.ssl.clienthello", include_str!("../lualib/ngx_ssl_clienthello.lua")),
     ("resty.core", include_str!("../lualib/resty_core.lua")),
     ("resty.core.base", include_str!("../lualib/resty_core_base.lua")),
     ("resty.core.var", RESTY_CORE_PART),

@@ -6,6 +6,8 @@ pub mod content;
 pub mod init;
 pub mod log;
 pub mod preread;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_cert;
 
 use crate::conf::{MainConf, SrvConf};
 use crate::runtime::live::LiveSession;

@@ -14,6 +14,8 @@ pub mod event;
 pub mod lua;
 pub mod ngx;
 mod object;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod openssl;
 pub mod pcall;
 pub mod pcre2;
 pub mod shdict;

@@ -1,0 +1,112 @@
+//! `ngx.ssl.clienthello`: `ssl_get_client_hello_server_name`, `ssl_get_client_hello_ext` and
+//! `ssl_set_protocols`, with stream-lua's signatures and errors (upstream
+//! `ngx_stream_lua_ssl_client_helloby.c`). They read the ClientHello only while OpenSSL's
+//! ClientHello callback runs (`ssl_client_hello_by_lua*`); the Lua layer refuses other phases.
+
+use std::ffi::{c_char, c_int};
+
+use super::conn::{set_err, ssl_of};
+use crate::runtime::session::Session;
+use crate::sys::ngx::{guard, TLSEXT_TYPE_server_name, NGX_DECLINED, NGX_ERROR, NGX_OK};
+use crate::sys::openssl::SslError;
+
+/// The host name of a `server_name` extension body (RFC 6066: a 2-byte list length, then
+/// the first entry: type 0 (host_name), a 2-byte length, the name), checked as OpenSSL's own
+/// SNI lookup checks it.
+pub fn sni_host_name(ext: &[u8]) -> Result<&[u8], SslError> {
+    const BAD: SslError = c"Bad SSL Client Hello Extension";
+    let (list_len, rest) = match ext {
+        [hi, lo, rest @ ..] if ext.len() > 2 => (usize::from(*hi) << 8 | usize::from(*lo), rest),
+        _ => return Err(BAD),
+    };
+    if list_len != rest.len() {
+        return Err(BAD);
+    }
+    let [kind, rest @ ..] = rest else { return Err(BAD) };
+    if *kind != TLSEXT_NAMETYPE_HOST_NAME {
+        return Err(BAD);
+    }
+    let (name_len, name) = match rest {
+        [hi, lo, name @ ..] if rest.len() > 2 => (usize::from(*hi) << 8 | usize::from(*lo), name),
+        _ => return Err(BAD),
+    };
+    name.get(..name_len).ok_or(BAD)
+}
+
+const TLSEXT_NAMETYPE_HOST_NAME: u8 = 0;
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_get_client_hello_server_name(
+    r: *mut Session,
+    name: *mut *const c_char,
+    namelen: *mut usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; name, namelen and err are writable; the name lies in
+        // the ClientHello OpenSSL keeps during the callback.
+        unsafe {
+            let ssl = match ssl_of(r) {
+                Ok(ssl) => ssl,
+                Err(msg) => return set_err(err, msg),
+            };
+            let Some(ext) = ssl.client_hello_ext(TLSEXT_TYPE_server_name) else { return NGX_DECLINED as c_int };
+            match sni_host_name(ext) {
+                Ok(n) => {
+                    *name = n.as_ptr() as *const c_char;
+                    *namelen = n.len();
+                    NGX_OK as c_int
+                }
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_get_client_hello_ext(
+    r: *mut Session,
+    ext_type: u32,
+    out: *mut *const u8,
+    outlen: *mut usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; out, outlen and err are writable; the bytes lie in the
+        // ClientHello OpenSSL keeps during the callback.
+        unsafe {
+            match ssl_of(r) {
+                Ok(ssl) => match ssl.client_hello_ext(ext_type) {
+                    Some(ext) => {
+                        *out = ext.as_ptr();
+                        *outlen = ext.len();
+                        NGX_OK as c_int
+                    }
+                    None => NGX_DECLINED as c_int,
+                },
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+/// `protocols` is a set of nginx's `NGX_SSL_*` bits.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_set_protocols(
+    r: *mut Session,
+    protocols: c_int,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; err is writable.
+        unsafe {
+            match ssl_of(r) {
+                Ok(ssl) => {
+                    ssl.set_protocols(protocols as u32);
+                    NGX_OK as c_int
+                }
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}

@@ -1,0 +1,298 @@
+//! The TLS state of the session's downstream connection, readable in any phase once nginx
+//! has set TLS up (`listen ... ssl`): `ssl_server_name`, `ssl_get_tls1_version`,
+//! `ssl_client_random`, `ssl_raw_server_addr`, `ssl_server_port` and `ssl_raw_client_addr`,
+//! with stream-lua's signatures and errors (upstream
+//! `ngx_stream_lua_ssl_certby.c`). In the TLS phases they will read the handshake under way.
+
+use std::ffi::{c_char, c_int, c_void};
+
+use crate::runtime::session::Session;
+use crate::sys::cbuf::{bytes_in, bytes_out};
+use crate::sys::ngx::{guard, NGX_DECLINED, NGX_ERROR, NGX_OK};
+use crate::sys::openssl::{CertChain, PrivKey, RawAddr, SslConn, SslError};
+
+/// The TLS state of the session behind the opaque request pointer.
+///
+/// # Safety
+/// `r` is null or the running session (what the built-in layer's `get_request()` gave), live
+/// for the whole call.
+pub(super) unsafe fn ssl_of<'a>(r: *mut Session) -> Result<SslConn<'a>, SslError> {
+    // SAFETY: the caller's contract; only a shared reference is made.
+    let sess: &'a Session = unsafe { r.as_ref() }.ok_or(c"no request found")?;
+    SslConn::of(sess.stream().ok_or(c"bad request")?)
+}
+
+/// # Safety
+/// `err` is null or valid for a write.
+pub(super) unsafe fn set_err(err: *mut *const c_char, msg: SslError) -> c_int {
+    // SAFETY: the caller's contract; msg is static.
+    if let Some(err) = unsafe { err.as_mut() } {
+        *err = msg.as_ptr();
+    }
+    NGX_ERROR as c_int
+}
+
+/// `NGX_OK` with the name in `*name`/`*namelen`, `NGX_DECLINED` when the client sent none.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_server_name(
+    r: *mut Session,
+    name: *mut *const c_char,
+    namelen: *mut usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; name, namelen and err are the caller's writable out
+        // pointers; the name stays valid while the connection's TLS state does.
+        unsafe {
+            match ssl_of(r) {
+                Ok(ssl) => match ssl.server_name() {
+                    Some(n) => {
+                        *name = n.as_ptr();
+                        *namelen = n.to_bytes().len();
+                        NGX_OK as c_int
+                    }
+                    None => NGX_DECLINED as c_int,
+                },
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+/// The protocol version (`0x0303` for TLS 1.2, ...), or `NGX_ERROR`.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_get_tls1_version(r: *mut Session, err: *mut *const c_char) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; err is writable.
+        unsafe {
+            match ssl_of(r) {
+                Ok(ssl) => ssl.version(),
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+/// `out` has room for `*outlen` bytes; on return `*outlen` is the count copied (the full
+/// length when `*outlen` was 0).
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_client_random(
+    r: *mut Session,
+    out: *mut u8,
+    outlen: *mut usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; outlen is readable and writable, out has *outlen
+        // writable bytes; err is writable.
+        unsafe {
+            match ssl_of(r) {
+                Ok(ssl) => {
+                    *outlen = ssl.client_random(bytes_out(out, *outlen));
+                    NGX_OK as c_int
+                }
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+/// stream-lua's address kinds (`NGX_STREAM_LUA_ADDR_TYPE_*`): 0 unix, 1 inet, 2 inet6.
+fn addr_parts(a: RawAddr<'_>) -> (&[u8], c_int) {
+    match a {
+        RawAddr::Unix(p) => (p, 0),
+        RawAddr::Inet(a) => (a, 1),
+        RawAddr::Inet6(a) => (a, 2),
+    }
+}
+
+/// Writes an address result to the caller's out pointers.
+///
+/// # Safety
+/// `addr`, `addrlen` and `addrtype` are writable; the address bytes outlive the caller's use
+/// (they are the connection's).
+unsafe fn put_addr(a: RawAddr<'_>, addr: *mut *const c_char, addrlen: *mut usize, addrtype: *mut c_int) -> c_int {
+    let (bytes, kind) = addr_parts(a);
+    // SAFETY: the caller's contract.
+    unsafe {
+        *addr = bytes.as_ptr() as *const c_char;
+        *addrlen = bytes.len();
+        *addrtype = kind;
+    }
+    NGX_OK as c_int
+}
+
+/// The server address the client connected to: binary (4 or 16 bytes) or a unix path.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_raw_server_addr(
+    r: *mut Session,
+    addr: *mut *const c_char,
+    addrlen: *mut usize,
+    addrtype: *mut c_int,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; the out pointers are the caller's, writable.
+        unsafe {
+            match ssl_of(r).and_then(SslConn::server_addr) {
+                Ok(a) => put_addr(a, addr, addrlen, addrtype),
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+/// The client's address: binary (4 or 16 bytes) or a unix path.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_raw_client_addr(
+    r: *mut Session,
+    addr: *mut *const c_char,
+    addrlen: *mut usize,
+    addrtype: *mut c_int,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; the out pointers are the caller's, writable.
+        unsafe {
+            match ssl_of(r) {
+                Ok(ssl) => put_addr(ssl.client_addr(), addr, addrlen, addrtype),
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_server_port(
+    r: *mut Session,
+    server_port: *mut u16,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; server_port and err are writable.
+        unsafe {
+            match ssl_of(r).and_then(SslConn::server_port) {
+                Ok(port) => {
+                    *server_port = port;
+                    NGX_OK as c_int
+                }
+                Err(msg) => set_err(err, msg),
+            }
+        }
+    })
+}
+
+/// `NGX_OK`, or `NGX_ERROR` with the message in `*err`.
+///
+/// # Safety
+/// `err` is null or valid for a write.
+unsafe fn status(r: Result<(), SslError>, err: *mut *const c_char) -> c_int {
+    match r {
+        Ok(()) => NGX_OK as c_int,
+        // SAFETY: the caller's contract.
+        Err(msg) => unsafe { set_err(err, msg) },
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_clear_certs(r: *mut Session, err: *mut *const c_char) -> c_int {
+    // SAFETY: r as `ssl_of` wants; err is writable.
+    guard(NGX_ERROR as c_int, || unsafe { status(ssl_of(r).map(SslConn::clear_certs), err) })
+}
+
+/// `data` is one or more DER certificates, leaf first.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_set_der_certificate(
+    r: *mut Session,
+    data: *const u8,
+    len: usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; data points at len bytes; err is writable.
+        unsafe {
+            let set = ssl_of(r).and_then(|ssl| {
+                // upstream names any certificate it cannot read the same way
+                let chain = CertChain::from_der(bytes_in(data, len)).map_err(|e| match e.to_bytes() {
+                    b"d2i_X509_bio() failed in rest of chain" => c"d2i_X509_bio() failed",
+                    _ => e,
+                })?;
+                ssl.use_cert_chain(&chain)
+            });
+            status(set, err)
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_set_der_private_key(
+    r: *mut Session,
+    data: *const u8,
+    len: usize,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; data points at len bytes; err is writable.
+        unsafe {
+            let set = ssl_of(r).and_then(|ssl| ssl.use_priv_key(&PrivKey::from_der(bytes_in(data, len))?));
+            status(set, err)
+        }
+    })
+}
+
+/// `cdata` is null or a chain from `parse_*_cert` that Lua still holds.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_set_cert(
+    r: *mut Session,
+    cdata: *mut c_void,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; cdata as described, live during the call; err is
+        // writable.
+        unsafe {
+            let set = ssl_of(r).and_then(|ssl| {
+                CertChain::with_raw(cdata, |chain| ssl.use_cert_chain(chain))
+                    .unwrap_or(Err(c"invalid certificate chain"))
+            });
+            status(set, err)
+        }
+    })
+}
+
+/// `cdata` is null or a key from `parse_*_priv_key` that Lua still holds.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_set_priv_key(
+    r: *mut Session,
+    cdata: *mut c_void,
+    err: *mut *const c_char,
+) -> c_int {
+    guard(NGX_ERROR as c_int, || {
+        // SAFETY: r as `ssl_of` wants; cdata as described, live during the call; err is
+        // writable.
+        unsafe {
+            let set = ssl_of(r).and_then(|ssl| {
+                PrivKey::with_raw(cdata, |key| ssl.use_priv_key(key)).unwrap_or(Err(c"invalid private key failed"))
+            });
+            status(set, err)
+        }
+    })
+}
+
+/// `verify_client` works only inside `ssl_certificate_by_lua*` (upstream checks the context
+/// first), which is not wired yet (`phase/ssl_cert.rs`): until it is, every call gets
+/// upstream's answer for any other context. Exported so that lua-resty-core's `ngx/ssl.lua`,
+/// which binds every declared function when loaded, loads against this module.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_verify_client(
+    r: *mut Session,
+    _client_certs: *mut c_void,
+    _trusted_certs: *mut c_void,
+    _depth: c_int,
+    err: *mut *const c_char,
+) -> c_int {
+    // SAFETY: err is null or writable (the caller's `char *[1]`).
+    guard(NGX_ERROR as c_int, || unsafe {
+        set_err(err, if r.is_null() { c"no request ctx found" } else { c"API disabled in the current context" })
+    })
+}
