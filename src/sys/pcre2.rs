@@ -224,11 +224,12 @@ impl MatchData {
     /// The offsets of the last match: start and end of each pair (PCRE2_UNSET for groups
     /// that did not take part).
     pub fn ovector(&self) -> &[usize] {
-        // SAFETY: the vector holds get_ovector_count pairs and lives as long as self.
-        unsafe {
-            let n = raw::get_ovector_count(self.0.as_ptr()) as usize;
-            std::slice::from_raw_parts(raw::get_ovector_pointer(self.0.as_ptr()), n * 2)
-        }
+        // SAFETY: the match data is live.
+        let n = unsafe { raw::get_ovector_count(self.0.as_ptr()) } as usize;
+        // SAFETY: as above.
+        let p = unsafe { raw::get_ovector_pointer(self.0.as_ptr()) };
+        // SAFETY: the vector holds n pairs and lives (unchanged while borrowed) as long as self.
+        unsafe { std::slice::from_raw_parts(p, n * 2) }
     }
 }
 

@@ -1,8 +1,8 @@
 //! `lua_shared_dict` and `ngx.shared.DICT`: the directive, the `ngx.shared` tables and the
 //! methods upstream implements as Lua C functions (`flush_expired`, `get_keys`). Our own
 //! `ngx_shdict.lua` puts the other methods on the exported C ABI (`exports.rs`), as
-//! lua-resty-core does; `c_api.rs` is the C API for other nginx modules and `zone.rs` the
-//! storage itself.
+//! lua-resty-core does; `c_api.rs` is the C API for other nginx modules, `zone.rs` the
+//! per-cycle `Dict` and its zone's set-up, and `sys::shdict` the storage itself.
 
 pub mod c_api;
 pub mod exports;
