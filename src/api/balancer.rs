@@ -6,6 +6,7 @@ use std::ffi::{c_char, c_int, c_long};
 
 use crate::phase::balancer::Peer;
 use crate::runtime::session::{Phase, Session};
+use crate::api::exports::session;
 use crate::sys::cbuf::{bytes_in, ErrBuf};
 use crate::sys::stream::{AddrError, StreamInfo};
 use crate::sys::*;
@@ -22,15 +23,6 @@ fn balancer_of(sess: Option<&mut Session>) -> Result<(&mut Peer, StreamInfo<'_>)
     }
     let peer = peer.ok_or(b"no upstream peer data found\0".as_slice())?;
     Ok((peer, stream))
-}
-
-/// The session behind the opaque request pointer.
-///
-/// # Safety
-/// `r` is null or the running session (what `get_request()` gave the caller).
-unsafe fn session<'a>(r: *mut Session) -> Option<&'a mut Session> {
-    // SAFETY: the caller's contract.
-    unsafe { r.as_mut() }
 }
 
 /// An error message out parameter (static C strings only).

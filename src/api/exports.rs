@@ -19,7 +19,7 @@ static ERR_NO_SESSION: &[u8] = b"no request found\0";
 /// # Safety
 /// `r` is what the built-in layer's `get_request()` gave: null, or the running session, live
 /// for the whole call.
-unsafe fn session<'a>(r: *mut Session) -> Option<&'a mut Session> {
+pub(crate) unsafe fn session<'a>(r: *mut Session) -> Option<&'a mut Session> {
     // SAFETY: the caller's contract; no other reference to it is used while the call runs.
     unsafe { r.as_mut() }
 }
