@@ -4,9 +4,9 @@
 
 use std::ffi::{c_char, c_int, c_long};
 
+use crate::api::exports::session;
 use crate::phase::balancer::Peer;
 use crate::runtime::session::{Phase, Session};
-use crate::api::exports::session;
 use crate::sys::cbuf::{bytes_in, ErrBuf};
 use crate::sys::stream::{AddrError, StreamInfo};
 use crate::sys::*;
