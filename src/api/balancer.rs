@@ -2,38 +2,27 @@
 //! and signatures, as lua-resty-core 0.1.31's `ngx/balancer.lua` declares them) that only work
 //! while `balancer_by_lua*` runs. The Lua side is `lualib/ngx_balancer.lua`.
 
-use std::ffi::{c_char, c_int, c_long};
+use std::ffi::{c_char, c_int, c_long, CStr};
 
 use crate::api::exports::session;
 use crate::phase::balancer::Peer;
 use crate::runtime::session::{Phase, Session};
-use crate::sys::cbuf::{bytes_in, ErrBuf};
-use crate::sys::stream::{AddrError, StreamInfo};
+use crate::sys::cbuf::{bytes_in, ErrBuf, ErrPtr};
+use crate::sys::stream::StreamInfo;
 use crate::sys::*;
 
-/// The checks every call starts with, in upstream's order and words (NUL-terminated: they go
-/// out as `const char *`).
-fn balancer_of(sess: Option<&mut Session>) -> Result<(&mut Peer, StreamInfo<'_>), &'static [u8]> {
-    let Some(sess) = sess else { return Err(b"no request found\0") };
+/// The checks every call starts with, in upstream's order and words (C strings: they go out
+/// as `const char *`).
+fn balancer_of(sess: Option<&mut Session>) -> Result<(&mut Peer, StreamInfo<'_>), &'static CStr> {
+    let Some(sess) = sess else { return Err(c"no request found") };
     let phase = sess.phase;
     let (peer, stream) = sess.balancer_parts();
-    let stream = stream.filter(|s| s.has_upstream()).ok_or(b"no upstream found\0".as_slice())?;
+    let stream = stream.filter(|s| s.has_upstream()).ok_or(c"no upstream found")?;
     if phase != Phase::Balancer {
-        return Err(b"API disabled in the current context\0");
+        return Err(c"API disabled in the current context");
     }
-    let peer = peer.ok_or(b"no upstream peer data found\0".as_slice())?;
+    let peer = peer.ok_or(c"no upstream peer data found")?;
     Ok((peer, stream))
-}
-
-/// An error message out parameter (static C strings only).
-struct ErrOut<'a>(Option<&'a mut *const c_char>);
-
-impl ErrOut<'_> {
-    fn set(&mut self, msg: &'static [u8]) {
-        if let Some(e) = self.0.as_mut() {
-            **e = msg.as_ptr() as *const c_char;
-        }
-    }
 }
 
 #[no_mangle]
@@ -46,7 +35,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_current_peer(
 ) -> c_int {
     guard(NGX_ERROR, || {
         // SAFETY: r as `session` wants; addr points at addr_len bytes; err is null or writable.
-        let (sess, addr, mut err) = unsafe { (session(r), bytes_in(addr, addr_len), ErrOut(err.as_mut())) };
+        let (sess, addr, mut err) = unsafe { (session(r), bytes_in(addr, addr_len), ErrPtr::from_raw(err)) };
         let (peer, stream) = match balancer_of(sess) {
             Ok(found) => found,
             Err(msg) => {
@@ -61,13 +50,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_current_peer(
                 peer.name = a.name;
                 NGX_OK as c_int
             }
-            Err(AddrError::Nginx(msg)) => {
-                if let Some(e) = err.0.as_mut() {
-                    **e = msg;
-                }
-                NGX_ERROR
-            }
-            Err(AddrError::Ours(msg)) => {
+            Err(msg) => {
                 err.set(msg);
                 NGX_ERROR
             }
@@ -83,7 +66,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_more_tries(
 ) -> c_int {
     guard(NGX_ERROR, || {
         // SAFETY: r as `session` wants; err is null or writable.
-        let (sess, mut err) = unsafe { (session(r), ErrOut(err.as_mut())) };
+        let (sess, mut err) = unsafe { (session(r), ErrPtr::from_raw(err)) };
         let (peer, _) = match balancer_of(sess) {
             Ok(found) => found,
             Err(msg) => {
@@ -93,9 +76,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_more_tries(
         };
         // stock nginx does not tell us `proxy_next_upstream_tries` (OpenResty's patch does),
         // so, as upstream built without it, nothing is reduced and no warning
-        if let Some(e) = err.0.as_mut() {
-            **e = std::ptr::null();
-        }
+        err.clear();
         peer.more_tries = count as ngx_uint_t;
         NGX_OK as c_int
     })
@@ -109,7 +90,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_get_last_failure(
 ) -> c_int {
     guard(NGX_ERROR, || {
         // SAFETY: r as `session` wants; status and err are null or writable.
-        let (sess, status, mut err) = unsafe { (session(r), status.as_mut(), ErrOut(err.as_mut())) };
+        let (sess, status, mut err) = unsafe { (session(r), status.as_mut(), ErrPtr::from_raw(err)) };
         let (peer, _) = match balancer_of(sess) {
             Ok(found) => found,
             Err(msg) => {
@@ -134,7 +115,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_timeouts(
     err: *mut *const c_char,
 ) -> c_int {
     // SAFETY: err is null or the caller's out pointer.
-    ErrOut(unsafe { err.as_mut() }).set(b"required Nginx patch not present, API disabled\0");
+    unsafe { ErrPtr::from_raw(err) }.set(c"required Nginx patch not present, API disabled");
     NGX_ERROR
 }
 
@@ -152,7 +133,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_bind_to_local_addr(
         let (sess, addr, mut err) =
             unsafe { (session(r), bytes_in(addr, addr_len), ErrBuf::from_raw(errbuf, errbuf_size)) };
         let fail = |err: &mut ErrBuf, msg: &[u8]| {
-            err.set(msg.strip_suffix(b"\0").unwrap_or(msg));
+            err.set(msg);
             NGX_ERROR
         };
         let Some(sess) = sess else { return fail(&mut err, b"no request found") };

@@ -3,6 +3,7 @@
 
 use std::ffi::{c_char, c_int};
 
+use crate::api::exports::session;
 use crate::runtime::log_capture::RingBuf;
 use crate::runtime::session::Session;
 use crate::sys::cbuf::{bytes_in, ErrBuf};
@@ -76,13 +77,9 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_get_msg(
     })
 }
 
-/// The log `r` writes to (its session's), or the cycle's.
-///
-/// # Safety
-/// `r` is null or the running session.
-unsafe fn log_of(r: *mut Session) -> Option<Log> {
-    // SAFETY: the caller's contract.
-    match unsafe { r.as_ref() } {
+/// The log a call writes to: its session's, or the cycle's outside any.
+fn log_of(sess: Option<&mut Session>) -> Option<Log> {
+    match sess {
         Some(sess) => Some(sess.logger()),
         None => Log::cycle(),
     }
@@ -91,8 +88,8 @@ unsafe fn log_of(r: *mut Session) -> Option<Log> {
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_get_sys_filter_level(r: *mut Session) -> c_int {
     guard(NGX_LOG_ERR as c_int, || {
-        // SAFETY: r is null or the running session (what `get_request()` gave the caller).
-        let Some(log) = (unsafe { log_of(r) }) else { return NGX_LOG_ERR as c_int };
+        // SAFETY: r as `session` wants.
+        let Some(log) = log_of(unsafe { session(r) }) else { return NGX_LOG_ERR as c_int };
         let level = log.level();
         if level == NGX_LOG_DEBUG_ALL as ngx_uint_t {
             NGX_LOG_DEBUG as c_int
@@ -114,8 +111,8 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_raw_log(
         if level > NGX_LOG_DEBUG as c_int || level < NGX_LOG_STDERR as c_int {
             return NGX_ERROR;
         }
-        // SAFETY: r as in log_of; s points at s_len bytes (a Lua string).
-        let (log, msg) = unsafe { (log_of(r), bytes_in(s, s_len)) };
+        // SAFETY: r as `session` wants; s points at s_len bytes (a Lua string).
+        let (log, msg) = unsafe { (log_of(session(r)), bytes_in(s, s_len)) };
         if let Some(log) = log {
             log.error(level as u32, 0, msg);
         }

@@ -3,6 +3,8 @@
 //! `*mut usize`). The shims convert them
 //! once; the code behind works on slices and these handles.
 
+use std::ffi::{c_char, CStr};
+
 /// `len` bytes at `p` (empty when `p` is null or `len` is 0).
 ///
 /// # Safety
@@ -104,5 +106,32 @@ impl<'a> ErrBuf<'a> {
         let n = msg.len().min(self.buf.len());
         self.buf[..n].copy_from_slice(&msg[..n]);
         **len = n;
+    }
+}
+
+/// A caller's `const char **err` out-parameter, which only ever receives static C strings (the
+/// caller reads them after the call returns, so nothing shorter-lived may go there).
+pub struct ErrPtr<'a>(Option<&'a mut *const c_char>);
+
+impl<'a> ErrPtr<'a> {
+    /// # Safety
+    /// `err` is null or valid for writes for `'a`.
+    pub unsafe fn from_raw(err: *mut *const c_char) -> ErrPtr<'a> {
+        // SAFETY: the caller's contract.
+        ErrPtr(unsafe { err.as_mut() })
+    }
+
+    /// Points the caller's pointer at `msg`.
+    pub fn set(&mut self, msg: &'static CStr) {
+        if let Some(e) = self.0.as_mut() {
+            **e = msg.as_ptr();
+        }
+    }
+
+    /// Sets the caller's pointer to null: no error.
+    pub fn clear(&mut self) {
+        if let Some(e) = self.0.as_mut() {
+            **e = std::ptr::null();
+        }
     }
 }

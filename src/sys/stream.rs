@@ -244,10 +244,7 @@ pub struct PeerAddr {
 }
 
 /// Why an address was refused: nginx's own static message, or ours.
-pub enum AddrError {
-    Nginx(*const std::ffi::c_char),
-    Ours(&'static [u8]),
-}
+pub type AddrError = &'static std::ffi::CStr;
 
 impl<'s> StreamInfo<'s> {
     fn pool(&self) -> *mut ngx_pool_t {
@@ -276,7 +273,7 @@ impl<'s> StreamInfo<'s> {
     /// `addr` (an IP address, with or without a port; names are not resolved) as a peer of
     /// the upstream, with `port` when it has none (cut to 16 bits, as nginx's).
     pub fn parse_peer(&self, addr: &[u8], port: i32) -> Result<PeerAddr, AddrError> {
-        let data = self.pool_copy(addr).ok_or(AddrError::Ours(b"no memory\0"))?;
+        let data = self.pool_copy(addr).ok_or(c"no memory")?;
         // SAFETY: an all-zero ngx_url_t is an empty request; ngx_parse_url allocates what it
         // returns in the session's pool, which lives as long as the session.
         unsafe {
@@ -287,13 +284,14 @@ impl<'s> StreamInfo<'s> {
             url.set_no_resolve(1);
             if ngx_parse_url(self.pool(), &mut url) != NGX_OK as ngx_int_t {
                 return Err(if url.err.is_null() {
-                    AddrError::Ours(b"invalid address\0")
+                    c"invalid address"
                 } else {
-                    AddrError::Nginx(url.err)
+                    // SAFETY: ngx_parse_url only sets err to string literals of nginx's.
+                    std::ffi::CStr::from_ptr(url.err)
                 });
             }
             if url.addrs.is_null() || (*url.addrs).sockaddr.is_null() {
-                return Err(AddrError::Ours(b"no host allowed\0"));
+                return Err(c"no host allowed");
             }
             let a = &mut *url.addrs;
             Ok(PeerAddr { sockaddr: a.sockaddr, socklen: a.socklen, name: &mut a.name })

@@ -7,7 +7,7 @@ use std::ptr;
 
 use super::zone::*;
 use super::*;
-use crate::sys::cbuf::{bytes_in, OutBuf};
+use crate::sys::cbuf::{bytes_in, ErrPtr, OutBuf};
 
 /// A stored number (8 native-endian bytes; callers check the length).
 pub(super) fn read_f64(v: &[u8]) -> f64 {
@@ -15,9 +15,6 @@ pub(super) fn read_f64(v: &[u8]) -> f64 {
     b.copy_from_slice(v);
     f64::from_ne_bytes(b)
 }
-
-/// An error message out parameter (static C strings only).
-type ErrMsg = *const c_char;
 
 // ---- the exported C ABI --------------------------------------------------------------------
 
@@ -48,10 +45,16 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store(
 ) -> c_int {
     guard(RC_ERROR, || {
         // SAFETY: the caller passes a live dict, its key and value, and out pointers.
-        let (d, key, s, errmsg, forcible) = unsafe {
-            (&*zone, bytes_in(key, key_len), bytes_in(str_value_buf, str_value_len), &mut *errmsg, &mut *forcible)
+        let (d, key, s, mut errmsg, forcible) = unsafe {
+            (
+                &*zone,
+                bytes_in(key, key_len),
+                bytes_in(str_value_buf, str_value_len),
+                ErrPtr::from_raw(errmsg),
+                &mut *forcible,
+            )
         };
-        store(d, op, key, value_type, s, num_value, exptime, user_flags, errmsg, forcible)
+        store(d, op, key, value_type, s, num_value, exptime, user_flags, &mut errmsg, forcible)
     })
 }
 
@@ -65,7 +68,7 @@ fn store(
     num_value: f64,
     exptime: c_long,
     user_flags: c_int,
-    errmsg: &mut ErrMsg,
+    errmsg: &mut ErrPtr,
     forcible: &mut c_int,
 ) -> c_int {
     *forcible = 0;
@@ -76,12 +79,12 @@ fn store(
         T_NUMBER => Some(&num),
         T_BOOLEAN => Some(&flag),
         T_NIL if op & (OP_ADD | OP_REPLACE) != 0 => {
-            *errmsg = c"attempt to add or replace nil values".as_ptr();
+            errmsg.set(c"attempt to add or replace nil values");
             return RC_ERROR;
         }
         T_NIL => None,
         _ => {
-            *errmsg = c"unsupported value type".as_ptr();
+            errmsg.set(c"unsupported value type");
             return RC_ERROR;
         }
     };
@@ -91,11 +94,11 @@ fn store(
     g.expire(false);
     let old = match g.lookup(h, key) {
         Found::Missing | Found::Expired(_) if op & OP_REPLACE != 0 => {
-            *errmsg = c"not found".as_ptr();
+            errmsg.set(c"not found");
             return RC_DECLINED;
         }
         Found::Live(_) if op & OP_ADD != 0 => {
-            *errmsg = c"exists".as_ptr();
+            errmsg.set(c"exists");
             return RC_DECLINED;
         }
         Found::Live(e) | Found::Expired(e) => Some(e),
@@ -119,7 +122,7 @@ fn store(
     let made = g.insert(h, key, vt, v, expiry(exptime), user_flags as u32, op & OP_SAFE != 0, &mut evicted).is_some();
     *forcible = c_int::from(evicted);
     if !made {
-        *errmsg = c"no memory".as_ptr();
+        errmsg.set(c"no memory");
         return RC_ERROR;
     }
     RC_OK
@@ -150,7 +153,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get(
                 num: &mut *num_value,
                 user_flags: &mut *user_flags,
                 is_stale: is_stale.as_mut(),
-                errmsg: &mut *errmsg,
+                errmsg: ErrPtr::from_raw(errmsg),
             };
             (&*zone, bytes_in(key, key_len), out)
         };
@@ -165,11 +168,11 @@ struct GetOut<'a> {
     num: &'a mut f64,
     user_flags: &'a mut c_int,
     is_stale: Option<&'a mut c_int>,
-    errmsg: &'a mut ErrMsg,
+    errmsg: ErrPtr<'a>,
 }
 
 fn get(d: &Dict, key: &[u8], get_stale: bool, mut out: GetOut) -> c_int {
-    *out.errmsg = ptr::null();
+    out.errmsg.clear();
     let h = hash(key);
     let mut g = d.lock();
     if !get_stale {
@@ -221,7 +224,7 @@ fn get(d: &Dict, key: &[u8], get_stale: bool, mut out: GetOut) -> c_int {
             }
         }
         T_LIST => {
-            *out.errmsg = c"value is a list".as_ptr();
+            out.errmsg.set(c"value is a list");
             return RC_ERROR;
         }
         other => {
@@ -262,10 +265,10 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr(
 ) -> c_int {
     guard(RC_ERROR, || {
         // SAFETY: the caller passes a live dict, its key and out pointers.
-        let (d, key, value, errmsg, forcible) =
-            unsafe { (&*zone, bytes_in(key, key_len), &mut *value, &mut *errmsg, &mut *forcible) };
+        let (d, key, value, mut errmsg, forcible) =
+            unsafe { (&*zone, bytes_in(key, key_len), &mut *value, ErrPtr::from_raw(errmsg), &mut *forcible) };
         let init = (has_init != 0).then_some(init);
-        incr(d, key, value, errmsg, init, init_ttl, forcible)
+        incr(d, key, value, &mut errmsg, init, init_ttl, forcible)
     })
 }
 
@@ -273,7 +276,7 @@ fn incr(
     d: &Dict,
     key: &[u8],
     value: &mut f64,
-    errmsg: &mut ErrMsg,
+    errmsg: &mut ErrPtr,
     init: Option<f64>,
     init_ttl: c_long,
     forcible: &mut c_int,
@@ -285,7 +288,7 @@ fn incr(
     let found = g.lookup(h, key);
     if let Found::Live(mut e) = found {
         if e.value_type() != T_NUMBER || e.value_len() != 8 {
-            *errmsg = c"not a number".as_ptr();
+            errmsg.set(c"not a number");
             return RC_ERROR;
         }
         let num = read_f64(e.value()) + *value;
@@ -295,7 +298,7 @@ fn incr(
         return RC_OK;
     }
     let Some(init) = init else {
-        *errmsg = c"not found".as_ptr();
+        errmsg.set(c"not found");
         return RC_ERROR;
     };
     let num = *value + init;
@@ -315,7 +318,7 @@ fn incr(
     let made = g.insert(h, key, T_NUMBER, &bytes, expiry(init_ttl), 0, false, &mut evicted).is_some();
     *forcible = c_int::from(evicted);
     if !made {
-        *errmsg = c"no memory".as_ptr();
+        errmsg.set(c"no memory");
         return RC_ERROR;
     }
     *value = num;
@@ -469,17 +472,17 @@ pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_pop(
     guard(RC_ERROR, || {
         // SAFETY: the caller passes a live dict, its key and out pointers (a buffer of
         // *str_len bytes at *str_value).
-        let (d, key, value_type, buf, num, errmsg) = unsafe {
+        let (d, key, value_type, buf, num, mut errmsg) = unsafe {
             (
                 &*zone,
                 bytes_in(key, key_len),
                 &mut *value_type,
                 OutBuf::from_raw(str_value, str_len),
                 &mut *num_value,
-                &mut *errmsg,
+                ErrPtr::from_raw(errmsg),
             )
         };
-        pop(d, front != 0, key, value_type, buf, num, errmsg)
+        pop(d, front != 0, key, value_type, buf, num, &mut errmsg)
     })
 }
 
@@ -490,7 +493,7 @@ fn pop(
     value_type: &mut c_int,
     mut buf: OutBuf,
     num: &mut f64,
-    errmsg: &mut ErrMsg,
+    errmsg: &mut ErrPtr,
 ) -> c_int {
     *value_type = T_NIL as c_int;
     let h = hash(key);
@@ -501,24 +504,24 @@ fn pop(
         return LIST_NOT_A_LIST;
     }
     if e.list_len() == 0 {
-        *errmsg = c"bad lua list length found".as_ptr();
+        errmsg.set(c"bad lua list length found");
         return -3;
     }
     let Some(it) = e.list_end(front) else {
-        *errmsg = c"bad lua list length found".as_ptr();
+        errmsg.set(c"bad lua list length found");
         return -3;
     };
     let v = it.value();
     match it.value_type() {
         T_STRING => {
             if !buf.write(v) {
-                *errmsg = c"no memory".as_ptr();
+                errmsg.set(c"no memory");
                 return -3;
             }
         }
         T_NUMBER if v.len() == 8 => *num = read_f64(v),
         _ => {
-            *errmsg = c"bad list node value type found".as_ptr();
+            errmsg.set(c"bad list node value type found");
             return -3;
         }
     }
