@@ -1,13 +1,14 @@
 -- Runs one loop suite inside nginx: every `bench(name, f)` of the suite warms up, then calls
 -- f N times and prints ops/s; the LuaJIT trace aborts seen meanwhile are listed at the end
 -- (our FFI calls must compile: an abort inside the built-in layer shows its source line).
-return function(suite_file, N)
+-- With `only` set, every other bench of the suite is skipped (insns.sh counts one at a time).
+return function(suite_file, N, only)
     local aborts, seen, traces = {}, {}, 0
     local function on_trace(what, tr, func, pc, otr, oex)
         if what == "stop" then
             traces = traces + 1
         elseif what == "abort" then
-            local info = jit.util.funcinfo(func, pc)
+            local info = require("jit.util").funcinfo(func, pc)
             local key = tostring(info.loc) .. " (error " .. tostring(otr) .. ", "
                         .. tostring(oex) .. ")"
             if not seen[key] then
@@ -18,6 +19,7 @@ return function(suite_file, N)
     end
     jit.attach(on_trace, "trace")
     local function bench(name, f)
+        if only and name ~= only then return end
         for _ = 1, 2000 do f() end
         ngx.update_time()
         local t0 = ngx.now()

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Instructions per operation of every loop of scripts/bench/loops/, counted by callgrind, for
+# two builds side by side on the same nginx. Counts, unlike ops/s, do not depend on what else
+# the machine is doing, so this can run on a busy machine; it does not see cache misses or
+# branch mispredictions, so a change that only moves memory shows in lua-loops.sh, not here.
+# Each loop runs twice (N1 and N2 calls, same warm-up) in one nginx process under callgrind;
+# (total(N2) - total(N1)) / (N2 - N1) is the cost of one call, start-up and warm-up cancelled.
+# Usage: scripts/bench/insns.sh A.so B.so [SUITES] [N1] [N2]
+# Another engine's .so may need LUA_PATH_FIRST (as in lua-loops.sh) for lua-resty-core, and
+# NGINX_BIN for the nginx it was built for (both sides use the same one).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+A=$(realpath "${1:?usage: $0 A.so B.so [SUITES] [N1] [N2]}")
+B=$(realpath "${2:?usage: $0 A.so B.so [SUITES] [N1] [N2]}")
+SUITES=${3:-calls regex shdict}
+N1=${4:-2000}
+N2=${5:-22000}
+NGINX_BIN=${NGINX_BIN:-$PWD/build/nginx/objs/nginx}
+command -v valgrind >/dev/null || { echo "insns.sh: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
+loops=$PWD/scripts/bench/loops
+prefix=$PWD/target/bench-insns
+port=19571
+
+# total instructions of one nginx process running bench `name` of `suite` n times
+count() {
+    local so=$1 suite=$2 name=$3 n=$4
+    rm -rf "$prefix"; mkdir -p "$prefix/conf" "$prefix/logs"
+    local lname=${name//\\/\\\\}; lname=${lname//\"/\\\"}
+    cat >"$prefix/conf/nginx.conf" <<CONF
+load_module $so;
+master_process off;
+daemon off;
+worker_processes 1;
+error_log logs/error.log error;
+pid logs/nginx.pid;
+events { worker_connections 64; }
+stream {
+    lua_package_path '${LUA_PATH_FIRST:-};;';
+    lua_shared_dict bench 64m;
+    server {
+        listen 127.0.0.1:$port;
+        content_by_lua_block {
+            dofile("$loops/harness.lua")("$loops/$suite.lua", $n, "$lname")
+        }
+    }
+}
+CONF
+    valgrind --tool=callgrind --callgrind-out-file="$prefix/cg.out" \
+        "$NGINX_BIN" -p "$prefix" 2>"$prefix/vg.log" &
+    local vg=$!
+    local i
+    for i in $(seq 300); do
+        ss -ltn "sport = :$port" | grep -q LISTEN && break
+        sleep 0.1
+    done
+    timeout 300 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat <&3" >"$prefix/logs/out"
+    grep -q 'traces compiled' "$prefix/logs/out" || { echo "insns.sh: $name did not finish" >&2; cat "$prefix/logs/error.log" >&2; }
+    kill -TERM "$vg" 2>/dev/null || true
+    wait "$vg" || true
+    awk '/^(summary|totals):/ { print $2; exit }' "$prefix/cg.out"
+}
+
+names() {
+    MODULE=$1 scripts/bench/lua-loops.sh "$2" 1 | grep 'ops/s$' | sed -E 's/ +[0-9]+ ops\/s$//'
+}
+
+printf '%-46s %12s %12s %6s\n' "instructions per call" "A" "B" "A/B"
+for suite in $SUITES; do
+    names "$A" "$suite" | while IFS= read -r name; do
+        per() {
+            local t1 t2
+            t1=$(count "$1" "$suite" "$name" "$N1")
+            t2=$(count "$1" "$suite" "$name" "$N2")
+            awk -v a="$t1" -v b="$t2" -v n="$((N2 - N1))" 'BEGIN { printf "%.1f", (b - a) / n }'
+        }
+        a=$(per "$A")
+        b=$(per "$B")
+        printf '%-46s %12s %12s %6.2f\n' "$name" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { print (b > 0) ? a / b : 0 }')"
+    done
+done
