@@ -9,21 +9,6 @@ local get_request = base.get_request
 local error, type, tonumber = error, type, tonumber
 local max = math.max
 
-if not pcall(function() return C.ngx_stream_lua_ffi_balancer_set_more_tries end) then
-    ffi.cdef[[
-int ngx_stream_lua_ffi_balancer_set_current_peer(ngx_stream_lua_request_t *r,
-    const unsigned char *addr, size_t addr_len, int port, char **err);
-int ngx_stream_lua_ffi_balancer_set_more_tries(ngx_stream_lua_request_t *r,
-    int count, char **err);
-int ngx_stream_lua_ffi_balancer_get_last_failure(ngx_stream_lua_request_t *r,
-    int *status, char **err);
-int ngx_stream_lua_ffi_balancer_set_timeouts(ngx_stream_lua_request_t *r,
-    long connect_timeout, long timeout, char **err);
-int ngx_stream_lua_ffi_balancer_bind_to_local_addr(ngx_stream_lua_request_t *r,
-    const char *addr, size_t addr_len, char *errbuf, size_t *errbuf_size);
-]]
-end
-
 -- called through locals of these names, so that LuaJIT's argument errors read as with
 -- lua-resty-core ("bad argument #4 to 'ngx_lua_ffi_balancer_set_current_peer' ...")
 local ngx_lua_ffi_balancer_set_current_peer = C.ngx_stream_lua_ffi_balancer_set_current_peer
