@@ -265,17 +265,16 @@ qr/\[alert\] .*? failed to load the 'resty\.core' module \(https:\/\/github\.com
 
 === TEST 11: with lua_code_cache off a session's VM takes the main VM's package.path: no resty.core, an [error] per session
 --- stream_config
-    lua_code_cache off;
     init_by_lua_block {
-        package.path = ""
+        -- no resty/core.lua there, and no ;; for the default entries
+        package.path = "/nonexistent/?.lua"
     }
+    lua_code_cache off;
 --- stream_server_config
-    content_by_lua_block {
-        ngx.say("ok")
-    }
+    content_by_lua_block { ngx.print("content ran") }
 --- stream_response
 --- error_log eval
-qr/\[error\] .*? failed to load the 'resty\.core' module .*? \(reason: module 'resty\.core' not found:/
+qr{\[error\] .*? failed to load the 'resty\.core' module \(https://github\.com/openresty/lua-resty-core\); .*? \(reason: module 'resty\.core' not found:}
 
 
 
