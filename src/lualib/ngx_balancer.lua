@@ -94,10 +94,10 @@ function _M.set_timeouts(connect_timeout, send_timeout, read_timeout)
     local send = timeout_ms(send_timeout, "send")
     local read = timeout_ms(read_timeout, "read")
     -- the stream proxy has one timeout for both directions
-    if C.ngx_stream_lua_ffi_balancer_set_timeouts(r, connect, max(send, read), errmsg) == 0 then
-        return true
+    if C.ngx_stream_lua_ffi_balancer_set_timeouts(r, connect, max(send, read), errmsg) ~= 0 then
+        return false, ffi_string(errmsg[0])
     end
-    return false, ffi_string(errmsg[0])
+    return true
 end
 
 function _M.bind_to_local_addr(addr)

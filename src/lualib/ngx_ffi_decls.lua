@@ -51,13 +51,13 @@ int ngx_stream_lua_ffi_enable_privileged_agent(char **err, unsigned int connecti
 int ngx_stream_lua_ffi_get_conf_env(const unsigned char *name, unsigned char **env_buf, size_t *name_len);
 ]],
 
-    -- nginx's cached clock and the module's monotonic one
+    -- nginx's cached clock: the dates it writes, its seconds; and the module's monotonic one
     time = [[
+void ngx_stream_lua_ffi_utctime(unsigned char *buf);
+void ngx_stream_lua_ffi_localtime(unsigned char *buf);
+void ngx_stream_lua_ffi_today(unsigned char *buf);
 double ngx_stream_lua_ffi_now(void);
 long ngx_stream_lua_ffi_time(void);
-void ngx_stream_lua_ffi_today(unsigned char *buf);
-void ngx_stream_lua_ffi_localtime(unsigned char *buf);
-void ngx_stream_lua_ffi_utctime(unsigned char *buf);
 void ngx_stream_lua_ffi_update_time(void);
 long ngx_stream_lua_ffi_monotonic_msec(void);
 ]],
