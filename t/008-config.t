@@ -12,13 +12,14 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: ngx.config.subsystem
+=== TEST 1: ngx.config.subsystem is the string "stream"
 --- stream_server_config
     content_by_lua_block {
-        ngx.say("subsystem: ", ngx.config.subsystem)
+        local which = ngx.config.subsystem
+        ngx.say(type(which), " ", which, " ", which == "stream")
     }
 --- stream_response
-subsystem: stream
+string stream true
 --- no_error_log
 [error]
 

@@ -58,13 +58,14 @@ worker id: 0 (number)
 
 
 
-=== TEST 4: ngx.worker.count()
+=== TEST 4: ngx.worker.count() is the worker_processes number (1 here), as an integer
 --- stream_server_config
     content_by_lua_block {
-        ngx.say("workers: ", ngx.worker.count())
+        local n = ngx.worker.count()
+        ngx.say(type(n), " ", n, " ", n == math.floor(n))
     }
 --- stream_response
-workers: 1
+number 1 true
 --- no_error_log
 [error]
 

@@ -6,7 +6,7 @@ use Test::Nginx::Socket::Lua::Stream;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 2);
+plan tests => blocks() * 2 * repeat_each();
 
 run_tests();
 

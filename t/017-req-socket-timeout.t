@@ -401,13 +401,14 @@ attempt to send data on a closed socket
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
         content_by_lua_block {
-            local sock = assert(ngx.req.socket(true))
-            sock:settimeout(10000)
-            ngx.thread.spawn(function()
+            local function quit_soon()
                 ngx.sleep(0.05)
                 ngx.log(ngx.WARN, "quitting now")
                 ngx.exit(200)
-            end)
+            end
+            local sock = assert(ngx.req.socket(true))
+            sock:settimeout(10000)
+            ngx.thread.spawn(quit_soon)
             local bytes, err = sock:send(string.rep("s", 16 * 1048576))
             ngx.log(ngx.WARN, "send returned: ", bytes, " ", err)
         }

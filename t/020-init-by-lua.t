@@ -251,12 +251,11 @@ false handled
 === TEST 14: request APIs are unavailable in init_by_lua
 --- stream_config
     init_by_lua_block {
-        local results = {}
+        init_results = {}
         for _, f in ipairs({ "sleep", "say" }) do
             local ok, err = pcall(ngx[f], 0)
-            results[#results + 1] = f .. ": " .. tostring(ok) .. " " .. tostring(err)
+            table.insert(init_results, f .. ": " .. tostring(ok) .. " " .. tostring(err))
         end
-        init_results = results
     }
 --- stream_server_config
     content_by_lua_block {

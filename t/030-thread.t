@@ -219,32 +219,30 @@ spawn in log: false API disabled in the context of log_by_lua*
 === TEST 12: coroutine.yield in a thread lets the other ready threads run first (manual time slicing)
 --- stream_server_config
     content_by_lua_block {
-        local yield = coroutine.yield
-        local function f()
-            ngx.say("f 1")
-            yield()
-            ngx.say("f 2")
-            yield()
-            ngx.say("f 3")
+        local trace = {}
+        local function note(what)
+            trace[#trace + 1] = what
         end
-        ngx.say("0")
-        yield()
-        ngx.say("1")
-        ngx.thread.spawn(f)
-        ngx.say("2")
-        yield()
-        ngx.say("3")
-        yield()
-        ngx.say("4")
+        -- the entry thread alone: its yield comes straight back
+        coroutine.yield()
+        note("m0")
+        local t = ngx.thread.spawn(function()
+            for i = 1, 3 do
+                note("t" .. i)
+                if i < 3 then
+                    coroutine.yield()
+                end
+            end
+        end)
+        for i = 1, 3 do
+            note("m" .. i)
+            if i < 3 then
+                coroutine.yield()
+            end
+        end
+        ngx.say(table.concat(trace, " "), " / ", coroutine.status(t))
     }
 --- stream_response
-0
-1
-f 1
-2
-f 2
-3
-f 3
-4
+m0 t1 m1 t2 m2 t3 m3 / zombie
 --- no_error_log
 [error]

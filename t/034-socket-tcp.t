@@ -964,17 +964,17 @@ requests on the last connection: 1000, reused: 999
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
         content_by_lua_block {
-            for _, piece in ipairs({ "he", "llo wo", "rld\nsec", "ond li", "ne\r\n", "--bound", "ary--", "tail" }) do
-                ngx.print(piece)
-                ngx.flush(true)
+            -- one piece every 10 ms, each flushed before the next
+            local text = "he|llo wo|rld\nsec|ond li|ne\r\n|--bound|ary--|tail"
+            for piece in text:gmatch("[^|]+") do
+                assert(ngx.print(piece) and ngx.flush(true))
                 ngx.sleep(0.01)
             end
         }
     }
 --- stream_server_config
     content_by_lua_block {
-        local sock = ngx.socket.tcp()
-        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        local sock = assert(ngx.socket.connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
         ngx.say(sock:receive())
         ngx.say(sock:receive())
         ngx.say(sock:receive(2))

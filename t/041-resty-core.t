@@ -265,17 +265,16 @@ qr/\[alert\] .*? failed to load the 'resty\.core' module \(https:\/\/github\.com
 
 === TEST 11: with lua_code_cache off a session's VM takes the main VM's package.path: no resty.core, an [error] per session
 --- stream_config
-    lua_code_cache off;
     init_by_lua_block {
-        package.path = ""
+        -- no resty/core.lua there, and no ;; for the default entries
+        package.path = "/nonexistent/?.lua"
     }
+    lua_code_cache off;
 --- stream_server_config
-    content_by_lua_block {
-        ngx.say("ok")
-    }
+    content_by_lua_block { ngx.print("content ran") }
 --- stream_response
 --- error_log eval
-qr/\[error\] .*? failed to load the 'resty\.core' module .*? \(reason: module 'resty\.core' not found:/
+qr{\[error\] .*? failed to load the 'resty\.core' module \(https://github\.com/openresty/lua-resty-core\); .*? \(reason: module 'resty\.core' not found:}
 
 
 
@@ -308,5 +307,51 @@ found true
     }
 --- stream_response
 true true
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: FFI code may declare the exported functions and types again (as lua-resty-core's modules do); the layouts agree
+--- stream_server_config
+    content_by_lua_block {
+        local ffi = require "ffi"
+        -- declared again, spelled differently: accepted, the built-in declarations stay
+        ffi.cdef[[
+            typedef struct ngx_stream_lua_request_s ngx_stream_lua_request_t;
+            typedef struct { size_t len; const unsigned char *data; } ngx_str_t;
+            struct ngx_stream_lua_sema_s;
+            typedef struct ngx_stream_lua_sema_s ngx_stream_lua_sema_t;
+            int ngx_stream_lua_ffi_sema_count(ngx_stream_lua_sema_t *s);
+            void ngx_stream_lua_ffi_md5(const unsigned char *in, size_t n,
+                                        unsigned char *hex);
+            size_t ngx_stream_lua_ffi_shdict_capacity(void *z);
+        ]]
+        local hex = ffi.new("unsigned char[32]")
+        ffi.C.ngx_stream_lua_ffi_md5("abc", 3, hex)
+        ngx.say("md5: ", ffi.string(hex, 32))
+
+        -- the compiled-regex struct as the exported ABI lays it out
+        ffi.cdef[[
+            typedef struct {
+                void *pool; unsigned char *names; int name_count; int name_size;
+                int ncaptures; int *captures; void *re; void *re_sd;
+                void *replace; const char *pattern;
+            } probe_regex_t;
+        ]]
+        local same = ffi.sizeof("ngx_stream_lua_regex_t") == ffi.sizeof("probe_regex_t")
+        for _, f in ipairs { { "ncaptures", "ncaptures" }, { "captures", "captures" },
+                             { "replace", "replace" }, { "pattern", "pattern" } } do
+            same = same and ffi.offsetof("ngx_stream_lua_regex_t", f[1])
+                            == ffi.offsetof("probe_regex_t", f[2])
+        end
+        ngx.say("regex layout: ", same)
+        ngx.say("ngx_str_t: ", ffi.sizeof("ngx_str_t"), " ",
+                ffi.offsetof("ngx_str_t", "data"))
+    }
+--- stream_response
+md5: 900150983cd24fb0d6963f7d28e17f72
+regex layout: true
+ngx_str_t: 16 8
 --- no_error_log
 [error]

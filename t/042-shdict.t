@@ -7,32 +7,37 @@ repeat_each(2);
 
 plan tests => repeat_each() * (blocks() * 2);
 
+# a block without its own stream_config gets the one dict most blocks use, `store`
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value("stream_config", "    lua_shared_dict store 1m;\n")
+        unless defined $block->stream_config;
+});
+
 no_long_string();
 run_tests();
 
 __DATA__
 
 === TEST 1: set and get every value type; nil deletes
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:flush_all()
-        print(dogs:set("s", "hello"))
-        dogs:set("n", 3.25)
-        dogs:set("i", -7)
-        dogs:set("t", true)
-        dogs:set("f", false)
-        dogs:set("e", "")
+        local store = ngx.shared.store
+        store:flush_all()
+        print(store:set("s", "hello"))
+        store:set("n", 3.25)
+        store:set("i", -7)
+        store:set("t", true)
+        store:set("f", false)
+        store:set("e", "")
         for _, k in ipairs{"s", "n", "i", "t", "f", "e", "missing"} do
-            local v = dogs:get(k)
+            local v = store:get(k)
             ngx.say(k, ": ", type(v), " ", tostring(v))
         end
-        dogs:set("s", nil)
-        ngx.say("after nil: ", dogs:get("s"))
-        ngx.say("delete: ", dogs:delete("n"), " ", dogs:get("n"))
-        ngx.say("delete missing: ", dogs:delete("nope"))
+        store:set("s", nil)
+        ngx.say("after nil: ", store:get("s"))
+        ngx.say("delete: ", store:delete("n"), " ", store:get("n"))
+        ngx.say("delete missing: ", store:delete("nope"))
     }
 --- stream_response
 s: string hello
@@ -51,18 +56,16 @@ delete missing: truenilfalse
 
 
 === TEST 2: set returns ok, err, forcible; a value replaced by one of another size and type
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        ngx.say(dogs:set("k", "short"))
-        ngx.say(dogs:set("k", "a much longer value than before"))
-        ngx.say(dogs:get("k"))
-        ngx.say(dogs:set("k", 12))
-        ngx.say(dogs:get("k"), " ", type(dogs:get("k")))
-        ngx.say(dogs:set("k", "12345678"))
-        ngx.say(dogs:get("k"), " ", type(dogs:get("k")))
+        local store = ngx.shared.store
+        ngx.say(store:set("k", "short"))
+        ngx.say(store:set("k", "a much longer value than before"))
+        ngx.say(store:get("k"))
+        ngx.say(store:set("k", 12))
+        ngx.say(store:get("k"), " ", type(store:get("k")))
+        ngx.say(store:set("k", "12345678"))
+        ngx.say(store:get("k"), " ", type(store:get("k")))
     }
 --- stream_response
 truenilfalse
@@ -78,17 +81,15 @@ truenilfalse
 
 
 === TEST 3: user flags come back as a second value when not 0
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:set("a", "x", 0, 123)
-        dogs:set("b", "y", 0, 0)
-        dogs:set("c", 5, nil, 4294967295)
-        ngx.say(dogs:get("a"))
-        ngx.say(select("#", dogs:get("b")), " ", dogs:get("b"))
-        local v, f = dogs:get("c")
+        local store = ngx.shared.store
+        store:set("a", "x", 0, 123)
+        store:set("b", "y", 0, 0)
+        store:set("c", 5, nil, 4294967295)
+        ngx.say(store:get("a"))
+        ngx.say(select("#", store:get("b")), " ", store:get("b"))
+        local v, f = store:get("c")
         ngx.say(v, " ", f)
     }
 --- stream_response
@@ -101,27 +102,25 @@ x123
 
 
 === TEST 4: add refuses existing keys, takes expired ones; replace needs an existing key
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:flush_all()
-        ngx.say("add: ", dogs:add("k", 1))
-        ngx.say("add again: ", dogs:add("k", 2))
-        ngx.say("value: ", dogs:get("k"))
-        ngx.say("replace missing: ", dogs:replace("nope", 1))
-        ngx.say("replace: ", dogs:replace("k", "two"))
-        ngx.say("value: ", dogs:get("k"))
-        ngx.say("add nil: ", dogs:add("z", nil))
-        ngx.say("replace nil: ", dogs:replace("k", nil))
-        dogs:set("old", "v", 0.001)
+        local store = ngx.shared.store
+        store:flush_all()
+        ngx.say("add: ", store:add("k", 1))
+        ngx.say("add again: ", store:add("k", 2))
+        ngx.say("value: ", store:get("k"))
+        ngx.say("replace missing: ", store:replace("nope", 1))
+        ngx.say("replace: ", store:replace("k", "two"))
+        ngx.say("value: ", store:get("k"))
+        ngx.say("add nil: ", store:add("z", nil))
+        ngx.say("replace nil: ", store:replace("k", nil))
+        store:set("old", "v", 0.001)
         ngx.sleep(0.01)
-        ngx.say("replace expired: ", dogs:replace("old", "w"))
-        ngx.say("add expired: ", dogs:add("old", "w"))
-        ngx.say("value: ", dogs:get("old"))
-        ngx.say("safe_add: ", dogs:safe_add("old", 1))
-        ngx.say("safe_add new: ", dogs:safe_add("new", 1))
+        ngx.say("replace expired: ", store:replace("old", "w"))
+        ngx.say("add expired: ", store:add("old", "w"))
+        ngx.say("value: ", store:get("old"))
+        ngx.say("safe_add: ", store:safe_add("old", 1))
+        ngx.say("safe_add new: ", store:safe_add("new", 1))
     }
 --- stream_response
 add: truenilfalse
@@ -143,28 +142,26 @@ safe_add new: truenilfalse
 
 
 === TEST 5: expiry: get misses, get_stale returns the value marked stale, ttl and expire
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:flush_all()
-        dogs:set("k", "v", 0.05, 7)
-        dogs:set("forever", "v")
-        ngx.say("get: ", dogs:get("k"))
-        ngx.say("stale before: ", dogs:get_stale("k"))
-        local ttl = dogs:ttl("k")
+        local store = ngx.shared.store
+        store:flush_all()
+        store:set("k", "v", 0.05, 7)
+        store:set("forever", "v")
+        ngx.say("get: ", store:get("k"))
+        ngx.say("stale before: ", store:get_stale("k"))
+        local ttl = store:ttl("k")
         ngx.say("ttl in (0, 0.05]: ", ttl > 0 and ttl <= 0.05)
-        ngx.say("ttl forever: ", dogs:ttl("forever"))
-        ngx.say("ttl missing: ", dogs:ttl("missing"))
+        ngx.say("ttl forever: ", store:ttl("forever"))
+        ngx.say("ttl missing: ", store:ttl("missing"))
         ngx.sleep(0.1)
-        ngx.say("get after: ", dogs:get("k"))
-        ngx.say("stale after: ", dogs:get_stale("k"))
-        ngx.say("expire: ", dogs:expire("forever", 10))
-        ttl = dogs:ttl("forever")
+        ngx.say("get after: ", store:get("k"))
+        ngx.say("stale after: ", store:get_stale("k"))
+        ngx.say("expire: ", store:expire("forever", 10))
+        ttl = store:ttl("forever")
         ngx.say("ttl now in (9, 10]: ", ttl > 9 and ttl <= 10)
-        ngx.say("expire 0: ", dogs:expire("forever", 0), " ", dogs:ttl("forever"))
-        ngx.say("expire missing: ", dogs:expire("missing", 1))
+        ngx.say("expire 0: ", store:expire("forever", 0), " ", store:ttl("forever"))
+        ngx.say("expire missing: ", store:expire("missing", 1))
     }
 --- stream_response
 get: v7
@@ -184,26 +181,24 @@ expire missing: nilnot found
 
 
 === TEST 6: incr: missing keys, init, init_ttl, non-numbers, string increments
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:flush_all()
-        ngx.say("missing: ", dogs:incr("n", 1))
-        ngx.say("init: ", dogs:incr("n", 1, 10))
-        ngx.say("again: ", dogs:incr("n", 2.5, 10))
-        ngx.say("no init: ", dogs:incr("n", -3.5))
-        ngx.say("string step: ", dogs:incr("n", "4"))
-        dogs:set("s", "str")
-        ngx.say("not a number: ", dogs:incr("s", 1))
-        ngx.say("not a number with init: ", dogs:incr("s", 1, 0))
-        ngx.say("ttl: ", dogs:incr("t", 1, 0, 0.05))
-        ngx.say("ttl set: ", dogs:ttl("t") > 0)
+        local store = ngx.shared.store
+        store:flush_all()
+        ngx.say("missing: ", store:incr("n", 1))
+        ngx.say("init: ", store:incr("n", 1, 10))
+        ngx.say("again: ", store:incr("n", 2.5, 10))
+        ngx.say("no init: ", store:incr("n", -3.5))
+        ngx.say("string step: ", store:incr("n", "4"))
+        store:set("s", "str")
+        ngx.say("not a number: ", store:incr("s", 1))
+        ngx.say("not a number with init: ", store:incr("s", 1, 0))
+        ngx.say("ttl: ", store:incr("t", 1, 0, 0.05))
+        ngx.say("ttl set: ", store:ttl("t") > 0)
         ngx.sleep(0.1)
-        ngx.say("expired: ", dogs:get("t"))
-        ngx.say("re-init: ", dogs:incr("t", 5, 100))
-        ngx.say("ttl cleared: ", dogs:ttl("t"))
+        ngx.say("expired: ", store:get("t"))
+        ngx.say("re-init: ", store:incr("t", 5, 100))
+        ngx.say("ttl cleared: ", store:ttl("t"))
     }
 --- stream_response
 missing: nilnot found
@@ -224,16 +219,14 @@ ttl cleared: 0
 
 
 === TEST 7: incr: bad init and init_ttl arguments raise errors
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
+        local store = ngx.shared.store
         for _, f in ipairs{
-            function() return dogs:incr("k", 1, "x") end,
-            function() return dogs:incr("k", 1, 0, "y") end,
-            function() return dogs:incr("k", 1, 0, -1) end,
-            function() return dogs:incr("k", 1, nil, 1) end,
+            function() return store:incr("k", 1, "x") end,
+            function() return store:incr("k", 1, 0, "y") end,
+            function() return store:incr("k", 1, 0, -1) end,
+            function() return store:incr("k", 1, nil, 1) end,
         } do
             local ok, err = pcall(f)
             ngx.say(ok, " ", err)
@@ -250,22 +243,20 @@ false must provide "init" when providing "init_ttl"
 
 
 === TEST 8: bad keys: nil, empty, too long; numbers become strings; tables through tostring
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
+        local store = ngx.shared.store
         local long = string.rep("k", 65536)
         for _, name in ipairs{"get", "get_stale", "set", "add", "replace", "delete", "incr", "ttl", "expire"} do
-            local m = dogs[name]
-            local a = {m(dogs, nil, 1)}
-            local b = {m(dogs, "", 1)}
-            local c = {m(dogs, long, 1)}
+            local m = store[name]
+            local a = {m(store, nil, 1)}
+            local b = {m(store, "", 1)}
+            local c = {m(store, long, 1)}
             ngx.say(name, ": ", a[2], ", ", b[2], ", ", c[2])
         end
-        ngx.say("65535 ok: ", dogs:set(string.rep("k", 65535), 1), " ", dogs:get(string.rep("k", 65535)))
-        dogs:set(42, "num")
-        ngx.say("number key: ", dogs:get("42"))
+        ngx.say("65535 ok: ", store:set(string.rep("k", 65535), 1), " ", store:get(string.rep("k", 65535)))
+        store:set(42, "num")
+        ngx.say("number key: ", store:get("42"))
     }
 --- stream_response
 get: nil key, empty key, key too long
@@ -285,20 +276,18 @@ number key: num
 
 
 === TEST 9: bad values and bad exptime; bad zone (a dot call)
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        ngx.say(dogs:set("k", {}))
-        ngx.say(dogs:set("k", print))
-        ngx.say(dogs:add("k", coroutine.create(function() end)))
-        ngx.say(pcall(dogs.set, dogs, "k", 1, -1))
-        ngx.say(pcall(dogs.expire, dogs, "k"))
-        ngx.say(pcall(dogs.get, "k"))
-        ngx.say(pcall(dogs.set, {}, "k", 1))
-        ngx.say(pcall(dogs.incr, 1, "k", 1))
-        ngx.say(pcall(dogs.capacity))
+        local store = ngx.shared.store
+        ngx.say(store:set("k", {}))
+        ngx.say(store:set("k", print))
+        ngx.say(store:add("k", coroutine.create(function() end)))
+        ngx.say(pcall(store.set, store, "k", 1, -1))
+        ngx.say(pcall(store.expire, store, "k"))
+        ngx.say(pcall(store.get, "k"))
+        ngx.say(pcall(store.set, {}, "k", 1))
+        ngx.say(pcall(store.incr, 1, "k", 1))
+        ngx.say(pcall(store.capacity))
     }
 --- stream_response
 nilbad value type
@@ -317,33 +306,33 @@ falsebad "zone" argument
 
 === TEST 10: a dict filled past capacity: set evicts the least recently used (forcible), safe_set fails
 --- stream_config
-    lua_shared_dict dogs 64k;
+    lua_shared_dict store 64k;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:flush_all()
-        dogs:flush_expired()
+        local store = ngx.shared.store
+        store:flush_all()
+        store:flush_expired()
         local big = string.rep("x", 1000)
         local forced, n = false, 0
         for i = 1, 200 do
-            local ok, err, forcible = dogs:set("key" .. i, big)
+            local ok, err, forcible = store:set("key" .. i, big)
             if not ok then ngx.say("set failed: ", err) break end
             if forcible then forced = true break end
             n = i
             -- keep key1 recently used: it must survive the eviction
-            dogs:get("key1")
+            store:get("key1")
         end
         ngx.say("filled before eviction: ", n > 20, ", forcible: ", forced)
-        ngx.say("recently used kept: ", dogs:get("key1") ~= nil)
-        ngx.say("oldest evicted: ", dogs:get("key2"))
-        local ok, err, forcible = dogs:safe_set("huge", string.rep("y", 60000))
+        ngx.say("recently used kept: ", store:get("key1") ~= nil)
+        ngx.say("oldest evicted: ", store:get("key2"))
+        local ok, err, forcible = store:safe_set("huge", string.rep("y", 60000))
         ngx.say("safe_set: ", ok, " ", err, " ", forcible)
-        ok, err = dogs:safe_add("huge", string.rep("y", 60000))
+        ok, err = store:safe_add("huge", string.rep("y", 60000))
         ngx.say("safe_add: ", ok, " ", err)
-        ok, err, forcible = dogs:set("huge", string.rep("y", 200000))
+        ok, err, forcible = store:set("huge", string.rep("y", 200000))
         ngx.say("too big for the zone: ", ok, " ", err)
-        ngx.say("capacity: ", dogs:capacity())
-        ngx.say("free_space is a number: ", type(dogs:free_space()))
+        ngx.say("capacity: ", store:capacity())
+        ngx.say("free_space is a number: ", type(store:free_space()))
     }
 --- stream_response
 filled before eviction: true, forcible: true
@@ -360,17 +349,15 @@ free_space is a number: number
 
 
 === TEST 11: strings longer than the scratch buffer, binary values and keys
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
+        local store = ngx.shared.store
         local big = string.rep("0123456789", 10000)
-        dogs:set("big", big)
-        ngx.say(dogs:get("big") == big, " ", #dogs:get("big"))
+        store:set("big", big)
+        ngx.say(store:get("big") == big, " ", #store:get("big"))
         local bin = "\0\1\2\255\0"
-        dogs:set(bin, bin)
-        ngx.say(dogs:get(bin) == bin, " ", dogs:get("\0\1\2\255") == nil)
+        store:set(bin, bin)
+        ngx.say(store:get(bin) == bin, " ", store:get("\0\1\2\255") == nil)
     }
 --- stream_response
 true 100000
@@ -381,21 +368,19 @@ true true
 
 
 === TEST 12: lists: lpush, rpush, lpop, rpop, llen with strings and numbers
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:flush_all()
-        ngx.say(dogs:lpush("l", "b"))
-        ngx.say(dogs:lpush("l", "a"))
-        ngx.say(dogs:rpush("l", 3))
-        ngx.say(dogs:rpush("l", "d"))
-        ngx.say("llen: ", dogs:llen("l"))
-        ngx.say(dogs:lpop("l"), " ", dogs:rpop("l"), " ", type(dogs:rpop("l")), " ", dogs:lpop("l"))
-        ngx.say("empty pop: ", dogs:lpop("l"), " llen: ", dogs:llen("l"))
-        ngx.say("missing: ", dogs:rpop("missing"), " ", dogs:llen("missing"))
-        ngx.say("gone after last pop: ", dogs:get("l"))
+        local store = ngx.shared.store
+        store:flush_all()
+        ngx.say(store:lpush("l", "b"))
+        ngx.say(store:lpush("l", "a"))
+        ngx.say(store:rpush("l", 3))
+        ngx.say(store:rpush("l", "d"))
+        ngx.say("llen: ", store:llen("l"))
+        ngx.say(store:lpop("l"), " ", store:rpop("l"), " ", type(store:rpop("l")), " ", store:lpop("l"))
+        ngx.say("empty pop: ", store:lpop("l"), " llen: ", store:llen("l"))
+        ngx.say("missing: ", store:rpop("missing"), " ", store:llen("missing"))
+        ngx.say("gone after last pop: ", store:get("l"))
     }
 --- stream_response
 1
@@ -415,28 +400,26 @@ gone after last pop: nil
 === TEST 13: lists and plain values do not mix; bad list arguments
 The list methods are compiled Lua over FFI here, so a bad key names the method even through
 pcall (upstream's C functions say '?' there).
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:flush_all()
-        dogs:set("s", "str")
-        dogs:lpush("l", "x")
-        ngx.say("push to string: ", dogs:lpush("s", 1))
-        ngx.say("pop string: ", dogs:rpop("s"))
-        ngx.say("llen string: ", dogs:llen("s"))
-        ngx.say("get list: ", dogs:get("l"))
-        ngx.say("incr list: ", dogs:incr("l", 1))
-        ngx.say("bad value: ", dogs:lpush("l", true))
-        ngx.say("nil key: ", dogs:lpush(nil, 1))
-        ngx.say("empty key: ", dogs:rpush("", 1))
-        ngx.say("long key: ", dogs:llen(string.rep("a", 65536)))
-        ngx.say(pcall(dogs.lpush, dogs, {}, 1))
-        ngx.say(pcall(dogs.lpush, dogs, "l"))
-        ngx.say(pcall(dogs.lpop, dogs))
-        ngx.say(pcall(dogs.llen, "l", "x"))
-        ngx.say("set over list: ", dogs:set("l", 1), " ", dogs:get("l"))
+        local store = ngx.shared.store
+        store:flush_all()
+        store:set("s", "str")
+        store:lpush("l", "x")
+        ngx.say("push to string: ", store:lpush("s", 1))
+        ngx.say("pop string: ", store:rpop("s"))
+        ngx.say("llen string: ", store:llen("s"))
+        ngx.say("get list: ", store:get("l"))
+        ngx.say("incr list: ", store:incr("l", 1))
+        ngx.say("bad value: ", store:lpush("l", true))
+        ngx.say("nil key: ", store:lpush(nil, 1))
+        ngx.say("empty key: ", store:rpush("", 1))
+        ngx.say("long key: ", store:llen(string.rep("a", 65536)))
+        ngx.say(pcall(store.lpush, store, {}, 1))
+        ngx.say(pcall(store.lpush, store, "l"))
+        ngx.say(pcall(store.lpop, store))
+        ngx.say(pcall(store.llen, "l", "x"))
+        ngx.say("set over list: ", store:set("l", 1), " ", store:get("l"))
     }
 --- stream_response
 push to string: nilvalue not a list
@@ -459,20 +442,18 @@ set over list: true 1
 
 
 === TEST 14: an expired list is reused empty by a push; an expired string becomes a list
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:flush_all()
-        dogs:rpush("l", 1)
-        dogs:rpush("l", 2)
-        dogs:expire("l", 0.01)
-        dogs:set("s", "x", 0.01)
+        local store = ngx.shared.store
+        store:flush_all()
+        store:rpush("l", 1)
+        store:rpush("l", 2)
+        store:expire("l", 0.01)
+        store:set("s", "x", 0.01)
         ngx.sleep(0.05)
-        ngx.say("llen expired: ", dogs:llen("l"))
-        ngx.say(dogs:rpush("l", 3), " ", dogs:lpop("l"))
-        ngx.say(dogs:lpush("s", "y"), " ", dogs:lpop("s"))
+        ngx.say("llen expired: ", store:llen("l"))
+        ngx.say(store:rpush("l", 3), " ", store:lpop("l"))
+        ngx.say(store:lpush("s", "y"), " ", store:lpop("s"))
     }
 --- stream_response
 llen expired: 0
@@ -484,27 +465,25 @@ llen expired: 0
 
 
 === TEST 15: get_keys (oldest first, max count, 0 for all) skips expired keys; flush_expired
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:flush_all()
-        dogs:flush_expired()
-        ngx.say("empty: ", #dogs:get_keys())
-        for i = 1, 5 do dogs:set("k" .. i, i) end
-        dogs:set("gone", 1, 0.01)
+        local store = ngx.shared.store
+        store:flush_all()
+        store:flush_expired()
+        ngx.say("empty: ", #store:get_keys())
+        for i = 1, 5 do store:set("k" .. i, i) end
+        store:set("gone", 1, 0.01)
         ngx.sleep(0.05)
-        ngx.say(table.concat(dogs:get_keys(), " "))
-        ngx.say(table.concat(dogs:get_keys(2), " "))
-        ngx.say(#dogs:get_keys(0))
-        ngx.say("flushed: ", dogs:flush_expired())
-        for i = 1, 3 do dogs:set("x" .. i, i, 0.01) end
+        ngx.say(table.concat(store:get_keys(), " "))
+        ngx.say(table.concat(store:get_keys(2), " "))
+        ngx.say(#store:get_keys(0))
+        ngx.say("flushed: ", store:flush_expired())
+        for i = 1, 3 do store:set("x" .. i, i, 0.01) end
         ngx.sleep(0.05)
-        ngx.say("flushed at most 2: ", dogs:flush_expired(2), " then ", dogs:flush_expired())
-        ngx.say(pcall(dogs.get_keys, dogs, "x"))
-        ngx.say(pcall(dogs.get_keys, "dogs"))
-        ngx.say(pcall(dogs.flush_expired, dogs, 1, 2))
+        ngx.say("flushed at most 2: ", store:flush_expired(2), " then ", store:flush_expired())
+        ngx.say(pcall(store.get_keys, store, "x"))
+        ngx.say(pcall(store.get_keys, "store"))
+        ngx.say(pcall(store.flush_expired, store, 1, 2))
     }
 --- stream_response
 empty: 0
@@ -522,18 +501,16 @@ falseexpecting 1 or 2 argument(s), but saw 3
 
 
 === TEST 16: flush_all makes every key disappear
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        for i = 1, 10 do dogs:set("k" .. i, i) end
-        dogs:lpush("list", 1)
-        dogs:flush_all()
+        local store = ngx.shared.store
+        for i = 1, 10 do store:set("k" .. i, i) end
+        store:lpush("list", 1)
+        store:flush_all()
         local n = 0
-        for i = 1, 10 do if dogs:get("k" .. i) then n = n + 1 end end
-        ngx.say("left: ", n, " keys: ", #dogs:get_keys(), " list: ", dogs:llen("list"))
-        ngx.say("set after: ", dogs:set("k1", "again"), " ", dogs:get("k1"))
+        for i = 1, 10 do if store:get("k" .. i) then n = n + 1 end end
+        ngx.say("left: ", n, " keys: ", #store:get_keys(), " list: ", store:llen("list"))
+        ngx.say("set after: ", store:set("k1", "again"), " ", store:get("k1"))
     }
 --- stream_response
 left: 0 keys: 0 list: 0
@@ -545,27 +522,27 @@ set after: true again
 
 === TEST 17: several dicts, an unknown one, and the dicts seen from every phase
 --- stream_config
-    lua_shared_dict dogs 1m;
-    lua_shared_dict cats 16k;
+    lua_shared_dict store 1m;
+    lua_shared_dict spare 16k;
 --- stream_server_config
     preread_by_lua_block {
-        ngx.shared.dogs:set("phase", "preread")
+        ngx.shared.store:set("phase", "preread")
     }
     content_by_lua_block {
-        ngx.say(ngx.shared.dogs:get("phase"), " ", ngx.shared.cats:get("phase"))
-        ngx.say(ngx.shared.cats:capacity(), " ", tostring(ngx.shared.birds))
+        ngx.say(ngx.shared.store:get("phase"), " ", ngx.shared.spare:get("phase"))
+        ngx.say(ngx.shared.spare:capacity(), " ", tostring(ngx.shared.birds))
         local names = {}
         for name in pairs(ngx.shared) do names[#names + 1] = name end
         table.sort(names)
         ngx.say(table.concat(names, " "))
     }
     log_by_lua_block {
-        ngx.log(ngx.WARN, "log phase sees: ", ngx.shared.dogs:get("phase"))
+        ngx.log(ngx.WARN, "log phase sees: ", ngx.shared.store:get("phase"))
     }
 --- stream_response
 preread nil
 16384 nil
-cats dogs
+spare store
 --- error_log
 log phase sees: preread
 
@@ -573,18 +550,18 @@ log phase sees: preread
 
 === TEST 18: init_by_lua writes the dict; workers and sessions read it
 --- stream_config
-    lua_shared_dict dogs 1m;
+    lua_shared_dict store 1m;
     init_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:set("from_init", "hello")
-        dogs:incr("count", 1, 0)
+        local store = ngx.shared.store
+        store:set("from_init", "hello")
+        store:incr("count", 1, 0)
     }
     init_worker_by_lua_block {
-        ngx.shared.dogs:incr("count", 10)
+        ngx.shared.store:incr("count", 10)
     }
 --- stream_server_config
     content_by_lua_block {
-        ngx.say(ngx.shared.dogs:get("from_init"), " ", ngx.shared.dogs:get("count"))
+        ngx.say(ngx.shared.store:get("from_init"), " ", ngx.shared.store:get("count"))
     }
 --- stream_response
 hello 11
@@ -594,17 +571,15 @@ hello 11
 
 
 === TEST 19: the dict from a timer
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:delete("timer")
+        local store = ngx.shared.store
+        store:delete("timer")
         ngx.timer.at(0, function()
-            dogs:set("timer", "ran")
+            store:set("timer", "ran")
         end)
         ngx.sleep(0.01)
-        ngx.say(dogs:get("timer"))
+        ngx.say(store:get("timer"))
     }
 --- stream_response
 ran
@@ -615,14 +590,14 @@ ran
 
 === TEST 20: resty.core.shdict loads; methods are shared by all dicts
 --- stream_config
-    lua_shared_dict dogs 1m;
-    lua_shared_dict cats 1m;
+    lua_shared_dict store 1m;
+    lua_shared_dict spare 1m;
 --- stream_server_config
     content_by_lua_block {
         local shdict = require "resty.core.shdict"
         ngx.say(type(shdict), " ", shdict.version)
-        ngx.say(getmetatable(ngx.shared.dogs) == getmetatable(ngx.shared.cats))
-        ngx.say(ngx.shared.dogs.get == ngx.shared.cats.get)
+        ngx.say(getmetatable(ngx.shared.store) == getmetatable(ngx.shared.spare))
+        ngx.say(ngx.shared.store.get == ngx.shared.spare.get)
     }
 --- stream_response
 table 0.1.31
@@ -634,8 +609,6 @@ true
 
 
 === TEST 21: the struct-argument entry points lua-resty-core uses on macOS
---- stream_config
-    lua_shared_dict dogs 1m;
 --- stream_server_config
     content_by_lua_block {
         local ffi = require "ffi"
@@ -660,14 +633,14 @@ true
         void *ngx_stream_lua_ffi_shdict_udata_to_zone(void *zone_udata);
         ]]
         local C = ffi.C
-        ngx.shared.dogs:delete("n")
-        local zone = C.ngx_stream_lua_ffi_shdict_udata_to_zone(ngx.shared.dogs[1])
+        ngx.shared.store:delete("n")
+        local zone = C.ngx_stream_lua_ffi_shdict_udata_to_zone(ngx.shared.store[1])
         local errmsg, forcible = ffi.new("char *[1]"), ffi.new("int[1]")
         local s = ffi.new("t_store_params")
         s.zone, s.op, s.key, s.key_len = zone, 0, "k", 1
         s.value_type, s.str_value_buf, s.str_value_len = 4, "macos", 5
         s.errmsg, s.forcible = errmsg, forcible
-        ngx.say("store: ", C.ngx_stream_lua_ffi_shdict_store_macos(s), " ", ngx.shared.dogs:get("k"))
+        ngx.say("store: ", C.ngx_stream_lua_ffi_shdict_store_macos(s), " ", ngx.shared.store:get("k"))
 
         local buf = ffi.new("unsigned char[16]")
         local g = ffi.new("t_get_params")
@@ -682,7 +655,7 @@ true
         local i = ffi.new("t_incr_params")
         i.zone, i.key, i.key_len, i.num_value = zone, "n", 1, n
         i.errmsg, i.has_init, i.init, i.init_ttl, i.forcible = errmsg, 1, 40, 0, forcible
-        ngx.say("incr: ", C.ngx_stream_lua_ffi_shdict_incr_macos(i), " ", n[0], " ", ngx.shared.dogs:get("n"))
+        ngx.say("incr: ", C.ngx_stream_lua_ffi_shdict_incr_macos(i), " ", n[0], " ", ngx.shared.store:get("n"))
     }
 --- stream_response
 store: 0 macos
@@ -695,53 +668,56 @@ incr: 0 42 42
 
 === TEST 22: the C API for other modules: ngx_stream_lua_find_zone and ngx_stream_lua_shared_dict_get
 --- stream_config
-    lua_shared_dict dogs 1m;
-    lua_shared_dict cats 1m;
+    lua_shared_dict store 1m;
+    lua_shared_dict spare 1m;
 --- stream_server_config
     content_by_lua_block {
         local ffi = require "ffi"
-        ffi.cdef[[
-            typedef struct { size_t len; char *data; } t_str;
-            typedef struct {
-                uint8_t type;
-                union { int b; double n; t_str s; } value;
-            } t_value;
-            void *ngx_stream_lua_find_zone(const char *data, size_t len);
-            intptr_t ngx_stream_lua_shared_dict_get(void *zone, const char *kdata, size_t klen, t_value *val);
-        ]]
         local C = ffi.C
-        local dogs = C.ngx_stream_lua_find_zone("dogs", 4)
-        ngx.say("dogs: ", dogs ~= nil, ", cats: ", C.ngx_stream_lua_find_zone("cats", 4) ~= nil,
-                ", same: ", dogs == C.ngx_stream_lua_find_zone("cats", 4),
-                ", birds: ", C.ngx_stream_lua_find_zone("birds", 5) ~= nil)
-        local d = ngx.shared.dogs
-        d:set("n", 3.5) d:set("t", true) d:set("s", "hello world") d:set("old", 1, 0.001)
+        ffi.cdef[[
+            typedef struct { size_t len; char *data; } probe_bytes_t;
+            typedef struct { uint8_t type; union { int b; double n; probe_bytes_t s; } value; } probe_value_t;
+            void *ngx_stream_lua_find_zone(const char *data, size_t len);
+            intptr_t ngx_stream_lua_shared_dict_get(void *zone, const char *kdata, size_t klen, probe_value_t *val);
+        ]]
+        local function zone(name) return C.ngx_stream_lua_find_zone(name, #name) end
+        local store = zone("store")
+        ngx.say("found: ", store ~= nil, " ", zone("spare") ~= nil, " ", zone("absent") ~= nil,
+                "; distinct: ", store ~= zone("spare"))
+
+        local d = ngx.shared.store
+        for k, v in pairs { n = 3.5, t = true, s = "hello world" } do d:set(k, v) end
+        d:set("old", 1, 0.001)
         d:lpush("l", 1)
         ngx.sleep(0.01)
-        local buf = ffi.new("char[5]")
-        for _, k in ipairs{"n", "t", "s", "missing", "old", "l"} do
-            local v = ffi.new("t_value")
-            v.value.s.data, v.value.s.len = buf, 5
-            local rc = tonumber(C.ngx_stream_lua_shared_dict_get(dogs, k, #k, v))
-            local shown = ""
-            if rc == 0 then
-                if v.type == 3 then shown = v.value.n
-                elseif v.type == 1 then shown = v.value.b
-                else shown = ffi.string(v.value.s.data, v.value.s.len) end
+
+        -- a key read through the C API (a string into `room`, 5 bytes, when given)
+        local room = ffi.new("char[5]")
+        local function via_c(key, buf)
+            local v = ffi.new("probe_value_t")
+            if buf then
+                v.value.s.data, v.value.s.len = buf, 5
             end
-            ngx.say(k, ": rc=", rc, " type=", rc == 0 and v.type or "-", " ", shown)
+            local rc = tonumber(C.ngx_stream_lua_shared_dict_get(store, key, #key, v))
+            if rc ~= 0 then
+                return "rc " .. rc
+            end
+            local kinds = { [1] = v.value.b, [3] = v.value.n }
+            return "type " .. v.type .. " " .. tostring(kinds[v.type] or ffi.string(v.value.s.data, v.value.s.len))
         end
-        local v = ffi.new("t_value")
-        ngx.say("string without a buffer: ", tonumber(C.ngx_stream_lua_shared_dict_get(dogs, "s", 1, v)))
+        for _, k in ipairs { "n", "t", "s", "missing", "old", "l" } do
+            ngx.say(k, " -> ", via_c(k, room))
+        end
+        ngx.say("s without a buffer -> ", via_c("s"))
     }
 --- stream_response
-dogs: true, cats: true, same: false, birds: false
-n: rc=0 type=3 3.5
-t: rc=0 type=1 1
-s: rc=0 type=4 hello
-missing: rc=-5 type=- 
-old: rc=-5 type=- 
-l: rc=-1 type=- 
-string without a buffer: -1
+found: true true false; distinct: true
+n -> type 3 3.5
+t -> type 1 1
+s -> type 4 hello
+missing -> rc -5
+old -> rc -5
+l -> rc -1
+s without a buffer -> rc -1
 --- error_log
 no string buffer initialized

@@ -15,64 +15,58 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: nil until assigned, then the value
+=== TEST 1: a Lua-added variable reads as nil until Lua assigns it
 --- stream_config
     lua_add_variable $greeting;
 --- stream_server_config
     content_by_lua_block {
-        ngx.say(ngx.var.greeting)
+        local seen = { tostring(ngx.var.greeting) }
         ngx.var.greeting = "hi there"
-        ngx.say(ngx.var.greeting)
+        seen[2] = ngx.var.greeting
+        ngx.say(table.concat(seen, " -> "))
     }
 --- stream_response
-nil
-hi there
+nil -> hi there
 --- no_error_log
 [error]
 
 
 
-=== TEST 2: set in preread, read by nginx's return module
+=== TEST 2: nginx's return module reads what preread_by_lua stored
 --- stream_config
     lua_add_variable $answer;
 --- stream_server_config
-    preread_by_lua_block {
-        ngx.var.answer = "forty-two"
-    }
     return "answer=$answer\n";
+    preread_by_lua_block { ngx.var.answer = "forty-" .. (40 + 2) }
 --- stream_response
-answer=forty-two
+answer=forty-42
 --- no_error_log
 [error]
 
 
 
-=== TEST 3: declaring the same variable twice is accepted
+=== TEST 3: the same name may be declared twice
 --- stream_config
     lua_add_variable $twice;
     lua_add_variable $twice;
 --- stream_server_config
-    preread_by_lua_block {
-        ngx.var.twice = "once is enough"
-    }
-    return $twice\n;
+    return "[$twice]\n";
+    preread_by_lua_block { ngx.var.twice = string.rep("x", 3) }
 --- stream_response
-once is enough
+[xxx]
 --- no_error_log
 [error]
 
 
 
-=== TEST 4: log_format of the access log sees the value
+=== TEST 4: an access log's log_format sees the value
 --- stream_config
-    lua_add_variable $tag;
     log_format lua_tag "tagged session: [$tag]";
     access_log logs/error.log lua_tag;
+    lua_add_variable $tag;
 --- stream_server_config
-    preread_by_lua_block {
-        ngx.var.tag = "blue"
-    }
     return ok\n;
+    preread_by_lua_block { ngx.var.tag = "b" .. "lue" }
 --- stream_response
 ok
 --- error_log

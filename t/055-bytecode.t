@@ -25,10 +25,10 @@ __DATA__
     }
 --- stream_server_config
     content_by_lua_file html/a.luac;
---- stream_response
-a = 1
 --- no_error_log
 [error]
+--- stream_response
+a = 1
 
 
 

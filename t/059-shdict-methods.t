@@ -13,17 +13,17 @@ __DATA__
 
 === TEST 1: flush_expired and get_keys: argument count, self and count types
 --- stream_config
-    lua_shared_dict dogs 1m;
+    lua_shared_dict kv 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:set("a", 1)
+        local kv = assert(ngx.shared.kv)
+        kv:set("a", 1)
         for _, f in ipairs{"flush_expired", "get_keys"} do
-            ngx.say(pcall(dogs[f]))
-            ngx.say(pcall(dogs[f], dogs, 1, 2))
-            ngx.say(pcall(dogs[f], 1))
-            ngx.say(pcall(dogs[f], dogs, "x"))
-            ngx.say(pcall(dogs[f], dogs, "2"))
+            ngx.say(pcall(kv[f]))
+            ngx.say(pcall(kv[f], kv, 1, 2))
+            ngx.say(pcall(kv[f], 1))
+            ngx.say(pcall(kv[f], kv, "x"))
+            ngx.say(pcall(kv[f], kv, "2"))
         end
     }
 --- stream_response
@@ -44,18 +44,18 @@ truea
 
 === TEST 2: a self whose [1] is not a dict's userdata: no userdata, a light one, a foreign one
 --- stream_config
-    lua_shared_dict dogs 1m;
+    lua_shared_dict kv 1m;
 --- stream_server_config
     content_by_lua_block {
-        local dogs = ngx.shared.dogs
-        dogs:set("a", 1)
+        local kv = assert(ngx.shared.kv)
+        kv:set("a", 1)
         for _, f in ipairs{"flush_expired", "get_keys"} do
-            ngx.say(pcall(dogs[f], {}))
-            ngx.say(pcall(dogs[f], {ngx.null}))
-            ngx.say(pcall(dogs[f], {io.stdout}))
-            ngx.say(pcall(dogs[f], {newproxy()}))
+            ngx.say(pcall(kv[f], {}))
+            ngx.say(pcall(kv[f], {ngx.null}))
+            ngx.say(pcall(kv[f], {io.stdout}))
+            ngx.say(pcall(kv[f], {newproxy()}))
         end
-        ngx.say("keys: ", table.concat(dogs:get_keys(), " "))
+        ngx.say("keys: ", table.concat(kv:get_keys(), " "))
     }
 --- stream_response
 falsebad user data for the ngx_shm_zone_t pointer

@@ -29,8 +29,9 @@ use crate::sys::*;
 pub static API: crate::runtime::vm::Api =
     crate::runtime::vm::Api { lua_layer: BUILTIN_LUA, modules: BUILTIN_MODULES, on_close: socket::pool::free_vm_pools };
 
-/// The built-in Lua layer run when a VM starts, in load order.
+/// The built-in Lua layer run when a VM starts, in load order (the FFI declarations first).
 pub const BUILTIN_LUA: &[(&str, &str)] = &[
+    ("ngx_ffi_decls.lua", include_str!("../lualib/ngx_ffi_decls.lua")),
     ("ngx_core.lua", include_str!("../lualib/ngx_core.lua")),
     ("ngx_socket.lua", include_str!("../lualib/ngx_socket.lua")),
     ("ngx_re.lua", include_str!("../lualib/ngx_re.lua")),

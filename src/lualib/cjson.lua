@@ -12,9 +12,6 @@ local floor, huge = math.floor, math.huge
 local band, bor, rshift, lshift = bit.band, bit.bor, bit.rshift, bit.lshift
 local ffi = require "ffi"
 local C = ffi.C
-if not pcall(function() return C.snprintf end) then
-    ffi.cdef[[int snprintf(char *str, size_t size, const char *format, ...);]]
-end
 -- numbers are printed by C's printf (%.14g), as lua-cjson does (LuaJIT's own formatting
 -- rounds some ties differently)
 local numbuf = ffi.new("char[64]")

@@ -9,21 +9,6 @@ local get_request = base.get_request
 local error, type, tonumber = error, type, tonumber
 local max = math.max
 
-if not pcall(function() return C.ngx_stream_lua_ffi_balancer_set_more_tries end) then
-    ffi.cdef[[
-int ngx_stream_lua_ffi_balancer_set_current_peer(ngx_stream_lua_request_t *r,
-    const unsigned char *addr, size_t addr_len, int port, char **err);
-int ngx_stream_lua_ffi_balancer_set_more_tries(ngx_stream_lua_request_t *r,
-    int count, char **err);
-int ngx_stream_lua_ffi_balancer_get_last_failure(ngx_stream_lua_request_t *r,
-    int *status, char **err);
-int ngx_stream_lua_ffi_balancer_set_timeouts(ngx_stream_lua_request_t *r,
-    long connect_timeout, long timeout, char **err);
-int ngx_stream_lua_ffi_balancer_bind_to_local_addr(ngx_stream_lua_request_t *r,
-    const char *addr, size_t addr_len, char *errbuf, size_t *errbuf_size);
-]]
-end
-
 -- called through locals of these names, so that LuaJIT's argument errors read as with
 -- lua-resty-core ("bad argument #4 to 'ngx_lua_ffi_balancer_set_current_peer' ...")
 local ngx_lua_ffi_balancer_set_current_peer = C.ngx_stream_lua_ffi_balancer_set_current_peer
@@ -109,10 +94,10 @@ function _M.set_timeouts(connect_timeout, send_timeout, read_timeout)
     local send = timeout_ms(send_timeout, "send")
     local read = timeout_ms(read_timeout, "read")
     -- the stream proxy has one timeout for both directions
-    if C.ngx_stream_lua_ffi_balancer_set_timeouts(r, connect, max(send, read), errmsg) == 0 then
-        return true
+    if C.ngx_stream_lua_ffi_balancer_set_timeouts(r, connect, max(send, read), errmsg) ~= 0 then
+        return false, ffi_string(errmsg[0])
     end
-    return false, ffi_string(errmsg[0])
+    return true
 end
 
 function _M.bind_to_local_addr(addr)

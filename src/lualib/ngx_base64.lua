@@ -6,11 +6,6 @@ local C = ffi.C
 local type, ceil = type, math.ceil
 local scratch = base.get_string_buf
 
-ffi.cdef[[
-intptr_t ngx_decode_base64url(ngx_str_t *dst, ngx_str_t *src);
-void ngx_encode_base64url(ngx_str_t *dst, ngx_str_t *src);
-]]
-
 -- the two nginx strings of every call: [0] what is read, [1] where nginx writes
 local strs = ffi.new("ngx_str_t[2]")
 local from, into = strs + 0, strs + 1

@@ -1,5 +1,5 @@
 -- stream-lua-rs built-in Lua layer: ngx.var, ngx.ctx, ngx.exit and ngx.worker over the
--- module's exported C ABI (the same functions lua-resty-core declares for stream).
+-- module's exported C ABI (declared in ngx_ffi_decls.lua).
 local ffi = require "ffi"
 local C = ffi.C
 local ngx = ngx
@@ -8,24 +8,7 @@ local getfenv, error, type, tostring, tonumber, setmetatable, rawget, rawset =
 local co_yield = coroutine.yield
 local registry = debug.getregistry()
 
-ffi.cdef[[
-typedef struct ngx_stream_lua_request_s ngx_stream_lua_request_t;
-int ngx_stream_lua_ffi_worker_count(void);
-int ngx_stream_lua_ffi_worker_exiting(void);
-int ngx_stream_lua_ffi_worker_id(void);
-int ngx_stream_lua_ffi_worker_pid(void);
-int ngx_stream_lua_ffi_worker_pids(int *pids, size_t *pids_len);
-int ngx_stream_lua_ffi_exit(ngx_stream_lua_request_t *r, int status, unsigned char *err, size_t *errlen);
-int ngx_stream_lua_ffi_get_ctx_ref(ngx_stream_lua_request_t *r, int *in_ssl_phase, int *ssl_ctx_ref);
-int ngx_stream_lua_ffi_set_ctx_ref(ngx_stream_lua_request_t *r, int ref);
-int ngx_stream_lua_ffi_var_get(ngx_stream_lua_request_t *r, const char *name_data, size_t name_len, char *lowcase_buf, int capture_id, char **value, size_t *value_len, char **err);
-int ngx_stream_lua_ffi_var_set(ngx_stream_lua_request_t *r, const unsigned char *name_data, size_t name_len, unsigned char *lowcase_buf, const unsigned char *value, size_t value_len, unsigned char *errbuf, size_t *errlen);
-]]
-
 -- the running session (ngx_stream_lua_rs_get_request compiles; getfenv(0) would not)
-ffi.cdef[[
-ngx_stream_lua_request_t *ngx_stream_lua_rs_get_request(void);
-]]
 local function get_request()
     local r = C.ngx_stream_lua_rs_get_request()
     if r ~= nil then
@@ -214,11 +197,6 @@ ngx.worker = {
 
 -- ngx.get_phase over the exported call (upstream's is a Lua C function, which LuaJIT cannot
 -- compile); the numbers are the module's context bits
-if not pcall(function() return C.ngx_stream_lua_ffi_get_phase end) then
-    ffi.cdef[[
-    int ngx_stream_lua_ffi_get_phase(ngx_stream_lua_request_t *r, char **err);
-    ]]
-end
 -- the phase names by context bit: bit 0 content, bit 1 log, ... bit 7 ssl_client_hello
 local phase_names = {}
 for bit_no, name in ipairs { "content", "log", "timer", "init_worker", "balancer", "preread",
@@ -242,12 +220,8 @@ rawset(ngx, "get_phase", function()
 end)
 
 -- ngx's own fields: ctx and exit are getters/setters/functions ---------------
--- ngx.status (read-only in stream): the session's status code
-ffi.cdef[[
-int ngx_stream_lua_ffi_get_resp_status(ngx_stream_lua_request_t *r);
-]]
-
--- (the exported function answers -101 outside the phases that have a status)
+-- ngx.status (read-only in stream): the session's status code (the exported function
+-- answers -101 outside the phases that have a status)
 local function get_status()
     local status = C.ngx_stream_lua_ffi_get_resp_status(session())
     if status == -101 then
@@ -276,16 +250,6 @@ setmetatable(ngx, {
 })
 
 -- time -------------------------------------------------------------------------
-ffi.cdef[[
-double ngx_stream_lua_ffi_now(void);
-long ngx_stream_lua_ffi_time(void);
-void ngx_stream_lua_ffi_today(unsigned char *buf);
-void ngx_stream_lua_ffi_localtime(unsigned char *buf);
-void ngx_stream_lua_ffi_utctime(unsigned char *buf);
-void ngx_stream_lua_ffi_update_time(void);
-double ngx_stream_lua_ffi_req_start_time(ngx_stream_lua_request_t *r);
-]]
-
 local date_buf = ffi.new("unsigned char[20]")
 
 rawset(ngx, "now", function() return tonumber(C.ngx_stream_lua_ffi_now()) end)

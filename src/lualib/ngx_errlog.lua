@@ -8,13 +8,6 @@ local type, error, tonumber = type, error, tonumber
 local new_tab = base.new_tab
 local current_request = base.get_request
 
-ffi.cdef[[
-int ngx_stream_lua_ffi_raw_log(ngx_stream_lua_request_t *r, int level, const unsigned char *s, size_t s_len);
-int ngx_stream_lua_ffi_errlog_get_sys_filter_level(ngx_stream_lua_request_t *r);
-int ngx_stream_lua_ffi_errlog_set_filter_level(int level, unsigned char *err, size_t *errlen);
-int ngx_stream_lua_ffi_errlog_get_msg(char **log, int *loglevel, unsigned char *err, size_t *errlen, double *log_time);
-]]
-
 local FAILED = base.FFI_ERROR
 
 -- the error text the C side may write: `room()` before a call, `failure()` after one failed

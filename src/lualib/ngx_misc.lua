@@ -4,14 +4,6 @@ local ffi = require "ffi"
 local C = ffi.C
 local getenv = os.getenv
 
-ffi.cdef[[
-int ngx_stream_lua_ffi_get_conf_env(const unsigned char *name,
-    unsigned char **env_buf, size_t *name_len);
-]]
-if not pcall(function() return C.ngx_stream_lua_rs_get_request end) then
-    ffi.cdef[[void *ngx_stream_lua_rs_get_request(void);]]
-end
-
 local env_ptr = ffi.new("unsigned char *[1]")
 local len_ptr = ffi.new("size_t[1]")
 

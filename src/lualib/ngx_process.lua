@@ -5,13 +5,6 @@ local base = require "resty.core.base"
 local C = ffi.C
 local type, tonumber = type, tonumber
 
-ffi.cdef[[
-int ngx_stream_lua_ffi_get_process_type(void);
-int ngx_stream_lua_ffi_master_pid(void);
-void ngx_stream_lua_ffi_process_signal_graceful_exit(void);
-int ngx_stream_lua_ffi_enable_privileged_agent(char **err, unsigned int connections);
-]]
-
 -- what nginx's NGX_PROCESS_* numbers (and OpenResty's privileged agent, 99) are called
 local KIND = { [0] = "single", "master", "signaller", "worker", "helper", [99] = "privileged agent" }
 

@@ -8,39 +8,9 @@ local ffi_string, ffi_gc, ffi_copy, ffi_cast = ffi.string, ffi.gc, ffi.copy, ffi
 local band, bor, lshift = bit.band, bit.bor, bit.lshift
 local byte, sub, fmt = string.byte, string.sub, string.format
 local concat = table.concat
-local type, tostring, tonumber, error, setmetatable, pcall =
-      type, tostring, tonumber, error, setmetatable, pcall
+local type, tostring, tonumber, error, setmetatable =
+      type, tostring, tonumber, error, setmetatable
 local ngx = ngx
-
--- the types are declared unless a lua-resty-core loaded first already did
-if not pcall(ffi.typeof, "ngx_stream_lua_regex_t") then
-    if not pcall(ffi.typeof, "ngx_str_t") then
-        ffi.cdef[[
-        typedef struct { size_t len; const unsigned char *data; } ngx_str_t;
-        ]]
-    end
-    ffi.cdef[[
-typedef struct { ngx_str_t value; void *lengths; void *values; } ngx_stream_lua_complex_value_t;
-typedef struct { void *pool; unsigned char *name_table; int name_count; int name_entry_size; int ncaptures; int *captures; void *regex; void *regex_sd; ngx_stream_lua_complex_value_t *replace; const char *pattern; } ngx_stream_lua_regex_t;
-struct ngx_stream_lua_script_engine_s;
-typedef struct ngx_stream_lua_script_engine_s *ngx_stream_lua_script_engine_t;
-    ]]
-end
-
-ffi.cdef[[
-ngx_stream_lua_regex_t *ngx_stream_lua_ffi_compile_regex(const unsigned char *pat, size_t pat_len, int flags, int pcre_opts, unsigned char *errstr, size_t errstr_size);
-int ngx_stream_lua_ffi_compile_replace_template(ngx_stream_lua_regex_t *re, const unsigned char *replace_data, size_t replace_len);
-void ngx_stream_lua_ffi_destroy_regex(ngx_stream_lua_regex_t *re);
-int ngx_stream_lua_ffi_exec_regex(ngx_stream_lua_regex_t *re, int flags, const unsigned char *s, size_t len, int pos);
-uint32_t ngx_stream_lua_ffi_max_regex_cache_size(void);
-const char *ngx_stream_lua_ffi_pcre_version(void);
-int ngx_stream_lua_ffi_set_jit_stack_size(int size, unsigned char *errstr, size_t *errstr_size);
-ngx_stream_lua_script_engine_t *ngx_stream_lua_ffi_create_script_engine(void);
-void ngx_stream_lua_ffi_destroy_script_engine(ngx_stream_lua_script_engine_t *e);
-void ngx_stream_lua_ffi_init_script_engine(ngx_stream_lua_script_engine_t *e, const unsigned char *subj, ngx_stream_lua_regex_t *compiled, int count);
-size_t ngx_stream_lua_ffi_script_eval_data(ngx_stream_lua_script_engine_t *e, ngx_stream_lua_complex_value_t *cv, unsigned char *dst);
-size_t ngx_stream_lua_ffi_script_eval_len(ngx_stream_lua_script_engine_t *e, ngx_stream_lua_complex_value_t *cv);
-]]
 
 -- (named as lua-resty-core names them: LuaJIT quotes the name in argument errors)
 local ngx_lua_ffi_compile_regex = C.ngx_stream_lua_ffi_compile_regex

@@ -7,16 +7,6 @@ local error, type, tonumber, setmetatable = error, type, tonumber, setmetatable
 local suspend = coroutine.yield
 local current_request = require("resty.core.base").get_request
 
-ffi.cdef[[
-struct ngx_stream_lua_sema_s;
-typedef struct ngx_stream_lua_sema_s ngx_stream_lua_sema_t;
-void ngx_stream_lua_ffi_sema_gc(ngx_stream_lua_sema_t *sem);
-int ngx_stream_lua_ffi_sema_count(ngx_stream_lua_sema_t *sem);
-int ngx_stream_lua_ffi_sema_post(ngx_stream_lua_sema_t *sem, int n);
-int ngx_stream_lua_ffi_sema_new(ngx_stream_lua_sema_t **psem, int n, char **errmsg);
-int ngx_stream_lua_ffi_sema_wait(ngx_stream_lua_request_t *r, ngx_stream_lua_sema_t *sem, int wait_ms, unsigned char *errstr, size_t *errlen);
-]]
-
 -- out-parameters: the new semaphore and its error; wait's error text and its length
 local created = ffi.new("ngx_stream_lua_sema_t *[1]")
 local create_err = ffi.new("char *[1]")

@@ -18,23 +18,6 @@ local C = ffi.C
 local cstr = ffi.string
 local type, tostring, tonumber, error, select = type, tostring, tonumber, error, select
 
-ffi.cdef[[
-void *ngx_stream_lua_ffi_shdict_udata_to_zone(void *zone_udata);
-int ngx_stream_lua_ffi_shdict_store(void *zone, int op, const unsigned char *key, size_t key_len, int value_type, const unsigned char *str_value_buf, size_t str_value_len, double num_value, long exptime, int user_flags, char **errmsg, int *forcible);
-int ngx_stream_lua_ffi_shdict_get(void *zone, const unsigned char *key, size_t key_len, int *value_type, unsigned char **str_value_buf, size_t *str_value_len, double *num_value, int *user_flags, int get_stale, int *is_stale, char **errmsg);
-int ngx_stream_lua_ffi_shdict_incr(void *zone, const unsigned char *key, size_t key_len, double *value, char **err, int has_init, double init, long init_ttl, int *forcible);
-long ngx_stream_lua_ffi_shdict_get_ttl(void *zone, const unsigned char *key, size_t key_len);
-int ngx_stream_lua_ffi_shdict_set_expire(void *zone, const unsigned char *key, size_t key_len, long exptime);
-int ngx_stream_lua_ffi_shdict_flush_all(void *zone);
-size_t ngx_stream_lua_ffi_shdict_capacity(void *zone);
-size_t ngx_stream_lua_ffi_shdict_free_space(void *zone);
-int ngx_stream_lua_rs_ffi_shdict_push(void *zone, int front, const unsigned char *key, size_t key_len, int value_type, const unsigned char *str_value, size_t str_len, double num_value);
-int ngx_stream_lua_rs_ffi_shdict_pop(void *zone, int front, const unsigned char *key, size_t key_len, int *value_type, unsigned char **str_value, size_t *str_len, double *num_value, char **errmsg);
-int ngx_stream_lua_rs_ffi_shdict_llen(void *zone, const unsigned char *key, size_t key_len);
-]]
-if not pcall(function() return C.free end) then
-    ffi.cdef[[void free(void *ptr);]]
-end
 
 local udata_zone = C.ngx_stream_lua_ffi_shdict_udata_to_zone
 

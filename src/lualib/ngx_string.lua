@@ -7,19 +7,6 @@ local ffi_string = ffi.string
 local ngx = ngx
 local type, error, tostring, floor = type, error, tostring, math.floor
 
-ffi.cdef[[
-unsigned int ngx_stream_lua_ffi_crc32_short(const unsigned char *src, size_t len);
-unsigned int ngx_stream_lua_ffi_crc32_long(const unsigned char *src, size_t len);
-void ngx_stream_lua_ffi_md5(const unsigned char *src, size_t len, unsigned char *dst);
-void ngx_stream_lua_ffi_md5_bin(const unsigned char *src, size_t len, unsigned char *dst);
-int ngx_stream_lua_ffi_sha1_bin(const unsigned char *src, size_t len, unsigned char *dst);
-size_t ngx_stream_lua_ffi_encode_base64(const unsigned char *src, size_t len, unsigned char *dst, int no_padding);
-int ngx_stream_lua_ffi_decode_base64(const unsigned char *src, size_t len, unsigned char *dst, size_t *dlen);
-size_t ngx_stream_lua_ffi_uri_escaped_length(const unsigned char *src, size_t len, int type);
-void ngx_stream_lua_ffi_escape_uri(const unsigned char *src, size_t len, unsigned char *dst, int type);
-size_t ngx_stream_lua_ffi_unescape_uri(const unsigned char *src, size_t len, unsigned char *dst);
-]]
-
 -- one scratch buffer (no call below yields while using it); bigger requests get their own,
 -- left to the GC, so a huge string once does not pin memory
 local BUF_SIZE = 4096

@@ -1,22 +1,9 @@
 -- stream-lua-rs built-in `resty.core.base`: the helpers lua-resty-core's modules and
--- third-party FFI libraries use (names and values as lua-resty-core 0.1.31 has them).
+-- third-party FFI libraries use (names and values as lua-resty-core 0.1.31 has them). The C
+-- types they expect (ngx_str_t, ngx_stream_lua_request_t, ...) are in ngx_ffi_decls.lua.
 local ffi = require "ffi"
 local pcall, error, select, pairs, ceil = pcall, error, select, pairs, math.ceil
 local subsystem = ngx.config.subsystem
-
--- the C types every FFI user expects, each declared unless something declared it first
-local TYPES = {
-    { "ngx_str_t", "typedef struct { size_t len; const unsigned char *data; } ngx_str_t;" },
-    { "ngx_stream_lua_request_t",
-      "typedef struct ngx_stream_lua_request_s ngx_stream_lua_request_t;" },
-    { "ngx_stream_lua_ffi_str_t",
-      "typedef struct { int len; const unsigned char *data; } ngx_stream_lua_ffi_str_t;" },
-}
-for _, t in ipairs(TYPES) do
-    if not pcall(ffi.typeof, t[1]) then
-        ffi.cdef(t[2])
-    end
-end
 
 -- a LuaJIT extension module, or a plain Lua stand-in where this LuaJIT lacks it
 local function extension(name, stand_in)

@@ -4,10 +4,6 @@ local ffi = require "ffi"
 local C = ffi.C
 local tonumber = tonumber
 
-ffi.cdef[[
-long ngx_stream_lua_ffi_monotonic_msec(void);
-]]
-
 local function monotonic_msec()
     return tonumber(C.ngx_stream_lua_ffi_monotonic_msec())
 end
