@@ -119,9 +119,13 @@ unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
     })
 }
 
-/// Pooled cosocket connections are closed as the worker exits.
+/// Pooled cosocket connections are closed as the worker exits, and the runtime's thread
+/// table is let go.
 unsafe extern "C" fn exit_process(_cycle: *mut ngx_cycle_t) {
-    guard((), crate::api::socket::pool::close_all)
+    guard((), || {
+        crate::api::socket::pool::close_all();
+        crate::runtime::thread::release_registry();
+    })
 }
 
 /// Creates the cycle's VM in the master (workers inherit it) and compiles every handler.

@@ -79,8 +79,7 @@ impl LiveSession {
 
     /// Cancels what every thread waits for.
     pub fn cancel_wait(&self) {
-        // SAFETY: the session's threads are its own; no Lua runs.
-        self.with(|s| unsafe { s.cancel_wait() })
+        self.with(|s| s.cancel_wait())
     }
 
     /// Lets go of every thread.

@@ -177,11 +177,16 @@ impl Session {
     }
 
     /// Cancels what every thread waits for.
-    pub unsafe fn cancel_wait(&mut self) {
+    pub fn cancel_wait(&mut self) {
         for t in self.threads.iter_mut() {
-            // SAFETY: the threads are this session's.
-            unsafe { t.cancel_wait() };
+            t.cancel_wait();
         }
+    }
+
+    /// The thread Lua code runs in now (`cur`), borrowed with the session.
+    pub fn cur_thread(&mut self) -> Option<&mut Thread> {
+        let cur = self.cur;
+        self.threads.iter_mut().rev().map(|t| &mut **t).find(|t| ptr::eq(*t, cur))
     }
 
     /// Whether some thread of the session waits for an event.
