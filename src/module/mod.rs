@@ -139,6 +139,7 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
 }
 
 fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
+    crate::runtime::live::set_take_peeker(crate::api::socket::downstream::take_peeker);
     let mcf = conf.main_conf::<MainConf>().ok_or(())?;
     let (has_preread, has_log) = (mcf.has_preread, mcf.has_log);
     if has_preread {

@@ -16,6 +16,18 @@ use crate::sys::*;
 /// Not `Copy`: `finalize` consumes it, since the session may be freed there.
 pub struct LiveSession(NonNull<Session>);
 
+/// How the request socket hands over the thread waiting in its `peek` (none when no thread
+/// waits there). The API layer registers it (`set_take_peeker`): the runtime does not name it.
+pub type TakePeeker = unsafe fn(*mut Session) -> *mut Thread;
+
+static TAKE_PEEKER: std::sync::OnceLock<TakePeeker> = std::sync::OnceLock::new();
+
+/// Registers the request socket's `TakePeeker` (the first registration stays: it is the same
+/// function at every configuration load).
+pub fn set_take_peeker(f: TakePeeker) {
+    let _ = TAKE_PEEKER.set(f);
+}
+
 /// A thread taken off a wait by `LiveSession::wake_peeker`, to be resumed.
 pub struct Woken(NonNull<Thread>);
 
@@ -97,10 +109,11 @@ impl LiveSession {
     /// The thread waiting in the request socket's `peek`, given `data` as its result; none
     /// when no thread waits there.
     pub fn wake_peeker(&self, data: &[u8]) -> Option<Woken> {
+        let take = TAKE_PEEKER.get()?;
         // SAFETY: the session is live; the peeker is one of its live threads, whose coroutine
         // has room for the one value it is resumed with.
         unsafe {
-            let t = NonNull::new(crate::api::socket::downstream::take_peeker(self.as_ptr()))?;
+            let t = NonNull::new(take(self.as_ptr()))?;
             (*t.as_ptr()).pending = None;
             push_bytes((*t.as_ptr()).co, data);
             Some(Woken(t))

@@ -118,7 +118,7 @@ pub struct Session {
     /// closes its connection); a slot is emptied when its owner goes first.
     pub cleanups: Vec<Option<Cleanup>>,
     /// While `balancer_by_lua*` runs: the session's balancer state, for `ngx.balancer`.
-    pub balancer: *mut crate::phase::balancer::Peer,
+    pub balancer: *mut crate::sys::upstream::Peer,
 }
 
 /// `API disabled in the context of ...` unless the session runs one of `allowed`.
@@ -169,7 +169,7 @@ impl Session {
 
     /// The balancer's state while `balancer_by_lua*` runs for this session, beside the stream
     /// session (both live apart from this struct).
-    pub fn balancer_parts(&mut self) -> (Option<&mut crate::phase::balancer::Peer>, Option<StreamInfo<'_>>) {
+    pub fn balancer_parts(&mut self) -> (Option<&mut crate::sys::upstream::Peer>, Option<StreamInfo<'_>>) {
         // SAFETY: balancer is null or the peer data of the upstream connection being set up,
         // set by the balancer phase for as long as its Lua code runs and cleared after; s is
         // null or the stream session this one is attached to.
