@@ -169,11 +169,13 @@ fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
     if !mcf.shdicts.is_empty() {
         return Ok(());
     }
-    let l = mcf.vm.as_ref().map_or(std::ptr::null_mut(), |vm| vm.l);
     // init_by_lua sees the cycle being configured (its env, prefix...), as upstream's
     conf.with_current_cycle(|c| {
         let mcf = c.main_conf::<MainConf>().ok_or(())?;
-        // SAFETY: the new VM is idle; the configuration's log lives as long as the parser.
-        unsafe { crate::phase::init::run_init(mcf, l, log) }
+        let vm = mcf.vm.as_ref().ok_or(())?;
+        // SAFETY: the configuration's log lives as long as the parser.
+        let log = unsafe { Log::from_raw(log) };
+        // SAFETY: the new VM is idle.
+        unsafe { crate::phase::init::run_init(mcf, vm, log) }
     })
 }
