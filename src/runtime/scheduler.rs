@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::runtime::code::Code;
 use crate::runtime::session::{CoOp, Phase, Session};
-use crate::runtime::thread::{with_thread, Status as ThreadStatus, Thread, ThreadKey};
+use crate::runtime::thread::{thread_ptr, with_thread, Status as ThreadStatus, Thread, ThreadKey};
 use crate::runtime::vm::COROUTINES;
 use crate::sys::*;
 
@@ -117,6 +117,7 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         return Outcome::Exited(code);
                     }
                     if let Some((child, n)) = (*sess).spawned.take() {
+                        let child = thread_ptr(child).expect("a thread just spawned is live");
                         // ngx.thread.spawn: the child runs first, the parent later gets the
                         // thread object it yielded
                         (*sess).posted.push_back((t, 1));
@@ -126,6 +127,7 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                     if let Some(op) = (*sess).co_op.take() {
                         match op {
                             CoOp::Resume(child, n) => {
+                                let child = thread_ptr(child).expect("a resumed coroutine is live");
                                 (*t).status = ThreadStatus::Normal;
                                 (*child).status = ThreadStatus::Running;
                                 (t, nargs) = (child, n);

@@ -4,7 +4,7 @@
 use std::ffi::c_int;
 use std::ptr;
 
-use crate::runtime::thread::{Status as ThreadStatus, Thread};
+use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
 use crate::sys::stream::StreamInfo;
 use crate::sys::*;
 
@@ -12,7 +12,7 @@ use crate::sys::*;
 #[derive(Clone, Copy)]
 pub enum CoOp {
     /// `coroutine.resume`: run this coroutine with that many arguments on its stack.
-    Resume(*mut Thread, c_int),
+    Resume(ThreadKey, c_int),
     /// `coroutine.yield` in a user coroutine, with that many values.
     Yield(c_int),
 }
@@ -71,9 +71,9 @@ pub struct Session {
     /// Threads ready to run again (with how many values they are resumed), in order.
     pub posted: std::collections::VecDeque<(*mut Thread, c_int)>,
     /// A thread just spawned, to run before its parent (with its argument count).
-    pub spawned: Option<(*mut Thread, c_int)>,
+    pub spawned: Option<(ThreadKey, c_int)>,
     /// The `ngx.on_abort` callback's thread, waiting for a client abort.
-    pub on_abort: *mut Thread,
+    pub on_abort: Option<ThreadKey>,
     /// A `coroutine.resume`/`yield` to carry out.
     pub co_op: Option<CoOp>,
     /// The entry thread has returned while light threads still run.
@@ -242,6 +242,12 @@ impl Session {
             .count()
     }
 
+    /// Adds a thread and returns its key.
+    pub fn add_thread_key(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> ThreadKey {
+        self.add_thread(co, co_ref, user, parent);
+        self.threads.last().expect("just added").key
+    }
+
     /// Adds a thread and returns it (its address is stable: threads are boxed).
     pub fn add_thread(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> *mut Thread {
         let me = self as *mut Session;
@@ -294,7 +300,7 @@ impl Session {
             posted: Default::default(),
             spawned: None,
             co_op: None,
-            on_abort: ptr::null_mut(),
+            on_abort: None,
             entry_finished: false,
             exit_code: None,
             ctx_ref: LUA_NOREF,
@@ -378,7 +384,7 @@ impl Session {
         self.posted.clear();
         self.spawned = None;
         self.co_op = None;
-        self.on_abort = ptr::null_mut();
+        self.on_abort = None;
         self.cur = ptr::null_mut();
         self.entry_finished = false;
     }
