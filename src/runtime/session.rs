@@ -100,7 +100,7 @@ pub struct Session {
     /// (The request socket's state is the API's: the runtime only keeps it with the session.)
     pub req_sock: Option<Box<dyn std::any::Any>>,
     /// The threads waiting in `ngx.flush(true)` for nginx's buffered output to leave.
-    pub flush_waiters: Vec<*mut Thread>,
+    pub flush_waiters: Vec<ThreadKey>,
     /// What the preread handler returns once its Lua code is done.
     pub preread_rc: Option<ngx_int_t>,
     pub content_started: bool,
