@@ -8,9 +8,9 @@ use crate::conf::srv_conf_of;
 use crate::lua_calls;
 use crate::runtime::downstream::ignore_event;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::scheduler::wake;
+use crate::runtime::scheduler::wake_thread;
 use crate::runtime::session::Session;
-use crate::runtime::thread::Status;
+use crate::runtime::thread::{with_thread, Status, Thread};
 use crate::sys::*;
 
 lua_calls! { on_abort => on_abort_impl }
@@ -76,12 +76,19 @@ unsafe extern "C" fn check_abort(rev: *mut ngx_event_t) {
                 b"stream client prematurely closed connection",
             );
             let Some(sess) = Session::of(s) else { return };
-            let t = (*sess).on_abort;
-            if !t.is_null() && (*t).status == Status::Suspended {
-                log_debug((*c).log, "lua waking up the on_abort callback thread");
-                (*t).status = Status::Running;
-                wake(sess, t, 0);
-                return;
+            if let Some(t) = (*sess).on_abort {
+                let start = |t: &mut Thread| {
+                    let suspended = t.status == Status::Suspended;
+                    if suspended {
+                        t.status = Status::Running;
+                    }
+                    suspended
+                };
+                if with_thread(t, start) == Some(true) {
+                    log_debug((*c).log, "lua waking up the on_abort callback thread");
+                    wake_thread(t, |_| 0);
+                    return;
+                }
             }
             (*c).set_error(1);
             (*sess).cancel_wait();
@@ -96,7 +103,7 @@ fn on_abort_impl(c: &mut Call) -> LuaResult {
         // a session-less context (timer, init_worker): upstream's fake-request check
         return err(format!("API disabled in the context of {}", sess.phase().directive_name()));
     };
-    if sess.with(|s| !s.on_abort.is_null()) {
+    if sess.with(|s| s.on_abort.is_some()) {
         return c.fail(b"duplicate call");
     }
     if !conf.check_client_abort.unwrap_or(false) {
@@ -107,7 +114,7 @@ fn on_abort_impl(c: &mut Call) -> LuaResult {
     }
     let (co, co_ref) = c.new_coroutine(1, 1);
     sess.with(|s| {
-        s.on_abort = s.add_thread(co, co_ref, true, s.cur);
+        s.on_abort = Some(s.add_thread_key(co, co_ref, true, s.cur));
         s.threads.last_mut().expect("just added").status = Status::Suspended;
     });
     c.push_int(1);

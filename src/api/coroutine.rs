@@ -122,11 +122,10 @@ fn resume_impl(c: &mut Call) -> LuaResult {
     c.set_top(0);
     sess.with(|s| {
         let cur = s.cur;
-        let t = s.find_thread(co);
         if let Some(th) = s.thread_mut(co) {
             th.parent = cur;
+            s.co_op = Some(CoOp::Resume(th.key, n));
         }
-        s.co_op = Some(CoOp::Resume(t, n));
     });
     yield_values(0)
 }

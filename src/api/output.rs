@@ -213,9 +213,10 @@ unsafe fn wait_flushed(l: *mut lua_State, sess: *mut Session) -> LuaResult {
             push_bytes(l, b"connection broken");
             return Ok(2);
         }
-        let t = (*sess).cur;
-        (*sess).flush_waiters.push(t);
-        (*t).pending = Some(cancel_flush);
+        let t = (*sess).cur_thread().expect("Lua runs in a thread of its session");
+        t.pending = Some(cancel_flush);
+        let key = t.key;
+        (*sess).flush_waiters.push(key);
         yield_values(0)
     }
 }
@@ -235,7 +236,8 @@ unsafe fn stop_flush_wait(c: *mut ngx_connection_t) {
 unsafe fn cancel_flush(sess: *mut Session, t: *mut Thread) {
     // SAFETY: sess and t are live.
     unsafe {
-        (*sess).flush_waiters.retain(|w| *w != t);
+        let key = (*t).key;
+        (*sess).flush_waiters.retain(|w| *w != key);
         if (*sess).flush_waiters.is_empty() {
             stop_flush_wait((*sess).connection());
         }
@@ -289,7 +291,7 @@ unsafe fn wake_flushers(sess: *mut Session, err: Option<&[u8]>) {
         let mut ready = Vec::with_capacity(waiters.len());
         for t in (*sess).threads.iter_mut() {
             let t = &mut **t as *mut Thread;
-            if waiters.contains(&t) {
+            if waiters.contains(&(*t).key) {
                 (*t).pending = None;
                 let n = match err {
                     Some(e) => {

@@ -1,24 +1,29 @@
 //! `ngx.semaphore` over the exported C ABI lua-resty-core uses (`ngx_stream_lua_ffi_sema_*`).
-//! A waiter is a Lua thread of any session (or timer); `post` wakes waiters from a posted
-//! event, so the poster keeps running first, as upstream.
+//! A waiter is a Lua thread of any session (or timer), queued by its key; `post` wakes waiters
+//! from a posted event, so the poster keeps running first, as upstream. The exported functions
+//! convert their raw pointers once and call the safe code below.
 
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ffi::{c_char, c_int, c_uchar, c_void};
-use std::ptr;
+use std::rc::{Rc, Weak};
 
-use crate::runtime::scheduler::wake;
+use crate::api::exports::session;
+use crate::runtime::scheduler::wake_thread;
 use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::Thread;
+use crate::runtime::thread::{thread_ptr, with_thread, Thread, ThreadKey};
 use crate::sys::*;
 
-pub struct Sema {
-    resources: c_int,
-    waiters: VecDeque<*mut Thread>,
+/// What Lua's semaphore object points at. The state is shared with the posted wake-up (which
+/// keeps it alive while it runs, even if Lua collects the object meanwhile) and, weakly, with
+/// the cancel functions of its waiters.
+pub struct Sema(Rc<State>);
+
+struct State {
+    resources: Cell<c_int>,
+    waiters: RefCell<VecDeque<ThreadKey>>,
     /// Runs the wake-ups after `post`.
-    ev: ngx_event_t,
-    /// Freed by Lua's GC while waking waiters: free when done.
-    dropped: bool,
-    waking: bool,
+    ev: RefCell<Timer>,
 }
 
 const FFI_OK: c_int = 0;
@@ -33,40 +38,25 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_new(
     errmsg: *mut *const c_char,
 ) -> c_int {
     let _ = errmsg;
-    let sem = Box::into_raw(Box::new(Sema {
-        resources: n.max(0),
-        waiters: VecDeque::new(),
-        // SAFETY: an all-zero ngx_event_t is nginx's idle event.
-        ev: unsafe { std::mem::zeroed() },
-        dropped: false,
-        waking: false,
-    }));
+    let sem =
+        Sema(Rc::new(State { resources: Cell::new(n.max(0)), waiters: RefCell::default(), ev: RefCell::default() }));
     // SAFETY: psem points at a slot provided by the caller.
-    unsafe { *psem = sem };
+    unsafe { *psem = Box::into_raw(Box::new(sem)) };
     FFI_OK
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_count(sem: *mut Sema) -> c_int {
-    // SAFETY: sem is a live semaphore.
-    unsafe { (*sem).resources - (*sem).waiters.len() as c_int }
+    // SAFETY: sem came from sema_new and Lua has not collected it.
+    let sem = unsafe { &*sem };
+    sem.0.resources.get() - sem.0.waiters.borrow().len() as c_int
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_post(sem: *mut Sema, n: c_int) -> c_int {
-    guard(FFI_OK, || {
-        // SAFETY: sem is a live semaphore.
-        unsafe {
-            (*sem).resources += n;
-            if (*sem).ev.posted() == 0 {
-                (*sem).ev.handler = Some(wake_waiters);
-                (*sem).ev.data = sem as *mut c_void;
-                (*sem).ev.log = cycle_log();
-                ngx_post_event(&mut (*sem).ev, ptr::addr_of_mut!(ngx_posted_events));
-            }
-        }
-        FFI_OK
-    })
+    // SAFETY: as sema_count.
+    let sem = unsafe { &*sem };
+    guard(FFI_OK, || post(&sem.0, n))
 }
 
 #[no_mangle]
@@ -77,121 +67,108 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_wait(
     err: *mut c_uchar,
     errlen: *mut usize,
 ) -> c_int {
-    guard(FFI_ERROR, || {
-        // SAFETY: r is a live session context, sem a live semaphore, err a buffer of *errlen.
-        unsafe {
-            let fail = |msg: &[u8]| {
-                let n = msg.len().min(*errlen);
-                ptr::copy_nonoverlapping(msg.as_ptr(), err, n);
-                *errlen = n;
-                FFI_ERROR
-            };
-            if r.is_null() {
-                return fail(b"no request ctx found");
-            }
-            let allowed = Phase::YIELDABLE;
-            if !allowed.contains(&(*r).phase) {
-                return fail(format!("API disabled in the context of {}", (*r).phase.directive_name()).as_bytes());
-            }
-            // the first waiters are served first
-            if (*sem).resources > 0 && (*sem).waiters.is_empty() {
-                (*sem).resources -= 1;
-                return FFI_OK;
-            }
-            if wait_ms == 0 {
-                return FFI_DECLINED;
-            }
-            let t = (*r).cur;
-            (*sem).waiters.push_back(t);
-            (*t).wait_obj = sem as *mut c_void;
-            (*t).pending = Some(cancel_wait);
-            (*t).sleep_ev.arm(wait_ms as ngx_msec_t, wait_timed_out, t as *mut c_void, (*r).log());
-            FFI_AGAIN
+    // SAFETY: r is the running session or null (`session`'s contract), sem as sema_count,
+    // err a buffer of *errlen bytes.
+    let (sess, sem, mut err) = unsafe { (session(r), &*sem, cbuf::ErrBuf::from_raw(err, errlen)) };
+    guard(FFI_ERROR, || match wait(sess, &sem.0, wait_ms) {
+        Ok(rc) => rc,
+        Err(msg) => {
+            err.set(msg.as_bytes());
+            FFI_ERROR
         }
     })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_gc(sem: *mut Sema) {
-    guard((), || {
-        if sem.is_null() {
-            return;
-        }
-        // SAFETY: sem came from sema_new and Lua's GC calls this once.
-        unsafe {
-            if (*sem).waking {
-                (*sem).dropped = true;
-                return;
-            }
-            free(sem);
-        }
-    })
-}
-
-unsafe fn free(sem: *mut Sema) {
-    // SAFETY: sem came from Box::into_raw; its waiters (if any) lose their semaphore.
-    unsafe {
-        if (*sem).ev.posted() != 0 {
-            ngx_delete_posted_event(&mut (*sem).ev);
-        }
-        for t in (*sem).waiters.drain(..) {
-            (*t).wait_obj = ptr::null_mut();
-        }
-        drop(Box::from_raw(sem));
+    if sem.is_null() {
+        return;
     }
+    // SAFETY: sem came from sema_new and Lua's GC calls this once. A wake-up running now
+    // holds its own reference to the state, which goes when both are done.
+    guard((), || drop(unsafe { Box::from_raw(sem) }))
 }
 
-/// A waiting thread goes away (killed, session finalized): it stops waiting.
-unsafe fn cancel_wait(_sess: *mut Session, t: *mut Thread) {
-    // SAFETY: t is live; wait_obj is its semaphore while it waits.
-    unsafe {
-        let sem = (*t).wait_obj as *mut Sema;
-        if !sem.is_null() {
-            (*sem).waiters.retain(|w| *w != t);
-        }
-        (*t).wait_obj = ptr::null_mut();
-        (*t).sleep_ev.disarm();
+fn post(sem: &Rc<State>, n: c_int) -> c_int {
+    sem.resources.set(sem.resources.get() + n);
+    let mut ev = sem.ev.borrow_mut();
+    if ev.event().posted() == 0 {
+        // the event's data is the state; the event lives in it and leaves the queue with it
+        ev.post(wake_waiters, Rc::as_ptr(sem) as *mut c_void, cycle_log());
     }
+    FFI_OK
 }
 
-unsafe extern "C" fn wait_timed_out(ev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: ev->data is the waiting thread, still live.
-        unsafe {
-            let t = (*ev).data as *mut Thread;
-            cancel_wait((*t).sess, t);
-            (*t).pending = None;
-            raw::lua_pushnil((*t).co);
-            push_bytes((*t).co, b"timeout");
-            wake((*t).sess, t, 2);
-        }
-    })
+fn wait(sess: Option<&mut Session>, sem: &Rc<State>, wait_ms: c_int) -> Result<c_int, String> {
+    let Some(sess) = sess else { return Err("no request ctx found".into()) };
+    let allowed = Phase::YIELDABLE;
+    if !allowed.contains(&sess.phase) {
+        return Err(format!("API disabled in the context of {}", sess.phase.directive_name()));
+    }
+    // the first waiters are served first
+    if sem.resources.get() > 0 && sem.waiters.borrow().is_empty() {
+        sem.resources.set(sem.resources.get() - 1);
+        return Ok(FFI_OK);
+    }
+    if wait_ms == 0 {
+        return Ok(FFI_DECLINED);
+    }
+    let log = sess.log();
+    let t = sess.cur_thread().expect("Lua runs in a thread of its session");
+    sem.waiters.borrow_mut().push_back(t.key);
+    t.wake_ev.arm(wait_ms as ngx_msec_t, wait_timed_out, t.key.raw(), log);
+    let queue = Rc::downgrade(sem);
+    t.wait_with(move |t| cancel_wait(&queue, t));
+    Ok(FFI_AGAIN)
+}
+
+/// A waiting thread goes away (killed, session finalized) or times out: it stops waiting.
+fn cancel_wait(sem: &Weak<State>, t: &mut Thread) {
+    if let Some(sem) = sem.upgrade() {
+        sem.waiters.borrow_mut().retain(|w| *w != t.key);
+    }
+    t.wake_ev.disarm();
+}
+
+fn wait_timed_out(key: u64, _log: Option<Log>) {
+    let key = ThreadKey::from_raw(key);
+    with_thread(key, Thread::cancel_wait);
+    wake_thread(key, |c| {
+        c.push_nil();
+        c.push_bytes(b"timeout");
+        2
+    });
 }
 
 unsafe extern "C" fn wake_waiters(ev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: ev->data is the semaphore; it is freed at the end if Lua dropped it meanwhile.
-        unsafe {
-            let sem = (*ev).data as *mut Sema;
-            let queue = if (*sem).waiters.is_empty() { "empty" } else { "not empty" };
-            log_debug(
-                cycle_log(),
-                &format!("semaphore handler: wait queue: {queue}, resource count: {}", (*sem).resources),
-            );
-            (*sem).waking = true;
-            while (*sem).resources > 0 {
-                let Some(t) = (*sem).waiters.pop_front() else { break };
-                (*sem).resources -= 1;
-                (*t).wait_obj = ptr::null_mut();
-                (*t).pending = None;
-                (*t).sleep_ev.disarm();
-                raw::lua_pushboolean((*t).co, 1);
-                wake((*t).sess, t, 1);
-            }
-            (*sem).waking = false;
-            if (*sem).dropped {
-                free(sem);
-            }
-        }
+        // SAFETY: ev->data is the state the event lives in (`post`), live while the event is
+        // queued; a reference of our own keeps it alive while its waiters' Lua runs.
+        let sem = unsafe {
+            let p = (*ev).data as *const State;
+            Rc::increment_strong_count(p);
+            Rc::from_raw(p)
+        };
+        wake_all(&sem);
     })
+}
+
+/// Wakes as many waiters as there are resources, first come first served.
+fn wake_all(sem: &State) {
+    let queue = if sem.waiters.borrow().is_empty() { "empty" } else { "not empty" };
+    if let Some(log) = Log::cycle() {
+        log.debug(&format!("semaphore handler: wait queue: {queue}, resource count: {}", sem.resources.get()));
+    }
+    while sem.resources.get() > 0 {
+        let Some(key) = sem.waiters.borrow_mut().pop_front() else { break };
+        if thread_ptr(key).is_none() {
+            // (a waiter that went away leaves the queue first; never wake nothing)
+            continue;
+        }
+        sem.resources.set(sem.resources.get() - 1);
+        wake_thread(key, |c| {
+            c.push_bool(true);
+            1
+        });
+    }
 }

@@ -1,12 +1,10 @@
 //! `ngx.sleep(seconds)`: parks the running thread on a timer; 0 yields to other work.
 
-use std::ffi::c_void;
-
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::scheduler::wake;
-use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::Thread;
+use crate::runtime::scheduler::wake_thread;
+use crate::runtime::session::Phase;
+use crate::runtime::thread::{Thread, ThreadKey};
 use crate::sys::*;
 
 lua_calls! { sleep => sleep_impl }
@@ -31,38 +29,30 @@ fn sleep_impl(c: &mut Call) -> LuaResult {
         log.debug("lua clean up the timer for pending ngx.sleep");
         return Err(e);
     }
-    sess.with_thread(|thread, t| {
+    sess.with_thread(|thread, _| {
+        let key = thread.key.raw();
         if delay == 0 {
             // upstream's wording on a stock nginx (no delayed-events patch)
             log.error(NGX_LOG_WARN, 0, b"ngx.sleep(0) called without delayed events patch, this will hurt performance");
             // a 0 ms timer would fire again within the same timer loop: run after other events
-            thread.sleep_ev.post_next(sleep_done, t as *mut c_void, log.as_ptr());
+            thread.wake_ev.post_next(sleep_done, key, log.as_ptr());
         } else {
-            thread.sleep_ev.arm(delay as ngx_msec_t, sleep_done, t as *mut c_void, log.as_ptr());
+            thread.wake_ev.arm(delay as ngx_msec_t, sleep_done, key, log.as_ptr());
         }
-        thread.pending = Some(cancel_sleep);
+        thread.wait_with(move |t: &mut Thread| {
+            if t.wake_ev.is_set() {
+                log.debug("lua clean up the timer for pending ngx.sleep");
+            }
+            t.wake_ev.disarm();
+        });
     });
     log.debug(&format!("lua ready to sleep for {delay} ms"));
     yield_values(0)
 }
 
-unsafe fn cancel_sleep(_sess: *mut Session, t: *mut Thread) {
-    // SAFETY: t is a live thread of the session (the Cancel contract).
-    let ev = unsafe { &mut (*t).sleep_ev };
-    if ev.is_set() {
-        // SAFETY: the timer was armed with the session's log, live while its thread is.
-        unsafe { log_debug(ev.log(), "lua clean up the timer for pending ngx.sleep") };
+fn sleep_done(key: u64, log: Option<Log>) {
+    if let Some(log) = log {
+        log.debug("stream lua sleep timer expired");
     }
-    ev.disarm();
-}
-
-unsafe extern "C" fn sleep_done(ev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: ev->data is the thread that armed this event, still live (its Timer goes with it).
-        unsafe {
-            log_debug((*ev).log, "stream lua sleep timer expired");
-            let t = (*ev).data as *mut Thread;
-            wake((*t).sess, t, 0)
-        };
-    })
+    wake_thread(ThreadKey::from_raw(key), |_| 0)
 }

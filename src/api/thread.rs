@@ -83,7 +83,7 @@ fn spawn_impl(c: &mut Call) -> LuaResult {
     // the new thread shares the parent's globals and gets the function and its arguments
     let (co, co_ref) = c.new_coroutine(1, n);
     sess.with(|s| {
-        let t = s.add_thread(co, co_ref, true, s.cur);
+        let t = s.add_thread_key(co, co_ref, true, s.cur);
         // the scheduler runs the new thread first, then resumes us with the thread object
         s.spawned = Some((t, n - 1));
     });

@@ -39,7 +39,7 @@ pub struct MainConf {
     pub shdicts: Vec<*mut crate::api::shdict::zone::Dict>,
     pub shm_zones_inited: usize,
     /// The preread handler was moved to the end of its phase (done once, at the first session).
-    pub preread_postponed: bool,
+    pub preread_postponed: std::cell::Cell<bool>,
     /// `lua_add_variable`, `lua_sa_restart`, `lua_malloc_trim`, `lua_capture_error_log`.
     pub misc: MiscConf,
 }
@@ -205,7 +205,7 @@ pub struct MiscConf {
     /// `lua_malloc_trim N` (default 1000 sessions; 0 turns trimming off).
     pub malloc_trim: Option<usize>,
     /// Sessions logged since the last trim (per process).
-    pub malloc_trim_count: usize,
+    pub malloc_trim_count: std::cell::Cell<usize>,
     /// `lua_capture_error_log SIZE`: the ring buffer (in the configuration pool).
     pub capture: Option<std::ptr::NonNull<crate::runtime::log_capture::RingBuf>>,
 }

@@ -119,9 +119,13 @@ unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
     })
 }
 
-/// Pooled cosocket connections are closed as the worker exits.
+/// Pooled cosocket connections are closed as the worker exits, and the runtime's thread
+/// table is let go.
 unsafe extern "C" fn exit_process(_cycle: *mut ngx_cycle_t) {
-    guard((), crate::api::socket::pool::close_all)
+    guard((), || {
+        crate::api::socket::pool::close_all();
+        crate::runtime::thread::release_registry();
+    })
 }
 
 /// Creates the cycle's VM in the master (workers inherit it) and compiles every handler.
@@ -135,6 +139,7 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
 }
 
 fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
+    crate::runtime::live::set_take_peeker(crate::api::socket::downstream::take_peeker);
     let mcf = conf.main_conf::<MainConf>().ok_or(())?;
     let (has_preread, has_log) = (mcf.has_preread, mcf.has_log);
     if has_preread {
@@ -164,11 +169,13 @@ fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
     if !mcf.shdicts.is_empty() {
         return Ok(());
     }
-    let l = mcf.vm.as_ref().map_or(std::ptr::null_mut(), |vm| vm.l);
     // init_by_lua sees the cycle being configured (its env, prefix...), as upstream's
     conf.with_current_cycle(|c| {
         let mcf = c.main_conf::<MainConf>().ok_or(())?;
-        // SAFETY: the new VM is idle; the configuration's log lives as long as the parser.
-        unsafe { crate::phase::init::run_init(mcf, l, log) }
+        let vm = mcf.vm.as_ref().ok_or(())?;
+        // SAFETY: the configuration's log lives as long as the parser.
+        let log = unsafe { Log::from_raw(log) };
+        // SAFETY: the new VM is idle.
+        unsafe { crate::phase::init::run_init(mcf, vm, log) }
     })
 }

@@ -5,6 +5,7 @@
 use crate::conf::MainConf;
 use crate::runtime::code::Code;
 use crate::runtime::session::{Phase, Session};
+use crate::runtime::vm::Vm;
 use crate::sys::*;
 
 /// Runs `code` with `pcall` under `debug.traceback` in the main thread `c`, `req` as the
@@ -35,18 +36,19 @@ fn tag(code: &Code, base: &str) -> String {
     }
 }
 
-/// Runs `init_by_lua*` in the VM `l` (the cycle's, or a session's own when the code cache
-/// is off); an error fails the configuration.
+/// Runs `init_by_lua*` in `vm` (the cycle's, or a session's own when the code cache is off),
+/// logging a failure to `log`; an error fails the configuration.
 ///
 /// # Safety
-/// `l` is the main state of an idle VM (this is not called from Lua) that outlives the call;
-/// `log` is null or a valid log.
-pub unsafe fn run_init(mcf: &MainConf, l: *mut lua_State, log: *mut ngx_log_t) -> Result<(), ()> {
+/// `vm` is idle: this is not called from Lua.
+pub unsafe fn run_init(mcf: &MainConf, vm: &Vm, log: Option<Log>) -> Result<(), ()> {
     let Some(code) = &mcf.init else { return Ok(()) };
-    // SAFETY: l is an idle VM's main state (the caller's contract), which outlives the call.
-    let mut c = unsafe { Call::from_raw(l) };
+    // SAFETY: vm's main state is idle (the caller's contract) and lives as long as vm.
+    let mut c = unsafe { Call::from_raw(vm.l) };
     run_in_main(&mut c, code, std::ptr::null_mut()).map_err(|m| {
-        log_error(NGX_LOG_ERR, log, 0, format!("{} error: {m}", tag(code, "init_by_lua")).as_bytes());
+        if let Some(log) = log {
+            log.error(NGX_LOG_ERR, 0, format!("{} error: {m}", tag(code, "init_by_lua")).as_bytes());
+        }
     })
 }
 

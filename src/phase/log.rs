@@ -35,17 +35,15 @@ fn log(s: StreamSession) -> ngx_int_t {
 /// `lua_malloc_trim N`: every N-th session logged gives free heap memory back to the system.
 fn malloc_trim_tick(s: &StreamSession) {
     let log = s.log();
-    let due = s.with_main_conf(|m: &mut MainConf| {
-        let misc = &mut m.misc;
+    let due = s.main_conf::<MainConf>().map(|m| {
+        let misc = &m.misc;
         let every = misc.malloc_trim();
         if every == 0 {
             return None;
         }
-        misc.malloc_trim_count += 1;
-        let due = misc.malloc_trim_count >= every;
-        if due {
-            misc.malloc_trim_count = 0;
-        }
+        let count = misc.malloc_trim_count.get() + 1;
+        let due = count >= every;
+        misc.malloc_trim_count.set(if due { 0 } else { count });
         Some(due)
     });
     match due.flatten() {

@@ -17,7 +17,11 @@ use crate::sys::*;
 
 /// A new VM with the `ngx` API for the configuration `mcf`; `parent` is the main VM when
 /// this one is a session's own (`lua_code_cache off`).
-pub unsafe fn new_vm(cycle: *mut ngx_cycle_t, mcf: &MainConf, parent: Option<*mut lua_State>) -> Result<Vm, String> {
+///
+/// # Safety
+/// Called while nginx loads a configuration or runs a session, never from Lua (`parent` is
+/// idle); `cycle` is the cycle being set up.
+pub unsafe fn new_vm(cycle: *mut ngx_cycle_t, mcf: &MainConf, parent: Option<&Vm>) -> Result<Vm, String> {
     // SAFETY: install runs on the fresh VM's state.
     // SAFETY: the VM calls install with its new main state, which has room for LUA_MINSTACK values.
     let install = |l| crate::api::inject(&mut unsafe { crate::sys::Call::from_raw(l) }, mcf);
@@ -27,7 +31,7 @@ pub unsafe fn new_vm(cycle: *mut ngx_cycle_t, mcf: &MainConf, parent: Option<*mu
         package_path: mcf.package_path.as_deref(),
         package_cpath: mcf.package_cpath.as_deref(),
         codes: &mcf.codes,
-        parent,
+        parent: parent.map(|vm| vm.l),
     };
     // SAFETY: called while nginx loads a configuration or runs a session, never from Lua.
     unsafe { Vm::new(cycle, &setup) }
@@ -48,10 +52,10 @@ pub fn session_of(s: StreamSession) -> Result<LiveSession, StreamSession> {
     } else {
         let log = s.log();
         // SAFETY: a session's phase handler runs outside Lua; the running cycle lives on.
-        match unsafe { new_vm(ngx_cycle, mcf, mcf.vm.as_ref().map(|vm| vm.l)) } {
+        match unsafe { new_vm(ngx_cycle, mcf, mcf.vm.as_ref()) } {
             Ok(vm) => {
-                // SAFETY: the new VM is idle; the connection's log lives as long as it.
-                if unsafe { init::run_init(mcf, vm.l, log.as_ptr()) }.is_err() {
+                // SAFETY: the new VM is idle.
+                if unsafe { init::run_init(mcf, &vm, Some(log)) }.is_err() {
                     return Err(s);
                 }
                 Some(VmRef::new(vm))

@@ -15,9 +15,9 @@ pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_in
 }
 
 fn preread(s: StreamSession) -> ngx_int_t {
-    let postpone = s.with_main_conf(|m: &mut MainConf| {
-        let first = !m.preread_no_postpone.unwrap_or(false) && !m.preread_postponed;
-        m.preread_postponed |= first;
+    let postpone = s.main_conf::<MainConf>().map(|m| {
+        let first = !m.preread_no_postpone.unwrap_or(false) && !m.preread_postponed.get();
+        m.preread_postponed.set(m.preread_postponed.get() | first);
         first
     });
     if postpone == Some(true) && s.postpone_to_phase_end() {

@@ -1,7 +1,8 @@
-//! `SessionRef`: the running session, for the length of one Lua call. It never hands out a
-//! `&mut Session` that outlives a closure: Lua code (a `__gc` handler, a metamethod) may reach
-//! the same session, so borrows stay short and never span a call back into Lua, as mlua's
-//! handles do with the Lua state.
+//! `SessionRef`: a live session, for the length of one Lua call (`current`) or of a phase
+//! handler's borrow of its `LiveSession` (`LiveSession::view`). It is the one place that lends
+//! a `&mut Session`, and never for longer than a closure: Lua code (a `__gc` handler, a
+//! metamethod) may reach the same session, so borrows stay short and never span a call back
+//! into Lua, as mlua's handles do with the Lua state.
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -29,6 +30,12 @@ impl<'c> SessionRef<'c> {
         }
     }
 
+    /// The view of a phase handler's session: `p` is live for `'c` (`LiveSession`'s contract,
+    /// which lends the view for as long as the handle is borrowed).
+    pub(super) fn of_live(p: NonNull<Session>) -> Self {
+        SessionRef { p, _call: PhantomData }
+    }
+
     /// Runs `f` with the session borrowed. `f` is given no Lua state, so nothing it does can
     /// run Lua code that would reach the session a second time.
     pub fn with<R>(self, f: impl FnOnce(&mut Session) -> R) -> R {
@@ -40,11 +47,9 @@ impl<'c> SessionRef<'c> {
     /// The same thread-of-control borrow for the running thread.
     pub fn with_thread<R>(self, f: impl FnOnce(&mut Thread, *mut Thread) -> R) -> R {
         self.with(|s| {
-            let t = s.cur;
-            assert!(!t.is_null(), "Lua runs in no thread of its session");
-            // SAFETY: cur points at one of the session's boxed threads, which live as long as
-            // the session; the session's own borrow is not used while f runs.
-            f(unsafe { &mut *t }, t)
+            let t = s.cur_thread().expect("Lua runs in a thread of its session");
+            let p = &mut *t as *mut Thread;
+            f(t, p)
         })
     }
 

@@ -1,23 +1,36 @@
 //! `LiveSession`: the Lua context of a live nginx session, as the phase handlers hold it for
 //! the length of one nginx callback. It is a pointer, not a borrow: running Lua changes the
-//! session (through the C ABI), so the handle lends `&mut Session` only inside `with`, whose
-//! closure runs no Lua, and the scheduler calls take the handle itself.
+//! session (through the C ABI), so the handle lends the session only through its `view` (a
+//! `SessionRef`, whose `with` closure runs no Lua), and the scheduler calls take the handle
+//! itself.
 
 use std::ptr::NonNull;
 
 use crate::runtime::code::Code;
+use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::{self, Outcome};
 use crate::runtime::session::Session;
-use crate::runtime::thread::Thread;
+use crate::runtime::thread::{thread_ptr, with_thread, Thread, ThreadKey};
 use crate::runtime::vm::{Vm, VmRef};
 use crate::sys::stream::StreamSession;
-use crate::sys::*;
 
 /// Not `Copy`: `finalize` consumes it, since the session may be freed there.
 pub struct LiveSession(NonNull<Session>);
 
+/// How the request socket hands over the thread waiting in its `peek` (none when no thread
+/// waits there). The API layer registers it (`set_take_peeker`): the runtime does not name it.
+pub type TakePeeker = unsafe fn(*mut Session) -> *mut Thread;
+
+static TAKE_PEEKER: std::sync::OnceLock<TakePeeker> = std::sync::OnceLock::new();
+
+/// Registers the request socket's `TakePeeker` (the first registration stays: it is the same
+/// function at every configuration load).
+pub fn set_take_peeker(f: TakePeeker) {
+    let _ = TAKE_PEEKER.set(f);
+}
+
 /// A thread taken off a wait by `LiveSession::wake_peeker`, to be resumed.
-pub struct Woken(NonNull<Thread>);
+pub struct Woken(ThreadKey);
 
 impl LiveSession {
     /// # Safety
@@ -63,12 +76,15 @@ impl LiveSession {
         self.0.as_ptr()
     }
 
+    /// The session as a `SessionRef`, for as long as the handle is borrowed.
+    pub fn view(&self) -> SessionRef<'_> {
+        SessionRef::of_live(self.0)
+    }
+
     /// Runs `f` with the session borrowed; `f` is given no Lua state, so nothing it does
     /// reaches the session a second time.
     pub fn with<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
-        // SAFETY: the session is live (from_raw's contract) and no other borrow of it is held
-        // while phase code runs outside Lua.
-        f(unsafe { &mut *self.as_ptr() })
+        self.view().with(f)
     }
 
     /// The nginx session.
@@ -79,8 +95,7 @@ impl LiveSession {
 
     /// Cancels what every thread waits for.
     pub fn cancel_wait(&self) {
-        // SAFETY: the session's threads are its own; no Lua runs.
-        self.with(|s| unsafe { s.cancel_wait() })
+        self.with(|s| s.cancel_wait())
     }
 
     /// Lets go of every thread.
@@ -98,20 +113,22 @@ impl LiveSession {
     /// The thread waiting in the request socket's `peek`, given `data` as its result; none
     /// when no thread waits there.
     pub fn wake_peeker(&self, data: &[u8]) -> Option<Woken> {
-        // SAFETY: the session is live; the peeker is one of its live threads, whose coroutine
-        // has room for the one value it is resumed with.
-        unsafe {
-            let t = NonNull::new(crate::api::socket::downstream::take_peeker(self.as_ptr()))?;
-            (*t.as_ptr()).pending = None;
-            push_bytes((*t.as_ptr()).co, data);
-            Some(Woken(t))
-        }
+        let take = TAKE_PEEKER.get()?;
+        // SAFETY: the session is live (the handle's contract).
+        let t = unsafe { take(self.as_ptr()) };
+        let key = self.with(|s| s.threads.iter().find(|th| std::ptr::eq(&***th, t)).map(|th| th.key))?;
+        with_thread(key, |th| {
+            th.stop_waiting();
+            th.resume_values().push_bytes(data);
+        })?;
+        Some(Woken(key))
     }
 
     /// Resumes a thread `wake_peeker` woke, with its one value.
     pub fn resume(&self, t: Woken) -> Outcome {
-        // SAFETY: t is a live thread of this session (wake_peeker found it there).
-        unsafe { scheduler::resume(self.as_ptr(), t.0.as_ptr(), 1) }
+        let t = thread_ptr(t.0).expect("a woken thread is live until resumed");
+        // SAFETY: the session is live and t one of its threads; no borrow of either is held.
+        unsafe { scheduler::resume(self.as_ptr(), t, 1) }
     }
 
     /// While Lua runs, client read events only watch for an abort (`lua_check_client_abort`).

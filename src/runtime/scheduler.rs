@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::runtime::code::Code;
 use crate::runtime::session::{CoOp, Phase, Session};
-use crate::runtime::thread::{Status as ThreadStatus, Thread};
+use crate::runtime::thread::{thread_ptr, with_thread, Status as ThreadStatus, Thread, ThreadKey};
 use crate::runtime::vm::COROUTINES;
 use crate::sys::*;
 
@@ -117,6 +117,7 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         return Outcome::Exited(code);
                     }
                     if let Some((child, n)) = (*sess).spawned.take() {
+                        let child = thread_ptr(child).expect("a thread just spawned is live");
                         // ngx.thread.spawn: the child runs first, the parent later gets the
                         // thread object it yielded
                         (*sess).posted.push_back((t, 1));
@@ -126,6 +127,7 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                     if let Some(op) = (*sess).co_op.take() {
                         match op {
                             CoOp::Resume(child, n) => {
+                                let child = thread_ptr(child).expect("a resumed coroutine is live");
                                 (*t).status = ThreadStatus::Normal;
                                 (*child).status = ThreadStatus::Running;
                                 (t, nargs) = (child, n);
@@ -260,6 +262,7 @@ pub unsafe fn wake(sess: *mut Session, t: *mut Thread, nargs: c_int) {
     // SAFETY: sess and t are live (their events are cancelled when they go).
     unsafe {
         (*t).pending = None;
+        (*t).on_cancel = None;
         let outcome = resume(sess, t, nargs);
         if !matches!(outcome, Outcome::Waiting) {
             if let Some(done) = (*sess).on_done {
@@ -267,6 +270,21 @@ pub unsafe fn wake(sess: *mut Session, t: *mut Thread, nargs: c_int) {
             }
         }
     }
+}
+
+/// Resumes the thread named `key` with the values `push` leaves on its coroutine (it returns
+/// how many), as `wake` does; nothing happens when the thread has ended or its session went.
+/// Its wait is over: its cancel function is dropped unrun.
+pub fn wake_thread(key: ThreadKey, push: impl FnOnce(&mut Call) -> c_int) {
+    let found = with_thread(key, |t| {
+        t.stop_waiting();
+        let n = push(&mut t.resume_values());
+        (t.sess, t as *mut Thread, n)
+    });
+    let Some((sess, t, n)) = found else { return };
+    // SAFETY: the thread was in the table, so it and its session (which owns it) are live,
+    // and no borrow of either is held now.
+    unsafe { wake(sess, t, n) }
 }
 
 /// The kind of a failed resume and its error message (the error value on top of `co`).

@@ -4,7 +4,7 @@
 use std::ffi::c_int;
 use std::ptr;
 
-use crate::runtime::thread::{Status as ThreadStatus, Thread};
+use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
 use crate::sys::stream::StreamInfo;
 use crate::sys::*;
 
@@ -12,7 +12,7 @@ use crate::sys::*;
 #[derive(Clone, Copy)]
 pub enum CoOp {
     /// `coroutine.resume`: run this coroutine with that many arguments on its stack.
-    Resume(*mut Thread, c_int),
+    Resume(ThreadKey, c_int),
     /// `coroutine.yield` in a user coroutine, with that many values.
     Yield(c_int),
 }
@@ -71,9 +71,9 @@ pub struct Session {
     /// Threads ready to run again (with how many values they are resumed), in order.
     pub posted: std::collections::VecDeque<(*mut Thread, c_int)>,
     /// A thread just spawned, to run before its parent (with its argument count).
-    pub spawned: Option<(*mut Thread, c_int)>,
+    pub spawned: Option<(ThreadKey, c_int)>,
     /// The `ngx.on_abort` callback's thread, waiting for a client abort.
-    pub on_abort: *mut Thread,
+    pub on_abort: Option<ThreadKey>,
     /// A `coroutine.resume`/`yield` to carry out.
     pub co_op: Option<CoOp>,
     /// The entry thread has returned while light threads still run.
@@ -100,7 +100,7 @@ pub struct Session {
     /// (The request socket's state is the API's: the runtime only keeps it with the session.)
     pub req_sock: Option<Box<dyn std::any::Any>>,
     /// The threads waiting in `ngx.flush(true)` for nginx's buffered output to leave.
-    pub flush_waiters: Vec<*mut Thread>,
+    pub flush_waiters: Vec<ThreadKey>,
     /// What the preread handler returns once its Lua code is done.
     pub preread_rc: Option<ngx_int_t>,
     pub content_started: bool,
@@ -118,7 +118,7 @@ pub struct Session {
     /// closes its connection); a slot is emptied when its owner goes first.
     pub cleanups: Vec<Option<Cleanup>>,
     /// While `balancer_by_lua*` runs: the session's balancer state, for `ngx.balancer`.
-    pub balancer: *mut crate::phase::balancer::Peer,
+    pub balancer: *mut crate::sys::upstream::Peer,
 }
 
 /// `API disabled in the context of ...` unless the session runs one of `allowed`.
@@ -169,7 +169,7 @@ impl Session {
 
     /// The balancer's state while `balancer_by_lua*` runs for this session, beside the stream
     /// session (both live apart from this struct).
-    pub fn balancer_parts(&mut self) -> (Option<&mut crate::phase::balancer::Peer>, Option<StreamInfo<'_>>) {
+    pub fn balancer_parts(&mut self) -> (Option<&mut crate::sys::upstream::Peer>, Option<StreamInfo<'_>>) {
         // SAFETY: balancer is null or the peer data of the upstream connection being set up,
         // set by the balancer phase for as long as its Lua code runs and cleared after; s is
         // null or the stream session this one is attached to.
@@ -177,11 +177,16 @@ impl Session {
     }
 
     /// Cancels what every thread waits for.
-    pub unsafe fn cancel_wait(&mut self) {
+    pub fn cancel_wait(&mut self) {
         for t in self.threads.iter_mut() {
-            // SAFETY: the threads are this session's.
-            unsafe { t.cancel_wait() };
+            t.cancel_wait();
         }
+    }
+
+    /// The thread Lua code runs in now (`cur`), borrowed with the session.
+    pub fn cur_thread(&mut self) -> Option<&mut Thread> {
+        let cur = self.cur;
+        self.threads.iter_mut().rev().map(|t| &mut **t).find(|t| ptr::eq(*t, cur))
     }
 
     /// Whether some thread of the session waits for an event.
@@ -237,6 +242,12 @@ impl Session {
             .count()
     }
 
+    /// Adds a thread and returns its key.
+    pub fn add_thread_key(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> ThreadKey {
+        self.add_thread(co, co_ref, user, parent);
+        self.threads.last().expect("just added").key
+    }
+
     /// Adds a thread and returns it (its address is stable: threads are boxed).
     pub fn add_thread(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> *mut Thread {
         let me = self as *mut Session;
@@ -289,7 +300,7 @@ impl Session {
             posted: Default::default(),
             spawned: None,
             co_op: None,
-            on_abort: ptr::null_mut(),
+            on_abort: None,
             entry_finished: false,
             exit_code: None,
             ctx_ref: LUA_NOREF,
@@ -373,7 +384,7 @@ impl Session {
         self.posted.clear();
         self.spawned = None;
         self.co_op = None;
-        self.on_abort = ptr::null_mut();
+        self.on_abort = None;
         self.cur = ptr::null_mut();
         self.entry_finished = false;
     }

@@ -1,13 +1,48 @@
 //! Lua threads of a session: the entry thread of the running phase and the light threads it
 //! spawns (`ngx.thread.spawn`). Each has its own wait: what it waits for and how to cancel it.
+//!
+//! Every thread whose coroutine is anchored has a `ThreadKey` in the worker's thread table:
+//! events and wait queues hold the key, and a thread that ended (or whose session went) is
+//! simply not found when they fire.
 
+use std::cell::RefCell;
 use std::ffi::c_int;
+use std::ptr::NonNull;
 
 use crate::runtime::session::Session;
+use crate::sys::key_timer::KeyTimer;
+use crate::sys::registry::{self, Key, Slots};
 use crate::sys::*;
 
-/// Cancels what a thread waits for.
+/// Cancels what a thread waits for (the raw form, for waits that keep raw pointers).
 pub type Cancel = unsafe fn(*mut Session, *mut Thread);
+
+/// Cancels a wait set with `Thread::wait_with`.
+pub type OnCancel = Box<dyn FnOnce(&mut Thread)>;
+
+/// The name of a live thread in the worker's thread table.
+pub type ThreadKey = Key;
+
+thread_local! {
+    /// The worker's threads whose coroutines are anchored (see `ThreadKey`).
+    static THREADS: RefCell<Slots<Thread>> = RefCell::default();
+}
+
+/// Runs `f` with the thread named `key`; `None` when it has ended or its session went.
+/// No `&mut Session` may be held while `f` runs (callers are event handlers).
+pub fn with_thread<R>(key: ThreadKey, f: impl FnOnce(&mut Thread) -> R) -> Option<R> {
+    registry::with(&THREADS, key, f)
+}
+
+/// The thread named `key`, as an identity (compared, never dereferenced here).
+pub fn thread_ptr(key: ThreadKey) -> Option<*mut Thread> {
+    THREADS.with(|t| t.borrow().get(key)).map(NonNull::as_ptr)
+}
+
+/// Lets go of the worker's thread table (the worker exits).
+pub fn release_registry() {
+    THREADS.with(|t| t.borrow_mut().clear());
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Status {
@@ -40,16 +75,22 @@ pub struct Thread {
     /// This thread waits in `ngx.thread.wait` for some of its children.
     pub waits_on_threads: bool,
     pub pending: Option<Cancel>,
+    /// What `pending` runs for a wait set with `wait_with`.
+    pub on_cancel: Option<OnCancel>,
     /// What the thread waits on, for its cancel function (a semaphore).
     pub wait_obj: *mut std::ffi::c_void,
     /// The `ngx.sleep` timer (and other one-shot events of this thread).
     pub sleep_ev: Timer,
+    /// A one-shot event of this thread that names it by key (`ngx.sleep`, semaphore timeouts).
+    pub wake_ev: KeyTimer,
+    /// Its name in the worker's thread table while its coroutine is anchored.
+    pub key: ThreadKey,
     pub sess: *mut Session,
 }
 
 impl Thread {
     pub fn new(sess: *mut Session, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> Box<Thread> {
-        Box::new(Thread {
+        let mut t = Box::new(Thread {
             co,
             co_ref,
             user,
@@ -60,23 +101,62 @@ impl Thread {
             waited_by_parent: false,
             waits_on_threads: false,
             pending: None,
+            on_cancel: None,
             wait_obj: std::ptr::null_mut(),
             sleep_ev: Timer::new(),
+            wake_ev: KeyTimer::new(),
+            key: Key::NONE,
             sess,
-        })
+        });
+        // SAFETY: the thread is boxed (a stable address) and leaves the table in `unref` or
+        // Drop, before it goes; the table lends it only to event handlers, which run while no
+        // other reference to the thread is in use.
+        t.key = THREADS.with(|ts| unsafe { ts.borrow_mut().insert(NonNull::from(&mut *t)) });
+        t
+    }
+
+    /// Marks the thread waiting: `on_cancel` runs if it is killed or its session ends first.
+    pub fn wait_with(&mut self, on_cancel: impl FnOnce(&mut Thread) + 'static) {
+        self.pending = Some(run_on_cancel);
+        self.on_cancel = Some(Box::new(on_cancel));
+    }
+
+    /// The coroutine of a thread found in the thread table (so anchored), waiting in a yield:
+    /// the values pushed here are what the yield returns when the scheduler resumes it.
+    pub fn resume_values(&mut self) -> Call<'_> {
+        // SAFETY: a thread in the table has its coroutine anchored (`unref` takes it out
+        // first); a waiting thread's coroutine is suspended, and the &mut self borrow keeps
+        // anyone else from using it while the handle lives.
+        unsafe { Call::suspended(self.co) }
+    }
+
+    /// The thread's wait is over (its event came): nothing to cancel any more.
+    pub fn stop_waiting(&mut self) {
+        self.pending = None;
+        self.on_cancel = None;
+        self.wait_obj = std::ptr::null_mut();
+        self.wake_ev.disarm();
     }
 
     /// Cancels the pending wait, if any, and the thread's own events.
-    pub unsafe fn cancel_wait(&mut self) {
+    pub fn cancel_wait(&mut self) {
         if let Some(cancel) = self.pending.take() {
-            // SAFETY: the cancel function matches the wait that set it.
-            unsafe { cancel(self.sess, self) };
+            match self.on_cancel.take() {
+                Some(f) => f(self),
+                // SAFETY: the cancel function matches the wait that set it, and is given this
+                // live thread and the session that owns it.
+                None => unsafe { cancel(self.sess, self) },
+            }
         }
+        self.on_cancel = None;
         self.sleep_ev.disarm();
+        self.wake_ev.disarm();
     }
 
     /// Lets go of the coroutine (the registry anchor).
     pub unsafe fn unref(&mut self, l: *mut lua_State) {
+        // its coroutine may be collected from now on: events must not find it
+        THREADS.with(|t| t.borrow_mut().remove(self.key));
         if self.co_ref != LUA_NOREF {
             // SAFETY: the coroutine table lives in the VM's registry.
             unsafe {
@@ -88,3 +168,12 @@ impl Thread {
         }
     }
 }
+
+impl Drop for Thread {
+    fn drop(&mut self) {
+        THREADS.with(|t| t.borrow_mut().remove(self.key));
+    }
+}
+
+/// The `Cancel` of waits set with `wait_with` (`cancel_wait` runs their `on_cancel`).
+unsafe fn run_on_cancel(_sess: *mut Session, _t: *mut Thread) {}

@@ -57,13 +57,6 @@ impl<'a> StreamSession<'a> {
         unsafe { (*self.raw().main_conf.add(T::ctx_index()) as *const T).as_ref() }
     }
 
-    /// Runs `f` with the module's main configuration borrowed (it holds per-process counters).
-    pub fn with_main_conf<T: ConfSlot, R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        // SAFETY: as srv_conf for the main confs; the borrow ends with f, which is given nothing
-        // that could reach the configuration again.
-        unsafe { (*self.raw().main_conf.add(T::ctx_index()) as *mut T).as_mut() }.map(f)
-    }
-
     /// The first `n` bytes of nginx's preread buffer, when that many have arrived.
     pub fn peeked(&self, n: usize) -> Option<&'a [u8]> {
         // SAFETY: the connection's buffer, when set, holds unread bytes in [pos, last) and lives

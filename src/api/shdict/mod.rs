@@ -31,12 +31,14 @@ fn hash(key: &[u8]) -> u32 {
 // ---- the directive -------------------------------------------------------------------------
 
 /// `lua_shared_dict NAME SIZE`: declares the zone (nginx creates and maps it after the
-/// configuration is read, then calls `init_zone`).
+/// configuration is read, then calls `init_zone`). `tag` names the zone's owner for nginx (our
+/// module, which the directive's caller passes in: the API layer does not name the module).
 pub unsafe fn declare(
     cf: *mut ngx_conf_t,
     mcf: &mut MainConf,
     name: &ngx_str_t,
     size: &ngx_str_t,
+    tag: *mut c_void,
 ) -> Result<(), String> {
     if name.len == 0 {
         return Err(format!("invalid lua shared dict name \"{}\"", String::from_utf8_lossy(ngx_bytes(name))));
@@ -48,14 +50,9 @@ pub unsafe fn declare(
         return Err(format!("invalid lua shared dict size \"{}\"", String::from_utf8_lossy(ngx_bytes(size))));
     }
     let mut zname = *name;
-    // SAFETY: cf is the configuration being read; the module is the zone's tag.
+    // SAFETY: cf is the configuration being read.
     unsafe {
-        let zone = ngx_shared_memory_add(
-            cf,
-            &mut zname,
-            bytes as usize,
-            ptr::addr_of_mut!(crate::module::ngx_stream_lua_module) as *mut c_void,
-        );
+        let zone = ngx_shared_memory_add(cf, &mut zname, bytes as usize, tag);
         if zone.is_null() {
             return Err(String::new()); // nginx logged why
         }

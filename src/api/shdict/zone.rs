@@ -84,11 +84,11 @@ pub unsafe extern "C" fn init_zone(zone: *mut ngx_shm_zone_t, data: *mut c_void)
             let mcf = &mut *d.mcf;
             mcf.shm_zones_inited += 1;
             if mcf.shm_zones_inited == mcf.shdicts.len() && ngx_test_config == 0 {
-                if let Some(l) = mcf.vm.as_ref().map(|vm| vm.l) {
+                if let Some(vm) = mcf.vm.as_ref() {
                     // init_by_lua sees the cycle being configured, as in postconfiguration
                     let saved = ngx_cycle;
                     ngx_cycle = d.cycle;
-                    let rc = crate::phase::init::run_init(mcf, l, d.log.as_ptr());
+                    let rc = crate::phase::init::run_init(mcf, vm, Some(d.log));
                     ngx_cycle = saved;
                     if rc.is_err() {
                         return NGX_ERROR as ngx_int_t;

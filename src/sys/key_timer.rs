@@ -1,0 +1,100 @@
+//! `KeyTimer`: a one-shot nginx timer (or posted wake-up) that calls a plain `fn` with a
+//! key of its owner's (a registry key) rather than handing the handler a raw pointer. The
+//! handler looks its object up by the key, so an object that went away is just not found.
+
+use std::ffi::c_void;
+
+use super::ngx::{
+    guard, ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_log_t, ngx_msec_t, ngx_post_event,
+    ngx_posted_next_events, Log,
+};
+
+/// What the timer calls: its key, and the log it was armed with (none if that was null).
+pub type Handler = fn(u64, Option<Log>);
+
+/// The event and what it calls; the event comes first, so the event's address is the box's.
+#[repr(C)]
+struct Armed {
+    ev: ngx_event_t,
+    handler: Handler,
+    key: u64,
+}
+
+#[derive(Default)]
+pub struct KeyTimer {
+    armed: Option<Box<Armed>>,
+}
+
+impl KeyTimer {
+    pub const fn new() -> KeyTimer {
+        KeyTimer { armed: None }
+    }
+
+    fn prepare(&mut self, handler: Handler, key: u64, log: *mut ngx_log_t) -> &mut ngx_event_t {
+        self.disarm();
+        let armed = self.armed.get_or_insert_with(|| {
+            // SAFETY: an all-zero ngx_event_t is nginx's idle event.
+            Box::new(Armed { ev: unsafe { std::mem::zeroed() }, handler, key })
+        });
+        armed.handler = handler;
+        armed.key = key;
+        let ev = &mut armed.ev;
+        ev.handler = Some(fire);
+        // nginx's debug lines read ev->data as a connection: point it at the event itself
+        ev.data = ev as *mut ngx_event_t as *mut c_void;
+        ev.log = log;
+        ev
+    }
+
+    /// Calls `handler(key)` after `ms` milliseconds.
+    pub fn arm(&mut self, ms: ngx_msec_t, handler: Handler, key: u64, log: *mut ngx_log_t) {
+        let ev = self.prepare(handler, key, log);
+        // SAFETY: the event is boxed (a stable address) and idle; Drop takes it off the tree.
+        unsafe { ngx_add_timer(ev, ms) }
+    }
+
+    /// Calls `handler(key)` after the events already pending (nginx's "next" queue).
+    pub fn post_next(&mut self, handler: Handler, key: u64, log: *mut ngx_log_t) {
+        let ev = self.prepare(handler, key, log);
+        // SAFETY: the event is boxed and idle; the queue is nginx's, of this worker's only thread.
+        unsafe { ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_next_events)) }
+    }
+
+    /// Whether the timer is armed (set in nginx's timer tree).
+    pub fn is_set(&self) -> bool {
+        self.armed.as_ref().is_some_and(|a| a.ev.timer_set() != 0)
+    }
+
+    /// Takes the event off the timer tree and the posted queue, where it is.
+    pub fn disarm(&mut self) {
+        let Some(a) = self.armed.as_mut() else { return };
+        if a.ev.timer_set() != 0 {
+            // SAFETY: the event is in the timer tree (timer_set).
+            unsafe { ngx_del_timer(&mut a.ev) };
+        }
+        if a.ev.posted() != 0 {
+            // SAFETY: the event is in a posted queue (posted).
+            unsafe { ngx_delete_posted_event(&mut a.ev) };
+        }
+    }
+}
+
+impl Drop for KeyTimer {
+    fn drop(&mut self) {
+        self.disarm();
+    }
+}
+
+unsafe extern "C" fn fire(ev: *mut ngx_event_t) {
+    guard((), || {
+        // SAFETY: ev is the first field of a live `Armed` (only `prepare` sets this handler,
+        // and a dropped KeyTimer takes its event off nginx's queues); the fields are copied
+        // out before the handler runs, which may drop the timer.
+        let (handler, key, log) = unsafe {
+            let armed = ev as *const Armed;
+            ((*armed).handler, (*armed).key, (*armed).ev.log)
+        };
+        // SAFETY: the log was given with the event by its owner, whose events go with it.
+        handler(key, unsafe { Log::from_raw(log) })
+    })
+}
