@@ -5,8 +5,51 @@
 use std::ffi::c_void;
 use std::ptr;
 
+use crate::conf::{srv_conf_of, SrvConf};
+use crate::runtime::live::LiveSession;
 use crate::runtime::session::Session;
 use crate::sys::*;
+
+impl Session {
+    /// The downstream connection (none for a session-less context: a timer's).
+    pub fn downstream(&self) -> Option<Conn> {
+        if self.s.is_null() {
+            return None;
+        }
+        // SAFETY: a stream session's connection lives as long as the session, which this
+        // context is part of.
+        unsafe { Conn::from_raw(self.connection()) }
+    }
+
+    /// The server's configuration (none for a session-less context).
+    pub fn server_conf(&self) -> Option<&SrvConf> {
+        // SAFETY: s is null or the live stream session this context belongs to.
+        (!self.s.is_null()).then(|| unsafe { srv_conf_of(self.s) })
+    }
+
+    /// Sends on what nginx holds for the client (its filters' buffered output).
+    pub fn flush_held(&mut self) -> isize {
+        if self.s.is_null() {
+            return NGX_ERROR as isize;
+        }
+        // SAFETY: a live stream session, whose filters are set up.
+        unsafe { send_chain(self.s, ptr::null_mut()) }
+    }
+}
+
+/// The session whose downstream connection `ev` is an event of (none when Lua never ran for
+/// it), for the nginx callbacks of that connection.
+///
+/// # Safety
+/// `ev` is a read or write event of a live stream session's connection.
+pub unsafe fn event_session(ev: *mut ngx_event_t) -> Option<LiveSession> {
+    // SAFETY: the caller's contract: ev->data is the connection, c->data its stream session,
+    // whose context stays live for this callback.
+    unsafe {
+        let c = Conn::of_event(ev)?;
+        LiveSession::from_raw(Session::of(c.data() as *mut ngx_stream_session_t)?)
+    }
+}
 
 /// Marks the buffers this module allocates, so nginx hands them back to us for reuse.
 static BUF_TAG: u8 = 0;
