@@ -10,7 +10,7 @@ pub mod conf;
 pub mod conn;
 pub mod coroutine;
 pub mod digest;
-mod downstream;
+pub mod downstream;
 pub mod event;
 pub mod lua;
 pub mod ngx;
