@@ -23,6 +23,7 @@ pub mod shdict;
 pub mod state;
 pub mod stream;
 pub mod udata;
+pub mod udp;
 pub mod upstream;
 pub mod worker;
 
