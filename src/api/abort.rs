@@ -2,99 +2,108 @@
 //! read event is watched; a client that closes its side ends the session, or, when Lua
 //! registered a callback with `ngx.on_abort`, starts that callback as a light thread.
 
-use std::ffi::c_void;
-
-use crate::conf::srv_conf_of;
 use crate::lua_calls;
-use crate::runtime::downstream::ignore_event;
+use crate::runtime::downstream::{event_session, ignore_event};
 use crate::runtime::handle::SessionRef;
+use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::wake_thread;
 use crate::runtime::session::Session;
-use crate::runtime::thread::{with_thread, Status, Thread};
+use crate::runtime::thread::{with_thread, Status, Thread, ThreadKey};
 use crate::sys::*;
 
 lua_calls! { on_abort => on_abort_impl }
 
 /// What the client's read event does while no read is pending: watch for an abort when
 /// `lua_check_client_abort` is on, nothing otherwise.
-pub unsafe fn idle_read_handler(sess: *mut Session) {
-    // SAFETY: sess has a live connection.
-    unsafe {
-        let c = (*sess).connection();
-        if (*c).fd == -1 {
-            // the connection is closing (the session is being freed)
-            return;
-        }
-        let rev = (*c).read;
-        if srv_conf_of((*sess).s).check_client_abort.unwrap_or(false) {
-            (*rev).handler = Some(check_abort);
-            if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
-                log_error(NGX_LOG_ERR, (*c).log, 0, b"failed to watch the client for aborts");
-            }
-            if (*rev).ready() != 0 || (*rev).eof() != 0 {
-                // data or an EOF may already be there (a read that just met the client's
-                // close leaves `eof` set and no further edge-triggered event will come)
-                ngx_post_event(rev, std::ptr::addr_of_mut!(ngx_posted_events));
-            }
-        } else {
-            (*rev).handler = Some(ignore_event);
-        }
+pub fn watch_client(s: &Session) {
+    let Some(conn) = s.downstream() else { return };
+    if conn.is_closing() {
+        // the connection is closing (the session is being freed)
+        return;
     }
+    if s.server_conf().is_some_and(|conf| conf.check_client_abort.unwrap_or(false)) {
+        conn.set_handler(Dir::Read, Some(check_abort));
+        if !conn.rearm(Dir::Read) {
+            s.logger().error(NGX_LOG_ERR, 0, b"failed to watch the client for aborts");
+        }
+        if conn.ready_or_eof(Dir::Read) {
+            // data or an EOF may already be there (a read that just met the client's
+            // close leaves `eof` set and no further edge-triggered event will come)
+            conn.post(Dir::Read);
+        }
+    } else {
+        conn.set_handler(Dir::Read, Some(ignore_event));
+    }
+}
+
+/// `watch_client` for the phase handlers' raw session.
+///
+/// # Safety
+/// `sess` is a live session with a connection.
+pub unsafe fn idle_read_handler(sess: *mut Session) {
+    // SAFETY: the caller's contract.
+    watch_client(unsafe { &*sess })
 }
 
 /// The preread Lua is done: nginx's own read handler comes back, and an abort check posted
 /// meanwhile must not run it (that would re-run the phases).
+///
+/// # Safety
+/// `c` is a live connection.
 pub unsafe fn restore_read_handler(c: *mut ngx_connection_t) {
-    // SAFETY: c is a live connection.
-    unsafe {
-        let rev = (*c).read;
-        if (*rev).posted() != 0 {
-            ngx_delete_posted_event(rev);
-        }
-        (*rev).handler = Some(ngx_stream_session_handler);
+    // SAFETY: the caller's contract.
+    if let Some(conn) = unsafe { Conn::from_raw(c) } {
+        conn.unpost(Dir::Read);
+        conn.set_handler(Dir::Read, Some(ngx_stream_session_handler));
     }
 }
 
 unsafe extern "C" fn check_abort(rev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: rev belongs to a live session's connection (rev->data = c, c->data = s).
-        unsafe {
-            let c = (*rev).data as *mut ngx_connection_t;
-            let s = (*c).data as *mut ngx_stream_session_t;
-            let mut byte = 0u8;
-            let n = libc::recv((*c).fd, &mut byte as *mut u8 as *mut c_void, 1, libc::MSG_PEEK);
-            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            if n > 0 || (n == -1 && errno == libc::EAGAIN) {
-                return;
-            }
-            (*rev).set_eof(1);
-            (*rev).handler = Some(ignore_event);
-            log_error(
-                NGX_LOG_INFO,
-                (*c).log,
-                if n == 0 { 0 } else { errno },
-                b"stream client prematurely closed connection",
-            );
-            let Some(sess) = Session::of(s) else { return };
-            if let Some(t) = (*sess).on_abort {
-                let start = |t: &mut Thread| {
-                    let suspended = t.status == Status::Suspended;
-                    if suspended {
-                        t.status = Status::Running;
-                    }
-                    suspended
-                };
-                if with_thread(t, start) == Some(true) {
-                    log_debug((*c).log, "lua waking up the on_abort callback thread");
-                    wake_thread(t, |_| 0);
-                    return;
-                }
-            }
-            (*c).set_error(1);
-            (*sess).cancel_wait();
-            crate::runtime::downstream::finalize(s, NGX_ERROR as isize);
+        // SAFETY: rev is the read event of a live session's connection.
+        let (conn, sess) = unsafe { (Conn::of_event(rev), event_session(rev)) };
+        let Some(conn) = conn else { return };
+        if let Some(t) = client_gone(conn, sess) {
+            wake_thread(t, |_| 0);
         }
     })
+}
+
+/// The client's read event while Lua runs: a client that closed its side starts the
+/// `ngx.on_abort` thread (returned, to be woken) or ends the session.
+fn client_gone(conn: Conn, sess: Option<LiveSession>) -> Option<ThreadKey> {
+    let errno = match conn.peek_byte() {
+        Ok(true) => return None,
+        Err(libc::EAGAIN) => return None,
+        Ok(false) => 0,
+        Err(errno) => errno,
+    };
+    conn.set_eof(Dir::Read);
+    conn.set_handler(Dir::Read, Some(ignore_event));
+    if let Some(log) = conn.log() {
+        log.error(NGX_LOG_INFO, errno, b"stream client prematurely closed connection");
+    }
+    let sess = sess?;
+    let on_abort = sess.with(|s| s.on_abort).filter(|&t| {
+        let start = |thread: &mut Thread| {
+            let suspended = thread.status == Status::Suspended;
+            if suspended {
+                thread.status = Status::Running;
+            }
+            suspended
+        };
+        with_thread(t, start) == Some(true)
+    });
+    if let Some(t) = on_abort {
+        if let Some(log) = conn.log() {
+            log.debug("lua waking up the on_abort callback thread");
+        }
+        return Some(t);
+    }
+    conn.set_error();
+    sess.cancel_wait();
+    sess.finalize(NGX_ERROR as isize);
+    None
 }
 
 fn on_abort_impl(c: &mut Call) -> LuaResult {

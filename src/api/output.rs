@@ -2,24 +2,21 @@
 //! stream filter chain, with buffers recycled per session.
 
 use std::ffi::c_int;
-use std::ptr;
 
-use crate::api::{check_phase, current_session};
-use crate::runtime::downstream::ignore_event;
-use crate::runtime::downstream::{send_chain, write};
+use crate::lua_calls;
+use crate::runtime::downstream::{event_session, ignore_event, write};
 use crate::runtime::handle::SessionRef;
+use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
 use crate::sys::*;
-use crate::{lua_api, lua_calls};
 
 lua_calls! {
     say => say_impl,
     print => print_impl,
     eof => eof_impl,
+    flush => flush_impl,
 }
-
-lua_api! { flush => flush_impl }
 
 /// The running session, for output (which has its own wording outside any).
 fn output_session<'c>(c: &Call<'c>) -> Result<SessionRef<'c>, LuaError> {
@@ -152,163 +149,155 @@ fn output(c: &mut Call, newline: bool, fname: &'static str) -> LuaResult {
     Ok(1)
 }
 
-unsafe fn flush_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n > 1 {
-            return err(format!("attempt to pass {n} arguments, but accepted 0 or 1"));
-        }
-        if n == 1 && raw::lua_type(l, 1) != LUA_TBOOLEAN {
-            let got = type_name(l, raw::lua_type(l, 1));
-            return Err(LuaError::Arg(1, "flush", format!("boolean expected, got {got}")));
-        }
-        let sess = current_session(l).map_err(|_| LuaError::Msg("no request object found".into()))?;
-        check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
-        if (*sess).eof {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"seen eof");
-            return Ok(2);
-        }
-        // Output is handed to nginx on every call already; flushing pushes what nginx holds,
-        // and `flush(true)` waits until it has all left.
-        let wait = raw::lua_toboolean(l, 1) != 0;
-        let buffered = (*(*sess).connection()).buffered() != 0;
-        if buffered && send_chain((*sess).s, ptr::null_mut()) == NGX_ERROR as isize {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"nginx output filter error");
-            return Ok(2);
-        }
-        if wait {
-            return wait_flushed(l, sess);
-        }
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+fn flush_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n > 1 {
+        return err(format!("attempt to pass {n} arguments, but accepted 0 or 1"));
     }
+    if n == 1 && c.type_of(1) != LUA_TBOOLEAN {
+        return c.arg_error(1, "flush", format!("boolean expected, got {}", c.type_name_at(1)));
+    }
+    let sess = output_session(c)?;
+    sess.check_phase(&[Phase::Content, Phase::Preread])?;
+    if sess.with(|s| s.eof) {
+        return c.fail(b"seen eof");
+    }
+    // Output is handed to nginx on every call already; flushing pushes what nginx holds,
+    // and `flush(true)` waits until it has all left.
+    let wait = c.to_boolean(1);
+    let conn = sess.conn().expect("a session in content or preread has a connection");
+    if conn.buffered() && sess.with(|s| s.flush_held()) == NGX_ERROR as isize {
+        return c.fail(b"nginx output filter error");
+    }
+    if wait {
+        return wait_flushed(c, sess, conn);
+    }
+    c.push_int(1);
+    Ok(1)
 }
 
 /// `ngx.flush(true)`: returns 1 once nginx holds no more output for the client. Any number of
 /// threads may wait; the first one arms `lua_socket_send_timeout`, and all of them get the
 /// result together (nil, "timeout" when it expires), as upstream's flushing coroutines.
-unsafe fn wait_flushed(l: *mut lua_State, sess: *mut Session) -> LuaResult {
-    // SAFETY: sess is live; the wait is cancelled with the thread or the session.
-    unsafe {
-        let c = (*sess).connection();
-        let wev = (*c).write;
-        if (*c).buffered() == 0 && (*wev).delayed() == 0 {
-            raw::lua_pushinteger(l, 1);
-            return Ok(1);
-        }
-        ensure_yieldable(l)?;
-        (*wev).handler = Some(on_flush_writable);
-        if (*wev).delayed() == 0 && (*wev).timer_set() == 0 {
-            let timeout = crate::conf::srv_conf_of((*sess).s).socket.send_timeout();
-            ngx_add_timer(wev, timeout as ngx_msec_t);
-        }
-        if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
-            if (*sess).flush_waiters.is_empty() {
-                stop_flush_wait(c);
-            }
-            raw::lua_pushnil(l);
-            push_bytes(l, b"connection broken");
-            return Ok(2);
-        }
-        let t = (*sess).cur_thread().expect("Lua runs in a thread of its session");
-        t.pending = Some(cancel_flush);
-        let key = t.key;
-        (*sess).flush_waiters.push(key);
-        yield_values(0)
+fn wait_flushed(c: &mut Call, sess: SessionRef, conn: Conn) -> LuaResult {
+    if !conn.buffered() && !conn.is_delayed(Dir::Write) {
+        c.push_int(1);
+        return Ok(1);
     }
+    c.ensure_yieldable()?;
+    conn.set_handler(Dir::Write, Some(on_flush_writable));
+    if !conn.is_delayed(Dir::Write) && !conn.has_timer(Dir::Write) {
+        let timeout = sess.srv_conf().expect("a session's server conf").socket.send_timeout();
+        conn.add_timer(Dir::Write, timeout as ngx_msec_t);
+    }
+    if !conn.rearm(Dir::Write) {
+        if sess.with(|s| s.flush_waiters.is_empty()) {
+            stop_flush_wait(conn);
+        }
+        return c.fail(b"connection broken");
+    }
+    let key = sess.with_thread(|thread, _| {
+        thread.pending = Some(cancel_flush);
+        thread.key
+    });
+    sess.with(|s| s.flush_waiters.push(key));
+    yield_values(0)
 }
 
 /// No thread waits for the output any more: the write event goes quiet.
-unsafe fn stop_flush_wait(c: *mut ngx_connection_t) {
-    // SAFETY: c is the session's live connection.
-    unsafe {
-        let wev = (*c).write;
-        if (*wev).timer_set() != 0 {
-            ngx_del_timer(wev);
-        }
-        (*wev).handler = Some(ignore_event);
-    }
+fn stop_flush_wait(conn: Conn) {
+    conn.clear_timer(Dir::Write);
+    conn.set_handler(Dir::Write, Some(ignore_event));
 }
 
 unsafe fn cancel_flush(sess: *mut Session, t: *mut Thread) {
-    // SAFETY: sess and t are live.
-    unsafe {
-        let key = (*t).key;
-        (*sess).flush_waiters.retain(|w| *w != key);
-        if (*sess).flush_waiters.is_empty() {
-            stop_flush_wait((*sess).connection());
+    // SAFETY: the session of a waiting thread is live, and so is the thread.
+    let (Some(sess), key) = (unsafe { (LiveSession::from_raw(sess), (*t).key) }) else { return };
+    sess.with(|s| {
+        s.flush_waiters.retain(|w| *w != key);
+        if let (true, Some(conn)) = (s.flush_waiters.is_empty(), s.downstream()) {
+            stop_flush_wait(conn);
         }
-    }
+    });
 }
 
 /// The client's write event while threads wait in `ngx.flush(true)`.
 unsafe extern "C" fn on_flush_writable(wev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: wev belongs to a live session's connection (wev->data = c, c->data = s).
-        unsafe {
-            let c = (*wev).data as *mut ngx_connection_t;
-            let Some(sess) = Session::of((*c).data as *mut ngx_stream_session_t) else { return };
-            if (*sess).flush_waiters.is_empty() {
-                return;
-            }
-            if (*wev).timedout() != 0 && (*wev).delayed() != 0 {
-                // the end of a rate-limit delay, not the send timeout
-                (*wev).set_timedout(0);
-                (*wev).set_delayed(0);
-            }
-            let err: Option<&[u8]> = if (*wev).timedout() != 0 {
-                (*wev).set_timedout(0);
-                log_error(NGX_LOG_INFO, (*c).log, libc::ETIMEDOUT, b"client timed out");
-                (*c).set_timedout(1);
-                Some(b"timeout")
-            } else if send_chain((*sess).s, ptr::null_mut()) == NGX_ERROR as isize {
-                (*c).set_error(1);
-                Some(b"client aborted")
-            } else if (*c).buffered() != 0 {
-                if ngx_handle_write_event(wev, 0) == NGX_OK as isize {
-                    return;
-                }
-                Some(b"connection broken")
-            } else {
-                None
-            };
-            wake_flushers(sess, err);
+        // SAFETY: wev is the write event of a live session's connection.
+        let Some(sess) = (unsafe { event_session(wev) }) else { return };
+        if let Some(err) = flush_ready(&sess) {
+            wake_flushers(&sess, err);
         }
+    })
+}
+
+/// How the flush waits end after the write event (None: they go on waiting).
+fn flush_ready(sess: &LiveSession) -> Option<Option<&'static [u8]>> {
+    let conn = sess.with(|s| s.downstream())?;
+    if sess.with(|s| s.flush_waiters.is_empty()) {
+        return None;
+    }
+    if conn.is_delayed(Dir::Write) && conn.take_timedout(Dir::Write) {
+        // the end of a rate-limit delay, not the send timeout
+        conn.clear_delayed(Dir::Write);
+    }
+    Some(if conn.take_timedout(Dir::Write) {
+        if let Some(log) = conn.log() {
+            log.error(NGX_LOG_INFO, libc::ETIMEDOUT, b"client timed out");
+        }
+        conn.set_timedout();
+        Some(b"timeout")
+    } else if sess.with(|s| s.flush_held()) == NGX_ERROR as isize {
+        conn.set_error();
+        Some(b"client aborted")
+    } else if conn.buffered() {
+        if conn.rearm(Dir::Write) {
+            return None;
+        }
+        Some(b"connection broken")
+    } else {
+        None
     })
 }
 
 /// Ends every flush wait with `1` or `nil, err`: the threads run in the order they were
 /// created (the entry thread first), one after another.
-unsafe fn wake_flushers(sess: *mut Session, err: Option<&[u8]>) {
-    // SAFETY: sess is live; the waiters are its threads (a thread leaves the list when its
-    // wait is cancelled).
-    unsafe {
-        let waiters = std::mem::take(&mut (*sess).flush_waiters);
-        stop_flush_wait((*sess).connection());
-        let mut ready = Vec::with_capacity(waiters.len());
-        for t in (*sess).threads.iter_mut() {
-            let t = &mut **t as *mut Thread;
-            if waiters.contains(&(*t).key) {
-                (*t).pending = None;
-                let n = match err {
-                    Some(e) => {
-                        raw::lua_pushnil((*t).co);
-                        push_bytes((*t).co, e);
-                        2
-                    }
-                    None => {
-                        raw::lua_pushinteger((*t).co, 1);
-                        1
-                    }
-                };
-                ready.push((t, n));
+fn wake_flushers(sess: &LiveSession, err: Option<&[u8]>) {
+    let waiting = sess.with(|s| {
+        let waiters = std::mem::take(&mut s.flush_waiters);
+        if let Some(conn) = s.downstream() {
+            stop_flush_wait(conn);
+        }
+        let mut waiting = Vec::with_capacity(waiters.len());
+        for thread in s.threads.iter_mut() {
+            let t = &mut **thread as *mut Thread;
+            if waiters.contains(&thread.key) {
+                thread.pending = None;
+                waiting.push((t, thread.co));
             }
         }
-        let Some(&(first, n)) = ready.first() else { return };
-        (*sess).posted.extend(ready[1..].iter().copied());
-        crate::runtime::scheduler::wake(sess, first, n);
-    }
+        waiting
+    });
+    // the results are pushed with the session not borrowed: a push may run the GC
+    let ready: Vec<(*mut Thread, c_int)> = waiting
+        .into_iter()
+        .map(|(t, co)| {
+            // SAFETY: a waiting thread's coroutine is suspended in its yield, so what is
+            // pushed on it is what the yield returns.
+            let mut co = unsafe { Call::nested(co) };
+            let n = match err {
+                Some(e) => co.fail(e).unwrap_or(2),
+                None => {
+                    co.push_int(1);
+                    1
+                }
+            };
+            (t, n)
+        })
+        .collect();
+    let Some(&(first, n)) = ready.first() else { return };
+    sess.with(|s| s.posted.extend(ready[1..].iter().copied()));
+    // SAFETY: first is one of the session's threads, its results pushed.
+    unsafe { crate::runtime::scheduler::wake(sess.as_ptr(), first, n) }
 }

@@ -10,6 +10,7 @@ pub mod conf;
 pub mod conn;
 pub mod coroutine;
 pub mod digest;
+pub mod downstream;
 pub mod event;
 pub mod key_timer;
 pub mod lua;
@@ -25,6 +26,7 @@ pub mod shdict;
 pub mod state;
 pub mod stream;
 pub mod udata;
+pub mod udp;
 pub mod upstream;
 pub mod worker;
 

@@ -3,25 +3,28 @@
 //! event (with the read timeout) and is resumed with the results. Sends write straight to the
 //! connection, not through nginx's output chain, and wait (with the send timeout) for the
 //! client's socket to take what is left.
+//!
+//! The socket's state lives in its session (`Session::req_sock`), not in the Lua object: the
+//! object only names its session, so a socket of an ended session reads as closed.
 
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
-use crate::api::socket::out::send_data;
-use crate::api::{check_phase, current_session};
-use crate::runtime::downstream::ignore_event;
-use crate::runtime::handle::SessionRef;
-use crate::runtime::scheduler::wake;
-use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::Thread;
-use crate::sys::*;
-use crate::{lua_api, lua_calls};
-
 use crate::api::socket::errno_text;
+use crate::api::socket::out::send_data;
 use crate::api::socket::recv::{
     or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_value, until_args,
     until_iterator_args, Pattern, Read, RecvBuf,
 };
+use crate::conf::SocketConf;
+use crate::lua_calls;
+use crate::runtime::downstream::{event_session, ignore_event};
+use crate::runtime::handle::SessionRef;
+use crate::runtime::live::LiveSession;
+use crate::runtime::session::{Phase, Session};
+use crate::runtime::thread::Thread;
+use crate::runtime::waiter::{Parked, Waiter};
+use crate::sys::*;
 
 const METATABLE: &CStr = c"ngx_lua_req_socket_mt";
 
@@ -37,48 +40,48 @@ pub struct ReqSocket {
     out: Vec<u8>,
     out_pos: usize,
     out_len: usize,
-    writer: *mut Thread,
+    writer: Waiter,
     /// `lua_socket_log_errors`
     log_errors: bool,
     /// The server's `lua_socket_*` settings (a timeout set to 0 goes back to them).
-    conf: crate::conf::SocketConf,
+    conf: SocketConf,
     /// The read a waiting thread asked for, and that thread.
     waiting_read: Option<Pattern>,
-    reader: *mut Thread,
+    reader: Waiter,
+    /// The read timeout of a waiting receive: a timer of its own, since nginx's preread phase
+    /// manages the read event's timer.
+    read_timer: Timer,
     /// A receive took the bytes nginx had already read (the preread buffer): no more peeking.
     consumed: bool,
-    /// The thread waiting in `peek` for the preread phase to read more.
+    /// The thread waiting in `peek` for the preread phase to read more (the preread handler
+    /// resumes it itself, through `take_peeker`).
     peeker: *mut Thread,
 }
 
 /// The session's request socket state, once `ngx.req.socket()` made it.
-unsafe fn req_sock<'a>(sess: *mut Session) -> Option<&'a mut ReqSocket> {
-    // SAFETY: sess is live; the state is only reached through here, one borrow at a time.
-    unsafe { (*sess).req_sock.as_deref_mut()?.downcast_mut() }
+fn req_sock(s: &mut Session) -> Option<&mut ReqSocket> {
+    s.req_sock.as_deref_mut()?.downcast_mut()
 }
 
 const UDATA_METATABLE: &CStr = c"ngx_lua_req_socket_udata_mt";
 /// Where a request socket object keeps its session's id.
 const OWNER_ID_INDEX: i64 = 3;
 
-unsafe fn sock_gc_impl(_l: *mut lua_State) -> LuaResult {
-    log_debug(cycle_log(), "stream lua finalize socket");
+fn sock_gc_impl(_c: &mut Call) -> LuaResult {
+    cycle_debug("stream lua finalize socket");
     Ok(0)
 }
 
 lua_calls! {
-    sock_settimeout => settimeout_impl,
-    sock_settimeouts => settimeouts_impl,
-    sock_receiveuntil => receiveuntil_impl,
-}
-
-lua_api! {
     sock_gc => sock_gc_impl,
     req_socket => req_socket_impl,
     sock_receive => receive_impl,
     sock_receiveany => receiveany_impl,
     sock_send => send_impl,
+    sock_settimeout => settimeout_impl,
+    sock_settimeouts => settimeouts_impl,
     sock_shutdown => shutdown_impl,
+    sock_receiveuntil => receiveuntil_impl,
     sock_peek => peek_impl,
     until_iterator => until_iterator_impl,
 }
@@ -108,112 +111,72 @@ pub fn inject(c: &mut Call, t: c_int) {
     crate::api::socket::downstream_udp::inject(c);
 }
 
-unsafe fn req_socket_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n > 1 {
-            return err(format!("expecting zero arguments, but got {n}"));
-        }
-        let sess = current_session(l)?;
-        check_phase(&*sess, &[Phase::Content, Phase::Preread])?;
-        let s = &mut *sess;
-        let c = s.connection();
-        let udp = (*c).type_ == libc::SOCK_DGRAM;
-        if !udp && (*c).buffered() != 0 {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"pending data to write");
-            return Ok(2);
-        }
-        if s.req_sock.is_some() || s.udp_sock_taken {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"duplicate call");
-            return Ok(2);
-        }
-        if udp {
-            s.udp_sock_taken = true;
-            return Ok(crate::api::socket::downstream_udp::new_object(l, sess));
-        }
-        let conf = crate::conf::srv_conf_of(s.s).socket;
-        let rs = Box::new(ReqSocket {
-            recv: RecvBuf::with_eof_error(
-                crate::conf::srv_conf_of(s.s).check_client_abort.unwrap_or(false).then_some("client aborted"),
-            ),
-            read_timeout: conf.read_timeout() as ngx_msec_t,
-            send_timeout: conf.send_timeout() as ngx_msec_t,
-            connect_timeout: conf.connect_timeout() as ngx_msec_t,
-            write_closed: false,
-            out: Vec::new(),
-            out_pos: 0,
-            out_len: 0,
-            writer: ptr::null_mut(),
-            log_errors: conf.log_errors(),
-            conf,
-            waiting_read: None,
-            reader: ptr::null_mut(),
-            consumed: false,
-            peeker: ptr::null_mut(),
-        });
-        let mut rs = rs;
-        rs.recv.set_chunk(conf.buffer_size());
-        s.req_sock = Some(rs);
-        for ev in [(*c).read, (*c).write] {
-            if (*ev).timer_set() != 0 {
-                ngx_del_timer(ev);
-            }
-        }
-        raw::lua_settop(l, 0);
-        raw::lua_createtable(l, 3, 0);
-        set_owner(l, sess);
-        // a marker whose collection is logged, as upstream finalizes the object then
-        raw::lua_newuserdata(l, 0);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
-        raw::lua_setmetatable(l, -2);
-        raw::lua_rawseti(l, 1, 2);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
-        raw::lua_setmetatable(l, 1);
-        Ok(1)
+fn req_socket_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n > 1 {
+        return err(format!("expecting zero arguments, but got {n}"));
     }
+    let sess = SessionRef::current(c)?;
+    sess.check_phase(&[Phase::Content, Phase::Preread])?;
+    let conn = sess.conn().expect("a session in content or preread has a connection");
+    let udp = conn.is_datagram();
+    if !udp && conn.buffered() {
+        return c.fail(b"pending data to write");
+    }
+    if sess.with(|s| s.req_sock.is_some() || s.udp_sock_taken) {
+        return c.fail(b"duplicate call");
+    }
+    if udp {
+        sess.with(|s| s.udp_sock_taken = true);
+        return Ok(crate::api::socket::downstream_udp::new_object(c, sess));
+    }
+    let srv = sess.srv_conf().expect("a session in content or preread has its server conf");
+    let conf = srv.socket;
+    let mut rs = Box::new(ReqSocket {
+        recv: RecvBuf::with_eof_error(srv.check_client_abort.unwrap_or(false).then_some("client aborted")),
+        read_timeout: conf.read_timeout() as ngx_msec_t,
+        send_timeout: conf.send_timeout() as ngx_msec_t,
+        connect_timeout: conf.connect_timeout() as ngx_msec_t,
+        write_closed: false,
+        out: Vec::new(),
+        out_pos: 0,
+        out_len: 0,
+        writer: Waiter::new(),
+        log_errors: conf.log_errors(),
+        conf,
+        waiting_read: None,
+        reader: Waiter::new(),
+        read_timer: Timer::new(),
+        consumed: false,
+        peeker: ptr::null_mut(),
+    });
+    rs.recv.set_chunk(conf.buffer_size());
+    sess.with(|s| s.req_sock = Some(rs));
+    conn.clear_timer(Dir::Read);
+    conn.clear_timer(Dir::Write);
+    c.set_top(0);
+    c.new_table(3, 0);
+    set_owner(c, sess);
+    // a marker whose collection is logged, as upstream finalizes the object then
+    c.push_marker(UDATA_METATABLE);
+    c.raw_seti(1, 2);
+    c.set_registry_metatable(1, METATABLE);
+    Ok(1)
 }
 
 /// Marks the new socket object at stack index 1 as the session's (TCP and UDP).
-pub unsafe fn set_owner(l: *mut lua_State, sess: *mut Session) {
-    // SAFETY: index 1 holds the new object; sess is the running session.
-    unsafe {
-        raw::lua_pushlightuserdata(l, sess as *mut c_void);
-        raw::lua_rawseti(l, 1, 1);
-        raw::lua_pushnumber(l, (*sess).id as f64);
-        raw::lua_rawseti(l, 1, OWNER_ID_INDEX);
-    }
+pub fn set_owner(c: &mut Call, sess: SessionRef) {
+    let (p, id) = sess.with(|s| (s as *mut Session as *mut c_void, s.id));
+    c.push_light(p);
+    c.raw_seti(1, 1);
+    c.push_int(id as i64);
+    c.raw_seti(1, OWNER_ID_INDEX as usize);
 }
 
-/// Checks that `self` (argument 1) is a request socket object of the running session (TCP or
-/// UDP: both keep their session at index 1) and returns that session.
-pub unsafe fn this_session(l: *mut lua_State, fname: &'static str) -> Result<*mut Session, LuaError> {
-    // SAFETY: l is the running coroutine; argument 1 should be a socket object.
-    unsafe {
-        if raw::lua_type(l, 1) != LUA_TTABLE {
-            let got = type_name(l, raw::lua_type(l, 1));
-            return Err(LuaError::Arg(1, fname, format!("table expected, got {got}")));
-        }
-        raw::lua_rawgeti(l, 1, OWNER_ID_INDEX);
-        let owner = raw::lua_tonumber(l, -1) as u64;
-        raw::lua_settop(l, -2);
-        let sess = current_session(l)?;
-        if owner != (*sess).id {
-            // upstream finds the socket of an ended session closed; a live one is another's
-            if !crate::runtime::session::is_live(owner) {
-                return Err(LuaError::Fail(b"closed"));
-            }
-            return err("bad request");
-        }
-        Ok(sess)
-    }
-}
-
-/// The running session, when `self` (argument 1) is its request socket object: an ended
-/// session's socket is closed (`nil, "closed"`), another live one's is a `bad request`.
-pub(crate) fn owner_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
+/// The running session, when `self` (argument 1) is its request socket object (TCP or UDP:
+/// both keep their session's id). None when that session ended: its socket is closed; the
+/// socket of another live session is a `bad request`.
+pub(crate) fn owner_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<Option<SessionRef<'c>>, LuaError> {
     if c.type_of(1) != LUA_TTABLE {
         return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
     }
@@ -223,33 +186,25 @@ pub(crate) fn owner_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result
     let sess = SessionRef::current(c)?;
     if owner != sess.with(|s| s.id) {
         if !crate::runtime::session::is_live(owner) {
-            return Err(LuaError::Fail(b"closed"));
+            return Ok(None);
         }
         return err("bad request");
     }
-    Ok(sess)
+    Ok(Some(sess))
 }
 
-/// Runs `f` on the session's TCP request socket, returning nothing to Lua (`bad request` when
-/// the session has none).
-fn with_req_sock(sess: SessionRef, f: impl FnOnce(&mut ReqSocket)) -> LuaResult {
-    let found = sess.with(|s| s.req_sock.as_deref_mut().and_then(|rs| rs.downcast_mut::<ReqSocket>()).map(f));
-    found.map_or_else(|| err("bad request"), |()| Ok(0))
-}
-
-/// Checks `self` and returns the session and its TCP request socket.
-unsafe fn this_in_session<'a>(
-    l: *mut lua_State,
-    fname: &'static str,
-) -> Result<(*mut Session, &'a mut ReqSocket), LuaError> {
-    // SAFETY: this_session checked the object and the session.
-    unsafe {
-        let sess = this_session(l, fname)?;
-        match req_sock(sess) {
-            Some(rs) => Ok((sess, rs)),
-            None => err("bad request"),
-        }
+/// `owner_session` for the TCP request socket: `bad request` when the session has none.
+fn this<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<Option<SessionRef<'c>>, LuaError> {
+    let Some(sess) = owner_session(c, fname)? else { return Ok(None) };
+    if sess.with(|s| req_sock(s).is_none()) {
+        return err("bad request");
     }
+    Ok(Some(sess))
+}
+
+/// Runs `f` on the session's TCP request socket (`this` checked that there is one).
+fn with_sock<R>(sess: SessionRef, f: impl FnOnce(&mut ReqSocket) -> R) -> R {
+    sess.with(|s| f(req_sock(s).expect("the session's request socket")))
 }
 
 impl ReqSocket {
@@ -278,12 +233,22 @@ impl ReqSocket {
     }
 }
 
+/// What a read started inside the session's borrow has the call do.
+enum Start {
+    Read(Read),
+    Fail(&'static [u8]),
+    /// The read event could not be armed.
+    NoWait,
+    Wait,
+}
+
 /// Starts a read; yields when it has to wait.
-unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> LuaResult {
-    // SAFETY: sess and its socket are live; the wait is cancelled if the session goes away.
-    unsafe {
-        let c = (*sess).connection();
-        let rs = req_sock(sess).expect("request socket");
+fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
+    let conn = sess.conn().expect("the downstream connection");
+    let log = sess.log();
+    let yieldable = c.ensure_yieldable();
+    let sp = sess.with(|s| s as *mut Session as *mut c_void);
+    let start = with_sock(sess, |rs| {
         if rs.recv.read_closed {
             // upstream's wording differs per method; its receiveuntil iterators log nothing
             let prefix = match pat {
@@ -294,212 +259,219 @@ unsafe fn start_read(l: *mut lua_State, sess: *mut Session, pat: Pattern) -> Lua
             if let (true, Some(prefix)) = (rs.log_errors, prefix) {
                 let msg = format!(
                     "{prefix}attempt to receive data on a closed socket: u:{:p}, c:{:p}",
-                    rs as *const ReqSocket, c
+                    rs as *const ReqSocket,
+                    conn.as_ptr()
                 );
-                log_error(NGX_LOG_ERR, (*c).log, 0, msg.as_bytes());
+                log.error(NGX_LOG_ERR, 0, msg.as_bytes());
             }
-            raw::lua_pushnil(l);
-            push_bytes(l, b"closed");
-            return Ok(2);
+            return Ok(Start::Fail(b"closed"));
         }
         if rs.busy_reading() {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"socket busy reading");
-            return Ok(2);
+            return Ok(Start::Fail(b"socket busy reading"));
         }
-        match rs.read(Conn::from_raw(c).expect("the downstream connection"), pat) {
+        match rs.read(conn, pat) {
             Read::Again => {}
-            r => return Ok(push_read(&mut Call::nested(l), r)),
+            r => return Ok(Start::Read(r)),
         }
-        ensure_yieldable(l)?;
-        if let Some(log) = Conn::from_raw(c).and_then(Conn::log) {
-            log.debug(&format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
-        }
+        yieldable?;
+        log.debug(&format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
         rs.waiting_read = Some(pat);
-        let t = (*sess).cur;
-        rs.reader = t;
-        let rev = (*c).read;
-        (*rev).handler = Some(on_readable);
+        conn.set_handler(Dir::Read, Some(on_readable));
         if rs.read_timeout > 0 {
-            // the thread's own timer: nginx's preread phase manages the read event's timer
-            (*t).sleep_ev.arm(rs.read_timeout, read_timed_out, t as *mut c_void, (*c).log);
+            rs.read_timer.arm(rs.read_timeout, read_timed_out, sp, log.as_ptr());
         }
-        if ngx_handle_read_event(rev, 0) != NGX_OK as isize {
-            cancel_read(sess, (*sess).cur);
-            raw::lua_pushnil(l);
-            push_bytes(l, b"failed to wait for the client");
-            return Ok(2);
+        Ok(if conn.rearm(Dir::Read) { Start::Wait } else { Start::NoWait })
+    })?;
+    match start {
+        Start::Read(r) => Ok(push_read(c, r)),
+        Start::Fail(msg) => c.fail(msg),
+        Start::NoWait => {
+            let _ = sess.with(end_read);
+            c.fail(b"failed to wait for the client")
         }
-        (*(*sess).cur).pending = Some(cancel_read);
-        yield_values(0)
+        Start::Wait => {
+            let mut reader = Waiter::new();
+            reader.park(sess, cancel_read, ptr::null_mut());
+            with_sock(sess, |rs| rs.reader = reader);
+            yield_values(0)
+        }
     }
 }
 
+/// The waiting read is over: its timer goes, and client read events go back to what they do
+/// while no read waits. Returns the reader, to be resumed.
+fn end_read(s: &mut Session) -> Option<Parked> {
+    let rs = req_sock(s)?;
+    rs.read_timer.disarm();
+    rs.waiting_read = None;
+    let reader = rs.reader.take();
+    crate::api::abort::watch_client(s);
+    reader
+}
+
 unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
-    // SAFETY: sess is live; its connection's read event was armed by start_read.
-    unsafe {
-        if let Some(rs) = req_sock(sess) {
-            let t = rs.reader;
-            if !t.is_null() {
-                (*t).sleep_ev.disarm();
-            }
-            rs.reader = ptr::null_mut();
+    // SAFETY: the session of a waiting thread is live.
+    let Some(sess) = (unsafe { LiveSession::from_raw(sess) }) else { return };
+    sess.with(|s| {
+        if let Some(rs) = req_sock(s) {
+            rs.reader.forget();
         }
-        crate::api::abort::idle_read_handler(sess);
-        if let Some(rs) = req_sock(sess) {
-            rs.waiting_read = None;
-        }
-    }
+        let _ = end_read(s);
+    });
 }
 
 /// The read timeout of a waiting receive.
 unsafe extern "C" fn read_timed_out(ev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: ev->data is the reading thread, still live (its timer dies with it).
-        unsafe {
-            let t = (*ev).data as *mut Thread;
-            let sess = (*t).sess;
-            let Some(rs) = req_sock(sess) else { return };
-            let Some(pat) = rs.waiting_read else { return };
-            if rs.log_errors {
-                log_error(NGX_LOG_ERR, (*sess).log(), 0, b"stream lua tcp socket read timed out");
-            }
-            let r = rs.recv.fail(pat, "timeout".into());
-            (*t).pending = None;
-            cancel_read(sess, t);
-            let n = push_read(&mut Call::nested((*t).co), r);
-            wake(sess, t, n);
-        }
+        // SAFETY: ev->data is the session whose request socket armed the timer, which goes
+        // with the socket (and so with the session).
+        let Some(sess) = (unsafe { LiveSession::from_raw((*ev).data as *mut Session) }) else { return };
+        read_timeout_fired(&sess);
     })
+}
+
+fn read_timeout_fired(sess: &LiveSession) {
+    let woken = sess.with(|s| {
+        let log = s.logger();
+        let rs = req_sock(s)?;
+        let pat = rs.waiting_read?;
+        if rs.log_errors {
+            log.error(NGX_LOG_ERR, 0, b"stream lua tcp socket read timed out");
+        }
+        let r = rs.recv.fail(pat, "timeout".into());
+        Some((end_read(s)?, r))
+    });
+    if let Some((t, r)) = woken {
+        t.resume(|co| push_read(co, r));
+    }
 }
 
 unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: rev belongs to a live session's connection (rev->data = c, c->data = s).
-        unsafe {
-            let c = (*rev).data as *mut ngx_connection_t;
-            let sess = Session::of((*c).data as *mut ngx_stream_session_t);
-            let Some(sess) = sess else { return };
-            let Some(rs) = req_sock(sess) else { return };
-            let Some(pat) = rs.waiting_read else { return };
-            let r = if (*rev).timedout() != 0 {
-                (*rev).set_timedout(0);
-                if rs.log_errors {
-                    log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket read timed out");
-                }
-                rs.recv.fail(pat, "timeout".into())
-            } else {
-                rs.read(Conn::from_raw(c).expect("the downstream connection"), pat)
-            };
-            let t = rs.reader;
-            let r = match r {
-                Read::Again if ngx_handle_read_event(rev, 0) == NGX_OK as isize => return,
-                Read::Again => rs.recv.fail(pat, "failed to wait for the client".into()),
-                r => r,
-            };
-            (*t).pending = None;
-            cancel_read(sess, t);
-            let n = push_read(&mut Call::nested((*t).co), r);
-            wake(sess, t, n);
-        }
+        // SAFETY: rev is the read event of a live session's connection.
+        let Some(sess) = (unsafe { event_session(rev) }) else { return };
+        read_ready(&sess);
     })
 }
 
-unsafe fn receive_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 1 && n != 2 {
-            return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
-        }
-        let (sess, _) = this_in_session(l, "receive")?;
-        let Some(pat) = receive_pattern(&Call::nested(l), n)? else {
-            push_bytes(l, b"");
-            return Ok(1);
+/// The client's read event while a receive waits: the read goes on, or ends and wakes it.
+fn read_ready(sess: &LiveSession) {
+    let woken = sess.with(|s| {
+        let conn = s.downstream()?;
+        let log = s.logger();
+        let rs = req_sock(s)?;
+        let pat = rs.waiting_read?;
+        let r = if conn.take_timedout(Dir::Read) {
+            if rs.log_errors {
+                log.error(NGX_LOG_ERR, 0, b"stream lua tcp socket read timed out");
+            }
+            rs.recv.fail(pat, "timeout".into())
+        } else {
+            rs.read(conn, pat)
         };
-        start_read(l, sess, pat)
+        let r = match r {
+            Read::Again if conn.rearm(Dir::Read) => return None,
+            Read::Again => rs.recv.fail(pat, "failed to wait for the client".into()),
+            r => r,
+        };
+        Some((end_read(s)?, r))
+    });
+    if let Some((t, r)) = woken {
+        t.resume(|co| push_read(co, r));
     }
+}
+
+fn receive_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 1 && n != 2 {
+        return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
+    }
+    let Some(sess) = this(c, "receive")? else { return c.fail(b"closed") };
+    let Some(pat) = receive_pattern(c, n)? else {
+        c.push_bytes(b"");
+        return Ok(1);
+    };
+    start_read(c, sess, pat)
 }
 
 /// `peek(n)` (preread only): the first `n` bytes from the client, left in nginx's preread
 /// buffer so that later phases (proxy_pass) still see them. When fewer have arrived, the
 /// thread waits while the preread phase reads more (within `preread_buffer_size` and
 /// `preread_timeout`, as nginx enforces them).
-unsafe fn peek_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let sess = current_session(l)?;
-        check_phase(&*sess, &[Phase::Preread])?;
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object), but got {n}"));
-        }
-        let (sess, rs) = this_in_session(l, "peek")?;
-        if rs.consumed {
-            return err("attempt to peek on a consumed socket");
-        }
-        if rs.busy_reading() {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"socket busy reading");
-            return Ok(2);
-        }
-        if raw::lua_isnumber(l, 2) == 0 {
-            return err("argument must be a number");
-        }
-        let bytes = raw::lua_tointeger(l, 2);
-        if bytes < 0 {
-            return Err(LuaError::Arg(2, "peek", "bytes can not be negative".into()));
-        }
-        if bytes == 0 {
-            push_bytes(l, b"");
-            return Ok(1);
-        }
-        if let Some(data) = peeked((*sess).connection(), bytes as usize) {
-            push_bytes(l, data);
-            return Ok(1);
-        }
-        // any thread may wait here (a light thread too), one at a time
-        let t = (*sess).cur;
-        ensure_yieldable(l)?;
-        rs.peeker = t;
-        (*sess).peek_need = Some(bytes as usize);
-        (*t).pending = Some(cancel_peek);
-        if !(*sess).in_handler {
+fn peek_impl(c: &mut Call) -> LuaResult {
+    SessionRef::current(c)?.check_phase(&[Phase::Preread])?;
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object), but got {n}"));
+    }
+    let Some(sess) = this(c, "peek")? else { return c.fail(b"closed") };
+    let (consumed, busy) = with_sock(sess, |rs| (rs.consumed, rs.busy_reading()));
+    if consumed {
+        return err("attempt to peek on a consumed socket");
+    }
+    if busy {
+        return c.fail(b"socket busy reading");
+    }
+    if !c.is_number(2) {
+        return err("argument must be a number");
+    }
+    let bytes = c.to_integer(2);
+    if bytes < 0 {
+        return c.arg_error(2, "peek", "bytes can not be negative");
+    }
+    if bytes == 0 {
+        c.push_bytes(b"");
+        return Ok(1);
+    }
+    let conn = sess.conn().expect("the downstream connection");
+    if let Some(data) = conn.peek_buffered(bytes as usize) {
+        c.push_bytes(&data);
+        return Ok(1);
+    }
+    // any thread may wait here (a light thread too), one at a time
+    c.ensure_yieldable()?;
+    let (sp, log, in_handler) = sess.with(|s| {
+        let t = s.cur;
+        s.peek_need = Some(bytes as usize);
+        req_sock(s).expect("the session's request socket").peeker = t;
+        (s as *mut Session as *mut c_void, s.log(), s.in_handler)
+    });
+    sess.with_thread(|thread, _| {
+        thread.pending = Some(cancel_peek);
+        if !in_handler {
             // a wait started from an event (after a sleep, ...): let the preread phase run
-            (*t).sleep_ev.post(run_phases, sess as *mut c_void, (*sess).log());
+            thread.sleep_ev.post(run_phases, sp, log);
         }
-        yield_values(0)
-    }
-}
-
-/// The first `n` bytes of nginx's preread buffer, when that many have arrived.
-pub unsafe fn peeked<'a>(c: *mut ngx_connection_t, n: usize) -> Option<&'a [u8]> {
-    // SAFETY: c->buffer, when set, holds unread bytes in [pos, last).
-    unsafe {
-        let b = (*c).buffer;
-        if b.is_null() || ((*b).last.offset_from((*b).pos) as usize) < n {
-            return None;
-        }
-        Some(std::slice::from_raw_parts((*b).pos, n))
-    }
+    });
+    yield_values(0)
 }
 
 /// The thread waiting in `peek`, no longer waiting (null when none).
-pub unsafe fn take_peeker(sess: *mut Session) -> *mut Thread {
-    // SAFETY: sess is live.
-    unsafe {
-        match req_sock(sess) {
-            Some(rs) => std::mem::replace(&mut rs.peeker, ptr::null_mut()),
-            None => ptr::null_mut(),
-        }
+pub fn take_peeker_of(s: &mut Session) -> *mut Thread {
+    match req_sock(s) {
+        Some(rs) => std::mem::replace(&mut rs.peeker, ptr::null_mut()),
+        None => ptr::null_mut(),
     }
 }
 
+/// `take_peeker_of` for the preread handler's raw session.
+///
+/// # Safety
+/// `sess` is a live session, not borrowed elsewhere while this runs.
+pub unsafe fn take_peeker(sess: *mut Session) -> *mut Thread {
+    // SAFETY: the caller's contract.
+    take_peeker_of(unsafe { &mut *sess })
+}
+
 unsafe fn cancel_peek(sess: *mut Session, t: *mut Thread) {
-    // SAFETY: sess and t are live.
+    // SAFETY: a waiting thread and its session are live.
     unsafe {
-        (*sess).peek_need = None;
-        take_peeker(sess);
+        if let Some(sess) = LiveSession::from_raw(sess) {
+            sess.with(|s| {
+                s.peek_need = None;
+                take_peeker_of(s);
+            });
+        }
         (*t).sleep_ev.disarm();
     }
 }
@@ -516,11 +488,8 @@ fn receiveuntil_impl(c: &mut Call) -> LuaResult {
         Ok(args) => args,
         Err(nret) => return Ok(nret),
     };
-    let sess = owner_session(c, "receiveuntil")?;
-    let idx = sess.with(|s| {
-        let rs = s.req_sock.as_deref_mut().and_then(|rs| rs.downcast_mut::<ReqSocket>())?;
-        Some(rs.recv.add_until(pattern, inclusive))
-    });
+    let Some(sess) = owner_session(c, "receiveuntil")? else { return c.fail(b"closed") };
+    let idx = sess.with(|s| Some(req_sock(s)?.recv.add_until(pattern, inclusive)));
     let Some(idx) = idx else {
         return err("bad request");
     };
@@ -528,95 +497,93 @@ fn receiveuntil_impl(c: &mut Call) -> LuaResult {
     Ok(1)
 }
 
-unsafe fn until_iterator_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let (idx, size) = until_iterator_args(&mut Call::nested(l))?;
-        let (sess, _) = this_in_session(l, "iterator")?;
-        raw::lua_settop(l, 0);
-        start_read(l, sess, Pattern::Until(idx, size))
-    }
+fn until_iterator_impl(c: &mut Call) -> LuaResult {
+    let (idx, size) = until_iterator_args(c)?;
+    let Some(sess) = this(c, "iterator")? else { return c.fail(b"closed") };
+    c.set_top(0);
+    start_read(c, sess, Pattern::Until(idx, size))
 }
 
-unsafe fn receiveany_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object), but got {n}"));
-        }
-        let (sess, _) = this_in_session(l, "receiveany")?;
-        let max = receiveany_max(&Call::nested(l))?;
-        log_debug((*sess).log(), "stream lua tcp socket read any");
-        start_read(l, sess, Pattern::Any(max))
+fn receiveany_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object), but got {n}"));
     }
+    let Some(sess) = this(c, "receiveany")? else { return c.fail(b"closed") };
+    let max = receiveany_max(c)?;
+    sess.log().debug("stream lua tcp socket read any");
+    start_read(c, sess, Pattern::Any(max))
 }
 
-unsafe fn send_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object), but got {n}"));
-        }
-        let (sess, rs) = this_in_session(l, "send")?;
-        let c = (*sess).connection();
+fn send_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object), but got {n}"));
+    }
+    let Some(sess) = this(c, "send")? else { return c.fail(b"closed") };
+    let conn = sess.conn().expect("the downstream connection");
+    let log = sess.log();
+    let ready = with_sock(sess, |rs| {
         if rs.write_closed {
             if rs.log_errors {
-                let msg = format!("attempt to send data on a closed socket: u:{:p}, c:{:p}", rs as *const ReqSocket, c);
-                log_error(NGX_LOG_ERR, (*sess).log(), 0, msg.as_bytes());
+                let msg = format!(
+                    "attempt to send data on a closed socket: u:{:p}, c:{:p}",
+                    rs as *const ReqSocket,
+                    conn.as_ptr()
+                );
+                log.error(NGX_LOG_ERR, 0, msg.as_bytes());
             }
-            raw::lua_pushnil(l);
-            push_bytes(l, b"closed");
-            return Ok(2);
+            return Err(&b"closed"[..]);
         }
         // one send at a time, and none while nginx still holds ngx.say output (it would
         // overtake it), as upstream
-        if !rs.writer.is_null() || (*c).buffered() != 0 {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"socket busy writing");
-            return Ok(2);
+        if rs.writer.is_waiting() || conn.buffered() {
+            return Err(b"socket busy writing");
         }
-        let data = send_data(&mut Call::nested(l), 2)?;
-        if data.is_empty() {
-            raw::lua_pushinteger(l, 0);
-            return Ok(1);
-        }
-        log_debug((*sess).log(), &format!("stream lua tcp socket send timeout: {}", rs.send_timeout));
-        let len = data.len();
+        Ok(rs.send_timeout)
+    });
+    let timeout = match ready {
+        Ok(timeout) => timeout,
+        Err(msg) => return c.fail(msg),
+    };
+    let data = send_data(c, 2)?;
+    if data.is_empty() {
+        c.push_int(0);
+        return Ok(1);
+    }
+    log.debug(&format!("stream lua tcp socket send timeout: {timeout}"));
+    let len = data.len();
+    let sent = with_sock(sess, |rs| {
         rs.out = data;
         rs.out_pos = 0;
-        match rs.send_out(c) {
-            Sent::All => {
-                raw::lua_pushinteger(l, len as _);
-                Ok(1)
+        rs.send_out(conn)
+    });
+    match sent {
+        Sent::All => {
+            c.push_int(len as i64);
+            Ok(1)
+        }
+        Sent::Failed(errno) => {
+            with_sock(sess, |rs| rs.write_closed = true);
+            c.fail(errno_text(errno).as_bytes())
+        }
+        Sent::Again => {
+            c.ensure_yieldable()?;
+            conn.set_handler(Dir::Write, Some(on_send_writable));
+            conn.clear_timer(Dir::Write);
+            conn.add_timer(Dir::Write, timeout);
+            if !conn.rearm(Dir::Write) {
+                sess.with(stop_send_wait);
+                with_sock(sess, |rs| rs.write_closed = true);
+                return c.fail(b"failed to wait for the client");
             }
-            Sent::Failed(errno) => {
-                rs.write_closed = true;
-                raw::lua_pushnil(l);
-                push_bytes(l, errno_text(errno).as_bytes());
-                Ok(2)
-            }
-            Sent::Again => {
-                ensure_yieldable(l)?;
-                let wev = (*c).write;
-                (*wev).handler = Some(on_send_writable);
-                if (*wev).timer_set() != 0 {
-                    ngx_del_timer(wev);
-                }
-                ngx_add_timer(wev, rs.send_timeout);
-                if ngx_handle_write_event(wev, 0) != NGX_OK as isize {
-                    stop_send_wait(sess);
-                    rs.write_closed = true;
-                    raw::lua_pushnil(l);
-                    push_bytes(l, b"failed to wait for the client");
-                    return Ok(2);
-                }
-                rs.writer = (*sess).cur;
+            let mut writer = Waiter::new();
+            writer.park(sess, cancel_send, ptr::null_mut());
+            with_sock(sess, |rs| {
+                rs.writer = writer;
                 rs.out_len = len;
-                (*(*sess).cur).pending = Some(cancel_send);
-                yield_values(0)
-            }
+            });
+            yield_values(0)
         }
     }
 }
@@ -634,93 +601,97 @@ impl ReqSocket {
     /// Writes what is left of the send in progress straight to the connection: request socket
     /// sends bypass nginx's output chain, so nginx never holds them (a session ending while one
     /// waits closes at once, as upstream's raw request socket).
-    unsafe fn send_out(&mut self, c: *mut ngx_connection_t) -> Sent {
-        // SAFETY: c is the live downstream connection; we send from our own buffer.
-        unsafe {
-            let Some(send) = (*c).send else { return Sent::Failed(0) };
-            while self.out_pos < self.out.len() {
-                let rest = &self.out[self.out_pos..];
-                let n = send(c, rest.as_ptr() as *mut u8, rest.len());
-                if n > 0 {
-                    self.out_pos += n as usize;
-                } else if n == NGX_AGAIN as isize || n == 0 {
-                    return Sent::Again;
-                } else {
-                    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-                    (*c).set_error(1);
+    fn send_out(&mut self, conn: Conn) -> Sent {
+        while self.out_pos < self.out.len() {
+            match conn.send(&self.out[self.out_pos..]) {
+                Io::Done(n) => self.out_pos += n,
+                Io::Again => return Sent::Again,
+                Io::Err(errno) => {
+                    conn.set_error();
                     return Sent::Failed(errno);
                 }
+                Io::Eof => {
+                    conn.set_error();
+                    return Sent::Failed(0);
+                }
             }
-            self.out.clear();
-            self.out_pos = 0;
-            Sent::All
         }
+        self.out.clear();
+        self.out_pos = 0;
+        Sent::All
     }
 }
 
 /// The write event stops serving the send that waited.
-unsafe fn stop_send_wait(sess: *mut Session) {
-    // SAFETY: sess is live.
-    unsafe {
-        let wev = (*(*sess).connection()).write;
-        if (*wev).timer_set() != 0 {
-            ngx_del_timer(wev);
-        }
-        (*wev).handler = Some(ignore_event);
-        if let Some(rs) = req_sock(sess) {
-            rs.writer = ptr::null_mut();
-        }
+fn stop_send_wait(s: &mut Session) {
+    if let Some(conn) = s.downstream() {
+        conn.clear_timer(Dir::Write);
+        conn.set_handler(Dir::Write, Some(ignore_event));
     }
 }
 
 unsafe fn cancel_send(sess: *mut Session, _t: *mut Thread) {
-    // SAFETY: sess is live.
-    unsafe { stop_send_wait(sess) }
+    // SAFETY: the session of a waiting thread is live.
+    let Some(sess) = (unsafe { LiveSession::from_raw(sess) }) else { return };
+    sess.with(|s| {
+        stop_send_wait(s);
+        if let Some(rs) = req_sock(s) {
+            rs.writer.forget();
+        }
+    });
 }
 
 /// The client's write event while a request socket send waits.
 unsafe extern "C" fn on_send_writable(wev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: wev belongs to a live session's connection (wev->data = c, c->data = s).
-        unsafe {
-            let c = (*wev).data as *mut ngx_connection_t;
-            let Some(sess) = Session::of((*c).data as *mut ngx_stream_session_t) else { return };
-            let Some(rs) = req_sock(sess) else { return };
-            let t = rs.writer;
-            if t.is_null() {
-                return;
+        // SAFETY: wev is the write event of a live session's connection.
+        let Some(sess) = (unsafe { event_session(wev) }) else { return };
+        send_ready(&sess);
+    })
+}
+
+fn send_ready(sess: &LiveSession) {
+    let woken = sess.with(|s| {
+        let conn = s.downstream()?;
+        let log = s.logger();
+        let rs = req_sock(s)?;
+        if !rs.writer.is_waiting() {
+            return None;
+        }
+        let res = if conn.take_timedout(Dir::Write) {
+            if rs.log_errors {
+                log.error(NGX_LOG_ERR, 0, b"stream lua tcp socket write timed out");
             }
-            let err = if (*wev).timedout() != 0 {
-                (*wev).set_timedout(0);
-                if rs.log_errors {
-                    log_error(NGX_LOG_ERR, (*c).log, 0, b"stream lua tcp socket write timed out");
-                }
-                "timeout".to_string()
-            } else {
-                match rs.send_out(c) {
-                    Sent::All => {
-                        let len = rs.out_len;
-                        stop_send_wait(sess);
-                        (*t).pending = None;
-                        raw::lua_pushinteger((*t).co, len as _);
-                        wake(sess, t, 1);
-                        return;
-                    }
-                    Sent::Again if ngx_handle_write_event(wev, 0) == NGX_OK as isize => return,
-                    Sent::Again => "failed to wait for the client".to_string(),
-                    Sent::Failed(errno) => errno_text(errno),
-                }
-            };
+            Err("timeout".to_string())
+        } else {
+            match rs.send_out(conn) {
+                Sent::All => Ok(rs.out_len),
+                Sent::Again if conn.rearm(Dir::Write) => return None,
+                Sent::Again => Err("failed to wait for the client".to_string()),
+                Sent::Failed(errno) => Err(errno_text(errno)),
+            }
+        };
+        if res.is_err() {
             // the write side is done for, as upstream finalizes it
             rs.write_closed = true;
             rs.out.clear();
-            stop_send_wait(sess);
-            (*t).pending = None;
-            raw::lua_pushnil((*t).co);
-            push_bytes((*t).co, err.as_bytes());
-            wake(sess, t, 2);
         }
-    })
+        let t = rs.writer.take()?;
+        stop_send_wait(s);
+        Some((t, res))
+    });
+    let Some((t, res)) = woken else { return };
+    t.resume(|co| match res {
+        Ok(len) => {
+            co.push_int(len as i64);
+            1
+        }
+        Err(e) => {
+            co.push_nil();
+            co.push_bytes(e.as_bytes());
+            2
+        }
+    });
 }
 
 fn settimeout_impl(c: &mut Call) -> LuaResult {
@@ -729,8 +700,9 @@ fn settimeout_impl(c: &mut Call) -> LuaResult {
         return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
     }
     let ms = timeout_value(c.to_number(2))?;
-    let sess = owner_session(c, "settimeout")?;
-    with_req_sock(sess, |rs| rs.set_timeouts(ms, ms, ms))
+    let Some(sess) = this(c, "settimeout")? else { return c.fail(b"closed") };
+    with_sock(sess, |rs| rs.set_timeouts(ms, ms, ms));
+    Ok(0)
 }
 
 fn settimeouts_impl(c: &mut Call) -> LuaResult {
@@ -740,67 +712,50 @@ fn settimeouts_impl(c: &mut Call) -> LuaResult {
     }
     let (connect, send, read) =
         (timeout_value(c.to_number(2))?, timeout_value(c.to_number(3))?, timeout_value(c.to_number(4))?);
-    let sess = owner_session(c, "settimeouts")?;
-    with_req_sock(sess, |rs| rs.set_timeouts(connect, send, read))
+    let Some(sess) = this(c, "settimeouts")? else { return c.fail(b"closed") };
+    with_sock(sess, |rs| rs.set_timeouts(connect, send, read));
+    Ok(0)
 }
 
-unsafe fn shutdown_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if n != 2 {
-            return err(format!("expecting 2 arguments (including the object) but seen {n}"));
-        }
-        let (sess, rs) = this_in_session(l, "shutdown")?;
-        if rs.write_closed {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"already shutdown");
-            return Ok(2);
-        }
-        // only in the content phase: later phases may still write to the client
-        check_phase(&*sess, &[Phase::Content])?;
-        if (*sess).eof {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"seen eof");
-            return Ok(2);
-        }
-        // no output after this
-        (*sess).eof = true;
-        if !rs.writer.is_null() {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"socket busy writing");
-            return Ok(2);
-        }
-        let dir = match raw::lua_type(l, 2) {
-            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "shutdown", format!("string expected, got {got}")));
-            }
-        };
-        if dir.is_empty() {
-            raw::lua_pushnil(l);
-            push_bytes(l, b"pattern is empty");
-            return Ok(2);
-        }
-        if dir != b"send" {
-            let arg = String::from_utf8_lossy(&dir).into_owned();
-            return Err(LuaError::Arg(2, "shutdown", format!("bad shutdown argument: {arg}")));
-        }
-        let c = (*sess).connection();
-        if (*c).buffered() != 0 {
-            // what nginx still holds goes out first
-            crate::runtime::downstream::send_chain((*sess).s, ptr::null_mut());
-        }
-        rs.write_closed = true;
-        log_debug((*c).log, "stream lua shutdown socket write direction");
-        if libc::shutdown((*c).fd, libc::SHUT_WR) == -1 {
-            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            raw::lua_pushnil(l);
-            push_bytes(l, errno_text(errno).as_bytes());
-            return Ok(2);
-        }
-        raw::lua_pushinteger(l, 1);
-        Ok(1)
+fn shutdown_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if n != 2 {
+        return err(format!("expecting 2 arguments (including the object) but seen {n}"));
     }
+    let Some(sess) = this(c, "shutdown")? else { return c.fail(b"closed") };
+    if with_sock(sess, |rs| rs.write_closed) {
+        return c.fail(b"already shutdown");
+    }
+    // only in the content phase: later phases may still write to the client
+    sess.check_phase(&[Phase::Content])?;
+    // no output after this
+    if sess.with(|s| std::mem::replace(&mut s.eof, true)) {
+        return c.fail(b"seen eof");
+    }
+    if with_sock(sess, |rs| rs.writer.is_waiting()) {
+        return c.fail(b"socket busy writing");
+    }
+    let dir = match c.type_of(2) {
+        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return c.arg_error(2, "shutdown", format!("string expected, got {}", c.type_name_at(2))),
+    };
+    if dir.is_empty() {
+        return c.fail(b"pattern is empty");
+    }
+    if dir != b"send" {
+        let arg = String::from_utf8_lossy(&dir).into_owned();
+        return c.arg_error(2, "shutdown", format!("bad shutdown argument: {arg}"));
+    }
+    let conn = sess.conn().expect("the downstream connection");
+    if conn.buffered() {
+        // what nginx still holds goes out first
+        sess.with(|s| s.flush_held());
+    }
+    with_sock(sess, |rs| rs.write_closed = true);
+    sess.log().debug("stream lua shutdown socket write direction");
+    if let Err(errno) = conn.shutdown_write() {
+        return c.fail(errno_text(errno).as_bytes());
+    }
+    c.push_int(1);
+    Ok(1)
 }

@@ -5,23 +5,22 @@
 
 use std::ffi::{c_int, c_void, CStr};
 
-use crate::api::socket::downstream::owner_session;
+use crate::api::socket::downstream::{owner_session, set_owner};
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
+use crate::lua_calls;
+use crate::runtime::handle::SessionRef;
+use crate::runtime::live::LiveSession;
 use crate::runtime::session::Session;
 use crate::sys::*;
-use crate::{lua_api, lua_calls};
 
 const METATABLE: &CStr = c"ngx_lua_req_udp_socket_mt";
 const UDATA_METATABLE: &CStr = c"ngx_lua_req_udp_socket_udata_mt";
 /// Largest UDP payload, upstream's default for `receive` without a size.
 const MAX_DATAGRAM: usize = 65536;
 
-lua_api! {
-    udp_gc => gc_impl,
-}
-
 lua_calls! {
+    udp_gc => gc_impl,
     udp_receive => receive_impl,
     udp_send => send_impl,
     udp_settimeout => settimeout_impl,
@@ -46,51 +45,55 @@ struct Finalizer {
     cleanup: Option<usize>,
 }
 
-unsafe fn finalize(f: &mut Finalizer) {
-    // SAFETY: the session is live while the cleanup is registered.
-    unsafe { log_debug((*f.sess).log(), "stream lua finalize socket") };
+// SAFETY: Finalizer values are only made by `new_object` (push_udata, under UDATA_METATABLE,
+// whose __gc takes them back) and kept at slot 2 of the socket object.
+unsafe impl LuaObject for Finalizer {
+    const UDATA_METATABLE: &'static CStr = UDATA_METATABLE;
+    const SLOT: c_int = 2;
+}
+
+fn finalize(log: Log) {
+    log.debug("stream lua finalize socket");
 }
 
 /// The session ends before the object is collected.
 unsafe fn session_ended(data: *mut c_void) {
-    // SAFETY: data is the live userdata (its collection removes this cleanup first).
+    // SAFETY: data is the live userdata's finalizer (its collection removes this cleanup
+    // first), and its session is the one ending, still live.
     unsafe {
         let f = &mut *(data as *mut Finalizer);
         if f.cleanup.take().is_some() {
-            finalize(f);
+            finalize((*f.sess).logger());
         }
     }
 }
 
-unsafe fn gc_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: argument 1 is our userdata, collected now.
-    unsafe {
-        let f = raw::lua_touserdata(l, 1) as *mut Finalizer;
-        if let Some(slot) = f.as_mut().and_then(|f| f.cleanup.take()) {
-            (*(*f).sess).remove_cleanup(slot);
-            finalize(&mut *f);
-        }
-        Ok(0)
+fn gc_impl(c: &mut Call) -> LuaResult {
+    let Some(mut f) = c.take_udata::<Finalizer>(1) else { return Ok(0) };
+    if let Some(slot) = f.cleanup.take() {
+        // SAFETY: a finalizer still registered belongs to a live session (the session's end
+        // takes the registration away first).
+        let Some(sess) = (unsafe { LiveSession::from_raw(f.sess) }) else { return Ok(0) };
+        sess.with(|s| {
+            s.remove_cleanup(slot);
+            finalize(s.logger());
+        });
     }
+    Ok(0)
 }
 
 /// The socket object for a UDP session (the caller has checked phase and duplicates).
-pub unsafe fn new_object(l: *mut lua_State, sess: *mut Session) -> c_int {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        raw::lua_settop(l, 0);
-        raw::lua_createtable(l, 3, 0);
-        crate::api::socket::downstream::set_owner(l, sess);
-        let f = raw::lua_newuserdata(l, std::mem::size_of::<Finalizer>()) as *mut Finalizer;
-        f.write(Finalizer { sess, cleanup: None });
-        (*f).cleanup = Some((*sess).add_cleanup(session_ended, f as *mut c_void));
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, UDATA_METATABLE.as_ptr());
-        raw::lua_setmetatable(l, -2);
-        raw::lua_rawseti(l, 1, 2);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, METATABLE.as_ptr());
-        raw::lua_setmetatable(l, 1);
-        1
-    }
+pub fn new_object(c: &mut Call, sess: SessionRef) -> c_int {
+    c.set_top(0);
+    c.new_table(3, 0);
+    set_owner(c, sess);
+    let mut f = Box::new(Finalizer { sess: sess.with(|s| s as *mut Session), cleanup: None });
+    let data = &mut *f as *mut Finalizer as *mut c_void;
+    f.cleanup = Some(sess.with(|s| s.add_cleanup(session_ended, data)));
+    c.push_udata(f);
+    c.raw_seti(1, 2);
+    c.set_registry_metatable(1, METATABLE);
+    1
 }
 
 fn receive_impl(c: &mut Call) -> LuaResult {
@@ -98,7 +101,7 @@ fn receive_impl(c: &mut Call) -> LuaResult {
     if n != 1 && n != 2 {
         return err(format!("expecting 1 or 2 arguments (including the object), but got {n}"));
     }
-    let sess = owner_session(c, "receive")?;
+    let Some(sess) = owner_session(c, "receive")? else { return c.fail(b"closed") };
     let size = if n == 2 && c.type_of(2) != LUA_TNIL {
         if !c.is_number(2) {
             return c.arg_error(2, "receive", format!("number expected, got {}", c.type_name_at(2)));
@@ -121,7 +124,7 @@ fn send_impl(c: &mut Call) -> LuaResult {
     if n != 2 {
         return err(format!("expecting 2 arguments (including the object), but got {n}"));
     }
-    let sess = owner_session(c, "send")?;
+    let Some(sess) = owner_session(c, "send")? else { return c.fail(b"closed") };
     let data = send_data(c, 2)?;
     let conn = sess.conn().expect("a UDP session's connection");
     match conn.send_whole(&data) {
@@ -139,7 +142,9 @@ fn settimeout_impl(c: &mut Call) -> LuaResult {
     if n != 2 {
         return err(format!("ngx.socket settimout: expecting 2 arguments (including the object) but seen {n}"));
     }
-    owner_session(c, "settimeout")?;
+    if owner_session(c, "settimeout")?.is_none() {
+        return c.fail(b"closed");
+    }
     // reads never wait on a UDP request socket: the datagram is already there
     Ok(0)
 }
