@@ -3,6 +3,7 @@
 
 pub mod directives;
 pub mod process_directives;
+pub mod ssl_directives;
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
@@ -56,14 +57,16 @@ unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, ch
     let (conf, parent, child) =
         unsafe { (Conf::from_raw(cf), (parent as *const SrvConf).as_ref(), (child as *mut SrvConf).as_mut()) };
     guard(CONF_ERROR, || {
-        let (Some(conf), Some(parent), Some(child)) = (conf, parent, child) else { return CONF_ERROR };
-        merge(&conf, parent, child).map_or(CONF_ERROR, |()| CONF_OK)
+        let (Some(mut conf), Some(parent), Some(child)) = (conf, parent, child) else { return CONF_ERROR };
+        merge(&mut conf, parent, child).map_or(CONF_ERROR, |()| CONF_OK)
     })
 }
 
-fn merge(cf: &Conf, parent: &SrvConf, conf: &mut SrvConf) -> Result<(), ()> {
+fn merge(cf: &mut Conf, parent: &SrvConf, conf: &mut SrvConf) -> Result<(), ()> {
     let configured_here = conf.ssl.configured();
     conf.merge(parent);
+    #[cfg(ngx_feature = "stream_ssl")]
+    ssl_directives::merge_hooks(cf, parent, conf);
     // a TLS client context for the cosockets of servers that run Lua (or set lua_ssl_*)
     if conf.content.is_some() || conf.preread.is_some() || configured_here {
         tls_client_ctx(cf, conf)?;

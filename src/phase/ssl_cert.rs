@@ -3,7 +3,9 @@
 //! (`SSL_CTX_set_client_hello_cb`) of a `listen ... ssl` stream server (upstream
 //! `ngx_stream_lua_ssl_certby.c`, `ngx_stream_lua_ssl_client_helloby.c`), and how that code can
 //! wait (`ngx.sleep`, cosockets, semaphores, threads) on a STOCK nginx. This file is the
-//! design; `sys::openssl::HandshakeStep` is the first piece of it. Not wired yet.
+//! design. Wired so far: the directives (`module/ssl_directives.rs`) and the callbacks running
+//! the hooks to their end (`phase/ssl_hook.rs`); a hook that waits fails the handshake until
+//! the driver below exists (`sys::openssl::HandshakeStep` is its first piece).
 //!
 //! # What stock nginx 1.28 does with a callback that waits
 //!
