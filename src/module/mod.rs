@@ -140,6 +140,8 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
 fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
     let mcf = conf.main_conf::<MainConf>().ok_or(())?;
     let (has_preread, has_log) = (mcf.has_preread, mcf.has_log);
+    #[cfg(ngx_feature = "stream_ssl")]
+    let mcf_has_ssl_hook = mcf.has_ssl_hook;
     if has_preread {
         conf.add_phase_handler(
             ngx_stream_phases_NGX_STREAM_PREREAD_PHASE,
@@ -148,6 +150,15 @@ fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
     }
     if has_log {
         conf.add_phase_handler(ngx_stream_phases_NGX_STREAM_LOG_PHASE, Some(crate::phase::log::log_handler))?;
+    }
+    // our TLS handshake driver runs before nginx's handler (a phase runs its handlers
+    // last-registered first), so the TLS hooks can wait
+    #[cfg(ngx_feature = "stream_ssl")]
+    if mcf_has_ssl_hook {
+        conf.add_phase_handler(
+            ngx_stream_phases_NGX_STREAM_SSL_PHASE,
+            Some(crate::phase::ssl_drive::ssl_phase_handler),
+        )?;
     }
     let (cycle, log) = (conf.cycle(), conf.log());
     let mcf = conf.main_conf::<MainConf>().ok_or(())?;

@@ -9,6 +9,8 @@ pub mod preread;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_cert;
 #[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_drive;
+#[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_hook;
 
 use crate::conf::{MainConf, SrvConf};

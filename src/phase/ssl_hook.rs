@@ -8,7 +8,8 @@ use std::ffi::{c_int, c_void};
 use crate::conf::SrvConf;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::Outcome;
-use crate::runtime::session::Phase;
+use crate::runtime::session::{Phase, Session};
+use crate::sys::ssl_drive::HandshakeConn;
 use crate::sys::ssl_hook::{callback_session, not_reusable, reusable, HookContext, HookLog};
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
@@ -66,6 +67,13 @@ impl Hook {
         }
     }
 
+    fn on_done(self) -> unsafe fn(*mut Session, Outcome) {
+        match self {
+            Hook::Cert => cert_done,
+            Hook::ClientHello => client_hello_done,
+        }
+    }
+
     fn directive(self) -> &'static str {
         match self {
             Hook::Cert => "ssl_certificate_by_lua*",
@@ -96,16 +104,35 @@ pub unsafe extern "C" fn client_hello_cb(ssl: *mut SSL, al: *mut c_int, _arg: *m
     rc
 }
 
-/// Runs the hook of the session's server; the callback's answer.
+/// Runs the hook of the session's server; the callback's answer (-1: the hook waits, the
+/// driver steps again when it is done, and this callback then gives its answer).
 fn run_hook(s: StreamSession, hook: Hook) -> c_int {
     let log = s.log();
+    let hc = HandshakeConn::of(&s);
+    if let Some(hc) = hc {
+        // called again after the hook waited
+        let again = hc.with_state(|st| match st.result {
+            Some((h, rc)) if h == hook.context() => {
+                st.result = None;
+                Some(rc)
+            }
+            _ if st.waiting == Some(hook.context()) => Some(-1),
+            _ => None,
+        });
+        if let Some(Some(rc)) = again {
+            if rc >= 0 {
+                log.debug(&format!("stream {}: {} exit code: {rc}", hook.tag(), hook.cb()));
+            }
+            return rc;
+        }
+    }
     log.debug(&format!("stream {}: connection reusable: {}", hook.short(), reusable(&s) as u8));
     not_reusable(&s);
     let Some(code) = s.srv_conf::<SrvConf>().and_then(|c| hook.code(c)) else {
         log.error(NGX_LOG_ALERT, 0, format!("no {} defined in the server", hook.directive()).as_bytes());
         return 0;
     };
-    let _context = HookLog::enter(&s, hook.context());
+    let context = HookLog::enter(&s, hook.context());
     let Ok(sess) = crate::phase::session_of(s) else { return 0 };
     sess.with(|x| {
         x.phase = hook.phase();
@@ -113,23 +140,45 @@ fn run_hook(s: StreamSession, hook: Hook) -> c_int {
         x.exit_code = None;
     });
     let outcome = sess.run_entry(&code);
-    let rc = match outcome {
-        Outcome::Finished => NGX_OK as isize,
-        Outcome::Exited(code) => code,
-        Outcome::Failed => NGX_STREAM_INTERNAL_SERVER_ERROR as isize,
-        Outcome::Waiting => {
-            log.error(
-                NGX_LOG_ERR,
-                0,
-                format!("{} cannot wait in this handshake (not implemented yet)", hook.directive()).as_bytes(),
-            );
-            NGX_ERROR as isize
+    if let Outcome::Waiting = outcome {
+        let parked = hc.and_then(|hc| {
+            hc.with_state(|st| {
+                st.waiting = Some(hook.context());
+                st.saved_log = context.map(HookLog::keep);
+            })
+        });
+        if parked.is_some() {
+            sess.with(|x| x.on_done = Some(hook.on_done()));
+            return -1;
         }
-    };
+        // a handshake we do not drive cannot wait
+        log.error(NGX_LOG_ERR, 0, format!("{} cannot wait in this handshake", hook.directive()).as_bytes());
+        end_hook(&sess);
+        return 0;
+    }
+    let rc = handler_rc(outcome);
     end_hook(&sess);
-    let exit = if rc == NGX_ERROR as isize || rc >= NGX_STREAM_BAD_REQUEST as isize { 0 } else { 1 };
+    let exit = exit_code(rc);
     log.debug(&format!("stream {}: handler return value: {rc}, {} exit code: {exit}", hook.tag(), hook.cb()));
     exit
+}
+
+/// The handler's return value for the hook's outcome (upstream's `rc`).
+fn handler_rc(outcome: Outcome) -> isize {
+    match outcome {
+        Outcome::Finished | Outcome::Waiting => NGX_OK as isize,
+        Outcome::Exited(code) => code,
+        Outcome::Failed => NGX_STREAM_INTERNAL_SERVER_ERROR as isize,
+    }
+}
+
+/// The callback's answer for `rc`: 0 fails the handshake.
+fn exit_code(rc: isize) -> c_int {
+    if rc == NGX_ERROR as isize || rc >= NGX_STREAM_BAD_REQUEST as isize {
+        0
+    } else {
+        1
+    }
 }
 
 /// The hook's Lua is over: its threads end, and the later phases start afresh (their own
@@ -141,4 +190,35 @@ fn end_hook(sess: &LiveSession) {
         x.exit_code = None;
         x.on_done = None;
     });
+}
+
+/// A hook that waited is done (`Session::on_done`): its answer waits for the callback, and
+/// the driver steps again.
+fn hook_done(sess: LiveSession, hook: Hook, outcome: Outcome) {
+    let exit = exit_code(handler_rc(outcome));
+    end_hook(&sess);
+    let s = sess.stream();
+    let Some(hc) = HandshakeConn::of(&s) else { return };
+    hc.with_state(|st| {
+        st.waiting = None;
+        st.result = Some((hook.context(), exit));
+        if let Some(saved) = st.saved_log.take() {
+            saved.restore();
+        }
+    });
+    crate::phase::ssl_drive::step_later(hc);
+}
+
+unsafe fn cert_done(sess: *mut Session, outcome: Outcome) {
+    // SAFETY: the scheduler calls on_done with the live session.
+    if let Some(sess) = unsafe { LiveSession::from_raw(sess) } {
+        hook_done(sess, Hook::Cert, outcome);
+    }
+}
+
+unsafe fn client_hello_done(sess: *mut Session, outcome: Outcome) {
+    // SAFETY: as cert_done.
+    if let Some(sess) = unsafe { LiveSession::from_raw(sess) } {
+        hook_done(sess, Hook::ClientHello, outcome);
+    }
 }

@@ -20,6 +20,8 @@ pub mod pcall;
 pub mod pcre2;
 pub mod shdict;
 #[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_drive;
+#[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_hook;
 pub mod state;
 pub mod stream;

@@ -93,7 +93,30 @@ pub struct HookLog {
     saved: ngx_log_handler_pt,
 }
 
+/// nginx's log handler, kept while a waiting hook's context is in the log.
+#[derive(Clone, Copy)]
+pub struct SavedLog {
+    log: NonNull<ngx_log_t>,
+    handler: ngx_log_handler_pt,
+}
+
+impl SavedLog {
+    /// Gives the log its handler back.
+    pub fn restore(self) {
+        // SAFETY: the connection's log, which outlives its TLS handshake (the state that
+        // keeps this value lives in the connection's pool).
+        unsafe { (*self.log.as_ptr()).handler = self.handler }
+    }
+}
+
 impl HookLog {
+    /// The hook waits: its context stays in the log until `SavedLog::restore`.
+    pub fn keep(self) -> SavedLog {
+        let saved = SavedLog { log: self.log, handler: self.saved };
+        std::mem::forget(self);
+        saved
+    }
+
     pub fn enter(s: &StreamSession, hook: HookContext) -> Option<HookLog> {
         let log = NonNull::new(s.log().as_ptr())?;
         let handler: unsafe extern "C" fn(*mut ngx_log_t, *mut u8, usize) -> *mut u8 = match hook {
