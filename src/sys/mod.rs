@@ -23,6 +23,8 @@ pub mod shdict;
 pub mod ssl_drive;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_hook;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_verify;
 pub mod state;
 pub mod stream;
 pub mod udata;

@@ -376,6 +376,11 @@ impl<'s> SslConn<'s> {
         SslConn(ssl, c, PhantomData)
     }
 
+    /// The OpenSSL object and its connection, for the other files of the raw layer.
+    pub(super) fn parts(self) -> (NonNull<SSL>, NonNull<ngx_connection_t>) {
+        (self.0, self.1)
+    }
+
     /// The connection's OpenSSL object; "bad request" when the connection has no TLS, "bad
     /// ssl conn" when it has no SSL object (stream-lua's texts).
     pub fn of(s: super::stream::StreamInfo<'s>) -> Result<SslConn<'s>, SslError> {
@@ -505,7 +510,7 @@ impl CertChain {
     }
 
     /// The certificates, leaf first.
-    fn certs(&self) -> impl Iterator<Item = NonNull<X509>> + '_ {
+    pub(super) fn certs(&self) -> impl Iterator<Item = NonNull<X509>> + '_ {
         // SAFETY: our live stack.
         let n = unsafe { OPENSSL_sk_num(self.0.as_ptr()) }.max(0);
         // SAFETY: i < n, an index of our stack, whose elements are X509 we hold references to.
