@@ -1,4 +1,4 @@
-# Beyond upstream: ssl_certificate_by_lua* and ssl_client_hello_by_lua* can wait (ngx.sleep,
+# Beyond upstream: ssl_certificate_by_lua* and ssl_client_hello_by_lua* can wait (ngx.sleep, Redis and
 # cosockets, light threads, semaphores) on a stock nginx, through our handshake driver in the
 # stream SSL phase (src/phase/ssl_cert.rs has the design). Also: a handshake timeout and a
 # client that goes away while a hook waits, and ngx.exit/errors after a wait (upstream's
@@ -8,6 +8,7 @@
 use Test::Nginx::Socket::Lua::Stream;
 
 $ENV{TEST_NGINX_CERT_DIR} ||= '../../../../../t/cert';
+$ENV{TEST_NGINX_REDIS_PORT} ||= 16379;
 
 repeat_each(2);
 
@@ -262,5 +263,78 @@ handshake: nil timeout
 'hook done after the client left',
 qr/\[info\] .*(?:peer closed connection in SSL handshake|SSL_do_handshake\(\) failed)/,
 ]
+--- no_error_log
+[alert]
+
+
+
+=== TEST 7: the cert hook fetches the certificate and key from Redis (scripts/test-servers.sh)
+--- stream_config
+    init_by_lua_block {
+        function redis_cmd(sock, ...)
+            local req = {}
+            for _, a in ipairs{...} do
+                req[#req + 1] = "$" .. #a .. "\r\n" .. a .. "\r\n"
+            end
+            assert(sock:send("*" .. select("#", ...) .. "\r\n" .. table.concat(req)))
+            local line = assert(sock:receive())
+            if line:sub(1, 1) == "$" then
+                local n = tonumber(line:sub(2))
+                if n < 0 then return nil end
+                return assert(sock:receive(n + 2)):sub(1, n)
+            end
+            return line
+        end
+    }
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
+        ssl_certificate_by_lua_block {
+            local ssl = require "ngx.ssl"
+            local name = ssl.server_name()
+            local redis = ngx.socket.tcp()
+            assert(redis:connect("127.0.0.1", $TEST_NGINX_REDIS_PORT))
+            local cert = redis_cmd(redis, "GET", "stream-lua-rs:t075:cert:" .. name)
+            local key = redis_cmd(redis, "GET", "stream-lua-rs:t075:key:" .. name)
+            redis:setkeepalive()
+            if not cert then
+                return ngx.exit(ngx.ERROR)
+            end
+            assert(ssl.clear_certs())
+            assert(ssl.set_der_cert(cert))
+            assert(ssl.set_der_priv_key(key))
+        }
+        content_by_lua_block { ngx.say("served ", require("ngx.ssl").server_name()) }
+    }
+--- stream_server_config
+    lua_ssl_trusted_certificate $TEST_NGINX_CERT_DIR/trusted-bundle.crt;
+    content_by_lua_block {
+        local ssl = require "ngx.ssl"
+        local function slurp(name)
+            local f = assert(io.open(ngx.config.prefix() .. "conf/$TEST_NGINX_CERT_DIR/" .. name))
+            local s = f:read("*a")
+            f:close()
+            return s
+        end
+        local redis = ngx.socket.tcp()
+        assert(redis:connect("127.0.0.1", $TEST_NGINX_REDIS_PORT))
+        redis_cmd(redis, "SET", "stream-lua-rs:t075:cert:ec.test.com",
+                  assert(ssl.cert_pem_to_der(slurp("ec.crt"))))
+        redis_cmd(redis, "SET", "stream-lua-rs:t075:key:ec.test.com",
+                  assert(ssl.priv_key_pem_to_der(slurp("ec.key"))))
+        redis:close()
+        for _, name in ipairs{"ec.test.com", "missing.test.com"} do
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            local sess, err = sock:sslhandshake(nil, name, true)
+            ngx.print(name, ": ", sess and sock:receive("*a") or err .. "\n")
+        end
+    }
+--- stream_response
+ec.test.com: served ec.test.com
+missing.test.com: handshake failed
+--- error_log
+stream lua_certificate_by_lua: cert cb exit code: 0
 --- no_error_log
 [alert]
