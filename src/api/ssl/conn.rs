@@ -43,11 +43,12 @@ pub(super) unsafe fn with_ssl<'a>(
     err: *mut *const c_char,
     f: impl FnOnce(SslConn<'a>) -> Result<c_int, SslError>,
 ) -> c_int {
-    // SAFETY: the caller's contract.
-    match unsafe { ssl_of(r) }.and_then(f) {
-        Ok(rc) => rc,
-        // SAFETY: the caller's contract.
-        Err(msg) => unsafe { set_err(err, msg) },
+    // SAFETY: the caller's contract, for both.
+    unsafe {
+        match ssl_of(r).and_then(f) {
+            Ok(rc) => rc,
+            Err(msg) => set_err(err, msg),
+        }
     }
 }
 
@@ -259,18 +260,13 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_verify_client(
     depth: c_int,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `exports::session` wants; a shared look at its phase.
-        let in_cert_phase = match unsafe { session(r) } {
-            None => return unsafe { set_err(err, c"no request ctx found") },
-            Some(sess) => sess.phase == Phase::SslCert,
-        };
-        if !in_cert_phase {
-            // SAFETY: err is null or writable.
-            return unsafe { set_err(err, c"API disabled in the current context") };
+    // SAFETY: r as `exports::session` and `ssl_of` want (a shared look at its phase); the
+    // chains are null or Lua's, live during the call; err is null or writable.
+    guard(NGX_ERROR as c_int, || unsafe {
+        match session(r).map(|sess| sess.phase) {
+            None => set_err(err, c"no request ctx found"),
+            Some(phase) if phase != Phase::SslCert => set_err(err, c"API disabled in the current context"),
+            Some(_) => with_ssl(r, err, |ssl| ssl.verify_client_raw(client_certs, trusted_certs, depth).map(|()| OK)),
         }
-        // SAFETY: r as `ssl_of` wants; the chains are null or Lua's, live during the call;
-        // err is writable.
-        unsafe { with_ssl(r, err, |ssl| ssl.verify_client_raw(client_certs, trusted_certs, depth).map(|()| OK)) }
     })
 }
