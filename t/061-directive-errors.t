@@ -143,8 +143,11 @@ invalid value "always" in "preread_by_lua_no_postpone" directive, it must be "on
 
 
 
-=== TEST 11: directives of later milestones fail instead of being ignored
+=== TEST 11: a TLS hook given twice in a server (the block form logs without the name)
 --- stream_server_config
+    ssl_client_hello_by_lua_block {
+        ngx.exit(ngx.OK)
+    }
     ssl_client_hello_by_lua_block {
         ngx.exit(ngx.OK)
     }
@@ -153,7 +156,7 @@ invalid value "always" in "preread_by_lua_no_postpone" directive, it must be "on
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"ssl_client_hello_by_lua_block" directive is not implemented yet in stream-lua-rs/
+qr/\[emerg\] \d+#\d+: is duplicate in \S*nginx\.conf:\d+/
 
 
 

@@ -1,7 +1,6 @@
 # require "ngx.ssl.clienthello" outside ssl_client_hello_by_lua*: every function refuses with
 # "API disabled in the current context", as lua-resty-core v0.1.31's lib/ngx/ssl/clienthello.lua
-# does in the stream subsystem. (The ClientHello phase itself is not wired yet: see
-# src/phase/ssl_cert.rs.)
+# does in the stream subsystem (t/074 tests them inside the hook).
 
 use Test::Nginx::Socket::Lua::Stream;
 

@@ -27,6 +27,8 @@ pub struct MainConf {
     /// Some server runs `preread_by_lua*` / `log_by_lua*`: the phase handlers are registered.
     pub has_preread: bool,
     pub has_log: bool,
+    /// Some TLS server runs `ssl_certificate_by_lua*` or `ssl_client_hello_by_lua*`.
+    pub has_ssl_hook: bool,
     /// `preread_by_lua_no_postpone`
     pub preread_no_postpone: Option<bool>,
     pub max_pending_timers: Option<usize>,
@@ -72,6 +74,10 @@ pub struct SrvConf {
     pub socket: SocketConf,
     pub check_client_abort: Option<bool>,
     pub ssl: SslConf,
+    /// `ssl_certificate_by_lua*` / `ssl_client_hello_by_lua*`; a server inherits them only
+    /// when it has TLS (`module::ssl_directives::merge_hooks`).
+    pub ssl_cert: Option<Rc<Code>>,
+    pub ssl_client_hello: Option<Rc<Code>>,
 }
 
 /// The `lua_ssl_*` settings of a server, and the TLS client context made from them.

@@ -1,11 +1,11 @@
-//! The directive table and handlers. Directives of later milestones are recognised in their
-//! upstream contexts and fail `nginx -t` with a clear message instead of being ignored.
+//! The directive table and handlers (the TLS hooks' are in `ssl_directives.rs`).
 
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
 use std::rc::Rc;
 
 use super::process_directives::{add_variable, capture_error_log, malloc_trim, sa_restart};
+use super::ssl_directives as ssl;
 use crate::conf::lexer::{scan_block, LexError};
 use crate::conf::{MainConf, SrvConf};
 use crate::conf_directives;
@@ -82,10 +82,10 @@ pub static mut COMMANDS: [ngx_command_t; 43 + TLS_COMMANDS] = [
     cmd(c"log_by_lua_file", MAIN | SRV | T1, log_by_lua_file, SRV_OFF),
     cmd(c"balancer_by_lua_block", UPS | BLOCK, balancer_by_lua_block, SRV_OFF),
     cmd(c"balancer_by_lua_file", UPS | T1, balancer_by_lua_file, SRV_OFF),
-    cmd(c"ssl_certificate_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
-    cmd(c"ssl_certificate_by_lua_file", MAIN | SRV | T1, not_yet, 0),
-    cmd(c"ssl_client_hello_by_lua_block", MAIN | SRV | BLOCK, not_yet, 0),
-    cmd(c"ssl_client_hello_by_lua_file", MAIN | SRV | T1, not_yet, 0),
+    cmd(c"ssl_certificate_by_lua_block", MAIN | SRV | BLOCK, ssl::ssl_certificate_by_lua_block, SRV_OFF),
+    cmd(c"ssl_certificate_by_lua_file", MAIN | SRV | T1, ssl::ssl_certificate_by_lua_file, SRV_OFF),
+    cmd(c"ssl_client_hello_by_lua_block", MAIN | SRV | BLOCK, ssl::ssl_client_hello_by_lua_block, SRV_OFF),
+    cmd(c"ssl_client_hello_by_lua_file", MAIN | SRV | T1, ssl::ssl_client_hello_by_lua_file, SRV_OFF),
     // sockets
     cmd(c"lua_socket_connect_timeout", MAIN | SRV | T1, socket_connect_timeout, SRV_OFF),
     cmd(c"lua_socket_send_timeout", MAIN | SRV | T1, socket_send_timeout, SRV_OFF),
@@ -117,11 +117,6 @@ pub static mut COMMANDS: [ngx_command_t; 43 + TLS_COMMANDS] = [
 ];
 
 conf_directives! {
-    not_yet => |d| {
-        let msg = format!("\"{}\" directive is not implemented yet in stream-lua-rs", String::from_utf8_lossy(d.name()));
-        d.error(NGX_LOG_EMERG, msg.as_bytes());
-        Err(ConfError::Logged)
-    },
     load_resty_core => |d| {
         d.error(
             NGX_LOG_WARN,
@@ -188,7 +183,7 @@ fn chunk_name(d: &Directive, tag: &str) -> String {
 }
 
 /// Reads the raw Lua body of a `*_by_lua_block` and moves nginx's reader past its closing `}`.
-fn read_lua_block(d: &mut Directive) -> Result<Vec<u8>, ConfError> {
+pub(super) fn read_lua_block(d: &mut Directive) -> Result<Vec<u8>, ConfError> {
     let start_line = d.line();
     let scan = |text: &[u8]| scan_block(text).map(|b| (b.code_len, b.newlines));
     match d.read_block(scan) {
@@ -215,7 +210,7 @@ fn read_lua_block(d: &mut Directive) -> Result<Vec<u8>, ConfError> {
 /// with the configuration file and line, so `nginx -t` shows it; it is a warning, not an
 /// error, because upstream starts such configurations and fails the sessions that run the
 /// code (with the same message at `error` level), and a drop-in must start what it started.
-fn register_code(d: &mut Directive, code: Code) -> Result<Rc<Code>, ConfError> {
+pub(super) fn register_code(d: &mut Directive, code: Code) -> Result<Rc<Code>, ConfError> {
     if let Err(msg) = code.check_syntax() {
         d.error(NGX_LOG_WARN, msg.as_bytes());
     }
@@ -302,7 +297,7 @@ fn set_handler(d: &mut Directive, slot: Slot, code: Code) -> ConfResult {
     Ok(())
 }
 
-fn no_code(d: &Directive) -> ConfError {
+pub(super) fn no_code(d: &Directive) -> ConfError {
     d.error(NGX_LOG_EMERG, b"invalid location config: no runnable Lua code");
     ConfError::Logged
 }

@@ -3,6 +3,7 @@
 
 pub mod directives;
 pub mod process_directives;
+pub mod ssl_directives;
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
@@ -56,14 +57,16 @@ unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, ch
     let (conf, parent, child) =
         unsafe { (Conf::from_raw(cf), (parent as *const SrvConf).as_ref(), (child as *mut SrvConf).as_mut()) };
     guard(CONF_ERROR, || {
-        let (Some(conf), Some(parent), Some(child)) = (conf, parent, child) else { return CONF_ERROR };
-        merge(&conf, parent, child).map_or(CONF_ERROR, |()| CONF_OK)
+        let (Some(mut conf), Some(parent), Some(child)) = (conf, parent, child) else { return CONF_ERROR };
+        merge(&mut conf, parent, child).map_or(CONF_ERROR, |()| CONF_OK)
     })
 }
 
-fn merge(cf: &Conf, parent: &SrvConf, conf: &mut SrvConf) -> Result<(), ()> {
+fn merge(cf: &mut Conf, parent: &SrvConf, conf: &mut SrvConf) -> Result<(), ()> {
     let configured_here = conf.ssl.configured();
     conf.merge(parent);
+    #[cfg(ngx_feature = "stream_ssl")]
+    ssl_directives::merge_hooks(cf, parent, conf);
     // a TLS client context for the cosockets of servers that run Lua (or set lua_ssl_*)
     if conf.content.is_some() || conf.preread.is_some() || configured_here {
         tls_client_ctx(cf, conf)?;
@@ -142,6 +145,8 @@ fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
     crate::runtime::live::set_take_peeker(crate::api::socket::downstream::take_peeker);
     let mcf = conf.main_conf::<MainConf>().ok_or(())?;
     let (has_preread, has_log) = (mcf.has_preread, mcf.has_log);
+    #[cfg(ngx_feature = "stream_ssl")]
+    let mcf_has_ssl_hook = mcf.has_ssl_hook;
     if has_preread {
         conf.add_phase_handler(
             ngx_stream_phases_NGX_STREAM_PREREAD_PHASE,
@@ -150,6 +155,15 @@ fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
     }
     if has_log {
         conf.add_phase_handler(ngx_stream_phases_NGX_STREAM_LOG_PHASE, Some(crate::phase::log::log_handler))?;
+    }
+    // our TLS handshake driver runs before nginx's handler (a phase runs its handlers
+    // last-registered first), so the TLS hooks can wait
+    #[cfg(ngx_feature = "stream_ssl")]
+    if mcf_has_ssl_hook {
+        conf.add_phase_handler(
+            ngx_stream_phases_NGX_STREAM_SSL_PHASE,
+            Some(crate::phase::ssl_drive::ssl_phase_handler),
+        )?;
     }
     let (cycle, log) = (conf.cycle(), conf.log());
     let mcf = conf.main_conf::<MainConf>().ok_or(())?;

@@ -8,6 +8,10 @@ pub mod log;
 pub mod preread;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_cert;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_drive;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_hook;
 
 use crate::conf::{MainConf, SrvConf};
 use crate::runtime::live::LiveSession;

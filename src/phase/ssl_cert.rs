@@ -3,7 +3,12 @@
 //! (`SSL_CTX_set_client_hello_cb`) of a `listen ... ssl` stream server (upstream
 //! `ngx_stream_lua_ssl_certby.c`, `ngx_stream_lua_ssl_client_helloby.c`), and how that code can
 //! wait (`ngx.sleep`, cosockets, semaphores, threads) on a STOCK nginx. This file is the
-//! design; `sys::openssl::HandshakeStep` is the first piece of it. Not wired yet.
+//! design; it lives in `module/ssl_directives.rs` (directives, callbacks registered at
+//! merge), `phase/ssl_hook.rs` (the callbacks running the hooks), `phase/ssl_drive.rs` and
+//! `sys/ssl_drive.rs` (the driver), `sys/ssl_hook.rs` (raw callback and log plumbing).
+//! Where the code differs from the plan below: the driver steps the handshake itself up to
+//! its end (`Done`) and then hands over; the per-handshake state the hooks and the driver
+//! share is a `DriveState` in the `SSL`'s ex data, owned by the connection's pool.
 //!
 //! # What stock nginx 1.28 does with a callback that waits
 //!

@@ -23,6 +23,12 @@ pub mod pcre2;
 pub mod registry;
 mod resume;
 pub mod shdict;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_drive;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_hook;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_verify;
 pub mod state;
 pub mod stream;
 pub mod udata;

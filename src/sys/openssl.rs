@@ -368,6 +368,19 @@ unsafe fn raw_addr<'s>(sa: *const libc::sockaddr, len: libc::socklen_t) -> RawAd
 }
 
 impl<'s> SslConn<'s> {
+    /// The TLS state of connection `c`, whose OpenSSL object is `ssl`.
+    ///
+    /// # Safety
+    /// `ssl` is `c`'s live OpenSSL object; both stay live for `'s`.
+    pub(super) unsafe fn from_parts(ssl: NonNull<SSL>, c: NonNull<ngx_connection_t>) -> SslConn<'s> {
+        SslConn(ssl, c, PhantomData)
+    }
+
+    /// The OpenSSL object and its connection, for the other files of the raw layer.
+    pub(super) fn parts(self) -> (NonNull<SSL>, NonNull<ngx_connection_t>) {
+        (self.0, self.1)
+    }
+
     /// The connection's OpenSSL object; "bad request" when the connection has no TLS, "bad
     /// ssl conn" when it has no SSL object (stream-lua's texts).
     pub fn of(s: super::stream::StreamInfo<'s>) -> Result<SslConn<'s>, SslError> {
@@ -458,19 +471,19 @@ pub enum HandshakeStep {
     /// Our ClientHello callback returned `SSL_CLIENT_HELLO_RETRY`
     /// (`SSL_ERROR_WANT_CLIENT_HELLO_CB`): its Lua code waits.
     WantClientHelloCb,
-    /// Anything else: the handshake failed (`SSL_get_error`'s code; OpenSSL's error queue says
-    /// why).
-    Failed(c_int),
+    /// Anything else: the handshake failed (`SSL_get_error`'s code and the `errno` of the
+    /// call; OpenSSL's error queue says why).
+    Failed(c_int, c_int),
 }
 
 impl SslConn<'_> {
     /// One `SSL_do_handshake` call, classified. OpenSSL calls our callbacks from inside it.
-    #[allow(dead_code)] // prototype: the driver of phase/ssl_cert.rs is not wired yet
     pub fn handshake_step(self) -> HandshakeStep {
         clear_errors();
         // SAFETY: a live server-side SSL object whose connection nginx set up
         // (ngx_ssl_create_connection); the callbacks it may call are ours or nginx's.
         let n = unsafe { SSL_do_handshake(self.0.as_ptr()) };
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
         if n == 1 {
             return HandshakeStep::Done;
         }
@@ -481,7 +494,7 @@ impl SslConn<'_> {
             SSL_ERROR_WANT_WRITE => HandshakeStep::WantWrite,
             SSL_ERROR_WANT_X509_LOOKUP => HandshakeStep::WantCertCb,
             SSL_ERROR_WANT_CLIENT_HELLO_CB => HandshakeStep::WantClientHelloCb,
-            _ => HandshakeStep::Failed(e),
+            _ => HandshakeStep::Failed(e, errno),
         }
     }
 }
@@ -497,7 +510,7 @@ impl CertChain {
     }
 
     /// The certificates, leaf first.
-    fn certs(&self) -> impl Iterator<Item = NonNull<X509>> + '_ {
+    pub(super) fn certs(&self) -> impl Iterator<Item = NonNull<X509>> + '_ {
         // SAFETY: our live stack.
         let n = unsafe { OPENSSL_sk_num(self.0.as_ptr()) }.max(0);
         // SAFETY: i < n, an index of our stack, whose elements are X509 we hold references to.

@@ -5,7 +5,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::conn::{set_err, ssl_of};
+use super::conn::with_ssl;
 use crate::runtime::session::Session;
 use crate::sys::ngx::{guard, TLSEXT_TYPE_server_name, NGX_DECLINED, NGX_ERROR, NGX_OK};
 use crate::sys::openssl::SslError;
@@ -42,24 +42,16 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_get_client_hello_server_name(
     namelen: *mut usize,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; name, namelen and err are writable; the name lies in
-        // the ClientHello OpenSSL keeps during the callback.
-        unsafe {
-            let ssl = match ssl_of(r) {
-                Ok(ssl) => ssl,
-                Err(msg) => return set_err(err, msg),
-            };
-            let Some(ext) = ssl.client_hello_ext(TLSEXT_TYPE_server_name) else { return NGX_DECLINED as c_int };
-            match sni_host_name(ext) {
-                Ok(n) => {
-                    *name = n.as_ptr() as *const c_char;
-                    *namelen = n.len();
-                    NGX_OK as c_int
-                }
-                Err(msg) => set_err(err, msg),
-            }
-        }
+    // SAFETY: r as `ssl_of` wants; name, namelen and err are writable; the name lies in the
+    // ClientHello OpenSSL keeps during the callback.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| {
+            let Some(ext) = ssl.client_hello_ext(TLSEXT_TYPE_server_name) else { return Ok(NGX_DECLINED as c_int) };
+            let n = sni_host_name(ext)?;
+            *name = n.as_ptr() as *const c_char;
+            *namelen = n.len();
+            Ok(NGX_OK as c_int)
+        })
     })
 }
 
@@ -71,22 +63,15 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_get_client_hello_ext(
     outlen: *mut usize,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; out, outlen and err are writable; the bytes lie in the
-        // ClientHello OpenSSL keeps during the callback.
-        unsafe {
-            match ssl_of(r) {
-                Ok(ssl) => match ssl.client_hello_ext(ext_type) {
-                    Some(ext) => {
-                        *out = ext.as_ptr();
-                        *outlen = ext.len();
-                        NGX_OK as c_int
-                    }
-                    None => NGX_DECLINED as c_int,
-                },
-                Err(msg) => set_err(err, msg),
-            }
-        }
+    // SAFETY: r as `ssl_of` wants; out, outlen and err are writable; the bytes lie in the
+    // ClientHello OpenSSL keeps during the callback.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| {
+            let Some(ext) = ssl.client_hello_ext(ext_type) else { return Ok(NGX_DECLINED as c_int) };
+            *out = ext.as_ptr();
+            *outlen = ext.len();
+            Ok(NGX_OK as c_int)
+        })
     })
 }
 
@@ -97,16 +82,11 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_set_protocols(
     protocols: c_int,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; err is writable.
-        unsafe {
-            match ssl_of(r) {
-                Ok(ssl) => {
-                    ssl.set_protocols(protocols as u32);
-                    NGX_OK as c_int
-                }
-                Err(msg) => set_err(err, msg),
-            }
-        }
+    // SAFETY: r as `ssl_of` wants; err is writable.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| {
+            ssl.set_protocols(protocols as u32);
+            Ok(NGX_OK as c_int)
+        })
     })
 }

@@ -6,7 +6,8 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use crate::runtime::session::Session;
+use crate::api::exports::session;
+use crate::runtime::session::{Phase, Session};
 use crate::sys::cbuf::{bytes_in, bytes_out};
 use crate::sys::ngx::{guard, NGX_DECLINED, NGX_ERROR, NGX_OK};
 use crate::sys::openssl::{CertChain, PrivKey, RawAddr, SslConn, SslError};
@@ -14,11 +15,11 @@ use crate::sys::openssl::{CertChain, PrivKey, RawAddr, SslConn, SslError};
 /// The TLS state of the session behind the opaque request pointer.
 ///
 /// # Safety
-/// `r` is null or the running session (what the built-in layer's `get_request()` gave), live
-/// for the whole call.
+/// As `exports::session`: `r` is null or the running session (what the built-in layer's
+/// `get_request()` gave), live for the whole call.
 pub(super) unsafe fn ssl_of<'a>(r: *mut Session) -> Result<SslConn<'a>, SslError> {
-    // SAFETY: the caller's contract; only a shared reference is made.
-    let sess: &'a Session = unsafe { r.as_ref() }.ok_or(c"no request found")?;
+    // SAFETY: the caller's contract; only a shared reference is kept.
+    let sess: &'a Session = unsafe { session(r) }.ok_or(c"no request found")?;
     SslConn::of(sess.stream().ok_or(c"bad request")?)
 }
 
@@ -32,6 +33,27 @@ pub(super) unsafe fn set_err(err: *mut *const c_char, msg: SslError) -> c_int {
     NGX_ERROR as c_int
 }
 
+/// `f`'s status on the TLS state of the session behind `r`; a failure's message goes to
+/// `*err` with `NGX_ERROR` (the shape of every exported function here).
+///
+/// # Safety
+/// `r` as `ssl_of` wants; `err` is null or valid for a write.
+pub(super) unsafe fn with_ssl<'a>(
+    r: *mut Session,
+    err: *mut *const c_char,
+    f: impl FnOnce(SslConn<'a>) -> Result<c_int, SslError>,
+) -> c_int {
+    // SAFETY: the caller's contract, for both.
+    unsafe {
+        match ssl_of(r).and_then(f) {
+            Ok(rc) => rc,
+            Err(msg) => set_err(err, msg),
+        }
+    }
+}
+
+const OK: c_int = NGX_OK as c_int;
+
 /// `NGX_OK` with the name in `*name`/`*namelen`, `NGX_DECLINED` when the client sent none.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_server_name(
@@ -40,37 +62,23 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_server_name(
     namelen: *mut usize,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; name, namelen and err are the caller's writable out
-        // pointers; the name stays valid while the connection's TLS state does.
-        unsafe {
-            match ssl_of(r) {
-                Ok(ssl) => match ssl.server_name() {
-                    Some(n) => {
-                        *name = n.as_ptr();
-                        *namelen = n.to_bytes().len();
-                        NGX_OK as c_int
-                    }
-                    None => NGX_DECLINED as c_int,
-                },
-                Err(msg) => set_err(err, msg),
-            }
-        }
+    // SAFETY: r as `ssl_of` wants; name, namelen and err are the caller's writable out
+    // pointers; the name stays valid while the connection's TLS state does.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| {
+            let Some(n) = ssl.server_name() else { return Ok(NGX_DECLINED as c_int) };
+            *name = n.as_ptr();
+            *namelen = n.to_bytes().len();
+            Ok(OK)
+        })
     })
 }
 
 /// The protocol version (`0x0303` for TLS 1.2, ...), or `NGX_ERROR`.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_get_tls1_version(r: *mut Session, err: *mut *const c_char) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; err is writable.
-        unsafe {
-            match ssl_of(r) {
-                Ok(ssl) => ssl.version(),
-                Err(msg) => set_err(err, msg),
-            }
-        }
-    })
+    // SAFETY: r as `ssl_of` wants; err is writable.
+    guard(NGX_ERROR as c_int, || unsafe { with_ssl(r, err, |ssl| Ok(ssl.version())) })
 }
 
 /// `out` has room for `*outlen` bytes; on return `*outlen` is the count copied (the full
@@ -82,18 +90,13 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_client_random(
     outlen: *mut usize,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; outlen is readable and writable, out has *outlen
-        // writable bytes; err is writable.
-        unsafe {
-            match ssl_of(r) {
-                Ok(ssl) => {
-                    *outlen = ssl.client_random(bytes_out(out, *outlen));
-                    NGX_OK as c_int
-                }
-                Err(msg) => set_err(err, msg),
-            }
-        }
+    // SAFETY: r as `ssl_of` wants; outlen is readable and writable, out has *outlen writable
+    // bytes; err is writable.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| {
+            *outlen = ssl.client_random(bytes_out(out, *outlen));
+            Ok(OK)
+        })
     })
 }
 
@@ -131,14 +134,9 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_raw_server_addr(
     addrtype: *mut c_int,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; the out pointers are the caller's, writable.
-        unsafe {
-            match ssl_of(r).and_then(SslConn::server_addr) {
-                Ok(a) => put_addr(a, addr, addrlen, addrtype),
-                Err(msg) => set_err(err, msg),
-            }
-        }
+    // SAFETY: r as `ssl_of` wants; the out pointers are the caller's, writable.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| Ok(put_addr(ssl.server_addr()?, addr, addrlen, addrtype)))
     })
 }
 
@@ -151,14 +149,9 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_raw_client_addr(
     addrtype: *mut c_int,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; the out pointers are the caller's, writable.
-        unsafe {
-            match ssl_of(r) {
-                Ok(ssl) => put_addr(ssl.client_addr(), addr, addrlen, addrtype),
-                Err(msg) => set_err(err, msg),
-            }
-        }
+    // SAFETY: r as `ssl_of` wants; the out pointers are the caller's, writable.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| Ok(put_addr(ssl.client_addr(), addr, addrlen, addrtype)))
     })
 }
 
@@ -168,36 +161,24 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_server_port(
     server_port: *mut u16,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; server_port and err are writable.
-        unsafe {
-            match ssl_of(r).and_then(SslConn::server_port) {
-                Ok(port) => {
-                    *server_port = port;
-                    NGX_OK as c_int
-                }
-                Err(msg) => set_err(err, msg),
-            }
-        }
+    // SAFETY: r as `ssl_of` wants; server_port and err are writable.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| {
+            *server_port = ssl.server_port()?;
+            Ok(OK)
+        })
     })
-}
-
-/// `NGX_OK`, or `NGX_ERROR` with the message in `*err`.
-///
-/// # Safety
-/// `err` is null or valid for a write.
-unsafe fn status(r: Result<(), SslError>, err: *mut *const c_char) -> c_int {
-    match r {
-        Ok(()) => NGX_OK as c_int,
-        // SAFETY: the caller's contract.
-        Err(msg) => unsafe { set_err(err, msg) },
-    }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_clear_certs(r: *mut Session, err: *mut *const c_char) -> c_int {
     // SAFETY: r as `ssl_of` wants; err is writable.
-    guard(NGX_ERROR as c_int, || unsafe { status(ssl_of(r).map(SslConn::clear_certs), err) })
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| {
+            ssl.clear_certs();
+            Ok(OK)
+        })
+    })
 }
 
 /// `data` is one or more DER certificates, leaf first.
@@ -208,19 +189,16 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_set_der_certificate(
     len: usize,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; data points at len bytes; err is writable.
-        unsafe {
-            let set = ssl_of(r).and_then(|ssl| {
-                // upstream names any certificate it cannot read the same way
-                let chain = CertChain::from_der(bytes_in(data, len)).map_err(|e| match e.to_bytes() {
-                    b"d2i_X509_bio() failed in rest of chain" => c"d2i_X509_bio() failed",
-                    _ => e,
-                })?;
-                ssl.use_cert_chain(&chain)
-            });
-            status(set, err)
-        }
+    // SAFETY: r as `ssl_of` wants; data points at len bytes; err is writable.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| {
+            // upstream names any certificate it cannot read the same way
+            let chain = CertChain::from_der(bytes_in(data, len)).map_err(|e| match e.to_bytes() {
+                b"d2i_X509_bio() failed in rest of chain" => c"d2i_X509_bio() failed",
+                _ => e,
+            })?;
+            ssl.use_cert_chain(&chain).map(|()| OK)
+        })
     })
 }
 
@@ -231,12 +209,9 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_set_der_private_key(
     len: usize,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; data points at len bytes; err is writable.
-        unsafe {
-            let set = ssl_of(r).and_then(|ssl| ssl.use_priv_key(&PrivKey::from_der(bytes_in(data, len))?));
-            status(set, err)
-        }
+    // SAFETY: r as `ssl_of` wants; data points at len bytes; err is writable.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| ssl.use_priv_key(&PrivKey::from_der(bytes_in(data, len))?).map(|()| OK))
     })
 }
 
@@ -247,16 +222,13 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_set_cert(
     cdata: *mut c_void,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; cdata as described, live during the call; err is
-        // writable.
-        unsafe {
-            let set = ssl_of(r).and_then(|ssl| {
-                CertChain::with_raw(cdata, |chain| ssl.use_cert_chain(chain))
-                    .unwrap_or(Err(c"invalid certificate chain"))
-            });
-            status(set, err)
-        }
+    // SAFETY: r as `ssl_of` wants; cdata as described, live during the call; err is writable.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| {
+            CertChain::with_raw(cdata, |chain| ssl.use_cert_chain(chain))
+                .unwrap_or(Err(c"invalid certificate chain"))
+                .map(|()| OK)
+        })
     })
 }
 
@@ -267,32 +239,34 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_set_priv_key(
     cdata: *mut c_void,
     err: *mut *const c_char,
 ) -> c_int {
-    guard(NGX_ERROR as c_int, || {
-        // SAFETY: r as `ssl_of` wants; cdata as described, live during the call; err is
-        // writable.
-        unsafe {
-            let set = ssl_of(r).and_then(|ssl| {
-                PrivKey::with_raw(cdata, |key| ssl.use_priv_key(key)).unwrap_or(Err(c"invalid private key failed"))
-            });
-            status(set, err)
-        }
+    // SAFETY: r as `ssl_of` wants; cdata as described, live during the call; err is writable.
+    guard(NGX_ERROR as c_int, || unsafe {
+        with_ssl(r, err, |ssl| {
+            PrivKey::with_raw(cdata, |key| ssl.use_priv_key(key))
+                .unwrap_or(Err(c"invalid private key failed"))
+                .map(|()| OK)
+        })
     })
 }
 
-/// `verify_client` works only inside `ssl_certificate_by_lua*` (upstream checks the context
-/// first), which is not wired yet (`phase/ssl_cert.rs`): until it is, every call gets
-/// upstream's answer for any other context. Exported so that lua-resty-core's `ngx/ssl.lua`,
-/// which binds every declared function when loaded, loads against this module.
+/// Inside `ssl_certificate_by_lua*` only: ask the client for a certificate, verified against
+/// `client_certs` (named to the client as acceptable CAs) and `trusted_certs` (chains from
+/// `parse_*_cert`, or null); `depth` < 0 takes the server's `ssl_verify_depth`.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_verify_client(
     r: *mut Session,
-    _client_certs: *mut c_void,
-    _trusted_certs: *mut c_void,
-    _depth: c_int,
+    client_certs: *mut c_void,
+    trusted_certs: *mut c_void,
+    depth: c_int,
     err: *mut *const c_char,
 ) -> c_int {
-    // SAFETY: err is null or writable (the caller's `char *[1]`).
+    // SAFETY: r as `exports::session` and `ssl_of` want (a shared look at its phase); the
+    // chains are null or Lua's, live during the call; err is null or writable.
     guard(NGX_ERROR as c_int, || unsafe {
-        set_err(err, if r.is_null() { c"no request ctx found" } else { c"API disabled in the current context" })
+        match session(r).map(|sess| sess.phase) {
+            None => set_err(err, c"no request ctx found"),
+            Some(phase) if phase != Phase::SslCert => set_err(err, c"API disabled in the current context"),
+            Some(_) => with_ssl(r, err, |ssl| ssl.verify_client_raw(client_certs, trusted_certs, depth).map(|()| OK)),
+        }
     })
 }
