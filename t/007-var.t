@@ -56,9 +56,8 @@ port type: string
 === TEST 4: remote_port is a numeric string
 --- stream_server_config
     content_by_lua_block {
-        local p = ngx.var.remote_port
-        local n = tonumber(p)
-        ngx.say(type(p), " ", n ~= nil and n > 0 and n < 65536)
+        ngx.say(type(ngx.var.remote_port), " ",
+                (tonumber(ngx.var.remote_port) or 0) > 0 and tonumber(ngx.var.remote_port) < 65536)
     }
 --- stream_response
 string true

@@ -503,7 +503,7 @@ falseexpecting 1 or 2 argument(s), but saw 3
 === TEST 16: flush_all makes every key disappear
 --- stream_server_config
     content_by_lua_block {
-        local store = ngx.shared.store
+        local store = assert(ngx.shared.store)
         for i = 1, 10 do store:set("k" .. i, i) end
         store:lpush("list", 1)
         store:flush_all()
@@ -573,8 +573,8 @@ hello 11
 === TEST 19: the dict from a timer
 --- stream_server_config
     content_by_lua_block {
+        ngx.shared.store:delete("timer")
         local store = ngx.shared.store
-        store:delete("timer")
         ngx.timer.at(0, function()
             store:set("timer", "ran")
         end)

@@ -24,14 +24,10 @@ __DATA__
     lua_capture_error_log 32k;
 --- stream_server_config
     content_by_lua_block {
-        ngx.log(ngx.ERR, "first one")
-        ngx.log(ngx.CRIT, "second one")
-        local errlog = require "ngx.errlog"
-        local res, err = errlog.get_logs()
-        if not res then
-            ngx.say("failed: ", err)
-            return
-        end
+        local get_logs = require("ngx.errlog").get_logs
+        ngx.log(ngx.ERR, "first ", "one")
+        ngx.log(ngx.CRIT, "second ", "one")
+        local res = assert(get_logs())
         ngx.say("entries: ", #res / 3)
         for i = 1, #res, 3 do
             ngx.say(res[i], " ", res[i + 1] == ngx.now(), " ", res[i + 2])
@@ -39,8 +35,8 @@ __DATA__
     }
 --- stream_response_like chomp
 \Aentries: 2
-4 true \d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ stream \[lua\] content_by_lua\(nginx\.conf:\d+\):2: first one, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+
-3 true \d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[crit\] \d+#\d+: \*\d+ stream \[lua\] content_by_lua\(nginx\.conf:\d+\):3: second one, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+
+4 true \d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ stream \[lua\] content_by_lua\(nginx\.conf:\d+\):3: first one, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+
+3 true \d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[crit\] \d+#\d+: \*\d+ stream \[lua\] content_by_lua\(nginx\.conf:\d+\):4: second one, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+
 \z
 
 
@@ -50,7 +46,7 @@ __DATA__
     lua_capture_error_log 32k;
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         ngx.log(ngx.ERR, "only once")
         ngx.say("first read: ", #errlog.get_logs() / 3)
         ngx.say("second read: ", #errlog.get_logs() / 3)
@@ -64,7 +60,7 @@ second read: 0
 === TEST 3: without lua_capture_error_log
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         ngx.say(errlog.get_logs())
         ngx.say(errlog.set_filter_level(ngx.ERR))
     }
@@ -77,10 +73,9 @@ nildirective "lua_capture_error_log" is not set
 === TEST 4: filter levels: only messages at least as severe are kept
 --- stream_config
     lua_capture_error_log 32k;
---- log_level: notice
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         for _, lvl in ipairs({ "INFO", "WARN", "CRIT" }) do
             assert(errlog.set_filter_level(ngx[lvl]))
             ngx.log(ngx.NOTICE, "notice")
@@ -94,6 +89,7 @@ nildirective "lua_capture_error_log" is not set
             ngx.say(lvl, ": ", table.concat(got, " "))
         end
     }
+--- log_level: notice
 --- stream_response
 INFO: notice warn err
 WARN: warn err
@@ -106,7 +102,7 @@ CRIT:
     lua_capture_error_log 32k;
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         ngx.say(errlog.set_filter_level(9))
         ngx.say(errlog.set_filter_level(-1))
         ngx.say(errlog.set_filter_level())
@@ -130,7 +126,7 @@ false.*cannot convert 'string' to 'int'\)
     lua_capture_error_log 32k;
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         errlog.get_logs(1000)  -- what earlier sessions left
         ngx.log(ngx.ERR, "an error")
         ngx.say("captured: ", #errlog.get_logs() / 3)
@@ -147,7 +143,7 @@ false.*cannot convert 'string' to 'int'\)
     lua_capture_error_log 32k;
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         for i = 1, 5 do
             ngx.log(ngx.ERR, "msg ", i)
         end
@@ -176,7 +172,7 @@ nil
     lua_capture_error_log 2k;
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         ngx.log(ngx.ERR, "short")
         ngx.log(ngx.ERR, "long ", string.rep("x", 4000))
         local res = errlog.get_logs()
@@ -190,15 +186,13 @@ entries: 1, short
 === TEST 9: a flood keeps the newest lines, in order, without gaps
 --- stream_config
     lua_capture_error_log 4k;
---- log_level: notice
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         assert(errlog.set_filter_level(ngx.WARN))
-        for i = 1, 100 do
-            ngx.log(ngx.NOTICE, "--> ", i)
-            ngx.log(ngx.WARN, "--> ", i)
-            ngx.log(ngx.ERR, "--> ", i)
+        local levels = { ngx.NOTICE, ngx.WARN, ngx.ERR }
+        for round = 1, 300 do
+            ngx.log(levels[(round - 1) % 3 + 1], "--> ", math.ceil(round / 3))
         end
         local res = errlog.get_logs(1000)
         local n = #res / 3
@@ -216,6 +210,7 @@ entries: 1, short
         end
         ngx.say("in order: ", ok, ", many: ", n > 10, ", fit: ", bytes <= 4096)
     }
+--- log_level: notice
 --- stream_response
 in order: true, many: true, fit: true
 
@@ -226,7 +221,7 @@ in order: true, many: true, fit: true
     lua_capture_error_log 4k;
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         errlog.get_logs(1000)
         local msg = string.rep("*", 10)
         ngx.log(ngx.ERR, msg, -2)
@@ -251,7 +246,7 @@ in order: true, many: true, fit: true
     lua_capture_error_log 4k;
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         errlog.get_logs(1000)
         for i = 1, 10 do
             ngx.log(ngx.ERR, string.rep("a", 20))
@@ -292,7 +287,7 @@ newest: last
     lua_capture_error_log 4k;
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         ngx.log(ngx.ERR, "line one\nline two")
         local res = errlog.get_logs()
         ngx.say(#res / 3, " ", res[3]:match("line one\nline two, client: ") ~= nil)
@@ -305,7 +300,6 @@ newest: last
 === TEST 13: nginx's own messages are captured (client connected, at info)
 --- stream_config
     lua_capture_error_log 32k;
---- log_level: info
 --- stream_server_config
     content_by_lua_block {
         local res = require("ngx.errlog").get_logs(1000)
@@ -317,6 +311,7 @@ newest: last
         end
         ngx.say("connected line captured: ", found)
     }
+--- log_level: info
 --- stream_response
 connected line captured: true
 
@@ -355,7 +350,7 @@ log phase saw the error
     }
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         errlog.get_logs(1000)
         local sock = ngx.socket.tcp()
         assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
@@ -382,7 +377,7 @@ captured: true
     }
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         ngx.timer.at(0, function()
             ngx.log(ngx.ERR, "hello from a timer")
         end)
@@ -402,10 +397,9 @@ captured: true
 === TEST 17: debug lines are kept when the error log takes them
 --- stream_config
     lua_capture_error_log 64k;
---- log_level: debug
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         errlog.get_logs(10000)
         assert(errlog.set_filter_level(ngx.DEBUG))
         ngx.log(ngx.DEBUG, "a debug line")
@@ -418,24 +412,24 @@ captured: true
         end
         ngx.say("debug line level: ", level)
     }
+--- log_level: debug
 --- stream_response
 debug line level: 8
 
 
 
 === TEST 18: get_sys_filter_level is the error_log level (debug)
---- log_level: debug
 --- stream_server_config
     content_by_lua_block {
         ngx.say(require("ngx.errlog").get_sys_filter_level() == ngx.DEBUG)
     }
+--- log_level: debug
 --- stream_response
 true
 
 
 
 === TEST 19: get_sys_filter_level is the error_log level (warn, emerg)
---- log_level: warn
 --- stream_config
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
@@ -451,13 +445,13 @@ true
         ngx.say(require("ngx.errlog").get_sys_filter_level() == ngx.WARN,
                 " ", sock:receive() == tostring(ngx.EMERG))
     }
+--- log_level: warn
 --- stream_response
 true true
 
 
 
 === TEST 20: get_sys_filter_level in init_by_lua and timers
---- log_level: notice
 --- stream_config
     init_by_lua_block {
         init_level = require("ngx.errlog").get_sys_filter_level()
@@ -471,6 +465,7 @@ true true
         ngx.sleep(0.01)
         ngx.say(init_level == ngx.NOTICE, " ", timer_level == ngx.NOTICE)
     }
+--- log_level: notice
 --- stream_response
 true true
 
@@ -492,7 +487,7 @@ qr/\[error\] \d+#\d+: \*\d+ hello raw world, client: 127\.0\.0\.1/
 === TEST 22: raw_log with bad levels
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         ngx.say(pcall(errlog.raw_log, ngx.ERROR, "msg"))
         ngx.say(pcall(errlog.raw_log, 9, "msg"))
     }
@@ -505,7 +500,7 @@ falsebad log level
 === TEST 23: raw_log with bad argument types
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         ngx.say(pcall(errlog.raw_log, ngx.ERR, 123))
         ngx.say(pcall(errlog.raw_log, "4", "msg"))
         ngx.say(pcall(errlog.raw_log))
@@ -520,7 +515,7 @@ falsebad argument #1 to 'raw_log' (must be a number)
 === TEST 24: raw_log error positions point at the caller
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         local function f()
             errlog.raw_log(42, "msg")
         end
@@ -566,17 +561,17 @@ ok
 
 
 === TEST 27: raw_log lines are captured
---- log_level: warn
 --- stream_config
     lua_capture_error_log 4k;
 --- stream_server_config
     content_by_lua_block {
-        local errlog = require "ngx.errlog"
+        local errlog = require("ngx.errlog")
         errlog.get_logs(1000)
         errlog.raw_log(ngx.WARN, "captured raw line")
         local res = errlog.get_logs()
         ngx.say(#res / 3, " ", res[1], " ", res[3]:match("%d+#%d+: %*%d+ (captured raw line), ") or "?")
     }
+--- log_level: warn
 --- stream_response
 1 5 captured raw line
 
@@ -586,9 +581,7 @@ ok
 --- stream_config
     lua_capture_error_log 1k;
 --- stream_server_config
-    content_by_lua_block {
-        ngx.say("unreachable")
-    }
+    return "unreachable\n";
 --- must_die
 --- error_log
 invalid capture error log size "1k", minimum size is 2048
@@ -599,9 +592,7 @@ invalid capture error log size "1k", minimum size is 2048
 --- stream_config
     lua_capture_error_log lots;
 --- stream_server_config
-    content_by_lua_block {
-        ngx.say("unreachable")
-    }
+    return "unreachable\n";
 --- must_die
 --- error_log
 invalid capture error log size "lots", minimum size is 2048
@@ -612,9 +603,7 @@ invalid capture error log size "lots", minimum size is 2048
 --- stream_config
     lua_capture_error_log;
 --- stream_server_config
-    content_by_lua_block {
-        ngx.say("unreachable")
-    }
+    return "unreachable\n";
 --- must_die
 --- error_log
 invalid number of arguments in "lua_capture_error_log" directive
@@ -626,9 +615,7 @@ invalid number of arguments in "lua_capture_error_log" directive
     lua_capture_error_log 4k;
     lua_capture_error_log 8k;
 --- stream_server_config
-    content_by_lua_block {
-        ngx.say("unreachable")
-    }
+    return "unreachable\n";
 --- must_die
 --- error_log
 "lua_capture_error_log" directive is duplicate
@@ -638,9 +625,7 @@ invalid number of arguments in "lua_capture_error_log" directive
 === TEST 32: not in a server
 --- stream_server_config
     lua_capture_error_log 4k;
-    content_by_lua_block {
-        ngx.say("unreachable")
-    }
+    return "unreachable\n";
 --- must_die
 --- error_log
 "lua_capture_error_log" directive is not allowed here

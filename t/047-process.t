@@ -161,7 +161,7 @@ nil bad 'connections' argument: number expected and greater than 0
 === TEST 9: the module's fields
 --- stream_server_config
     content_by_lua_block {
-        local process = require "ngx.process"
+        local process = require("ngx.process")
         local names = {}
         for k, v in pairs(process) do
             names[#names + 1] = k .. ":" .. type(v)
