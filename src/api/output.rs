@@ -308,7 +308,7 @@ unsafe fn wake_flushers(sess: *mut Session, err: Option<&[u8]>) {
             }
         }
         let Some(&(first, n)) = ready.first() else { return };
-        (*sess).posted.extend(ready[1..].iter().copied());
+        (*sess).posted.extend(ready[1..].iter().map(|&(t, n)| ((*t).key, n)));
         crate::runtime::scheduler::wake(sess, first, n);
     }
 }

@@ -120,7 +120,7 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         let child = thread_ptr(child).expect("a thread just spawned is live");
                         // ngx.thread.spawn: the child runs first, the parent later gets the
                         // thread object it yielded
-                        (*sess).posted.push_back((t, 1));
+                        (*sess).posted.push_back(((*t).key, 1));
                         (t, nargs) = (child, n);
                         continue;
                     }
@@ -143,7 +143,7 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         // a plain coroutine.yield() in a thread: it lets the other ready
                         // threads run first, then goes on (upstream's manual time slicing)
                         raw::lua_settop(co, 0);
-                        (*sess).posted.push_back((t, 0));
+                        (*sess).posted.push_back(((*t).key, 0));
                     }
                 }
                 0 if (*t).coroutine => {
@@ -202,13 +202,24 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                     }
                 }
             }
-            match (*sess).posted.pop_front() {
+            match next_posted(&mut *sess) {
                 Some((p, n)) => (t, nargs) = (p, n),
                 None if (*sess).entry_finished && (*sess).live_uthreads() == 0 => return Outcome::Finished,
                 None => return Outcome::Waiting,
             }
         }
     }
+}
+
+/// The next posted thread that is still live (a thread killed while posted is skipped: it
+/// left the thread table when it ended), with how many values it is resumed with.
+fn next_posted(sess: &mut Session) -> Option<(*mut Thread, c_int)> {
+    while let Some((key, n)) = sess.posted.pop_front() {
+        if let Some(t) = thread_ptr(key) {
+            return Some((t, n));
+        }
+    }
+    None
 }
 
 /// A user coroutine yielded, returned or failed: its resumer gets `ok` and the top `n` values
@@ -237,7 +248,7 @@ unsafe fn thread_ended(sess: *mut Session, t: *mut Thread) {
             let n = raw::lua_gettop((*t).co);
             raw::lua_xmove((*t).co, (*parent).co, n);
             (*sess).end_thread(t);
-            (*sess).posted.push_back((parent, n));
+            (*sess).posted.push_back(((*parent).key, n));
         }
     }
 }
