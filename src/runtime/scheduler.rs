@@ -5,6 +5,7 @@ use std::ffi::{c_int, CStr};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::runtime::code::Code;
+use crate::runtime::live::LiveSession;
 use crate::runtime::session::{CoOp, Phase, Session};
 use crate::runtime::thread::{thread_ptr, with_thread, Status as ThreadStatus, Thread, ThreadKey};
 use crate::runtime::vm::COROUTINES;
@@ -277,7 +278,9 @@ pub unsafe fn wake(sess: *mut Session, t: *mut Thread, nargs: c_int) {
         let outcome = resume(sess, t, nargs);
         if !matches!(outcome, Outcome::Waiting) {
             if let Some(done) = (*sess).on_done {
-                done(sess, outcome);
+                done(LiveSession::from_raw(sess).expect("a live session"), outcome);
+            } else if (*sess).detached_done.is_some() {
+                crate::runtime::detached::finish(sess, outcome);
             }
         }
     }

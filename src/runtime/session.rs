@@ -93,8 +93,9 @@ pub struct Session {
     /// What that log appends to each line (", context: ngx.timer, client: ...").
     pub log_context: String,
     /// What the phase does once the entry thread has ended.
-    pub on_done: Option<unsafe fn(*mut Session, crate::runtime::scheduler::Outcome)>,
-    /// A stand-in session's report to its creator when its thread ends (`runtime::detached`).
+    pub on_done: Option<fn(crate::runtime::live::LiveSession, crate::runtime::scheduler::Outcome)>,
+    /// A stand-in session's report to its creator when its thread ends (`runtime::detached`,
+    /// whose `finish` the scheduler calls instead of an `on_done`).
     pub detached_done: Option<fn(crate::runtime::scheduler::Outcome)>,
     /// `ngx.req.socket()` state, once acquired.
     /// (The request socket's state is the API's: the runtime only keeps it with the session.)
