@@ -10,6 +10,7 @@ use std::ffi::c_int;
 use std::ptr::NonNull;
 
 use crate::runtime::session::Session;
+use crate::sys::co_state::CoState;
 use crate::sys::key_timer::KeyTimer;
 use crate::sys::registry::{self, Key, Slots};
 use crate::sys::*;
@@ -129,6 +130,14 @@ impl Thread {
     pub fn wait_with(&mut self, on_cancel: impl FnOnce(&mut Thread) + 'static) {
         self.pending = Some(run_on_cancel);
         self.on_cancel = Some(Box::new(on_cancel));
+    }
+
+    /// The thread's coroutine, as the scheduler drives it.
+    pub fn co_state(&self) -> CoState {
+        // SAFETY: the coroutine is anchored while the thread is live (until `unref`, after
+        // which the scheduler no longer runs or reads it), and the scheduler uses the handle
+        // only while the coroutine is not running, or to resume it.
+        unsafe { CoState::from_raw(self.co) }.expect("a thread has a coroutine")
     }
 
     /// The coroutine of a thread found in the thread table (so anchored), waiting in a yield:

@@ -7,6 +7,7 @@ pub mod cbuf;
 pub mod clock;
 mod closure;
 pub mod cmodule;
+pub mod co_state;
 pub mod conf;
 pub mod conn;
 pub mod coroutine;
