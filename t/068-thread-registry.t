@@ -141,3 +141,25 @@ done
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 7: a thread killed while it is posted to run again (after a plain yield) does not run
+--- stream_server_config
+    content_by_lua_block {
+        local t = ngx.thread.spawn(function()
+            ngx.say("child yields")
+            coroutine.yield()
+            ngx.say("child resumed after its kill")
+        end)
+        ngx.say("kill: ", ngx.thread.kill(t))
+        ngx.sleep(0.01)
+        ngx.say("done")
+    }
+--- stream_response
+child yields
+kill: 1
+done
+--- no_error_log
+[error]
+[alert]

@@ -8,7 +8,7 @@ use crate::runtime::downstream::{event_session, ignore_event, write};
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::Thread;
+use crate::runtime::thread::{Thread, ThreadKey};
 use crate::sys::*;
 
 lua_calls! {
@@ -274,15 +274,15 @@ fn wake_flushers(sess: &LiveSession, err: Option<&[u8]>) {
             let t = &mut **thread as *mut Thread;
             if waiters.contains(&thread.key) {
                 thread.pending = None;
-                waiting.push((t, thread.co));
+                waiting.push((t, thread.key, thread.co));
             }
         }
         waiting
     });
     // the results are pushed with the session not borrowed: a push may run the GC
-    let ready: Vec<(*mut Thread, c_int)> = waiting
+    let ready: Vec<(*mut Thread, ThreadKey, c_int)> = waiting
         .into_iter()
-        .map(|(t, co)| {
+        .map(|(t, key, co)| {
             // SAFETY: a waiting thread's coroutine is suspended in its yield, so what is
             // pushed on it is what the yield returns.
             let mut co = unsafe { Call::nested(co) };
@@ -293,11 +293,11 @@ fn wake_flushers(sess: &LiveSession, err: Option<&[u8]>) {
                     1
                 }
             };
-            (t, n)
+            (t, key, n)
         })
         .collect();
-    let Some(&(first, n)) = ready.first() else { return };
-    sess.with(|s| s.posted.extend(ready[1..].iter().copied()));
+    let Some(&(first, _, n)) = ready.first() else { return };
+    sess.with(|s| s.posted.extend(ready[1..].iter().map(|&(_, key, n)| (key, n))));
     // SAFETY: first is one of the session's threads, its results pushed.
     unsafe { crate::runtime::scheduler::wake(sess.as_ptr(), first, n) }
 }

@@ -3,7 +3,7 @@
 use crate::conf::SrvConf;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::Outcome;
-use crate::runtime::session::{Phase, Session};
+use crate::runtime::session::Phase;
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
@@ -28,7 +28,7 @@ fn content(s: StreamSession) {
     }
     sess.with(|x| {
         x.phase = Phase::Content;
-        x.on_done = Some(content_done);
+        x.on_done = Some(done);
     });
     // Nothing reads the client while Lua runs: stray read events must not re-run the
     // phases; with lua_check_client_abort they watch for the client going away.
@@ -39,15 +39,8 @@ fn content(s: StreamSession) {
     }
 }
 
-/// The entry thread of the content phase ended after waiting (`Session::on_done`).
-unsafe fn content_done(sess: *mut Session, outcome: Outcome) {
-    // SAFETY: the scheduler calls on_done with the live session.
-    if let Some(sess) = unsafe { LiveSession::from_raw(sess) } {
-        done(sess, outcome);
-    }
-}
-
-/// The entry thread of the content phase has ended: finish the session.
+/// The entry thread of the content phase has ended (at once, or after waiting: then as the
+/// session's `on_done`): finish the session.
 fn done(sess: LiveSession, outcome: Outcome) {
     let rc = match outcome {
         Outcome::Finished => NGX_OK as isize,

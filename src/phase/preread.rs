@@ -4,7 +4,7 @@
 use crate::conf::{MainConf, SrvConf};
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::Outcome;
-use crate::runtime::session::{Phase, Session};
+use crate::runtime::session::Phase;
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
@@ -50,7 +50,7 @@ fn preread(s: StreamSession) -> ngx_int_t {
     }
     sess.with(|x| {
         x.phase = Phase::Preread;
-        x.on_done = Some(preread_done);
+        x.on_done = Some(done);
         x.in_handler = true;
     });
     // while the Lua code waits, client read events must not re-run the phases; under
@@ -106,15 +106,8 @@ fn preread_result(sess: LiveSession, outcome: Outcome) -> Option<(LiveSession, n
     Some((sess, rc as ngx_int_t))
 }
 
-/// The preread Lua code finished after waiting (`Session::on_done`).
-unsafe fn preread_done(sess: *mut Session, outcome: Outcome) {
-    // SAFETY: the scheduler calls on_done with the live session.
-    if let Some(sess) = unsafe { LiveSession::from_raw(sess) } {
-        done(sess, outcome);
-    }
-}
-
-/// Run the phases again from this handler.
+/// The preread Lua code finished after waiting (`Session::on_done`): run the phases again
+/// from this handler.
 fn done(sess: LiveSession, outcome: Outcome) {
     let Some((sess, rc)) = preread_result(sess, outcome) else { return };
     sess.with(|x| x.preread_rc = Some(rc));

@@ -8,7 +8,7 @@ use std::ffi::{c_int, c_void};
 use crate::conf::SrvConf;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::Outcome;
-use crate::runtime::session::{Phase, Session};
+use crate::runtime::session::Phase;
 use crate::sys::ssl_drive::HandshakeConn;
 use crate::sys::ssl_hook::{callback_session, not_reusable, reusable, HookContext, HookLog};
 use crate::sys::stream::StreamSession;
@@ -67,7 +67,7 @@ impl Hook {
         }
     }
 
-    fn on_done(self) -> unsafe fn(*mut Session, Outcome) {
+    fn on_done(self) -> fn(LiveSession, Outcome) {
         match self {
             Hook::Cert => cert_done,
             Hook::ClientHello => client_hello_done,
@@ -209,16 +209,10 @@ fn hook_done(sess: LiveSession, hook: Hook, outcome: Outcome) {
     crate::phase::ssl_drive::step_later(hc);
 }
 
-unsafe fn cert_done(sess: *mut Session, outcome: Outcome) {
-    // SAFETY: the scheduler calls on_done with the live session.
-    if let Some(sess) = unsafe { LiveSession::from_raw(sess) } {
-        hook_done(sess, Hook::Cert, outcome);
-    }
+fn cert_done(sess: LiveSession, outcome: Outcome) {
+    hook_done(sess, Hook::Cert, outcome);
 }
 
-unsafe fn client_hello_done(sess: *mut Session, outcome: Outcome) {
-    // SAFETY: as cert_done.
-    if let Some(sess) = unsafe { LiveSession::from_raw(sess) } {
-        hook_done(sess, Hook::ClientHello, outcome);
-    }
+fn client_hello_done(sess: LiveSession, outcome: Outcome) {
+    hook_done(sess, Hook::ClientHello, outcome);
 }

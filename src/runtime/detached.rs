@@ -29,7 +29,6 @@ pub fn run_detached(run: Detached) {
     sess.own_vm = run.own_vm;
     sess.log_context.push_str(&run.origin);
     sess.detached_done = Some(run.done);
-    sess.on_done = Some(finish);
     let (co, anchor) = run.co.into_raw();
     let thread = sess.add_thread(co, anchor, false, std::ptr::null_mut());
     let sess = Box::into_raw(sess);
@@ -46,7 +45,7 @@ pub fn run_detached(run: Detached) {
 ///
 /// # Safety
 /// `sess` came from `run_detached`'s `Box::into_raw` and nothing refers to it any more.
-unsafe fn finish(sess: *mut Session, outcome: Outcome) {
+pub(super) unsafe fn finish(sess: *mut Session, outcome: Outcome) {
     // SAFETY: the caller's contract.
     let sess = unsafe { Box::from_raw(sess) };
     let rc = match outcome {

@@ -100,8 +100,7 @@ impl LiveSession {
 
     /// Lets go of every thread.
     pub fn release_threads(&self) {
-        // SAFETY: as cancel_wait.
-        self.with(|s| unsafe { s.release_threads() })
+        self.with(|s| s.release_threads())
     }
 
     /// Starts `code` in a new entry thread and runs it as far as it goes.

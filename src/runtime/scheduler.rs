@@ -1,13 +1,15 @@
 //! Runs entry coroutines: creation (sharing the VM's `_G`, as upstream), raw `lua_resume`, and turning
 //! the result into what the phase handler must do next.
 
-use std::ffi::{c_int, CStr};
+use std::ffi::c_int;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::runtime::code::Code;
+use crate::runtime::live::LiveSession;
 use crate::runtime::session::{CoOp, Phase, Session};
 use crate::runtime::thread::{thread_ptr, with_thread, Status as ThreadStatus, Thread, ThreadKey};
 use crate::runtime::vm::COROUTINES;
+use crate::sys::co_state::CoState;
 use crate::sys::*;
 
 /// The session whose Lua code runs now. The built-in layer's `get_request()` reads it through
@@ -105,9 +107,8 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
         // SAFETY: sess and t are live; t's coroutine is anchored in the registry.
         unsafe {
             (*sess).cur = t;
-            let co = (*t).co;
-            release_args(co);
-            let rc = with_running(sess, || raw::lua_resume_(co, nargs));
+            let co = (*t).co_state();
+            let rc = with_running(sess, || co.resume(nargs));
             match rc {
                 LUA_YIELD => {
                     if let Some(code) = (*sess).exit_code {
@@ -120,7 +121,7 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         let child = thread_ptr(child).expect("a thread just spawned is live");
                         // ngx.thread.spawn: the child runs first, the parent later gets the
                         // thread object it yielded
-                        (*sess).posted.push_back((t, 1));
+                        (*sess).posted.push_back(((*t).key, 1));
                         (t, nargs) = (child, n);
                         continue;
                     }
@@ -142,12 +143,12 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                     if (*t).pending.is_none() {
                         // a plain coroutine.yield() in a thread: it lets the other ready
                         // threads run first, then goes on (upstream's manual time slicing)
-                        raw::lua_settop(co, 0);
-                        (*sess).posted.push_back((t, 0));
+                        co.set_top(0);
+                        (*sess).posted.push_back(((*t).key, 0));
                     }
                 }
                 0 if (*t).coroutine => {
-                    let n = raw::lua_gettop(co);
+                    let n = co.top();
                     (*t).status = ThreadStatus::Dead;
                     (t, nargs) = (back_to_parent(t, true, n), n + 1);
                     continue;
@@ -166,14 +167,16 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         // a coroutine.resume'd parent: its resumer gets false and the error
                         (*p).status = ThreadStatus::Dead;
                         let q = (*p).parent;
-                        raw::lua_pushboolean((*q).co, 0);
-                        push_bytes((*q).co, msg.as_bytes());
+                        let qc = (*q).co_state();
+                        qc.push_bool(false);
+                        qc.push_bytes(msg.as_bytes());
                         (*q).status = ThreadStatus::Running;
                         (t, nargs) = (q, 2);
                         continue;
                     }
-                    raw::lua_settop((*p).co, 0);
-                    push_bytes((*p).co, msg.as_bytes());
+                    let pc = (*p).co_state();
+                    pc.set_top(0);
+                    pc.push_bytes(msg.as_bytes());
                     if let Some(o) = thread_failed(sess, p, kind, &msg, &trace) {
                         return o;
                     }
@@ -190,8 +193,8 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                     (*sess).entry_finished = true;
                 }
                 0 => {
-                    raw::lua_pushboolean(co, 1);
-                    raw::lua_insert(co, 1);
+                    co.push_bool(true);
+                    co.insert(1);
                     thread_ended(sess, t);
                 }
                 _ => {
@@ -202,7 +205,7 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                     }
                 }
             }
-            match (*sess).posted.pop_front() {
+            match next_posted(&mut *sess) {
                 Some((p, n)) => (t, nargs) = (p, n),
                 None if (*sess).entry_finished && (*sess).live_uthreads() == 0 => return Outcome::Finished,
                 None => return Outcome::Waiting,
@@ -211,14 +214,26 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
     }
 }
 
+/// The next posted thread that is still live (a thread killed while posted is skipped: it
+/// left the thread table when it ended), with how many values it is resumed with.
+fn next_posted(sess: &mut Session) -> Option<(*mut Thread, c_int)> {
+    while let Some((key, n)) = sess.posted.pop_front() {
+        if let Some(t) = thread_ptr(key) {
+            return Some((t, n));
+        }
+    }
+    None
+}
+
 /// A user coroutine yielded, returned or failed: its resumer gets `ok` and the top `n` values
 /// of its stack, and runs next.
 unsafe fn back_to_parent(t: *mut Thread, ok: bool, n: c_int) -> *mut Thread {
     // SAFETY: t is a user coroutine resumed by its (live) parent thread.
     unsafe {
         let parent = (*t).parent;
-        raw::lua_pushboolean((*parent).co, ok as c_int);
-        raw::lua_xmove((*t).co, (*parent).co, n);
+        let pc = (*parent).co_state();
+        pc.push_bool(ok);
+        (*t).co_state().move_to(pc, n);
         (*parent).status = ThreadStatus::Running;
         parent
     }
@@ -234,10 +249,11 @@ unsafe fn thread_ended(sess: *mut Session, t: *mut Thread) {
         if (*t).waited_by_parent && !parent.is_null() && (*parent).waits_on_threads {
             (*parent).pending = None;
             cancel_thread_wait(sess, parent);
-            let n = raw::lua_gettop((*t).co);
-            raw::lua_xmove((*t).co, (*parent).co, n);
+            let co = (*t).co_state();
+            let n = co.top();
+            co.move_to((*parent).co_state(), n);
             (*sess).end_thread(t);
-            (*sess).posted.push_back((parent, n));
+            (*sess).posted.push_back(((*parent).key, n));
         }
     }
 }
@@ -266,7 +282,9 @@ pub unsafe fn wake(sess: *mut Session, t: *mut Thread, nargs: c_int) {
         let outcome = resume(sess, t, nargs);
         if !matches!(outcome, Outcome::Waiting) {
             if let Some(done) = (*sess).on_done {
-                done(sess, outcome);
+                done(LiveSession::from_raw(sess).expect("a live session"), outcome);
+            } else if (*sess).detached_done.is_some() {
+                crate::runtime::detached::finish(sess, outcome);
             }
         }
     }
@@ -288,7 +306,7 @@ pub fn wake_thread(key: ThreadKey, push: impl FnOnce(&mut Call) -> c_int) {
 }
 
 /// The kind of a failed resume and its error message (the error value on top of `co`).
-unsafe fn error_of(co: *mut lua_State, rc: c_int) -> (&'static str, String) {
+fn error_of(co: CoState, rc: c_int) -> (&'static str, String) {
     let kind = match rc {
         LUA_ERRRUN => "runtime error",
         LUA_ERRSYNTAX => "syntax error",
@@ -296,15 +314,7 @@ unsafe fn error_of(co: *mut lua_State, rc: c_int) -> (&'static str, String) {
         LUA_ERRERR => "error handler error",
         _ => "unknown error",
     };
-    // SAFETY: co holds the error value on top.
-    let msg = unsafe {
-        if raw::lua_isstring(co, -1) != 0 {
-            String::from_utf8_lossy(to_bytes(co, -1).unwrap_or_default()).into_owned()
-        } else {
-            "unknown reason".to_string()
-        }
-    };
-    (kind, msg)
+    (kind, co.error_text().unwrap_or_else(|| "unknown reason".to_string()))
 }
 
 /// The entry thread or light thread `t` failed (its error value on top of its stack): logged
@@ -330,9 +340,9 @@ unsafe fn thread_failed(sess: *mut Session, t: *mut Thread, kind: &str, msg: &st
         // what ngx.thread.wait returns for it: false, then what the failed coroutine's stack
         // holds (LuaJIT leaves the failing frame's values below the error, e.g. the argument
         // given to error()), as upstream returns it
-        let co = (*t).co;
-        raw::lua_pushboolean(co, 0);
-        raw::lua_insert(co, 1);
+        let co = (*t).co_state();
+        co.push_bool(false);
+        co.insert(1);
         thread_ended(sess, t);
         None
     }
@@ -351,7 +361,7 @@ pub unsafe fn traceback(t: *mut Thread) -> String {
             // the entry thread's function is the handler's code itself: upstream shows it as
             // the main chunk (its LuaJIT runs the chunk, ours a closure made from it)
             let entry = !(*t).user && !(*t).coroutine;
-            frames(&mut out, (*t).co, entry);
+            (*t).co_state().frames(&mut out, entry);
             id += 1;
             t = (*t).parent;
             if !t.is_null() && (*t).status == ThreadStatus::Dead {
@@ -360,42 +370,4 @@ pub unsafe fn traceback(t: *mut Thread) -> String {
         }
     }
     out
-}
-
-/// The frames of `co`, one per line.
-unsafe fn frames(out: &mut String, co: *mut lua_State, entry: bool) {
-    let mut level = 0;
-    // SAFETY: lua_getstack/lua_getinfo only read co's frames.
-    unsafe {
-        let mut ar: raw::lua_Debug = std::mem::zeroed();
-        let mut depth = 0;
-        while raw::lua_getstack(co, depth, &mut ar) != 0 {
-            depth += 1;
-        }
-        while raw::lua_getstack(co, level, &mut ar) != 0 {
-            if level >= 22 {
-                out.push_str("\n\t...");
-                break;
-            }
-            raw::lua_getinfo(co, c"Snl".as_ptr(), &mut ar);
-            let src = CStr::from_ptr(ar.short_src.as_ptr()).to_string_lossy();
-            out.push_str(&format!("\n\t{src}:"));
-            if ar.currentline > 0 {
-                out.push_str(&format!("{}:", ar.currentline));
-            }
-            let namewhat = if ar.namewhat.is_null() { "" } else { CStr::from_ptr(ar.namewhat).to_str().unwrap_or("") };
-            if !namewhat.is_empty() && !ar.name.is_null() {
-                out.push_str(&format!(" in function '{}'", CStr::from_ptr(ar.name).to_string_lossy()));
-            } else {
-                let what = if ar.what.is_null() { "" } else { CStr::from_ptr(ar.what).to_str().unwrap_or("") };
-                match what {
-                    "main" => out.push_str(" in main chunk"),
-                    "Lua" if entry && level == depth - 1 => out.push_str(" in main chunk"),
-                    "C" | "tail" => out.push_str(" ?"),
-                    _ => out.push_str(&format!(" in function <{src}:{}>", ar.linedefined)),
-                }
-            }
-            level += 1;
-        }
-    }
 }

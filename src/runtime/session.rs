@@ -4,7 +4,7 @@
 use std::ffi::c_int;
 use std::ptr;
 
-use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
+use crate::runtime::thread::{thread_ptr, Status as ThreadStatus, Thread, ThreadKey};
 use crate::sys::stream::StreamInfo;
 use crate::sys::*;
 
@@ -69,7 +69,7 @@ pub struct Session {
     /// The thread Lua code runs in right now.
     pub cur: *mut Thread,
     /// Threads ready to run again (with how many values they are resumed), in order.
-    pub posted: std::collections::VecDeque<(*mut Thread, c_int)>,
+    pub posted: std::collections::VecDeque<(ThreadKey, c_int)>,
     /// A thread just spawned, to run before its parent (with its argument count).
     pub spawned: Option<(ThreadKey, c_int)>,
     /// The `ngx.on_abort` callback's thread, waiting for a client abort.
@@ -93,8 +93,9 @@ pub struct Session {
     /// What that log appends to each line (", context: ngx.timer, client: ...").
     pub log_context: String,
     /// What the phase does once the entry thread has ended.
-    pub on_done: Option<unsafe fn(*mut Session, crate::runtime::scheduler::Outcome)>,
-    /// A stand-in session's report to its creator when its thread ends (`runtime::detached`).
+    pub on_done: Option<fn(crate::runtime::live::LiveSession, crate::runtime::scheduler::Outcome)>,
+    /// A stand-in session's report to its creator when its thread ends (`runtime::detached`,
+    /// whose `finish` the scheduler calls instead of an `on_done`).
     pub detached_done: Option<fn(crate::runtime::scheduler::Outcome)>,
     /// `ngx.req.socket()` state, once acquired.
     /// (The request socket's state is the API's: the runtime only keeps it with the session.)
@@ -206,7 +207,7 @@ impl Session {
 
     /// Whether the thread `t` is posted to run again.
     pub fn is_posted(&self, t: *const Thread) -> bool {
-        self.posted.iter().any(|(p, _)| ptr::eq(*p, t))
+        self.posted.iter().any(|(k, _)| thread_ptr(*k).is_some_and(|p| ptr::eq(p, t)))
     }
 
     /// The running thread no longer waits in `ngx.thread.wait` for its children.
@@ -224,10 +225,8 @@ impl Session {
 
     /// Ends the thread running `co`, when it is one of the session's.
     pub fn end_thread_of(&mut self, co: *mut lua_State) {
-        let t = self.find_thread(co);
-        if !t.is_null() {
-            // SAFETY: t is one of this session's boxed threads.
-            unsafe { self.end_thread(t) }
+        if let Some(t) = self.thread_mut(co) {
+            t.end();
         }
     }
 
@@ -251,20 +250,21 @@ impl Session {
     /// Adds a thread and returns it (its address is stable: threads are boxed).
     pub fn add_thread(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> *mut Thread {
         let me = self as *mut Session;
-        self.threads.push(Thread::new(me, co, co_ref, user, parent));
+        // SAFETY: l is the main state of the VM the session runs in, which outlives the
+        // session and its threads.
+        let main = unsafe { MainState::from_raw(self.l) }.expect("a session runs in a VM");
+        self.threads.push(Thread::new(me, main, co, co_ref, user, parent));
         let t = self.threads.last_mut().expect("just pushed");
         &mut **t as *mut Thread
     }
 
     /// Ends a thread: its wait is cancelled and its coroutine let go.
+    ///
+    /// # Safety
+    /// `t` is one of this session's threads.
     pub unsafe fn end_thread(&mut self, t: *mut Thread) {
-        let l = self.l;
-        // SAFETY: t is one of this session's threads.
-        unsafe {
-            (*t).cancel_wait();
-            (*t).unref(l);
-            (*t).status = ThreadStatus::Dead;
-        }
+        // SAFETY: the caller's contract.
+        unsafe { (*t).end() }
     }
 
     /// The session's log as a handle.
@@ -371,14 +371,10 @@ impl Session {
     }
 
     /// Lets go of every thread (a new phase starts with a new entry thread).
-    pub unsafe fn release_threads(&mut self) {
-        let l = self.l;
+    pub fn release_threads(&mut self) {
         for t in self.threads.iter_mut() {
-            // SAFETY: the threads are this session's.
-            unsafe {
-                t.cancel_wait();
-                t.unref(l);
-            }
+            t.cancel_wait();
+            t.unref();
         }
         self.threads.clear();
         self.posted.clear();

@@ -10,6 +10,7 @@ use std::ffi::c_int;
 use std::ptr::NonNull;
 
 use crate::runtime::session::Session;
+use crate::sys::co_state::CoState;
 use crate::sys::key_timer::KeyTimer;
 use crate::sys::registry::{self, Key, Slots};
 use crate::sys::*;
@@ -58,6 +59,8 @@ pub enum Status {
 }
 
 pub struct Thread {
+    /// The VM the coroutine belongs to (where its anchor is).
+    main: MainState,
     pub co: *mut lua_State,
     /// Anchor of the coroutine in the VM's coroutine table.
     pub co_ref: c_int,
@@ -89,8 +92,16 @@ pub struct Thread {
 }
 
 impl Thread {
-    pub fn new(sess: *mut Session, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> Box<Thread> {
+    pub fn new(
+        sess: *mut Session,
+        main: MainState,
+        co: *mut lua_State,
+        co_ref: c_int,
+        user: bool,
+        parent: *mut Thread,
+    ) -> Box<Thread> {
         let mut t = Box::new(Thread {
+            main,
             co,
             co_ref,
             user,
@@ -119,6 +130,14 @@ impl Thread {
     pub fn wait_with(&mut self, on_cancel: impl FnOnce(&mut Thread) + 'static) {
         self.pending = Some(run_on_cancel);
         self.on_cancel = Some(Box::new(on_cancel));
+    }
+
+    /// The thread's coroutine, as the scheduler drives it.
+    pub fn co_state(&self) -> CoState {
+        // SAFETY: the coroutine is anchored while the thread is live (until `unref`, after
+        // which the scheduler no longer runs or reads it), and the scheduler uses the handle
+        // only while the coroutine is not running, or to resume it.
+        unsafe { CoState::from_raw(self.co) }.expect("a thread has a coroutine")
     }
 
     /// The coroutine of a thread found in the thread table (so anchored), waiting in a yield:
@@ -154,18 +173,17 @@ impl Thread {
     }
 
     /// Lets go of the coroutine (the registry anchor).
-    pub unsafe fn unref(&mut self, l: *mut lua_State) {
+    pub fn unref(&mut self) {
         // its coroutine may be collected from now on: events must not find it
         THREADS.with(|t| t.borrow_mut().remove(self.key));
-        if self.co_ref != LUA_NOREF {
-            // SAFETY: the coroutine table lives in the VM's registry.
-            unsafe {
-                raw::lua_getfield(l, LUA_REGISTRYINDEX, crate::runtime::vm::COROUTINES.as_ptr());
-                raw::luaL_unref(l, -1, self.co_ref);
-                raw::lua_settop(l, -2);
-            }
-            self.co_ref = LUA_NOREF;
-        }
+        self.main.unref_coroutine(std::mem::replace(&mut self.co_ref, LUA_NOREF));
+    }
+
+    /// Ends the thread: its wait is cancelled and its coroutine let go.
+    pub fn end(&mut self) {
+        self.cancel_wait();
+        self.unref();
+        self.status = Status::Dead;
     }
 }
 

@@ -1,11 +1,13 @@
 //! The raw layer: nginx's and LuaJIT's C APIs, PCRE2, and the panic boundary. Nothing in here
 //! uses the rest of the crate; everything above it works through the helpers defined here.
 
+mod anchor;
 pub mod call;
 pub mod cbuf;
 pub mod clock;
 mod closure;
 pub mod cmodule;
+pub mod co_state;
 pub mod conf;
 pub mod conn;
 pub mod coroutine;
