@@ -141,6 +141,20 @@ impl Conn {
         }
     }
 
+    /// Whether nginx's preread phase only peeks at the connection's data (`MSG_PEEK`: nginx
+    /// 1.25.5+ with edge-triggered epoll and EPOLLRDHUP, or kqueue, on a connection without
+    /// TLS). Its preread buffer is then a copy of what the socket still holds, not data taken
+    /// from it.
+    pub fn preread_peeks(self) -> bool {
+        if !self.raw().ssl.is_null() {
+            return false;
+        }
+        // SAFETY: nginx's event flags, set once by the event module before any connection.
+        let (flags, rdhup) = unsafe { (ngx_event_flags as u32, ngx_use_epoll_rdhup != 0) };
+        flags & NGX_USE_CLEAR_EVENT != 0
+            && (flags & NGX_USE_KQUEUE_EVENT != 0 || (flags & NGX_USE_EPOLL_EVENT != 0 && rdhup))
+    }
+
     /// Peeks one byte from the socket without reading it: Ok(true) when one waits, Ok(false)
     /// at an end of file, Err(errno) when recv failed (EAGAIN: nothing yet).
     pub fn peek_byte(self) -> Result<bool, i32> {

@@ -221,12 +221,16 @@ impl ReqSocket {
     }
 
     /// Serves `pat`: first from the bytes nginx already read (the preread buffer, which peek
-    /// looks at), then from the connection.
+    /// looks at), then from the connection. When nginx only peeked at the bytes (they are
+    /// still in the socket), they are read from the socket: taking the copy would deliver
+    /// them twice, and leave them unread when the connection closes (a reset).
     fn read(&mut self, c: Conn, pat: Pattern) -> Read {
         if !self.consumed {
             self.consumed = true;
-            if let Some(data) = c.take_buffered(usize::MAX) {
-                self.recv.push(&data);
+            if !c.preread_peeks() {
+                if let Some(data) = c.take_buffered(usize::MAX) {
+                    self.recv.push(&data);
+                }
             }
         }
         self.recv.read(c, pat)
