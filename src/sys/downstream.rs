@@ -13,6 +13,9 @@ use super::lua::{raw, LUA_REGISTRYINDEX};
 use super::ngx::*;
 use super::stream::{StreamInfo, StreamSession};
 
+/// The nginx version whose preread phase peeks (`ngx_stream_preread_peek`, nginx 1.25.5).
+const PREREAD_PEEK_SINCE: u32 = 1_025_005;
+
 impl Conn {
     /// The connection an event of it belongs to.
     ///
@@ -147,6 +150,11 @@ impl Conn {
     /// TLS). Its preread buffer is then a copy of what the socket still holds, not data taken
     /// from it.
     pub fn preread_peeks(self) -> bool {
+        // older nginx always reads in the preread phase
+        if nginx_version < PREREAD_PEEK_SINCE {
+            return false;
+        }
+        #[cfg(ngx_feature = "stream_ssl")]
         if !self.raw().ssl.is_null() {
             return false;
         }
