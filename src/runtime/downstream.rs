@@ -14,33 +14,29 @@ use crate::sys::downstream::OutChains;
 impl Session {
     /// The downstream connection (none for a session-less context: a timer's).
     pub fn downstream(&self) -> Option<Conn> {
-        self.stream_session().map(|s| s.conn())
-    }
-
-    /// The nginx session (none for a session-less context).
-    fn stream_session(&self) -> Option<StreamSession<'_>> {
-        // SAFETY: s is null or the live stream session this context belongs to (the context
-        // lives in its pool); the handle lives no longer than the borrow of the context.
-        unsafe { StreamSession::from_raw(self.s) }
+        self.stream().map(|s| s.client_conn())
     }
 
     /// The server's configuration (none for a session-less context).
     pub fn server_conf(&self) -> Option<&SrvConf> {
-        self.stream_session().and_then(|s| s.srv_conf())
+        self.stream().and_then(|s| s.server_conf_slot())
     }
 
     /// Sends on what nginx holds for the client (its filters' buffered output).
     pub fn flush_held(&mut self) -> isize {
-        self.stream_session().map_or(NGX_ERROR as isize, |s| s.flush_held())
+        self.stream().map_or(NGX_ERROR as isize, |s| s.flush_output())
     }
 }
 
 /// Sends `data` to the client, copying it into a recycled (or new) pool buffer (an error for
 /// a session-less context, which has no client).
 pub fn write(sess: &mut Session, data: &[u8]) -> isize {
-    // SAFETY: as stream_session; the lists below are fields apart from the nginx session.
-    let Some(s) = (unsafe { StreamSession::from_raw(sess.s) }) else { return NGX_ERROR as isize };
-    s.send_output(data, OutChains { free: &mut sess.out_free, busy: &mut sess.out_busy })
+    let (mut free, mut busy) = (sess.out_free, sess.out_busy);
+    let rc = sess
+        .stream()
+        .map_or(NGX_ERROR as isize, |s| s.send_output(data, OutChains { free: &mut free, busy: &mut busy }));
+    (sess.out_free, sess.out_busy) = (free, busy);
+    rc
 }
 
 /// The session whose downstream connection `ev` is an event of (none when Lua never ran for
@@ -63,13 +59,14 @@ pub unsafe fn event_session(ev: *mut ngx_event_t) -> Option<LiveSession> {
 /// # Safety
 /// `s` is a live stream session, not used by the caller afterwards (it may be freed).
 pub unsafe fn finalize(s: *mut ngx_stream_session_t, rc: isize) {
-    // SAFETY: the caller's contract.
-    if let Some(s) = unsafe { StreamSession::from_raw(s) } {
-        end_session(s, rc);
+    // SAFETY: the caller's contract; the session's Lua context, when set, stays until the
+    // session is finalized.
+    if let Some((timeout, s)) = unsafe { StreamSession::from_raw(s).map(|s| (send_timeout(&s), s)) } {
+        end_session(s, rc, timeout);
     }
 }
 
-fn end_session(s: StreamSession, rc: isize) {
+fn end_session(s: StreamSession, rc: isize, timeout: ngx_msec_t) {
     let conn = s.conn();
     conn.log().expect("a connection log").debug(&format!("finalize stream request: {rc}"));
     let mut rc = rc;
@@ -88,7 +85,7 @@ fn end_session(s: StreamSession, rc: isize) {
         conn.set_handler(Dir::Read, Some(ignore_event));
         conn.set_handler(Dir::Write, Some(flush_then_finalize));
         if !conn.is_delayed(Dir::Write) {
-            conn.add_timer(Dir::Write, send_timeout(&s));
+            conn.add_timer(Dir::Write, timeout);
         }
         if conn.rearm(Dir::Write) {
             return;
@@ -104,15 +101,18 @@ pub unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
 /// Write handler while the last output drains; the status waits in `s->status`.
 unsafe extern "C" fn flush_then_finalize(wev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: wev is the write event of a live session's connection (c->data = s).
-        let s = unsafe { Conn::of_event(wev).and_then(|c| StreamSession::from_raw(c.data() as _)) };
-        if let Some(s) = s {
-            drain(s);
+        // SAFETY: wev is the write event of a live session's connection (c->data = s), whose
+        // Lua context, when set, stays until the session is finalized.
+        let s = unsafe {
+            Conn::of_event(wev).and_then(|c| StreamSession::from_raw(c.data() as _)).map(|s| (send_timeout(&s), s))
+        };
+        if let Some((timeout, s)) = s {
+            drain(s, timeout);
         }
     })
 }
 
-fn drain(s: StreamSession) {
+fn drain(s: StreamSession, timeout: ngx_msec_t) {
     let conn = s.conn();
     if conn.take_timedout(Dir::Write) {
         if let Some(log) = conn.log() {
@@ -128,7 +128,7 @@ fn drain(s: StreamSession) {
     }
     if conn.buffered() {
         if !conn.is_delayed(Dir::Write) {
-            conn.add_timer(Dir::Write, send_timeout(&s));
+            conn.add_timer(Dir::Write, timeout);
         }
         if !conn.rearm(Dir::Write) {
             s.finalize_session(NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_uint_t);
@@ -141,7 +141,10 @@ fn drain(s: StreamSession) {
 }
 
 /// How long the last output may take to drain: the session's `lua_socket_send_timeout`.
-fn send_timeout(s: &StreamSession) -> ngx_msec_t {
-    // SAFETY: s is live; its Lua context, when set, stays until the session is finalized.
+///
+/// # Safety
+/// The session's Lua context, when set, is live.
+unsafe fn send_timeout(s: &StreamSession) -> ngx_msec_t {
+    // SAFETY: the caller's contract.
     unsafe { Session::of(s.as_ptr()).map_or(60_000, |sess| (*sess).send_timeout) }
 }

@@ -6,11 +6,15 @@ use std::ffi::{c_void, CStr};
 use std::ptr;
 
 use super::call::Call;
+use super::conf::ConfSlot;
 use super::conn::{Conn, Dir};
 use super::event::EventHandler;
 use super::lua::{raw, LUA_REGISTRYINDEX};
 use super::ngx::*;
-use super::stream::StreamSession;
+use super::stream::{StreamInfo, StreamSession};
+
+/// The nginx version whose preread phase peeks (`ngx_stream_preread_peek`, nginx 1.25.5).
+const PREREAD_PEEK_SINCE: u32 = 1_025_005;
 
 impl Conn {
     /// The connection an event of it belongs to.
@@ -141,6 +145,25 @@ impl Conn {
         }
     }
 
+    /// Whether nginx's preread phase only peeks at the connection's data (`MSG_PEEK`: nginx
+    /// 1.25.5+ with edge-triggered epoll and EPOLLRDHUP, or kqueue, on a connection without
+    /// TLS). Its preread buffer is then a copy of what the socket still holds, not data taken
+    /// from it.
+    pub fn preread_peeks(self) -> bool {
+        // older nginx always reads in the preread phase
+        if nginx_version < PREREAD_PEEK_SINCE {
+            return false;
+        }
+        #[cfg(ngx_feature = "stream_ssl")]
+        if !self.raw().ssl.is_null() {
+            return false;
+        }
+        // SAFETY: nginx's event flags, set once by the event module before any connection.
+        let (flags, rdhup) = unsafe { (ngx_event_flags as u32, ngx_use_epoll_rdhup != 0) };
+        flags & NGX_USE_CLEAR_EVENT != 0
+            && (flags & NGX_USE_KQUEUE_EVENT != 0 || (flags & NGX_USE_EPOLL_EVENT != 0 && rdhup))
+    }
+
     /// Peeks one byte from the socket without reading it: Ok(true) when one waits, Ok(false)
     /// at an end of file, Err(errno) when recv failed (EAGAIN: nothing yet).
     pub fn peek_byte(self) -> Result<bool, i32> {
@@ -243,11 +266,31 @@ pub struct OutChains<'a> {
     pub busy: &'a mut *mut ngx_chain_t,
 }
 
+/// Runs `chain` (or just what nginx holds, when null) through the stream filters towards the
+/// client of `s`.
+///
+/// # Safety
+/// `s` is a live stream session; `chain`, when set, is a chain of its pool.
+unsafe fn filter(s: *mut ngx_stream_session_t, chain: *mut ngx_chain_t) -> isize {
+    // SAFETY: the top filter is set once nginx has configured the stream module; the rest is
+    // the caller's contract.
+    unsafe {
+        match ngx_stream_top_filter {
+            Some(f) => f(s, chain, 1),
+            None => NGX_ERROR as isize,
+        }
+    }
+}
+
+fn client_conn(s: *mut ngx_stream_session_t) -> Conn {
+    // SAFETY: the session is live (the handles' contract); its connection lives as long as it.
+    unsafe { Conn::from_raw((*s).connection) }.expect("a stream session has a connection")
+}
+
 impl StreamSession<'_> {
     /// The client connection as a `Conn`.
     pub fn conn(&self) -> Conn {
-        // SAFETY: a live session's connection lives as long as it.
-        unsafe { Conn::from_raw(self.connection()) }.expect("a stream session has a connection")
+        client_conn(self.as_ptr())
     }
 
     /// The status the session will be finalized with.
@@ -262,28 +305,36 @@ impl StreamSession<'_> {
         unsafe { (*self.as_ptr()).status = rc }
     }
 
-    /// Runs `chain` (or just what nginx holds, when null) through the stream filters towards
-    /// the client.
-    fn filter(&self, chain: *mut ngx_chain_t) -> isize {
-        // SAFETY: the top filter is set once nginx has configured the stream module; the
-        // session is live and the chain, when set, is of its pool.
-        unsafe {
-            match ngx_stream_top_filter {
-                Some(f) => f(self.as_ptr(), chain, 1),
-                None => NGX_ERROR as isize,
-            }
-        }
+    /// Sends on what nginx holds for the client.
+    pub fn flush_held(&self) -> isize {
+        // SAFETY: the session is live.
+        unsafe { filter(self.as_ptr(), ptr::null_mut()) }
+    }
+}
+
+impl<'s> StreamInfo<'s> {
+    /// The client connection as a `Conn`.
+    pub fn client_conn(&self) -> Conn {
+        client_conn(self.as_ptr())
+    }
+
+    /// The server configuration slot `T` of the session's server.
+    pub fn server_conf_slot<T: ConfSlot>(&self) -> Option<&'s T> {
+        // SAFETY: every session carries the server confs of all stream modules; the slot holds
+        // a T (ConfSlot's contract) and lives as long as the cycle.
+        unsafe { (*(*self.as_ptr()).srv_conf.add(T::ctx_index()) as *const T).as_ref() }
     }
 
     /// Sends on what nginx holds for the client.
-    pub fn flush_held(&self) -> isize {
-        self.filter(ptr::null_mut())
+    pub fn flush_output(&self) -> isize {
+        // SAFETY: the session is live for 's.
+        unsafe { filter(self.as_ptr(), ptr::null_mut()) }
     }
 
     /// Sends `data` to the client, copied into a recycled (or new) buffer of the session's
     /// pool (`bufs` are the session's lists); an nginx rc.
     pub fn send_output(&self, data: &[u8], bufs: OutChains) -> isize {
-        let c = self.conn();
+        let c = self.client_conn();
         // SAFETY: the connection, its pool and log are live; the buffers are from that pool,
         // and the new one has room for data.
         unsafe {
@@ -297,7 +348,7 @@ impl StreamSession<'_> {
             (*b).last = (*b).last.add(data.len());
             (*b).set_flush(1);
             let mut out = cl;
-            let rc = self.filter(out);
+            let rc = filter(self.as_ptr(), out);
             ngx_chain_update_chains(pool, bufs.free, bufs.busy, &mut out, buf_tag());
             rc
         }

@@ -221,12 +221,16 @@ impl ReqSocket {
     }
 
     /// Serves `pat`: first from the bytes nginx already read (the preread buffer, which peek
-    /// looks at), then from the connection.
+    /// looks at), then from the connection. When nginx only peeked at the bytes (they are
+    /// still in the socket), they are read from the socket: taking the copy would deliver
+    /// them twice, and leave them unread when the connection closes (a reset).
     fn read(&mut self, c: Conn, pat: Pattern) -> Read {
         if !self.consumed {
             self.consumed = true;
-            if let Some(data) = c.take_buffered(usize::MAX) {
-                self.recv.push(&data);
+            if !c.preread_peeks() {
+                if let Some(data) = c.take_buffered(usize::MAX) {
+                    self.recv.push(&data);
+                }
             }
         }
         self.recv.read(c, pat)
@@ -463,17 +467,15 @@ pub unsafe fn take_peeker(sess: *mut Session) -> *mut Thread {
     take_peeker_of(unsafe { &mut *sess })
 }
 
-unsafe fn cancel_peek(sess: *mut Session, t: *mut Thread) {
-    // SAFETY: a waiting thread and its session are live.
-    unsafe {
-        if let Some(sess) = LiveSession::from_raw(sess) {
-            sess.with(|s| {
-                s.peek_need = None;
-                take_peeker_of(s);
-            });
-        }
-        (*t).sleep_ev.disarm();
-    }
+/// The thread waiting in `peek` is killed or its session ends (its own events, the posted
+/// phase run among them, go with the thread's cancel).
+unsafe fn cancel_peek(sess: *mut Session, _t: *mut Thread) {
+    // SAFETY: the session of a waiting thread is live.
+    let Some(sess) = (unsafe { LiveSession::from_raw(sess) }) else { return };
+    sess.with(|s| {
+        s.peek_need = None;
+        take_peeker_of(s);
+    });
 }
 
 unsafe extern "C" fn run_phases(ev: *mut ngx_event_t) {

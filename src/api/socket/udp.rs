@@ -22,6 +22,7 @@ use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::wake;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
+use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::udp::{copy_log, log_of, Recv, UdpConn};
 use crate::sys::*;
 
@@ -53,10 +54,8 @@ pub struct UdpSock {
     /// ends (after which nobody else can own the socket: "bad request", as upstream's stale
     /// owner gives).
     cleanup: Option<usize>,
-    /// The thread waiting in `receive` (upstream's `waiting`). Not a `Waiter`: a socket
-    /// collected while a thread waits lets go of the thread's wait object only, leaving the
-    /// thread waiting (as upstream), which `Waiter` has no way to do.
-    reader: *mut Thread,
+    /// The thread waiting in `receive` (upstream's `waiting`).
+    reader: Waiter,
     recv_size: usize,
     /// The local address given to `bind`, used by the next setpeername.
     local: Option<Vec<u8>>,
@@ -178,7 +177,7 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             read_timeout: 0,
             conf: SocketConf::default(),
             cleanup: None,
-            reader: ptr::null_mut(),
+            reader: Waiter::new(),
             recv_size: MAX_DATAGRAM,
             local: None,
         }));
@@ -192,7 +191,7 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             if u.owner != id {
                 return Some(Err(()));
             }
-            if !u.reader.is_null() {
+            if u.reader.is_waiting() {
                 return Some(Ok(()));
             }
             if u.conn.is_some() {
@@ -306,12 +305,8 @@ fn close_socket(u: &mut UdpSock) {
         log.debug("lua close socket connection");
         u.conn = None;
     }
-    let reader = std::mem::replace(&mut u.reader, ptr::null_mut());
-    if !reader.is_null() {
-        // SAFETY: a thread waiting on the socket is live (its end cancels the wait first); it
-        // is left waiting, no longer ours to wake.
-        unsafe { (*reader).wait_obj = ptr::null_mut() };
-    }
+    // a thread left waiting is no longer ours to wake
+    u.reader.release();
 }
 
 /// The session ends: its sockets close.
@@ -347,7 +342,7 @@ fn usable(c: &mut Call, sess: SessionRef, fname: &'static str, what: &str) -> Re
     if c.type_of(1) != LUA_TTABLE {
         return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
     }
-    let state = c.with_object(1, |u: &mut UdpSock| (u as *const UdpSock, u.conn_ptr(), u.sess, !u.reader.is_null()));
+    let state = c.with_object(1, |u: &mut UdpSock| (u as *const UdpSock, u.conn_ptr(), u.sess, u.reader.is_waiting()));
     let Some((u, conn, owner, busy)) = state else {
         return closed(c, sess, ptr::null(), ptr::null_mut(), what).map(Some);
     };
@@ -436,20 +431,17 @@ fn receive_impl(c: &mut Call) -> LuaResult {
     if armed != Some(true) {
         return c.fail(b"error");
     }
-    let u = c.object_ptr::<UdpSock>(1);
-    let t = sess.with_thread(|thread, t| {
-        thread.wait_obj = u as *mut c_void;
-        thread.pending = Some(cancel_receive);
-        t
+    c.with_object(1, |u: &mut UdpSock| {
+        let obj = u as *mut UdpSock as *mut c_void;
+        u.reader.park(sess, cancel_receive, obj);
     });
-    c.with_object(1, |u: &mut UdpSock| u.reader = t);
     yield_values(0)
 }
 
 /// One datagram, if one is there.
 fn read(u: &mut UdpSock) -> Received {
     let log = u.conn.as_ref().and_then(|c| c.conn().log()).expect("a connected socket's log");
-    log.debug(&format!("lua udp socket read data: waiting: {}", !u.reader.is_null() as u8));
+    log.debug(&format!("lua udp socket read data: waiting: {}", u.reader.is_waiting() as u8));
     let r = u.conn.as_ref().expect("a connected socket").recv(u.recv_size);
     let n = match &r {
         Recv::Data(d) => d.len() as isize,
@@ -472,7 +464,7 @@ unsafe fn cancel_receive(_sess: *mut Session, t: *mut Thread) {
         let u = (*t).wait_obj as *mut UdpSock;
         (*t).wait_obj = ptr::null_mut();
         if let Some(u) = u.as_mut() {
-            u.reader = ptr::null_mut();
+            u.reader.forget();
             close_socket(u);
         }
     }
@@ -482,21 +474,27 @@ unsafe extern "C" fn on_read(rev: *mut ngx_event_t) {
     guard((), || {
         // SAFETY: rev belongs to an open socket connection whose data is its UdpSock; the
         // borrow of the socket ends before the woken thread runs.
-        unsafe {
+        let woken = unsafe {
             let Some(conn) = Conn::of_event(rev) else { return };
-            let u = &mut *(conn.data() as *mut UdpSock);
-            if let Some((sess, t, n)) = read_ready(u, conn) {
-                wake(sess, t, n);
-            }
+            read_ready(&mut *(conn.data() as *mut UdpSock), conn)
+        };
+        if let Some((t, res)) = woken {
+            t.resume(|co| match res {
+                Ok(d) => {
+                    co.push_bytes(&d);
+                    1
+                }
+                Err(e) => co.fail(e.as_bytes()).unwrap_or(2),
+            });
         }
     })
 }
 
 /// The read event of a socket: the waiting receive gets its datagram or error (its thread is
-/// returned, results pushed, to be woken), or goes on waiting.
-fn read_ready(u: &mut UdpSock, conn: Conn) -> Option<(*mut Session, *mut Thread, c_int)> {
+/// returned with them, to be resumed), or goes on waiting.
+fn read_ready(u: &mut UdpSock, conn: Conn) -> Option<(Parked, Result<Vec<u8>, String>)> {
     let log = conn.log()?;
-    if u.reader.is_null() {
+    if !u.reader.is_waiting() {
         log.debug("lua udp socket dummy handler");
         return None;
     }
@@ -523,22 +521,9 @@ fn read_ready(u: &mut UdpSock, conn: Conn) -> Option<(*mut Session, *mut Thread,
         Received::Data(d) => Ok(d),
         Received::Failed(e) => Err(e),
     };
-    let t = std::mem::replace(&mut u.reader, ptr::null_mut());
-    // SAFETY: the waiting thread is live (its end cancels the wait first) and suspended in its
-    // yield: what is pushed on it is what the yield returns.
-    let n = unsafe {
-        (*t).wait_obj = ptr::null_mut();
-        let mut co = Call::nested((*t).co);
-        match res {
-            Ok(d) => {
-                co.push_bytes(&d);
-                1
-            }
-            Err(e) => co.fail(e.as_bytes()).unwrap_or(2),
-        }
-    };
+    let t = u.reader.take()?;
     log.debug("lua udp socket waking up the current request");
-    Some((u.sess, t, n))
+    Some((t, res))
 }
 
 fn settimeout_impl(c: &mut Call) -> LuaResult {
