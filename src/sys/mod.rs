@@ -8,6 +8,7 @@ mod closure;
 pub mod cmodule;
 pub mod conf;
 pub mod conn;
+pub mod conn_connect;
 pub mod coroutine;
 pub mod digest;
 pub mod event;
@@ -18,7 +19,10 @@ mod object;
 pub mod openssl;
 pub mod pcall;
 pub mod pcre2;
+pub mod resolver;
 pub mod shdict;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_client;
 pub mod state;
 pub mod stream;
 pub mod udata;

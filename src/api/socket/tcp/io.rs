@@ -26,7 +26,7 @@ pub(super) fn finish(c: &mut Call, out: Outcome) -> LuaResult {
 }
 
 /// The running session, which the socket of `self` must belong to (or to none yet).
-pub(super) fn in_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
+pub(crate) fn in_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
     let owner = with_this(c, fname, |sock| sock.owner_sess())?;
     let sess = SessionRef::current(c)?;
     if !owner.is_null() && owner != sess.with(|s| s as *mut Session) {
