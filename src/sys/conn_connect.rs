@@ -9,6 +9,7 @@ use std::ptr::NonNull;
 use super::conn::{Conn, Dir};
 use super::event::EventHandler;
 use super::ngx::*;
+use super::stream::StreamInfo;
 
 /// An open outgoing connection, closed on drop.
 pub struct PeerConn(Conn);
@@ -242,5 +243,15 @@ pub unsafe fn event_owner(ev: *mut ngx_event_t) -> *mut c_void {
     unsafe {
         let c = (*ev).data as *mut ngx_connection_t;
         (*c).data
+    }
+}
+
+/// The core module's configuration of a session's server (`tcp_nodelay`, `resolver`).
+pub fn core_srv_conf<'s>(s: StreamInfo<'s>) -> &'s ngx_stream_core_srv_conf_t {
+    // SAFETY: a live session's srv_conf array holds the core module's conf, which lives as
+    // long as the cycle (longer than the session).
+    unsafe {
+        let index = (*std::ptr::addr_of!(ngx_stream_core_module)).ctx_index;
+        &*(*(*s.as_ptr()).srv_conf.add(index) as *const ngx_stream_core_srv_conf_t)
     }
 }

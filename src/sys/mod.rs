@@ -19,6 +19,7 @@ mod object;
 pub mod openssl;
 pub mod pcall;
 pub mod pcre2;
+pub mod peer_addr;
 pub mod resolver;
 pub mod shdict;
 #[cfg(ngx_feature = "stream_ssl")]

@@ -38,10 +38,7 @@ impl Resolver {
     /// The resolver of a session's server; without a session (timers), the first server's.
     pub fn of(stream: Option<StreamInfo>) -> Resolver {
         match stream {
-            // SAFETY: a live session's srv_conf array holds the core module's conf.
-            Some(s) => Resolver::of_core(unsafe {
-                *(*s.as_ptr()).srv_conf.add(core_index()) as *const ngx_stream_core_srv_conf_t
-            }),
+            Some(s) => Resolver::of_core(super::conn_connect::core_srv_conf(s)),
             None => Resolver::of_core(first_core_srv_conf()),
         }
     }

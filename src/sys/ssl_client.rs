@@ -178,3 +178,98 @@ impl<'l> Call<'l> {
         }
     }
 }
+
+/// What a client TLS context is made of (a server's `lua_ssl_*` settings).
+pub struct ClientCtxSettings<'a> {
+    /// `NGX_SSL_*` protocol bits.
+    pub protocols: usize,
+    pub ciphers: &'a [u8],
+    /// The certificate, and its key if one was given.
+    pub certificate: Option<(&'a [u8], Option<&'a [u8]>)>,
+    pub trusted_certificate: Option<&'a [u8]>,
+    pub verify_depth: usize,
+    pub crl: &'a [u8],
+    pub conf_commands: Option<&'a [(Vec<u8>, Vec<u8>)]>,
+}
+
+/// Why a client TLS context was not made.
+pub enum CtxError {
+    /// nginx failed (and logged why).
+    Failed,
+    /// A certificate without a key.
+    NoKey,
+}
+
+/// An nginx string over `bytes`, copied into the configuration pool and NUL-terminated.
+fn pool_str(cf: &super::conf::Conf, bytes: &[u8]) -> Result<ngx_str_t, CtxError> {
+    // SAFETY: the configuration pool lives as long as the cycle; the copy is of bytes.len()
+    // bytes into an allocation one longer.
+    unsafe {
+        let p = ngx_pnalloc(cf.pool(), bytes.len() + 1) as *mut u8;
+        if p.is_null() {
+            return Err(CtxError::Failed);
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+        *p.add(bytes.len()) = 0;
+        Ok(ngx_str_t { len: bytes.len(), data: p })
+    }
+}
+
+fn ok(rc: ngx_int_t) -> Result<(), CtxError> {
+    if rc == NGX_OK as ngx_int_t {
+        Ok(())
+    } else {
+        Err(CtxError::Failed)
+    }
+}
+
+/// Makes a client TLS context in the configuration `cf` being read (freed with its pool).
+pub fn create_client_ctx(cf: &super::conf::Conf, s: &ClientCtxSettings) -> Result<NonNull<ngx_ssl_t>, CtxError> {
+    let cfp = cf.as_ptr();
+    // SAFETY: cf is the live parser state; the context and everything it is given live in the
+    // configuration pool, which nginx frees with the cycle (the cleanup frees the context).
+    unsafe {
+        let ssl = ngx_pcalloc(cf.pool(), std::mem::size_of::<ngx_ssl_t>()) as *mut ngx_ssl_t;
+        let ssl = NonNull::new(ssl).ok_or(CtxError::Failed)?;
+        let p = ssl.as_ptr();
+        (*p).log = cf.log();
+        ok(ngx_ssl_create(p, s.protocols as ngx_uint_t, std::ptr::null_mut()))?;
+        let cln = ngx_pool_cleanup_add(cf.pool(), 0);
+        if cln.is_null() {
+            ngx_ssl_cleanup_ctx(p as *mut c_void);
+            return Err(CtxError::Failed);
+        }
+        (*cln).handler = Some(ngx_ssl_cleanup_ctx);
+        (*cln).data = p as *mut c_void;
+
+        let mut ciphers = pool_str(cf, s.ciphers)?;
+        ok(ngx_ssl_ciphers(cfp, p, &mut ciphers, 0))?;
+        if let Some((cert, key)) = s.certificate {
+            let key = key.ok_or(CtxError::NoKey)?;
+            let (mut c, mut k) = (pool_str(cf, cert)?, pool_str(cf, key)?);
+            ok(ngx_ssl_certificate(cfp, p, &mut c, &mut k, std::ptr::null_mut()))?;
+        }
+        if let Some(trusted) = s.trusted_certificate {
+            let mut t = pool_str(cf, trusted)?;
+            ok(ngx_ssl_trusted_certificate(cfp, p, &mut t, s.verify_depth as ngx_int_t))?;
+        }
+        let mut crl = pool_str(cf, s.crl)?;
+        ok(ngx_ssl_crl(cfp, p, &mut crl))?;
+        if let Some(cmds) = s.conf_commands {
+            let arr = ngx_array_create(cf.pool(), cmds.len().max(1), std::mem::size_of::<ngx_keyval_t>());
+            if arr.is_null() {
+                return Err(CtxError::Failed);
+            }
+            for (k, v) in cmds {
+                let kv = ngx_array_push(arr) as *mut ngx_keyval_t;
+                if kv.is_null() {
+                    return Err(CtxError::Failed);
+                }
+                (*kv).key = pool_str(cf, k)?;
+                (*kv).value = pool_str(cf, v)?;
+            }
+            ok(ngx_ssl_conf_commands(cfp, p, arr))?;
+        }
+        Ok(ssl)
+    }
+}

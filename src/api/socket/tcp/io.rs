@@ -2,6 +2,8 @@
 
 use super::*;
 
+use crate::sys::conn_connect::core_srv_conf;
+
 /// What a receive started on the socket (inside its borrow) has the call return.
 pub(super) enum Outcome {
     Read(Read),
@@ -278,15 +280,7 @@ fn set_nodelay(sess: SessionRef, c: Conn) -> Result<(), &'static [u8]> {
 
 /// The server's `tcp_nodelay` (on for a session without a server: a timer's).
 fn server_nodelay(sess: SessionRef) -> bool {
-    let s = sess.with(|s| s.s);
-    if s.is_null() {
-        return true;
-    }
-    // SAFETY: a live stream session's srv_conf array holds the core module's configuration.
-    unsafe {
-        let cscf = *(*s).srv_conf.add(ngx_stream_core_module.ctx_index) as *const ngx_stream_core_srv_conf_t;
-        (*cscf).tcp_nodelay != 0
-    }
+    sess.with(|s| s.stream().is_none_or(|s| core_srv_conf(s).tcp_nodelay != 0))
 }
 
 /// The write event of a socket whose writer waits: the send goes on, or ends and wakes it.
