@@ -64,7 +64,6 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
         options = connect_options(c, n)?;
         n -= 1;
     }
-    let (pool, pool_size, backlog) = options;
     let host = match c.type_of(2) {
         LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
         _ => return c.arg_error(2, "connect", format!("string expected, got {}", c.type_name_at(2))),
@@ -84,7 +83,7 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
     in_session(c, "connect")?;
     let yieldable = c.ensure_yieldable();
     let step = with_this(c, "connect", |sock| {
-        let step = start(sess, sock, host, port, pool, pool_size, backlog, yieldable);
+        let step = start(sess, sock, host, port, options, yieldable);
         if matches!(step, Step::Wait) {
             let obj = sock as *mut TcpSocket as *mut c_void;
             sock.connector.park(sess, cancel_wait, obj);
@@ -104,15 +103,12 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
 
 /// Links the socket to the running session and starts its connect: a pooled connection, a
 /// place in the pool's queue, or a new connection.
-#[allow(clippy::too_many_arguments)]
 fn start(
     sess: SessionRef,
     sock: &mut TcpSocket,
     host: Vec<u8>,
     port: Option<u16>,
-    pool: Option<Vec<u8>>,
-    pool_size: usize,
-    backlog: Option<i64>,
+    (pool, pool_size, backlog): ConnectOptions,
     yieldable: Result<(), LuaError>,
 ) -> Step {
     if let Some(busy) = sock.busy() {
