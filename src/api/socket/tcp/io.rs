@@ -83,9 +83,9 @@ pub(super) fn after_read_error(sock: &mut TcpSocket, r: Read) -> Read {
 }
 
 /// The read event of a socket whose reader waits: the read goes on, or ends and wakes it.
-pub(super) fn read_ready(sock: &mut TcpSocket) {
-    let Some(c) = sock.conn() else { return };
-    let Some(pat) = sock.waiting_read else { return };
+pub(super) fn read_ready(sock: &mut TcpSocket) -> Option<Woken> {
+    let c = sock.conn()?;
+    let pat = sock.waiting_read?;
     let r = if c.take_timedout(Dir::Read) {
         if sock.conf.log_errors() {
             sock.logger().error(NGX_LOG_ERR, 0, b"stream lua tcp socket read timed out");
@@ -95,7 +95,7 @@ pub(super) fn read_ready(sock: &mut TcpSocket) {
         match sock.recv.read(c, pat) {
             Read::Again => {
                 if c.rearm(Dir::Read) {
-                    return;
+                    return None;
                 }
                 sock.recv.fail(pat, "failed to add event".into())
             }
@@ -105,9 +105,7 @@ pub(super) fn read_ready(sock: &mut TcpSocket) {
     c.clear_timer(Dir::Read);
     let r = after_read_error(sock, r);
     sock.waiting_read = None;
-    if let Some(t) = sock.reader.take() {
-        t.resume(|co| push_read(co, r));
-    }
+    Some(Woken::Read(sock.reader.take()?, r))
 }
 
 pub(super) fn receive_impl(c: &mut Call) -> LuaResult {
@@ -284,8 +282,8 @@ fn server_nodelay(sess: SessionRef) -> bool {
 }
 
 /// The write event of a socket whose writer waits: the send goes on, or ends and wakes it.
-pub(super) fn write_ready(sock: &mut TcpSocket) {
-    let Some(c) = sock.conn() else { return };
+pub(super) fn write_ready(sock: &mut TcpSocket) -> Option<Woken> {
+    let c = sock.conn()?;
     let r = if c.take_timedout(Dir::Write) {
         if sock.conf.log_errors() {
             sock.logger().error(NGX_LOG_ERR, 0, b"stream lua tcp socket write timed out");
@@ -296,7 +294,7 @@ pub(super) fn write_ready(sock: &mut TcpSocket) {
         match send_some(sock) {
             Ok(false) => {
                 if c.rearm(Dir::Write) {
-                    return;
+                    return None;
                 }
                 sock.write_closed = true;
                 Err(b"failed to add event".to_vec())
@@ -311,17 +309,5 @@ pub(super) fn write_ready(sock: &mut TcpSocket) {
     c.clear_timer(Dir::Write);
     // SAFETY: the socket's session is live while its writer waits.
     unsafe { sock.out.release(sock.sess) };
-    if let Some(t) = sock.writer.take() {
-        t.resume(|co| match r {
-            Ok(n) => {
-                co.push_int(n as i64);
-                1
-            }
-            Err(e) => {
-                co.push_nil();
-                co.push_bytes(&e);
-                2
-            }
-        });
-    }
+    Some(Woken::Sent(sock.writer.take()?, r))
 }

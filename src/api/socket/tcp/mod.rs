@@ -244,6 +244,34 @@ pub(crate) fn resume(w: Wake) {
     }
 }
 
+/// A thread an event of the socket's connection wakes, with what it returns; resumed once
+/// the socket's borrow has ended (Lua may reach the socket again).
+pub(crate) enum Woken {
+    Connected(Parked, Result<(), Vec<u8>>),
+    Read(Parked, Read),
+    Sent(Parked, Result<usize, Vec<u8>>),
+}
+
+impl Woken {
+    fn resume(self) {
+        match self {
+            Woken::Connected(t, r) => resume(Some((t, r))),
+            Woken::Read(t, r) => t.resume(|co| push_read(co, r)),
+            Woken::Sent(t, r) => t.resume(|co| match r {
+                Ok(n) => {
+                    co.push_int(n as i64);
+                    1
+                }
+                Err(e) => {
+                    co.push_nil();
+                    co.push_bytes(&e);
+                    2
+                }
+            }),
+        }
+    }
+}
+
 impl TcpSocket {
     /// The log of the session that connected the socket (the cycle's once it is gone).
     pub(crate) fn logger(&self) -> Log {
@@ -446,13 +474,13 @@ pub(crate) unsafe fn cancel_wait(_sess: *mut Session, t: *mut Thread) {
 }
 
 /// The read event of the socket's connection.
-fn read_event(sock: &mut TcpSocket) -> Wake {
+fn read_event(sock: &mut TcpSocket) -> Option<Woken> {
     if sock.sess.is_null() {
         return None;
     }
     if matches!(sock.stage, Stage::Connecting) {
         let timed_out = sock.conn().is_some_and(|c| c.timed_out(Dir::Read));
-        return connect_done(sock, timed_out);
+        return connect_done(sock, timed_out).map(|(t, r)| Woken::Connected(t, r));
     }
     if !sock.reader.is_waiting() {
         // nobody reads: keep the event from firing again and again
@@ -463,23 +491,22 @@ fn read_event(sock: &mut TcpSocket) -> Wake {
         }
         return None;
     }
-    read_ready(sock);
-    None
+    read_ready(sock)
 }
 
 /// The write event of the socket's connection.
-fn write_event(sock: &mut TcpSocket) -> Wake {
+fn write_event(sock: &mut TcpSocket) -> Option<Woken> {
     if sock.sess.is_null() {
         return None;
     }
     if matches!(sock.stage, Stage::Connecting) {
         let timed_out = sock.conn().is_some_and(|c| c.timed_out(Dir::Write));
-        return connect_done(sock, timed_out);
+        return connect_done(sock, timed_out).map(|(t, r)| Woken::Connected(t, r));
     }
-    if sock.writer.is_waiting() {
-        write_ready(sock);
+    if !sock.writer.is_waiting() {
+        return None;
     }
-    None
+    write_ready(sock)
 }
 
 /// The socket an event of its connection is for.
@@ -494,10 +521,10 @@ unsafe fn socket_of<'a>(ev: *mut ngx_event_t) -> &'a mut TcpSocket {
 pub(crate) unsafe extern "C" fn on_read_event(rev: *mut ngx_event_t) {
     // SAFETY: rev belongs to the connection of a live socket (an idle one's handlers are the
     // pool's).
-    guard((), || resume(read_event(unsafe { socket_of(rev) })))
+    guard((), || read_event(unsafe { socket_of(rev) }).map_or((), Woken::resume))
 }
 
 pub(crate) unsafe extern "C" fn on_write_event(wev: *mut ngx_event_t) {
     // SAFETY: as in on_read_event.
-    guard((), || resume(write_event(unsafe { socket_of(wev) })))
+    guard((), || write_event(unsafe { socket_of(wev) }).map_or((), Woken::resume))
 }
