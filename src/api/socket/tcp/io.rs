@@ -307,7 +307,7 @@ pub(super) fn write_ready(sock: &mut TcpSocket) -> Option<Woken> {
         }
     };
     c.clear_timer(Dir::Write);
-    // SAFETY: the socket's session is live while its writer waits.
-    unsafe { sock.out.release(sock.sess) };
+    // the socket's session is live while its writer waits
+    sock.release_out();
     Some(Woken::Sent(sock.writer.take()?, r))
 }

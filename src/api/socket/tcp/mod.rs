@@ -272,6 +272,20 @@ impl Woken {
     }
 }
 
+/// The live session a socket belongs to (from `owner_sess`), for socket code outside a Lua
+/// call (events, cancels, cleanups, `__gc`) that must touch it.
+#[derive(Clone, Copy)]
+struct Owner(ptr::NonNull<Session>);
+
+impl Owner {
+    fn with<R>(self, f: impl FnOnce(&mut Session) -> R) -> R {
+        // SAFETY: made by `owner` from a live session just before this use, within the same
+        // event or call; nginx runs one event at a time, nothing holds a borrow of the session
+        // while socket code runs, and f gets no Lua state to reach it again.
+        f(unsafe { &mut *self.0.as_ptr() })
+    }
+}
+
 impl TcpSocket {
     /// The log of the session that connected the socket (the cycle's once it is gone).
     pub(crate) fn logger(&self) -> Log {
@@ -283,6 +297,20 @@ impl TcpSocket {
 
     pub(crate) fn log(&self) -> *mut ngx_log_t {
         self.logger().as_ptr()
+    }
+
+    /// The session that connected the socket, to touch from outside a Lua call.
+    fn owner(&self) -> Option<Owner> {
+        ptr::NonNull::new(self.owner_sess()).map(Owner)
+    }
+
+    /// Gives the send buffer back to the socket's session (or forgets it when the session
+    /// ended).
+    pub(crate) fn release_out(&mut self) {
+        match self.owner() {
+            Some(owner) => owner.with(|s| self.out.give_back(s)),
+            None => self.out.forget(),
+        }
     }
 
     /// The session that connected the socket, if it is still alive.
@@ -365,9 +393,7 @@ impl TcpSocket {
         self.peer = None;
         self.leave_pool();
         self.recv.reset();
-        let sess = self.owner_sess();
-        // SAFETY: owner_sess is live or null.
-        unsafe { self.out.release(sess) };
+        self.release_out();
         self.write_closed = false;
         self.waiting_read = None;
     }
@@ -417,11 +443,10 @@ impl TcpSocket {
         self.reader.release();
         self.writer.release();
         self.close_connection();
-        if let Some(slot) = self.cleanup.take() {
-            // SAFETY: a socket with a cleanup is linked to its live session (the cleanup goes
-            // when the session ends), and no borrow of that session is held while a socket is
-            // collected or closed by it.
-            unsafe { (*self.sess).remove_cleanup(slot) };
+        if let Some(owner) = self.owner() {
+            if let Some(slot) = self.cleanup.take() {
+                owner.with(|s| s.remove_cleanup(slot));
+            }
         }
         self.sess = ptr::null_mut();
     }
