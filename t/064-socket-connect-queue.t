@@ -103,3 +103,35 @@ leaving
 later: 1 nil 0, 1 nil 1, 1 nil 2
 --- no_error_log
 a queued connect was resumed
+
+
+
+=== TEST 3: a connect by name that cannot yield (inside string.gsub's callback) fails and, as upstream, keeps its pool count until its socket goes
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block { ngx.say("hi") }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local opts = { pool = "ny", pool_size = 1, backlog = 0 }
+        local sock = ngx.socket.tcp()
+        local ok, err = pcall(string.gsub, "x", "x", function()
+            sock:connect("localhost", $TEST_NGINX_RAND_PORT_1, opts)
+        end)
+        ngx.say(ok, " ", err)
+        local s2 = ngx.socket.tcp()
+        ngx.say("next: ", s2:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1, opts))
+        sock = nil
+        collectgarbage()
+        collectgarbage()
+        ngx.say("after gc: ", s2:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1, opts))
+        ngx.say(s2:receive())
+    }
+--- stream_response
+false attempt to yield across C-call boundary
+next: niltoo many waiting connect operations
+after gc: 1
+hi
+--- no_error_log
+[error]

@@ -175,7 +175,8 @@ fn proceed(sock: &mut TcpSocket, host: &[u8], port: u16, yieldable: Result<(), L
         Ok(None) => connect_by_name(sock, host, port, yieldable),
         Err(msg) => Step::Done(Err(msg.into_bytes())),
     };
-    if !matches!(step, Step::Wait) && !sock.connected() {
+    // as upstream, a connect that cannot yield keeps its count until the socket goes
+    if matches!(step, Step::Done(_)) && !sock.connected() {
         sock.leave_pool();
     }
     step
