@@ -21,8 +21,6 @@ pub mod string;
 pub mod thread;
 pub mod timer;
 
-pub use crate::runtime::session::check_phase;
-use crate::runtime::session::Session;
 use crate::sys::*;
 
 /// What every new VM gets besides the `ngx` table (`inject`).
@@ -78,17 +76,6 @@ const CJSON: &str = include_str!("../lualib/cjson.lua");
 
 /// The stand-in for lua-resty-core's part modules whose APIs are built in.
 const RESTY_CORE_PART: &str = include_str!("../lualib/resty_core_part.lua");
-
-/// The session of the running Lua code (the one `__ngx_req` in the thread's globals names, as
-/// upstream and lua-resty-core look it up; kept by the runner, which is cheaper to read).
-pub unsafe fn current_session(l: *mut lua_State) -> Result<*mut Session, LuaError> {
-    let _ = l;
-    let p = crate::runtime::scheduler::ngx_stream_lua_rs_get_request();
-    if p.is_null() {
-        return err("no request found");
-    }
-    Ok(p)
-}
 
 /// Creates the global `ngx` table (also `package.loaded.ngx`) with the C-implemented APIs.
 pub fn inject(c: &mut Call, mcf: &crate::conf::MainConf) -> Result<(), String> {

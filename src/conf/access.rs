@@ -16,15 +16,6 @@ pub unsafe fn srv_conf_of<'a>(s: *mut ngx_stream_session_t) -> &'a SrvConf {
     unsafe { StreamSession::from_raw(s) }.and_then(|s| s.srv_conf()).expect("a stream session has our server conf")
 }
 
-/// The `stream {}` block's configuration context of `cycle`, if it has one.
-///
-/// # Safety
-/// `cycle` is null or a live cycle.
-pub unsafe fn stream_conf_ctx(cycle: *const ngx_cycle_t) -> Option<*mut ngx_stream_conf_ctx_t> {
-    // SAFETY: the caller's contract.
-    unsafe { StreamCtx::of_cycle(cycle) }.map(|c| c.as_ptr())
-}
-
 /// The module's main configuration of the running cycle (in a worker), if it has a stream block.
 pub fn cycle_main_conf<'a>() -> Option<&'a MainConf> {
     StreamCtx::running()?.main_conf()

@@ -76,8 +76,7 @@ fn merge(cf: &mut Conf, parent: &SrvConf, conf: &mut SrvConf) -> Result<(), ()> 
 
 #[cfg(ngx_feature = "stream_ssl")]
 fn tls_client_ctx(cf: &Conf, conf: &mut SrvConf) -> Result<(), ()> {
-    // SAFETY: cf is the configuration being merged.
-    conf.ssl.ctx = Some(unsafe { crate::api::socket::ssl_ctx::create(cf.as_ptr(), &conf.ssl) }?);
+    conf.ssl.ctx = Some(crate::api::socket::ssl_ctx::create(cf, &conf.ssl)?);
     Ok(())
 }
 

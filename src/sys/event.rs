@@ -86,11 +86,6 @@ impl Timer {
         self.ev.as_ref().filter(|ev| ev.timer_set() != 0).map(|ev| ev.timer.key as ngx_msec_t)
     }
 
-    /// The log it was armed with (null before).
-    pub fn log(&self) -> *mut ngx_log_t {
-        self.ev.as_ref().map_or(std::ptr::null_mut(), |ev| ev.log)
-    }
-
     /// Takes the event off the timer tree and the posted queue, where it is.
     pub fn disarm(&mut self) {
         let Some(ev) = self.ev.as_mut() else { return };

@@ -30,11 +30,6 @@ pub enum LuaError {
     /// the caller used (`?` when there is none, e.g. through `pcall`); the name given here
     /// documents which API raises it.
     Arg(c_int, #[allow(dead_code)] &'static str, String),
-    /// Not an error: the function returns `nil, MSG` (a check that fails softly, deep in
-    /// helpers shared by several functions). `Call::fail` is the way now; kept for code not
-    /// moved to it yet.
-    #[allow(dead_code)]
-    Fail(&'static [u8]),
 }
 
 pub type LuaResult = Result<c_int, LuaError>;
@@ -62,14 +57,6 @@ pub unsafe fn ensure_yieldable(l: *mut lua_State) -> Result<(), LuaError> {
 
 pub fn err<T>(msg: impl Into<String>) -> Result<T, LuaError> {
     Err(LuaError::Msg(msg.into()))
-}
-
-/// Runs a Lua-facing function body and turns its `Err` (or a panic) into a Lua error, raised
-/// the way `luaL_error` / `luaL_argerror` raise them (so the function name and position
-/// come out as upstream's do).
-pub unsafe fn lua_boundary(l: *mut lua_State, f: unsafe fn(*mut lua_State) -> LuaResult) -> c_int {
-    // SAFETY: f only does Lua stack work on l, which is the running state (the caller's contract).
-    unsafe { boundary(l, |l| f(l)) }
 }
 
 /// `lua_boundary` for a function written over the safe `Call` handle.
@@ -103,14 +90,6 @@ unsafe fn boundary(l: *mut lua_State, f: impl FnOnce(*mut lua_State) -> LuaResul
             }
         }
         Ok(Err(LuaError::Arg(n, _, m))) => (m, Some(n)),
-        Ok(Err(LuaError::Fail(m))) => {
-            // SAFETY: l has room for two values.
-            unsafe {
-                raw::lua_pushnil(l);
-                push_bytes(l, m);
-            }
-            return 2;
-        }
         Err(_) => ("internal error (panic) in stream lua".to_string(), None),
     };
     // SAFETY: l is valid; the message is a Lua string on the stack while it is used, and no
@@ -190,20 +169,6 @@ pub fn zero_extend(n: c_int) -> c_int {
     n
 }
 
-/// Declares `extern "C-unwind"` Lua C functions over `unsafe fn(*mut lua_State) -> LuaResult`.
-#[macro_export]
-macro_rules! lua_api {
-    ($($name:ident => $body:path),* $(,)?) => {
-        $(
-            pub unsafe extern "C-unwind" fn $name(l: *mut $crate::sys::lua_State) -> ::std::ffi::c_int {
-                // SAFETY: called by LuaJIT with its running state.
-                let n = unsafe { $crate::sys::lua_boundary(l, $body) };
-                $crate::sys::zero_extend(n)
-            }
-        )*
-    };
-}
-
 /// Declares `extern "C-unwind"` Lua C functions over safe `fn(&mut Call) -> LuaResult` bodies.
 #[macro_export]
 macro_rules! lua_calls {
@@ -235,9 +200,4 @@ pub unsafe fn to_bytes<'a>(l: *mut lua_State, idx: c_int) -> Option<&'a [u8]> {
             Some(std::slice::from_raw_parts(p as *const u8, len))
         }
     }
-}
-
-pub unsafe fn type_name(l: *mut lua_State, t: c_int) -> String {
-    // SAFETY: lua_typename returns a static C string.
-    unsafe { CStr::from_ptr(raw::lua_typename(l, t)).to_string_lossy().into_owned() }
 }

@@ -10,6 +10,7 @@ pub mod cmodule;
 pub mod co_state;
 pub mod conf;
 pub mod conn;
+pub mod conn_connect;
 pub mod coroutine;
 pub mod digest;
 pub mod downstream;
@@ -22,9 +23,13 @@ mod object;
 pub mod openssl;
 pub mod pcall;
 pub mod pcre2;
+pub mod peer_addr;
 pub mod registry;
+pub mod resolver;
 mod resume;
 pub mod shdict;
+#[cfg(ngx_feature = "stream_ssl")]
+pub mod ssl_client;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_drive;
 #[cfg(ngx_feature = "stream_ssl")]

@@ -37,7 +37,7 @@ impl OutBuf {
             return true;
         }
         // SAFETY: the session is live, and so are its connection and pool; the buffer lives in
-        // that pool until `release` gives it back to the session's free list.
+        // that pool until `give_back` returns it to the session's free list.
         unsafe {
             let pool = (*sess.connection()).pool;
             let log = sess.log();
@@ -53,10 +53,29 @@ impl OutBuf {
         true
     }
 
-    /// `release` to a session at hand.
+    /// Gives the buffer back to the free list of `sess`, the session it came from.
     pub fn give_back(&mut self, sess: &mut Session) {
-        // SAFETY: sess is live (a reference), and the buffer is from its free list.
-        unsafe { self.release(sess) }
+        let cl = std::mem::replace(&mut self.cl, ptr::null_mut());
+        if !cl.is_null() {
+            // SAFETY: cl came from this live session's free list and pool.
+            unsafe {
+                let b = (*cl).buf;
+                (*b).pos = (*b).start;
+                (*b).last = (*b).start;
+                (*cl).next = sess.out_free;
+            }
+            sess.out_free = cl;
+        }
+        self.forget();
+    }
+
+    /// Lets go of the buffer without giving it back (its session ended: the pool where it
+    /// lives went with it).
+    pub fn forget(&mut self) {
+        self.cl = ptr::null_mut();
+        self.owned.clear();
+        self.sent = 0;
+        self.len = 0;
     }
 
     /// What is still to be sent.
@@ -78,25 +97,6 @@ impl OutBuf {
     /// The size of the send.
     pub fn len(&self) -> usize {
         self.len
-    }
-
-    /// Gives the buffer back to the free list of `sess` (null once the session ended: its
-    /// pool, where the buffer lives, goes with it).
-    pub unsafe fn release(&mut self, sess: *mut Session) {
-        let cl = std::mem::replace(&mut self.cl, ptr::null_mut());
-        if !cl.is_null() && !sess.is_null() {
-            // SAFETY: cl came from this live session's free list and pool.
-            unsafe {
-                let b = (*cl).buf;
-                (*b).pos = (*b).start;
-                (*b).last = (*b).start;
-                (*cl).next = (*sess).out_free;
-                (*sess).out_free = cl;
-            }
-        }
-        self.owned.clear();
-        self.sent = 0;
-        self.len = 0;
     }
 }
 

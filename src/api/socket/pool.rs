@@ -14,11 +14,12 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::ffi::c_void;
 
+use crate::sys::conn_connect::{event_owner, PeerConn};
 use crate::sys::*;
 
-/// A connection going into or coming out of a pool.
+/// A connection going into or coming out of a pool: the pool owns it while it is idle.
 pub struct Idle {
-    pub c: *mut ngx_connection_t,
+    pub conn: PeerConn,
     pub reused: usize,
 }
 
@@ -99,10 +100,8 @@ pub fn free_vm_pools(vm: *mut lua_State) {
             "stream lua tcp socket keepalive: free connection pool {at:X} for \"{}\"",
             key_text(&key)
         ));
-        for item in pool.conns {
-            // SAFETY: pooled connections are open and ours; closing deletes their idle timer.
-            unsafe { close_conn(item.idle.c) };
-        }
+        // closing a pooled connection deletes its idle timer
+        drop(pool.conns);
     }
 }
 
@@ -238,24 +237,6 @@ thread_local! {
     static POOLS: RefCell<HashMap<Vec<u8>, Pool>> = RefCell::new(HashMap::new());
 }
 
-/// Closes a cosocket connection: TLS shut down without waiting, then the socket, then the
-/// connection's own pool (cosocket connections get one for TLS).
-pub unsafe fn close_conn(c: *mut ngx_connection_t) {
-    // SAFETY: c is an open connection of ours.
-    unsafe {
-        #[cfg(ngx_feature = "stream_ssl")]
-        if !(*c).ssl.is_null() {
-            (*(*c).ssl).set_no_wait_shutdown(1);
-            let _ = ngx_ssl_shutdown(c);
-        }
-        let pool = (*c).pool;
-        ngx_close_connection(c);
-        if !pool.is_null() {
-            ngx_destroy_pool(pool);
-        }
-    }
-}
-
 pub fn exists(key: &[u8]) -> bool {
     POOLS.with(|p| p.borrow().contains_key(key))
 }
@@ -277,29 +258,21 @@ fn take_for(key: &[u8], log: Log, waiter: bool) -> Option<Idle> {
         pool.active += 1;
         Some(item)
     })?;
-    let c = item.idle.c;
-    // SAFETY: as below.
-    log.debug(&format!("stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}", c, unsafe {
-        (*c).fd
-    }));
-    // SAFETY: a pooled connection is open and ours.
-    unsafe {
-        if (*(*c).read).timer_set() != 0 {
-            ngx_del_timer((*c).read);
-        }
-        (*c).set_idle(0);
-    }
+    let c = item.idle.conn.conn();
+    log.debug(&format!("stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}", c.as_ptr(), c.fd()));
+    c.clear_timer(Dir::Read);
+    c.set_idle(false);
     Some(item.idle)
 }
 
 /// Puts a connection into pool `key` (created with `size` slots if new), with a keepalive
 /// timeout in ms (0: none); `counted`: its socket had joined the pool. False when the
 /// connection turned out to be unusable (closed).
-pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bool, log: Log) -> bool {
-    let c = idle.c;
+pub fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bool, log: Log) -> bool {
+    let c = idle.conn.conn();
     let item = Box::new(Pooled { idle, key: key.to_vec() });
-    log.debug(&format!("stream lua tcp socket set keepalive: saving connection {:p}", c));
-    let evicted = POOLS.with(|p| {
+    log.debug(&format!("stream lua tcp socket set keepalive: saving connection {:p}", c.as_ptr()));
+    let (evicted, data) = POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         if !pools.contains_key(key) {
             create(&mut pools, key, size, -1, log);
@@ -313,105 +286,71 @@ pub unsafe fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, coun
         let data = &**pool.conns.front().expect("just pushed") as *const Pooled as *mut c_void;
         (evicted, data)
     });
-    let (evicted, data) = evicted;
-    if let Some(old) = evicted {
-        // SAFETY: the evicted connection is open and ours.
-        unsafe { close_conn(old.idle.c) };
-    }
+    // closes the oldest connection
+    drop(evicted);
     resume_waiter(key);
-    // SAFETY: c is an open connection handed over to the pool.
-    unsafe {
-        let log = cycle_log();
-        (*c).data = data;
-        (*c).set_idle(1);
-        (*c).log = log;
-        if !(*c).pool.is_null() {
-            (*(*c).pool).log = log;
-        }
-        (*(*c).read).log = log;
-        (*(*c).write).log = log;
-        (*(*c).read).handler = Some(on_idle_read);
-        (*(*c).write).handler = Some(on_idle_write);
-        if (*(*c).write).timer_set() != 0 {
-            ngx_del_timer((*c).write);
-        }
-        if (*(*c).read).timer_set() != 0 {
-            ngx_del_timer((*c).read);
-        }
-        if timeout > 0 {
-            cycle_debug(&format!("stream lua tcp socket keepalive timeout: {timeout} ms"));
-            ngx_add_timer((*c).read, timeout);
-        } else {
-            cycle_debug("stream lua tcp socket keepalive timeout: unlimited");
-        }
-        if (*(*c).read).ready() != 0 && !still_open(c) {
-            drop_conn(data as *mut Pooled);
-            return false;
-        }
+    let cycle = Log::cycle().expect("the cycle's log");
+    c.set_owner(data, on_idle_read, on_idle_write, cycle);
+    c.set_idle(true);
+    c.clear_timer(Dir::Write);
+    c.clear_timer(Dir::Read);
+    if timeout > 0 {
+        cycle_debug(&format!("stream lua tcp socket keepalive timeout: {timeout} ms"));
+        c.set_timer(Dir::Read, timeout);
+    } else {
+        cycle_debug("stream lua tcp socket keepalive timeout: unlimited");
+    }
+    if c.read_ready() && !c.still_open() {
+        drop_conn(key, data);
+        return false;
     }
     true
 }
 
-/// Whether an idle connection is still usable: nothing to read and not closed by the peer.
-/// A TLS connection is read through TLS, which takes in-band records such as TLS 1.3
-/// session tickets by itself (as upstream's check does).
-unsafe fn still_open(c: *mut ngx_connection_t) -> bool {
-    // SAFETY: c is an open connection of ours.
-    unsafe {
-        if !(*c).ssl.is_null() {
-            let mut byte = 0u8;
-            let n = match (*c).recv {
-                Some(recv) => recv(c, &mut byte, 1),
-                None => NGX_ERROR as isize,
-            };
-            return n == NGX_AGAIN as isize;
-        }
-        let mut byte = 0u8;
-        let n = libc::recv((*c).fd, &mut byte as *mut u8 as *mut c_void, 1, libc::MSG_PEEK);
-        if n == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
-            (*(*c).read).set_ready(0);
-            return true;
-        }
-        false
-    }
+/// Closes the pooled connection at `item` and removes it from pool `key`.
+fn drop_conn(key: &[u8], item: *const c_void) {
+    POOLS.with(|p| {
+        let mut pools = p.borrow_mut();
+        let Some(pool) = pools.get_mut(key) else { return };
+        let Some(i) = pool.conns.iter().position(|b| std::ptr::eq(&**b as *const Pooled as *const c_void, item)) else {
+            return;
+        };
+        let removed = pool.conns.remove(i).expect("found");
+        cycle_debug(&format!("stream lua tcp socket keepalive close handler: fd:{}", removed.idle.conn.conn().fd()));
+        // closing it does not call back into the pools
+        drop(removed);
+        free_if_unused(&mut pools, key, Log::cycle().expect("the cycle's log"));
+    });
+    resume_waiter(key);
 }
 
-/// Closes a pooled connection and removes it from its pool.
-unsafe fn drop_conn(item: *mut Pooled) {
-    // SAFETY: item is in its pool; removing it frees it after we are done with it.
-    unsafe {
-        let key = (*item).key.clone();
-        let c = (*item).idle.c;
-        cycle_debug(&format!("stream lua tcp socket keepalive close handler: fd:{}", (*c).fd));
-        close_conn(c);
-        let removed = POOLS.with(|p| {
-            let mut pools = p.borrow_mut();
-            let pool = pools.get_mut(&key)?;
-            let i = pool.conns.iter().position(|b| std::ptr::eq(&**b, item))?;
-            let removed = pool.conns.remove(i);
-            free_if_unused(&mut pools, &key, Log::cycle().expect("the cycle's log"));
-            removed
-        });
-        drop(removed);
-        resume_waiter(&key);
+/// The read event of an idle connection: its keepalive timeout, or the peer closed it or
+/// sent something (then it is closed), or a stale event.
+fn idle_read(item: &Pooled) -> bool {
+    let c = item.idle.conn.conn();
+    if c.timed_out(Dir::Read) {
+        cycle_debug("stream lua tcp socket keepalive max idle timeout");
+    } else if !c.closing() {
+        cycle_debug("stream lua tcp socket keepalive close handler check stale events");
+        if c.still_open() && c.rearm(Dir::Read) {
+            return true;
+        }
     }
+    false
 }
 
 unsafe extern "C" fn on_idle_read(rev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: rev belongs to a pooled connection (c->data is its pool item).
-        unsafe {
-            let c = (*rev).data as *mut ngx_connection_t;
-            let item = (*c).data as *mut Pooled;
-            if (*rev).timedout() != 0 {
-                cycle_debug("stream lua tcp socket keepalive max idle timeout");
-            } else if (*c).close() == 0 {
-                cycle_debug("stream lua tcp socket keepalive close handler check stale events");
-                if still_open(c) && ngx_handle_read_event(rev, 0) == NGX_OK as isize {
-                    return;
-                }
-            }
-            drop_conn(item);
+        // SAFETY: nginx calls our idle handlers only with events of pooled connections.
+        let data = unsafe { event_owner(rev) };
+        // SAFETY: c->data of a pooled connection is its pool entry, boxed in its pool until
+        // drop_conn removes it (after this borrow ends).
+        let (keep, key) = {
+            let item = unsafe { &*(data as *const Pooled) };
+            (idle_read(item), item.key.clone())
+        };
+        if !keep {
+            drop_conn(&key, data);
         }
     })
 }
@@ -421,10 +360,6 @@ unsafe extern "C" fn on_idle_write(_wev: *mut ngx_event_t) {}
 /// Closes every pooled connection (worker exit).
 pub fn close_all() {
     let pools = POOLS.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    for (_, pool) in pools {
-        for item in pool.conns {
-            // SAFETY: pooled connections are open and ours.
-            unsafe { close_conn(item.idle.c) };
-        }
-    }
+    // closing each pooled connection
+    drop(pools);
 }

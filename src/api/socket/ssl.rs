@@ -1,21 +1,20 @@
 //! TLS on TCP cosockets: `sslhandshake(reused_session?, server_name?, ssl_verify?,
-//! send_status_req?)` through nginx's TLS layer, with the server's `lua_ssl_*` context
-//! (`ssl_ctx.rs`); the returned session userdata frees itself when collected.
+//! send_status_req?)` through nginx's TLS layer (`sys::ssl_client`), with the server's
+//! `lua_ssl_*` context (`ssl_ctx.rs`); the returned session userdata frees itself when
+//! collected.
 
-use std::ffi::{c_int, c_void, CStr};
-use std::ptr;
+use std::ffi::{c_int, CStr};
+use std::ptr::NonNull;
 
-use crate::api::socket::fail;
 use crate::api::socket::recv::or_default;
-use crate::api::socket::tcp::{cancel_wait, on_read_event, on_write_event, this_in_session, TcpSocket};
-use crate::api::{check_phase, current_session};
-use crate::lua_api;
-use crate::runtime::scheduler::wake;
+use crate::api::socket::tcp::{cancel_wait, in_session, on_read_event, on_write_event, with_this, Stage, TcpSocket};
+use crate::lua_calls;
+use crate::runtime::handle::SessionRef;
 use crate::runtime::session::Phase;
-use crate::runtime::session::Session;
+use crate::sys::ssl_client::{conn_owner, Handshake, SslSession};
 use crate::sys::*;
 
-lua_api! {
+lua_calls! {
     tcp_sslhandshake => sslhandshake_impl,
     ssl_session_gc => ssl_session_gc_impl,
 }
@@ -27,214 +26,211 @@ pub fn inject(c: &mut Call) {
 
 const SESSION_METATABLE: &CStr = c"ngx_lua_ssl_session_mt";
 
-unsafe fn ssl_session_gc_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: argument 1 is a session userdata made by push_handshake_result.
-    unsafe {
-        let ud = raw::lua_touserdata(l, 1) as *mut *mut SSL_SESSION;
-        if !ud.is_null() && !(*ud).is_null() {
-            log_debug(cycle_log(), &format!("stream lua ssl free session: {:p}", *ud));
-            SSL_SESSION_free(*ud);
-            *ud = ptr::null_mut();
+/// The Lua face of a TLS session: a userdata owning it.
+struct Session(SslSession);
+
+// SAFETY: userdata with the session metatable are made only by `push_session` (push_udata),
+// and freed only by their __gc (take_udata).
+unsafe impl LuaObject for Session {
+    const UDATA_METATABLE: &'static CStr = SESSION_METATABLE;
+    const SLOT: c_int = 0;
+}
+
+fn ssl_session_gc_impl(c: &mut Call) -> LuaResult {
+    if let Some(s) = c.take_udata::<Session>(1) {
+        if !s.0.is_none() {
+            cycle_debug(&format!("stream lua ssl free session: {:p}", s.0.addr()));
         }
-        Ok(0)
     }
+    Ok(0)
+}
+
+/// Pushes a session to resume later (a userdata freed by the GC).
+fn push_session(c: &mut Call, session: SslSession, log: Log) {
+    if !session.is_none() {
+        log.debug(&format!("stream lua ssl save session: {:p}", session.addr()));
+    }
+    c.push_udata(Box::new(Session(session)));
 }
 
 /// The TLS context of the session's server (timers use the first server that has one).
-unsafe fn ssl_ctx_of(sess: &Session) -> *mut ngx_ssl_t {
-    // SAFETY: live confs of the running cycle.
-    unsafe {
-        if !sess.s.is_null() {
-            return crate::conf::srv_conf_of(sess.s).ssl.ctx.map_or(ptr::null_mut(), |p| p.as_ptr());
-        }
-        crate::conf::first_ssl_ctx()
+fn ssl_ctx_of(sess: SessionRef) -> Option<NonNull<ngx_ssl_t>> {
+    match sess.srv_conf() {
+        Some(conf) => conf.ssl.ctx,
+        None => NonNull::new(crate::conf::first_ssl_ctx()),
     }
+}
+
+/// What a finished handshake returns: a session (or true), or `nil, err`.
+type Outcome = Result<Option<SslSession>, Vec<u8>>;
+
+/// What a started handshake has the call do.
+enum Started {
+    Finished(Outcome),
+    Wait,
 }
 
 /// `sslhandshake(reused_session?, server_name?, ssl_verify?, send_status_req?)`.
-unsafe fn sslhandshake_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let n = raw::lua_gettop(l);
-        if !(1..=5).contains(&n) {
-            return err(format!(
-                "ngx.socket sslhandshake: expecting 1 ~ 5 arguments (including the object), but seen {n}"
-            ));
-        }
-        let sess = current_session(l)?;
-        check_phase(&*sess, Phase::YIELDABLE)?;
-        let (sess, sock) = this_in_session(l, "sslhandshake")?;
-        if !sock.connected() {
-            return fail(l, b"closed");
-        }
+fn sslhandshake_impl(c: &mut Call) -> LuaResult {
+    let n = c.top();
+    if !(1..=5).contains(&n) {
+        return err(format!("ngx.socket sslhandshake: expecting 1 ~ 5 arguments (including the object), but seen {n}"));
+    }
+    let sess = SessionRef::current(c)?;
+    sess.check_phase(Phase::YIELDABLE)?;
+    in_session(c, "sslhandshake")?;
+    let state = with_this(c, "sslhandshake", |sock| {
+        let conn = sock.conn().ok_or(&b"closed"[..])?;
         if let Some(busy) = sock.busy() {
-            return fail(l, busy);
+            return Err(busy);
         }
-        let c = sock.c;
         sock.ssl_reuse = true;
-        if !(*c).ssl.is_null() && (*(*c).ssl).handshaked() != 0 {
+        Ok((conn, conn.tls_handshaked(), sock.logger()))
+    })?;
+    let (conn, log) = match state {
+        Err(msg) => return c.fail(msg),
+        Ok((conn, true, log)) => {
             // a pooled TLS connection: already done
-            match raw::lua_type(l, 2) {
-                raw::LUA_TUSERDATA => raw::lua_pushvalue(l, 2),
-                LUA_TBOOLEAN if raw::lua_toboolean(l, 2) == 0 => raw::lua_pushboolean(l, 1),
-                _ => {
-                    push_session(l, c);
-                }
+            match c.type_of(2) {
+                t if t == mlua::ffi::LUA_TUSERDATA => c.push_copy(2),
+                LUA_TBOOLEAN if !c.to_boolean(2) => c.push_bool(true),
+                _ => push_session(c, conn.tls_session(), log),
             }
             return Ok(1);
         }
-        let ctx = ssl_ctx_of(&*sess);
-        if ctx.is_null()
-            || ngx_ssl_create_connection(ctx, c, (NGX_SSL_BUFFER | NGX_SSL_CLIENT) as ngx_uint_t) != NGX_OK as isize
-        {
-            return fail(l, b"failed to create ssl connection");
-        }
-        (*c).set_sendfile(0);
-        sock.ssl_verify = false;
-        sock.ssl_name.clear();
-        if n >= 2 {
-            if raw::lua_type(l, 2) == LUA_TBOOLEAN {
-                sock.ssl_reuse = raw::lua_toboolean(l, 2) != 0;
-            } else {
-                let ud = raw::lua_touserdata(l, 2) as *mut *mut SSL_SESSION;
-                if !ud.is_null() && !(*ud).is_null() {
-                    if ngx_ssl_set_session(c, *ud) != NGX_OK as isize {
-                        return fail(l, b"lua ssl set session failed");
-                    }
-                    log_debug(sock.log(), &format!("stream lua ssl set session: {:p}", *ud));
-                }
+        Ok((conn, false, log)) => (conn, log),
+    };
+    let started = ssl_ctx_of(sess).is_some_and(|ctx| conn.tls_start(ctx));
+    if !started {
+        return c.fail(b"failed to create ssl connection");
+    }
+    let mut reuse = true;
+    if n >= 2 {
+        if c.type_of(2) == LUA_TBOOLEAN {
+            reuse = c.to_boolean(2);
+        } else {
+            let set =
+                c.with_udata::<Session, _>(2, |s| (!s.0.is_none()).then(|| (conn.tls_set_session(&s.0), s.0.addr())));
+            match set.flatten() {
+                Some((false, _)) => return c.fail(b"lua ssl set session failed"),
+                Some((true, at)) => log.debug(&format!("stream lua ssl set session: {at:p}")),
+                None => {}
             }
         }
-        if n >= 3 {
-            if let Some(name) =
-                to_bytes(l, 3).filter(|_| raw::lua_type(l, 3) == LUA_TSTRING || raw::lua_type(l, 3) == LUA_TNUMBER)
-            {
-                log_debug(sock.log(), &format!("stream lua ssl server name: \"{}\"", String::from_utf8_lossy(name)));
-                let cname = std::ffi::CString::new(name).unwrap_or_default();
-                // SSL_set_tlsext_host_name is a macro over SSL_ctrl
-                const SSL_CTRL_SET_TLSEXT_HOSTNAME: c_int = 55;
-                if SSL_ctrl((*(*c).ssl).connection, SSL_CTRL_SET_TLSEXT_HOSTNAME, 0, cname.as_ptr() as *mut c_void) == 0
-                {
-                    return fail(l, b"SSL_set_tlsext_host_name failed");
-                }
-                sock.ssl_name = name.to_vec();
-            }
+    }
+    let mut name = Vec::new();
+    if n >= 3 && matches!(c.type_of(3), LUA_TSTRING | LUA_TNUMBER) {
+        let given = c.to_bytes(3).unwrap_or_default().to_vec();
+        log.debug(&format!("stream lua ssl server name: \"{}\"", String::from_utf8_lossy(&given)));
+        if !conn.tls_set_server_name(&given) {
+            return c.fail(b"SSL_set_tlsext_host_name failed");
         }
-        if n >= 4 {
-            sock.ssl_verify = raw::lua_toboolean(l, 4) != 0;
+        name = given;
+    }
+    let verify = n >= 4 && c.to_boolean(4);
+    with_this(c, "sslhandshake", |sock| {
+        sock.ssl_reuse = reuse;
+        sock.ssl_verify = verify;
+        sock.ssl_name = name;
+    })?;
+    if n >= 5 && c.to_boolean(5) {
+        return err("no OCSP support");
+    }
+    let yieldable = c.ensure_yieldable();
+    let started = with_this(c, "sslhandshake", |sock| match conn.tls_handshake() {
+        Handshake::Done => Ok(Started::Finished(handshake_result(sock))),
+        Handshake::Again => {
+            yieldable?;
+            conn.tls_wait(or_default(sock.connect_timeout, sock.conf.connect_timeout()), on_handshake);
+            sock.stage = Stage::Handshake;
+            let obj = sock as *mut TcpSocket as *mut std::ffi::c_void;
+            sock.connector.park(sess, cancel_wait, obj);
+            Ok(Started::Wait)
         }
-        if n >= 5 && raw::lua_toboolean(l, 5) != 0 {
-            return err("no OCSP support");
-        }
-        let rc = ngx_ssl_handshake(c);
-        if rc == NGX_AGAIN as isize {
-            ensure_yieldable(l)?;
-            if (*(*c).write).timer_set() != 0 {
-                ngx_del_timer((*c).write);
-            }
-            ngx_add_timer((*c).read, or_default(sock.connect_timeout, sock.conf.connect_timeout()));
-            (*(*c).ssl).handler = Some(on_handshake);
-            sock.connector = (*sess).cur;
-            (*sock.connector).pending = Some(cancel_wait);
-            (*sock.connector).wait_obj = sock as *mut TcpSocket as *mut c_void;
-            return yield_values(0);
-        }
-        Ok(handshake_result(sock, l))
+    })??;
+    match started {
+        Started::Finished(out) => Ok(push_outcome(c, out, log)),
+        Started::Wait => yield_values(0),
     }
 }
 
-/// Pushes the session of a TLS connection (a userdata freed by the GC), or nil-like userdata.
-unsafe fn push_session(l: *mut lua_State, c: *mut ngx_connection_t) {
-    // SAFETY: c has a TLS connection.
-    unsafe {
-        let ud = raw::lua_newuserdata(l, std::mem::size_of::<*mut SSL_SESSION>()) as *mut *mut SSL_SESSION;
-        let session = ngx_ssl_get_session(c);
-        *ud = session;
-        if !session.is_null() {
-            log_debug((*c).log, &format!("stream lua ssl save session: {:p}", session));
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, SESSION_METATABLE.as_ptr());
-            raw::lua_setmetatable(l, -2);
+/// Pushes what a finished handshake returns; how many values.
+fn push_outcome(c: &mut Call, out: Outcome, log: Log) -> c_int {
+    match out {
+        Ok(Some(session)) => {
+            push_session(c, session, log);
+            1
+        }
+        Ok(None) => {
+            c.push_bool(true);
+            1
+        }
+        Err(msg) => {
+            c.push_nil();
+            c.push_bytes(&msg);
+            2
         }
     }
 }
 
-/// The Lua results of a finished handshake; a failed one closes the connection.
-unsafe fn handshake_result(sock: &mut TcpSocket, l: *mut lua_State) -> c_int {
-    // SAFETY: the socket's connection is live and has a TLS connection.
-    unsafe {
-        let c = sock.c;
-        let rev = (*c).read;
-        let failure: Vec<u8> = if (*rev).timedout() != 0 {
-            b"timeout".to_vec()
-        } else if (*(*c).ssl).handshaked() == 0 {
-            b"handshake failed".to_vec()
-        } else if sock.ssl_verify {
-            let rc = SSL_get_verify_result((*(*c).ssl).connection);
-            if rc != 0 {
-                let why = std::ffi::CStr::from_ptr(X509_verify_cert_error_string(rc)).to_string_lossy().into_owned();
-                let e = format!("{rc}: {why}");
-                if sock.conf.log_errors() {
-                    log_error(
-                        NGX_LOG_ERR,
-                        sock.log(),
-                        0,
-                        format!("stream lua ssl certificate verify error: ({e})").as_bytes(),
-                    );
-                }
-                e.into_bytes()
-            } else if !sock.ssl_name.is_empty() && {
-                let mut name = ngx_str_t { len: sock.ssl_name.len(), data: sock.ssl_name.as_mut_ptr() };
-                ngx_ssl_check_host(c, &mut name) != NGX_OK as isize
-            } {
-                if sock.conf.log_errors() {
-                    let msg = format!(
-                        "stream lua ssl certificate does not match host \"{}\"",
-                        String::from_utf8_lossy(&sock.ssl_name)
-                    );
-                    log_error(NGX_LOG_ERR, sock.log(), 0, msg.as_bytes());
-                }
-                b"certificate host mismatch".to_vec()
-            } else {
-                Vec::new()
-            }
-        } else {
-            Vec::new()
-        };
-        if (*rev).timer_set() != 0 {
-            ngx_del_timer(rev);
+/// The outcome of a finished handshake; a failed one closes the connection.
+fn handshake_result(sock: &mut TcpSocket) -> Outcome {
+    let Some(conn) = sock.conn() else { return Err(b"closed".to_vec()) };
+    let failure: Option<Vec<u8>> = if conn.timed_out(Dir::Read) {
+        Some(b"timeout".to_vec())
+    } else if !conn.tls_handshaked() {
+        Some(b"handshake failed".to_vec())
+    } else if !sock.ssl_verify {
+        None
+    } else if let Err((rc, why)) = conn.tls_verify_result() {
+        let e = format!("{rc}: {why}");
+        if sock.conf.log_errors() {
+            let msg = format!("stream lua ssl certificate verify error: ({e})");
+            sock.logger().error(NGX_LOG_ERR, 0, msg.as_bytes());
         }
-        if !failure.is_empty() {
-            sock.close_connection();
-            raw::lua_pushnil(l);
-            push_bytes(l, &failure);
-            return 2;
+        Some(e.into_bytes())
+    } else if !sock.ssl_name.is_empty() && !conn.tls_check_host(&sock.ssl_name) {
+        if sock.conf.log_errors() {
+            let msg = format!(
+                "stream lua ssl certificate does not match host \"{}\"",
+                String::from_utf8_lossy(&sock.ssl_name)
+            );
+            sock.logger().error(NGX_LOG_ERR, 0, msg.as_bytes());
         }
-        if sock.ssl_reuse {
-            push_session(l, c);
-        } else {
-            raw::lua_pushboolean(l, 1);
-        }
-        1
+        Some(b"certificate host mismatch".to_vec())
+    } else {
+        None
+    };
+    conn.clear_timer(Dir::Read);
+    if let Some(msg) = failure {
+        sock.close_connection();
+        return Err(msg);
     }
+    Ok(sock.ssl_reuse.then(|| conn.tls_session()))
+}
+
+/// A handshake that waited is over: the socket's connector wakes with its outcome.
+fn handshake_over(sock: &mut TcpSocket) -> Option<(crate::runtime::waiter::Parked, Outcome, Log)> {
+    if !matches!(sock.stage, Stage::Handshake) || sock.sess.is_null() {
+        return None;
+    }
+    sock.stage = Stage::None;
+    let t = sock.connector.take()?;
+    let log = sock.logger();
+    Some((t, handshake_result(sock), log))
 }
 
 /// nginx's TLS layer finished (or failed, or timed out) a handshake that had to wait.
 unsafe extern "C" fn on_handshake(c: *mut ngx_connection_t) {
     guard((), || {
-        // SAFETY: c->data is the socket, whose connector waits.
-        unsafe {
-            let sock = &mut *((*c).data as *mut TcpSocket);
-            (*(*c).read).handler = Some(on_read_event);
-            (*(*c).write).handler = Some(on_write_event);
-            let t = sock.connector;
-            if t.is_null() || sock.sess.is_null() {
-                return;
-            }
-            sock.connector = ptr::null_mut();
-            (*t).pending = None;
-            (*t).wait_obj = ptr::null_mut();
-            let n = handshake_result(sock, (*t).co);
-            wake(sock.sess, t, n);
+        // SAFETY: nginx calls this for the socket's live connection, whose owner (c->data) is
+        // the socket (attached by connect).
+        let (conn, owner) = unsafe { conn_owner(c) };
+        conn.set_handlers(on_read_event, on_write_event);
+        // SAFETY: as above; the borrow ends before Lua runs.
+        let woken = handshake_over(unsafe { &mut *(owner as *mut TcpSocket) });
+        if let Some((t, out, log)) = woken {
+            t.resume(|co| push_outcome(co, out, log));
         }
     })
 }

@@ -1,506 +1,405 @@
 //! `connect`: the connection pool's queue (`backlog`), name resolution and the connect itself.
+//! The connecting thread waits in the socket's `connector` slot through all three stages;
+//! each stage's event either moves it on to the next one or wakes it with the results.
 
 use super::*;
+
+use crate::sys::resolver::{resolve, Answer, Started};
 
 /// The options table of connect: (pool name, pool_size, backlog).
 pub(super) type ConnectOptions = (Option<Vec<u8>>, usize, Option<i64>);
 
-pub(super) unsafe fn connect_options(l: *mut lua_State, idx: c_int) -> Result<ConnectOptions, LuaError> {
-    // SAFETY: idx holds a table.
-    unsafe {
-        let mut pool_size = 0usize;
-        raw::lua_getfield(l, idx, c"pool_size".as_ptr());
-        if raw::lua_isnumber(l, -1) != 0 {
-            let v = raw::lua_tointeger(l, -1);
-            if v <= 0 {
-                return Err(LuaError::Arg(idx, "connect", format!("bad \"pool_size\" option value: {v}")));
-            }
-            pool_size = v as usize;
-        } else if raw::lua_type(l, -1) != LUA_TNIL {
-            let got = type_name(l, raw::lua_type(l, -1));
-            return Err(LuaError::Arg(idx, "connect", format!("bad \"pool_size\" option type: {got}")));
+pub(super) fn connect_options(c: &mut Call, idx: c_int) -> Result<ConnectOptions, LuaError> {
+    let mut pool_size = 0usize;
+    c.get_field(idx, c"pool_size");
+    if c.is_number(-1) {
+        let v = c.to_integer(-1);
+        if v <= 0 {
+            return c.arg_error(idx, "connect", format!("bad \"pool_size\" option value: {v}"));
         }
-        raw::lua_settop(l, -2);
-        let mut backlog = None;
-        raw::lua_getfield(l, idx, c"backlog".as_ptr());
-        if raw::lua_isnumber(l, -1) != 0 {
-            let v = raw::lua_tointeger(l, -1);
-            if v < 0 {
-                return Err(LuaError::Arg(idx, "connect", format!("bad \"backlog\" option value: {v}")));
-            }
-            backlog = Some(v);
+        pool_size = v as usize;
+    } else if c.type_of(-1) != LUA_TNIL {
+        return c.arg_error(idx, "connect", format!("bad \"pool_size\" option type: {}", c.type_name_at(-1)));
+    }
+    c.pop(1);
+    let mut backlog = None;
+    c.get_field(idx, c"backlog");
+    if c.is_number(-1) {
+        let v = c.to_integer(-1);
+        if v < 0 {
+            return c.arg_error(idx, "connect", format!("bad \"backlog\" option value: {v}"));
         }
-        raw::lua_settop(l, -2);
-        raw::lua_getfield(l, idx, c"pool".as_ptr());
-        let pool = match raw::lua_type(l, -1) {
-            LUA_TNUMBER | LUA_TSTRING => Some(to_bytes(l, -1).unwrap_or_default().to_vec()),
-            LUA_TNIL => None,
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(idx, "connect", format!("bad \"pool\" option type: {got}")));
-            }
-        };
-        raw::lua_settop(l, -2);
-        Ok((pool, pool_size, backlog))
+        backlog = Some(v);
+    }
+    c.pop(1);
+    c.get_field(idx, c"pool");
+    let pool = match c.type_of(-1) {
+        LUA_TNUMBER | LUA_TSTRING => Some(c.to_bytes(-1).unwrap_or_default().to_vec()),
+        LUA_TNIL => None,
+        _ => return c.arg_error(idx, "connect", format!("bad \"pool\" option type: {}", c.type_name_at(-1))),
+    };
+    c.pop(1);
+    Ok((pool, pool_size, backlog))
+}
+
+/// How far a connect got.
+pub(super) enum Step {
+    /// Done: connected, or `nil, err`.
+    Done(Result<(), Vec<u8>>),
+    /// The connector must wait (for the queue, the resolver or the connection).
+    Wait,
+    /// A Lua error (the call cannot yield).
+    Err(LuaError),
+}
+
+pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
+    let mut n = c.top();
+    if !(2..=4).contains(&n) {
+        return err(format!("ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen {n}"));
+    }
+    let sess = SessionRef::current(c)?;
+    sess.check_phase(Phase::YIELDABLE)?;
+    let mut options = (None, 0, None);
+    if c.type_of(n) == LUA_TTABLE {
+        options = connect_options(c, n)?;
+        n -= 1;
+    }
+    let host = match c.type_of(2) {
+        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return c.arg_error(2, "connect", format!("string expected, got {}", c.type_name_at(2))),
+    };
+    let port = if n >= 3 {
+        if !c.is_number(3) {
+            return c.arg_error(3, "connect", format!("number expected, got {}", c.type_name_at(3)));
+        }
+        let p = c.to_integer(3);
+        if !(0..=65535).contains(&p) {
+            return c.fail(format!("bad port number: {p}").as_bytes());
+        }
+        Some(p as u16)
+    } else {
+        None
+    };
+    in_session(c, "connect")?;
+    let yieldable = c.ensure_yieldable();
+    let step = with_this(c, "connect", |sock| {
+        let step = start(sess, sock, host, port, options, yieldable);
+        if matches!(step, Step::Wait) {
+            let obj = sock as *mut TcpSocket as *mut c_void;
+            sock.connector.park(sess, cancel_wait, obj);
+        }
+        step
+    })?;
+    match step {
+        Step::Done(Ok(())) => {
+            c.push_int(1);
+            Ok(1)
+        }
+        Step::Done(Err(msg)) => c.fail(&msg),
+        Step::Wait => yield_values(0),
+        Step::Err(e) => Err(e),
     }
 }
 
-pub(super) unsafe fn connect_impl(l: *mut lua_State) -> LuaResult {
-    // SAFETY: l is the running coroutine.
-    unsafe {
-        let mut n = raw::lua_gettop(l);
-        if !(2..=4).contains(&n) {
-            return err(format!(
-                "ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen {n}"
-            ));
-        }
-        let sess = current_session(l)?;
-        check_phase(&*sess, Phase::YIELDABLE)?;
-        let mut pool = None;
-        let mut pool_size = 0;
-        let mut backlog = None;
-        if raw::lua_type(l, n) == LUA_TTABLE {
-            (pool, pool_size, backlog) = connect_options(l, n)?;
-            n -= 1;
-        }
-        let host = match raw::lua_type(l, 2) {
-            LUA_TSTRING | LUA_TNUMBER => to_bytes(l, 2).unwrap_or_default().to_vec(),
-            t => {
-                let got = type_name(l, t);
-                return Err(LuaError::Arg(2, "connect", format!("string expected, got {got}")));
-            }
-        };
-        let port = if n >= 3 {
-            if raw::lua_isnumber(l, 3) == 0 {
-                let got = type_name(l, raw::lua_type(l, 3));
-                return Err(LuaError::Arg(3, "connect", format!("number expected, got {got}")));
-            }
-            let p = raw::lua_tointeger(l, 3);
-            if !(0..=65535).contains(&p) {
-                return fail(l, format!("bad port number: {p}").as_bytes());
-            }
-            Some(p as u16)
-        } else {
-            None
-        };
-        let (sess, sock) = this_in_session(l, "connect")?;
-        if let Some(busy) = sock.busy() {
-            return fail(l, busy);
-        }
-        if sock.connected() {
-            log_debug(sock.log(), "stream lua tcp socket reconnect without shutting down");
-            sock.close_connection();
-        }
-        if !sock.pool_key.is_empty() || sock.sess == sess {
-            log_debug(sock.log(), "lua reuse socket upstream ctx");
-        }
-        sock.link(sess);
-        sock.conf = socket_conf(&*sess);
-        sock.recv.set_chunk(sock.conf.buffer_size());
-        let name = match port {
-            Some(p) => format!("{}:{p}", String::from_utf8_lossy(&host)),
-            None => String::from_utf8_lossy(&host).into_owned(),
-        };
-        sock.pool_key = socket_pool::vm_key((*sess).l, &pool.unwrap_or_else(|| name.clone().into_bytes()));
-        sock.pool_size = pool_size;
-        sock.peer_name = name;
-        sock.reused = 0;
-
-        if let Some(idle) = socket_pool::take(&sock.pool_key, sock.logger()) {
-            sock.reused = idle.reused + 1;
-            sock.in_pool = true;
-            sock.attach_connection(idle.c);
-            raw::lua_pushinteger(l, 1);
-            return Ok(1);
-        }
-        let create = (pool_size > 0 || backlog.is_some())
-            .then(|| (if pool_size > 0 { pool_size } else { sock.conf.pool_size() }, backlog.unwrap_or(-1)));
-        let port = port.unwrap_or(0);
-        match socket_pool::join(&sock.pool_key, create, sock.logger()) {
-            Join::NoPool => sock.in_pool = false,
-            Join::Joined => sock.in_pool = true,
-            Join::TooMany => return fail(l, b"too many waiting connect operations"),
-            Join::Queued => {
-                sock.in_pool = true;
-                if let Err(e) = ensure_yieldable(l) {
-                    sock.leave_pool();
-                    return Err(e);
-                }
-                return queue_connect(sess, sock, host, port);
-            }
-        }
-        proceed(l, sess, sock, &host, port, false)
-    }
-}
-
-/// Connects `sock` (past the pool checks) to `host`; `resumed`: for a thread that already
-/// yielded (its results then come through `wake`, an `Err(Yield)` meaning it still waits).
-pub(super) unsafe fn proceed(
-    l: *mut lua_State,
-    sess: *mut Session,
+/// Links the socket to the running session and starts its connect: a pooled connection, a
+/// place in the pool's queue, or a new connection.
+fn start(
+    sess: SessionRef,
     sock: &mut TcpSocket,
-    host: &[u8],
-    port: u16,
-    resumed: bool,
-) -> LuaResult {
-    // SAFETY: sess is the session of the connecting thread.
-    unsafe {
-        let r = match parse_addr(host, port) {
-            Ok(Some(addr)) => start_connect(l, sess, sock, &addr, resumed),
-            Ok(None) => connect_by_name(l, sess, sock, host, port, resumed),
-            Err(msg) => fail(l, msg.as_bytes()),
-        };
-        if r.is_ok() && !sock.connected() {
-            sock.leave_pool();
+    host: Vec<u8>,
+    port: Option<u16>,
+    (pool, pool_size, backlog): ConnectOptions,
+    yieldable: Result<(), LuaError>,
+) -> Step {
+    if let Some(busy) = sock.busy() {
+        return Step::Done(Err(busy.to_vec()));
+    }
+    if sock.connected() {
+        sock.logger().debug("stream lua tcp socket reconnect without shutting down");
+        sock.close_connection();
+    }
+    let same = sess.with(|s| ptr::eq(s, sock.sess));
+    if !sock.pool_key.is_empty() || same {
+        sock.logger().debug("lua reuse socket upstream ctx");
+    }
+    sock.link(sess);
+    let (conf, vm, resolver) = sess.with(|s| (socket_conf(s), s.l, Resolver::of(s.stream())));
+    sock.conf = conf;
+    sock.resolver = Some(resolver);
+    sock.recv.set_chunk(sock.conf.buffer_size());
+    let name = match port {
+        Some(p) => format!("{}:{p}", String::from_utf8_lossy(&host)),
+        None => String::from_utf8_lossy(&host).into_owned(),
+    };
+    sock.pool_key = socket_pool::vm_key(vm, &pool.unwrap_or_else(|| name.clone().into_bytes()));
+    sock.pool_size = pool_size;
+    sock.peer_name = name;
+    sock.reused = 0;
+
+    if let Some(idle) = socket_pool::take(&sock.pool_key, sock.logger()) {
+        sock.reused = idle.reused + 1;
+        sock.in_pool = true;
+        sock.attach(idle.conn);
+        return Step::Done(Ok(()));
+    }
+    let create = (pool_size > 0 || backlog.is_some())
+        .then(|| (if pool_size > 0 { pool_size } else { sock.conf.pool_size() }, backlog.unwrap_or(-1)));
+    let port = port.unwrap_or(0);
+    match socket_pool::join(&sock.pool_key, create, sock.logger()) {
+        Join::NoPool => sock.in_pool = false,
+        Join::Joined => sock.in_pool = true,
+        Join::TooMany => return Step::Done(Err(b"too many waiting connect operations".to_vec())),
+        Join::Queued => {
+            sock.in_pool = true;
+            if let Err(e) = yieldable {
+                sock.leave_pool();
+                return Step::Err(e);
+            }
+            let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
+            let deadline = current_msec().wrapping_add(timeout);
+            sock.queued = Some((host, port, deadline));
+            let me = sock as *mut TcpSocket as *mut c_void;
+            socket_pool::enqueue(&sock.pool_key, me, queued_go);
+            wait_queued(sock);
+            return Step::Wait;
         }
-        r
     }
+    proceed(sock, &host, port, yieldable)
 }
 
-/// Waits for a slot of the socket's pool (`backlog`), at most the connect timeout.
-pub(super) unsafe fn queue_connect(sess: *mut Session, sock: &mut TcpSocket, host: Vec<u8>, port: u16) -> LuaResult {
-    // SAFETY: sess is the running session.
-    unsafe {
-        let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
-        let deadline = ngx_current_msec.wrapping_add(timeout);
-        sock.queued = Some((host, port, deadline));
-        let me = sock as *mut TcpSocket as *mut c_void;
-        socket_pool::enqueue(&sock.pool_key, me, queued_go);
-        wait_queued(sock, (*sess).cur);
-        yield_values(0)
-    }
-}
-
-/// Makes thread `t` wait in the queue for `sock` (queued already) until its deadline.
-pub(super) unsafe fn wait_queued(sock: &mut TcpSocket, t: *mut Thread) {
-    // SAFETY: t is the socket's connecting thread; its event dies with it.
-    unsafe {
-        let deadline = sock.queued.as_ref().map_or(0, |q| q.2);
-        sock.connector = t;
-        (*t).pending = Some(cancel_queued);
-        (*t).wait_obj = sock as *mut TcpSocket as *mut c_void;
-        let left = deadline.wrapping_sub(ngx_current_msec) as isize;
-        (*t).sleep_ev.arm(left.max(1) as ngx_msec_t, queued_timed_out, t as *mut c_void, sock.log());
-    }
-}
-
-pub(super) unsafe fn cancel_queued(_sess: *mut Session, t: *mut Thread) {
-    // SAFETY: the thread's wait object is the queued socket.
-    unsafe {
-        log_debug((*t).sleep_ev.log(), "stream lua tcp socket abort queueing");
-        let me = (*t).wait_obj;
-        let sock = &mut *(me as *mut TcpSocket);
-        (*t).wait_obj = ptr::null_mut();
-        socket_pool::dequeue(&sock.pool_key, me);
-        sock.queued = None;
-        sock.connector = ptr::null_mut();
+/// Connects `sock` (past the pool checks) to `host`, or waits for the resolver or the
+/// connection (`yieldable`: whether the call can wait).
+fn proceed(sock: &mut TcpSocket, host: &[u8], port: u16, yieldable: Result<(), LuaError>) -> Step {
+    let step = match parse_addr(host, port) {
+        Ok(Some(addr)) => start_connect(sock, &addr, yieldable),
+        Ok(None) => connect_by_name(sock, host, port, yieldable),
+        Err(msg) => Step::Done(Err(msg.into_bytes())),
+    };
+    // as upstream, a connect that cannot yield keeps its count until the socket goes
+    if matches!(step, Step::Done(_)) && !sock.connected() {
         sock.leave_pool();
     }
+    step
 }
 
-pub(super) unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: ev->data is the waiting thread, live while its event is armed.
-        unsafe {
-            let t = (*ev).data as *mut Thread;
-            let sess = (*t).sess;
-            let sock = &mut *((*t).wait_obj as *mut TcpSocket);
-            if sock.conf.log_errors() {
-                let msg = format!(
-                    "stream lua tcp socket queued connect timed out, when trying to connect to {}",
-                    sock.peer_name
-                );
-                log_error(NGX_LOG_ERR, sock.log(), 0, msg.as_bytes());
-            }
-            (*t).pending = None;
-            (*t).wait_obj = ptr::null_mut();
-            let me = sock as *mut TcpSocket as *mut c_void;
-            socket_pool::dequeue(&sock.pool_key, me);
-            sock.queued = None;
-            sock.connector = ptr::null_mut();
-            // as upstream, a timed-out wait gives its count back without waking the next one
-            if std::mem::take(&mut sock.in_pool) {
-                socket_pool::uncount(&sock.pool_key, sock.logger());
-            }
-            raw::lua_pushnil((*t).co);
-            push_bytes((*t).co, b"timeout");
-            wake(sess, t, 2);
-        }
-    })
+/// The worker's clock (ms).
+fn current_msec() -> ngx_msec_t {
+    crate::sys::clock::monotonic_msec() as ngx_msec_t
+}
+
+/// Makes the connector wait in the pool's queue (queued already) until its deadline.
+fn wait_queued(sock: &mut TcpSocket) {
+    let deadline = sock.queued.as_ref().map_or(0, |q| q.2);
+    sock.stage = Stage::Queued;
+    let left = deadline.wrapping_sub(current_msec()) as isize;
+    let me = sock as *mut TcpSocket as *mut c_void;
+    let log = sock.log();
+    sock.queue_ev.arm(left.max(1) as ngx_msec_t, queued_timed_out, me, log);
+}
+
+/// The queued connect's deadline passed.
+fn queue_timed_out(sock: &mut TcpSocket) -> Wake {
+    if sock.conf.log_errors() {
+        let msg =
+            format!("stream lua tcp socket queued connect timed out, when trying to connect to {}", sock.peer_name);
+        sock.logger().error(NGX_LOG_ERR, 0, msg.as_bytes());
+    }
+    let t = sock.connector.take()?;
+    let me = sock as *mut TcpSocket as *mut c_void;
+    socket_pool::dequeue(&sock.pool_key, me);
+    sock.queued = None;
+    sock.stage = Stage::None;
+    // as upstream, a timed-out wait gives its count back without waking the next one
+    if std::mem::take(&mut sock.in_pool) {
+        socket_pool::uncount(&sock.pool_key, sock.logger());
+    }
+    Some((t, Err(b"timeout".to_vec())))
+}
+
+/// The socket a queue event is for.
+///
+/// # Safety
+/// `ev` is the `queue_ev` of a live socket (it goes with the socket).
+unsafe fn queued_socket<'a>(ev: *mut ngx_event_t) -> &'a mut TcpSocket {
+    // SAFETY: the caller's contract: ev->data is the socket that armed it.
+    unsafe { &mut *((*ev).data as *mut TcpSocket) }
+}
+
+unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
+    // SAFETY: the socket's own timer, disarmed when the socket goes.
+    guard((), || resume(queue_timed_out(unsafe { queued_socket(ev) })))
 }
 
 /// A slot freed up for a queued connect: it goes on from a posted event (not from inside
 /// the call that freed the slot). Called again before that event runs, it changes nothing.
-pub(super) unsafe fn queued_go(data: *mut c_void) {
-    // SAFETY: data is a queued socket; its connector thread waits.
-    unsafe {
-        let sock = &mut *(data as *mut TcpSocket);
-        let t = sock.connector;
-        let ev = (*t).sleep_ev.event();
-        if ev.timer_set() != 0 {
-            ngx_del_timer(ev);
+unsafe fn queued_go(data: *mut c_void) {
+    // SAFETY: data is a queued socket (the pool's queue drops it when it leaves).
+    let sock = unsafe { &mut *(data as *mut TcpSocket) };
+    if sock.queue_ev.event().posted() != 0 {
+        return;
+    }
+    let log = sock.log();
+    sock.queue_ev.post(queued_run, data, log);
+}
+
+unsafe extern "C" fn queued_run(ev: *mut ngx_event_t) {
+    // SAFETY: as in queued_timed_out.
+    guard((), || resume(queue_resume(unsafe { queued_socket(ev) })))
+}
+
+/// A queued connect goes on: with an idle connection put back, or a new one.
+fn queue_resume(sock: &mut TcpSocket) -> Wake {
+    let me = sock as *mut TcpSocket as *mut c_void;
+    socket_pool::dequeue(&sock.pool_key, me);
+    if sock.queued.is_none() || !sock.connector.is_waiting() {
+        return None;
+    }
+    sock.logger().debug("stream lua tcp socket resuming queued connect operation");
+    if let Some(idle) = socket_pool::take_counted(&sock.pool_key, sock.logger()) {
+        sock.queued = None;
+        sock.stage = Stage::None;
+        sock.reused = idle.reused + 1;
+        sock.attach(idle.conn);
+        return Some((sock.connector.take()?, Ok(())));
+    }
+    if !socket_pool::has_room(&sock.pool_key) {
+        // the idle connection kept for it was closed and the freed slot taken: wait on
+        sock.logger().debug("stream lua tcp socket queue connect operation again");
+        socket_pool::requeue(&sock.pool_key, me, queued_go);
+        wait_queued(sock);
+        return None;
+    }
+    let (host, port, _) = sock.queued.take()?;
+    sock.stage = Stage::None;
+    match proceed(sock, &host, port, Ok(())) {
+        Step::Done(r) => Some((sock.connector.take()?, r)),
+        Step::Wait => None,
+        Step::Err(_) => {
+            sock.leave_pool();
+            Some((sock.connector.take()?, Err(b"failed to connect".to_vec())))
         }
-        ev.handler = Some(queued_run);
-        ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_events));
     }
 }
 
-pub(super) unsafe extern "C" fn queued_run(ev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: ev->data is the waiting thread; its wait object the socket.
-        unsafe {
-            let t = (*ev).data as *mut Thread;
-            let sess = (*t).sess;
-            let sock = &mut *((*t).wait_obj as *mut TcpSocket);
-            (*t).pending = None;
-            (*t).wait_obj = ptr::null_mut();
-            sock.connector = ptr::null_mut();
-            let me = sock as *mut TcpSocket as *mut c_void;
-            socket_pool::dequeue(&sock.pool_key, me);
-            if sock.queued.is_none() {
-                return;
-            }
-            let co = (*t).co;
-            log_debug(sock.log(), "stream lua tcp socket resuming queued connect operation");
-            let n = if let Some(idle) = socket_pool::take_counted(&sock.pool_key, sock.logger()) {
-                sock.queued = None;
-                sock.reused = idle.reused + 1;
-                sock.attach_connection(idle.c);
-                raw::lua_pushinteger(co, 1);
-                1
-            } else if !socket_pool::has_room(&sock.pool_key) {
-                // the idle connection kept for it was closed and the freed slot taken: wait on
-                log_debug(sock.log(), "stream lua tcp socket queue connect operation again");
-                socket_pool::requeue(&sock.pool_key, me, queued_go);
-                wait_queued(sock, t);
-                return;
-            } else {
-                let Some((host, port, _)) = sock.queued.take() else { return };
-                let prev = (*sess).cur;
-                (*sess).cur = t;
-                let r = proceed(co, sess, sock, &host, port, true);
-                (*sess).cur = prev;
-                match r {
-                    Ok(n) => n,
-                    Err(LuaError::Yield(_)) => return,
-                    Err(_) => {
-                        sock.leave_pool();
-                        raw::lua_pushnil(co);
-                        push_bytes(co, b"failed to connect");
-                        2
-                    }
-                }
-            };
-            wake(sess, t, n);
+/// A host name: resolved through the server's `resolver` (the answer goes on with the
+/// connect).
+fn connect_by_name(sock: &mut TcpSocket, host: &[u8], port: u16, yieldable: Result<(), LuaError>) -> Step {
+    if let Err(e) = yieldable {
+        return Step::Err(e);
+    }
+    let me = sock as *mut TcpSocket as *mut c_void;
+    let resolver = sock.resolver.unwrap_or_else(|| Resolver::of(None));
+    match resolve(resolver, host, port, resolved, me) {
+        Started::Ready(Ok(sockaddr)) => {
+            let addr = PeerAddr { sockaddr, name: sock.peer_name.clone().into_bytes() };
+            start_connect(sock, &addr, Ok(()))
         }
-    })
-}
-
-/// A host name: resolved through the server's `resolver` (the answer resumes the connect).
-pub(super) unsafe fn connect_by_name(
-    l: *mut lua_State,
-    sess: *mut Session,
-    sock: &mut TcpSocket,
-    host: &[u8],
-    port: u16,
-    resumed: bool,
-) -> LuaResult {
-    // SAFETY: sess is the running session.
-    unsafe {
-        if !resumed {
-            ensure_yieldable(l)?;
+        Started::Ready(Err(msg)) => {
+            log_resolve_error(sock, &msg);
+            Step::Done(Err(msg.into_bytes()))
         }
-        let me = sock as *mut TcpSocket as *mut c_void;
-        match crate::api::socket::resolve::start(sess, host, port, me, resolved, resolve_cancelled) {
-            Resolve::Ready(Ok(sockaddr)) => {
-                let addr = PeerAddr { sockaddr, name: sock.peer_name.clone().into_bytes() };
-                start_connect(l, sess, sock, &addr, resumed)
-            }
-            Resolve::Ready(Err(msg)) => {
-                log_resolve_error(sock, &msg);
-                fail(l, msg.as_bytes())
-            }
-            Resolve::Waiting => {
-                sock.connector = (*sess).cur;
-                yield_values(0)
-            }
+        Started::Waiting(q) => {
+            sock.stage = Stage::Resolving(q);
+            Step::Wait
         }
     }
 }
 
 /// A name that could not be resolved is only a debug line, as upstream: the caller gets the
 /// error text.
-pub(super) fn log_resolve_error(sock: &TcpSocket, msg: &str) {
+fn log_resolve_error(sock: &TcpSocket, msg: &str) {
     sock.logger().debug(&format!("stream lua tcp socket resolver error: {msg}"));
 }
 
-/// The thread that waited for the resolver was killed (or its session ended): as upstream,
-/// its pool slot goes to the next queued connect.
-pub(super) unsafe fn resolve_cancelled(data: *mut c_void) {
-    // SAFETY: data is the socket that asked, still live (a socket dies with its session).
-    unsafe {
-        let sock = &mut *(data as *mut TcpSocket);
-        sock.connector = ptr::null_mut();
-        sock.leave_pool();
-    }
+unsafe fn resolved(data: *mut c_void, answer: Answer) {
+    // SAFETY: data is the socket that asked; it owns the query (the answer never comes once
+    // the query is dropped).
+    let sock = unsafe { &mut *(data as *mut TcpSocket) };
+    resume(resolve_done(sock, answer));
 }
 
 /// The resolver's answer for a connect by name: connect to the address, or fail.
-pub(super) unsafe fn resolved(sess: *mut Session, t: *mut Thread, data: *mut c_void, res: Result<Vec<u8>, String>) {
-    // SAFETY: data is the socket that asked; it is linked to the live session.
-    unsafe {
-        let sock = &mut *(data as *mut TcpSocket);
-        sock.connector = ptr::null_mut();
-        let co = (*t).co;
-        let n = match res {
-            Ok(sockaddr) => {
-                let addr = PeerAddr { sockaddr, name: sock.peer_name.clone().into_bytes() };
-                // connect as the waiting thread
-                let prev = (*sess).cur;
-                (*sess).cur = t;
-                let r = start_connect(co, sess, sock, &addr, true);
-                (*sess).cur = prev;
-                match r {
-                    Ok(n) => n,
-                    // connecting: the connect handler resumes the thread
-                    Err(LuaError::Yield(_)) => return,
-                    Err(_) => {
-                        raw::lua_pushnil(co);
-                        push_bytes(co, b"failed to connect");
-                        2
+fn resolve_done(sock: &mut TcpSocket, answer: Answer) -> Wake {
+    sock.stage = Stage::None;
+    match answer {
+        Ok(sockaddr) => {
+            let addr = PeerAddr { sockaddr, name: sock.peer_name.clone().into_bytes() };
+            match start_connect(sock, &addr, Ok(())) {
+                // connecting: the connect handler wakes the thread
+                Step::Wait => None,
+                Step::Done(r) => {
+                    if !sock.connected() {
+                        sock.leave_pool();
                     }
+                    Some((sock.connector.take()?, r))
                 }
+                Step::Err(_) => Some((sock.connector.take()?, Err(b"failed to connect".to_vec()))),
             }
-            Err(msg) => {
-                log_resolve_error(sock, &msg);
-                sock.leave_pool();
-                raw::lua_pushnil(co);
-                push_bytes(co, msg.as_bytes());
-                2
-            }
-        };
-        wake(sess, t, n);
+        }
+        Err(msg) => {
+            log_resolve_error(sock, &msg);
+            sock.leave_pool();
+            Some((sock.connector.take()?, Err(msg.into_bytes())))
+        }
     }
 }
 
-/// Connects to `addr`; yields while the connection is in progress.
-/// `resumed`: called from the resolver's answer for a thread that already yielded.
-pub(super) unsafe fn start_connect(
-    l: *mut lua_State,
-    sess: *mut Session,
-    sock: &mut TcpSocket,
-    addr: &PeerAddr,
-    resumed: bool,
-) -> LuaResult {
-    // SAFETY: sess is the running session; the peer struct lives only during this call (nginx
-    // copies what it needs into the connection).
-    unsafe {
-        let mut name = ngx_str_t { len: addr.name.len(), data: addr.name.as_ptr() as *mut u8 };
-        let mut pc: ngx_peer_connection_t = std::mem::zeroed();
-        pc.sockaddr = addr.sockaddr.as_ptr() as *mut sockaddr;
-        pc.socklen = addr.sockaddr.len() as socklen_t;
-        pc.name = &mut name;
-        pc.get = Some(ngx_event_get_peer);
-        pc.log = sock.log();
-        pc.set_log_error(1); // NGX_ERROR_ERR: connect() failures are logged as errors
-        pc.type_ = libc::SOCK_STREAM;
-        let mut local: ngx_addr_t = std::mem::zeroed();
-        if let Some(sa) = &sock.local {
-            local.sockaddr = sa.as_ptr() as *mut sockaddr;
-            local.socklen = sa.len() as socklen_t;
-            pc.local = &mut local;
+/// Connects to `addr`; waits while the connection is in progress (`yieldable`: whether the
+/// call can).
+fn start_connect(sock: &mut TcpSocket, addr: &PeerAddr, yieldable: Result<(), LuaError>) -> Step {
+    let log = sock.logger();
+    let (rc, connecting) = connect_peer(&addr.sockaddr, &addr.name, sock.local.as_deref(), log);
+    log.debug(&format!("stream lua tcp socket connect: {rc}"));
+    let peer = match connecting {
+        Connecting::Failed(errno) => return Step::Done(Err(errno_text(errno).into_bytes())),
+        Connecting::NoLive => return Step::Done(Err(b"no live connection".to_vec())),
+        Connecting::NoMemory => return Step::Done(Err(b"no memory".to_vec())),
+        Connecting::Connected(peer) => {
+            log.debug(&format!("stream lua tcp socket connected: fd:{}", peer.conn().fd()));
+            sock.attach(peer);
+            return Step::Done(Ok(()));
         }
-        let rc = ngx_event_connect_peer(&mut pc);
-        log_debug(sock.log(), &format!("stream lua tcp socket connect: {rc}"));
-        if rc == NGX_ERROR as isize || rc == NGX_DECLINED as isize {
-            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            if !pc.connection.is_null() {
-                socket_pool::close_conn(pc.connection);
-            }
-            return fail(l, errno_text(errno).as_bytes());
-        }
-        if rc == NGX_BUSY as isize {
-            return fail(l, b"no live connection");
-        }
-        let c = pc.connection;
-        // a pool of its own, for TLS (kept with the connection in a keepalive pool)
-        (*c).pool = ngx_create_pool(128, sock.log());
-        if (*c).pool.is_null() {
-            socket_pool::close_conn(c);
-            return fail(l, b"no memory");
-        }
-        sock.attach_connection(c);
-        if rc == NGX_OK as isize {
-            log_debug(sock.log(), &format!("stream lua tcp socket connected: fd:{}", (*c).fd));
-            raw::lua_pushinteger(l, 1);
-            return Ok(1);
-        }
-        // NGX_AGAIN: wait for the write event (or the connect timeout)
-        if !resumed {
-            if let Err(e) = ensure_yieldable(l) {
-                sock.close_connection();
-                return Err(e);
-            }
-        }
-        let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
-        log_debug(sock.log(), &format!("stream lua tcp socket connect timeout: {timeout}"));
-        ngx_add_timer((*c).write, timeout);
-        sock.connector = (*sess).cur;
-        (*sock.connector).pending = Some(cancel_wait);
-        (*sock.connector).wait_obj = sock as *mut TcpSocket as *mut c_void;
-        yield_values(0)
+        Connecting::InProgress(peer) => peer,
+    };
+    sock.attach(peer);
+    // wait for the write event (or the connect timeout)
+    if let Err(e) = yieldable {
+        sock.close_connection();
+        return Step::Err(e);
     }
+    let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
+    log.debug(&format!("stream lua tcp socket connect timeout: {timeout}"));
+    if let Some(c) = sock.conn() {
+        c.set_timer(Dir::Write, timeout);
+    }
+    sock.stage = Stage::Connecting;
+    Step::Wait
 }
 
 /// The outcome of a connect in progress, once the write (or read) event fired.
-pub(super) unsafe fn connect_done(sock: &mut TcpSocket, timed_out: bool) {
-    // SAFETY: the socket's connector waits; its session is live.
-    unsafe {
-        let t = sock.connector;
-        let co = (*t).co;
-        let c = sock.c;
-        let n = if timed_out {
+pub(super) fn connect_done(sock: &mut TcpSocket, timed_out: bool) -> Wake {
+    sock.stage = Stage::None;
+    let c = sock.conn()?;
+    let r = if timed_out {
+        if sock.conf.log_errors() {
+            let msg = format!("stream lua tcp socket connect timed out, when connecting to {}", sock.peer_name);
+            sock.logger().error(NGX_LOG_ERR, 0, msg.as_bytes());
+        }
+        sock.close_connection();
+        Err(b"timeout".to_vec())
+    } else {
+        let errno = c.socket_error();
+        if errno != 0 {
             if sock.conf.log_errors() {
-                let msg = format!("stream lua tcp socket connect timed out, when connecting to {}", sock.peer_name);
-                log_error(NGX_LOG_ERR, sock.log(), 0, msg.as_bytes());
+                sock.logger().error(NGX_LOG_ERR, errno, b"connect() failed");
             }
             sock.close_connection();
-            raw::lua_pushnil(co);
-            push_bytes(co, b"timeout");
-            2
+            Err(errno_text(errno).into_bytes())
         } else {
-            let mut errno: c_int = 0;
-            let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
-            if libc::getsockopt(
-                (*c).fd,
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                &mut errno as *mut c_int as *mut c_void,
-                &mut len,
-            ) == -1
-            {
-                errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            }
-            if errno != 0 {
-                if sock.conf.log_errors() {
-                    log_error(NGX_LOG_ERR, sock.log(), errno, b"connect() failed");
-                }
-                sock.close_connection();
-                raw::lua_pushnil(co);
-                push_bytes(co, errno_text(errno).as_bytes());
-                2
-            } else {
-                if (*(*c).write).timer_set() != 0 {
-                    ngx_del_timer((*c).write);
-                }
-                log_debug(sock.log(), &format!("stream lua tcp socket connected: fd:{}", (*c).fd));
-                raw::lua_pushinteger(co, 1);
-                1
-            }
-        };
-        sock.connector = ptr::null_mut();
-        (*t).pending = None;
-        (*t).wait_obj = ptr::null_mut();
-        wake(sock.sess, t, n);
-    }
+            c.clear_timer(Dir::Write);
+            sock.logger().debug(&format!("stream lua tcp socket connected: fd:{}", c.fd()));
+            Ok(())
+        }
+    };
+    Some((sock.connector.take()?, r))
 }

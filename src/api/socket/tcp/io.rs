@@ -2,6 +2,8 @@
 
 use super::*;
 
+use crate::sys::conn_connect::core_srv_conf;
+
 /// What a receive started on the socket (inside its borrow) has the call return.
 pub(super) enum Outcome {
     Read(Read),
@@ -26,7 +28,7 @@ pub(super) fn finish(c: &mut Call, out: Outcome) -> LuaResult {
 }
 
 /// The running session, which the socket of `self` must belong to (or to none yet).
-pub(super) fn in_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
+pub(crate) fn in_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
     let owner = with_this(c, fname, |sock| sock.owner_sess())?;
     let sess = SessionRef::current(c)?;
     if !owner.is_null() && owner != sess.with(|s| s as *mut Session) {
@@ -81,9 +83,9 @@ pub(super) fn after_read_error(sock: &mut TcpSocket, r: Read) -> Read {
 }
 
 /// The read event of a socket whose reader waits: the read goes on, or ends and wakes it.
-pub(super) fn read_ready(sock: &mut TcpSocket) {
-    let Some(c) = sock.conn() else { return };
-    let Some(pat) = sock.waiting_read else { return };
+pub(super) fn read_ready(sock: &mut TcpSocket) -> Option<Woken> {
+    let c = sock.conn()?;
+    let pat = sock.waiting_read?;
     let r = if c.take_timedout(Dir::Read) {
         if sock.conf.log_errors() {
             sock.logger().error(NGX_LOG_ERR, 0, b"stream lua tcp socket read timed out");
@@ -93,7 +95,7 @@ pub(super) fn read_ready(sock: &mut TcpSocket) {
         match sock.recv.read(c, pat) {
             Read::Again => {
                 if c.rearm(Dir::Read) {
-                    return;
+                    return None;
                 }
                 sock.recv.fail(pat, "failed to add event".into())
             }
@@ -103,9 +105,7 @@ pub(super) fn read_ready(sock: &mut TcpSocket) {
     c.clear_timer(Dir::Read);
     let r = after_read_error(sock, r);
     sock.waiting_read = None;
-    if let Some(t) = sock.reader.take() {
-        t.resume(|co| push_read(co, r));
-    }
+    Some(Woken::Read(sock.reader.take()?, r))
 }
 
 pub(super) fn receive_impl(c: &mut Call) -> LuaResult {
@@ -278,20 +278,12 @@ fn set_nodelay(sess: SessionRef, c: Conn) -> Result<(), &'static [u8]> {
 
 /// The server's `tcp_nodelay` (on for a session without a server: a timer's).
 fn server_nodelay(sess: SessionRef) -> bool {
-    let s = sess.with(|s| s.s);
-    if s.is_null() {
-        return true;
-    }
-    // SAFETY: a live stream session's srv_conf array holds the core module's configuration.
-    unsafe {
-        let cscf = *(*s).srv_conf.add(ngx_stream_core_module.ctx_index) as *const ngx_stream_core_srv_conf_t;
-        (*cscf).tcp_nodelay != 0
-    }
+    sess.with(|s| s.stream().is_none_or(|s| core_srv_conf(s).tcp_nodelay != 0))
 }
 
 /// The write event of a socket whose writer waits: the send goes on, or ends and wakes it.
-pub(super) fn write_ready(sock: &mut TcpSocket) {
-    let Some(c) = sock.conn() else { return };
+pub(super) fn write_ready(sock: &mut TcpSocket) -> Option<Woken> {
+    let c = sock.conn()?;
     let r = if c.take_timedout(Dir::Write) {
         if sock.conf.log_errors() {
             sock.logger().error(NGX_LOG_ERR, 0, b"stream lua tcp socket write timed out");
@@ -302,7 +294,7 @@ pub(super) fn write_ready(sock: &mut TcpSocket) {
         match send_some(sock) {
             Ok(false) => {
                 if c.rearm(Dir::Write) {
-                    return;
+                    return None;
                 }
                 sock.write_closed = true;
                 Err(b"failed to add event".to_vec())
@@ -315,19 +307,7 @@ pub(super) fn write_ready(sock: &mut TcpSocket) {
         }
     };
     c.clear_timer(Dir::Write);
-    // SAFETY: the socket's session is live while its writer waits.
-    unsafe { sock.out.release(sock.sess) };
-    if let Some(t) = sock.writer.take() {
-        t.resume(|co| match r {
-            Ok(n) => {
-                co.push_int(n as i64);
-                1
-            }
-            Err(e) => {
-                co.push_nil();
-                co.push_bytes(&e);
-                2
-            }
-        });
-    }
+    // the socket's session is live while its writer waits
+    sock.release_out();
+    Some(Woken::Sent(sock.writer.take()?, r))
 }

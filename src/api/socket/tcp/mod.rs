@@ -10,6 +10,7 @@ mod io;
 mod options;
 
 use self::connect::*;
+pub(crate) use self::io::in_session;
 use self::io::*;
 use self::options::*;
 
@@ -24,18 +25,17 @@ use crate::api::socket::recv::{
     or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_value, until_args,
     until_iterator_args, Pattern, Read, RecvBuf,
 };
-use crate::api::socket::resolve::Resolve;
-use crate::api::socket::{fail, parse_addr, sockaddr_bytes, socket_conf, socket_table, PeerAddr};
-use crate::api::{check_phase, current_session};
+use crate::api::socket::{parse_addr, sockaddr_bytes, socket_conf, socket_table, PeerAddr};
 use crate::conf::SocketConf;
+use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::scheduler::wake;
 use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
 use crate::runtime::thread::Thread;
-use crate::runtime::waiter::Waiter;
+use crate::runtime::waiter::{Parked, Waiter};
+use crate::sys::conn_connect::{connect_peer, event_owner, Connecting, PeerConn};
+use crate::sys::resolver::{Query, Resolver};
 use crate::sys::*;
-use crate::{lua_api, lua_calls};
 
 const METATABLE: &CStr = c"ngx_lua_tcp_socket_mt";
 const UDATA_METATABLE: &CStr = c"ngx_lua_tcp_socket_udata_mt";
@@ -47,25 +47,42 @@ unsafe impl LuaObject for TcpSocket {
     const SLOT: c_int = 1;
 }
 
+/// Where a connect (or TLS handshake) in progress is; its thread waits in `connector`.
+pub(crate) enum Stage {
+    None,
+    /// Waiting for a slot of the pool (`backlog`).
+    Queued,
+    /// Waiting for the resolver's answer.
+    Resolving(Query),
+    /// Waiting for the connection to be made.
+    Connecting,
+    /// Waiting for the TLS handshake.
+    #[cfg_attr(not(ngx_feature = "stream_ssl"), allow(dead_code))]
+    Handshake,
+}
+
 pub struct TcpSocket {
-    /// The session that connected the socket (null when none or once it ended). Once the
-    /// socket is closed it no longer has a cleanup there (see `unlink`), and the pointer is
-    /// only good while that session (`owner`) lives: see `owner_sess`.
+    /// The session that connected the socket (null when none or once it ended): an identity,
+    /// read only through `owner_sess` while that session (`owner`) lives.
     pub(crate) sess: *mut Session,
     /// The id of that session.
     pub(crate) owner: u64,
-    /// The connection to the peer (null when not connected).
-    pub(crate) c: *mut ngx_connection_t,
+    /// That session's log.
+    pub(crate) owner_log: Option<Log>,
+    /// The connection to the peer.
+    pub(crate) peer: Option<PeerConn>,
     pub(crate) recv: RecvBuf,
     /// Timeouts set by settimeout(s) (0: the `lua_socket_*` value).
     pub(crate) connect_timeout: ngx_msec_t,
     pub(crate) send_timeout: ngx_msec_t,
     pub(crate) read_timeout: ngx_msec_t,
     pub(crate) conf: SocketConf,
-    /// Threads waiting in connect, in a receive, in a send.
-    pub(crate) connector: *mut Thread,
+    /// Threads waiting in connect (or sslhandshake), in a receive, in a send.
+    pub(crate) connector: Waiter,
     pub(crate) reader: Waiter,
     pub(crate) writer: Waiter,
+    /// What the connector waits for.
+    pub(crate) stage: Stage,
     pub(crate) waiting_read: Option<Pattern>,
     /// Data of a send in progress.
     pub(crate) out: OutBuf,
@@ -89,8 +106,12 @@ pub struct TcpSocket {
     pub(crate) ssl_name: Vec<u8>,
     /// The local address of `bind`, used by the next connect.
     pub(crate) local: Option<Vec<u8>>,
+    /// The resolver of the connecting session's server.
+    pub(crate) resolver: Option<Resolver>,
     /// A connect waiting for a pool slot: its host, port and deadline (ngx_current_msec).
     pub(crate) queued: Option<(Vec<u8>, u16, ngx_msec_t)>,
+    /// The timer of that wait (and the posted event that resumes it).
+    pub(crate) queue_ev: Timer,
     /// The socket's slot in its session's cleanups.
     pub(crate) cleanup: Option<usize>,
 }
@@ -111,9 +132,6 @@ lua_calls! {
     tcp_shutdown => shutdown_impl,
     tcp_bind => bind_impl,
     tcp_setkeepalive => setkeepalive_impl,
-}
-
-lua_api! {
     tcp_connect => connect_impl,
 }
 
@@ -159,15 +177,17 @@ fn tcp_new_impl(c: &mut Call) -> LuaResult {
     let sock = Box::new(TcpSocket {
         sess: ptr::null_mut(),
         owner: 0,
-        c: ptr::null_mut(),
+        owner_log: None,
+        peer: None,
         recv: RecvBuf::default(),
         connect_timeout: 0,
         send_timeout: 0,
         read_timeout: 0,
         conf,
-        connector: ptr::null_mut(),
+        connector: Waiter::new(),
         reader: Waiter::new(),
         writer: Waiter::new(),
+        stage: Stage::None,
         waiting_read: None,
         out: OutBuf::new(),
         write_closed: false,
@@ -180,7 +200,9 @@ fn tcp_new_impl(c: &mut Call) -> LuaResult {
         ssl_verify: false,
         ssl_name: Vec::new(),
         local: None,
+        resolver: None,
         queued: None,
+        queue_ev: Timer::new(),
         cleanup: None,
     });
     let t = c.new_table(3, 1);
@@ -190,9 +212,8 @@ fn tcp_new_impl(c: &mut Call) -> LuaResult {
     Ok(1)
 }
 
-/// The socket of `self` (argument 1), checked to be a TCP cosocket.
-/// Runs `f` on the socket of `self` (`bad tcp socket object` when it is none).
-pub(super) fn with_this<R>(
+/// Runs `f` on the socket of `self` (argument 1; `bad tcp socket object` when it is none).
+pub(crate) fn with_this<R>(
     c: &mut Call,
     fname: &'static str,
     f: impl FnOnce(&mut TcpSocket) -> R,
@@ -203,48 +224,93 @@ pub(super) fn with_this<R>(
     c.with_object(1, f).map_or_else(|| err("bad tcp socket object"), Ok)
 }
 
-unsafe fn this<'a>(l: *mut lua_State, fname: &'static str) -> Result<&'a mut TcpSocket, LuaError> {
-    // SAFETY: l is the running coroutine.
-    let mut c = unsafe { Call::nested(l) };
-    if c.type_of(1) != LUA_TTABLE {
-        return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
+/// The results a connect or handshake wakes its thread with: `1`, or `nil, err`.
+pub(crate) type Wake = Option<(Parked, Result<(), Vec<u8>>)>;
+
+/// Resumes a woken connector (after the socket's borrow ended: Lua runs now).
+pub(crate) fn resume(w: Wake) {
+    if let Some((t, r)) = w {
+        t.resume(|co| match r {
+            Ok(()) => {
+                co.push_int(1);
+                1
+            }
+            Err(msg) => {
+                co.push_nil();
+                co.push_bytes(&msg);
+                2
+            }
+        });
     }
-    // SAFETY: the socket lives while its object does (LuaObject); the caller keeps the borrow
-    // within its Lua call.
-    unsafe { c.object_ptr::<TcpSocket>(1).as_mut() }.map_or_else(|| err("bad tcp socket object"), Ok)
 }
 
-/// The socket of `self`, which must belong to the running session (or to none yet).
-pub(crate) unsafe fn this_in_session<'a>(
-    l: *mut lua_State,
-    fname: &'static str,
-) -> Result<(*mut Session, &'a mut TcpSocket), LuaError> {
-    // SAFETY: as in `this`.
-    unsafe {
-        let sock = this(l, fname)?;
-        let sess = current_session(l)?;
-        let owner = sock.owner_sess();
-        if !owner.is_null() && owner != sess {
-            return err("bad request");
+/// A thread an event of the socket's connection wakes, with what it returns; resumed once
+/// the socket's borrow has ended (Lua may reach the socket again).
+pub(crate) enum Woken {
+    Connected(Parked, Result<(), Vec<u8>>),
+    Read(Parked, Read),
+    Sent(Parked, Result<usize, Vec<u8>>),
+}
+
+impl Woken {
+    fn resume(self) {
+        match self {
+            Woken::Connected(t, r) => resume(Some((t, r))),
+            Woken::Read(t, r) => t.resume(|co| push_read(co, r)),
+            Woken::Sent(t, r) => t.resume(|co| match r {
+                Ok(n) => {
+                    co.push_int(n as i64);
+                    1
+                }
+                Err(e) => {
+                    co.push_nil();
+                    co.push_bytes(&e);
+                    2
+                }
+            }),
         }
-        Ok((sess, sock))
+    }
+}
+
+/// The live session a socket belongs to (from `owner_sess`), for socket code outside a Lua
+/// call (events, cancels, cleanups, `__gc`) that must touch it.
+#[derive(Clone, Copy)]
+struct Owner(ptr::NonNull<Session>);
+
+impl Owner {
+    fn with<R>(self, f: impl FnOnce(&mut Session) -> R) -> R {
+        // SAFETY: made by `owner` from a live session just before this use, within the same
+        // event or call; nginx runs one event at a time, nothing holds a borrow of the session
+        // while socket code runs, and f gets no Lua state to reach it again.
+        f(unsafe { &mut *self.0.as_ptr() })
     }
 }
 
 impl TcpSocket {
     /// The log of the session that connected the socket (the cycle's once it is gone).
     pub(crate) fn logger(&self) -> Log {
-        // SAFETY: log() gives the owner session's log, live while that session is, or the cycle's.
-        unsafe { Log::from_raw(self.log()) }.expect("a session or cycle log")
+        match self.owner_log {
+            Some(log) if !self.owner_sess().is_null() => log,
+            _ => Log::cycle().expect("the cycle's log"),
+        }
     }
 
     pub(crate) fn log(&self) -> *mut ngx_log_t {
-        let sess = self.owner_sess();
-        if sess.is_null() {
-            return cycle_log();
+        self.logger().as_ptr()
+    }
+
+    /// The session that connected the socket, to touch from outside a Lua call.
+    fn owner(&self) -> Option<Owner> {
+        ptr::NonNull::new(self.owner_sess()).map(Owner)
+    }
+
+    /// Gives the send buffer back to the socket's session (or forgets it when the session
+    /// ended).
+    pub(crate) fn release_out(&mut self) {
+        match self.owner() {
+            Some(owner) => owner.with(|s| self.out.give_back(s)),
+            None => self.out.forget(),
         }
-        // SAFETY: owner_sess is live.
-        unsafe { (*sess).log() }
     }
 
     /// The session that connected the socket, if it is still alive.
@@ -258,36 +324,39 @@ impl TcpSocket {
     /// Links the socket to `sess` (a connect), with a cleanup that closes it when the session
     /// ends; as upstream, a slot freed by an earlier close is reused ("lua stream cleanup
     /// reuse").
-    unsafe fn link(&mut self, sess: *mut Session) {
+    fn link(&mut self, sess: SessionRef) {
         if self.cleanup.is_some() {
             return;
         }
-        self.sess = sess;
-        // SAFETY: sess is the running session.
-        unsafe {
-            self.owner = (*sess).id;
-            self.cleanup = Some((*sess).add_cleanup(session_ended, self as *mut TcpSocket as *mut c_void));
-        }
+        let me = self as *mut TcpSocket as *mut c_void;
+        sess.with(|s| {
+            self.sess = s;
+            self.owner = s.id;
+            self.owner_log = Some(s.logger());
+            self.cleanup = Some(s.add_cleanup(session_ended, me));
+        });
     }
 
     /// As upstream's finalize after `close` and `setkeepalive`: the session's cleanup slot
-    /// is given back (the socket still belongs to the session).
-    fn unlink(&mut self) {
+    /// is given back (the socket still belongs to the running session `sess`).
+    fn unlink(&mut self, sess: SessionRef) {
         if let Some(slot) = self.cleanup.take() {
-            // SAFETY: a socket with a cleanup is linked to its live session.
-            unsafe { (*self.sess).remove_cleanup(slot) };
+            sess.with(|s| s.remove_cleanup(slot));
         }
     }
 
     pub(crate) fn connected(&self) -> bool {
-        !self.c.is_null()
+        self.peer.is_some()
     }
 
     /// The connection to the peer, if connected.
     pub(crate) fn conn(&self) -> Option<Conn> {
-        // SAFETY: c is null or the socket's live connection (it is nulled when the connection
-        // is closed or goes back to a pool).
-        unsafe { Conn::from_raw(self.c) }
+        self.peer.as_ref().map(PeerConn::conn)
+    }
+
+    /// The connection's address for log lines (null when not connected).
+    fn conn_addr(&self) -> *const c_void {
+        self.conn().map_or(ptr::null(), |c| c.as_ptr() as *const c_void)
     }
 
     /// Logs "... on a closed socket" in upstream's words, when socket errors are logged.
@@ -297,7 +366,7 @@ impl TcpSocket {
             let msg = format!(
                 "{what} data on a closed socket: u:{:p}, c:{:p}, ft:{} eof:{eof}",
                 self as *const Self,
-                self.c,
+                self.conn_addr(),
                 if eof != 0 { 4 } else { 0 }
             );
             self.logger().error(NGX_LOG_ERR, 0, msg.as_bytes());
@@ -306,7 +375,7 @@ impl TcpSocket {
 
     /// The busy check upstream makes before any operation that waits.
     pub(crate) fn busy(&self) -> Option<&'static [u8]> {
-        if !self.connector.is_null() {
+        if self.connector.is_waiting() {
             Some(b"socket busy connecting")
         } else if self.reader.is_waiting() {
             Some(b"socket busy reading")
@@ -320,15 +389,11 @@ impl TcpSocket {
     /// Closes the connection (if any) and forgets every wait; waiting threads are resumed by
     /// their own cancel paths, not here.
     pub(crate) fn close_connection(&mut self) {
-        if !self.c.is_null() {
-            // SAFETY: the connection is ours; closing it also removes its timers and events.
-            unsafe { socket_pool::close_conn(self.c) };
-            self.c = ptr::null_mut();
-        }
+        // closing it also removes its timers and events
+        self.peer = None;
         self.leave_pool();
         self.recv.reset();
-        // SAFETY: owner_sess is live or null.
-        unsafe { self.out.release(self.owner_sess()) };
+        self.release_out();
         self.write_closed = false;
         self.waiting_read = None;
     }
@@ -340,57 +405,59 @@ impl TcpSocket {
         }
     }
 
-    /// Ends the socket's link with its session: connection closed, waits cancelled.
-    fn detach(&mut self) {
-        // SAFETY: a connecting thread is live while the socket holds it (its cancel function
-        // empties the slot), and a socket with a cleanup is linked to its live session.
-        unsafe {
-            let t = self.connector;
-            if !t.is_null() {
-                (*t).pending = None;
-                (*t).wait_obj = ptr::null_mut();
+    /// Takes `peer` as the socket's connection, with our event handlers.
+    fn attach(&mut self, peer: PeerConn) {
+        let me = self as *mut TcpSocket as *mut c_void;
+        peer.conn().set_owner(me, on_read_event, on_write_event, self.logger());
+        self.peer = Some(peer);
+    }
+
+    /// Ends what the connector waits for (it was killed, or the socket goes): the query is
+    /// abandoned, the place in the queue given up, the connection in progress closed.
+    fn abort_stage(&mut self) {
+        match std::mem::replace(&mut self.stage, Stage::None) {
+            Stage::None => {}
+            Stage::Queued => {
+                self.logger().debug("stream lua tcp socket abort queueing");
+                self.queue_ev.disarm();
+                let me = self as *mut TcpSocket as *mut c_void;
+                socket_pool::dequeue(&self.pool_key, me);
+                self.queued = None;
+                self.leave_pool();
             }
-            self.connector = ptr::null_mut();
-            self.reader.release();
-            self.writer.release();
-            self.close_connection();
-            if !self.sess.is_null() {
-                if let Some(slot) = self.cleanup.take() {
-                    (*self.sess).remove_cleanup(slot);
+            Stage::Resolving(q) => {
+                if q.pending() {
+                    self.logger().debug("stream lua tcp socket abort resolver");
                 }
-                self.sess = ptr::null_mut();
+                drop(q);
+                self.leave_pool();
             }
+            Stage::Connecting | Stage::Handshake => self.close_connection(),
         }
     }
 
-    /// Takes `c` as the socket's connection, with our event handlers.
-    unsafe fn attach_connection(&mut self, c: *mut ngx_connection_t) {
-        self.c = c;
-        // SAFETY: c is a live connection we own from now on.
-        unsafe {
-            (*c).data = self as *mut TcpSocket as *mut c_void;
-            (*(*c).read).handler = Some(on_read_event);
-            (*(*c).write).handler = Some(on_write_event);
-            let log = self.log();
-            (*c).log = log;
-            (*(*c).read).log = log;
-            (*(*c).write).log = log;
-            if !(*c).pool.is_null() {
-                (*(*c).pool).log = log;
+    /// Ends the socket's link with its session: connection closed, waits cancelled.
+    fn detach(&mut self) {
+        self.connector.release();
+        self.abort_stage();
+        self.reader.release();
+        self.writer.release();
+        self.close_connection();
+        if let Some(owner) = self.owner() {
+            if let Some(slot) = self.cleanup.take() {
+                owner.with(|s| s.remove_cleanup(slot));
             }
         }
+        self.sess = ptr::null_mut();
     }
 }
 
 /// The session cleanup of a socket: its connection is closed (its Lua object may live on).
 unsafe fn session_ended(data: *mut c_void) {
     // SAFETY: a registered socket is live (gc unregisters it first).
-    unsafe {
-        let sock = &mut *(data as *mut TcpSocket);
-        sock.cleanup = None;
-        sock.sess = ptr::null_mut();
-        sock.detach();
-    }
+    let sock = unsafe { &mut *(data as *mut TcpSocket) };
+    sock.cleanup = None;
+    sock.detach();
 }
 
 fn gc_impl(c: &mut Call) -> LuaResult {
@@ -404,68 +471,85 @@ fn gc_impl(c: &mut Call) -> LuaResult {
 // events and cancelling
 
 /// A thread waiting on a socket is killed or its session ends: like upstream, the socket is
-/// closed.
+/// closed (a connect in progress gives up what it waits for).
 pub(crate) unsafe fn cancel_wait(_sess: *mut Session, t: *mut Thread) {
-    // SAFETY: the thread's wait object is the socket it waits on.
-    unsafe {
+    // SAFETY: the thread's wait object is the socket it waits on (live: a socket goes with
+    // its session, and its Lua object is held by the waiting call).
+    let sock = unsafe {
         let sock = (*t).wait_obj as *mut TcpSocket;
         (*t).wait_obj = ptr::null_mut();
-        if sock.is_null() {
-            return;
+        match sock.as_mut() {
+            Some(sock) => sock,
+            None => return,
         }
-        let sock = &mut *sock;
-        if sock.connector == t {
-            sock.connector = ptr::null_mut();
+    };
+    if sock.connector.is(t) {
+        sock.connector.forget();
+        if !matches!(sock.stage, Stage::Connecting | Stage::Handshake) {
+            return sock.abort_stage();
         }
-        for slot in [&mut sock.reader, &mut sock.writer] {
-            if slot.is(t) {
-                slot.forget();
+        sock.stage = Stage::None;
+    }
+    for slot in [&mut sock.reader, &mut sock.writer] {
+        if slot.is(t) {
+            slot.forget();
+        }
+    }
+    sock.close_connection();
+}
+
+/// The read event of the socket's connection.
+fn read_event(sock: &mut TcpSocket) -> Option<Woken> {
+    if sock.sess.is_null() {
+        return None;
+    }
+    if matches!(sock.stage, Stage::Connecting) {
+        let timed_out = sock.conn().is_some_and(|c| c.timed_out(Dir::Read));
+        return connect_done(sock, timed_out).map(|(t, r)| Woken::Connected(t, r));
+    }
+    if !sock.reader.is_waiting() {
+        // nobody reads: keep the event from firing again and again
+        if let Some(c) = sock.conn() {
+            if c.is_active(Dir::Read) && !c.rearm(Dir::Read) {
+                sock.logger().error(NGX_LOG_ERR, 0, b"stream lua tcp socket failed to handle read event");
             }
         }
-        sock.close_connection();
+        return None;
     }
+    read_ready(sock)
+}
+
+/// The write event of the socket's connection.
+fn write_event(sock: &mut TcpSocket) -> Option<Woken> {
+    if sock.sess.is_null() {
+        return None;
+    }
+    if matches!(sock.stage, Stage::Connecting) {
+        let timed_out = sock.conn().is_some_and(|c| c.timed_out(Dir::Write));
+        return connect_done(sock, timed_out).map(|(t, r)| Woken::Connected(t, r));
+    }
+    if !sock.writer.is_waiting() {
+        return None;
+    }
+    write_ready(sock)
+}
+
+/// The socket an event of its connection is for.
+///
+/// # Safety
+/// `ev` is an event of a connection attached to a live socket.
+unsafe fn socket_of<'a>(ev: *mut ngx_event_t) -> &'a mut TcpSocket {
+    // SAFETY: the caller's contract: c->data is the socket (set by `attach`).
+    unsafe { &mut *(event_owner(ev) as *mut TcpSocket) }
 }
 
 pub(crate) unsafe extern "C" fn on_read_event(rev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: rev belongs to a connection of a live socket (c->data), or an idle one
-        // (whose handlers are the pool's).
-        unsafe {
-            let c = (*rev).data as *mut ngx_connection_t;
-            let sock = &mut *((*c).data as *mut TcpSocket);
-            if sock.sess.is_null() {
-                return;
-            }
-            if !sock.connector.is_null() {
-                return connect_done(sock, (*rev).timedout() != 0);
-            }
-            if !sock.reader.is_waiting() {
-                // nobody reads: keep the event from firing again and again
-                if (*rev).active() != 0 && ngx_handle_read_event(rev, 0) != NGX_OK as isize {
-                    log_error(NGX_LOG_ERR, sock.log(), 0, b"stream lua tcp socket failed to handle read event");
-                }
-                return;
-            }
-            read_ready(sock);
-        }
-    })
+    // SAFETY: rev belongs to the connection of a live socket (an idle one's handlers are the
+    // pool's).
+    guard((), || read_event(unsafe { socket_of(rev) }).map_or((), Woken::resume))
 }
 
 pub(crate) unsafe extern "C" fn on_write_event(wev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: as in on_read_event.
-        unsafe {
-            let c = (*wev).data as *mut ngx_connection_t;
-            let sock = &mut *((*c).data as *mut TcpSocket);
-            if sock.sess.is_null() {
-                return;
-            }
-            if !sock.connector.is_null() {
-                return connect_done(sock, (*wev).timedout() != 0);
-            }
-            if sock.writer.is_waiting() {
-                write_ready(sock);
-            }
-        }
-    })
+    // SAFETY: as in on_read_event.
+    guard((), || write_event(unsafe { socket_of(wev) }).map_or((), Woken::resume))
 }

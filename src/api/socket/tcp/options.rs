@@ -8,7 +8,7 @@ pub(super) fn close_impl(c: &mut Call) -> LuaResult {
     if n != 1 {
         return err(format!("expecting 1 argument (including the object) but seen {n}"));
     }
-    in_session(c, "close")?;
+    let sess = in_session(c, "close")?;
     let refused = with_this(c, "close", |sock| {
         if !sock.connected() {
             return Some(&b"closed"[..]);
@@ -17,7 +17,7 @@ pub(super) fn close_impl(c: &mut Call) -> LuaResult {
             return Some(busy);
         }
         sock.close_connection();
-        sock.unlink();
+        sock.unlink(sess);
         None
     })?;
     if let Some(msg) = refused {
@@ -125,8 +125,8 @@ pub(super) fn setkeepalive_impl(c: &mut Call) -> LuaResult {
     } else {
         None
     };
-    in_session(c, "setkeepalive")?;
-    match with_this(c, "setkeepalive", |sock| keep_alive(sock, timeout, size, n))?? {
+    let sess = in_session(c, "setkeepalive")?;
+    match with_this(c, "setkeepalive", |sock| keep_alive(sess, sock, timeout, size, n))?? {
         Ok(()) => {
             c.push_int(1);
             Ok(1)
@@ -138,6 +138,7 @@ pub(super) fn setkeepalive_impl(c: &mut Call) -> LuaResult {
 /// Puts the socket's connection into its pool (`Ok(Err(msg))`: `nil, msg`); `n` is the
 /// number of arguments, for the pool size's error.
 fn keep_alive(
+    sess: SessionRef,
     sock: &mut TcpSocket,
     timeout: Option<ngx_msec_t>,
     size: Option<i64>,
@@ -176,15 +177,14 @@ fn keep_alive(
     if pool_size <= 0 && !socket_pool::exists(&sock.pool_key) {
         return Err(LuaError::Arg(n, "setkeepalive", format!("bad \"pool_size\" option value: {pool_size}")));
     }
-    let c = std::mem::replace(&mut sock.c, ptr::null_mut());
+    let conn = sock.peer.take().expect("a connected socket");
     let key = sock.pool_key.clone();
-    let idle = Idle { c, reused: sock.reused };
+    let idle = Idle { conn, reused: sock.reused };
     let counted = std::mem::take(&mut sock.in_pool);
     let log = sock.logger();
     sock.close_connection();
-    sock.unlink();
-    // SAFETY: c is the socket's live connection, which the socket let go of: the pool owns it.
-    if !unsafe { socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) } {
+    sock.unlink(sess);
+    if !socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) {
         return Ok(Err(b"connection in dubious state"));
     }
     Ok(Ok(()))
