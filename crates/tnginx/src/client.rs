@@ -50,6 +50,8 @@ pub struct ClientOptions {
     pub print_data: bool,
     /// `--- shutdown`: half-close the client side after sending (SHUT_WR=1, SHUT_RD=0, both=2).
     pub shutdown: Option<i32>,
+    /// How the first conversation's client misbehaves (`crate::abuse`).
+    pub abuse: crate::abuse::Abuse,
 }
 
 enum ReadEnd {
@@ -83,7 +85,20 @@ pub fn converse(convs: &[Conversation], opts: &ClientOptions) -> ClientResult {
     let deadline = Instant::now() + opts.timeout;
     let mut out = Vec::new();
     let mut received = Vec::new();
-    for conv in convs {
+    let abuse = &opts.abuse;
+    // idle connections to the first server, held until every conversation is over
+    let _idle = match convs.first() {
+        Some(c) if abuse.idle_connections > 0 => match crate::abuse::open_idle(c.port, abuse.idle_connections) {
+            Ok(v) => v,
+            Err(e) => {
+                out.extend_from_slice(format!("idle connections error: {}\n", cosocket_error(&e)).as_bytes());
+                return ClientResult { output: out, received, timed_out: false };
+            }
+        },
+        _ => Vec::new(),
+    };
+    for (i, conv) in convs.iter().enumerate() {
+        let first = i == 0;
         let addr = SocketAddr::from(([127, 0, 0, 1], conv.port));
         let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
         let mut s = match TcpStream::connect_timeout(&addr, left) {
@@ -94,12 +109,28 @@ pub fn converse(convs: &[Conversation], opts: &ClientOptions) -> ClientResult {
             }
         };
         let _ = s.set_nodelay(true);
-        if let Some(req) = &conv.request {
+        if let (Some(req), Some(delay), true) = (&conv.request, abuse.trickle, first) {
+            // slowloris: the server may give up first; read its answer all the same
+            let _ = crate::abuse::trickle(&mut s, req, delay, deadline);
+        } else if let Some(req) = &conv.request {
             let _ = s.set_write_timeout(Some(left));
             if let Err(e) = s.write_all(req) {
                 out.extend_from_slice(format!("send stream request error: {}\n", cosocket_error(&e)).as_bytes());
                 return ClientResult { output: out, received, timed_out: false };
             }
+        }
+        if first && abuse.reset_after_request {
+            crate::abuse::reset(s);
+            continue;
+        }
+        if let (Some(n), true) = (abuse.reset_after_bytes, first) {
+            let data = crate::abuse::read_n(&mut s, n, deadline);
+            received.extend_from_slice(&data);
+            if opts.print_data {
+                out.extend_from_slice(&data);
+            }
+            crate::abuse::reset(s);
+            continue;
         }
         if let Some(how) = opts.shutdown {
             let _ = s.shutdown(match how {

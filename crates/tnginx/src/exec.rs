@@ -446,6 +446,7 @@ fn run_once(plan: &Plan, rep: usize, log: &mut LogReader, f: &mut Vec<String>, n
             abort: plan.abort,
             print_data: plan.expect.is_some(),
             shutdown: plan.shutdown,
+            abuse: plan.abuse.clone(),
         };
         let res = client::converse(&convs, &opts);
         if res.timed_out {

@@ -30,6 +30,7 @@
 //! Arguments after `--`: files or directories (`t/002-content.t`, `t/002-content.t:3` for
 //! TEST 3 only); other words filter blocks by substring of "file TEST n: name".
 
+pub mod abuse;
 pub mod checks;
 pub mod client;
 pub mod exec;

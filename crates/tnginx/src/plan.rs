@@ -93,6 +93,8 @@ pub struct Plan {
     pub must_die: Option<Option<i32>>,
     pub repeat: usize,
     pub shutdown: Option<i32>,
+    /// Misbehaviour of the first conversation's client (`crate::abuse`).
+    pub abuse: crate::abuse::Abuse,
     pub tcp_mock: Option<TcpMockPlan>,
     pub udp_mock: Option<UdpMockPlan>,
     pub keep_stderr: bool,
@@ -314,6 +316,7 @@ pub fn build_plan(
         must_die,
         repeat: fs.repeat_each.max(1),
         shutdown,
+        abuse: crate::abuse::parse(sec)?,
         tcp_mock,
         udp_mock,
         keep_stderr: !sec.map.contains_key("suppress_stderr"),
