@@ -1,4 +1,4 @@
-# Module bug found by the API argument driver (t/081, scripts/gen-api-driver.py): sslhandshake
+# Fixed; was a module bug found by the API argument driver (t/081, scripts/gen-api-driver.py): sslhandshake
 # takes any full userdata as its reused_session argument and reads it as an SSL_SESSION
 # pointer, so a userdata that is not a session (newproxy(true), a shared dict's zone, another
 # socket's ...) makes OpenSSL's SSL_set_session/SSL_SESSION_up_ref read garbage: the worker

@@ -1,4 +1,4 @@
-# Module bug found by the API argument driver (t/081, scripts/gen-api-driver.py): the worker
+# Fixed; was a module bug found by the API argument driver (t/081, scripts/gen-api-driver.py): the worker
 # died with SIGSEGV now and then (one driver run in 3 to 12), in ngx_encode_base64_internal
 # or later in LuaJIT's gc_sweep / lj_alloc_free (heap corruption). Valgrind mode on the
 # driver's timer block names the cause: InvalidRead/InvalidWrite of size 8 in
