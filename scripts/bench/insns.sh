@@ -3,8 +3,9 @@
 # two builds side by side on the same nginx. Counts, unlike ops/s, do not depend on what else
 # the machine is doing, so this can run on a busy machine; it does not see cache misses or
 # branch mispredictions, so a change that only moves memory shows in lua-loops.sh, not here.
-# Each loop runs twice (N1 and N2 calls, same warm-up) in one nginx process under callgrind;
-# (total(N2) - total(N1)) / (N2 - N1) is the cost of one call, start-up and warm-up cancelled.
+# Each loop runs twice (N1 and N2 calls, same warm-up), each in its own nginx process under
+# callgrind: (total(N2) - total(N1)) / (N2 - N1) is the cost of one call, start-up and warm-up
+# cancelled.
 # Usage: scripts/bench/insns.sh A.so B.so [SUITES] [N1] [N2]
 # Another engine's .so may need LUA_PATH_FIRST (as in lua-loops.sh) for lua-resty-core, and
 # NGINX_BIN for the nginx it was built for (both sides use the same one).
@@ -13,8 +14,8 @@ cd "$(dirname "$0")/../.."
 A=$(realpath "${1:?usage: $0 A.so B.so [SUITES] [N1] [N2]}")
 B=$(realpath "${2:?usage: $0 A.so B.so [SUITES] [N1] [N2]}")
 SUITES=${3:-calls regex shdict}
-N1=${4:-2000}
-N2=${5:-22000}
+N1=${4:-10000}
+N2=${5:-510000}
 NGINX_BIN=${NGINX_BIN:-$PWD/build/nginx/objs/nginx}
 command -v valgrind >/dev/null || { echo "insns.sh: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
 loops=$PWD/scripts/bench/loops
@@ -40,7 +41,7 @@ stream {
     server {
         listen 127.0.0.1:$port;
         content_by_lua_block {
-            dofile("$loops/harness.lua")("$loops/$suite.lua", $n, "$lname")
+            dofile("$loops/harness.lua")("$loops/$suite.lua", $n, "$lname", true)
         }
     }
 }
@@ -55,13 +56,13 @@ CONF
     done
     timeout 300 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat <&3" >"$prefix/logs/out"
     grep -q 'traces compiled' "$prefix/logs/out" || { echo "insns.sh: $name did not finish" >&2; cat "$prefix/logs/error.log" >&2; }
-    kill -TERM "$vg" 2>/dev/null || true
+    # the harness ends the process (exit() makes callgrind write its counts)
     wait "$vg" || true
     awk '/^(summary|totals):/ { print $2; exit }' "$prefix/cg.out"
 }
 
 names() {
-    MODULE=$1 scripts/bench/lua-loops.sh "$2" 1 | grep 'ops/s$' | sed -E 's/ +[0-9]+ ops\/s$//'
+    MODULE_BUILT=1 MODULE=$1 scripts/bench/lua-loops.sh "$2" 1 | grep 'ops/s$' | sed -E 's/ +[0-9]+ ops\/s$//'
 }
 
 printf '%-46s %12s %12s %6s\n' "instructions per call" "A" "B" "A/B"

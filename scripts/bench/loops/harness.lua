@@ -1,8 +1,9 @@
 -- Runs one loop suite inside nginx: every `bench(name, f)` of the suite warms up, then calls
 -- f N times and prints ops/s; the LuaJIT trace aborts seen meanwhile are listed at the end
 -- (our FFI calls must compile: an abort inside the built-in layer shows its source line).
--- With `only` set, every other bench of the suite is skipped (insns.sh counts one at a time).
-return function(suite_file, N, only)
+-- With `only` set, every other bench of the suite is skipped, and with `exit_after` the
+-- process exits when done (insns.sh counts one bench per process under callgrind).
+return function(suite_file, N, only, exit_after)
     local aborts, seen, traces = {}, {}, 0
     local function on_trace(what, tr, func, pc, otr, oex)
         if what == "stop" then
@@ -32,4 +33,8 @@ return function(suite_file, N, only)
     jit.attach(on_trace)
     ngx.say("traces compiled: ", traces, ", trace aborts: ", #aborts)
     for _, a in ipairs(aborts) do ngx.say("  ", a) end
+    if exit_after then
+        ngx.flush(true)
+        os.exit(0)
+    end
 end
