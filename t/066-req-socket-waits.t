@@ -121,3 +121,23 @@ content: niltimeout
 then: niltimeout
 --- error_log eval
 qr/\[error\] .*stream lua tcp socket read timed out/
+
+
+
+=== TEST 5: preread code that ends after a wait, while nginx's preread phase waits for client data, goes on at once
+--- stream_server_config
+    preread_by_lua_block {
+        local sock = assert(ngx.req.socket())
+        local t = ngx.thread.spawn(function() sock:peek(1) end)
+        ngx.sleep(0.05)
+        ngx.thread.kill(t)
+        ngx.say("preread done")
+        ngx.exit(ngx.OK)
+    }
+    content_by_lua_block { ngx.say("content") }
+--- stream_request
+--- stream_response
+preread done
+content
+--- no_error_log
+[error]

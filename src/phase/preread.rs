@@ -112,5 +112,8 @@ fn done(sess: LiveSession, outcome: Outcome) {
     let Some((sess, rc)) = preread_result(sess, outcome) else { return };
     sess.with(|x| x.preread_rc = Some(rc));
     sess.restore_read_handler();
+    // a read timer means nginx's preread phase waits for client data (a peek's NGX_AGAIN)
+    // and would not call the handler: it is to be called now
+    sess.stream().conn().clear_timer(Dir::Read);
     sess.run_phases();
 }
