@@ -8,7 +8,6 @@ use crate::runtime::code::Code;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::{CoOp, Phase, Session};
 use crate::runtime::thread::{thread_ptr, with_thread, Status as ThreadStatus, Thread, ThreadKey};
-use crate::runtime::vm::COROUTINES;
 use crate::sys::co_state::CoState;
 use crate::sys::*;
 
@@ -58,41 +57,39 @@ pub enum Outcome {
 /// `sess` stays a raw pointer: Lua code changes the session (through the C ABI) while it runs,
 /// so no Rust reference to it may live across a resume.
 pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
-    // SAFETY: sess is the live context of the session being run.
-    let (l, code_cache, log) = unsafe { ((*sess).l, (*sess).code_cache, (*sess).log()) };
-    // SAFETY: a new phase of the same session starts with a new entry thread.
-    unsafe { (*sess).release_threads() };
-    // SAFETY: l is the VM's main state; every push below is popped or moved before return.
+    // SAFETY: sess is the live context of the session being run; a new phase of the same
+    // session starts with a new entry thread.
+    let (l, s, code_cache, log) = unsafe {
+        (*sess).release_threads();
+        ((*sess).l, (*sess).s, (*sess).code_cache, (*sess).logger())
+    };
+    // SAFETY: s is the session's nginx session, or null for a session-less context.
+    let resolved = unsafe { code.resolve(s) };
+    let key = match &resolved {
+        Some(Ok(file)) => &file.key,
+        _ => &code.key,
+    };
+    log.debug(&format!("looking up Lua code cache with key '{key}'"));
+    // SAFETY: l is the main state of the VM the session runs in, which outlives the session;
+    // no Lua runs on it while a phase starts its entry thread.
+    let (main, mut c) = unsafe { (MainState::from_raw(l).expect("a session runs in a VM"), Call::nested(l)) };
+    let top = c.top();
+    let pushed = match &resolved {
+        None => code.push_closure(&mut c, code_cache),
+        Some(Ok(file)) => file.push_closure(&mut c, code_cache),
+        Some(Err(e)) => Err(e.clone()),
+    };
+    if let Err(msg) = pushed {
+        c.set_top(top);
+        log.error(NGX_LOG_ERR, 0, msg.as_bytes());
+        return Outcome::Failed;
+    }
+    let func = c.top();
+    let (co, anchor) = c.move_to_new_coroutine(main, func, 0).into_raw();
+    c.set_top(top);
+    // SAFETY: as above; the new thread holds the coroutine with the entry function.
     unsafe {
-        let top = raw::lua_gettop(l);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
-        let co = raw::lua_newthread(l);
-        raw::lua_pushvalue(l, -1);
-        let co_ref = raw::luaL_ref(l, -3);
-
-        let resolved = code.resolve((*sess).s);
-        let key = match &resolved {
-            Some(Ok(file)) => &file.key,
-            _ => &code.key,
-        };
-        log_debug(log, &format!("looking up Lua code cache with key '{key}'"));
-        let pushed = match &resolved {
-            None => code.push_closure(l, code_cache),
-            Some(Ok(file)) => file.push_closure(l, code_cache),
-            Some(Err(e)) => Err(e.clone()),
-        };
-        if let Err(msg) = pushed {
-            raw::lua_settop(l, top);
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
-            raw::luaL_unref(l, -1, co_ref);
-            raw::lua_settop(l, top);
-            log_error(NGX_LOG_ERR, log, 0, msg.as_bytes());
-            return Outcome::Failed;
-        }
-        // stack: cotable, thread, function
-        raw::lua_xmove(l, co, 1);
-        raw::lua_settop(l, top);
-        let t = (*sess).add_thread(co, co_ref, false, std::ptr::null_mut());
+        let t = (*sess).add_thread(co, anchor, false, std::ptr::null_mut());
         resume(sess, t, 0)
     }
 }
