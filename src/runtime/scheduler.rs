@@ -123,21 +123,24 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         continue;
                     }
                     if let Some(op) = (*sess).co_op.take() {
-                        match op {
+                        let next = match op {
                             CoOp::Resume(child, n) => {
                                 let child = thread_ptr(child).expect("a resumed coroutine is live");
                                 (*t).status = ThreadStatus::Normal;
                                 (*child).status = ThreadStatus::Running;
-                                (t, nargs) = (child, n);
+                                Some((child, n))
                             }
                             CoOp::Yield(n) => {
                                 (*t).status = ThreadStatus::Suspended;
-                                (t, nargs) = (back_to_parent(t, true, n), n + 1);
+                                back_to_parent(t, true, n).map(|p| (p, n + 1))
                             }
+                        };
+                        // (none: the resumer was killed meanwhile; the other threads go on)
+                        if let Some(next) = next {
+                            (t, nargs) = next;
+                            continue;
                         }
-                        continue;
-                    }
-                    if (*t).pending.is_none() {
+                    } else if (*t).pending.is_none() {
                         // a plain coroutine.yield() in a thread: it lets the other ready
                         // threads run first, then goes on (upstream's manual time slicing)
                         co.set_top(0);
@@ -147,8 +150,10 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                 0 if (*t).coroutine => {
                     let n = co.top();
                     (*t).status = ThreadStatus::Dead;
-                    (t, nargs) = (back_to_parent(t, true, n), n + 1);
-                    continue;
+                    if let Some(p) = back_to_parent(t, true, n) {
+                        (t, nargs) = (p, n + 1);
+                        continue;
+                    }
                 }
                 _ if (*t).coroutine && (*t).wrap => {
                     // coroutine.wrap: the error goes up to the first parent that is not a
@@ -164,25 +169,30 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         // a coroutine.resume'd parent: its resumer gets false and the error
                         (*p).status = ThreadStatus::Dead;
                         let q = (*p).parent;
-                        let qc = (*q).co_state();
-                        qc.push_bool(false);
-                        qc.push_bytes(msg.as_bytes());
-                        (*q).status = ThreadStatus::Running;
-                        (t, nargs) = (q, 2);
-                        continue;
-                    }
-                    let pc = (*p).co_state();
-                    pc.set_top(0);
-                    pc.push_bytes(msg.as_bytes());
-                    if let Some(o) = thread_failed(sess, p, kind, &msg, &trace) {
-                        return o;
+                        if is_live(q) {
+                            let qc = (*q).co_state();
+                            qc.push_bool(false);
+                            qc.push_bytes(msg.as_bytes());
+                            (*q).status = ThreadStatus::Running;
+                            (t, nargs) = (q, 2);
+                            continue;
+                        }
+                    } else if is_live(p) {
+                        let pc = (*p).co_state();
+                        pc.set_top(0);
+                        pc.push_bytes(msg.as_bytes());
+                        if let Some(o) = thread_failed(sess, p, kind, &msg, &trace) {
+                            return o;
+                        }
                     }
                 }
                 _ if (*t).coroutine => {
                     // coroutine.resume returns false and the error
                     (*t).status = ThreadStatus::Dead;
-                    (t, nargs) = (back_to_parent(t, false, 1), 2);
-                    continue;
+                    if let Some(p) = back_to_parent(t, false, 1) {
+                        (t, nargs) = (p, 2);
+                        continue;
+                    }
                 }
                 0 if !(*t).user => {
                     (*t).status = ThreadStatus::Dead;
@@ -222,17 +232,29 @@ fn next_posted(sess: &mut Session) -> Option<(*mut Thread, c_int)> {
     None
 }
 
+/// Whether the thread `t` (one of the session's, ended ones included) has not ended: it is
+/// still in the thread table.
+unsafe fn is_live(t: *mut Thread) -> bool {
+    // SAFETY: a session's threads stay in its list (ended ones too) until the phase ends.
+    !t.is_null() && thread_ptr(unsafe { (*t).key }) == Some(t)
+}
+
 /// A user coroutine yielded, returned or failed: its resumer gets `ok` and the top `n` values
-/// of its stack, and runs next.
-unsafe fn back_to_parent(t: *mut Thread, ok: bool, n: c_int) -> *mut Thread {
-    // SAFETY: t is a user coroutine resumed by its (live) parent thread.
+/// of its stack, and runs next. None when the resumer has ended (killed meanwhile): the values
+/// are left where they are.
+unsafe fn back_to_parent(t: *mut Thread, ok: bool, n: c_int) -> Option<*mut Thread> {
+    // SAFETY: t is a user coroutine resumed by its parent thread, which stays in the session's
+    // list even when it has ended.
     unsafe {
         let parent = (*t).parent;
+        if !is_live(parent) {
+            return None;
+        }
         let pc = (*parent).co_state();
         pc.push_bool(ok);
         (*t).co_state().move_to(pc, n);
         (*parent).status = ThreadStatus::Running;
-        parent
+        Some(parent)
     }
 }
 
