@@ -16,8 +16,7 @@ fn run_in_main(c: &mut Call, code: &Code, req: *mut Session) -> Result<(), Strin
     c.get_field(-1, c"traceback");
     c.remove(-2);
     c.reserve(1);
-    // SAFETY: c's state is the VM's main one, with room for the closure reserved.
-    if let Err(msg) = unsafe { code.push_closure_raw(c.as_ptr()) } {
+    if let Err(msg) = code.push_function_on(c, true) {
         c.set_top(top);
         return Err(msg);
     }

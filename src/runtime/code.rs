@@ -133,24 +133,11 @@ impl Code {
         r.map_err(|m| self.describe_error(&m))
     }
 
-    /// Like `push_closure` (cached), with the loader's own message on failure (no "failed to
-    /// load ..." prefix), as upstream reports init code errors.
-    ///
-    /// # Safety
-    /// `l` is the VM's main state or one of its coroutines, running or idle.
-    pub unsafe fn push_closure_raw(&self, l: *mut lua_State) -> Result<(), String> {
-        // SAFETY: the caller's contract.
-        self.push_function_on(&mut unsafe { Call::nested(l) }, true)
-    }
-
-    /// Pushes the code's function onto `l`, compiling it on first use (or every time when
-    /// the code cache is off).
-    ///
-    /// # Safety
-    /// As `push_closure_raw`.
-    pub unsafe fn push_closure(&self, l: *mut lua_State, cache: bool) -> Result<(), String> {
-        // SAFETY: the caller's contract.
-        self.push_function_on(&mut unsafe { Call::nested(l) }, cache).map_err(|m| self.describe_error(&m))
+    /// Pushes the code's function onto `c`'s stack, compiling it on first use (or every time
+    /// when the code cache is off); the error names the code (`push_function_on` gives the
+    /// loader's own message, as upstream reports init code errors).
+    pub fn push_closure(&self, c: &mut Call, cache: bool) -> Result<(), String> {
+        self.push_function_on(c, cache).map_err(|m| self.describe_error(&m))
     }
 
     /// Pushes the code's function, from the VM's code cache when `cache` (compiling it into

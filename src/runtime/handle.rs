@@ -30,9 +30,12 @@ impl<'c> SessionRef<'c> {
         }
     }
 
-    /// The view of a phase handler's session: `p` is live for `'c` (`LiveSession`'s contract,
-    /// which lends the view for as long as the handle is borrowed).
-    pub(super) fn of_live(p: NonNull<Session>) -> Self {
+    /// The view of a phase handler's session.
+    ///
+    /// # Safety
+    /// `p` is a live session for `'c` (`LiveSession` lends the view for as long as the handle
+    /// is borrowed), borrowed by no one else while the view's `with` runs.
+    pub(super) unsafe fn of_live(p: NonNull<Session>) -> Self {
         SessionRef { p, _call: PhantomData }
     }
 

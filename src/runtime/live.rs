@@ -78,7 +78,9 @@ impl LiveSession {
 
     /// The session as a `SessionRef`, for as long as the handle is borrowed.
     pub fn view(&self) -> SessionRef<'_> {
-        SessionRef::of_live(self.0)
+        // SAFETY: the session is live while the handle is (from_raw's contract), and phase
+        // code holds no other borrow of it.
+        unsafe { SessionRef::of_live(self.0) }
     }
 
     /// Runs `f` with the session borrowed; `f` is given no Lua state, so nothing it does

@@ -8,7 +8,6 @@ use crate::runtime::code::Code;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::{CoOp, Phase, Session};
 use crate::runtime::thread::{thread_ptr, with_thread, Status as ThreadStatus, Thread, ThreadKey};
-use crate::runtime::vm::COROUTINES;
 use crate::sys::co_state::CoState;
 use crate::sys::*;
 
@@ -58,41 +57,39 @@ pub enum Outcome {
 /// `sess` stays a raw pointer: Lua code changes the session (through the C ABI) while it runs,
 /// so no Rust reference to it may live across a resume.
 pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
-    // SAFETY: sess is the live context of the session being run.
-    let (l, code_cache, log) = unsafe { ((*sess).l, (*sess).code_cache, (*sess).log()) };
-    // SAFETY: a new phase of the same session starts with a new entry thread.
-    unsafe { (*sess).release_threads() };
-    // SAFETY: l is the VM's main state; every push below is popped or moved before return.
+    // SAFETY: sess is the live context of the session being run; a new phase of the same
+    // session starts with a new entry thread.
+    let (l, s, code_cache, log) = unsafe {
+        (*sess).release_threads();
+        ((*sess).l, (*sess).s, (*sess).code_cache, (*sess).logger())
+    };
+    // SAFETY: s is the session's nginx session, or null for a session-less context.
+    let resolved = unsafe { code.resolve(s) };
+    let key = match &resolved {
+        Some(Ok(file)) => &file.key,
+        _ => &code.key,
+    };
+    log.debug(&format!("looking up Lua code cache with key '{key}'"));
+    // SAFETY: l is the main state of the VM the session runs in, which outlives the session;
+    // no Lua runs on it while a phase starts its entry thread.
+    let (main, mut c) = unsafe { (MainState::from_raw(l).expect("a session runs in a VM"), Call::nested(l)) };
+    let top = c.top();
+    let pushed = match &resolved {
+        None => code.push_closure(&mut c, code_cache),
+        Some(Ok(file)) => file.push_closure(&mut c, code_cache),
+        Some(Err(e)) => Err(e.clone()),
+    };
+    if let Err(msg) = pushed {
+        c.set_top(top);
+        log.error(NGX_LOG_ERR, 0, msg.as_bytes());
+        return Outcome::Failed;
+    }
+    let func = c.top();
+    let (co, anchor) = c.move_to_new_coroutine(main, func, 0).into_raw();
+    c.set_top(top);
+    // SAFETY: as above; the new thread holds the coroutine with the entry function.
     unsafe {
-        let top = raw::lua_gettop(l);
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
-        let co = raw::lua_newthread(l);
-        raw::lua_pushvalue(l, -1);
-        let co_ref = raw::luaL_ref(l, -3);
-
-        let resolved = code.resolve((*sess).s);
-        let key = match &resolved {
-            Some(Ok(file)) => &file.key,
-            _ => &code.key,
-        };
-        log_debug(log, &format!("looking up Lua code cache with key '{key}'"));
-        let pushed = match &resolved {
-            None => code.push_closure(l, code_cache),
-            Some(Ok(file)) => file.push_closure(l, code_cache),
-            Some(Err(e)) => Err(e.clone()),
-        };
-        if let Err(msg) = pushed {
-            raw::lua_settop(l, top);
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
-            raw::luaL_unref(l, -1, co_ref);
-            raw::lua_settop(l, top);
-            log_error(NGX_LOG_ERR, log, 0, msg.as_bytes());
-            return Outcome::Failed;
-        }
-        // stack: cotable, thread, function
-        raw::lua_xmove(l, co, 1);
-        raw::lua_settop(l, top);
-        let t = (*sess).add_thread(co, co_ref, false, std::ptr::null_mut());
+        let t = (*sess).add_thread(co, anchor, false, std::ptr::null_mut());
         resume(sess, t, 0)
     }
 }
@@ -126,21 +123,24 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         continue;
                     }
                     if let Some(op) = (*sess).co_op.take() {
-                        match op {
+                        let next = match op {
                             CoOp::Resume(child, n) => {
                                 let child = thread_ptr(child).expect("a resumed coroutine is live");
                                 (*t).status = ThreadStatus::Normal;
                                 (*child).status = ThreadStatus::Running;
-                                (t, nargs) = (child, n);
+                                Some((child, n))
                             }
                             CoOp::Yield(n) => {
                                 (*t).status = ThreadStatus::Suspended;
-                                (t, nargs) = (back_to_parent(t, true, n), n + 1);
+                                back_to_parent(t, true, n).map(|p| (p, n + 1))
                             }
+                        };
+                        // (none: the resumer was killed meanwhile; the other threads go on)
+                        if let Some(next) = next {
+                            (t, nargs) = next;
+                            continue;
                         }
-                        continue;
-                    }
-                    if (*t).pending.is_none() {
+                    } else if (*t).pending.is_none() {
                         // a plain coroutine.yield() in a thread: it lets the other ready
                         // threads run first, then goes on (upstream's manual time slicing)
                         co.set_top(0);
@@ -150,8 +150,10 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                 0 if (*t).coroutine => {
                     let n = co.top();
                     (*t).status = ThreadStatus::Dead;
-                    (t, nargs) = (back_to_parent(t, true, n), n + 1);
-                    continue;
+                    if let Some(p) = back_to_parent(t, true, n) {
+                        (t, nargs) = (p, n + 1);
+                        continue;
+                    }
                 }
                 _ if (*t).coroutine && (*t).wrap => {
                     // coroutine.wrap: the error goes up to the first parent that is not a
@@ -167,25 +169,30 @@ pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcom
                         // a coroutine.resume'd parent: its resumer gets false and the error
                         (*p).status = ThreadStatus::Dead;
                         let q = (*p).parent;
-                        let qc = (*q).co_state();
-                        qc.push_bool(false);
-                        qc.push_bytes(msg.as_bytes());
-                        (*q).status = ThreadStatus::Running;
-                        (t, nargs) = (q, 2);
-                        continue;
-                    }
-                    let pc = (*p).co_state();
-                    pc.set_top(0);
-                    pc.push_bytes(msg.as_bytes());
-                    if let Some(o) = thread_failed(sess, p, kind, &msg, &trace) {
-                        return o;
+                        if is_live(q) {
+                            let qc = (*q).co_state();
+                            qc.push_bool(false);
+                            qc.push_bytes(msg.as_bytes());
+                            (*q).status = ThreadStatus::Running;
+                            (t, nargs) = (q, 2);
+                            continue;
+                        }
+                    } else if is_live(p) {
+                        let pc = (*p).co_state();
+                        pc.set_top(0);
+                        pc.push_bytes(msg.as_bytes());
+                        if let Some(o) = thread_failed(sess, p, kind, &msg, &trace) {
+                            return o;
+                        }
                     }
                 }
                 _ if (*t).coroutine => {
                     // coroutine.resume returns false and the error
                     (*t).status = ThreadStatus::Dead;
-                    (t, nargs) = (back_to_parent(t, false, 1), 2);
-                    continue;
+                    if let Some(p) = back_to_parent(t, false, 1) {
+                        (t, nargs) = (p, 2);
+                        continue;
+                    }
                 }
                 0 if !(*t).user => {
                     (*t).status = ThreadStatus::Dead;
@@ -225,17 +232,29 @@ fn next_posted(sess: &mut Session) -> Option<(*mut Thread, c_int)> {
     None
 }
 
+/// Whether the thread `t` (one of the session's, ended ones included) has not ended: it is
+/// still in the thread table.
+unsafe fn is_live(t: *mut Thread) -> bool {
+    // SAFETY: a session's threads stay in its list (ended ones too) until the phase ends.
+    !t.is_null() && thread_ptr(unsafe { (*t).key }) == Some(t)
+}
+
 /// A user coroutine yielded, returned or failed: its resumer gets `ok` and the top `n` values
-/// of its stack, and runs next.
-unsafe fn back_to_parent(t: *mut Thread, ok: bool, n: c_int) -> *mut Thread {
-    // SAFETY: t is a user coroutine resumed by its (live) parent thread.
+/// of its stack, and runs next. None when the resumer has ended (killed meanwhile): the values
+/// are left where they are.
+unsafe fn back_to_parent(t: *mut Thread, ok: bool, n: c_int) -> Option<*mut Thread> {
+    // SAFETY: t is a user coroutine resumed by its parent thread, which stays in the session's
+    // list even when it has ended.
     unsafe {
         let parent = (*t).parent;
+        if !is_live(parent) {
+            return None;
+        }
         let pc = (*parent).co_state();
         pc.push_bool(ok);
         (*t).co_state().move_to(pc, n);
         (*parent).status = ThreadStatus::Running;
-        parent
+        Some(parent)
     }
 }
 

@@ -194,4 +194,4 @@ impl Drop for Thread {
 }
 
 /// The `Cancel` of waits set with `wait_with` (`cancel_wait` runs their `on_cancel`).
-unsafe fn run_on_cancel(_sess: *mut Session, _t: *mut Thread) {}
+fn run_on_cancel(_sess: *mut Session, _t: *mut Thread) {}
