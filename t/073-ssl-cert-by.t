@@ -326,3 +326,37 @@ stream level hook
 server level hook
 --- no_error_log
 [error]
+
+
+
+=== TEST 9: ssl_certificate_by_lua_file, also with lua_code_cache off (a VM per session)
+--- stream_config
+    lua_code_cache off;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
+        ssl_certificate_by_lua_file html/cert.lua;
+        content_by_lua_block { ngx.say("from file: ", ngx.ctx.from_file, ", counter: ", counter) }
+    }
+--- user_files
+>>> cert.lua
+counter = (counter or 0) + 1
+ngx.ctx.from_file = ngx.get_phase()
+print("cert hook from a file")
+--- stream_server_config
+    content_by_lua_block {
+        for i = 1, 2 do
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            assert(sock:sslhandshake(false, nil, false))
+            ngx.print(sock:receive("*a"))
+        end
+    }
+--- stream_response
+from file: ssl_cert, counter: 1
+from file: ssl_cert, counter: 1
+--- error_log eval
+qr/cert\.lua:3: cert hook from a file, context: ssl_certificate_by_lua\*/
+--- no_error_log
+[error]
