@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use super::event::EventHandler;
 use super::ngx::*;
 use super::openssl::SslConn;
-use super::ssl_hook::{HookContext, SavedLog};
+use super::ssl_hook::{HookContext, SavedLog, SslSrvConf};
 use super::stream::StreamSession;
 
 /// What a handshake's hooks and the driver share.
@@ -103,12 +103,12 @@ impl<'a> HandshakeConn<'a> {
         unsafe { (*self.s.as_ptr()).ssl() != 0 }
     }
 
-    fn ssl_srv_conf(self) -> Option<&'a ngx_stream_ssl_srv_conf_t> {
+    fn ssl_srv_conf(self) -> Option<&'a SslSrvConf> {
         // SAFETY: every session has the server confs of all stream modules; the TLS module's
         // lives as long as the cycle.
         unsafe {
             let index = (*ptr::addr_of!(ngx_stream_ssl_module)).ctx_index;
-            (*(*self.s.as_ptr()).srv_conf.add(index) as *const ngx_stream_ssl_srv_conf_t).as_ref()
+            (*(*self.s.as_ptr()).srv_conf.add(index) as *const SslSrvConf).as_ref()
         }
     }
 
