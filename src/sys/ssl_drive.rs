@@ -203,12 +203,22 @@ impl<'a> HandshakeConn<'a> {
         Ok(())
     }
 
-    /// A hook waits: socket events go to `handler`, which only watches the timer.
+    /// A hook waits: socket events go to `handler`, which only watches the timer. With a
+    /// level-triggered event method (poll, select) the socket's events are taken out, or a
+    /// readable socket would call the handler again and again (marking them ready makes
+    /// `ngx_handle_*_event` delete them there; with epoll's edge-triggered events it is a
+    /// no-op); `wait_io` puts them back.
     pub fn park(self, handler: EventHandler) {
         // SAFETY: the live connection's events.
         unsafe {
-            (*(*self.c.as_ptr()).read).handler = Some(handler);
-            (*(*self.c.as_ptr()).write).handler = Some(handler);
+            let (rev, wev) = ((*self.c.as_ptr()).read, (*self.c.as_ptr()).write);
+            (*rev).handler = Some(handler);
+            (*wev).handler = Some(handler);
+            (*rev).set_ready(1);
+            (*wev).set_ready(1);
+            // a failure to delete leaves the events as they were: the handler ignores them
+            ngx_handle_read_event(rev, 0);
+            ngx_handle_write_event(wev, 0);
         }
     }
 
