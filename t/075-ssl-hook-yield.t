@@ -56,8 +56,8 @@ handshake: userdata nil
 hello: test.com, cert: test.com
 --- error_log eval
 [
-qr/elapsed in ssl client hello by lua: 0\.(?:09|1\d)\d*, context: ssl_client_hello_by_lua\*/,
-qr/elapsed in ssl cert by lua: 0\.(?:09|1\d)\d*, context: ssl_certificate_by_lua\*/,
+qr/elapsed in ssl client hello by lua: 0\.(?:09|[12]\d)\d*, context: ssl_client_hello_by_lua\*/,
+qr/elapsed in ssl cert by lua: 0\.(?:09|[12]\d)\d*, context: ssl_certificate_by_lua\*/,
 'stream lua_client_hello_by_lua: client hello cb exit code: 1',
 'stream lua_certificate_by_lua: cert cb exit code: 1',
 ]
