@@ -280,6 +280,12 @@ impl<'a> HandshakeConn<'a> {
                 ngx_connection_error(c, err, c"peer closed connection in SSL handshake".as_ptr() as *mut _);
                 return;
             }
+            if (*(*c).ssl).handshake_rejected() != 0 {
+                // `ssl_reject_handshake on` for the name the client asked for
+                ngx_connection_error(c, err, c"handshake rejected".as_ptr() as *mut _);
+                ERR_clear_error();
+                return;
+            }
             (*(*c).read).set_error(1);
             let level = failure_level(self.conn(), sslerr, err);
             ngx_ssl_error(level as ngx_uint_t, (*c).log, err, c"SSL_do_handshake() failed".as_ptr() as *mut _);
