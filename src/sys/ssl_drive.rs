@@ -20,10 +20,18 @@ use super::stream::StreamSession;
 pub struct DriveState {
     /// The hook whose Lua code waits (its callback returned the retry value).
     pub waiting: Option<HookContext>,
-    /// A waited-for hook's answer for its callback's next call.
-    pub result: Option<(HookContext, c_int)>,
+    /// Each hook's answer once it has run to its end (cert, ClientHello): a callback called
+    /// again in the same handshake (after a wait, or for the second ClientHello of a
+    /// HelloRetryRequest) gives it without running the hook again, as upstream.
+    pub done: [Option<c_int>; 2],
     /// nginx's log handler while a waiting hook's context is in the log.
     pub saved_log: Option<SavedLog>,
+}
+
+impl DriveState {
+    pub fn done_of(&mut self, hook: HookContext) -> &mut Option<c_int> {
+        &mut self.done[hook as usize]
+    }
 }
 
 /// Our `SSL` ex data index (one per process, made on first use).

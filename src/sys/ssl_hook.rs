@@ -88,8 +88,8 @@ pub fn not_reusable(s: &StreamSession) {
 /// Which hook's context lines a session's log writes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum HookContext {
-    Cert,
-    ClientHello,
+    Cert = 0,
+    ClientHello = 1,
 }
 
 /// While it lives, the connection's log ends its lines as upstream's hooks do
