@@ -10,9 +10,9 @@
 use std::{env, path::PathBuf};
 
 /// nginx versions (as `nginx_version`, e.g. 1025001 for 1.25.1) where an API we use changed,
-/// each a cfg set when the tree is at least that version. None so far: between 1.22 and 1.28
-/// the structures and functions the module touches kept their layout and signatures.
-const VERSION_CFGS: &[(u64, &str)] = &[];
+/// each a cfg set when the tree is at least that version. 1.25.5 renamed the stream TLS
+/// module's server configuration type (`ngx_stream_ssl_conf_t` before).
+const VERSION_CFGS: &[(u64, &str)] = &[(1025005, "nginx_at_least_1_25_5")];
 
 fn main() {
     nginx_cfgs();

@@ -65,7 +65,8 @@ qr/stream lua_certificate_by_lua: handler return value: 0, cert cb exit code: 1/
     lua_shared_dict certs 1m;
     init_by_lua_block {
         local function slurp(name)
-            local f = assert(io.open(ngx.config.prefix() .. "conf/$TEST_NGINX_CERT_DIR/" .. name))
+            local f = assert(io.open((("$TEST_NGINX_CERT_DIR"):sub(1, 1) == "/" and "" or ngx.config.prefix() .. "conf/")
+                .. "$TEST_NGINX_CERT_DIR/" .. name))
             local s = f:read("*a")
             f:close()
             return s
@@ -224,7 +225,8 @@ qr/\[info\] .*? SSL_do_handshake\(\) failed .*?cert cb error/,
         ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
         ssl_certificate_by_lua_block {
             local ssl = require "ngx.ssl"
-            local f = assert(io.open(ngx.config.prefix() .. "conf/$TEST_NGINX_CERT_DIR/other.key"))
+            local f = assert(io.open((("$TEST_NGINX_CERT_DIR"):sub(1, 1) == "/" and "" or ngx.config.prefix() .. "conf/")
+                .. "$TEST_NGINX_CERT_DIR/other.key"))
             local key = assert(ssl.parse_pem_priv_key(f:read("*a")))
             f:close()
             local ok, err = ssl.set_priv_key(key)
@@ -324,5 +326,39 @@ plain
 --- grep_error_log_out
 stream level hook
 server level hook
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: ssl_certificate_by_lua_file, also with lua_code_cache off (a VM per session)
+--- stream_config
+    lua_code_cache off;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
+        ssl_certificate_by_lua_file html/cert.lua;
+        content_by_lua_block { ngx.say("from file: ", ngx.ctx.from_file, ", counter: ", counter) }
+    }
+--- user_files
+>>> cert.lua
+counter = (counter or 0) + 1
+ngx.ctx.from_file = ngx.get_phase()
+print("cert hook from a file")
+--- stream_server_config
+    content_by_lua_block {
+        for i = 1, 2 do
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            assert(sock:sslhandshake(false, nil, false))
+            ngx.print(sock:receive("*a"))
+        end
+    }
+--- stream_response
+from file: ssl_cert, counter: 1
+from file: ssl_cert, counter: 1
+--- error_log eval
+qr/cert\.lua:3: cert hook from a file, context: ssl_certificate_by_lua\*/
 --- no_error_log
 [error]

@@ -199,3 +199,35 @@ plain
 stream level hello hook
 --- no_error_log
 [error]
+
+
+
+=== TEST 6: a HelloRetryRequest (the server wants another key share) runs the hook once
+--- stream_config
+    lua_shared_dict hooks 1m;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1 ssl;
+        ssl_certificate $TEST_NGINX_CERT_DIR/test.crt;
+        ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
+        ssl_protocols TLSv1.3;
+        ssl_ecdh_curve secp384r1;
+        ssl_client_hello_by_lua_block {
+            ngx.shared.hooks:incr("hello", 1, 0)
+            ngx.sleep(0.001)
+        }
+        content_by_lua_block { ngx.say("hook runs: ", ngx.shared.hooks:get("hello")) }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        ngx.shared.hooks:set("hello", 0)
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        assert(sock:sslhandshake(false, "test.com", false))
+        ngx.print(sock:receive("*a"))
+    }
+--- stream_response
+hook runs: 1
+--- error_log
+stream lua_client_hello_by_lua: client hello cb exit code: 1
+--- no_error_log
+[error]

@@ -26,7 +26,8 @@ __DATA__
         ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
         ssl_certificate_by_lua_block {
             local ssl = require "ngx.ssl"
-            local f = assert(io.open(ngx.config.prefix() .. "conf/$TEST_NGINX_CERT_DIR/client-ca.crt"))
+            local f = assert(io.open((("$TEST_NGINX_CERT_DIR"):sub(1, 1) == "/" and "" or ngx.config.prefix() .. "conf/")
+                .. "$TEST_NGINX_CERT_DIR/client-ca.crt"))
             local ca = assert(ssl.parse_pem_cert(f:read("*a")))
             f:close()
             assert(ssl.verify_client(ca, 2))
@@ -72,7 +73,8 @@ without: NONE nil
         ssl_certificate_key $TEST_NGINX_CERT_DIR/test.key;
         ssl_certificate_by_lua_block {
             local ssl = require "ngx.ssl"
-            local f = assert(io.open(ngx.config.prefix() .. "conf/$TEST_NGINX_CERT_DIR/ca.crt"))
+            local f = assert(io.open((("$TEST_NGINX_CERT_DIR"):sub(1, 1) == "/" and "" or ngx.config.prefix() .. "conf/")
+                .. "$TEST_NGINX_CERT_DIR/ca.crt"))
             local ca = assert(ssl.parse_pem_cert(f:read("*a")))
             f:close()
             assert(ssl.verify_client(nil, nil, ca))

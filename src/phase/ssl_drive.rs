@@ -93,6 +93,10 @@ fn on_io(hc: HandshakeConn, timedout: bool) {
         finalize(hc.session(), NGX_STREAM_INTERNAL_SERVER_ERROR);
         return;
     }
+    if hc.handshaked() {
+        // an event after the hand-over, before the next phase set its own handlers
+        return;
+    }
     match drive(hc) {
         Driven::Again => {}
         Driven::Handshaked => hc.session().run_phases(),

@@ -110,14 +110,14 @@ fn run_hook(s: StreamSession, hook: Hook) -> c_int {
     let log = s.log();
     let hc = HandshakeConn::of(&s);
     if let Some(hc) = hc {
-        // called again after the hook waited
-        let again = hc.with_state(|st| match st.result {
-            Some((h, rc)) if h == hook.context() => {
-                st.result = None;
-                Some(rc)
+        // called again: after the hook waited, or for a second ClientHello
+        let again = hc.with_state(|st| {
+            let waiting = st.waiting == Some(hook.context());
+            match *st.done_of(hook.context()) {
+                Some(rc) => Some(rc),
+                None if waiting => Some(-1),
+                None => None,
             }
-            _ if st.waiting == Some(hook.context()) => Some(-1),
-            _ => None,
         });
         if let Some(Some(rc)) = again {
             if rc >= 0 {
@@ -159,6 +159,9 @@ fn run_hook(s: StreamSession, hook: Hook) -> c_int {
     let rc = handler_rc(outcome);
     end_hook(&sess);
     let exit = exit_code(rc);
+    if let Some(hc) = hc {
+        hc.with_state(|st| *st.done_of(hook.context()) = Some(exit));
+    }
     log.debug(&format!("stream {}: handler return value: {rc}, {} exit code: {exit}", hook.tag(), hook.cb()));
     exit
 }
@@ -201,7 +204,7 @@ fn hook_done(sess: LiveSession, hook: Hook, outcome: Outcome) {
     let Some(hc) = HandshakeConn::of(&s) else { return };
     hc.with_state(|st| {
         st.waiting = None;
-        st.result = Some((hook.context(), exit));
+        *st.done_of(hook.context()) = Some(exit);
         if let Some(saved) = st.saved_log.take() {
             saved.restore();
         }

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use super::event::EventHandler;
 use super::ngx::*;
 use super::openssl::SslConn;
-use super::ssl_hook::{HookContext, SavedLog};
+use super::ssl_hook::{HookContext, SavedLog, SslSrvConf};
 use super::stream::StreamSession;
 
 /// What a handshake's hooks and the driver share.
@@ -20,10 +20,18 @@ use super::stream::StreamSession;
 pub struct DriveState {
     /// The hook whose Lua code waits (its callback returned the retry value).
     pub waiting: Option<HookContext>,
-    /// A waited-for hook's answer for its callback's next call.
-    pub result: Option<(HookContext, c_int)>,
+    /// Each hook's answer once it has run to its end (cert, ClientHello): a callback called
+    /// again in the same handshake (after a wait, or for the second ClientHello of a
+    /// HelloRetryRequest) gives it without running the hook again, as upstream.
+    pub done: [Option<c_int>; 2],
     /// nginx's log handler while a waiting hook's context is in the log.
     pub saved_log: Option<SavedLog>,
+}
+
+impl DriveState {
+    pub fn done_of(&mut self, hook: HookContext) -> &mut Option<c_int> {
+        &mut self.done[hook as usize]
+    }
 }
 
 /// Our `SSL` ex data index (one per process, made on first use).
@@ -103,12 +111,12 @@ impl<'a> HandshakeConn<'a> {
         unsafe { (*self.s.as_ptr()).ssl() != 0 }
     }
 
-    fn ssl_srv_conf(self) -> Option<&'a ngx_stream_ssl_srv_conf_t> {
+    fn ssl_srv_conf(self) -> Option<&'a SslSrvConf> {
         // SAFETY: every session has the server confs of all stream modules; the TLS module's
         // lives as long as the cycle.
         unsafe {
             let index = (*ptr::addr_of!(ngx_stream_ssl_module)).ctx_index;
-            (*(*self.s.as_ptr()).srv_conf.add(index) as *const ngx_stream_ssl_srv_conf_t).as_ref()
+            (*(*self.s.as_ptr()).srv_conf.add(index) as *const SslSrvConf).as_ref()
         }
     }
 
@@ -203,12 +211,22 @@ impl<'a> HandshakeConn<'a> {
         Ok(())
     }
 
-    /// A hook waits: socket events go to `handler`, which only watches the timer.
+    /// A hook waits: socket events go to `handler`, which only watches the timer. With a
+    /// level-triggered event method (poll, select) the socket's events are taken out, or a
+    /// readable socket would call the handler again and again (marking them ready makes
+    /// `ngx_handle_*_event` delete them there; with epoll's edge-triggered events it is a
+    /// no-op); `wait_io` puts them back.
     pub fn park(self, handler: EventHandler) {
         // SAFETY: the live connection's events.
         unsafe {
-            (*(*self.c.as_ptr()).read).handler = Some(handler);
-            (*(*self.c.as_ptr()).write).handler = Some(handler);
+            let (rev, wev) = ((*self.c.as_ptr()).read, (*self.c.as_ptr()).write);
+            (*rev).handler = Some(handler);
+            (*wev).handler = Some(handler);
+            (*rev).set_ready(1);
+            (*wev).set_ready(1);
+            // a failure to delete leaves the events as they were: the handler ignores them
+            ngx_handle_read_event(rev, 0);
+            ngx_handle_write_event(wev, 0);
         }
     }
 
@@ -268,6 +286,12 @@ impl<'a> HandshakeConn<'a> {
             (*(*c).read).set_eof(1);
             if sslerr == SSL_ERROR_ZERO_RETURN || ERR_peek_error() == 0 {
                 ngx_connection_error(c, err, c"peer closed connection in SSL handshake".as_ptr() as *mut _);
+                return;
+            }
+            if (*(*c).ssl).handshake_rejected() != 0 {
+                // `ssl_reject_handshake on` for the name the client asked for
+                ngx_connection_error(c, err, c"handshake rejected".as_ptr() as *mut _);
+                ERR_clear_error();
                 return;
             }
             (*(*c).read).set_error(1);

@@ -11,6 +11,13 @@ use super::conf::Conf;
 use super::ngx::*;
 use super::stream::StreamSession;
 
+/// `ngx_stream_ssl_module`'s server configuration (renamed in nginx 1.25.5; the fields we
+/// read, `ssl`, `handshake_timeout` and `verify_depth`, are in both).
+#[cfg(nginx_at_least_1_25_5)]
+pub type SslSrvConf = ngx_stream_ssl_srv_conf_t;
+#[cfg(not(nginx_at_least_1_25_5))]
+pub type SslSrvConf = ngx_stream_ssl_conf_t;
+
 /// OpenSSL's certificate callback (`SSL_CTX_set_cert_cb`).
 pub type CertCb = unsafe extern "C" fn(*mut SSL, *mut c_void) -> c_int;
 /// OpenSSL's ClientHello callback (`SSL_CTX_set_client_hello_cb`).
@@ -30,7 +37,7 @@ impl<'a> ServerTls<'a> {
         let ctx = unsafe {
             let ctx = (*cf.as_ptr()).ctx as *const ngx_stream_conf_ctx_t;
             let index = (*ptr::addr_of!(ngx_stream_ssl_module)).ctx_index;
-            let sscf = *(*ctx).srv_conf.add(index) as *const ngx_stream_ssl_srv_conf_t;
+            let sscf = *(*ctx).srv_conf.add(index) as *const SslSrvConf;
             sscf.as_ref()?.ssl.ctx as *mut SSL_CTX
         };
         NonNull::new(ctx).map(|c| ServerTls(c, PhantomData))
@@ -81,8 +88,8 @@ pub fn not_reusable(s: &StreamSession) {
 /// Which hook's context lines a session's log writes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum HookContext {
-    Cert,
-    ClientHello,
+    Cert = 0,
+    ClientHello = 1,
 }
 
 /// While it lives, the connection's log ends its lines as upstream's hooks do

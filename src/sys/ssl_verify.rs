@@ -8,6 +8,7 @@ use std::ptr::{self, NonNull};
 
 use super::ngx::*;
 use super::openssl::{CertChain, SslConn, SslError};
+use super::ssl_hook::SslSrvConf;
 
 /// Accepts every certificate: the result stays in the connection for `$ssl_client_verify`.
 unsafe extern "C" fn accept_any(_ok: c_int, _ctx: *mut X509_STORE_CTX) -> c_int {
@@ -85,7 +86,7 @@ impl SslConn<'_> {
         unsafe {
             let s = (*c.as_ptr()).data as *const ngx_stream_session_t;
             let index = (*ptr::addr_of!(ngx_stream_ssl_module)).ctx_index;
-            let sscf = (*(*s).srv_conf.add(index) as *const ngx_stream_ssl_srv_conf_t).as_ref();
+            let sscf = (*(*s).srv_conf.add(index) as *const SslSrvConf).as_ref();
             sscf.map_or(1, |c| c.verify_depth as c_int)
         }
     }

@@ -1,8 +1,10 @@
 //! The TLS state of the session's downstream connection, readable in any phase once nginx
-//! has set TLS up (`listen ... ssl`): `ssl_server_name`, `ssl_get_tls1_version`,
-//! `ssl_client_random`, `ssl_raw_server_addr`, `ssl_server_port` and `ssl_raw_client_addr`,
-//! with stream-lua's signatures and errors (upstream
-//! `ngx_stream_lua_ssl_certby.c`). In the TLS phases they will read the handshake under way.
+//! has set TLS up (`listen ... ssl`), the handshake under way inside the TLS hooks:
+//! `ssl_server_name`, `ssl_get_tls1_version`, `ssl_client_random`, `ssl_raw_server_addr`,
+//! `ssl_server_port`, `ssl_raw_client_addr`; the certificate setters (`ssl_clear_certs`,
+//! `ssl_set_der_*`, `set_cert`, `set_priv_key`) and `ssl_verify_client`, with stream-lua's
+//! signatures and errors (upstream `ngx_stream_lua_ssl_certby.c`). Each export is one
+//! `with_ssl` call over the opaque request pointer.
 
 use std::ffi::{c_char, c_int, c_void};
 
