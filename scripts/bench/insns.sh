@@ -20,7 +20,8 @@ NGINX_BIN=${NGINX_BIN:-$PWD/build/nginx/objs/nginx}
 command -v valgrind >/dev/null || { echo "insns.sh: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
 loops=$PWD/scripts/bench/loops
 prefix=$PWD/target/bench-insns
-port=19571
+# a port of its own per run, so that two runs (two worktrees) never meet
+port=${INSNS_PORT:-$((20000 + RANDOM % 20000))}
 
 # total instructions of one nginx process running bench `name` of `suite` n times
 count() {
@@ -55,7 +56,13 @@ CONF
         sleep 0.1
     done
     timeout 300 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat <&3" >"$prefix/logs/out"
-    grep -q 'traces compiled' "$prefix/logs/out" || { echo "insns.sh: $name did not finish" >&2; cat "$prefix/logs/error.log" >&2; }
+    if ! grep -q 'traces compiled' "$prefix/logs/out"; then
+        echo "insns.sh: $name did not finish" >&2
+        cat "$prefix/logs/error.log" >&2
+        kill "$vg" 2>/dev/null || true
+        wait "$vg" || true
+        return 1
+    fi
     # the harness ends the process (exit() makes callgrind write its counts)
     wait "$vg" || true
     awk '/^(summary|totals):/ { print $2; exit }' "$prefix/cg.out"
@@ -70,8 +77,8 @@ for suite in $SUITES; do
     names "$A" "$suite" | while IFS= read -r name; do
         per() {
             local t1 t2
-            t1=$(count "$1" "$suite" "$name" "$N1")
-            t2=$(count "$1" "$suite" "$name" "$N2")
+            t1=$(count "$1" "$suite" "$name" "$N1") && t2=$(count "$1" "$suite" "$name" "$N2") ||
+                { echo nan; return; }
             awk -v a="$t1" -v b="$t2" -v n="$((N2 - N1))" 'BEGIN { printf "%.1f", (b - a) / n }'
         }
         a=$(per "$A")
