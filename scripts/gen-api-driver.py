@@ -369,6 +369,33 @@ api driver log:
 """)
 
 BLOCKS.append(f"""\
+=== TEST 5: preread phase, in light threads, then content answers
+{STREAM_CONFIG}{INIT}
+--- stream_server_config
+    lua_socket_read_timeout 100ms;
+    lua_socket_connect_timeout 100ms;
+    lua_socket_send_timeout 100ms;
+    preread_by_lua_block {{
+        local reqsock = ngx.req.socket()
+        if reqsock then reqsock:settimeout(100) end
+        -- (the driver assigns ngx.ctx, so the count goes through a shared dict)
+        ngx.shared.dogs:set("preread calls", DRIVER("preread", true, reqsock))
+    }}
+    content_by_lua_block {{
+        ngx.say("preread driver done: ", (ngx.shared.dogs:get("preread calls") or 0) > 5000)
+    }}
+--- stream_response_like chop
+preread driver done: true
+$
+--- error_log
+api driver preread:
+--- no_error_log
+[alert]
+[emerg]
+--- timeout: 30
+""")
+
+BLOCKS.append(f"""\
 === TEST 4: balancer phase, before picking the peer
 {STREAM_CONFIG}{INIT}
     upstream backend {{
