@@ -369,6 +369,64 @@ api driver log:
 """)
 
 BLOCKS.append(f"""\
+=== TEST 5: preread phase, in light threads, then content answers
+{STREAM_CONFIG}{INIT}
+--- stream_server_config
+    lua_socket_read_timeout 100ms;
+    lua_socket_connect_timeout 100ms;
+    lua_socket_send_timeout 100ms;
+    preread_by_lua_block {{
+        local reqsock = ngx.req.socket()
+        if reqsock then reqsock:settimeout(100) end
+        -- (the driver assigns ngx.ctx, so the count goes through a shared dict)
+        ngx.shared.dogs:set("preread calls", DRIVER("preread", true, reqsock))
+    }}
+    content_by_lua_block {{
+        ngx.say("preread driver done: ", (ngx.shared.dogs:get("preread calls") or 0) > 5000)
+    }}
+--- stream_response_like chop
+preread driver done: true
+$
+--- error_log
+api driver preread:
+--- no_error_log
+[alert]
+[emerg]
+--- timeout: 30
+""")
+
+BLOCKS.append(f"""\
+=== TEST 6: content phase with the raw request socket: its methods (send too), then the last line through it
+--- stream_config
+    lua_shared_dict dogs 1m;
+    server {{
+        listen unix:$TEST_NGINX_HTML_DIR/echo.sock;
+        content_by_lua_block {{ ngx.say("echo") }}
+    }}
+{INIT}
+--- stream_server_config
+    lua_socket_read_timeout 100ms;
+    lua_socket_connect_timeout 100ms;
+    lua_socket_send_timeout 1s;
+    content_by_lua_block {{
+        local raw = assert(ngx.req.socket(true))
+        raw:settimeout(1000)
+        local n = DRIVER("content-raw", true, raw)
+        local ok, err = raw:send("\\nraw driver done: " .. tostring(n > 5000) .. "\\n")
+        if not ok then ngx.log(ngx.ERR, "last send failed: ", err) end
+    }}
+--- stream_response_like chop
+\\nraw driver done: true
+$
+--- error_log
+api driver content-raw:
+--- no_error_log
+[alert]
+last send failed
+--- timeout: 30
+""")
+
+BLOCKS.append(f"""\
 === TEST 4: balancer phase, before picking the peer
 {STREAM_CONFIG}{INIT}
     upstream backend {{

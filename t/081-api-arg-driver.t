@@ -781,6 +781,509 @@ api driver log:
 
 
 
+=== TEST 5: preread phase, in light threads, then content answers
+--- stream_config
+    lua_shared_dict dogs 1m;
+    lua_capture_error_log 64k;
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/echo.sock;
+        content_by_lua_block {
+            local s = ngx.req.socket(true)
+            while true do
+                local d = s:receiveany(65536)
+                if not d or not s:send(d) then return end
+            end
+        }
+    }
+    init_by_lua_block {
+        ECHO = "$TEST_NGINX_HTML_DIR/echo.sock"
+
+        local MB = string.rep("x", 1024 * 1024)
+        local VALUES = {
+            { "nil", nil }, { "true", true }, { "0", 0 }, { "-1", -1 }, { "NaN", 0 / 0 },
+            { "2^53", 2 ^ 53 }, { "1e308", 1e308 }, { "empty", "" }, { "NULs", "a\0b\0" },
+            { "1MB", MB }, { "table", {} }, { "function", function() end },
+            { "coroutine", coroutine.create(function() end) }, { "userdata", newproxy(true) },
+        }
+        -- arguments before the hostile one: plausible values, so later positions are reached
+        local PLAUSIBLE = {
+            ["ngx.log"] = { ngx.WARN, "driver" }, ["ngx.timer.at"] = { 0, function() end },
+            ["ngx.timer.every"] = { 1, function() end }, ["ngx.sleep"] = { 0 },
+            ["ngx.re.match"] = { "abc", "b", "jo" }, ["ngx.re.find"] = { "abc", "b", "jo" },
+            ["ngx.re.gmatch"] = { "abc", "b", "jo" }, ["ngx.re.sub"] = { "abc", "b", "x" },
+            ["ngx.re.gsub"] = { "abc", "b", "x" }, ["ngx.re.split"] = { "a,b", ",", "jo" },
+            ["ngx.socket.connect"] = { "127.0.0.1", 1 }, ["tcp:connect"] = { "127.0.0.1", 1 },
+            ["udp:setpeername"] = { "127.0.0.1", 9 }, ["dict:set"] = { "k", "v", 0 },
+            ["dict:incr"] = { "n", 1, 0 }, ["ngx.errlog.raw_log"] = { ngx.WARN, "driver" },
+        }
+        local DEFAULT = { "a", 1, "b" }
+        -- calls that would end the session or the worker: never made, or not with these values
+        local function skip(name, n, val)
+            if name == "ngx.process.signal_graceful_exit" or name == "ngx.exit" and (type(val) == "number" or type(val) == "boolean") then
+                return true
+            end
+            if n == 0 and (name == "ngx.eof" or name == "ngx.exit") then
+                return true
+            end
+            -- compiling a receiveuntil pattern costs about n^3 here as in the C module (16 KB: 20 s
+            -- here, 8 s there; t-bugs/receiveuntil-long-pattern.t), so 1 MB would never end
+            if name:find(":receiveuntil$") and val == MB then
+                return true
+            end
+            -- ngx.base64 reads and writes freed memory once a GC cycle has run (1 MB inputs, more
+            -- so): t-bugs/base64url-heap-corruption.t; it corrupts the heap for every later call
+            if name:find("^ngx%.base64%.") then
+                return true
+            end
+            -- a userdata that is no SSL session crashes the worker: t-bugs/sslhandshake-foreign-userdata.t
+            if name:find(":sslhandshake$") and type(val) == "userdata" then
+                return true
+            end
+            -- the request socket's shutdown ends the output before it checks its argument (as the C
+            -- module does), so no "driver done" would follow
+            if name == "req:shutdown" then
+                return true
+            end
+            -- a raw request socket takes the output over from ngx.say
+            return name == "ngx.req.socket" and val == true
+        end
+
+        local calls = 0
+        local TRACE
+        local function call(yieldable, f, ...)
+            calls = calls + 1
+            -- TRACE_FILE (a global path, set in a copy of a block) records each call before it is made
+            TRACE = TRACE or TRACE_FILE and io.open(TRACE_FILE, "a")
+            if TRACE then
+                local n = select("#", ...)
+                TRACE:write(CALLING, " ", n, " ", n > 0 and tostring((select(n, ...))):sub(1, 20) or "", "\n")
+                TRACE:flush()
+            end
+            if not yieldable then
+                return pcall(f, ...)
+            end
+            -- in a light thread, killed at once if it waits (sleep, receive, semaphores, ...)
+            local ok, th = pcall(ngx.thread.spawn, function(...) pcall(f, ...) end, ...)
+            if ok then
+                pcall(ngx.thread.kill, th)
+            end
+        end
+
+        -- drives f (called as `name`) with each value at each position 1..npos after `self`
+        -- (when given); with a self, also with each value in self's place
+        local function drive(yieldable, name, f, self, npos)
+            -- DRIVER_ONLY / DRIVER_SKIP (global Lua patterns, set in a copy of a block) narrow a search
+            if DRIVER_ONLY and not name:find(DRIVER_ONLY) then
+                return
+            end
+            for _, p in ipairs(type(DRIVER_SKIP) == "table" and DRIVER_SKIP or { DRIVER_SKIP }) do
+                if name:find(p) then return end
+            end
+            CALLING = name
+            local plaus = PLAUSIBLE[name] or DEFAULT
+            local args = {}
+            local base = 0
+            if self ~= nil then
+                args[1] = self
+                base = 1
+            end
+            if not skip(name, 0, nil) then
+                call(yieldable, f, unpack(args, 1, base))
+            end
+            for pos = 1, npos do
+                for _, v in ipairs(VALUES) do
+                    local val = v[2]
+                    if not skip(name, pos, val) then
+                        for i = 1, pos - 1 do
+                            args[base + i] = plaus[i]
+                        end
+                        args[base + pos] = val
+                        call(yieldable, f, unpack(args, 1, base + pos))
+                    end
+                end
+            end
+            if self ~= nil then
+                for _, v in ipairs(VALUES) do
+                    call(yieldable, f, v[2], plaus[1], plaus[2])
+                end
+            end
+        end
+
+        -- every function in table t (and in tables under it, to depth 2), called as prefix.key
+        local function drive_table(yieldable, prefix, t, seen, depth)
+            if seen[t] then return end
+            seen[t] = true
+            local keys = {}
+            for k in pairs(t) do
+                if type(k) == "string" then keys[#keys + 1] = k end
+            end
+            table.sort(keys)
+            for _, k in ipairs(keys) do
+                local name = prefix .. "." .. k
+                local ok, v = pcall(function() return t[k] end)
+                if ok and type(v) == "function" then
+                    drive(yieldable, name, v, nil, 3)
+                elseif ok and type(v) == "table" and depth < 2 and k ~= "shared" and k ~= "ctx"
+                    and k ~= "var" and k ~= "arg" and k ~= "header" then
+                    drive_table(yieldable, name, v, seen, depth + 1)
+                end
+            end
+        end
+
+        -- every method of object obj (its metatable's __index table and its own functions)
+        local function drive_methods(yieldable, prefix, obj)
+            if obj == nil then return end
+            local methods = {}
+            local mt = getmetatable(obj)
+            if type(mt) == "table" and type(mt.__index) == "table" then
+                for k, v in pairs(mt.__index) do
+                    if type(v) == "function" then methods[k] = v end
+                end
+            end
+            if type(obj) == "table" then
+                for k, v in pairs(obj) do
+                    if type(v) == "function" then methods[k] = v end
+                end
+            end
+            local names = {}
+            for k in pairs(methods) do names[#names + 1] = k end
+            table.sort(names)
+            for _, k in ipairs(names) do
+                drive(yieldable, prefix .. ":" .. k, methods[k], obj, 3)
+            end
+            return #names
+        end
+
+        local MODULES = { "ngx.re", "ngx.semaphore", "ngx.balancer", "ngx.ssl", "ngx.ssl.clienthello",
+            "ngx.errlog", "ngx.process", "ngx.base64" }
+
+        function DRIVER(phase, yieldable, reqsock)
+            calls = 0
+            local seen = { [string] = true, [table] = true, [coroutine] = true }
+            drive_table(yieldable, "ngx", ngx, seen, 0)
+            for _, m in ipairs(MODULES) do
+                local ok, mod = pcall(require, m)
+                if ok and type(mod) == "table" then
+                    drive_table(yieldable, m, mod, seen, 1)
+                end
+            end
+            -- objects: a shared dict, a semaphore, fresh TCP and UDP sockets, the request socket
+            drive_methods(yieldable, "dict", ngx.shared.dogs)
+            local ok, sema = pcall(function() return require("ngx.semaphore").new(0) end)
+            if ok then drive_methods(yieldable, "sema", sema) end
+            local ok, tcp = pcall(ngx.socket.tcp)
+            if ok then drive_methods(yieldable, "tcp", tcp) end
+            -- a TCP socket connected to the echo server, reconnected for each method
+            ok = pcall(function()
+                local s = ngx.socket.tcp()
+                local mt = getmetatable(s)
+                for k, f in pairs(type(mt.__index) == "table" and mt.__index or {}) do
+                    local name = "connected:" .. k
+                    if type(f) == "function" and not (DRIVER_ONLY and not name:find(DRIVER_ONLY)) then
+                        CALLING = name
+                        for _, v in ipairs(VALUES) do
+                            if skip(name, 1, v[2]) then goto next end
+                            local c = ngx.socket.tcp()
+                            c:settimeout(100)
+                            if c:connect("unix:" .. ECHO) then
+                                call(yieldable, f, c, v[2])
+                                c:close()
+                            end
+                            ::next::
+                        end
+                    end
+                end
+            end)
+            local ok, udp = pcall(ngx.socket.udp)
+            if ok then drive_methods(yieldable, "udp", udp) end
+            if reqsock then drive_methods(yieldable, "req", reqsock) end
+            -- ngx.var and ngx.ctx: read and write with each value as name and value
+            for _, v in ipairs(VALUES) do
+                pcall(function() return ngx.var[v[2]] end)
+                pcall(function() ngx.var[v[2]] = v[2] end)
+                pcall(function() ngx.var.driver = v[2] end)
+                pcall(function() ngx.ctx = v[2] end)
+                pcall(function() ngx.ctx[v[2]] = v[2] end)
+                calls = calls + 5
+            end
+            -- undo what set_filter_level may have done to the log
+            pcall(function() require("ngx.errlog").set_filter_level(ngx.DEBUG) end)
+            ngx.log(ngx.WARN, "api driver ", phase, ": ", calls, " calls")
+            return calls
+        end
+    }
+--- stream_server_config
+    lua_socket_read_timeout 100ms;
+    lua_socket_connect_timeout 100ms;
+    lua_socket_send_timeout 100ms;
+    preread_by_lua_block {
+        local reqsock = ngx.req.socket()
+        if reqsock then reqsock:settimeout(100) end
+        -- (the driver assigns ngx.ctx, so the count goes through a shared dict)
+        ngx.shared.dogs:set("preread calls", DRIVER("preread", true, reqsock))
+    }
+    content_by_lua_block {
+        ngx.say("preread driver done: ", (ngx.shared.dogs:get("preread calls") or 0) > 5000)
+    }
+--- stream_response_like chop
+preread driver done: true
+$
+--- error_log
+api driver preread:
+--- no_error_log
+[alert]
+[emerg]
+--- timeout: 30
+
+
+
+=== TEST 6: content phase with the raw request socket: its methods (send too), then the last line through it
+--- stream_config
+    lua_shared_dict dogs 1m;
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/echo.sock;
+        content_by_lua_block { ngx.say("echo") }
+    }
+    init_by_lua_block {
+        ECHO = "$TEST_NGINX_HTML_DIR/echo.sock"
+
+        local MB = string.rep("x", 1024 * 1024)
+        local VALUES = {
+            { "nil", nil }, { "true", true }, { "0", 0 }, { "-1", -1 }, { "NaN", 0 / 0 },
+            { "2^53", 2 ^ 53 }, { "1e308", 1e308 }, { "empty", "" }, { "NULs", "a\0b\0" },
+            { "1MB", MB }, { "table", {} }, { "function", function() end },
+            { "coroutine", coroutine.create(function() end) }, { "userdata", newproxy(true) },
+        }
+        -- arguments before the hostile one: plausible values, so later positions are reached
+        local PLAUSIBLE = {
+            ["ngx.log"] = { ngx.WARN, "driver" }, ["ngx.timer.at"] = { 0, function() end },
+            ["ngx.timer.every"] = { 1, function() end }, ["ngx.sleep"] = { 0 },
+            ["ngx.re.match"] = { "abc", "b", "jo" }, ["ngx.re.find"] = { "abc", "b", "jo" },
+            ["ngx.re.gmatch"] = { "abc", "b", "jo" }, ["ngx.re.sub"] = { "abc", "b", "x" },
+            ["ngx.re.gsub"] = { "abc", "b", "x" }, ["ngx.re.split"] = { "a,b", ",", "jo" },
+            ["ngx.socket.connect"] = { "127.0.0.1", 1 }, ["tcp:connect"] = { "127.0.0.1", 1 },
+            ["udp:setpeername"] = { "127.0.0.1", 9 }, ["dict:set"] = { "k", "v", 0 },
+            ["dict:incr"] = { "n", 1, 0 }, ["ngx.errlog.raw_log"] = { ngx.WARN, "driver" },
+        }
+        local DEFAULT = { "a", 1, "b" }
+        -- calls that would end the session or the worker: never made, or not with these values
+        local function skip(name, n, val)
+            if name == "ngx.process.signal_graceful_exit" or name == "ngx.exit" and (type(val) == "number" or type(val) == "boolean") then
+                return true
+            end
+            if n == 0 and (name == "ngx.eof" or name == "ngx.exit") then
+                return true
+            end
+            -- compiling a receiveuntil pattern costs about n^3 here as in the C module (16 KB: 20 s
+            -- here, 8 s there; t-bugs/receiveuntil-long-pattern.t), so 1 MB would never end
+            if name:find(":receiveuntil$") and val == MB then
+                return true
+            end
+            -- ngx.base64 reads and writes freed memory once a GC cycle has run (1 MB inputs, more
+            -- so): t-bugs/base64url-heap-corruption.t; it corrupts the heap for every later call
+            if name:find("^ngx%.base64%.") then
+                return true
+            end
+            -- a userdata that is no SSL session crashes the worker: t-bugs/sslhandshake-foreign-userdata.t
+            if name:find(":sslhandshake$") and type(val) == "userdata" then
+                return true
+            end
+            -- the request socket's shutdown ends the output before it checks its argument (as the C
+            -- module does), so no "driver done" would follow
+            if name == "req:shutdown" then
+                return true
+            end
+            -- a raw request socket takes the output over from ngx.say
+            return name == "ngx.req.socket" and val == true
+        end
+
+        local calls = 0
+        local TRACE
+        local function call(yieldable, f, ...)
+            calls = calls + 1
+            -- TRACE_FILE (a global path, set in a copy of a block) records each call before it is made
+            TRACE = TRACE or TRACE_FILE and io.open(TRACE_FILE, "a")
+            if TRACE then
+                local n = select("#", ...)
+                TRACE:write(CALLING, " ", n, " ", n > 0 and tostring((select(n, ...))):sub(1, 20) or "", "\n")
+                TRACE:flush()
+            end
+            if not yieldable then
+                return pcall(f, ...)
+            end
+            -- in a light thread, killed at once if it waits (sleep, receive, semaphores, ...)
+            local ok, th = pcall(ngx.thread.spawn, function(...) pcall(f, ...) end, ...)
+            if ok then
+                pcall(ngx.thread.kill, th)
+            end
+        end
+
+        -- drives f (called as `name`) with each value at each position 1..npos after `self`
+        -- (when given); with a self, also with each value in self's place
+        local function drive(yieldable, name, f, self, npos)
+            -- DRIVER_ONLY / DRIVER_SKIP (global Lua patterns, set in a copy of a block) narrow a search
+            if DRIVER_ONLY and not name:find(DRIVER_ONLY) then
+                return
+            end
+            for _, p in ipairs(type(DRIVER_SKIP) == "table" and DRIVER_SKIP or { DRIVER_SKIP }) do
+                if name:find(p) then return end
+            end
+            CALLING = name
+            local plaus = PLAUSIBLE[name] or DEFAULT
+            local args = {}
+            local base = 0
+            if self ~= nil then
+                args[1] = self
+                base = 1
+            end
+            if not skip(name, 0, nil) then
+                call(yieldable, f, unpack(args, 1, base))
+            end
+            for pos = 1, npos do
+                for _, v in ipairs(VALUES) do
+                    local val = v[2]
+                    if not skip(name, pos, val) then
+                        for i = 1, pos - 1 do
+                            args[base + i] = plaus[i]
+                        end
+                        args[base + pos] = val
+                        call(yieldable, f, unpack(args, 1, base + pos))
+                    end
+                end
+            end
+            if self ~= nil then
+                for _, v in ipairs(VALUES) do
+                    call(yieldable, f, v[2], plaus[1], plaus[2])
+                end
+            end
+        end
+
+        -- every function in table t (and in tables under it, to depth 2), called as prefix.key
+        local function drive_table(yieldable, prefix, t, seen, depth)
+            if seen[t] then return end
+            seen[t] = true
+            local keys = {}
+            for k in pairs(t) do
+                if type(k) == "string" then keys[#keys + 1] = k end
+            end
+            table.sort(keys)
+            for _, k in ipairs(keys) do
+                local name = prefix .. "." .. k
+                local ok, v = pcall(function() return t[k] end)
+                if ok and type(v) == "function" then
+                    drive(yieldable, name, v, nil, 3)
+                elseif ok and type(v) == "table" and depth < 2 and k ~= "shared" and k ~= "ctx"
+                    and k ~= "var" and k ~= "arg" and k ~= "header" then
+                    drive_table(yieldable, name, v, seen, depth + 1)
+                end
+            end
+        end
+
+        -- every method of object obj (its metatable's __index table and its own functions)
+        local function drive_methods(yieldable, prefix, obj)
+            if obj == nil then return end
+            local methods = {}
+            local mt = getmetatable(obj)
+            if type(mt) == "table" and type(mt.__index) == "table" then
+                for k, v in pairs(mt.__index) do
+                    if type(v) == "function" then methods[k] = v end
+                end
+            end
+            if type(obj) == "table" then
+                for k, v in pairs(obj) do
+                    if type(v) == "function" then methods[k] = v end
+                end
+            end
+            local names = {}
+            for k in pairs(methods) do names[#names + 1] = k end
+            table.sort(names)
+            for _, k in ipairs(names) do
+                drive(yieldable, prefix .. ":" .. k, methods[k], obj, 3)
+            end
+            return #names
+        end
+
+        local MODULES = { "ngx.re", "ngx.semaphore", "ngx.balancer", "ngx.ssl", "ngx.ssl.clienthello",
+            "ngx.errlog", "ngx.process", "ngx.base64" }
+
+        function DRIVER(phase, yieldable, reqsock)
+            calls = 0
+            local seen = { [string] = true, [table] = true, [coroutine] = true }
+            drive_table(yieldable, "ngx", ngx, seen, 0)
+            for _, m in ipairs(MODULES) do
+                local ok, mod = pcall(require, m)
+                if ok and type(mod) == "table" then
+                    drive_table(yieldable, m, mod, seen, 1)
+                end
+            end
+            -- objects: a shared dict, a semaphore, fresh TCP and UDP sockets, the request socket
+            drive_methods(yieldable, "dict", ngx.shared.dogs)
+            local ok, sema = pcall(function() return require("ngx.semaphore").new(0) end)
+            if ok then drive_methods(yieldable, "sema", sema) end
+            local ok, tcp = pcall(ngx.socket.tcp)
+            if ok then drive_methods(yieldable, "tcp", tcp) end
+            -- a TCP socket connected to the echo server, reconnected for each method
+            ok = pcall(function()
+                local s = ngx.socket.tcp()
+                local mt = getmetatable(s)
+                for k, f in pairs(type(mt.__index) == "table" and mt.__index or {}) do
+                    local name = "connected:" .. k
+                    if type(f) == "function" and not (DRIVER_ONLY and not name:find(DRIVER_ONLY)) then
+                        CALLING = name
+                        for _, v in ipairs(VALUES) do
+                            if skip(name, 1, v[2]) then goto next end
+                            local c = ngx.socket.tcp()
+                            c:settimeout(100)
+                            if c:connect("unix:" .. ECHO) then
+                                call(yieldable, f, c, v[2])
+                                c:close()
+                            end
+                            ::next::
+                        end
+                    end
+                end
+            end)
+            local ok, udp = pcall(ngx.socket.udp)
+            if ok then drive_methods(yieldable, "udp", udp) end
+            if reqsock then drive_methods(yieldable, "req", reqsock) end
+            -- ngx.var and ngx.ctx: read and write with each value as name and value
+            for _, v in ipairs(VALUES) do
+                pcall(function() return ngx.var[v[2]] end)
+                pcall(function() ngx.var[v[2]] = v[2] end)
+                pcall(function() ngx.var.driver = v[2] end)
+                pcall(function() ngx.ctx = v[2] end)
+                pcall(function() ngx.ctx[v[2]] = v[2] end)
+                calls = calls + 5
+            end
+            -- undo what set_filter_level may have done to the log
+            pcall(function() require("ngx.errlog").set_filter_level(ngx.DEBUG) end)
+            ngx.log(ngx.WARN, "api driver ", phase, ": ", calls, " calls")
+            return calls
+        end
+    }
+--- stream_server_config
+    lua_socket_read_timeout 100ms;
+    lua_socket_connect_timeout 100ms;
+    lua_socket_send_timeout 1s;
+    content_by_lua_block {
+        local raw = assert(ngx.req.socket(true))
+        raw:settimeout(1000)
+        local n = DRIVER("content-raw", true, raw)
+        local ok, err = raw:send("\nraw driver done: " .. tostring(n > 5000) .. "\n")
+        if not ok then ngx.log(ngx.ERR, "last send failed: ", err) end
+    }
+--- stream_response_like chop
+\nraw driver done: true
+$
+--- error_log
+api driver content-raw:
+--- no_error_log
+[alert]
+last send failed
+--- timeout: 30
+
+
+
 === TEST 4: balancer phase, before picking the peer
 --- stream_config
     lua_shared_dict dogs 1m;

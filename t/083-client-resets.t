@@ -70,7 +70,7 @@ qr/reset client: line nil, err (?:connection reset by peer|closed), partial (?:h
 --- stream_response eval
 ("r" x 1000) . ("s" x 8388608) . "end\n"
 --- error_log eval
-qr/writer stopped after chunk \d+: (?:nginx output filter error|broken pipe|connection reset by peer|closed)/
+qr/writer stopped after chunk \d+: (?:nginx output filter error|client aborted|broken pipe|connection reset by peer|closed)/
 --- no_error_log
 writer wrote everything
 --- wait: 0.5
@@ -109,6 +109,6 @@ writer wrote everything
 --- stream_response eval
 ("w" x 10000) . "\n" . ("w" x 9999) . "second client served\n"
 --- error_log eval
-[qr/reader: (?:connection reset by peer|closed)/, qr/writer: (?:nginx output filter error|broken pipe|connection reset by peer|closed)/, "handler done"]
+[qr/reader: (?:connection reset by peer|closed)/, qr/writer: (?:nginx output filter error|client aborted|broken pipe|connection reset by peer|closed)/, "handler done"]
 --- wait: 0.5
 --- timeout: 20
