@@ -6,6 +6,9 @@
 //!   loadgen echo  ADDR SECONDS CLIENTS SIZE       keepalive echo: send SIZE bytes, read
 //!                                                  SIZE bytes back, repeat
 //!   loadgen echo-server ADDR                       a plain echo backend (for nginx's proxy)
+//!   loadgen soak  ADDR TOTAL CLIENTS              TOTAL new connections, each sending
+//!                                                  `req-N` and expecting `req-N N` back
+//!                                                  (scripts/soak.sh's server answers so)
 //!
 //! Prints one line: `<mode> <ops> ops in <secs> s, <errors> errors = <rate> ops/s`.
 
@@ -20,6 +23,11 @@ fn main() {
     let mode = args.get(1).map(String::as_str).unwrap_or("");
     match mode {
         "echo-server" => echo_server(&args[2]),
+        "soak" => {
+            let total: u64 = args[3].parse().expect("total");
+            let clients: usize = args[4].parse().expect("clients");
+            soak(args[2].clone(), total, clients);
+        }
         "conn" | "echo" => {
             let addr = args[2].clone();
             let secs: f64 = args[3].parse().expect("seconds");
@@ -28,7 +36,9 @@ fn main() {
             run(mode, addr, secs, clients, size);
         }
         _ => {
-            eprintln!("usage: loadgen conn|echo ADDR SECONDS CLIENTS [SIZE] | echo-server ADDR");
+            eprintln!(
+                "usage: loadgen conn|echo ADDR SECONDS CLIENTS [SIZE] | echo-server ADDR | soak ADDR TOTAL CLIENTS"
+            );
             std::process::exit(2);
         }
     }
@@ -125,4 +135,45 @@ fn echo_server(addr: &str) {
             }
         });
     }
+}
+
+/// Connections numbered from one counter until `total` are taken; each answer is checked.
+/// Prints `soak <ok> ok, <errors> errors, <wrong> wrong answers in <secs> s = <rate> conn/s`.
+fn soak(addr: String, total: u64, clients: usize) {
+    let next = Arc::new(AtomicU64::new(0));
+    let ok = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let wrong = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let (next, ok, errors, wrong, addr) =
+                (next.clone(), ok.clone(), errors.clone(), wrong.clone(), addr.clone());
+            std::thread::spawn(move || loop {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                if id >= total {
+                    return;
+                }
+                let answer = (|| -> std::io::Result<Vec<u8>> {
+                    let mut s = TcpStream::connect(&addr)?;
+                    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+                    s.write_all(format!("req-{id}\n").as_bytes())?;
+                    let mut got = Vec::new();
+                    s.read_to_end(&mut got)?;
+                    Ok(got)
+                })();
+                match answer {
+                    Ok(got) if got == format!("req-{id} {id}\n").as_bytes() => ok.fetch_add(1, Ordering::Relaxed),
+                    Ok(_) => wrong.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+                };
+            })
+        })
+        .collect();
+    for h in handles {
+        let _ = h.join();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let (n, e, w) = (ok.load(Ordering::Relaxed), errors.load(Ordering::Relaxed), wrong.load(Ordering::Relaxed));
+    println!("soak {n} ok, {e} errors, {w} wrong answers in {secs:.1} s = {:.0} conn/s", n as f64 / secs);
 }
