@@ -5,6 +5,7 @@ use std::ptr;
 use std::rc::Rc;
 
 use super::process_directives::{add_variable, capture_error_log, malloc_trim, sa_restart};
+#[cfg(ngx_feature = "stream_ssl")]
 use super::ssl_directives as ssl;
 use crate::conf::lexer::{scan_block, LexError};
 use crate::conf::{MainConf, SrvConf};
@@ -48,9 +49,9 @@ const FLAG: u32 = NGX_CONF_FLAG;
 
 /// The `lua_ssl_*` directives exist only when nginx has TLS for stream servers (as upstream's
 /// `NGX_STREAM_SSL`); without it nginx reports them as unknown.
-const TLS_COMMANDS: usize = if cfg!(ngx_feature = "stream_ssl") { 8 } else { 0 };
+const TLS_COMMANDS: usize = if cfg!(ngx_feature = "stream_ssl") { 12 } else { 0 };
 
-pub static mut COMMANDS: [ngx_command_t; 43 + TLS_COMMANDS] = [
+pub static mut COMMANDS: [ngx_command_t; 39 + TLS_COMMANDS] = [
     // VM and code
     cmd(c"lua_load_resty_core", MAIN | FLAG, load_resty_core, MAIN_OFF),
     cmd(c"lua_code_cache", MAIN | SRV | FLAG, code_cache, SRV_OFF),
@@ -82,9 +83,13 @@ pub static mut COMMANDS: [ngx_command_t; 43 + TLS_COMMANDS] = [
     cmd(c"log_by_lua_file", MAIN | SRV | T1, log_by_lua_file, SRV_OFF),
     cmd(c"balancer_by_lua_block", UPS | BLOCK, balancer_by_lua_block, SRV_OFF),
     cmd(c"balancer_by_lua_file", UPS | T1, balancer_by_lua_file, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"ssl_certificate_by_lua_block", MAIN | SRV | BLOCK, ssl::ssl_certificate_by_lua_block, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"ssl_certificate_by_lua_file", MAIN | SRV | T1, ssl::ssl_certificate_by_lua_file, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"ssl_client_hello_by_lua_block", MAIN | SRV | BLOCK, ssl::ssl_client_hello_by_lua_block, SRV_OFF),
+    #[cfg(ngx_feature = "stream_ssl")]
     cmd(c"ssl_client_hello_by_lua_file", MAIN | SRV | T1, ssl::ssl_client_hello_by_lua_file, SRV_OFF),
     // sockets
     cmd(c"lua_socket_connect_timeout", MAIN | SRV | T1, socket_connect_timeout, SRV_OFF),

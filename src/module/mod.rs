@@ -3,6 +3,7 @@
 
 pub mod directives;
 pub mod process_directives;
+#[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_directives;
 
 use std::ffi::{c_char, c_void};
