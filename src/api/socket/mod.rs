@@ -8,7 +8,6 @@ pub mod downstream_udp;
 pub mod out;
 pub mod pool;
 pub mod recv;
-pub mod resolve;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl;
 #[cfg(ngx_feature = "stream_ssl")]

@@ -13,16 +13,15 @@ use std::ptr;
 
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
-use crate::api::socket::resolve::Resolve;
 use crate::api::socket::{parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
-use crate::runtime::scheduler::wake;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
 use crate::runtime::waiter::{Parked, Waiter};
+use crate::sys::resolver::{resolve, Answer, Query, Resolver, Started};
 use crate::sys::udp::{copy_log, log_of, Recv, UdpConn};
 use crate::sys::*;
 
@@ -56,6 +55,10 @@ pub struct UdpSock {
     cleanup: Option<usize>,
     /// The thread waiting in `receive` (upstream's `waiting`).
     reader: Waiter,
+    /// The thread waiting in `setpeername` for the resolver, and its query (owned here:
+    /// dropped with the socket or the thread's cancel, the answer never comes).
+    connector: Waiter,
+    resolving: Option<Query>,
     recv_size: usize,
     /// The local address given to `bind`, used by the next setpeername.
     local: Option<Vec<u8>>,
@@ -178,6 +181,8 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             conf: SocketConf::default(),
             cleanup: None,
             reader: Waiter::new(),
+            connector: Waiter::new(),
+            resolving: None,
             recv_size: MAX_DATAGRAM,
             local: None,
         }));
@@ -191,7 +196,8 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             if u.owner != id {
                 return Some(Err(()));
             }
-            if u.reader.is_waiting() {
+            // a receive, or another setpeername waiting for the resolver
+            if u.reader.is_waiting() || u.connector.is_waiting() {
                 return Some(Ok(()));
             }
             if u.conn.is_some() {
@@ -233,13 +239,22 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
         // a host name: through the server's `resolver`
         Ok(None) => {
             c.ensure_yieldable()?;
-            let u = c.object_ptr::<UdpSock>(1) as *mut c_void;
-            // SAFETY: the running session; u, the socket that asks, lives while its session
-            // does (the wait is cancelled with it).
-            match unsafe { crate::api::socket::resolve::start(sp, &host, port, u, resolved, resolve_cancelled) } {
-                Resolve::Ready(Ok(sockaddr)) => PeerAddr { sockaddr, name: host.clone() },
-                Resolve::Ready(Err(msg)) => return c.fail(msg.as_bytes()),
-                Resolve::Waiting => return yield_values(0),
+            let resolver = sess.with(|s| Resolver::of(s.stream()));
+            let started = c.with_object(1, |u: &mut UdpSock| {
+                let me = u as *mut UdpSock as *mut c_void;
+                match resolve(resolver, &host, port, resolved, me) {
+                    Started::Waiting(q) => {
+                        u.resolving = Some(q);
+                        u.connector.park(sess, cancel_resolve, me);
+                        None
+                    }
+                    Started::Ready(answer) => Some(answer),
+                }
+            });
+            match started.expect("the socket made above") {
+                Some(Ok(sockaddr)) => PeerAddr { sockaddr, name: host.clone() },
+                Some(Err(msg)) => return c.fail(msg.as_bytes()),
+                None => return yield_values(0),
             }
         }
         Err(msg) => return c.fail(msg.as_bytes()),
@@ -264,21 +279,47 @@ fn push_connected(c: &mut Call, res: Result<(), i32>) -> c_int {
 }
 
 /// The resolver's answer for a setpeername by name.
-unsafe fn resolved(sess: *mut Session, t: *mut Thread, data: *mut c_void, res: Result<Vec<u8>, String>) {
-    // SAFETY: data is the socket that asked, live while its session is (the wait is
-    // cancelled with it); t is the waiting thread, suspended in its yield.
-    unsafe {
-        let res = res.map(|sockaddr| connect(&mut *(data as *mut UdpSock), &PeerAddr { sockaddr, name: Vec::new() }));
-        let mut co = Call::nested((*t).co);
-        let n = match res {
-            Ok(res) => push_connected(&mut co, res),
+unsafe fn resolved(data: *mut c_void, answer: Answer) {
+    // SAFETY: data is the socket that asked; it owns the query (the answer never comes once
+    // the query is dropped, with the socket or the waiting thread's cancel).
+    let u = unsafe { &mut *(data as *mut UdpSock) };
+    if let Some((t, res)) = resolve_done(u, answer) {
+        t.resume(|co| match res {
+            Ok(res) => push_connected(co, res),
             Err(msg) => co.fail(msg.as_bytes()).unwrap_or(2),
-        };
-        wake(sess, t, n);
+        });
     }
 }
 
-unsafe fn resolve_cancelled(_data: *mut c_void) {}
+/// The connect after a resolution (`Ok(Err(errno))`: it failed), or the resolver's error.
+type Resolved = Result<Result<(), i32>, String>;
+
+/// Connects to the resolved address; the waiting thread is returned with the results, to be
+/// resumed once the socket's borrow has ended.
+fn resolve_done(u: &mut UdpSock, answer: Answer) -> Option<(Parked, Resolved)> {
+    u.resolving = None;
+    let res = answer.map(|sockaddr| connect(u, &PeerAddr { sockaddr, name: Vec::new() }));
+    Some((u.connector.take()?, res))
+}
+
+/// The thread waiting for the resolver is killed or its session ends: the query is abandoned.
+unsafe fn cancel_resolve(_sess: *mut Session, t: *mut Thread) {
+    // SAFETY: t is live; wait_obj is its socket (live: the waiting call holds its object).
+    let u = unsafe {
+        let u = (*t).wait_obj as *mut UdpSock;
+        (*t).wait_obj = ptr::null_mut();
+        match u.as_mut() {
+            Some(u) => u,
+            None => return,
+        }
+    };
+    u.connector.forget();
+    if let Some(q) = u.resolving.take() {
+        if q.pending() {
+            u.logger().debug("stream lua tcp socket abort resolver");
+        }
+    }
+}
 
 /// Connects the socket to `peer`; returns the errno of a failure (0: not an OS error).
 fn connect(u: &mut UdpSock, peer: &PeerAddr) -> Result<(), i32> {
@@ -286,11 +327,11 @@ fn connect(u: &mut UdpSock, peer: &PeerAddr) -> Result<(), i32> {
         let ip = std::str::from_utf8(local).ok().and_then(|t| t.trim_matches(['[', ']']).parse().ok());
         ip.map(|ip| crate::api::socket::sockaddr_bytes(&std::net::SocketAddr::new(ip, 0))).ok_or(())
     });
-    let log = &mut u.log as *mut ngx_log_t;
+    // the log and the socket live in the socket's box, which outlives its connection (dropped
+    // with it, or before it by `close_socket`); on_read finds the socket in c->data
+    let log = u.logger();
     let data = u as *mut UdpSock as *mut c_void;
-    // SAFETY: the log and the socket live in the socket's box, which outlives its connection
-    // (dropped with it, or before it by `close_socket`); on_read finds the socket in c->data.
-    u.conn = Some(unsafe { UdpConn::connect(&peer.sockaddr, &peer.name, local, log, on_read, data) }?);
+    u.conn = Some(UdpConn::connect(&peer.sockaddr, &peer.name, local, log, on_read, data)?);
     Ok(())
 }
 
@@ -305,8 +346,11 @@ fn close_socket(u: &mut UdpSock) {
         log.debug("lua close socket connection");
         u.conn = None;
     }
-    // a thread left waiting is no longer ours to wake
+    // a thread left waiting is no longer ours to wake (nor is a resolver's answer ours to
+    // take: the query is abandoned)
     u.reader.release();
+    u.resolving = None;
+    u.connector.release();
 }
 
 /// The session ends: its sockets close.
