@@ -7,7 +7,9 @@ use std::ffi::{c_int, CStr};
 use std::ptr::NonNull;
 
 use crate::api::socket::recv::or_default;
-use crate::api::socket::tcp::{cancel_wait, in_session, on_read_event, on_write_event, with_this, Stage, TcpSocket};
+use crate::api::socket::tcp::{
+    cancel_wait, in_session, on_read_event, on_write_event, socket_at, with_this, Stage, TcpSocket,
+};
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::Phase;
@@ -228,7 +230,7 @@ unsafe extern "C" fn on_handshake(c: *mut ngx_connection_t) {
         let (conn, owner) = unsafe { conn_owner(c) };
         conn.set_handlers(on_read_event, on_write_event);
         // SAFETY: as above; the borrow ends before Lua runs.
-        let woken = handshake_over(unsafe { &mut *(owner as *mut TcpSocket) });
+        let woken = unsafe { socket_at(owner) }.and_then(handshake_over);
         if let Some((t, out, log)) = woken {
             t.resume(|co| push_outcome(co, out, log));
         }

@@ -13,11 +13,11 @@ use std::ptr;
 
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
+use crate::api::socket::owner::Owner;
 use crate::api::socket::{parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
 use crate::runtime::waiter::{Parked, Waiter};
@@ -371,10 +371,9 @@ fn udata_gc_impl(c: &mut Call) -> LuaResult {
     }
     close_socket(&mut u);
     if let Some(slot) = u.cleanup.take() {
-        // SAFETY: a socket whose cleanup is registered belongs to a live session (the
-        // session's end takes the registration away first).
-        if let Some(sess) = unsafe { LiveSession::from_raw(u.sess) } {
-            sess.with(|s| s.remove_cleanup(slot));
+        // a socket whose cleanup is registered belongs to a live session
+        if let Some(owner) = Owner::live(u.sess, u.owner, true) {
+            owner.with(|s| s.remove_cleanup(slot));
         }
     }
     Ok(0)
