@@ -24,6 +24,7 @@ pub mod openssl;
 pub mod pcall;
 pub mod pcre2;
 pub mod peer_addr;
+pub mod pool_buf;
 pub mod registry;
 pub mod resolver;
 mod resume;
