@@ -11,6 +11,7 @@ pub mod co_state;
 pub mod conf;
 pub mod conn;
 pub mod conn_connect;
+pub mod conn_ref;
 pub mod coroutine;
 pub mod digest;
 pub mod downstream;

@@ -262,7 +262,7 @@ fn take_for(key: &[u8], log: Log, waiter: bool) -> Option<Idle> {
         pool.active += 1;
         Some(item)
     })?;
-    let c = item.idle.conn.conn();
+    let c = item.idle.conn.conn_ref();
     log.debug(&format!("stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}", c.as_ptr(), c.fd()));
     c.clear_timer(Dir::Read);
     c.set_idle(false);
@@ -320,7 +320,10 @@ fn drop_conn(key: &[u8], item: *const c_void) {
             return;
         };
         let removed = pool.conns.remove(i).expect("found");
-        cycle_debug(&format!("stream lua tcp socket keepalive close handler: fd:{}", removed.idle.conn.conn().fd()));
+        cycle_debug(&format!(
+            "stream lua tcp socket keepalive close handler: fd:{}",
+            removed.idle.conn.conn_ref().fd()
+        ));
         // closing it does not call back into the pools
         drop(removed);
         free_if_unused(&mut pools, key, Log::cycle().expect("the cycle's log"));
@@ -331,7 +334,7 @@ fn drop_conn(key: &[u8], item: *const c_void) {
 /// The read event of an idle connection: its keepalive timeout, or the peer closed it or
 /// sent something (then it is closed), or a stale event.
 fn idle_read(item: &Pooled) -> bool {
-    let c = item.idle.conn.conn();
+    let c = item.idle.conn.conn_ref();
     if c.timed_out(Dir::Read) {
         cycle_debug("stream lua tcp socket keepalive max idle timeout");
     } else if !c.closing() {

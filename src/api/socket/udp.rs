@@ -125,7 +125,7 @@ impl UdpSock {
     }
 
     fn conn_ptr(&self) -> *mut ngx_connection_t {
-        self.conn.as_ref().map_or(ptr::null_mut(), |c| c.conn().as_ptr())
+        self.conn.as_ref().map_or(ptr::null_mut(), |c| c.conn_ref().as_ptr())
     }
 }
 
@@ -465,7 +465,7 @@ fn receive_impl(c: &mut Call) -> LuaResult {
     c.ensure_yieldable()?;
     let armed = c.with_object(1, |u: &mut UdpSock| {
         let conn = u.conn.as_ref().expect("a usable socket is connected");
-        if !conn.conn().rearm(Dir::Read) {
+        if !conn.conn_ref().rearm(Dir::Read) {
             return false;
         }
         conn.arm_read_timer(u.read_timeout);
@@ -483,7 +483,7 @@ fn receive_impl(c: &mut Call) -> LuaResult {
 
 /// One datagram, if one is there.
 fn read(u: &mut UdpSock) -> Received {
-    let log = u.conn.as_ref().and_then(|c| c.conn().log()).expect("a connected socket's log");
+    let log = u.conn.as_ref().and_then(|c| c.conn_ref().log()).expect("a connected socket's log");
     log.debug(&format!("lua udp socket read data: waiting: {}", u.reader.is_waiting() as u8));
     let r = u.conn.as_ref().expect("a connected socket").recv(u.recv_size);
     let n = match &r {

@@ -36,6 +36,7 @@ use crate::runtime::session::Session;
 use crate::runtime::thread::Thread;
 use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::conn_connect::{connect_peer, event_data, event_owner, Connecting, PeerConn};
+use crate::sys::conn_ref::ConnRef;
 use crate::sys::resolver::{Query, Resolver};
 use crate::sys::*;
 
@@ -343,8 +344,8 @@ impl TcpSocket {
     }
 
     /// The connection to the peer, if connected.
-    pub(crate) fn conn(&self) -> Option<Conn> {
-        self.peer.as_ref().map(PeerConn::conn)
+    pub(crate) fn conn(&self) -> Option<ConnRef<'_>> {
+        self.peer.as_ref().map(PeerConn::conn_ref)
     }
 
     /// The connection's address for log lines (null when not connected).
