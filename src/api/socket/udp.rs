@@ -282,7 +282,7 @@ fn push_connected(c: &mut Call, res: Result<(), i32>) -> c_int {
 unsafe fn resolved(data: *mut c_void, answer: Answer) {
     // SAFETY: data is the socket that asked; it owns the query (the answer never comes once
     // the query is dropped, with the socket or the waiting thread's cancel).
-    let u = unsafe { &mut *(data as *mut UdpSock) };
+    let Some(u) = (unsafe { sock_at(data) }) else { return };
     if let Some((t, res)) = resolve_done(u, answer) {
         t.resume(|co| match res {
             Ok(res) => push_connected(co, res),
@@ -306,9 +306,7 @@ fn resolve_done(u: &mut UdpSock, answer: Answer) -> Option<(Parked, Resolved)> {
 unsafe fn cancel_resolve(_sess: *mut Session, t: *mut Thread) {
     // SAFETY: t is live; wait_obj is its socket (live: the waiting call holds its object).
     let u = unsafe {
-        let u = (*t).wait_obj as *mut UdpSock;
-        (*t).wait_obj = ptr::null_mut();
-        match u.as_mut() {
+        match sock_at(std::mem::replace(&mut (*t).wait_obj, ptr::null_mut())) {
             Some(u) => u,
             None => return,
         }
@@ -356,7 +354,7 @@ fn close_socket(u: &mut UdpSock) {
 /// The session ends: its sockets close.
 unsafe fn session_ended(data: *mut c_void) {
     // SAFETY: data is the UdpSock whose cleanup this is (removed when the socket goes first).
-    let u = unsafe { &mut *(data as *mut UdpSock) };
+    let Some(u) = (unsafe { sock_at(data) }) else { return };
     if u.conn.is_some() {
         u.logger().debug("cleanup lua udp socket upstream request");
     }
@@ -503,24 +501,31 @@ fn read(u: &mut UdpSock) -> Received {
 /// closes.
 unsafe fn cancel_receive(_sess: *mut Session, t: *mut Thread) {
     // SAFETY: t is live; wait_obj is its socket unless the socket let it go.
-    unsafe {
-        let u = (*t).wait_obj as *mut UdpSock;
-        (*t).wait_obj = ptr::null_mut();
-        if let Some(u) = u.as_mut() {
-            u.reader.forget();
-            close_socket(u);
-        }
+    if let Some(u) = unsafe { sock_at(std::mem::replace(&mut (*t).wait_obj, ptr::null_mut())) } {
+        u.reader.forget();
+        close_socket(u);
     }
+}
+
+/// The socket behind a pointer it handed out as its own (`c->data`, a resolver query's or a
+/// session cleanup's data, a waiting thread's wait object): the one conversion the socket's
+/// callbacks share.
+///
+/// # Safety
+/// `p` is null or points at a live boxed `UdpSock` that nothing else uses while the returned
+/// borrow lives.
+unsafe fn sock_at<'a>(p: *mut c_void) -> Option<&'a mut UdpSock> {
+    // SAFETY: the caller's contract.
+    unsafe { (p as *mut UdpSock).as_mut() }
 }
 
 unsafe extern "C" fn on_read(rev: *mut ngx_event_t) {
     guard((), || {
         // SAFETY: rev belongs to an open socket connection whose data is its UdpSock; the
         // borrow of the socket ends before the woken thread runs.
-        let woken = unsafe {
-            let Some(conn) = Conn::of_event(rev) else { return };
-            read_ready(&mut *(conn.data() as *mut UdpSock), conn)
-        };
+        let Some(conn) = (unsafe { Conn::of_event(rev) }) else { return };
+        // SAFETY: as above: c->data is the socket.
+        let woken = unsafe { sock_at(conn.data()) }.and_then(|u| read_ready(u, conn));
         if let Some((t, res)) = woken {
             t.resume(|co| match res {
                 Ok(d) => {
