@@ -383,14 +383,15 @@ fn usable(c: &mut Call, sess: SessionRef, fname: &'static str, what: &str) -> Re
     if c.type_of(1) != LUA_TTABLE {
         return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
     }
-    let state = c.with_object(1, |u: &mut UdpSock| (u as *const UdpSock, u.conn_ptr(), u.sess, u.reader.is_waiting()));
+    let state = c.with_object(1, |u: &mut UdpSock| (u as *const UdpSock, u.conn_ptr(), u.owner, u.reader.is_waiting()));
     let Some((u, conn, owner, busy)) = state else {
         return closed(c, sess, ptr::null(), ptr::null_mut(), what).map(Some);
     };
     if conn.is_null() {
         return closed(c, sess, u, conn, what).map(Some);
     }
-    if owner != sess.with(|s| s as *mut Session) {
+    // a connected socket's owner is live (its end closes the socket): compared by id
+    if owner != sess.with(|s| s.id) {
         return err("bad request");
     }
     if busy {
@@ -523,9 +524,8 @@ unsafe extern "C" fn on_read(rev: *mut ngx_event_t) {
     guard((), || {
         // SAFETY: rev belongs to an open socket connection whose data is its UdpSock; the
         // borrow of the socket ends before the woken thread runs.
-        let Some(conn) = (unsafe { Conn::of_event(rev) }) else { return };
-        // SAFETY: as above: c->data is the socket.
-        let woken = unsafe { sock_at(conn.data()) }.and_then(|u| read_ready(u, conn));
+        let found = unsafe { Conn::of_event(rev).and_then(|conn| Some((sock_at(conn.data())?, conn))) };
+        let woken = found.and_then(|(u, conn)| read_ready(u, conn));
         if let Some((t, res)) = woken {
             t.resume(|co| match res {
                 Ok(d) => {
