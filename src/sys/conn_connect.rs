@@ -12,7 +12,7 @@ use super::ngx::*;
 use super::stream::StreamInfo;
 
 /// An open outgoing connection, closed on drop.
-pub struct PeerConn(Conn);
+pub struct PeerConn(pub(super) Conn);
 
 /// What `connect_peer` gave.
 pub enum Connecting {
@@ -77,13 +77,6 @@ pub fn connect_peer(sockaddr: &[u8], name: &[u8], local: Option<&[u8]>, log: Log
         (rc, Connecting::Connected(conn))
     } else {
         (rc, Connecting::InProgress(conn))
-    }
-}
-
-impl PeerConn {
-    /// The connection, to wait on, read and write.
-    pub fn conn(&self) -> Conn {
-        self.0
     }
 }
 

@@ -27,13 +27,13 @@ impl Deref for ConnRef<'_> {
 impl PeerConn {
     /// The connection, borrowed from its owner.
     pub fn conn_ref(&self) -> ConnRef<'_> {
-        ConnRef { conn: self.conn(), _owner: PhantomData }
+        ConnRef { conn: self.0, _owner: PhantomData }
     }
 }
 
 impl UdpConn {
     /// The connection, borrowed from its owner.
     pub fn conn_ref(&self) -> ConnRef<'_> {
-        ConnRef { conn: self.conn(), _owner: PhantomData }
+        ConnRef { conn: self.0, _owner: PhantomData }
     }
 }

@@ -8,7 +8,7 @@ use super::conn::{Conn, Dir};
 use super::event::EventHandler;
 use super::ngx::*;
 
-pub struct UdpConn(Conn);
+pub struct UdpConn(pub(super) Conn);
 
 /// The result of one receive attempt.
 pub enum Recv {
@@ -103,10 +103,6 @@ impl UdpConn {
             }
             Ok(udp)
         }
-    }
-
-    pub fn conn(&self) -> Conn {
-        self.0
     }
 
     fn log(&self) -> *mut ngx_log_t {

@@ -273,7 +273,9 @@ fn take_for(key: &[u8], log: Log, waiter: bool) -> Option<Idle> {
 /// timeout in ms (0: none); `counted`: its socket had joined the pool. False when the
 /// connection turned out to be unusable (closed).
 pub fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bool, log: Log) -> bool {
-    let c = idle.conn.conn();
+    // the pool owns the connection from here until drop_conn or take; this function's
+    // copy of the handle is used only before it returns
+    let c = *idle.conn.conn_ref();
     let item = Box::new(Pooled { idle, key: key.to_vec() });
     log.debug(&format!("stream lua tcp socket set keepalive: saving connection {:p}", c.as_ptr()));
     let (evicted, data) = POOLS.with(|p| {

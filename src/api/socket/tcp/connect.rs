@@ -353,7 +353,7 @@ fn start_connect(sock: &mut TcpSocket, addr: &PeerAddr, yieldable: Result<(), Lu
         Connecting::NoLive => return Step::Done(Err(b"no live connection".to_vec())),
         Connecting::NoMemory => return Step::Done(Err(b"no memory".to_vec())),
         Connecting::Connected(peer) => {
-            log.debug(&format!("stream lua tcp socket connected: fd:{}", peer.conn().fd()));
+            log.debug(&format!("stream lua tcp socket connected: fd:{}", peer.conn_ref().fd()));
             sock.attach(peer);
             return Step::Done(Ok(()));
         }

@@ -402,7 +402,7 @@ impl TcpSocket {
     /// Takes `peer` as the socket's connection, with our event handlers.
     fn attach(&mut self, peer: PeerConn) {
         let me = self as *mut TcpSocket as *mut c_void;
-        peer.conn().set_owner(me, on_read_event, on_write_event, self.logger());
+        peer.conn_ref().set_owner(me, on_read_event, on_write_event, self.logger());
         self.peer = Some(peer);
     }
 
