@@ -119,3 +119,32 @@ stream lua tcp socket abort resolver
 bye
 --- no_error_log eval
 [qr/connect to , fd:/, qr/\[alert\]/]
+
+
+
+=== TEST 4: a socket collected after its resolving thread was killed gives back its session cleanup slot; the next socket reuses it
+--- stream_config eval: $::DNS
+--- stream_server_config
+    resolver 127.0.0.1:$TEST_NGINX_RAND_PORT_2 ipv6=off;
+    resolver_timeout 5s;
+    content_by_lua_block {
+        local t = ngx.thread.spawn(function()
+            local udp = ngx.socket.udp()
+            return udp:setpeername("never.test", $TEST_NGINX_RAND_PORT_1)
+        end)
+        ngx.sleep(0.05)
+        ngx.say("kill: ", ngx.thread.kill(t))
+        t = nil
+        collectgarbage()
+        collectgarbage()
+        local udp = ngx.socket.udp()
+        ngx.say("setpeername: ", udp:setpeername("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        udp:send("ping")
+        ngx.say(udp:receive())
+    }
+--- stream_response
+kill: 1
+setpeername: 1
+echo: ping
+--- error_log
+lua stream cleanup reuse
