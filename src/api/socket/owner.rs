@@ -21,6 +21,12 @@ impl Owner {
         NonNull::new(sess).map(Owner)
     }
 
+    /// The session at `sess`, in which the caller's cleanup is still registered (so it is
+    /// alive: a session's end takes its cleanups out first).
+    pub(crate) fn registered(sess: *mut Session) -> Option<Owner> {
+        NonNull::new(sess).map(Owner)
+    }
+
     /// Runs `f` with the session borrowed.
     pub(crate) fn with<R>(self, f: impl FnOnce(&mut Session) -> R) -> R {
         // SAFETY: made by `live` from a live session just before this use, within the same

@@ -370,7 +370,7 @@ fn udata_gc_impl(c: &mut Call) -> LuaResult {
     close_socket(&mut u);
     if let Some(slot) = u.cleanup.take() {
         // a socket whose cleanup is registered belongs to a live session
-        if let Some(owner) = Owner::live(u.sess, u.owner, true) {
+        if let Some(owner) = Owner::registered(u.sess) {
             owner.with(|s| s.remove_cleanup(slot));
         }
     }
