@@ -8,7 +8,6 @@ use crate::runtime::session::Session;
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
-pub use crate::sys::downstream::get_free_buf;
 use crate::sys::downstream::OutChains;
 
 impl Session {

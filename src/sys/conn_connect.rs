@@ -12,7 +12,7 @@ use super::ngx::*;
 use super::stream::StreamInfo;
 
 /// An open outgoing connection, closed on drop.
-pub struct PeerConn(Conn);
+pub struct PeerConn(pub(super) Conn);
 
 /// What `connect_peer` gave.
 pub enum Connecting {
@@ -77,13 +77,6 @@ pub fn connect_peer(sockaddr: &[u8], name: &[u8], local: Option<&[u8]>, log: Log
         (rc, Connecting::Connected(conn))
     } else {
         (rc, Connecting::InProgress(conn))
-    }
-}
-
-impl PeerConn {
-    /// The connection, to wait on, read and write.
-    pub fn conn(&self) -> Conn {
-        self.0
     }
 }
 
@@ -244,6 +237,15 @@ pub unsafe fn event_owner(ev: *mut ngx_event_t) -> *mut c_void {
         let c = (*ev).data as *mut ngx_connection_t;
         (*c).data
     }
+}
+
+/// The data an event handler's own event carries (`ev->data`, as given to `Timer::arm`/`post`).
+///
+/// # Safety
+/// `ev` is a live event.
+pub unsafe fn event_data(ev: *mut ngx_event_t) -> *mut c_void {
+    // SAFETY: the caller's contract.
+    unsafe { (*ev).data }
 }
 
 /// The core module's configuration of a session's server (`tcp_nodelay`, `resolver`).

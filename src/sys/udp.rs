@@ -8,7 +8,7 @@ use super::conn::{Conn, Dir};
 use super::event::EventHandler;
 use super::ngx::*;
 
-pub struct UdpConn(Conn);
+pub struct UdpConn(pub(super) Conn);
 
 /// The result of one receive attempt.
 pub enum Recv {
@@ -25,25 +25,28 @@ fn last_errno() -> i32 {
 impl UdpConn {
     /// Creates a datagram socket connected to `sockaddr` (`name` only for the debug log),
     /// first bound to `local` when given (`Err(())`: not a valid address), with its nginx
-    /// connection (upstream's `ngx_stream_lua_udp_connect`). Its read events go to `on_read`
-    /// with `data` as the connection's data. Returns the errno of a failure (0: not an OS error).
-    ///
-    /// # Safety
-    /// `log` is a live log that outlives the connection (the owner keeps it beside it), and
-    /// `data` is what `on_read` expects in `c->data` for as long as the connection lives.
-    pub unsafe fn connect(
+    /// connection (upstream's `ngx_stream_lua_udp_connect`). Its events log to `log` (the
+    /// owner keeps it live beside the connection, as `Conn::set_owner`'s callers do); its read
+    /// events go to `on_read` with `owner` as the connection's data (stored, never read here).
+    /// Returns the errno of a failure (0: not an OS error).
+    pub fn connect(
         sockaddr: &[u8],
         name: &[u8],
         local: Option<Result<Vec<u8>, ()>>,
-        log: *mut ngx_log_t,
+        log: Log,
         on_read: EventHandler,
-        data: *mut c_void,
+        owner: *mut c_void,
     ) -> Result<UdpConn, i32> {
-        // SAFETY: sockaddr is a complete sockaddr (from the address parser or the resolver);
-        // log is live (the caller's contract); the new connection is ours until closed.
+        let log = log.as_ptr();
+        if sockaddr.len() < std::mem::size_of::<libc::sa_family_t>() {
+            return Err(libc::EINVAL);
+        }
+        // SAFETY: sockaddr holds at least its family (checked above) and is passed to the
+        // kernel with its length; log is live (a Log handle); the new connection is ours until
+        // closed.
         unsafe {
             let sa = sockaddr.as_ptr() as *const libc::sockaddr;
-            let family = c_int::from((*sa).sa_family);
+            let family = c_int::from(libc::sa_family_t::from_ne_bytes([sockaddr[0], sockaddr[1]]));
             let fd = libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK, 0);
             log_debug(log, &format!("UDP socket {fd}"));
             if fd == -1 {
@@ -94,16 +97,12 @@ impl UdpConn {
             (*(*c).write).set_ready(1);
             (*(*c).write).handler = Some(ignore);
             (*(*c).read).handler = Some(on_read);
-            (*c).data = data;
+            (*c).data = owner;
             if ngx_handle_read_event((*c).read, 0) != NGX_OK as ngx_int_t {
                 return Err(0);
             }
             Ok(udp)
         }
-    }
-
-    pub fn conn(&self) -> Conn {
-        self.0
     }
 
     fn log(&self) -> *mut ngx_log_t {

@@ -8,9 +8,9 @@ use std::ffi::{c_int, c_void, CStr};
 use crate::api::socket::downstream::{owner_session, set_owner};
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
+use crate::api::socket::owner::Owner;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::live::LiveSession;
 use crate::runtime::session::Session;
 use crate::sys::*;
 
@@ -71,10 +71,9 @@ unsafe fn session_ended(data: *mut c_void) {
 fn gc_impl(c: &mut Call) -> LuaResult {
     let Some(mut f) = c.take_udata::<Finalizer>(1) else { return Ok(0) };
     if let Some(slot) = f.cleanup.take() {
-        // SAFETY: a finalizer still registered belongs to a live session (the session's end
-        // takes the registration away first).
-        let Some(sess) = (unsafe { LiveSession::from_raw(f.sess) }) else { return Ok(0) };
-        sess.with(|s| {
+        // a finalizer still registered belongs to a live session
+        let Some(owner) = Owner::registered(f.sess) else { return Ok(0) };
+        owner.with(|s| {
             s.remove_cleanup(slot);
             finalize(s.logger());
         });

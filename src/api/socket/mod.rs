@@ -6,9 +6,9 @@
 pub mod downstream;
 pub mod downstream_udp;
 pub mod out;
+pub mod owner;
 pub mod pool;
 pub mod recv;
-pub mod resolve;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl;
 #[cfg(ngx_feature = "stream_ssl")]

@@ -5,16 +5,16 @@
 //! A session without a pool of its own (timers) keeps the data in a vector instead.
 
 use std::ffi::c_int;
-use std::ptr;
 
 use crate::api::output::append_value;
 
 use crate::runtime::session::Session;
+use crate::sys::pool_buf::PoolBuf;
 use crate::sys::*;
 
 pub struct OutBuf {
-    /// The recycled buffer, or null.
-    cl: *mut ngx_chain_t,
+    /// The recycled buffer (a buffer of the session's pool: let go of with the session).
+    buf: Option<PoolBuf>,
     owned: Vec<u8>,
     /// Bytes of the send already gone, and its size.
     sent: usize,
@@ -23,7 +23,7 @@ pub struct OutBuf {
 
 impl OutBuf {
     pub const fn new() -> OutBuf {
-        OutBuf { cl: ptr::null_mut(), owned: Vec::new(), sent: 0, len: 0 }
+        OutBuf { buf: None, owned: Vec::new(), sent: 0, len: 0 }
     }
 
     /// Takes `data` as the next send of a socket of `sess`. False when no buffer could be
@@ -32,39 +32,22 @@ impl OutBuf {
         self.give_back(sess);
         self.sent = 0;
         self.len = data.len();
-        if sess.s.is_null() {
-            self.owned = data;
-            return true;
-        }
-        // SAFETY: the session is live, and so are its connection and pool; the buffer lives in
-        // that pool until `give_back` returns it to the session's free list.
-        unsafe {
-            let pool = (*sess.connection()).pool;
-            let log = sess.log();
-            let cl = crate::runtime::downstream::get_free_buf(pool, log, &mut sess.out_free, data.len());
-            if cl.is_null() {
-                return false;
-            }
-            let b = (*cl).buf;
-            ptr::copy_nonoverlapping(data.as_ptr(), (*b).last, data.len());
-            (*b).last = (*b).last.add(data.len());
-            self.cl = cl;
+        let mut free = sess.out_free;
+        let got = sess.stream().map(|s| s.pool_buf(&mut free, &data));
+        sess.out_free = free;
+        match got {
+            // a session without a pool of its own (timers)
+            None => self.owned = data,
+            Some(None) => return false,
+            Some(Some(buf)) => self.buf = Some(buf),
         }
         true
     }
 
     /// Gives the buffer back to the free list of `sess`, the session it came from.
     pub fn give_back(&mut self, sess: &mut Session) {
-        let cl = std::mem::replace(&mut self.cl, ptr::null_mut());
-        if !cl.is_null() {
-            // SAFETY: cl came from this live session's free list and pool.
-            unsafe {
-                let b = (*cl).buf;
-                (*b).pos = (*b).start;
-                (*b).last = (*b).start;
-                (*cl).next = sess.out_free;
-            }
-            sess.out_free = cl;
+        if let Some(buf) = self.buf.take() {
+            buf.give_back(&mut sess.out_free);
         }
         self.forget();
     }
@@ -72,7 +55,7 @@ impl OutBuf {
     /// Lets go of the buffer without giving it back (its session ended: the pool where it
     /// lives went with it).
     pub fn forget(&mut self) {
-        self.cl = ptr::null_mut();
+        self.buf = None;
         self.owned.clear();
         self.sent = 0;
         self.len = 0;
@@ -80,13 +63,9 @@ impl OutBuf {
 
     /// What is still to be sent.
     pub fn pending(&self) -> &[u8] {
-        if self.cl.is_null() {
-            return self.owned.get(self.sent..).unwrap_or_default();
-        }
-        // SAFETY: the buffer holds the `len` bytes of this send from its start.
-        unsafe {
-            let b = (*self.cl).buf;
-            std::slice::from_raw_parts((*b).pos.add(self.sent), self.len - self.sent)
+        match &self.buf {
+            Some(buf) => buf.bytes_from(self.sent),
+            None => self.owned.get(self.sent..).unwrap_or_default(),
         }
     }
 

@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::ffi::c_void;
+use std::rc::Rc;
 
 use crate::sys::conn_connect::{event_owner, PeerConn};
 use crate::sys::*;
@@ -41,10 +42,14 @@ struct Pool {
     waiting: VecDeque<Waiter>,
 }
 
+/// Tells a queued connect to go on (it posts an event, so it runs after the call that freed
+/// the slot); run with no pool borrowed.
+pub type Go = Rc<dyn Fn()>;
+
 struct Waiter {
-    data: *mut c_void,
-    /// Tells the waiter to go on (from a posted event).
-    go: unsafe fn(*mut c_void),
+    /// The queued connect's identity (compared, never dereferenced).
+    id: *const c_void,
+    go: Go,
     /// Told already: until it runs, an idle connection put back is kept for it.
     woken: bool,
 }
@@ -146,11 +151,11 @@ pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: Log) -> Join {
     })
 }
 
-/// Queues a connect that got `Join::Queued`; `go(data)` is called when a slot frees up.
-pub fn enqueue(key: &[u8], data: *mut c_void, go: unsafe fn(*mut c_void)) {
+/// Queues a connect (named `id`) that got `Join::Queued`; `go` is called when a slot frees up.
+pub fn enqueue(key: &[u8], id: *const c_void, go: Go) {
     POOLS.with(|p| {
         if let Some(pool) = p.borrow_mut().get_mut(key) {
-            pool.waiting.push_back(Waiter { data, go, woken: false });
+            pool.waiting.push_back(Waiter { id, go, woken: false });
         }
     })
 }
@@ -158,10 +163,10 @@ pub fn enqueue(key: &[u8], data: *mut c_void, go: unsafe fn(*mut c_void)) {
 /// Puts a woken connect back at the head of the queue when it found neither an idle
 /// connection nor room for a new one (the idle connection it was woken for was closed and
 /// another waiter took the freed slot).
-pub fn requeue(key: &[u8], data: *mut c_void, go: unsafe fn(*mut c_void)) {
+pub fn requeue(key: &[u8], id: *const c_void, go: Go) {
     POOLS.with(|p| {
         if let Some(pool) = p.borrow_mut().get_mut(key) {
-            pool.waiting.push_front(Waiter { data, go, woken: false });
+            pool.waiting.push_front(Waiter { id, go, woken: false });
         }
     })
 }
@@ -179,10 +184,10 @@ pub fn has_room(key: &[u8]) -> bool {
 
 /// Takes a queued connect out of the queue (resumed, timed out or cancelled); it stays
 /// counted.
-pub fn dequeue(key: &[u8], data: *mut c_void) {
+pub fn dequeue(key: &[u8], id: *const c_void) {
     POOLS.with(|p| {
         if let Some(pool) = p.borrow_mut().get_mut(key) {
-            pool.waiting.retain(|w| w.data != data);
+            pool.waiting.retain(|w| w.id != id);
         }
     })
 }
@@ -194,11 +199,10 @@ fn resume_waiter(key: &[u8]) {
         let mut pools = p.borrow_mut();
         let w = pools.get_mut(key)?.waiting.iter_mut().find(|w| !w.woken)?;
         w.woken = true;
-        Some((w.data, w.go))
+        Some(w.go.clone())
     });
-    if let Some((data, go)) = next {
-        // SAFETY: a queued connect's data stays valid while it is queued.
-        unsafe { go(data) };
+    if let Some(go) = next {
+        go();
     }
 }
 
@@ -258,7 +262,7 @@ fn take_for(key: &[u8], log: Log, waiter: bool) -> Option<Idle> {
         pool.active += 1;
         Some(item)
     })?;
-    let c = item.idle.conn.conn();
+    let c = item.idle.conn.conn_ref();
     log.debug(&format!("stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}", c.as_ptr(), c.fd()));
     c.clear_timer(Dir::Read);
     c.set_idle(false);
@@ -269,7 +273,9 @@ fn take_for(key: &[u8], log: Log, waiter: bool) -> Option<Idle> {
 /// timeout in ms (0: none); `counted`: its socket had joined the pool. False when the
 /// connection turned out to be unusable (closed).
 pub fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bool, log: Log) -> bool {
-    let c = idle.conn.conn();
+    // the pool owns the connection from here until drop_conn or take; this function's
+    // copy of the handle is used only before it returns
+    let c = *idle.conn.conn_ref();
     let item = Box::new(Pooled { idle, key: key.to_vec() });
     log.debug(&format!("stream lua tcp socket set keepalive: saving connection {:p}", c.as_ptr()));
     let (evicted, data) = POOLS.with(|p| {
@@ -316,7 +322,10 @@ fn drop_conn(key: &[u8], item: *const c_void) {
             return;
         };
         let removed = pool.conns.remove(i).expect("found");
-        cycle_debug(&format!("stream lua tcp socket keepalive close handler: fd:{}", removed.idle.conn.conn().fd()));
+        cycle_debug(&format!(
+            "stream lua tcp socket keepalive close handler: fd:{}",
+            removed.idle.conn.conn_ref().fd()
+        ));
         // closing it does not call back into the pools
         drop(removed);
         free_if_unused(&mut pools, key, Log::cycle().expect("the cycle's log"));
@@ -327,7 +336,7 @@ fn drop_conn(key: &[u8], item: *const c_void) {
 /// The read event of an idle connection: its keepalive timeout, or the peer closed it or
 /// sent something (then it is closed), or a stale event.
 fn idle_read(item: &Pooled) -> bool {
-    let c = item.idle.conn.conn();
+    let c = item.idle.conn.conn_ref();
     if c.timed_out(Dir::Read) {
         cycle_debug("stream lua tcp socket keepalive max idle timeout");
     } else if !c.closing() {

@@ -7,10 +7,13 @@ use std::ffi::{c_int, CStr};
 use std::ptr::NonNull;
 
 use crate::api::socket::recv::or_default;
-use crate::api::socket::tcp::{cancel_wait, in_session, on_read_event, on_write_event, with_this, Stage, TcpSocket};
+use crate::api::socket::tcp::{
+    cancel_wait, in_session, on_read_event, on_write_event, socket_at, with_this, Stage, TcpSocket,
+};
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::Phase;
+use crate::sys::conn_connect::PeerConn;
 use crate::sys::ssl_client::{conn_owner, Handshake, SslSession};
 use crate::sys::*;
 
@@ -79,28 +82,38 @@ fn sslhandshake_impl(c: &mut Call) -> LuaResult {
     let sess = SessionRef::current(c)?;
     sess.check_phase(Phase::YIELDABLE)?;
     in_session(c, "sslhandshake")?;
+    // a pooled TLS connection is done already: what it returns (no Lua runs to find out)
+    let wants_session = match c.type_of(2) {
+        t if t == mlua::ffi::LUA_TUSERDATA => false,
+        LUA_TBOOLEAN => c.to_boolean(2),
+        _ => true,
+    };
     let state = with_this(c, "sslhandshake", |sock| {
-        let conn = sock.conn().ok_or(&b"closed"[..])?;
+        let conn = sock.peer.as_ref().map(PeerConn::conn_ref).ok_or(&b"closed"[..])?;
         if let Some(busy) = sock.busy() {
             return Err(busy);
         }
+        let done = conn.tls_handshaked().then(|| wants_session.then(|| conn.tls_session()));
         sock.ssl_reuse = true;
-        Ok((conn, conn.tls_handshaked(), sock.logger()))
+        Ok((done, sock.logger()))
     })?;
-    let (conn, log) = match state {
+    let log = match state {
         Err(msg) => return c.fail(msg),
-        Ok((conn, true, log)) => {
-            // a pooled TLS connection: already done
-            match c.type_of(2) {
-                t if t == mlua::ffi::LUA_TUSERDATA => c.push_copy(2),
-                LUA_TBOOLEAN if !c.to_boolean(2) => c.push_bool(true),
-                _ => push_session(c, conn.tls_session(), log),
+        Ok((Some(done), log)) => {
+            match done {
+                Some(session) => push_session(c, session, log),
+                None if c.type_of(2) == LUA_TBOOLEAN => c.push_bool(true),
+                None => c.push_copy(2),
             }
             return Ok(1);
         }
-        Ok((conn, false, log)) => (conn, log),
+        Ok((None, log)) => log,
     };
-    let started = ssl_ctx_of(sess).is_some_and(|ctx| conn.tls_start(ctx));
+    // the connection is borrowed afresh for each step: reading the arguments between them may
+    // run a collection (and __gc code)
+    let started = with_this(c, "sslhandshake", |sock| {
+        ssl_ctx_of(sess).is_some_and(|ctx| sock.conn().is_some_and(|conn| conn.tls_start(ctx)))
+    })?;
     if !started {
         return c.fail(b"failed to create ssl connection");
     }
@@ -109,8 +122,12 @@ fn sslhandshake_impl(c: &mut Call) -> LuaResult {
         if c.type_of(2) == LUA_TBOOLEAN {
             reuse = c.to_boolean(2);
         } else {
-            let set =
-                c.with_udata::<Session, _>(2, |s| (!s.0.is_none()).then(|| (conn.tls_set_session(&s.0), s.0.addr())));
+            // with_udata only compares the userdata's metatable (nothing allocates, no Lua
+            // runs), so this copy is still the socket's connection while it is used
+            let conn = with_this(c, "sslhandshake", |sock| sock.conn().map(|conn| *conn))?;
+            let set = c.with_udata::<Session, _>(2, |s| {
+                (!s.0.is_none()).then(|| (conn.is_some_and(|conn| conn.tls_set_session(&s.0)), s.0.addr()))
+            });
             match set.flatten() {
                 Some((false, _)) => return c.fail(b"lua ssl set session failed"),
                 Some((true, at)) => log.debug(&format!("stream lua ssl set session: {at:p}")),
@@ -122,7 +139,7 @@ fn sslhandshake_impl(c: &mut Call) -> LuaResult {
     if n >= 3 && matches!(c.type_of(3), LUA_TSTRING | LUA_TNUMBER) {
         let given = c.to_bytes(3).unwrap_or_default().to_vec();
         log.debug(&format!("stream lua ssl server name: \"{}\"", String::from_utf8_lossy(&given)));
-        if !conn.tls_set_server_name(&given) {
+        if !with_this(c, "sslhandshake", |sock| sock.conn().is_some_and(|conn| conn.tls_set_server_name(&given)))? {
             return c.fail(b"SSL_set_tlsext_host_name failed");
         }
         name = given;
@@ -137,15 +154,20 @@ fn sslhandshake_impl(c: &mut Call) -> LuaResult {
         return err("no OCSP support");
     }
     let yieldable = c.ensure_yieldable();
-    let started = with_this(c, "sslhandshake", |sock| match conn.tls_handshake() {
-        Handshake::Done => Ok(Started::Finished(handshake_result(sock))),
-        Handshake::Again => {
-            yieldable?;
-            conn.tls_wait(or_default(sock.connect_timeout, sock.conf.connect_timeout()), on_handshake);
-            sock.stage = Stage::Handshake;
-            let obj = sock as *mut TcpSocket as *mut std::ffi::c_void;
-            sock.connector.park(sess, cancel_wait, obj);
-            Ok(Started::Wait)
+    let started = with_this(c, "sslhandshake", |sock| {
+        let Some(conn) = sock.peer.as_ref().map(PeerConn::conn_ref) else {
+            return Ok(Started::Finished(Err(b"closed".to_vec())));
+        };
+        match conn.tls_handshake() {
+            Handshake::Done => Ok(Started::Finished(handshake_result(sock))),
+            Handshake::Again => {
+                yieldable?;
+                conn.tls_wait(or_default(sock.connect_timeout, sock.conf.connect_timeout()), on_handshake);
+                sock.stage = Stage::Handshake;
+                let obj = sock as *mut TcpSocket as *mut std::ffi::c_void;
+                sock.connector.park(sess, cancel_wait, obj);
+                Ok(Started::Wait)
+            }
         }
     })??;
     match started {
@@ -228,7 +250,7 @@ unsafe extern "C" fn on_handshake(c: *mut ngx_connection_t) {
         let (conn, owner) = unsafe { conn_owner(c) };
         conn.set_handlers(on_read_event, on_write_event);
         // SAFETY: as above; the borrow ends before Lua runs.
-        let woken = handshake_over(unsafe { &mut *(owner as *mut TcpSocket) });
+        let woken = unsafe { socket_at(owner) }.and_then(handshake_over);
         if let Some((t, out, log)) = woken {
             t.resume(|co| push_outcome(co, out, log));
         }

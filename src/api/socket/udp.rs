@@ -13,16 +13,15 @@ use std::ptr;
 
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
-use crate::api::socket::resolve::Resolve;
+use crate::api::socket::owner::Owner;
 use crate::api::socket::{parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::live::LiveSession;
-use crate::runtime::scheduler::wake;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
 use crate::runtime::waiter::{Parked, Waiter};
+use crate::sys::resolver::{resolve, Answer, Query, Resolver, Started};
 use crate::sys::udp::{copy_log, log_of, Recv, UdpConn};
 use crate::sys::*;
 
@@ -56,6 +55,10 @@ pub struct UdpSock {
     cleanup: Option<usize>,
     /// The thread waiting in `receive` (upstream's `waiting`).
     reader: Waiter,
+    /// The thread waiting in `setpeername` for the resolver, and its query (owned here:
+    /// dropped with the socket or the thread's cancel, the answer never comes).
+    connector: Waiter,
+    resolving: Option<Query>,
     recv_size: usize,
     /// The local address given to `bind`, used by the next setpeername.
     local: Option<Vec<u8>>,
@@ -122,7 +125,7 @@ impl UdpSock {
     }
 
     fn conn_ptr(&self) -> *mut ngx_connection_t {
-        self.conn.as_ref().map_or(ptr::null_mut(), |c| c.conn().as_ptr())
+        self.conn.as_ref().map_or(ptr::null_mut(), |c| c.conn_ref().as_ptr())
     }
 }
 
@@ -178,6 +181,8 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             conf: SocketConf::default(),
             cleanup: None,
             reader: Waiter::new(),
+            connector: Waiter::new(),
+            resolving: None,
             recv_size: MAX_DATAGRAM,
             local: None,
         }));
@@ -191,7 +196,8 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             if u.owner != id {
                 return Some(Err(()));
             }
-            if u.reader.is_waiting() {
+            // a receive, or another setpeername waiting for the resolver
+            if u.reader.is_waiting() || u.connector.is_waiting() {
                 return Some(Ok(()));
             }
             if u.conn.is_some() {
@@ -233,13 +239,22 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
         // a host name: through the server's `resolver`
         Ok(None) => {
             c.ensure_yieldable()?;
-            let u = c.object_ptr::<UdpSock>(1) as *mut c_void;
-            // SAFETY: the running session; u, the socket that asks, lives while its session
-            // does (the wait is cancelled with it).
-            match unsafe { crate::api::socket::resolve::start(sp, &host, port, u, resolved, resolve_cancelled) } {
-                Resolve::Ready(Ok(sockaddr)) => PeerAddr { sockaddr, name: host.clone() },
-                Resolve::Ready(Err(msg)) => return c.fail(msg.as_bytes()),
-                Resolve::Waiting => return yield_values(0),
+            let resolver = sess.with(|s| Resolver::of(s.stream()));
+            let started = c.with_object(1, |u: &mut UdpSock| {
+                let me = u as *mut UdpSock as *mut c_void;
+                match resolve(resolver, &host, port, resolved, me) {
+                    Started::Waiting(q) => {
+                        u.resolving = Some(q);
+                        u.connector.park(sess, cancel_resolve, me);
+                        None
+                    }
+                    Started::Ready(answer) => Some(answer),
+                }
+            });
+            match started.expect("the socket made above") {
+                Some(Ok(sockaddr)) => PeerAddr { sockaddr, name: host.clone() },
+                Some(Err(msg)) => return c.fail(msg.as_bytes()),
+                None => return yield_values(0),
             }
         }
         Err(msg) => return c.fail(msg.as_bytes()),
@@ -264,21 +279,45 @@ fn push_connected(c: &mut Call, res: Result<(), i32>) -> c_int {
 }
 
 /// The resolver's answer for a setpeername by name.
-unsafe fn resolved(sess: *mut Session, t: *mut Thread, data: *mut c_void, res: Result<Vec<u8>, String>) {
-    // SAFETY: data is the socket that asked, live while its session is (the wait is
-    // cancelled with it); t is the waiting thread, suspended in its yield.
-    unsafe {
-        let res = res.map(|sockaddr| connect(&mut *(data as *mut UdpSock), &PeerAddr { sockaddr, name: Vec::new() }));
-        let mut co = Call::nested((*t).co);
-        let n = match res {
-            Ok(res) => push_connected(&mut co, res),
+unsafe fn resolved(data: *mut c_void, answer: Answer) {
+    // SAFETY: data is the socket that asked; it owns the query (the answer never comes once
+    // the query is dropped, with the socket or the waiting thread's cancel).
+    let Some(u) = (unsafe { sock_at(data) }) else { return };
+    if let Some((t, res)) = resolve_done(u, answer) {
+        t.resume(|co| match res {
+            Ok(res) => push_connected(co, res),
             Err(msg) => co.fail(msg.as_bytes()).unwrap_or(2),
-        };
-        wake(sess, t, n);
+        });
     }
 }
 
-unsafe fn resolve_cancelled(_data: *mut c_void) {}
+/// The connect after a resolution (`Ok(Err(errno))`: it failed), or the resolver's error.
+type Resolved = Result<Result<(), i32>, String>;
+
+/// Connects to the resolved address; the waiting thread is returned with the results, to be
+/// resumed once the socket's borrow has ended.
+fn resolve_done(u: &mut UdpSock, answer: Answer) -> Option<(Parked, Resolved)> {
+    u.resolving = None;
+    let res = answer.map(|sockaddr| connect(u, &PeerAddr { sockaddr, name: Vec::new() }));
+    Some((u.connector.take()?, res))
+}
+
+/// The thread waiting for the resolver is killed or its session ends: the query is abandoned.
+unsafe fn cancel_resolve(_sess: *mut Session, t: *mut Thread) {
+    // SAFETY: t is live; wait_obj is its socket (live: the waiting call holds its object).
+    let u = unsafe {
+        match sock_at(std::mem::replace(&mut (*t).wait_obj, ptr::null_mut())) {
+            Some(u) => u,
+            None => return,
+        }
+    };
+    u.connector.forget();
+    if let Some(q) = u.resolving.take() {
+        if q.pending() {
+            u.logger().debug("stream lua tcp socket abort resolver");
+        }
+    }
+}
 
 /// Connects the socket to `peer`; returns the errno of a failure (0: not an OS error).
 fn connect(u: &mut UdpSock, peer: &PeerAddr) -> Result<(), i32> {
@@ -286,11 +325,11 @@ fn connect(u: &mut UdpSock, peer: &PeerAddr) -> Result<(), i32> {
         let ip = std::str::from_utf8(local).ok().and_then(|t| t.trim_matches(['[', ']']).parse().ok());
         ip.map(|ip| crate::api::socket::sockaddr_bytes(&std::net::SocketAddr::new(ip, 0))).ok_or(())
     });
-    let log = &mut u.log as *mut ngx_log_t;
+    // the log and the socket live in the socket's box, which outlives its connection (dropped
+    // with it, or before it by `close_socket`); on_read finds the socket in c->data
+    let log = u.logger();
     let data = u as *mut UdpSock as *mut c_void;
-    // SAFETY: the log and the socket live in the socket's box, which outlives its connection
-    // (dropped with it, or before it by `close_socket`); on_read finds the socket in c->data.
-    u.conn = Some(unsafe { UdpConn::connect(&peer.sockaddr, &peer.name, local, log, on_read, data) }?);
+    u.conn = Some(UdpConn::connect(&peer.sockaddr, &peer.name, local, log, on_read, data)?);
     Ok(())
 }
 
@@ -305,14 +344,17 @@ fn close_socket(u: &mut UdpSock) {
         log.debug("lua close socket connection");
         u.conn = None;
     }
-    // a thread left waiting is no longer ours to wake
+    // a thread left waiting is no longer ours to wake (nor is a resolver's answer ours to
+    // take: the query is abandoned)
     u.reader.release();
+    u.resolving = None;
+    u.connector.release();
 }
 
 /// The session ends: its sockets close.
 unsafe fn session_ended(data: *mut c_void) {
     // SAFETY: data is the UdpSock whose cleanup this is (removed when the socket goes first).
-    let u = unsafe { &mut *(data as *mut UdpSock) };
+    let Some(u) = (unsafe { sock_at(data) }) else { return };
     if u.conn.is_some() {
         u.logger().debug("cleanup lua udp socket upstream request");
     }
@@ -327,10 +369,9 @@ fn udata_gc_impl(c: &mut Call) -> LuaResult {
     }
     close_socket(&mut u);
     if let Some(slot) = u.cleanup.take() {
-        // SAFETY: a socket whose cleanup is registered belongs to a live session (the
-        // session's end takes the registration away first).
-        if let Some(sess) = unsafe { LiveSession::from_raw(u.sess) } {
-            sess.with(|s| s.remove_cleanup(slot));
+        // a socket whose cleanup is registered belongs to a live session
+        if let Some(owner) = Owner::registered(u.sess) {
+            owner.with(|s| s.remove_cleanup(slot));
         }
     }
     Ok(0)
@@ -342,14 +383,15 @@ fn usable(c: &mut Call, sess: SessionRef, fname: &'static str, what: &str) -> Re
     if c.type_of(1) != LUA_TTABLE {
         return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
     }
-    let state = c.with_object(1, |u: &mut UdpSock| (u as *const UdpSock, u.conn_ptr(), u.sess, u.reader.is_waiting()));
+    let state = c.with_object(1, |u: &mut UdpSock| (u as *const UdpSock, u.conn_ptr(), u.owner, u.reader.is_waiting()));
     let Some((u, conn, owner, busy)) = state else {
         return closed(c, sess, ptr::null(), ptr::null_mut(), what).map(Some);
     };
     if conn.is_null() {
         return closed(c, sess, u, conn, what).map(Some);
     }
-    if owner != sess.with(|s| s as *mut Session) {
+    // a connected socket's owner is live (its end closes the socket): compared by id
+    if owner != sess.with(|s| s.id) {
         return err("bad request");
     }
     if busy {
@@ -422,7 +464,7 @@ fn receive_impl(c: &mut Call) -> LuaResult {
     c.ensure_yieldable()?;
     let armed = c.with_object(1, |u: &mut UdpSock| {
         let conn = u.conn.as_ref().expect("a usable socket is connected");
-        if !conn.conn().rearm(Dir::Read) {
+        if !conn.conn_ref().rearm(Dir::Read) {
             return false;
         }
         conn.arm_read_timer(u.read_timeout);
@@ -440,7 +482,7 @@ fn receive_impl(c: &mut Call) -> LuaResult {
 
 /// One datagram, if one is there.
 fn read(u: &mut UdpSock) -> Received {
-    let log = u.conn.as_ref().and_then(|c| c.conn().log()).expect("a connected socket's log");
+    let log = u.conn.as_ref().and_then(|c| c.conn_ref().log()).expect("a connected socket's log");
     log.debug(&format!("lua udp socket read data: waiting: {}", u.reader.is_waiting() as u8));
     let r = u.conn.as_ref().expect("a connected socket").recv(u.recv_size);
     let n = match &r {
@@ -460,24 +502,30 @@ fn read(u: &mut UdpSock) -> Received {
 /// closes.
 unsafe fn cancel_receive(_sess: *mut Session, t: *mut Thread) {
     // SAFETY: t is live; wait_obj is its socket unless the socket let it go.
-    unsafe {
-        let u = (*t).wait_obj as *mut UdpSock;
-        (*t).wait_obj = ptr::null_mut();
-        if let Some(u) = u.as_mut() {
-            u.reader.forget();
-            close_socket(u);
-        }
+    if let Some(u) = unsafe { sock_at(std::mem::replace(&mut (*t).wait_obj, ptr::null_mut())) } {
+        u.reader.forget();
+        close_socket(u);
     }
+}
+
+/// The socket behind a pointer it handed out as its own (`c->data`, a resolver query's or a
+/// session cleanup's data, a waiting thread's wait object): the one conversion the socket's
+/// callbacks share.
+///
+/// # Safety
+/// `p` is null or points at a live boxed `UdpSock` that nothing else uses while the returned
+/// borrow lives.
+unsafe fn sock_at<'a>(p: *mut c_void) -> Option<&'a mut UdpSock> {
+    // SAFETY: the caller's contract.
+    unsafe { (p as *mut UdpSock).as_mut() }
 }
 
 unsafe extern "C" fn on_read(rev: *mut ngx_event_t) {
     guard((), || {
         // SAFETY: rev belongs to an open socket connection whose data is its UdpSock; the
         // borrow of the socket ends before the woken thread runs.
-        let woken = unsafe {
-            let Some(conn) = Conn::of_event(rev) else { return };
-            read_ready(&mut *(conn.data() as *mut UdpSock), conn)
-        };
+        let found = unsafe { Conn::of_event(rev).and_then(|conn| Some((sock_at(conn.data())?, conn))) };
+        let woken = found.and_then(|(u, conn)| read_ready(u, conn));
         if let Some((t, res)) = woken {
             t.resume(|co| match res {
                 Ok(d) => {

@@ -158,8 +158,8 @@ fn start(
             let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
             let deadline = current_msec().wrapping_add(timeout);
             sock.queued = Some((host, port, deadline));
-            let me = sock as *mut TcpSocket as *mut c_void;
-            socket_pool::enqueue(&sock.pool_key, me, queued_go);
+            let go = queue_waker(sock);
+            socket_pool::enqueue(&sock.pool_key, sock.id(), go);
             wait_queued(sock);
             return Step::Wait;
         }
@@ -205,8 +205,7 @@ fn queue_timed_out(sock: &mut TcpSocket) -> Wake {
         sock.logger().error(NGX_LOG_ERR, 0, msg.as_bytes());
     }
     let t = sock.connector.take()?;
-    let me = sock as *mut TcpSocket as *mut c_void;
-    socket_pool::dequeue(&sock.pool_key, me);
+    socket_pool::dequeue(&sock.pool_key, sock.id());
     sock.queued = None;
     sock.stage = Stage::None;
     // as upstream, a timed-out wait gives its count back without waking the next one
@@ -216,41 +215,38 @@ fn queue_timed_out(sock: &mut TcpSocket) -> Wake {
     Some((t, Err(b"timeout".to_vec())))
 }
 
-/// The socket a queue event is for.
-///
-/// # Safety
-/// `ev` is the `queue_ev` of a live socket (it goes with the socket).
-unsafe fn queued_socket<'a>(ev: *mut ngx_event_t) -> &'a mut TcpSocket {
-    // SAFETY: the caller's contract: ev->data is the socket that armed it.
-    unsafe { &mut *((*ev).data as *mut TcpSocket) }
+unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
+    // SAFETY: the socket's own timer (its data is the socket), disarmed when the socket goes.
+    guard((), || unsafe { socket_at(event_data(ev)) }.map_or((), |sock| resume(queue_timed_out(sock))))
 }
 
-unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
-    // SAFETY: the socket's own timer, disarmed when the socket goes.
-    guard((), || resume(queue_timed_out(unsafe { queued_socket(ev) })))
+/// What the pool calls when a slot frees up for the queued `sock`.
+fn queue_waker(sock: &mut TcpSocket) -> socket_pool::Go {
+    let me = sock as *mut TcpSocket as *mut c_void;
+    // SAFETY: a queued socket is live while it is in the queue (it leaves it, `dequeue`,
+    // before it goes), and the pool calls this with no socket borrowed.
+    Rc::new(move || unsafe { socket_at(me) }.map_or((), queued_go))
 }
 
 /// A slot freed up for a queued connect: it goes on from a posted event (not from inside
 /// the call that freed the slot). Called again before that event runs, it changes nothing.
-unsafe fn queued_go(data: *mut c_void) {
-    // SAFETY: data is a queued socket (the pool's queue drops it when it leaves).
-    let sock = unsafe { &mut *(data as *mut TcpSocket) };
+fn queued_go(sock: &mut TcpSocket) {
     if sock.queue_ev.event().posted() != 0 {
         return;
     }
+    let me = sock as *mut TcpSocket as *mut c_void;
     let log = sock.log();
-    sock.queue_ev.post(queued_run, data, log);
+    sock.queue_ev.post(queued_run, me, log);
 }
 
 unsafe extern "C" fn queued_run(ev: *mut ngx_event_t) {
     // SAFETY: as in queued_timed_out.
-    guard((), || resume(queue_resume(unsafe { queued_socket(ev) })))
+    guard((), || unsafe { socket_at(event_data(ev)) }.map_or((), |sock| resume(queue_resume(sock))))
 }
 
 /// A queued connect goes on: with an idle connection put back, or a new one.
 fn queue_resume(sock: &mut TcpSocket) -> Wake {
-    let me = sock as *mut TcpSocket as *mut c_void;
-    socket_pool::dequeue(&sock.pool_key, me);
+    socket_pool::dequeue(&sock.pool_key, sock.id());
     if sock.queued.is_none() || !sock.connector.is_waiting() {
         return None;
     }
@@ -265,7 +261,8 @@ fn queue_resume(sock: &mut TcpSocket) -> Wake {
     if !socket_pool::has_room(&sock.pool_key) {
         // the idle connection kept for it was closed and the freed slot taken: wait on
         sock.logger().debug("stream lua tcp socket queue connect operation again");
-        socket_pool::requeue(&sock.pool_key, me, queued_go);
+        let go = queue_waker(sock);
+        socket_pool::requeue(&sock.pool_key, sock.id(), go);
         wait_queued(sock);
         return None;
     }
@@ -314,8 +311,9 @@ fn log_resolve_error(sock: &TcpSocket, msg: &str) {
 unsafe fn resolved(data: *mut c_void, answer: Answer) {
     // SAFETY: data is the socket that asked; it owns the query (the answer never comes once
     // the query is dropped).
-    let sock = unsafe { &mut *(data as *mut TcpSocket) };
-    resume(resolve_done(sock, answer));
+    if let Some(sock) = unsafe { socket_at(data) } {
+        resume(resolve_done(sock, answer));
+    }
 }
 
 /// The resolver's answer for a connect by name: connect to the address, or fail.
@@ -355,7 +353,7 @@ fn start_connect(sock: &mut TcpSocket, addr: &PeerAddr, yieldable: Result<(), Lu
         Connecting::NoLive => return Step::Done(Err(b"no live connection".to_vec())),
         Connecting::NoMemory => return Step::Done(Err(b"no memory".to_vec())),
         Connecting::Connected(peer) => {
-            log.debug(&format!("stream lua tcp socket connected: fd:{}", peer.conn().fd()));
+            log.debug(&format!("stream lua tcp socket connected: fd:{}", peer.conn_ref().fd()));
             sock.attach(peer);
             return Step::Done(Ok(()));
         }

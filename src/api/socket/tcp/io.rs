@@ -52,8 +52,8 @@ pub(super) fn start_read(
     if let Some(busy) = sock.busy().filter(|b| *b != b"socket busy writing") {
         return Outcome::Fail(busy);
     }
-    let c = sock.conn().expect("a connected socket");
-    match sock.recv.read(c, pat) {
+    let c = sock.peer.as_ref().map(PeerConn::conn_ref).expect("a connected socket");
+    match sock.recv.read(*c, pat) {
         Read::Again => {}
         r => return Outcome::Read(after_read_error(sock, r)),
     }
@@ -62,7 +62,7 @@ pub(super) fn start_read(
     }
     let timeout = or_default(sock.read_timeout, sock.conf.read_timeout());
     sock.logger().debug(&format!("stream lua tcp socket read timeout: {timeout}"));
-    if !c.wait(Dir::Read, timeout) {
+    if !sock.conn().is_some_and(|c| c.wait(Dir::Read, timeout)) {
         return Outcome::Fail(b"failed to add event");
     }
     sock.waiting_read = Some(pat);
@@ -84,7 +84,7 @@ pub(super) fn after_read_error(sock: &mut TcpSocket, r: Read) -> Read {
 
 /// The read event of a socket whose reader waits: the read goes on, or ends and wakes it.
 pub(super) fn read_ready(sock: &mut TcpSocket) -> Option<Woken> {
-    let c = sock.conn()?;
+    let c = sock.peer.as_ref().map(PeerConn::conn_ref)?;
     let pat = sock.waiting_read?;
     let r = if c.take_timedout(Dir::Read) {
         if sock.conf.log_errors() {
@@ -92,7 +92,7 @@ pub(super) fn read_ready(sock: &mut TcpSocket) -> Option<Woken> {
         }
         sock.recv.fail(pat, "timeout".into())
     } else {
-        match sock.recv.read(c, pat) {
+        match sock.recv.read(*c, pat) {
             Read::Again => {
                 if c.rearm(Dir::Read) {
                     return None;
@@ -178,7 +178,7 @@ pub(super) fn until_iterator_impl(c: &mut Call) -> LuaResult {
 
 /// Sends what is left of `sock.out`: Ok(true) when all went, Ok(false) to wait, Err(errno).
 pub(super) fn send_some(sock: &mut TcpSocket) -> Result<bool, i32> {
-    let c = sock.conn().expect("a connected socket");
+    let c = sock.peer.as_ref().map(PeerConn::conn_ref).expect("a connected socket");
     while !sock.out.pending().is_empty() {
         match c.send(sock.out.pending()) {
             Io::Done(n) => sock.out.advance(n),
@@ -231,8 +231,7 @@ fn start_send(
 ) -> Result<Result<usize, Vec<u8>>, LuaError> {
     let timeout = or_default(sock.send_timeout, sock.conf.send_timeout());
     sock.logger().debug(&format!("stream lua tcp socket send timeout: {timeout}"));
-    let c = sock.conn().expect("a connected socket");
-    if let Err(msg) = set_nodelay(sess, c) {
+    if let Err(msg) = set_nodelay(sess, *sock.conn().expect("a connected socket")) {
         return Ok(Err(msg.to_vec()));
     }
     if !sess.with(|s| sock.out.fill(s, data)) {
@@ -246,7 +245,7 @@ fn start_send(
         }
         Ok(false) => {
             yieldable?;
-            if !c.wait(Dir::Write, timeout) {
+            if !sock.conn().is_some_and(|c| c.wait(Dir::Write, timeout)) {
                 return Ok(Err(b"failed to add event".to_vec()));
             }
             let obj = sock as *mut TcpSocket as *mut c_void;
@@ -283,8 +282,7 @@ fn server_nodelay(sess: SessionRef) -> bool {
 
 /// The write event of a socket whose writer waits: the send goes on, or ends and wakes it.
 pub(super) fn write_ready(sock: &mut TcpSocket) -> Option<Woken> {
-    let c = sock.conn()?;
-    let r = if c.take_timedout(Dir::Write) {
+    let r = if sock.conn()?.take_timedout(Dir::Write) {
         if sock.conf.log_errors() {
             sock.logger().error(NGX_LOG_ERR, 0, b"stream lua tcp socket write timed out");
         }
@@ -293,7 +291,7 @@ pub(super) fn write_ready(sock: &mut TcpSocket) -> Option<Woken> {
     } else {
         match send_some(sock) {
             Ok(false) => {
-                if c.rearm(Dir::Write) {
+                if sock.conn().is_some_and(|c| c.rearm(Dir::Write)) {
                     return None;
                 }
                 sock.write_closed = true;
@@ -306,7 +304,9 @@ pub(super) fn write_ready(sock: &mut TcpSocket) -> Option<Woken> {
             }
         }
     };
-    c.clear_timer(Dir::Write);
+    if let Some(c) = sock.conn() {
+        c.clear_timer(Dir::Write);
+    }
     // the socket's session is live while its writer waits
     sock.release_out();
     Some(Woken::Sent(sock.writer.take()?, r))

@@ -16,10 +16,12 @@ use self::options::*;
 
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
+use std::rc::Rc;
 
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
 use crate::api::socket::out::OutBuf;
+use crate::api::socket::owner::Owner;
 use crate::api::socket::pool::{self as socket_pool, Idle, Join};
 use crate::api::socket::recv::{
     or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_value, until_args,
@@ -33,7 +35,8 @@ use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
 use crate::runtime::thread::Thread;
 use crate::runtime::waiter::{Parked, Waiter};
-use crate::sys::conn_connect::{connect_peer, event_owner, Connecting, PeerConn};
+use crate::sys::conn_connect::{connect_peer, event_data, event_owner, Connecting, PeerConn};
+use crate::sys::conn_ref::ConnRef;
 use crate::sys::resolver::{Query, Resolver};
 use crate::sys::*;
 
@@ -272,20 +275,6 @@ impl Woken {
     }
 }
 
-/// The live session a socket belongs to (from `owner_sess`), for socket code outside a Lua
-/// call (events, cancels, cleanups, `__gc`) that must touch it.
-#[derive(Clone, Copy)]
-struct Owner(ptr::NonNull<Session>);
-
-impl Owner {
-    fn with<R>(self, f: impl FnOnce(&mut Session) -> R) -> R {
-        // SAFETY: made by `owner` from a live session just before this use, within the same
-        // event or call; nginx runs one event at a time, nothing holds a borrow of the session
-        // while socket code runs, and f gets no Lua state to reach it again.
-        f(unsafe { &mut *self.0.as_ptr() })
-    }
-}
-
 impl TcpSocket {
     /// The log of the session that connected the socket (the cycle's once it is gone).
     pub(crate) fn logger(&self) -> Log {
@@ -301,7 +290,7 @@ impl TcpSocket {
 
     /// The session that connected the socket, to touch from outside a Lua call.
     fn owner(&self) -> Option<Owner> {
-        ptr::NonNull::new(self.owner_sess()).map(Owner)
+        Owner::live(self.sess, self.owner, self.cleanup.is_some())
     }
 
     /// Gives the send buffer back to the socket's session (or forgets it when the session
@@ -315,7 +304,7 @@ impl TcpSocket {
 
     /// The session that connected the socket, if it is still alive.
     pub(crate) fn owner_sess(&self) -> *mut Session {
-        if self.sess.is_null() || (self.cleanup.is_none() && !crate::runtime::session::is_live(self.owner)) {
+        if self.owner().is_none() {
             return ptr::null_mut();
         }
         self.sess
@@ -345,13 +334,18 @@ impl TcpSocket {
         }
     }
 
+    /// The socket's identity for the pool's queue (compared, never dereferenced).
+    fn id(&self) -> *const c_void {
+        self as *const TcpSocket as *const c_void
+    }
+
     pub(crate) fn connected(&self) -> bool {
         self.peer.is_some()
     }
 
     /// The connection to the peer, if connected.
-    pub(crate) fn conn(&self) -> Option<Conn> {
-        self.peer.as_ref().map(PeerConn::conn)
+    pub(crate) fn conn(&self) -> Option<ConnRef<'_>> {
+        self.peer.as_ref().map(PeerConn::conn_ref)
     }
 
     /// The connection's address for log lines (null when not connected).
@@ -408,7 +402,7 @@ impl TcpSocket {
     /// Takes `peer` as the socket's connection, with our event handlers.
     fn attach(&mut self, peer: PeerConn) {
         let me = self as *mut TcpSocket as *mut c_void;
-        peer.conn().set_owner(me, on_read_event, on_write_event, self.logger());
+        peer.conn_ref().set_owner(me, on_read_event, on_write_event, self.logger());
         self.peer = Some(peer);
     }
 
@@ -420,8 +414,7 @@ impl TcpSocket {
             Stage::Queued => {
                 self.logger().debug("stream lua tcp socket abort queueing");
                 self.queue_ev.disarm();
-                let me = self as *mut TcpSocket as *mut c_void;
-                socket_pool::dequeue(&self.pool_key, me);
+                socket_pool::dequeue(&self.pool_key, self.id());
                 self.queued = None;
                 self.leave_pool();
             }
@@ -455,7 +448,7 @@ impl TcpSocket {
 /// The session cleanup of a socket: its connection is closed (its Lua object may live on).
 unsafe fn session_ended(data: *mut c_void) {
     // SAFETY: a registered socket is live (gc unregisters it first).
-    let sock = unsafe { &mut *(data as *mut TcpSocket) };
+    let Some(sock) = (unsafe { socket_at(data) }) else { return };
     sock.cleanup = None;
     sock.detach();
 }
@@ -476,9 +469,8 @@ pub(crate) unsafe fn cancel_wait(_sess: *mut Session, t: *mut Thread) {
     // SAFETY: the thread's wait object is the socket it waits on (live: a socket goes with
     // its session, and its Lua object is held by the waiting call).
     let sock = unsafe {
-        let sock = (*t).wait_obj as *mut TcpSocket;
-        (*t).wait_obj = ptr::null_mut();
-        match sock.as_mut() {
+        let obj = std::mem::replace(&mut (*t).wait_obj, ptr::null_mut());
+        match socket_at(obj) {
             Some(sock) => sock,
             None => return,
         }
@@ -534,22 +526,25 @@ fn write_event(sock: &mut TcpSocket) -> Option<Woken> {
     write_ready(sock)
 }
 
-/// The socket an event of its connection is for.
+/// The socket behind a pointer it handed out as its own (`c->data`, an event's data, a
+/// resolver query's or a session cleanup's data, a waiting thread's wait object, the pool
+/// queue's waker): the one conversion the socket's callbacks share.
 ///
 /// # Safety
-/// `ev` is an event of a connection attached to a live socket.
-unsafe fn socket_of<'a>(ev: *mut ngx_event_t) -> &'a mut TcpSocket {
-    // SAFETY: the caller's contract: c->data is the socket (set by `attach`).
-    unsafe { &mut *(event_owner(ev) as *mut TcpSocket) }
+/// `p` is null or points at a live boxed `TcpSocket` that nothing else uses while the
+/// returned borrow lives.
+pub(crate) unsafe fn socket_at<'a>(p: *mut c_void) -> Option<&'a mut TcpSocket> {
+    // SAFETY: the caller's contract.
+    unsafe { (p as *mut TcpSocket).as_mut() }
 }
 
 pub(crate) unsafe extern "C" fn on_read_event(rev: *mut ngx_event_t) {
-    // SAFETY: rev belongs to the connection of a live socket (an idle one's handlers are the
-    // pool's).
-    guard((), || read_event(unsafe { socket_of(rev) }).map_or((), Woken::resume))
+    // SAFETY: rev belongs to the connection of a live socket, its c->data (set by `attach`;
+    // an idle one's handlers are the pool's).
+    guard((), || unsafe { socket_at(event_owner(rev)) }.and_then(read_event).map_or((), Woken::resume))
 }
 
 pub(crate) unsafe extern "C" fn on_write_event(wev: *mut ngx_event_t) {
     // SAFETY: as in on_read_event.
-    guard((), || write_event(unsafe { socket_of(wev) }).map_or((), Woken::resume))
+    guard((), || unsafe { socket_at(event_owner(wev)) }.and_then(write_event).map_or((), Woken::resume))
 }

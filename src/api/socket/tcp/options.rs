@@ -57,9 +57,9 @@ pub(super) fn setoption_impl(c: &mut Call) -> LuaResult {
         return err(format!("expecting 3 arguments (including the object), but got {n}"));
     }
     in_session(c, "setoption")?;
-    let Some(conn) = with_this(c, "setoption", |sock| sock.conn())? else {
+    if !with_this(c, "setoption", |sock| sock.connected())? {
         return c.fail(b"closed");
-    };
+    }
     let name = match c.type_of(2) {
         LUA_TSTRING => c.to_bytes(2).unwrap_or_default().to_vec(),
         _ => return c.arg_error(2, "setoption", format!("string expected, got {}", c.type_name_at(2))),
@@ -83,7 +83,9 @@ pub(super) fn setoption_impl(c: &mut Call) -> LuaResult {
             return c.arg_error(2, "setoption", format!("unsupported option {other}"));
         }
     };
-    if let Err(errno) = conn.set_option(level, opt, value) {
+    // the connection again: reading the arguments may have run a collection (and __gc code)
+    let set = with_this(c, "setoption", |sock| sock.conn().map(|conn| conn.set_option(level, opt, value)))?;
+    if let Err(errno) = set.unwrap_or(Err(0)) {
         return c.fail(errno_text(errno).as_bytes());
     }
     c.push_bool(true);
