@@ -145,6 +145,7 @@ pub fn inject(c: &mut Call, t: c_int) {
     c.set_field_fn(st, c"stream", tcp_new);
     c.pop(1);
 
+    #[cfg_attr(not(ngx_feature = "stream_ssl"), allow(unused_mut))]
     let mut methods: Vec<(&CStr, lua_CFunction)> = vec![
         (c"connect", tcp_connect),
         (c"receive", tcp_receive),
