@@ -8,7 +8,10 @@
 # cancelled.
 # Usage: scripts/bench/insns.sh A.so B.so [SUITES] [N1] [N2]
 # Another engine's .so may need LUA_PATH_FIRST (as in lua-loops.sh) for lua-resty-core, and
-# NGINX_BIN for the nginx it was built for (both sides use the same one).
+# NGINX_BIN for the nginx it was built for (both sides use the same one). LUA_PATH_FIRST goes
+# to both sides; LUA_PATH_A / LUA_PATH_B (set, even empty) replace it for one side: ours has
+# its built-in layer, and a lua-resty-core on its path would replace that layer (a real
+# resty.core on the path wins), so `LUA_PATH_B=` measures ours as it ships.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 A=$(realpath "${1:?usage: $0 A.so B.so [SUITES] [N1] [N2]}")
@@ -20,12 +23,18 @@ NGINX_BIN=${NGINX_BIN:-$PWD/build/nginx/objs/nginx}
 command -v valgrind >/dev/null || { echo "insns.sh: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
 loops=$PWD/scripts/bench/loops
 prefix=$PWD/target/bench-insns
-# a port of its own per run, so that two runs (two worktrees) never meet
-port=${INSNS_PORT:-$((20000 + RANDOM % 20000))}
+# a port of its own (INSNS_PORT to choose): another insns.sh may be running on the machine
+port=${INSNS_PORT:-}
+if [ -z "$port" ]; then
+    port=$((20000 + $$ % 20000))
+    while ss -ltn "sport = :$port" | grep -q LISTEN; do port=$((port + 1)); done
+fi
+PATH_A=${LUA_PATH_A-${LUA_PATH_FIRST:-}}
+PATH_B=${LUA_PATH_B-${LUA_PATH_FIRST:-}}
 
 # total instructions of one nginx process running bench `name` of `suite` n times
 count() {
-    local so=$1 suite=$2 name=$3 n=$4
+    local so=$1 suite=$2 name=$3 n=$4 lpath=$5
     rm -rf "$prefix"; mkdir -p "$prefix/conf" "$prefix/logs"
     local lname=${name//\\/\\\\}; lname=${lname//\"/\\\"}
     cat >"$prefix/conf/nginx.conf" <<CONF
@@ -37,7 +46,7 @@ error_log logs/error.log error;
 pid logs/nginx.pid;
 events { worker_connections 64; }
 stream {
-    lua_package_path '${LUA_PATH_FIRST:-};;';
+    lua_package_path '$lpath;;';
     lua_shared_dict bench 64m;
     server {
         listen 127.0.0.1:$port;
@@ -69,7 +78,7 @@ CONF
 }
 
 names() {
-    MODULE_BUILT=1 MODULE=$1 scripts/bench/lua-loops.sh "$2" 1 | grep 'ops/s$' | sed -E 's/ +[0-9]+ ops\/s$//'
+    MODULE_BUILT=1 MODULE=$1 LUA_PATH_FIRST=$PATH_A LOOPS_PORT=$port scripts/bench/lua-loops.sh "$2" 1 | grep 'ops/s$' | sed -E 's/ +[0-9]+ ops\/s$//'
 }
 
 printf '%-46s %12s %12s %6s\n' "instructions per call" "A" "B" "A/B"
@@ -77,12 +86,12 @@ for suite in $SUITES; do
     names "$A" "$suite" | while IFS= read -r name; do
         per() {
             local t1 t2
-            t1=$(count "$1" "$suite" "$name" "$N1") && t2=$(count "$1" "$suite" "$name" "$N2") ||
+            t1=$(count "$1" "$suite" "$name" "$N1" "$2") && t2=$(count "$1" "$suite" "$name" "$N2" "$2") ||
                 { echo nan; return; }
             awk -v a="$t1" -v b="$t2" -v n="$((N2 - N1))" 'BEGIN { printf "%.1f", (b - a) / n }'
         }
-        a=$(per "$A")
-        b=$(per "$B")
+        a=$(per "$A" "$PATH_A")
+        b=$(per "$B" "$PATH_B")
         printf '%-46s %12s %12s %6.2f\n' "$name" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { print (b > 0) ? a / b : 0 }')"
     done
 done

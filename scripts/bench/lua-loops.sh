@@ -15,7 +15,7 @@ MODULE=${MODULE:-$PWD/target/release/ngx_stream_lua_module.so}
 [ -n "${MODULE_BUILT:-}" ] || [ "$MODULE" != "$PWD/target/release/ngx_stream_lua_module.so" ] || scripts/build.sh >/dev/null
 prefix=$PWD/target/bench-loops
 rm -rf "$prefix"; mkdir -p "$prefix/conf" "$prefix/logs"
-port=19561
+port=${LOOPS_PORT:-19561}
 cat >"$prefix/conf/nginx.conf" <<CONF
 load_module $MODULE;
 worker_processes 1;

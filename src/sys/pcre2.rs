@@ -207,29 +207,33 @@ pub fn error_message(code: c_int) -> String {
     String::from_utf8_lossy(&buf[..n.min(buf.len())]).into_owned()
 }
 
-/// Room for the offsets of one match.
-pub struct MatchData(NonNull<RawMatchData>, u32);
+/// Room for the offsets of one match, with its pair count and its vector's place (both fixed
+/// for its life), kept so that reading a match's offsets needs no call into PCRE2.
+pub struct MatchData(NonNull<RawMatchData>, u32, *const usize, usize);
 
 impl MatchData {
     /// Room for `pairs` (start, end) pairs.
     pub fn new(pairs: u32) -> Option<MatchData> {
         // SAFETY: a null general context means malloc/free.
-        NonNull::new(unsafe { raw::match_data_create(pairs, ptr::null_mut()) }).map(|p| MatchData(p, pairs))
+        let md = NonNull::new(unsafe { raw::match_data_create(pairs, ptr::null_mut()) })?;
+        // SAFETY: the match data is live; its vector is part of its block, so count and
+        // pointer stay what they are until it is freed.
+        let (n, p) = unsafe { (raw::get_ovector_count(md.as_ptr()) as usize, raw::get_ovector_pointer(md.as_ptr())) };
+        Some(MatchData(md, pairs, p, n))
     }
 
+    #[inline]
     pub fn pairs(&self) -> u32 {
         self.1
     }
 
     /// The offsets of the last match: start and end of each pair (PCRE2_UNSET for groups
     /// that did not take part).
+    #[inline]
     pub fn ovector(&self) -> &[usize] {
-        // SAFETY: the match data is live.
-        let n = unsafe { raw::get_ovector_count(self.0.as_ptr()) } as usize;
-        // SAFETY: as above.
-        let p = unsafe { raw::get_ovector_pointer(self.0.as_ptr()) };
-        // SAFETY: the vector holds n pairs and lives (unchanged while borrowed) as long as self.
-        unsafe { std::slice::from_raw_parts(p, n * 2) }
+        // SAFETY: the vector holds self.3 pairs and lives (unchanged while borrowed, matches
+        // take `&mut self`) as long as self.
+        unsafe { std::slice::from_raw_parts(self.2, self.3 * 2) }
     }
 }
 

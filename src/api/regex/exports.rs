@@ -239,7 +239,7 @@ fn exec(re: &mut Regex, flags: c_int, subject: &[u8], start: usize) -> c_int {
     }
     let ov = md.ovector();
     let n = (ov.len() / 2).min(pairs as usize).min(re.caps.len() / 2);
-    for (dst, &v) in re.caps.iter_mut().zip(&ov[..n * 2]) {
+    for (dst, &v) in re.caps[..n * 2].iter_mut().zip(&ov[..n * 2]) {
         // PCRE2_UNSET (all ones) becomes -1, as upstream's int captures
         *dst = v as c_int;
     }
