@@ -39,6 +39,11 @@ impl<'c> SessionRef<'c> {
         SessionRef { p, _call: PhantomData }
     }
 
+    /// The session as an identity (the running-session marker), never dereferenced here.
+    pub fn as_ptr(self) -> *mut Session {
+        self.p.as_ptr()
+    }
+
     /// Runs `f` with the session borrowed. `f` is given no Lua state, so nothing it does can
     /// run Lua code that would reach the session a second time.
     pub fn with<R>(self, f: impl FnOnce(&mut Session) -> R) -> R {

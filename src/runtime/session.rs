@@ -66,7 +66,10 @@ pub struct Session {
     /// The Lua threads of the running phase: `threads[0]` is the entry thread.
     #[allow(clippy::vec_box)] // threads are referred to by address: each must stay put
     pub threads: Vec<Box<Thread>>,
-    /// The thread Lua code runs in right now.
+    /// The thread Lua code runs in right now (`ThreadKey::NONE` before the first resume).
+    pub current: ThreadKey,
+    /// The same thread as an identity, kept by `set_cur` for the socket code that still
+    /// reads it (`api/socket/{resolve,downstream}.rs`); the runtime reads `current`.
     pub cur: *mut Thread,
     /// Threads ready to run again (with how many values they are resumed), in order.
     pub posted: std::collections::VecDeque<(ThreadKey, c_int)>,
@@ -184,10 +187,16 @@ impl Session {
         }
     }
 
-    /// The thread Lua code runs in now (`cur`), borrowed with the session.
+    /// The thread Lua code runs in now (`current`), borrowed with the session.
     pub fn cur_thread(&mut self) -> Option<&mut Thread> {
-        let cur = self.cur;
-        self.threads.iter_mut().rev().map(|t| &mut **t).find(|t| ptr::eq(*t, cur))
+        let cur = self.current;
+        self.threads.iter_mut().rev().map(|t| &mut **t).find(|t| t.key == cur)
+    }
+
+    /// Makes the thread `key` the one Lua code runs in.
+    pub fn set_cur(&mut self, key: ThreadKey) {
+        self.current = key;
+        self.cur = thread_ptr(key).unwrap_or(ptr::null_mut());
     }
 
     /// Whether some thread of the session waits for an event.
@@ -195,26 +204,22 @@ impl Session {
         self.threads.iter().any(|t| t.pending.is_some())
     }
 
-    /// The session's thread for coroutine `co`, ended ones included.
-    pub fn find_thread(&self, co: *mut lua_State) -> *mut Thread {
-        self.threads.iter().rev().find(|t| t.co == co).map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
-    }
-
     /// The session's thread running the coroutine `co` (compared, never dereferenced).
     pub fn thread_mut(&mut self, co: *mut lua_State) -> Option<&mut Thread> {
         self.threads.iter_mut().rev().find(|t| t.co == co).map(|t| &mut **t)
     }
 
-    /// Whether the thread `t` is posted to run again.
-    pub fn is_posted(&self, t: *const Thread) -> bool {
-        self.posted.iter().any(|(k, _)| thread_ptr(*k).is_some_and(|p| ptr::eq(p, t)))
+    /// Whether the thread running `co` is posted to run again.
+    pub fn is_posted(&self, co: *mut lua_State) -> bool {
+        let Some(t) = self.threads.iter().rev().find(|t| t.co == co) else { return false };
+        self.posted.iter().any(|&(k, _)| k == t.key)
     }
 
     /// The running thread no longer waits in `ngx.thread.wait` for its children.
     pub fn stop_waiting_for_children(&mut self) {
-        let me = self.cur;
+        let me = self.current;
         for t in self.threads.iter_mut() {
-            if ptr::eq(&**t, me) {
+            if t.key == me {
                 t.waits_on_threads = false;
             }
             if t.parent == me {
@@ -242,29 +247,15 @@ impl Session {
     }
 
     /// Adds a thread and returns its key.
-    pub fn add_thread_key(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> ThreadKey {
-        self.add_thread(co, co_ref, user, parent);
-        self.threads.last().expect("just added").key
-    }
-
-    /// Adds a thread and returns it (its address is stable: threads are boxed).
-    pub fn add_thread(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> *mut Thread {
+    pub fn add_thread_key(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: ThreadKey) -> ThreadKey {
         let me = self as *mut Session;
         // SAFETY: l is the main state of the VM the session runs in, which outlives the
         // session and its threads.
         let main = unsafe { MainState::from_raw(self.l) }.expect("a session runs in a VM");
-        self.threads.push(Thread::new(me, main, co, co_ref, user, parent));
-        let t = self.threads.last_mut().expect("just pushed");
-        &mut **t as *mut Thread
-    }
-
-    /// Ends a thread: its wait is cancelled and its coroutine let go.
-    ///
-    /// # Safety
-    /// `t` is one of this session's threads.
-    pub unsafe fn end_thread(&mut self, t: *mut Thread) {
-        // SAFETY: the caller's contract.
-        unsafe { (*t).end() }
+        let t = Thread::new(me, main, co, co_ref, user, parent);
+        let key = t.key;
+        self.threads.push(t);
+        key
     }
 
     /// The session's log as a handle.
@@ -296,6 +287,7 @@ impl Session {
             l,
             phase,
             threads: Vec::new(),
+            current: ThreadKey::NONE,
             cur: ptr::null_mut(),
             posted: Default::default(),
             spawned: None,
@@ -381,7 +373,7 @@ impl Session {
         self.spawned = None;
         self.co_op = None;
         self.on_abort = None;
-        self.cur = ptr::null_mut();
+        self.set_cur(ThreadKey::NONE);
         self.entry_finished = false;
     }
 
