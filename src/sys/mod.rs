@@ -16,6 +16,7 @@ pub mod digest;
 pub mod downstream;
 pub mod event;
 pub mod key_timer;
+pub mod log_hook;
 pub mod lua;
 pub mod ngx;
 mod object;
