@@ -83,10 +83,7 @@ impl<'c> SessionRef<'c> {
 
     /// Whether the session is a UDP one (a datagram connection).
     pub fn is_udp(self) -> bool {
-        self.with(|s| {
-            // SAFETY: a live stream session's connection lives as long as the session.
-            !s.s.is_null() && unsafe { (*s.connection()).type_ } == libc::SOCK_DGRAM
-        })
+        self.with(|s| s.stream().is_some_and(|st| st.is_udp()))
     }
 
     /// The server's configuration (none in a session-less context: a timer, init_worker).

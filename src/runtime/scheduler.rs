@@ -56,12 +56,12 @@ pub enum Outcome {
 /// Starts `code` in a new entry coroutine of the session and runs it until it ends.
 pub fn run_entry(sess: SessionRef<'_>, code: &Code) -> Outcome {
     // a new phase of the same session starts with a new entry thread
-    let (l, s, code_cache, log) = sess.with(|s| {
+    let (l, code_cache, log) = sess.with(|s| {
         s.release_threads();
-        (s.l, s.s, s.code_cache, s.logger())
+        (s.l, s.code_cache, s.logger())
     });
-    // SAFETY: s is the session's nginx session, or null for a session-less context.
-    let resolved = unsafe { code.resolve(s) };
+    // (evaluating nginx variables runs no Lua)
+    let resolved = sess.with(|s| code.resolve(s.stream()));
     let key = match &resolved {
         Some(Ok(file)) => &file.key,
         _ => &code.key,

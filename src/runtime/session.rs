@@ -249,13 +249,17 @@ impl Session {
     /// Adds a thread and returns its key.
     pub fn add_thread_key(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: ThreadKey) -> ThreadKey {
         let me = self as *mut Session;
-        // SAFETY: l is the main state of the VM the session runs in, which outlives the
-        // session and its threads.
-        let main = unsafe { MainState::from_raw(self.l) }.expect("a session runs in a VM");
-        let t = Thread::new(me, main, co, co_ref, user, parent);
+        let t = Thread::new(me, self.main(), co, co_ref, user, parent);
         let key = t.key;
         self.threads.push(t);
         key
+    }
+
+    /// The main state of the VM the session runs in.
+    pub fn main(&self) -> MainState {
+        // SAFETY: l is the main state of the VM the session runs in, which outlives the
+        // session and its threads (the worker's VM, or the session's own, dropped last).
+        unsafe { MainState::from_raw(self.l) }.expect("a session runs in a VM")
     }
 
     /// The session's log as a handle.
@@ -440,23 +444,20 @@ pub unsafe fn client_context(s: *mut ngx_stream_session_t) -> String {
 impl Drop for Session {
     fn drop(&mut self) {
         LIVE.with(|l| l.borrow_mut().remove(&self.id));
-        // SAFETY: the VM outlives every session of its cycle; we only unref our own slots.
-        unsafe {
-            self.release_threads();
-            for (f, data) in std::mem::take(&mut self.cleanups).into_iter().flatten() {
-                f(data);
-            }
-            if self.ctx_ref != LUA_NOREF {
-                log_debug(self.log(), &format!("lua release ngx.ctx at ref {}", self.ctx_ref));
-                raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::runtime::vm::CTX_TABLES.as_ptr());
-                raw::luaL_unref(self.l, -1, self.ctx_ref);
-                raw::lua_settop(self.l, -2);
-            }
-            // the session's slot must not point at freed memory during the rest of cleanup
-            if !self.s.is_null() {
-                let slot = (*self.s).ctx.add(ctx_index());
-                *slot = ptr::null_mut();
-            }
+        self.release_threads();
+        for (f, data) in std::mem::take(&mut self.cleanups).into_iter().flatten() {
+            // SAFETY: each cleanup runs once, with the data its owner registered it with.
+            unsafe { f(data) };
+        }
+        if self.ctx_ref != LUA_NOREF {
+            self.logger().debug(&format!("lua release ngx.ctx at ref {}", self.ctx_ref));
+            self.main().unref_in(crate::runtime::vm::CTX_TABLES, self.ctx_ref);
+        }
+        // the session's slot must not point at freed memory during the rest of cleanup
+        if !self.s.is_null() {
+            // SAFETY: s is the live stream session this one is attached to; s->ctx has a slot
+            // per stream module.
+            unsafe { *(*self.s).ctx.add(ctx_index()) = ptr::null_mut() };
         }
     }
 }
