@@ -9,7 +9,6 @@ use std::ffi::c_int;
 
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::scheduler::cancel_thread_wait;
 use crate::runtime::session::Phase;
 use crate::runtime::thread::Status;
 use crate::sys::*;
@@ -134,7 +133,9 @@ fn wait_impl(c: &mut Call) -> LuaResult {
     c.pop(c.top());
     sess.with_thread(|me, _| {
         me.waits_on_threads = true;
-        me.pending = Some(cancel_thread_wait);
+        // cancelled (killed, or its session ends): it waits on nothing any more, and its
+        // children, finding it so, keep their results
+        me.wait_with(|me| me.waits_on_threads = false);
     });
     yield_values(0)
 }

@@ -288,7 +288,9 @@ fn thread_ended(sess: SessionRef<'_>, t: ThreadKey) {
     // (a parent that has ended waits on nothing)
     let pc = with_thread(parent, |p| {
         p.waits_on_threads.then(|| {
+            // its wait is over: its cancel function goes unrun
             p.pending = None;
+            p.on_cancel = None;
             p.waits_on_threads = false;
             p.co_state()
         })
@@ -307,17 +309,6 @@ fn stop_children_wait(sess: &mut Session, parent: ThreadKey) {
         if c.parent == parent {
             c.waited_by_parent = false;
         }
-    }
-}
-
-/// Cancels an `ngx.thread.wait`: the children stop being waited on.
-pub unsafe fn cancel_thread_wait(sess: *mut Session, t: *mut Thread) {
-    // SAFETY: sess is live and t one of its threads (the `Cancel` contract); t is not used
-    // while the session's list is walked.
-    unsafe {
-        (*t).waits_on_threads = false;
-        let key = (*t).key;
-        stop_children_wait(&mut *sess, key);
     }
 }
 
