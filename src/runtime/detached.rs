@@ -68,10 +68,9 @@ impl Session {
     /// own, or, for a timer's stand-in session, the ones that timer inherited (upstream's
     /// fake connections carry them from timer to timer).
     pub fn timer_origin(&self) -> String {
-        if self.s.is_null() {
-            return self.log_context.strip_prefix(TIMER_CONTEXT).unwrap_or_default().to_owned();
+        match self.stream() {
+            Some(s) => client_context(&s),
+            None => self.log_context.strip_prefix(TIMER_CONTEXT).unwrap_or_default().to_owned(),
         }
-        // SAFETY: a session with an nginx session is attached to it and goes before it.
-        unsafe { client_context(self.s) }
     }
 }

@@ -64,12 +64,7 @@ impl<'c> SessionRef<'c> {
     /// The main state of the VM the session runs in, with the session's own VM (code cache
     /// off) to hold beside anything made from it.
     pub fn vm(self) -> (MainState, Option<VmRef>) {
-        self.with(|s| {
-            // SAFETY: the worker's VM lives until the worker exits; a session's own VM lives as
-            // long as the VmRef returned with it.
-            let main = unsafe { MainState::from_raw(s.l) }.expect("a session runs in a VM");
-            (main, s.own_vm.clone())
-        })
+        self.with(|s| (s.main(), s.own_vm.clone()))
     }
 
     pub fn phase(self) -> Phase {

@@ -421,24 +421,17 @@ unsafe extern "C" fn log_context(log: *mut ngx_log_t, buf: *mut u8, len: usize) 
 /// How a timer's log lines start their context (its origin's client and server follow).
 pub const TIMER_CONTEXT: &str = ", context: ngx.timer";
 
-pub unsafe fn client_context(s: *mut ngx_stream_session_t) -> String {
-    if s.is_null() {
-        return String::new();
+pub fn client_context(s: &StreamInfo) -> String {
+    let mut out = String::new();
+    let client = s.client_text();
+    if !client.is_empty() {
+        out.push_str(&format!(", client: {}", String::from_utf8_lossy(client)));
     }
-    // SAFETY: s is a live session.
-    unsafe {
-        let c = (*s).connection;
-        let mut out = String::new();
-        let client = ngx_bytes(&(*c).addr_text);
-        if !client.is_empty() {
-            out.push_str(&format!(", client: {}", String::from_utf8_lossy(client)));
-        }
-        let ls = (*c).listening;
-        if !ls.is_null() && (*ls).addr_text.len > 0 {
-            out.push_str(&format!(", server: {}", String::from_utf8_lossy(ngx_bytes(&(*ls).addr_text))));
-        }
-        out
+    let server = s.server_text();
+    if !server.is_empty() {
+        out.push_str(&format!(", server: {}", String::from_utf8_lossy(server)));
     }
+    out
 }
 
 impl Drop for Session {

@@ -1,5 +1,5 @@
 //! More of what the runtime reads from a stream session through `StreamInfo`: its transport,
-//! a complex value evaluated for it, and the running cycle's prefix.
+//! its addresses, a complex value evaluated for it, and the running cycle's prefix.
 
 use super::ngx::*;
 use super::stream::StreamInfo;
@@ -9,6 +9,26 @@ impl<'s> StreamInfo<'s> {
     pub fn is_udp(&self) -> bool {
         // SAFETY: the session is live for 's (from_raw's contract), and so is its connection.
         unsafe { (*(*self.as_ptr()).connection).type_ == libc::SOCK_DGRAM }
+    }
+
+    /// The client's address as text (empty when nginx has none).
+    pub fn client_text(&self) -> &'s [u8] {
+        // SAFETY: the session is live for 's (from_raw's contract), and so is its connection
+        // with its address text (in the connection's pool).
+        unsafe { ngx_bytes(&(*(*self.as_ptr()).connection).addr_text) }
+    }
+
+    /// The listening socket's address as text (empty when none).
+    pub fn server_text(&self) -> &'s [u8] {
+        // SAFETY: as client_text; a listening socket lives as long as the cycle, which
+        // outlives its sessions.
+        unsafe {
+            let ls = (*(*self.as_ptr()).connection).listening;
+            if ls.is_null() {
+                return &[];
+            }
+            ngx_bytes(&(*ls).addr_text)
+        }
     }
 
     /// `cv` evaluated for this session (none when nginx fails to).
