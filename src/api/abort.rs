@@ -123,7 +123,7 @@ fn on_abort_impl(c: &mut Call) -> LuaResult {
     }
     let (co, co_ref) = c.new_coroutine(1, 1);
     sess.with(|s| {
-        s.on_abort = Some(s.add_thread_key(co, co_ref, true, s.cur));
+        s.on_abort = Some(s.add_thread_key(co, co_ref, true, s.current));
         s.threads.last_mut().expect("just added").status = Status::Suspended;
     });
     c.push_int(1);

@@ -9,7 +9,7 @@ use std::ffi::CStr;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::{CoOp, Phase};
-use crate::runtime::thread::Status;
+use crate::runtime::thread::{Status, ThreadKey};
 use crate::sys::*;
 
 lua_calls! {
@@ -59,7 +59,7 @@ fn call_orig(c: &mut Call, key: &CStr) -> LuaResult {
 
 /// The running session, when Lua runs in one of its threads.
 fn session_of<'c>(c: &Call<'c>) -> Option<SessionRef<'c>> {
-    SessionRef::current(c).ok().filter(|s| s.with(|s| !s.cur.is_null()))
+    SessionRef::current(c).ok().filter(|s| s.with(|s| s.current != ThreadKey::NONE))
 }
 
 fn create_impl(c: &mut Call) -> LuaResult {
@@ -74,7 +74,7 @@ fn create_impl(c: &mut Call) -> LuaResult {
     c.set_top(1);
     let (co, co_ref) = c.new_coroutine(1, 1);
     sess.with(|s| {
-        s.add_thread(co, co_ref, false, std::ptr::null_mut());
+        s.add_thread_key(co, co_ref, false, ThreadKey::NONE);
         let t = s.threads.last_mut().expect("just added");
         t.coroutine = true;
         t.status = Status::Suspended;
@@ -121,7 +121,7 @@ fn resume_impl(c: &mut Call) -> LuaResult {
     c.give_to_thread_at(1, n);
     c.set_top(0);
     sess.with(|s| {
-        let cur = s.cur;
+        let cur = s.current;
         if let Some(th) = s.thread_mut(co) {
             th.parent = cur;
             s.co_op = Some(CoOp::Resume(th.key, n));

@@ -9,7 +9,6 @@ use std::ffi::c_int;
 
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::scheduler::cancel_thread_wait;
 use crate::runtime::session::Phase;
 use crate::runtime::thread::Status;
 use crate::sys::*;
@@ -45,8 +44,7 @@ fn co_status_impl(c: &mut Call) -> LuaResult {
     if let Ok(sess) = SessionRef::current(c) {
         let running = c.is_running(co);
         let status = sess.with(|s| {
-            let t = s.find_thread(co);
-            let posted = s.is_posted(t);
+            let posted = s.is_posted(co);
             let t = s.thread_mut(co).filter(|t| t.user || t.coroutine)?;
             Some(match t.status {
                 Status::Zombie => "zombie",
@@ -83,7 +81,7 @@ fn spawn_impl(c: &mut Call) -> LuaResult {
     // the new thread shares the parent's globals and gets the function and its arguments
     let (co, co_ref) = c.new_coroutine(1, n);
     sess.with(|s| {
-        let t = s.add_thread_key(co, co_ref, true, s.cur);
+        let t = s.add_thread_key(co, co_ref, true, s.current);
         // the scheduler runs the new thread first, then resumes us with the thread object
         s.spawned = Some((t, n - 1));
     });
@@ -100,7 +98,7 @@ fn wait_impl(c: &mut Call) -> LuaResult {
             return c.arg_error(i, "wait", format!("lua thread expected, got {}", c.type_name_at(i)));
         };
         let status = sess.with(|s| {
-            let me = s.cur;
+            let me = s.current;
             let Some(sub) = s.thread_mut(co) else { return err("no co ctx found") };
             if !sub.user {
                 return err("attempt to wait on a coroutine that is not a user thread");
@@ -135,7 +133,9 @@ fn wait_impl(c: &mut Call) -> LuaResult {
     c.pop(c.top());
     sess.with_thread(|me, _| {
         me.waits_on_threads = true;
-        me.pending = Some(cancel_thread_wait);
+        // cancelled (killed, or its session ends): it waits on nothing any more, and its
+        // children, finding it so, keep their results
+        me.wait_with(|me| me.waits_on_threads = false);
     });
     yield_values(0)
 }
@@ -147,7 +147,7 @@ fn kill_impl(c: &mut Call) -> LuaResult {
         return c.arg_error(1, "kill", format!("lua thread expected, got {}", c.type_name_at(1)));
     };
     let outcome = sess.with(|s| {
-        let me = s.cur;
+        let me = s.current;
         let Some(sub) = s.thread_mut(co) else { return err("no co ctx found") };
         let reply: Result<&[u8], &[u8]> = if !sub.user {
             Err(b"not user thread")

@@ -82,7 +82,7 @@ fn capture_error_log_body(d: &mut Directive) -> ConfResult {
         d.error(NGX_LOG_EMERG, msg.as_bytes());
         return Err(ConfError::Logged);
     }
-    match crate::runtime::log_capture::RingBuf::alloc(d.pool(), size as usize) {
+    match crate::runtime::log_capture::RingBuf::alloc(d, size as usize) {
         Some(rb) => {
             d.conf::<MainConf>().misc.capture = Some(rb);
             Ok(())

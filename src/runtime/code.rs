@@ -4,6 +4,9 @@
 
 use std::ffi::CString;
 
+use crate::runtime::paths::rebase;
+use crate::sys::stream::StreamInfo;
+use crate::sys::stream_ext::running_prefix;
 use crate::sys::*;
 
 pub enum CodeSource {
@@ -66,15 +69,14 @@ impl Code {
 
     /// For a path with variables, the file this session runs (relative paths are taken from
     /// the prefix); `None` for code known at configuration time.
-    pub unsafe fn resolve(&self, s: *mut ngx_stream_session_t) -> Option<Result<Code, String>> {
+    pub fn resolve(&self, s: Option<StreamInfo<'_>>) -> Option<Result<Code, String>> {
         let CodeSource::FileVar(cv) = self.source else { return None };
-        let mut out = ngx_str_t { len: 0, data: std::ptr::null_mut() };
-        // SAFETY: cv was compiled for the stream module; s is a live session.
-        if s.is_null() || unsafe { ngx_stream_complex_value(s, cv, &mut out) } != NGX_OK as isize {
+        // SAFETY: a FileVar's value was compiled for the stream module by its directive, in
+        // the running cycle's pool.
+        let Some(path) = s.and_then(|s| unsafe { s.complex_value(cv) }) else {
             return Some(Err("failed to evaluate the Lua file path".into()));
-        }
-        // SAFETY: ngx_cycle is the running cycle.
-        let path = unsafe { crate::runtime::paths::rebase_path(ngx_cycle, ngx_bytes(&out)) };
+        };
+        let path = rebase(&running_prefix(), path);
         Some(Ok(Code::new(CodeSource::File(path), String::new())))
     }
 

@@ -3,8 +3,10 @@
 
 use std::ffi::c_int;
 
+use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::{resume, Outcome};
 use crate::runtime::session::{client_context, Phase, Session, TIMER_CONTEXT};
+use crate::runtime::thread::ThreadKey;
 use crate::runtime::vm::VmRef;
 use crate::sys::*;
 
@@ -30,11 +32,12 @@ pub fn run_detached(run: Detached) {
     sess.log_context.push_str(&run.origin);
     sess.detached_done = Some(run.done);
     let (co, anchor) = run.co.into_raw();
-    let thread = sess.add_thread(co, anchor, false, std::ptr::null_mut());
+    // its entry thread holds the coroutine with the callback and its arguments
+    let thread = sess.add_thread_key(co, anchor, false, ThreadKey::NONE);
     let sess = Box::into_raw(sess);
-    // SAFETY: sess is a fresh stand-in session, owned by this run until `finish` frees it;
-    // thread is its entry thread, holding the coroutine with the callback and its arguments.
-    let outcome = unsafe { resume(sess, thread, run.nargs) };
+    // SAFETY: sess is a fresh stand-in session, owned by this run until `finish` frees it.
+    let live = unsafe { LiveSession::from_raw(sess) }.expect("a boxed session");
+    let outcome = resume(live.view(), thread, run.nargs);
     if !matches!(outcome, Outcome::Waiting) {
         // SAFETY: the thread has ended without waiting: nothing else refers to sess.
         unsafe { finish(sess, outcome) };
@@ -65,10 +68,9 @@ impl Session {
     /// own, or, for a timer's stand-in session, the ones that timer inherited (upstream's
     /// fake connections carry them from timer to timer).
     pub fn timer_origin(&self) -> String {
-        if self.s.is_null() {
-            return self.log_context.strip_prefix(TIMER_CONTEXT).unwrap_or_default().to_owned();
+        match self.stream() {
+            Some(s) => client_context(&s),
+            None => self.log_context.strip_prefix(TIMER_CONTEXT).unwrap_or_default().to_owned(),
         }
-        // SAFETY: a session with an nginx session is attached to it and goes before it.
-        unsafe { client_context(self.s) }
     }
 }

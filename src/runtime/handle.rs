@@ -39,6 +39,11 @@ impl<'c> SessionRef<'c> {
         SessionRef { p, _call: PhantomData }
     }
 
+    /// The session as an identity (the running-session marker), never dereferenced here.
+    pub fn as_ptr(self) -> *mut Session {
+        self.p.as_ptr()
+    }
+
     /// Runs `f` with the session borrowed. `f` is given no Lua state, so nothing it does can
     /// run Lua code that would reach the session a second time.
     pub fn with<R>(self, f: impl FnOnce(&mut Session) -> R) -> R {
@@ -59,12 +64,7 @@ impl<'c> SessionRef<'c> {
     /// The main state of the VM the session runs in, with the session's own VM (code cache
     /// off) to hold beside anything made from it.
     pub fn vm(self) -> (MainState, Option<VmRef>) {
-        self.with(|s| {
-            // SAFETY: the worker's VM lives until the worker exits; a session's own VM lives as
-            // long as the VmRef returned with it.
-            let main = unsafe { MainState::from_raw(s.l) }.expect("a session runs in a VM");
-            (main, s.own_vm.clone())
-        })
+        self.with(|s| (s.main(), s.own_vm.clone()))
     }
 
     pub fn phase(self) -> Phase {
@@ -78,10 +78,7 @@ impl<'c> SessionRef<'c> {
 
     /// Whether the session is a UDP one (a datagram connection).
     pub fn is_udp(self) -> bool {
-        self.with(|s| {
-            // SAFETY: a live stream session's connection lives as long as the session.
-            !s.s.is_null() && unsafe { (*s.connection()).type_ } == libc::SOCK_DGRAM
-        })
+        self.with(|s| s.stream().is_some_and(|st| st.is_udp()))
     }
 
     /// The server's configuration (none in a session-less context: a timer, init_worker).

@@ -10,7 +10,7 @@ use crate::runtime::code::Code;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::{self, Outcome};
 use crate::runtime::session::Session;
-use crate::runtime::thread::{thread_ptr, with_thread, Thread, ThreadKey};
+use crate::runtime::thread::{with_thread, Thread, ThreadKey};
 use crate::runtime::vm::{Vm, VmRef};
 use crate::sys::stream::StreamSession;
 
@@ -107,8 +107,7 @@ impl LiveSession {
 
     /// Starts `code` in a new entry thread and runs it as far as it goes.
     pub fn run_entry(&self, code: &Code) -> Outcome {
-        // SAFETY: the session is live and no borrow of it is held across the run.
-        unsafe { scheduler::run_entry(self.as_ptr(), code) }
+        scheduler::run_entry(self.view(), code)
     }
 
     /// The thread waiting in the request socket's `peek`, given `data` as its result; none
@@ -127,9 +126,7 @@ impl LiveSession {
 
     /// Resumes a thread `wake_peeker` woke, with its one value.
     pub fn resume(&self, t: Woken) -> Outcome {
-        let t = thread_ptr(t.0).expect("a woken thread is live until resumed");
-        // SAFETY: the session is live and t one of its threads; no borrow of either is held.
-        unsafe { scheduler::resume(self.as_ptr(), t, 1) }
+        scheduler::resume(self.view(), t.0, 1)
     }
 
     /// While Lua runs, client read events only watch for an abort (`lua_check_client_abort`).

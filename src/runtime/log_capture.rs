@@ -11,9 +11,10 @@
 //! The buffer lives in the configuration pool, like upstream's, one copy per process (each
 //! worker captures its own messages).
 
-use std::ffi::c_void;
-use std::ptr::{self, NonNull};
+use std::ptr::NonNull;
 
+use crate::sys::conf::Conf;
+use crate::sys::log_hook::{hook_error_logs, LogSink, PoolBytes};
 use crate::sys::ngx::*;
 
 /// Bytes in front of each message: its time (f64), length (u32) and level (u32).
@@ -23,11 +24,10 @@ const HEADER: usize = 16;
 /// behind a header; when the end of the buffer is reached, writing starts again at the
 /// beginning (the old messages beyond that point are then readable up to `sentinel`), and
 /// the oldest messages are dropped to make room.
-#[repr(C)]
 pub struct RingBuf {
     /// Messages less severe than this (a greater level) are not kept.
     pub filter_level: ngx_uint_t,
-    data: *mut u8,
+    data: PoolBytes,
     size: usize,
     /// Where the oldest message starts.
     head: usize,
@@ -49,31 +49,22 @@ pub struct Entry {
 }
 
 impl RingBuf {
-    /// A buffer of `size` bytes in `pool` (freed with the pool, no cleanup needed).
-    pub fn alloc(pool: *mut ngx_pool_t, size: usize) -> Option<NonNull<RingBuf>> {
-        // SAFETY: pool is the live configuration pool; both blocks are plain bytes owned by it.
-        unsafe {
-            let rb = ngx_palloc(pool, std::mem::size_of::<RingBuf>()) as *mut RingBuf;
-            let data = ngx_palloc(pool, size) as *mut u8;
-            if rb.is_null() || data.is_null() {
-                return None;
-            }
-            rb.write(RingBuf {
-                filter_level: NGX_LOG_DEBUG as ngx_uint_t,
-                data,
-                size,
-                head: 0,
-                tail: 0,
-                sentinel: size,
-                count: 0,
-            });
-            NonNull::new(rb)
-        }
+    /// A buffer of `size` bytes in the configuration pool (freed with it, no cleanup needed).
+    pub fn alloc(cf: &Conf, size: usize) -> Option<NonNull<RingBuf>> {
+        let data = cf.alloc_bytes(size)?;
+        cf.alloc_value(RingBuf {
+            filter_level: NGX_LOG_DEBUG as ngx_uint_t,
+            data,
+            size,
+            head: 0,
+            tail: 0,
+            sentinel: size,
+            count: 0,
+        })
     }
 
     fn buf(&mut self) -> &mut [u8] {
-        // SAFETY: data points at `size` bytes owned by this buffer for its whole life.
-        unsafe { std::slice::from_raw_parts_mut(self.data, self.size) }
+        self.data.bytes_mut()
     }
 
     fn reset(&mut self) {
@@ -172,119 +163,34 @@ impl RingBuf {
         Some(Entry { level, time, start, len })
     }
 
+    /// Where the text at `at` (an entry's start) is, for the C caller that reads it.
     pub fn text_ptr(&self, at: usize) -> *mut u8 {
-        // SAFETY: at is within the buffer (an entry's start).
-        unsafe { self.data.add(at) }
+        self.data.ptr_at(at)
     }
 }
 
-/// The log writer of the head node of each hooked chain: keeps the message (without its
-/// line feed) if it is at least as severe as the filter level.
-unsafe extern "C" fn capture_writer(log: *mut ngx_log_t, level: ngx_uint_t, buf: *mut u8, len: usize) {
-    guard((), || {
-        // SAFETY: nginx passes the node we set up (wdata is its cycle's buffer) and the
-        // formatted line.
-        unsafe {
-            let rb = (*log).wdata as *mut RingBuf;
-            if rb.is_null() || buf.is_null() {
-                return;
-            }
-            let rb = &mut *rb;
-            if level > rb.filter_level {
-                return;
-            }
-            let mut msg = std::slice::from_raw_parts(buf, len);
-            if let Some(stripped) = msg.strip_suffix(b"\n") {
-                msg = stripped;
-            }
-            let tp = ngx_cached_time;
-            let time = (*tp).sec as f64 + (*tp).msec as f64 / 1000.0;
-            rb.push(level as u32, time, msg);
+/// The hooked chains' messages at least as severe as the filter level are kept, stamped with
+/// nginx's cached time.
+impl LogSink for RingBuf {
+    fn write(&mut self, level: ngx_uint_t, msg: &[u8]) {
+        if level > self.filter_level {
+            return;
         }
-    })
-}
-
-fn is_capture_writer(w: ngx_log_writer_pt) -> bool {
-    let ours: unsafe extern "C" fn(*mut ngx_log_t, ngx_uint_t, *mut u8, usize) = capture_writer;
-    w.is_some_and(|f| std::ptr::fn_addr_eq(f, ours))
-}
-
-/// Puts a capturing node at the head of the chain `head` (whose address others keep, so
-/// the old head's contents move to a new node behind it).
-unsafe fn hook_chain(pool: *mut ngx_pool_t, head: *mut ngx_log_t, rb: *mut RingBuf) -> bool {
-    // SAFETY: head is a log chain of the cycle being initialised; pool is its pool.
-    unsafe {
-        if head.is_null() || is_capture_writer((*head).writer) {
-            return true;
-        }
-        let moved = ngx_palloc(pool, std::mem::size_of::<ngx_log_t>()) as *mut ngx_log_t;
-        // undone when the pool goes: cleanups run newest first, so before the one that
-        // unloads this module (registered by load_module), whose code the writer is
-        let cln = ngx_pool_cleanup_add(pool, 0);
-        if moved.is_null() || cln.is_null() {
-            return false;
-        }
-        ptr::copy_nonoverlapping(head, moved, 1);
-        (*head).writer = Some(capture_writer);
-        (*head).wdata = rb as *mut c_void;
-        (*head).next = moved;
-        (*cln).handler = Some(unhook_chain);
-        (*cln).data = head as *mut c_void;
-        true
+        let (sec, msec, _) = crate::sys::clock::cached();
+        let time = sec as f64 + msec as f64 / 1000.0;
+        self.push(level as u32, time, msg);
     }
-}
-
-/// Gives a hooked chain's head its old contents back.
-unsafe extern "C" fn unhook_chain(data: *mut c_void) {
-    guard((), || {
-        let head = data as *mut ngx_log_t;
-        // SAFETY: data is a head hook_chain set up in this pool; its old contents are in the
-        // node behind it (same pool, still allocated while cleanups run).
-        unsafe {
-            if !head.is_null() && is_capture_writer((*head).writer) && !(*head).next.is_null() {
-                ptr::copy_nonoverlapping((*head).next, head, 1);
-            }
-        }
-    })
 }
 
 /// Called as the cycle's modules are initialised (configuration read, listening sockets
 /// configured, workers not started): with `lua_capture_error_log`, hooks the cycle's error
 /// log chains.
+///
+/// # Safety
+/// `cycle` is the cycle nginx is initialising, `ctx` its stream block's confs (complete), and
+/// `rb` a buffer `RingBuf::alloc` placed in its pool.
 pub unsafe fn init_cycle(cycle: *mut ngx_cycle_t, ctx: *mut ngx_stream_conf_ctx_t, rb: *mut RingBuf) -> Result<(), ()> {
-    // SAFETY: cycle is the cycle nginx is initialising, ctx its stream block's confs; its
-    // configuration is complete.
-    unsafe {
-        if ngx_test_config != 0 || ngx_process == NGX_PROCESS_SIGNALLER as ngx_uint_t {
-            return Ok(());
-        }
-        let pool = (*cycle).pool;
-        let mut ok = hook_chain(pool, &mut (*cycle).new_log, rb);
-        let core = ngx_stream_core_module.ctx_index;
-        let main_srv = *(*ctx).srv_conf.add(core) as *mut ngx_stream_core_srv_conf_t;
-        if !main_srv.is_null() {
-            ok &= hook_chain(pool, (*main_srv).error_log, rb);
-        }
-        let cmcf = *(*ctx).main_conf.add(core) as *mut ngx_stream_core_main_conf_t;
-        let servers = std::slice::from_raw_parts(
-            (*cmcf).servers.elts as *const *mut ngx_stream_core_srv_conf_t,
-            (*cmcf).servers.nelts,
-        );
-        for &cscf in servers {
-            ok &= hook_chain(pool, (*cscf).error_log, rb);
-        }
-        // listening sockets took a copy of their chain's head already: take it again
-        let ls =
-            std::slice::from_raw_parts_mut((*cycle).listening.elts as *mut ngx_listening_t, (*cycle).listening.nelts);
-        for l in ls {
-            if !l.logp.is_null() && is_capture_writer((*l.logp).writer) && !is_capture_writer(l.log.writer) {
-                l.log = *l.logp;
-            }
-        }
-        if ok {
-            Ok(())
-        } else {
-            Err(())
-        }
-    }
+    let Some(rb) = NonNull::new(rb) else { return Ok(()) };
+    // SAFETY: the caller's contract; the buffer lives in the cycle's pool.
+    unsafe { hook_error_logs(cycle, ctx, rb) }
 }

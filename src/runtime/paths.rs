@@ -5,16 +5,7 @@
 
 use crate::sys::*;
 
-/// Relative paths are taken from the nginx prefix, like upstream's `ngx_*_lua_rebase_path`.
-pub unsafe fn rebase_path(cycle: *mut ngx_cycle_t, p: &[u8]) -> Vec<u8> {
-    if p.first() == Some(&b'/') {
-        return p.to_vec();
-    }
-    // SAFETY: the cycle being configured has its prefix set.
-    rebase(unsafe { ngx_bytes(&(*cycle).prefix) }, p)
-}
-
-/// `p` taken from `prefix` unless it is absolute.
+/// `p` taken from `prefix` unless it is absolute, like upstream's `ngx_*_lua_rebase_path`.
 pub fn rebase(prefix: &[u8], p: &[u8]) -> Vec<u8> {
     if p.first() == Some(&b'/') {
         return p.to_vec();

@@ -5,9 +5,10 @@ use std::ffi::c_int;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::runtime::code::Code;
+use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::{CoOp, Phase, Session};
-use crate::runtime::thread::{thread_ptr, with_thread, Status as ThreadStatus, Thread, ThreadKey};
+use crate::runtime::thread::{thread_live, with_thread, Status as ThreadStatus, Thread, ThreadKey};
 use crate::sys::co_state::CoState;
 use crate::sys::*;
 
@@ -53,24 +54,21 @@ pub enum Outcome {
 }
 
 /// Starts `code` in a new entry coroutine of the session and runs it until it ends.
-///
-/// `sess` stays a raw pointer: Lua code changes the session (through the C ABI) while it runs,
-/// so no Rust reference to it may live across a resume.
-pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
-    // SAFETY: sess is the live context of the session being run; a new phase of the same
-    // session starts with a new entry thread.
-    let (l, s, code_cache, log) = unsafe {
-        (*sess).release_threads();
-        ((*sess).l, (*sess).s, (*sess).code_cache, (*sess).logger())
-    };
-    // SAFETY: s is the session's nginx session, or null for a session-less context.
-    let resolved = unsafe { code.resolve(s) };
+pub fn run_entry(sess: SessionRef<'_>, code: &Code) -> Outcome {
+    // a new phase of the same session starts with a new entry thread
+    let (l, code_cache, log) = sess.with(|s| {
+        s.release_threads();
+        (s.l, s.code_cache, s.logger())
+    });
+    // (evaluating nginx variables runs no Lua)
+    let resolved = sess.with(|s| code.resolve(s.stream()));
     let key = match &resolved {
         Some(Ok(file)) => &file.key,
         _ => &code.key,
     };
     log.debug(&format!("looking up Lua code cache with key '{key}'"));
-    // SAFETY: l is the main state of the VM the session runs in, which outlives the session;
+    // SAFETY: l is the main state of the VM the session runs in, which outlives the session
+    // (not `sess.vm()`: holding the session's own VM again would log its reference count);
     // no Lua runs on it while a phase starts its entry thread.
     let (main, mut c) = unsafe { (MainState::from_raw(l).expect("a session runs in a VM"), Call::nested(l)) };
     let top = c.top();
@@ -87,225 +85,266 @@ pub unsafe fn run_entry(sess: *mut Session, code: &Code) -> Outcome {
     let func = c.top();
     let (co, anchor) = c.move_to_new_coroutine(main, func, 0).into_raw();
     c.set_top(top);
-    // SAFETY: as above; the new thread holds the coroutine with the entry function.
-    unsafe {
-        let t = (*sess).add_thread(co, anchor, false, std::ptr::null_mut());
-        resume(sess, t, 0)
-    }
+    // the new thread holds the coroutine with the entry function
+    let t = sess.with(|s| s.add_thread_key(co, anchor, false, ThreadKey::NONE));
+    resume(sess, t, 0)
+}
+
+/// What a thread is, as the scheduler reads it before resuming it.
+struct Kind {
+    co: CoState,
+    user: bool,
+    coroutine: bool,
+    wrap: bool,
+}
+
+/// Sets the status of thread `key` (nothing when it has ended: it is dead already).
+fn set_status(key: ThreadKey, status: ThreadStatus) {
+    with_thread(key, |t| t.status = status);
 }
 
 /// Resumes thread `t` with `nargs` values on its stack, then every thread that became ready
 /// meanwhile (a parent that spawned, a parent waiting on an ended thread), in the order they
 /// became ready, like upstream's posted threads. Returns when every ready thread waits for an
 /// event (`Waiting`), or the session's Lua is done.
-pub unsafe fn resume(sess: *mut Session, t: *mut Thread, nargs: c_int) -> Outcome {
+///
+/// The session and each thread are borrowed only for the short reads and writes between two
+/// resumes: the Lua code that runs changes both (through the C ABI and the API).
+pub fn resume(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int) -> Outcome {
     let (mut t, mut nargs) = (t, nargs);
     loop {
-        // SAFETY: sess and t are live; t's coroutine is anchored in the registry.
-        unsafe {
-            (*sess).cur = t;
-            let co = (*t).co_state();
-            let rc = with_running(sess, || co.resume(nargs));
-            match rc {
-                LUA_YIELD => {
-                    if let Some(code) = (*sess).exit_code {
-                        // ngx.exit ends every thread of the session
-                        (*sess).cancel_wait();
-                        (*sess).posted.clear();
-                        return Outcome::Exited(code);
-                    }
-                    if let Some((child, n)) = (*sess).spawned.take() {
-                        let child = thread_ptr(child).expect("a thread just spawned is live");
-                        // ngx.thread.spawn: the child runs first, the parent later gets the
-                        // thread object it yielded
-                        (*sess).posted.push_back(((*t).key, 1));
-                        (t, nargs) = (child, n);
-                        continue;
-                    }
-                    if let Some(op) = (*sess).co_op.take() {
-                        let next = match op {
-                            CoOp::Resume(child, n) => {
-                                let child = thread_ptr(child).expect("a resumed coroutine is live");
-                                (*t).status = ThreadStatus::Normal;
-                                (*child).status = ThreadStatus::Running;
-                                Some((child, n))
-                            }
-                            CoOp::Yield(n) => {
-                                (*t).status = ThreadStatus::Suspended;
-                                back_to_parent(t, true, n).map(|p| (p, n + 1))
-                            }
-                        };
-                        // (none: the resumer was killed meanwhile; the other threads go on)
-                        if let Some(next) = next {
-                            (t, nargs) = next;
-                            continue;
-                        }
-                    } else if (*t).pending.is_none() {
-                        // a plain coroutine.yield() in a thread: it lets the other ready
-                        // threads run first, then goes on (upstream's manual time slicing)
-                        co.set_top(0);
-                        (*sess).posted.push_back(((*t).key, 0));
-                    }
+        if let Some(next) = step(sess, t, nargs) {
+            match next {
+                Step::Run(p, n) => {
+                    (t, nargs) = (p, n);
+                    continue;
                 }
-                0 if (*t).coroutine => {
-                    let n = co.top();
-                    (*t).status = ThreadStatus::Dead;
-                    if let Some(p) = back_to_parent(t, true, n) {
-                        (t, nargs) = (p, n + 1);
-                        continue;
-                    }
-                }
-                _ if (*t).coroutine && (*t).wrap => {
-                    // coroutine.wrap: the error goes up to the first parent that is not a
-                    // wrapped coroutine, with the traceback of the whole chain (upstream's)
-                    let (kind, msg) = error_of(co, rc);
-                    let trace = traceback(t);
-                    let mut p = t;
-                    while (*p).coroutine && (*p).wrap {
-                        (*p).status = ThreadStatus::Dead;
-                        p = (*p).parent;
-                    }
-                    if (*p).coroutine {
-                        // a coroutine.resume'd parent: its resumer gets false and the error
-                        (*p).status = ThreadStatus::Dead;
-                        let q = (*p).parent;
-                        if is_live(q) {
-                            let qc = (*q).co_state();
-                            qc.push_bool(false);
-                            qc.push_bytes(msg.as_bytes());
-                            (*q).status = ThreadStatus::Running;
-                            (t, nargs) = (q, 2);
-                            continue;
-                        }
-                    } else if is_live(p) {
-                        let pc = (*p).co_state();
-                        pc.set_top(0);
-                        pc.push_bytes(msg.as_bytes());
-                        if let Some(o) = thread_failed(sess, p, kind, &msg, &trace) {
-                            return o;
-                        }
-                    }
-                }
-                _ if (*t).coroutine => {
-                    // coroutine.resume returns false and the error
-                    (*t).status = ThreadStatus::Dead;
-                    if let Some(p) = back_to_parent(t, false, 1) {
-                        (t, nargs) = (p, 2);
-                        continue;
-                    }
-                }
-                0 if !(*t).user => {
-                    (*t).status = ThreadStatus::Dead;
-                    // the session goes on until its light threads end too
-                    (*sess).entry_finished = true;
-                }
-                0 => {
-                    co.push_bool(true);
-                    co.insert(1);
-                    thread_ended(sess, t);
-                }
-                _ => {
-                    let (kind, msg) = error_of(co, rc);
-                    let trace = traceback(t);
-                    if let Some(o) = thread_failed(sess, t, kind, &msg, &trace) {
-                        return o;
-                    }
-                }
+                Step::Return(o) => return o,
             }
-            match next_posted(&mut *sess) {
-                Some((p, n)) => (t, nargs) = (p, n),
-                None if (*sess).entry_finished && (*sess).live_uthreads() == 0 => return Outcome::Finished,
-                None => return Outcome::Waiting,
-            }
+        }
+        match sess.with(next_posted) {
+            Some((p, n)) => (t, nargs) = (p, n),
+            None if sess.with(|s| s.entry_finished && s.live_uthreads() == 0) => return Outcome::Finished,
+            None => return Outcome::Waiting,
         }
     }
 }
 
+/// What the scheduler does after one resume, when not the next posted thread.
+enum Step {
+    /// Resume this thread with that many values.
+    Run(ThreadKey, c_int),
+    Return(Outcome),
+}
+
+/// Resumes thread `t` once and handles how it stopped. A thread that has ended (its key
+/// finds nothing) is not resumed.
+fn step(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int) -> Option<Step> {
+    let k = with_thread(t, |th| Kind { co: th.co_state(), user: th.user, coroutine: th.coroutine, wrap: th.wrap })?;
+    let co = k.co;
+    sess.with(|s| s.set_cur(t));
+    let rc = with_running(sess.as_ptr(), || co.resume(nargs));
+    match rc {
+        LUA_YIELD => {
+            if let Some(code) = sess.with(|s| s.exit_code) {
+                // ngx.exit ends every thread of the session
+                sess.with(|s| {
+                    s.cancel_wait();
+                    s.posted.clear();
+                });
+                return Some(Step::Return(Outcome::Exited(code)));
+            }
+            if let Some((child, n)) = sess.with(|s| s.spawned.take()) {
+                // ngx.thread.spawn: the child runs first, the parent later gets the thread
+                // object it yielded
+                sess.with(|s| s.posted.push_back((t, 1)));
+                return Some(Step::Run(child, n));
+            }
+            if let Some(op) = sess.with(|s| s.co_op.take()) {
+                return match op {
+                    CoOp::Resume(child, n) => {
+                        set_status(t, ThreadStatus::Normal);
+                        set_status(child, ThreadStatus::Running);
+                        Some(Step::Run(child, n))
+                    }
+                    CoOp::Yield(n) => {
+                        set_status(t, ThreadStatus::Suspended);
+                        // (none: the resumer was killed meanwhile; the other threads go on)
+                        back_to_parent(t, true, n).map(|p| Step::Run(p, n + 1))
+                    }
+                };
+            }
+            if with_thread(t, |th| th.pending.is_none()) == Some(true) {
+                // a plain coroutine.yield() in a thread: it lets the other ready threads run
+                // first, then goes on (upstream's manual time slicing)
+                co.set_top(0);
+                sess.with(|s| s.posted.push_back((t, 0)));
+            }
+            None
+        }
+        0 if k.coroutine => {
+            let n = co.top();
+            set_status(t, ThreadStatus::Dead);
+            back_to_parent(t, true, n).map(|p| Step::Run(p, n + 1))
+        }
+        _ if k.coroutine && k.wrap => wrap_failed(sess, t, co, rc),
+        _ if k.coroutine => {
+            // coroutine.resume returns false and the error
+            set_status(t, ThreadStatus::Dead);
+            back_to_parent(t, false, 1).map(|p| Step::Run(p, 2))
+        }
+        0 if !k.user => {
+            set_status(t, ThreadStatus::Dead);
+            // the session goes on until its light threads end too
+            sess.with(|s| s.entry_finished = true);
+            None
+        }
+        0 => {
+            co.push_bool(true);
+            co.insert(1);
+            thread_ended(sess, t);
+            None
+        }
+        _ => {
+            let (kind, msg) = error_of(co, rc);
+            let trace = traceback(t);
+            thread_failed(sess, t, k.user, kind, &msg, &trace).map(Step::Return)
+        }
+    }
+}
+
+/// A `coroutine.wrap` coroutine failed: the error goes up to the first parent that is not a
+/// wrapped coroutine, with the traceback of the whole chain (upstream's).
+fn wrap_failed(sess: SessionRef<'_>, t: ThreadKey, co: CoState, rc: c_int) -> Option<Step> {
+    let (kind, msg) = error_of(co, rc);
+    let trace = traceback(t);
+    let mut p = t;
+    // (a parent that has ended: the error goes nowhere, as when it was killed)
+    let coroutine = loop {
+        let (coroutine, wrap, parent) = with_thread(p, |th| (th.coroutine, th.wrap, th.parent))?;
+        if !(coroutine && wrap) {
+            break coroutine;
+        }
+        set_status(p, ThreadStatus::Dead);
+        p = parent;
+    };
+    if coroutine {
+        // a coroutine.resume'd parent: its resumer gets false and the error
+        let q = with_thread(p, |th| {
+            th.status = ThreadStatus::Dead;
+            th.parent
+        })?;
+        let qc = with_thread(q, |th| {
+            th.status = ThreadStatus::Running;
+            th.co_state()
+        })?;
+        qc.push_bool(false);
+        qc.push_bytes(msg.as_bytes());
+        return Some(Step::Run(q, 2));
+    }
+    let (pc, user) = with_thread(p, |th| (th.co_state(), th.user))?;
+    pc.set_top(0);
+    pc.push_bytes(msg.as_bytes());
+    thread_failed(sess, p, user, kind, &msg, &trace).map(Step::Return)
+}
+
 /// The next posted thread that is still live (a thread killed while posted is skipped: it
 /// left the thread table when it ended), with how many values it is resumed with.
-fn next_posted(sess: &mut Session) -> Option<(*mut Thread, c_int)> {
+fn next_posted(sess: &mut Session) -> Option<(ThreadKey, c_int)> {
     while let Some((key, n)) = sess.posted.pop_front() {
-        if let Some(t) = thread_ptr(key) {
-            return Some((t, n));
+        if thread_live(key) {
+            return Some((key, n));
         }
     }
     None
 }
 
-/// Whether the thread `t` (one of the session's, ended ones included) has not ended: it is
-/// still in the thread table.
-unsafe fn is_live(t: *mut Thread) -> bool {
-    // SAFETY: a session's threads stay in its list (ended ones too) until the phase ends.
-    !t.is_null() && thread_ptr(unsafe { (*t).key }) == Some(t)
-}
-
 /// A user coroutine yielded, returned or failed: its resumer gets `ok` and the top `n` values
 /// of its stack, and runs next. None when the resumer has ended (killed meanwhile): the values
 /// are left where they are.
-unsafe fn back_to_parent(t: *mut Thread, ok: bool, n: c_int) -> Option<*mut Thread> {
-    // SAFETY: t is a user coroutine resumed by its parent thread, which stays in the session's
-    // list even when it has ended.
-    unsafe {
-        let parent = (*t).parent;
-        if !is_live(parent) {
-            return None;
-        }
-        let pc = (*parent).co_state();
-        pc.push_bool(ok);
-        (*t).co_state().move_to(pc, n);
-        (*parent).status = ThreadStatus::Running;
-        Some(parent)
-    }
+fn back_to_parent(t: ThreadKey, ok: bool, n: c_int) -> Option<ThreadKey> {
+    let (co, parent) = with_thread(t, |th| (th.co_state(), th.parent))?;
+    let pc = with_thread(parent, |p| {
+        p.status = ThreadStatus::Running;
+        p.co_state()
+    })?;
+    pc.push_bool(ok);
+    co.move_to(pc, n);
+    Some(parent)
 }
 
 /// A light thread ended: hand its results to a parent waiting on it (which becomes ready), or
 /// keep them for a later `ngx.thread.wait`.
-unsafe fn thread_ended(sess: *mut Session, t: *mut Thread) {
-    // SAFETY: sess and t are live.
-    unsafe {
-        (*t).status = ThreadStatus::Zombie;
-        let parent = (*t).parent;
-        if (*t).waited_by_parent && !parent.is_null() && (*parent).waits_on_threads {
-            (*parent).pending = None;
-            cancel_thread_wait(sess, parent);
-            let co = (*t).co_state();
-            let n = co.top();
-            co.move_to((*parent).co_state(), n);
-            (*sess).end_thread(t);
-            (*sess).posted.push_back(((*parent).key, n));
+fn thread_ended(sess: SessionRef<'_>, t: ThreadKey) {
+    let Some((co, waited, parent)) = with_thread(t, |th| {
+        th.status = ThreadStatus::Zombie;
+        (th.co_state(), th.waited_by_parent, th.parent)
+    }) else {
+        return;
+    };
+    if !waited {
+        return;
+    }
+    // (a parent that has ended waits on nothing)
+    let pc = with_thread(parent, |p| {
+        p.waits_on_threads.then(|| {
+            // its wait is over: its cancel function goes unrun
+            p.pending = None;
+            p.on_cancel = None;
+            p.waits_on_threads = false;
+            p.co_state()
+        })
+    });
+    let Some(Some(pc)) = pc else { return };
+    sess.with(|s| stop_children_wait(s, parent));
+    let n = co.top();
+    co.move_to(pc, n);
+    with_thread(t, Thread::end);
+    sess.with(|s| s.posted.push_back((parent, n)));
+}
+
+/// The children of `parent` are no longer waited on.
+fn stop_children_wait(sess: &mut Session, parent: ThreadKey) {
+    for c in sess.threads.iter_mut() {
+        if c.parent == parent {
+            c.waited_by_parent = false;
         }
     }
 }
 
-/// Cancels an `ngx.thread.wait`: the children stop being waited on.
-pub unsafe fn cancel_thread_wait(sess: *mut Session, t: *mut Thread) {
-    // SAFETY: sess is live; its threads are boxed.
-    unsafe {
-        (*t).waits_on_threads = false;
-        for c in (*sess).threads.iter_mut() {
-            if c.parent == t {
-                c.waited_by_parent = false;
-            }
+/// Resumes the waiting thread `key` of `sess` from an nginx event handler with `nargs` values
+/// already pushed onto its stack, then lets the phase finish the session when its Lua is done.
+/// Nothing happens when the thread has ended. The session may be gone when this returns.
+pub fn wake_key(sess: LiveSession, key: ThreadKey, nargs: c_int) {
+    let found = with_thread(key, |t| {
+        t.pending = None;
+        t.on_cancel = None;
+    });
+    if found.is_none() {
+        return;
+    }
+    let outcome = resume(sess.view(), key, nargs);
+    if !matches!(outcome, Outcome::Waiting) {
+        let (on_done, detached) = sess.with(|s| (s.on_done, s.detached_done.is_some()));
+        if let Some(done) = on_done {
+            done(sess, outcome);
+        } else if detached {
+            // SAFETY: a stand-in session's thread has ended: nothing else refers to it.
+            unsafe { crate::runtime::detached::finish(sess.as_ptr(), outcome) };
         }
     }
 }
 
-/// Resumes a waiting thread from an nginx event handler with `nargs` values already pushed
-/// onto its stack, then lets the phase finish the session when its Lua is done. The session
-/// may be gone when this returns.
+/// `wake_key` for callers that hold the session and thread as pointers (the UDP socket's
+/// resolver answer, `ngx.flush(true)`'s waiters).
+///
+/// # Safety
+/// `sess` is a live session and `t` one of its threads (ended ones included).
 pub unsafe fn wake(sess: *mut Session, t: *mut Thread, nargs: c_int) {
-    // SAFETY: sess and t are live (their events are cancelled when they go).
-    unsafe {
-        (*t).pending = None;
-        (*t).on_cancel = None;
-        let outcome = resume(sess, t, nargs);
-        if !matches!(outcome, Outcome::Waiting) {
-            if let Some(done) = (*sess).on_done {
-                done(LiveSession::from_raw(sess).expect("a live session"), outcome);
-            } else if (*sess).detached_done.is_some() {
-                crate::runtime::detached::finish(sess, outcome);
-            }
-        }
+    // SAFETY: the caller's contract.
+    let (sess, key) = unsafe { (LiveSession::from_raw(sess), (*t).key) };
+    if let Some(sess) = sess {
+        wake_key(sess, key, nargs);
     }
 }
 
@@ -316,12 +355,13 @@ pub fn wake_thread(key: ThreadKey, push: impl FnOnce(&mut Call) -> c_int) {
     let found = with_thread(key, |t| {
         t.stop_waiting();
         let n = push(&mut t.resume_values());
-        (t.sess, t as *mut Thread, n)
+        (t.sess, n)
     });
-    let Some((sess, t, n)) = found else { return };
-    // SAFETY: the thread was in the table, so it and its session (which owns it) are live,
-    // and no borrow of either is held now.
-    unsafe { wake(sess, t, n) }
+    let Some((sess, n)) = found else { return };
+    // SAFETY: the thread was in the table, so its session (which owns it) is live.
+    if let Some(sess) = unsafe { LiveSession::from_raw(sess) } {
+        wake_key(sess, key, n);
+    }
 }
 
 /// The kind of a failed resume and its error message (the error value on top of `co`).
@@ -339,53 +379,56 @@ fn error_of(co: CoState, rc: c_int) -> (&'static str, String) {
 /// The entry thread or light thread `t` failed (its error value on top of its stack): logged
 /// in upstream's words; the entry thread's failure ends the session's Lua (`Some`), a light
 /// thread's leaves `false, err` for `ngx.thread.wait`.
-unsafe fn thread_failed(sess: *mut Session, t: *mut Thread, kind: &str, msg: &str, trace: &str) -> Option<Outcome> {
-    // SAFETY: sess and t are live.
-    unsafe {
-        let user = (*t).user;
-        // upstream runs these phases with a plain pcall, hence their own wording
-        let line = match (*sess).phase {
-            _ if user => format!("stream lua user thread aborted: {kind}: {msg}\n{trace}"),
-            Phase::Log => format!("failed to run log_by_lua*: {msg}\n{trace}"),
-            Phase::Balancer => format!("failed to run balancer_by_lua*: {msg}\n{trace}"),
-            _ => format!("lua entry thread aborted: {kind}: {msg}\n{trace}"),
-        };
-        log_error(NGX_LOG_ERR, (*sess).log(), 0, line.as_bytes());
-        if !user {
-            (*t).status = ThreadStatus::Dead;
-            (*sess).posted.clear();
-            return Some(Outcome::Failed);
-        }
-        // what ngx.thread.wait returns for it: false, then what the failed coroutine's stack
-        // holds (LuaJIT leaves the failing frame's values below the error, e.g. the argument
-        // given to error()), as upstream returns it
-        let co = (*t).co_state();
-        co.push_bool(false);
-        co.insert(1);
-        thread_ended(sess, t);
-        None
+fn thread_failed(
+    sess: SessionRef<'_>,
+    t: ThreadKey,
+    user: bool,
+    kind: &str,
+    msg: &str,
+    trace: &str,
+) -> Option<Outcome> {
+    // upstream runs these phases with a plain pcall, hence their own wording
+    let line = match sess.phase() {
+        _ if user => format!("stream lua user thread aborted: {kind}: {msg}\n{trace}"),
+        Phase::Log => format!("failed to run log_by_lua*: {msg}\n{trace}"),
+        Phase::Balancer => format!("failed to run balancer_by_lua*: {msg}\n{trace}"),
+        _ => format!("lua entry thread aborted: {kind}: {msg}\n{trace}"),
+    };
+    sess.log().error(NGX_LOG_ERR, 0, line.as_bytes());
+    if !user {
+        set_status(t, ThreadStatus::Dead);
+        sess.with(|s| s.posted.clear());
+        return Some(Outcome::Failed);
     }
+    // what ngx.thread.wait returns for it: false, then what the failed coroutine's stack
+    // holds (LuaJIT leaves the failing frame's values below the error, e.g. the argument
+    // given to error()), as upstream returns it
+    let co = with_thread(t, |th| th.co_state())?;
+    co.push_bool(false);
+    co.insert(1);
+    thread_ended(sess, t);
+    None
 }
 
 /// A traceback in upstream's layout: `stack traceback:`, then `coroutine N:` and the frames
 /// of the failing thread (0) and of each live parent up the chain (1, 2, ...).
-pub unsafe fn traceback(t: *mut Thread) -> String {
+fn traceback(t: ThreadKey) -> String {
     let mut out = String::from("stack traceback:");
     let mut t = t;
     let mut id = 0;
-    // SAFETY: the threads of a chain are live (a parent outlives its running children).
-    unsafe {
-        while !t.is_null() && id < 5 {
-            out.push_str(&format!("\ncoroutine {id}:"));
-            // the entry thread's function is the handler's code itself: upstream shows it as
-            // the main chunk (its LuaJIT runs the chunk, ours a closure made from it)
-            let entry = !(*t).user && !(*t).coroutine;
-            (*t).co_state().frames(&mut out, entry);
-            id += 1;
-            t = (*t).parent;
-            if !t.is_null() && (*t).status == ThreadStatus::Dead {
-                break;
-            }
+    while id < 5 {
+        // the entry thread's function is the handler's code itself: upstream shows it as the
+        // main chunk (its LuaJIT runs the chunk, ours a closure made from it)
+        let Some((co, entry, parent)) = with_thread(t, |th| (th.co_state(), !th.user && !th.coroutine, th.parent))
+        else {
+            break;
+        };
+        out.push_str(&format!("\ncoroutine {id}:"));
+        co.frames(&mut out, entry);
+        id += 1;
+        t = parent;
+        if with_thread(t, |th| th.status == ThreadStatus::Dead) == Some(true) {
+            break;
         }
     }
     out

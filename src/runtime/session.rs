@@ -66,7 +66,10 @@ pub struct Session {
     /// The Lua threads of the running phase: `threads[0]` is the entry thread.
     #[allow(clippy::vec_box)] // threads are referred to by address: each must stay put
     pub threads: Vec<Box<Thread>>,
-    /// The thread Lua code runs in right now.
+    /// The thread Lua code runs in right now (`ThreadKey::NONE` before the first resume).
+    pub current: ThreadKey,
+    /// The same thread as an identity, kept by `set_cur` for the socket code that still
+    /// reads it (`api/socket/{resolve,downstream}.rs`); the runtime reads `current`.
     pub cur: *mut Thread,
     /// Threads ready to run again (with how many values they are resumed), in order.
     pub posted: std::collections::VecDeque<(ThreadKey, c_int)>,
@@ -184,10 +187,16 @@ impl Session {
         }
     }
 
-    /// The thread Lua code runs in now (`cur`), borrowed with the session.
+    /// The thread Lua code runs in now (`current`), borrowed with the session.
     pub fn cur_thread(&mut self) -> Option<&mut Thread> {
-        let cur = self.cur;
-        self.threads.iter_mut().rev().map(|t| &mut **t).find(|t| ptr::eq(*t, cur))
+        let cur = self.current;
+        self.threads.iter_mut().rev().map(|t| &mut **t).find(|t| t.key == cur)
+    }
+
+    /// Makes the thread `key` the one Lua code runs in.
+    pub fn set_cur(&mut self, key: ThreadKey) {
+        self.current = key;
+        self.cur = thread_ptr(key).unwrap_or(ptr::null_mut());
     }
 
     /// Whether some thread of the session waits for an event.
@@ -195,26 +204,22 @@ impl Session {
         self.threads.iter().any(|t| t.pending.is_some())
     }
 
-    /// The session's thread for coroutine `co`, ended ones included.
-    pub fn find_thread(&self, co: *mut lua_State) -> *mut Thread {
-        self.threads.iter().rev().find(|t| t.co == co).map_or(ptr::null_mut(), |t| &**t as *const Thread as *mut Thread)
-    }
-
     /// The session's thread running the coroutine `co` (compared, never dereferenced).
     pub fn thread_mut(&mut self, co: *mut lua_State) -> Option<&mut Thread> {
         self.threads.iter_mut().rev().find(|t| t.co == co).map(|t| &mut **t)
     }
 
-    /// Whether the thread `t` is posted to run again.
-    pub fn is_posted(&self, t: *const Thread) -> bool {
-        self.posted.iter().any(|(k, _)| thread_ptr(*k).is_some_and(|p| ptr::eq(p, t)))
+    /// Whether the thread running `co` is posted to run again.
+    pub fn is_posted(&self, co: *mut lua_State) -> bool {
+        let Some(t) = self.threads.iter().rev().find(|t| t.co == co) else { return false };
+        self.posted.iter().any(|&(k, _)| k == t.key)
     }
 
     /// The running thread no longer waits in `ngx.thread.wait` for its children.
     pub fn stop_waiting_for_children(&mut self) {
-        let me = self.cur;
+        let me = self.current;
         for t in self.threads.iter_mut() {
-            if ptr::eq(&**t, me) {
+            if t.key == me {
                 t.waits_on_threads = false;
             }
             if t.parent == me {
@@ -242,29 +247,19 @@ impl Session {
     }
 
     /// Adds a thread and returns its key.
-    pub fn add_thread_key(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> ThreadKey {
-        self.add_thread(co, co_ref, user, parent);
-        self.threads.last().expect("just added").key
-    }
-
-    /// Adds a thread and returns it (its address is stable: threads are boxed).
-    pub fn add_thread(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: *mut Thread) -> *mut Thread {
+    pub fn add_thread_key(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: ThreadKey) -> ThreadKey {
         let me = self as *mut Session;
-        // SAFETY: l is the main state of the VM the session runs in, which outlives the
-        // session and its threads.
-        let main = unsafe { MainState::from_raw(self.l) }.expect("a session runs in a VM");
-        self.threads.push(Thread::new(me, main, co, co_ref, user, parent));
-        let t = self.threads.last_mut().expect("just pushed");
-        &mut **t as *mut Thread
+        let t = Thread::new(me, self.main(), co, co_ref, user, parent);
+        let key = t.key;
+        self.threads.push(t);
+        key
     }
 
-    /// Ends a thread: its wait is cancelled and its coroutine let go.
-    ///
-    /// # Safety
-    /// `t` is one of this session's threads.
-    pub unsafe fn end_thread(&mut self, t: *mut Thread) {
-        // SAFETY: the caller's contract.
-        unsafe { (*t).end() }
+    /// The main state of the VM the session runs in.
+    pub fn main(&self) -> MainState {
+        // SAFETY: l is the main state of the VM the session runs in, which outlives the
+        // session and its threads (the worker's VM, or the session's own, dropped last).
+        unsafe { MainState::from_raw(self.l) }.expect("a session runs in a VM")
     }
 
     /// The session's log as a handle.
@@ -296,6 +291,7 @@ impl Session {
             l,
             phase,
             threads: Vec::new(),
+            current: ThreadKey::NONE,
             cur: ptr::null_mut(),
             posted: Default::default(),
             spawned: None,
@@ -381,7 +377,7 @@ impl Session {
         self.spawned = None;
         self.co_op = None;
         self.on_abort = None;
-        self.cur = ptr::null_mut();
+        self.set_cur(ThreadKey::NONE);
         self.entry_finished = false;
     }
 
@@ -425,46 +421,36 @@ unsafe extern "C" fn log_context(log: *mut ngx_log_t, buf: *mut u8, len: usize) 
 /// How a timer's log lines start their context (its origin's client and server follow).
 pub const TIMER_CONTEXT: &str = ", context: ngx.timer";
 
-pub unsafe fn client_context(s: *mut ngx_stream_session_t) -> String {
-    if s.is_null() {
-        return String::new();
+pub fn client_context(s: &StreamInfo) -> String {
+    let mut out = String::new();
+    let client = s.client_text();
+    if !client.is_empty() {
+        out.push_str(&format!(", client: {}", String::from_utf8_lossy(client)));
     }
-    // SAFETY: s is a live session.
-    unsafe {
-        let c = (*s).connection;
-        let mut out = String::new();
-        let client = ngx_bytes(&(*c).addr_text);
-        if !client.is_empty() {
-            out.push_str(&format!(", client: {}", String::from_utf8_lossy(client)));
-        }
-        let ls = (*c).listening;
-        if !ls.is_null() && (*ls).addr_text.len > 0 {
-            out.push_str(&format!(", server: {}", String::from_utf8_lossy(ngx_bytes(&(*ls).addr_text))));
-        }
-        out
+    let server = s.server_text();
+    if !server.is_empty() {
+        out.push_str(&format!(", server: {}", String::from_utf8_lossy(server)));
     }
+    out
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         LIVE.with(|l| l.borrow_mut().remove(&self.id));
-        // SAFETY: the VM outlives every session of its cycle; we only unref our own slots.
-        unsafe {
-            self.release_threads();
-            for (f, data) in std::mem::take(&mut self.cleanups).into_iter().flatten() {
-                f(data);
-            }
-            if self.ctx_ref != LUA_NOREF {
-                log_debug(self.log(), &format!("lua release ngx.ctx at ref {}", self.ctx_ref));
-                raw::lua_getfield(self.l, LUA_REGISTRYINDEX, crate::runtime::vm::CTX_TABLES.as_ptr());
-                raw::luaL_unref(self.l, -1, self.ctx_ref);
-                raw::lua_settop(self.l, -2);
-            }
-            // the session's slot must not point at freed memory during the rest of cleanup
-            if !self.s.is_null() {
-                let slot = (*self.s).ctx.add(ctx_index());
-                *slot = ptr::null_mut();
-            }
+        self.release_threads();
+        for (f, data) in std::mem::take(&mut self.cleanups).into_iter().flatten() {
+            // SAFETY: each cleanup runs once, with the data its owner registered it with.
+            unsafe { f(data) };
+        }
+        if self.ctx_ref != LUA_NOREF {
+            self.logger().debug(&format!("lua release ngx.ctx at ref {}", self.ctx_ref));
+            self.main().unref_in(crate::runtime::vm::CTX_TABLES, self.ctx_ref);
+        }
+        // the session's slot must not point at freed memory during the rest of cleanup
+        if !self.s.is_null() {
+            // SAFETY: s is the live stream session this one is attached to; s->ctx has a slot
+            // per stream module.
+            unsafe { *(*self.s).ctx.add(ctx_index()) = ptr::null_mut() };
         }
     }
 }

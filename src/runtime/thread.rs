@@ -35,6 +35,11 @@ pub fn with_thread<R>(key: ThreadKey, f: impl FnOnce(&mut Thread) -> R) -> Optio
     registry::with(&THREADS, key, f)
 }
 
+/// Whether the thread named `key` is live (its coroutine anchored, in the table).
+pub fn thread_live(key: ThreadKey) -> bool {
+    THREADS.with(|t| t.borrow().get(key).is_some())
+}
+
 /// The thread named `key`, as an identity (compared, never dereferenced here).
 pub fn thread_ptr(key: ThreadKey) -> Option<*mut Thread> {
     THREADS.with(|t| t.borrow().get(key)).map(NonNull::as_ptr)
@@ -71,8 +76,8 @@ pub struct Thread {
     /// Made by `coroutine.wrap`: its errors propagate to its parent.
     pub wrap: bool,
     pub status: Status,
-    /// The thread that spawned this one.
-    pub parent: *mut Thread,
+    /// The thread that spawned (or resumed) this one (`ThreadKey::NONE`: the entry thread).
+    pub parent: ThreadKey,
     /// The parent waits on this thread in `ngx.thread.wait`.
     pub waited_by_parent: bool,
     /// This thread waits in `ngx.thread.wait` for some of its children.
@@ -98,7 +103,7 @@ impl Thread {
         co: *mut lua_State,
         co_ref: c_int,
         user: bool,
-        parent: *mut Thread,
+        parent: ThreadKey,
     ) -> Box<Thread> {
         let mut t = Box::new(Thread {
             main,

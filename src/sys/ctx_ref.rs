@@ -1,0 +1,27 @@
+//! References a session keeps in a table of the VM's registry (its `ngx.ctx` table in the
+//! ctx tables), let go through the VM's handle when the session ends.
+
+use std::ffi::{c_int, CStr};
+
+use super::coroutine::MainState;
+use super::lua::raw;
+use mlua::ffi::{LUA_NOREF, LUA_REGISTRYINDEX};
+
+impl MainState {
+    /// Lets go of reference `r` in the registry table `table` (what it names may be collected
+    /// from now on); `LUA_NOREF` is no reference.
+    pub fn unref_in(self, table: &CStr, r: c_int) {
+        if r == LUA_NOREF {
+            return;
+        }
+        let l = self.as_ptr();
+        // SAFETY: the VM is alive (MainState's contract); its main state, idle or suspended in
+        // a resume, has the LUA_MINSTACK slots free that the table lookup takes, and its
+        // stack is restored after (luaL_unref on a non-table does nothing).
+        unsafe {
+            raw::lua_getfield(l, LUA_REGISTRYINDEX, table.as_ptr());
+            raw::luaL_unref(l, -1, r);
+            raw::lua_settop(l, -2);
+        }
+    }
+}
