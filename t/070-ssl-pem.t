@@ -17,6 +17,8 @@ no_long_string();
 
 add_block_preprocessor(sub {
     my $block = shift;
+    # every test here also asserts a clean error log
+    $block->set_value("no_error_log", "[error]") unless defined $block->no_error_log;
     if (!defined $block->stream_config) {
         $block->set_value("stream_config", <<'_EOC_');
     init_by_lua_block {
@@ -67,8 +69,6 @@ same as body: true, true
 parse_der_cert: cdata nil
 parse_pem_cert: cdata nil
 ec: true
---- no_error_log
-[error]
 
 
 
@@ -90,8 +90,6 @@ chain der: true
 with text: true
 parse_der_cert: cdata
 parse_pem_cert: cdata
---- no_error_log
-[error]
 
 
 
@@ -114,8 +112,6 @@ test.key: string nil true
 ec.key: string nil true
   parse_der_priv_key: cdata
   parse_pem_priv_key: cdata
---- no_error_log
-[error]
 
 
 
@@ -138,8 +134,6 @@ wrong passphrase: nilPEM_read_bio_PrivateKey() failed
 no passphrase: nilPEM_read_bio_PrivateKey() failed
 parse_pem_priv_key: nilPEM_read_bio_PrivateKey() failed
 plain key, any passphrase: true
---- no_error_log
-[error]
 
 
 
@@ -169,8 +163,6 @@ truncated: nil PEM_read_bio_X509_AUX() failed / nil PEM_read_bio_X509_AUX() fail
 bad base64: nil PEM_read_bio_X509_AUX() failed / nil PEM_read_bio_X509_AUX() failed
 a key: nil PEM_read_bio_X509_AUX() failed / nil PEM_read_bio_X509_AUX() failed
 broken second: nil PEM_read_bio_X509() failed / nil PEM_read_bio_X509() failed
---- no_error_log
-[error]
 
 
 
@@ -196,8 +188,6 @@ empty: nil PEM_read_bio_PrivateKey() failed / nil PEM_read_bio_PrivateKey() fail
 garbage: nil PEM_read_bio_PrivateKey() failed / nil PEM_read_bio_PrivateKey() failed
 truncated: nil PEM_read_bio_PrivateKey() failed / nil PEM_read_bio_PrivateKey() failed
 a certificate: nil PEM_read_bio_PrivateKey() failed / nil PEM_read_bio_PrivateKey() failed
---- no_error_log
-[error]
 
 
 
@@ -237,8 +227,6 @@ key empty: nild2i_PrivateKey_bio() failed
 key garbage: nild2i_PrivateKey_bio() failed
 key truncated: nild2i_PrivateKey_bio() failed
 key a certificate: nild2i_PrivateKey_bio() failed
---- no_error_log
-[error]
 
 
 
@@ -269,8 +257,6 @@ false bad argument #1 to 'parse_der_cert' (string expected, got boolean)
 false bad argument #1 to 'parse_pem_priv_key' (string expected, got nil)
 false bad argument #1 to 'parse_der_priv_key' (string expected, got number)
 false bad argument #2 to 'priv_key_pem_to_der' (string expected, got number)
---- no_error_log
-[error]
 
 
 
@@ -288,8 +274,6 @@ false bad argument #2 to 'priv_key_pem_to_der' (string expected, got number)
 --- stream_response
 cdata cdata cdata
 true
---- no_error_log
-[error]
 
 
 
@@ -318,8 +302,6 @@ true
 --- stream_response
 init: true cdata
 done
---- no_error_log
-[error]
 
 
 
@@ -355,5 +337,3 @@ der: true
 key: true d2i_PrivateKey_bio() failed
 parsed: true
 freed: true
---- no_error_log
-[error]
