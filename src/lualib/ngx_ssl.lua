@@ -3,96 +3,43 @@
 -- module's exported functions (src/api/ssl/; declared in ngx_ffi_decls.lua). The public
 -- names, results and error texts are those lua-resty-core 0.1.31 gives in stream.
 --
--- Every export here reports failure the same way: a status (or a byte count, or NULL) plus
--- a message in the shared `char **err` slot. `reply` below turns that pair into the Lua
--- results, so each API function is one export call and one reply shape.
+-- Each API function is one export call and one of ngx_ssl_reply.lua's result shapes.
 local ffi = require "ffi"
 local base = require "resty.core.base"
-local C = ffi.C
-local to_str, with_gc, new = ffi.string, ffi.gc, ffi.new
-local error, type, pcall, ipairs, pairs, tonumber = error, type, pcall, ipairs, pairs, tonumber
+local reply = require "ngx.ssl.rs_reply"
+local to_str, new = ffi.string, ffi.new
+local error, type, ipairs, pairs, tonumber = error, type, ipairs, pairs, tonumber
 
--- each export is looked up once; a build without stream SSL has none of them
-local function export(short)
-    local found, fn = pcall(function()
-        return C["ngx_stream_lua_ffi_" .. short]
-    end)
-    if not found then
-        error("ngx.ssl needs an nginx built with the stream SSL module", 3)
-    end
-    return fn
-end
+-- the exports, looked up once
+local X = reply.exports("ngx.ssl", "ngx_stream_lua_ffi_", {
+    cert_pem_to_der = "cert_pem_to_der",
+    key_pem_to_der = "priv_key_pem_to_der",
+    pem_cert = "parse_pem_cert",
+    der_cert = "parse_der_cert",
+    pem_key = "parse_pem_priv_key",
+    der_key = "parse_der_priv_key",
+    free_cert = "free_cert",
+    free_key = "free_priv_key",
+    sni = "ssl_server_name",
+    version = "ssl_get_tls1_version",
+    server_addr = "ssl_raw_server_addr",
+    client_addr = "ssl_raw_client_addr",
+    port = "ssl_server_port",
+    clear = "ssl_clear_certs",
+    der_cert_in = "ssl_set_der_certificate",
+    der_key_in = "ssl_set_der_private_key",
+    cert_in = "set_cert",
+    key_in = "set_priv_key",
+    verify = "ssl_verify_client",
+    random = "ssl_client_random",
+})
 
-local X = {
-    cert_pem_to_der = export "cert_pem_to_der",
-    key_pem_to_der = export "priv_key_pem_to_der",
-    pem_cert = export "parse_pem_cert",
-    der_cert = export "parse_der_cert",
-    pem_key = export "parse_pem_priv_key",
-    der_key = export "parse_der_priv_key",
-    free_cert = export "free_cert",
-    free_key = export "free_priv_key",
-    sni = export "ssl_server_name",
-    version = export "ssl_get_tls1_version",
-    server_addr = export "ssl_raw_server_addr",
-    client_addr = export "ssl_raw_client_addr",
-    port = export "ssl_server_port",
-    clear = export "ssl_clear_certs",
-    der_cert_in = export "ssl_set_der_certificate",
-    der_key_in = export "ssl_set_der_private_key",
-    cert_in = export "set_cert",
-    key_in = export "set_priv_key",
-    verify = export "ssl_verify_client",
-    random = export "ssl_client_random",
-}
-
-local OK, DECLINED = base.FFI_OK, base.FFI_DECLINED
-local err_slot = base.get_errmsg_ptr()
+local OK = base.FFI_OK
+local err_slot = reply.slot
 local scratch, size_cell, current = base.get_string_buf, base.get_size_ptr, base.get_request
 local ptr_cell, int_cell, port_cell = new("char *[1]"), new("int[1]"), new("unsigned short[1]")
 
-local reply = {}
-
--- the message the last failing export left behind
-function reply.err()
-    return to_str(err_slot[0])
-end
-
--- status OK: what `read(a, b)` gives; any other status: nil and the message
-function reply.ok(status, read, a, b)
-    if status == OK then
-        return read(a, b)
-    end
-    return nil, reply.err()
-end
-
--- as reply.ok, but DECLINED (nothing to report) is a lone nil
-function reply.maybe(status, read, a, b)
-    if status == DECLINED then
-        return nil
-    end
-    return reply.ok(status, read, a, b)
-end
-
--- a byte count written to `buf`; zero or less is a failure
-function reply.bytes(count, buf)
-    if count <= 0 then
-        return nil, reply.err()
-    end
-    return to_str(buf, count)
-end
-
--- a new C object that Lua frees with `free`; NULL is a failure
-function reply.object(ptr, free)
-    if ptr == nil then
-        return nil, reply.err()
-    end
-    return with_gc(ptr, free)
-end
-
-local function yes()
-    return true
-end
+local yes = reply.yes
 
 local function session()
     local r = current()
@@ -195,7 +142,7 @@ end
 function _M.get_tls1_version()
     local v = tonumber(X.version(session(), err_slot))
     if v < 0 then
-        return nil, reply.err()
+        return reply.failed()
     end
     return v
 end
@@ -258,7 +205,7 @@ function _M.get_client_random(size)
     local out, len = scratch(size), size_cell()
     len[0] = size
     if X.random(r, out, len, err_slot) ~= OK then
-        return nil, reply.err()
+        return reply.failed()
     end
     if size == 0 then
         return tonumber(len[0])

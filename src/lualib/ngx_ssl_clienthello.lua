@@ -1,31 +1,23 @@
 -- stream-lua-rs built-in `ngx.ssl.clienthello` (require "ngx.ssl.clienthello"): what the
 -- client's ClientHello asks for, readable while ssl_client_hello_by_lua* runs, over the
--- module's exports (src/api/ssl/clienthello.rs; declared in ngx_ffi_decls.lua). The public
--- names, results and error texts are those lua-resty-core 0.1.31 gives in stream.
+-- module's exports (src/api/ssl/clienthello.rs; declared in ngx_ffi_decls.lua) and
+-- ngx_ssl_reply.lua's result shapes. The public names, results and error texts are those
+-- lua-resty-core 0.1.31 gives in stream.
 local ffi = require "ffi"
 local bit = require "bit"
 local base = require "resty.core.base"
-local C = ffi.C
+local reply = require "ngx.ssl.rs_reply"
 local to_str, new = ffi.string, ffi.new
-local error, ipairs, pcall, byte, bor = error, ipairs, pcall, string.byte, bit.bor
+local error, ipairs, byte, bor = error, ipairs, string.byte, bit.bor
 
--- each export is looked up once; a build without stream SSL has none of them
-local function export(short)
-    local found, fn = pcall(function()
-        return C["ngx_stream_lua_ffi_ssl_" .. short]
-    end)
-    if not found then
-        error("ngx.ssl.clienthello needs an nginx built with the stream SSL module", 3)
-    end
-    return fn
-end
+-- the exports, looked up once
+local X = reply.exports("ngx.ssl.clienthello", "ngx_stream_lua_ffi_ssl_", {
+    sni = "get_client_hello_server_name",
+    ext = "get_client_hello_ext",
+    protocols = "set_protocols",
+})
 
-local hello_sni = export "get_client_hello_server_name"
-local hello_ext = export "get_client_hello_ext"
-local restrict_protocols = export "set_protocols"
-
-local OK, DECLINED = base.FFI_OK, base.FFI_DECLINED
-local err_slot = base.get_errmsg_ptr()
+local err_slot = reply.slot
 local size_cell, current = base.get_size_ptr, base.get_request
 local text_cell = new("const char *[1]")
 local data_cell = new("const unsigned char *[1]")
@@ -42,30 +34,18 @@ local function hello_session()
     return r
 end
 
--- an export's status and out-parameters as Lua results: the bytes when OK, a lone nil
--- when the hello lacks the item (DECLINED), else nil and the message in the error slot
-local function answer(status, ptr, len)
-    if status == DECLINED then
-        return nil
-    end
-    if status ~= OK then
-        return nil, to_str(err_slot[0])
-    end
-    return to_str(ptr, len)
-end
-
 local function extension(r, ext_type)
     local len = size_cell()
-    local status = hello_ext(r, ext_type, data_cell, len, err_slot)
-    return answer(status, data_cell[0], len[0])
+    local status = X.ext(r, ext_type, data_cell, len, err_slot)
+    return reply.maybe(status, to_str, data_cell[0], len[0])
 end
 
 local _M = { version = base.version }
 
 function _M.get_client_hello_server_name()
     local len = size_cell()
-    local status = hello_sni(hello_session(), text_cell, len, err_slot)
-    return answer(status, text_cell[0], len[0])
+    local status = X.sni(hello_session(), text_cell, len, err_slot)
+    return reply.maybe(status, to_str, text_cell[0], len[0])
 end
 
 function _M.get_client_hello_ext(ext_type)
@@ -111,10 +91,7 @@ function _M.set_protocols(protocols)
         end
         mask = bor(mask, b)
     end
-    if restrict_protocols(r, mask, err_slot) ~= OK then
-        return nil, to_str(err_slot[0])
-    end
-    return true
+    return reply.ok(X.protocols(r, mask, err_slot), reply.yes)
 end
 
 return _M
