@@ -337,3 +337,21 @@ der: true
 key: true d2i_PrivateKey_bio() failed
 parsed: true
 freed: true
+
+
+
+=== TEST 12: the public fields of ngx.ssl and ngx.ssl.clienthello, and their kinds
+--- stream_server_config
+    content_by_lua_block {
+        for _, mod in ipairs { "ngx.ssl", "ngx.ssl.clienthello" } do
+            local names = {}
+            for k, v in pairs(require(mod)) do
+                names[#names + 1] = k .. "=" .. type(v):sub(1, 1)
+            end
+            table.sort(names)
+            ngx.say(mod, ": ", table.concat(names, " "))
+        end
+    }
+--- stream_response
+ngx.ssl: SSL3_VERSION=n TLS1_1_VERSION=n TLS1_2_VERSION=n TLS1_3_VERSION=n TLS1_VERSION=n cert_pem_to_der=f clear_certs=f get_client_random=f get_tls1_version=f get_tls1_version_str=f parse_der_cert=f parse_der_priv_key=f parse_pem_cert=f parse_pem_priv_key=f priv_key_pem_to_der=f raw_client_addr=f raw_server_addr=f server_name=f server_port=f set_cert=f set_der_cert=f set_der_priv_key=f set_priv_key=f verify_client=f version=s
+ngx.ssl.clienthello: get_client_hello_ext=f get_client_hello_server_name=f get_supported_versions=f set_protocols=f version=s
