@@ -17,6 +17,8 @@ no_long_string();
 
 add_block_preprocessor(sub {
     my $block = shift;
+    # every test here also asserts a clean error log
+    $block->set_value("no_error_log", "[error]") unless defined $block->no_error_log;
     if (!defined $block->stream_config) {
         $block->set_value("stream_config", <<'_EOC_');
     init_by_lua_block {
@@ -67,8 +69,6 @@ same as body: true, true
 parse_der_cert: cdata nil
 parse_pem_cert: cdata nil
 ec: true
---- no_error_log
-[error]
 
 
 
@@ -90,8 +90,6 @@ chain der: true
 with text: true
 parse_der_cert: cdata
 parse_pem_cert: cdata
---- no_error_log
-[error]
 
 
 
@@ -114,8 +112,6 @@ test.key: string nil true
 ec.key: string nil true
   parse_der_priv_key: cdata
   parse_pem_priv_key: cdata
---- no_error_log
-[error]
 
 
 
@@ -138,8 +134,6 @@ wrong passphrase: nilPEM_read_bio_PrivateKey() failed
 no passphrase: nilPEM_read_bio_PrivateKey() failed
 parse_pem_priv_key: nilPEM_read_bio_PrivateKey() failed
 plain key, any passphrase: true
---- no_error_log
-[error]
 
 
 
@@ -169,8 +163,6 @@ truncated: nil PEM_read_bio_X509_AUX() failed / nil PEM_read_bio_X509_AUX() fail
 bad base64: nil PEM_read_bio_X509_AUX() failed / nil PEM_read_bio_X509_AUX() failed
 a key: nil PEM_read_bio_X509_AUX() failed / nil PEM_read_bio_X509_AUX() failed
 broken second: nil PEM_read_bio_X509() failed / nil PEM_read_bio_X509() failed
---- no_error_log
-[error]
 
 
 
@@ -196,8 +188,6 @@ empty: nil PEM_read_bio_PrivateKey() failed / nil PEM_read_bio_PrivateKey() fail
 garbage: nil PEM_read_bio_PrivateKey() failed / nil PEM_read_bio_PrivateKey() failed
 truncated: nil PEM_read_bio_PrivateKey() failed / nil PEM_read_bio_PrivateKey() failed
 a certificate: nil PEM_read_bio_PrivateKey() failed / nil PEM_read_bio_PrivateKey() failed
---- no_error_log
-[error]
 
 
 
@@ -237,8 +227,6 @@ key empty: nild2i_PrivateKey_bio() failed
 key garbage: nild2i_PrivateKey_bio() failed
 key truncated: nild2i_PrivateKey_bio() failed
 key a certificate: nild2i_PrivateKey_bio() failed
---- no_error_log
-[error]
 
 
 
@@ -269,8 +257,6 @@ false bad argument #1 to 'parse_der_cert' (string expected, got boolean)
 false bad argument #1 to 'parse_pem_priv_key' (string expected, got nil)
 false bad argument #1 to 'parse_der_priv_key' (string expected, got number)
 false bad argument #2 to 'priv_key_pem_to_der' (string expected, got number)
---- no_error_log
-[error]
 
 
 
@@ -288,8 +274,6 @@ false bad argument #2 to 'priv_key_pem_to_der' (string expected, got number)
 --- stream_response
 cdata cdata cdata
 true
---- no_error_log
-[error]
 
 
 
@@ -318,8 +302,6 @@ true
 --- stream_response
 init: true cdata
 done
---- no_error_log
-[error]
 
 
 
@@ -355,5 +337,23 @@ der: true
 key: true d2i_PrivateKey_bio() failed
 parsed: true
 freed: true
---- no_error_log
-[error]
+
+
+
+=== TEST 12: the public fields of ngx.ssl and ngx.ssl.clienthello, and their kinds
+(a real lua-resty-core's modules, when on the path, have more)
+--- skip_eval: 2: $ENV{TEST_NGINX_RESTY_CORE}
+--- stream_server_config
+    content_by_lua_block {
+        for _, mod in ipairs { "ngx.ssl", "ngx.ssl.clienthello" } do
+            local names = {}
+            for k, v in pairs(require(mod)) do
+                names[#names + 1] = k .. "=" .. type(v):sub(1, 1)
+            end
+            table.sort(names)
+            ngx.say(mod, ": ", table.concat(names, " "))
+        end
+    }
+--- stream_response
+ngx.ssl: SSL3_VERSION=n TLS1_1_VERSION=n TLS1_2_VERSION=n TLS1_3_VERSION=n TLS1_VERSION=n cert_pem_to_der=f clear_certs=f get_client_random=f get_tls1_version=f get_tls1_version_str=f parse_der_cert=f parse_der_priv_key=f parse_pem_cert=f parse_pem_priv_key=f priv_key_pem_to_der=f raw_client_addr=f raw_server_addr=f server_name=f server_port=f set_cert=f set_der_cert=f set_der_priv_key=f set_priv_key=f verify_client=f version=s
+ngx.ssl.clienthello: get_client_hello_ext=f get_client_hello_server_name=f get_supported_versions=f set_protocols=f version=s

@@ -53,6 +53,7 @@ pub const BUILTIN_MODULES: &[(&str, &str)] = &[
     ("ngx.balancer", include_str!("../lualib/ngx_balancer.lua")),
     ("ngx.ssl", include_str!("../lualib/ngx_ssl.lua")),
     ("ngx.ssl.clienthello", include_str!("../lualib/ngx_ssl_clienthello.lua")),
+    ("ngx.ssl.rs_reply", include_str!("../lualib/ngx_ssl_reply.lua")),
     ("resty.core", include_str!("../lualib/resty_core.lua")),
     ("resty.core.base", include_str!("../lualib/resty_core_base.lua")),
     ("resty.core.var", RESTY_CORE_PART),

@@ -136,6 +136,34 @@ int ngx_stream_lua_ffi_balancer_set_timeouts(ngx_stream_lua_request_t *r, long c
 int ngx_stream_lua_ffi_balancer_bind_to_local_addr(ngx_stream_lua_request_t *r, const char *addr, size_t addr_len, char *errbuf, size_t *errbuf_size);
 ]],
 
+    -- ngx.ssl and ngx.ssl.clienthello: PEM/DER, parsed certificates and keys, the
+    -- connection's TLS state, the ClientHello (exported only with the stream SSL module)
+    ssl = [[
+int ngx_stream_lua_ffi_cert_pem_to_der(const unsigned char *pem, size_t pem_len, unsigned char *der, char **err);
+int ngx_stream_lua_ffi_priv_key_pem_to_der(const unsigned char *pem, size_t pem_len, const unsigned char *passphrase, unsigned char *der, char **err);
+void *ngx_stream_lua_ffi_parse_pem_cert(const unsigned char *pem, size_t pem_len, char **err);
+void *ngx_stream_lua_ffi_parse_der_cert(const unsigned char *der, size_t der_len, char **err);
+void *ngx_stream_lua_ffi_parse_pem_priv_key(const unsigned char *pem, size_t pem_len, char **err);
+void *ngx_stream_lua_ffi_parse_der_priv_key(const unsigned char *der, size_t der_len, char **err);
+void ngx_stream_lua_ffi_free_cert(void *cdata);
+void ngx_stream_lua_ffi_free_priv_key(void *cdata);
+int ngx_stream_lua_ffi_ssl_server_name(ngx_stream_lua_request_t *r, char **name, size_t *namelen, char **err);
+int ngx_stream_lua_ffi_ssl_get_tls1_version(ngx_stream_lua_request_t *r, char **err);
+int ngx_stream_lua_ffi_ssl_raw_server_addr(ngx_stream_lua_request_t *r, char **addr, size_t *addrlen, int *addrtype, char **err);
+int ngx_stream_lua_ffi_ssl_raw_client_addr(ngx_stream_lua_request_t *r, char **addr, size_t *addrlen, int *addrtype, char **err);
+int ngx_stream_lua_ffi_ssl_server_port(ngx_stream_lua_request_t *r, unsigned short *server_port, char **err);
+int ngx_stream_lua_ffi_ssl_clear_certs(ngx_stream_lua_request_t *r, char **err);
+int ngx_stream_lua_ffi_ssl_set_der_certificate(ngx_stream_lua_request_t *r, const char *data, size_t len, char **err);
+int ngx_stream_lua_ffi_ssl_set_der_private_key(ngx_stream_lua_request_t *r, const char *data, size_t len, char **err);
+int ngx_stream_lua_ffi_set_cert(void *r, void *cdata, char **err);
+int ngx_stream_lua_ffi_set_priv_key(void *r, void *cdata, char **err);
+int ngx_stream_lua_ffi_ssl_verify_client(void *r, void *client_certs, void *trusted_certs, int depth, char **err);
+int ngx_stream_lua_ffi_ssl_client_random(ngx_stream_lua_request_t *r, unsigned char *out, size_t *outlen, char **err);
+int ngx_stream_lua_ffi_ssl_get_client_hello_server_name(ngx_stream_lua_request_t *r, const char **name, size_t *namelen, char **err);
+int ngx_stream_lua_ffi_ssl_get_client_hello_ext(ngx_stream_lua_request_t *r, unsigned int type, const unsigned char **out, size_t *outlen, char **err);
+int ngx_stream_lua_ffi_ssl_set_protocols(ngx_stream_lua_request_t *r, int protocols, char **err);
+]],
+
     -- libc: the malloc'ed values shdict hands back; cjson's number printing
     libc = [[
 void free(void *ptr);
@@ -145,6 +173,6 @@ int snprintf(char *str, size_t size, const char *format, ...);
 
 -- in dependency order: the types first
 for _, area in ipairs { "types", "session", "process", "time", "strings", "regex", "shdict",
-                        "semaphore", "errlog", "balancer", "libc" } do
+                        "semaphore", "errlog", "balancer", "ssl", "libc" } do
     cdef(groups[area])
 end

@@ -1,313 +1,216 @@
 -- stream-lua-rs built-in `ngx.ssl` (require "ngx.ssl"): certificates and private keys as
--- PEM, DER and parsed objects, and the TLS state of the session's connection (server name,
--- addresses, version, client random, the certificate and key it presents), over the
--- module's exported ngx_stream_lua_ffi_* functions (src/api/ssl/). Names, results and error
--- texts are those of lua-resty-core 0.1.31's module in the stream subsystem; an argument of
--- the wrong type is refused with a "bad argument" error.
+-- PEM, DER and parsed objects, and the TLS state of the session's connection, over the
+-- module's exported functions (src/api/ssl/; declared in ngx_ffi_decls.lua). The public
+-- names, results and error texts are those lua-resty-core 0.1.31 gives in stream.
+--
+-- Each API function is one export call and one of ngx_ssl_reply.lua's result shapes.
 local ffi = require "ffi"
 local base = require "resty.core.base"
-local C = ffi.C
-local ffi_string = ffi.string
-local ffi_gc = ffi.gc
-local error, type, pairs, pcall, tonumber = error, type, pairs, pcall, tonumber
+local reply = require "ngx.ssl.rs_reply"
+local to_str, new = ffi.string, ffi.new
+local error, type, ipairs, pairs, tonumber = error, type, ipairs, pairs, tonumber
 
--- each declared unless the user's code already did (a second ffi.cdef of it would fail)
-local decls = {
-    ngx_stream_lua_ffi_cert_pem_to_der = [[
-int ngx_stream_lua_ffi_cert_pem_to_der(const unsigned char *pem,
-    size_t pem_len, unsigned char *der, char **err);]],
-    ngx_stream_lua_ffi_priv_key_pem_to_der = [[
-int ngx_stream_lua_ffi_priv_key_pem_to_der(const unsigned char *pem,
-    size_t pem_len, const unsigned char *passphrase,
-    unsigned char *der, char **err);]],
-    ngx_stream_lua_ffi_parse_pem_cert = [[
-void *ngx_stream_lua_ffi_parse_pem_cert(const unsigned char *pem,
-    size_t pem_len, char **err);]],
-    ngx_stream_lua_ffi_parse_der_cert = [[
-void *ngx_stream_lua_ffi_parse_der_cert(const unsigned char *der,
-    size_t der_len, char **err);]],
-    ngx_stream_lua_ffi_parse_pem_priv_key = [[
-void *ngx_stream_lua_ffi_parse_pem_priv_key(const unsigned char *pem,
-    size_t pem_len, char **err);]],
-    ngx_stream_lua_ffi_parse_der_priv_key = [[
-void *ngx_stream_lua_ffi_parse_der_priv_key(const unsigned char *der,
-    size_t der_len, char **err);]],
-    ngx_stream_lua_ffi_free_cert = [[
-void ngx_stream_lua_ffi_free_cert(void *cdata);]],
-    ngx_stream_lua_ffi_free_priv_key = [[
-void ngx_stream_lua_ffi_free_priv_key(void *cdata);]],
-    ngx_stream_lua_ffi_ssl_server_name = [[
-int ngx_stream_lua_ffi_ssl_server_name(ngx_stream_lua_request_t *r,
-    char **name, size_t *namelen, char **err);]],
-    ngx_stream_lua_ffi_ssl_get_tls1_version = [[
-int ngx_stream_lua_ffi_ssl_get_tls1_version(ngx_stream_lua_request_t *r,
-    char **err);]],
-    ngx_stream_lua_ffi_ssl_raw_server_addr = [[
-int ngx_stream_lua_ffi_ssl_raw_server_addr(ngx_stream_lua_request_t *r,
-    char **addr, size_t *addrlen, int *addrtype, char **err);]],
-    ngx_stream_lua_ffi_ssl_raw_client_addr = [[
-int ngx_stream_lua_ffi_ssl_raw_client_addr(ngx_stream_lua_request_t *r,
-    char **addr, size_t *addrlen, int *addrtype, char **err);]],
-    ngx_stream_lua_ffi_ssl_server_port = [[
-int ngx_stream_lua_ffi_ssl_server_port(ngx_stream_lua_request_t *r,
-    unsigned short *server_port, char **err);]],
-    ngx_stream_lua_ffi_ssl_clear_certs = [[
-int ngx_stream_lua_ffi_ssl_clear_certs(ngx_stream_lua_request_t *r,
-    char **err);]],
-    ngx_stream_lua_ffi_ssl_set_der_certificate = [[
-int ngx_stream_lua_ffi_ssl_set_der_certificate(ngx_stream_lua_request_t *r,
-    const char *data, size_t len, char **err);]],
-    ngx_stream_lua_ffi_ssl_set_der_private_key = [[
-int ngx_stream_lua_ffi_ssl_set_der_private_key(ngx_stream_lua_request_t *r,
-    const char *data, size_t len, char **err);]],
-    ngx_stream_lua_ffi_set_cert = [[
-int ngx_stream_lua_ffi_set_cert(void *r, void *cdata, char **err);]],
-    ngx_stream_lua_ffi_set_priv_key = [[
-int ngx_stream_lua_ffi_set_priv_key(void *r, void *cdata, char **err);]],
-    ngx_stream_lua_ffi_ssl_verify_client = [[
-int ngx_stream_lua_ffi_ssl_verify_client(void *r,
-    void *client_certs, void *trusted_certs, int depth, char **err);]],
-    ngx_stream_lua_ffi_ssl_client_random = [[
-int ngx_stream_lua_ffi_ssl_client_random(ngx_stream_lua_request_t *r,
-    unsigned char *out, size_t *outlen, char **err);]],
-}
-for name, decl in pairs(decls) do
-    if not pcall(function() return C[name] end) then
-        pcall(ffi.cdef, decl)
-        if not pcall(function() return C[name] end) then
-            error("ngx.ssl needs an nginx built with the stream SSL module", 2)
-        end
-    end
-end
+-- the exports, looked up once
+local X = reply.exports("ngx.ssl", "ngx_stream_lua_ffi_", {
+    cert_pem_to_der = "cert_pem_to_der",
+    key_pem_to_der = "priv_key_pem_to_der",
+    pem_cert = "parse_pem_cert",
+    der_cert = "parse_der_cert",
+    pem_key = "parse_pem_priv_key",
+    der_key = "parse_der_priv_key",
+    free_cert = "free_cert",
+    free_key = "free_priv_key",
+    sni = "ssl_server_name",
+    version = "ssl_get_tls1_version",
+    server_addr = "ssl_raw_server_addr",
+    client_addr = "ssl_raw_client_addr",
+    port = "ssl_server_port",
+    clear = "ssl_clear_certs",
+    der_cert_in = "ssl_set_der_certificate",
+    der_key_in = "ssl_set_der_private_key",
+    cert_in = "set_cert",
+    key_in = "set_priv_key",
+    verify = "ssl_verify_client",
+    random = "ssl_client_random",
+})
 
-local errmsg = base.get_errmsg_ptr()
-local get_string_buf = base.get_string_buf
-local get_size_ptr = base.get_size_ptr
-local get_request = base.get_request
-local FFI_OK, FFI_DECLINED = base.FFI_OK, base.FFI_DECLINED
-local name_out = ffi.new("char *[1]")
-local int_out = ffi.new("int[1]")
-local port_out = ffi.new("unsigned short[1]")
+local OK = base.FFI_OK
+local err_slot = reply.slot
+local scratch, size_cell, current = base.get_string_buf, base.get_size_ptr, base.get_request
+local ptr_cell, int_cell, port_cell = new("char *[1]"), new("int[1]"), new("unsigned short[1]")
 
-local function request()
-    local r = get_request()
-    if not r then
+local yes = reply.yes
+
+local function session()
+    local r = current()
+    if r == nil then
         error("no request found", 3)
     end
     return r
 end
 
-local function check_string(fname, n, v)
-    if type(v) ~= "string" then
-        error("bad argument #" .. n .. " to '" .. fname .. "' (string expected, got "
-              .. type(v) .. ")", 3)
+local function want(kind, fname, pos, v)
+    local got = type(v)
+    if got ~= kind then
+        error("bad argument #" .. pos .. " to '" .. fname .. "' (" .. kind .. " expected, got "
+              .. got .. ")", 3)
     end
-end
-
--- a C call that returns a byte count into `buf`, or a negative code with errmsg set
-local function bytes_or_err(n, buf)
-    if n > 0 then
-        return ffi_string(buf, n)
-    end
-    return nil, ffi_string(errmsg[0])
-end
-
--- a C call that returns a new object (freed by `free` when Lua collects it), or NULL
-local function object_or_err(p, free)
-    if p == nil then
-        return nil, ffi_string(errmsg[0])
-    end
-    return ffi_gc(p, free)
 end
 
 local _M = { version = base.version }
 
-_M.SSL3_VERSION = 0x0300
-_M.TLS1_VERSION = 0x0301
-_M.TLS1_1_VERSION = 0x0302
-_M.TLS1_2_VERSION = 0x0303
-_M.TLS1_3_VERSION = 0x0304
+-- the protocol versions get_tls1_version reports: constant name, wire value, display name
+local known_versions = {
+    { "SSL3_VERSION", 0x0300, "SSLv3" },
+    { "TLS1_VERSION", 0x0301, "TLSv1" },
+    { "TLS1_1_VERSION", 0x0302, "TLSv1.1" },
+    { "TLS1_2_VERSION", 0x0303, "TLSv1.2" },
+    { "TLS1_3_VERSION", 0x0304, "TLSv1.3" },
+}
+local display_name = {}
+for _, v in ipairs(known_versions) do
+    _M[v[1]] = v[2]
+    display_name[v[2]] = v[3]
+end
 
--- DER is shorter than its PEM, so a buffer of #pem bytes holds it
+-- conversions and parsers that need no connection; DER is never longer than its PEM, so a
+-- scratch buffer of #pem bytes holds the result
+
 function _M.cert_pem_to_der(pem)
-    check_string("cert_pem_to_der", 1, pem)
-    local buf = get_string_buf(#pem)
-    return bytes_or_err(C.ngx_stream_lua_ffi_cert_pem_to_der(pem, #pem, buf, errmsg), buf)
+    want("string", "cert_pem_to_der", 1, pem)
+    local out = scratch(#pem)
+    return reply.bytes(X.cert_pem_to_der(pem, #pem, out, err_slot), out)
 end
 
 function _M.priv_key_pem_to_der(pem, passphrase)
-    check_string("priv_key_pem_to_der", 1, pem)
+    want("string", "priv_key_pem_to_der", 1, pem)
     if passphrase ~= nil then
-        check_string("priv_key_pem_to_der", 2, passphrase)
+        want("string", "priv_key_pem_to_der", 2, passphrase)
     end
-    local buf = get_string_buf(#pem)
-    return bytes_or_err(C.ngx_stream_lua_ffi_priv_key_pem_to_der(pem, #pem, passphrase, buf,
-                                                                errmsg), buf)
+    local out = scratch(#pem)
+    return reply.bytes(X.key_pem_to_der(pem, #pem, passphrase, out, err_slot), out)
 end
 
-function _M.parse_pem_cert(pem)
-    check_string("parse_pem_cert", 1, pem)
-    return object_or_err(C.ngx_stream_lua_ffi_parse_pem_cert(pem, #pem, errmsg),
-                         C.ngx_stream_lua_ffi_free_cert)
+for fname, how in pairs {
+    parse_pem_cert = { X.pem_cert, X.free_cert },
+    parse_der_cert = { X.der_cert, X.free_cert },
+    parse_pem_priv_key = { X.pem_key, X.free_key },
+    parse_der_priv_key = { X.der_key, X.free_key },
+} do
+    local parse, free = how[1], how[2]
+    _M[fname] = function(text)
+        want("string", fname, 1, text)
+        return reply.object(parse(text, #text, err_slot), free)
+    end
 end
 
-function _M.parse_der_cert(der)
-    check_string("parse_der_cert", 1, der)
-    return object_or_err(C.ngx_stream_lua_ffi_parse_der_cert(der, #der, errmsg),
-                         C.ngx_stream_lua_ffi_free_cert)
-end
-
-function _M.parse_pem_priv_key(pem)
-    check_string("parse_pem_priv_key", 1, pem)
-    return object_or_err(C.ngx_stream_lua_ffi_parse_pem_priv_key(pem, #pem, errmsg),
-                         C.ngx_stream_lua_ffi_free_priv_key)
-end
-
-function _M.parse_der_priv_key(der)
-    check_string("parse_der_priv_key", 1, der)
-    return object_or_err(C.ngx_stream_lua_ffi_parse_der_priv_key(der, #der, errmsg),
-                         C.ngx_stream_lua_ffi_free_priv_key)
-end
-
--- the TLS connection of the session (any phase, once nginx has set TLS up)
+-- the session's TLS connection (any phase, once nginx has set TLS up)
 
 function _M.server_name()
-    local len = get_size_ptr()
-    local rc = C.ngx_stream_lua_ffi_ssl_server_name(request(), name_out, len, errmsg)
-    if rc == FFI_OK then
-        return ffi_string(name_out[0], len[0])
-    end
-    if rc == FFI_DECLINED then
-        return nil
-    end
-    return nil, ffi_string(errmsg[0])
+    local len = size_cell()
+    local status = X.sni(session(), ptr_cell, len, err_slot)
+    return reply.maybe(status, to_str, ptr_cell[0], len[0])
 end
 
-local addr_kinds = { [0] = "unix", [1] = "inet", [2] = "inet6" }
+local family = { [0] = "unix", [1] = "inet", [2] = "inet6" }
 
--- an address export's result: the raw address and its kind, or nil, nil, err
-local function raw_addr(f)
-    local len = get_size_ptr()
-    if f(request(), name_out, len, int_out, errmsg) ~= FFI_OK then
-        return nil, nil, ffi_string(errmsg[0])
+-- one of the raw address exports: the address bytes and their family, or nil, nil, err
+local function address_from(fetch)
+    local len = size_cell()
+    if fetch(session(), ptr_cell, len, int_cell, err_slot) ~= OK then
+        return nil, nil, reply.err()
     end
-    local kind = addr_kinds[int_out[0]]
-    if not kind then
-        return nil, nil, "unknown address type: " .. int_out[0]
+    local kind = family[int_cell[0]]
+    if kind == nil then
+        return nil, nil, "unknown address type: " .. int_cell[0]
     end
-    return ffi_string(name_out[0], len[0]), kind
+    return to_str(ptr_cell[0], len[0]), kind
 end
 
 function _M.raw_server_addr()
-    return raw_addr(C.ngx_stream_lua_ffi_ssl_raw_server_addr)
+    return address_from(X.server_addr)
 end
 
 function _M.raw_client_addr()
-    return raw_addr(C.ngx_stream_lua_ffi_ssl_raw_client_addr)
+    return address_from(X.client_addr)
 end
 
 function _M.server_port()
-    if C.ngx_stream_lua_ffi_ssl_server_port(request(), port_out, errmsg) ~= FFI_OK then
-        return nil, ffi_string(errmsg[0])
-    end
-    return port_out[0]
+    return reply.ok(X.port(session(), port_cell, err_slot), tonumber, port_cell[0])
 end
 
 function _M.get_tls1_version()
-    local v = tonumber(C.ngx_stream_lua_ffi_ssl_get_tls1_version(request(), errmsg))
-    if v >= 0 then
-        return v
+    local v = tonumber(X.version(session(), err_slot))
+    if v < 0 then
+        return reply.failed()
     end
-    return nil, ffi_string(errmsg[0])
+    return v
 end
-
-local version_names = {
-    [_M.SSL3_VERSION] = "SSLv3",
-    [_M.TLS1_VERSION] = "TLSv1",
-    [_M.TLS1_1_VERSION] = "TLSv1.1",
-    [_M.TLS1_2_VERSION] = "TLSv1.2",
-    [_M.TLS1_3_VERSION] = "TLSv1.3",
-}
 
 function _M.get_tls1_version_str()
     local v, err = _M.get_tls1_version()
-    if not v then
+    if v == nil then
         return nil, err
     end
-    local name = version_names[v]
-    if not name then
+    local shown = display_name[v]
+    if shown == nil then
         return nil, "unknown version"
     end
-    return name
+    return shown
 end
 
--- the certificate and key the connection presents (meant for ssl_certificate_by_lua*; on an
--- established connection they change nothing the client sees)
-
-local function ok_or_err(rc)
-    if rc == FFI_OK then
-        return true
-    end
-    return nil, ffi_string(errmsg[0])
-end
-
-local function check_cdata(fname, v)
-    if type(v) ~= "cdata" then
-        error("bad argument #1 to '" .. fname .. "' (cdata expected, got " .. type(v) .. ")", 3)
-    end
-end
+-- what the connection presents (meant for ssl_certificate_by_lua*; on an established
+-- connection they change nothing the client sees)
 
 function _M.clear_certs()
-    return ok_or_err(C.ngx_stream_lua_ffi_ssl_clear_certs(request(), errmsg))
+    return reply.ok(X.clear(session(), err_slot), yes)
 end
 
-function _M.set_der_cert(der)
-    local r = request()
-    check_string("set_der_cert", 1, der)
-    return ok_or_err(C.ngx_stream_lua_ffi_ssl_set_der_certificate(r, der, #der, errmsg))
-end
-
-function _M.set_der_priv_key(der)
-    local r = request()
-    check_string("set_der_priv_key", 1, der)
-    return ok_or_err(C.ngx_stream_lua_ffi_ssl_set_der_private_key(r, der, #der, errmsg))
-end
-
-function _M.set_cert(cert)
-    local r = request()
-    check_cdata("set_cert", cert)
-    return ok_or_err(C.ngx_stream_lua_ffi_set_cert(r, cert, errmsg))
-end
-
-function _M.set_priv_key(key)
-    local r = request()
-    check_cdata("set_priv_key", key)
-    return ok_or_err(C.ngx_stream_lua_ffi_set_priv_key(r, key, errmsg))
+-- setters taking DER bytes (string) or a parsed object (cdata); the session is looked up
+-- before the argument is checked
+for fname, how in pairs {
+    set_der_cert = { "string", X.der_cert_in },
+    set_der_priv_key = { "string", X.der_key_in },
+    set_cert = { "cdata", X.cert_in },
+    set_priv_key = { "cdata", X.key_in },
+} do
+    local kind, install = how[1], how[2]
+    if kind == "string" then
+        _M[fname] = function(der)
+            local r = session()
+            want(kind, fname, 1, der)
+            return reply.ok(install(r, der, #der, err_slot), yes)
+        end
+    else
+        _M[fname] = function(obj)
+            local r = session()
+            want(kind, fname, 1, obj)
+            return reply.ok(install(r, obj, err_slot), yes)
+        end
+    end
 end
 
 -- asks the client for a certificate, checked against `client_certs` (a parsed chain whose
 -- subjects are the CAs the server names) and `trusted_certs` (the CAs it trusts), up to
 -- `depth` (-1: OpenSSL's default); only in ssl_certificate_by_lua*
 function _M.verify_client(client_certs, depth, trusted_certs)
-    return ok_or_err(C.ngx_stream_lua_ffi_ssl_verify_client(request(), client_certs,
-                                                           trusted_certs, depth or -1,
-                                                           errmsg))
+    local status = X.verify(session(), client_certs, trusted_certs, depth or -1, err_slot)
+    return reply.ok(status, yes)
 end
 
--- outlen 0 asks for the random's length
-function _M.get_client_random(outlen)
-    local r = request()
-    outlen = outlen or 32
-    local buf = get_string_buf(outlen)
-    local len = get_size_ptr()
-    len[0] = outlen
-    if C.ngx_stream_lua_ffi_ssl_client_random(r, buf, len, errmsg) ~= FFI_OK then
-        return nil, ffi_string(errmsg[0])
+-- size 0 asks how long the random is
+function _M.get_client_random(size)
+    local r = session()
+    size = size or 32
+    local out, len = scratch(size), size_cell()
+    len[0] = size
+    if X.random(r, out, len, err_slot) ~= OK then
+        return reply.failed()
     end
-    if outlen == 0 then
+    if size == 0 then
         return tonumber(len[0])
     end
-    return ffi_string(buf, len[0])
+    return to_str(out, len[0])
 end
 
 return _M
