@@ -10,7 +10,7 @@ use crate::runtime::code::Code;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::{self, Outcome};
 use crate::runtime::session::Session;
-use crate::runtime::thread::{with_thread, Thread, ThreadKey};
+use crate::runtime::thread::{with_thread, ThreadKey};
 use crate::runtime::vm::{Vm, VmRef};
 use crate::sys::stream::StreamSession;
 
@@ -19,7 +19,7 @@ pub struct LiveSession(NonNull<Session>);
 
 /// How the request socket hands over the thread waiting in its `peek` (none when no thread
 /// waits there). The API layer registers it (`set_take_peeker`): the runtime does not name it.
-pub type TakePeeker = unsafe fn(*mut Session) -> *mut Thread;
+pub type TakePeeker = fn(&mut Session) -> Option<ThreadKey>;
 
 static TAKE_PEEKER: std::sync::OnceLock<TakePeeker> = std::sync::OnceLock::new();
 
@@ -114,9 +114,7 @@ impl LiveSession {
     /// when no thread waits there.
     pub fn wake_peeker(&self, data: &[u8]) -> Option<Woken> {
         let take = TAKE_PEEKER.get()?;
-        // SAFETY: the session is live (the handle's contract).
-        let t = unsafe { take(self.as_ptr()) };
-        let key = self.with(|s| s.threads.iter().find(|th| std::ptr::eq(&***th, t)).map(|th| th.key))?;
+        let key = self.with(take)?;
         with_thread(key, |th| {
             th.stop_waiting();
             th.resume_values().push_bytes(data);

@@ -335,19 +335,6 @@ pub fn wake_key(sess: LiveSession, key: ThreadKey, nargs: c_int) {
     }
 }
 
-/// `wake_key` for callers that hold the session and thread as pointers (the UDP socket's
-/// resolver answer, `ngx.flush(true)`'s waiters).
-///
-/// # Safety
-/// `sess` is a live session and `t` one of its threads (ended ones included).
-pub unsafe fn wake(sess: *mut Session, t: *mut Thread, nargs: c_int) {
-    // SAFETY: the caller's contract.
-    let (sess, key) = unsafe { (LiveSession::from_raw(sess), (*t).key) };
-    if let Some(sess) = sess {
-        wake_key(sess, key, nargs);
-    }
-}
-
 /// Resumes the thread named `key` with the values `push` leaves on its coroutine (it returns
 /// how many), as `wake` does; nothing happens when the thread has ended or its session went.
 /// Its wait is over: its cancel function is dropped unrun.

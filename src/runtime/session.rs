@@ -4,7 +4,7 @@
 use std::ffi::c_int;
 use std::ptr;
 
-use crate::runtime::thread::{thread_ptr, Status as ThreadStatus, Thread, ThreadKey};
+use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
 use crate::sys::stream::StreamInfo;
 use crate::sys::*;
 
@@ -68,9 +68,6 @@ pub struct Session {
     pub threads: Vec<Box<Thread>>,
     /// The thread Lua code runs in right now (`ThreadKey::NONE` before the first resume).
     pub current: ThreadKey,
-    /// The same thread as an identity, kept by `set_cur` for the socket code that still
-    /// reads it (`api/socket/{resolve,downstream}.rs`); the runtime reads `current`.
-    pub cur: *mut Thread,
     /// Threads ready to run again (with how many values they are resumed), in order.
     pub posted: std::collections::VecDeque<(ThreadKey, c_int)>,
     /// A thread just spawned, to run before its parent (with its argument count).
@@ -196,7 +193,6 @@ impl Session {
     /// Makes the thread `key` the one Lua code runs in.
     pub fn set_cur(&mut self, key: ThreadKey) {
         self.current = key;
-        self.cur = thread_ptr(key).unwrap_or(ptr::null_mut());
     }
 
     /// Whether some thread of the session waits for an event.
@@ -292,7 +288,6 @@ impl Session {
             phase,
             threads: Vec::new(),
             current: ThreadKey::NONE,
-            cur: ptr::null_mut(),
             posted: Default::default(),
             spawned: None,
             co_op: None,
