@@ -8,8 +8,8 @@ use crate::runtime::downstream::{event_session, ignore_event, write};
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::wake_key;
-use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::{with_thread, Thread, ThreadKey};
+use crate::runtime::session::Phase;
+use crate::runtime::thread::{with_thread, ThreadKey};
 use crate::sys::*;
 
 lua_calls! {
@@ -198,7 +198,7 @@ fn wait_flushed(c: &mut Call, sess: SessionRef, conn: Conn) -> LuaResult {
         return c.fail(b"connection broken");
     }
     let key = sess.with_thread(|thread, _| {
-        thread.pending = Some(cancel_flush);
+        thread.wait_in_session(cancel_flush);
         thread.key
     });
     sess.with(|s| s.flush_waiters.push(key));
@@ -211,9 +211,7 @@ fn stop_flush_wait(conn: Conn) {
     conn.set_handler(Dir::Write, Some(ignore_event));
 }
 
-unsafe fn cancel_flush(sess: *mut Session, t: *mut Thread) {
-    // SAFETY: the session of a waiting thread is live, and so is the thread.
-    let (Some(sess), key) = (unsafe { (LiveSession::from_raw(sess), (*t).key) }) else { return };
+fn cancel_flush(sess: &LiveSession, key: ThreadKey) {
     sess.with(|s| {
         s.flush_waiters.retain(|w| *w != key);
         if let (true, Some(conn)) = (s.flush_waiters.is_empty(), s.downstream()) {

@@ -290,7 +290,6 @@ fn thread_ended(sess: SessionRef<'_>, t: ThreadKey) {
         p.waits_on_threads.then(|| {
             // its wait is over: its cancel function goes unrun
             p.pending = None;
-            p.on_cancel = None;
             p.waits_on_threads = false;
             p.co_state()
         })
@@ -318,7 +317,6 @@ fn stop_children_wait(sess: &mut Session, parent: ThreadKey) {
 pub fn wake_key(sess: LiveSession, key: ThreadKey, nargs: c_int) {
     let found = with_thread(key, |t| {
         t.pending = None;
-        t.on_cancel = None;
     });
     if found.is_none() {
         return;

@@ -8,7 +8,6 @@
 //! object only names its session, so a socket of an ended session reads as closed.
 
 use std::ffi::{c_int, c_void, CStr};
-use std::ptr;
 
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
@@ -22,7 +21,7 @@ use crate::runtime::downstream::{event_session, ignore_event};
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::{Thread, ThreadKey};
+use crate::runtime::thread::ThreadKey;
 use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::*;
 
@@ -295,7 +294,7 @@ fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
         }
         Start::Wait => {
             let mut reader = Waiter::new();
-            reader.park(sess, cancel_read, ptr::null_mut());
+            reader.park_in_session(sess, cancel_read);
             with_sock(sess, |rs| rs.reader = reader);
             yield_values(0)
         }
@@ -313,9 +312,7 @@ fn end_read(s: &mut Session) -> Option<Parked> {
     reader
 }
 
-unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
-    // SAFETY: the session of a waiting thread is live.
-    let Some(sess) = (unsafe { LiveSession::from_raw(sess) }) else { return };
+fn cancel_read(sess: &LiveSession, _t: ThreadKey) {
     sess.with(|s| {
         if let Some(rs) = req_sock(s) {
             rs.reader.forget();
@@ -441,7 +438,7 @@ fn peek_impl(c: &mut Call) -> LuaResult {
         (s as *mut Session as *mut c_void, s.log(), s.in_handler)
     });
     sess.with_thread(|thread, _| {
-        thread.pending = Some(cancel_peek);
+        thread.wait_in_session(cancel_peek);
         if !in_handler {
             // a wait started from an event (after a sleep, ...): let the preread phase run
             thread.sleep_ev.post(run_phases, sp, log);
@@ -458,9 +455,7 @@ pub fn take_peeker(s: &mut Session) -> Option<ThreadKey> {
 
 /// The thread waiting in `peek` is killed or its session ends (its own events, the posted
 /// phase run among them, go with the thread's cancel).
-unsafe fn cancel_peek(sess: *mut Session, _t: *mut Thread) {
-    // SAFETY: the session of a waiting thread is live.
-    let Some(sess) = (unsafe { LiveSession::from_raw(sess) }) else { return };
+fn cancel_peek(sess: &LiveSession, _t: ThreadKey) {
     sess.with(|s| {
         s.peek_need = None;
         take_peeker(s);
@@ -569,7 +564,7 @@ fn send_impl(c: &mut Call) -> LuaResult {
                 return c.fail(b"failed to wait for the client");
             }
             let mut writer = Waiter::new();
-            writer.park(sess, cancel_send, ptr::null_mut());
+            writer.park_in_session(sess, cancel_send);
             with_sock(sess, |rs| {
                 rs.writer = writer;
                 rs.out_len = len;
@@ -621,9 +616,7 @@ fn stop_send_wait(s: &mut Session) {
     }
 }
 
-unsafe fn cancel_send(sess: *mut Session, _t: *mut Thread) {
-    // SAFETY: the session of a waiting thread is live.
-    let Some(sess) = (unsafe { LiveSession::from_raw(sess) }) else { return };
+fn cancel_send(sess: &LiveSession, _t: ThreadKey) {
     sess.with(|s| {
         stop_send_wait(s);
         if let Some(rs) = req_sock(s) {
