@@ -9,7 +9,7 @@ use std::ptr::NonNull;
 use crate::runtime::code::Code;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::{self, Outcome};
-use crate::runtime::session::Session;
+use crate::runtime::session::{session_ptr, Session, SessionKey};
 use crate::runtime::thread::{with_thread, ThreadKey};
 use crate::runtime::vm::{Vm, VmRef};
 use crate::sys::stream::StreamSession;
@@ -38,6 +38,13 @@ impl LiveSession {
     /// handle is used (the nginx callback that made it, until `finalize`).
     pub unsafe fn from_raw(sess: *mut Session) -> Option<LiveSession> {
         NonNull::new(sess).map(LiveSession)
+    }
+
+    /// The session named `key`, while it is live (none once it went). The session table
+    /// holds only live sessions (a session leaves it in its Drop), so the handle is valid as
+    /// `from_raw` requires for as long as the caller's nginx callback runs.
+    pub fn by_key(key: SessionKey) -> Option<LiveSession> {
+        session_ptr(key).map(LiveSession)
     }
 
     /// The context of `s`, if Lua has run for it (else `s` back). The context owns the nginx

@@ -343,8 +343,7 @@ pub fn wake_thread(key: ThreadKey, push: impl FnOnce(&mut Call) -> c_int) {
         (t.sess, n)
     });
     let Some((sess, n)) = found else { return };
-    // SAFETY: the thread was in the table, so its session (which owns it) is live.
-    if let Some(sess) = unsafe { LiveSession::from_raw(sess) } {
+    if let Some(sess) = LiveSession::by_key(sess) {
         wake_key(sess, key, n);
     }
 }

@@ -10,7 +10,7 @@ use std::ffi::c_int;
 use std::ptr::NonNull;
 
 use crate::runtime::live::LiveSession;
-use crate::runtime::session::Session;
+use crate::runtime::session::SessionKey;
 use crate::sys::co_state::CoState;
 use crate::sys::key_timer::KeyTimer;
 use crate::sys::registry::{self, Key, Slots};
@@ -89,12 +89,13 @@ pub struct Thread {
     pub wake_ev: KeyTimer,
     /// Its name in the worker's thread table while its coroutine is anchored.
     pub key: ThreadKey,
-    pub sess: *mut Session,
+    /// The session that owns the thread.
+    pub sess: SessionKey,
 }
 
 impl Thread {
     pub fn new(
-        sess: *mut Session,
+        sess: SessionKey,
         main: MainState,
         co: *mut lua_State,
         co_ref: c_int,
@@ -134,9 +135,7 @@ impl Thread {
     /// key): the session owns the thread, so it is live whenever the thread's wait is cancelled.
     pub fn wait_in_session(&mut self, on_cancel: impl FnOnce(&LiveSession, ThreadKey) + 'static) {
         self.wait_with(move |t| {
-            // SAFETY: a thread's session owns it and outlives it (`sess` is set at creation),
-            // and a cancel runs while the thread is live.
-            if let Some(sess) = unsafe { LiveSession::from_raw(t.sess) } {
+            if let Some(sess) = LiveSession::by_key(t.sess) {
                 on_cancel(&sess, t.key);
             }
         });
