@@ -136,14 +136,14 @@ impl LiveSession {
 
     /// While Lua runs, client read events only watch for an abort (`lua_check_client_abort`).
     pub fn idle_read_handler(&self) {
-        // SAFETY: the session and its connection are live.
-        unsafe { crate::api::abort::idle_read_handler(self.as_ptr()) }
+        self.with(|s| crate::api::abort::watch_client(s))
     }
 
     /// nginx's own read handler comes back (the phases read again).
     pub fn restore_read_handler(&self) {
-        // SAFETY: the session's connection is live.
-        unsafe { crate::api::abort::restore_read_handler(self.stream().connection()) }
+        if let Some(conn) = self.with(|s| s.downstream()) {
+            crate::api::abort::restore_read_handler(conn);
+        }
     }
 
     /// Runs the session's phases again (see `StreamSession::run_phases`); it may end there.
