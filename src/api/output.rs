@@ -197,7 +197,7 @@ fn wait_flushed(c: &mut Call, sess: SessionRef, conn: Conn) -> LuaResult {
         }
         return c.fail(b"connection broken");
     }
-    let key = sess.with_thread(|thread, _| {
+    let key = sess.with_thread(|thread| {
         thread.wait_in_session(cancel_flush);
         thread.key
     });

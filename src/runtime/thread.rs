@@ -38,11 +38,6 @@ pub fn thread_live(key: ThreadKey) -> bool {
     THREADS.with(|t| t.borrow().get(key).is_some())
 }
 
-/// The thread named `key`, as an identity (compared, never dereferenced here).
-pub fn thread_ptr(key: ThreadKey) -> Option<*mut Thread> {
-    THREADS.with(|t| t.borrow().get(key)).map(NonNull::as_ptr)
-}
-
 /// Lets go of the worker's thread table (the worker exits).
 pub fn release_registry() {
     THREADS.with(|t| t.borrow_mut().clear());

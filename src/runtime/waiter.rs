@@ -38,7 +38,7 @@ impl Waiter {
     /// Parks the running thread of `sess` here: `on_cancel` runs if the thread is killed or
     /// the session ends before the event comes.
     pub fn park_with(&mut self, sess: SessionRef, on_cancel: impl FnOnce(&mut Thread) + 'static) {
-        sess.with_thread(|thread, _| {
+        sess.with_thread(|thread| {
             thread.wait_with(on_cancel);
             self.0 = Some(thread.key);
         });
@@ -46,7 +46,7 @@ impl Waiter {
 
     /// `park_with` for a cancel that works on the session (see `Thread::wait_in_session`).
     pub fn park_in_session(&mut self, sess: SessionRef, on_cancel: impl FnOnce(&LiveSession, ThreadKey) + 'static) {
-        sess.with_thread(|thread, _| {
+        sess.with_thread(|thread| {
             thread.wait_in_session(on_cancel);
             self.0 = Some(thread.key);
         });

@@ -437,7 +437,7 @@ fn peek_impl(c: &mut Call) -> LuaResult {
         req_sock(s).expect("the session's request socket").peeker = Some(t);
         (s as *mut Session as *mut c_void, s.log(), s.in_handler)
     });
-    sess.with_thread(|thread, _| {
+    sess.with_thread(|thread| {
         thread.wait_in_session(cancel_peek);
         if !in_handler {
             // a wait started from an event (after a sleep, ...): let the preread phase run
