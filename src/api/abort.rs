@@ -36,26 +36,11 @@ pub fn watch_client(s: &Session) {
     }
 }
 
-/// `watch_client` for the phase handlers' raw session.
-///
-/// # Safety
-/// `sess` is a live session with a connection.
-pub unsafe fn idle_read_handler(sess: *mut Session) {
-    // SAFETY: the caller's contract.
-    watch_client(unsafe { &*sess })
-}
-
 /// The preread Lua is done: nginx's own read handler comes back, and an abort check posted
 /// meanwhile must not run it (that would re-run the phases).
-///
-/// # Safety
-/// `c` is a live connection.
-pub unsafe fn restore_read_handler(c: *mut ngx_connection_t) {
-    // SAFETY: the caller's contract.
-    if let Some(conn) = unsafe { Conn::from_raw(c) } {
-        conn.unpost(Dir::Read);
-        conn.set_handler(Dir::Read, Some(ngx_stream_session_handler));
-    }
+pub fn restore_read_handler(conn: Conn) {
+    conn.unpost(Dir::Read);
+    conn.set_handler(Dir::Read, Some(ngx_stream_session_handler));
 }
 
 unsafe extern "C" fn check_abort(rev: *mut ngx_event_t) {

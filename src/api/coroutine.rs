@@ -134,7 +134,7 @@ fn yield_impl(c: &mut Call) -> LuaResult {
     let n = c.top();
     c.ensure_yieldable()?;
     if let Some(sess) = session_of(c) {
-        if sess.with_thread(|t, _| t.coroutine && c.is_running(t.co)) {
+        if sess.with_thread(|t| t.coroutine && c.is_running(t.co)) {
             sess.with(|s| s.co_op = Some(CoOp::Yield(n)));
         }
     }

@@ -7,8 +7,9 @@ use crate::lua_calls;
 use crate::runtime::downstream::{event_session, ignore_event, write};
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
-use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::{Thread, ThreadKey};
+use crate::runtime::scheduler::wake_key;
+use crate::runtime::session::Phase;
+use crate::runtime::thread::{with_thread, ThreadKey};
 use crate::sys::*;
 
 lua_calls! {
@@ -196,8 +197,8 @@ fn wait_flushed(c: &mut Call, sess: SessionRef, conn: Conn) -> LuaResult {
         }
         return c.fail(b"connection broken");
     }
-    let key = sess.with_thread(|thread, _| {
-        thread.pending = Some(cancel_flush);
+    let key = sess.with_thread(|thread| {
+        thread.wait_in_session(cancel_flush);
         thread.key
     });
     sess.with(|s| s.flush_waiters.push(key));
@@ -210,9 +211,7 @@ fn stop_flush_wait(conn: Conn) {
     conn.set_handler(Dir::Write, Some(ignore_event));
 }
 
-unsafe fn cancel_flush(sess: *mut Session, t: *mut Thread) {
-    // SAFETY: the session of a waiting thread is live, and so is the thread.
-    let (Some(sess), key) = (unsafe { (LiveSession::from_raw(sess), (*t).key) }) else { return };
+fn cancel_flush(sess: &LiveSession, key: ThreadKey) {
     sess.with(|s| {
         s.flush_waiters.retain(|w| *w != key);
         if let (true, Some(conn)) = (s.flush_waiters.is_empty(), s.downstream()) {
@@ -227,7 +226,7 @@ unsafe extern "C" fn on_flush_writable(wev: *mut ngx_event_t) {
         // SAFETY: wev is the write event of a live session's connection.
         let Some(sess) = (unsafe { event_session(wev) }) else { return };
         if let Some(err) = flush_ready(&sess) {
-            wake_flushers(&sess, err);
+            wake_flushers(sess, err);
         }
     })
 }
@@ -263,7 +262,7 @@ fn flush_ready(sess: &LiveSession) -> Option<Option<&'static [u8]>> {
 
 /// Ends every flush wait with `1` or `nil, err`: the threads run in the order they were
 /// created (the entry thread first), one after another.
-fn wake_flushers(sess: &LiveSession, err: Option<&[u8]>) {
+fn wake_flushers(sess: LiveSession, err: Option<&[u8]>) {
     let waiting = sess.with(|s| {
         let waiters = std::mem::take(&mut s.flush_waiters);
         if let Some(conn) = s.downstream() {
@@ -271,33 +270,33 @@ fn wake_flushers(sess: &LiveSession, err: Option<&[u8]>) {
         }
         let mut waiting = Vec::with_capacity(waiters.len());
         for thread in s.threads.iter_mut() {
-            let t = &mut **thread as *mut Thread;
             if waiters.contains(&thread.key) {
                 thread.pending = None;
-                waiting.push((t, thread.key, thread.co));
+                waiting.push(thread.key);
             }
         }
         waiting
     });
     // the results are pushed with the session not borrowed: a push may run the GC
-    let ready: Vec<(*mut Thread, ThreadKey, c_int)> = waiting
+    let ready: Vec<(ThreadKey, c_int)> = waiting
         .into_iter()
-        .map(|(t, key, co)| {
-            // SAFETY: a waiting thread's coroutine is suspended in its yield, so what is
-            // pushed on it is what the yield returns.
-            let mut co = unsafe { Call::nested(co) };
-            let n = match err {
-                Some(e) => co.fail(e).unwrap_or(2),
-                None => {
-                    co.push_int(1);
-                    1
+        .filter_map(|key| {
+            // a waiting thread's coroutine is suspended in its yield, so what is pushed on it
+            // is what the yield returns
+            let n = with_thread(key, |t| {
+                let mut co = t.resume_values();
+                match err {
+                    Some(e) => co.fail(e).unwrap_or(2),
+                    None => {
+                        co.push_int(1);
+                        1
+                    }
                 }
-            };
-            (t, key, n)
+            })?;
+            Some((key, n))
         })
         .collect();
-    let Some(&(first, _, n)) = ready.first() else { return };
-    sess.with(|s| s.posted.extend(ready[1..].iter().map(|&(_, key, n)| (key, n))));
-    // SAFETY: first is one of the session's threads, its results pushed.
-    unsafe { crate::runtime::scheduler::wake(sess.as_ptr(), first, n) }
+    let Some(&(first, n)) = ready.first() else { return };
+    sess.with(|s| s.posted.extend(ready[1..].iter().copied()));
+    wake_key(sess, first, n)
 }

@@ -11,7 +11,7 @@ use std::rc::{Rc, Weak};
 use crate::api::exports::session;
 use crate::runtime::scheduler::wake_thread;
 use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::{thread_ptr, with_thread, Thread, ThreadKey};
+use crate::runtime::thread::{thread_live, with_thread, Thread, ThreadKey};
 use crate::sys::*;
 
 /// What Lua's semaphore object points at. The state is shared with the posted wake-up (which
@@ -161,7 +161,7 @@ fn wake_all(sem: &State) {
     }
     while sem.resources.get() > 0 {
         let Some(key) = sem.waiters.borrow_mut().pop_front() else { break };
-        if thread_ptr(key).is_none() {
+        if !thread_live(key) {
             // (a waiter that went away leaves the queue first; never wake nothing)
             continue;
         }

@@ -29,7 +29,7 @@ fn sleep_impl(c: &mut Call) -> LuaResult {
         log.debug("lua clean up the timer for pending ngx.sleep");
         return Err(e);
     }
-    sess.with_thread(|thread, _| {
+    sess.with_thread(|thread| {
         let key = thread.key.raw();
         if delay == 0 {
             // upstream's wording on a stock nginx (no delayed-events patch)

@@ -131,7 +131,7 @@ fn wait_impl(c: &mut Call) -> LuaResult {
     }
     c.ensure_yieldable()?;
     c.pop(c.top());
-    sess.with_thread(|me, _| {
+    sess.with_thread(|me| {
         me.waits_on_threads = true;
         // cancelled (killed, or its session ends): it waits on nothing any more, and its
         // children, finding it so, keep their results

@@ -53,12 +53,8 @@ impl<'c> SessionRef<'c> {
     }
 
     /// The same thread-of-control borrow for the running thread.
-    pub fn with_thread<R>(self, f: impl FnOnce(&mut Thread, *mut Thread) -> R) -> R {
-        self.with(|s| {
-            let t = s.cur_thread().expect("Lua runs in a thread of its session");
-            let p = &mut *t as *mut Thread;
-            f(t, p)
-        })
+    pub fn with_thread<R>(self, f: impl FnOnce(&mut Thread) -> R) -> R {
+        self.with(|s| f(s.cur_thread().expect("Lua runs in a thread of its session")))
     }
 
     /// The main state of the VM the session runs in, with the session's own VM (code cache

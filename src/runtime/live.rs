@@ -9,8 +9,8 @@ use std::ptr::NonNull;
 use crate::runtime::code::Code;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::{self, Outcome};
-use crate::runtime::session::Session;
-use crate::runtime::thread::{with_thread, Thread, ThreadKey};
+use crate::runtime::session::{session_ptr, Session, SessionKey};
+use crate::runtime::thread::{with_thread, ThreadKey};
 use crate::runtime::vm::{Vm, VmRef};
 use crate::sys::stream::StreamSession;
 
@@ -19,7 +19,7 @@ pub struct LiveSession(NonNull<Session>);
 
 /// How the request socket hands over the thread waiting in its `peek` (none when no thread
 /// waits there). The API layer registers it (`set_take_peeker`): the runtime does not name it.
-pub type TakePeeker = unsafe fn(*mut Session) -> *mut Thread;
+pub type TakePeeker = fn(&mut Session) -> Option<ThreadKey>;
 
 static TAKE_PEEKER: std::sync::OnceLock<TakePeeker> = std::sync::OnceLock::new();
 
@@ -38,6 +38,13 @@ impl LiveSession {
     /// handle is used (the nginx callback that made it, until `finalize`).
     pub unsafe fn from_raw(sess: *mut Session) -> Option<LiveSession> {
         NonNull::new(sess).map(LiveSession)
+    }
+
+    /// The session named `key`, while it is live (none once it went). The session table
+    /// holds only live sessions (a session leaves it in its Drop), so the handle is valid as
+    /// `from_raw` requires for as long as the caller's nginx callback runs.
+    pub fn by_key(key: SessionKey) -> Option<LiveSession> {
+        session_ptr(key).map(LiveSession)
     }
 
     /// The context of `s`, if Lua has run for it (else `s` back). The context owns the nginx
@@ -114,9 +121,7 @@ impl LiveSession {
     /// when no thread waits there.
     pub fn wake_peeker(&self, data: &[u8]) -> Option<Woken> {
         let take = TAKE_PEEKER.get()?;
-        // SAFETY: the session is live (the handle's contract).
-        let t = unsafe { take(self.as_ptr()) };
-        let key = self.with(|s| s.threads.iter().find(|th| std::ptr::eq(&***th, t)).map(|th| th.key))?;
+        let key = self.with(take)?;
         with_thread(key, |th| {
             th.stop_waiting();
             th.resume_values().push_bytes(data);
@@ -131,14 +136,14 @@ impl LiveSession {
 
     /// While Lua runs, client read events only watch for an abort (`lua_check_client_abort`).
     pub fn idle_read_handler(&self) {
-        // SAFETY: the session and its connection are live.
-        unsafe { crate::api::abort::idle_read_handler(self.as_ptr()) }
+        self.with(|s| crate::api::abort::watch_client(s))
     }
 
     /// nginx's own read handler comes back (the phases read again).
     pub fn restore_read_handler(&self) {
-        // SAFETY: the session's connection is live.
-        unsafe { crate::api::abort::restore_read_handler(self.stream().connection()) }
+        if let Some(conn) = self.with(|s| s.downstream()) {
+            crate::api::abort::restore_read_handler(conn);
+        }
     }
 
     /// Runs the session's phases again (see `StreamSession::run_phases`); it may end there.

@@ -290,7 +290,6 @@ fn thread_ended(sess: SessionRef<'_>, t: ThreadKey) {
         p.waits_on_threads.then(|| {
             // its wait is over: its cancel function goes unrun
             p.pending = None;
-            p.on_cancel = None;
             p.waits_on_threads = false;
             p.co_state()
         })
@@ -318,7 +317,6 @@ fn stop_children_wait(sess: &mut Session, parent: ThreadKey) {
 pub fn wake_key(sess: LiveSession, key: ThreadKey, nargs: c_int) {
     let found = with_thread(key, |t| {
         t.pending = None;
-        t.on_cancel = None;
     });
     if found.is_none() {
         return;
@@ -335,19 +333,6 @@ pub fn wake_key(sess: LiveSession, key: ThreadKey, nargs: c_int) {
     }
 }
 
-/// `wake_key` for callers that hold the session and thread as pointers (the UDP socket's
-/// resolver answer, `ngx.flush(true)`'s waiters).
-///
-/// # Safety
-/// `sess` is a live session and `t` one of its threads (ended ones included).
-pub unsafe fn wake(sess: *mut Session, t: *mut Thread, nargs: c_int) {
-    // SAFETY: the caller's contract.
-    let (sess, key) = unsafe { (LiveSession::from_raw(sess), (*t).key) };
-    if let Some(sess) = sess {
-        wake_key(sess, key, nargs);
-    }
-}
-
 /// Resumes the thread named `key` with the values `push` leaves on its coroutine (it returns
 /// how many), as `wake` does; nothing happens when the thread has ended or its session went.
 /// Its wait is over: its cancel function is dropped unrun.
@@ -358,8 +343,7 @@ pub fn wake_thread(key: ThreadKey, push: impl FnOnce(&mut Call) -> c_int) {
         (t.sess, n)
     });
     let Some((sess, n)) = found else { return };
-    // SAFETY: the thread was in the table, so its session (which owns it) is live.
-    if let Some(sess) = unsafe { LiveSession::from_raw(sess) } {
+    if let Some(sess) = LiveSession::by_key(sess) {
         wake_key(sess, key, n);
     }
 }

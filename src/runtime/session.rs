@@ -4,7 +4,8 @@
 use std::ffi::c_int;
 use std::ptr;
 
-use crate::runtime::thread::{thread_ptr, Status as ThreadStatus, Thread, ThreadKey};
+use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
+use crate::sys::registry::{Key, Slots};
 use crate::sys::stream::StreamInfo;
 use crate::sys::*;
 
@@ -59,6 +60,8 @@ pub type Cleanup = (unsafe fn(*mut std::ffi::c_void), *mut std::ffi::c_void);
 pub struct Session {
     /// Unique in the worker (see `is_live`).
     pub id: u64,
+    /// Its name in the worker's session table (how its threads reach it).
+    pub key: SessionKey,
     pub s: *mut ngx_stream_session_t,
     /// The VM's main state.
     pub l: *mut lua_State,
@@ -68,9 +71,6 @@ pub struct Session {
     pub threads: Vec<Box<Thread>>,
     /// The thread Lua code runs in right now (`ThreadKey::NONE` before the first resume).
     pub current: ThreadKey,
-    /// The same thread as an identity, kept by `set_cur` for the socket code that still
-    /// reads it (`api/socket/{resolve,downstream}.rs`); the runtime reads `current`.
-    pub cur: *mut Thread,
     /// Threads ready to run again (with how many values they are resumed), in order.
     pub posted: std::collections::VecDeque<(ThreadKey, c_int)>,
     /// A thread just spawned, to run before its parent (with its argument count).
@@ -151,6 +151,17 @@ thread_local! {
     /// "that session ended" from "another session owns me" (addresses get reused).
     static LIVE: std::cell::RefCell<std::collections::HashSet<u64>> = Default::default();
     static NEXT_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
+    /// The worker's sessions, by key: a thread names its session by key, and finds nothing
+    /// once the session went.
+    static SESSIONS: std::cell::RefCell<Slots<Session>> = Default::default();
+}
+
+/// The name of a live session in the worker's session table.
+pub type SessionKey = Key;
+
+/// The session named `key`, while it is live (an identity: `LiveSession::by_key` holds it).
+pub fn session_ptr(key: SessionKey) -> Option<std::ptr::NonNull<Session>> {
+    SESSIONS.with(|t| t.borrow().get(key))
 }
 
 /// Whether the session with this id is alive now.
@@ -196,7 +207,6 @@ impl Session {
     /// Makes the thread `key` the one Lua code runs in.
     pub fn set_cur(&mut self, key: ThreadKey) {
         self.current = key;
-        self.cur = thread_ptr(key).unwrap_or(ptr::null_mut());
     }
 
     /// Whether some thread of the session waits for an event.
@@ -248,8 +258,7 @@ impl Session {
 
     /// Adds a thread and returns its key.
     pub fn add_thread_key(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: ThreadKey) -> ThreadKey {
-        let me = self as *mut Session;
-        let t = Thread::new(me, self.main(), co, co_ref, user, parent);
+        let t = Thread::new(self.key, self.main(), co, co_ref, user, parent);
         let key = t.key;
         self.threads.push(t);
         key
@@ -285,14 +294,14 @@ impl Session {
         code_cache: bool,
         own_vm: Option<crate::runtime::vm::VmRef>,
     ) -> Box<Session> {
-        let sess = Box::new(Session {
+        let mut sess = Box::new(Session {
             id: NEXT_ID.with(|n| n.replace(n.get() + 1)),
+            key: Key::NONE,
             s,
             l,
             phase,
             threads: Vec::new(),
             current: ThreadKey::NONE,
-            cur: ptr::null_mut(),
             posted: Default::default(),
             spawned: None,
             co_op: None,
@@ -322,6 +331,9 @@ impl Session {
             balancer: ptr::null_mut(),
         });
         LIVE.with(|l| l.borrow_mut().insert(sess.id));
+        // SAFETY: the session is boxed (a stable address: its owners keep the box, or its raw
+        // form, and never move the value out) and leaves the table in Drop, before it goes.
+        sess.key = SESSIONS.with(|t| unsafe { t.borrow_mut().insert(std::ptr::NonNull::from(&mut *sess)) });
         sess
     }
 
@@ -437,7 +449,9 @@ pub fn client_context(s: &StreamInfo) -> String {
 impl Drop for Session {
     fn drop(&mut self) {
         LIVE.with(|l| l.borrow_mut().remove(&self.id));
+        // (the threads' cancels still find the session)
         self.release_threads();
+        SESSIONS.with(|t| t.borrow_mut().remove(self.key));
         for (f, data) in std::mem::take(&mut self.cleanups).into_iter().flatten() {
             // SAFETY: each cleanup runs once, with the data its owner registered it with.
             unsafe { f(data) };

@@ -9,14 +9,12 @@ use std::cell::RefCell;
 use std::ffi::c_int;
 use std::ptr::NonNull;
 
-use crate::runtime::session::Session;
+use crate::runtime::live::LiveSession;
+use crate::runtime::session::SessionKey;
 use crate::sys::co_state::CoState;
 use crate::sys::key_timer::KeyTimer;
 use crate::sys::registry::{self, Key, Slots};
 use crate::sys::*;
-
-/// Cancels what a thread waits for (the raw form, for waits that keep raw pointers).
-pub type Cancel = unsafe fn(*mut Session, *mut Thread);
 
 /// Cancels a wait set with `Thread::wait_with`.
 pub type OnCancel = Box<dyn FnOnce(&mut Thread)>;
@@ -38,11 +36,6 @@ pub fn with_thread<R>(key: ThreadKey, f: impl FnOnce(&mut Thread) -> R) -> Optio
 /// Whether the thread named `key` is live (its coroutine anchored, in the table).
 pub fn thread_live(key: ThreadKey) -> bool {
     THREADS.with(|t| t.borrow().get(key).is_some())
-}
-
-/// The thread named `key`, as an identity (compared, never dereferenced here).
-pub fn thread_ptr(key: ThreadKey) -> Option<*mut Thread> {
-    THREADS.with(|t| t.borrow().get(key)).map(NonNull::as_ptr)
 }
 
 /// Lets go of the worker's thread table (the worker exits).
@@ -82,23 +75,22 @@ pub struct Thread {
     pub waited_by_parent: bool,
     /// This thread waits in `ngx.thread.wait` for some of its children.
     pub waits_on_threads: bool,
-    pub pending: Option<Cancel>,
-    /// What `pending` runs for a wait set with `wait_with`.
-    pub on_cancel: Option<OnCancel>,
-    /// What the thread waits on, for its cancel function (a semaphore).
-    pub wait_obj: *mut std::ffi::c_void,
+    /// The thread waits for an event: this cancels the wait if the thread is killed or its
+    /// session ends first.
+    pub pending: Option<OnCancel>,
     /// The `ngx.sleep` timer (and other one-shot events of this thread).
     pub sleep_ev: Timer,
     /// A one-shot event of this thread that names it by key (`ngx.sleep`, semaphore timeouts).
     pub wake_ev: KeyTimer,
     /// Its name in the worker's thread table while its coroutine is anchored.
     pub key: ThreadKey,
-    pub sess: *mut Session,
+    /// The session that owns the thread.
+    pub sess: SessionKey,
 }
 
 impl Thread {
     pub fn new(
-        sess: *mut Session,
+        sess: SessionKey,
         main: MainState,
         co: *mut lua_State,
         co_ref: c_int,
@@ -117,8 +109,6 @@ impl Thread {
             waited_by_parent: false,
             waits_on_threads: false,
             pending: None,
-            on_cancel: None,
-            wait_obj: std::ptr::null_mut(),
             sleep_ev: Timer::new(),
             wake_ev: KeyTimer::new(),
             key: Key::NONE,
@@ -133,8 +123,17 @@ impl Thread {
 
     /// Marks the thread waiting: `on_cancel` runs if it is killed or its session ends first.
     pub fn wait_with(&mut self, on_cancel: impl FnOnce(&mut Thread) + 'static) {
-        self.pending = Some(run_on_cancel);
-        self.on_cancel = Some(Box::new(on_cancel));
+        self.pending = Some(Box::new(on_cancel));
+    }
+
+    /// `wait_with` for a cancel that works on the thread's session (given with the thread's
+    /// key): the session owns the thread, so it is live whenever the thread's wait is cancelled.
+    pub fn wait_in_session(&mut self, on_cancel: impl FnOnce(&LiveSession, ThreadKey) + 'static) {
+        self.wait_with(move |t| {
+            if let Some(sess) = LiveSession::by_key(t.sess) {
+                on_cancel(&sess, t.key);
+            }
+        });
     }
 
     /// The thread's coroutine, as the scheduler drives it.
@@ -157,22 +156,14 @@ impl Thread {
     /// The thread's wait is over (its event came): nothing to cancel any more.
     pub fn stop_waiting(&mut self) {
         self.pending = None;
-        self.on_cancel = None;
-        self.wait_obj = std::ptr::null_mut();
         self.wake_ev.disarm();
     }
 
     /// Cancels the pending wait, if any, and the thread's own events.
     pub fn cancel_wait(&mut self) {
         if let Some(cancel) = self.pending.take() {
-            match self.on_cancel.take() {
-                Some(f) => f(self),
-                // SAFETY: the cancel function matches the wait that set it, and is given this
-                // live thread and the session that owns it.
-                None => unsafe { cancel(self.sess, self) },
-            }
+            cancel(self);
         }
-        self.on_cancel = None;
         self.sleep_ev.disarm();
         self.wake_ev.disarm();
     }
@@ -197,6 +188,3 @@ impl Drop for Thread {
         THREADS.with(|t| t.borrow_mut().remove(self.key));
     }
 }
-
-/// The `Cancel` of waits set with `wait_with` (`cancel_wait` runs their `on_cancel`).
-fn run_on_cancel(_sess: *mut Session, _t: *mut Thread) {}

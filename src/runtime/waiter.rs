@@ -1,14 +1,15 @@
 //! `Waiter`: the slot of an object (a socket) where one Lua thread of a session waits for the
-//! object's event. `park` puts the running thread there with the cancel function that runs if
+//! object's event. `park_with` puts the running thread there with the cancel that runs if
 //! the thread is killed or its session ends; `take` hands the thread back when the event
 //! comes, and `Parked::resume` wakes it with the values it returns. Parking, unparking and
 //! waking go through here instead of each object setting `Thread` fields by hand.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 
 use crate::runtime::handle::SessionRef;
+use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::wake_thread;
-use crate::runtime::thread::{thread_ptr, with_thread, Cancel, Thread, ThreadKey};
+use crate::runtime::thread::{with_thread, Thread, ThreadKey};
 use crate::sys::*;
 
 /// A slot for one waiting thread, held by key: a thread that goes away first runs its cancel
@@ -29,18 +30,24 @@ impl Waiter {
         self.0.is_some()
     }
 
-    /// Whether `t` is the thread waiting here (compared, never dereferenced).
-    pub fn is(&self, t: *mut Thread) -> bool {
-        !t.is_null() && self.0.and_then(thread_ptr) == Some(t)
+    /// Whether the thread `key` is the one waiting here.
+    pub fn is(&self, key: ThreadKey) -> bool {
+        self.0 == Some(key)
     }
 
-    /// Parks the running thread of `sess` here: `cancel` runs (given `obj` as the thread's wait
-    /// object) if the thread is killed or the session ends before the event comes.
-    pub fn park(&mut self, sess: SessionRef, cancel: Cancel, obj: *mut c_void) {
-        sess.with_thread(|thread, _| {
-            thread.pending = Some(cancel);
-            thread.on_cancel = None;
-            thread.wait_obj = obj;
+    /// Parks the running thread of `sess` here: `on_cancel` runs if the thread is killed or
+    /// the session ends before the event comes.
+    pub fn park_with(&mut self, sess: SessionRef, on_cancel: impl FnOnce(&mut Thread) + 'static) {
+        sess.with_thread(|thread| {
+            thread.wait_with(on_cancel);
+            self.0 = Some(thread.key);
+        });
+    }
+
+    /// `park_with` for a cancel that works on the session (see `Thread::wait_in_session`).
+    pub fn park_in_session(&mut self, sess: SessionRef, on_cancel: impl FnOnce(&LiveSession, ThreadKey) + 'static) {
+        sess.with_thread(|thread| {
+            thread.wait_in_session(on_cancel);
             self.0 = Some(thread.key);
         });
     }

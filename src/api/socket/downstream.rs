@@ -8,7 +8,6 @@
 //! object only names its session, so a socket of an ended session reads as closed.
 
 use std::ffi::{c_int, c_void, CStr};
-use std::ptr;
 
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
@@ -22,7 +21,7 @@ use crate::runtime::downstream::{event_session, ignore_event};
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::Thread;
+use crate::runtime::thread::ThreadKey;
 use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::*;
 
@@ -55,7 +54,7 @@ pub struct ReqSocket {
     consumed: bool,
     /// The thread waiting in `peek` for the preread phase to read more (the preread handler
     /// resumes it itself, through `take_peeker`).
-    peeker: *mut Thread,
+    peeker: Option<ThreadKey>,
 }
 
 /// The session's request socket state, once `ngx.req.socket()` made it.
@@ -148,7 +147,7 @@ fn req_socket_impl(c: &mut Call) -> LuaResult {
         reader: Waiter::new(),
         read_timer: Timer::new(),
         consumed: false,
-        peeker: ptr::null_mut(),
+        peeker: None,
     });
     rs.recv.set_chunk(conf.buffer_size());
     sess.with(|s| s.req_sock = Some(rs));
@@ -210,7 +209,7 @@ fn with_sock<R>(sess: SessionRef, f: impl FnOnce(&mut ReqSocket) -> R) -> R {
 impl ReqSocket {
     /// A thread already waits in `receive*` or `peek` (upstream's "socket busy reading").
     fn busy_reading(&self) -> bool {
-        self.waiting_read.is_some() || !self.peeker.is_null()
+        self.waiting_read.is_some() || self.peeker.is_some()
     }
 
     /// Sets the timeouts in ms; 0 goes back to the server's `lua_socket_*` value.
@@ -295,7 +294,7 @@ fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
         }
         Start::Wait => {
             let mut reader = Waiter::new();
-            reader.park(sess, cancel_read, ptr::null_mut());
+            reader.park_in_session(sess, cancel_read);
             with_sock(sess, |rs| rs.reader = reader);
             yield_values(0)
         }
@@ -313,9 +312,7 @@ fn end_read(s: &mut Session) -> Option<Parked> {
     reader
 }
 
-unsafe fn cancel_read(sess: *mut Session, _t: *mut Thread) {
-    // SAFETY: the session of a waiting thread is live.
-    let Some(sess) = (unsafe { LiveSession::from_raw(sess) }) else { return };
+fn cancel_read(sess: &LiveSession, _t: ThreadKey) {
     sess.with(|s| {
         if let Some(rs) = req_sock(s) {
             rs.reader.forget();
@@ -435,13 +432,13 @@ fn peek_impl(c: &mut Call) -> LuaResult {
     // any thread may wait here (a light thread too), one at a time
     c.ensure_yieldable()?;
     let (sp, log, in_handler) = sess.with(|s| {
-        let t = s.cur;
+        let t = s.current;
         s.peek_need = Some(bytes as usize);
-        req_sock(s).expect("the session's request socket").peeker = t;
+        req_sock(s).expect("the session's request socket").peeker = Some(t);
         (s as *mut Session as *mut c_void, s.log(), s.in_handler)
     });
-    sess.with_thread(|thread, _| {
-        thread.pending = Some(cancel_peek);
+    sess.with_thread(|thread| {
+        thread.wait_in_session(cancel_peek);
         if !in_handler {
             // a wait started from an event (after a sleep, ...): let the preread phase run
             thread.sleep_ev.post(run_phases, sp, log);
@@ -450,31 +447,18 @@ fn peek_impl(c: &mut Call) -> LuaResult {
     yield_values(0)
 }
 
-/// The thread waiting in `peek`, no longer waiting (null when none).
-pub fn take_peeker_of(s: &mut Session) -> *mut Thread {
-    match req_sock(s) {
-        Some(rs) => std::mem::replace(&mut rs.peeker, ptr::null_mut()),
-        None => ptr::null_mut(),
-    }
-}
-
-/// `take_peeker_of` for the preread handler's raw session.
-///
-/// # Safety
-/// `sess` is a live session, not borrowed elsewhere while this runs.
-pub unsafe fn take_peeker(sess: *mut Session) -> *mut Thread {
-    // SAFETY: the caller's contract.
-    take_peeker_of(unsafe { &mut *sess })
+/// The thread waiting in `peek`, no longer waiting (none when none waits). The preread
+/// handler takes it through `LiveSession::wake_peeker`.
+pub fn take_peeker(s: &mut Session) -> Option<ThreadKey> {
+    req_sock(s)?.peeker.take()
 }
 
 /// The thread waiting in `peek` is killed or its session ends (its own events, the posted
 /// phase run among them, go with the thread's cancel).
-unsafe fn cancel_peek(sess: *mut Session, _t: *mut Thread) {
-    // SAFETY: the session of a waiting thread is live.
-    let Some(sess) = (unsafe { LiveSession::from_raw(sess) }) else { return };
+fn cancel_peek(sess: &LiveSession, _t: ThreadKey) {
     sess.with(|s| {
         s.peek_need = None;
-        take_peeker_of(s);
+        take_peeker(s);
     });
 }
 
@@ -580,7 +564,7 @@ fn send_impl(c: &mut Call) -> LuaResult {
                 return c.fail(b"failed to wait for the client");
             }
             let mut writer = Waiter::new();
-            writer.park(sess, cancel_send, ptr::null_mut());
+            writer.park_in_session(sess, cancel_send);
             with_sock(sess, |rs| {
                 rs.writer = writer;
                 rs.out_len = len;
@@ -632,9 +616,7 @@ fn stop_send_wait(s: &mut Session) {
     }
 }
 
-unsafe fn cancel_send(sess: *mut Session, _t: *mut Thread) {
-    // SAFETY: the session of a waiting thread is live.
-    let Some(sess) = (unsafe { LiveSession::from_raw(sess) }) else { return };
+fn cancel_send(sess: &LiveSession, _t: ThreadKey) {
     sess.with(|s| {
         stop_send_wait(s);
         if let Some(rs) = req_sock(s) {

@@ -165,7 +165,10 @@ fn sslhandshake_impl(c: &mut Call) -> LuaResult {
                 conn.tls_wait(or_default(sock.connect_timeout, sock.conf.connect_timeout()), on_handshake);
                 sock.stage = Stage::Handshake;
                 let obj = sock as *mut TcpSocket as *mut std::ffi::c_void;
-                sock.connector.park(sess, cancel_wait, obj);
+                sock.connector.park_with(sess, move |t| {
+                    // SAFETY: obj is this socket, which the thread waits on.
+                    unsafe { cancel_wait(obj, t.key) }
+                });
                 Ok(Started::Wait)
             }
         }

@@ -19,7 +19,6 @@ use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::Thread;
 use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::resolver::{resolve, Answer, Query, Resolver, Started};
 use crate::sys::udp::{copy_log, log_of, Recv, UdpConn};
@@ -245,7 +244,10 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
                 match resolve(resolver, &host, port, resolved, me) {
                     Started::Waiting(q) => {
                         u.resolving = Some(q);
-                        u.connector.park(sess, cancel_resolve, me);
+                        u.connector.park_with(sess, move |_| {
+                            // SAFETY: me is this socket, which the thread waits on.
+                            unsafe { cancel_resolve(me) }
+                        });
                         None
                     }
                     Started::Ready(answer) => Some(answer),
@@ -303,14 +305,13 @@ fn resolve_done(u: &mut UdpSock, answer: Answer) -> Option<(Parked, Resolved)> {
 }
 
 /// The thread waiting for the resolver is killed or its session ends: the query is abandoned.
-unsafe fn cancel_resolve(_sess: *mut Session, t: *mut Thread) {
-    // SAFETY: t is live; wait_obj is its socket (live: the waiting call holds its object).
-    let u = unsafe {
-        match sock_at(std::mem::replace(&mut (*t).wait_obj, ptr::null_mut())) {
-            Some(u) => u,
-            None => return,
-        }
-    };
+///
+/// # Safety
+/// `obj` is the socket the thread waits on (live: the waiting call holds its object; a socket
+/// that lets the thread go drops its cancel).
+unsafe fn cancel_resolve(obj: *mut c_void) {
+    // SAFETY: the caller's contract.
+    let Some(u) = (unsafe { sock_at(obj) }) else { return };
     u.connector.forget();
     if let Some(q) = u.resolving.take() {
         if q.pending() {
@@ -475,7 +476,10 @@ fn receive_impl(c: &mut Call) -> LuaResult {
     }
     c.with_object(1, |u: &mut UdpSock| {
         let obj = u as *mut UdpSock as *mut c_void;
-        u.reader.park(sess, cancel_receive, obj);
+        u.reader.park_with(sess, move |_| {
+            // SAFETY: obj is this socket, which the thread waits on.
+            unsafe { cancel_receive(obj) }
+        });
     });
     yield_values(0)
 }
@@ -500,9 +504,12 @@ fn read(u: &mut UdpSock) -> Received {
 
 /// The thread waiting in `receive` is killed or its session ends: like upstream, the socket
 /// closes.
-unsafe fn cancel_receive(_sess: *mut Session, t: *mut Thread) {
-    // SAFETY: t is live; wait_obj is its socket unless the socket let it go.
-    if let Some(u) = unsafe { sock_at(std::mem::replace(&mut (*t).wait_obj, ptr::null_mut())) } {
+///
+/// # Safety
+/// `obj` is the socket the thread waits on (a socket that lets the thread go drops its cancel).
+unsafe fn cancel_receive(obj: *mut c_void) {
+    // SAFETY: the caller's contract.
+    if let Some(u) = unsafe { sock_at(obj) } {
         u.reader.forget();
         close_socket(u);
     }

@@ -86,7 +86,10 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
         let step = start(sess, sock, host, port, options, yieldable);
         if matches!(step, Step::Wait) {
             let obj = sock as *mut TcpSocket as *mut c_void;
-            sock.connector.park(sess, cancel_wait, obj);
+            sock.connector.park_with(sess, move |t| {
+                // SAFETY: obj is this socket, which the thread waits on.
+                unsafe { cancel_wait(obj, t.key) }
+            });
         }
         step
     })?;

@@ -67,7 +67,10 @@ pub(super) fn start_read(
     }
     sock.waiting_read = Some(pat);
     let obj = sock as *mut TcpSocket as *mut c_void;
-    sock.reader.park(sess, cancel_wait, obj);
+    sock.reader.park_with(sess, move |t| {
+        // SAFETY: obj is this socket, which the thread waits on.
+        unsafe { cancel_wait(obj, t.key) }
+    });
     Outcome::Wait
 }
 
@@ -249,7 +252,10 @@ fn start_send(
                 return Ok(Err(b"failed to add event".to_vec()));
             }
             let obj = sock as *mut TcpSocket as *mut c_void;
-            sock.writer.park(sess, cancel_wait, obj);
+            sock.writer.park_with(sess, move |t| {
+                // SAFETY: obj is this socket, which the thread waits on.
+                unsafe { cancel_wait(obj, t.key) }
+            });
             // ends the call by yielding (what `yield_values` returns)
             Err(LuaError::Yield(0))
         }

@@ -33,7 +33,7 @@ use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::Phase;
 use crate::runtime::session::Session;
-use crate::runtime::thread::Thread;
+use crate::runtime::thread::ThreadKey;
 use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::conn_connect::{connect_peer, event_data, event_owner, Connecting, PeerConn};
 use crate::sys::conn_ref::ConnRef;
@@ -466,16 +466,13 @@ fn gc_impl(c: &mut Call) -> LuaResult {
 
 /// A thread waiting on a socket is killed or its session ends: like upstream, the socket is
 /// closed (a connect in progress gives up what it waits for).
-pub(crate) unsafe fn cancel_wait(_sess: *mut Session, t: *mut Thread) {
-    // SAFETY: the thread's wait object is the socket it waits on (live: a socket goes with
-    // its session, and its Lua object is held by the waiting call).
-    let sock = unsafe {
-        let obj = std::mem::replace(&mut (*t).wait_obj, ptr::null_mut());
-        match socket_at(obj) {
-            Some(sock) => sock,
-            None => return,
-        }
-    };
+///
+/// # Safety
+/// `obj` is the socket the thread `t` waits on (live: a socket goes with its session, and its
+/// Lua object is held by the waiting call; a socket that lets the thread go drops its cancel).
+pub(crate) unsafe fn cancel_wait(obj: *mut c_void, t: ThreadKey) {
+    // SAFETY: the caller's contract.
+    let Some(sock) = (unsafe { socket_at(obj) }) else { return };
     if sock.connector.is(t) {
         sock.connector.forget();
         if !matches!(sock.stage, Stage::Connecting | Stage::Handshake) {
