@@ -94,56 +94,65 @@ local function cache_limit()
     return n
 end
 
--- the "o" cache of match/find/gmatch/split: least recently used entries go first
+-- the "o" cache of match/find/gmatch/split: least recently used entries go first. Nodes
+-- are found by opts, then regex (no key string to build per call).
 local lru = { map = {}, n = 0 }
 lru.head = { }
 lru.head.next, lru.head.prev = lru.head, lru.head
+local lru_map, lru_head = lru.map, lru.head
 
 local function lru_unlink(node)
     node.prev.next, node.next.prev = node.next, node.prev
 end
 
 local function lru_front(node)
-    local h = lru.head
+    local h = lru_head
     node.next, node.prev = h.next, h
     h.next.prev = node
     h.next = node
 end
 
-local function lru_get(key)
-    local node = lru.map[key]
+local function lru_get(regex, opts)
+    local by_regex = lru_map[opts]
+    local node = by_regex and by_regex[regex]
     if node then
-        lru_unlink(node)
-        lru_front(node)
+        if lru_head.next ~= node then
+            lru_unlink(node)
+            lru_front(node)
+        end
         return node.value
     end
 end
 
 local cache_used = false
 
-local function lru_set(key, value)
+local function lru_set(regex, opts, value)
     local size = cache_limit()
-    local node = lru.map[key]
+    local by_regex = lru_map[opts]
+    if not by_regex then
+        by_regex = {}
+        lru_map[opts] = by_regex
+    end
+    local node = by_regex[regex]
     if node then
         node.value = value
         lru_unlink(node)
     else
         if lru.n >= size then
-            node = lru.head.prev  -- evict the oldest, reuse its node
+            node = lru_head.prev  -- evict the oldest, reuse its node
             lru_unlink(node)
-            lru.map[node.key] = nil
+            lru_map[node.opts][node.regex] = nil
         else
             node = {}
             lru.n = lru.n + 1
         end
-        node.key, node.value = key, value
-        lru.map[key] = node
+        node.regex, node.opts, node.value = regex, opts, value
+        by_regex[regex] = node
     end
     lru_front(node)
     cache_used = true
 end
 
--- returns compiled, compile_once, flags (or nil, err)
 local function match_compile(regex, opts)
     local flags, pcre_opts = 0, 0
     if opts then
@@ -152,10 +161,9 @@ local function match_compile(regex, opts)
         opts = ""
     end
     local once = band(flags, FLAG_COMPILE_ONCE) ~= 0 and cache_limit() > 0
-    local key, compiled
+    local compiled
     if once then
-        key = regex .. "\0" .. opts
-        compiled = lru_get(key)
+        compiled = lru_get(regex, opts)
         if compiled then
             return compiled, true, flags
         end
@@ -166,7 +174,7 @@ local function match_compile(regex, opts)
         return nil, err
     end
     if once then
-        lru_set(key, compiled)
+        lru_set(regex, opts, compiled)
     end
     return compiled, once, flags
 end
