@@ -439,36 +439,6 @@ local function out_reserve(used, need)
     end
 end
 
--- the state of the running sub/gsub with a string template (no callback can interleave)
-local cur_subj, cur_subj_p, cur_compiled, cur_used
-
-local function emit_template(_, rc, from)
-    local caps, cv = cur_compiled.captures, cur_compiled.replace
-    local prefix = caps[0] - from
-    local n
-    local e
-    if cv.lengths ~= nil then
-        e = script_engine()
-        if not e then
-            return nil, "failed to create script engine"
-        end
-        C.ngx_stream_lua_ffi_init_script_engine(e, cur_subj, cur_compiled, rc)
-        n = tonumber(C.ngx_stream_lua_ffi_script_eval_len(e, cv))
-    else
-        n = tonumber(cv.value.len)
-    end
-    local used = cur_used
-    out_reserve(used, used + prefix + n)
-    ffi_copy(out_buf + used, cur_subj_p + from, prefix)
-    if e then
-        C.ngx_stream_lua_ffi_script_eval_data(e, cv, out_buf + used + prefix)
-    else
-        ffi_copy(out_buf + used + prefix, cv.value.data, n)
-    end
-    cur_used = used + prefix + n
-    return true
-end
-
 -- st = { func, subj, compiled, flags, n, parts... }: a table, not the shared buffer, as the
 -- callback may call ngx.re again
 local function emit_func(st, rc, from)
@@ -483,8 +453,8 @@ local function emit_func(st, rc, from)
     return true
 end
 
--- the match loop both share: `emit(st, rc, from)` appends the text before a match (from
--- offset `from`) and the match's replacement; returns count, offset after the last match
+-- the match loop of function replaces: `emit(st, rc, from)` appends the text before a match
+-- (from offset `from`) and the match's replacement; returns count, offset after the last match
 local function sub_loop(subj, compiled, once, flags, global, emit, st)
     local len = #subj
     local count, pos, last = 0, 0, 0
@@ -514,25 +484,68 @@ local function sub_loop(subj, compiled, once, flags, global, emit, st)
     return count, last
 end
 
+-- a string template's replace: its own loop, all state in locals (no callback can run
+-- between its matches, so the shared output buffer is its own until it returns)
 local function sub_str(subj, regex, template, opts, global)
     local compiled, once, flags = sub_compile(regex, opts, template)
     if not compiled then
         return nil, nil, once
     end
     subj = tostring(subj)
-    cur_subj, cur_subj_p, cur_compiled, cur_used = subj, ffi_cast(str_t, subj), compiled, 0
-    local count, last = sub_loop(subj, compiled, once, flags, global, emit_template)
-    local used, subj_p = cur_used, cur_subj_p
-    cur_subj, cur_subj_p, cur_compiled = nil, nil, nil
-    if not count then
-        return nil, nil, last
+    local len = #subj
+    local caps, cv = compiled.captures, compiled.replace
+    local literal = cv.lengths == nil
+    local count, pos, last, used = 0, 0, 0, 0
+    local err
+    while true do
+        local rc = exec_regex(compiled, flags, subj, len, pos)
+        if rc == NOMATCH then
+            break
+        end
+        rc, err = check_rc(rc, flags)
+        if not rc then
+            break
+        end
+        count = count + 1
+        local from = caps[0]
+        local prefix = from - last
+        local n, e
+        if literal then
+            n = tonumber(cv.value.len)
+        else
+            e = script_engine()
+            if not e then
+                err = "failed to create script engine"
+                break
+            end
+            C.ngx_stream_lua_ffi_init_script_engine(e, subj, compiled, rc)
+            n = tonumber(C.ngx_stream_lua_ffi_script_eval_len(e, cv))
+        end
+        out_reserve(used, used + prefix + n)
+        ffi_copy(out_buf + used, ffi_cast(str_t, subj) + last, prefix)
+        if e then
+            C.ngx_stream_lua_ffi_script_eval_data(e, cv, out_buf + used + prefix)
+        else
+            ffi_copy(out_buf + used + prefix, cv.value.data, n)
+        end
+        used = used + prefix + n
+        last = caps[1]
+        -- the next search starts where this match ended, a byte further after an empty one
+        pos = from == last and last + 1 or last
+        if pos > len or not global then
+            break
+        end
+    end
+    if not once then destroy(compiled) end
+    if err then
+        return nil, nil, err
     end
     if count == 0 then
         return subj, 0
     end
-    local rest = #subj - last
+    local rest = len - last
     out_reserve(used, used + rest)
-    ffi_copy(out_buf + used, subj_p + last, rest)
+    ffi_copy(out_buf + used, ffi_cast(str_t, subj) + last, rest)
     return ffi_string(out_buf, used + rest), count
 end
 
