@@ -94,56 +94,65 @@ local function cache_limit()
     return n
 end
 
--- the "o" cache of match/find/gmatch/split: least recently used entries go first
+-- the "o" cache of match/find/gmatch/split: least recently used entries go first. Nodes
+-- are found by opts, then regex (no key string to build per call).
 local lru = { map = {}, n = 0 }
 lru.head = { }
 lru.head.next, lru.head.prev = lru.head, lru.head
+local lru_map, lru_head = lru.map, lru.head
 
 local function lru_unlink(node)
     node.prev.next, node.next.prev = node.next, node.prev
 end
 
 local function lru_front(node)
-    local h = lru.head
+    local h = lru_head
     node.next, node.prev = h.next, h
     h.next.prev = node
     h.next = node
 end
 
-local function lru_get(key)
-    local node = lru.map[key]
+local function lru_get(regex, opts)
+    local by_regex = lru_map[opts]
+    local node = by_regex and by_regex[regex]
     if node then
-        lru_unlink(node)
-        lru_front(node)
+        if lru_head.next ~= node then
+            lru_unlink(node)
+            lru_front(node)
+        end
         return node.value
     end
 end
 
 local cache_used = false
 
-local function lru_set(key, value)
+local function lru_set(regex, opts, value)
     local size = cache_limit()
-    local node = lru.map[key]
+    local by_regex = lru_map[opts]
+    if not by_regex then
+        by_regex = {}
+        lru_map[opts] = by_regex
+    end
+    local node = by_regex[regex]
     if node then
         node.value = value
         lru_unlink(node)
     else
         if lru.n >= size then
-            node = lru.head.prev  -- evict the oldest, reuse its node
+            node = lru_head.prev  -- evict the oldest, reuse its node
             lru_unlink(node)
-            lru.map[node.key] = nil
+            lru_map[node.opts][node.regex] = nil
         else
             node = {}
             lru.n = lru.n + 1
         end
-        node.key, node.value = key, value
-        lru.map[key] = node
+        node.regex, node.opts, node.value = regex, opts, value
+        by_regex[regex] = node
     end
     lru_front(node)
     cache_used = true
 end
 
--- returns compiled, compile_once, flags (or nil, err)
 local function match_compile(regex, opts)
     local flags, pcre_opts = 0, 0
     if opts then
@@ -152,10 +161,9 @@ local function match_compile(regex, opts)
         opts = ""
     end
     local once = band(flags, FLAG_COMPILE_ONCE) ~= 0 and cache_limit() > 0
-    local key, compiled
+    local compiled
     if once then
-        key = regex .. "\0" .. opts
-        compiled = lru_get(key)
+        compiled = lru_get(regex, opts)
         if compiled then
             return compiled, true, flags
         end
@@ -166,7 +174,7 @@ local function match_compile(regex, opts)
         return nil, err
     end
     if once then
-        lru_set(key, compiled)
+        lru_set(regex, opts, compiled)
     end
     return compiled, once, flags
 end
@@ -431,36 +439,6 @@ local function out_reserve(used, need)
     end
 end
 
--- the state of the running sub/gsub with a string template (no callback can interleave)
-local cur_subj, cur_subj_p, cur_compiled, cur_used
-
-local function emit_template(_, rc, from)
-    local caps, cv = cur_compiled.captures, cur_compiled.replace
-    local prefix = caps[0] - from
-    local n
-    local e
-    if cv.lengths ~= nil then
-        e = script_engine()
-        if not e then
-            return nil, "failed to create script engine"
-        end
-        C.ngx_stream_lua_ffi_init_script_engine(e, cur_subj, cur_compiled, rc)
-        n = tonumber(C.ngx_stream_lua_ffi_script_eval_len(e, cv))
-    else
-        n = tonumber(cv.value.len)
-    end
-    local used = cur_used
-    out_reserve(used, used + prefix + n)
-    ffi_copy(out_buf + used, cur_subj_p + from, prefix)
-    if e then
-        C.ngx_stream_lua_ffi_script_eval_data(e, cv, out_buf + used + prefix)
-    else
-        ffi_copy(out_buf + used + prefix, cv.value.data, n)
-    end
-    cur_used = used + prefix + n
-    return true
-end
-
 -- st = { func, subj, compiled, flags, n, parts... }: a table, not the shared buffer, as the
 -- callback may call ngx.re again
 local function emit_func(st, rc, from)
@@ -475,8 +453,8 @@ local function emit_func(st, rc, from)
     return true
 end
 
--- the match loop both share: `emit(st, rc, from)` appends the text before a match (from
--- offset `from`) and the match's replacement; returns count, offset after the last match
+-- the match loop of function replaces: `emit(st, rc, from)` appends the text before a match
+-- (from offset `from`) and the match's replacement; returns count, offset after the last match
 local function sub_loop(subj, compiled, once, flags, global, emit, st)
     local len = #subj
     local count, pos, last = 0, 0, 0
@@ -506,25 +484,68 @@ local function sub_loop(subj, compiled, once, flags, global, emit, st)
     return count, last
 end
 
+-- a string template's replace: its own loop, all state in locals (no callback can run
+-- between its matches, so the shared output buffer is its own until it returns)
 local function sub_str(subj, regex, template, opts, global)
     local compiled, once, flags = sub_compile(regex, opts, template)
     if not compiled then
         return nil, nil, once
     end
     subj = tostring(subj)
-    cur_subj, cur_subj_p, cur_compiled, cur_used = subj, ffi_cast(str_t, subj), compiled, 0
-    local count, last = sub_loop(subj, compiled, once, flags, global, emit_template)
-    local used, subj_p = cur_used, cur_subj_p
-    cur_subj, cur_subj_p, cur_compiled = nil, nil, nil
-    if not count then
-        return nil, nil, last
+    local len = #subj
+    local caps, cv = compiled.captures, compiled.replace
+    local literal = cv.lengths == nil
+    local count, pos, last, used = 0, 0, 0, 0
+    local err
+    while true do
+        local rc = exec_regex(compiled, flags, subj, len, pos)
+        if rc == NOMATCH then
+            break
+        end
+        rc, err = check_rc(rc, flags)
+        if not rc then
+            break
+        end
+        count = count + 1
+        local from = caps[0]
+        local prefix = from - last
+        local n, e
+        if literal then
+            n = tonumber(cv.value.len)
+        else
+            e = script_engine()
+            if not e then
+                err = "failed to create script engine"
+                break
+            end
+            C.ngx_stream_lua_ffi_init_script_engine(e, subj, compiled, rc)
+            n = tonumber(C.ngx_stream_lua_ffi_script_eval_len(e, cv))
+        end
+        out_reserve(used, used + prefix + n)
+        ffi_copy(out_buf + used, ffi_cast(str_t, subj) + last, prefix)
+        if e then
+            C.ngx_stream_lua_ffi_script_eval_data(e, cv, out_buf + used + prefix)
+        else
+            ffi_copy(out_buf + used + prefix, cv.value.data, n)
+        end
+        used = used + prefix + n
+        last = caps[1]
+        -- the next search starts where this match ended, a byte further after an empty one
+        pos = from == last and last + 1 or last
+        if pos > len or not global then
+            break
+        end
+    end
+    if not once then destroy(compiled) end
+    if err then
+        return nil, nil, err
     end
     if count == 0 then
         return subj, 0
     end
-    local rest = #subj - last
+    local rest = len - last
     out_reserve(used, used + rest)
-    ffi_copy(out_buf + used, subj_p + last, rest)
+    ffi_copy(out_buf + used, ffi_cast(str_t, subj) + last, rest)
     return ffi_string(out_buf, used + rest), count
 end
 

@@ -4,7 +4,7 @@ local ffi = require "ffi"
 local C = ffi.C
 local sub = string.sub
 local error, type, tostring = error, type, tostring
-local math_max = math.max
+local new_tab = require "table.new"
 
 local core = debug.getregistry()["stream-lua-rs.re"]
 local match_compile, destroy, check_rc = core.match_compile, core.destroy, core.check_rc
@@ -15,40 +15,6 @@ local errbuf = ffi.new("unsigned char[?]", ERR_LEN)
 local errlen = ffi.new("size_t[1]")
 
 local M = { version = "0.1.31" }
-
--- the next separator from ctx.pos (0-based): from, to (1-based, `to` past the end),
--- the first capture if any; or nil; or nil, nil, nil, err
-local function next_sep(subj, compiled, flags, ctx)
-    local rc = exec_regex(compiled, flags, subj, #subj, math_max(ctx.pos, 0))
-    if rc == NOMATCH then
-        return nil
-    end
-    local n, err = check_rc(rc, flags)
-    if not n then
-        return nil, nil, nil, err
-    end
-    local caps = compiled.captures
-    local from, to = caps[0], caps[1]
-    if from < 0 or to < 0 then
-        return nil
-    end
-    -- an empty separator: look for the next one a byte further
-    ctx.pos = from == to and to + 1 or to
-    if compiled.ncaptures > 0 and n > 1 then
-        return from + 1, to + 1, sub(subj, caps[2] + 1, caps[3])
-    end
-    return from + 1, to + 1
-end
-
--- appends a piece, and the separator's capture if it has one, after out[count]; the new count
-local function put(out, count, piece, cap)
-    out[count + 1] = piece
-    if cap == nil then
-        return count + 1
-    end
-    out[count + 2] = cap
-    return count + 2
-end
 
 -- the ctx split uses when it is given none (its position starts over every call)
 local own_ctx = {}
@@ -61,7 +27,8 @@ function M.split(subj, regex, opts, ctx, max, res)
     end
     ctx.pos = ctx.pos or 1
     local limit = max or 0
-    local out = res or {}
+    -- (room for a few pieces up front: growing a table one key at a time rehashes it)
+    local out = res or new_tab(8, 0)
     if type(out) ~= "table" then
         error("res is not a table", 2)
     elseif ctx.pos > #subj then
@@ -77,19 +44,33 @@ function M.split(subj, regex, opts, ctx, max, res)
     -- Cut pieces off the subject at each separator: `piece_from` is where the next piece
     -- begins (1-based), `count` how many slots of `out` are filled, `pieces` how many pieces
     -- there are counting the rest of the subject; an empty separator moves the next piece's
-    -- start to itself and cuts nothing where a piece begins.
+    -- start to itself and cuts nothing where a piece begins. `pos` (0-based) is where the
+    -- next separator is looked for, ctx.pos once the loop is done.
     local piece_from, count, pieces = ctx.pos, 0, 1
+    local pos = piece_from - 1
     local empty_sep_at, err
-    ctx.pos = piece_from - 1
+    local caps = compiled.captures
     repeat
         if limit > 0 and pieces >= limit then
             break
         end
-        local from, to, cap
-        from, to, cap, err = next_sep(subj, compiled, flags, ctx)
-        if not from then
+        local rc = exec_regex(compiled, flags, subj, len, pos > 0 and pos or 0)
+        if rc == NOMATCH then
             break
         end
+        if rc <= 0 then
+            rc, err = check_rc(rc, flags)
+            if not rc then
+                break
+            end
+        end
+        local from, to = caps[0], caps[1]
+        if from < 0 or to < 0 then
+            break
+        end
+        -- an empty separator: look for the next one a byte further
+        pos = from == to and to + 1 or to
+        from, to = from + 1, to + 1
         piece_from = empty_sep_at or piece_from
         if from == to then
             empty_sep_at = from
@@ -97,10 +78,17 @@ function M.split(subj, regex, opts, ctx, max, res)
         local cut = not empty_sep_at or from > piece_from
         if cut then
             pieces = pieces + 1
-            count = put(out, count, sub(subj, piece_from, from - 1), cap)
+            count = count + 1
+            out[count] = sub(subj, piece_from, from - 1)
+            if rc > 1 and compiled.ncaptures > 0 then
+                -- the separator's first capture follows its piece
+                count = count + 1
+                out[count] = sub(subj, caps[2] + 1, caps[3])
+            end
             piece_from = to
         end
     until cut and piece_from > len
+    ctx.pos = pos
     if not once then
         destroy(compiled)
     end

@@ -3,6 +3,7 @@
 //! and `JitStack` free what they hold on drop, and their methods are safe. Values are
 //! pcre2.h's.
 
+use std::cell::Cell;
 use std::ffi::{c_int, c_uint, c_void};
 use std::ptr::{self, NonNull};
 
@@ -16,6 +17,9 @@ pub const ERROR_NOMEMORY: c_int = -48;
 pub const NO_UTF_CHECK: u32 = 0x4000_0000;
 pub const JIT_COMPLETE: u32 = 1;
 pub const INFO_CAPTURECOUNT: u32 = 4;
+const INFO_ALLOPTIONS: u32 = 0;
+const UTF: u32 = 0x0008_0000;
+const ERROR_JIT_BADOPTION: c_int = -45;
 pub const INFO_NAMECOUNT: u32 = 17;
 pub const INFO_NAMEENTRYSIZE: u32 = 18;
 pub const INFO_NAMETABLE: u32 = 19;
@@ -75,6 +79,16 @@ mod raw {
             md: *mut RawMatchData,
             mcontext: *mut RawMatchContext,
         ) -> c_int;
+        #[link_name = "pcre2_jit_match_8"]
+        pub fn jit_match(
+            code: *const RawCode,
+            subject: *const u8,
+            len: usize,
+            start: usize,
+            options: u32,
+            md: *mut RawMatchData,
+            mcontext: *mut RawMatchContext,
+        ) -> c_int;
         #[link_name = "pcre2_dfa_match_8"]
         pub fn dfa_match(
             code: *const RawCode,
@@ -92,8 +106,10 @@ mod raw {
     }
 }
 
-/// A compiled pattern.
-pub struct Code(NonNull<RawCode>);
+/// A compiled pattern, and whether its matches may enter its JIT code directly: set once
+/// it has JIT code and does not match UTF (pcre2_match's only checks such a match needs, of
+/// the start offset, `match_at` makes itself).
+pub struct Code(NonNull<RawCode>, Cell<bool>);
 
 /// Why a pattern did not compile: PCRE2's error code and the offset it stopped at.
 pub struct CompileError {
@@ -107,7 +123,7 @@ impl Code {
         // SAFETY: pat is a live slice of pat.len() bytes; a null compile context means the
         // defaults; the two out-parameters are plain locals.
         let re = unsafe { raw::compile(pat.as_ptr(), pat.len(), options, &mut code, &mut offset, ptr::null_mut()) };
-        NonNull::new(re).map(Code).ok_or(CompileError { code, offset })
+        NonNull::new(re).map(|re| Code(re, Cell::new(false))).ok_or(CompileError { code, offset })
     }
 
     /// A `pattern_info` query that writes a `T`.
@@ -142,7 +158,10 @@ impl Code {
     /// Compiles the pattern to machine code; PCRE2's error code on failure.
     pub fn jit_compile(&self) -> c_int {
         // SAFETY: the pattern is live.
-        unsafe { raw::jit_compile(self.0.as_ptr(), JIT_COMPLETE) }
+        let rc = unsafe { raw::jit_compile(self.0.as_ptr(), JIT_COMPLETE) };
+        // (a UTF pattern's subject must be checked first: pcre2_match does that)
+        self.1.set(rc == 0 && self.info::<u32>(INFO_ALLOPTIONS).is_ok_and(|o| o & UTF == 0));
+        rc
     }
 
     pub fn as_ptr(&self) -> *mut RawCode {
@@ -159,10 +178,19 @@ impl Code {
         md: &mut MatchData,
         ctx: &MatchContext,
     ) -> c_int {
-        // SAFETY: pattern, match data and context are live; PCRE2 reads subject.len() bytes.
-        unsafe {
-            raw::match_(self.0.as_ptr(), subject.as_ptr(), subject.len(), start, options, md.0.as_ptr(), ctx.0.as_ptr())
+        let (code, subj, len, md, ctx) =
+            (self.0.as_ptr(), subject.as_ptr(), subject.len(), md.0.as_ptr(), ctx.0.as_ptr());
+        if self.1.get() && start < len {
+            // pcre2_match would check the offset and call the JIT code, nothing more
+            // SAFETY: as below; the pattern has JIT code and is not UTF (no subject check to
+            // skip), and start is inside the subject (pcre2_jit_match does not check it).
+            let rc = unsafe { raw::jit_match(code, subj, len, start, options, md, ctx) };
+            if rc != ERROR_JIT_BADOPTION {
+                return rc;
+            }
         }
+        // SAFETY: pattern, match data and context are live; PCRE2 reads subject.len() bytes.
+        unsafe { raw::match_(code, subj, len, start, options, md, ctx) }
     }
 
     /// The same with the DFA algorithm, which needs a workspace.

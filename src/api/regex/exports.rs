@@ -238,9 +238,15 @@ fn exec(re: &mut Regex, flags: c_int, subject: &[u8], start: usize) -> c_int {
         return rc;
     }
     let ov = md.ovector();
+    // (PCRE2_UNSET, all ones, becomes -1, as upstream's int captures)
+    if pairs == 1 && ov.len() >= 2 && re.caps.len() >= 2 {
+        // the whole match only (find, sub, split without groups): no copy loop
+        re.caps[0] = ov[0] as c_int;
+        re.caps[1] = ov[1] as c_int;
+        return rc;
+    }
     let n = (ov.len() / 2).min(pairs as usize).min(re.caps.len() / 2);
     for (dst, &v) in re.caps[..n * 2].iter_mut().zip(&ov[..n * 2]) {
-        // PCRE2_UNSET (all ones) becomes -1, as upstream's int captures
         *dst = v as c_int;
     }
     rc
