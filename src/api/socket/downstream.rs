@@ -719,16 +719,8 @@ fn shutdown_impl(c: &mut Call) -> LuaResult {
     if with_sock(sess, |rs| rs.writer.is_waiting()) {
         return c.fail(b"socket busy writing");
     }
-    let dir = match c.type_of(2) {
-        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
-        _ => return c.arg_error(2, "shutdown", format!("string expected, got {}", c.type_name_at(2))),
-    };
-    if dir.is_empty() {
-        return c.fail(b"pattern is empty");
-    }
-    if dir != b"send" {
-        let arg = String::from_utf8_lossy(&dir).into_owned();
-        return c.arg_error(2, "shutdown", format!("bad shutdown argument: {arg}"));
+    if let Some(done) = crate::api::socket::shutdown_direction(c) {
+        return done;
     }
     let conn = sess.conn().expect("the downstream connection");
     if conn.buffered() {

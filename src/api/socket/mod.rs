@@ -66,3 +66,20 @@ pub fn errno_text(errno: i32) -> String {
     let s = std::io::Error::from_raw_os_error(errno).to_string();
     s.split(" (os error").next().unwrap_or("error").to_lowercase()
 }
+
+/// `shutdown`'s direction (argument 2) of the TCP and the request socket: only `"send"`, in
+/// upstream's words otherwise. `None`: go on; `Some(r)`: the call ends with `r`.
+pub fn shutdown_direction(c: &mut Call) -> Option<LuaResult> {
+    let dir = match c.type_of(2) {
+        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
+        _ => return Some(c.arg_error(2, "shutdown", format!("string expected, got {}", c.type_name_at(2)))),
+    };
+    if dir.is_empty() {
+        return Some(c.fail(b"pattern is empty"));
+    }
+    if dir != b"send" {
+        let arg = String::from_utf8_lossy(&dir).into_owned();
+        return Some(c.arg_error(2, "shutdown", format!("bad shutdown argument: {arg}")));
+    }
+    None
+}
