@@ -22,25 +22,49 @@ impl<'l> Call<'l> {
         }
     }
 
-    /// The value owned by the userdata at `i` (a `T` one, made by `push_udata`), taken out:
-    /// the userdata holds null from now on. None when it holds none (or is not `T`'s).
-    pub fn take_udata<T: LuaObject>(&mut self, i: c_int) -> Option<Box<T>> {
+    /// The slot of the userdata at `i` when it is one of `T`'s (made by `push_udata`): it
+    /// holds null (the value was taken) or the box's pointer. Null when `i` holds anything
+    /// else. The slot lives as long as the userdata stays at `i`.
+    fn udata_slot<T: LuaObject>(&mut self, i: c_int) -> *mut *mut T {
         let l = self.as_ptr();
         let top = self.top();
         self.reserve(2);
-        // SAFETY: room was reserved and the stack is restored; a userdata with T's metatable
-        // holds null or the pointer of a box made by push_udata (the LuaObject contract), and
-        // nulling it first means nothing else can reach the value.
+        // SAFETY: room was reserved and the stack is restored; only metatables are compared.
         unsafe {
             let ud = raw::lua_touserdata(l, i) as *mut *mut T;
-            let mut p = std::ptr::null_mut();
+            let mut slot = std::ptr::null_mut();
             if !ud.is_null() && raw::lua_getmetatable(l, i) != 0 {
                 raw::lua_getfield(l, LUA_REGISTRYINDEX, T::UDATA_METATABLE.as_ptr());
                 if raw::lua_rawequal(l, -1, -2) != 0 {
-                    p = std::mem::replace(&mut *ud, std::ptr::null_mut());
+                    slot = ud;
                 }
             }
             raw::lua_settop(l, top);
+            slot
+        }
+    }
+
+    /// Runs `f` on the value owned by the userdata at `i` made by `push_udata` (None when `i`
+    /// holds no such userdata, or it was taken).
+    #[cfg_attr(not(ngx_feature = "stream_ssl"), allow(dead_code))]
+    pub fn with_udata<T: LuaObject, R>(&mut self, i: c_int, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let slot = self.udata_slot::<T>(i);
+        // SAFETY: a slot of T's userdata holds null or a live T (the LuaObject contract), and
+        // f gets no Lua state that could reach it a second time.
+        unsafe { slot.as_ref().and_then(|p| p.as_mut()).map(f) }
+    }
+
+    /// The value owned by the userdata at `i` (a `T` one, made by `push_udata`), taken out:
+    /// the userdata holds null from now on. None when it holds none (or is not `T`'s).
+    pub fn take_udata<T: LuaObject>(&mut self, i: c_int) -> Option<Box<T>> {
+        let slot = self.udata_slot::<T>(i);
+        if slot.is_null() {
+            return None;
+        }
+        // SAFETY: a slot of T's userdata holds null or the pointer of a box made by push_udata
+        // (the LuaObject contract); nulling it first means nothing else can reach the value.
+        unsafe {
+            let p = std::mem::replace(&mut *slot, std::ptr::null_mut());
             (!p.is_null()).then(|| Box::from_raw(p))
         }
     }

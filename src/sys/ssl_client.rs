@@ -5,9 +5,7 @@
 use std::ffi::{c_int, c_void, CStr, CString};
 use std::ptr::NonNull;
 
-use super::call::{Call, LuaObject};
 use super::conn::Conn;
-use super::lua::raw;
 use super::ngx::*;
 
 /// A TLS session of a finished handshake (none when TLS kept none), freed on drop.
@@ -153,30 +151,6 @@ impl Conn {
 pub unsafe fn conn_owner(c: *mut ngx_connection_t) -> (Conn, *mut c_void) {
     // SAFETY: the caller's contract.
     unsafe { (Conn::from_raw(c).expect("a connection"), (*c).data) }
-}
-
-impl<'l> Call<'l> {
-    /// Runs `f` on the value owned by the userdata at `i` made by `push_udata` (None when `i`
-    /// holds no such userdata, or it was taken).
-    pub fn with_udata<T: LuaObject, R>(&mut self, i: c_int, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let l = self.as_ptr();
-        let top = self.top();
-        self.reserve(2);
-        // SAFETY: room was reserved and the stack is restored; a userdata with T's metatable
-        // holds null or a live T (the LuaObject contract), and f gets no Lua state.
-        unsafe {
-            let ud = raw::lua_touserdata(l, i) as *mut *mut T;
-            let mut p = std::ptr::null_mut();
-            if !ud.is_null() && raw::lua_getmetatable(l, i) != 0 {
-                raw::lua_getfield(l, mlua::ffi::LUA_REGISTRYINDEX, T::UDATA_METATABLE.as_ptr());
-                if raw::lua_rawequal(l, -1, -2) != 0 {
-                    p = *ud;
-                }
-            }
-            raw::lua_settop(l, top);
-            p.as_mut().map(f)
-        }
-    }
 }
 
 /// What a client TLS context is made of (a server's `lua_ssl_*` settings).
