@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_int, c_void};
 
 use crate::api::exports::session;
 use crate::runtime::session::{Phase, Session};
-use crate::sys::cbuf::{bytes_in, bytes_out};
+use crate::sys::cbuf::{bytes_in, bytes_out, ErrPtr};
 use crate::sys::ngx::{guard, NGX_DECLINED, NGX_ERROR, NGX_OK};
 use crate::sys::openssl::{CertChain, PrivKey, RawAddr, SslConn, SslError};
 
@@ -25,13 +25,13 @@ pub(super) unsafe fn ssl_of<'a>(r: *mut Session) -> Result<SslConn<'a>, SslError
     SslConn::of(sess.stream().ok_or(c"bad request")?)
 }
 
+/// `NGX_ERROR`, with `*err` pointed at `msg`.
+///
 /// # Safety
 /// `err` is null or valid for a write.
 pub(super) unsafe fn set_err(err: *mut *const c_char, msg: SslError) -> c_int {
-    // SAFETY: the caller's contract; msg is static.
-    if let Some(err) = unsafe { err.as_mut() } {
-        *err = msg.as_ptr();
-    }
+    // SAFETY: the caller's contract.
+    unsafe { ErrPtr::from_raw(err) }.set(msg);
     NGX_ERROR as c_int
 }
 

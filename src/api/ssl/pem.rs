@@ -5,20 +5,9 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-use crate::sys::cbuf::{bytes_in, bytes_out};
+use crate::sys::cbuf::{bytes_in, bytes_out, ErrPtr};
 use crate::sys::ngx::{guard, NGX_ERROR};
 use crate::sys::openssl::{self, CertChain, PrivKey, SslError};
-
-/// Points the caller's `char **err` at a static message.
-///
-/// # Safety
-/// `err` is null or valid for a write.
-unsafe fn set_err(err: *mut *const c_char, msg: SslError) {
-    // SAFETY: the caller's contract; msg is static, so the pointer stays valid.
-    if let Some(err) = unsafe { err.as_mut() } {
-        *err = msg.as_ptr();
-    }
-}
 
 /// The DER bytes copied into `out`; their count, or the message when they do not fit.
 fn copy_out(der: &[u8], out: &mut [u8]) -> Result<c_int, SslError> {
@@ -42,11 +31,11 @@ pub fn priv_key_pem_to_der(pem: &[u8], passphrase: Option<&[u8]>, out: &mut [u8]
 /// An exported call's result: the count, or `NGX_ERROR` with the message in `*err`.
 ///
 /// # Safety
-/// `err` as for `set_err`.
+/// `err` is null or valid for a write.
 unsafe fn int_result(r: Result<c_int, SslError>, err: *mut *const c_char) -> c_int {
     r.unwrap_or_else(|msg| {
         // SAFETY: the caller's contract.
-        unsafe { set_err(err, msg) };
+        unsafe { ErrPtr::from_raw(err) }.set(msg);
         NGX_ERROR as c_int
     })
 }
@@ -54,11 +43,11 @@ unsafe fn int_result(r: Result<c_int, SslError>, err: *mut *const c_char) -> c_i
 /// An exported call's object: the opaque pointer, or null with the message in `*err`.
 ///
 /// # Safety
-/// `err` as for `set_err`.
+/// `err` is null or valid for a write.
 unsafe fn ptr_result(r: Result<*mut c_void, SslError>, err: *mut *const c_char) -> *mut c_void {
     r.unwrap_or_else(|msg| {
         // SAFETY: the caller's contract.
-        unsafe { set_err(err, msg) };
+        unsafe { ErrPtr::from_raw(err) }.set(msg);
         std::ptr::null_mut()
     })
 }
