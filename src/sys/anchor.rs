@@ -1,7 +1,8 @@
-//! Anchors of coroutines in the VM's coroutine table, let go through the VM's handle: a
-//! session's thread lets go of its coroutine's anchor when it ends.
+//! References kept in tables of the VM's registry, let go through the VM's handle: a thread's
+//! anchor in the coroutine table when the thread ends, a session's `ngx.ctx` table in the ctx
+//! tables when the session ends.
 
-use std::ffi::c_int;
+use std::ffi::{c_int, CStr};
 
 use super::coroutine::MainState;
 use super::lua::{raw, COROUTINES};
@@ -11,16 +12,22 @@ impl MainState {
     /// Lets go of the coroutine anchored at `anchor` in the VM's coroutine table (it may be
     /// collected from now on); `LUA_NOREF` is no anchor.
     pub fn unref_coroutine(self, anchor: c_int) {
-        if anchor == LUA_NOREF {
+        self.unref_in(COROUTINES, anchor);
+    }
+
+    /// Lets go of reference `r` in the registry table `table` (what it names may be collected
+    /// from now on); `LUA_NOREF` is no reference.
+    pub fn unref_in(self, table: &CStr, r: c_int) {
+        if r == LUA_NOREF {
             return;
         }
         let l = self.as_ptr();
         // SAFETY: the VM is alive (MainState's contract); its main state, idle or suspended in
         // a resume, has the LUA_MINSTACK slots free that the table lookup takes, and its
-        // stack is restored after.
+        // stack is restored after (luaL_unref on a non-table does nothing).
         unsafe {
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
-            raw::luaL_unref(l, -1, anchor);
+            raw::lua_getfield(l, LUA_REGISTRYINDEX, table.as_ptr());
+            raw::luaL_unref(l, -1, r);
             raw::lua_settop(l, -2);
         }
     }

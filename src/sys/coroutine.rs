@@ -125,13 +125,7 @@ impl Coroutine {
 
 impl Drop for Coroutine {
     fn drop(&mut self) {
-        let l = self.main.as_ptr();
-        // SAFETY: the VM is alive (MainState's contract) and idle between calls.
-        unsafe {
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
-            raw::luaL_unref(l, -1, self.anchor);
-            raw::lua_settop(l, -2);
-        }
+        self.main.unref_coroutine(self.anchor);
     }
 }
 

@@ -13,7 +13,6 @@ pub mod conn;
 pub mod conn_connect;
 pub mod conn_ref;
 pub mod coroutine;
-mod ctx_ref;
 pub mod digest;
 pub mod downstream;
 pub mod event;
