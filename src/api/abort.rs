@@ -36,6 +36,18 @@ pub fn watch_client(s: &Session) {
     }
 }
 
+/// While Lua runs, client read events only watch for an abort (`lua_check_client_abort`).
+pub fn idle_read_handler(sess: &LiveSession) {
+    sess.with(|s| watch_client(s))
+}
+
+/// nginx's own read handler comes back (the phases read again).
+pub fn restore_session_read_handler(sess: &LiveSession) {
+    if let Some(conn) = sess.with(|s| s.downstream()) {
+        restore_read_handler(conn);
+    }
+}
+
 /// The preread Lua is done: nginx's own read handler comes back, and an abort check posted
 /// meanwhile must not run it (that would re-run the phases).
 pub fn restore_read_handler(conn: Conn) {

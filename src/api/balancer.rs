@@ -5,10 +5,10 @@
 use std::ffi::{c_char, c_int, c_long, CStr};
 
 use crate::api::exports::session;
-use crate::phase::balancer::Peer;
 use crate::runtime::session::{Phase, Session};
 use crate::sys::cbuf::{bytes_in, ErrBuf, ErrPtr};
 use crate::sys::stream::StreamInfo;
+use crate::sys::upstream::Peer;
 use crate::sys::*;
 
 /// The checks every call starts with, in upstream's order and words (C strings: they go out

@@ -3,6 +3,8 @@
 //! configuration arrays; `sys::conf` and `sys::stream` read them.
 
 use super::{MainConf, SrvConf};
+use crate::runtime::handle::SessionRef;
+use crate::runtime::session::Session;
 use crate::sys::conf::StreamCtx;
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
@@ -34,4 +36,22 @@ pub fn first_ssl_ctx() -> *mut ngx_ssl_t {
     ctx.servers()
         .find_map(|server| server.srv_conf::<SrvConf>().and_then(|c| c.ssl.ctx))
         .map_or(std::ptr::null_mut(), |p| p.as_ptr())
+}
+
+// The server configuration as seen from the runtime's session handles (the runtime itself
+// names no configuration type).
+impl Session {
+    /// The server's configuration (none for a session-less context).
+    pub fn server_conf(&self) -> Option<&SrvConf> {
+        self.stream().and_then(|s| s.server_conf_slot())
+    }
+}
+
+impl<'c> SessionRef<'c> {
+    /// The server's configuration (none in a session-less context: a timer, init_worker).
+    pub fn srv_conf(self) -> Option<&'c SrvConf> {
+        let s = self.with(|s| s.s);
+        // SAFETY: a live stream session's server configuration lives as long as its cycle.
+        (!s.is_null()).then(|| unsafe { srv_conf_of(s) })
+    }
 }

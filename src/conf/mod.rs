@@ -3,6 +3,7 @@
 //! them are `module/directives.rs`.
 
 pub mod access;
+pub mod shdict;
 pub use access::*;
 pub use stream_lua_conf_lexer as lexer;
 
@@ -11,7 +12,7 @@ use std::rc::Rc;
 use crate::runtime::code::Code;
 use crate::runtime::session::ctx_index;
 use crate::sys::conf::ConfSlot;
-use crate::sys::{NGX_STREAM_MAIN_CONF_OFFSET, NGX_STREAM_SRV_CONF_OFFSET};
+use crate::sys::{Log, NGX_STREAM_MAIN_CONF_OFFSET, NGX_STREAM_SRV_CONF_OFFSET};
 
 /// `stream {}`-level configuration, one per configuration cycle.
 #[derive(Default)]
@@ -38,13 +39,19 @@ pub struct MainConf {
     pub regex_match_limit: Option<usize>,
     /// `lua_shared_dict` zones, and how many nginx has initialised so far (`init_by_lua`
     /// runs when all are).
-    pub shdicts: Vec<*mut crate::api::shdict::zone::Dict>,
+    pub shdicts: Vec<*mut shdict::Dict>,
     pub shm_zones_inited: usize,
+    /// What runs `init_by_lua` once every zone is ready (set by the module, which knows the
+    /// phases; the zones' init handler only counts).
+    pub zones_ready: Option<ZonesReady>,
     /// The preread handler was moved to the end of its phase (done once, at the first session).
     pub preread_postponed: std::cell::Cell<bool>,
     /// `lua_add_variable`, `lua_sa_restart`, `lua_malloc_trim`, `lua_capture_error_log`.
     pub misc: MiscConf,
 }
+
+/// `init_by_lua`'s runner, given the configuration, its idle VM and the cycle's log.
+pub type ZonesReady = unsafe fn(&MainConf, &crate::runtime::vm::Vm, Option<Log>) -> Result<(), ()>;
 
 // SAFETY: create_main_conf puts a MainConf in the module's main conf slot.
 unsafe impl ConfSlot for MainConf {

@@ -181,6 +181,7 @@ fn postconfigure(conf: &mut Conf) -> Result<(), ()> {
     }
     // with shared dicts, init_by_lua waits until nginx has set up their zones
     if !mcf.shdicts.is_empty() {
+        mcf.zones_ready = Some(crate::phase::init::run_init);
         return Ok(());
     }
     // init_by_lua sees the cycle being configured (its env, prefix...), as upstream's

@@ -1,5 +1,6 @@
 //! `content_by_lua*`: the stream content handler.
 
+use crate::api::abort;
 use crate::conf::SrvConf;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::Outcome;
@@ -32,7 +33,7 @@ fn content(s: StreamSession) {
     });
     // Nothing reads the client while Lua runs: stray read events must not re-run the
     // phases; with lua_check_client_abort they watch for the client going away.
-    sess.idle_read_handler();
+    abort::idle_read_handler(&sess);
     let outcome = sess.run_entry(&code);
     if !matches!(outcome, Outcome::Waiting) {
         done(sess, outcome);

@@ -1,6 +1,7 @@
 //! `preread_by_lua*`: a handler of the stream preread phase. It runs last in that phase
 //! (moved there at the first session) unless `preread_by_lua_no_postpone on`.
 
+use crate::api::abort;
 use crate::conf::{MainConf, SrvConf};
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::Outcome;
@@ -40,7 +41,7 @@ fn preread(s: StreamSession) -> ngx_int_t {
         let Some(t) = sess.wake_peeker(data) else { return NGX_DONE as ngx_int_t };
         sess.with(|x| x.in_handler = true);
         // the phase's reading set nginx's read handler; Lua runs again now
-        sess.idle_read_handler();
+        abort::idle_read_handler(&sess);
         let outcome = sess.resume(t);
         return handler_result(sess, outcome);
     }
@@ -55,7 +56,7 @@ fn preread(s: StreamSession) -> ngx_int_t {
     });
     // while the Lua code waits, client read events must not re-run the phases; under
     // lua_check_client_abort they watch for the client going away, as in content
-    sess.idle_read_handler();
+    abort::idle_read_handler(&sess);
     let outcome = sess.run_entry(&code);
     handler_result(sess, outcome)
 }
@@ -80,7 +81,7 @@ fn handler_result(sess: LiveSession, outcome: Outcome) -> ngx_int_t {
                 x.preread_rc = Some(rc);
             });
             // the next phases get nginx's own read handler back
-            sess.restore_read_handler();
+            abort::restore_session_read_handler(&sess);
             rc
         }
         None => NGX_DONE as ngx_int_t,
@@ -111,7 +112,7 @@ fn preread_result(sess: LiveSession, outcome: Outcome) -> Option<(LiveSession, n
 fn done(sess: LiveSession, outcome: Outcome) {
     let Some((sess, rc)) = preread_result(sess, outcome) else { return };
     sess.with(|x| x.preread_rc = Some(rc));
-    sess.restore_read_handler();
+    abort::restore_session_read_handler(&sess);
     // a read timer means nginx's preread phase waits for client data (a peek's NGX_AGAIN)
     // and would not call the handler: it is to be called now
     sess.stream().conn().clear_timer(Dir::Read);

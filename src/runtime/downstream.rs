@@ -2,7 +2,6 @@
 //! recycled per session, the stream filter chain, and the end of a Lua-driven session
 //! (`finalize`, which lets buffered output drain first).
 
-use crate::conf::SrvConf;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::Session;
 use crate::sys::stream::StreamSession;
@@ -14,11 +13,6 @@ impl Session {
     /// The downstream connection (none for a session-less context: a timer's).
     pub fn downstream(&self) -> Option<Conn> {
         self.stream().map(|s| s.client_conn())
-    }
-
-    /// The server's configuration (none for a session-less context).
-    pub fn server_conf(&self) -> Option<&SrvConf> {
-        self.stream().and_then(|s| s.server_conf_slot())
     }
 
     /// Sends on what nginx holds for the client (its filters' buffered output).

@@ -7,7 +7,6 @@
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
-use crate::conf::{srv_conf_of, SrvConf};
 use crate::runtime::scheduler::ngx_stream_lua_rs_get_request;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::Thread;
@@ -75,13 +74,6 @@ impl<'c> SessionRef<'c> {
     /// Whether the session is a UDP one (a datagram connection).
     pub fn is_udp(self) -> bool {
         self.with(|s| s.stream().is_some_and(|st| st.is_udp()))
-    }
-
-    /// The server's configuration (none in a session-less context: a timer, init_worker).
-    pub fn srv_conf(self) -> Option<&'c SrvConf> {
-        let s = self.with(|s| s.s);
-        // SAFETY: a live stream session's server configuration lives as long as its cycle.
-        (!s.is_null()).then(|| unsafe { srv_conf_of(s) })
     }
 
     /// `API disabled in the context of ...` unless the session runs one of `allowed`.

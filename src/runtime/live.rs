@@ -134,18 +134,6 @@ impl LiveSession {
         scheduler::resume(self.view(), t.0, 1)
     }
 
-    /// While Lua runs, client read events only watch for an abort (`lua_check_client_abort`).
-    pub fn idle_read_handler(&self) {
-        self.with(|s| crate::api::abort::watch_client(s))
-    }
-
-    /// nginx's own read handler comes back (the phases read again).
-    pub fn restore_read_handler(&self) {
-        if let Some(conn) = self.with(|s| s.downstream()) {
-            crate::api::abort::restore_read_handler(conn);
-        }
-    }
-
     /// Runs the session's phases again (see `StreamSession::run_phases`); it may end there.
     pub fn run_phases(self) {
         let s = self.stream().as_ptr();

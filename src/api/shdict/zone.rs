@@ -3,21 +3,9 @@
 
 use std::ffi::c_void;
 
-use crate::conf::MainConf;
+pub use crate::conf::shdict::{dicts, Dict};
 pub use crate::sys::shdict::{now_ms, Found, Locked, Store, T_BOOLEAN, T_LIST, T_NIL, T_NUMBER, T_STRING};
 use crate::sys::*;
-
-/// The per-cycle handle of one dict (in the configuration pool); the FFI's "zone" pointer.
-pub struct Dict {
-    pub name: Vec<u8>,
-    /// The zone's size in bytes.
-    pub capacity: usize,
-    /// Set when nginx initialises the zone (after the configuration is read).
-    pub store: Option<Store>,
-    pub mcf: *mut MainConf,
-    pub cycle: *mut ngx_cycle_t,
-    pub log: Log,
-}
 
 /// The absolute expiry for a time-to-live in milliseconds (0 = none).
 pub fn expiry(ttl_ms: i64) -> u64 {
@@ -41,12 +29,6 @@ impl Dict {
     pub fn debug(&self, msg: &str) {
         self.log.debug(msg);
     }
-}
-
-/// The dicts of a configuration.
-pub fn dicts(mcf: &MainConf) -> impl Iterator<Item = &Dict> {
-    // SAFETY: a configuration's dicts live in its pool, as long as the configuration.
-    mcf.shdicts.iter().map(|&d| unsafe { &*d })
 }
 
 /// The dict at address `p`, if it is one of the running configuration's (what a dict table's
@@ -88,7 +70,7 @@ pub unsafe extern "C" fn init_zone(zone: *mut ngx_shm_zone_t, data: *mut c_void)
                     // init_by_lua sees the cycle being configured, as in postconfiguration
                     let saved = ngx_cycle;
                     ngx_cycle = d.cycle;
-                    let rc = crate::phase::init::run_init(mcf, vm, Some(d.log));
+                    let rc = mcf.zones_ready.map_or(Ok(()), |run_init| run_init(mcf, vm, Some(d.log)));
                     ngx_cycle = saved;
                     if rc.is_err() {
                         return NGX_ERROR as ngx_int_t;
