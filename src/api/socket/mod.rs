@@ -10,8 +10,6 @@ pub mod owner;
 pub mod pool;
 pub mod recv;
 #[cfg(ngx_feature = "stream_ssl")]
-pub mod ssl;
-#[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_ctx;
 pub mod tcp;
 pub mod udp;

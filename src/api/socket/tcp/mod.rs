@@ -8,6 +8,8 @@
 mod connect;
 mod io;
 mod options;
+#[cfg(ngx_feature = "stream_ssl")]
+mod ssl;
 
 use self::connect::*;
 pub(crate) use self::io::in_session;
@@ -162,12 +164,12 @@ pub fn inject(c: &mut Call, t: c_int) {
     ];
     // as upstream, no such method when nginx has no TLS for stream servers
     #[cfg(ngx_feature = "stream_ssl")]
-    methods.push((c"sslhandshake", crate::api::socket::ssl::tcp_sslhandshake));
+    methods.push((c"sslhandshake", ssl::tcp_sslhandshake));
     // bind (lua-nginx-module's) is beyond stream-lua v0.0.16
     c.register_methods_beyond(METATABLE, &methods, &[(c"bind", tcp_bind)]);
     c.register_gc(UDATA_METATABLE, tcp_gc);
     #[cfg(ngx_feature = "stream_ssl")]
-    crate::api::socket::ssl::inject(c);
+    ssl::inject(c);
 }
 
 fn tcp_new_impl(c: &mut Call) -> LuaResult {

@@ -6,10 +6,8 @@
 use std::ffi::{c_int, CStr};
 use std::ptr::NonNull;
 
+use super::{cancel_wait, in_session, on_read_event, on_write_event, socket_at, with_this, Stage, TcpSocket};
 use crate::api::socket::recv::or_default;
-use crate::api::socket::tcp::{
-    cancel_wait, in_session, on_read_event, on_write_event, socket_at, with_this, Stage, TcpSocket,
-};
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::Phase;
