@@ -11,7 +11,7 @@ use crate::api::socket::out::send_data;
 use crate::api::socket::owner::Owner;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::session::Session;
+use crate::runtime::session::SessionKey;
 use crate::sys::*;
 
 const METATABLE: &CStr = c"ngx_lua_req_udp_socket_mt";
@@ -41,7 +41,8 @@ pub fn inject(c: &mut Call) {
 /// The object's userdata: its session and its slot in the session's cleanups, until it is
 /// finalized.
 struct Finalizer {
-    sess: *mut Session,
+    sess: SessionKey,
+    log: Log,
     cleanup: Option<usize>,
 }
 
@@ -59,12 +60,10 @@ fn finalize(log: Log) {
 /// The session ends before the object is collected.
 unsafe fn session_ended(data: *mut c_void) {
     // SAFETY: data is the live userdata's finalizer (its collection removes this cleanup
-    // first), and its session is the one ending, still live.
-    unsafe {
-        let f = &mut *(data as *mut Finalizer);
-        if f.cleanup.take().is_some() {
-            finalize((*f.sess).logger());
-        }
+    // first).
+    let f = unsafe { &mut *(data as *mut Finalizer) };
+    if f.cleanup.take().is_some() {
+        finalize(f.log);
     }
 }
 
@@ -72,7 +71,7 @@ fn gc_impl(c: &mut Call) -> LuaResult {
     let Some(mut f) = c.take_udata::<Finalizer>(1) else { return Ok(0) };
     if let Some(slot) = f.cleanup.take() {
         // a finalizer still registered belongs to a live session
-        let Some(owner) = Owner::registered(f.sess) else { return Ok(0) };
+        let Some(owner) = Owner::of(Some(f.sess)) else { return Ok(0) };
         owner.with(|s| {
             s.remove_cleanup(slot);
             finalize(s.logger());
@@ -86,7 +85,8 @@ pub fn new_object(c: &mut Call, sess: SessionRef) -> c_int {
     c.set_top(0);
     c.new_table(3, 0);
     set_owner(c, sess);
-    let mut f = Box::new(Finalizer { sess: sess.with(|s| s as *mut Session), cleanup: None });
+    let (key, log) = sess.with(|s| (s.key, s.logger()));
+    let mut f = Box::new(Finalizer { sess: key, log, cleanup: None });
     let data = &mut *f as *mut Finalizer as *mut c_void;
     f.cleanup = Some(sess.with(|s| s.add_cleanup(session_ended, data)));
     c.push_udata(f);

@@ -18,7 +18,7 @@ use crate::api::socket::{parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::session::{Phase, Session};
+use crate::runtime::session::{Phase, SessionKey};
 use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::resolver::{resolve, Answer, Query, Resolver, Started};
 use crate::sys::udp::{copy_log, log_of, Recv, UdpConn};
@@ -40,9 +40,8 @@ unsafe impl LuaObject for UdpSock {
 }
 
 pub struct UdpSock {
-    /// The session that called `setpeername` (valid while `cleanup` is set), and its id.
-    sess: *mut Session,
-    owner: u64,
+    /// The session that called `setpeername` (reached through `Owner` while it lives).
+    owner: SessionKey,
     conn: Option<UdpConn>,
     /// The connection's log: a copy of the session's, as upstream keeps one.
     log: ngx_log_t,
@@ -168,12 +167,11 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
     };
 
     let log = sess.log();
-    let (sp, id) = sess.with(|s| (s as *mut Session, s.id));
+    let key = sess.with(|s| s.key);
     if c.object_ptr::<UdpSock>(1).is_null() {
         // the object is bound to this session from now on
         c.push_udata(Box::new(UdpSock {
-            sess: sp,
-            owner: id,
+            owner: key,
             conn: None,
             log: copy_log(log),
             read_timeout: 0,
@@ -192,7 +190,7 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
         });
     } else {
         let busy = c.with_object(1, |u: &mut UdpSock| {
-            if u.owner != id {
+            if u.owner != key {
                 return Some(Err(()));
             }
             // a receive, or another setpeername waiting for the resolver
@@ -206,7 +204,6 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             log.debug("lua reuse socket upstream ctx");
             if u.cleanup.is_none() {
                 // closed before: a cleanup again, as upstream (reusing the freed slot)
-                u.sess = sp;
                 u.log = copy_log(log);
                 let data = u as *mut UdpSock as *mut c_void;
                 u.cleanup = Some(sess.with(|s| s.add_cleanup(session_ended, data)));
@@ -371,7 +368,7 @@ fn udata_gc_impl(c: &mut Call) -> LuaResult {
     close_socket(&mut u);
     if let Some(slot) = u.cleanup.take() {
         // a socket whose cleanup is registered belongs to a live session
-        if let Some(owner) = Owner::registered(u.sess) {
+        if let Some(owner) = Owner::of(Some(u.owner)) {
             owner.with(|s| s.remove_cleanup(slot));
         }
     }
@@ -391,8 +388,8 @@ fn usable(c: &mut Call, sess: SessionRef, fname: &'static str, what: &str) -> Re
     if conn.is_null() {
         return closed(c, sess, u, conn, what).map(Some);
     }
-    // a connected socket's owner is live (its end closes the socket): compared by id
-    if owner != sess.with(|s| s.id) {
+    // a connected socket's owner is live (its end closes the socket): compared by key
+    if owner != sess.with(|s| s.key) {
         return err("bad request");
     }
     if busy {

@@ -121,7 +121,7 @@ fn start(
         sock.logger().debug("stream lua tcp socket reconnect without shutting down");
         sock.close_connection();
     }
-    let same = sess.with(|s| ptr::eq(s, sock.sess));
+    let same = sess.with(|s| sock.sess == Some(s.key));
     if !sock.pool_key.is_empty() || same {
         sock.logger().debug("lua reuse socket upstream ctx");
     }

@@ -34,7 +34,7 @@ use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::Phase;
-use crate::runtime::session::Session;
+use crate::runtime::session::{Session, SessionKey};
 use crate::runtime::thread::ThreadKey;
 use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::conn_connect::{connect_peer, event_data, event_owner, Connecting, PeerConn};
@@ -67,11 +67,9 @@ pub(crate) enum Stage {
 }
 
 pub struct TcpSocket {
-    /// The session that connected the socket (null when none or once it ended): an identity,
-    /// read only through `owner_sess` while that session (`owner`) lives.
-    pub(crate) sess: *mut Session,
-    /// The id of that session.
-    pub(crate) owner: u64,
+    /// The session that connected the socket (none before a connect and after a close),
+    /// reached through `owner` only while it lives.
+    pub(crate) sess: Option<SessionKey>,
     /// That session's log.
     pub(crate) owner_log: Option<Log>,
     /// The connection to the peer.
@@ -181,8 +179,7 @@ fn tcp_new_impl(c: &mut Call) -> LuaResult {
     sess.check_phase(Phase::YIELDABLE)?;
     let conf = sess.with(|s| socket_conf(s));
     let sock = Box::new(TcpSocket {
-        sess: ptr::null_mut(),
-        owner: 0,
+        sess: None,
         owner_log: None,
         peer: None,
         recv: RecvBuf::default(),
@@ -293,7 +290,7 @@ impl TcpSocket {
 
     /// The session that connected the socket, to touch from outside a Lua call.
     fn owner(&self) -> Option<Owner> {
-        Owner::live(self.sess, self.owner, self.cleanup.is_some())
+        Owner::of(self.sess)
     }
 
     /// Gives the send buffer back to the socket's session (or forgets it when the session
@@ -307,10 +304,7 @@ impl TcpSocket {
 
     /// The session that connected the socket, if it is still alive.
     pub(crate) fn owner_sess(&self) -> *mut Session {
-        if self.owner().is_none() {
-            return ptr::null_mut();
-        }
-        self.sess
+        self.owner().map_or(ptr::null_mut(), Owner::as_ptr)
     }
 
     /// Links the socket to `sess` (a connect), with a cleanup that closes it when the session
@@ -322,8 +316,7 @@ impl TcpSocket {
         }
         let me = self as *mut TcpSocket as *mut c_void;
         sess.with(|s| {
-            self.sess = s;
-            self.owner = s.id;
+            self.sess = Some(s.key);
             self.owner_log = Some(s.logger());
             self.cleanup = Some(s.add_cleanup(session_ended, me));
         });
@@ -444,7 +437,7 @@ impl TcpSocket {
                 owner.with(|s| s.remove_cleanup(slot));
             }
         }
-        self.sess = ptr::null_mut();
+        self.sess = None;
     }
 }
 
@@ -492,9 +485,7 @@ pub(crate) unsafe fn cancel_wait(obj: *mut c_void, t: ThreadKey) {
 
 /// The read event of the socket's connection.
 fn read_event(sock: &mut TcpSocket) -> Option<Woken> {
-    if sock.sess.is_null() {
-        return None;
-    }
+    sock.sess?; // closed: nobody to tell
     if matches!(sock.stage, Stage::Connecting) {
         let timed_out = sock.conn().is_some_and(|c| c.timed_out(Dir::Read));
         return connect_done(sock, timed_out).map(|(t, r)| Woken::Connected(t, r));
@@ -513,9 +504,7 @@ fn read_event(sock: &mut TcpSocket) -> Option<Woken> {
 
 /// The write event of the socket's connection.
 fn write_event(sock: &mut TcpSocket) -> Option<Woken> {
-    if sock.sess.is_null() {
-        return None;
-    }
+    sock.sess?; // closed: nobody to tell
     if matches!(sock.stage, Stage::Connecting) {
         let timed_out = sock.conn().is_some_and(|c| c.timed_out(Dir::Write));
         return connect_done(sock, timed_out).map(|(t, r)| Woken::Connected(t, r));

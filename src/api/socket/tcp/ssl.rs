@@ -234,7 +234,7 @@ fn handshake_result(sock: &mut TcpSocket) -> Outcome {
 
 /// A handshake that waited is over: the socket's connector wakes with its outcome.
 fn handshake_over(sock: &mut TcpSocket) -> Option<(crate::runtime::waiter::Parked, Outcome, Log)> {
-    if !matches!(sock.stage, Stage::Handshake) || sock.sess.is_null() {
+    if !matches!(sock.stage, Stage::Handshake) || sock.sess.is_none() {
         return None;
     }
     sock.stage = Stage::None;
