@@ -9,7 +9,7 @@ use std::ptr::NonNull;
 
 use crate::runtime::scheduler::ngx_stream_lua_rs_get_request;
 use crate::runtime::session::{Phase, Session};
-use crate::runtime::thread::Thread;
+use crate::runtime::thread::{with_thread, Thread};
 use crate::runtime::vm::VmRef;
 use crate::sys::*;
 
@@ -74,6 +74,20 @@ impl<'c> SessionRef<'c> {
     /// Whether the session is a UDP one (a datagram connection).
     pub fn is_udp(self) -> bool {
         self.with(|s| s.stream().is_some_and(|st| st.is_udp()))
+    }
+
+    /// Cancels what every thread of the session waits for. No borrow of the session is held
+    /// while a cancel runs: a cancel may reach the session again (`Thread::wait_in_session`).
+    pub fn cancel_waits(self) {
+        for key in self.with(|s| s.thread_keys()) {
+            with_thread(key, Thread::cancel_wait);
+        }
+    }
+
+    /// Lets go of every thread (their waits cancelled first, as `cancel_waits`).
+    pub fn release_threads(self) {
+        self.cancel_waits();
+        self.with(|s| s.release_threads());
     }
 
     /// `API disabled in the context of ...` unless the session runs one of `allowed`.

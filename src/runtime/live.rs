@@ -104,12 +104,12 @@ impl LiveSession {
 
     /// Cancels what every thread waits for.
     pub fn cancel_wait(&self) {
-        self.with(|s| s.cancel_wait())
+        self.view().cancel_waits()
     }
 
     /// Lets go of every thread.
     pub fn release_threads(&self) {
-        self.with(|s| s.release_threads())
+        self.view().release_threads()
     }
 
     /// Starts `code` in a new entry thread and runs it as far as it goes.

@@ -56,10 +56,8 @@ pub enum Outcome {
 /// Starts `code` in a new entry coroutine of the session and runs it until it ends.
 pub fn run_entry(sess: SessionRef<'_>, code: &Code) -> Outcome {
     // a new phase of the same session starts with a new entry thread
-    let (l, code_cache, log) = sess.with(|s| {
-        s.release_threads();
-        (s.l, s.code_cache, s.logger())
-    });
+    sess.release_threads();
+    let (l, code_cache, log) = sess.with(|s| (s.l, s.code_cache, s.logger()));
     // (evaluating nginx variables runs no Lua)
     let resolved = sess.with(|s| code.resolve(s.stream()));
     let key = match &resolved {
@@ -148,10 +146,8 @@ fn step(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int) -> Option<Step> {
         LUA_YIELD => {
             if let Some(code) = sess.with(|s| s.exit_code) {
                 // ngx.exit ends every thread of the session
-                sess.with(|s| {
-                    s.cancel_wait();
-                    s.posted.clear();
-                });
+                sess.cancel_waits();
+                sess.with(|s| s.posted.clear());
                 return Some(Step::Return(Outcome::Exited(code)));
             }
             if let Some((child, n)) = sess.with(|s| s.spawned.take()) {

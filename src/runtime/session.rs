@@ -191,11 +191,10 @@ impl Session {
         unsafe { (self.balancer.as_mut(), StreamInfo::from_raw(self.s)) }
     }
 
-    /// Cancels what every thread waits for.
-    pub fn cancel_wait(&mut self) {
-        for t in self.threads.iter_mut() {
-            t.cancel_wait();
-        }
+    /// The keys of the session's threads, so their waits can be cancelled one by one
+    /// without the session borrowed (`SessionRef::cancel_waits`).
+    pub fn thread_keys(&self) -> Vec<ThreadKey> {
+        self.threads.iter().map(|t| t.key).collect()
     }
 
     /// The thread Lua code runs in now (`current`), borrowed with the session.
@@ -379,6 +378,10 @@ impl Session {
     }
 
     /// Lets go of every thread (a new phase starts with a new entry thread).
+    ///
+    /// Waits are cancelled first with the session borrowed, so a cancel that works on the
+    /// session must not find it: callers cancel through `SessionRef::cancel_waits` before, and
+    /// `Drop` takes the session out of the table before.
     pub fn release_threads(&mut self) {
         for t in self.threads.iter_mut() {
             t.cancel_wait();
@@ -449,9 +452,10 @@ pub fn client_context(s: &StreamInfo) -> String {
 impl Drop for Session {
     fn drop(&mut self) {
         LIVE.with(|l| l.borrow_mut().remove(&self.id));
-        // (the threads' cancels still find the session)
-        self.release_threads();
+        // out of the table first: the threads' cancels must not reach a session being dropped
+        // (they skip their session's part; its memory goes with it)
         SESSIONS.with(|t| t.borrow_mut().remove(self.key));
+        self.release_threads();
         for (f, data) in std::mem::take(&mut self.cleanups).into_iter().flatten() {
             // SAFETY: each cleanup runs once, with the data its owner registered it with.
             unsafe { f(data) };
