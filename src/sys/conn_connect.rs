@@ -239,15 +239,6 @@ pub unsafe fn event_owner(ev: *mut ngx_event_t) -> *mut c_void {
     }
 }
 
-/// The data an event handler's own event carries (`ev->data`, as given to `Timer::arm`/`post`).
-///
-/// # Safety
-/// `ev` is a live event.
-pub unsafe fn event_data(ev: *mut ngx_event_t) -> *mut c_void {
-    // SAFETY: the caller's contract.
-    unsafe { (*ev).data }
-}
-
 /// The core module's configuration of a session's server (`tcp_nodelay`, `resolver`).
 pub fn core_srv_conf<'s>(s: StreamInfo<'s>) -> &'s ngx_stream_core_srv_conf_t {
     // SAFETY: a live session's srv_conf array holds the core module's conf, which lives as

@@ -6,7 +6,7 @@ use std::ffi::c_void;
 
 use super::ngx::{
     guard, ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_log_t, ngx_msec_t, ngx_post_event,
-    ngx_posted_next_events, Log,
+    ngx_posted_events, ngx_posted_next_events, Log,
 };
 
 /// What the timer calls: its key, and the log it was armed with (none if that was null).
@@ -53,6 +53,13 @@ impl KeyTimer {
         unsafe { ngx_add_timer(ev, ms) }
     }
 
+    /// Calls `handler(key)` once this round of events is done.
+    pub fn post(&mut self, handler: Handler, key: u64, log: *mut ngx_log_t) {
+        let ev = self.prepare(handler, key, log);
+        // SAFETY: the event is boxed and idle; the queue is nginx's, of this worker's only thread.
+        unsafe { ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_events)) }
+    }
+
     /// Calls `handler(key)` after the events already pending (nginx's "next" queue).
     pub fn post_next(&mut self, handler: Handler, key: u64, log: *mut ngx_log_t) {
         let ev = self.prepare(handler, key, log);
@@ -63,6 +70,11 @@ impl KeyTimer {
     /// Whether the timer is armed (set in nginx's timer tree).
     pub fn is_set(&self) -> bool {
         self.armed.as_ref().is_some_and(|a| a.ev.timer_set() != 0)
+    }
+
+    /// Whether the wake-up is posted (waits in a posted queue).
+    pub fn is_posted(&self) -> bool {
+        self.armed.as_ref().is_some_and(|a| a.ev.posted() != 0)
     }
 
     /// Takes the event off the timer tree and the posted queue, where it is.

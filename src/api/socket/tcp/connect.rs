@@ -85,11 +85,8 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
     let step = with_this(c, "connect", |sock| {
         let step = start(sess, sock, host, port, options, yieldable);
         if matches!(step, Step::Wait) {
-            let obj = sock as *mut TcpSocket as *mut c_void;
-            sock.connector.park_with(sess, move |t| {
-                // SAFETY: obj is this socket, which the thread waits on.
-                unsafe { cancel_wait(obj, t.key) }
-            });
+            let key = sock.key;
+            sock.connector.park_with(sess, move |t| cancel_wait(key, t.key));
         }
         step
     })?;
@@ -195,9 +192,8 @@ fn wait_queued(sock: &mut TcpSocket) {
     let deadline = sock.queued.as_ref().map_or(0, |q| q.2);
     sock.stage = Stage::Queued;
     let left = deadline.wrapping_sub(current_msec()) as isize;
-    let me = sock as *mut TcpSocket as *mut c_void;
-    let log = sock.log();
-    sock.queue_ev.arm(left.max(1) as ngx_msec_t, queued_timed_out, me, log);
+    let (key, log) = (sock.key.raw(), sock.log());
+    sock.queue_ev.arm(left.max(1) as ngx_msec_t, queued_timed_out, key, log);
 }
 
 /// The queued connect's deadline passed.
@@ -218,33 +214,28 @@ fn queue_timed_out(sock: &mut TcpSocket) -> Wake {
     Some((t, Err(b"timeout".to_vec())))
 }
 
-unsafe extern "C" fn queued_timed_out(ev: *mut ngx_event_t) {
-    // SAFETY: the socket's own timer (its data is the socket), disarmed when the socket goes.
-    guard((), || unsafe { socket_at(event_data(ev)) }.map_or((), |sock| resume(queue_timed_out(sock))))
+fn queued_timed_out(key: u64, _: Option<Log>) {
+    resume(with_socket(Key::from_raw(key), queue_timed_out).flatten())
 }
 
 /// What the pool calls when a slot frees up for the queued `sock`.
 fn queue_waker(sock: &mut TcpSocket) -> socket_pool::Go {
-    let me = sock as *mut TcpSocket as *mut c_void;
-    // SAFETY: a queued socket is live while it is in the queue (it leaves it, `dequeue`,
-    // before it goes), and the pool calls this with no socket borrowed.
-    Rc::new(move || unsafe { socket_at(me) }.map_or((), queued_go))
+    let key = sock.key;
+    Rc::new(move || with_socket(key, queued_go).unwrap_or(()))
 }
 
 /// A slot freed up for a queued connect: it goes on from a posted event (not from inside
 /// the call that freed the slot). Called again before that event runs, it changes nothing.
 fn queued_go(sock: &mut TcpSocket) {
-    if sock.queue_ev.event().posted() != 0 {
+    if sock.queue_ev.is_posted() {
         return;
     }
-    let me = sock as *mut TcpSocket as *mut c_void;
-    let log = sock.log();
-    sock.queue_ev.post(queued_run, me, log);
+    let (key, log) = (sock.key.raw(), sock.log());
+    sock.queue_ev.post(queued_run, key, log);
 }
 
-unsafe extern "C" fn queued_run(ev: *mut ngx_event_t) {
-    // SAFETY: as in queued_timed_out.
-    guard((), || unsafe { socket_at(event_data(ev)) }.map_or((), |sock| resume(queue_resume(sock))))
+fn queued_run(key: u64, _: Option<Log>) {
+    resume(with_socket(Key::from_raw(key), queue_resume).flatten())
 }
 
 /// A queued connect goes on: with an idle connection put back, or a new one.
@@ -287,7 +278,7 @@ fn connect_by_name(sock: &mut TcpSocket, host: &[u8], port: u16, yieldable: Resu
     if let Err(e) = yieldable {
         return Step::Err(e);
     }
-    let me = sock as *mut TcpSocket as *mut c_void;
+    let me = key_data(sock.key);
     let resolver = sock.resolver.unwrap_or_else(|| Resolver::of(None));
     match resolve(resolver, host, port, resolved, me) {
         Started::Ready(Ok(sockaddr)) => {
@@ -311,12 +302,10 @@ fn log_resolve_error(sock: &TcpSocket, msg: &str) {
     sock.logger().debug(&format!("stream lua tcp socket resolver error: {msg}"));
 }
 
+/// The answer for the socket whose key is `data` (it owns the query: the answer never
+/// comes once the query is dropped).
 unsafe fn resolved(data: *mut c_void, answer: Answer) {
-    // SAFETY: data is the socket that asked; it owns the query (the answer never comes once
-    // the query is dropped).
-    if let Some(sock) = unsafe { socket_at(data) } {
-        resume(resolve_done(sock, answer));
-    }
+    resume(with_socket(data_key(data), |sock| resolve_done(sock, answer)).flatten());
 }
 
 /// The resolver's answer for a connect by name: connect to the address, or fail.

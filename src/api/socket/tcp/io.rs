@@ -66,11 +66,8 @@ pub(super) fn start_read(
         return Outcome::Fail(b"failed to add event");
     }
     sock.waiting_read = Some(pat);
-    let obj = sock as *mut TcpSocket as *mut c_void;
-    sock.reader.park_with(sess, move |t| {
-        // SAFETY: obj is this socket, which the thread waits on.
-        unsafe { cancel_wait(obj, t.key) }
-    });
+    let key = sock.key;
+    sock.reader.park_with(sess, move |t| cancel_wait(key, t.key));
     Outcome::Wait
 }
 
@@ -251,11 +248,8 @@ fn start_send(
             if !sock.conn().is_some_and(|c| c.wait(Dir::Write, timeout)) {
                 return Ok(Err(b"failed to add event".to_vec()));
             }
-            let obj = sock as *mut TcpSocket as *mut c_void;
-            sock.writer.park_with(sess, move |t| {
-                // SAFETY: obj is this socket, which the thread waits on.
-                unsafe { cancel_wait(obj, t.key) }
-            });
+            let key = sock.key;
+            sock.writer.park_with(sess, move |t| cancel_wait(key, t.key));
             // ends the call by yielding (what `yield_values` returns)
             Err(LuaError::Yield(0))
         }

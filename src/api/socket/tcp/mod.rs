@@ -16,8 +16,9 @@ pub(crate) use self::io::in_session;
 use self::io::*;
 use self::options::*;
 
+use std::cell::RefCell;
 use std::ffi::{c_int, c_void, CStr};
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::rc::Rc;
 
 use crate::api::socket::errno_text;
@@ -37,8 +38,10 @@ use crate::runtime::session::Phase;
 use crate::runtime::session::{Session, SessionKey};
 use crate::runtime::thread::ThreadKey;
 use crate::runtime::waiter::{Parked, Waiter};
-use crate::sys::conn_connect::{connect_peer, event_data, event_owner, Connecting, PeerConn};
+use crate::sys::conn_connect::{connect_peer, event_owner, Connecting, PeerConn};
 use crate::sys::conn_ref::ConnRef;
+use crate::sys::key_timer::KeyTimer;
+use crate::sys::registry::{self, Key, Slots};
 use crate::sys::resolver::{Query, Resolver};
 use crate::sys::*;
 
@@ -66,7 +69,34 @@ pub(crate) enum Stage {
     Handshake,
 }
 
+thread_local! {
+    /// The worker's sockets, by key: what their events, cancels, cleanups and queue wakers
+    /// name them by, so a socket that went is simply not found.
+    static SOCKETS: RefCell<Slots<TcpSocket>> = RefCell::default();
+}
+
+/// A socket's name in the worker's socket table.
+pub(crate) type SockKey = Key;
+
+/// Runs `f` on the socket named `key`, if it still exists (and is not borrowed already).
+pub(crate) fn with_socket<R>(key: SockKey, f: impl FnOnce(&mut TcpSocket) -> R) -> Option<R> {
+    registry::with(&SOCKETS, key, f)
+}
+
+/// The key as the `void *` an nginx event, a connection, a resolver query or a session
+/// cleanup carries back (a number, never dereferenced).
+pub(crate) fn key_data(key: SockKey) -> *mut c_void {
+    key.raw() as usize as *mut c_void
+}
+
+/// The key `key_data` made.
+pub(crate) fn data_key(data: *mut c_void) -> SockKey {
+    Key::from_raw(data as usize as u64)
+}
+
 pub struct TcpSocket {
+    /// The socket's name in `SOCKETS`.
+    key: SockKey,
     /// The session that connected the socket (none before a connect and after a close),
     /// reached through `owner` only while it lives.
     pub(crate) sess: Option<SessionKey>,
@@ -114,7 +144,7 @@ pub struct TcpSocket {
     /// A connect waiting for a pool slot: its host, port and deadline (ngx_current_msec).
     pub(crate) queued: Option<(Vec<u8>, u16, ngx_msec_t)>,
     /// The timer of that wait (and the posted event that resumes it).
-    pub(crate) queue_ev: Timer,
+    pub(crate) queue_ev: KeyTimer,
     /// The socket's slot in its session's cleanups.
     pub(crate) cleanup: Option<usize>,
 }
@@ -179,6 +209,7 @@ fn tcp_new_impl(c: &mut Call) -> LuaResult {
     sess.check_phase(Phase::YIELDABLE)?;
     let conf = sess.with(|s| socket_conf(s));
     let sock = Box::new(TcpSocket {
+        key: Key::NONE,
         sess: None,
         owner_log: None,
         peer: None,
@@ -205,13 +236,20 @@ fn tcp_new_impl(c: &mut Call) -> LuaResult {
         local: None,
         resolver: None,
         queued: None,
-        queue_ev: Timer::new(),
+        queue_ev: KeyTimer::new(),
         cleanup: None,
     });
     let t = c.new_table(3, 1);
     c.push_udata(sock);
     c.raw_seti(t, 1);
     c.set_registry_metatable(t, METATABLE);
+    c.with_object(t, |sock: &mut TcpSocket| {
+        let p = NonNull::from(&mut *sock);
+        // SAFETY: the socket is boxed in its userdata (a stable address) until its __gc,
+        // which takes it out of the table before freeing it; events and cancels borrow it
+        // only through `with_socket`, never while a method holds it.
+        sock.key = SOCKETS.with(|t| unsafe { t.borrow_mut().insert(p) });
+    });
     Ok(1)
 }
 
@@ -314,7 +352,7 @@ impl TcpSocket {
         if self.cleanup.is_some() {
             return;
         }
-        let me = self as *mut TcpSocket as *mut c_void;
+        let me = key_data(self.key);
         sess.with(|s| {
             self.sess = Some(s.key);
             self.owner_log = Some(s.logger());
@@ -397,8 +435,7 @@ impl TcpSocket {
 
     /// Takes `peer` as the socket's connection, with our event handlers.
     fn attach(&mut self, peer: PeerConn) {
-        let me = self as *mut TcpSocket as *mut c_void;
-        peer.conn_ref().set_owner(me, on_read_event, on_write_event, self.logger());
+        peer.conn_ref().set_owner(key_data(self.key), on_read_event, on_write_event, self.logger());
         self.peer = Some(peer);
     }
 
@@ -443,14 +480,16 @@ impl TcpSocket {
 
 /// The session cleanup of a socket: its connection is closed (its Lua object may live on).
 unsafe fn session_ended(data: *mut c_void) {
-    // SAFETY: a registered socket is live (gc unregisters it first).
-    let Some(sock) = (unsafe { socket_at(data) }) else { return };
-    sock.cleanup = None;
-    sock.detach();
+    with_socket(data_key(data), |sock| {
+        sock.cleanup = None;
+        sock.detach();
+    });
 }
 
 fn gc_impl(c: &mut Call) -> LuaResult {
     if let Some(mut sock) = c.take_udata::<TcpSocket>(1) {
+        // out of the table first: nothing may find it while it goes
+        SOCKETS.with(|t| t.borrow_mut().remove(sock.key));
         sock.detach();
     }
     Ok(0)
@@ -459,15 +498,13 @@ fn gc_impl(c: &mut Call) -> LuaResult {
 // ---------------------------------------------------------------------------------------
 // events and cancelling
 
-/// A thread waiting on a socket is killed or its session ends: like upstream, the socket is
-/// closed (a connect in progress gives up what it waits for).
-///
-/// # Safety
-/// `obj` is the socket the thread `t` waits on (live: a socket goes with its session, and its
-/// Lua object is held by the waiting call; a socket that lets the thread go drops its cancel).
-pub(crate) unsafe fn cancel_wait(obj: *mut c_void, t: ThreadKey) {
-    // SAFETY: the caller's contract.
-    let Some(sock) = (unsafe { socket_at(obj) }) else { return };
+/// A thread waiting on socket `key` is killed or its session ends: like upstream, the
+/// socket is closed (a connect in progress gives up what it waits for).
+pub(crate) fn cancel_wait(key: SockKey, t: ThreadKey) {
+    with_socket(key, |sock| cancel_socket_wait(sock, t));
+}
+
+fn cancel_socket_wait(sock: &mut TcpSocket, t: ThreadKey) {
     if sock.connector.is(t) {
         sock.connector.forget();
         if !matches!(sock.stage, Stage::Connecting | Stage::Handshake) {
@@ -515,25 +552,15 @@ fn write_event(sock: &mut TcpSocket) -> Option<Woken> {
     write_ready(sock)
 }
 
-/// The socket behind a pointer it handed out as its own (`c->data`, an event's data, a
-/// resolver query's or a session cleanup's data, a waiting thread's wait object, the pool
-/// queue's waker): the one conversion the socket's callbacks share.
-///
-/// # Safety
-/// `p` is null or points at a live boxed `TcpSocket` that nothing else uses while the
-/// returned borrow lives.
-pub(crate) unsafe fn socket_at<'a>(p: *mut c_void) -> Option<&'a mut TcpSocket> {
-    // SAFETY: the caller's contract.
-    unsafe { (p as *mut TcpSocket).as_mut() }
-}
-
 pub(crate) unsafe extern "C" fn on_read_event(rev: *mut ngx_event_t) {
-    // SAFETY: rev belongs to the connection of a live socket, its c->data (set by `attach`;
-    // an idle one's handlers are the pool's).
-    guard((), || unsafe { socket_at(event_owner(rev)) }.and_then(read_event).map_or((), Woken::resume))
+    // SAFETY: rev belongs to a live connection, whose c->data is its socket's key (set by
+    // `attach`; an idle one's handlers are the pool's).
+    let key = data_key(unsafe { event_owner(rev) });
+    guard((), || with_socket(key, read_event).flatten().map_or((), Woken::resume))
 }
 
 pub(crate) unsafe extern "C" fn on_write_event(wev: *mut ngx_event_t) {
     // SAFETY: as in on_read_event.
-    guard((), || unsafe { socket_at(event_owner(wev)) }.and_then(write_event).map_or((), Woken::resume))
+    let key = data_key(unsafe { event_owner(wev) });
+    guard((), || with_socket(key, write_event).flatten().map_or((), Woken::resume))
 }

@@ -6,7 +6,9 @@
 use std::ffi::{c_int, CStr};
 use std::ptr::NonNull;
 
-use super::{cancel_wait, in_session, on_read_event, on_write_event, socket_at, with_this, Stage, TcpSocket};
+use super::{
+    cancel_wait, data_key, in_session, on_read_event, on_write_event, with_socket, with_this, Stage, TcpSocket,
+};
 use crate::api::socket::recv::or_default;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
@@ -162,11 +164,8 @@ fn sslhandshake_impl(c: &mut Call) -> LuaResult {
                 yieldable?;
                 conn.tls_wait(or_default(sock.connect_timeout, sock.conf.connect_timeout()), on_handshake);
                 sock.stage = Stage::Handshake;
-                let obj = sock as *mut TcpSocket as *mut std::ffi::c_void;
-                sock.connector.park_with(sess, move |t| {
-                    // SAFETY: obj is this socket, which the thread waits on.
-                    unsafe { cancel_wait(obj, t.key) }
-                });
+                let key = sock.key;
+                sock.connector.park_with(sess, move |t| cancel_wait(key, t.key));
                 Ok(Started::Wait)
             }
         }
@@ -246,12 +245,12 @@ fn handshake_over(sock: &mut TcpSocket) -> Option<(crate::runtime::waiter::Parke
 /// nginx's TLS layer finished (or failed, or timed out) a handshake that had to wait.
 unsafe extern "C" fn on_handshake(c: *mut ngx_connection_t) {
     guard((), || {
-        // SAFETY: nginx calls this for the socket's live connection, whose owner (c->data) is
-        // the socket (attached by connect).
+        // SAFETY: nginx calls this for the socket's live connection, whose c->data is the
+        // socket's key (attached by connect).
         let (conn, owner) = unsafe { conn_owner(c) };
         conn.set_handlers(on_read_event, on_write_event);
-        // SAFETY: as above; the borrow ends before Lua runs.
-        let woken = unsafe { socket_at(owner) }.and_then(handshake_over);
+        // (the borrow ends before Lua runs)
+        let woken = with_socket(data_key(owner), handshake_over).flatten();
         if let Some((t, out, log)) = woken {
             t.resume(|co| push_outcome(co, out, log));
         }
