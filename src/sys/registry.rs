@@ -26,6 +26,18 @@ impl Key {
     pub fn from_raw(v: u64) -> Key {
         Key { idx: v as u32, gen: (v >> 32) as u32 }
     }
+
+    /// The key as the `void *` that a connection (`c->data`), a resolver query or a session
+    /// cleanup carries back: a number, never dereferenced. (Not for an event's own `data`,
+    /// which nginx's debug lines read as a connection: use a `KeyTimer` there.)
+    pub fn as_data(self) -> *mut std::ffi::c_void {
+        self.raw() as usize as *mut std::ffi::c_void
+    }
+
+    /// The key `as_data` made.
+    pub fn from_data(data: *mut std::ffi::c_void) -> Key {
+        Key::from_raw(data as usize as u64)
+    }
 }
 
 struct Slot<T> {

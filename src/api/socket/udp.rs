@@ -8,8 +8,9 @@
 //! `receive` waits on the connection's read event with the read timeout; the waiting thread
 //! is resumed by nginx, and a thread that is killed or a session that ends closes the socket.
 
+use std::cell::RefCell;
 use std::ffi::{c_int, c_void, CStr};
-use std::ptr;
+use std::ptr::{self, NonNull};
 
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
@@ -20,6 +21,7 @@ use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::{Phase, SessionKey};
 use crate::runtime::waiter::{Parked, Waiter};
+use crate::sys::registry::{self, Key, Slots};
 use crate::sys::resolver::{resolve, Answer, Query, Resolver, Started};
 use crate::sys::udp::{copy_log, log_of, Recv, UdpConn};
 use crate::sys::*;
@@ -39,7 +41,20 @@ unsafe impl LuaObject for UdpSock {
     const SLOT: c_int = CTX_INDEX;
 }
 
+thread_local! {
+    /// The worker's UDP sockets, by key: what their read events, resolver queries, session
+    /// cleanups and thread cancels name them by (a socket that went is not found).
+    static SOCKETS: RefCell<Slots<UdpSock>> = RefCell::default();
+}
+
+/// Runs `f` on the socket named `key`, if it still exists (and is not borrowed already).
+fn with_udp<R>(key: Key, f: impl FnOnce(&mut UdpSock) -> R) -> Option<R> {
+    registry::with(&SOCKETS, key, f)
+}
+
 pub struct UdpSock {
+    /// The socket's name in `SOCKETS`.
+    key: Key,
     /// The session that called `setpeername` (reached through `Owner` while it lives).
     owner: SessionKey,
     conn: Option<UdpConn>,
@@ -171,6 +186,7 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
     if c.object_ptr::<UdpSock>(1).is_null() {
         // the object is bound to this session from now on
         c.push_udata(Box::new(UdpSock {
+            key: Key::NONE,
             owner: key,
             conn: None,
             log: copy_log(log),
@@ -185,7 +201,12 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
         }));
         c.raw_seti(1, CTX_INDEX as usize);
         c.with_object(1, |u: &mut UdpSock| {
-            let data = u as *mut UdpSock as *mut c_void;
+            let p = NonNull::from(&mut *u);
+            // SAFETY: the socket is boxed in its userdata (a stable address) until its __gc,
+            // which takes it out of the table before freeing it; callbacks borrow it only
+            // through `with_udp`, never while a method holds it.
+            u.key = SOCKETS.with(|t| unsafe { t.borrow_mut().insert(p) });
+            let data = u.key.as_data();
             u.cleanup = Some(sess.with(|s| s.add_cleanup(session_ended, data)));
         });
     } else {
@@ -205,7 +226,7 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             if u.cleanup.is_none() {
                 // closed before: a cleanup again, as upstream (reusing the freed slot)
                 u.log = copy_log(log);
-                let data = u as *mut UdpSock as *mut c_void;
+                let data = u.key.as_data();
                 u.cleanup = Some(sess.with(|s| s.add_cleanup(session_ended, data)));
             }
             None
@@ -237,14 +258,11 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             c.ensure_yieldable()?;
             let resolver = sess.with(|s| Resolver::of(s.stream()));
             let started = c.with_object(1, |u: &mut UdpSock| {
-                let me = u as *mut UdpSock as *mut c_void;
-                match resolve(resolver, &host, port, resolved, me) {
+                let key = u.key;
+                match resolve(resolver, &host, port, resolved, key.as_data()) {
                     Started::Waiting(q) => {
                         u.resolving = Some(q);
-                        u.connector.park_with(sess, move |_| {
-                            // SAFETY: me is this socket, which the thread waits on.
-                            unsafe { cancel_resolve(me) }
-                        });
+                        u.connector.park_with(sess, move |_| cancel_resolve(key));
                         None
                     }
                     Started::Ready(answer) => Some(answer),
@@ -277,12 +295,10 @@ fn push_connected(c: &mut Call, res: Result<(), i32>) -> c_int {
     }
 }
 
-/// The resolver's answer for a setpeername by name.
+/// The resolver's answer for a setpeername by name, for the socket whose key is `data` (it
+/// owns the query: the answer never comes once the query is dropped).
 unsafe fn resolved(data: *mut c_void, answer: Answer) {
-    // SAFETY: data is the socket that asked; it owns the query (the answer never comes once
-    // the query is dropped, with the socket or the waiting thread's cancel).
-    let Some(u) = (unsafe { sock_at(data) }) else { return };
-    if let Some((t, res)) = resolve_done(u, answer) {
+    if let Some((t, res)) = with_udp(Key::from_data(data), |u| resolve_done(u, answer)).flatten() {
         t.resume(|co| match res {
             Ok(res) => push_connected(co, res),
             Err(msg) => co.fail(msg.as_bytes()).unwrap_or(2),
@@ -302,19 +318,15 @@ fn resolve_done(u: &mut UdpSock, answer: Answer) -> Option<(Parked, Resolved)> {
 }
 
 /// The thread waiting for the resolver is killed or its session ends: the query is abandoned.
-///
-/// # Safety
-/// `obj` is the socket the thread waits on (live: the waiting call holds its object; a socket
-/// that lets the thread go drops its cancel).
-unsafe fn cancel_resolve(obj: *mut c_void) {
-    // SAFETY: the caller's contract.
-    let Some(u) = (unsafe { sock_at(obj) }) else { return };
-    u.connector.forget();
-    if let Some(q) = u.resolving.take() {
-        if q.pending() {
-            u.logger().debug("stream lua tcp socket abort resolver");
+fn cancel_resolve(key: Key) {
+    with_udp(key, |u| {
+        u.connector.forget();
+        if let Some(q) = u.resolving.take() {
+            if q.pending() {
+                u.logger().debug("stream lua tcp socket abort resolver");
+            }
         }
-    }
+    });
 }
 
 /// Connects the socket to `peer`; returns the errno of a failure (0: not an OS error).
@@ -326,8 +338,7 @@ fn connect(u: &mut UdpSock, peer: &PeerAddr) -> Result<(), i32> {
     // the log and the socket live in the socket's box, which outlives its connection (dropped
     // with it, or before it by `close_socket`); on_read finds the socket in c->data
     let log = u.logger();
-    let data = u as *mut UdpSock as *mut c_void;
-    u.conn = Some(UdpConn::connect(&peer.sockaddr, &peer.name, local, log, on_read, data)?);
+    u.conn = Some(UdpConn::connect(&peer.sockaddr, &peer.name, local, log, on_read, u.key.as_data())?);
     Ok(())
 }
 
@@ -351,17 +362,19 @@ fn close_socket(u: &mut UdpSock) {
 
 /// The session ends: its sockets close.
 unsafe fn session_ended(data: *mut c_void) {
-    // SAFETY: data is the UdpSock whose cleanup this is (removed when the socket goes first).
-    let Some(u) = (unsafe { sock_at(data) }) else { return };
-    if u.conn.is_some() {
-        u.logger().debug("cleanup lua udp socket upstream request");
-    }
-    close_socket(u);
-    u.cleanup = None;
+    with_udp(Key::from_data(data), |u| {
+        if u.conn.is_some() {
+            u.logger().debug("cleanup lua udp socket upstream request");
+        }
+        close_socket(u);
+        u.cleanup = None;
+    });
 }
 
 fn udata_gc_impl(c: &mut Call) -> LuaResult {
     let Some(mut u) = c.take_udata::<UdpSock>(1) else { return Ok(0) };
+    // out of the table first: nothing may find it while it goes
+    SOCKETS.with(|t| t.borrow_mut().remove(u.key));
     if u.conn.is_some() {
         u.logger().debug("cleanup lua udp socket upstream request");
     }
@@ -472,11 +485,8 @@ fn receive_impl(c: &mut Call) -> LuaResult {
         return c.fail(b"error");
     }
     c.with_object(1, |u: &mut UdpSock| {
-        let obj = u as *mut UdpSock as *mut c_void;
-        u.reader.park_with(sess, move |_| {
-            // SAFETY: obj is this socket, which the thread waits on.
-            unsafe { cancel_receive(obj) }
-        });
+        let key = u.key;
+        u.reader.park_with(sess, move |_| cancel_receive(key));
     });
     yield_values(0)
 }
@@ -501,35 +511,19 @@ fn read(u: &mut UdpSock) -> Received {
 
 /// The thread waiting in `receive` is killed or its session ends: like upstream, the socket
 /// closes.
-///
-/// # Safety
-/// `obj` is the socket the thread waits on (a socket that lets the thread go drops its cancel).
-unsafe fn cancel_receive(obj: *mut c_void) {
-    // SAFETY: the caller's contract.
-    if let Some(u) = unsafe { sock_at(obj) } {
+fn cancel_receive(key: Key) {
+    with_udp(key, |u| {
         u.reader.forget();
         close_socket(u);
-    }
-}
-
-/// The socket behind a pointer it handed out as its own (`c->data`, a resolver query's or a
-/// session cleanup's data, a waiting thread's wait object): the one conversion the socket's
-/// callbacks share.
-///
-/// # Safety
-/// `p` is null or points at a live boxed `UdpSock` that nothing else uses while the returned
-/// borrow lives.
-unsafe fn sock_at<'a>(p: *mut c_void) -> Option<&'a mut UdpSock> {
-    // SAFETY: the caller's contract.
-    unsafe { (p as *mut UdpSock).as_mut() }
+    });
 }
 
 unsafe extern "C" fn on_read(rev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: rev belongs to an open socket connection whose data is its UdpSock; the
-        // borrow of the socket ends before the woken thread runs.
-        let found = unsafe { Conn::of_event(rev).and_then(|conn| Some((sock_at(conn.data())?, conn))) };
-        let woken = found.and_then(|(u, conn)| read_ready(u, conn));
+        // SAFETY: rev belongs to an open socket connection, whose data is its socket's key.
+        let Some(conn) = (unsafe { Conn::of_event(rev) }) else { return };
+        // (the borrow of the socket ends before the woken thread runs)
+        let woken = with_udp(Key::from_data(conn.data()), |u| read_ready(u, conn)).flatten();
         if let Some((t, res)) = woken {
             t.resume(|co| match res {
                 Ok(d) => {

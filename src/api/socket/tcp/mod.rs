@@ -83,17 +83,6 @@ pub(crate) fn with_socket<R>(key: SockKey, f: impl FnOnce(&mut TcpSocket) -> R) 
     registry::with(&SOCKETS, key, f)
 }
 
-/// The key as the `void *` an nginx event, a connection, a resolver query or a session
-/// cleanup carries back (a number, never dereferenced).
-pub(crate) fn key_data(key: SockKey) -> *mut c_void {
-    key.raw() as usize as *mut c_void
-}
-
-/// The key `key_data` made.
-pub(crate) fn data_key(data: *mut c_void) -> SockKey {
-    Key::from_raw(data as usize as u64)
-}
-
 pub struct TcpSocket {
     /// The socket's name in `SOCKETS`.
     key: SockKey,
@@ -352,7 +341,7 @@ impl TcpSocket {
         if self.cleanup.is_some() {
             return;
         }
-        let me = key_data(self.key);
+        let me = self.key.as_data();
         sess.with(|s| {
             self.sess = Some(s.key);
             self.owner_log = Some(s.logger());
@@ -435,7 +424,7 @@ impl TcpSocket {
 
     /// Takes `peer` as the socket's connection, with our event handlers.
     fn attach(&mut self, peer: PeerConn) {
-        peer.conn_ref().set_owner(key_data(self.key), on_read_event, on_write_event, self.logger());
+        peer.conn_ref().set_owner(self.key.as_data(), on_read_event, on_write_event, self.logger());
         self.peer = Some(peer);
     }
 
@@ -480,7 +469,7 @@ impl TcpSocket {
 
 /// The session cleanup of a socket: its connection is closed (its Lua object may live on).
 unsafe fn session_ended(data: *mut c_void) {
-    with_socket(data_key(data), |sock| {
+    with_socket(Key::from_data(data), |sock| {
         sock.cleanup = None;
         sock.detach();
     });
@@ -555,12 +544,12 @@ fn write_event(sock: &mut TcpSocket) -> Option<Woken> {
 pub(crate) unsafe extern "C" fn on_read_event(rev: *mut ngx_event_t) {
     // SAFETY: rev belongs to a live connection, whose c->data is its socket's key (set by
     // `attach`; an idle one's handlers are the pool's).
-    let key = data_key(unsafe { event_owner(rev) });
+    let key = Key::from_data(unsafe { event_owner(rev) });
     guard((), || with_socket(key, read_event).flatten().map_or((), Woken::resume))
 }
 
 pub(crate) unsafe extern "C" fn on_write_event(wev: *mut ngx_event_t) {
     // SAFETY: as in on_read_event.
-    let key = data_key(unsafe { event_owner(wev) });
+    let key = Key::from_data(unsafe { event_owner(wev) });
     guard((), || with_socket(key, write_event).flatten().map_or((), Woken::resume))
 }

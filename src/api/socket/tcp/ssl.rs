@@ -6,14 +6,13 @@
 use std::ffi::{c_int, CStr};
 use std::ptr::NonNull;
 
-use super::{
-    cancel_wait, data_key, in_session, on_read_event, on_write_event, with_socket, with_this, Stage, TcpSocket,
-};
+use super::{cancel_wait, in_session, on_read_event, on_write_event, with_socket, with_this, Stage, TcpSocket};
 use crate::api::socket::recv::or_default;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::Phase;
 use crate::sys::conn_connect::PeerConn;
+use crate::sys::registry::Key;
 use crate::sys::ssl_client::{conn_owner, Handshake, SslSession};
 use crate::sys::*;
 
@@ -250,7 +249,7 @@ unsafe extern "C" fn on_handshake(c: *mut ngx_connection_t) {
         let (conn, owner) = unsafe { conn_owner(c) };
         conn.set_handlers(on_read_event, on_write_event);
         // (the borrow ends before Lua runs)
-        let woken = with_socket(data_key(owner), handshake_over).flatten();
+        let woken = with_socket(Key::from_data(owner), handshake_over).flatten();
         if let Some((t, out, log)) = woken {
             t.resume(|co| push_outcome(co, out, log));
         }
