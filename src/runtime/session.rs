@@ -55,7 +55,9 @@ impl Phase {
 }
 
 /// A function run with its data when the session ends.
-pub type Cleanup = (unsafe fn(*mut std::ffi::c_void), *mut std::ffi::c_void);
+/// What runs when the session ends: a function given its owner's key (a socket's) and the
+/// session, which has left the session table and let go of its threads by then.
+pub type Cleanup = (fn(Key, &Session), Key);
 
 pub struct Session {
     /// Unique in the worker (see `is_live`).
@@ -358,8 +360,9 @@ impl Session {
         sess
     }
 
-    /// Registers `f(data)` to run when the session ends; returns its slot for `remove_cleanup`.
-    pub fn add_cleanup(&mut self, f: unsafe fn(*mut std::ffi::c_void), data: *mut std::ffi::c_void) -> usize {
+    /// Registers `f(data, session)` to run when the session ends; returns its slot for
+    /// `remove_cleanup`.
+    pub fn add_cleanup(&mut self, f: fn(Key, &Session), data: Key) -> usize {
         // a slot given back earlier (a socket closed, then connected again) is reused
         if let Some(slot) = self.cleanups.iter().position(|c| c.is_none()) {
             let at = &self.cleanups[slot] as *const _;
@@ -457,8 +460,7 @@ impl Drop for Session {
         SESSIONS.with(|t| t.borrow_mut().remove(self.key));
         self.release_threads();
         for (f, data) in std::mem::take(&mut self.cleanups).into_iter().flatten() {
-            // SAFETY: each cleanup runs once, with the data its owner registered it with.
-            unsafe { f(data) };
+            f(data, self);
         }
         if self.ctx_ref != LUA_NOREF {
             self.logger().debug(&format!("lua release ngx.ctx at ref {}", self.ctx_ref));

@@ -3,7 +3,7 @@
 //! number of times, each a datagram back to the client. As upstream, the object is finalized
 //! once: when it is collected, or when its session ends first.
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, CStr};
 
 use crate::api::socket::downstream::{owner_session, set_owner};
 use crate::api::socket::errno_text;
@@ -11,7 +11,8 @@ use crate::api::socket::out::send_data;
 use crate::api::socket::owner::Owner;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::session::SessionKey;
+use crate::runtime::session::{Session, SessionKey};
+use crate::sys::registry::Key;
 use crate::sys::*;
 
 const METATABLE: &CStr = c"ngx_lua_req_udp_socket_mt";
@@ -38,11 +39,10 @@ pub fn inject(c: &mut Call) {
     c.register_gc(UDATA_METATABLE, udp_gc);
 }
 
-/// The object's userdata: its session and its slot in the session's cleanups, until it is
-/// finalized.
+/// The object's userdata: its session and its slot in the session's cleanups (the session
+/// runs the cleanup when it ends first; a collection while it lives takes the slot back).
 struct Finalizer {
     sess: SessionKey,
-    log: Log,
     cleanup: Option<usize>,
 }
 
@@ -58,20 +58,14 @@ fn finalize(log: Log) {
 }
 
 /// The session ends before the object is collected.
-unsafe fn session_ended(data: *mut c_void) {
-    // SAFETY: data is the live userdata's finalizer (its collection removes this cleanup
-    // first).
-    let f = unsafe { &mut *(data as *mut Finalizer) };
-    if f.cleanup.take().is_some() {
-        finalize(f.log);
-    }
+fn session_ended(_: Key, sess: &Session) {
+    finalize(sess.logger());
 }
 
 fn gc_impl(c: &mut Call) -> LuaResult {
     let Some(mut f) = c.take_udata::<Finalizer>(1) else { return Ok(0) };
-    if let Some(slot) = f.cleanup.take() {
-        // a finalizer still registered belongs to a live session
-        let Some(owner) = Owner::of(Some(f.sess)) else { return Ok(0) };
+    // a session that ended ran the cleanup already (and is not found any more)
+    if let (Some(slot), Some(owner)) = (f.cleanup.take(), Owner::of(Some(f.sess))) {
         owner.with(|s| {
             s.remove_cleanup(slot);
             finalize(s.logger());
@@ -85,10 +79,8 @@ pub fn new_object(c: &mut Call, sess: SessionRef) -> c_int {
     c.set_top(0);
     c.new_table(3, 0);
     set_owner(c, sess);
-    let (key, log) = sess.with(|s| (s.key, s.logger()));
-    let mut f = Box::new(Finalizer { sess: key, log, cleanup: None });
-    let data = &mut *f as *mut Finalizer as *mut c_void;
-    f.cleanup = Some(sess.with(|s| s.add_cleanup(session_ended, data)));
+    let (key, cleanup) = sess.with(|s| (s.key, s.add_cleanup(session_ended, Key::NONE)));
+    let f = Box::new(Finalizer { sess: key, cleanup: Some(cleanup) });
     c.push_udata(f);
     c.raw_seti(1, 2);
     c.set_registry_metatable(1, METATABLE);

@@ -19,7 +19,7 @@ use crate::api::socket::{parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::session::{Phase, SessionKey};
+use crate::runtime::session::{Phase, Session, SessionKey};
 use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::registry::{self, Key, Slots};
 use crate::sys::resolver::{resolve, Answer, Query, Resolver, Started};
@@ -206,8 +206,8 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             // which takes it out of the table before freeing it; callbacks borrow it only
             // through `with_udp`, never while a method holds it.
             u.key = SOCKETS.with(|t| unsafe { t.borrow_mut().insert(p) });
-            let data = u.key.as_data();
-            u.cleanup = Some(sess.with(|s| s.add_cleanup(session_ended, data)));
+            let key = u.key;
+            u.cleanup = Some(sess.with(|s| s.add_cleanup(session_ended, key)));
         });
     } else {
         let busy = c.with_object(1, |u: &mut UdpSock| {
@@ -226,8 +226,8 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             if u.cleanup.is_none() {
                 // closed before: a cleanup again, as upstream (reusing the freed slot)
                 u.log = copy_log(log);
-                let data = u.key.as_data();
-                u.cleanup = Some(sess.with(|s| s.add_cleanup(session_ended, data)));
+                let key = u.key;
+                u.cleanup = Some(sess.with(|s| s.add_cleanup(session_ended, key)));
             }
             None
         });
@@ -361,8 +361,8 @@ fn close_socket(u: &mut UdpSock) {
 }
 
 /// The session ends: its sockets close.
-unsafe fn session_ended(data: *mut c_void) {
-    with_udp(Key::from_data(data), |u| {
+fn session_ended(key: Key, _: &Session) {
+    with_udp(key, |u| {
         if u.conn.is_some() {
             u.logger().debug("cleanup lua udp socket upstream request");
         }

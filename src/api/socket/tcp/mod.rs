@@ -341,7 +341,7 @@ impl TcpSocket {
         if self.cleanup.is_some() {
             return;
         }
-        let me = self.key.as_data();
+        let me = self.key;
         sess.with(|s| {
             self.sess = Some(s.key);
             self.owner_log = Some(s.logger());
@@ -468,8 +468,8 @@ impl TcpSocket {
 }
 
 /// The session cleanup of a socket: its connection is closed (its Lua object may live on).
-unsafe fn session_ended(data: *mut c_void) {
-    with_socket(Key::from_data(data), |sock| {
+fn session_ended(key: SockKey, _: &Session) {
+    with_socket(key, |sock| {
         sock.cleanup = None;
         sock.detach();
     });
