@@ -4,13 +4,15 @@
 
 use crate::conf::MainConf;
 use crate::runtime::code::Code;
-use crate::runtime::session::{Phase, Session};
+use crate::runtime::detached::StandIn;
+use crate::runtime::handle::SessionRef;
+use crate::runtime::session::Phase;
 use crate::runtime::vm::Vm;
 use crate::sys::*;
 
 /// Runs `code` with `pcall` under `debug.traceback` in the main thread `c`, `req` as the
 /// running session meanwhile. Returns the error message (with a traceback) on failure.
-fn run_in_main(c: &mut Call, code: &Code, req: *mut Session) -> Result<(), String> {
+fn run_in_main(c: &mut Call, code: &Code, req: Option<SessionRef>) -> Result<(), String> {
     let top = c.top();
     c.get_global(c"debug");
     c.get_field(-1, c"traceback");
@@ -44,7 +46,7 @@ pub unsafe fn run_init(mcf: &MainConf, vm: &Vm, log: Option<Log>) -> Result<(), 
     let Some(code) = &mcf.init else { return Ok(()) };
     // SAFETY: vm's main state is idle (the caller's contract) and lives as long as vm.
     let mut c = unsafe { Call::from_raw(vm.l) };
-    run_in_main(&mut c, code, std::ptr::null_mut()).map_err(|m| {
+    run_in_main(&mut c, code, None).map_err(|m| {
         if let Some(log) = log {
             log.error(NGX_LOG_ERR, 0, format!("{} error: {m}", tag(code, "init_by_lua")).as_bytes());
         }
@@ -58,10 +60,10 @@ pub unsafe fn run_init(mcf: &MainConf, vm: &Vm, log: Option<Log>) -> Result<(), 
 /// Called as the worker starts, while no Lua runs.
 pub unsafe fn run_init_worker(mcf: &MainConf) {
     let (Some(code), Some(vm)) = (&mcf.init_worker, &mcf.vm) else { return };
-    let mut sess = Session::new_fake(vm.l, Phase::InitWorker);
+    let sess = StandIn::new(vm.l, Phase::InitWorker);
     // SAFETY: the VM is idle while the worker starts (the caller's contract).
     let mut c = unsafe { Call::from_raw(vm.l) };
-    if let Err(m) = run_in_main(&mut c, code, &mut *sess) {
+    if let Err(m) = run_in_main(&mut c, code, Some(sess.live().view())) {
         let line = format!("{} error: {m}", tag(code, "init_worker_by_lua"));
         log_error(NGX_LOG_ERR, cycle_log(), 0, line.as_bytes());
     }

@@ -25,42 +25,75 @@ pub struct Detached {
     pub done: fn(Outcome),
 }
 
+/// A stand-in session (no nginx session: `init_worker_by_lua`, a timer's callback), owned by
+/// the run that holds the handle: it is freed when the handle goes, unless the run `leave`s it
+/// to a waiting thread (whose end `reclaim`s it).
+pub struct StandIn(LiveSession);
+
+impl StandIn {
+    /// A new stand-in session for `phase` in the VM whose main state is `l`.
+    pub fn new(l: *mut lua_State, phase: Phase) -> StandIn {
+        let p = Box::into_raw(Session::new_fake(l, phase));
+        // SAFETY: a fresh boxed session, live until this handle's Drop frees it.
+        StandIn(unsafe { LiveSession::from_raw(p) }.expect("a boxed session"))
+    }
+
+    pub fn live(&self) -> &LiveSession {
+        &self.0
+    }
+
+    /// The session outlives the handle: its thread waits, and `reclaim` takes it back when
+    /// the thread ends.
+    pub fn leave(self) {
+        std::mem::forget(self);
+    }
+
+    /// The stand-in session a run `leave`s, back when its thread has ended.
+    ///
+    /// # Safety
+    /// `sess` is a session `leave` left, and nothing else refers to it any more.
+    pub unsafe fn reclaim(sess: LiveSession) -> StandIn {
+        StandIn(sess)
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        // SAFETY: the session came from Box::into_raw in `new` (the handle owns it: `leave`
+        // forgets the handle, `reclaim` makes it again), and nothing refers to it any more.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
 /// Runs `run.co` as the entry thread of a stand-in session.
 pub fn run_detached(run: Detached) {
-    let mut sess = Session::new_fake(run.main.as_ptr(), run.phase);
-    sess.own_vm = run.own_vm;
-    sess.log_context.push_str(&run.origin);
-    sess.detached_done = Some(run.done);
+    let st = StandIn::new(run.main.as_ptr(), run.phase);
     let (co, anchor) = run.co.into_raw();
-    // its entry thread holds the coroutine with the callback and its arguments
-    let thread = sess.add_thread_key(co, anchor, false, ThreadKey::NONE);
-    let sess = Box::into_raw(sess);
-    // SAFETY: sess is a fresh stand-in session, owned by this run until `finish` frees it.
-    let live = unsafe { LiveSession::from_raw(sess) }.expect("a boxed session");
-    let outcome = resume(live.view(), thread, run.nargs);
-    if !matches!(outcome, Outcome::Waiting) {
-        // SAFETY: the thread has ended without waiting: nothing else refers to sess.
-        unsafe { finish(sess, outcome) };
+    let thread = st.live().with(|sess| {
+        sess.own_vm = run.own_vm;
+        sess.log_context.push_str(&run.origin);
+        sess.detached_done = Some(run.done);
+        // its entry thread holds the coroutine with the callback and its arguments
+        sess.add_thread_key(co, anchor, false, ThreadKey::NONE)
+    });
+    match resume(st.live().view(), thread, run.nargs) {
+        Outcome::Waiting => st.leave(),
+        outcome => finish(st, outcome),
     }
 }
 
 /// The stand-in session's thread has ended: report, then free it.
-///
-/// # Safety
-/// `sess` came from `run_detached`'s `Box::into_raw` and nothing refers to it any more.
-pub(super) unsafe fn finish(sess: *mut Session, outcome: Outcome) {
-    // SAFETY: the caller's contract.
-    let sess = unsafe { Box::from_raw(sess) };
+pub(super) fn finish(st: StandIn, outcome: Outcome) {
     let rc = match outcome {
         Outcome::Exited(code) => code,
         Outcome::Failed => NGX_ERROR as isize,
         _ => NGX_OK as isize,
     };
-    if let Some(done) = sess.detached_done {
+    if let Some(done) = st.live().with(|s| s.detached_done) {
         done(outcome);
     }
     cycle_debug(&format!("stream lua finalize fake request: {rc}"));
-    cycle_debug(&format!("stream lua close fake stream connection {:p}", &*sess));
+    cycle_debug(&format!("stream lua close fake stream connection {:p}", st.live().as_ptr()));
 }
 
 impl Session {

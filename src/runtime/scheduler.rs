@@ -18,9 +18,12 @@ use crate::sys::*;
 /// every `ngx.ctx` or `ngx.var` access makes them tens of times slower.
 static RUNNING: AtomicPtr<Session> = AtomicPtr::new(std::ptr::null_mut());
 
-/// Runs `f` with `sess` as the running session (restored after: resumes may nest).
-pub fn with_running<R>(sess: *mut Session, f: impl FnOnce() -> R) -> R {
-    let prev = RUNNING.swap(sess, Ordering::Relaxed);
+/// Runs `f` with `sess` as the running session, or none (restored after: resumes may nest).
+/// Taking the handle is what makes `current_log` and `SessionRef::current` sound: the session
+/// is live for as long as the handle, which outlives `f`.
+pub fn with_running<R>(sess: Option<SessionRef<'_>>, f: impl FnOnce() -> R) -> R {
+    let p = sess.map_or(std::ptr::null_mut(), SessionRef::as_ptr);
+    let prev = RUNNING.swap(p, Ordering::Relaxed);
     let r = f();
     RUNNING.store(prev, Ordering::Relaxed);
     r
@@ -141,7 +144,7 @@ fn step(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int) -> Option<Step> {
     let k = with_thread(t, |th| Kind { co: th.co_state(), user: th.user, coroutine: th.coroutine, wrap: th.wrap })?;
     let co = k.co;
     sess.with(|s| s.set_cur(t));
-    let rc = with_running(sess.as_ptr(), || co.resume(nargs));
+    let rc = with_running(Some(sess), || co.resume(nargs));
     match rc {
         LUA_YIELD => {
             if let Some(code) = sess.with(|s| s.exit_code) {
@@ -324,7 +327,8 @@ pub fn wake_key(sess: LiveSession, key: ThreadKey, nargs: c_int) {
             done(sess, outcome);
         } else if detached {
             // SAFETY: a stand-in session's thread has ended: nothing else refers to it.
-            unsafe { crate::runtime::detached::finish(sess.as_ptr(), outcome) };
+            let st = unsafe { crate::runtime::detached::StandIn::reclaim(sess) };
+            crate::runtime::detached::finish(st, outcome);
         }
     }
 }
