@@ -24,7 +24,7 @@ impl Session {
 /// Sends `data` to the client, copying it into a recycled (or new) pool buffer (an error for
 /// a session-less context, which has no client).
 pub fn write(sess: &mut Session, data: &[u8]) -> isize {
-    let (mut free, mut busy) = (sess.out_free, sess.out_busy);
+    let (mut free, mut busy) = (std::mem::take(&mut sess.out_free), std::mem::take(&mut sess.out_busy));
     let rc = sess
         .stream()
         .map_or(NGX_ERROR as isize, |s| s.send_output(data, OutChains { free: &mut free, busy: &mut busy }));

@@ -5,6 +5,7 @@ use std::ffi::c_int;
 use std::ptr;
 
 use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
+use crate::sys::downstream::ChainList;
 use crate::sys::registry::{Key, Slots};
 use crate::sys::stream::StreamInfo;
 use crate::sys::*;
@@ -87,8 +88,8 @@ pub struct Session {
     pub exit_code: Option<isize>,
     /// Reference of the `ngx.ctx` table in the registry's ctx tables, or LUA_NOREF.
     pub ctx_ref: c_int,
-    pub out_free: *mut ngx_chain_t,
-    pub out_busy: *mut ngx_chain_t,
+    pub out_free: ChainList,
+    pub out_busy: ChainList,
     pub code_cache: bool,
     /// The session's private VM (`lua_code_cache off`); dropped after the fields above.
     #[allow(dead_code)] // held for its Drop
@@ -310,8 +311,8 @@ impl Session {
             entry_finished: false,
             exit_code: None,
             ctx_ref: LUA_NOREF,
-            out_free: ptr::null_mut(),
-            out_busy: ptr::null_mut(),
+            out_free: ChainList::default(),
+            out_busy: ChainList::default(),
             code_cache,
             own_vm,
             // SAFETY: an all-zero ngx_log_t is inert; session-less contexts fill it in.

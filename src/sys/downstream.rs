@@ -259,11 +259,21 @@ pub unsafe fn get_free_buf(
     }
 }
 
+/// A list of buffer links of one session's pool (its free or its busy output buffers). Only
+/// this layer makes links or walks the list; the session just keeps it (empty to start).
+pub struct ChainList(pub(super) *mut ngx_chain_t);
+
+impl Default for ChainList {
+    fn default() -> Self {
+        ChainList(ptr::null_mut())
+    }
+}
+
 /// A session's recycled output buffers: consumed ones (`free`) and ones nginx still sends
 /// (`busy`).
 pub struct OutChains<'a> {
-    pub free: &'a mut *mut ngx_chain_t,
-    pub busy: &'a mut *mut ngx_chain_t,
+    pub free: &'a mut ChainList,
+    pub busy: &'a mut ChainList,
 }
 
 /// Runs `chain` (or just what nginx holds, when null) through the stream filters towards the
@@ -282,15 +292,18 @@ unsafe fn filter(s: *mut ngx_stream_session_t, chain: *mut ngx_chain_t) -> isize
     }
 }
 
-fn client_conn(s: *mut ngx_stream_session_t) -> Conn {
-    // SAFETY: the session is live (the handles' contract); its connection lives as long as it.
+/// # Safety
+/// `s` is a live stream session.
+unsafe fn client_conn(s: *mut ngx_stream_session_t) -> Conn {
+    // SAFETY: the caller's contract; the session's connection lives as long as it.
     unsafe { Conn::from_raw((*s).connection) }.expect("a stream session has a connection")
 }
 
 impl StreamSession<'_> {
     /// The client connection as a `Conn`.
     pub fn conn(&self) -> Conn {
-        client_conn(self.as_ptr())
+        // SAFETY: the handle's session is live.
+        unsafe { client_conn(self.as_ptr()) }
     }
 
     /// The status the session will be finalized with.
@@ -315,7 +328,8 @@ impl StreamSession<'_> {
 impl<'s> StreamInfo<'s> {
     /// The client connection as a `Conn`.
     pub fn client_conn(&self) -> Conn {
-        client_conn(self.as_ptr())
+        // SAFETY: the view's session is live for 's.
+        unsafe { client_conn(self.as_ptr()) }
     }
 
     /// The server configuration slot `T` of the session's server.
@@ -339,7 +353,7 @@ impl<'s> StreamInfo<'s> {
         // and the new one has room for data.
         unsafe {
             let pool = (*c.as_ptr()).pool;
-            let cl = get_free_buf(pool, (*c.as_ptr()).log, bufs.free, data.len());
+            let cl = get_free_buf(pool, (*c.as_ptr()).log, &mut bufs.free.0, data.len());
             if cl.is_null() {
                 return NGX_ERROR as isize;
             }
@@ -349,7 +363,7 @@ impl<'s> StreamInfo<'s> {
             (*b).set_flush(1);
             let mut out = cl;
             let rc = filter(self.as_ptr(), out);
-            ngx_chain_update_chains(pool, bufs.free, bufs.busy, &mut out, buf_tag());
+            ngx_chain_update_chains(pool, &mut bufs.free.0, &mut bufs.busy.0, &mut out, buf_tag());
             rc
         }
     }

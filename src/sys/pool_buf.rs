@@ -4,7 +4,7 @@
 
 use std::ptr::{self, NonNull};
 
-use super::downstream::get_free_buf;
+use super::downstream::{get_free_buf, ChainList};
 use super::ngx::*;
 use super::stream::StreamInfo;
 
@@ -16,12 +16,12 @@ pub struct PoolBuf(NonNull<ngx_chain_t>);
 impl StreamInfo<'_> {
     /// A buffer of the session's pool holding `data`: a recycled one from `free` (the
     /// session's free list) when big enough, else a new one. None when out of memory.
-    pub fn pool_buf(&self, free: &mut *mut ngx_chain_t, data: &[u8]) -> Option<PoolBuf> {
+    pub fn pool_buf(&self, free: &mut ChainList, data: &[u8]) -> Option<PoolBuf> {
         let c = self.client_conn().as_ptr();
         // SAFETY: the session is live, and so are its connection, pool and log; `free` is the
         // session's list of this module's consumed buffers; the buffer got has room for data.
         unsafe {
-            let cl = NonNull::new(get_free_buf((*c).pool, (*c).log, free, data.len()))?;
+            let cl = NonNull::new(get_free_buf((*c).pool, (*c).log, &mut free.0, data.len()))?;
             let b = (*cl.as_ptr()).buf;
             ptr::copy_nonoverlapping(data.as_ptr(), (*b).last, data.len());
             (*b).last = (*b).last.add(data.len());
@@ -44,15 +44,15 @@ impl PoolBuf {
     }
 
     /// Gives the buffer back, emptied, to `free` (the free list of the session it came from).
-    pub fn give_back(self, free: &mut *mut ngx_chain_t) {
+    pub fn give_back(self, free: &mut ChainList) {
         let cl = self.0.as_ptr();
         // SAFETY: cl is a link of the session's pool (live: the owner's contract).
         unsafe {
             let b = (*cl).buf;
             (*b).pos = (*b).start;
             (*b).last = (*b).start;
-            (*cl).next = *free;
+            (*cl).next = free.0;
         }
-        *free = cl;
+        free.0 = cl;
     }
 }

@@ -27,8 +27,10 @@ fn core_index() -> usize {
 }
 
 impl Resolver {
-    fn of_core(cscf: *const ngx_stream_core_srv_conf_t) -> Resolver {
-        // SAFETY: cscf is null or a core server conf, live as long as the cycle.
+    /// # Safety
+    /// `cscf` is null or a core server conf, live as long as the cycle.
+    unsafe fn of_core(cscf: *const ngx_stream_core_srv_conf_t) -> Resolver {
+        // SAFETY: the caller's contract.
         match unsafe { cscf.as_ref() } {
             Some(c) => Resolver { r: NonNull::new(c.resolver), timeout: c.resolver_timeout },
             None => Resolver { r: None, timeout: 0 },
@@ -38,8 +40,10 @@ impl Resolver {
     /// The resolver of a session's server; without a session (timers), the first server's.
     pub fn of(stream: Option<StreamInfo>) -> Resolver {
         match stream {
-            Some(s) => Resolver::of_core(super::conn_connect::core_srv_conf(s)),
-            None => Resolver::of_core(first_core_srv_conf()),
+            // SAFETY: a live session's core server conf lives as long as the cycle.
+            Some(s) => unsafe { Resolver::of_core(super::conn_connect::core_srv_conf(s)) },
+            // SAFETY: null, or the running cycle's first server's conf.
+            None => unsafe { Resolver::of_core(first_core_srv_conf()) },
         }
     }
 }

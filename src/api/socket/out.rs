@@ -32,7 +32,7 @@ impl OutBuf {
         self.give_back(sess);
         self.sent = 0;
         self.len = data.len();
-        let mut free = sess.out_free;
+        let mut free = std::mem::take(&mut sess.out_free);
         let got = sess.stream().map(|s| s.pool_buf(&mut free, &data));
         sess.out_free = free;
         match got {
