@@ -118,9 +118,9 @@ fn on_abort_impl(c: &mut Call) -> LuaResult {
     if c.type_of(1) != LUA_TFUNCTION {
         return c.arg_error(1, "on_abort", "Lua function expected");
     }
-    let (co, co_ref) = c.new_coroutine(1, 1);
+    let co = c.new_coroutine(1, 1);
     sess.with(|s| {
-        s.on_abort = Some(s.add_thread_key(co, co_ref, true, s.current));
+        s.on_abort = Some(s.add_thread_key(co, true, s.current));
         s.threads.last_mut().expect("just added").status = Status::Suspended;
     });
     c.push_int(1);

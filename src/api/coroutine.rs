@@ -72,9 +72,9 @@ fn create_impl(c: &mut Call) -> LuaResult {
         sess.check_phase(&[])?;
     }
     c.set_top(1);
-    let (co, co_ref) = c.new_coroutine(1, 1);
+    let co = c.new_coroutine(1, 1);
     sess.with(|s| {
-        s.add_thread_key(co, co_ref, false, ThreadKey::NONE);
+        s.add_thread_key(co, false, ThreadKey::NONE);
         let t = s.threads.last_mut().expect("just added");
         t.coroutine = true;
         t.status = Status::Suspended;

@@ -79,9 +79,9 @@ fn spawn_impl(c: &mut Call) -> LuaResult {
     }
     c.ensure_yieldable()?;
     // the new thread shares the parent's globals and gets the function and its arguments
-    let (co, co_ref) = c.new_coroutine(1, n);
+    let co = c.new_coroutine(1, n);
     sess.with(|s| {
-        let t = s.add_thread_key(co, co_ref, true, s.current);
+        let t = s.add_thread_key(co, true, s.current);
         // the scheduler runs the new thread first, then resumes us with the thread object
         s.spawned = Some((t, n - 1));
     });

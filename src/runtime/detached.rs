@@ -68,13 +68,13 @@ impl Drop for StandIn {
 /// Runs `run.co` as the entry thread of a stand-in session.
 pub fn run_detached(run: Detached) {
     let st = StandIn::new(run.main.as_ptr(), run.phase);
-    let (co, anchor) = run.co.into_raw();
+    let co = run.co.into_anchored();
     let thread = st.live().with(|sess| {
         sess.own_vm = run.own_vm;
         sess.log_context.push_str(&run.origin);
         sess.detached_done = Some(run.done);
         // its entry thread holds the coroutine with the callback and its arguments
-        sess.add_thread_key(co, anchor, false, ThreadKey::NONE)
+        sess.add_thread_key(co, false, ThreadKey::NONE)
     });
     match resume(st.live().view(), thread, run.nargs) {
         Outcome::Waiting => st.leave(),

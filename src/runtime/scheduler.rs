@@ -84,10 +84,10 @@ pub fn run_entry(sess: SessionRef<'_>, code: &Code) -> Outcome {
         return Outcome::Failed;
     }
     let func = c.top();
-    let (co, anchor) = c.move_to_new_coroutine(main, func, 0).into_raw();
+    let co = c.move_to_new_coroutine(main, func, 0).into_anchored();
     c.set_top(top);
     // the new thread holds the coroutine with the entry function
-    let t = sess.with(|s| s.add_thread_key(co, anchor, false, ThreadKey::NONE));
+    let t = sess.with(|s| s.add_thread_key(co, false, ThreadKey::NONE));
     resume(sess, t, 0)
 }
 

@@ -259,8 +259,8 @@ impl Session {
     }
 
     /// Adds a thread and returns its key.
-    pub fn add_thread_key(&mut self, co: *mut lua_State, co_ref: c_int, user: bool, parent: ThreadKey) -> ThreadKey {
-        let t = Thread::new(self.key, self.main(), co, co_ref, user, parent);
+    pub fn add_thread_key(&mut self, co: Anchored, user: bool, parent: ThreadKey) -> ThreadKey {
+        let t = Thread::new(self.key, self.main(), co, user, parent);
         let key = t.key;
         self.threads.push(t);
         key

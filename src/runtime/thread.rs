@@ -89,14 +89,8 @@ pub struct Thread {
 }
 
 impl Thread {
-    pub fn new(
-        sess: SessionKey,
-        main: MainState,
-        co: *mut lua_State,
-        co_ref: c_int,
-        user: bool,
-        parent: ThreadKey,
-    ) -> Box<Thread> {
+    pub fn new(sess: SessionKey, main: MainState, co: Anchored, user: bool, parent: ThreadKey) -> Box<Thread> {
+        let (co, co_ref) = co.into_parts();
         let mut t = Box::new(Thread {
             main,
             co,

@@ -378,14 +378,15 @@ impl<'l> Call<'l> {
     /// A new coroutine sharing the running one's globals, left on the top and anchored in the
     /// VM's coroutine table (`COROUTINES`), with copies of the `n` values from index `first` on
     /// its stack. Returns the coroutine and its anchor.
-    pub fn new_coroutine(&mut self, first: c_int, n: c_int) -> (*mut lua_State, c_int) {
+    pub fn new_coroutine(&mut self, first: c_int, n: c_int) -> super::coroutine::Anchored {
         if n > 0 {
             self.check_index(first);
             self.check_index(first + n - 1);
         }
         self.reserve(n + 3);
         // SAFETY: room was reserved; the coroutine table is made with the VM; the indexes were
-        // checked; the new coroutine's stack is grown for the n values before they move.
+        // checked; the new coroutine's stack is grown for the n values before they move; the
+        // coroutine handed out is the one just made and anchored at co_ref.
         unsafe {
             let co = raw::lua_newthread(self.l);
             let tidx = self.top();
@@ -400,7 +401,7 @@ impl<'l> Call<'l> {
                 raw::lua_pushvalue(self.l, i);
             }
             raw::lua_xmove(self.l, co, n);
-            (co, co_ref)
+            super::coroutine::Anchored::new(std::ptr::NonNull::new(co).expect("lua_newthread"), co_ref)
         }
     }
 

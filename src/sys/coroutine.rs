@@ -26,6 +26,27 @@ impl MainState {
     }
 }
 
+/// A coroutine anchored in its VM's coroutine table, on its way to the session thread that
+/// will own the anchor (and let go of it when it ends). Only this layer makes one, from a
+/// coroutine it just created, so its parts are a live coroutine and its anchor.
+pub struct Anchored {
+    co: NonNull<lua_State>,
+    anchor: c_int,
+}
+
+impl Anchored {
+    /// # Safety
+    /// `co` is a coroutine just created and anchored at `anchor` in its VM's coroutine table.
+    pub(super) unsafe fn new(co: NonNull<lua_State>, anchor: c_int) -> Anchored {
+        Anchored { co, anchor }
+    }
+
+    /// The coroutine and its anchor, for the thread taking them over.
+    pub fn into_parts(self) -> (*mut lua_State, c_int) {
+        (self.co.as_ptr(), self.anchor)
+    }
+}
+
 /// An anchored coroutine that is not running: values are pushed onto it before it starts.
 pub struct Coroutine {
     main: MainState,
@@ -117,9 +138,9 @@ impl Coroutine {
 
     /// Hands the coroutine and its anchor over (to a session thread, which lets go of the
     /// anchor when it ends).
-    pub fn into_raw(self) -> (*mut lua_State, c_int) {
+    pub fn into_anchored(self) -> Anchored {
         let this = std::mem::ManuallyDrop::new(self);
-        (this.l(), this.anchor)
+        Anchored { co: this.co, anchor: this.anchor }
     }
 }
 

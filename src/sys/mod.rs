@@ -49,7 +49,7 @@ pub mod worker;
 
 pub use self::call::{Call, LuaObject};
 pub use self::conn::{worker_exiting, Conn, Dir, Io};
-pub use self::coroutine::{Coroutine, MainState};
+pub use self::coroutine::{Anchored, Coroutine, MainState};
 pub use self::event::Timer;
 pub use self::lua::*;
 pub use self::ngx::*;
