@@ -60,7 +60,7 @@ pub unsafe fn run_init(mcf: &MainConf, vm: &Vm, log: Option<Log>) -> Result<(), 
 /// Called as the worker starts, while no Lua runs.
 pub unsafe fn run_init_worker(mcf: &MainConf) {
     let (Some(code), Some(vm)) = (&mcf.init_worker, &mcf.vm) else { return };
-    let sess = StandIn::new(vm.l, Phase::InitWorker);
+    let sess = StandIn::new(vm.main(), Phase::InitWorker);
     // SAFETY: the VM is idle while the worker starts (the caller's contract).
     let mut c = unsafe { Call::from_raw(vm.l) };
     if let Err(m) = run_in_main(&mut c, code, Some(sess.live().view())) {

@@ -31,9 +31,9 @@ pub struct Detached {
 pub struct StandIn(LiveSession);
 
 impl StandIn {
-    /// A new stand-in session for `phase` in the VM whose main state is `l`.
-    pub fn new(l: *mut lua_State, phase: Phase) -> StandIn {
-        let p = Box::into_raw(Session::new_fake(l, phase));
+    /// A new stand-in session for `phase` in the VM of `main`.
+    pub fn new(main: MainState, phase: Phase) -> StandIn {
+        let p = Box::into_raw(Session::new_fake(main, phase));
         // SAFETY: a fresh boxed session, live until this handle's Drop frees it.
         StandIn(unsafe { LiveSession::from_raw(p) }.expect("a boxed session"))
     }
@@ -67,7 +67,7 @@ impl Drop for StandIn {
 
 /// Runs `run.co` as the entry thread of a stand-in session.
 pub fn run_detached(run: Detached) {
-    let st = StandIn::new(run.main.as_ptr(), run.phase);
+    let st = StandIn::new(run.main, run.phase);
     let co = run.co.into_anchored();
     let thread = st.live().with(|sess| {
         sess.own_vm = run.own_vm;

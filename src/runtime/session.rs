@@ -341,8 +341,8 @@ impl Session {
 
     /// A context with no nginx session, for code that runs outside one (init_worker, timers).
     /// A timer's log context is TIMER_CONTEXT followed by its origin's client and server.
-    pub fn new_fake(l: *mut lua_State, phase: Phase) -> Box<Session> {
-        let mut sess = Session::new(ptr::null_mut(), l, phase, true, None);
+    pub fn new_fake(main: MainState, phase: Phase) -> Box<Session> {
+        let mut sess = Session::new(ptr::null_mut(), main.as_ptr(), phase, true, None);
         // SAFETY: the cycle's log is valid while the worker runs.
         unsafe {
             sess.fake_log = *cycle_log();

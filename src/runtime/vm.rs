@@ -190,6 +190,13 @@ fn run_chunk(c: &mut Call, src: &[u8], name: &CStr, nargs: c_int) -> Result<(), 
 }
 
 impl Vm {
+    /// The VM's main state, for what runs in it (the VM outlives them: the worker's lives until
+    /// the worker exits; a session's own is held beside them by its `VmRef`).
+    pub fn main(&self) -> MainState {
+        // SAFETY: the VM owns its main state (`state`), as said above.
+        unsafe { MainState::from_raw(self.l) }.expect("a VM has a main state")
+    }
+
     /// A new VM for `cycle`, set up as `setup` says.
     ///
     /// # Safety
