@@ -94,7 +94,7 @@ fn post(sem: &Rc<State>, n: c_int) -> c_int {
     let mut ev = sem.ev.borrow_mut();
     if ev.event().posted() == 0 {
         // the event's data is the state; the event lives in it and leaves the queue with it
-        ev.post(wake_waiters, Rc::as_ptr(sem) as *mut c_void, cycle_log());
+        ev.post(wake_waiters, Rc::as_ptr(sem) as *mut c_void, Log::cycle().expect("the cycle's log"));
     }
     FFI_OK
 }
@@ -113,7 +113,7 @@ fn wait(sess: Option<&mut Session>, sem: &Rc<State>, wait_ms: c_int) -> Result<c
     if wait_ms == 0 {
         return Ok(FFI_DECLINED);
     }
-    let log = sess.log();
+    let log = sess.logger();
     let t = sess.cur_thread().expect("Lua runs in a thread of its session");
     sem.waiters.borrow_mut().push_back(t.key);
     t.wake_ev.arm(wait_ms as ngx_msec_t, wait_timed_out, t.key.raw(), log);

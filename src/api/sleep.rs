@@ -35,9 +35,9 @@ fn sleep_impl(c: &mut Call) -> LuaResult {
             // upstream's wording on a stock nginx (no delayed-events patch)
             log.error(NGX_LOG_WARN, 0, b"ngx.sleep(0) called without delayed events patch, this will hurt performance");
             // a 0 ms timer would fire again within the same timer loop: run after other events
-            thread.wake_ev.post_next(sleep_done, key, log.as_ptr());
+            thread.wake_ev.post_next(sleep_done, key, log);
         } else {
-            thread.wake_ev.arm(delay as ngx_msec_t, sleep_done, key, log.as_ptr());
+            thread.wake_ev.arm(delay as ngx_msec_t, sleep_done, key, log);
         }
         thread.wait_with(move |t: &mut Thread| {
             if t.wake_ev.is_set() {

@@ -147,7 +147,7 @@ fn arm(mut t: Box<Pending>, delay: ngx_msec_t) {
         let mut ts = ts.borrow_mut();
         ts.made += 1;
         t.seq = ts.made;
-        let key = t.ev.arm_keyed(delay, fired, cycle_log());
+        let key = t.ev.arm_keyed(delay, fired, Log::cycle().expect("the cycle's log"));
         ts.pending.insert(key, t);
     });
 }

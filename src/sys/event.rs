@@ -5,8 +5,8 @@
 use std::ffi::c_void;
 
 use super::ngx::{
-    ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_log_t, ngx_msec_t, ngx_post_event,
-    ngx_posted_events, ngx_posted_next_events,
+    ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_msec_t, ngx_post_event, ngx_posted_events,
+    ngx_posted_next_events, Log,
 };
 
 /// What nginx calls when the event fires (`ev->data` is what it was armed with).
@@ -28,17 +28,17 @@ impl Timer {
         self.ev.get_or_insert_with(|| Box::new(unsafe { std::mem::zeroed() }))
     }
 
-    fn prepare(&mut self, handler: EventHandler, data: *mut c_void, log: *mut ngx_log_t) -> &mut ngx_event_t {
+    fn prepare(&mut self, handler: EventHandler, data: *mut c_void, log: Log) -> &mut ngx_event_t {
         self.disarm();
         let ev = self.event();
         ev.handler = Some(handler);
         ev.data = data;
-        ev.log = log;
+        ev.log = log.as_ptr();
         ev
     }
 
     /// Calls `handler` with the event after `ms` milliseconds.
-    pub fn arm(&mut self, ms: ngx_msec_t, handler: EventHandler, data: *mut c_void, log: *mut ngx_log_t) {
+    pub fn arm(&mut self, ms: ngx_msec_t, handler: EventHandler, data: *mut c_void, log: Log) {
         let ev = self.prepare(handler, data, log);
         // SAFETY: the event is boxed (a stable address) and idle; Drop takes it off the tree.
         unsafe { ngx_add_timer(ev, ms) }
@@ -47,7 +47,7 @@ impl Timer {
     /// Arms the timer with no data of the owner's: the handler gets the event, whose address
     /// (returned, and `key_of` in the handler) names the timer. nginx's debug lines read
     /// `ev->data` as a connection, so it points at the event itself, never at nothing.
-    pub fn arm_keyed(&mut self, ms: ngx_msec_t, handler: EventHandler, log: *mut ngx_log_t) -> usize {
+    pub fn arm_keyed(&mut self, ms: ngx_msec_t, handler: EventHandler, log: Log) -> usize {
         let key = self.event() as *mut ngx_event_t;
         self.arm(ms, handler, key as *mut c_void, log);
         key as usize
@@ -60,7 +60,7 @@ impl Timer {
     }
 
     /// Calls `handler` with the event once this round of events is done.
-    pub fn post(&mut self, handler: EventHandler, data: *mut c_void, log: *mut ngx_log_t) {
+    pub fn post(&mut self, handler: EventHandler, data: *mut c_void, log: Log) {
         let ev = self.prepare(handler, data, log);
         // SAFETY: the event is boxed and idle; the queue is nginx's, of this worker's only thread.
         unsafe { ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_events)) }
@@ -69,7 +69,7 @@ impl Timer {
     /// Calls `handler` with the event after the events already pending (nginx's "next"
     /// queue, which runs after this round of timers and I/O).
     #[allow(dead_code)] // ngx.sleep moved to KeyTimer; kept for the socket code's waits
-    pub fn post_next(&mut self, handler: EventHandler, data: *mut c_void, log: *mut ngx_log_t) {
+    pub fn post_next(&mut self, handler: EventHandler, data: *mut c_void, log: Log) {
         let ev = self.prepare(handler, data, log);
         // SAFETY: the event is boxed and idle; the queue is nginx's, of this worker's only thread.
         unsafe { ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_next_events)) }

@@ -5,7 +5,7 @@
 use std::ffi::c_void;
 
 use super::ngx::{
-    guard, ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_log_t, ngx_msec_t, ngx_post_event,
+    guard, ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_msec_t, ngx_post_event,
     ngx_posted_events, ngx_posted_next_events, Log,
 };
 
@@ -30,7 +30,7 @@ impl KeyTimer {
         KeyTimer { armed: None }
     }
 
-    fn prepare(&mut self, handler: Handler, key: u64, log: *mut ngx_log_t) -> &mut ngx_event_t {
+    fn prepare(&mut self, handler: Handler, key: u64, log: Log) -> &mut ngx_event_t {
         self.disarm();
         let armed = self.armed.get_or_insert_with(|| {
             // SAFETY: an all-zero ngx_event_t is nginx's idle event.
@@ -42,26 +42,26 @@ impl KeyTimer {
         ev.handler = Some(fire);
         // nginx's debug lines read ev->data as a connection: point it at the event itself
         ev.data = ev as *mut ngx_event_t as *mut c_void;
-        ev.log = log;
+        ev.log = log.as_ptr();
         ev
     }
 
     /// Calls `handler(key)` after `ms` milliseconds.
-    pub fn arm(&mut self, ms: ngx_msec_t, handler: Handler, key: u64, log: *mut ngx_log_t) {
+    pub fn arm(&mut self, ms: ngx_msec_t, handler: Handler, key: u64, log: Log) {
         let ev = self.prepare(handler, key, log);
         // SAFETY: the event is boxed (a stable address) and idle; Drop takes it off the tree.
         unsafe { ngx_add_timer(ev, ms) }
     }
 
     /// Calls `handler(key)` once this round of events is done.
-    pub fn post(&mut self, handler: Handler, key: u64, log: *mut ngx_log_t) {
+    pub fn post(&mut self, handler: Handler, key: u64, log: Log) {
         let ev = self.prepare(handler, key, log);
         // SAFETY: the event is boxed and idle; the queue is nginx's, of this worker's only thread.
         unsafe { ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_events)) }
     }
 
     /// Calls `handler(key)` after the events already pending (nginx's "next" queue).
-    pub fn post_next(&mut self, handler: Handler, key: u64, log: *mut ngx_log_t) {
+    pub fn post_next(&mut self, handler: Handler, key: u64, log: Log) {
         let ev = self.prepare(handler, key, log);
         // SAFETY: the event is boxed and idle; the queue is nginx's, of this worker's only thread.
         unsafe { ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_next_events)) }

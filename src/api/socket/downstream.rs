@@ -281,7 +281,7 @@ fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
         rs.waiting_read = Some(pat);
         conn.set_handler(Dir::Read, Some(on_readable));
         if rs.read_timeout > 0 {
-            rs.read_timer.arm(rs.read_timeout, read_timed_out, sp, log.as_ptr());
+            rs.read_timer.arm(rs.read_timeout, read_timed_out, sp, log);
         }
         Ok(if conn.rearm(Dir::Read) { Start::Wait } else { Start::NoWait })
     })?;
@@ -435,7 +435,7 @@ fn peek_impl(c: &mut Call) -> LuaResult {
         let t = s.current;
         s.peek_need = Some(bytes as usize);
         req_sock(s).expect("the session's request socket").peeker = Some(t);
-        (s as *mut Session as *mut c_void, s.log(), s.in_handler)
+        (s as *mut Session as *mut c_void, s.logger(), s.in_handler)
     });
     sess.with_thread(|thread| {
         thread.wait_in_session(cancel_peek);

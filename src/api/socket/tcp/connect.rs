@@ -192,7 +192,7 @@ fn wait_queued(sock: &mut TcpSocket) {
     let deadline = sock.queued.as_ref().map_or(0, |q| q.2);
     sock.stage = Stage::Queued;
     let left = deadline.wrapping_sub(current_msec()) as isize;
-    let (key, log) = (sock.key.raw(), sock.log());
+    let (key, log) = (sock.key.raw(), sock.logger());
     sock.queue_ev.arm(left.max(1) as ngx_msec_t, queued_timed_out, key, log);
 }
 
@@ -230,7 +230,7 @@ fn queued_go(sock: &mut TcpSocket) {
     if sock.queue_ev.is_posted() {
         return;
     }
-    let (key, log) = (sock.key.raw(), sock.log());
+    let (key, log) = (sock.key.raw(), sock.logger());
     sock.queue_ev.post(queued_run, key, log);
 }
 

@@ -311,10 +311,6 @@ impl TcpSocket {
         }
     }
 
-    pub(crate) fn log(&self) -> *mut ngx_log_t {
-        self.logger().as_ptr()
-    }
-
     /// The session that connected the socket, to touch from outside a Lua call.
     fn owner(&self) -> Option<Owner> {
         Owner::of(self.sess)
