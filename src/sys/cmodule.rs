@@ -203,6 +203,7 @@ unsafe fn rebind_object(addr: usize) -> Result<(), String> {
         return Err("no symbol table".into());
     }
     let mut rebound = 0;
+    // SAFETY: sysconf reads a system constant; it has no preconditions.
     let page = 4096usize.max(unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize);
     for (start, size) in tables {
         if start == 0 {
