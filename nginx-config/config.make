@@ -8,7 +8,7 @@ cat << END                                                    >> $NGX_MAKEFILE
 
 $ngx_stream_lua_lib:
 	NGINX_SOURCE_DIR="$PWD" NGINX_BUILD_DIR="$ngx_stream_lua_objs" \\
-	$NGX_CARGO rustc --lib --release --locked --crate-type staticlib --no-default-features \\
+	$NGX_CARGO rustc --lib --release --locked --crate-type staticlib --no-default-features $ngx_stream_lua_features \\
 		--manifest-path "$ngx_stream_lua_root/Cargo.toml" \\
 		--target-dir "$ngx_stream_lua_target" $NGX_CARGO_FLAGS
 

@@ -15,6 +15,8 @@ if [ "${TEST_PACKAGING:-1}" != 0 ]; then
     scripts/test-rebuild.sh
     scripts/test-addon.sh
     scripts/test-rpm.sh
+    # the build option that links the system's LuaJIT (Debian's OpenResty branch)
+    scripts/test-system-luajit.sh
     # Debian's packaged nginx is 1.22 on Debian 12 only
     if grep -q '^12' /etc/debian_version 2>/dev/null; then
         scripts/test-debian-nginx.sh

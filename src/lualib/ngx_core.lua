@@ -27,6 +27,9 @@ local function exdata(value)
 end
 registry.ngx_lua_thread_exdata = exdata
 rawset(_G, "exdata", exdata)
+-- OpenResty's LuaJIT (a system LuaJIT build) has a `thread.exdata` of its own, preloaded,
+-- which reads a per-coroutine pointer this module never sets: ours answers instead.
+package.loaded["thread.exdata"] = exdata
 
 -- the running session, or an error (at the API function's line) when there is none
 local function session()

@@ -14,6 +14,7 @@ if not some_dict then
 end
 
 local ffi = require "ffi"
+local tobit = require("bit").tobit
 local C = ffi.C
 local cstr = ffi.string
 local type, tostring, tonumber, error, select = type, tostring, tonumber, error, select
@@ -128,6 +129,11 @@ local function store(dict, op, key, value, exptime, flags)
         n = value and 1 or 0
     elseif tag == nil then
         return nil, "bad value type"
+    end
+    if type(flags) == "number" then
+        -- wrapped to 32 bits here: how a LuaJIT converts an out-of-range double to the C int
+        -- differs between builds (the vendored one and OpenResty's)
+        flags = tobit(flags)
     end
     local ok = C.ngx_stream_lua_ffi_shdict_store(zone, op, k, #k, tag, s, slen, n, ms,
                                                  flags or 0, io_err, io_evicted) == 0
