@@ -69,9 +69,14 @@ trap cleanup EXIT
 P=${PORT:-}
 if [ -z "$P" ]; then
     P=$((20000 + $$ % 20000))
-    while ss -ltn | awk '{ print $4 }' | grep -qE ":($P|$((P + 11)))\$"; do P=$((P + 20)); done
+    # (another builder's benchmark may hold some: all twelve must be free)
+    while ss -ltn | awk '{ n = split($4, a, ":"); print a[n] }' | awk -v p="$P" '$1 >= p && $1 <= p + 11 { f = 1 } END { exit !f }'; do
+        P=$((P + 20))
+    done
 fi
 "${lg_cmd[@]}" echo-server "127.0.0.1:$((P + 11))" & backend=$!
+for _ in $(seq 100); do ss -ltn | grep -q ":$((P + 11)) " && break; sleep 0.05; done
+kill -0 "$backend" 2>/dev/null || { echo "issue14.sh: the echo backend did not start" >&2; exit 1; }
 
 conf() { # side so lua_path
     local prefix=$tmp/$1
