@@ -457,7 +457,10 @@ impl Drop for Session {
             unsafe { f(data) };
         }
         if self.ctx_ref != LUA_NOREF {
-            self.logger().debug(&format!("lua release ngx.ctx at ref {}", self.ctx_ref));
+            let log = self.logger();
+            if log.enabled(NGX_LOG_DEBUG) {
+                log.debug(&format!("lua release ngx.ctx at ref {}", self.ctx_ref));
+            }
             self.main().unref_in(crate::runtime::vm::CTX_TABLES, self.ctx_ref);
         }
         // the session's slot must not point at freed memory during the rest of cleanup
