@@ -46,7 +46,9 @@ fn sleep_impl(c: &mut Call) -> LuaResult {
             t.wake_ev.disarm();
         });
     });
-    log.debug(&format!("lua ready to sleep for {delay} ms"));
+    if log.enabled(NGX_LOG_DEBUG) {
+        log.debug(&format!("lua ready to sleep for {delay} ms"));
+    }
     yield_values(0)
 }
 

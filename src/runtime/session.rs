@@ -94,8 +94,9 @@ pub struct Session {
     /// The session's private VM (`lua_code_cache off`); dropped after the fields above.
     #[allow(dead_code)] // held for its Drop
     pub own_vm: Option<crate::runtime::vm::VmRef>,
-    /// The log of a session-less context: the cycle's, naming the context in each line.
-    pub fake_log: ngx_log_t,
+    /// The log of a session-less context: the cycle's, naming the context in each line
+    /// (boxed: a connection's session has its connection's log, and is 72 bytes smaller).
+    fake_log: Option<Box<ngx_log_t>>,
     /// What that log appends to each line (", context: ngx.timer, client: ...").
     pub log_context: String,
     /// What the phase does once the entry thread has ended.
@@ -152,11 +153,34 @@ pub fn ctx_index() -> usize {
 thread_local! {
     /// The ids of the sessions alive now, so that an object outliving its session can tell
     /// "that session ended" from "another session owns me" (addresses get reused).
-    static LIVE: std::cell::RefCell<std::collections::HashSet<u64>> = Default::default();
+    static LIVE: std::cell::RefCell<std::collections::HashSet<u64, IdHash>> = Default::default();
     static NEXT_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
     /// The worker's sessions, by key: a thread names its session by key, and finds nothing
     /// once the session went.
     static SESSIONS: std::cell::RefCell<Slots<Session>> = Default::default();
+}
+
+/// Hashes session ids, which are consecutive numbers of our own: one multiplication spreads
+/// them (the default SipHash cost ~250 instructions per session, in insert and remove).
+type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 /// The name of a live session in the worker's session table.
@@ -283,7 +307,7 @@ impl Session {
     /// The session's log, or the context's own for sessions without a connection.
     pub fn log(&self) -> *mut ngx_log_t {
         if self.s.is_null() {
-            return &self.fake_log as *const ngx_log_t as *mut ngx_log_t;
+            return self.fake_log.as_deref().map_or(ptr::null_mut(), |l| l as *const ngx_log_t as *mut ngx_log_t);
         }
         // SAFETY: as above.
         unsafe { (*self.connection()).log }
@@ -315,8 +339,7 @@ impl Session {
             out_busy: ChainList::default(),
             code_cache,
             own_vm,
-            // SAFETY: an all-zero ngx_log_t is inert; session-less contexts fill it in.
-            fake_log: unsafe { std::mem::zeroed() },
+            fake_log: None,
             log_context: String::new(),
             on_done: None,
             detached_done: None,
@@ -343,21 +366,21 @@ impl Session {
     /// A timer's log context is TIMER_CONTEXT followed by its origin's client and server.
     pub fn new_fake(main: MainState, phase: Phase) -> Box<Session> {
         let mut sess = Session::new(ptr::null_mut(), main.as_ptr(), phase, true, None);
+        let data = &mut *sess as *mut Session as *mut std::ffi::c_void;
         // SAFETY: the cycle's log is valid while the worker runs.
-        unsafe {
-            sess.fake_log = *cycle_log();
-            // each line names the context, as upstream's log handlers do
-            let context = match phase {
-                Phase::Timer => Some(TIMER_CONTEXT),
-                Phase::InitWorker => Some(", context: init_worker_by_lua*"),
-                _ => None,
-            };
-            if let Some(context) = context {
-                sess.log_context = context.into();
-                sess.fake_log.handler = Some(log_context);
-                sess.fake_log.data = &mut *sess as *mut Session as *mut std::ffi::c_void;
-            }
+        let mut log = Box::new(unsafe { *cycle_log() });
+        // each line names the context, as upstream's log handlers do
+        let context = match phase {
+            Phase::Timer => Some(TIMER_CONTEXT),
+            Phase::InitWorker => Some(", context: init_worker_by_lua*"),
+            _ => None,
+        };
+        if let Some(context) = context {
+            sess.log_context = context.into();
+            log.handler = Some(log_context);
+            log.data = data;
         }
+        sess.fake_log = Some(log);
         sess
     }
 
@@ -464,7 +487,10 @@ impl Drop for Session {
             f(data, self);
         }
         if self.ctx_ref != LUA_NOREF {
-            self.logger().debug(&format!("lua release ngx.ctx at ref {}", self.ctx_ref));
+            let log = self.logger();
+            if log.enabled(NGX_LOG_DEBUG) {
+                log.debug(&format!("lua release ngx.ctx at ref {}", self.ctx_ref));
+            }
             self.main().unref_in(crate::runtime::vm::CTX_TABLES, self.ctx_ref);
         }
         // the session's slot must not point at freed memory during the rest of cleanup

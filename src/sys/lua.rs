@@ -116,23 +116,31 @@ pub const YIELD_ANCHORS: &CStr = c"ngx_lua_yield_anchors";
 /// Keeps the arguments of a yielding C function alive until its coroutine is resumed: LuaJIT
 /// does not mark them while the call waits when it was a tail call (`return sock:receive()`),
 /// so a socket only the waiting thread refers to would be collected, closing its connection.
+/// Only collectable values need it (not `ngx.sleep`'s number); a lone one (a socket's `self`)
+/// is kept as it is, without a table per yield.
 unsafe fn anchor_args(l: *mut lua_State, nresults: c_int) {
     // SAFETY: l is the running coroutine; the stack is restored before returning.
     unsafe {
         let nargs = raw::lua_gettop(l) - nresults;
-        if nargs <= 0 {
-            return;
-        }
+        let collectable =
+            |i: c_int| !matches!(raw::lua_type(l, i), LUA_TNIL | LUA_TBOOLEAN | LUA_TNUMBER | LUA_TLIGHTUSERDATA);
+        let mut held = (1..=nargs).filter(|&i| collectable(i));
+        let Some(first) = held.next() else { return };
+        let lone = held.next().is_none();
         raw::lua_getfield(l, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
         if raw::lua_type(l, -1) != raw::LUA_TTABLE {
             raw::lua_settop(l, -2);
             return;
         }
         raw::lua_pushthread(l);
-        raw::lua_createtable(l, nargs, 0);
-        for i in 1..=nargs {
-            raw::lua_pushvalue(l, i);
-            raw::lua_rawseti(l, -2, i as _);
+        if lone {
+            raw::lua_pushvalue(l, first);
+        } else {
+            raw::lua_createtable(l, nargs, 0);
+            for i in 1..=nargs {
+                raw::lua_pushvalue(l, i);
+                raw::lua_rawseti(l, -2, i as _);
+            }
         }
         raw::lua_rawset(l, -3);
         raw::lua_settop(l, -2);
@@ -140,16 +148,24 @@ unsafe fn anchor_args(l: *mut lua_State, nresults: c_int) {
 }
 
 /// Lets go of what `anchor_args` kept for the suspended coroutine `co` (about to resume).
+/// Most resumes find nothing kept: the entry is only cleared when there is one (setting a
+/// missing key to nil would add a dead key to the table).
 pub unsafe fn release_args(co: *mut lua_State) {
     // SAFETY: co is a suspended coroutine; the stack is restored before returning.
     unsafe {
+        let top = raw::lua_gettop(co);
         raw::lua_getfield(co, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
         if raw::lua_type(co, -1) == raw::LUA_TTABLE {
             raw::lua_pushthread(co);
-            raw::lua_pushnil(co);
-            raw::lua_rawset(co, -3);
+            raw::lua_rawget(co, -2);
+            if raw::lua_type(co, -1) != LUA_TNIL {
+                raw::lua_settop(co, -2);
+                raw::lua_pushthread(co);
+                raw::lua_pushnil(co);
+                raw::lua_rawset(co, -3);
+            }
         }
-        raw::lua_settop(co, -2);
+        raw::lua_settop(co, top);
     }
 }
 

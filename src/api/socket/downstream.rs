@@ -277,7 +277,9 @@ fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
             r => return Ok(Start::Read(r)),
         }
         yieldable?;
-        log.debug(&format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
+        if log.enabled(NGX_LOG_DEBUG) {
+            log.debug(&format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
+        }
         rs.waiting_read = Some(pat);
         conn.set_handler(Dir::Read, Some(on_readable));
         if rs.read_timeout > 0 {
@@ -537,7 +539,9 @@ fn send_impl(c: &mut Call) -> LuaResult {
         c.push_int(0);
         return Ok(1);
     }
-    log.debug(&format!("stream lua tcp socket send timeout: {timeout}"));
+    if log.enabled(NGX_LOG_DEBUG) {
+        log.debug(&format!("stream lua tcp socket send timeout: {timeout}"));
+    }
     let len = data.len();
     let sent = with_sock(sess, |rs| {
         rs.out = data;

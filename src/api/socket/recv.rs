@@ -36,9 +36,11 @@ pub enum Read {
 
 #[derive(Default)]
 pub struct RecvBuf {
-    /// Received bytes not handed to Lua yet: `buf[pos..]`.
+    /// Received bytes not handed to Lua yet: `buf[pos..end]`. Bytes past `end` are room a
+    /// receive writes into: initialised once and kept, so that no read zero-fills a chunk.
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
     /// The peer closed its side (recv returned 0).
     pub eof: bool,
     /// A fatal receive error (errno text), reported to every later read.
@@ -64,32 +66,46 @@ impl RecvBuf {
     }
 
     pub fn pending(&self) -> &[u8] {
-        &self.buf[self.pos..]
+        &self.buf[self.pos..self.end]
+    }
+
+    /// Room for `n` more bytes after the pending ones.
+    fn room(&mut self, n: usize) -> &mut [u8] {
+        if self.buf.len() < self.end + n {
+            self.buf.resize(self.end + n, 0);
+        }
+        &mut self.buf[self.end..self.end + n]
     }
 
     /// Bytes that arrived some other way (nginx's preread buffer) go first.
     pub fn push(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
+        self.room(data.len()).copy_from_slice(data);
+        self.end += data.len();
+    }
+
+    /// Once every pending byte is taken, the buffer starts over from its beginning.
+    fn consumed(&mut self) {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+        }
     }
 
     fn take(&mut self, n: usize) -> Vec<u8> {
         let out = self.buf[self.pos..self.pos + n].to_vec();
         self.pos += n;
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-        }
+        self.consumed();
         out
     }
 
     fn take_all(&mut self) -> Vec<u8> {
-        self.take(self.buf.len() - self.pos)
+        self.take(self.end - self.pos)
     }
 
     /// Forgets everything: a new connection starts afresh (iterators stay).
     pub fn reset(&mut self) {
-        self.buf.clear();
         self.pos = 0;
+        self.end = 0;
         self.eof = false;
         self.read_err = None;
         self.read_closed = false;
@@ -121,12 +137,9 @@ impl RecvBuf {
     }
 
     fn serve_until(&mut self, i: usize, size: usize) -> Option<Read> {
-        let (used, step) = self.untils[i].next(&self.buf[self.pos..], size);
+        let (used, step) = self.untils[i].next(&self.buf[self.pos..self.end], size);
         self.pos += used;
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-        }
+        self.consumed();
         match step {
             Step::Data(d) => Some(Read::Done(d)),
             Step::End => Some(Read::End),
@@ -172,11 +185,10 @@ impl RecvBuf {
                 Pattern::Size(n) => (n - self.pending().len()).clamp(chunk, (1 << 20).max(chunk)),
                 _ => chunk,
             };
-            let old = self.buf.len();
-            self.buf.resize(old + want, 0);
-            let io = c.recv(&mut self.buf[old..]);
-            let got = if let Io::Done(n) = io { n } else { 0 };
-            self.buf.truncate(old + got);
+            let io = c.recv(self.room(want));
+            if let Io::Done(n) = io {
+                self.end += n;
+            }
             match io {
                 Io::Done(_) => continue,
                 Io::Eof => match self.eof_error {

@@ -11,6 +11,9 @@
 //!                                                  (scripts/soak.sh's server answers so)
 //!
 //! Prints one line: `<mode> <ops> ops in <secs> s, <errors> errors = <rate> ops/s`.
+//! More modes (keepalive, line, burst, hold: scripts/bench/issue14.sh's rows) are in rows.rs.
+
+mod rows;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -23,6 +26,7 @@ fn main() {
     let mode = args.get(1).map(String::as_str).unwrap_or("");
     match mode {
         "echo-server" => echo_server(&args[2]),
+        "keepalive" | "line" | "burst" | "hold" => rows::main(&args),
         "soak" => {
             let total: u64 = args[3].parse().expect("total");
             let clients: usize = args[4].parse().expect("clients");

@@ -61,7 +61,10 @@ pub(super) fn start_read(
         return Outcome::Err(e);
     }
     let timeout = or_default(sock.read_timeout, sock.conf.read_timeout());
-    sock.logger().debug(&format!("stream lua tcp socket read timeout: {timeout}"));
+    let log = sock.logger();
+    if log.enabled(NGX_LOG_DEBUG) {
+        log.debug(&format!("stream lua tcp socket read timeout: {timeout}"));
+    }
     if !sock.conn().is_some_and(|c| c.wait(Dir::Read, timeout)) {
         return Outcome::Fail(b"failed to add event");
     }
@@ -147,7 +150,9 @@ pub(super) fn receiveany_impl(c: &mut Call) -> LuaResult {
     let yieldable = c.ensure_yieldable();
     let out = with_this(c, "receiveany", |sock| {
         let log = sock.logger();
-        log.debug(&format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"));
+        if log.enabled(NGX_LOG_DEBUG) {
+            log.debug(&format!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"));
+        }
         log.debug("stream lua tcp socket read any");
         start_read(sess, sock, Pattern::Any(max), yieldable)
     })?;
@@ -230,7 +235,10 @@ fn start_send(
     yieldable: Result<(), LuaError>,
 ) -> Result<Result<usize, Vec<u8>>, LuaError> {
     let timeout = or_default(sock.send_timeout, sock.conf.send_timeout());
-    sock.logger().debug(&format!("stream lua tcp socket send timeout: {timeout}"));
+    let log = sock.logger();
+    if log.enabled(NGX_LOG_DEBUG) {
+        log.debug(&format!("stream lua tcp socket send timeout: {timeout}"));
+    }
     if let Err(msg) = set_nodelay(sess, *sock.conn().expect("a connected socket")) {
         return Ok(Err(msg.to_vec()));
     }
