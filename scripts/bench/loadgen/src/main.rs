@@ -9,6 +9,7 @@
 //!   loadgen soak  ADDR TOTAL CLIENTS              TOTAL new connections, each sending
 //!                                                  `req-N` and expecting `req-N N` back
 //!                                                  (scripts/soak.sh's server answers so)
+//!   loadgen abuse BASE_PORT WORKER_PID full|quick  abusive clients (abuse.rs, scripts/abuse.sh)
 //!
 //! Prints one line: `<mode> <ops> ops in <secs> s, <errors> errors = <rate> ops/s`.
 
@@ -18,11 +19,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod abuse;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map(String::as_str).unwrap_or("");
     match mode {
         "echo-server" => echo_server(&args[2]),
+        "abuse" => abuse::main(&args),
         "soak" => {
             let total: u64 = args[3].parse().expect("total");
             let clients: usize = args[4].parse().expect("clients");
