@@ -167,9 +167,17 @@ stream {
 }
 CONF
 "$NGINX_BIN" -p "$prefix"
-trap 'kill -QUIT $(cat "$prefix/logs/nginx.pid") 2>/dev/null || true' EXIT
+master=$(cat "$prefix/logs/nginx.pid")
+# stop nginx and wait for it: an old master removes the pid file on its way out, a next run's
+# file too if it still runs then
+stop_nginx() {
+    kill -QUIT "$master" 2>/dev/null || return 0
+    for _ in $(seq 100); do kill -0 "$master" 2>/dev/null || return 0; sleep 0.1; done
+    kill -TERM "$master" 2>/dev/null || true
+}
+trap stop_nginx EXIT
 sleep 0.5
-worker=$(pgrep -P "$(cat "$prefix/logs/nginx.pid")" | head -1)
+worker=$(pgrep -P "$master" | head -1)
 echo "abuse.sh: $MODULE on $NGINX_BIN, worker $worker, ports $base-$((base + 6)), $SCALE"
 fail=0
 "$LG" abuse "$base" "$worker" "$SCALE" "$@" || fail=1
