@@ -9,10 +9,12 @@
 //!   loadgen soak  ADDR TOTAL CLIENTS              TOTAL new connections, each sending
 //!                                                  `req-N` and expecting `req-N N` back
 //!                                                  (scripts/soak.sh's server answers so)
+//!   loadgen abuse BASE_PORT WORKER_PID full|quick  abusive clients (abuse.rs, scripts/abuse.sh)
 //!
 //! Prints one line: `<mode> <ops> ops in <secs> s, <errors> errors = <rate> ops/s`.
 //! More modes (keepalive, line, burst, hold: scripts/bench/issue14.sh's rows) are in rows.rs.
 
+mod abuse;
 mod rows;
 
 use std::io::{Read, Write};
@@ -27,6 +29,7 @@ fn main() {
     match mode {
         "echo-server" => echo_server(&args[2]),
         "keepalive" | "line" | "burst" | "hold" => rows::main(&args),
+        "abuse" => abuse::main(&args),
         "soak" => {
             let total: u64 = args[3].parse().expect("total");
             let clients: usize = args[4].parse().expect("clients");
