@@ -78,9 +78,8 @@ pub struct Thread {
     /// The thread waits for an event: this cancels the wait if the thread is killed or its
     /// session ends first.
     pub pending: Option<OnCancel>,
-    /// The `ngx.sleep` timer (and other one-shot events of this thread).
-    pub sleep_ev: Timer,
-    /// A one-shot event of this thread that names it by key (`ngx.sleep`, semaphore timeouts).
+    /// A one-shot event of this thread that names it by key (`ngx.sleep`, semaphore timeouts,
+    /// the phase run a request socket's `peek` posts).
     pub wake_ev: KeyTimer,
     /// Its name in the worker's thread table while its coroutine is anchored.
     pub key: ThreadKey,
@@ -103,7 +102,6 @@ impl Thread {
             waited_by_parent: false,
             waits_on_threads: false,
             pending: None,
-            sleep_ev: Timer::new(),
             wake_ev: KeyTimer::new(),
             key: Key::NONE,
             sess,
@@ -158,7 +156,6 @@ impl Thread {
         if let Some(cancel) = self.pending.take() {
             cancel(self);
         }
-        self.sleep_ev.disarm();
         self.wake_ev.disarm();
     }
 

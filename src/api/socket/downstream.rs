@@ -23,6 +23,8 @@ use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::ThreadKey;
 use crate::runtime::waiter::{Parked, Waiter};
+use crate::sys::key_timer::KeyTimer;
+use crate::sys::registry::Key;
 use crate::sys::*;
 
 const METATABLE: &CStr = c"ngx_lua_req_socket_mt";
@@ -49,7 +51,7 @@ pub struct ReqSocket {
     reader: Waiter,
     /// The read timeout of a waiting receive: a timer of its own, since nginx's preread phase
     /// manages the read event's timer.
-    read_timer: Timer,
+    read_timer: KeyTimer,
     /// A receive took the bytes nginx had already read (the preread buffer): no more peeking.
     consumed: bool,
     /// The thread waiting in `peek` for the preread phase to read more (the preread handler
@@ -145,7 +147,7 @@ fn req_socket_impl(c: &mut Call) -> LuaResult {
         conf,
         waiting_read: None,
         reader: Waiter::new(),
-        read_timer: Timer::new(),
+        read_timer: KeyTimer::new(),
         consumed: false,
         peeker: None,
     });
@@ -250,7 +252,7 @@ fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
     let conn = sess.conn().expect("the downstream connection");
     let log = sess.log();
     let yieldable = c.ensure_yieldable();
-    let sp = sess.with(|s| s as *mut Session as *mut c_void);
+    let key = sess.with(|s| s.key.raw());
     let start = with_sock(sess, |rs| {
         if rs.recv.read_closed {
             // upstream's wording differs per method; its receiveuntil iterators log nothing
@@ -283,7 +285,7 @@ fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
         rs.waiting_read = Some(pat);
         conn.set_handler(Dir::Read, Some(on_readable));
         if rs.read_timeout > 0 {
-            rs.read_timer.arm(rs.read_timeout, read_timed_out, sp, log);
+            rs.read_timer.arm(rs.read_timeout, read_timed_out, key, log);
         }
         Ok(if conn.rearm(Dir::Read) { Start::Wait } else { Start::NoWait })
     })?;
@@ -323,14 +325,11 @@ fn cancel_read(sess: &LiveSession, _t: ThreadKey) {
     });
 }
 
-/// The read timeout of a waiting receive.
-unsafe extern "C" fn read_timed_out(ev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: ev->data is the session whose request socket armed the timer, which goes
-        // with the socket (and so with the session).
-        let Some(sess) = (unsafe { LiveSession::from_raw((*ev).data as *mut Session) }) else { return };
+/// The read timeout of a waiting receive, for the session named `key`.
+fn read_timed_out(key: u64, _: Option<Log>) {
+    if let Some(sess) = LiveSession::by_key(Key::from_raw(key)) {
         read_timeout_fired(&sess);
-    })
+    }
 }
 
 fn read_timeout_fired(sess: &LiveSession) {
@@ -433,17 +432,17 @@ fn peek_impl(c: &mut Call) -> LuaResult {
     }
     // any thread may wait here (a light thread too), one at a time
     c.ensure_yieldable()?;
-    let (sp, log, in_handler) = sess.with(|s| {
+    let (key, log, in_handler) = sess.with(|s| {
         let t = s.current;
         s.peek_need = Some(bytes as usize);
         req_sock(s).expect("the session's request socket").peeker = Some(t);
-        (s as *mut Session as *mut c_void, s.logger(), s.in_handler)
+        (s.key.raw(), s.logger(), s.in_handler)
     });
     sess.with_thread(|thread| {
         thread.wait_in_session(cancel_peek);
         if !in_handler {
             // a wait started from an event (after a sleep, ...): let the preread phase run
-            thread.sleep_ev.post(run_phases, sp, log);
+            thread.wake_ev.post(run_phases, key, log);
         }
     });
     yield_values(0)
@@ -464,11 +463,11 @@ fn cancel_peek(sess: &LiveSession, _t: ThreadKey) {
     });
 }
 
-unsafe extern "C" fn run_phases(ev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: ev->data is the waiting session, still live (its events die with it).
-        unsafe { ngx_stream_core_run_phases((*((*ev).data as *mut Session)).s) }
-    })
+/// Runs the phases of the session named `key` again (its preread handler takes the peek).
+fn run_phases(key: u64, _: Option<Log>) {
+    if let Some(sess) = LiveSession::by_key(Key::from_raw(key)) {
+        sess.run_phases();
+    }
 }
 
 fn receiveuntil_impl(c: &mut Call) -> LuaResult {
