@@ -11,8 +11,9 @@ use super::stream::StreamInfo;
 /// A sockaddr (with the port set) or upstream's error text.
 pub type Answer = Result<Vec<u8>, String>;
 
-/// What is called with the answer of a query that had to wait (`data` as given to `resolve`).
-pub type OnAnswer = unsafe fn(data: *mut c_void, answer: Answer);
+/// What is called with the answer of a query that had to wait (`key` as given to `resolve`:
+/// the asker's name in its table, so an asker that went is not found).
+pub type OnAnswer = fn(key: u64, answer: Answer);
 
 /// A stream server's resolver and its timeout (none when the server has no `resolver`).
 #[derive(Clone, Copy)]
@@ -71,7 +72,7 @@ struct State {
     starting: bool,
     answer: Option<Answer>,
     on_answer: OnAnswer,
-    data: *mut c_void,
+    data: u64,
 }
 
 /// A query waiting for its answer; dropped, it is abandoned.
@@ -85,7 +86,7 @@ pub enum Started {
 }
 
 /// Resolves `host` through `resolver`; the answer's sockaddr gets `port`.
-pub fn resolve(resolver: Resolver, host: &[u8], port: u16, on_answer: OnAnswer, data: *mut c_void) -> Started {
+pub fn resolve(resolver: Resolver, host: &[u8], port: u16, on_answer: OnAnswer, data: u64) -> Started {
     let shown = String::from_utf8_lossy(host).into_owned();
     let Some(r) = resolver.r else {
         return Started::Ready(Err(format!("no resolver defined to resolve \"{shown}\"")));

@@ -9,7 +9,7 @@
 //! is resumed by nginx, and a thread that is killed or a session that ends closes the socket.
 
 use std::cell::RefCell;
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, CStr};
 use std::ptr::{self, NonNull};
 
 use crate::api::socket::errno_text;
@@ -259,7 +259,7 @@ fn setpeername_impl(c: &mut Call) -> LuaResult {
             let resolver = sess.with(|s| Resolver::of(s.stream()));
             let started = c.with_object(1, |u: &mut UdpSock| {
                 let key = u.key;
-                match resolve(resolver, &host, port, resolved, key.as_data()) {
+                match resolve(resolver, &host, port, resolved, key.raw()) {
                     Started::Waiting(q) => {
                         u.resolving = Some(q);
                         u.connector.park_with(sess, move |_| cancel_resolve(key));
@@ -295,10 +295,10 @@ fn push_connected(c: &mut Call, res: Result<(), i32>) -> c_int {
     }
 }
 
-/// The resolver's answer for a setpeername by name, for the socket whose key is `data` (it
+/// The resolver's answer for a setpeername by name, for the socket whose key is `key` (it
 /// owns the query: the answer never comes once the query is dropped).
-unsafe fn resolved(data: *mut c_void, answer: Answer) {
-    if let Some((t, res)) = with_udp(Key::from_data(data), |u| resolve_done(u, answer)).flatten() {
+fn resolved(key: u64, answer: Answer) {
+    if let Some((t, res)) = with_udp(Key::from_raw(key), |u| resolve_done(u, answer)).flatten() {
         t.resume(|co| match res {
             Ok(res) => push_connected(co, res),
             Err(msg) => co.fail(msg.as_bytes()).unwrap_or(2),

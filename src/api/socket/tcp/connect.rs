@@ -278,7 +278,7 @@ fn connect_by_name(sock: &mut TcpSocket, host: &[u8], port: u16, yieldable: Resu
     if let Err(e) = yieldable {
         return Step::Err(e);
     }
-    let me = sock.key.as_data();
+    let me = sock.key.raw();
     let resolver = sock.resolver.unwrap_or_else(|| Resolver::of(None));
     match resolve(resolver, host, port, resolved, me) {
         Started::Ready(Ok(sockaddr)) => {
@@ -302,10 +302,10 @@ fn log_resolve_error(sock: &TcpSocket, msg: &str) {
     sock.logger().debug(&format!("stream lua tcp socket resolver error: {msg}"));
 }
 
-/// The answer for the socket whose key is `data` (it owns the query: the answer never
+/// The answer for the socket whose key is `key` (it owns the query: the answer never
 /// comes once the query is dropped).
-unsafe fn resolved(data: *mut c_void, answer: Answer) {
-    resume(with_socket(Key::from_data(data), |sock| resolve_done(sock, answer)).flatten());
+fn resolved(key: u64, answer: Answer) {
+    resume(with_socket(Key::from_raw(key), |sock| resolve_done(sock, answer)).flatten());
 }
 
 /// The resolver's answer for a connect by name: connect to the address, or fail.
