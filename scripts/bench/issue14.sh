@@ -68,9 +68,10 @@ trap cleanup EXIT
 # ports: P..P+14 (PORT= to choose), backend P+15
 P=${PORT:-}
 if [ -z "$P" ]; then
-    P=$((20000 + $$ % 20000))
+    # below the ephemeral range (32768 on): a client's port cannot take one
+    P=$((20000 + ($$ % 600) * 20))
     # (another builder's benchmark may hold some: all sixteen must be free)
-    while ss -ltn | awk '{ n = split($4, a, ":"); print a[n] }' | awk -v p="$P" '$1 >= p && $1 <= p + 15 { f = 1 } END { exit !f }'; do
+    while ss -Htan | awk '{ n = split($4, a, ":"); print a[n] }' | awk -v p="$P" '$1 >= p && $1 <= p + 15 { f = 1 } END { exit !f }'; do
         P=$((P + 20))
     done
 fi
