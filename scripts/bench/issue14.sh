@@ -23,7 +23,8 @@
 #   default: lua-resty-core and lrucache of the workshop tree OTHER.so sits in, if present.
 #   Ours runs with no lua_package_path entries (its own layer); OURS=<.so> replaces
 #   target/release/libngx_stream_lua_module.so (built first otherwise).
-#   PIN=1 runs nginx on CPU 0 and the load generator on CPU 1.
+#   PIN=1 runs nginx on CPU 0 and the load generator on CPU 1; RESULTS=<file> keeps every
+#   round's values there (row, engine, value).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 usage="usage: $0 OTHER.so [NGINX] [ROUNDS] [SECONDS]"
@@ -358,6 +359,7 @@ label() {
         threads_rss) echo "sleeping light threads: RSS per thread (KB, N=$THREADS_N)" ;;
     esac
 }
+[ -z "${RESULTS:-}" ] || cp "$out" "$RESULTS"
 echo "nginx: $NGINX; other: $OTHER (lua_package_path '$OTHER_LUA_PATH'); ours: $OURS"
 printf '%-52s %10s %10s %10s\n' "median of $ROUNDS rounds, $SECS s per timed row" other ours other/ours
 geo_sum=0 geo_n=0
