@@ -23,7 +23,8 @@
 #   default: lua-resty-core and lrucache of the workshop tree OTHER.so sits in, if present.
 #   Ours runs with no lua_package_path entries (its own layer); OURS=<.so> replaces
 #   target/release/libngx_stream_lua_module.so (built first otherwise).
-#   PIN=1 runs nginx on CPU 0 and the load generator on CPU 1.
+#   PIN=1 runs nginx on CPU 0 and the load generator on CPU 1; RESULTS=<file> keeps every
+#   round's values there (row, engine, value).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 usage="usage: $0 OTHER.so [NGINX] [ROUNDS] [SECONDS]"
@@ -35,8 +36,8 @@ ROWS=${ROWS:-conn keepalive echo proxy shdict re sleep idle threads}
 IDLE_N=${IDLE_N:-5000}
 THREADS_N=${THREADS_N:-5000}
 SLEEP_N=${SLEEP_N:-2000}
-SHDICT_N=${SHDICT_N:-2000000}
-RE_N=${RE_N:-1000000}
+SHDICT_N=${SHDICT_N:-3000000}
+RE_N=${RE_N:-3000000}
 v16=$(dirname "$OTHER")/../../src
 if [ -z "${OTHER_LUA_PATH+x}" ] && [ -d "$v16/lua-resty-core/lib" ]; then
     OTHER_LUA_PATH="$(realpath "$v16/lua-resty-core/lib")/?.lua;$(realpath "$v16/lua-resty-lrucache/lib")/?.lua"
@@ -65,19 +66,59 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ports: P..P+10 (PORT= to choose), backend P+11
+# ports: P..P+14 (PORT= to choose), backend P+15
 P=${PORT:-}
 if [ -z "$P" ]; then
-    P=$((20000 + $$ % 20000))
-    # (another builder's benchmark may hold some: all twelve must be free)
-    while ss -ltn | awk '{ n = split($4, a, ":"); print a[n] }' | awk -v p="$P" '$1 >= p && $1 <= p + 11 { f = 1 } END { exit !f }'; do
+    # below the ephemeral range (32768 on): a client's port cannot take one
+    P=$((20000 + ($$ % 600) * 20))
+    # (another builder's benchmark may hold some: all sixteen must be free)
+    while ss -Htan | awk '{ n = split($4, a, ":"); print a[n] }' | awk -v p="$P" '$1 >= p && $1 <= p + 15 { f = 1 } END { exit !f }'; do
         P=$((P + 20))
     done
 fi
-"${lg_cmd[@]}" echo-server "127.0.0.1:$((P + 11))" & backend=$!
-for _ in $(seq 100); do ss -ltn | grep -q ":$((P + 11)) " && break; sleep 0.05; done
+"${lg_cmd[@]}" echo-server "127.0.0.1:$((P + 15))" & backend=$!
+for _ in $(seq 100); do ss -ltn | grep -q ":$((P + 15)) " && break; sleep 0.05; done
 kill -0 "$backend" 2>/dev/null || { echo "issue14.sh: the echo backend did not start" >&2; exit 1; }
 
+loop_server() { # port what n
+    cat <<SERVER
+    server {
+        listen 127.0.0.1:$1;
+        content_by_lua_block {
+            local n = $3
+            if "$2" == "shdict" then
+                local d = ngx.shared.bench
+                local keys = {}
+                for i = 1, 1000 do keys[i] = "key:" .. i end
+                for i = 1, n do
+                    local k = keys[i % 1000 + 1]
+                    d:set(k, "value")
+                    d:get(k)
+                end
+            else
+                local match = ngx.re.match
+                for _ = 1, n do
+                    match("hello 1234 world", [[(\d+) (\w+)]], "jo")
+                end
+            end
+            ngx.say("done")
+        }
+    }
+SERVER
+}
+threads_server() { # port n
+    cat <<SERVER
+    server {
+        listen 127.0.0.1:$1;
+        content_by_lua_block {
+            local function sleeper() ngx.sleep(600) end
+            for _ = 1, $2 do ngx.thread.spawn(sleeper) end
+            ngx.shared.bench:incr("threads", $2, 0)
+            ngx.sleep(600)
+        }
+    }
+SERVER
+}
 conf() { # side so lua_path
     local prefix=$tmp/$1
     mkdir -p "$prefix/conf" "$prefix/logs"
@@ -125,7 +166,7 @@ stream {
             local line = ngx.req.socket():receive()
             if not line then return end
             local up = ngx.socket.tcp()
-            local ok, err = up:connect("127.0.0.1", $((P + 11)))
+            local ok, err = up:connect("127.0.0.1", $((P + 15)))
             if not ok then ngx.log(ngx.ERR, "connect: ", err) return end
             up:send(line .. "\n")
             local answer = up:receive()
@@ -134,31 +175,12 @@ stream {
             ngx.say(answer)
         }
     }
-    server { listen 127.0.0.1:$((P + 4)) backlog=4096; proxy_pass 127.0.0.1:$((P + 11)); }
-    # loops: a request line "shdict N" or "re N"; answers "done"
-    server {
-        listen 127.0.0.1:$((P + 5));
-        content_by_lua_block {
-            local what, n = ngx.req.socket():receive():match("(%S+) (%d+)")
-            n = tonumber(n)
-            if what == "shdict" then
-                local d = ngx.shared.bench
-                local keys = {}
-                for i = 1, 1000 do keys[i] = "key:" .. i end
-                for i = 1, n do
-                    local k = keys[i % 1000 + 1]
-                    d:set(k, "value")
-                    d:get(k)
-                end
-            elseif what == "re" then
-                local match = ngx.re.match
-                for _ = 1, n do
-                    match("hello 1234 world", [[(\d+) (\w+)]], "jo")
-                end
-            end
-            ngx.say("done")
-        }
-    }
+    server { listen 127.0.0.1:$((P + 4)) backlog=4096; proxy_pass 127.0.0.1:$((P + 15)); }
+    # loops (warm-up and measured runs): a loop of N, then "done"
+$(loop_server $((P + 5)) shdict $((SHDICT_N / 10)))
+$(loop_server $((P + 10)) shdict "$SHDICT_N")
+$(loop_server $((P + 11)) re $((RE_N / 10)))
+$(loop_server $((P + 12)) re "$RE_N")
     # sleep: 10 x ngx.sleep(0.01), then a line
     server {
         listen 127.0.0.1:$((P + 6)) backlog=4096;
@@ -179,24 +201,12 @@ stream {
             d:incr("idle", -1)
         }
     }
-    # threads: a request line "N" spawns N light threads that sleep, then counts them
-    server {
-        listen 127.0.0.1:$((P + 8));
-        content_by_lua_block {
-            local n = tonumber(ngx.req.socket():receive())
-            local function sleeper() ngx.sleep(600) end
-            for _ = 1, n do ngx.thread.spawn(sleeper) end
-            ngx.shared.bench:incr("threads", n, 0)
-            ngx.sleep(600)
-        }
-    }
-    # ctl: the value of a counter
-    server {
-        listen 127.0.0.1:$((P + 9));
-        content_by_lua_block {
-            ngx.say(ngx.shared.bench:get(ngx.req.socket():receive()) or 0)
-        }
-    }
+    # threads: N light threads that sleep, then counted (200 to warm up, then THREADS_N)
+$(threads_server $((P + 8)) 200)
+$(threads_server $((P + 13)) "$THREADS_N")
+    # the counters (no request is read: the control path must not wait on anything)
+    server { listen 127.0.0.1:$((P + 9)); content_by_lua_block { ngx.say(ngx.shared.bench:get("idle") or 0) } }
+    server { listen 127.0.0.1:$((P + 14)); content_by_lua_block { ngx.say(ngx.shared.bench:get("threads") or 0) } }
 }
 CONF
 }
@@ -209,7 +219,7 @@ start() {
     "${nginx_cmd[@]}" -p "$prefix" || { cat "$prefix/logs/error.log" >&2; exit 1; }
     for i in $(seq 100); do [ -s "$prefix/logs/nginx.pid" ] && break; sleep 0.05; done
     pid=$(cat "$prefix/logs/nginx.pid")
-    for i in $(seq 100); do ss -ltn | grep -q ":$((P + 9)) " && break; sleep 0.05; done
+    for i in $(seq 100); do ss -ltn | grep -q ":$((P + 14)) " && break; sleep 0.05; done
 }
 stop() {
     kill -TERM "$pid" 2>/dev/null || true
@@ -218,19 +228,20 @@ stop() {
 }
 cpu_ns() { awk '{ print $1 }' "/proc/$pid/schedstat"; }
 status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/status"; }
-ask() { # port line: the answer
-    exec 3<>"/dev/tcp/127.0.0.1/$1"
-    printf '%s\n' "$2" >&3
-    cat <&3
+ask() { # port: the first line of its answer (empty after a minute)
+    local line=
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || return 0
+    IFS= read -r -t 60 line <&3 || true
     exec 3<&-
+    printf '%s' "$line"
 }
-wait_count() { # counter value
+wait_count() { # port value: until the counter served at port reaches value
     local i
     for i in $(seq 600); do
-        [ "$(ask $((P + 9)) "$1")" -ge "$2" ] && return 0
+        [ "$(ask "$1")" -ge "$2" ] 2>/dev/null && return 0
         sleep 0.05
     done
-    echo "issue14.sh: counter $1 did not reach $2" >&2
+    echo "issue14.sh: the counter at port $1 did not reach $2" >&2
     return 1
 }
 ops_of() { awk '{ print $2 }'; }
@@ -270,10 +281,13 @@ row() {
         shdict | re)
             local n=$SHDICT_N
             [ "$name" = re ] && n=$RE_N
-            ask $((P + 5)) "$name $((n / 10))" >/dev/null
+            local warm=$((P + 5)) port=$((P + 10))
+            [ "$name" = re ] && warm=$((P + 11)) port=$((P + 12))
+            ask "$warm" >/dev/null
             c0=$(cpu_ns)
-            ask $((P + 5)) "$name $n" >/dev/null
+            r=$(ask "$port")
             c1=$(cpu_ns)
+            [ "$r" = done ] || echo "issue14.sh: $side $name: no answer" >&2
             printf '%s\t%s\t%s\n' "$name" "$side" "$(per_op $((c1 - c0)) "$n")" >>"$out"
             ;;
         sleep)
@@ -290,12 +304,12 @@ row() {
         idle)
             local hold rss0 rss1
             "${lg_cmd[@]}" hold "127.0.0.1:$((P + 7))" 200 600 >/dev/null & hold=$!
-            wait_count idle 200
+            wait_count $((P + 9)) 200
             kill "$hold"; wait "$hold" 2>/dev/null || true
             sleep 0.2
             rss0=$(status_kb VmRSS)
             "${lg_cmd[@]}" hold "127.0.0.1:$((P + 7))" "$IDLE_N" 600 >/dev/null & hold=$!
-            wait_count idle "$IDLE_N"
+            wait_count $((P + 9)) "$IDLE_N"
             sleep 0.2
             rss1=$(status_kb VmRSS)
             kill "$hold"; wait "$hold" 2>/dev/null || true
@@ -304,13 +318,11 @@ row() {
         threads)
             local rss0 rss1
             exec 4<>"/dev/tcp/127.0.0.1/$((P + 8))"
-            printf '200\n' >&4
-            wait_count threads 200
+            wait_count $((P + 14)) 200
             sleep 0.2
             rss0=$(status_kb VmRSS)
-            exec 5<>"/dev/tcp/127.0.0.1/$((P + 8))"
-            printf '%s\n' "$THREADS_N" >&5
-            wait_count threads $((200 + THREADS_N))
+            exec 5<>"/dev/tcp/127.0.0.1/$((P + 13))"
+            wait_count $((P + 14)) $((200 + THREADS_N))
             sleep 0.2
             rss1=$(status_kb VmRSS)
             exec 4<&- 5<&-
@@ -347,6 +359,7 @@ label() {
         threads_rss) echo "sleeping light threads: RSS per thread (KB, N=$THREADS_N)" ;;
     esac
 }
+[ -z "${RESULTS:-}" ] || cp "$out" "$RESULTS"
 echo "nginx: $NGINX; other: $OTHER (lua_package_path '$OTHER_LUA_PATH'); ours: $OURS"
 printf '%-52s %10s %10s %10s\n' "median of $ROUNDS rounds, $SECS s per timed row" other ours other/ours
 geo_sum=0 geo_n=0

@@ -46,9 +46,10 @@ cleanup() {
 trap cleanup EXIT
 P=${PORT:-}
 if [ -z "$P" ]; then
-    P=$((20000 + ($$ * 7) % 20000))
+    # below the ephemeral range (32768 on): a client's port cannot take one
+    P=$((20010 + ($$ % 600) * 20))
     # (another builder's benchmark may hold some: all twelve must be free)
-    while ss -ltn | awk '{ n = split($4, a, ":"); print a[n] }' | awk -v p="$P" '$1 >= p && $1 <= p + 11 { f = 1 } END { exit !f }'; do
+    while ss -Htan | awk '{ n = split($4, a, ":"); print a[n] }' | awk -v p="$P" '$1 >= p && $1 <= p + 11 { f = 1 } END { exit !f }'; do
         P=$((P + 20))
     done
 fi

@@ -24,6 +24,8 @@ pub struct Code {
     pub chunkname: String,
     /// Key of the compiled factory in the VM's code cache table.
     pub key: String,
+    /// `key` for the C API, made once rather than at every session's lookup.
+    ckey: CString,
 }
 
 const CODE_CACHE: &std::ffi::CStr = c"ngx_lua_code_cache";
@@ -46,7 +48,8 @@ impl Code {
             CodeSource::File(p) => (digest_key("nhlf_", p), format!("@{}", String::from_utf8_lossy(p))),
             CodeSource::FileVar(_) => (String::new(), String::new()),
         };
-        Code { source, chunkname, key }
+        let ckey = CString::new(key.as_str()).unwrap_or_default();
+        Code { source, chunkname, key, ckey }
     }
 
     /// A file named in the configuration: keyed by the path as written there (`arg`), as
@@ -54,6 +57,7 @@ impl Code {
     pub fn file(path: Vec<u8>, arg: &[u8]) -> Code {
         let mut code = Code::new(CodeSource::File(path), String::new());
         code.key = digest_key("nhlf_", arg);
+        code.ckey = CString::new(code.key.as_str()).unwrap_or_default();
         code
     }
 
@@ -145,11 +149,11 @@ impl Code {
     /// Pushes the code's function, from the VM's code cache when `cache` (compiling it into
     /// the cache on first use), else compiled anew; the loader's message on failure.
     pub fn push_function_on(&self, c: &mut Call, cache: bool) -> Result<(), String> {
-        let key = CString::new(self.key.as_str()).unwrap_or_default();
+        let key = &self.ckey;
         let table = c.top() + 1;
         c.get_registry(CODE_CACHE);
         if cache {
-            c.get_field(table, &key);
+            c.get_field(table, key);
         } else {
             c.push_nil();
         }
@@ -158,7 +162,7 @@ impl Code {
             self.compile(c).inspect_err(|_| c.pop(1))?;
             if cache {
                 c.push_copy(-1);
-                c.set_field(table, &key);
+                c.set_field(table, key);
             }
         }
         c.remove(table);

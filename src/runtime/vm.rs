@@ -238,7 +238,9 @@ impl Vm {
         let meta = c.new_table(0, 1);
         c.set_field_str(meta, c"__mode", b"k");
         c.set_metatable(anchors);
-        c.set_registry(YIELD_ANCHORS);
+        c.push_light(crate::sys::yield_anchors_key());
+        c.insert(anchors);
+        c.raw_set(LUA_REGISTRYINDEX);
 
         (setup.install)(l)?;
         run_builtin_lua(c, setup.api, &defaults)?;

@@ -4,7 +4,7 @@
 //! from Lua never raises while a value with a destructor is alive: it returns `Err`, and the
 //! wrapper raises after everything is dropped, outside `catch_unwind`.
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::call::Call;
@@ -110,8 +110,24 @@ unsafe fn boundary(l: *mut lua_State, f: impl FnOnce(*mut lua_State) -> LuaResul
 pub const COROUTINES: &CStr = c"ngx_lua_coroutines";
 
 /// The registry key of the weak-keyed table: a suspended coroutine -> the arguments of the C
-/// function it yielded from (made by each new VM).
-pub const YIELD_ANCHORS: &CStr = c"ngx_lua_yield_anchors";
+/// function it yielded from (made by each new VM). A light userdata, the address of a static of
+/// ours: every yield and resume looks it up, and a string key is hashed and interned each time.
+pub fn yield_anchors_key() -> *mut c_void {
+    static KEY: u8 = 0;
+    &KEY as *const u8 as *mut c_void
+}
+
+/// Pushes the VM's yield-anchor table (or nil, before the VM made it).
+///
+/// # Safety
+/// `l` is a state of the VM with room for one value.
+unsafe fn push_yield_anchors(l: *mut lua_State) {
+    // SAFETY: the caller's contract; the registry is a table.
+    unsafe {
+        raw::lua_pushlightuserdata(l, yield_anchors_key());
+        raw::lua_rawget(l, LUA_REGISTRYINDEX);
+    }
+}
 
 /// Keeps the arguments of a yielding C function alive until its coroutine is resumed: LuaJIT
 /// does not mark them while the call waits when it was a tail call (`return sock:receive()`),
@@ -127,7 +143,7 @@ unsafe fn anchor_args(l: *mut lua_State, nresults: c_int) {
         let mut held = (1..=nargs).filter(|&i| collectable(i));
         let Some(first) = held.next() else { return };
         let lone = held.next().is_none();
-        raw::lua_getfield(l, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
+        push_yield_anchors(l);
         if raw::lua_type(l, -1) != raw::LUA_TTABLE {
             raw::lua_settop(l, -2);
             return;
@@ -154,7 +170,7 @@ pub unsafe fn release_args(co: *mut lua_State) {
     // SAFETY: co is a suspended coroutine; the stack is restored before returning.
     unsafe {
         let top = raw::lua_gettop(co);
-        raw::lua_getfield(co, LUA_REGISTRYINDEX, YIELD_ANCHORS.as_ptr());
+        push_yield_anchors(co);
         if raw::lua_type(co, -1) == raw::LUA_TTABLE {
             raw::lua_pushthread(co);
             raw::lua_rawget(co, -2);
