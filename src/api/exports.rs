@@ -161,7 +161,7 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_exit(
             return NGX_ERROR;
         }
         sess.exit_code = Some(status as isize);
-        sess.logger().debug(&format!("lua exit with code {status}"));
+        sess.logger().debug_fmt(format_args!("lua exit with code {status}"));
         if sess.phase == Phase::Balancer {
             return NGX_DONE;
         }

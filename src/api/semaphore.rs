@@ -157,7 +157,7 @@ unsafe extern "C" fn wake_waiters(ev: *mut ngx_event_t) {
 fn wake_all(sem: &State) {
     let queue = if sem.waiters.borrow().is_empty() { "empty" } else { "not empty" };
     if let Some(log) = Log::cycle() {
-        log.debug(&format!("semaphore handler: wait queue: {queue}, resource count: {}", sem.resources.get()));
+        log.debug_fmt(format_args!("semaphore handler: wait queue: {queue}, resource count: {}", sem.resources.get()));
     }
     while sem.resources.get() > 0 {
         let Some(key) = sem.waiters.borrow_mut().pop_front() else { break };

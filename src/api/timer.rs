@@ -228,7 +228,7 @@ unsafe extern "C" fn abort_pending(ev: *mut ngx_event_t) {
         let mut keys: Vec<(Option<ngx_msec_t>, u64, usize)> =
             TIMERS.with(|t| t.borrow().pending.iter().map(|(k, t)| (t.ev.due(), t.seq, *k)).collect());
         keys.sort_unstable();
-        cycle_debug(&format!("stream lua found {} pending timers to be aborted prematurely", keys.len()));
+        cycle_debug_fmt(format_args!("stream lua found {} pending timers to be aborted prematurely", keys.len()));
         for (_, _, key) in keys {
             // (one at a time: each run sees the others still pending, as upstream's do)
             if let Some(t) = TIMERS.with(|ts| ts.borrow_mut().pending.remove(&key)) {

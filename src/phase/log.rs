@@ -50,7 +50,7 @@ fn malloc_trim_tick(s: &StreamSession) {
         None => log.debug("malloc_trim() disabled"),
         Some(true) => {
             let rc = crate::api::process::malloc_trim();
-            log.debug(&format!("malloc_trim(1) returned {rc}"));
+            log.debug_fmt(format_args!("malloc_trim(1) returned {rc}"));
         }
         Some(false) => {}
     }

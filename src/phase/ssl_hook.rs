@@ -121,12 +121,12 @@ fn run_hook(s: StreamSession, hook: Hook) -> c_int {
         });
         if let Some(Some(rc)) = again {
             if rc >= 0 {
-                log.debug(&format!("stream {}: {} exit code: {rc}", hook.tag(), hook.cb()));
+                log.debug_fmt(format_args!("stream {}: {} exit code: {rc}", hook.tag(), hook.cb()));
             }
             return rc;
         }
     }
-    log.debug(&format!("stream {}: connection reusable: {}", hook.short(), reusable(&s) as u8));
+    log.debug_fmt(format_args!("stream {}: connection reusable: {}", hook.short(), reusable(&s) as u8));
     not_reusable(&s);
     let Some(code) = s.srv_conf::<SrvConf>().and_then(|c| hook.code(c)) else {
         log.error(NGX_LOG_ALERT, 0, format!("no {} defined in the server", hook.directive()).as_bytes());
@@ -162,7 +162,7 @@ fn run_hook(s: StreamSession, hook: Hook) -> c_int {
     if let Some(hc) = hc {
         hc.with_state(|st| *st.done_of(hook.context()) = Some(exit));
     }
-    log.debug(&format!("stream {}: handler return value: {rc}, {} exit code: {exit}", hook.tag(), hook.cb()));
+    log.debug_fmt(format_args!("stream {}: handler return value: {rc}, {} exit code: {exit}", hook.tag(), hook.cb()));
     exit
 }
 

@@ -92,8 +92,8 @@ pub(super) fn finish(st: StandIn, outcome: Outcome) {
     if let Some(done) = st.live().with(|s| s.detached_done) {
         done(outcome);
     }
-    cycle_debug(&format!("stream lua finalize fake request: {rc}"));
-    cycle_debug(&format!("stream lua close fake stream connection {:p}", st.live().as_ptr()));
+    cycle_debug_fmt(format_args!("stream lua finalize fake request: {rc}"));
+    cycle_debug_fmt(format_args!("stream lua close fake stream connection {:p}", st.live().as_ptr()));
 }
 
 impl Session {

@@ -61,7 +61,7 @@ pub unsafe fn finalize(s: *mut ngx_stream_session_t, rc: isize) {
 
 fn end_session(s: StreamSession, rc: isize, timeout: ngx_msec_t) {
     let conn = s.conn();
-    conn.log().expect("a connection log").debug(&format!("finalize stream request: {rc}"));
+    conn.log().expect("a connection log").debug_fmt(format_args!("finalize stream request: {rc}"));
     let mut rc = rc;
     if rc == NGX_ERROR as isize {
         rc = NGX_STREAM_INTERNAL_SERVER_ERROR as isize;

@@ -83,7 +83,7 @@ const DEBUG_DEFAULT_PATH: &str = "../lua-resty-core/lib/?.lua;../lua-resty-lruca
 #[cfg(ngx_feature = "debug")]
 pub fn prepend_debug_default(c: &mut Call, log: Option<Log>) {
     if let Some(log) = log {
-        log.debug(&format!("lua prepending default package.path with {DEBUG_DEFAULT_PATH}"));
+        log.debug_fmt(format_args!("lua prepending default package.path with {DEBUG_DEFAULT_PATH}"));
     }
     let pkg = c.top() + 1;
     c.get_global(c"package");

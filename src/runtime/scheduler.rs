@@ -69,7 +69,7 @@ pub fn run_entry(sess: SessionRef<'_>, code: &Code) -> Outcome {
     };
     // (formatted only when debug lines can be written: this runs for every session)
     if log.enabled(NGX_LOG_DEBUG) {
-        log.debug(&format!("looking up Lua code cache with key '{key}'"));
+        log.debug_fmt(format_args!("looking up Lua code cache with key '{key}'"));
     }
     // SAFETY: l is the main state of the VM the session runs in, which outlives the session
     // (not `sess.vm()`: holding the session's own VM again would log its reference count);

@@ -390,7 +390,7 @@ impl Session {
         // a slot given back earlier (a socket closed, then connected again) is reused
         if let Some(slot) = self.cleanups.iter().position(|c| c.is_none()) {
             let at = &self.cleanups[slot] as *const _;
-            self.logger().debug(&format!("lua stream cleanup reuse: {at:p}"));
+            self.logger().debug_fmt(format_args!("lua stream cleanup reuse: {at:p}"));
             self.cleanups[slot] = Some((f, data));
             return slot;
         }
@@ -489,7 +489,7 @@ impl Drop for Session {
         if self.ctx_ref != LUA_NOREF {
             let log = self.logger();
             if log.enabled(NGX_LOG_DEBUG) {
-                log.debug(&format!("lua release ngx.ctx at ref {}", self.ctx_ref));
+                log.debug_fmt(format_args!("lua release ngx.ctx at ref {}", self.ctx_ref));
             }
             self.main().unref_in(crate::runtime::vm::CTX_TABLES, self.ctx_ref);
         }

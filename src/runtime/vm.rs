@@ -59,9 +59,9 @@ impl VmRef {
 impl Drop for VmRef {
     fn drop(&mut self) {
         let n = std::rc::Rc::strong_count(&self.0);
-        cycle_debug(&format!("stream lua decrementing the reference count for Lua VM: {n}"));
+        cycle_debug_fmt(format_args!("stream lua decrementing the reference count for Lua VM: {n}"));
         if n == 1 {
-            cycle_debug(&format!("stream lua close the global Lua VM {:p}", self.0.l));
+            cycle_debug_fmt(format_args!("stream lua close the global Lua VM {:p}", self.0.l));
             // its cosocket pools go with it, as upstream's live in the VM's registry
             (self.0.on_close)(self.0.l);
         }

@@ -13,7 +13,7 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 
 use super::call::Call;
 use super::lua::{raw, zero_extend};
-use super::ngx::{cycle_debug, cycle_error, NGX_LOG_WARN};
+use super::ngx::{cycle_debug_fmt, cycle_error, NGX_LOG_WARN};
 use mlua::ffi::lua_State;
 
 /// An ELF64 dynamic entry, relocation with addend and symbol (as in `<elf.h>`).
@@ -246,7 +246,7 @@ unsafe fn rebind_object(addr: usize) -> Result<(), String> {
         }
     }
     if rebound > 0 {
-        cycle_debug(&format!("stream lua bound {rebound} LuaJIT API imports of a C module to our LuaJIT"));
+        cycle_debug_fmt(format_args!("stream lua bound {rebound} LuaJIT API imports of a C module to our LuaJIT"));
     }
     Ok(())
 }

@@ -68,6 +68,15 @@ impl Log {
         unsafe { log_debug(self.as_ptr(), msg) }
     }
 
+    /// `debug` of a line formatted only when the log takes debug lines (`format_args!`): the
+    /// hot paths pay no formatting or allocation for a line nobody reads.
+    pub fn debug_fmt(self, args: std::fmt::Arguments) {
+        // SAFETY: the handle's log is valid (its constructor's contract).
+        if unsafe { self.0.as_ref().log_level } & NGX_LOG_DEBUG_STREAM as ngx_uint_t != 0 {
+            self.debug(&args.to_string());
+        }
+    }
+
     /// Writes `msg` at `level` (with the text of `err` when it is not 0).
     pub fn error(self, level: u32, err: ngx_err_t, msg: &[u8]) {
         if self.enabled(level) {
@@ -102,6 +111,13 @@ pub fn cycle_prefix() -> Vec<u8> {
 pub fn cycle_debug(msg: &str) {
     if let Some(log) = Log::cycle() {
         log.debug(msg);
+    }
+}
+
+/// `cycle_debug` of a line formatted only when the cycle's log takes debug lines.
+pub fn cycle_debug_fmt(args: std::fmt::Arguments) {
+    if let Some(log) = Log::cycle() {
+        log.debug_fmt(args);
     }
 }
 

@@ -143,7 +143,7 @@ fn sa_restart_signals() -> [c_int; 12] {
 /// Lua code is blocked in resumes after the handler instead of failing with `EINTR`.
 pub fn set_sa_restart(log: Log) {
     for signo in sa_restart_signals() {
-        log.debug(&format!("setting SA_RESTART for signal {signo}"));
+        log.debug_fmt(format_args!("setting SA_RESTART for signal {signo}"));
         // SAFETY: sigaction reads and writes a zeroed struct of ours.
         unsafe {
             let mut act: libc::sigaction = std::mem::zeroed();

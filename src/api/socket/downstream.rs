@@ -280,7 +280,7 @@ fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
         }
         yieldable?;
         if log.enabled(NGX_LOG_DEBUG) {
-            log.debug(&format!("stream lua tcp socket read timeout: {}", rs.read_timeout));
+            log.debug_fmt(format_args!("stream lua tcp socket read timeout: {}", rs.read_timeout));
         }
         rs.waiting_read = Some(pat);
         conn.set_handler(Dir::Read, Some(on_readable));
@@ -539,7 +539,7 @@ fn send_impl(c: &mut Call) -> LuaResult {
         return Ok(1);
     }
     if log.enabled(NGX_LOG_DEBUG) {
-        log.debug(&format!("stream lua tcp socket send timeout: {timeout}"));
+        log.debug_fmt(format_args!("stream lua tcp socket send timeout: {timeout}"));
     }
     let len = data.len();
     let sent = with_sock(sess, |rs| {

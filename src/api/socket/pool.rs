@@ -101,7 +101,7 @@ pub fn free_vm_pools(vm: *mut lua_State) {
     });
     for (key, pool) in freed {
         let at = &pool as *const Pool as usize;
-        cycle_debug(&format!(
+        cycle_debug_fmt(format_args!(
             "stream lua tcp socket keepalive: free connection pool {at:X} for \"{}\"",
             key_text(&key)
         ));
@@ -112,15 +112,15 @@ pub fn free_vm_pools(vm: *mut lua_State) {
 
 /// Creates pool `key` (the caller checked it does not exist).
 fn create(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], size: usize, backlog: i64, log: Log) {
-    log.debug(&format!("stream lua tcp socket connection pool size: {size}, backlog: {backlog}"));
-    log.debug(&format!("stream lua tcp socket keepalive create connection pool for key \"{}\"", key_text(key)));
+    log.debug_fmt(format_args!("stream lua tcp socket connection pool size: {size}, backlog: {backlog}"));
+    log.debug_fmt(format_args!("stream lua tcp socket keepalive create connection pool for key \"{}\"", key_text(key)));
     pools.insert(key.to_vec(), Pool { size, conns: VecDeque::new(), active: 0, backlog, waiting: VecDeque::new() });
 }
 
 /// Drops pool `key` once nothing uses it any more.
 fn free_if_unused(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], log: Log) {
     if pools.get(key).is_some_and(|p| p.active == 0 && p.conns.is_empty()) {
-        log.debug(&format!("stream lua tcp socket keepalive: free connection pool for \"{}\"", key_text(key)));
+        log.debug_fmt(format_args!("stream lua tcp socket keepalive: free connection pool for \"{}\"", key_text(key)));
         pools.remove(key);
     }
 }
@@ -141,7 +141,7 @@ pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: Log) -> Join {
         }
         pool.active += 1;
         if pool.backlog >= 0 && total > pool.size as i64 {
-            log.debug(&format!(
+            log.debug_fmt(format_args!(
                 "stream lua tcp socket queue connect operation for connection pool \"{}\", connections: {total}",
                 key_text(key)
             ));
@@ -264,7 +264,7 @@ fn take_for(key: &[u8], log: Log, waiter: bool) -> Option<Idle> {
     })?;
     let c = item.idle.conn.conn_ref();
     if log.enabled(NGX_LOG_DEBUG) {
-        log.debug(&format!(
+        log.debug_fmt(format_args!(
             "stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}",
             c.as_ptr(),
             c.fd()
@@ -284,7 +284,7 @@ pub fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bo
     let c = *idle.conn.conn_ref();
     let item = Box::new(Pooled { idle, key: key.to_vec() });
     if log.enabled(NGX_LOG_DEBUG) {
-        log.debug(&format!("stream lua tcp socket set keepalive: saving connection {:p}", c.as_ptr()));
+        log.debug_fmt(format_args!("stream lua tcp socket set keepalive: saving connection {:p}", c.as_ptr()));
     }
     let (evicted, data) = POOLS.with(|p| {
         let mut pools = p.borrow_mut();
@@ -309,7 +309,7 @@ pub fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bo
     c.clear_timer(Dir::Write);
     c.clear_timer(Dir::Read);
     if timeout > 0 {
-        cycle_debug(&format!("stream lua tcp socket keepalive timeout: {timeout} ms"));
+        cycle_debug_fmt(format_args!("stream lua tcp socket keepalive timeout: {timeout} ms"));
         c.set_timer(Dir::Read, timeout);
     } else {
         cycle_debug("stream lua tcp socket keepalive timeout: unlimited");
@@ -330,7 +330,7 @@ fn drop_conn(key: &[u8], item: *const c_void) {
             return;
         };
         let removed = pool.conns.remove(i).expect("found");
-        cycle_debug(&format!(
+        cycle_debug_fmt(format_args!(
             "stream lua tcp socket keepalive close handler: fd:{}",
             removed.idle.conn.conn_ref().fd()
         ));

@@ -444,7 +444,7 @@ fn receive_impl(c: &mut Call) -> LuaResult {
         return Ok(n);
     }
     let timeout = c.with_object(1, |u: &mut UdpSock| u.read_timeout).unwrap_or_default();
-    log.debug(&format!("lua udp socket read timeout: {timeout}"));
+    log.debug_fmt(format_args!("lua udp socket read timeout: {timeout}"));
     // luaL_optnumber, then a C cast to size_t (negative sizes wrap to huge ones)
     let size = match c.type_of(2) {
         LUA_TNONE | LUA_TNIL => MAX_DATAGRAM,
@@ -458,7 +458,7 @@ fn receive_impl(c: &mut Call) -> LuaResult {
         }
         _ => return c.arg_error(2, "receive", format!("number expected, got {}", c.type_name_at(2))),
     };
-    log.debug(&format!("lua udp socket receive buffer size: {size}"));
+    log.debug_fmt(format_args!("lua udp socket receive buffer size: {size}"));
     let r = c.with_object(1, |u: &mut UdpSock| {
         u.recv_size = size;
         read(u)
@@ -494,14 +494,14 @@ fn receive_impl(c: &mut Call) -> LuaResult {
 /// One datagram, if one is there.
 fn read(u: &mut UdpSock) -> Received {
     let log = u.conn.as_ref().and_then(|c| c.conn_ref().log()).expect("a connected socket's log");
-    log.debug(&format!("lua udp socket read data: waiting: {}", u.reader.is_waiting() as u8));
+    log.debug_fmt(format_args!("lua udp socket read data: waiting: {}", u.reader.is_waiting() as u8));
     let r = u.conn.as_ref().expect("a connected socket").recv(u.recv_size);
     let n = match &r {
         Recv::Data(d) => d.len() as isize,
         Recv::Again => NGX_AGAIN as isize,
         Recv::Failed(_) => NGX_ERROR as isize,
     };
-    log.debug(&format!("lua udp recv returned {n}"));
+    log.debug_fmt(format_args!("lua udp recv returned {n}"));
     match r {
         Recv::Data(d) => Received::Data(d),
         Recv::Again => Received::Again,

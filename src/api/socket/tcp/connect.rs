@@ -299,7 +299,7 @@ fn connect_by_name(sock: &mut TcpSocket, host: &[u8], port: u16, yieldable: Resu
 /// A name that could not be resolved is only a debug line, as upstream: the caller gets the
 /// error text.
 fn log_resolve_error(sock: &TcpSocket, msg: &str) {
-    sock.logger().debug(&format!("stream lua tcp socket resolver error: {msg}"));
+    sock.logger().debug_fmt(format_args!("stream lua tcp socket resolver error: {msg}"));
 }
 
 /// The answer for the socket whose key is `key` (it owns the query: the answer never
@@ -339,13 +339,13 @@ fn resolve_done(sock: &mut TcpSocket, answer: Answer) -> Wake {
 fn start_connect(sock: &mut TcpSocket, addr: &PeerAddr, yieldable: Result<(), LuaError>) -> Step {
     let log = sock.logger();
     let (rc, connecting) = connect_peer(&addr.sockaddr, &addr.name, sock.local.as_deref(), log);
-    log.debug(&format!("stream lua tcp socket connect: {rc}"));
+    log.debug_fmt(format_args!("stream lua tcp socket connect: {rc}"));
     let peer = match connecting {
         Connecting::Failed(errno) => return Step::Done(Err(errno_text(errno).into_bytes())),
         Connecting::NoLive => return Step::Done(Err(b"no live connection".to_vec())),
         Connecting::NoMemory => return Step::Done(Err(b"no memory".to_vec())),
         Connecting::Connected(peer) => {
-            log.debug(&format!("stream lua tcp socket connected: fd:{}", peer.conn_ref().fd()));
+            log.debug_fmt(format_args!("stream lua tcp socket connected: fd:{}", peer.conn_ref().fd()));
             sock.attach(peer);
             return Step::Done(Ok(()));
         }
@@ -358,7 +358,7 @@ fn start_connect(sock: &mut TcpSocket, addr: &PeerAddr, yieldable: Result<(), Lu
         return Step::Err(e);
     }
     let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
-    log.debug(&format!("stream lua tcp socket connect timeout: {timeout}"));
+    log.debug_fmt(format_args!("stream lua tcp socket connect timeout: {timeout}"));
     if let Some(c) = sock.conn() {
         c.set_timer(Dir::Write, timeout);
     }
@@ -387,7 +387,7 @@ pub(super) fn connect_done(sock: &mut TcpSocket, timed_out: bool) -> Wake {
             Err(errno_text(errno).into_bytes())
         } else {
             c.clear_timer(Dir::Write);
-            sock.logger().debug(&format!("stream lua tcp socket connected: fd:{}", c.fd()));
+            sock.logger().debug_fmt(format_args!("stream lua tcp socket connected: fd:{}", c.fd()));
             Ok(())
         }
     };

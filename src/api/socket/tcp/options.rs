@@ -163,7 +163,7 @@ fn keep_alive(
         return Ok(Err(b"failed to handle read event"));
     }
     if worker_exiting() {
-        sock.logger().debug(&format!(
+        sock.logger().debug_fmt(format_args!(
             "stream lua tcp socket set keepalive while process exiting, closing connection {:p}",
             conn.as_ptr()
         ));

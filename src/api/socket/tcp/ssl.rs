@@ -41,7 +41,7 @@ unsafe impl LuaObject for Session {
 fn ssl_session_gc_impl(c: &mut Call) -> LuaResult {
     if let Some(s) = c.take_udata::<Session>(1) {
         if !s.0.is_none() {
-            cycle_debug(&format!("stream lua ssl free session: {:p}", s.0.addr()));
+            cycle_debug_fmt(format_args!("stream lua ssl free session: {:p}", s.0.addr()));
         }
     }
     Ok(0)
@@ -50,7 +50,7 @@ fn ssl_session_gc_impl(c: &mut Call) -> LuaResult {
 /// Pushes a session to resume later (a userdata freed by the GC).
 fn push_session(c: &mut Call, session: SslSession, log: Log) {
     if !session.is_none() {
-        log.debug(&format!("stream lua ssl save session: {:p}", session.addr()));
+        log.debug_fmt(format_args!("stream lua ssl save session: {:p}", session.addr()));
     }
     c.push_udata(Box::new(Session(session)));
 }
@@ -129,7 +129,7 @@ fn sslhandshake_impl(c: &mut Call) -> LuaResult {
             });
             match set.flatten() {
                 Some((false, _)) => return c.fail(b"lua ssl set session failed"),
-                Some((true, at)) => log.debug(&format!("stream lua ssl set session: {at:p}")),
+                Some((true, at)) => log.debug_fmt(format_args!("stream lua ssl set session: {at:p}")),
                 None => {}
             }
         }
@@ -137,7 +137,7 @@ fn sslhandshake_impl(c: &mut Call) -> LuaResult {
     let mut name = Vec::new();
     if n >= 3 && matches!(c.type_of(3), LUA_TSTRING | LUA_TNUMBER) {
         let given = c.to_bytes(3).unwrap_or_default().to_vec();
-        log.debug(&format!("stream lua ssl server name: \"{}\"", String::from_utf8_lossy(&given)));
+        log.debug_fmt(format_args!("stream lua ssl server name: \"{}\"", String::from_utf8_lossy(&given)));
         if !with_this(c, "sslhandshake", |sock| sock.conn().is_some_and(|conn| conn.tls_set_server_name(&given)))? {
             return c.fail(b"SSL_set_tlsext_host_name failed");
         }
