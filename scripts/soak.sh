@@ -133,13 +133,13 @@ fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 status() {
     local line
     exec 3<>"/dev/tcp/127.0.0.1/$((port + 2))" || return 1
-    read -r line <&3 || true
+    read -r -t 10 line <&3 || true
     exec 3<&- 3>&-
     echo "$line"
 }
 # one row: mark, connections, RSS, fds, pending timers, re-armed timers fired, timer errors,
 # Lua heap KB
-sample() { read -r c f e p l < <(status); echo "$1 $c $(rss "$worker") $(fds "$worker") $p $f $e $l"; }
+sample() { read -r c f e p l < <(status) || true; echo "$1 $c $(rss "$worker") $(fds "$worker") $p $f $e $l"; }
 : >"$prefix/marks"
 sample 0 >>"$prefix/marks"
 "$LG" soak "127.0.0.1:$port" "$TOTAL" "$CLIENTS" >"$prefix/loadgen.out" &
