@@ -33,3 +33,6 @@ scripts/abuse.sh quick slowloris reset-request reset-response half-close long-li
 # a short soak: 300,000 connections through a mixed Lua workload, every answer checked, the
 # worker's memory flat (scripts/soak.sh 1000000 for the full one)
 scripts/soak.sh 300000 16
+# reloads under load, short (~20 s): 10 reloads under short and long connections, timers,
+# dict writes and a cosocket pool (scripts/reload-soak.sh for the default 20)
+scripts/reload-soak.sh 10 0.5 300000
