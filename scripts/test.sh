@@ -26,7 +26,7 @@ fi
 # then the t/ suite
 cargo test --release --workspace --exclude stream-lua-rs
 cargo test --release "$@"
-TEST_NGINX_USE_HUP=1 cargo test --release --test t -- t/001-content.t t/004-log.t t/015-sleep.t t/016-req-socket.t t/018-preread.t t/022-timer.t t/030-thread.t t/034-socket-tcp.t t/042-shdict.t t/052-balancer.t
+TEST_NGINX_USE_HUP=1 cargo test --release --test t -- t/001-content.t t/004-log.t t/015-sleep.t t/016-req-socket.t t/018-preread.t t/022-timer.t t/030-thread.t t/034-socket-tcp.t t/042-shdict.t t/043-regex.t t/052-balancer.t t/086-cosocket-buffer-release.t
 # abusive clients, short (~25 s): every workload but the 10,000 idle connections, whose RSS
 # needs the full run's warm-up to settle (scripts/abuse.sh full for all of them)
 scripts/abuse.sh quick slowloris reset-request reset-response half-close long-lines udp-flood dead-backends

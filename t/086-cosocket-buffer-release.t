@@ -64,7 +64,7 @@ under 2 KB each outside the Lua heap: true
 === TEST 2: the same with setkeepalive: 5,000 sockets whose connections went to the pool hold no buffer
 --- stream_config
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_HTML_DIR/pooled.sock;
         content_by_lua_block {
             local sock = ngx.req.socket()
             while sock:receive() do
@@ -83,7 +83,7 @@ under 2 KB each outside the Lua heap: true
         local function round(n, keep)
             for i = 1, n do
                 local s = ngx.socket.tcp()
-                assert(s:connect("unix:$TEST_NGINX_HTML_DIR/backend.sock"))
+                assert(s:connect("unix:$TEST_NGINX_HTML_DIR/pooled.sock"))
                 assert(s:send("more\n"))
                 local data = assert(s:receive(4000))
                 assert(s:setkeepalive(10000, 1))
