@@ -125,6 +125,8 @@ stream {
 }
 CONF
 "$NGINX_BIN" -p "$prefix"
+# the daemon writes its pid file after the launching process has returned
+for _ in $(seq 50); do [ -s "$prefix/logs/nginx.pid" ] && break; sleep 0.1; done
 master=$(cat "$prefix/logs/nginx.pid")
 stop_nginx() {
     kill -QUIT "$master" 2>/dev/null || return 0

@@ -117,6 +117,8 @@ stream {
 }
 CONF
 "$NGINX_BIN" -p "$prefix"
+# the daemon writes its pid file after the launching process has returned
+for _ in $(seq 50); do [ -s "$prefix/logs/nginx.pid" ] && break; sleep 0.1; done
 master=$(cat "$prefix/logs/nginx.pid")
 # stop nginx and wait for it: an old master removes the pid file on its way out, a next run's
 # file too if it still runs then
