@@ -34,7 +34,7 @@ cargo build -q --release --manifest-path scripts/bench/loadgen/Cargo.toml
 LG=$PWD/scripts/bench/loadgen/target/release/loadgen
 # the slowloris server times out five times per client byte (1 s a byte, 0.2 s in quick)
 if [ "$SCALE" = quick ]; then timeout_ms=40; else timeout_ms=200; fi
-ulimit -n "$(ulimit -Hn)"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -ge 12000 ] || echo "abuse.sh: only $(ulimit -n) fds allowed; 10,000 idle connections need 12,000" >&2
 # below the ephemeral range (32768+), and none of the seven ports in use
 while :; do
@@ -74,12 +74,12 @@ stream {
                         -- not what the allocators keep cached (a leak stays in it)
                         collectgarbage()
                         collectgarbage()
-                        if not TRIM then
-                            local ffi = require "ffi"
+                        local ffi = require "ffi"
+                        if not package.loaded.abuse_trim then
                             pcall(ffi.cdef, "int malloc_trim(size_t pad);")
-                            TRIM = ffi.C.malloc_trim
+                            package.loaded.abuse_trim = true
                         end
-                        TRIM(0)
+                        ffi.C.malloc_trim(0)
                         ngx.say("gc ", math.floor(collectgarbage("count")))
                     elseif line == "REST" then
                         sock:settimeout(5000)
@@ -167,6 +167,8 @@ stream {
 }
 CONF
 "$NGINX_BIN" -p "$prefix"
+# the daemon writes its pid file after the launching process has returned
+for _ in $(seq 50); do [ -s "$prefix/logs/nginx.pid" ] && break; sleep 0.1; done
 master=$(cat "$prefix/logs/nginx.pid")
 # stop nginx and wait for it: an old master removes the pid file on its way out, a next run's
 # file too if it still runs then

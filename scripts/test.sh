@@ -28,10 +28,14 @@ fi
 # then the t/ suite
 cargo test --release --workspace --exclude stream-lua-rs
 cargo test --release "$@"
-TEST_NGINX_USE_HUP=1 cargo test --release --test t -- t/001-content.t t/004-log.t t/015-sleep.t t/016-req-socket.t t/018-preread.t t/022-timer.t t/030-thread.t t/034-socket-tcp.t t/042-shdict.t t/052-balancer.t
+TEST_NGINX_USE_HUP=1 cargo test --release --test t -- t/001-content.t t/004-log.t t/015-sleep.t t/016-req-socket.t t/018-preread.t t/022-timer.t t/030-thread.t t/034-socket-tcp.t t/042-shdict.t t/043-regex.t t/052-balancer.t t/086-cosocket-buffer-release.t
 # abusive clients, short (~25 s): every workload but the 10,000 idle connections, whose RSS
 # needs the full run's warm-up to settle (scripts/abuse.sh full for all of them)
 scripts/abuse.sh quick slowloris reset-request reset-response half-close long-lines udp-flood dead-backends
-# a short soak: 300,000 connections through a mixed Lua workload, every answer checked, the
-# worker's memory flat (scripts/soak.sh 1000000 for the full one)
+# a short soak: 300,000 connections through a mixed Lua workload and 100,000 pending timers,
+# every answer checked, the worker's memory and fds flat (scripts/soak.sh 1000000 for the
+# full one)
 scripts/soak.sh 300000 16
+# reloads under load, short (~20 s): 10 reloads under short and long connections, timers,
+# dict writes and a cosocket pool (scripts/reload-soak.sh for the default 20)
+scripts/reload-soak.sh 10 0.5 300000

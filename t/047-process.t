@@ -3,6 +3,8 @@
 # src/ngx_stream_lua_worker.c: type() names nginx's process kind; enable_privileged_agent()
 # works only in init_by_lua* and, on a stock nginx (no OpenResty core patch), fails with
 # upstream's message; get_master_pid() is this process's pid in single-process mode.
+# The single-process blocks skip in HUP mode, which runs a master (as lua-nginx-module's
+# t/163-signal.t, about single-process behaviour too, skips there).
 
 use Test::Nginx::Socket::Lua::Stream;
 
@@ -17,6 +19,7 @@ run_tests();
 __DATA__
 
 === TEST 1: type() in a single nginx process
+--- skip_eval: 2: $ENV{TEST_NGINX_USE_HUP}
 --- stream_server_config
     content_by_lua_block {
         local process = require "ngx.process"
@@ -30,6 +33,7 @@ type: single
 
 
 === TEST 2: type() in init_by_lua and init_worker_by_lua
+--- skip_eval: 2: $ENV{TEST_NGINX_USE_HUP}
 --- stream_config
     init_by_lua_block {
         init_type = require("ngx.process").type()
@@ -49,6 +53,7 @@ init: single, init_worker: single
 
 
 === TEST 3: type() in a timer, preread and log phases
+--- skip_eval: 2: $ENV{TEST_NGINX_USE_HUP}
 --- stream_server_config
     preread_by_lua_block {
         ngx.ctx.preread = require("ngx.process").type()
@@ -71,6 +76,7 @@ log phase sees type single
 
 
 === TEST 4: get_master_pid() is this process in single-process mode
+--- skip_eval: 2: $ENV{TEST_NGINX_USE_HUP}
 --- stream_server_config
     content_by_lua_block {
         local process = require "ngx.process"
@@ -177,6 +183,7 @@ enable_privileged_agent:function get_master_pid:function signal_graceful_exit:fu
 
 
 === TEST 10: type() in a hot loop compiles (traces, no aborts)
+--- skip_eval: 2: $ENV{TEST_NGINX_USE_HUP}
 --- stream_server_config
     content_by_lua_block {
         local stops, aborts = 0, 0

@@ -8,6 +8,7 @@ pub use access::*;
 pub use stream_lua_conf_lexer as lexer;
 
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::runtime::code::Code;
 use crate::runtime::session::ctx_index;
@@ -48,6 +49,19 @@ pub struct MainConf {
     pub preread_postponed: std::cell::Cell<bool>,
     /// `lua_add_variable`, `lua_sa_restart`, `lua_malloc_trim`, `lua_capture_error_log`.
     pub misc: MiscConf,
+    /// Which configuration load this is.
+    pub generation: Generation,
+}
+
+/// A configuration load's number, unique in the process: unlike the cycle's address, which a
+/// later reload's cycle may be given once an older cycle is freed.
+pub struct Generation(pub usize);
+
+impl Default for Generation {
+    fn default() -> Generation {
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        Generation(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
 }
 
 /// `init_by_lua`'s runner, given the configuration, its idle VM and the cycle's log.

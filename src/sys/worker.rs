@@ -13,13 +13,6 @@ pub fn exiting() -> bool {
     unsafe { ngx_exiting != 0 }
 }
 
-/// The running cycle, as an identity (a reload makes a new one).
-#[inline]
-pub fn cycle_id() -> usize {
-    // SAFETY: a plain read of nginx's global, written by this thread only.
-    unsafe { ngx_cycle as usize }
-}
-
 /// This process's pid.
 pub fn pid() -> i32 {
     // SAFETY: set at process start, read by this thread only.

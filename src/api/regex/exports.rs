@@ -67,8 +67,9 @@ struct Matcher {
     ctx: pcre2::MatchContext,
     /// Declared after `ctx`, which uses it: dropped after it.
     jit_stack: RefCell<Option<pcre2::JitStack>>,
-    /// The cycle whose lua_regex_match_limit the context has (none yet while init_by_lua runs
-    /// at the first start; a reload's new cycle has its own).
+    /// The configuration load whose lua_regex_match_limit the context has (0: none yet, while
+    /// init_by_lua runs at the first start; a reload's new cycle has its own). Not the cycle's
+    /// address: a reload's cycle may be given an older, freed one's.
     limit_of: Cell<usize>,
 }
 
@@ -90,12 +91,11 @@ impl Matcher {
 
     /// The match context, with the running cycle's match limit once it is known.
     fn context(&self) -> &pcre2::MatchContext {
-        let cycle = crate::sys::worker::cycle_id();
-        if self.limit_of.get() != cycle {
-            if let Some(limit) = crate::api::regex::match_limit() {
+        if let Some((generation, limit)) = crate::api::regex::match_limit() {
+            if self.limit_of.get() != generation {
                 let limit = if limit > 0 { limit.min(u32::MAX as usize) as u32 } else { pcre2::default_match_limit() };
                 self.ctx.set_match_limit(limit);
-                self.limit_of.set(cycle);
+                self.limit_of.set(generation);
             }
         }
         &self.ctx

@@ -12,8 +12,8 @@ pub fn cache_max_entries() -> usize {
     crate::conf::cycle_main_conf().and_then(|c| c.regex_cache_max_entries).unwrap_or(1024)
 }
 
-/// `lua_regex_match_limit` (0: PCRE2's default); None while no running cycle's configuration
-/// is known (init_by_lua at the first start).
-pub fn match_limit() -> Option<usize> {
-    crate::conf::cycle_main_conf().map(|c| c.regex_match_limit.unwrap_or(0))
+/// `lua_regex_match_limit` (0: PCRE2's default) and the configuration load it is from; None
+/// while no running cycle's configuration is known (init_by_lua at the first start).
+pub fn match_limit() -> Option<(usize, usize)> {
+    crate::conf::cycle_main_conf().map(|c| (c.generation.0, c.regex_match_limit.unwrap_or(0)))
 }

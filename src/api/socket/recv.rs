@@ -102,8 +102,11 @@ impl RecvBuf {
         self.take(self.end - self.pos)
     }
 
-    /// Forgets everything: a new connection starts afresh (iterators stay).
+    /// Forgets everything: a new connection starts afresh (iterators stay). The buffer's
+    /// memory goes too: a closed socket object may wait long for its `__gc` (the Lua GC does
+    /// not see this memory), and a reconnect allocates anew.
     pub fn reset(&mut self) {
+        self.buf = Vec::new();
         self.pos = 0;
         self.end = 0;
         self.eof = false;
