@@ -16,11 +16,6 @@ impl Owner {
         key.and_then(session_ptr).map(Owner)
     }
 
-    /// The session as an identity (compared, never dereferenced).
-    pub(crate) fn as_ptr(self) -> *mut Session {
-        self.0.as_ptr()
-    }
-
     /// Runs `f` with the session borrowed.
     pub(crate) fn with<R>(self, f: impl FnOnce(&mut Session) -> R) -> R {
         // SAFETY: made by `of` from a live session just before this use, within the same

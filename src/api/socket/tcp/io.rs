@@ -29,9 +29,9 @@ pub(super) fn finish(c: &mut Call, out: Outcome) -> LuaResult {
 
 /// The running session, which the socket of `self` must belong to (or to none yet).
 pub(crate) fn in_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
-    let owner = with_this(c, fname, |sock| sock.owner_sess())?;
+    let owner = with_this(c, fname, |sock| sock.live_owner())?;
     let sess = SessionRef::current(c)?;
-    if !owner.is_null() && owner != sess.with(|s| s as *mut Session) {
+    if owner.is_some_and(|key| key != sess.with(|s| s.key)) {
         return err("bad request");
     }
     Ok(sess)

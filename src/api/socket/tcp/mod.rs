@@ -306,7 +306,7 @@ impl TcpSocket {
     /// The log of the session that connected the socket (the cycle's once it is gone).
     pub(crate) fn logger(&self) -> Log {
         match self.owner_log {
-            Some(log) if !self.owner_sess().is_null() => log,
+            Some(log) if self.owner().is_some() => log,
             _ => Log::cycle().expect("the cycle's log"),
         }
     }
@@ -325,9 +325,9 @@ impl TcpSocket {
         }
     }
 
-    /// The session that connected the socket, if it is still alive.
-    pub(crate) fn owner_sess(&self) -> *mut Session {
-        self.owner().map_or(ptr::null_mut(), Owner::as_ptr)
+    /// The key of the session that connected the socket, if that session is still alive.
+    pub(crate) fn live_owner(&self) -> Option<SessionKey> {
+        self.sess.filter(|_| self.owner().is_some())
     }
 
     /// Links the socket to `sess` (a connect), with a cleanup that closes it when the session
