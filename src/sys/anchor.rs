@@ -26,7 +26,7 @@ impl MainState {
         // a resume, has the LUA_MINSTACK slots free that the table lookup takes, and its
         // stack is restored after (luaL_unref on a non-table does nothing).
         unsafe {
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, table.as_ptr());
+            raw::lua_getfield_(l, LUA_REGISTRYINDEX, table.as_ptr());
             raw::luaL_unref(l, -1, r);
             raw::lua_settop(l, -2);
         }

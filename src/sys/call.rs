@@ -284,11 +284,11 @@ impl<'l> Call<'l> {
         self.reserve(3);
         // SAFETY: i is a table and room was reserved; the stack is restored below.
         unsafe {
-            raw::lua_rawgeti(self.l, i, T::SLOT as _);
+            raw::lua_rawgeti_(self.l, i, T::SLOT as _);
             let ud = raw::lua_touserdata(self.l, -1) as *mut *mut T;
             let mut p = std::ptr::null_mut();
             if !ud.is_null() && raw::lua_getmetatable(self.l, -1) != 0 {
-                raw::lua_getfield(self.l, LUA_REGISTRYINDEX, T::UDATA_METATABLE.as_ptr());
+                raw::lua_getfield_(self.l, LUA_REGISTRYINDEX, T::UDATA_METATABLE.as_ptr());
                 if raw::lua_rawequal(self.l, -1, -2) != 0 {
                     p = *ud;
                 }
@@ -390,7 +390,7 @@ impl<'l> Call<'l> {
         unsafe {
             let co = raw::lua_newthread(self.l);
             let tidx = self.top();
-            raw::lua_getfield(self.l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+            raw::lua_getfield_(self.l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
             raw::lua_pushvalue(self.l, tidx);
             let co_ref = raw::luaL_ref(self.l, -2);
             raw::lua_settop(self.l, tidx);
@@ -556,10 +556,24 @@ impl<'l> Call<'l> {
         self.check_table(t);
         self.reserve(1);
         // SAFETY: t is a table and room was reserved.
-        unsafe {
-            raw::lua_rawgeti(self.l, t, n as _);
+        unsafe { raw::lua_rawgeti(self.l, t, n as _) }
+    }
+
+    /// `t[n]` as a number (0 when not one), without metamethods and leaving the stack as it
+    /// was; None when `t` is not a table. Fewer Lua API calls than `raw_geti`, `to_number`
+    /// and `pop`: sockets read their owner this way on every method call.
+    pub fn raw_geti_number(&mut self, t: c_int, n: i64) -> Option<f64> {
+        if self.type_of(t) != mlua::ffi::LUA_TTABLE {
+            return None;
         }
-        self.type_of(-1)
+        self.reserve(1);
+        // SAFETY: t is a table and room was reserved; the pushed value is popped at once.
+        unsafe {
+            raw::lua_rawgeti_(self.l, t, n as _);
+            let v = raw::lua_tonumber(self.l, -1);
+            raw::lua_settop(self.l, -2);
+            Some(v)
+        }
     }
 
     /// Pops a value, then a key, and sets `t[key] = value`, without metamethods.

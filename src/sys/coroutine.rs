@@ -62,7 +62,7 @@ impl Coroutine {
         // coroutine table is made with the VM; one slot each for the table and the thread
         // (LUA_MINSTACK is always free on a main state between calls).
         unsafe {
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+            raw::lua_getfield_(l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
             let co = raw::lua_newthread(l);
             let anchor = raw::luaL_ref(l, -2);
             raw::lua_settop(l, -2);

@@ -117,15 +117,15 @@ pub fn yield_anchors_key() -> *mut c_void {
     &KEY as *const u8 as *mut c_void
 }
 
-/// Pushes the VM's yield-anchor table (or nil, before the VM made it).
+/// Pushes the VM's yield-anchor table (or nil, before the VM made it); whether it is a table.
 ///
 /// # Safety
 /// `l` is a state of the VM with room for one value.
-unsafe fn push_yield_anchors(l: *mut lua_State) {
+unsafe fn push_yield_anchors(l: *mut lua_State) -> bool {
     // SAFETY: the caller's contract; the registry is a table.
     unsafe {
         raw::lua_pushlightuserdata(l, yield_anchors_key());
-        raw::lua_rawget(l, LUA_REGISTRYINDEX);
+        raw::lua_rawget(l, LUA_REGISTRYINDEX) == raw::LUA_TTABLE
     }
 }
 
@@ -143,8 +143,7 @@ unsafe fn anchor_args(l: *mut lua_State, nresults: c_int) {
         let mut held = (1..=nargs).filter(|&i| collectable(i));
         let Some(first) = held.next() else { return };
         let lone = held.next().is_none();
-        push_yield_anchors(l);
-        if raw::lua_type(l, -1) != raw::LUA_TTABLE {
+        if !push_yield_anchors(l) {
             raw::lua_settop(l, -2);
             return;
         }
@@ -165,16 +164,19 @@ unsafe fn anchor_args(l: *mut lua_State, nresults: c_int) {
 
 /// Lets go of what `anchor_args` kept for the suspended coroutine `co` (about to resume).
 /// Most resumes find nothing kept: the entry is only cleared when there is one (setting a
-/// missing key to nil would add a dead key to the table).
+/// missing key to nil would add a dead key to the table). A coroutine that never yielded
+/// (the first resume of every thread) has nothing kept: no look-up at all.
 pub unsafe fn release_args(co: *mut lua_State) {
+    // SAFETY: co is a live coroutine of the VM (lua_status only reads its state).
+    if unsafe { raw::lua_status(co) } != LUA_YIELD {
+        return;
+    }
     // SAFETY: co is a suspended coroutine; the stack is restored before returning.
     unsafe {
         let top = raw::lua_gettop(co);
-        push_yield_anchors(co);
-        if raw::lua_type(co, -1) == raw::LUA_TTABLE {
+        if push_yield_anchors(co) {
             raw::lua_pushthread(co);
-            raw::lua_rawget(co, -2);
-            if raw::lua_type(co, -1) != LUA_TNIL {
+            if raw::lua_rawget(co, -2) != LUA_TNIL {
                 raw::lua_settop(co, -2);
                 raw::lua_pushthread(co);
                 raw::lua_pushnil(co);

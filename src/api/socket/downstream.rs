@@ -178,12 +178,10 @@ pub fn set_owner(c: &mut Call, sess: SessionRef) {
 /// both keep their session's id). None when that session ended: its socket is closed; the
 /// socket of another live session is a `bad request`.
 pub(crate) fn owner_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<Option<SessionRef<'c>>, LuaError> {
-    if c.type_of(1) != LUA_TTABLE {
+    let Some(owner) = c.raw_geti_number(1, OWNER_ID_INDEX) else {
         return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
-    }
-    c.raw_geti(1, OWNER_ID_INDEX);
-    let owner = c.to_number(-1) as u64;
-    c.pop(1);
+    };
+    let owner = owner as u64;
     let sess = SessionRef::current(c)?;
     if owner != sess.with(|s| s.id) {
         if !crate::runtime::session::is_live(owner) {
