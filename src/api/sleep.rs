@@ -46,9 +46,7 @@ fn sleep_impl(c: &mut Call) -> LuaResult {
             t.wake_ev.disarm();
         });
     });
-    if log.enabled(NGX_LOG_DEBUG) {
-        log.debug_fmt(format_args!("lua ready to sleep for {delay} ms"));
-    }
+    log.debug_fmt(format_args!("lua ready to sleep for {delay} ms"));
     yield_values(0)
 }
 

@@ -68,9 +68,7 @@ pub fn run_entry(sess: SessionRef<'_>, code: &Code) -> Outcome {
         _ => &code.key,
     };
     // (formatted only when debug lines can be written: this runs for every session)
-    if log.enabled(NGX_LOG_DEBUG) {
-        log.debug_fmt(format_args!("looking up Lua code cache with key '{key}'"));
-    }
+    log.debug_fmt(format_args!("looking up Lua code cache with key '{key}'"));
     // SAFETY: l is the main state of the VM the session runs in, which outlives the session
     // (not `sess.vm()`: holding the session's own VM again would log its reference count);
     // no Lua runs on it while a phase starts its entry thread.

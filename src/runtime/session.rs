@@ -488,9 +488,7 @@ impl Drop for Session {
         }
         if self.ctx_ref != LUA_NOREF {
             let log = self.logger();
-            if log.enabled(NGX_LOG_DEBUG) {
-                log.debug_fmt(format_args!("lua release ngx.ctx at ref {}", self.ctx_ref));
-            }
+            log.debug_fmt(format_args!("lua release ngx.ctx at ref {}", self.ctx_ref));
             self.main().unref_in(crate::runtime::vm::CTX_TABLES, self.ctx_ref);
         }
         // the session's slot must not point at freed memory during the rest of cleanup

@@ -277,9 +277,7 @@ fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
             r => return Ok(Start::Read(r)),
         }
         yieldable?;
-        if log.enabled(NGX_LOG_DEBUG) {
-            log.debug_fmt(format_args!("stream lua tcp socket read timeout: {}", rs.read_timeout));
-        }
+        log.debug_fmt(format_args!("stream lua tcp socket read timeout: {}", rs.read_timeout));
         rs.waiting_read = Some(pat);
         conn.set_handler(Dir::Read, Some(on_readable));
         if rs.read_timeout > 0 {
@@ -536,9 +534,7 @@ fn send_impl(c: &mut Call) -> LuaResult {
         c.push_int(0);
         return Ok(1);
     }
-    if log.enabled(NGX_LOG_DEBUG) {
-        log.debug_fmt(format_args!("stream lua tcp socket send timeout: {timeout}"));
-    }
+    log.debug_fmt(format_args!("stream lua tcp socket send timeout: {timeout}"));
     let len = data.len();
     let sent = with_sock(sess, |rs| {
         rs.out = data;

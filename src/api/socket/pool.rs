@@ -263,13 +263,11 @@ fn take_for(key: &[u8], log: Log, waiter: bool) -> Option<Idle> {
         Some(item)
     })?;
     let c = item.idle.conn.conn_ref();
-    if log.enabled(NGX_LOG_DEBUG) {
-        log.debug_fmt(format_args!(
-            "stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}",
-            c.as_ptr(),
-            c.fd()
-        ));
-    }
+    log.debug_fmt(format_args!(
+        "stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}",
+        c.as_ptr(),
+        c.fd()
+    ));
     c.clear_timer(Dir::Read);
     c.set_idle(false);
     Some(item.idle)
@@ -283,9 +281,7 @@ pub fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bo
     // copy of the handle is used only before it returns
     let c = *idle.conn.conn_ref();
     let item = Box::new(Pooled { idle, key: key.to_vec() });
-    if log.enabled(NGX_LOG_DEBUG) {
-        log.debug_fmt(format_args!("stream lua tcp socket set keepalive: saving connection {:p}", c.as_ptr()));
-    }
+    log.debug_fmt(format_args!("stream lua tcp socket set keepalive: saving connection {:p}", c.as_ptr()));
     let (evicted, data) = POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         if !pools.contains_key(key) {

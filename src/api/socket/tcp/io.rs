@@ -62,9 +62,7 @@ pub(super) fn start_read(
     }
     let timeout = or_default(sock.read_timeout, sock.conf.read_timeout());
     let log = sock.logger();
-    if log.enabled(NGX_LOG_DEBUG) {
-        log.debug_fmt(format_args!("stream lua tcp socket read timeout: {timeout}"));
-    }
+    log.debug_fmt(format_args!("stream lua tcp socket read timeout: {timeout}"));
     if !sock.conn().is_some_and(|c| c.wait(Dir::Read, timeout)) {
         return Outcome::Fail(b"failed to add event");
     }
@@ -150,11 +148,7 @@ pub(super) fn receiveany_impl(c: &mut Call) -> LuaResult {
     let yieldable = c.ensure_yieldable();
     let out = with_this(c, "receiveany", |sock| {
         let log = sock.logger();
-        if log.enabled(NGX_LOG_DEBUG) {
-            log.debug_fmt(format_args!(
-                "stream lua tcp socket calling receiveany() method to read at most {max} bytes"
-            ));
-        }
+        log.debug_fmt(format_args!("stream lua tcp socket calling receiveany() method to read at most {max} bytes"));
         log.debug("stream lua tcp socket read any");
         start_read(sess, sock, Pattern::Any(max), yieldable)
     })?;
@@ -238,9 +232,7 @@ fn start_send(
 ) -> Result<Result<usize, Vec<u8>>, LuaError> {
     let timeout = or_default(sock.send_timeout, sock.conf.send_timeout());
     let log = sock.logger();
-    if log.enabled(NGX_LOG_DEBUG) {
-        log.debug_fmt(format_args!("stream lua tcp socket send timeout: {timeout}"));
-    }
+    log.debug_fmt(format_args!("stream lua tcp socket send timeout: {timeout}"));
     if let Err(msg) = set_nodelay(sess, *sock.conn().expect("a connected socket")) {
         return Ok(Err(msg.to_vec()));
     }
