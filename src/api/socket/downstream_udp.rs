@@ -8,9 +8,9 @@ use std::ffi::{c_int, CStr};
 use crate::api::socket::downstream::{owner_session, set_owner};
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
-use crate::api::socket::owner::Owner;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
+use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Session, SessionKey};
 use crate::sys::registry::Key;
 use crate::sys::*;
@@ -65,7 +65,7 @@ fn session_ended(_: Key, sess: &Session) {
 fn gc_impl(c: &mut Call) -> LuaResult {
     let Some(mut f) = c.take_udata::<Finalizer>(1) else { return Ok(0) };
     // a session that ended ran the cleanup already (and is not found any more)
-    if let (Some(slot), Some(owner)) = (f.cleanup.take(), Owner::of(Some(f.sess))) {
+    if let (Some(slot), Some(owner)) = (f.cleanup.take(), LiveSession::by_key(f.sess)) {
         owner.with(|s| {
             s.remove_cleanup(slot);
             finalize(s.logger());

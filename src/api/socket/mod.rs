@@ -6,7 +6,6 @@
 pub mod downstream;
 pub mod downstream_udp;
 pub mod out;
-pub mod owner;
 pub mod pool;
 pub mod recv;
 #[cfg(ngx_feature = "stream_ssl")]

@@ -14,11 +14,11 @@ use std::ptr::{self, NonNull};
 
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
-use crate::api::socket::owner::Owner;
 use crate::api::socket::{parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
+use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session, SessionKey};
 use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::registry::{self, Key, Slots};
@@ -55,7 +55,7 @@ fn with_udp<R>(key: Key, f: impl FnOnce(&mut UdpSock) -> R) -> Option<R> {
 pub struct UdpSock {
     /// The socket's name in `SOCKETS`.
     key: Key,
-    /// The session that called `setpeername` (reached through `Owner` while it lives).
+    /// The session that called `setpeername` (reached by key while it lives).
     owner: SessionKey,
     conn: Option<UdpConn>,
     /// The connection's log: a copy of the session's, as upstream keeps one.
@@ -381,7 +381,7 @@ fn udata_gc_impl(c: &mut Call) -> LuaResult {
     close_socket(&mut u);
     if let Some(slot) = u.cleanup.take() {
         // a socket whose cleanup is registered belongs to a live session
-        if let Some(owner) = Owner::of(Some(u.owner)) {
+        if let Some(owner) = LiveSession::by_key(u.owner) {
             owner.with(|s| s.remove_cleanup(slot));
         }
     }

@@ -24,7 +24,6 @@ use std::rc::Rc;
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data;
 use crate::api::socket::out::OutBuf;
-use crate::api::socket::owner::Owner;
 use crate::api::socket::pool::{self as socket_pool, Idle, Join};
 use crate::api::socket::recv::{
     or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_value, until_args,
@@ -34,6 +33,7 @@ use crate::api::socket::{parse_addr, sockaddr_bytes, socket_conf, socket_table, 
 use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
+use crate::runtime::live::LiveSession;
 use crate::runtime::session::Phase;
 use crate::runtime::session::{Session, SessionKey};
 use crate::runtime::thread::ThreadKey;
@@ -312,8 +312,8 @@ impl TcpSocket {
     }
 
     /// The session that connected the socket, to touch from outside a Lua call.
-    fn owner(&self) -> Option<Owner> {
-        Owner::of(self.sess)
+    fn owner(&self) -> Option<LiveSession> {
+        self.sess.and_then(LiveSession::by_key)
     }
 
     /// Gives the send buffer back to the socket's session (or forgets it when the session
