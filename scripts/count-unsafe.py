@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Counts the `unsafe` keyword in src/ outside the raw layer (src/sys/), in two parts: inside
-`extern "C"` functions (the exported ffi functions and nginx callbacks: the keyword of the
-signature and the blocks in the body) and everywhere else, with the files of the second part.
+`extern "C"` functions (the exported ffi functions, also those declared by `ffi_exports!`,
+and nginx callbacks: the keyword of the signature and the blocks in the body) and everywhere else, with the files of the second part.
 Comments do not count. Usage: python3 scripts/count-unsafe.py [--files]   (from the checkout)
 """
 import os
@@ -18,7 +18,7 @@ def count(path):
     for line in open(path, encoding="utf-8"):
         code = line.split("//")[0]
         n = len(re.findall(r"\bunsafe\b", code))
-        if re.search(r'extern\s+"C"\s+fn', code):
+        if re.search(r'extern\s+"C"\s+fn', code) or "ffi_exports!" in code:
             pending = True
         if pending or shim_depth is not None:
             shim += n

@@ -17,6 +17,16 @@ pub unsafe fn bytes_in<'a>(p: *const u8, len: usize) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(p, len) }
 }
 
+/// The NUL-terminated string at `p` (None when `p` is null).
+///
+/// # Safety
+/// `p` is null or points at a NUL-terminated string that stays valid and unchanged for `'a`.
+#[allow(dead_code)] // the `cstr` kind of ffi_exports!, for the exports still being moved to it
+pub unsafe fn cstr_in<'a>(p: *const u8) -> Option<&'a CStr> {
+    // SAFETY: the caller's contract.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p as *const c_char) })
+}
+
 /// The `len` writable bytes at `p` (empty when `p` is null or `len` is 0).
 ///
 /// # Safety
@@ -111,6 +121,8 @@ impl<'a> ErrBuf<'a> {
 
 /// A caller's `const char **err` out-parameter, which only ever receives static C strings (the
 /// caller reads them after the call returns, so nothing shorter-lived may go there).
+/// `#[repr(transparent)]` over a nullable reference, so an export can take it as its parameter.
+#[repr(transparent)]
 pub struct ErrPtr<'a>(Option<&'a mut *const c_char>);
 
 impl<'a> ErrPtr<'a> {

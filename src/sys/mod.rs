@@ -16,6 +16,7 @@ pub mod coroutine;
 pub mod digest;
 pub mod downstream;
 pub mod event;
+pub mod export;
 pub mod key_timer;
 pub mod log_hook;
 pub mod lua;

@@ -2,12 +2,13 @@
 //! (`ngx_stream_lua_ffi_shdict_*`), our list functions, and the struct-argument variants.
 //! Each export converts its raw arguments once and calls the safe body below it.
 
-use std::ffi::{c_char, c_double, c_int, c_long, c_void};
+use std::ffi::{c_char, c_double, c_int, c_long};
 use std::ptr;
 
 use super::zone::*;
 use super::*;
-use crate::sys::cbuf::{bytes_in, ErrPtr, OutBuf};
+use crate::ffi_exports;
+use crate::sys::cbuf::{ErrPtr, OutBuf};
 
 /// A stored number (8 native-endian bytes; callers check the length).
 pub(super) fn read_f64(v: &[u8]) -> f64 {
@@ -18,44 +19,26 @@ pub(super) fn read_f64(v: &[u8]) -> f64 {
 
 // ---- the exported C ABI --------------------------------------------------------------------
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_udata_to_zone(zone_udata: *mut c_void) -> *mut Dict {
-    if zone_udata.is_null() {
-        return ptr::null_mut();
+ffi_exports! {
+    /// The dict a `ngx.shared.NAME` userdata holds (its block is the Dict pointer).
+    fn ngx_stream_lua_ffi_shdict_udata_to_zone(zone_udata: Option<&*mut Dict>) -> *mut Dict [ptr::null_mut()] {
+        zone_udata.map_or(ptr::null_mut(), |z| *z)
     }
-    // SAFETY: a dict's userdata holds its Dict pointer.
-    unsafe { *(zone_udata as *mut *mut Dict) }
-}
 
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store(
-    zone: *mut Dict,
-    op: c_int,
-    key: *const u8,
-    key_len: usize,
-    value_type: c_int,
-    str_value_buf: *const u8,
-    str_value_len: usize,
-    num_value: c_double,
-    exptime: c_long,
-    user_flags: c_int,
-    errmsg: *mut *const c_char,
-    forcible: *mut c_int,
-) -> c_int {
-    guard(RC_ERROR, || {
-        // SAFETY: the caller passes a live dict, its key and value, and out pointers.
-        let (d, key, s, mut errmsg, forcible) = unsafe {
-            (
-                &*zone,
-                bytes_in(key, key_len),
-                bytes_in(str_value_buf, str_value_len),
-                ErrPtr::from_raw(errmsg),
-                &mut *forcible,
-            )
-        };
-        store(d, op, key, value_type, s, num_value, exptime, user_flags, &mut errmsg, forcible)
-    })
+    fn ngx_stream_lua_ffi_shdict_store(
+        zone: &Dict,
+        op: c_int,
+        key: bytes[key_len],
+        value_type: c_int,
+        str_value_buf: bytes[str_value_len],
+        num_value: c_double,
+        exptime: c_long,
+        user_flags: c_int,
+        mut errmsg: ErrPtr<'_>,
+        forcible: &mut c_int,
+    ) -> c_int [RC_ERROR] {
+        store(zone, op, key, value_type, str_value_buf, num_value, exptime, user_flags, &mut errmsg, forcible)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -128,37 +111,21 @@ fn store(
     RC_OK
 }
 
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get(
-    zone: *mut Dict,
-    key: *const u8,
-    key_len: usize,
-    value_type: *mut c_int,
-    str_value_buf: *mut *mut u8,
-    str_value_len: *mut usize,
-    num_value: *mut c_double,
-    user_flags: *mut c_int,
-    get_stale: c_int,
-    is_stale: *mut c_int,
-    errmsg: *mut *const c_char,
-) -> c_int {
-    guard(RC_ERROR, || {
-        // SAFETY: the caller passes a live dict, its key and out pointers (a buffer of
-        // *str_value_len bytes at *str_value_buf); is_stale may be null without get_stale.
-        let (d, key, out) = unsafe {
-            let out = GetOut {
-                value_type: &mut *value_type,
-                buf: OutBuf::from_raw(str_value_buf, str_value_len),
-                num: &mut *num_value,
-                user_flags: &mut *user_flags,
-                is_stale: is_stale.as_mut(),
-                errmsg: ErrPtr::from_raw(errmsg),
-            };
-            (&*zone, bytes_in(key, key_len), out)
-        };
-        get(d, key, get_stale != 0, out)
-    })
+ffi_exports! {
+    fn ngx_stream_lua_ffi_shdict_get(
+        zone: &Dict,
+        key: bytes[key_len],
+        value_type: &mut c_int,
+        str_value_buf: out_buf[str_value_len],
+        num_value: &mut c_double,
+        user_flags: &mut c_int,
+        get_stale: c_int,
+        is_stale: Option<&mut c_int>,
+        errmsg: ErrPtr<'_>,
+    ) -> c_int [RC_ERROR] {
+        let out = GetOut { value_type, buf: str_value_buf, num: num_value, user_flags, is_stale, errmsg };
+        get(zone, key, get_stale != 0, out)
+    }
 }
 
 /// Where `get` puts what it found.
@@ -250,26 +217,20 @@ fn get(d: &Dict, key: &[u8], get_stale: bool, mut out: GetOut) -> c_int {
     RC_OK
 }
 
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr(
-    zone: *mut Dict,
-    key: *const u8,
-    key_len: usize,
-    value: *mut c_double,
-    errmsg: *mut *const c_char,
-    has_init: c_int,
-    init: c_double,
-    init_ttl: c_long,
-    forcible: *mut c_int,
-) -> c_int {
-    guard(RC_ERROR, || {
-        // SAFETY: the caller passes a live dict, its key and out pointers.
-        let (d, key, value, mut errmsg, forcible) =
-            unsafe { (&*zone, bytes_in(key, key_len), &mut *value, ErrPtr::from_raw(errmsg), &mut *forcible) };
+ffi_exports! {
+    fn ngx_stream_lua_ffi_shdict_incr(
+        zone: &Dict,
+        key: bytes[key_len],
+        value: &mut c_double,
+        mut errmsg: ErrPtr<'_>,
+        has_init: c_int,
+        init: c_double,
+        init_ttl: c_long,
+        forcible: &mut c_int,
+    ) -> c_int [RC_ERROR] {
         let init = (has_init != 0).then_some(init);
-        incr(d, key, value, &mut errmsg, init, init_ttl, forcible)
-    })
+        incr(zone, key, value, &mut errmsg, init, init_ttl, forcible)
+    }
 }
 
 fn incr(
@@ -325,12 +286,9 @@ fn incr(
     RC_OK
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_flush_all(zone: *mut Dict) -> c_int {
-    guard(RC_ERROR, || {
-        // SAFETY: zone is a live dict.
-        let d = unsafe { &*zone };
-        let mut g = d.lock();
+ffi_exports! {
+    fn ngx_stream_lua_ffi_shdict_flush_all(zone: &Dict) -> c_int [RC_ERROR] {
+        let mut g = zone.lock();
         // marked expired, they are freed lazily
         g.each_oldest_first(|mut e| {
             e.set_expires(1);
@@ -338,53 +296,31 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_flush_all(zone: *mut Dict) ->
         });
         g.expire(true);
         RC_OK
-    })
-}
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get_ttl(zone: *mut Dict, key: *const u8, key_len: usize) -> c_long {
-    guard(RC_DECLINED as c_long, || {
-        // SAFETY: zone is a live dict, key its key.
-        let (d, key) = unsafe { (&*zone, bytes_in(key, key_len)) };
-        let Some(expires) = d.lock().peek(hash(key), key).map(|e| e.expires()) else { return RC_DECLINED as c_long };
+    fn ngx_stream_lua_ffi_shdict_get_ttl(zone: &Dict, key: bytes[key_len]) -> c_long [RC_DECLINED as c_long] {
+        let Some(expires) = zone.lock().peek(hash(key), key).map(|e| e.expires()) else { return RC_DECLINED as c_long };
         if expires == 0 {
             0
         } else {
             expires as i64 as c_long - now_ms() as i64 as c_long
         }
-    })
-}
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_set_expire(
-    zone: *mut Dict,
-    key: *const u8,
-    key_len: usize,
-    exptime: c_long,
-) -> c_int {
-    guard(RC_ERROR, || {
-        // SAFETY: zone is a live dict, key its key.
-        let (d, key) = unsafe { (&*zone, bytes_in(key, key_len)) };
-        let mut g = d.lock();
+    fn ngx_stream_lua_ffi_shdict_set_expire(zone: &Dict, key: bytes[key_len], exptime: c_long) -> c_int [RC_ERROR] {
+        let mut g = zone.lock();
         let Some(mut e) = g.peek(hash(key), key) else { return RC_DECLINED };
         e.set_expires(expiry(exptime));
         RC_OK
-    })
-}
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_capacity(zone: *mut Dict) -> usize {
-    // SAFETY: zone is a live dict.
-    unsafe { (*zone).capacity() }
-}
+    fn ngx_stream_lua_ffi_shdict_capacity(zone: &Dict) -> usize [0] {
+        zone.capacity()
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_free_space(zone: *mut Dict) -> usize {
-    guard(0, || {
-        // SAFETY: zone is a live dict.
-        let d = unsafe { &*zone };
-        d.lock().free_space()
-    })
+    fn ngx_stream_lua_ffi_shdict_free_space(zone: &Dict) -> usize [0] {
+        zone.lock().free_space()
+    }
 }
 
 // ---- lists (our own ABI: upstream has Lua C functions here, which LuaJIT cannot compile) --
@@ -393,28 +329,23 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_free_space(zone: *mut Dict) -
 const LIST_NOT_A_LIST: c_int = -1;
 const LIST_NO_MEMORY: c_int = -2;
 
-/// Adds a string (`value_type` 4) or number (3) at the front or back of the list at `key`,
-/// creating it (or replacing an expired value); returns the new length, `LIST_NOT_A_LIST` or
-/// `LIST_NO_MEMORY`.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_push(
-    zone: *mut Dict,
-    front: c_int,
-    key: *const u8,
-    key_len: usize,
-    value_type: c_int,
-    str_value: *const u8,
-    str_len: usize,
-    num_value: c_double,
-) -> c_int {
-    guard(LIST_NO_MEMORY, || {
-        // SAFETY: the caller passes a live dict, its key and the value.
-        let (d, key, s) = unsafe { (&*zone, bytes_in(key, key_len), bytes_in(str_value, str_len)) };
+ffi_exports! {
+    /// Adds a string (`value_type` 4) or number (3) at the front or back of the list at `key`,
+    /// creating it (or replacing an expired value); returns the new length, `LIST_NOT_A_LIST` or
+    /// `LIST_NO_MEMORY`.
+    fn ngx_stream_lua_rs_ffi_shdict_push(
+        zone: &Dict,
+        front: c_int,
+        key: bytes[key_len],
+        value_type: c_int,
+        str_value: bytes[str_len],
+        num_value: c_double,
+    ) -> c_int [LIST_NO_MEMORY] {
         let num = num_value.to_ne_bytes();
-        let (vt, value): (u8, &[u8]) = if value_type as u8 == T_NUMBER { (T_NUMBER, &num) } else { (T_STRING, s) };
-        push(d, front != 0, key, vt, value)
-    })
+        let (vt, value): (u8, &[u8]) =
+            if value_type as u8 == T_NUMBER { (T_NUMBER, &num) } else { (T_STRING, str_value) };
+        push(zone, front != 0, key, vt, value)
+    }
 }
 
 fn push(d: &Dict, front: bool, key: &[u8], vt: u8, value: &[u8]) -> c_int {
@@ -453,37 +384,21 @@ fn push(d: &Dict, front: bool, key: &[u8], vt: u8, value: &[u8]) -> c_int {
     }
 }
 
-/// Takes the first or last item of the list at `key`: `value_type` 0 when there is none, else
-/// a string (copied to `*str_value`, or to a malloc'ed buffer when longer than `*str_len`)
-/// or a number. Returns 0, `LIST_NOT_A_LIST`, or -3 for a damaged list (`errmsg` says why).
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_pop(
-    zone: *mut Dict,
-    front: c_int,
-    key: *const u8,
-    key_len: usize,
-    value_type: *mut c_int,
-    str_value: *mut *mut u8,
-    str_len: *mut usize,
-    num_value: *mut c_double,
-    errmsg: *mut *const c_char,
-) -> c_int {
-    guard(RC_ERROR, || {
-        // SAFETY: the caller passes a live dict, its key and out pointers (a buffer of
-        // *str_len bytes at *str_value).
-        let (d, key, value_type, buf, num, mut errmsg) = unsafe {
-            (
-                &*zone,
-                bytes_in(key, key_len),
-                &mut *value_type,
-                OutBuf::from_raw(str_value, str_len),
-                &mut *num_value,
-                ErrPtr::from_raw(errmsg),
-            )
-        };
-        pop(d, front != 0, key, value_type, buf, num, &mut errmsg)
-    })
+ffi_exports! {
+    /// Takes the first or last item of the list at `key`: `value_type` 0 when there is none, else
+    /// a string (copied to `*str_value`, or to a malloc'ed buffer when longer than `*str_len`)
+    /// or a number. Returns 0, `LIST_NOT_A_LIST`, or -3 for a damaged list (`errmsg` says why).
+    fn ngx_stream_lua_rs_ffi_shdict_pop(
+        zone: &Dict,
+        front: c_int,
+        key: bytes[key_len],
+        value_type: &mut c_int,
+        str_value: out_buf[str_len],
+        num_value: &mut c_double,
+        mut errmsg: ErrPtr<'_>,
+    ) -> c_int [RC_ERROR] {
+        pop(zone, front != 0, key, value_type, str_value, num_value, &mut errmsg)
+    }
 }
 
 fn pop(
@@ -532,20 +447,17 @@ fn pop(
     RC_OK
 }
 
-/// The length of the list at `key` (0 when missing), or `LIST_NOT_A_LIST`.
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_rs_ffi_shdict_llen(zone: *mut Dict, key: *const u8, key_len: usize) -> c_int {
-    guard(0, || {
-        // SAFETY: the caller passes a live dict and its key.
-        let (d, key) = unsafe { (&*zone, bytes_in(key, key_len)) };
-        let mut g = d.lock();
+ffi_exports! {
+    /// The length of the list at `key` (0 when missing), or `LIST_NOT_A_LIST`.
+    fn ngx_stream_lua_rs_ffi_shdict_llen(zone: &Dict, key: bytes[key_len]) -> c_int [0] {
+        let mut g = zone.lock();
         g.expire(false);
         match g.lookup(hash(key), key) {
             Found::Live(e) if e.value_type() != T_LIST => LIST_NOT_A_LIST,
             Found::Live(e) => e.list_len() as c_int,
             _ => 0,
         }
-    })
+    }
 }
 
 // ---- the same, with arguments in a struct (what lua-resty-core calls on macOS) -----------
@@ -594,64 +506,60 @@ pub struct IncrParams {
     forcible: *mut c_int,
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_get_macos(p: *const GetParams) -> c_int {
-    // SAFETY: the caller fills every field as for ngx_stream_lua_ffi_shdict_get.
-    unsafe {
-        let p = &*p;
-        ngx_stream_lua_ffi_shdict_get(
-            p.zone,
-            p.key,
-            p.key_len,
-            p.value_type,
-            p.str_value_buf,
-            p.str_value_len,
-            p.num_value,
-            p.user_flags,
-            p.get_stale,
-            p.is_stale,
-            p.errmsg,
-        )
+ffi_exports! {
+    fn ngx_stream_lua_ffi_shdict_get_macos(p: &GetParams) -> c_int [RC_ERROR] {
+        // SAFETY: the caller fills every field as for ngx_stream_lua_ffi_shdict_get.
+        unsafe {
+            ngx_stream_lua_ffi_shdict_get(
+                &*p.zone,
+                p.key,
+                p.key_len,
+                &mut *p.value_type,
+                p.str_value_buf,
+                p.str_value_len,
+                &mut *p.num_value,
+                &mut *p.user_flags,
+                p.get_stale,
+                p.is_stale.as_mut(),
+                ErrPtr::from_raw(p.errmsg),
+            )
+        }
     }
-}
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_store_macos(p: *const StoreParams) -> c_int {
-    // SAFETY: as above, for ngx_stream_lua_ffi_shdict_store.
-    unsafe {
-        let p = &*p;
-        ngx_stream_lua_ffi_shdict_store(
-            p.zone,
-            p.op,
-            p.key,
-            p.key_len,
-            p.value_type,
-            p.str_value_buf,
-            p.str_value_len,
-            p.num_value,
-            p.exptime,
-            p.user_flags,
-            p.errmsg,
-            p.forcible,
-        )
+    fn ngx_stream_lua_ffi_shdict_store_macos(p: &StoreParams) -> c_int [RC_ERROR] {
+        // SAFETY: as above, for ngx_stream_lua_ffi_shdict_store.
+        unsafe {
+            ngx_stream_lua_ffi_shdict_store(
+                &*p.zone,
+                p.op,
+                p.key,
+                p.key_len,
+                p.value_type,
+                p.str_value_buf,
+                p.str_value_len,
+                p.num_value,
+                p.exptime,
+                p.user_flags,
+                ErrPtr::from_raw(p.errmsg),
+                &mut *p.forcible,
+            )
+        }
     }
-}
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_shdict_incr_macos(p: *const IncrParams) -> c_int {
-    // SAFETY: as above, for ngx_stream_lua_ffi_shdict_incr.
-    unsafe {
-        let p = &*p;
-        ngx_stream_lua_ffi_shdict_incr(
-            p.zone,
-            p.key,
-            p.key_len,
-            p.num_value,
-            p.errmsg,
-            p.has_init,
-            p.init,
-            p.init_ttl,
-            p.forcible,
-        )
+    fn ngx_stream_lua_ffi_shdict_incr_macos(p: &IncrParams) -> c_int [RC_ERROR] {
+        // SAFETY: as above, for ngx_stream_lua_ffi_shdict_incr.
+        unsafe {
+            ngx_stream_lua_ffi_shdict_incr(
+                &*p.zone,
+                p.key,
+                p.key_len,
+                &mut *p.num_value,
+                ErrPtr::from_raw(p.errmsg),
+                p.has_init,
+                p.init,
+                p.init_ttl,
+                &mut *p.forcible,
+            )
+        }
     }
 }
