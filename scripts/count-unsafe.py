@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Counts the `unsafe` keyword in src/ outside the raw layer (src/sys/), in two parts: inside
-`extern "C"` functions (the exported ffi functions, also those declared by `ffi_exports!`,
-and nginx callbacks: the keyword of the signature and the blocks in the body) and everywhere else, with the files of the second part.
-Comments do not count. Usage: python3 scripts/count-unsafe.py [--files]   (from the checkout)
+`extern "C"` functions (the exported ffi functions and nginx callbacks, also those declared by
+`ffi_exports!` and `ngx_callbacks!`: the keyword of the signature and the blocks in the body)
+and everywhere else, with the files of the second part. Comments do not count.
+Usage: python3 scripts/count-unsafe.py [--files]   (from the checkout)
 """
 import os
 import re
@@ -18,7 +19,7 @@ def count(path):
     for line in open(path, encoding="utf-8"):
         code = line.split("//")[0]
         n = len(re.findall(r"\bunsafe\b", code))
-        if re.search(r'extern\s+"C"\s+fn', code) or "ffi_exports!" in code:
+        if re.search(r'extern\s+"C"\s+fn', code) or "ffi_exports!" in code or "ngx_callbacks!" in code:
             pending = True
         if pending or shim_depth is not None:
             shim += n

@@ -3,7 +3,7 @@
 //! registered a callback with `ngx.on_abort`, starts that callback as a light thread.
 
 use crate::lua_calls;
-use crate::runtime::downstream::{event_session, ignore_event};
+use crate::runtime::downstream::ignore_event;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::wake_thread;
@@ -55,15 +55,12 @@ pub fn restore_read_handler(conn: Conn) {
     conn.set_handler(Dir::Read, Some(ngx_stream_session_handler));
 }
 
-unsafe extern "C" fn check_abort(rev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: rev is the read event of a live session's connection.
-        let (conn, sess) = unsafe { (Conn::of_event(rev), event_session(rev)) };
-        let Some(conn) = conn else { return };
-        if let Some(t) = client_gone(conn, sess) {
+ngx_callbacks! {
+    fn check_abort(ev: ClientEvent) [()] {
+        if let Some(t) = client_gone(ev.conn, LiveSession::of(ev.stream).ok()) {
             wake_thread(t, |_| 0);
         }
-    })
+    }
 }
 
 /// The client's read event while Lua runs: a client that closed its side starts the

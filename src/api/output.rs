@@ -4,7 +4,7 @@
 use std::ffi::c_int;
 
 use crate::lua_calls;
-use crate::runtime::downstream::{event_session, ignore_event, write};
+use crate::runtime::downstream::{ignore_event, write};
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::wake_key;
@@ -220,15 +220,14 @@ fn cancel_flush(sess: &LiveSession, key: ThreadKey) {
     });
 }
 
-/// The client's write event while threads wait in `ngx.flush(true)`.
-unsafe extern "C" fn on_flush_writable(wev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: wev is the write event of a live session's connection.
-        let Some(sess) = (unsafe { event_session(wev) }) else { return };
+ngx_callbacks! {
+    /// The client's write event while threads wait in `ngx.flush(true)`.
+    fn on_flush_writable(ev: ClientEvent) [()] {
+        let Ok(sess) = LiveSession::of(ev.stream) else { return };
         if let Some(err) = flush_ready(&sess) {
             wake_flushers(sess, err);
         }
-    })
+    }
 }
 
 /// How the flush waits end after the write event (None: they go on waiting).

@@ -16,7 +16,7 @@ use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::Outcome;
 use crate::runtime::session::Phase;
 use crate::runtime::vm::VmRef;
-use crate::sys::worker::{exiting, ShutdownWatch};
+use crate::sys::worker::{exiting, ShutdownWatch, WatchEvent};
 use crate::sys::*;
 
 pub const DEFAULT_MAX_PENDING: usize = 1024;
@@ -152,8 +152,8 @@ fn arm(mut t: Box<Pending>, delay: ngx_msec_t) {
     });
 }
 
-unsafe extern "C" fn fired(ev: *mut ngx_event_t) {
-    guard((), || {
+ngx_callbacks! {
+    fn fired(ev: *mut ngx_event_t) [()] {
         let key = Timer::key_of(ev);
         cycle_debug("stream lua ngx.timer expired");
         // premature runs come from abort_pending only: a timer that fires while the worker
@@ -161,7 +161,7 @@ unsafe extern "C" fn fired(ev: *mut ngx_event_t) {
         if let Some(t) = TIMERS.with(|ts| ts.borrow_mut().pending.remove(&key)) {
             run(*t, false);
         }
-    })
+    }
 }
 
 /// Runs a due (or, at shutdown, premature) timer.
@@ -216,10 +216,9 @@ fn ensure_watch() -> bool {
     })
 }
 
-unsafe extern "C" fn abort_pending(ev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: ev is the watch's read event, which nginx calls it with.
-        if !unsafe { ShutdownWatch::is_closed(ev) } {
+ngx_callbacks! {
+    fn abort_pending(ev: WatchEvent) [()] {
+        if !ev.closed {
             return;
         }
         TIMERS.with(|t| t.borrow_mut().watch = None);
@@ -236,5 +235,5 @@ unsafe extern "C" fn abort_pending(ev: *mut ngx_event_t) {
                 run(*t, true);
             }
         }
-    })
+    }
 }

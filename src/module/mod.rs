@@ -6,6 +6,7 @@ pub mod process_directives;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl_directives;
 
+use crate::ngx_callbacks;
 use std::ffi::{c_char, c_void};
 use std::ptr;
 
@@ -35,32 +36,28 @@ pub static mut ngx_stream_lua_module: ngx_module_t = ngx_module_t {
     ..ngx_module_t::default()
 };
 
-unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    guard(ptr::null_mut(), || {
+ngx_callbacks! {
+    fn create_main_conf(cf: Conf) -> *mut c_void [ptr::null_mut()] {
         // nginx numbered the stream modules before it creates their confs
         // SAFETY: a plain read of our module's index, set by nginx.
         crate::runtime::session::set_ctx_index(unsafe { ngx_stream_lua_module.ctx_index });
-        // SAFETY: cf->pool lives as long as the cycle's configuration.
-        unsafe { pool_own((*cf).pool, Box::<MainConf>::default()) }.map_or(ptr::null_mut(), |p| p as *mut c_void)
-    })
+        cf.own(Box::<MainConf>::default()).map_or(ptr::null_mut(), |p| p as *mut c_void)
+    }
+
+    fn create_srv_conf(cf: Conf) -> *mut c_void [ptr::null_mut()] {
+        cf.own(Box::<SrvConf>::default()).map_or(ptr::null_mut(), |p| p as *mut c_void)
+    }
 }
 
-unsafe extern "C" fn create_srv_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    guard(ptr::null_mut(), || {
-        // SAFETY: as above.
-        unsafe { pool_own((*cf).pool, Box::<SrvConf>::default()) }.map_or(ptr::null_mut(), |p| p as *mut c_void)
-    })
-}
-
-unsafe extern "C" fn merge_srv_conf(cf: *mut ngx_conf_t, parent: *mut c_void, child: *mut c_void) -> *mut c_char {
-    // SAFETY: nginx merges with its parser in the stream block, the two confs that
-    // create_srv_conf made for this module (distinct objects).
-    let (conf, parent, child) =
-        unsafe { (Conf::from_raw(cf), (parent as *const SrvConf).as_ref(), (child as *mut SrvConf).as_mut()) };
-    guard(CONF_ERROR, || {
-        let (Some(mut conf), Some(parent), Some(child)) = (conf, parent, child) else { return CONF_ERROR };
+ngx_callbacks! {
+    fn merge_srv_conf(conf: Conf, parent: *mut c_void, child: *mut c_void) -> *mut c_char [CONF_ERROR] {
+        // SAFETY: nginx merges the two confs that create_srv_conf made for this module
+        // (distinct objects), with nothing else using them during the call.
+        let (parent, child) = unsafe { ((parent as *const SrvConf).as_ref(), (child as *mut SrvConf).as_mut()) };
+        let (Some(parent), Some(child)) = (parent, child) else { return CONF_ERROR };
+        let mut conf = conf;
         merge(&mut conf, parent, child).map_or(CONF_ERROR, |()| CONF_OK)
-    })
+    }
 }
 
 fn merge(cf: &mut Conf, parent: &SrvConf, conf: &mut SrvConf) -> Result<(), ()> {
@@ -87,9 +84,9 @@ fn tls_client_ctx(_cf: &Conf, _conf: &mut SrvConf) -> Result<(), ()> {
     Ok(())
 }
 
-/// Each worker runs `init_worker_by_lua*` as it starts.
-unsafe extern "C" fn init_process(_cycle: *mut ngx_cycle_t) -> ngx_int_t {
-    guard(NGX_OK as ngx_int_t, || {
+ngx_callbacks! {
+    /// Each worker runs `init_worker_by_lua*` as it starts.
+    fn init_process(_cycle: *mut ngx_cycle_t) -> ngx_int_t [NGX_OK as ngx_int_t] {
         if let Some(mcf) = cycle_main_conf() {
             if crate::sys::conf::helper_process() {
                 // cache manager/loader processes run no Lua (as upstream)
@@ -104,13 +101,13 @@ unsafe extern "C" fn init_process(_cycle: *mut ngx_cycle_t) -> ngx_int_t {
             unsafe { crate::phase::init::run_init_worker(mcf) };
         }
         NGX_OK as ngx_int_t
-    })
+    }
 }
 
-/// The configuration is complete and the listening sockets are set up: `lua_capture_error_log`
-/// hooks the cycle's error logs.
-unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
-    guard(NGX_ERROR as ngx_int_t, || {
+ngx_callbacks! {
+    /// The configuration is complete and the listening sockets are set up: `lua_capture_error_log`
+    /// hooks the cycle's error logs.
+    fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t [NGX_ERROR as ngx_int_t] {
         // SAFETY: nginx initialises `cycle`'s modules: its configuration is loaded.
         let Some(ctx) = (unsafe { StreamCtx::of_cycle(cycle) }) else { return NGX_OK as ngx_int_t };
         let Some(rb) = ctx.main_conf::<MainConf>().and_then(|m| m.misc.capture) else { return NGX_OK as ngx_int_t };
@@ -119,26 +116,27 @@ unsafe extern "C" fn init_module(cycle: *mut ngx_cycle_t) -> ngx_int_t {
             Ok(()) => NGX_OK as ngx_int_t,
             Err(()) => NGX_ERROR as ngx_int_t,
         }
-    })
+    }
 }
 
-/// Pooled cosocket connections are closed as the worker exits, and the runtime's thread
-/// table is let go.
-unsafe extern "C" fn exit_process(_cycle: *mut ngx_cycle_t) {
-    guard((), || {
+ngx_callbacks! {
+    /// Pooled cosocket connections are closed as the worker exits, and the runtime's thread
+    /// table is let go.
+    fn exit_process(_cycle: *mut ngx_cycle_t) [()] {
         crate::api::socket::pool::close_all();
         crate::runtime::thread::release_registry();
-    })
+    }
 }
 
-/// Creates the cycle's VM in the master (workers inherit it) and compiles every handler.
-unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
-    // SAFETY: nginx runs postconfiguration with its parser in the stream block.
-    let Some(mut conf) = (unsafe { Conf::from_raw(cf) }) else { return NGX_ERROR as ngx_int_t };
-    guard(NGX_ERROR as ngx_int_t, || match postconfigure(&mut conf) {
-        Ok(()) => NGX_OK as ngx_int_t,
-        Err(()) => NGX_ERROR as ngx_int_t,
-    })
+ngx_callbacks! {
+    /// Creates the cycle's VM in the master (workers inherit it) and compiles every handler.
+    fn postconfiguration(conf: Conf) -> ngx_int_t [NGX_ERROR as ngx_int_t] {
+        let mut conf = conf;
+        match postconfigure(&mut conf) {
+            Ok(()) => NGX_OK as ngx_int_t,
+            Err(()) => NGX_ERROR as ngx_int_t,
+        }
+    }
 }
 
 fn postconfigure(conf: &mut Conf) -> Result<(), ()> {

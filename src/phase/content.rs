@@ -2,16 +2,17 @@
 
 use crate::api::abort;
 use crate::conf::SrvConf;
+use crate::ngx_callbacks;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::Outcome;
 use crate::runtime::session::Phase;
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
-pub unsafe extern "C" fn content_handler(s: *mut ngx_stream_session_t) {
-    // SAFETY: nginx calls us with a live session in the content phase.
-    let Some(s) = (unsafe { StreamSession::from_raw(s) }) else { return };
-    guard((), || content(s))
+ngx_callbacks! {
+    pub fn content_handler(s: StreamSession) [()] {
+        content(s)
+    }
 }
 
 fn content(s: StreamSession) {

@@ -1,15 +1,16 @@
 //! `log_by_lua*`: runs for every session in the log phase; yielding APIs are disabled there.
 
 use crate::conf::{MainConf, SrvConf};
+use crate::ngx_callbacks;
 use crate::runtime::scheduler::Outcome;
 use crate::runtime::session::Phase;
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
-pub unsafe extern "C" fn log_handler(s: *mut ngx_stream_session_t) -> ngx_int_t {
-    // SAFETY: nginx calls log handlers with a live session.
-    let Some(s) = (unsafe { StreamSession::from_raw(s) }) else { return NGX_ERROR as ngx_int_t };
-    guard(NGX_ERROR as ngx_int_t, || log(s))
+ngx_callbacks! {
+    pub fn log_handler(s: StreamSession) -> ngx_int_t [NGX_ERROR as ngx_int_t] {
+        log(s)
+    }
 }
 
 fn log(s: StreamSession) -> ngx_int_t {

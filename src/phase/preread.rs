@@ -3,16 +3,17 @@
 
 use crate::api::abort;
 use crate::conf::{MainConf, SrvConf};
+use crate::ngx_callbacks;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::Outcome;
 use crate::runtime::session::Phase;
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
-pub unsafe extern "C" fn preread_handler(s: *mut ngx_stream_session_t) -> ngx_int_t {
-    // SAFETY: nginx calls phase handlers with a live session.
-    let Some(s) = (unsafe { StreamSession::from_raw(s) }) else { return NGX_ERROR as ngx_int_t };
-    guard(NGX_ERROR as ngx_int_t, || preread(s))
+ngx_callbacks! {
+    pub fn preread_handler(s: StreamSession) -> ngx_int_t [NGX_ERROR as ngx_int_t] {
+        preread(s)
+    }
 }
 
 fn preread(s: StreamSession) -> ngx_int_t {

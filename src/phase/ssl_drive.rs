@@ -3,17 +3,18 @@
 //! itself so the TLS hooks can wait (`WantCertCb`/`WantClientHelloCb`), and hands the
 //! finished handshake to nginx, whose own handler then does its client-certificate checks.
 
+use crate::ngx_callbacks;
 use crate::runtime::live::LiveSession;
 use crate::sys::openssl::HandshakeStep;
-use crate::sys::ssl_drive::{HandshakeConn, TlsState};
+use crate::sys::ssl_drive::{HandshakeConn, HandshakeEvent, TlsState};
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
-/// Pushed into `NGX_STREAM_SSL_PHASE` when some server has a TLS hook.
-pub unsafe extern "C" fn ssl_phase_handler(s: *mut ngx_stream_session_t) -> ngx_int_t {
-    // SAFETY: nginx calls phase handlers with a live session.
-    let Some(s) = (unsafe { StreamSession::from_raw(s) }) else { return NGX_ERROR as ngx_int_t };
-    guard(NGX_ERROR as ngx_int_t, || ssl_phase(s))
+ngx_callbacks! {
+    /// Pushed into `NGX_STREAM_SSL_PHASE` when some server has a TLS hook.
+    pub fn ssl_phase_handler(s: StreamSession) -> ngx_int_t [NGX_ERROR as ngx_int_t] {
+        ssl_phase(s)
+    }
 }
 
 fn ssl_phase(s: StreamSession) -> ngx_int_t {
@@ -80,11 +81,11 @@ fn finalize(s: StreamSession, rc: u32) {
     }
 }
 
-/// The socket is ready (or the hook is done and posted us): step on.
-unsafe extern "C" fn io_handler(ev: *mut ngx_event_t) {
-    // SAFETY: nginx fires our handler on a client connection's event.
-    let Some((hc, timedout)) = (unsafe { HandshakeConn::from_event(ev) }) else { return };
-    guard((), || on_io(hc, timedout))
+ngx_callbacks! {
+    /// The socket is ready (or the hook is done and posted us): step on.
+    fn io_handler(ev: HandshakeEvent) [()] {
+        on_io(ev.hc, ev.timedout)
+    }
 }
 
 fn on_io(hc: HandshakeConn, timedout: bool) {
@@ -104,32 +105,28 @@ fn on_io(hc: HandshakeConn, timedout: bool) {
     }
 }
 
-/// A hook waits: the socket's events wait too (OpenSSL reads the bytes when the handshake
-/// goes on); only the handshake timer ends the session.
-unsafe extern "C" fn parked_handler(ev: *mut ngx_event_t) {
-    // SAFETY: as io_handler.
-    let Some((hc, timedout)) = (unsafe { HandshakeConn::from_event(ev) }) else { return };
-    guard((), || {
-        if timedout {
-            hc.session().log().debug("stream lua ssl: handshake timed out while a hook waits");
-            finalize(hc.session(), NGX_STREAM_INTERNAL_SERVER_ERROR);
+ngx_callbacks! {
+    /// A hook waits: the socket's events wait too (OpenSSL reads the bytes when the handshake
+    /// goes on); only the handshake timer ends the session.
+    fn parked_handler(ev: HandshakeEvent) [()] {
+        if ev.timedout {
+            ev.hc.session().log().debug("stream lua ssl: handshake timed out while a hook waits");
+            finalize(ev.hc.session(), NGX_STREAM_INTERNAL_SERVER_ERROR);
         }
-    })
+    }
 }
 
-/// nginx finished a handshake we handed over with `NGX_AGAIN` (`c->ssl->handler`), as
-/// `ngx_stream_ssl_handshake_handler` does.
-unsafe extern "C" fn handshake_done(c: *mut ngx_connection_t) {
-    // SAFETY: nginx calls c->ssl->handler with a live stream client connection.
-    let Some(hc) = (unsafe { HandshakeConn::from_connection(c) }) else { return };
-    guard((), || {
+ngx_callbacks! {
+    /// nginx finished a handshake we handed over with `NGX_AGAIN` (`c->ssl->handler`), as
+    /// `ngx_stream_ssl_handshake_handler` does.
+    fn handshake_done(hc: HandshakeConn) [()] {
         if !hc.handshaked() {
             finalize(hc.session(), NGX_STREAM_INTERNAL_SERVER_ERROR);
             return;
         }
         hc.stop_timer();
         hc.session().run_phases();
-    })
+    }
 }
 
 /// A waiting hook is done: the handshake steps on from the posted events.

@@ -10,7 +10,7 @@ use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::Outcome;
 use crate::runtime::session::Phase;
 use crate::sys::ssl_drive::HandshakeConn;
-use crate::sys::ssl_hook::{callback_session, not_reusable, reusable, HookContext, HookLog};
+use crate::sys::ssl_hook::{not_reusable, reusable, Alert, HookContext, HookLog, HookSsl};
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
@@ -82,26 +82,22 @@ impl Hook {
     }
 }
 
-/// `SSL_CTX_set_cert_cb`'s callback: 1 goes on, 0 fails the handshake.
-pub unsafe extern "C" fn cert_cb(ssl: *mut SSL, _arg: *mut c_void) -> c_int {
-    // SAFETY: OpenSSL runs the callback for a connection nginx set up for a stream session.
-    let Some(s) = (unsafe { callback_session(ssl) }) else { return 0 };
-    guard(0, || run_hook(s, Hook::Cert))
-}
-
-/// `SSL_CTX_set_client_hello_cb`'s callback: `SSL_CLIENT_HELLO_SUCCESS` (1) goes on,
-/// `SSL_CLIENT_HELLO_ERROR` (0) fails the handshake with an internal-error alert.
-pub unsafe extern "C" fn client_hello_cb(ssl: *mut SSL, al: *mut c_int, _arg: *mut c_void) -> c_int {
-    // SAFETY: as cert_cb.
-    let Some(s) = (unsafe { callback_session(ssl) }) else { return 0 };
-    let rc = guard(0, || run_hook(s, Hook::ClientHello));
-    if rc == 0 {
-        // SAFETY: OpenSSL passes a writable alert code.
-        if let Some(al) = unsafe { al.as_mut() } {
-            *al = SSL_AD_INTERNAL_ERROR as c_int;
-        }
+ngx_callbacks! {
+    /// `SSL_CTX_set_cert_cb`'s callback: 1 goes on, 0 fails the handshake.
+    pub fn cert_cb(ssl: HookSsl, _arg: *mut c_void) -> c_int [0] {
+        run_hook(ssl.s, Hook::Cert)
     }
-    rc
+
+    /// `SSL_CTX_set_client_hello_cb`'s callback: `SSL_CLIENT_HELLO_SUCCESS` (1) goes on,
+    /// `SSL_CLIENT_HELLO_ERROR` (0) fails the handshake with an internal-error alert.
+    pub fn client_hello_cb(ssl: HookSsl, al: Alert, _arg: *mut c_void) -> c_int [0] {
+        let rc = run_hook(ssl.s, Hook::ClientHello);
+        if rc == 0 {
+            let mut al = al;
+            al.set(SSL_AD_INTERNAL_ERROR as c_int);
+        }
+        rc
+    }
 }
 
 /// Runs the hook of the session's server; the callback's answer (-1: the hook waits, the

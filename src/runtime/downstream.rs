@@ -32,31 +32,12 @@ pub fn write(sess: &mut Session, data: &[u8]) -> isize {
     rc
 }
 
-/// The session whose downstream connection `ev` is an event of (none when Lua never ran for
-/// it), for the nginx callbacks of that connection.
-///
-/// # Safety
-/// `ev` is a read or write event of a live stream session's connection.
-pub unsafe fn event_session(ev: *mut ngx_event_t) -> Option<LiveSession> {
-    // SAFETY: the caller's contract: ev->data is the connection, c->data its stream session,
-    // whose context stays live for this callback.
-    unsafe {
-        let c = Conn::of_event(ev)?;
-        LiveSession::from_raw(Session::of(c.data() as *mut ngx_stream_session_t)?)
-    }
-}
-
 /// Ends the session with `rc` once buffered output has reached the client, following
-/// upstream: errors close at once, `ngx.DONE` leaves the session to its owner.
-///
-/// # Safety
-/// `s` is a live stream session, not used by the caller afterwards (it may be freed).
-pub unsafe fn finalize(s: *mut ngx_stream_session_t, rc: isize) {
-    // SAFETY: the caller's contract; the session's Lua context, when set, stays until the
-    // session is finalized.
-    if let Some((timeout, s)) = unsafe { StreamSession::from_raw(s).map(|s| (send_timeout(&s), s)) } {
-        end_session(s, rc, timeout);
-    }
+/// upstream: errors close at once, `ngx.DONE` leaves the session to its owner. The session
+/// may be freed: the handle is consumed.
+pub fn finalize(s: StreamSession, rc: isize) {
+    let timeout = send_timeout(&s);
+    end_session(s, rc, timeout);
 }
 
 fn end_session(s: StreamSession, rc: isize, timeout: ngx_msec_t) {
@@ -88,21 +69,15 @@ fn end_session(s: StreamSession, rc: isize, timeout: ngx_msec_t) {
     s.finalize_session(rc as ngx_uint_t);
 }
 
-/// A read or write handler for events that no longer matter.
-pub unsafe extern "C" fn ignore_event(_ev: *mut ngx_event_t) {}
+ngx_callbacks! {
+    /// A read or write handler for events that no longer matter.
+    pub fn ignore_event(_ev: *mut ngx_event_t) [()] {}
 
-/// Write handler while the last output drains; the status waits in `s->status`.
-unsafe extern "C" fn flush_then_finalize(wev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: wev is the write event of a live session's connection (c->data = s), whose
-        // Lua context, when set, stays until the session is finalized.
-        let s = unsafe {
-            Conn::of_event(wev).and_then(|c| StreamSession::from_raw(c.data() as _)).map(|s| (send_timeout(&s), s))
-        };
-        if let Some((timeout, s)) = s {
-            drain(s, timeout);
-        }
-    })
+    /// Write handler while the last output drains; the status waits in `s->status`.
+    fn flush_then_finalize(ev: ClientEvent) [()] {
+        let timeout = send_timeout(&ev.stream);
+        drain(ev.stream, timeout);
+    }
 }
 
 fn drain(s: StreamSession, timeout: ngx_msec_t) {
@@ -134,10 +109,6 @@ fn drain(s: StreamSession, timeout: ngx_msec_t) {
 }
 
 /// How long the last output may take to drain: the session's `lua_socket_send_timeout`.
-///
-/// # Safety
-/// The session's Lua context, when set, is live.
-unsafe fn send_timeout(s: &StreamSession) -> ngx_msec_t {
-    // SAFETY: the caller's contract.
-    unsafe { Session::of(s.as_ptr()).map_or(60_000, |sess| (*sess).send_timeout) }
+fn send_timeout(s: &StreamSession) -> ngx_msec_t {
+    LiveSession::of_ref(s).map_or(60_000, |sess| sess.with(|x| x.send_timeout))
 }

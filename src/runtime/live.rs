@@ -50,11 +50,16 @@ impl LiveSession {
     /// The context of `s`, if Lua has run for it (else `s` back). The context owns the nginx
     /// session from here on (`stream`, `finalize`).
     pub fn of(s: StreamSession<'_>) -> Result<LiveSession, StreamSession<'_>> {
-        // SAFETY: s is live; its context, when set, lives in its connection's pool.
-        match unsafe { Session::of(s.as_ptr()).and_then(|p| LiveSession::from_raw(p)) } {
+        match LiveSession::of_ref(&s) {
             Some(sess) => Ok(sess),
             None => Err(s),
         }
+    }
+
+    /// The context of `s`, if Lua has run for it, while the caller goes on using `s`.
+    pub fn of_ref(s: &StreamSession<'_>) -> Option<LiveSession> {
+        // SAFETY: s is live; its context, when set, lives in its connection's pool.
+        unsafe { Session::of(s.as_ptr()).and_then(|p| LiveSession::from_raw(p)) }
     }
 
     /// A new context for `s`, found by `of` from now on (else `s` back). It runs in its own VM
@@ -145,8 +150,6 @@ impl LiveSession {
 
     /// Ends the session with `rc` (see `downstream::finalize`); it may be freed.
     pub fn finalize(self, rc: isize) {
-        let s = self.stream().as_ptr();
-        // SAFETY: the session is live; the handle is consumed.
-        unsafe { crate::runtime::downstream::finalize(s, rc) }
+        crate::runtime::downstream::finalize(self.stream(), rc)
     }
 }

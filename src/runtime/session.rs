@@ -448,14 +448,16 @@ impl Session {
     }
 }
 
-/// Appends the context to error lines logged by timer code, like upstream.
-unsafe extern "C" fn log_context(log: *mut ngx_log_t, buf: *mut u8, len: usize) -> *mut u8 {
-    // SAFETY: log->data is the session owning this log; nginx gives `len` bytes at buf.
-    unsafe {
-        let text = (*((*log).data as *const Session)).log_context.as_bytes();
-        let n = text.len().min(len);
-        std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
-        buf.add(n)
+ngx_callbacks! {
+    /// Appends the context to error lines logged by timer code, like upstream.
+    fn log_context(log: *mut ngx_log_t, buf: *mut u8, len: usize) -> *mut u8 [buf] {
+        // SAFETY: log->data is the session owning this log; nginx gives `len` bytes at buf.
+        unsafe {
+            let text = (*((*log).data as *const Session)).log_context.as_bytes();
+            let n = text.len().min(len);
+            std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
+            buf.add(n)
+        }
     }
 }
 

@@ -40,12 +40,30 @@ pub struct Conf<'a> {
     _cf: PhantomData<&'a mut ngx_conf_t>,
 }
 
+/// Module hooks that run inside the `stream {}` block (`create_*_conf`, `merge_srv_conf`,
+/// `postconfiguration`) get nginx's parser state.
+impl super::export::CallbackArg for Conf<'_> {
+    type Raw = *mut ngx_conf_t;
+
+    unsafe fn from_callback(raw: *mut ngx_conf_t) -> Option<Self> {
+        // SAFETY: the trait's contract: nginx runs these hooks with its parser in the block.
+        unsafe { Conf::from_raw(raw) }
+    }
+}
+
 impl<'a> Conf<'a> {
     /// # Safety
     /// `cf` is nginx's live parser state, its `ctx` a stream configuration context, and nothing
     /// else uses it while the handle lives.
     pub unsafe fn from_raw(cf: *mut ngx_conf_t) -> Option<Conf<'a>> {
         NonNull::new(cf).map(|cf| Conf { cf, _cf: PhantomData })
+    }
+
+    /// Moves `value` into the configuration's pool: it lives, and is dropped, with the cycle's
+    /// configuration.
+    pub fn own<T>(&self, value: Box<T>) -> Option<*mut T> {
+        // SAFETY: the parser's pool is live (from_raw's contract).
+        unsafe { pool_own(self.raw().pool, value) }
     }
 
     /// For nginx functions that take the parser state.

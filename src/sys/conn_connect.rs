@@ -226,19 +226,6 @@ impl Conn {
     }
 }
 
-/// The connection an event handler was called for (`ev->data`), and the owner it was given
-/// with `PeerConn::set_owner` (`c->data`).
-///
-/// # Safety
-/// `ev` is a live event of a live connection.
-pub unsafe fn event_owner(ev: *mut ngx_event_t) -> *mut c_void {
-    // SAFETY: the caller's contract.
-    unsafe {
-        let c = (*ev).data as *mut ngx_connection_t;
-        (*c).data
-    }
-}
-
 /// The core module's configuration of a session's server (`tcp_nodelay`, `resolver`).
 pub fn core_srv_conf<'s>(s: StreamInfo<'s>) -> &'s ngx_stream_core_srv_conf_t {
     // SAFETY: a live session's srv_conf array holds the core module's conf, which lives as

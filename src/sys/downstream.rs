@@ -16,6 +16,52 @@ use super::stream::{StreamInfo, StreamSession};
 /// The nginx version whose preread phase peeks (`ngx_stream_preread_peek`, nginx 1.25.5).
 const PREREAD_PEEK_SINCE: u32 = 1_025_005;
 
+/// Handlers nginx calls with a live connection (`c->ssl->handler`).
+impl super::export::CallbackArg for Conn {
+    type Raw = *mut ngx_connection_t;
+
+    unsafe fn from_callback(c: *mut ngx_connection_t) -> Option<Conn> {
+        // SAFETY: the trait's contract.
+        unsafe { Conn::from_raw(c) }
+    }
+}
+
+/// An event handler's connection: the one whose read or write event fired.
+pub struct ConnEvent {
+    pub conn: Conn,
+}
+
+/// nginx calls a connection's event handlers with one of its events (`ev->data` is the live
+/// connection).
+impl super::export::CallbackArg for ConnEvent {
+    type Raw = *mut ngx_event_t;
+
+    unsafe fn from_callback(ev: *mut ngx_event_t) -> Option<ConnEvent> {
+        // SAFETY: the trait's contract.
+        unsafe { Conn::of_event(ev) }.map(|conn| ConnEvent { conn })
+    }
+}
+
+/// A client connection's event handler: the connection and its stream session.
+pub struct ClientEvent<'a> {
+    pub conn: Conn,
+    pub stream: StreamSession<'a>,
+}
+
+/// The handlers set on a live stream session's client connection (`ev->data` is the
+/// connection, `c->data` the session) get this.
+impl super::export::CallbackArg for ClientEvent<'_> {
+    type Raw = *mut ngx_event_t;
+
+    unsafe fn from_callback(ev: *mut ngx_event_t) -> Option<Self> {
+        // SAFETY: the trait's contract.
+        let conn = unsafe { Conn::of_event(ev) }?;
+        // SAFETY: as above: the connection's data is its live session.
+        let stream = unsafe { StreamSession::from_raw(conn.data() as *mut ngx_stream_session_t) }?;
+        Some(ClientEvent { conn, stream })
+    }
+}
+
 impl Conn {
     /// The connection an event of it belongs to.
     ///

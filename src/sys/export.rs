@@ -85,7 +85,7 @@ macro_rules! ffi_exports {
         $(#[$attr])*
         #[no_mangle]
         #[deny(unsafe_op_in_unsafe_fn)]
-        #[allow(clippy::too_many_arguments, unused_mut)]
+        #[allow(clippy::too_many_arguments, clippy::unused_unit, unused_mut)]
         pub unsafe extern "C" fn $name($($raw)*) $(-> $ret)? {
             $(
                 // SAFETY: the conversion takes what lua-resty-core's declaration of this
@@ -95,4 +95,66 @@ macro_rules! ffi_exports {
             $crate::sys::ngx::guard($on_panic, move || $body)
         }
     };
+}
+
+/// What an nginx (or OpenSSL) callback receives, as the handle its body works with: `Raw` is
+/// the C type of the parameter (so the function still fits the callback's pointer type), and
+/// `from_callback` turns it into the handle, `None` when it cannot be used (a null pointer).
+pub trait CallbackArg: Sized {
+    type Raw;
+
+    /// # Safety
+    /// `raw` is what nginx (or OpenSSL) passes to a callback that takes this kind of handle, as
+    /// the implementation documents; it stays valid for the call.
+    unsafe fn from_callback(raw: Self::Raw) -> Option<Self>;
+}
+
+/// A raw pointer passed through as it is (an argument the callback ignores or only stores).
+impl<T> CallbackArg for *mut T {
+    type Raw = *mut T;
+
+    unsafe fn from_callback(raw: *mut T) -> Option<*mut T> {
+        Some(raw)
+    }
+}
+
+/// Numbers are passed through as they are.
+macro_rules! plain_callback_args {
+    ($($t:ty),*) => {$(
+        impl CallbackArg for $t {
+            type Raw = $t;
+
+            unsafe fn from_callback(raw: $t) -> Option<$t> {
+                Some(raw)
+            }
+        }
+    )*};
+}
+plain_callback_args!(usize, isize, i32, u32);
+
+/// Declares nginx callbacks (phase handlers, event handlers, module hooks) over safe bodies:
+/// `fn name(arg: Handle, ...) -> ret [value when an argument is unusable or on panic] { body }`
+/// makes `unsafe extern "C" fn name(arg: <Handle as CallbackArg>::Raw, ...)`, converts each
+/// argument through [`CallbackArg`] and runs the body under the panic boundary, with
+/// `unsafe_op_in_unsafe_fn` denied in it.
+#[macro_export]
+macro_rules! ngx_callbacks {
+    ($(
+        $(#[$attr:meta])*
+        $vis:vis fn $name:ident($($n:ident : $t:ty),* $(,)?) $(-> $ret:ty)? [$on_fail:expr] $body:block
+    )*) => {$(
+        $(#[$attr])*
+        #[deny(unsafe_op_in_unsafe_fn)]
+        #[allow(clippy::unused_unit)]
+        $vis unsafe extern "C" fn $name($($n: <$t as $crate::sys::export::CallbackArg>::Raw),*) $(-> $ret)? {
+            $(
+                // SAFETY: nginx (or OpenSSL) calls this callback with what the handle's
+                // CallbackArg implementation says it takes.
+                let Some($n) = (unsafe { <$t as $crate::sys::export::CallbackArg>::from_callback($n) }) else {
+                    return $on_fail;
+                };
+            )*
+            $crate::sys::ngx::guard($on_fail, move || $body)
+        }
+    )*};
 }

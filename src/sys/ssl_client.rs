@@ -144,15 +144,6 @@ impl Conn {
     }
 }
 
-/// The owner given to a connection (`c->data`) whose handshake handler nginx called.
-///
-/// # Safety
-/// `c` is a live connection.
-pub unsafe fn conn_owner(c: *mut ngx_connection_t) -> (Conn, *mut c_void) {
-    // SAFETY: the caller's contract.
-    unsafe { (Conn::from_raw(c).expect("a connection"), (*c).data) }
-}
-
 /// What a client TLS context is made of (a server's `lua_ssl_*` settings).
 pub struct ClientCtxSettings<'a> {
     /// `NGX_SSL_*` protocol bits.

@@ -62,36 +62,45 @@ pub struct HandshakeConn<'a> {
     _s: PhantomData<&'a ngx_stream_session_t>,
 }
 
-impl<'a> HandshakeConn<'a> {
-    pub fn of(s: &StreamSession<'a>) -> Option<HandshakeConn<'a>> {
-        let c = NonNull::new(s.connection())?;
-        Some(HandshakeConn { s: NonNull::new(s.as_ptr())?, c, _s: PhantomData })
-    }
+/// The TLS driver's event handlers: the connection an event of it belongs to, and whether
+/// the event timed out.
+pub struct HandshakeEvent<'a> {
+    pub hc: HandshakeConn<'a>,
+    pub timedout: bool,
+}
 
-    /// The connection an event of it belongs to, and whether the event timed out.
-    ///
-    /// # Safety
-    /// `ev` is a read or write event of a live stream client connection, fired by nginx; the
-    /// handle is used only during that call.
-    pub unsafe fn from_event(ev: *mut ngx_event_t) -> Option<(HandshakeConn<'a>, bool)> {
-        // SAFETY: the caller's contract: ev->data is the connection, its data the session.
+/// nginx fires the driver's handlers on a read or write event of a live stream client
+/// connection (`ev->data` is the connection, its `data` the session).
+impl super::export::CallbackArg for HandshakeEvent<'_> {
+    type Raw = *mut ngx_event_t;
+
+    unsafe fn from_callback(ev: *mut ngx_event_t) -> Option<Self> {
+        // SAFETY: the trait's contract, as above.
         unsafe {
             let ev = ev.as_ref()?;
             let c = NonNull::new(ev.data as *mut ngx_connection_t)?;
             let s = NonNull::new((*c.as_ptr()).data as *mut ngx_stream_session_t)?;
-            Some((HandshakeConn { s, c, _s: PhantomData }, ev.timedout() != 0))
+            Some(HandshakeEvent { hc: HandshakeConn { s, c, _s: PhantomData }, timedout: ev.timedout() != 0 })
         }
     }
+}
 
-    /// The connection of an `ngx_ssl_connection_t` handler call.
-    ///
-    /// # Safety
-    /// As `from_event`, for a connection nginx calls `c->ssl->handler` with.
-    pub unsafe fn from_connection(c: *mut ngx_connection_t) -> Option<HandshakeConn<'a>> {
+/// nginx calls `c->ssl->handler` with a live stream client connection (its `data` the session).
+impl super::export::CallbackArg for HandshakeConn<'_> {
+    type Raw = *mut ngx_connection_t;
+
+    unsafe fn from_callback(c: *mut ngx_connection_t) -> Option<Self> {
         let c = NonNull::new(c)?;
-        // SAFETY: the caller's contract.
+        // SAFETY: the trait's contract, as above.
         let s = NonNull::new(unsafe { (*c.as_ptr()).data } as *mut ngx_stream_session_t)?;
         Some(HandshakeConn { s, c, _s: PhantomData })
+    }
+}
+
+impl<'a> HandshakeConn<'a> {
+    pub fn of(s: &StreamSession<'a>) -> Option<HandshakeConn<'a>> {
+        let c = NonNull::new(s.connection())?;
+        Some(HandshakeConn { s: NonNull::new(s.as_ptr())?, c, _s: PhantomData })
     }
 
     /// The session (for finalizing or running its phases).

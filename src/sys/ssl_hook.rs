@@ -55,20 +55,47 @@ impl<'a> ServerTls<'a> {
 }
 
 /// The stream session whose server-side handshake OpenSSL runs a callback for.
-///
-/// # Safety
-/// `ssl` is the `SSL` of a callback OpenSSL is running, made by `ngx_ssl_create_connection`
-/// for a stream session's client connection; the handle is used only during the callback.
-pub unsafe fn callback_session<'a>(ssl: *mut SSL) -> Option<StreamSession<'a>> {
-    // SAFETY: nginx keeps the connection in the SSL's ex data (ngx_ssl_get_connection); a
-    // stream client connection's data is its session.
-    unsafe {
+pub struct HookSsl<'a> {
+    pub s: StreamSession<'a>,
+}
+
+/// OpenSSL runs the certificate and ClientHello callbacks with the `SSL` that
+/// `ngx_ssl_create_connection` made for a stream session's client connection.
+impl super::export::CallbackArg for HookSsl<'_> {
+    type Raw = *mut SSL;
+
+    unsafe fn from_callback(ssl: *mut SSL) -> Option<Self> {
         if ssl.is_null() {
             return None;
         }
-        let c = SSL_get_ex_data(ssl, ngx_ssl_connection_index) as *mut ngx_connection_t;
-        let c = c.as_ref()?;
-        StreamSession::from_raw(c.data as *mut ngx_stream_session_t)
+        // SAFETY: the trait's contract: nginx keeps the connection in the SSL's ex data
+        // (ngx_ssl_get_connection); a stream client connection's data is its session.
+        unsafe {
+            let c = SSL_get_ex_data(ssl, ngx_ssl_connection_index) as *mut ngx_connection_t;
+            let c = c.as_ref()?;
+            StreamSession::from_raw(c.data as *mut ngx_stream_session_t).map(|s| HookSsl { s })
+        }
+    }
+}
+
+/// The ClientHello callback's alert out parameter.
+pub struct Alert<'a>(Option<&'a mut c_int>);
+
+impl Alert<'_> {
+    pub fn set(&mut self, alert: c_int) {
+        if let Some(al) = self.0.as_mut() {
+            **al = alert;
+        }
+    }
+}
+
+/// OpenSSL passes the ClientHello callback a writable alert code (or null).
+impl super::export::CallbackArg for Alert<'_> {
+    type Raw = *mut c_int;
+
+    unsafe fn from_callback(al: *mut c_int) -> Option<Self> {
+        // SAFETY: the trait's contract.
+        Some(Alert(unsafe { al.as_mut() }))
     }
 }
 

@@ -14,6 +14,16 @@ pub struct StreamSession<'a> {
     _s: PhantomData<&'a mut ngx_stream_session_t>,
 }
 
+/// Phase handlers get the live session nginx runs them for; the handle lives for the call.
+impl super::export::CallbackArg for StreamSession<'_> {
+    type Raw = *mut ngx_stream_session_t;
+
+    unsafe fn from_callback(raw: *mut ngx_stream_session_t) -> Option<Self> {
+        // SAFETY: the trait's contract: nginx calls phase handlers with a live session.
+        unsafe { StreamSession::from_raw(raw) }
+    }
+}
+
 impl<'a> StreamSession<'a> {
     /// # Safety
     /// `s` is null or a live stream session (with its connection) that stays live while the

@@ -184,14 +184,22 @@ impl ShutdownWatch {
             Some(ShutdownWatch(c))
         }
     }
+}
 
-    /// In the handler: whether nginx is closing the watch (the worker is leaving).
-    ///
-    /// # Safety
-    /// `ev` is the read event of a live watch, as passed to its handler.
-    pub unsafe fn is_closed(ev: *mut ngx_event_t) -> bool {
-        // SAFETY: ev->data is the watch's connection (the caller's contract).
-        unsafe { (*((*ev).data as *mut ngx_connection_t)).close() != 0 }
+/// What the watch's handler is told: whether nginx is closing the watch (the worker is
+/// leaving).
+pub struct WatchEvent {
+    pub closed: bool,
+}
+
+/// nginx calls the watch's handler with the read event of its live connection.
+impl super::export::CallbackArg for WatchEvent {
+    type Raw = *mut ngx_event_t;
+
+    unsafe fn from_callback(ev: *mut ngx_event_t) -> Option<WatchEvent> {
+        // SAFETY: the trait's contract: ev->data is the watch's connection.
+        let closed = unsafe { (*((*ev).data as *mut ngx_connection_t)).close() != 0 };
+        Some(WatchEvent { closed })
     }
 }
 

@@ -40,10 +40,10 @@ pub fn known_dict(p: *mut c_void) -> Option<&'static Dict> {
 
 // ---- zone set-up ---------------------------------------------------------------------------
 
-/// The zone's init handler: attach to the old cycle's tree on a reload (`data` is the old
-/// `Dict`), or build an empty one; then, once every dict is ready, run `init_by_lua`.
-pub unsafe extern "C" fn init_zone(zone: *mut ngx_shm_zone_t, data: *mut c_void) -> ngx_int_t {
-    guard(NGX_ERROR as ngx_int_t, || {
+ngx_callbacks! {
+    /// The zone's init handler: attach to the old cycle's tree on a reload (`data` is the old
+    /// `Dict`), or build an empty one; then, once every dict is ready, run `init_by_lua`.
+    pub fn init_zone(zone: *mut ngx_shm_zone_t, data: *mut c_void) -> ngx_int_t [NGX_ERROR as ngx_int_t] {
         // SAFETY: zone->data is the Dict set when the directive was read; data is null or
         // the previous cycle's Dict for the same zone, still alive during the reload; the
         // zone's memory starts with its slab pool and stays mapped for the cycle.
@@ -79,5 +79,5 @@ pub unsafe extern "C" fn init_zone(zone: *mut ngx_shm_zone_t, data: *mut c_void)
             }
             NGX_OK as ngx_int_t
         }
-    })
+    }
 }

@@ -17,7 +17,7 @@ use crate::api::socket::recv::{
 };
 use crate::conf::SocketConf;
 use crate::lua_calls;
-use crate::runtime::downstream::{event_session, ignore_event};
+use crate::runtime::downstream::ignore_event;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session};
@@ -344,12 +344,11 @@ fn read_timeout_fired(sess: &LiveSession) {
     }
 }
 
-unsafe extern "C" fn on_readable(rev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: rev is the read event of a live session's connection.
-        let Some(sess) = (unsafe { event_session(rev) }) else { return };
+ngx_callbacks! {
+    fn on_readable(ev: ClientEvent) [()] {
+        let Ok(sess) = LiveSession::of(ev.stream) else { return };
         read_ready(&sess);
-    })
+    }
 }
 
 /// The client's read event while a receive waits: the read goes on, or ends and wakes it.
@@ -622,13 +621,12 @@ fn cancel_send(sess: &LiveSession, _t: ThreadKey) {
     });
 }
 
-/// The client's write event while a request socket send waits.
-unsafe extern "C" fn on_send_writable(wev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: wev is the write event of a live session's connection.
-        let Some(sess) = (unsafe { event_session(wev) }) else { return };
+ngx_callbacks! {
+    /// The client's write event while a request socket send waits.
+    fn on_send_writable(ev: ClientEvent) [()] {
+        let Ok(sess) = LiveSession::of(ev.stream) else { return };
         send_ready(&sess);
-    })
+    }
 }
 
 fn send_ready(sess: &LiveSession) {

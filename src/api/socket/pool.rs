@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::c_void;
 use std::rc::Rc;
 
-use crate::sys::conn_connect::{event_owner, PeerConn};
+use crate::sys::conn_connect::PeerConn;
 use crate::sys::*;
 
 /// A connection going into or coming out of a pool: the pool owns it while it is idle.
@@ -352,10 +352,10 @@ fn idle_read(item: &Pooled) -> bool {
     false
 }
 
-unsafe extern "C" fn on_idle_read(rev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: nginx calls our idle handlers only with events of pooled connections.
-        let data = unsafe { event_owner(rev) };
+ngx_callbacks! {
+    /// nginx calls the idle handlers only with events of pooled connections.
+    fn on_idle_read(ev: ConnEvent) [()] {
+        let data = ev.conn.data();
         // SAFETY: c->data of a pooled connection is its pool entry, boxed in its pool until
         // drop_conn removes it (after this borrow ends).
         let (keep, key) = {
@@ -365,10 +365,10 @@ unsafe extern "C" fn on_idle_read(rev: *mut ngx_event_t) {
         if !keep {
             drop_conn(&key, data);
         }
-    })
-}
+    }
 
-unsafe extern "C" fn on_idle_write(_wev: *mut ngx_event_t) {}
+    fn on_idle_write(_ev: *mut ngx_event_t) [()] {}
+}
 
 /// Closes every pooled connection (worker exit).
 pub fn close_all() {

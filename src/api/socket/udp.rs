@@ -518,10 +518,10 @@ fn cancel_receive(key: Key) {
     });
 }
 
-unsafe extern "C" fn on_read(rev: *mut ngx_event_t) {
-    guard((), || {
-        // SAFETY: rev belongs to an open socket connection, whose data is its socket's key.
-        let Some(conn) = (unsafe { Conn::of_event(rev) }) else { return };
+ngx_callbacks! {
+    /// The read event of an open socket's connection, whose data is the socket's key.
+    fn on_read(ev: ConnEvent) [()] {
+        let conn = ev.conn;
         // (the borrow of the socket ends before the woken thread runs)
         let woken = with_udp(Key::from_data(conn.data()), |u| read_ready(u, conn)).flatten();
         if let Some((t, res)) = woken {
@@ -533,7 +533,7 @@ unsafe extern "C" fn on_read(rev: *mut ngx_event_t) {
                 Err(e) => co.fail(e.as_bytes()).unwrap_or(2),
             });
         }
-    })
+    }
 }
 
 /// The read event of a socket: the waiting receive gets its datagram or error (its thread is

@@ -38,7 +38,7 @@ use crate::runtime::session::Phase;
 use crate::runtime::session::{Session, SessionKey};
 use crate::runtime::thread::ThreadKey;
 use crate::runtime::waiter::{Parked, Waiter};
-use crate::sys::conn_connect::{connect_peer, event_owner, Connecting, PeerConn};
+use crate::sys::conn_connect::{connect_peer, Connecting, PeerConn};
 use crate::sys::conn_ref::ConnRef;
 use crate::sys::key_timer::KeyTimer;
 use crate::sys::registry::{self, Key, Slots};
@@ -537,15 +537,14 @@ fn write_event(sock: &mut TcpSocket) -> Option<Woken> {
     write_ready(sock)
 }
 
-pub(crate) unsafe extern "C" fn on_read_event(rev: *mut ngx_event_t) {
-    // SAFETY: rev belongs to a live connection, whose c->data is its socket's key (set by
-    // `attach`; an idle one's handlers are the pool's).
-    let key = Key::from_data(unsafe { event_owner(rev) });
-    guard((), || with_socket(key, read_event).flatten().map_or((), Woken::resume))
-}
+ngx_callbacks! {
+    /// The events of a socket's live connection, whose `c->data` is the socket's key (set by
+    /// `attach`; an idle one's handlers are the pool's).
+    pub(crate) fn on_read_event(ev: ConnEvent) [()] {
+        with_socket(Key::from_data(ev.conn.data()), read_event).flatten().map_or((), Woken::resume)
+    }
 
-pub(crate) unsafe extern "C" fn on_write_event(wev: *mut ngx_event_t) {
-    // SAFETY: as in on_read_event.
-    let key = Key::from_data(unsafe { event_owner(wev) });
-    guard((), || with_socket(key, write_event).flatten().map_or((), Woken::resume))
+    pub(crate) fn on_write_event(ev: ConnEvent) [()] {
+        with_socket(Key::from_data(ev.conn.data()), write_event).flatten().map_or((), Woken::resume)
+    }
 }

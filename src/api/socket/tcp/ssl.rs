@@ -13,7 +13,7 @@ use crate::runtime::handle::SessionRef;
 use crate::runtime::session::Phase;
 use crate::sys::conn_connect::PeerConn;
 use crate::sys::registry::Key;
-use crate::sys::ssl_client::{conn_owner, Handshake, SslSession};
+use crate::sys::ssl_client::{Handshake, SslSession};
 use crate::sys::*;
 
 lua_calls! {
@@ -241,17 +241,15 @@ fn handshake_over(sock: &mut TcpSocket) -> Option<(crate::runtime::waiter::Parke
     Some((t, handshake_result(sock), log))
 }
 
-/// nginx's TLS layer finished (or failed, or timed out) a handshake that had to wait.
-unsafe extern "C" fn on_handshake(c: *mut ngx_connection_t) {
-    guard((), || {
-        // SAFETY: nginx calls this for the socket's live connection, whose c->data is the
-        // socket's key (attached by connect).
-        let (conn, owner) = unsafe { conn_owner(c) };
+ngx_callbacks! {
+    /// nginx's TLS layer finished (or failed, or timed out) a handshake that had to wait: the
+    /// socket's live connection, whose `c->data` is the socket's key (attached by connect).
+    fn on_handshake(conn: Conn) [()] {
         conn.set_handlers(on_read_event, on_write_event);
         // (the borrow ends before Lua runs)
-        let woken = with_socket(Key::from_data(owner), handshake_over).flatten();
+        let woken = with_socket(Key::from_data(conn.data()), handshake_over).flatten();
         if let Some((t, out, log)) = woken {
             t.resume(|co| push_outcome(co, out, log));
         }
-    })
+    }
 }
