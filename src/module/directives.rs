@@ -1,6 +1,6 @@
 //! The directive table and handlers (the TLS hooks' are in `ssl_directives.rs`).
 
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::CStr;
 use std::ptr;
 use std::rc::Rc;
 
@@ -11,10 +11,8 @@ use crate::conf::lexer::{scan_block, LexError};
 use crate::conf::{MainConf, SrvConf};
 use crate::conf_directives;
 use crate::runtime::code::{Code, CodeSource};
-use crate::sys::conf::{BlockError, ConfError, ConfResult, ConfSlot, Directive, DUPLICATE};
+use crate::sys::conf::{BlockError, ConfError, ConfResult, ConfSlot, Directive, SetFn, DUPLICATE};
 use crate::sys::*;
-
-type SetFn = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
 
 const MAIN: u32 = NGX_STREAM_MAIN_CONF;
 const SRV: u32 = NGX_STREAM_SRV_CONF;

@@ -19,6 +19,9 @@ pub enum ConfError {
 
 pub type ConfResult = Result<(), ConfError>;
 
+/// A directive's handler, as `ngx_command_t.set` holds it.
+pub type SetFn = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
+
 /// `"NAME" directive is duplicate`.
 pub const DUPLICATE: ConfError = ConfError::Msg(c"is duplicate");
 
