@@ -50,7 +50,7 @@ impl Session {
 impl<'c> SessionRef<'c> {
     /// The server's configuration (none in a session-less context: a timer, init_worker).
     pub fn srv_conf(self) -> Option<&'c SrvConf> {
-        let s = self.with(|s| s.s);
+        let s = self.with(|s| s.s.as_ptr());
         // SAFETY: a live stream session's server configuration lives as long as its cycle.
         (!s.is_null()).then(|| unsafe { srv_conf_of(s) })
     }

@@ -59,7 +59,7 @@ impl LiveSession {
     /// The context of `s`, if Lua has run for it, while the caller goes on using `s`.
     pub fn of_ref(s: &StreamSession<'_>) -> Option<LiveSession> {
         // SAFETY: s is live; its context, when set, lives in its connection's pool.
-        unsafe { Session::of(s.as_ptr()).and_then(|p| LiveSession::from_raw(p)) }
+        Session::of(s).and_then(|p| unsafe { LiveSession::from_raw(p) })
     }
 
     /// A new context for `s`, found by `of` from now on (else `s` back). It runs in its own VM
@@ -70,14 +70,13 @@ impl LiveSession {
         own_vm: Option<VmRef>,
     ) -> Result<LiveSession, StreamSession<'a>> {
         let code_cache = own_vm.is_none();
-        let l = match (&own_vm, shared) {
-            (Some(vm), _) => vm.l(),
-            (None, Some(vm)) => vm.l,
+        let main = match (&own_vm, shared) {
+            (Some(vm), _) => vm.main(),
+            (None, Some(vm)) => vm.main(),
             (None, None) => return Err(s),
         };
-        // SAFETY: s is live; l is the main state of a VM that outlives the context (its own,
-        // or the cycle's); the context is owned by the connection's pool.
-        match unsafe { Session::attach(s.as_ptr(), l, code_cache, own_vm).and_then(|p| LiveSession::from_raw(p)) } {
+        // SAFETY: the new context lives in the session's connection pool.
+        match Session::attach(&s, main, code_cache, own_vm).and_then(|p| unsafe { LiveSession::from_raw(p) }) {
             Some(sess) => Ok(sess),
             None => Err(s),
         }
@@ -104,7 +103,8 @@ impl LiveSession {
     /// The nginx session.
     pub fn stream(&self) -> StreamSession<'_> {
         // SAFETY: a live context's nginx session is live.
-        unsafe { StreamSession::from_raw(self.with(|s| s.s)) }.expect("a session context has its nginx session")
+        unsafe { StreamSession::from_raw(self.with(|s| s.s.as_ptr())) }
+            .expect("a session context has its nginx session")
     }
 
     /// Cancels what every thread waits for.

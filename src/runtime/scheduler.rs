@@ -60,7 +60,7 @@ pub enum Outcome {
 pub fn run_entry(sess: SessionRef<'_>, code: &Code) -> Outcome {
     // a new phase of the same session starts with a new entry thread
     sess.release_threads();
-    let (l, code_cache, log) = sess.with(|s| (s.l, s.code_cache, s.logger()));
+    let (main, code_cache, log) = sess.with(|s| (s.l, s.code_cache, s.logger()));
     // (evaluating nginx variables runs no Lua)
     let resolved = sess.with(|s| code.resolve(s.stream()));
     let key = match &resolved {
@@ -72,7 +72,7 @@ pub fn run_entry(sess: SessionRef<'_>, code: &Code) -> Outcome {
     // SAFETY: l is the main state of the VM the session runs in, which outlives the session
     // (not `sess.vm()`: holding the session's own VM again would log its reference count);
     // no Lua runs on it while a phase starts its entry thread.
-    let (main, mut c) = unsafe { (MainState::from_raw(l).expect("a session runs in a VM"), Call::nested(l)) };
+    let mut c = unsafe { Call::nested(main.as_ptr()) };
     let top = c.top();
     let pushed = match &resolved {
         None => code.push_closure(&mut c, code_cache),

@@ -7,7 +7,7 @@ use std::ptr;
 use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
 use crate::sys::downstream::ChainList;
 use crate::sys::registry::{Key, Slots};
-use crate::sys::stream::StreamInfo;
+use crate::sys::stream::{HostSession, StreamInfo, StreamSession};
 use crate::sys::*;
 
 /// A coroutine operation Lua asked the scheduler for (it yields to do it).
@@ -65,9 +65,10 @@ pub struct Session {
     pub id: u64,
     /// Its name in the worker's session table (how its threads reach it).
     pub key: SessionKey,
-    pub s: *mut ngx_stream_session_t,
+    /// The nginx session it is attached to (none for a session-less context).
+    pub s: HostSession,
     /// The VM's main state.
-    pub l: *mut lua_State,
+    pub l: MainState,
     pub phase: Phase,
     /// The Lua threads of the running phase: `threads[0]` is the entry thread.
     #[allow(clippy::vec_box)] // threads are referred to by address: each must stay put
@@ -197,25 +198,17 @@ pub fn is_live(id: u64) -> bool {
 }
 
 impl Session {
-    pub fn connection(&self) -> *mut ngx_connection_t {
-        // SAFETY: the session outlives this context (the context is in its pool).
-        unsafe { (*self.s).connection }
-    }
-
     /// The nginx stream session this one belongs to (none for a session-less context).
     pub fn stream(&self) -> Option<StreamInfo<'_>> {
-        // SAFETY: s is null or the stream session this one is attached to, which frees this
-        // one (its pool cleanup) before it goes.
-        unsafe { StreamInfo::from_raw(self.s) }
+        self.s.info()
     }
 
     /// The balancer's state while `balancer_by_lua*` runs for this session, beside the stream
     /// session (both live apart from this struct).
     pub fn balancer_parts(&mut self) -> (Option<&mut crate::sys::upstream::Peer>, Option<StreamInfo<'_>>) {
         // SAFETY: balancer is null or the peer data of the upstream connection being set up,
-        // set by the balancer phase for as long as its Lua code runs and cleared after; s is
-        // null or the stream session this one is attached to.
-        unsafe { (self.balancer.as_mut(), StreamInfo::from_raw(self.s)) }
+        // set by the balancer phase for as long as its Lua code runs and cleared after.
+        (unsafe { self.balancer.as_mut() }, self.s.info())
     }
 
     /// The keys of the session's threads, so their waits can be cancelled one by one
@@ -292,9 +285,7 @@ impl Session {
 
     /// The main state of the VM the session runs in.
     pub fn main(&self) -> MainState {
-        // SAFETY: l is the main state of the VM the session runs in, which outlives the
-        // session and its threads (the worker's VM, or the session's own, dropped last).
-        unsafe { MainState::from_raw(self.l) }.expect("a session runs in a VM")
+        self.l
     }
 
     /// The session's log as a handle.
@@ -306,16 +297,17 @@ impl Session {
 
     /// The session's log, or the context's own for sessions without a connection.
     pub fn log(&self) -> *mut ngx_log_t {
-        if self.s.is_null() {
+        if self.s.is_none() {
             return self.fake_log.as_deref().map_or(ptr::null_mut(), |l| l as *const ngx_log_t as *mut ngx_log_t);
         }
-        // SAFETY: as above.
-        unsafe { (*self.connection()).log }
+        self.s.log()
     }
 
+    /// `l` is the main state of the VM the session runs in, which outlives the session and
+    /// its threads (the worker's VM, or the session's own, dropped last).
     fn new(
-        s: *mut ngx_stream_session_t,
-        l: *mut lua_State,
+        s: HostSession,
+        l: MainState,
         phase: Phase,
         code_cache: bool,
         own_vm: Option<crate::runtime::vm::VmRef>,
@@ -365,7 +357,7 @@ impl Session {
     /// A context with no nginx session, for code that runs outside one (init_worker, timers).
     /// A timer's log context is TIMER_CONTEXT followed by its origin's client and server.
     pub fn new_fake(main: MainState, phase: Phase) -> Box<Session> {
-        let mut sess = Session::new(ptr::null_mut(), main.as_ptr(), phase, true, None);
+        let mut sess = Session::new(HostSession::default(), main, phase, true, None);
         let data = &mut *sess as *mut Session as *mut std::ffi::c_void;
         // SAFETY: the cycle's log is valid while the worker runs.
         let mut log = Box::new(unsafe { *cycle_log() });
@@ -424,27 +416,24 @@ impl Session {
     }
 
     /// The context of a live nginx session, if Lua has run for it.
-    pub unsafe fn of(s: *mut ngx_stream_session_t) -> Option<*mut Session> {
-        // SAFETY: s is a live session; s->ctx has a slot per stream module.
-        let p = unsafe { *(*s).ctx.add(ctx_index()) };
+    pub fn of(s: &StreamSession) -> Option<*mut Session> {
+        let p = s.ctx(ctx_index());
         (!p.is_null()).then_some(p as *mut Session)
     }
 
     /// A new context for the nginx session `s`, owned by its connection's pool and found by
     /// `of` from now on. `l` is the VM it runs in; `own_vm` the VM it owns (code cache off).
-    pub unsafe fn attach(
-        s: *mut ngx_stream_session_t,
-        l: *mut lua_State,
+    pub fn attach(
+        s: &StreamSession,
+        l: MainState,
         code_cache: bool,
         own_vm: Option<crate::runtime::vm::VmRef>,
     ) -> Option<*mut Session> {
-        let sess = Session::new(s, l, Phase::Content, code_cache, own_vm);
-        // SAFETY: s is a live session with a connection and its pool.
-        unsafe {
-            let raw = pool_own((*(*s).connection).pool, sess)?;
-            *(*s).ctx.add(ctx_index()) = raw as *mut _;
-            Some(raw)
-        }
+        // SAFETY: the context goes into the session's connection pool: the session outlives it.
+        let host = unsafe { HostSession::new(s.as_ptr()) };
+        let raw = s.own(Session::new(host, l, Phase::Content, code_cache, own_vm))?;
+        s.set_ctx(ctx_index(), raw as *mut std::ffi::c_void);
+        Some(raw)
     }
 }
 
@@ -494,10 +483,8 @@ impl Drop for Session {
             self.main().unref_in(crate::runtime::vm::CTX_TABLES, self.ctx_ref);
         }
         // the session's slot must not point at freed memory during the rest of cleanup
-        if !self.s.is_null() {
-            // SAFETY: s is the live stream session this one is attached to; s->ctx has a slot
-            // per stream module.
-            unsafe { *(*self.s).ctx.add(ctx_index()) = ptr::null_mut() };
+        if let Some(s) = self.s.stream() {
+            s.set_ctx(ctx_index(), ptr::null_mut());
         }
     }
 }

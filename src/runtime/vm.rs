@@ -51,8 +51,8 @@ impl VmRef {
         VmRef(std::rc::Rc::new(vm))
     }
 
-    pub fn l(&self) -> *mut lua_State {
-        self.0.l
+    pub fn main(&self) -> MainState {
+        self.0.main()
     }
 }
 

@@ -2,10 +2,12 @@
 //! callback (a phase handler, a balancer hook), with the few things the phase handlers do to
 //! it directly: its configuration slots, log, preread buffer, phase engine and finalization.
 
+use std::ffi::c_void;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 
 use super::conf::ConfSlot;
+use super::conn::Conn;
 use super::ngx::*;
 
 /// Not `Copy`: `finalize_session` consumes it, since the session may be freed there.
@@ -80,6 +82,24 @@ impl<'a> StreamSession<'a> {
         }
     }
 
+    /// The session's context slot of the stream module numbered `index` (`s->ctx[index]`).
+    pub fn ctx(&self, index: usize) -> *mut c_void {
+        // SAFETY: s->ctx has one slot per stream module (the index is checked).
+        unsafe { *self.raw().ctx.add(checked_module_index(index)) }
+    }
+
+    /// Sets that slot.
+    pub fn set_ctx(&self, index: usize, p: *mut c_void) {
+        // SAFETY: as `ctx`; the slot is the module's own.
+        unsafe { *self.raw().ctx.add(checked_module_index(index)) = p }
+    }
+
+    /// Moves `value` into the connection's pool: it lives, and is dropped, with the session.
+    pub fn own<T>(&self, value: Box<T>) -> Option<*mut T> {
+        // SAFETY: a live session's connection has its pool.
+        unsafe { pool_own((*self.connection()).pool, value) }
+    }
+
     /// `ngx_stream_finalize_session`: the handle must not be used afterwards.
     pub fn finalize_session(self, rc: ngx_uint_t) {
         // SAFETY: the session is live; the caller drops the handle (it is finalized).
@@ -119,6 +139,70 @@ impl<'a> StreamSession<'a> {
             ptr::write(last, tmp);
             (*s).phase_handler -= 1; // the checker's ++ lands on the handler now at this index
             true
+        }
+    }
+}
+
+/// `index`, when it names a stream module (a slot of `s->ctx`); panics otherwise.
+fn checked_module_index(index: usize) -> usize {
+    // SAFETY: a plain read of a count nginx sets while it reads the configuration.
+    let max = unsafe { ngx_stream_max_module };
+    assert!(index < max, "stream module index {index} out of range");
+    index
+}
+
+/// The nginx stream session a Lua context is attached to, as that context holds it (empty
+/// for a context without one: a timer's). The context lives in the session's connection pool
+/// and is dropped by its cleanup, so the session outlives the context and the handle in it.
+#[derive(Clone, Copy, Default)]
+pub struct HostSession(Option<NonNull<ngx_stream_session_t>>);
+
+impl HostSession {
+    /// # Safety
+    /// `s` is null or a live stream session that outlives whatever holds the handle.
+    pub unsafe fn new(s: *mut ngx_stream_session_t) -> HostSession {
+        HostSession(NonNull::new(s))
+    }
+
+    pub fn is_none(self) -> bool {
+        self.0.is_none()
+    }
+
+    pub fn as_ptr(self) -> *mut ngx_stream_session_t {
+        self.0.map_or(ptr::null_mut(), NonNull::as_ptr)
+    }
+
+    /// The session's variables, status and peers.
+    pub fn info(&self) -> Option<StreamInfo<'_>> {
+        // SAFETY: live while the holder is (new's contract).
+        unsafe { StreamInfo::from_raw(self.as_ptr()) }
+    }
+
+    /// The session as its phase code works on it.
+    pub fn stream(&self) -> Option<StreamSession<'_>> {
+        // SAFETY: as above.
+        unsafe { StreamSession::from_raw(self.as_ptr()) }
+    }
+
+    /// Its client connection (null when there is no session).
+    pub fn connection(self) -> *mut ngx_connection_t {
+        self.stream().map_or(ptr::null_mut(), |s| s.connection())
+    }
+
+    /// Its client connection as a handle.
+    pub fn conn(self) -> Option<Conn> {
+        // SAFETY: a live session's connection lives as long as it.
+        unsafe { Conn::from_raw(self.connection()) }
+    }
+
+    /// Its connection's log (null when there is no session).
+    pub fn log(self) -> *mut ngx_log_t {
+        let c = self.connection();
+        // SAFETY: a live session's connection lives as long as it.
+        if c.is_null() {
+            ptr::null_mut()
+        } else {
+            unsafe { (*c).log }
         }
     }
 }

@@ -123,7 +123,7 @@ fn start(
         sock.logger().debug("lua reuse socket upstream ctx");
     }
     sock.link(sess);
-    let (conf, vm, resolver) = sess.with(|s| (socket_conf(s), s.l, Resolver::of(s.stream())));
+    let (conf, vm, resolver) = sess.with(|s| (socket_conf(s), s.l.as_ptr(), Resolver::of(s.stream())));
     sock.conf = conf;
     sock.resolver = Some(resolver);
     sock.recv.set_chunk(sock.conf.buffer_size());
