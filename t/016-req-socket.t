@@ -656,3 +656,42 @@ second session said: old socket: nil closed; GC done
 stream lua finalize socket
 --- no_error_log
 [error]
+
+
+
+=== TEST 30: the request socket of a session that is still running is a "bad request" in another session
+--- stream_config
+    lua_package_path '$prefix/html/?.lua;;';
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local kept = require "kept_req_sock"
+            local ok, err = pcall(kept.sock.receive, kept.sock, 1)
+            ngx.say("other session: ", ok, " ", err)
+            ok, err = pcall(kept.sock.send, kept.sock, "x")
+            ngx.say("send: ", ok, " ", err)
+        }
+    }
+--- user_files
+>>> kept_req_sock.lua
+return {}
+--- stream_server_config
+    content_by_lua_block {
+        local kept = require "kept_req_sock"
+        kept.sock = assert(ngx.req.socket())
+        -- a second session, while this one still owns its request socket
+        local other = ngx.socket.tcp()
+        assert(other:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.print(other:receive("*a"))
+        -- the owner still uses it
+        ngx.say("owner: ", kept.sock:receive(3))
+        kept.sock = nil
+    }
+--- stream_request
+abc
+--- stream_response
+other session: false bad request
+send: false bad request
+owner: abc
+--- no_error_log
+[error]

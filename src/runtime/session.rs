@@ -61,8 +61,6 @@ impl Phase {
 pub type Cleanup = (fn(Key, &Session), Key);
 
 pub struct Session {
-    /// Unique in the worker (see `is_live`).
-    pub id: u64,
     /// Its name in the worker's session table (how its threads reach it).
     pub key: SessionKey,
     /// The nginx session it is attached to (none for a session-less context).
@@ -152,36 +150,9 @@ pub fn ctx_index() -> usize {
 }
 
 thread_local! {
-    /// The ids of the sessions alive now, so that an object outliving its session can tell
-    /// "that session ended" from "another session owns me" (addresses get reused).
-    static LIVE: std::cell::RefCell<std::collections::HashSet<u64, IdHash>> = Default::default();
-    static NEXT_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
     /// The worker's sessions, by key: a thread names its session by key, and finds nothing
     /// once the session went.
     static SESSIONS: std::cell::RefCell<Slots<Session>> = Default::default();
-}
-
-/// Hashes session ids, which are consecutive numbers of our own: one multiplication spreads
-/// them (the default SipHash cost ~250 instructions per session, in insert and remove).
-type IdHash = std::hash::BuildHasherDefault<IdHasher>;
-
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
 }
 
 /// The name of a live session in the worker's session table.
@@ -190,11 +161,6 @@ pub type SessionKey = Key;
 /// The session named `key`, while it is live (an identity: `LiveSession::by_key` holds it).
 pub fn session_ptr(key: SessionKey) -> Option<std::ptr::NonNull<Session>> {
     SESSIONS.with(|t| t.borrow().get(key))
-}
-
-/// Whether the session with this id is alive now.
-pub fn is_live(id: u64) -> bool {
-    LIVE.with(|l| l.borrow().contains(&id))
 }
 
 impl Session {
@@ -313,7 +279,6 @@ impl Session {
         own_vm: Option<crate::runtime::vm::VmRef>,
     ) -> Box<Session> {
         let mut sess = Box::new(Session {
-            id: NEXT_ID.with(|n| n.replace(n.get() + 1)),
             key: Key::NONE,
             s,
             l,
@@ -347,7 +312,6 @@ impl Session {
             cleanups: Vec::new(),
             balancer: ptr::null_mut(),
         });
-        LIVE.with(|l| l.borrow_mut().insert(sess.id));
         // SAFETY: the session is boxed (a stable address: its owners keep the box, or its raw
         // form, and never move the value out) and leaves the table in Drop, before it goes.
         sess.key = SESSIONS.with(|t| unsafe { t.borrow_mut().insert(std::ptr::NonNull::from(&mut *sess)) });
@@ -469,7 +433,6 @@ pub fn client_context(s: &StreamInfo) -> String {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        LIVE.with(|l| l.borrow_mut().remove(&self.id));
         // out of the table first: the threads' cancels must not reach a session being dropped
         // (they skip their session's part; its memory goes with it)
         SESSIONS.with(|t| t.borrow_mut().remove(self.key));
