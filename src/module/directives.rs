@@ -454,11 +454,8 @@ conf_directives! {
 }
 
 fn shared_dict_body(d: &mut Directive) -> ConfResult {
-    let (cf, name, size) = (d.as_ptr(), d.raw_args()[1], d.raw_args()[2]);
-    let mcf = d.conf::<MainConf>();
     let tag = std::ptr::addr_of_mut!(super::ngx_stream_lua_module) as *mut std::ffi::c_void;
-    // SAFETY: cf is the parser of this directive, which the handle stands for.
-    match unsafe { crate::api::shdict::declare(cf, mcf, &name, &size, tag) } {
+    match crate::api::shdict::declare(d, tag) {
         Ok(()) => Ok(()),
         Err(msg) => {
             if !msg.is_empty() {

@@ -25,6 +25,26 @@ pub type SetFn = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut 
 /// `"NAME" directive is duplicate`.
 pub const DUPLICATE: ConfError = ConfError::Msg(c"is duplicate");
 
+/// A shared memory zone declared while the configuration is read.
+pub struct ShmZone<'a>(&'a mut ngx_shm_zone_t);
+
+impl ShmZone<'_> {
+    /// What its owner keeps in it (null until set).
+    pub fn data(&self) -> *mut c_void {
+        self.0.data
+    }
+
+    pub fn size(&self) -> usize {
+        self.0.shm.size
+    }
+
+    /// The handler nginx calls once the zone is mapped, and the data it finds there.
+    pub fn set_init(&mut self, init: ngx_shm_zone_init_pt, data: *mut c_void) {
+        self.0.init = init;
+        self.0.data = data;
+    }
+}
+
 /// A configuration type that the module keeps in nginx's stream configuration arrays.
 ///
 /// # Safety
@@ -67,6 +87,22 @@ impl<'a> Conf<'a> {
     pub fn own<T>(&self, value: Box<T>) -> Option<*mut T> {
         // SAFETY: the parser's pool is live (from_raw's contract).
         unsafe { pool_own(self.raw().pool, value) }
+    }
+
+    /// `ngx_shared_memory_add`: the zone `name` of `size` bytes owned by `tag` (None when
+    /// nginx refused; it logged why). `name` must live as long as the cycle (a directive's
+    /// word does).
+    pub fn shared_memory_add(&self, name: ngx_str_t, size: usize, tag: *mut c_void) -> Option<ShmZone<'a>> {
+        let mut name = name;
+        // SAFETY: the live parser; nginx copies the name's ngx_str_t and keeps the zone in the
+        // cycle, which outlives 'a.
+        unsafe { ngx_shared_memory_add(self.as_ptr(), &mut name, size, tag).as_mut() }.map(ShmZone)
+    }
+
+    /// The log of the cycle being configured (what its shared zones log to).
+    pub fn cycle_log(&self) -> Option<Log> {
+        // SAFETY: the cycle being configured is live; new_log is a field of it.
+        unsafe { Log::from_raw(ptr::addr_of_mut!((*self.raw().cycle).new_log)) }
     }
 
     /// For nginx functions that take the parser state.

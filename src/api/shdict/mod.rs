@@ -14,6 +14,7 @@ use std::ptr;
 use self::zone::*;
 use crate::conf::MainConf;
 use crate::lua_calls;
+use crate::sys::conf::Directive;
 use crate::sys::*;
 
 const OP_ADD: c_int = 0x0001;
@@ -33,51 +34,36 @@ fn hash(key: &[u8]) -> u32 {
 /// `lua_shared_dict NAME SIZE`: declares the zone (nginx creates and maps it after the
 /// configuration is read, then calls `init_zone`). `tag` names the zone's owner for nginx (our
 /// module, which the directive's caller passes in: the API layer does not name the module).
-pub unsafe fn declare(
-    cf: *mut ngx_conf_t,
-    mcf: &mut MainConf,
-    name: &ngx_str_t,
-    size: &ngx_str_t,
-    tag: *mut c_void,
-) -> Result<(), String> {
+pub fn declare(d: &mut Directive, tag: *mut c_void) -> Result<(), String> {
+    let (name, size) = (d.raw_args()[1], d.parse_size(2));
     if name.len == 0 {
-        return Err(format!("invalid lua shared dict name \"{}\"", String::from_utf8_lossy(ngx_bytes(name))));
+        return Err(format!("invalid lua shared dict name \"{}\"", String::from_utf8_lossy(d.arg(1))));
     }
-    let mut size_str = *size;
-    // SAFETY: size_str is a valid nginx string.
-    let bytes = unsafe { ngx_parse_size(&mut size_str) };
-    if bytes <= 8191 {
-        return Err(format!("invalid lua shared dict size \"{}\"", String::from_utf8_lossy(ngx_bytes(size))));
+    if size <= 8191 {
+        return Err(format!("invalid lua shared dict size \"{}\"", String::from_utf8_lossy(d.arg(2))));
     }
-    let mut zname = *name;
-    // SAFETY: cf is the configuration being read.
-    unsafe {
-        let zone = ngx_shared_memory_add(cf, &mut zname, bytes as usize, tag);
-        if zone.is_null() {
-            return Err(String::new()); // nginx logged why
-        }
-        if !(*zone).data.is_null() {
-            let other = &*((*zone).data as *const Dict);
-            return Err(format!(
-                "lua_shared_dict \"{}\" is already defined as \"{}\"",
-                String::from_utf8_lossy(ngx_bytes(name)),
-                String::from_utf8_lossy(&other.name)
-            ));
-        }
-        let Some(log) = Log::from_raw(ptr::addr_of_mut!((*(*cf).cycle).new_log)) else { return Err(String::new()) };
-        let dict = Box::new(Dict {
-            name: ngx_bytes(name).to_vec(),
-            capacity: (*zone).shm.size,
-            store: None,
-            mcf,
-            cycle: (*cf).cycle,
-            log,
-        });
-        let Some(d) = pool_own((*cf).pool, dict) else { return Err("out of memory".into()) };
-        (*zone).init = Some(init_zone);
-        (*zone).data = d as *mut c_void;
-        mcf.shdicts.push(d);
+    let Some(mut zone) = d.shared_memory_add(name, size as usize, tag) else { return Err(String::new()) };
+    if !zone.data().is_null() {
+        // SAFETY: a zone of ours holds its Dict, which lives in the configuration's pool.
+        let other = unsafe { &*(zone.data() as *const Dict) };
+        return Err(format!(
+            "lua_shared_dict \"{}\" is already defined as \"{}\"",
+            String::from_utf8_lossy(d.arg(1)),
+            String::from_utf8_lossy(&other.name)
+        ));
     }
+    let Some(log) = d.cycle_log() else { return Err(String::new()) };
+    let dict = Box::new(Dict {
+        name: d.arg(1).to_vec(),
+        capacity: zone.size(),
+        store: None,
+        mcf: d.conf::<MainConf>(),
+        cycle: d.cycle(),
+        log,
+    });
+    let Some(p) = d.own(dict) else { return Err("out of memory".into()) };
+    zone.set_init(Some(init_zone), p as *mut c_void);
+    d.conf::<MainConf>().shdicts.push(p);
     Ok(())
 }
 
