@@ -1,14 +1,13 @@
 //! `ngx.semaphore` over the exported C ABI lua-resty-core uses (`ngx_stream_lua_ffi_sema_*`).
 //! A waiter is a Lua thread of any session (or timer), queued by its key; `post` wakes waiters
-//! from a posted event, so the poster keeps running first, as upstream. The exported functions
-//! convert their raw pointers once and call the safe code below.
+//! from a posted event, so the poster keeps running first, as upstream.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::ffi::{c_char, c_int, c_uchar, c_void};
+use std::ffi::{c_char, c_int, c_void};
 use std::rc::{Rc, Weak};
 
-use crate::api::exports::session;
+use crate::ffi_exports;
 use crate::runtime::scheduler::wake_thread;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::{thread_live, with_thread, Thread, ThreadKey};
@@ -31,62 +30,42 @@ const FFI_ERROR: c_int = -1;
 const FFI_AGAIN: c_int = -2;
 const FFI_DECLINED: c_int = -5;
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_new(
-    psem: *mut *mut Sema,
-    n: c_int,
-    errmsg: *mut *const c_char,
-) -> c_int {
-    let _ = errmsg;
-    let sem =
-        Sema(Rc::new(State { resources: Cell::new(n.max(0)), waiters: RefCell::default(), ev: RefCell::default() }));
-    // SAFETY: psem points at a slot provided by the caller.
-    unsafe { *psem = Box::into_raw(Box::new(sem)) };
-    FFI_OK
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_count(sem: *mut Sema) -> c_int {
-    // SAFETY: sem came from sema_new and Lua has not collected it.
-    let sem = unsafe { &*sem };
-    sem.0.resources.get() - sem.0.waiters.borrow().len() as c_int
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_post(sem: *mut Sema, n: c_int) -> c_int {
-    // SAFETY: as sema_count.
-    let sem = unsafe { &*sem };
-    guard(FFI_OK, || post(&sem.0, n))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_wait(
-    r: *mut Session,
-    sem: *mut Sema,
-    wait_ms: c_int,
-    err: *mut c_uchar,
-    errlen: *mut usize,
-) -> c_int {
-    // SAFETY: r is the running session or null (`session`'s contract), sem as sema_count,
-    // err a buffer of *errlen bytes.
-    let (sess, sem, mut err) = unsafe { (session(r), &*sem, cbuf::ErrBuf::from_raw(err, errlen)) };
-    guard(FFI_ERROR, || match wait(sess, &sem.0, wait_ms) {
-        Ok(rc) => rc,
-        Err(msg) => {
-            err.set(msg.as_bytes());
-            FFI_ERROR
-        }
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_sema_gc(sem: *mut Sema) {
-    if sem.is_null() {
-        return;
+ffi_exports! {
+    fn ngx_stream_lua_ffi_sema_new(psem: &mut *mut Sema, n: c_int, _errmsg: *mut *const c_char) -> c_int [FFI_ERROR] {
+        let state = State { resources: Cell::new(n.max(0)), waiters: RefCell::default(), ev: RefCell::default() };
+        *psem = Box::into_raw(Box::new(Sema(Rc::new(state))));
+        FFI_OK
     }
-    // SAFETY: sem came from sema_new and Lua's GC calls this once. A wake-up running now
-    // holds its own reference to the state, which goes when both are done.
-    guard((), || drop(unsafe { Box::from_raw(sem) }))
+
+    /// `sem` came from sema_new and Lua has not collected it (so for the others).
+    fn ngx_stream_lua_ffi_sema_count(sem: &Sema) -> c_int [0] {
+        sem.0.resources.get() - sem.0.waiters.borrow().len() as c_int
+    }
+
+    fn ngx_stream_lua_ffi_sema_post(sem: &Sema, n: c_int) -> c_int [FFI_OK] {
+        post(&sem.0, n)
+    }
+
+    fn ngx_stream_lua_ffi_sema_wait(
+        r: Option<&mut Session>,
+        sem: &Sema,
+        wait_ms: c_int,
+        err: err_buf[errlen],
+    ) -> c_int [FFI_ERROR] {
+        match wait(r, &sem.0, wait_ms) {
+            Ok(rc) => rc,
+            Err(msg) => {
+                err.set(msg.as_bytes());
+                FFI_ERROR
+            }
+        }
+    }
+
+    /// Lua's GC gives the object back once (a box sema_new made). A wake-up running now holds
+    /// its own reference to the state, which goes when both are done.
+    fn ngx_stream_lua_ffi_sema_gc(sem: Option<Box<Sema>>) [()] {
+        drop(sem)
+    }
 }
 
 fn post(sem: &Rc<State>, n: c_int) -> c_int {
@@ -140,8 +119,8 @@ fn wait_timed_out(key: u64, _log: Option<Log>) {
     });
 }
 
-unsafe extern "C" fn wake_waiters(ev: *mut ngx_event_t) {
-    guard((), || {
+ngx_callbacks! {
+    fn wake_waiters(ev: *mut ngx_event_t) [()] {
         // SAFETY: ev->data is the state the event lives in (`post`), live while the event is
         // queued; a reference of our own keeps it alive while its waiters' Lua runs.
         let sem = unsafe {
@@ -150,7 +129,7 @@ unsafe extern "C" fn wake_waiters(ev: *mut ngx_event_t) {
             Rc::from_raw(p)
         };
         wake_all(&sem);
-    })
+    }
 }
 
 /// Wakes as many waiters as there are resources, first come first served.
