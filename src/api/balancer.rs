@@ -2,11 +2,11 @@
 //! and signatures, as lua-resty-core 0.1.31's `ngx/balancer.lua` declares them) that only work
 //! while `balancer_by_lua*` runs. The Lua side is `lualib/ngx_balancer.lua`.
 
-use std::ffi::{c_char, c_int, c_long, CStr};
+use std::ffi::{c_int, c_long, CStr};
 
-use crate::api::exports::session;
+use crate::ffi_exports;
 use crate::runtime::session::{Phase, Session};
-use crate::sys::cbuf::{bytes_in, ErrBuf, ErrPtr};
+use crate::sys::cbuf::{ErrBuf, ErrPtr};
 use crate::sys::stream::StreamInfo;
 use crate::sys::upstream::Peer;
 use crate::sys::*;
@@ -25,18 +25,14 @@ fn balancer_of(sess: Option<&mut Session>) -> Result<(&mut Peer, StreamInfo<'_>)
     Ok((peer, stream))
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_current_peer(
-    r: *mut Session,
-    addr: *const u8,
-    addr_len: usize,
-    port: c_int,
-    err: *mut *const c_char,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        // SAFETY: r as `session` wants; addr points at addr_len bytes; err is null or writable.
-        let (sess, addr, mut err) = unsafe { (session(r), bytes_in(addr, addr_len), ErrPtr::from_raw(err)) };
-        let (peer, stream) = match balancer_of(sess) {
+ffi_exports! {
+    fn ngx_stream_lua_ffi_balancer_set_current_peer(
+        r: Option<&mut Session>,
+        addr: bytes[addr_len],
+        port: c_int,
+        mut err: ErrPtr<'_>,
+    ) -> c_int [NGX_ERROR] {
+        let (peer, stream) = match balancer_of(r) {
             Ok(found) => found,
             Err(msg) => {
                 err.set(msg);
@@ -55,19 +51,14 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_current_peer(
                 NGX_ERROR
             }
         }
-    })
-}
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_more_tries(
-    r: *mut Session,
-    count: c_int,
-    err: *mut *const c_char,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        // SAFETY: r as `session` wants; err is null or writable.
-        let (sess, mut err) = unsafe { (session(r), ErrPtr::from_raw(err)) };
-        let (peer, _) = match balancer_of(sess) {
+    fn ngx_stream_lua_ffi_balancer_set_more_tries(
+        r: Option<&mut Session>,
+        count: c_int,
+        mut err: ErrPtr<'_>,
+    ) -> c_int [NGX_ERROR] {
+        let (peer, _) = match balancer_of(r) {
             Ok(found) => found,
             Err(msg) => {
                 err.set(msg);
@@ -79,19 +70,14 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_more_tries(
         err.clear();
         peer.more_tries = count as ngx_uint_t;
         NGX_OK as c_int
-    })
-}
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_get_last_failure(
-    r: *mut Session,
-    status: *mut c_int,
-    err: *mut *const c_char,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        // SAFETY: r as `session` wants; status and err are null or writable.
-        let (sess, status, mut err) = unsafe { (session(r), status.as_mut(), ErrPtr::from_raw(err)) };
-        let (peer, _) = match balancer_of(sess) {
+    fn ngx_stream_lua_ffi_balancer_get_last_failure(
+        r: Option<&mut Session>,
+        status: Option<&mut c_int>,
+        mut err: ErrPtr<'_>,
+    ) -> c_int [NGX_ERROR] {
+        let (peer, _) = match balancer_of(r) {
             Ok(found) => found,
             Err(msg) => {
                 err.set(msg);
@@ -102,41 +88,30 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_get_last_failure(
             *status = 0;
         }
         peer.last_peer_state
-    })
-}
+    }
 
-/// Per-session proxy timeouts need OpenResty's nginx patch (the proxy module keeps them in its
-/// private configuration); on stock nginx upstream refuses, and so do we.
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_set_timeouts(
-    _r: *mut Session,
-    _connect_timeout: c_long,
-    _timeout: c_long,
-    err: *mut *const c_char,
-) -> c_int {
-    // SAFETY: err is null or the caller's out pointer.
-    unsafe { ErrPtr::from_raw(err) }.set(c"required Nginx patch not present, API disabled");
-    NGX_ERROR
-}
+    /// Per-session proxy timeouts need OpenResty's nginx patch (the proxy module keeps them in
+    /// its private configuration); on stock nginx upstream refuses, and so do we.
+    fn ngx_stream_lua_ffi_balancer_set_timeouts(
+        _r: *mut Session,
+        _connect_timeout: c_long,
+        _timeout: c_long,
+        mut err: ErrPtr<'_>,
+    ) -> c_int [NGX_ERROR] {
+        err.set(c"required Nginx patch not present, API disabled");
+        NGX_ERROR
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_bind_to_local_addr(
-    r: *mut Session,
-    addr: *const u8,
-    addr_len: usize,
-    errbuf: *mut u8,
-    errbuf_size: *mut usize,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        // SAFETY: r as `session` wants; addr points at addr_len bytes; the error buffer holds
-        // *errbuf_size bytes.
-        let (sess, addr, mut err) =
-            unsafe { (session(r), bytes_in(addr, addr_len), ErrBuf::from_raw(errbuf, errbuf_size)) };
+    fn ngx_stream_lua_ffi_balancer_bind_to_local_addr(
+        r: Option<&mut Session>,
+        addr: bytes[addr_len],
+        err: err_buf[errbuf_size],
+    ) -> c_int [NGX_ERROR] {
         let fail = |err: &mut ErrBuf, msg: &[u8]| {
             err.set(msg);
             NGX_ERROR
         };
-        let Some(sess) = sess else { return fail(&mut err, b"no request found") };
+        let Some(sess) = r else { return fail(&mut err, b"no request found") };
         let phase = sess.phase;
         let stream = match sess.balancer_parts() {
             (_, Some(stream)) if stream.has_upstream() => stream,
@@ -150,5 +125,5 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_balancer_bind_to_local_addr(
             Ok(()) => NGX_OK as c_int,
             Err(msg) => fail(&mut err, msg),
         }
-    })
+    }
 }
