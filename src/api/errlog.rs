@@ -3,10 +3,9 @@
 
 use std::ffi::{c_char, c_int};
 
-use crate::api::exports::session;
+use crate::ffi_exports;
 use crate::runtime::log_capture::RingBuf;
 use crate::runtime::session::Session;
-use crate::sys::cbuf::{bytes_in, ErrBuf};
 use crate::sys::ngx::*;
 
 /// The running cycle's capture buffer.
@@ -20,15 +19,8 @@ fn with_ring<R>(f: impl FnOnce(&mut RingBuf) -> R) -> Option<R> {
 
 const NOT_SET: &[u8] = b"directive \"lua_capture_error_log\" is not set";
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_set_filter_level(
-    level: c_int,
-    err: *mut u8,
-    errlen: *mut usize,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        // SAFETY: the error buffer holds *errlen bytes.
-        let mut err = unsafe { ErrBuf::from_raw(err, errlen) };
+ffi_exports! {
+    fn ngx_stream_lua_ffi_errlog_set_filter_level(level: c_int, err: err_buf[errlen]) -> c_int [NGX_ERROR] {
         if level > NGX_LOG_DEBUG as c_int || level < NGX_LOG_STDERR as c_int {
             if with_ring(|_| ()).is_none() {
                 err.set(NOT_SET);
@@ -44,24 +36,16 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_set_filter_level(
                 NGX_ERROR
             }
         }
-    })
-}
+    }
 
-/// The oldest captured message: its length (its text in `*log` until the next message is
-/// captured), `NGX_DONE` when there is none.
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_get_msg(
-    log: *mut *mut c_char,
-    loglevel: *mut c_int,
-    err: *mut u8,
-    errlen: *mut usize,
-    log_time: *mut f64,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        // SAFETY: the out pointers are the caller's (log_time may be null); the error buffer
-        // holds *errlen bytes.
-        let (log, loglevel, log_time, mut err) =
-            unsafe { (&mut *log, &mut *loglevel, log_time.as_mut(), ErrBuf::from_raw(err, errlen)) };
+    /// The oldest captured message: its length (its text in `*log` until the next message is
+    /// captured), `NGX_DONE` when there is none.
+    fn ngx_stream_lua_ffi_errlog_get_msg(
+        log: &mut *mut c_char,
+        loglevel: &mut c_int,
+        err: err_buf[errlen],
+        log_time: Option<&mut f64>,
+    ) -> c_int [NGX_ERROR] {
         let popped = with_ring(|rb| rb.pop().map(|e| (e.level, e.time, e.len, rb.text_ptr(e.start))));
         let Some(popped) = popped else {
             err.set(NOT_SET);
@@ -74,7 +58,28 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_get_msg(
             *t = time;
         }
         len as c_int
-    })
+    }
+
+    fn ngx_stream_lua_ffi_errlog_get_sys_filter_level(r: Option<&mut Session>) -> c_int [NGX_LOG_ERR as c_int] {
+        let Some(log) = log_of(r) else { return NGX_LOG_ERR as c_int };
+        let level = log.level();
+        if level == NGX_LOG_DEBUG_ALL as ngx_uint_t {
+            NGX_LOG_DEBUG as c_int
+        } else {
+            level as c_int
+        }
+    }
+
+    /// Logs `s` as it is, at `level`, without the Lua source position `ngx.log` adds.
+    fn ngx_stream_lua_ffi_raw_log(r: Option<&mut Session>, level: c_int, s: bytes[s_len]) -> c_int [NGX_ERROR] {
+        if level > NGX_LOG_DEBUG as c_int || level < NGX_LOG_STDERR as c_int {
+            return NGX_ERROR;
+        }
+        if let Some(log) = log_of(r) {
+            log.error(level as u32, 0, s);
+        }
+        NGX_OK as c_int
+    }
 }
 
 /// The log a call writes to: its session's, or the cycle's outside any.
@@ -83,39 +88,4 @@ fn log_of(sess: Option<&mut Session>) -> Option<Log> {
         Some(sess) => Some(sess.logger()),
         None => Log::cycle(),
     }
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_errlog_get_sys_filter_level(r: *mut Session) -> c_int {
-    guard(NGX_LOG_ERR as c_int, || {
-        // SAFETY: r as `session` wants.
-        let Some(log) = log_of(unsafe { session(r) }) else { return NGX_LOG_ERR as c_int };
-        let level = log.level();
-        if level == NGX_LOG_DEBUG_ALL as ngx_uint_t {
-            NGX_LOG_DEBUG as c_int
-        } else {
-            level as c_int
-        }
-    })
-}
-
-/// Logs `s` as it is, at `level`, without the Lua source position `ngx.log` adds.
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_raw_log(
-    r: *mut Session,
-    level: c_int,
-    s: *const u8,
-    s_len: usize,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        if level > NGX_LOG_DEBUG as c_int || level < NGX_LOG_STDERR as c_int {
-            return NGX_ERROR;
-        }
-        // SAFETY: r as `session` wants; s points at s_len bytes (a Lua string).
-        let (log, msg) = unsafe { (log_of(session(r)), bytes_in(s, s_len)) };
-        if let Some(log) = log {
-            log.error(level as u32, 0, msg);
-        }
-        NGX_OK as c_int
-    })
 }
