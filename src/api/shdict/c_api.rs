@@ -5,7 +5,8 @@ use std::ffi::{c_double, c_int};
 use super::exports::*;
 use super::zone::*;
 use super::*;
-use crate::sys::cbuf::bytes_in;
+use crate::ffi_exports;
+
 // ---- the C API other nginx modules use (ngx_stream_lua_api.h) ---------------------------
 
 /// A dict's value as `ngx_stream_lua_shared_dict_get` hands it out.
@@ -22,42 +23,29 @@ pub union LuaValueUnion {
     s: ngx_str_t,
 }
 
-/// The dict named `name` of the running configuration (null if there is none).
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_find_zone(name: *const u8, len: usize) -> *mut Dict {
-    guard(ptr::null_mut(), || {
-        // SAFETY: the caller passes len readable bytes.
-        let name = unsafe { bytes_in(name, len) };
+ffi_exports! {
+    /// The dict named `name` of the running configuration (null if there is none).
+    fn ngx_stream_lua_find_zone(name: bytes[len]) -> *mut Dict [ptr::null_mut()] {
         let Some(mcf) = crate::conf::cycle_main_conf() else { return ptr::null_mut() };
         dicts(mcf).find(|d| d.name == name).map_or(ptr::null_mut(), |d| d as *const Dict as *mut Dict)
-    })
-}
+    }
 
-/// Reads a live key: `NGX_OK` with `value` filled (a string is copied into the caller's
-/// buffer `value.s`, cut to its length), `NGX_DECLINED` when missing or expired, `NGX_ERROR`
-/// for a list or a string without a buffer.
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_shared_dict_get(
-    zone: *mut Dict,
-    key: *const u8,
-    key_len: usize,
-    value: *mut LuaValue,
-) -> ngx_int_t {
-    guard(NGX_ERROR as ngx_int_t, || {
-        if zone.is_null() || value.is_null() {
-            return NGX_ERROR as ngx_int_t;
-        }
-        // SAFETY: the caller passes a live dict, its key and a value to fill; a string
-        // value's buffer is value.s (len writable bytes at data, or null).
-        let (d, key, v, buf) = unsafe {
-            let v = &mut *value;
+    /// Reads a live key: `NGX_OK` with `value` filled (a string is copied into the caller's
+    /// buffer `value.s`, cut to its length), `NGX_DECLINED` when missing or expired,
+    /// `NGX_ERROR` for a list or a string without a buffer.
+    fn ngx_stream_lua_shared_dict_get(
+        zone: Option<&Dict>,
+        key: bytes[key_len],
+        value: Option<&mut LuaValue>,
+    ) -> ngx_int_t [NGX_ERROR as ngx_int_t] {
+        let (Some(d), Some(v)) = (zone, value) else { return NGX_ERROR as ngx_int_t };
+        // SAFETY: a string value's buffer is value.s: len writable bytes at data, or null.
+        let buf: &mut [u8] = unsafe {
             let s = v.value.s;
-            let buf: &mut [u8] =
-                if s.data.is_null() || s.len == 0 { &mut [] } else { std::slice::from_raw_parts_mut(s.data, s.len) };
-            (&*zone, bytes_in(key, key_len), v, buf)
+            if s.data.is_null() || s.len == 0 { &mut [] } else { std::slice::from_raw_parts_mut(s.data, s.len) }
         };
         shared_dict_get(d, key, v, buf)
-    })
+    }
 }
 
 fn shared_dict_get(d: &Dict, key: &[u8], v: &mut LuaValue, buf: &mut [u8]) -> ngx_int_t {
