@@ -17,7 +17,10 @@ pub extern "C" fn ngx_stream_lua_ffi_get_process_type() -> c_int {
 /// Stock nginx has no privileged agent process (it is an OpenResty core patch); the message
 /// is upstream's for an nginx built without it.
 #[no_mangle]
-pub extern "C" fn ngx_stream_lua_ffi_enable_privileged_agent(err: Option<&mut *mut c_char>, _connections: u32) -> c_int {
+pub extern "C" fn ngx_stream_lua_ffi_enable_privileged_agent(
+    err: Option<&mut *mut c_char>,
+    _connections: u32,
+) -> c_int {
     // (err is the caller's `char *[1]`; the message is a static C string)
     if let Some(err) = err {
         *err = c"missing privileged agent process patch in the nginx core".as_ptr() as *mut c_char;

@@ -21,7 +21,6 @@ pub unsafe fn bytes_in<'a>(p: *const u8, len: usize) -> &'a [u8] {
 ///
 /// # Safety
 /// `p` is null or points at a NUL-terminated string that stays valid and unchanged for `'a`.
-#[allow(dead_code)] // the `cstr` kind of ffi_exports!, for the exports still being moved to it
 pub unsafe fn cstr_in<'a>(p: *const u8) -> Option<&'a CStr> {
     // SAFETY: the caller's contract.
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p as *const c_char) })
