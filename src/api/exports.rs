@@ -2,10 +2,12 @@
 //! LuaJIT's FFI compiles calls to it and lua-resty-core can sit on top. `r` is the opaque
 //! request pointer Lua finds in `__ngx_req`: here, our `Session`.
 
-use std::ffi::{c_char, c_int, c_uchar};
+use std::ffi::{c_char, c_int};
+
+use crate::ffi_exports;
 
 use crate::runtime::session::{Phase, Session};
-use crate::sys::cbuf::{bytes_in, bytes_out, ErrBuf};
+use crate::sys::cbuf::bytes_out;
 use crate::sys::ngx::*;
 use crate::sys::{clock, worker};
 
@@ -24,38 +26,24 @@ pub(crate) unsafe fn session<'a>(r: *mut Session) -> Option<&'a mut Session> {
     unsafe { r.as_mut() }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_var_get(
-    r: *mut Session,
-    name_data: *const c_char,
-    name_len: usize,
-    lowcase_buf: *mut c_char,
-    _capture_id: c_int,
-    value: *mut *mut c_char,
-    value_len: *mut usize,
-    err: *mut *const c_char,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        // SAFETY: r as `session` wants; the name and its lowercase buffer hold name_len bytes;
-        // the out pointers are writable.
-        let (sess, name, lowcase, value, value_len, err) = unsafe {
-            (
-                session(r),
-                bytes_in(name_data as *const u8, name_len),
-                bytes_out(lowcase_buf as *mut u8, name_len),
-                &mut *value,
-                &mut *value_len,
-                &mut *err,
-            )
-        };
-        let Some(sess) = sess else {
+ffi_exports! {
+    fn ngx_stream_lua_ffi_var_get(
+        r: Option<&mut Session>,
+        name: opt_bytes[name_len],
+        lowcase_buf: *mut u8,
+        _capture_id: c_int,
+        value: &mut *mut c_char,
+        value_len: &mut usize,
+        err: &mut *const c_char,
+    ) -> c_int [NGX_ERROR] {
+        let Some(sess) = r else {
             *err = ERR_NO_SESSION.as_ptr() as *const c_char;
             return NGX_ERROR;
         };
-        if name_data.is_null() {
-            // regex capture variables ($1...) come with ngx.re
-            return NGX_DECLINED;
-        }
+        // regex capture variables ($1...) come with ngx.re
+        let Some(name) = name else { return NGX_DECLINED };
+        // SAFETY: the lowercase buffer holds name_len bytes.
+        let lowcase = unsafe { bytes_out(lowcase_buf, name.len()) };
         match sess.stream().and_then(|s| s.variable(name, lowcase)) {
             Some(v) => {
                 *value = v.as_ptr() as *mut c_char;
@@ -64,33 +52,17 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_var_get(
             }
             None => NGX_DECLINED,
         }
-    })
-}
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_var_set(
-    r: *mut Session,
-    name_data: *const c_uchar,
-    name_len: usize,
-    lowcase_buf: *mut c_uchar,
-    value: *const c_uchar,
-    value_len: usize,
-    errbuf: *mut c_uchar,
-    errlen: *mut usize,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        // SAFETY: r as `session` wants; the name, its lowercase buffer and the value hold
-        // their lengths; the error buffer holds *errlen bytes.
-        let (sess, name, lowcase, v, mut err) = unsafe {
-            (
-                session(r),
-                bytes_in(name_data, name_len),
-                bytes_out(lowcase_buf, name_len),
-                (!value.is_null()).then(|| bytes_in(value, value_len)),
-                ErrBuf::from_raw(errbuf, errlen),
-            )
-        };
-        let Some(sess) = sess else {
+    /// A null value unsets the variable.
+    fn ngx_stream_lua_ffi_var_set(
+        r: Option<&mut Session>,
+        name: bytes[name_len],
+        lowcase_buf: *mut u8,
+        value: opt_bytes[value_len],
+        err: err_buf[errlen],
+    ) -> c_int [NGX_ERROR] {
+        let Some(sess) = r else {
             err.set(b"no request object found");
             return NGX_ERROR;
         };
@@ -98,26 +70,26 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_var_set(
             err.set(b"API disabled in the current context");
             return NGX_ERROR;
         };
-        match stream.set_variable(name, lowcase, v) {
+        // SAFETY: the lowercase buffer holds name_len bytes.
+        let lowcase = unsafe { bytes_out(lowcase_buf, name.len()) };
+        match stream.set_variable(name, lowcase, value) {
             Ok(()) => NGX_OK as c_int,
             Err(msg) => {
                 err.set(msg.as_bytes());
                 NGX_ERROR
             }
         }
-    })
+    }
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_get_ctx_ref(
-    r: *mut Session,
-    in_ssl_phase: *mut c_int,
-    ssl_ctx_ref: *mut c_int,
+pub extern "C" fn ngx_stream_lua_ffi_get_ctx_ref(
+    r: Option<&mut Session>,
+    in_ssl_phase: Option<&mut c_int>,
+    ssl_ctx_ref: Option<&mut c_int>,
 ) -> c_int {
     guard(FFI_NO_REQ_CTX, || {
-        // SAFETY: r as `session` wants; the out pointers are null or writable.
-        let (sess, in_ssl_phase, ssl_ctx_ref) = unsafe { (session(r), in_ssl_phase.as_mut(), ssl_ctx_ref.as_mut()) };
-        let Some(sess) = sess else { return FFI_NO_REQ_CTX };
+        let Some(sess) = r else { return FFI_NO_REQ_CTX };
         if sess.ctx_ref >= 0 {
             return sess.ctx_ref;
         }
@@ -131,26 +103,17 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_get_ctx_ref(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_set_ctx_ref(r: *mut Session, cref: c_int) -> c_int {
+pub extern "C" fn ngx_stream_lua_ffi_set_ctx_ref(r: Option<&mut Session>, cref: c_int) -> c_int {
     guard(FFI_NO_REQ_CTX, || {
-        // SAFETY: r as `session` wants.
-        let Some(sess) = (unsafe { session(r) }) else { return FFI_NO_REQ_CTX };
+        let Some(sess) = r else { return FFI_NO_REQ_CTX };
         sess.ctx_ref = cref;
         NGX_OK as c_int
     })
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_exit(
-    r: *mut Session,
-    status: c_int,
-    err: *mut c_uchar,
-    errlen: *mut usize,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        // SAFETY: r as `session` wants; the error buffer holds *errlen bytes.
-        let (sess, mut err) = unsafe { (session(r), ErrBuf::from_raw(err, errlen)) };
-        let Some(sess) = sess else {
+ffi_exports! {
+    fn ngx_stream_lua_ffi_exit(r: Option<&mut Session>, status: c_int, err: err_buf[errlen]) -> c_int [NGX_ERROR] {
+        let Some(sess) = r else {
             err.set(b"no request ctx found");
             return NGX_ERROR;
         };
@@ -166,13 +129,12 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_exit(
             return NGX_DONE;
         }
         NGX_OK as c_int
-    })
+    }
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_get_phase(r: *mut Session, _err: *mut *const c_char) -> c_int {
-    // SAFETY: r as `session` wants.
-    match unsafe { session(r) } {
+pub extern "C" fn ngx_stream_lua_ffi_get_phase(r: Option<&Session>, _err: *mut *const c_char) -> c_int {
+    match r {
         Some(sess) => sess.phase as c_int,
         None => FFI_BAD_CONTEXT,
     }
@@ -265,42 +227,40 @@ pub extern "C" fn ngx_stream_lua_ffi_update_time() {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_today(buf: *mut u8) {
+pub extern "C" fn ngx_stream_lua_ffi_today(buf: &mut [u8; 10]) {
     let (sec, _, gmtoff) = clock::cached();
-    // SAFETY: buf holds 10 bytes.
-    write_date(unsafe { bytes_out(buf, 10) }, sec + gmtoff * 60, false)
+    write_date(buf, sec + gmtoff * 60, false)
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_localtime(buf: *mut u8) {
+pub extern "C" fn ngx_stream_lua_ffi_localtime(buf: &mut [u8; 19]) {
     let (sec, _, gmtoff) = clock::cached();
-    // SAFETY: buf holds 19 bytes.
-    write_date(unsafe { bytes_out(buf, 19) }, sec + gmtoff * 60, true)
+    write_date(buf, sec + gmtoff * 60, true)
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_utctime(buf: *mut u8) {
-    // SAFETY: buf holds 19 bytes.
-    write_date(unsafe { bytes_out(buf, 19) }, clock::cached().0, true)
+pub extern "C" fn ngx_stream_lua_ffi_utctime(buf: &mut [u8; 19]) {
+    write_date(buf, clock::cached().0, true)
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_req_start_time(r: *mut Session) -> f64 {
-    // SAFETY: r as `session` wants.
-    let Some(stream) = (unsafe { session(r) }).and_then(|s| s.stream()) else { return 0.0 };
+pub extern "C" fn ngx_stream_lua_ffi_req_start_time(r: Option<&Session>) -> f64 {
+    let Some(stream) = r.and_then(|s| s.stream()) else { return 0.0 };
     let (sec, msec) = stream.start_time();
     to_f64(sec) + to_f64(msec) / 1000.0
 }
 
-/// The pids of this worker and its siblings, as nginx's process table in the worker knows them.
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_worker_pids(pids: *mut c_int, pids_len: *mut usize) -> c_int {
-    // SAFETY: pids has *pids_len slots; pids_len is readable and writable.
-    let (pids_len, out) = unsafe { (&mut *pids_len, std::slice::from_raw_parts_mut(pids, *pids_len)) };
-    let n = worker::worker_pids(out);
-    if n == 0 {
-        return NGX_ERROR;
+ffi_exports! {
+    /// The pids of this worker and its siblings, as nginx's process table in the worker knows
+    /// them.
+    fn ngx_stream_lua_ffi_worker_pids(pids: *mut c_int, pids_len: &mut usize) -> c_int [NGX_ERROR] {
+        // SAFETY: pids has *pids_len slots (the caller's array).
+        let out = unsafe { std::slice::from_raw_parts_mut(pids, *pids_len) };
+        let n = worker::worker_pids(out);
+        if n == 0 {
+            return NGX_ERROR;
+        }
+        *pids_len = n;
+        NGX_OK as c_int
     }
-    *pids_len = n;
-    NGX_OK as c_int
 }

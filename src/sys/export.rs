@@ -5,6 +5,7 @@
 //! macro is the one place that turns what that contract promises into safe values:
 //! - `name: bytes[len]` is the pair `*const u8, usize`: null, or `len` readable bytes valid for
 //!   the call; the body sees `&[u8]`;
+//! - `name: opt_bytes[len]` is the same pair where null means "no value" (`Option<&[u8]>`);
 //! - `name: bytes_mut[len]` is `*mut u8, usize`: null, or `len` writable bytes nothing else uses
 //!   during the call; the body sees `&mut [u8]`;
 //! - `name: out_buf[len]` is `*mut *mut u8, *mut usize`, a caller-owned buffer of `*len` bytes
@@ -46,6 +47,12 @@ macro_rules! ffi_exports {
         $crate::ffi_exports!(@param $head
             [$($raw)* $n: *const u8, $len: usize,]
             [$($conv)* $n = $crate::sys::cbuf::bytes_in($n, $len);]
+            $($($rest)*)?);
+    };
+    (@param $head:tt [$($raw:tt)*] [$($conv:tt)*] $n:ident : opt_bytes[$len:ident] $(, $($rest:tt)*)?) => {
+        $crate::ffi_exports!(@param $head
+            [$($raw)* $n: *const u8, $len: usize,]
+            [$($conv)* $n = (!$n.is_null()).then(|| $crate::sys::cbuf::bytes_in($n, $len));]
             $($($rest)*)?);
     };
     (@param $head:tt [$($raw:tt)*] [$($conv:tt)*] $n:ident : bytes_mut[$len:ident] $(, $($rest:tt)*)?) => {
