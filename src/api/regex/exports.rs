@@ -1,6 +1,5 @@
 //! The exported regex ABI (`ngx_stream_lua_ffi_*_regex`, replacement templates, script engine)
-//! with the struct layouts lua-resty-core 0.1.31 declares for stream, over PCRE2. Each export
-//! converts its raw arguments once and calls the safe code below it.
+//! with the struct layouts lua-resty-core 0.1.31 declares for stream, over PCRE2.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, c_void};
@@ -9,6 +8,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use crate::api::regex::{compile_template, Template};
+use crate::ffi_exports;
 use crate::sys::cbuf::{bytes_in, bytes_out};
 use crate::sys::ngx::*;
 use crate::sys::pcre2;
@@ -188,26 +188,25 @@ fn new_regex(pat: &[u8], pat_ptr: *const u8, flags: c_int, pcre_opts: c_int) -> 
     Ok(re)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_regex(
-    pat: *const u8,
-    pat_len: usize,
-    flags: c_int,
-    pcre_opts: c_int,
-    errstr: *mut u8,
-    errstr_size: usize,
-) -> *mut Regex {
-    guard(ptr::null_mut(), || {
-        // SAFETY: LuaJIT passes a string of pat_len bytes and an error buffer of errstr_size.
-        let (p, err) = unsafe { (bytes_in(pat, pat_len), bytes_out(errstr, errstr_size)) };
+ffi_exports! {
+    /// (The regex keeps the caller's pattern pointer as it is, as upstream's does.)
+    fn ngx_stream_lua_ffi_compile_regex(
+        pat: *const u8,
+        pat_len: usize,
+        flags: c_int,
+        pcre_opts: c_int,
+        errstr: bytes_mut[errstr_size],
+    ) -> *mut Regex [ptr::null_mut()] {
+        // SAFETY: LuaJIT passes a string of pat_len bytes.
+        let p = unsafe { bytes_in(pat, pat_len) };
         match new_regex(p, pat, flags, pcre_opts) {
             Ok(re) => Box::into_raw(re),
             Err(msg) => {
-                put_err(err, &msg);
+                put_err(errstr, &msg);
                 ptr::null_mut()
             }
         }
-    })
+    }
 }
 
 /// Runs `re` on `subject` from `start`, leaving the captures in `re.caps`.
@@ -252,45 +251,26 @@ fn exec(re: &mut Regex, flags: c_int, subject: &[u8], start: usize) -> c_int {
     rc
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_exec_regex(
-    re: *mut Regex,
-    flags: c_int,
-    s: *const u8,
-    len: usize,
-    pos: c_int,
-) -> c_int {
-    guard(pcre2::ERROR_NOMEMORY, || {
-        // SAFETY: re came from compile_regex and is alive (LuaJIT holds it), used by this
-        // call only; s has len bytes.
-        let (Some(re), subject) = (unsafe { re.as_mut() }, unsafe { bytes_in(s, len) }) else {
-            return pcre2::ERROR_NOMEMORY;
-        };
-        exec(re, flags, subject, pos.max(0) as usize)
-    })
-}
+ffi_exports! {
+    /// `re` came from compile_regex and is alive (LuaJIT holds it), used by this call only.
+    fn ngx_stream_lua_ffi_exec_regex(
+        re: Option<&mut Regex>,
+        flags: c_int,
+        s: bytes[len],
+        pos: c_int,
+    ) -> c_int [pcre2::ERROR_NOMEMORY] {
+        let Some(re) = re else { return pcre2::ERROR_NOMEMORY };
+        exec(re, flags, s, pos.max(0) as usize)
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_destroy_regex(re: *mut Regex) {
-    guard((), || {
-        if !re.is_null() {
-            // SAFETY: re came from Box::into_raw in compile_regex and LuaJIT frees it once.
-            drop(unsafe { Box::from_raw(re) });
-        }
-    })
-}
+    /// `re` is the box compile_regex made; LuaJIT frees it once.
+    fn ngx_stream_lua_ffi_destroy_regex(re: Option<Box<Regex>>) [()] {
+        drop(re)
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_compile_replace_template(
-    re: *mut Regex,
-    data: *const u8,
-    len: usize,
-) -> c_int {
-    guard(NGX_ERROR, || {
-        // SAFETY: re is a live regex; data has len bytes.
-        let (re, text) = unsafe { (&mut *re, bytes_in(data, len)) };
-        set_replace(re, text)
-    })
+    fn ngx_stream_lua_ffi_compile_replace_template(re: &mut Regex, data: bytes[len]) -> c_int [NGX_ERROR] {
+        set_replace(re, data)
+    }
 }
 
 /// Compiles `text` as `re`'s replacement template (its complex value is `re.replace`).
@@ -320,70 +300,49 @@ pub extern "C" fn ngx_stream_lua_ffi_create_script_engine() -> *mut ScriptEngine
     guard(ptr::null_mut(), || Box::into_raw(Box::new(ScriptEngine { subj: ptr::null(), caps: ptr::null(), ncaps: 0 })))
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_init_script_engine(
-    e: *mut ScriptEngine,
-    subj: *const u8,
-    compiled: *mut Regex,
-    count: c_int,
-) {
-    guard((), || {
-        // SAFETY: e came from create_script_engine; compiled is a live regex.
-        let (e, re) = unsafe { (&mut *e, &*compiled) };
+ffi_exports! {
+    /// `e` came from create_script_engine; `compiled` is a live regex.
+    fn ngx_stream_lua_ffi_init_script_engine(
+        e: &mut ScriptEngine,
+        subj: *const u8,
+        compiled: &Regex,
+        count: c_int,
+    ) [()] {
         e.subj = subj;
-        e.caps = re.caps.as_ptr();
-        e.ncaps = (count.max(0) as usize * 2).min(re.caps.len());
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_destroy_script_engine(e: *mut ScriptEngine) {
-    guard((), || {
-        if !e.is_null() {
-            // SAFETY: e came from Box::into_raw in create_script_engine.
-            drop(unsafe { Box::from_raw(e) });
-        }
-    })
-}
-
-/// The engine's captures, its subject pointer, and the template a complex value runs.
-///
-/// # Safety
-/// `e` was initialised for the match of the regex whose replace value `cv` is, and that
-/// regex is still alive and unchanged.
-unsafe fn program<'a>(e: *mut ScriptEngine, cv: *mut ComplexValue) -> Option<(*const u8, &'a [i32], &'a Template)> {
-    // SAFETY: the contract above: cv's program is the regex's template, e's captures are the
-    // regex's.
-    unsafe {
-        let e = &*e;
-        let t = ((*cv).lengths as *const Template).as_ref()?;
-        let caps = if e.caps.is_null() { &[][..] } else { std::slice::from_raw_parts(e.caps, e.ncaps) };
-        Some((e.subj, caps, t))
+        e.caps = compiled.caps.as_ptr();
+        e.ncaps = (count.max(0) as usize * 2).min(compiled.caps.len());
     }
-}
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_script_eval_len(e: *mut ScriptEngine, cv: *mut ComplexValue) -> usize {
-    // SAFETY: see program().
-    guard(0, || unsafe { program(e, cv) }.map_or(0, |(_, caps, t)| t.eval_len(caps)))
-}
+    /// `e` is the box create_script_engine made.
+    fn ngx_stream_lua_ffi_destroy_script_engine(e: Option<Box<ScriptEngine>>) [()] {
+        drop(e)
+    }
 
-/// Writes the expansion to `dst`; returns its length (lua-resty-core declares a size_t).
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_script_eval_data(
-    e: *mut ScriptEngine,
-    cv: *mut ComplexValue,
-    dst: *mut u8,
-) -> usize {
-    guard(0, || {
-        // SAFETY: see program().
-        let Some((subj, caps, t)) = (unsafe { program(e, cv) }) else { return 0 };
+    /// `e` was initialised for the match of the regex whose replace value `cv` is (so for the
+    /// next one), and that regex is still alive and unchanged.
+    fn ngx_stream_lua_ffi_script_eval_len(e: &ScriptEngine, cv: &ComplexValue) -> usize [0] {
+        program(e, cv).map_or(0, |(_, caps, t)| t.eval_len(caps))
+    }
+
+    /// Writes the expansion to `dst`; returns its length (lua-resty-core declares a size_t).
+    fn ngx_stream_lua_ffi_script_eval_data(e: &ScriptEngine, cv: &ComplexValue, dst: *mut u8) -> usize [0] {
+        let Some((subj, caps, t)) = program(e, cv) else { return 0 };
         let (len, end) = t.extent(caps);
         // SAFETY: the captures the template uses lie within the matched subject; the caller
         // sized dst by eval_len for this match.
         let (subject, dst) = unsafe { (bytes_in(subj, end), bytes_out(dst, len)) };
         t.eval_into(subject, caps, dst)
-    })
+    }
+}
+
+/// The engine's captures, its subject pointer, and the template a complex value runs (the
+/// engine was set up by init_script_engine for the regex whose replace value `cv` is).
+fn program<'a>(e: &'a ScriptEngine, cv: &'a ComplexValue) -> Option<(*const u8, &'a [i32], &'a Template)> {
+    // SAFETY: cv's program is the regex's template (set_replace), alive with the regex.
+    let t = unsafe { (cv.lengths as *const Template).as_ref() }?;
+    // SAFETY: e's captures are the regex's (init_script_engine), ncaps of them.
+    let caps = if e.caps.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(e.caps, e.ncaps) } };
+    Some((e.subj, caps, t))
 }
 
 #[no_mangle]
@@ -417,24 +376,14 @@ fn set_jit_stack_size(size: c_int) -> Result<(), &'static [u8]> {
     }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_set_jit_stack_size(
-    size: c_int,
-    errstr: *mut u8,
-    errstr_size: *mut usize,
-) -> c_int {
-    guard(NGX_ERROR, || match set_jit_stack_size(size) {
-        Ok(()) => NGX_OK as c_int,
-        Err(msg) => {
-            // SAFETY: errstr_size is null (no message wanted) or points at errstr's size.
-            if let Some(size) = unsafe { errstr_size.as_mut() } {
-                // SAFETY: errstr has *size writable bytes.
-                let dst = unsafe { bytes_out(errstr, *size) };
-                let n = msg.len().min(dst.len());
-                dst[..n].copy_from_slice(&msg[..n]);
-                *size = n;
+ffi_exports! {
+    fn ngx_stream_lua_ffi_set_jit_stack_size(size: c_int, errstr: err_buf[errstr_size]) -> c_int [NGX_ERROR] {
+        match set_jit_stack_size(size) {
+            Ok(()) => NGX_OK as c_int,
+            Err(msg) => {
+                errstr.set(msg);
+                NGX_ERROR
             }
-            NGX_ERROR
         }
-    })
+    }
 }
