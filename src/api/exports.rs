@@ -16,16 +16,6 @@ const FFI_BAD_CONTEXT: c_int = -101;
 
 static ERR_NO_SESSION: &[u8] = b"no request found\0";
 
-/// The session behind the opaque request pointer.
-///
-/// # Safety
-/// `r` is what the built-in layer's `get_request()` gave: null, or the running session, live
-/// for the whole call.
-pub(crate) unsafe fn session<'a>(r: *mut Session) -> Option<&'a mut Session> {
-    // SAFETY: the caller's contract; no other reference to it is used while the call runs.
-    unsafe { r.as_mut() }
-}
-
 ffi_exports! {
     fn ngx_stream_lua_ffi_var_get(
         r: Option<&mut Session>,

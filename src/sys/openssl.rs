@@ -133,6 +133,8 @@ unsafe extern "C" fn free_x509(p: *mut c_void) {
 
 /// A certificate chain, leaf first: the `STACK_OF(X509)` stream-lua hands to Lua as an opaque
 /// cdata (`parse_*_cert`) and takes back in `free_cert` / `set_cert`.
+/// (`#[repr(transparent)]`: `free_cert` takes it back as its parameter.)
+#[repr(transparent)]
 pub struct CertChain(NonNull<OPENSSL_STACK>);
 
 impl CertChain {
@@ -179,21 +181,12 @@ impl CertChain {
         Ok(chain)
     }
 
-    /// The opaque pointer handed to Lua; `free_raw` takes it back.
+    /// The opaque pointer handed to Lua, which gives it back to `free_cert` (as a
+    /// `CertChain` again).
     pub fn into_raw(self) -> *mut c_void {
         let p = self.0.as_ptr() as *mut c_void;
         std::mem::forget(self);
         p
-    }
-
-    /// Frees a chain that `into_raw` gave out (null is ignored).
-    ///
-    /// # Safety
-    /// `p` is null or came from `into_raw` and is not used again.
-    pub unsafe fn free_raw(p: *mut c_void) {
-        if let Some(p) = NonNull::new(p as *mut OPENSSL_STACK) {
-            drop(CertChain(p));
-        }
     }
 }
 
@@ -246,6 +239,8 @@ pub fn cert_pem_to_der(pem: &[u8]) -> Result<Vec<u8>, SslError> {
 }
 
 /// A private key, the `EVP_PKEY` stream-lua hands to Lua as an opaque cdata.
+/// (`#[repr(transparent)]`: `free_priv_key` takes it back as its parameter.)
+#[repr(transparent)]
 pub struct PrivKey(NonNull<EVP_PKEY>);
 
 /// OpenSSL's passphrase callback: copies the passphrase `u` points at (a `&[u8]`), or gives
@@ -302,21 +297,12 @@ impl PrivKey {
         Ok(der)
     }
 
-    /// The opaque pointer handed to Lua; `free_raw` takes it back.
+    /// The opaque pointer handed to Lua, which gives it back to `free_priv_key` (as a
+    /// `PrivKey` again).
     pub fn into_raw(self) -> *mut c_void {
         let p = self.0.as_ptr() as *mut c_void;
         std::mem::forget(self);
         p
-    }
-
-    /// Frees a key that `into_raw` gave out (null is ignored).
-    ///
-    /// # Safety
-    /// `p` is null or came from `into_raw` and is not used again.
-    pub unsafe fn free_raw(p: *mut c_void) {
-        if let Some(p) = NonNull::new(p as *mut EVP_PKEY) {
-            drop(PrivKey(p));
-        }
     }
 }
 

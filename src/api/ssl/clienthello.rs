@@ -6,8 +6,10 @@
 use std::ffi::{c_char, c_int};
 
 use super::conn::with_ssl;
+use crate::ffi_exports;
 use crate::runtime::session::Session;
-use crate::sys::ngx::{guard, TLSEXT_TYPE_server_name, NGX_DECLINED, NGX_ERROR, NGX_OK};
+use crate::sys::cbuf::ErrPtr;
+use crate::sys::ngx::{TLSEXT_TYPE_server_name, NGX_DECLINED, NGX_ERROR, NGX_OK};
 use crate::sys::openssl::SslError;
 
 /// The host name of a `server_name` extension body (RFC 6066: a 2-byte list length, then
@@ -35,16 +37,15 @@ pub fn sni_host_name(ext: &[u8]) -> Result<&[u8], SslError> {
 
 const TLSEXT_NAMETYPE_HOST_NAME: u8 = 0;
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_get_client_hello_server_name(
-    r: *mut Session,
-    name: *mut *const c_char,
-    namelen: *mut usize,
-    err: *mut *const c_char,
-) -> c_int {
-    // SAFETY: r as `ssl_of` wants; name, namelen and err are writable; the name lies in the
-    // ClientHello OpenSSL keeps during the callback.
-    guard(NGX_ERROR as c_int, || unsafe {
+ffi_exports! {
+    /// The name lies in the ClientHello OpenSSL keeps during the callback (so do the bytes
+    /// of the next one).
+    fn ngx_stream_lua_ffi_ssl_get_client_hello_server_name(
+        r: Option<&Session>,
+        name: &mut *const c_char,
+        namelen: &mut usize,
+        err: ErrPtr<'_>,
+    ) -> c_int [NGX_ERROR as c_int] {
         with_ssl(r, err, |ssl| {
             let Some(ext) = ssl.client_hello_ext(TLSEXT_TYPE_server_name) else { return Ok(NGX_DECLINED as c_int) };
             let n = sni_host_name(ext)?;
@@ -52,41 +53,32 @@ pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_get_client_hello_server_name(
             *namelen = n.len();
             Ok(NGX_OK as c_int)
         })
-    })
-}
+    }
 
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_get_client_hello_ext(
-    r: *mut Session,
-    ext_type: u32,
-    out: *mut *const u8,
-    outlen: *mut usize,
-    err: *mut *const c_char,
-) -> c_int {
-    // SAFETY: r as `ssl_of` wants; out, outlen and err are writable; the bytes lie in the
-    // ClientHello OpenSSL keeps during the callback.
-    guard(NGX_ERROR as c_int, || unsafe {
+    fn ngx_stream_lua_ffi_ssl_get_client_hello_ext(
+        r: Option<&Session>,
+        ext_type: u32,
+        out: &mut *const u8,
+        outlen: &mut usize,
+        err: ErrPtr<'_>,
+    ) -> c_int [NGX_ERROR as c_int] {
         with_ssl(r, err, |ssl| {
             let Some(ext) = ssl.client_hello_ext(ext_type) else { return Ok(NGX_DECLINED as c_int) };
             *out = ext.as_ptr();
             *outlen = ext.len();
             Ok(NGX_OK as c_int)
         })
-    })
-}
+    }
 
-/// `protocols` is a set of nginx's `NGX_SSL_*` bits.
-#[no_mangle]
-pub unsafe extern "C" fn ngx_stream_lua_ffi_ssl_set_protocols(
-    r: *mut Session,
-    protocols: c_int,
-    err: *mut *const c_char,
-) -> c_int {
-    // SAFETY: r as `ssl_of` wants; err is writable.
-    guard(NGX_ERROR as c_int, || unsafe {
+    /// `protocols` is a set of nginx's `NGX_SSL_*` bits.
+    fn ngx_stream_lua_ffi_ssl_set_protocols(
+        r: Option<&Session>,
+        protocols: c_int,
+        err: ErrPtr<'_>,
+    ) -> c_int [NGX_ERROR as c_int] {
         with_ssl(r, err, |ssl| {
             ssl.set_protocols(protocols as u32);
             Ok(NGX_OK as c_int)
         })
-    })
+    }
 }
