@@ -198,12 +198,11 @@ impl HostSession {
     /// Its connection's log (null when there is no session).
     pub fn log(self) -> *mut ngx_log_t {
         let c = self.connection();
-        // SAFETY: a live session's connection lives as long as it.
         if c.is_null() {
-            ptr::null_mut()
-        } else {
-            unsafe { (*c).log }
+            return ptr::null_mut();
         }
+        // SAFETY: a live session's connection lives as long as it.
+        unsafe { (*c).log }
     }
 }
 
