@@ -3,6 +3,7 @@
 //! registered a callback with `ngx.on_abort`, starts that callback as a light thread.
 
 use crate::lua_calls;
+use crate::ngx_callbacks;
 use crate::runtime::downstream::ignore_event;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;

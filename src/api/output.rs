@@ -4,6 +4,7 @@
 use std::ffi::c_int;
 
 use crate::lua_calls;
+use crate::ngx_callbacks;
 use crate::runtime::downstream::{ignore_event, write};
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;

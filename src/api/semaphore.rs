@@ -8,6 +8,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::rc::{Rc, Weak};
 
 use crate::ffi_exports;
+use crate::ngx_callbacks;
 use crate::runtime::scheduler::wake_thread;
 use crate::runtime::session::{Phase, Session};
 use crate::runtime::thread::{thread_live, with_thread, Thread, ThreadKey};

@@ -11,6 +11,7 @@ use std::ffi::c_int;
 use std::mem::ManuallyDrop;
 
 use crate::lua_calls;
+use crate::ngx_callbacks;
 use crate::runtime::detached::{run_detached, Detached};
 use crate::runtime::handle::SessionRef;
 use crate::runtime::scheduler::Outcome;

@@ -6,6 +6,7 @@
 use std::ffi::{c_int, c_void};
 
 use crate::conf::SrvConf;
+use crate::ngx_callbacks;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::Outcome;
 use crate::runtime::session::Phase;

@@ -2,6 +2,7 @@
 //! recycled per session, the stream filter chain, and the end of a Lua-driven session
 //! (`finalize`, which lets buffered output drain first).
 
+use crate::ngx_callbacks;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::Session;
 use crate::sys::stream::StreamSession;

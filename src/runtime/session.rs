@@ -4,6 +4,7 @@
 use std::ffi::c_int;
 use std::ptr;
 
+use crate::ngx_callbacks;
 use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
 use crate::sys::downstream::ChainList;
 use crate::sys::registry::{Key, Slots};

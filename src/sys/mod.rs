@@ -56,4 +56,3 @@ pub use self::event::Timer;
 pub use self::lua::*;
 pub use self::ngx::*;
 pub use self::state::OwnedState;
-pub use crate::ngx_callbacks;

@@ -4,6 +4,7 @@
 use std::ffi::c_void;
 
 pub use crate::conf::shdict::{dicts, Dict};
+use crate::ngx_callbacks;
 pub use crate::sys::shdict::{now_ms, Found, Locked, Store, T_BOOLEAN, T_LIST, T_NIL, T_NUMBER, T_STRING};
 use crate::sys::*;
 

@@ -17,6 +17,7 @@ use crate::api::socket::recv::{
 };
 use crate::conf::SocketConf;
 use crate::lua_calls;
+use crate::ngx_callbacks;
 use crate::runtime::downstream::ignore_event;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;

@@ -15,6 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::c_void;
 use std::rc::Rc;
 
+use crate::ngx_callbacks;
 use crate::sys::conn_connect::PeerConn;
 use crate::sys::*;
 

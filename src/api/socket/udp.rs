@@ -17,6 +17,7 @@ use crate::api::socket::out::send_data;
 use crate::api::socket::{parse_addr, socket_conf, socket_table, PeerAddr};
 use crate::conf::SocketConf;
 use crate::lua_calls;
+use crate::ngx_callbacks;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session, SessionKey};

@@ -32,6 +32,7 @@ use crate::api::socket::recv::{
 use crate::api::socket::{parse_addr, sockaddr_bytes, socket_conf, socket_table, PeerAddr};
 use crate::conf::SocketConf;
 use crate::lua_calls;
+use crate::ngx_callbacks;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::Phase;

@@ -9,6 +9,7 @@ use std::ptr::NonNull;
 use super::{cancel_wait, in_session, on_read_event, on_write_event, with_socket, with_this, Stage, TcpSocket};
 use crate::api::socket::recv::or_default;
 use crate::lua_calls;
+use crate::ngx_callbacks;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::Phase;
 use crate::sys::conn_connect::PeerConn;
