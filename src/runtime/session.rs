@@ -62,6 +62,9 @@ impl Phase {
 pub type Cleanup = (fn(Key, &Session), Key);
 
 pub struct Session {
+    /// Unique in the worker: what a request socket object names its session by (a key's
+    /// slot is reused by later sessions; an id never is).
+    pub id: u64,
     /// Its name in the worker's session table (how its threads reach it).
     pub key: SessionKey,
     /// The nginx session it is attached to (none for a session-less context).
@@ -149,6 +152,10 @@ pub fn set_ctx_index(i: usize) {
 pub fn ctx_index() -> usize {
     CTX_INDEX.load(std::sync::atomic::Ordering::Relaxed)
 }
+
+/// The next session id (an atomic, not a thread-local: a worker has one thread, and a static
+/// costs no TLS look-up in a loaded module).
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 thread_local! {
     /// The worker's sessions, by key: a thread names its session by key, and finds nothing
@@ -280,6 +287,7 @@ impl Session {
         own_vm: Option<crate::runtime::vm::VmRef>,
     ) -> Box<Session> {
         let mut sess = Box::new(Session {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             key: Key::NONE,
             s,
             l,

@@ -66,10 +66,12 @@ fn req_sock(s: &mut Session) -> Option<&mut ReqSocket> {
 }
 
 const UDATA_METATABLE: &CStr = c"ngx_lua_req_socket_udata_mt";
-/// Where a request socket object keeps its session's key, in two halves (each exact as a
-/// Lua number): the low and the high 32 bits.
-const OWNER_KEY_LOW: i64 = 3;
-const OWNER_KEY_HIGH: i64 = 4;
+/// Where a request socket object keeps its session's id (what every method compares, one
+/// read), and its session's key in two halves (each exact as a Lua number: the low and the
+/// high 32 bits), for telling an ended session from another live one.
+const OWNER_ID: i64 = 3;
+const OWNER_KEY_LOW: i64 = 4;
+const OWNER_KEY_HIGH: i64 = 5;
 
 fn sock_gc_impl(_c: &mut Call) -> LuaResult {
     cycle_debug("stream lua finalize socket");
@@ -159,7 +161,7 @@ fn req_socket_impl(c: &mut Call) -> LuaResult {
     conn.clear_timer(Dir::Read);
     conn.clear_timer(Dir::Write);
     c.set_top(0);
-    c.new_table(4, 0);
+    c.new_table(5, 0);
     set_owner(c, sess);
     // a marker whose collection is logged, as upstream finalizes the object then
     c.push_marker(UDATA_METATABLE);
@@ -170,9 +172,11 @@ fn req_socket_impl(c: &mut Call) -> LuaResult {
 
 /// Marks the new socket object at stack index 1 as the session's (TCP and UDP).
 pub fn set_owner(c: &mut Call, sess: SessionRef) {
-    let (p, key) = sess.with(|s| (s as *mut Session as *mut c_void, s.key.raw()));
+    let (p, id, key) = sess.with(|s| (s as *mut Session as *mut c_void, s.id, s.key.raw()));
     c.push_light(p);
     c.raw_seti(1, 1);
+    c.push_int(id as i64);
+    c.raw_seti(1, OWNER_ID as usize);
     c.push_int(i64::from(key as u32));
     c.raw_seti(1, OWNER_KEY_LOW as usize);
     c.push_int((key >> 32) as i64);
@@ -180,22 +184,25 @@ pub fn set_owner(c: &mut Call, sess: SessionRef) {
 }
 
 /// The running session, when `self` (argument 1) is its request socket object (TCP or UDP:
-/// both keep their session's key). None when that session ended: its socket is closed; the
-/// socket of another live session is a `bad request`.
+/// both keep their session's id and key). None when that session ended: its socket is
+/// closed; the socket of another live session is a `bad request`.
 pub(crate) fn owner_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<Option<SessionRef<'c>>, LuaError> {
-    let (Some(low), Some(high)) = (c.raw_geti_number(1, OWNER_KEY_LOW), c.raw_geti_number(1, OWNER_KEY_HIGH)) else {
+    let Some(owner) = c.raw_geti_number(1, OWNER_ID) else {
         return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
     };
-    let owner = Key::from_raw(((high as u64) << 32) | low as u64);
+    let owner = owner as u64;
     let sess = SessionRef::current(c)?;
-    if owner != sess.with(|s| s.key) {
-        // (a key names nothing once its session went, even when the slot is reused)
-        if LiveSession::by_key(owner).is_none() {
-            return Ok(None);
-        }
-        return err("bad request");
+    if owner == sess.with(|s| s.id) {
+        return Ok(Some(sess));
     }
-    Ok(Some(sess))
+    // another session's: is that one still running? (its key names nothing once it went,
+    // and a later session in its slot has another id)
+    let low = c.raw_geti_number(1, OWNER_KEY_LOW).unwrap_or(0.0) as u64;
+    let high = c.raw_geti_number(1, OWNER_KEY_HIGH).unwrap_or(0.0) as u64;
+    match LiveSession::by_key(Key::from_raw((high << 32) | low)) {
+        Some(other) if other.with(|s| s.id) == owner => err("bad request"),
+        _ => Ok(None),
+    }
 }
 
 /// `owner_session` for the TCP request socket: `bad request` when the session has none.

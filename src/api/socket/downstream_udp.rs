@@ -77,7 +77,7 @@ fn gc_impl(c: &mut Call) -> LuaResult {
 /// The socket object for a UDP session (the caller has checked phase and duplicates).
 pub fn new_object(c: &mut Call, sess: SessionRef) -> c_int {
     c.set_top(0);
-    c.new_table(4, 0);
+    c.new_table(5, 0);
     set_owner(c, sess);
     let (key, cleanup) = sess.with(|s| (s.key, s.add_cleanup(session_ended, Key::NONE)));
     let f = Box::new(Finalizer { sess: key, cleanup: Some(cleanup) });
