@@ -7,8 +7,9 @@ use std::ptr;
 use crate::ngx_callbacks;
 use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
 use crate::sys::downstream::ChainList;
-use crate::sys::registry::{Key, Slots};
+use crate::sys::registry::{Key, Slots, WorkerSlots};
 use crate::sys::stream::{HostSession, StreamInfo, StreamSession};
+use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
 
 /// A coroutine operation Lua asked the scheduler for (it yields to do it).
@@ -157,11 +158,9 @@ pub fn ctx_index() -> usize {
 /// costs no TLS look-up in a loaded module).
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-thread_local! {
-    /// The worker's sessions, by key: a thread names its session by key, and finds nothing
-    /// once the session went.
-    static SESSIONS: std::cell::RefCell<Slots<Session>> = Default::default();
-}
+/// The worker's sessions, by key: a thread names its session by key, and finds nothing once
+/// the session went.
+static SESSIONS: WorkerSlots<Session> = WorkerLocal::new(std::cell::RefCell::new(Slots::new()));
 
 /// The name of a live session in the worker's session table.
 pub type SessionKey = Key;

@@ -13,7 +13,8 @@ use crate::runtime::live::LiveSession;
 use crate::runtime::session::SessionKey;
 use crate::sys::co_state::CoState;
 use crate::sys::key_timer::KeyTimer;
-use crate::sys::registry::{self, Key, Slots};
+use crate::sys::registry::{self, Key, Slots, WorkerSlots};
+use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
 
 /// Cancels a wait set with `Thread::wait_with`.
@@ -22,10 +23,8 @@ pub type OnCancel = Box<dyn FnOnce(&mut Thread)>;
 /// The name of a live thread in the worker's thread table.
 pub type ThreadKey = Key;
 
-thread_local! {
-    /// The worker's threads whose coroutines are anchored (see `ThreadKey`).
-    static THREADS: RefCell<Slots<Thread>> = RefCell::default();
-}
+/// The worker's threads whose coroutines are anchored (see `ThreadKey`).
+static THREADS: WorkerSlots<Thread> = WorkerLocal::new(RefCell::new(Slots::new()));
 
 /// Runs `f` with the thread named `key`; `None` when it has ended or its session went.
 /// No `&mut Session` may be held while `f` runs (callers are event handlers).

@@ -47,6 +47,7 @@ pub mod udata;
 pub mod udp;
 pub mod upstream;
 pub mod worker;
+pub mod worker_local;
 
 pub use self::call::{Call, LuaObject};
 pub use self::conn::{worker_exiting, Conn, Dir, Io};

@@ -5,7 +5,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
-use std::thread::LocalKey;
+
+use super::worker_local::WorkerLocal;
 
 /// The name of an object in a `Slots` table. It packs into a `u64` (`raw`), which is how
 /// session ids travel through the C ABI and Lua.
@@ -57,11 +58,18 @@ pub struct Slots<T> {
 
 impl<T> Default for Slots<T> {
     fn default() -> Self {
-        Slots { slots: Vec::new(), free: Vec::new() }
+        Slots::new()
     }
 }
 
+/// A worker's table, as the runtime and the cosockets declare theirs.
+pub type WorkerSlots<T> = WorkerLocal<RefCell<Slots<T>>>;
+
 impl<T> Slots<T> {
+    pub const fn new() -> Slots<T> {
+        Slots { slots: Vec::new(), free: Vec::new() }
+    }
+
     /// Adds an object and returns its key.
     ///
     /// # Safety
@@ -108,11 +116,7 @@ impl<T> Slots<T> {
 /// Runs `f` with the object of `key` in the worker's table `table`; `None` when the object
 /// is gone (or already lent by an outer `with`). The table is not borrowed while `f` runs,
 /// so `f` may insert and remove objects.
-pub fn with<T: 'static, R>(
-    table: &'static LocalKey<RefCell<Slots<T>>>,
-    key: Key,
-    f: impl FnOnce(&mut T) -> R,
-) -> Option<R> {
+pub fn with<T: 'static, R>(table: &'static WorkerSlots<T>, key: Key, f: impl FnOnce(&mut T) -> R) -> Option<R> {
     let ptr = table.with(|t| {
         let t = t.borrow();
         let slot = t.slots.get(key.idx as usize).filter(|s| s.gen == key.gen)?;
@@ -120,7 +124,7 @@ pub fn with<T: 'static, R>(
         (!slot.lent.replace(true)).then_some(ptr)
     })?;
     /// Gives the slot back when `f` returns or unwinds.
-    struct Lend<T: 'static>(&'static LocalKey<RefCell<Slots<T>>>, Key);
+    struct Lend<T: 'static>(&'static WorkerSlots<T>, Key);
     impl<T: 'static> Drop for Lend<T> {
         fn drop(&mut self) {
             self.0.with(|t| {
@@ -140,9 +144,7 @@ pub fn with<T: 'static, R>(
 mod tests {
     use super::*;
 
-    thread_local! {
-        static T: RefCell<Slots<u32>> = RefCell::default();
-    }
+    static T: WorkerSlots<u32> = WorkerLocal::new(RefCell::new(Slots::new()));
 
     #[test]
     fn stale_keys_find_nothing() {

@@ -22,9 +22,10 @@ use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session, SessionKey};
 use crate::runtime::waiter::{Parked, Waiter};
-use crate::sys::registry::{self, Key, Slots};
+use crate::sys::registry::{self, Key, Slots, WorkerSlots};
 use crate::sys::resolver::{resolve, Answer, Query, Resolver, Started};
 use crate::sys::udp::{copy_log, log_of, Recv, UdpConn};
+use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
 
 const METATABLE: &CStr = c"ngx_lua_udp_socket_mt";
@@ -42,11 +43,9 @@ unsafe impl LuaObject for UdpSock {
     const SLOT: c_int = CTX_INDEX;
 }
 
-thread_local! {
-    /// The worker's UDP sockets, by key: what their read events, resolver queries, session
-    /// cleanups and thread cancels name them by (a socket that went is not found).
-    static SOCKETS: RefCell<Slots<UdpSock>> = RefCell::default();
-}
+/// The worker's UDP sockets, by key: what their read events, resolver queries, session
+/// cleanups and thread cancels name them by (a socket that went is not found).
+static SOCKETS: WorkerSlots<UdpSock> = WorkerLocal::new(RefCell::new(Slots::new()));
 
 /// Runs `f` on the socket named `key`, if it still exists (and is not borrowed already).
 fn with_udp<R>(key: Key, f: impl FnOnce(&mut UdpSock) -> R) -> Option<R> {

@@ -42,8 +42,9 @@ use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::conn_connect::{connect_peer, Connecting, PeerConn};
 use crate::sys::conn_ref::ConnRef;
 use crate::sys::key_timer::KeyTimer;
-use crate::sys::registry::{self, Key, Slots};
+use crate::sys::registry::{self, Key, Slots, WorkerSlots};
 use crate::sys::resolver::{Query, Resolver};
+use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
 
 const METATABLE: &CStr = c"ngx_lua_tcp_socket_mt";
@@ -70,11 +71,9 @@ pub(crate) enum Stage {
     Handshake,
 }
 
-thread_local! {
-    /// The worker's sockets, by key: what their events, cancels, cleanups and queue wakers
-    /// name them by, so a socket that went is simply not found.
-    static SOCKETS: RefCell<Slots<TcpSocket>> = RefCell::default();
-}
+/// The worker's sockets, by key: what their events, cancels, cleanups and queue wakers name
+/// them by, so a socket that went is simply not found.
+static SOCKETS: WorkerSlots<TcpSocket> = WorkerLocal::new(RefCell::new(Slots::new()));
 
 /// A socket's name in the worker's socket table.
 pub(crate) type SockKey = Key;
