@@ -39,7 +39,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # below the ephemeral range (32768+), and none of the seven ports in use
 while :; do
     base=$((20000 + RANDOM % 12000))
-    ss -Htuan | awk '{ print $5 }' | grep -qE ":($base|$((base + 1))|$((base + 2))|$((base + 3))|$((base + 4))|$((base + 5))|$((base + 6)))\$" || break
+    ss -Htuan | awk '{ print $5 }' | grep -E ":($base|$((base + 1))|$((base + 2))|$((base + 3))|$((base + 4))|$((base + 5))|$((base + 6)))\$" >/dev/null || break
 done
 prefix=$PWD/target/abuse
 rm -rf "$prefix"; mkdir -p "$prefix/conf" "$prefix/logs"

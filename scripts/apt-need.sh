@@ -4,7 +4,7 @@
 set -euo pipefail
 need=()
 for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || need+=("$p")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing ${need[*]}"

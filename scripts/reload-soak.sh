@@ -33,7 +33,7 @@ LG=$PWD/scripts/bench/loadgen/target/release/loadgen
 # below the ephemeral range (32768+), and none of the four ports in use
 while :; do
     port=$((20000 + RANDOM % 12000))
-    ss -Htuan | awk '{ print $5 }' | grep -qE ":($port|$((port + 1))|$((port + 2))|$((port + 3)))\$" || break
+    ss -Htuan | awk '{ print $5 }' | grep -E ":($port|$((port + 1))|$((port + 2))|$((port + 3)))\$" >/dev/null || break
 done
 prefix=$PWD/target/reload-soak
 rm -rf "$prefix"; mkdir -p "$prefix/conf" "$prefix/logs"

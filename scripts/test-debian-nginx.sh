@@ -20,7 +20,7 @@ ROOT=$PWD
 pkgs=(nginx nginx-dev libnginx-mod-stream libclang-dev gcc)
 need=()
 for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
     echo "test-debian-nginx: installing ${need[*]}"

@@ -27,7 +27,7 @@ prefix=$PWD/target/bench-insns
 port=${INSNS_PORT:-}
 if [ -z "$port" ]; then
     port=$((20000 + $$ % 20000))
-    while ss -ltn "sport = :$port" | grep -q LISTEN; do port=$((port + 1)); done
+    while ss -ltn "sport = :$port" | grep LISTEN >/dev/null; do port=$((port + 1)); done
 fi
 PATH_A=${LUA_PATH_A-${LUA_PATH_FIRST:-}}
 PATH_B=${LUA_PATH_B-${LUA_PATH_FIRST:-}}
@@ -61,7 +61,7 @@ CONF
     local vg=$!
     local i
     for i in $(seq 300); do
-        ss -ltn "sport = :$port" | grep -q LISTEN && break
+        ss -ltn "sport = :$port" | grep LISTEN >/dev/null && break
         sleep 0.1
     done
     timeout 300 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat <&3" >"$prefix/logs/out"

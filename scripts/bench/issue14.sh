@@ -77,7 +77,7 @@ if [ -z "$P" ]; then
     done
 fi
 "${lg_cmd[@]}" echo-server "127.0.0.1:$((P + 15))" & backend=$!
-for _ in $(seq 100); do ss -ltn | grep -q ":$((P + 15)) " && break; sleep 0.05; done
+for _ in $(seq 100); do ss -ltn | grep ":$((P + 15)) " >/dev/null && break; sleep 0.05; done
 kill -0 "$backend" 2>/dev/null || { echo "issue14.sh: the echo backend did not start" >&2; exit 1; }
 
 loop_server() { # port what n
@@ -219,7 +219,7 @@ start() {
     "${nginx_cmd[@]}" -p "$prefix" || { cat "$prefix/logs/error.log" >&2; exit 1; }
     for i in $(seq 100); do [ -s "$prefix/logs/nginx.pid" ] && break; sleep 0.05; done
     pid=$(cat "$prefix/logs/nginx.pid")
-    for i in $(seq 100); do ss -ltn | grep -q ":$((P + 14)) " && break; sleep 0.05; done
+    for i in $(seq 100); do ss -ltn | grep ":$((P + 14)) " >/dev/null && break; sleep 0.05; done
 }
 stop() {
     kill -TERM "$pid" 2>/dev/null || true

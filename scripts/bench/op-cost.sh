@@ -54,7 +54,7 @@ if [ -z "$P" ]; then
     done
 fi
 "$LG" echo-server "127.0.0.1:$((P + 11))" & backend=$!
-for _ in $(seq 100); do ss -ltn | grep -q ":$((P + 11)) " && break; sleep 0.05; done
+for _ in $(seq 100); do ss -ltn | grep ":$((P + 11)) " >/dev/null && break; sleep 0.05; done
 kill -0 "$backend" 2>/dev/null || { echo "op-cost.sh: the echo backend did not start" >&2; exit 1; }
 
 conf() { # side so lua_path
@@ -169,7 +169,7 @@ count() {
         "$NGINX" -p "$prefix" 2>"$prefix/vg.log" &
     vg=$!
     for i in $(seq 300); do
-        ss -ltn | grep -q ":$((P + 6)) " && break
+        ss -ltn | grep ":$((P + 6)) " >/dev/null && break
         sleep 0.1
     done
     drive "$name" 20
