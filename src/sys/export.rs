@@ -1,5 +1,6 @@
 //! `ffi_exports!`: declares the exported C ABI (`ngx_stream_lua_ffi_*`, the functions
-//! lua-resty-core's `ffi.cdef`s name) over safe bodies.
+//! lua-resty-core's `ffi.cdef`s name) over safe bodies; `ngx_callbacks!` (below) does the same
+//! for the callbacks nginx and OpenSSL call, through `CallbackArg`.
 //!
 //! The declarations in lua-resty-core are the contract each export is written against; this
 //! macro is the one place that turns what that contract promises into safe values:
@@ -17,7 +18,8 @@
 //! - any other parameter keeps the type it is declared with. Those are types whose validity the
 //!   C caller promises by its own declaration: numbers, references (`&T`, `&mut T`, `&mut [u8;
 //!   N]`: a non-null pointer to that many valid bytes or that object), `Option<&T>` (a pointer
-//!   that may be null) and `#[repr(transparent)]` wrappers of those ([`ErrPtr`]).
+//!   that may be null), `Option<Box<T>>` (an object a `Box` gave out, handed back to be
+//!   freed) and `#[repr(transparent)]` wrappers of those ([`ErrPtr`]).
 //!
 //! The body runs under the panic boundary ([`guard`]) and may not do anything unsafe without
 //! its own `unsafe` block (`unsafe_op_in_unsafe_fn` is denied in it), so an export reads as
