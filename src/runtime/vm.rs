@@ -234,13 +234,6 @@ impl Vm {
         c.set_registry(CTX_TABLES);
         c.new_table(0, 0);
         c.set_registry(COROUTINES);
-        let anchors = c.new_table(0, 0);
-        let meta = c.new_table(0, 1);
-        c.set_field_str(meta, c"__mode", b"k");
-        c.set_metatable(anchors);
-        c.push_light(crate::sys::yield_anchors_key());
-        c.insert(anchors);
-        c.raw_set(LUA_REGISTRYINDEX);
 
         (setup.install)(l)?;
         run_builtin_lua(c, setup.api, &defaults)?;

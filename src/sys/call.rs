@@ -426,15 +426,6 @@ impl<'l> Call<'l> {
         msg
     }
 
-    /// Pops a table and makes it the metatable of the value at `i`.
-    pub fn set_metatable(&mut self, i: c_int) {
-        let i = self.absolute(i);
-        self.check_index(i);
-        self.check_table(-1);
-        // SAFETY: i is a valid index and a table is on top.
-        unsafe { raw::lua_setmetatable(self.l, i) };
-    }
-
     /// A new table, left on the top; returns its (absolute) index.
     pub fn new_table(&mut self, narr: c_int, nrec: c_int) -> c_int {
         self.reserve(1);

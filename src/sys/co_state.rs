@@ -6,7 +6,7 @@
 use std::ffi::{c_int, CStr};
 use std::ptr::NonNull;
 
-use super::lua::{push_bytes, raw, release_args, to_bytes};
+use super::lua::{push_bytes, raw, to_bytes};
 use mlua::ffi::lua_State;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,11 +36,8 @@ impl CoState {
     /// results of the yield it waits in); returns LuaJIT's status (0, LUA_YIELD, an error).
     pub fn resume(self, nargs: c_int) -> c_int {
         // SAFETY: the coroutine is suspended or not started (from_raw's contract) with nargs
-        // values on top; what its last yield anchored is let go first.
-        unsafe {
-            release_args(self.as_ptr());
-            raw::lua_resume_(self.as_ptr(), nargs)
-        }
+        // values on top (below them, what a yielding C function left: not returned).
+        unsafe { raw::lua_resume_(self.as_ptr(), nargs) }
     }
 
     pub fn top(self) -> c_int {

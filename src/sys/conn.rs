@@ -61,20 +61,28 @@ impl Conn {
         unsafe { Log::from_raw(self.0.as_ref().log) }
     }
 
-    /// Receives into `buf` through the connection's recv handler.
-    pub fn recv(self, buf: &mut [u8]) -> Io {
+    /// Receives up to `n` bytes appended to `buf`, into its spare capacity: a buffer's room
+    /// is not zero-filled first (a new connection's first read would clear a whole chunk).
+    pub fn recv_append(self, buf: &mut Vec<u8>, n: usize) -> Io {
+        buf.reserve(n);
         let c = self.as_ptr();
-        // SAFETY: the connection is live; recv writes at most buf.len() bytes into buf.
-        let n = unsafe {
+        let len = buf.len();
+        // SAFETY: the connection is live; recv writes at most n bytes into the spare capacity
+        // after len (reserved above), and reports how many it wrote.
+        let got = unsafe {
             match (*c).recv {
-                Some(recv) => recv(c, buf.as_mut_ptr(), buf.len()),
+                Some(recv) => recv(c, buf.as_mut_ptr().add(len), n),
                 None => NGX_ERROR as isize,
             }
         };
-        match n {
-            n if n > 0 => Io::Done(n as usize),
+        match got {
+            got if got > 0 => {
+                // SAFETY: recv initialised got <= n bytes after len.
+                unsafe { buf.set_len(len + got as usize) };
+                Io::Done(got as usize)
+            }
             0 => Io::Eof,
-            n if n == NGX_AGAIN as isize => Io::Again,
+            got if got == NGX_AGAIN as isize => Io::Again,
             _ => Io::Err(last_errno()),
         }
     }

@@ -4,7 +4,7 @@
 //! from Lua never raises while a value with a destructor is alive: it returns `Err`, and the
 //! wrapper raises after everything is dropped, outside `catch_unwind`.
 
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::call::Call;
@@ -74,10 +74,17 @@ unsafe fn boundary(l: *mut lua_State, f: impl FnOnce(*mut lua_State) -> LuaResul
         Ok(Ok(n)) => return n,
         // SAFETY: nothing with a destructor is alive here if the yield raises.
         Ok(Err(LuaError::Yield(n))) => {
+            // The function's arguments are yielded too, below its n values: LuaJIT does not
+            // mark them while the call waits when it was a tail call (`return sock:receive()`),
+            // so a socket only the waiting thread refers to would be collected, closing its
+            // connection. Left on the suspended coroutine's stack they stay marked, and cost
+            // nothing: a resume returns only the values pushed for it (the top `nargs`), and
+            // the call's frame goes with its return. The scheduler reads a yield's values as
+            // the top n too.
             // SAFETY: l is the running coroutine with n values to yield on top.
             unsafe {
-                anchor_args(l, n);
-                return raw::lua_yield(l, n);
+                debug_assert!(n <= raw::lua_gettop(l));
+                return raw::lua_yield(l, raw::lua_gettop(l));
             }
         }
         Ok(Err(LuaError::Msg(m))) => (m, None),
@@ -108,84 +115,6 @@ unsafe fn boundary(l: *mut lua_State, f: impl FnOnce(*mut lua_State) -> LuaResul
 /// The registry key of the table anchoring every coroutine a session runs (light threads,
 /// user coroutines, timers), so the GC keeps them while nginx events will resume them.
 pub const COROUTINES: &CStr = c"ngx_lua_coroutines";
-
-/// The registry key of the weak-keyed table: a suspended coroutine -> the arguments of the C
-/// function it yielded from (made by each new VM). A light userdata, the address of a static of
-/// ours: every yield and resume looks it up, and a string key is hashed and interned each time.
-pub fn yield_anchors_key() -> *mut c_void {
-    static KEY: u8 = 0;
-    &KEY as *const u8 as *mut c_void
-}
-
-/// Pushes the VM's yield-anchor table (or nil, before the VM made it); whether it is a table.
-///
-/// # Safety
-/// `l` is a state of the VM with room for one value.
-unsafe fn push_yield_anchors(l: *mut lua_State) -> bool {
-    // SAFETY: the caller's contract; the registry is a table.
-    unsafe {
-        raw::lua_pushlightuserdata(l, yield_anchors_key());
-        raw::lua_rawget(l, LUA_REGISTRYINDEX) == raw::LUA_TTABLE
-    }
-}
-
-/// Keeps the arguments of a yielding C function alive until its coroutine is resumed: LuaJIT
-/// does not mark them while the call waits when it was a tail call (`return sock:receive()`),
-/// so a socket only the waiting thread refers to would be collected, closing its connection.
-/// Only collectable values need it (not `ngx.sleep`'s number); a lone one (a socket's `self`)
-/// is kept as it is, without a table per yield.
-unsafe fn anchor_args(l: *mut lua_State, nresults: c_int) {
-    // SAFETY: l is the running coroutine; the stack is restored before returning.
-    unsafe {
-        let nargs = raw::lua_gettop(l) - nresults;
-        let collectable =
-            |i: c_int| !matches!(raw::lua_type(l, i), LUA_TNIL | LUA_TBOOLEAN | LUA_TNUMBER | LUA_TLIGHTUSERDATA);
-        let mut held = (1..=nargs).filter(|&i| collectable(i));
-        let Some(first) = held.next() else { return };
-        let lone = held.next().is_none();
-        if !push_yield_anchors(l) {
-            raw::lua_settop(l, -2);
-            return;
-        }
-        raw::lua_pushthread(l);
-        if lone {
-            raw::lua_pushvalue(l, first);
-        } else {
-            raw::lua_createtable(l, nargs, 0);
-            for i in 1..=nargs {
-                raw::lua_pushvalue(l, i);
-                raw::lua_rawseti(l, -2, i as _);
-            }
-        }
-        raw::lua_rawset(l, -3);
-        raw::lua_settop(l, -2);
-    }
-}
-
-/// Lets go of what `anchor_args` kept for the suspended coroutine `co` (about to resume).
-/// Most resumes find nothing kept: the entry is only cleared when there is one (setting a
-/// missing key to nil would add a dead key to the table). A coroutine that never yielded
-/// (the first resume of every thread) has nothing kept: no look-up at all.
-pub unsafe fn release_args(co: *mut lua_State) {
-    // SAFETY: co is a live coroutine of the VM (lua_status only reads its state).
-    if unsafe { raw::lua_status(co) } != LUA_YIELD {
-        return;
-    }
-    // SAFETY: co is a suspended coroutine; the stack is restored before returning.
-    unsafe {
-        let top = raw::lua_gettop(co);
-        if push_yield_anchors(co) {
-            raw::lua_pushthread(co);
-            if raw::lua_rawget(co, -2) != LUA_TNIL {
-                raw::lua_settop(co, -2);
-                raw::lua_pushthread(co);
-                raw::lua_pushnil(co);
-                raw::lua_rawset(co, -3);
-            }
-        }
-        raw::lua_settop(co, top);
-    }
-}
 
 /// LuaJIT's x64 interpreter reads a C function's result count from the whole `rax`, while the
 /// C ABI leaves the upper half of an `int` return undefined (C compilers zero it, Rust code may

@@ -10,7 +10,7 @@
 use std::ffi::{c_int, c_void, CStr};
 
 use crate::api::socket::errno_text;
-use crate::api::socket::out::send_data;
+use crate::api::socket::out::send_data_into;
 use crate::api::socket::recv::{
     or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_value, until_args,
     until_iterator_args, Pattern, Read, RecvBuf,
@@ -535,13 +535,15 @@ fn send_impl(c: &mut Call) -> LuaResult {
         if rs.writer.is_waiting() || conn.buffered() {
             return Err(b"socket busy writing");
         }
-        Ok(rs.send_timeout)
+        // the buffer of the last send (all sent, or none would start) is filled anew
+        Ok((rs.send_timeout, std::mem::take(&mut rs.out)))
     });
-    let timeout = match ready {
-        Ok(timeout) => timeout,
+    let (timeout, mut data) = match ready {
+        Ok(ready) => ready,
         Err(msg) => return c.fail(msg),
     };
-    let data = send_data(c, 2)?;
+    data.clear();
+    send_data_into(c, 2, &mut data)?;
     if data.is_empty() {
         c.push_int(0);
         return Ok(1);
@@ -583,6 +585,9 @@ fn send_impl(c: &mut Call) -> LuaResult {
     }
 }
 
+/// The most memory a request socket keeps between sends for the next one to reuse.
+const KEPT_OUT: usize = 64 * 1024;
+
 /// How far a request socket send got.
 enum Sent {
     All,
@@ -612,6 +617,9 @@ impl ReqSocket {
             }
         }
         self.out.clear();
+        if self.out.capacity() > KEPT_OUT {
+            self.out = Vec::new();
+        }
         self.out_pos = 0;
         Sent::All
     }

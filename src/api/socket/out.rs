@@ -83,9 +83,15 @@ impl OutBuf {
 /// an array table of strings and numbers (nested tables too), as upstream's sends do.
 pub fn send_data(c: &mut Call, idx: c_int) -> Result<Vec<u8>, LuaError> {
     let mut data = Vec::new();
+    send_data_into(c, idx, &mut data)?;
+    Ok(data)
+}
+
+/// `send_data` appending to `data` (a buffer reused from an earlier send).
+pub fn send_data_into(c: &mut Call, idx: c_int, data: &mut Vec<u8>) -> Result<(), LuaError> {
     match c.type_of(idx) {
-        LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => append_value(c, idx, idx, "send", &mut data)?,
-        LUA_TTABLE => append_strict_table(c, idx, &mut data)?,
+        LUA_TNUMBER | LUA_TSTRING | LUA_TNIL | LUA_TBOOLEAN => append_value(c, idx, idx, "send", data)?,
+        LUA_TTABLE => append_strict_table(c, idx, data)?,
         t => {
             let got = c.type_name(t);
             return Err(LuaError::Arg(
@@ -95,7 +101,7 @@ pub fn send_data(c: &mut Call, idx: c_int) -> Result<Vec<u8>, LuaError> {
             ));
         }
     }
-    Ok(data)
+    Ok(())
 }
 
 /// An array table of strings and numbers only (nested tables too), as socket sends take it.

@@ -36,11 +36,10 @@ pub enum Read {
 
 #[derive(Default)]
 pub struct RecvBuf {
-    /// Received bytes not handed to Lua yet: `buf[pos..end]`. Bytes past `end` are room a
-    /// receive writes into: initialised once and kept, so that no read zero-fills a chunk.
+    /// Received bytes not handed to Lua yet: `buf[pos..]`. A receive appends to it, into
+    /// its spare capacity (kept when it empties).
     buf: Vec<u8>,
     pos: usize,
-    end: usize,
     /// The peer closed its side (recv returned 0).
     pub eof: bool,
     /// A fatal receive error (errno text), reported to every later read.
@@ -66,28 +65,19 @@ impl RecvBuf {
     }
 
     pub fn pending(&self) -> &[u8] {
-        &self.buf[self.pos..self.end]
-    }
-
-    /// Room for `n` more bytes after the pending ones.
-    fn room(&mut self, n: usize) -> &mut [u8] {
-        if self.buf.len() < self.end + n {
-            self.buf.resize(self.end + n, 0);
-        }
-        &mut self.buf[self.end..self.end + n]
+        &self.buf[self.pos..]
     }
 
     /// Bytes that arrived some other way (nginx's preread buffer) go first.
     pub fn push(&mut self, data: &[u8]) {
-        self.room(data.len()).copy_from_slice(data);
-        self.end += data.len();
+        self.buf.extend_from_slice(data);
     }
 
     /// Once every pending byte is taken, the buffer starts over from its beginning.
     fn consumed(&mut self) {
-        if self.pos == self.end {
+        if self.pos == self.buf.len() {
             self.pos = 0;
-            self.end = 0;
+            self.buf.clear();
         }
     }
 
@@ -99,7 +89,7 @@ impl RecvBuf {
     }
 
     fn take_all(&mut self) -> Vec<u8> {
-        self.take(self.end - self.pos)
+        self.take(self.buf.len() - self.pos)
     }
 
     /// Forgets everything: a new connection starts afresh (iterators stay). The buffer's
@@ -108,7 +98,6 @@ impl RecvBuf {
     pub fn reset(&mut self) {
         self.buf = Vec::new();
         self.pos = 0;
-        self.end = 0;
         self.eof = false;
         self.read_err = None;
         self.read_closed = false;
@@ -140,7 +129,7 @@ impl RecvBuf {
     }
 
     fn serve_until(&mut self, i: usize, size: usize) -> Option<Read> {
-        let (used, step) = self.untils[i].next(&self.buf[self.pos..self.end], size);
+        let (used, step) = self.untils[i].next(&self.buf[self.pos..], size);
         self.pos += used;
         self.consumed();
         match step {
@@ -188,11 +177,7 @@ impl RecvBuf {
                 Pattern::Size(n) => (n - self.pending().len()).clamp(chunk, (1 << 20).max(chunk)),
                 _ => chunk,
             };
-            let io = c.recv(self.room(want));
-            if let Io::Done(n) = io {
-                self.end += n;
-            }
-            match io {
+            match c.recv_append(&mut self.buf, want) {
                 Io::Done(_) => continue,
                 Io::Eof => match self.eof_error {
                     Some(e) => self.read_err = Some(e.into()),
