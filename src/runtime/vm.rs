@@ -233,7 +233,7 @@ impl Vm {
         c.new_table(0, 0);
         c.set_registry(CTX_TABLES);
         c.new_table(0, 0);
-        c.set_registry(COROUTINES);
+        c.set_registry(&COROUTINES);
 
         (setup.install)(l)?;
         run_builtin_lua(c, setup.api, &defaults)?;

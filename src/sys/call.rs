@@ -9,7 +9,7 @@
 use std::ffi::{c_int, c_void, CStr};
 use std::marker::PhantomData;
 
-use super::lua::{raw, LuaError, LuaResult, COROUTINES};
+use super::lua::{raw, LuaError, LuaResult, RegistryKey, COROUTINES};
 use mlua::ffi::{lua_CFunction, lua_State, LUA_GLOBALSINDEX, LUA_REGISTRYINDEX, LUA_TNONE};
 
 /// The free slots LuaJIT guarantees a C function above its arguments (`LUA_MINSTACK`).
@@ -354,17 +354,18 @@ impl<'l> Call<'l> {
     }
 
     /// Pushes the registry's field `name`; returns its type.
-    pub fn get_registry(&mut self, name: &CStr) -> c_int {
-        self.reserve(1);
-        // SAFETY: room was reserved; the registry is always there (it has no metamethods).
-        unsafe { raw::lua_getfield(self.l, LUA_REGISTRYINDEX, name.as_ptr()) }
+    pub fn get_registry(&mut self, name: impl RegistryKey) -> c_int {
+        self.reserve(2);
+        // SAFETY: room was reserved; the registry is always there.
+        unsafe { name.push_from_registry(self.l) }
     }
 
     /// Pops the top value into the registry's field `name`.
-    pub fn set_registry(&mut self, name: &CStr) {
+    pub fn set_registry(&mut self, name: impl RegistryKey) {
         self.check_index(-1);
-        // SAFETY: a value is on top; the registry is always there (it has no metamethods).
-        unsafe { raw::lua_setfield(self.l, LUA_REGISTRYINDEX, name.as_ptr()) }
+        self.reserve(1);
+        // SAFETY: a value is on top and room was reserved; the registry is always there.
+        unsafe { name.set_in_registry(self.l) }
     }
 
     /// Pushes field `name` of the table at `t` (metamethods may run); returns its type.
@@ -390,7 +391,7 @@ impl<'l> Call<'l> {
         unsafe {
             let co = raw::lua_newthread(self.l);
             let tidx = self.top();
-            raw::lua_getfield_(self.l, LUA_REGISTRYINDEX, COROUTINES.as_ptr());
+            (&COROUTINES).push_from_registry(self.l);
             raw::lua_pushvalue(self.l, tidx);
             let co_ref = raw::luaL_ref(self.l, -2);
             raw::lua_settop(self.l, tidx);

@@ -4,7 +4,7 @@
 //! from Lua never raises while a value with a destructor is alive: it returns `Err`, and the
 //! wrapper raises after everything is dropped, outside `catch_unwind`.
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::call::Call;
@@ -114,7 +114,61 @@ unsafe fn boundary(l: *mut lua_State, f: impl FnOnce(*mut lua_State) -> LuaResul
 
 /// The registry key of the table anchoring every coroutine a session runs (light threads,
 /// user coroutines, timers), so the GC keeps them while nginx events will resume them.
-pub const COROUTINES: &CStr = c"ngx_lua_coroutines";
+pub static COROUTINES: RegKey = RegKey::new(1);
+
+/// A registry entry of ours keyed by the address of a static (a light userdata): a look-up
+/// neither measures, hashes nor interns a name, as a string key costs each time.
+/// Each has a tag of its own, so that no two share an address.
+pub struct RegKey(#[allow(dead_code)] u8);
+
+impl RegKey {
+    pub const fn new(tag: u8) -> RegKey {
+        RegKey(tag)
+    }
+}
+
+/// What keys the registry: a name (`&CStr`), or a `RegKey` of ours.
+pub trait RegistryKey: Copy {
+    /// Pushes `registry[key]`; returns its type.
+    ///
+    /// # Safety
+    /// `l` is a state of the VM with room for two values.
+    unsafe fn push_from_registry(self, l: *mut lua_State) -> c_int;
+    /// Pops the top value into `registry[key]`.
+    ///
+    /// # Safety
+    /// `l` is a state of the VM with a value on top and room for one more.
+    unsafe fn set_in_registry(self, l: *mut lua_State);
+}
+
+impl RegistryKey for &CStr {
+    unsafe fn push_from_registry(self, l: *mut lua_State) -> c_int {
+        // SAFETY: the caller's contract; the registry has no metamethods.
+        unsafe { raw::lua_getfield(l, LUA_REGISTRYINDEX, self.as_ptr()) }
+    }
+    unsafe fn set_in_registry(self, l: *mut lua_State) {
+        // SAFETY: the caller's contract; the registry has no metamethods.
+        unsafe { raw::lua_setfield(l, LUA_REGISTRYINDEX, self.as_ptr()) }
+    }
+}
+
+impl RegistryKey for &'static RegKey {
+    unsafe fn push_from_registry(self, l: *mut lua_State) -> c_int {
+        // SAFETY: the caller's contract; Lua never dereferences a light userdata.
+        unsafe {
+            raw::lua_pushlightuserdata(l, self as *const RegKey as *mut c_void);
+            raw::lua_rawget(l, LUA_REGISTRYINDEX)
+        }
+    }
+    unsafe fn set_in_registry(self, l: *mut lua_State) {
+        // SAFETY: the caller's contract: the value, then the key above it, swapped.
+        unsafe {
+            raw::lua_pushlightuserdata(l, self as *const RegKey as *mut c_void);
+            raw::lua_insert(l, -2);
+            raw::lua_rawset(l, LUA_REGISTRYINDEX);
+        }
+    }
+}
 
 /// LuaJIT's x64 interpreter reads a C function's result count from the whole `rax`, while the
 /// C ABI leaves the upper half of an `int` return undefined (C compilers zero it, Rust code may
