@@ -8,8 +8,8 @@ use std::ptr::NonNull;
 
 use super::worker_local::WorkerLocal;
 
-/// The name of an object in a `Slots` table. It packs into a `u64` (`raw`), which is how
-/// session ids travel through the C ABI and Lua.
+/// The name of an object in a `Slots` table. It packs into a `u64` (`raw`), which is how keys
+/// travel through timers, nginx's `data` pointers and (in two exact halves) Lua.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Key {
     idx: u32,
