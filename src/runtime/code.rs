@@ -28,8 +28,6 @@ pub struct Code {
     ckey: CString,
 }
 
-static CODE_CACHE: crate::sys::RegKey = crate::sys::RegKey::new(2);
-
 /// `nhli_`/`nhlf_` and the MD5 of `what` in hex: upstream's code cache key parts.
 fn digest_key(tag: &str, what: &[u8]) -> String {
     let mut key = String::from(tag);
@@ -151,7 +149,7 @@ impl Code {
     pub fn push_function_on(&self, c: &mut Call, cache: bool) -> Result<(), String> {
         let key = &self.ckey;
         let table = c.top() + 1;
-        c.get_registry(&CODE_CACHE);
+        c.get_registry(&crate::sys::reg::CODE_CACHE);
         if cache {
             c.get_field(table, key);
         } else {
@@ -173,5 +171,5 @@ impl Code {
 /// Creates the empty code cache table in a new VM's registry.
 pub fn init_cache(c: &mut Call) {
     c.new_table(0, 8);
-    c.set_registry(&CODE_CACHE);
+    c.set_registry(&crate::sys::reg::CODE_CACHE);
 }

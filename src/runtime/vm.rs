@@ -70,7 +70,6 @@ impl Drop for VmRef {
 
 /// Registry keys shared with the built-in Lua layer.
 pub const CTX_TABLES: &std::ffi::CStr = c"ngx_lua_ctx_tables";
-pub use crate::sys::COROUTINES;
 
 /// Expands `;;` to the default path and `$prefix` / `${prefix}` to nginx's prefix.
 fn expand_path(conf: &[u8], default: &[u8], prefix: &[u8]) -> Vec<u8> {
@@ -233,7 +232,7 @@ impl Vm {
         c.new_table(0, 0);
         c.set_registry(CTX_TABLES);
         c.new_table(0, 0);
-        c.set_registry(&COROUTINES);
+        c.set_registry(&reg::COROUTINES);
 
         (setup.install)(l)?;
         run_builtin_lua(c, setup.api, &defaults)?;

@@ -5,14 +5,14 @@
 use std::ffi::c_int;
 
 use super::coroutine::MainState;
-use super::lua::{raw, RegistryKey, COROUTINES};
+use super::lua::{raw, reg, RegistryKey};
 use mlua::ffi::LUA_NOREF;
 
 impl MainState {
     /// Lets go of the coroutine anchored at `anchor` in the VM's coroutine table (it may be
     /// collected from now on); `LUA_NOREF` is no anchor.
     pub fn unref_coroutine(self, anchor: c_int) {
-        self.unref_in(&COROUTINES, anchor);
+        self.unref_in(&reg::COROUTINES, anchor);
     }
 
     /// Lets go of reference `r` in the registry table `table` (what it names may be collected

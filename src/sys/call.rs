@@ -9,8 +9,8 @@
 use std::ffi::{c_int, c_void, CStr};
 use std::marker::PhantomData;
 
-use super::lua::{raw, LuaError, LuaResult, RegistryKey, COROUTINES};
-use mlua::ffi::{lua_CFunction, lua_State, LUA_GLOBALSINDEX, LUA_REGISTRYINDEX, LUA_TNONE};
+use super::lua::{raw, reg, LuaError, LuaResult, RegKey, RegistryKey};
+use mlua::ffi::{lua_CFunction, lua_State, LUA_GLOBALSINDEX, LUA_TNONE};
 
 /// The free slots LuaJIT guarantees a C function above its arguments (`LUA_MINSTACK`).
 const MIN_STACK: c_int = 20;
@@ -32,7 +32,7 @@ pub struct Call<'l> {
 /// value, which nothing frees while a Lua call can reach it (only the userdata's `__gc`, or
 /// code that nulls the pointer first).
 pub unsafe trait LuaObject: Sized {
-    const UDATA_METATABLE: &'static CStr;
+    const UDATA_METATABLE: &'static RegKey;
     const SLOT: c_int;
 }
 
@@ -288,7 +288,7 @@ impl<'l> Call<'l> {
             let ud = raw::lua_touserdata(self.l, -1) as *mut *mut T;
             let mut p = std::ptr::null_mut();
             if !ud.is_null() && raw::lua_getmetatable(self.l, -1) != 0 {
-                raw::lua_getfield_(self.l, LUA_REGISTRYINDEX, T::UDATA_METATABLE.as_ptr());
+                T::UDATA_METATABLE.push_from_registry(self.l);
                 if raw::lua_rawequal(self.l, -1, -2) != 0 {
                     p = *ud;
                 }
@@ -377,7 +377,7 @@ impl<'l> Call<'l> {
     }
 
     /// A new coroutine sharing the running one's globals, left on the top and anchored in the
-    /// VM's coroutine table (`COROUTINES`), with copies of the `n` values from index `first` on
+    /// VM's coroutine table (`reg::COROUTINES`), with copies of the `n` values from index `first` on
     /// its stack. Returns the coroutine and its anchor.
     pub fn new_coroutine(&mut self, first: c_int, n: c_int) -> super::coroutine::Anchored {
         if n > 0 {
@@ -391,7 +391,7 @@ impl<'l> Call<'l> {
         unsafe {
             let co = raw::lua_newthread(self.l);
             let tidx = self.top();
-            (&COROUTINES).push_from_registry(self.l);
+            (&reg::COROUTINES).push_from_registry(self.l);
             raw::lua_pushvalue(self.l, tidx);
             let co_ref = raw::luaL_ref(self.l, -2);
             raw::lua_settop(self.l, tidx);
@@ -469,7 +469,7 @@ impl<'l> Call<'l> {
 
     /// Registers an object kind's metatable as the registry's `name`: one table holding the
     /// `methods`, which is its own `__index` (upstream's layout for sockets).
-    pub fn register_methods(&mut self, name: &CStr, methods: &[(&CStr, lua_CFunction)]) {
+    pub fn register_methods(&mut self, name: impl RegistryKey, methods: &[(&CStr, lua_CFunction)]) {
         self.register_methods_beyond(name, methods, &[]);
     }
 
@@ -478,7 +478,7 @@ impl<'l> Call<'l> {
     /// table with all of them, so a lookup costs the same one table access.
     pub fn register_methods_beyond(
         &mut self,
-        name: &CStr,
+        name: impl RegistryKey,
         methods: &[(&CStr, lua_CFunction)],
         extras: &[(&CStr, lua_CFunction)],
     ) {
@@ -505,7 +505,7 @@ impl<'l> Call<'l> {
 
     /// Registers a metatable holding only `__gc` as the registry's `name` (for the userdata
     /// that frees what an object owns when Lua collects it).
-    pub fn register_gc(&mut self, name: &CStr, gc: lua_CFunction) {
+    pub fn register_gc(&mut self, name: impl RegistryKey, gc: lua_CFunction) {
         let m = self.new_table(0, 1);
         self.set_field_fn(m, c"__gc", gc);
         self.set_registry(name);

@@ -5,7 +5,7 @@ use std::ffi::{c_int, CStr};
 use std::ptr::NonNull;
 
 use super::call::Call;
-use super::lua::{raw, RegistryKey, COROUTINES};
+use super::lua::{raw, reg, RegistryKey};
 use mlua::ffi::lua_State;
 
 /// The main state of a VM that is alive for as long as anything made from this value.
@@ -62,7 +62,7 @@ impl Coroutine {
         // coroutine table is made with the VM; one slot each for the table and the thread
         // (LUA_MINSTACK is always free on a main state between calls).
         unsafe {
-            (&COROUTINES).push_from_registry(l);
+            (&reg::COROUTINES).push_from_registry(l);
             let co = raw::lua_newthread(l);
             let anchor = raw::luaL_ref(l, -2);
             raw::lua_settop(l, -2);

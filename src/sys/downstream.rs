@@ -2,14 +2,14 @@
 //! abort checks): `Conn`'s event handlers, flags and preread buffer, and a marker userdata
 //! whose collection can be logged.
 
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 use std::ptr;
 
 use super::call::Call;
 use super::conf::ConfSlot;
 use super::conn::{Conn, Dir};
 use super::event::EventHandler;
-use super::lua::{raw, LUA_REGISTRYINDEX};
+use super::lua::{raw, RegistryKey};
 use super::ngx::*;
 use super::stream::{StreamInfo, StreamSession};
 
@@ -227,13 +227,13 @@ impl Conn {
 impl<'l> Call<'l> {
     /// Pushes an empty userdata with the registry's metatable `name` (a marker whose `__gc`
     /// tells when its owner is collected).
-    pub fn push_marker(&mut self, name: &CStr) {
+    pub fn push_marker(&mut self, name: impl RegistryKey) {
         self.reserve(2);
         let l = self.as_ptr();
         // SAFETY: room was reserved; setmetatable pops what getfield pushed.
         unsafe {
             raw::lua_newuserdata(l, 0);
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, name.as_ptr());
+            name.push_from_registry(l);
             raw::lua_setmetatable(l, -2);
         }
     }
@@ -266,14 +266,17 @@ pub unsafe fn get_free_buf(
             let b = (*cl).buf;
             let cap = (*b).end.offset_from((*b).start) as usize;
             if cap >= size {
-                log_debug(log, &format!("lua reuse free buf memory {cap} >= {size}, cl:{:p}, p:{:p}", cl, (*b).start));
+                log_debug(
+                    log,
+                    format_args!("lua reuse free buf memory {cap} >= {size}, cl:{:p}, p:{:p}", cl, (*b).start),
+                );
                 (*b).pos = (*b).start;
                 (*b).last = (*b).start;
                 return cl;
             }
             log_debug(
                 log,
-                &format!(
+                format_args!(
                     "lua reuse free buf chain, but reallocate memory because {size} >= {cap}, cl:{:p}, p:{:p}",
                     cl,
                     (*b).start

@@ -4,7 +4,7 @@
 //! from Lua never raises while a value with a destructor is alive: it returns `Err`, and the
 //! wrapper raises after everything is dropped, outside `catch_unwind`.
 
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::call::Call;
@@ -112,18 +112,57 @@ unsafe fn boundary(l: *mut lua_State, f: impl FnOnce(*mut lua_State) -> LuaResul
     }
 }
 
-/// The registry key of the table anchoring every coroutine a session runs (light threads,
-/// user coroutines, timers), so the GC keeps them while nginx events will resume them.
-pub static COROUTINES: RegKey = RegKey::new(1);
+/// A registry entry of ours at a fixed slot of the registry's array part: a look-up is an
+/// array index, where a name is measured, hashed and interned and a light userdata key is
+/// interned each time. Slots `1..=REG_SLOTS` are filled (with `false`) as a VM is created,
+/// before anything can call `luaL_ref` on the registry, so `luaL_ref` never hands one out.
+/// Every slot is given once, in `reg` below.
+pub struct RegKey(c_int);
 
-/// A registry entry of ours keyed by the address of a static (a light userdata): a look-up
-/// neither measures, hashes nor interns a name, as a string key costs each time.
-/// Each has a tag of its own, so that no two share an address.
-pub struct RegKey(#[allow(dead_code)] u8);
+/// How many registry slots `reserve_reg_slots` takes.
+pub const REG_SLOTS: c_int = 16;
 
 impl RegKey {
-    pub const fn new(tag: u8) -> RegKey {
-        RegKey(tag)
+    const fn new(slot: c_int) -> RegKey {
+        assert!(slot >= 1 && slot <= REG_SLOTS);
+        RegKey(slot)
+    }
+}
+
+/// Our registry slots, one entry each.
+pub mod reg {
+    use super::RegKey;
+
+    /// The table anchoring every coroutine a session runs (light threads, user coroutines,
+    /// timers), so the GC keeps them while nginx events will resume them.
+    pub static COROUTINES: RegKey = RegKey::new(1);
+    /// The code cache: compiled entry functions by key.
+    pub static CODE_CACHE: RegKey = RegKey::new(2);
+    /// Cosocket objects: each kind's table metatable (its methods) and the metatable of the
+    /// userdata its table holds (its `__gc`).
+    pub static TCP_MT: RegKey = RegKey::new(3);
+    pub static TCP_UDATA_MT: RegKey = RegKey::new(4);
+    pub static UDP_MT: RegKey = RegKey::new(5);
+    pub static UDP_UDATA_MT: RegKey = RegKey::new(6);
+    pub static REQ_MT: RegKey = RegKey::new(7);
+    pub static REQ_UDATA_MT: RegKey = RegKey::new(8);
+    pub static REQ_UDP_MT: RegKey = RegKey::new(9);
+    pub static REQ_UDP_UDATA_MT: RegKey = RegKey::new(10);
+    pub static SSL_SESSION_MT: RegKey = RegKey::new(11);
+}
+
+/// Takes the registry slots of `reg` in a new VM's main state `l`, before any other code ran.
+///
+/// # Safety
+/// `l` is a new main state with room for one value.
+pub unsafe fn reserve_reg_slots(l: *mut lua_State) {
+    for slot in 1..=REG_SLOTS {
+        // SAFETY: the caller's contract; the registry has no metamethods.
+        unsafe {
+            debug_assert!(raw::lua_objlen(l, LUA_REGISTRYINDEX) < slot as usize);
+            raw::lua_pushboolean(l, 0);
+            raw::lua_rawseti_(l, LUA_REGISTRYINDEX, slot);
+        }
     }
 }
 
@@ -154,19 +193,15 @@ impl RegistryKey for &CStr {
 
 impl RegistryKey for &'static RegKey {
     unsafe fn push_from_registry(self, l: *mut lua_State) -> c_int {
-        // SAFETY: the caller's contract; Lua never dereferences a light userdata.
+        // SAFETY: the caller's contract.
         unsafe {
-            raw::lua_pushlightuserdata(l, self as *const RegKey as *mut c_void);
-            raw::lua_rawget(l, LUA_REGISTRYINDEX)
+            raw::lua_rawgeti_(l, LUA_REGISTRYINDEX, self.0);
+            raw::lua_type(l, -1)
         }
     }
     unsafe fn set_in_registry(self, l: *mut lua_State) {
-        // SAFETY: the caller's contract: the value, then the key above it, swapped.
-        unsafe {
-            raw::lua_pushlightuserdata(l, self as *const RegKey as *mut c_void);
-            raw::lua_insert(l, -2);
-            raw::lua_rawset(l, LUA_REGISTRYINDEX);
-        }
+        // SAFETY: the caller's contract.
+        unsafe { raw::lua_rawseti_(l, LUA_REGISTRYINDEX, self.0) }
     }
 }
 

@@ -65,16 +65,14 @@ impl Log {
     /// (printed by `--with-debug` nginx; upstream's tests look for several of them).
     pub fn debug(self, msg: &str) {
         // SAFETY: the handle's log is valid (its constructor's contract).
-        unsafe { log_debug(self.as_ptr(), msg) }
+        unsafe { log_debug_str(self.as_ptr(), msg) }
     }
 
     /// `debug` of a line formatted only when the log takes debug lines (`format_args!`): the
     /// hot paths pay no formatting or allocation for a line nobody reads.
     pub fn debug_fmt(self, args: std::fmt::Arguments) {
         // SAFETY: the handle's log is valid (its constructor's contract).
-        if unsafe { self.0.as_ref().log_level } & NGX_LOG_DEBUG_STREAM as ngx_uint_t != 0 {
-            self.debug(&args.to_string());
-        }
+        unsafe { log_debug(self.as_ptr(), args) }
     }
 
     /// Writes `msg` at `level` (with the text of `err` when it is not 0).
@@ -146,19 +144,41 @@ pub unsafe fn log_error(level: u32, log: *mut ngx_log_t, err: ngx_err_t, msg: &[
 }
 
 /// Debug logging for the stream subsystem (printed by `--with-debug` nginx at `debug` level);
-/// upstream's tests look for several of these lines.
+/// upstream's tests look for several of these lines. The line is formatted only when the log
+/// takes debug lines: hot paths pay nothing for a line nobody reads.
 ///
 /// # Safety
 /// `log` is null or a valid nginx log.
-pub unsafe fn log_debug(log: *mut ngx_log_t, msg: &str) {
-    if log.is_null() {
+pub unsafe fn log_debug(log: *mut ngx_log_t, args: std::fmt::Arguments) {
+    // SAFETY: log is null or valid (the caller's contract).
+    if !unsafe { debug_on(log) } {
         return;
     }
-    // SAFETY: log is a valid nginx log.
+    match args.as_str() {
+        // SAFETY: as above.
+        Some(s) => unsafe { log_debug_str(log, s) },
+        // SAFETY: as above.
+        None => unsafe { log_debug_str(log, &args.to_string()) },
+    }
+}
+
+/// Whether `log` (null or valid) takes the stream subsystem's debug lines.
+unsafe fn debug_on(log: *mut ngx_log_t) -> bool {
+    // SAFETY: log is null or a valid nginx log (the caller's contract).
+    !log.is_null() && unsafe { (*log).log_level } & NGX_LOG_DEBUG_STREAM as ngx_uint_t != 0
+}
+
+/// `log_debug` of a line already made.
+///
+/// # Safety
+/// `log` is null or a valid nginx log.
+unsafe fn log_debug_str(log: *mut ngx_log_t, msg: &str) {
+    // SAFETY: log is null or valid (the caller's contract).
+    if !unsafe { debug_on(log) } {
+        return;
+    }
+    // SAFETY: log is valid; "%*s" takes a length and a pointer.
     unsafe {
-        if (*log).log_level & NGX_LOG_DEBUG_STREAM as ngx_uint_t == 0 {
-            return;
-        }
         ngx_log_error_core(
             NGX_LOG_DEBUG as ngx_uint_t,
             log,

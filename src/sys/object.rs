@@ -4,7 +4,7 @@
 use std::ffi::c_int;
 
 use super::call::{Call, LuaObject};
-use super::lua::{raw, LUA_REGISTRYINDEX};
+use super::lua::{raw, RegistryKey, LUA_REGISTRYINDEX};
 
 impl<'l> Call<'l> {
     /// Pushes a new full userdata owning `value`, with `T`'s userdata metatable (registered
@@ -17,7 +17,7 @@ impl<'l> Call<'l> {
         unsafe {
             let ud = raw::lua_newuserdata(l, std::mem::size_of::<*mut T>()) as *mut *mut T;
             *ud = Box::into_raw(value);
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, T::UDATA_METATABLE.as_ptr());
+            T::UDATA_METATABLE.push_from_registry(l);
             raw::lua_setmetatable(l, -2);
         }
     }
@@ -34,7 +34,7 @@ impl<'l> Call<'l> {
             let ud = raw::lua_touserdata(l, i) as *mut *mut T;
             let mut slot = std::ptr::null_mut();
             if !ud.is_null() && raw::lua_getmetatable(l, i) != 0 {
-                raw::lua_getfield(l, LUA_REGISTRYINDEX, T::UDATA_METATABLE.as_ptr());
+                T::UDATA_METATABLE.push_from_registry(l);
                 if raw::lua_rawequal(l, -1, -2) != 0 {
                     slot = ud;
                 }
@@ -70,14 +70,14 @@ impl<'l> Call<'l> {
     }
 
     /// Sets the metatable of the value at `i` to the registry's `name`.
-    pub fn set_registry_metatable(&mut self, i: c_int, name: &std::ffi::CStr) {
+    pub fn set_registry_metatable(&mut self, i: c_int, name: impl RegistryKey) {
         let l = self.as_ptr();
         let i = if i < 0 && i > LUA_REGISTRYINDEX { self.top() + i + 1 } else { i };
         assert!(i >= 1 && i <= self.top(), "stack index out of range");
         self.reserve(1);
         // SAFETY: i is a valid index and room was reserved; setmetatable pops what getfield pushed.
         unsafe {
-            raw::lua_getfield(l, LUA_REGISTRYINDEX, name.as_ptr());
+            name.push_from_registry(l);
             raw::lua_setmetatable(l, i);
         }
     }

@@ -9,10 +9,14 @@ use mlua::ffi::lua_State;
 pub struct OwnedState(NonNull<lua_State>);
 
 impl OwnedState {
-    /// A new state (`luaL_newstate`); `None` when LuaJIT cannot allocate one.
+    /// A new state (`luaL_newstate`) with our registry slots taken; `None` when LuaJIT cannot
+    /// allocate one.
     pub fn new() -> Option<OwnedState> {
         // SAFETY: luaL_newstate has no preconditions.
-        NonNull::new(unsafe { raw::luaL_newstate() }).map(OwnedState)
+        let l = NonNull::new(unsafe { raw::luaL_newstate() })?;
+        // SAFETY: a new main state, with LUA_MINSTACK free slots, that ran nothing yet.
+        unsafe { super::lua::reserve_reg_slots(l.as_ptr()) };
+        Some(OwnedState(l))
     }
 
     pub fn as_ptr(&self) -> *mut lua_State {

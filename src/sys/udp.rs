@@ -48,7 +48,7 @@ impl UdpConn {
             let sa = sockaddr.as_ptr() as *const libc::sockaddr;
             let family = c_int::from(libc::sa_family_t::from_ne_bytes([sockaddr[0], sockaddr[1]]));
             let fd = libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK, 0);
-            log_debug(log, &format!("UDP socket {fd}"));
+            log_debug(log, format_args!("UDP socket {fd}"));
             if fd == -1 {
                 let e = last_errno();
                 log_error(NGX_LOG_ALERT, log, e, b"socket() failed");
@@ -78,7 +78,7 @@ impl UdpConn {
             (*c).number = AtomicU64::from_ptr(ngx_connection_counter).fetch_add(1, Ordering::SeqCst) as _;
             if family == libc::AF_UNIX {
                 // an autobound name, so that the peer can answer
-                log_debug(log, "datagram unix domain socket autobind");
+                log_debug(log, format_args!("datagram unix domain socket autobind"));
                 let mut addr: libc::sockaddr = std::mem::zeroed();
                 addr.sa_family = libc::AF_UNIX as _;
                 if libc::bind(fd, &addr, std::mem::size_of::<libc::sa_family_t>() as _) != 0 {
@@ -87,7 +87,7 @@ impl UdpConn {
                     return Err(e);
                 }
             }
-            log_debug(log, &format!("connect to {}, fd:{fd} #{}", String::from_utf8_lossy(name), (*c).number));
+            log_debug(log, format_args!("connect to {}, fd:{fd} #{}", String::from_utf8_lossy(name), (*c).number));
             if libc::connect(fd, sa, sockaddr.len() as _) == -1 {
                 let e = last_errno();
                 log_error(NGX_LOG_CRIT, log, e, b"connect() failed");
@@ -122,7 +122,7 @@ impl UdpConn {
                 }
                 break r;
             };
-            log_debug(self.log(), &format!("sendto: fd:{} {sent} of {} to \"\"", (*c).fd, data.len()));
+            log_debug(self.log(), format_args!("sendto: fd:{} {sent} of {} to \"\"", (*c).fd, data.len()));
             if sent == -1 {
                 let e = last_errno();
                 if e != libc::EAGAIN {

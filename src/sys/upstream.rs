@@ -140,7 +140,7 @@ unsafe extern "C" fn get_peer<B: Balancer>(pc: *mut ngx_peer_connection_t, data:
         // and after (never across) the chooser.
         let (log, tries, conf, s) = unsafe { ((*pc).log, (*pc).tries, &*((*bp).conf as *const B::Conf), (*bp).s) };
         // SAFETY: pc's log lives as long as the connection attempt.
-        unsafe { log_debug(log, &format!("lua balancer peer, tries: {tries}")) };
+        unsafe { log_debug(log, format_args!("lua balancer peer, tries: {tries}")) };
         // SAFETY: the session is live during its connect attempts.
         let Some(s) = (unsafe { StreamSession::from_raw(s) }) else { return NGX_ERROR as ngx_int_t };
         // SAFETY: as above.
@@ -180,7 +180,7 @@ unsafe extern "C" fn free_peer(pc: *mut ngx_peer_connection_t, data: *mut c_void
         // SAFETY: data is this session's Peer; pc its peer connection.
         unsafe {
             let bp = data as *mut Peer;
-            log_debug((*pc).log, &format!("lua balancer free peer, tries: {}", (*pc).tries));
+            log_debug((*pc).log, format_args!("lua balancer free peer, tries: {}", (*pc).tries));
             if (*bp).custom() {
                 (*bp).last_peer_state = state as i32;
                 if (*pc).tries > 0 {

@@ -7,7 +7,7 @@
 //! The socket's state lives in its session (`Session::req_sock`), not in the Lua object: the
 //! object only names its session, so a socket of an ended session reads as closed.
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, c_void};
 
 use crate::api::socket::errno_text;
 use crate::api::socket::out::send_data_into;
@@ -28,7 +28,7 @@ use crate::sys::key_timer::KeyTimer;
 use crate::sys::registry::Key;
 use crate::sys::*;
 
-const METATABLE: &CStr = c"ngx_lua_req_socket_mt";
+const METATABLE: &RegKey = &reg::REQ_MT;
 
 pub struct ReqSocket {
     recv: RecvBuf,
@@ -65,7 +65,7 @@ fn req_sock(s: &mut Session) -> Option<&mut ReqSocket> {
     s.req_sock.as_deref_mut()?.downcast_mut()
 }
 
-const UDATA_METATABLE: &CStr = c"ngx_lua_req_socket_udata_mt";
+const UDATA_METATABLE: &RegKey = &reg::REQ_UDATA_MT;
 /// Where a request socket object keeps its session's id (what every method compares, one
 /// read), and its session's key in two halves (each exact as a Lua number: the low and the
 /// high 32 bits), for telling an ended session from another live one.

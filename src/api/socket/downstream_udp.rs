@@ -3,7 +3,7 @@
 //! number of times, each a datagram back to the client. As upstream, the object is finalized
 //! once: when it is collected, or when its session ends first.
 
-use std::ffi::{c_int, CStr};
+use std::ffi::c_int;
 
 use crate::api::socket::downstream::{owner_session, set_owner};
 use crate::api::socket::errno_text;
@@ -15,8 +15,8 @@ use crate::runtime::session::{Session, SessionKey};
 use crate::sys::registry::Key;
 use crate::sys::*;
 
-const METATABLE: &CStr = c"ngx_lua_req_udp_socket_mt";
-const UDATA_METATABLE: &CStr = c"ngx_lua_req_udp_socket_udata_mt";
+const METATABLE: &RegKey = &reg::REQ_UDP_MT;
+const UDATA_METATABLE: &RegKey = &reg::REQ_UDP_UDATA_MT;
 /// Largest UDP payload, upstream's default for `receive` without a size.
 const MAX_DATAGRAM: usize = 65536;
 
@@ -49,7 +49,7 @@ struct Finalizer {
 // SAFETY: Finalizer values are only made by `new_object` (push_udata, under UDATA_METATABLE,
 // whose __gc takes them back) and kept at slot 2 of the socket object.
 unsafe impl LuaObject for Finalizer {
-    const UDATA_METATABLE: &'static CStr = UDATA_METATABLE;
+    const UDATA_METATABLE: &'static RegKey = UDATA_METATABLE;
     const SLOT: c_int = 2;
 }
 

@@ -9,7 +9,7 @@
 //! is resumed by nginx, and a thread that is killed or a session that ends closes the socket.
 
 use std::cell::RefCell;
-use std::ffi::{c_int, CStr};
+use std::ffi::c_int;
 use std::ptr::{self, NonNull};
 
 use crate::api::socket::errno_text;
@@ -28,8 +28,8 @@ use crate::sys::udp::{copy_log, log_of, Recv, UdpConn};
 use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
 
-const METATABLE: &CStr = c"ngx_lua_udp_socket_mt";
-const UDATA_METATABLE: &CStr = c"ngx_lua_udp_socket_udata_mt";
+const METATABLE: &RegKey = &reg::UDP_MT;
+const UDATA_METATABLE: &RegKey = &reg::UDP_UDATA_MT;
 /// Upstream's `UDP_MAX_DATAGRAM_SIZE`: the default and the largest `receive` size.
 const MAX_DATAGRAM: usize = 8192;
 const CTX_INDEX: c_int = 1;
@@ -39,7 +39,7 @@ const BIND_INDEX: c_int = 3;
 
 // SAFETY: the object's userdata holds the boxed socket until its __gc (udata_gc) frees it.
 unsafe impl LuaObject for UdpSock {
-    const UDATA_METATABLE: &'static CStr = UDATA_METATABLE;
+    const UDATA_METATABLE: &'static RegKey = UDATA_METATABLE;
     const SLOT: c_int = CTX_INDEX;
 }
 

@@ -47,13 +47,13 @@ use crate::sys::resolver::{Query, Resolver};
 use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
 
-const METATABLE: &CStr = c"ngx_lua_tcp_socket_mt";
-const UDATA_METATABLE: &CStr = c"ngx_lua_tcp_socket_udata_mt";
+const METATABLE: &RegKey = &reg::TCP_MT;
+const UDATA_METATABLE: &RegKey = &reg::TCP_UDATA_MT;
 
 // SAFETY: slot 1 of a socket table holds the userdata with the boxed socket until its __gc
 // (tcp_gc) frees it.
 unsafe impl LuaObject for TcpSocket {
-    const UDATA_METATABLE: &'static CStr = UDATA_METATABLE;
+    const UDATA_METATABLE: &'static RegKey = UDATA_METATABLE;
     const SLOT: c_int = 1;
 }
 

@@ -3,7 +3,7 @@
 //! `lua_ssl_*` context (`ssl_ctx.rs`); the returned session userdata frees itself when
 //! collected.
 
-use std::ffi::{c_int, CStr};
+use std::ffi::c_int;
 use std::ptr::NonNull;
 
 use super::{cancel_wait, in_session, on_read_event, on_write_event, with_socket, with_this, Stage, TcpSocket};
@@ -27,7 +27,7 @@ pub fn inject(c: &mut Call) {
     c.register_gc(SESSION_METATABLE, ssl_session_gc);
 }
 
-const SESSION_METATABLE: &CStr = c"ngx_lua_ssl_session_mt";
+const SESSION_METATABLE: &RegKey = &reg::SSL_SESSION_MT;
 
 /// The Lua face of a TLS session: a userdata owning it.
 struct Session(SslSession);
@@ -35,7 +35,7 @@ struct Session(SslSession);
 // SAFETY: userdata with the session metatable are made only by `push_session` (push_udata),
 // and freed only by their __gc (take_udata).
 unsafe impl LuaObject for Session {
-    const UDATA_METATABLE: &'static CStr = SESSION_METATABLE;
+    const UDATA_METATABLE: &'static RegKey = SESSION_METATABLE;
     const SLOT: c_int = 0;
 }
 
