@@ -15,6 +15,7 @@ pub mod semaphore;
 pub mod shdict;
 pub mod sleep;
 pub mod socket;
+pub mod spare;
 #[cfg(ngx_feature = "stream_ssl")]
 pub mod ssl;
 pub mod string;

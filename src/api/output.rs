@@ -3,6 +3,7 @@
 
 use std::ffi::c_int;
 
+use crate::api::spare;
 use crate::lua_calls;
 use crate::ngx_callbacks;
 use crate::runtime::downstream::{ignore_event, write};
@@ -132,19 +133,20 @@ fn output(c: &mut Call, newline: bool, fname: &'static str) -> LuaResult {
     if sess.with(|s| s.eof) {
         return c.fail(b"seen eof");
     }
-    let mut data = Vec::new();
+    let mut data = spare::take();
     for i in 1..=c.top() {
-        append_value(c, i, i, fname, &mut data)?;
+        if let Err(e) = append_value(c, i, i, fname, &mut data) {
+            spare::give_back(data);
+            return Err(e);
+        }
     }
     if newline {
         data.push(b'\n');
     }
-    if data.is_empty() {
-        c.push_int(1);
-        return Ok(1);
-    }
     // nginx's output filters run no Lua code
-    if sess.with(|s| write(s, &data)) == NGX_ERROR as isize {
+    let failed = !data.is_empty() && sess.with(|s| write(s, &data)) == NGX_ERROR as isize;
+    spare::give_back(data);
+    if failed {
         return c.fail(b"nginx output filter error");
     }
     c.push_int(1);

@@ -276,12 +276,16 @@ impl<'l> Call<'l> {
     /// The address of the object `T` held by the table at `i` (null when it holds none), for
     /// code still over the raw state; `with_object` is the safe way in.
     pub fn object_ptr<T: LuaObject>(&mut self, i: c_int) -> *mut T {
-        if self.type_of(i) != mlua::ffi::LUA_TTABLE {
+        // (every method of every object starts here: as few C API calls as it takes)
+        // SAFETY: any index is acceptable to lua_type.
+        if unsafe { raw::lua_type(self.l, i) } != mlua::ffi::LUA_TTABLE {
             return std::ptr::null_mut();
         }
-        let i = self.absolute(i);
         let top = self.top();
-        self.reserve(3);
+        let i = if i < 0 && i > mlua::ffi::LUA_REGISTRYINDEX { top + i + 1 } else { i };
+        if top + 2 > self.limit {
+            self.reserve(2);
+        }
         // SAFETY: i is a table and room was reserved; the stack is restored below.
         unsafe {
             raw::lua_rawgeti_(self.l, i, T::SLOT as _);
@@ -357,7 +361,8 @@ impl<'l> Call<'l> {
     pub fn get_registry(&mut self, name: impl RegistryKey) -> c_int {
         self.reserve(2);
         // SAFETY: room was reserved; the registry is always there.
-        unsafe { name.push_from_registry(self.l) }
+        unsafe { name.push_from_registry(self.l) };
+        self.type_of(-1)
     }
 
     /// Pops the top value into the registry's field `name`.

@@ -168,11 +168,11 @@ pub unsafe fn reserve_reg_slots(l: *mut lua_State) {
 
 /// What keys the registry: a name (`&CStr`), or a `RegKey` of ours.
 pub trait RegistryKey: Copy {
-    /// Pushes `registry[key]`; returns its type.
+    /// Pushes `registry[key]`.
     ///
     /// # Safety
     /// `l` is a state of the VM with room for two values.
-    unsafe fn push_from_registry(self, l: *mut lua_State) -> c_int;
+    unsafe fn push_from_registry(self, l: *mut lua_State);
     /// Pops the top value into `registry[key]`.
     ///
     /// # Safety
@@ -181,9 +181,9 @@ pub trait RegistryKey: Copy {
 }
 
 impl RegistryKey for &CStr {
-    unsafe fn push_from_registry(self, l: *mut lua_State) -> c_int {
+    unsafe fn push_from_registry(self, l: *mut lua_State) {
         // SAFETY: the caller's contract; the registry has no metamethods.
-        unsafe { raw::lua_getfield(l, LUA_REGISTRYINDEX, self.as_ptr()) }
+        unsafe { raw::lua_getfield(l, LUA_REGISTRYINDEX, self.as_ptr()) };
     }
     unsafe fn set_in_registry(self, l: *mut lua_State) {
         // SAFETY: the caller's contract; the registry has no metamethods.
@@ -192,12 +192,9 @@ impl RegistryKey for &CStr {
 }
 
 impl RegistryKey for &'static RegKey {
-    unsafe fn push_from_registry(self, l: *mut lua_State) -> c_int {
+    unsafe fn push_from_registry(self, l: *mut lua_State) {
         // SAFETY: the caller's contract.
-        unsafe {
-            raw::lua_rawgeti_(l, LUA_REGISTRYINDEX, self.0);
-            raw::lua_type(l, -1)
-        }
+        unsafe { raw::lua_rawgeti_(l, LUA_REGISTRYINDEX, self.0) }
     }
     unsafe fn set_in_registry(self, l: *mut lua_State) {
         // SAFETY: the caller's contract.

@@ -28,16 +28,16 @@ impl OutBuf {
 
     /// Takes `data` as the next send of a socket of `sess`. False when no buffer could be
     /// allocated.
-    pub fn fill(&mut self, sess: &mut Session, data: Vec<u8>) -> bool {
+    pub fn fill(&mut self, sess: &mut Session, data: &[u8]) -> bool {
         self.give_back(sess);
         self.sent = 0;
         self.len = data.len();
         let mut free = std::mem::take(&mut sess.out_free);
-        let got = sess.stream().map(|s| s.pool_buf(&mut free, &data));
+        let got = sess.stream().map(|s| s.pool_buf(&mut free, data));
         sess.out_free = free;
         match got {
             // a session without a pool of its own (timers)
-            None => self.owned = data,
+            None => self.owned.extend_from_slice(data),
             Some(None) => return false,
             Some(Some(buf)) => self.buf = Some(buf),
         }

@@ -6,12 +6,12 @@
 use std::ffi::c_int;
 
 use crate::api::socket::errno_text;
+use crate::api::spare;
 use crate::sys::*;
 use stream_lua_recv_pattern::{Step, Until};
 
 const READ_CHUNK: usize = 4096;
 
-/// What a `receive*` call asked for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Pattern {
     Size(usize),
@@ -82,7 +82,9 @@ impl RecvBuf {
     }
 
     fn take(&mut self, n: usize) -> Vec<u8> {
-        let out = self.buf[self.pos..self.pos + n].to_vec();
+        // (a spare vector: push_read gives it back)
+        let mut out = spare::take();
+        out.extend_from_slice(&self.buf[self.pos..self.pos + n]);
         self.pos += n;
         self.consumed();
         out
@@ -195,6 +197,7 @@ pub fn push_read(c: &mut Call, r: Read) -> c_int {
     match r {
         Read::Done(d) => {
             c.push_bytes(&d);
+            spare::give_back(d);
             1
         }
         Read::Failed(e, partial) => {

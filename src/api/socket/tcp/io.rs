@@ -2,6 +2,8 @@
 
 use super::*;
 
+use crate::api::socket::out::send_data_into;
+use crate::api::spare;
 use crate::sys::conn_connect::core_srv_conf;
 
 /// What a receive started on the socket (inside its borrow) has the call return.
@@ -207,13 +209,21 @@ pub(super) fn send_impl(c: &mut Call) -> LuaResult {
     if let Some(msg) = blocked {
         return c.fail(msg);
     }
-    let data = send_data(c, 2)?;
+    // (the bytes pass through a spare vector into the session's pool buffer)
+    let mut data = spare::take();
+    if let Err(e) = send_data_into(c, 2, &mut data) {
+        spare::give_back(data);
+        return Err(e);
+    }
     if data.is_empty() {
+        spare::give_back(data);
         c.push_int(0);
         return Ok(1);
     }
     let yieldable = c.ensure_yieldable();
-    match with_this(c, "send", |sock| start_send(sess, sock, data, yieldable))?? {
+    let sent = with_this(c, "send", |sock| start_send(sess, sock, &data, yieldable));
+    spare::give_back(data);
+    match sent?? {
         Ok(len) => {
             c.push_int(len as i64);
             Ok(1)
@@ -227,7 +237,7 @@ pub(super) fn send_impl(c: &mut Call) -> LuaResult {
 fn start_send(
     sess: SessionRef,
     sock: &mut TcpSocket,
-    data: Vec<u8>,
+    data: &[u8],
     yieldable: Result<(), LuaError>,
 ) -> Result<Result<usize, Vec<u8>>, LuaError> {
     let timeout = or_default(sock.send_timeout, sock.conf.send_timeout());

@@ -22,7 +22,6 @@ use std::ptr::{self, NonNull};
 use std::rc::Rc;
 
 use crate::api::socket::errno_text;
-use crate::api::socket::out::send_data;
 use crate::api::socket::out::OutBuf;
 use crate::api::socket::pool::{self as socket_pool, Idle, Join};
 use crate::api::socket::recv::{
@@ -248,10 +247,13 @@ pub(crate) fn with_this<R>(
     fname: &'static str,
     f: impl FnOnce(&mut TcpSocket) -> R,
 ) -> Result<R, LuaError> {
-    if c.type_of(1) != LUA_TTABLE {
-        return c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)));
+    match c.with_object(1, f) {
+        Some(r) => Ok(r),
+        None if c.type_of(1) != LUA_TTABLE => {
+            c.arg_error(1, fname, format!("table expected, got {}", c.type_name_at(1)))
+        }
+        None => err("bad tcp socket object"),
     }
-    c.with_object(1, f).map_or_else(|| err("bad tcp socket object"), Ok)
 }
 
 /// The results a connect or handshake wakes its thread with: `1`, or `nil, err`.
