@@ -8,6 +8,7 @@ use crate::runtime::scheduler::{resume, Outcome};
 use crate::runtime::session::{client_context, Phase, Session, TIMER_CONTEXT};
 use crate::runtime::thread::ThreadKey;
 use crate::runtime::vm::VmRef;
+use crate::sys::recycled::Recycled;
 use crate::sys::*;
 
 /// What a detached run starts from.
@@ -33,7 +34,7 @@ pub struct StandIn(LiveSession);
 impl StandIn {
     /// A new stand-in session for `phase` in the VM of `main`.
     pub fn new(main: MainState, phase: Phase) -> StandIn {
-        let p = Box::into_raw(Session::new_fake(main, phase));
+        let p = Session::new_fake(main, phase).into_raw();
         // SAFETY: a fresh boxed session, live until this handle's Drop frees it.
         StandIn(unsafe { LiveSession::from_raw(p) }.expect("a boxed session"))
     }
@@ -59,9 +60,9 @@ impl StandIn {
 
 impl Drop for StandIn {
     fn drop(&mut self) {
-        // SAFETY: the session came from Box::into_raw in `new` (the handle owns it: `leave`
+        // SAFETY: the session came from Recycled::into_raw in `new` (the handle owns it: `leave`
         // forgets the handle, `reclaim` makes it again), and nothing refers to it any more.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+        drop(unsafe { Recycled::from_raw(self.0.as_ptr()) });
     }
 }
 

@@ -7,6 +7,7 @@ use std::ptr;
 use crate::ngx_callbacks;
 use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
 use crate::sys::downstream::ChainList;
+use crate::sys::recycled::{FreeList, Recyclable, Recycled};
 use crate::sys::registry::{Key, Slots, WorkerSlots};
 use crate::sys::stream::{HostSession, StreamInfo, StreamSession};
 use crate::sys::worker_local::WorkerLocal;
@@ -75,7 +76,7 @@ pub struct Session {
     pub phase: Phase,
     /// The Lua threads of the running phase: `threads[0]` is the entry thread.
     #[allow(clippy::vec_box)] // threads are referred to by address: each must stay put
-    pub threads: Vec<Box<Thread>>,
+    pub threads: Vec<Recycled<Thread>>,
     /// The thread Lua code runs in right now (`ThreadKey::NONE` before the first resume).
     pub current: ThreadKey,
     /// Threads ready to run again (with how many values they are resumed), in order.
@@ -161,6 +162,15 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// The worker's sessions, by key: a thread names its session by key, and finds nothing once
 /// the session went.
 static SESSIONS: WorkerSlots<Session> = WorkerLocal::new(std::cell::RefCell::new(Slots::new()));
+
+/// A session and its entry thread are made for every connection: their memory is reused.
+static FREE_SESSIONS: WorkerLocal<FreeList<Session>> = WorkerLocal::new(FreeList::new());
+
+impl Recyclable for Session {
+    fn free_list() -> &'static WorkerLocal<FreeList<Session>> {
+        &FREE_SESSIONS
+    }
+}
 
 /// The name of a live session in the worker's session table.
 pub type SessionKey = Key;
@@ -284,8 +294,8 @@ impl Session {
         phase: Phase,
         code_cache: bool,
         own_vm: Option<crate::runtime::vm::VmRef>,
-    ) -> Box<Session> {
-        let mut sess = Box::new(Session {
+    ) -> Recycled<Session> {
+        let mut sess = Recycled::new(Session {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             key: Key::NONE,
             s,
@@ -328,7 +338,7 @@ impl Session {
 
     /// A context with no nginx session, for code that runs outside one (init_worker, timers).
     /// A timer's log context is TIMER_CONTEXT followed by its origin's client and server.
-    pub fn new_fake(main: MainState, phase: Phase) -> Box<Session> {
+    pub fn new_fake(main: MainState, phase: Phase) -> Recycled<Session> {
         let mut sess = Session::new(HostSession::default(), main, phase, true, None);
         let data = &mut *sess as *mut Session as *mut std::ffi::c_void;
         // SAFETY: the cycle's log is valid while the worker runs.

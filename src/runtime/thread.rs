@@ -13,6 +13,7 @@ use crate::runtime::live::LiveSession;
 use crate::runtime::session::SessionKey;
 use crate::sys::co_state::CoState;
 use crate::sys::key_timer::KeyTimer;
+use crate::sys::recycled::{FreeList, Recyclable, Recycled};
 use crate::sys::registry::{self, Key, Slots, WorkerSlots};
 use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
@@ -25,6 +26,14 @@ pub type ThreadKey = Key;
 
 /// The worker's threads whose coroutines are anchored (see `ThreadKey`).
 static THREADS: WorkerSlots<Thread> = WorkerLocal::new(RefCell::new(Slots::new()));
+
+static FREE_THREADS: WorkerLocal<FreeList<Thread>> = WorkerLocal::new(FreeList::new());
+
+impl Recyclable for Thread {
+    fn free_list() -> &'static WorkerLocal<FreeList<Thread>> {
+        &FREE_THREADS
+    }
+}
 
 /// Runs `f` with the thread named `key`; `None` when it has ended or its session went.
 /// No `&mut Session` may be held while `f` runs (callers are event handlers).
@@ -40,6 +49,8 @@ pub fn thread_live(key: ThreadKey) -> bool {
 /// Lets go of the worker's thread table (the worker exits).
 pub fn release_registry() {
     THREADS.with(|t| t.borrow_mut().clear());
+    Thread::release_free_list();
+    crate::runtime::session::Session::release_free_list();
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -87,9 +98,9 @@ pub struct Thread {
 }
 
 impl Thread {
-    pub fn new(sess: SessionKey, main: MainState, co: Anchored, user: bool, parent: ThreadKey) -> Box<Thread> {
+    pub fn new(sess: SessionKey, main: MainState, co: Anchored, user: bool, parent: ThreadKey) -> Recycled<Thread> {
         let (co, co_ref) = co.into_parts();
-        let mut t = Box::new(Thread {
+        let mut t = Recycled::new(Thread {
             main,
             co,
             co_ref,

@@ -84,7 +84,7 @@ impl<'a> Conf<'a> {
 
     /// Moves `value` into the configuration's pool: it lives, and is dropped, with the cycle's
     /// configuration.
-    pub fn own<T>(&self, value: Box<T>) -> Option<*mut T> {
+    pub fn own<P: super::recycled::RawOwner>(&self, value: P) -> Option<*mut P::Target> {
         // SAFETY: the parser's pool is live (from_raw's contract).
         unsafe { pool_own(self.raw().pool, value) }
     }

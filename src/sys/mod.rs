@@ -28,6 +28,7 @@ pub mod pcall;
 pub mod pcre2;
 pub mod peer_addr;
 pub mod pool_buf;
+pub mod recycled;
 pub mod registry;
 pub mod resolver;
 mod resume;

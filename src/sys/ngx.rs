@@ -1,5 +1,6 @@
 //! nginx helpers: logging, strings, pools and the panic boundary for nginx callbacks.
 
+use super::recycled::RawOwner;
 use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -205,26 +206,26 @@ pub unsafe fn conf_log_error(level: u32, cf: *mut ngx_conf_t, msg: &[u8]) {
 pub const CONF_ERROR: *mut c_char = usize::MAX as *mut c_char;
 pub const CONF_OK: *mut c_char = std::ptr::null_mut();
 
-/// Registers `drop` of a boxed value as a pool cleanup, so the value lives exactly as long
-/// as the pool (a session, a cycle).
+/// Registers `drop` of an owned value (a `Box`, a `Recycled`) as a pool cleanup, so the value
+/// lives exactly as long as the pool (a session, a cycle).
 ///
 /// # Safety
 /// `pool` is a live nginx pool.
-pub unsafe fn pool_own<T>(pool: *mut ngx_pool_t, value: Box<T>) -> Option<*mut T> {
-    unsafe extern "C" fn drop_box<T>(data: *mut c_void) {
+pub unsafe fn pool_own<P: RawOwner>(pool: *mut ngx_pool_t, value: P) -> Option<*mut P::Target> {
+    unsafe extern "C" fn drop_owned<P: RawOwner>(data: *mut c_void) {
         guard((), || {
-            // SAFETY: data came from Box::into_raw below and is dropped once, by nginx.
-            drop(unsafe { Box::from_raw(data as *mut T) });
+            // SAFETY: data came from into_raw below and is dropped once, by nginx.
+            drop(unsafe { P::from_raw(data as *mut P::Target) });
         })
     }
-    // SAFETY: pool is live; the cleanup owns the raw box from here on.
+    // SAFETY: pool is live; the cleanup owns the raw value from here on.
     unsafe {
         let cln = ngx_pool_cleanup_add(pool, 0);
         if cln.is_null() {
             return None;
         }
-        let raw = Box::into_raw(value);
-        (*cln).handler = Some(drop_box::<T>);
+        let raw = value.into_raw();
+        (*cln).handler = Some(drop_owned::<P>);
         (*cln).data = raw as *mut c_void;
         Some(raw)
     }

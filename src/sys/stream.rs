@@ -95,7 +95,7 @@ impl<'a> StreamSession<'a> {
     }
 
     /// Moves `value` into the connection's pool: it lives, and is dropped, with the session.
-    pub fn own<T>(&self, value: Box<T>) -> Option<*mut T> {
+    pub fn own<P: super::recycled::RawOwner>(&self, value: P) -> Option<*mut P::Target> {
         // SAFETY: a live session's connection has its pool.
         unsafe { pool_own((*self.connection()).pool, value) }
     }
