@@ -39,15 +39,20 @@ fn sleep_impl(c: &mut Call) -> LuaResult {
         } else {
             thread.wake_ev.arm(delay as ngx_msec_t, sleep_done, key, log);
         }
-        thread.wait_with(move |t: &mut Thread| {
-            if t.wake_ev.is_set() {
-                log.debug("lua clean up the timer for pending ngx.sleep");
-            }
-            t.wake_ev.disarm();
-        });
+        thread.wait_with_fn(cancel_sleep, 0);
     });
     log.debug_fmt(format_args!("lua ready to sleep for {delay} ms"));
     yield_values(0)
+}
+
+/// The sleeping thread is killed or its session ends.
+fn cancel_sleep(t: &mut Thread, _: u64) {
+    if t.wake_ev.is_set() {
+        if let Some(log) = crate::runtime::scheduler::current_log() {
+            log.debug("lua clean up the timer for pending ngx.sleep");
+        }
+    }
+    t.wake_ev.disarm();
 }
 
 fn sleep_done(key: u64, log: Option<Log>) {

@@ -1,8 +1,9 @@
-//! The worker's spare byte vector, for bytes that only pass through on their way to Lua or to
-//! nginx (a read's result, `ngx.say`'s text): taken, filled, used, given back, so steady
-//! traffic allocates nothing for them.
+//! The worker's spare byte vectors: one for bytes that only pass through on their way to Lua
+//! or to nginx (a read's result, `ngx.say`'s text), and a few receive buffers of sockets that
+//! closed, for the next sockets: taken, used, given back, so steady traffic allocates nothing
+//! for them.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use crate::sys::worker_local::WorkerLocal;
 
@@ -22,4 +23,35 @@ pub fn give_back(mut v: Vec<u8>) {
         v.clear();
         SPARE.with(|s| s.set(v));
     }
+}
+
+static RECV_BUFS: WorkerLocal<RefCell<Vec<Vec<u8>>>> = WorkerLocal::new(RefCell::new(Vec::new()));
+
+/// How many receive buffers a worker keeps.
+const RECV_BUFS_KEPT: usize = 16;
+
+/// An empty receive buffer, with the capacity of one given back earlier if there is one.
+pub fn take_recv_buf() -> Vec<u8> {
+    RECV_BUFS.with(|b| b.borrow_mut().pop()).unwrap_or_default()
+}
+
+/// Keeps the memory of a socket's receive buffer for another socket (unless it is large, or
+/// enough are kept).
+pub fn keep_recv_buf(mut v: Vec<u8>) {
+    if v.capacity() == 0 || v.capacity() > SPARE_MAX {
+        return;
+    }
+    v.clear();
+    RECV_BUFS.with(|b| {
+        let mut b = b.borrow_mut();
+        if b.len() < RECV_BUFS_KEPT {
+            b.push(v);
+        }
+    });
+}
+
+/// Gives the kept memory back (the worker exits).
+pub fn release() {
+    SPARE.with(Cell::take);
+    RECV_BUFS.with(|b| b.borrow_mut().clear());
 }

@@ -121,10 +121,12 @@ ngx_callbacks! {
 
 ngx_callbacks! {
     /// Pooled cosocket connections are closed as the worker exits, and the runtime's thread
-    /// table is let go.
+    /// table and the memory kept for reuse are let go.
     fn exit_process(_cycle: *mut ngx_cycle_t) [()] {
         crate::api::socket::pool::close_all();
         crate::runtime::thread::release_registry();
+        crate::api::spare::release();
+        crate::api::socket::tcp::release_free_list();
     }
 }
 

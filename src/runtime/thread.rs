@@ -18,8 +18,12 @@ use crate::sys::registry::{self, Key, Slots, WorkerSlots};
 use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
 
-/// Cancels a wait set with `Thread::wait_with`.
-pub type OnCancel = Box<dyn FnOnce(&mut Thread)>;
+/// Cancels a wait set with `Thread::wait_with` (or `wait_with_fn`: a plain function and one
+/// word of data, which costs no allocation per wait).
+pub enum OnCancel {
+    Fn(fn(&mut Thread, u64), u64),
+    Boxed(Box<dyn FnOnce(&mut Thread)>),
+}
 
 /// The name of a live thread in the worker's thread table.
 pub type ThreadKey = Key;
@@ -51,6 +55,7 @@ pub fn release_registry() {
     THREADS.with(|t| t.borrow_mut().clear());
     Thread::release_free_list();
     crate::runtime::session::Session::release_free_list();
+    crate::sys::key_timer::release_free_list();
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -125,7 +130,12 @@ impl Thread {
 
     /// Marks the thread waiting: `on_cancel` runs if it is killed or its session ends first.
     pub fn wait_with(&mut self, on_cancel: impl FnOnce(&mut Thread) + 'static) {
-        self.pending = Some(Box::new(on_cancel));
+        self.pending = Some(OnCancel::Boxed(Box::new(on_cancel)));
+    }
+
+    /// `wait_with` of `on_cancel(thread, data)`.
+    pub fn wait_with_fn(&mut self, on_cancel: fn(&mut Thread, u64), data: u64) {
+        self.pending = Some(OnCancel::Fn(on_cancel, data));
     }
 
     /// `wait_with` for a cancel that works on the thread's session (given with the thread's
@@ -163,8 +173,10 @@ impl Thread {
 
     /// Cancels the pending wait, if any, and the thread's own events.
     pub fn cancel_wait(&mut self) {
-        if let Some(cancel) = self.pending.take() {
-            cancel(self);
+        match self.pending.take() {
+            Some(OnCancel::Fn(f, data)) => f(self, data),
+            Some(OnCancel::Boxed(f)) => f(self),
+            None => {}
         }
         self.wake_ev.disarm();
     }

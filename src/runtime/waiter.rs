@@ -44,6 +44,14 @@ impl Waiter {
         });
     }
 
+    /// `park_with` of `on_cancel(thread, data)` (no allocation per wait).
+    pub fn park_with_fn(&mut self, sess: SessionRef, on_cancel: fn(&mut Thread, u64), data: u64) {
+        sess.with_thread(|thread| {
+            thread.wait_with_fn(on_cancel, data);
+            self.0 = Some(thread.key);
+        });
+    }
+
     /// `park_with` for a cancel that works on the session (see `Thread::wait_in_session`).
     pub fn park_in_session(&mut self, sess: SessionRef, on_cancel: impl FnOnce(&LiveSession, ThreadKey) + 'static) {
         sess.with_thread(|thread| {

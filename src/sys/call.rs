@@ -10,6 +10,7 @@ use std::ffi::{c_int, c_void, CStr};
 use std::marker::PhantomData;
 
 use super::lua::{raw, reg, LuaError, LuaResult, RegKey, RegistryKey};
+use super::recycled::RawOwner;
 use mlua::ffi::{lua_CFunction, lua_State, LUA_GLOBALSINDEX, LUA_TNONE};
 
 /// The free slots LuaJIT guarantees a C function above its arguments (`LUA_MINSTACK`).
@@ -34,6 +35,9 @@ pub struct Call<'l> {
 pub unsafe trait LuaObject: Sized {
     const UDATA_METATABLE: &'static RegKey;
     const SLOT: c_int;
+    /// What owns the value while Lua holds it (a `Box`, or a `Recycled` box for objects made
+    /// per connection).
+    type Owner: RawOwner<Target = Self>;
 }
 
 /// Where a Lua function was called from (`lua_getinfo` with `Snl`).

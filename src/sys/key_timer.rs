@@ -4,6 +4,9 @@
 
 use std::ffi::c_void;
 
+use super::recycled::{FreeList, Recyclable, Recycled};
+use super::worker_local::WorkerLocal;
+
 use super::ngx::{
     guard, ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_msec_t, ngx_post_event,
     ngx_posted_events, ngx_posted_next_events, Log,
@@ -13,6 +16,7 @@ use super::ngx::{
 pub type Handler = fn(u64, Option<Log>);
 
 /// The event and what it calls; the event comes first, so the event's address is the box's.
+/// (Recycled memory keeps nothing armed: a timer is disarmed before it drops.)
 #[repr(C)]
 struct Armed {
     ev: ngx_event_t,
@@ -20,9 +24,23 @@ struct Armed {
     key: u64,
 }
 
+/// Every socket and thread has a timer and most arm it: their events' memory is reused.
+static FREE_ARMED: WorkerLocal<FreeList<Armed>> = WorkerLocal::new(FreeList::new());
+
+impl Recyclable for Armed {
+    fn free_list() -> &'static WorkerLocal<FreeList<Armed>> {
+        &FREE_ARMED
+    }
+}
+
+/// Gives the kept memory back (the worker exits).
+pub fn release_free_list() {
+    Armed::release_free_list();
+}
+
 #[derive(Default)]
 pub struct KeyTimer {
-    armed: Option<Box<Armed>>,
+    armed: Option<Recycled<Armed>>,
 }
 
 impl KeyTimer {
@@ -34,7 +52,7 @@ impl KeyTimer {
         self.disarm();
         let armed = self.armed.get_or_insert_with(|| {
             // SAFETY: an all-zero ngx_event_t is nginx's idle event.
-            Box::new(Armed { ev: unsafe { std::mem::zeroed() }, handler, key })
+            Recycled::new(Armed { ev: unsafe { std::mem::zeroed() }, handler, key })
         });
         armed.handler = handler;
         armed.key = key;

@@ -5,19 +5,23 @@ use std::ffi::c_int;
 
 use super::call::{Call, LuaObject};
 use super::lua::{raw, RegistryKey, LUA_REGISTRYINDEX};
+use super::recycled::RawOwner;
 
 impl<'l> Call<'l> {
     /// Pushes a new full userdata owning `value`, with `T`'s userdata metatable (registered
     /// under `T::UDATA_METATABLE`, whose `__gc` should call `take_udata`).
-    pub fn push_udata<T: LuaObject>(&mut self, value: Box<T>) {
+    pub fn push_udata<P: RawOwner>(&mut self, value: P)
+    where
+        P::Target: LuaObject<Owner = P>,
+    {
         self.reserve(2);
         let l = self.as_ptr();
         // SAFETY: room was reserved; the new userdata is the size of a pointer and gets the
         // box's pointer before anything can read it.
         unsafe {
-            let ud = raw::lua_newuserdata(l, std::mem::size_of::<*mut T>()) as *mut *mut T;
-            *ud = Box::into_raw(value);
-            T::UDATA_METATABLE.push_from_registry(l);
+            let ud = raw::lua_newuserdata(l, std::mem::size_of::<*mut P::Target>()) as *mut *mut P::Target;
+            *ud = value.into_raw();
+            P::Target::UDATA_METATABLE.push_from_registry(l);
             raw::lua_setmetatable(l, -2);
         }
     }
@@ -56,16 +60,16 @@ impl<'l> Call<'l> {
 
     /// The value owned by the userdata at `i` (a `T` one, made by `push_udata`), taken out:
     /// the userdata holds null from now on. None when it holds none (or is not `T`'s).
-    pub fn take_udata<T: LuaObject>(&mut self, i: c_int) -> Option<Box<T>> {
+    pub fn take_udata<T: LuaObject>(&mut self, i: c_int) -> Option<T::Owner> {
         let slot = self.udata_slot::<T>(i);
         if slot.is_null() {
             return None;
         }
-        // SAFETY: a slot of T's userdata holds null or the pointer of a box made by push_udata
-        // (the LuaObject contract); nulling it first means nothing else can reach the value.
+        // SAFETY: a slot of T's userdata holds null or the pointer push_udata took from its
+        // owner (the LuaObject contract); nulling it first means nothing else can reach it.
         unsafe {
             let p = std::mem::replace(&mut *slot, std::ptr::null_mut());
-            (!p.is_null()).then(|| Box::from_raw(p))
+            (!p.is_null()).then(|| T::Owner::from_raw(p))
         }
     }
 

@@ -49,6 +49,7 @@ struct Finalizer {
 // SAFETY: Finalizer values are only made by `new_object` (push_udata, under UDATA_METATABLE,
 // whose __gc takes them back) and kept at slot 2 of the socket object.
 unsafe impl LuaObject for Finalizer {
+    type Owner = Box<Finalizer>;
     const UDATA_METATABLE: &'static RegKey = UDATA_METATABLE;
     const SLOT: c_int = 2;
 }

@@ -54,9 +54,17 @@ pub struct RecvBuf {
     chunk: usize,
 }
 
+impl Drop for RecvBuf {
+    fn drop(&mut self) {
+        spare::keep_recv_buf(std::mem::take(&mut self.buf));
+    }
+}
+
 impl RecvBuf {
     pub fn with_eof_error(eof_error: Option<&'static str>) -> RecvBuf {
-        RecvBuf { eof_error, ..RecvBuf::default() }
+        let mut r = RecvBuf::default();
+        r.eof_error = eof_error;
+        r
     }
 
     /// Reads ask for `size` bytes at a time (`lua_socket_buffer_size`).
@@ -95,10 +103,10 @@ impl RecvBuf {
     }
 
     /// Forgets everything: a new connection starts afresh (iterators stay). The buffer's
-    /// memory goes too: a closed socket object may wait long for its `__gc` (the Lua GC does
-    /// not see this memory), and a reconnect allocates anew.
+    /// memory goes too (to the worker's spare receive buffers): a closed socket object may
+    /// wait long for its `__gc` (the Lua GC does not see this memory).
     pub fn reset(&mut self) {
-        self.buf = Vec::new();
+        spare::keep_recv_buf(std::mem::take(&mut self.buf));
         self.pos = 0;
         self.eof = false;
         self.read_err = None;
@@ -179,6 +187,9 @@ impl RecvBuf {
                 Pattern::Size(n) => (n - self.pending().len()).clamp(chunk, (1 << 20).max(chunk)),
                 _ => chunk,
             };
+            if self.buf.capacity() == 0 {
+                self.buf = spare::take_recv_buf();
+            }
             match c.recv_append(&mut self.buf, want) {
                 Io::Done(_) => continue,
                 Io::Eof => match self.eof_error {

@@ -39,6 +39,7 @@ const BIND_INDEX: c_int = 3;
 
 // SAFETY: the object's userdata holds the boxed socket until its __gc (udata_gc) frees it.
 unsafe impl LuaObject for UdpSock {
+    type Owner = Box<UdpSock>;
     const UDATA_METATABLE: &'static RegKey = UDATA_METATABLE;
     const SLOT: c_int = CTX_INDEX;
 }

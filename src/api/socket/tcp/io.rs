@@ -70,7 +70,7 @@ pub(super) fn start_read(
     }
     sock.waiting_read = Some(pat);
     let key = sock.key;
-    sock.reader.park_with(sess, move |t| cancel_wait(key, t.key));
+    sock.reader.park_with_fn(sess, cancel_thread_wait, key.raw());
     Outcome::Wait
 }
 
@@ -261,7 +261,7 @@ fn start_send(
                 return Ok(Err(b"failed to add event".to_vec()));
             }
             let key = sock.key;
-            sock.writer.park_with(sess, move |t| cancel_wait(key, t.key));
+            sock.writer.park_with_fn(sess, cancel_thread_wait, key.raw());
             // ends the call by yielding (what `yield_values` returns)
             Err(LuaError::Yield(0))
         }

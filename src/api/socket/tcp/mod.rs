@@ -36,11 +36,12 @@ use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::Phase;
 use crate::runtime::session::{Session, SessionKey};
-use crate::runtime::thread::ThreadKey;
+use crate::runtime::thread::{Thread, ThreadKey};
 use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::conn_connect::{connect_peer, Connecting, PeerConn};
 use crate::sys::conn_ref::ConnRef;
 use crate::sys::key_timer::KeyTimer;
+use crate::sys::recycled::{FreeList, Recyclable, Recycled};
 use crate::sys::registry::{self, Key, Slots, WorkerSlots};
 use crate::sys::resolver::{Query, Resolver};
 use crate::sys::worker_local::WorkerLocal;
@@ -52,6 +53,7 @@ const UDATA_METATABLE: &RegKey = &reg::TCP_UDATA_MT;
 // SAFETY: slot 1 of a socket table holds the userdata with the boxed socket until its __gc
 // (tcp_gc) frees it.
 unsafe impl LuaObject for TcpSocket {
+    type Owner = Recycled<TcpSocket>;
     const UDATA_METATABLE: &'static RegKey = UDATA_METATABLE;
     const SLOT: c_int = 1;
 }
@@ -73,6 +75,20 @@ pub(crate) enum Stage {
 /// The worker's sockets, by key: what their events, cancels, cleanups and queue wakers name
 /// them by, so a socket that went is simply not found.
 static SOCKETS: WorkerSlots<TcpSocket> = WorkerLocal::new(RefCell::new(Slots::new()));
+
+/// A socket object is often made per connection: its memory is reused.
+static FREE_SOCKETS: WorkerLocal<FreeList<TcpSocket>> = WorkerLocal::new(FreeList::new());
+
+impl Recyclable for TcpSocket {
+    fn free_list() -> &'static WorkerLocal<FreeList<TcpSocket>> {
+        &FREE_SOCKETS
+    }
+}
+
+/// Gives the kept memory back (the worker exits).
+pub fn release_free_list() {
+    TcpSocket::release_free_list();
+}
 
 /// A socket's name in the worker's socket table.
 pub(crate) type SockKey = Key;
@@ -196,7 +212,7 @@ fn tcp_new_impl(c: &mut Call) -> LuaResult {
     let sess = SessionRef::current(c)?;
     sess.check_phase(Phase::YIELDABLE)?;
     let conf = sess.with(|s| socket_conf(s));
-    let sock = Box::new(TcpSocket {
+    let sock = Recycled::new(TcpSocket {
         key: Key::NONE,
         sess: None,
         owner_log: None,
@@ -489,6 +505,11 @@ fn gc_impl(c: &mut Call) -> LuaResult {
 /// socket is closed (a connect in progress gives up what it waits for).
 pub(crate) fn cancel_wait(key: SockKey, t: ThreadKey) {
     with_socket(key, |sock| cancel_socket_wait(sock, t));
+}
+
+/// `cancel_wait` as a thread's cancel function (the socket's key as its data).
+pub(crate) fn cancel_thread_wait(t: &mut Thread, key: u64) {
+    cancel_wait(Key::from_raw(key), t.key);
 }
 
 fn cancel_socket_wait(sock: &mut TcpSocket, t: ThreadKey) {

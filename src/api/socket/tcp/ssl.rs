@@ -35,6 +35,7 @@ struct Session(SslSession);
 // SAFETY: userdata with the session metatable are made only by `push_session` (push_udata),
 // and freed only by their __gc (take_udata).
 unsafe impl LuaObject for Session {
+    type Owner = Box<Session>;
     const UDATA_METATABLE: &'static RegKey = SESSION_METATABLE;
     const SLOT: c_int = 0;
 }
