@@ -38,11 +38,9 @@ THREADS_N=${THREADS_N:-5000}
 SLEEP_N=${SLEEP_N:-2000}
 SHDICT_N=${SHDICT_N:-3000000}
 RE_N=${RE_N:-3000000}
-v16=$(dirname "$OTHER")/../../src
-if [ -z "${OTHER_LUA_PATH+x}" ] && [ -d "$v16/lua-resty-core/lib" ]; then
-    OTHER_LUA_PATH="$(realpath "$v16/lua-resty-core/lib")/?.lua;$(realpath "$v16/lua-resty-lrucache/lib")/?.lua"
-fi
-OTHER_LUA_PATH=${OTHER_LUA_PATH:-}
+# the stream servers of the per-operation rows (shared with op-cost.sh), free_ports, other_lua_path
+. scripts/bench/stream-servers.sh
+[ -n "${OTHER_LUA_PATH+x}" ] || OTHER_LUA_PATH=$(other_lua_path "$OTHER")
 
 if [ -z "${OURS:-}" ]; then
     cargo build -q --release
@@ -67,15 +65,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ports: P..P+14 (PORT= to choose), backend P+15
-P=${PORT:-}
-if [ -z "$P" ]; then
-    # below the ephemeral range (32768 on): a client's port cannot take one
-    P=$((20000 + ($$ % 600) * 20))
-    # (another builder's benchmark may hold some: all sixteen must be free)
-    while ss -Htan | awk '{ n = split($4, a, ":"); print a[n] }' | awk -v p="$P" '$1 >= p && $1 <= p + 15 { f = 1 } END { exit !f }'; do
-        P=$((P + 20))
-    done
-fi
+P=${PORT:-$(free_ports 20000 15)}
 "${lg_cmd[@]}" echo-server "127.0.0.1:$((P + 15))" & backend=$!
 for _ in $(seq 100); do ss -ltn | grep ":$((P + 15)) " >/dev/null && break; sleep 0.05; done
 kill -0 "$backend" 2>/dev/null || { echo "issue14.sh: the echo backend did not start" >&2; exit 1; }
@@ -133,62 +123,14 @@ stream {
     lua_package_path '$3;;';
     lua_shared_dict bench 16m;
     lua_socket_log_errors off;
-    # conn: a new connection per request
-    server { listen 127.0.0.1:$P backlog=4096; content_by_lua_block { ngx.say("hello, world") } }
-    # keepalive: a line in, a line out
-    server {
-        listen 127.0.0.1:$((P + 1));
-        content_by_lua_block {
-            local sock = ngx.req.socket()
-            while true do
-                local line = sock:receive()
-                if not line then return end
-                sock:send("pong\n")
-            end
-        }
-    }
-    # echo: 4 KB messages
-    server {
-        listen 127.0.0.1:$((P + 2));
-        content_by_lua_block {
-            local sock = ngx.req.socket()
-            while true do
-                local data = sock:receiveany(65536)
-                if not data then return end
-                sock:send(data)
-            end
-        }
-    }
-    # proxy: the request line relayed over a pooled cosocket
-    server {
-        listen 127.0.0.1:$((P + 3)) backlog=4096;
-        content_by_lua_block {
-            local line = ngx.req.socket():receive()
-            if not line then return end
-            local up = ngx.socket.tcp()
-            local ok, err = up:connect("127.0.0.1", $((P + 15)))
-            if not ok then ngx.log(ngx.ERR, "connect: ", err) return end
-            up:send(line .. "\n")
-            local answer = up:receive()
-            if not answer then return end
-            up:setkeepalive(60000, 100)
-            ngx.say(answer)
-        }
-    }
+    # conn, keepalive, echo, proxy (to the backend at P+15) and sleep (P+6): stream-servers.sh
+$(stream_servers "$P" $((P + 15)))
     server { listen 127.0.0.1:$((P + 4)) backlog=4096; proxy_pass 127.0.0.1:$((P + 15)); }
     # loops (warm-up and measured runs): a loop of N, then "done"
 $(loop_server $((P + 5)) shdict $((SHDICT_N / 10)))
 $(loop_server $((P + 10)) shdict "$SHDICT_N")
 $(loop_server $((P + 11)) re $((RE_N / 10)))
 $(loop_server $((P + 12)) re "$RE_N")
-    # sleep: 10 x ngx.sleep(0.01), then a line
-    server {
-        listen 127.0.0.1:$((P + 6)) backlog=4096;
-        content_by_lua_block {
-            for _ = 1, 10 do ngx.sleep(0.01) end
-            ngx.say("ok")
-        }
-    }
     # idle: counted, then blocked in receive until the client goes
     server {
         listen 127.0.0.1:$((P + 7)) backlog=4096;

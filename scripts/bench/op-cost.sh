@@ -6,9 +6,11 @@
 # in its own nginx process under callgrind (N1 and N2 operations after the same warm-up):
 # (total(N2) - total(N1)) / (N2 - N1) is one operation, start-up and warm-up cancelled, from
 # accept to close for the per-connection rows.
-# Rows (ROWS= to pick): conn (a new connection, ngx.say), sleep (a new connection, one
-# ngx.sleep(0.001), ngx.say), keepalive (one line request/response on an open connection), echo
-# (one 4 KB message, receiveany), proxy (a new connection relayed over a pooled cosocket).
+# Rows (ROWS= to pick): conn (a new connection, ngx.say), sleep (a new connection, 10 x
+# ngx.sleep(0.01), ngx.say: one connection of issue14.sh's sleep row, ~0.1 s of wall time
+# each), keepalive (one line request/response on an open connection), echo (one 4 KB message,
+# receiveany), proxy (a new connection relayed over a pooled cosocket). The servers are
+# issue14.sh's own (scripts/bench/stream-servers.sh).
 # Usage: scripts/bench/op-cost.sh OTHER.so [NGINX] [N1] [N2]
 #   as issue14.sh: OTHER_LUA_PATH, OURS; KEEP=<dir> keeps the callgrind outputs there;
 #   SIDES=ours (or other) counts one engine only.
@@ -21,11 +23,9 @@ N1=${3:-200}
 N2=${4:-1200}
 ROWS=${ROWS:-conn sleep keepalive echo proxy}
 command -v valgrind >/dev/null || { echo "op-cost.sh: valgrind is needed" >&2; exit 2; }
-v16=$(dirname "$OTHER")/../../src
-if [ -z "${OTHER_LUA_PATH+x}" ] && [ -d "$v16/lua-resty-core/lib" ]; then
-    OTHER_LUA_PATH="$(realpath "$v16/lua-resty-core/lib")/?.lua;$(realpath "$v16/lua-resty-lrucache/lib")/?.lua"
-fi
-OTHER_LUA_PATH=${OTHER_LUA_PATH:-}
+# the stream servers of the per-operation rows (shared with issue14.sh), free_ports, other_lua_path
+. scripts/bench/stream-servers.sh
+[ -n "${OTHER_LUA_PATH+x}" ] || OTHER_LUA_PATH=$(other_lua_path "$OTHER")
 if [ -z "${OURS:-}" ]; then
     cargo build -q --release
     OURS=target/release/libngx_stream_lua_module.so
@@ -44,15 +44,8 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-P=${PORT:-}
-if [ -z "$P" ]; then
-    # below the ephemeral range (32768 on): a client's port cannot take one
-    P=$((20010 + ($$ % 600) * 20))
-    # (another builder's benchmark may hold some: all twelve must be free)
-    while ss -Htan | awk '{ n = split($4, a, ":"); print a[n] }' | awk -v p="$P" '$1 >= p && $1 <= p + 11 { f = 1 } END { exit !f }'; do
-        P=$((P + 20))
-    done
-fi
+# ports: P..P+6 (PORT= to choose), backend P+11
+P=${PORT:-$(free_ports 20010 11)}
 "$LG" echo-server "127.0.0.1:$((P + 11))" & backend=$!
 for _ in $(seq 100); do ss -ltn | grep ":$((P + 11)) " >/dev/null && break; sleep 0.05; done
 kill -0 "$backend" 2>/dev/null || { echo "op-cost.sh: the echo backend did not start" >&2; exit 1; }
@@ -71,45 +64,8 @@ events { worker_connections 1024; }
 stream {
     lua_package_path '$3;;';
     lua_socket_log_errors off;
-    server { listen 127.0.0.1:$P; content_by_lua_block { ngx.say("hello, world") } }
-    server {
-        listen 127.0.0.1:$((P + 1));
-        content_by_lua_block {
-            local sock = ngx.req.socket()
-            while true do
-                local line = sock:receive()
-                if not line then return end
-                sock:send("pong\n")
-            end
-        }
-    }
-    server {
-        listen 127.0.0.1:$((P + 2));
-        content_by_lua_block {
-            local sock = ngx.req.socket()
-            while true do
-                local data = sock:receiveany(65536)
-                if not data then return end
-                sock:send(data)
-            end
-        }
-    }
-    server {
-        listen 127.0.0.1:$((P + 3));
-        content_by_lua_block {
-            local line = ngx.req.socket():receive()
-            if not line then return end
-            local up = ngx.socket.tcp()
-            local ok, err = up:connect("127.0.0.1", $((P + 11)))
-            if not ok then ngx.log(ngx.ERR, "connect: ", err) return end
-            up:send(line .. "\n")
-            local answer = up:receive()
-            if not answer then return end
-            up:setkeepalive(60000, 100)
-            ngx.say(answer)
-        }
-    }
-    server { listen 127.0.0.1:$((P + 6)); content_by_lua_block { ngx.sleep(0.001) ngx.say("ok") } }
+    # issue14.sh's rows: conn, keepalive, echo, proxy (to the backend at P+11), sleep (P+6)
+$(stream_servers "$P" $((P + 11)))
 }
 CONF
 }
