@@ -100,6 +100,12 @@ struct Kind {
     wrap: bool,
 }
 
+impl Kind {
+    fn of(th: &Thread) -> Kind {
+        Kind { co: th.co_state(), user: th.user, coroutine: th.coroutine, wrap: th.wrap }
+    }
+}
+
 /// Sets the status of thread `key` (nothing when it has ended: it is dead already).
 fn set_status(key: ThreadKey, status: ThreadStatus) {
     with_thread(key, |t| t.status = status);
@@ -113,9 +119,14 @@ fn set_status(key: ThreadKey, status: ThreadStatus) {
 /// The session and each thread are borrowed only for the short reads and writes between two
 /// resumes: the Lua code that runs changes both (through the C ABI and the API).
 pub fn resume(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int) -> Outcome {
-    let (mut t, mut nargs) = (t, nargs);
+    resume_known(sess, t, nargs, None)
+}
+
+/// `resume`, with what the caller already read of thread `t` (an event that found it).
+fn resume_known(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int, kind: Option<Kind>) -> Outcome {
+    let (mut t, mut nargs, mut kind) = (t, nargs, kind);
     loop {
-        if let Some(next) = step(sess, t, nargs) {
+        if let Some(next) = step(sess, t, nargs, kind.take()) {
             match next {
                 Step::Run(p, n) => {
                     (t, nargs) = (p, n);
@@ -141,8 +152,11 @@ enum Step {
 
 /// Resumes thread `t` once and handles how it stopped. A thread that has ended (its key
 /// finds nothing) is not resumed.
-fn step(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int) -> Option<Step> {
-    let k = with_thread(t, |th| Kind { co: th.co_state(), user: th.user, coroutine: th.coroutine, wrap: th.wrap })?;
+fn step(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int, kind: Option<Kind>) -> Option<Step> {
+    let k = match kind {
+        Some(k) => k,
+        None => with_thread(t, |th| Kind::of(th))?,
+    };
     let co = k.co;
     sess.with(|s| s.set_cur(t));
     let rc = with_running(Some(sess), || co.resume(nargs));
@@ -315,13 +329,18 @@ fn stop_children_wait(sess: &mut Session, parent: ThreadKey) {
 /// already pushed onto its stack, then lets the phase finish the session when its Lua is done.
 /// Nothing happens when the thread has ended. The session may be gone when this returns.
 pub fn wake_key(sess: LiveSession, key: ThreadKey, nargs: c_int) {
-    let found = with_thread(key, |t| {
+    let Some(kind) = with_thread(key, |t| {
         t.pending = None;
-    });
-    if found.is_none() {
+        Kind::of(t)
+    }) else {
         return;
-    }
-    let outcome = resume(sess.view(), key, nargs);
+    };
+    wake_found(sess, key, nargs, kind);
+}
+
+/// `wake_key` for a thread found live, its wait over, read as `kind`.
+fn wake_found(sess: LiveSession, key: ThreadKey, nargs: c_int, kind: Kind) {
+    let outcome = resume_known(sess.view(), key, nargs, Some(kind));
     if !matches!(outcome, Outcome::Waiting) {
         let (on_done, detached) = sess.with(|s| (s.on_done, s.detached_done.is_some()));
         if let Some(done) = on_done {
@@ -341,11 +360,11 @@ pub fn wake_thread(key: ThreadKey, push: impl FnOnce(&mut Call) -> c_int) {
     let found = with_thread(key, |t| {
         t.stop_waiting();
         let n = push(&mut t.resume_values());
-        (t.sess, n)
+        (t.sess, n, Kind::of(t))
     });
-    let Some((sess, n)) = found else { return };
+    let Some((sess, n, kind)) = found else { return };
     if let Some(sess) = LiveSession::by_key(sess) {
-        wake_key(sess, key, n);
+        wake_found(sess, key, n, kind);
     }
 }
 

@@ -117,21 +117,21 @@ impl<T> Slots<T> {
 /// is gone (or already lent by an outer `with`). The table is not borrowed while `f` runs,
 /// so `f` may insert and remove objects.
 pub fn with<T: 'static, R>(table: &'static WorkerSlots<T>, key: Key, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-    let ptr = table.with(|t| {
-        let t = t.borrow();
+    // (one owner check for the lend and the give-back)
+    let table = table.get();
+    let ptr = {
+        let t = table.borrow();
         let slot = t.slots.get(key.idx as usize).filter(|s| s.gen == key.gen)?;
         let ptr = slot.ptr?;
-        (!slot.lent.replace(true)).then_some(ptr)
-    })?;
+        (!slot.lent.replace(true)).then_some(ptr)?
+    };
     /// Gives the slot back when `f` returns or unwinds.
-    struct Lend<T: 'static>(&'static WorkerSlots<T>, Key);
+    struct Lend<T: 'static>(&'static RefCell<Slots<T>>, Key);
     impl<T: 'static> Drop for Lend<T> {
         fn drop(&mut self) {
-            self.0.with(|t| {
-                if let Some(slot) = t.borrow().slots.get(self.1.idx as usize) {
-                    slot.lent.set(false);
-                }
-            });
+            if let Some(slot) = self.0.borrow().slots.get(self.1.idx as usize) {
+                slot.lent.set(false);
+            }
         }
     }
     let _lend = Lend(table, key);
