@@ -2,7 +2,9 @@
 //! on OpenResty's LuaJIT, the chunk itself is cached and run (no closure factory): every run
 //! shares the VM's `_G`, and a file may hold LuaJIT bytecode (`string.dump`, `luajit -b`).
 
+use std::cell::Cell;
 use std::ffi::CString;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::runtime::paths::rebase;
 use crate::sys::stream::StreamInfo;
@@ -26,6 +28,13 @@ pub struct Code {
     pub key: String,
     /// `key` for the C API, made once rather than at every session's lookup.
     ckey: CString,
+    /// Where the function also sits in the array part of the code cache table of the VM with
+    /// that id (`init_cache` numbers each table at index 1): later sessions find it with two
+    /// array reads instead of hashing the key.
+    cached_at: Cell<Option<(i64, i64)>>,
+    /// Whether the code takes an array slot: the configuration's codes do (they are few and
+    /// live as long as the VM); a file path resolved per session does not.
+    slotted: bool,
 }
 
 /// `nhli_`/`nhlf_` and the MD5 of `what` in hex: upstream's code cache key parts.
@@ -47,7 +56,7 @@ impl Code {
             CodeSource::FileVar(_) => (String::new(), String::new()),
         };
         let ckey = CString::new(key.as_str()).unwrap_or_default();
-        Code { source, chunkname, key, ckey }
+        Code { source, chunkname, key, ckey, cached_at: Cell::new(None), slotted: true }
     }
 
     /// A file named in the configuration: keyed by the path as written there (`arg`), as
@@ -79,7 +88,7 @@ impl Code {
             return Some(Err("failed to evaluate the Lua file path".into()));
         };
         let path = rebase(&running_prefix(), path);
-        Some(Ok(Code::new(CodeSource::File(path), String::new())))
+        Some(Ok(Code { slotted: false, ..Code::new(CodeSource::File(path), String::new()) }))
     }
 
     /// The code as written (files are read now).
@@ -150,26 +159,46 @@ impl Code {
         let key = &self.ckey;
         let table = c.top() + 1;
         c.get_registry(&crate::sys::reg::CODE_CACHE);
-        if cache {
-            c.get_field(table, key);
-        } else {
-            c.push_nil();
+        if !cache {
+            self.compile(c).inspect_err(|_| c.pop(1))?;
+            c.remove(table);
+            return Ok(());
         }
+        c.raw_geti(table, 1);
+        let vm = c.to_integer(-1);
+        c.pop(1);
+        if let Some((_, slot)) = self.cached_at.get().filter(|(at_vm, _)| *at_vm == vm) {
+            if c.raw_geti(table, slot) == LUA_TFUNCTION {
+                c.remove(table);
+                return Ok(());
+            }
+            c.pop(1);
+        }
+        c.get_field(table, key);
         if c.type_of(-1) != LUA_TFUNCTION {
             c.pop(1);
             self.compile(c).inspect_err(|_| c.pop(1))?;
-            if cache {
-                c.push_copy(-1);
-                c.set_field(table, key);
-            }
+            c.push_copy(-1);
+            c.set_field(table, key);
+        }
+        if self.slotted {
+            // (each Code gets its own slot, also when codes share a key)
+            let slot = c.obj_len(table) + 1;
+            c.push_copy(-1);
+            c.raw_seti(table, slot);
+            self.cached_at.set(Some((vm, slot as i64)));
         }
         c.remove(table);
         Ok(())
     }
 }
 
-/// Creates the empty code cache table in a new VM's registry.
+/// Creates the code cache table in a new VM's registry: functions by key, and the VM's id at
+/// index 1 followed by each configured code's own slot (`Code::cached_at`).
 pub fn init_cache(c: &mut Call) {
-    c.new_table(0, 8);
+    static NEXT_VM: AtomicI64 = AtomicI64::new(1);
+    let t = c.new_table(8, 8);
+    c.push_int(NEXT_VM.fetch_add(1, Ordering::Relaxed));
+    c.raw_seti(t, 1);
     c.set_registry(&crate::sys::reg::CODE_CACHE);
 }
