@@ -27,8 +27,10 @@ pub fn give_back(mut v: Vec<u8>) {
 
 static RECV_BUFS: WorkerLocal<RefCell<Vec<Vec<u8>>>> = WorkerLocal::new(RefCell::new(Vec::new()));
 
-/// How many receive buffers a worker keeps.
+/// How many receive buffers a worker keeps, and the largest it keeps (a socket's buffer is
+/// `lua_socket_buffer_size`, 4 or 8 KB, unless a large read grew it): at most 256 KB.
 const RECV_BUFS_KEPT: usize = 16;
+const RECV_BUF_MAX: usize = 16 * 1024;
 
 /// An empty receive buffer, with the capacity of one given back earlier if there is one.
 pub fn take_recv_buf() -> Vec<u8> {
@@ -38,7 +40,7 @@ pub fn take_recv_buf() -> Vec<u8> {
 /// Keeps the memory of a socket's receive buffer for another socket (unless it is large, or
 /// enough are kept).
 pub fn keep_recv_buf(mut v: Vec<u8>) {
-    if v.capacity() == 0 || v.capacity() > SPARE_MAX {
+    if v.capacity() == 0 || v.capacity() > RECV_BUF_MAX {
         return;
     }
     v.clear();
