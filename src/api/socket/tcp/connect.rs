@@ -127,13 +127,10 @@ fn start(
     sock.conf = conf;
     sock.resolver = Some(resolver);
     sock.recv.set_chunk(sock.conf.buffer_size());
-    let name = match port {
-        Some(p) => format!("{}:{p}", String::from_utf8_lossy(&host)),
-        None => String::from_utf8_lossy(&host).into_owned(),
-    };
-    sock.pool_key = socket_pool::vm_key(vm, &pool.unwrap_or_else(|| name.clone().into_bytes()));
+    set_peer_name(&mut sock.peer_name, &host, port);
+    let name = pool.as_deref().unwrap_or(sock.peer_name.as_bytes());
+    socket_pool::set_vm_key(&mut sock.pool_key, vm, name);
     sock.pool_size = pool_size;
-    sock.peer_name = name;
     sock.reused = 0;
 
     if let Some(idle) = socket_pool::take(&sock.pool_key, sock.logger()) {
@@ -165,6 +162,28 @@ fn start(
         }
     }
     proceed(sock, &host, port, yieldable)
+}
+
+/// Sets `name` to `host` or `host:port` (reusing its buffer; no core::fmt on this path).
+fn set_peer_name(name: &mut String, host: &[u8], port: Option<u16>) {
+    name.clear();
+    name.reserve(host.len() + 6);
+    name.push_str(&String::from_utf8_lossy(host));
+    if let Some(p) = port {
+        name.push(':');
+        let mut digits = [0u8; 5];
+        let mut at = digits.len();
+        let mut v = p;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        digits[at..].iter().for_each(|&d| name.push(d as char));
+    }
 }
 
 /// Connects `sock` (past the pool checks) to `host`, or waits for the resolver or the
@@ -392,4 +411,22 @@ pub(super) fn connect_done(sock: &mut TcpSocket, timed_out: bool) -> Wake {
         }
     };
     Some((sock.connector.take()?, r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_peer_name;
+
+    #[test]
+    fn peer_name_as_format() {
+        let mut name = String::from("old");
+        for port in [None, Some(0), Some(7), Some(10), Some(8080), Some(65535)] {
+            set_peer_name(&mut name, b"h\xffst", port);
+            let want = match port {
+                Some(p) => format!("{}:{p}", String::from_utf8_lossy(b"h\xffst")),
+                None => String::from_utf8_lossy(b"h\xffst").into_owned(),
+            };
+            assert_eq!(name, want);
+        }
+    }
 }
