@@ -270,15 +270,17 @@ pub fn dequeue(key: &[u8], id: *const c_void) {
 /// A slot of pool `key` freed up or a connection was put back: the first queued connect not
 /// told yet is told to go on.
 fn resume_waiter(key: &[u8]) {
-    let next = POOLS.with(|p| {
-        let mut pools = p.borrow_mut();
-        let w = pools.get_mut(key)?.waiting.iter_mut().find(|w| !w.woken)?;
-        w.woken = true;
-        Some(w.go.clone())
-    });
-    if let Some(go) = next {
+    if let Some(go) = POOLS.with(|p| p.borrow_mut().get_mut(key).and_then(next_waiter)) {
         go();
     }
+}
+
+/// Marks the first queued connect of `pool` not told yet as told; its `go` is to be called
+/// with no pool borrowed.
+fn next_waiter(pool: &mut Pool) -> Option<Go> {
+    let w = pool.waiting.iter_mut().find(|w| !w.woken)?;
+    w.woken = true;
+    Some(w.go.clone())
 }
 
 /// A socket counted in pool `key` closed its connection (or gave up connecting): its slot
@@ -352,7 +354,7 @@ pub fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bo
     // copy of the handle is used only before it returns
     let c = *idle.conn.conn_ref();
     log.debug_fmt(format_args!("stream lua tcp socket set keepalive: saving connection {:p}", c.as_ptr()));
-    let (evicted, data) = POOLS.with(|p| {
+    let (evicted, data, next) = POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         let pool = match pools.get_mut(key) {
             Some(pool) => pool,
@@ -364,11 +366,13 @@ pub fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bo
         let evicted = if pool.conns.len() >= pool.size { pool.conns.pop_back() } else { None };
         let data = Rc::as_ptr(&pool.key.0) as *mut c_void;
         pool.conns.push_front(idle);
-        (evicted, data)
+        (evicted, data, next_waiter(pool))
     });
-    // closes the oldest connection
+    // closes the oldest connection (which calls nothing here, so the waiter goes on after)
     drop(evicted);
-    resume_waiter(key);
+    if let Some(go) = next {
+        go();
+    }
     let cycle = Log::cycle().expect("the cycle's log");
     c.set_owner(data, on_idle_read, on_idle_write, cycle);
     c.set_idle(true);
