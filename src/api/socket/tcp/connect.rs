@@ -64,8 +64,9 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
         options = connect_options(c, n)?;
         n -= 1;
     }
-    let host = match c.type_of(2) {
-        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
+    // not copied: the string stays at index 2 until the call returns
+    let host: *const [u8] = match c.type_of(2) {
+        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default(),
         _ => return c.arg_error(2, "connect", format!("string expected, got {}", c.type_name_at(2))),
     };
     let port = if n >= 3 {
@@ -83,6 +84,10 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
     in_session(c, "connect")?;
     let yieldable = c.ensure_yieldable();
     let step = with_this(c, "connect", |sock| {
+        // SAFETY: `host` is the string at index 2 of this call's stack (a number there was
+        // turned into one in place), which nothing changes and the (non-moving) GC keeps
+        // until the call returns; this closure runs no Lua code.
+        let host = unsafe { &*host };
         let step = start(sess, sock, host, port, options, yieldable);
         if matches!(step, Step::Wait) {
             let key = sock.key;
@@ -106,7 +111,7 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
 fn start(
     sess: SessionRef,
     sock: &mut TcpSocket,
-    host: Vec<u8>,
+    host: &[u8],
     port: Option<u16>,
     (pool, pool_size, backlog): ConnectOptions,
     yieldable: Result<(), LuaError>,
@@ -127,7 +132,7 @@ fn start(
     sock.conf = conf;
     sock.resolver = Some(resolver);
     sock.recv.set_chunk(sock.conf.buffer_size());
-    set_peer_name(&mut sock.peer_name, &host, port);
+    set_peer_name(&mut sock.peer_name, host, port);
     let name = pool.as_deref().unwrap_or(sock.peer_name.as_bytes());
     socket_pool::set_vm_key(&mut sock.pool_key, vm, name);
     sock.pool_size = pool_size;
@@ -154,14 +159,14 @@ fn start(
             }
             let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
             let deadline = current_msec().wrapping_add(timeout);
-            sock.queued = Some((host, port, deadline));
+            sock.queued = Some((host.to_vec(), port, deadline));
             let go = queue_waker(sock);
             socket_pool::enqueue(&sock.pool_key, sock.id(), go);
             wait_queued(sock);
             return Step::Wait;
         }
     }
-    proceed(sock, &host, port, yieldable)
+    proceed(sock, host, port, yieldable)
 }
 
 /// Sets `name` to `host` or `host:port` (reusing its buffer; no core::fmt on this path).
