@@ -127,8 +127,7 @@ pub(super) fn setkeepalive_impl(c: &mut Call) -> LuaResult {
     } else {
         None
     };
-    let sess = in_session(c, "setkeepalive")?;
-    match with_this(c, "setkeepalive", |sock| keep_alive(sess, sock, timeout, size, n))?? {
+    match with_this_in_session(c, "setkeepalive", |sess, sock| keep_alive(sess, sock, timeout, size, n))?? {
         Ok(()) => {
             c.push_int(1);
             Ok(1)
