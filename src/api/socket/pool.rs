@@ -146,12 +146,13 @@ pub enum Join {
 /// Sets `key` to the key of pool `name` of Lua VM `vm` (reusing its buffer): pools belong to
 /// a VM, as upstream keeps them in the VM's registry, so a session's own VM
 /// (`lua_code_cache off`) takes its pools with it when it closes (free_vm_pools). The VM's
-/// address (its native bytes, VM_PART long: cheaper than text), then the name.
-pub fn set_vm_key(key: &mut Vec<u8>, vm: *mut lua_State, name: &[u8]) {
+/// address (its native bytes, VM_PART long: cheaper than text), then the name (`name`'s
+/// parts one after the other).
+pub fn set_vm_key(key: &mut Vec<u8>, vm: *mut lua_State, name: &[&[u8]]) {
     key.clear();
-    key.reserve(VM_PART + name.len());
+    key.reserve(VM_PART + name.iter().map(|part| part.len()).sum::<usize>());
     key.extend_from_slice(&vm_prefix(vm));
-    key.extend_from_slice(name);
+    name.iter().for_each(|part| key.extend_from_slice(part));
 }
 
 /// The length of a key's VM part.
@@ -454,7 +455,7 @@ mod tests {
     fn vm_key_layout() {
         let mut key = b"stale".to_vec();
         for vm in [0usize, 1, 0x7f12_3400_789a, usize::MAX] {
-            set_vm_key(&mut key, vm as *mut lua_State, b"127.0.0.1:80");
+            set_vm_key(&mut key, vm as *mut lua_State, &[b"127.0.0.1", b":80"]);
             assert!(key.starts_with(&vm_prefix(vm as *mut lua_State)));
             assert_eq!(key_text(&key), "127.0.0.1:80");
         }

@@ -148,9 +148,14 @@ fn start(
     sock.conf = conf;
     sock.resolver = Some(resolver);
     sock.recv.set_chunk(sock.conf.buffer_size());
-    set_peer_name(&mut sock.peer_name, host, port);
-    let name = pool.as_deref().unwrap_or(sock.peer_name.as_bytes());
-    socket_pool::set_vm_key(&mut sock.pool_key, vm, name);
+    match &pool {
+        Some(name) => socket_pool::set_vm_key(&mut sock.pool_key, vm, &[name]),
+        None => {
+            let (text, mut digits) = (host_text(host), [0; 6]);
+            let name = [text.as_bytes(), port_suffix(port, &mut digits)];
+            socket_pool::set_vm_key(&mut sock.pool_key, vm, &name)
+        }
+    }
     sock.pool_size = pool_size;
     sock.reused = 0;
 
@@ -160,6 +165,9 @@ fn start(
         sock.attach(idle.conn);
         return Step::Done(Ok(()));
     }
+    // only a connect that goes on needs the name: the log lines of its waits, a resolved
+    // address's name (a pooled connection skips the copy)
+    set_peer_name(&mut sock.peer_name, host, port);
     let create = (pool_size > 0 || backlog.is_some())
         .then(|| (if pool_size > 0 { pool_size } else { sock.conf.pool_size() }, backlog.unwrap_or(-1)));
     let port = port.unwrap_or(0);
@@ -187,24 +195,38 @@ fn start(
 
 /// Sets `name` to `host` or `host:port` (reusing its buffer; no core::fmt on this path).
 fn set_peer_name(name: &mut String, host: &[u8], port: Option<u16>) {
+    let mut digits = [0; 6];
+    let port = port_suffix(port, &mut digits);
     name.clear();
-    name.reserve(host.len() + 6);
-    name.push_str(&String::from_utf8_lossy(host));
-    if let Some(p) = port {
-        name.push(':');
-        let mut digits = [0u8; 5];
-        let mut at = digits.len();
-        let mut v = p;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        digits[at..].iter().for_each(|&d| name.push(d as char));
+    name.reserve(host.len() + port.len());
+    name.push_str(&host_text(host));
+    // ':' and ASCII digits
+    port.iter().for_each(|&b| name.push(b as char));
+}
+
+/// `host` as text, invalid UTF-8 replaced (the name in log lines and pool keys).
+fn host_text(host: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(host) {
+        Ok(text) => text.into(),
+        Err(_) => String::from_utf8_lossy(host),
     }
+}
+
+/// `:port` in decimal (nothing without a port), written into `buf`.
+fn port_suffix(port: Option<u16>, buf: &mut [u8; 6]) -> &[u8] {
+    let Some(mut v) = port else { return &[] };
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    at -= 1;
+    buf[at] = b':';
+    &buf[at..]
 }
 
 /// Connects `sock` (past the pool checks) to `host`, or waits for the resolver or the
@@ -441,13 +463,15 @@ mod tests {
     #[test]
     fn peer_name_as_format() {
         let mut name = String::from("old");
-        for port in [None, Some(0), Some(7), Some(10), Some(8080), Some(65535)] {
-            set_peer_name(&mut name, b"h\xffst", port);
-            let want = match port {
-                Some(p) => format!("{}:{p}", String::from_utf8_lossy(b"h\xffst")),
-                None => String::from_utf8_lossy(b"h\xffst").into_owned(),
-            };
-            assert_eq!(name, want);
+        for host in [&b"h\xffst"[..], b"127.0.0.1", b""] {
+            for port in [None, Some(0), Some(7), Some(10), Some(8080), Some(65535)] {
+                set_peer_name(&mut name, host, port);
+                let want = match port {
+                    Some(p) => format!("{}:{p}", String::from_utf8_lossy(host)),
+                    None => String::from_utf8_lossy(host).into_owned(),
+                };
+                assert_eq!(name, want);
+            }
         }
     }
 }
