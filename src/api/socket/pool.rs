@@ -10,13 +10,16 @@
 //! and the woken waiter then opens one beyond `pool_size`; under load that made nearly every
 //! session open its own connection).
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::ffi::c_void;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::rc::Rc;
 
 use crate::ngx_callbacks;
 use crate::sys::conn_connect::PeerConn;
+use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
 
 /// A connection going into or coming out of a pool: the pool owns it while it is idle.
@@ -25,15 +28,82 @@ pub struct Idle {
     pub reused: usize,
 }
 
-struct Pooled {
-    idle: Idle,
-    key: Vec<u8>,
+/// A pool's key, shared by the map and the pool; its idle connections' `data` points at the
+/// Vec (so putting a connection back copies no key).
+#[derive(Clone, PartialEq, Eq)]
+struct Key(Rc<Vec<u8>>);
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
 }
 
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.as_slice().hash(h)
+    }
+}
+
+/// FxHash-style hashing of pool keys: they are short and come from the configuration and
+/// the Lua code, so SipHash's resistance to chosen keys buys nothing for its cost.
+#[derive(Clone, Copy, Default)]
+struct FxBuild;
+
+impl BuildHasher for FxBuild {
+    type Hasher = Fx;
+    fn build_hasher(&self) -> Fx {
+        Fx(0)
+    }
+}
+
+struct Fx(u64);
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.add(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        }
+        // the last 1 to 7 bytes as one word, from at most two (overlapping) reads
+        let tail = words.remainder();
+        let n = tail.len();
+        if n >= 4 {
+            let lo = u32::from_le_bytes(tail[..4].try_into().expect("4 bytes"));
+            let hi = u32::from_le_bytes(tail[n - 4..].try_into().expect("4 bytes"));
+            self.add(lo as u64 | (hi as u64) << 32);
+        } else if n > 0 {
+            self.add(tail[0] as u64 | (tail[n / 2] as u64) << 8 | (tail[n - 1] as u64) << 16);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // the table takes its bucket from the low bits: fold the well-mixed high ones in
+        self.0 ^ self.0 >> 32
+    }
+}
+
+type Pools = HashMap<Key, Pool, FxBuild>;
+
+/// The worker's pools (a plain static: see WorkerLocal).
+static POOLS: WorkerLocal<RefCell<Pools>> = WorkerLocal::new(RefCell::new(HashMap::with_hasher(FxBuild)));
+
 struct Pool {
+    key: Key,
     size: usize,
     /// Newest first.
-    conns: VecDeque<Box<Pooled>>,
+    conns: VecDeque<Idle>,
     /// Connected sockets counted in this pool (besides the idle ones); the pool goes away
     /// when it has neither, as upstream frees it.
     active: usize,
@@ -73,38 +143,39 @@ pub enum Join {
     TooMany,
 }
 
-/// The key of pool `name` of Lua VM `vm`: pools belong to a VM, as upstream keeps them in the
-/// VM's registry, so a session's own VM (`lua_code_cache off`) takes its pools with it when it
-/// closes (free_vm_pools). The VM's address, a NUL, then the name.
-pub fn vm_key(vm: *mut lua_State, name: &[u8]) -> Vec<u8> {
-    let mut key = vm_prefix(vm);
-    key.extend_from_slice(name);
-    key
+/// Sets `key` to the key of pool `name` of Lua VM `vm` (reusing its buffer): pools belong to
+/// a VM, as upstream keeps them in the VM's registry, so a session's own VM
+/// (`lua_code_cache off`) takes its pools with it when it closes (free_vm_pools). The VM's
+/// address (its native bytes, VM_PART long: cheaper than text), then the name (`name`'s
+/// parts one after the other).
+pub fn set_vm_key(key: &mut Vec<u8>, vm: *mut lua_State, name: &[&[u8]]) {
+    key.clear();
+    key.reserve(VM_PART + name.iter().map(|part| part.len()).sum::<usize>());
+    key.extend_from_slice(&vm_prefix(vm));
+    name.iter().for_each(|part| key.extend_from_slice(part));
 }
 
-fn vm_prefix(vm: *mut lua_State) -> Vec<u8> {
-    format!("{:x}\0", vm as usize).into_bytes()
+/// The length of a key's VM part.
+const VM_PART: usize = size_of::<usize>();
+
+fn vm_prefix(vm: *mut lua_State) -> [u8; VM_PART] {
+    (vm as usize).to_ne_bytes()
 }
 
 /// The pool's name as log lines show it (without the VM part of the key).
 fn key_text(key: &[u8]) -> String {
-    let name = key.iter().position(|&b| b == 0).map_or(key, |i| &key[i + 1..]);
-    String::from_utf8_lossy(name).into_owned()
+    String::from_utf8_lossy(key.get(VM_PART..).unwrap_or_default()).into_owned()
 }
 
 /// Frees the pools of Lua VM `vm`, which is closing, and closes their idle connections.
 pub fn free_vm_pools(vm: *mut lua_State) {
     let prefix = vm_prefix(vm);
-    let freed: Vec<(Vec<u8>, Pool)> = POOLS.with(|p| {
-        let mut pools = p.borrow_mut();
-        let keys: Vec<Vec<u8>> = pools.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
-        keys.into_iter().filter_map(|k| pools.remove(&k).map(|pool| (k, pool))).collect()
-    });
+    let freed: Vec<(Key, Pool)> = POOLS.with(|p| p.borrow_mut().extract_if(|k, _| k.0.starts_with(&prefix)).collect());
     for (key, pool) in freed {
         let at = &pool as *const Pool as usize;
         cycle_debug_fmt(format_args!(
             "stream lua tcp socket keepalive: free connection pool {at:X} for \"{}\"",
-            key_text(&key)
+            key_text(&key.0)
         ));
         // closing a pooled connection deletes its idle timer
         drop(pool.conns);
@@ -112,14 +183,16 @@ pub fn free_vm_pools(vm: *mut lua_State) {
 }
 
 /// Creates pool `key` (the caller checked it does not exist).
-fn create(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], size: usize, backlog: i64, log: Log) {
+fn create<'a>(pools: &'a mut Pools, key: &[u8], size: usize, backlog: i64, log: Log) -> &'a mut Pool {
     log.debug_fmt(format_args!("stream lua tcp socket connection pool size: {size}, backlog: {backlog}"));
     log.debug_fmt(format_args!("stream lua tcp socket keepalive create connection pool for key \"{}\"", key_text(key)));
-    pools.insert(key.to_vec(), Pool { size, conns: VecDeque::new(), active: 0, backlog, waiting: VecDeque::new() });
+    let key = Key(Rc::new(key.to_vec()));
+    let pool = Pool { key: key.clone(), size, conns: VecDeque::new(), active: 0, backlog, waiting: VecDeque::new() };
+    pools.entry(key).or_insert(pool)
 }
 
 /// Drops pool `key` once nothing uses it any more.
-fn free_if_unused(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], log: Log) {
+fn free_if_unused(pools: &mut Pools, key: &[u8], log: Log) {
     if pools.get(key).is_some_and(|p| p.active == 0 && p.conns.is_empty()) {
         log.debug_fmt(format_args!("stream lua tcp socket keepalive: free connection pool for \"{}\"", key_text(key)));
         pools.remove(key);
@@ -131,11 +204,13 @@ fn free_if_unused(pools: &mut HashMap<Vec<u8>, Pool>, key: &[u8], log: Log) {
 pub fn join(key: &[u8], create_size: Option<(usize, i64)>, log: Log) -> Join {
     POOLS.with(|p| {
         let mut pools = p.borrow_mut();
-        if !pools.contains_key(key) {
-            let Some((size, backlog)) = create_size else { return Join::NoPool };
-            create(&mut pools, key, size, backlog, log);
-        }
-        let pool = pools.get_mut(key).expect("exists");
+        let pool = match pools.get_mut(key) {
+            Some(pool) => pool,
+            None => {
+                let Some((size, backlog)) = create_size else { return Join::NoPool };
+                create(&mut pools, key, size, backlog, log)
+            }
+        };
         let total = (pool.active + pool.conns.len() + 1) as i64;
         if pool.backlog >= 0 && total > pool.size as i64 + pool.backlog {
             return Join::TooMany;
@@ -196,15 +271,17 @@ pub fn dequeue(key: &[u8], id: *const c_void) {
 /// A slot of pool `key` freed up or a connection was put back: the first queued connect not
 /// told yet is told to go on.
 fn resume_waiter(key: &[u8]) {
-    let next = POOLS.with(|p| {
-        let mut pools = p.borrow_mut();
-        let w = pools.get_mut(key)?.waiting.iter_mut().find(|w| !w.woken)?;
-        w.woken = true;
-        Some(w.go.clone())
-    });
-    if let Some(go) = next {
+    if let Some(go) = POOLS.with(|p| p.borrow_mut().get_mut(key).and_then(next_waiter)) {
         go();
     }
+}
+
+/// Marks the first queued connect of `pool` not told yet as told; its `go` is to be called
+/// with no pool borrowed.
+fn next_waiter(pool: &mut Pool) -> Option<Go> {
+    let w = pool.waiting.iter_mut().find(|w| !w.woken)?;
+    w.woken = true;
+    Some(w.go.clone())
 }
 
 /// A socket counted in pool `key` closed its connection (or gave up connecting): its slot
@@ -238,10 +315,6 @@ pub fn take_counted(key: &[u8], log: Log) -> Option<Idle> {
     Some(idle)
 }
 
-thread_local! {
-    static POOLS: RefCell<HashMap<Vec<u8>, Pool>> = RefCell::new(HashMap::new());
-}
-
 pub fn exists(key: &[u8]) -> bool {
     POOLS.with(|p| p.borrow().contains_key(key))
 }
@@ -263,7 +336,7 @@ fn take_for(key: &[u8], log: Log, waiter: bool) -> Option<Idle> {
         pool.active += 1;
         Some(item)
     })?;
-    let c = item.idle.conn.conn_ref();
+    let c = item.conn.conn_ref();
     log.debug_fmt(format_args!(
         "stream lua tcp socket get keepalive peer: using connection {:p}, fd:{}",
         c.as_ptr(),
@@ -271,7 +344,7 @@ fn take_for(key: &[u8], log: Log, waiter: bool) -> Option<Idle> {
     ));
     c.clear_timer(Dir::Read);
     c.set_idle(false);
-    Some(item.idle)
+    Some(item)
 }
 
 /// Puts a connection into pool `key` (created with `size` slots if new), with a keepalive
@@ -281,25 +354,26 @@ pub fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bo
     // the pool owns the connection from here until drop_conn or take; this function's
     // copy of the handle is used only before it returns
     let c = *idle.conn.conn_ref();
-    let item = Box::new(Pooled { idle, key: key.to_vec() });
     log.debug_fmt(format_args!("stream lua tcp socket set keepalive: saving connection {:p}", c.as_ptr()));
-    let (evicted, data) = POOLS.with(|p| {
+    let (evicted, data, next) = POOLS.with(|p| {
         let mut pools = p.borrow_mut();
-        if !pools.contains_key(key) {
-            create(&mut pools, key, size, -1, log);
-        }
-        let pool = pools.get_mut(key).expect("exists");
+        let pool = match pools.get_mut(key) {
+            Some(pool) => pool,
+            None => create(&mut pools, key, size, -1, log),
+        };
         if counted {
             pool.active = pool.active.saturating_sub(1);
         }
         let evicted = if pool.conns.len() >= pool.size { pool.conns.pop_back() } else { None };
-        pool.conns.push_front(item);
-        let data = &**pool.conns.front().expect("just pushed") as *const Pooled as *mut c_void;
-        (evicted, data)
+        let data = Rc::as_ptr(&pool.key.0) as *mut c_void;
+        pool.conns.push_front(idle);
+        (evicted, data, next_waiter(pool))
     });
-    // closes the oldest connection
+    // closes the oldest connection (which calls nothing here, so the waiter goes on after)
     drop(evicted);
-    resume_waiter(key);
+    if let Some(go) = next {
+        go();
+    }
     let cycle = Log::cycle().expect("the cycle's log");
     c.set_owner(data, on_idle_read, on_idle_write, cycle);
     c.set_idle(true);
@@ -312,24 +386,24 @@ pub fn put(key: &[u8], size: usize, idle: Idle, timeout: ngx_msec_t, counted: bo
         cycle_debug("stream lua tcp socket keepalive timeout: unlimited");
     }
     if c.read_ready() && !c.still_open() {
-        drop_conn(key, data);
+        drop_conn(key, c);
         return false;
     }
     true
 }
 
-/// Closes the pooled connection at `item` and removes it from pool `key`.
-fn drop_conn(key: &[u8], item: *const c_void) {
+/// Closes the pooled connection `c` and removes it from pool `key`.
+fn drop_conn(key: &[u8], c: Conn) {
     POOLS.with(|p| {
         let mut pools = p.borrow_mut();
         let Some(pool) = pools.get_mut(key) else { return };
-        let Some(i) = pool.conns.iter().position(|b| std::ptr::eq(&**b as *const Pooled as *const c_void, item)) else {
+        let Some(i) = pool.conns.iter().position(|b| b.conn.conn_ref().as_ptr() == c.as_ptr()) else {
             return;
         };
         let removed = pool.conns.remove(i).expect("found");
         cycle_debug_fmt(format_args!(
             "stream lua tcp socket keepalive close handler: fd:{}",
-            removed.idle.conn.conn_ref().fd()
+            removed.conn.conn_ref().fd()
         ));
         // closing it does not call back into the pools
         drop(removed);
@@ -338,10 +412,9 @@ fn drop_conn(key: &[u8], item: *const c_void) {
     resume_waiter(key);
 }
 
-/// The read event of an idle connection: its keepalive timeout, or the peer closed it or
+/// The read event of idle connection `c`: its keepalive timeout, or the peer closed it or
 /// sent something (then it is closed), or a stale event.
-fn idle_read(item: &Pooled) -> bool {
-    let c = item.idle.conn.conn_ref();
+fn idle_read(c: Conn) -> bool {
     if c.timed_out(Dir::Read) {
         cycle_debug("stream lua tcp socket keepalive max idle timeout");
     } else if !c.closing() {
@@ -356,15 +429,11 @@ fn idle_read(item: &Pooled) -> bool {
 ngx_callbacks! {
     /// nginx calls the idle handlers only with events of pooled connections.
     fn on_idle_read(ev: ConnEvent) [()] {
-        let data = ev.conn.data();
-        // SAFETY: c->data of a pooled connection is its pool entry, boxed in its pool until
-        // drop_conn removes it (after this borrow ends).
-        let (keep, key) = {
-            let item = unsafe { &*(data as *const Pooled) };
-            (idle_read(item), item.key.clone())
-        };
-        if !keep {
-            drop_conn(&key, data);
+        // SAFETY: c->data of a pooled connection is its pool's key, which the pool keeps
+        // while it holds the connection (until drop_conn; the key is copied before).
+        let key = unsafe { &*(ev.conn.data() as *const Vec<u8>) }.clone();
+        if !idle_read(ev.conn) {
+            drop_conn(&key, ev.conn);
         }
     }
 
@@ -376,4 +445,29 @@ pub fn close_all() {
     let pools = POOLS.with(|p| std::mem::take(&mut *p.borrow_mut()));
     // closing each pooled connection
     drop(pools);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vm_key_layout() {
+        let mut key = b"stale".to_vec();
+        for vm in [0usize, 1, 0x7f12_3400_789a, usize::MAX] {
+            set_vm_key(&mut key, vm as *mut lua_State, &[b"127.0.0.1", b":80"]);
+            assert!(key.starts_with(&vm_prefix(vm as *mut lua_State)));
+            assert_eq!(key_text(&key), "127.0.0.1:80");
+        }
+        assert_ne!(vm_prefix(0x12 as *mut lua_State), vm_prefix(0x1200 as *mut lua_State));
+    }
+
+    #[test]
+    fn fx_tells_tails_apart() {
+        let keys: Vec<Vec<u8>> = (0..24).flat_map(|n| [vec![b'a'; n], vec![b'b'; n]]).collect();
+        let mut hashes: Vec<u64> = keys.iter().map(|k| FxBuild.hash_one(k.as_slice())).collect();
+        hashes.sort();
+        hashes.dedup();
+        assert_eq!(hashes.len(), keys.len() - 1, "only the two empty keys are alike");
+    }
 }

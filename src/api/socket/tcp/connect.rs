@@ -42,6 +42,23 @@ pub(super) fn connect_options(c: &mut Call, idx: c_int) -> Result<ConnectOptions
     Ok((pool, pool_size, backlog))
 }
 
+/// `in_session` then `with_this`, with one look-up of the socket object instead of two (a
+/// few hundred instructions each): the same checks and errors in the same order, then `f`.
+pub(super) fn with_this_in_session<'c, R>(
+    c: &mut Call<'c>,
+    fname: &'static str,
+    f: impl FnOnce(SessionRef<'c>, &mut TcpSocket) -> R,
+) -> Result<R, LuaError> {
+    let sess = SessionRef::current(c);
+    with_this(c, fname, |sock| {
+        let sess = sess?;
+        if sock.live_owner().is_some_and(|key| key != sess.with(|s| s.key)) {
+            return err("bad request");
+        }
+        Ok(f(sess, sock))
+    })?
+}
+
 /// How far a connect got.
 pub(super) enum Step {
     /// Done: connected, or `nil, err`.
@@ -64,8 +81,9 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
         options = connect_options(c, n)?;
         n -= 1;
     }
-    let host = match c.type_of(2) {
-        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default().to_vec(),
+    // not copied: the string stays at index 2 until the call returns
+    let host: *const [u8] = match c.type_of(2) {
+        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default(),
         _ => return c.arg_error(2, "connect", format!("string expected, got {}", c.type_name_at(2))),
     };
     let port = if n >= 3 {
@@ -80,9 +98,12 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
     } else {
         None
     };
-    in_session(c, "connect")?;
     let yieldable = c.ensure_yieldable();
-    let step = with_this(c, "connect", |sock| {
+    let step = with_this_in_session(c, "connect", |_, sock| {
+        // SAFETY: `host` is the string at index 2 of this call's stack (a number there was
+        // turned into one in place), which nothing changes and the (non-moving) GC keeps
+        // until the call returns; this closure runs no Lua code.
+        let host = unsafe { &*host };
         let step = start(sess, sock, host, port, options, yieldable);
         if matches!(step, Step::Wait) {
             let key = sock.key;
@@ -106,7 +127,7 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
 fn start(
     sess: SessionRef,
     sock: &mut TcpSocket,
-    host: Vec<u8>,
+    host: &[u8],
     port: Option<u16>,
     (pool, pool_size, backlog): ConnectOptions,
     yieldable: Result<(), LuaError>,
@@ -127,13 +148,15 @@ fn start(
     sock.conf = conf;
     sock.resolver = Some(resolver);
     sock.recv.set_chunk(sock.conf.buffer_size());
-    let name = match port {
-        Some(p) => format!("{}:{p}", String::from_utf8_lossy(&host)),
-        None => String::from_utf8_lossy(&host).into_owned(),
-    };
-    sock.pool_key = socket_pool::vm_key(vm, &pool.unwrap_or_else(|| name.clone().into_bytes()));
+    match &pool {
+        Some(name) => socket_pool::set_vm_key(&mut sock.pool_key, vm, &[name]),
+        None => {
+            let (text, mut digits) = (host_text(host), [0; 6]);
+            let name = [text.as_bytes(), port_suffix(port, &mut digits)];
+            socket_pool::set_vm_key(&mut sock.pool_key, vm, &name)
+        }
+    }
     sock.pool_size = pool_size;
-    sock.peer_name = name;
     sock.reused = 0;
 
     if let Some(idle) = socket_pool::take(&sock.pool_key, sock.logger()) {
@@ -142,6 +165,9 @@ fn start(
         sock.attach(idle.conn);
         return Step::Done(Ok(()));
     }
+    // only a connect that goes on needs the name: the log lines of its waits, a resolved
+    // address's name (a pooled connection skips the copy)
+    set_peer_name(&mut sock.peer_name, host, port);
     let create = (pool_size > 0 || backlog.is_some())
         .then(|| (if pool_size > 0 { pool_size } else { sock.conf.pool_size() }, backlog.unwrap_or(-1)));
     let port = port.unwrap_or(0);
@@ -157,14 +183,50 @@ fn start(
             }
             let timeout = or_default(sock.connect_timeout, sock.conf.connect_timeout());
             let deadline = current_msec().wrapping_add(timeout);
-            sock.queued = Some((host, port, deadline));
+            sock.queued = Some((host.to_vec(), port, deadline));
             let go = queue_waker(sock);
             socket_pool::enqueue(&sock.pool_key, sock.id(), go);
             wait_queued(sock);
             return Step::Wait;
         }
     }
-    proceed(sock, &host, port, yieldable)
+    proceed(sock, host, port, yieldable)
+}
+
+/// Sets `name` to `host` or `host:port` (reusing its buffer; no core::fmt on this path).
+fn set_peer_name(name: &mut String, host: &[u8], port: Option<u16>) {
+    let mut digits = [0; 6];
+    let port = port_suffix(port, &mut digits);
+    name.clear();
+    name.reserve(host.len() + port.len());
+    name.push_str(&host_text(host));
+    // ':' and ASCII digits
+    port.iter().for_each(|&b| name.push(b as char));
+}
+
+/// `host` as text, invalid UTF-8 replaced (the name in log lines and pool keys).
+fn host_text(host: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(host) {
+        Ok(text) => text.into(),
+        Err(_) => String::from_utf8_lossy(host),
+    }
+}
+
+/// `:port` in decimal (nothing without a port), written into `buf`.
+fn port_suffix(port: Option<u16>, buf: &mut [u8; 6]) -> &[u8] {
+    let Some(mut v) = port else { return &[] };
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    at -= 1;
+    buf[at] = b':';
+    &buf[at..]
 }
 
 /// Connects `sock` (past the pool checks) to `host`, or waits for the resolver or the
@@ -392,4 +454,24 @@ pub(super) fn connect_done(sock: &mut TcpSocket, timed_out: bool) -> Wake {
         }
     };
     Some((sock.connector.take()?, r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_peer_name;
+
+    #[test]
+    fn peer_name_as_format() {
+        let mut name = String::from("old");
+        for host in [&b"h\xffst"[..], b"127.0.0.1", b""] {
+            for port in [None, Some(0), Some(7), Some(10), Some(8080), Some(65535)] {
+                set_peer_name(&mut name, host, port);
+                let want = match port {
+                    Some(p) => format!("{}:{p}", String::from_utf8_lossy(host)),
+                    None => String::from_utf8_lossy(host).into_owned(),
+                };
+                assert_eq!(name, want);
+            }
+        }
+    }
 }

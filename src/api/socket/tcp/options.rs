@@ -127,8 +127,7 @@ pub(super) fn setkeepalive_impl(c: &mut Call) -> LuaResult {
     } else {
         None
     };
-    let sess = in_session(c, "setkeepalive")?;
-    match with_this(c, "setkeepalive", |sock| keep_alive(sess, sock, timeout, size, n))?? {
+    match with_this_in_session(c, "setkeepalive", |sess, sock| keep_alive(sess, sock, timeout, size, n))?? {
         Ok(()) => {
             c.push_int(1);
             Ok(1)
@@ -180,13 +179,12 @@ fn keep_alive(
         return Err(LuaError::Arg(n, "setkeepalive", format!("bad \"pool_size\" option value: {pool_size}")));
     }
     let conn = sock.peer.take().expect("a connected socket");
-    let key = sock.pool_key.clone();
     let idle = Idle { conn, reused: sock.reused };
     let counted = std::mem::take(&mut sock.in_pool);
     let log = sock.logger();
     sock.close_connection();
     sock.unlink(sess);
-    if !socket_pool::put(&key, pool_size.max(1) as usize, idle, timeout, counted, log) {
+    if !socket_pool::put(&sock.pool_key, pool_size.max(1) as usize, idle, timeout, counted, log) {
         return Ok(Err(b"connection in dubious state"));
     }
     Ok(Ok(()))
