@@ -4,6 +4,7 @@
 
 use super::*;
 
+use crate::api::spare;
 use crate::sys::resolver::{resolve, Answer, Started};
 
 /// The options table of connect: (pool name, pool_size, backlog).
@@ -42,23 +43,6 @@ pub(super) fn connect_options(c: &mut Call, idx: c_int) -> Result<ConnectOptions
     Ok((pool, pool_size, backlog))
 }
 
-/// `in_session` then `with_this`, with one look-up of the socket object instead of two (a
-/// few hundred instructions each): the same checks and errors in the same order, then `f`.
-pub(super) fn with_this_in_session<'c, R>(
-    c: &mut Call<'c>,
-    fname: &'static str,
-    f: impl FnOnce(SessionRef<'c>, &mut TcpSocket) -> R,
-) -> Result<R, LuaError> {
-    let sess = SessionRef::current(c);
-    with_this(c, fname, |sock| {
-        let sess = sess?;
-        if sock.live_owner().is_some_and(|key| key != sess.with(|s| s.key)) {
-            return err("bad request");
-        }
-        Ok(f(sess, sock))
-    })?
-}
-
 /// How far a connect got.
 pub(super) enum Step {
     /// Done: connected, or `nil, err`.
@@ -81,11 +65,12 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
         options = connect_options(c, n)?;
         n -= 1;
     }
-    // not copied: the string stays at index 2 until the call returns
-    let host: *const [u8] = match c.type_of(2) {
-        LUA_TSTRING | LUA_TNUMBER => c.to_bytes(2).unwrap_or_default(),
+    // (copied into the worker's spare vector: no allocation in steady traffic)
+    let mut host = spare::take();
+    match c.type_of(2) {
+        LUA_TSTRING | LUA_TNUMBER => host.extend_from_slice(c.to_bytes(2).unwrap_or_default()),
         _ => return c.arg_error(2, "connect", format!("string expected, got {}", c.type_name_at(2))),
-    };
+    }
     let port = if n >= 3 {
         if !c.is_number(3) {
             return c.arg_error(3, "connect", format!("number expected, got {}", c.type_name_at(3)));
@@ -100,17 +85,14 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
     };
     let yieldable = c.ensure_yieldable();
     let step = with_this_in_session(c, "connect", |_, sock| {
-        // SAFETY: `host` is the string at index 2 of this call's stack (a number there was
-        // turned into one in place), which nothing changes and the (non-moving) GC keeps
-        // until the call returns; this closure runs no Lua code.
-        let host = unsafe { &*host };
-        let step = start(sess, sock, host, port, options, yieldable);
+        let step = start(sess, sock, &host, port, options, yieldable);
         if matches!(step, Step::Wait) {
-            let key = sock.key;
-            sock.connector.park_with(sess, move |t| cancel_wait(key, t.key));
+            sock.connector.park_with_fn(sess, cancel_thread_wait, sock.key.raw());
         }
         step
-    })?;
+    });
+    spare::give_back(host);
+    let step = step?;
     match step {
         Step::Done(Ok(())) => {
             c.push_int(1);

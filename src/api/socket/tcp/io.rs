@@ -31,26 +31,24 @@ pub(super) fn finish(c: &mut Call, out: Outcome) -> LuaResult {
 
 /// The running session, which the socket of `self` must belong to (or to none yet).
 pub(crate) fn in_session<'c>(c: &mut Call<'c>, fname: &'static str) -> Result<SessionRef<'c>, LuaError> {
-    Ok(in_session_with(c, fname, |_| ())?.0)
+    with_this_in_session(c, fname, |sess, _| sess)
 }
 
-/// `in_session`, then `f` on the socket, in one look-up of the object.
-pub(crate) fn in_session_with<'c, R>(
+/// `in_session`, then `f` with the session and the socket, in one look-up of the object (`f`
+/// runs only when the checks passed, as if it ran after them).
+pub(crate) fn with_this_in_session<'c, R>(
     c: &mut Call<'c>,
     fname: &'static str,
-    f: impl FnOnce(&mut TcpSocket) -> R,
-) -> Result<(SessionRef<'c>, R), LuaError> {
-    let cur = SessionRef::current(c);
-    let key = cur.as_ref().ok().map(|s| s.with(|s| s.key));
-    // f runs only once the other checks passed, as if it ran after them
-    let r = with_this(c, fname, |sock| match (sock.live_owner(), key) {
-        // (no running session: `cur` tells)
-        (_, None) => None,
-        (Some(owner), Some(key)) if owner != key => None,
-        _ => Some(f(sock)),
-    })?;
-    let sess = cur?;
-    r.map(|r| (sess, r)).map_or_else(|| err("bad request"), Ok)
+    f: impl FnOnce(SessionRef<'c>, &mut TcpSocket) -> R,
+) -> Result<R, LuaError> {
+    let sess = SessionRef::current(c);
+    with_this(c, fname, |sock| {
+        let sess = sess?;
+        if sock.live_owner().is_some_and(|key| key != sess.with(|s| s.key)) {
+            return err("bad request");
+        }
+        Ok(f(sess, sock))
+    })?
 }
 
 /// Starts a read of `pat`; the reader waits (in `sess`'s running thread) when no data is there
@@ -212,12 +210,12 @@ pub(super) fn send_impl(c: &mut Call) -> LuaResult {
     if n != 2 {
         return err(format!("expecting 2 arguments (including the object), but got {n}"));
     }
-    let (sess, blocked) = in_session_with(c, "send", |sock| {
+    let (sess, blocked) = with_this_in_session(c, "send", |sess, sock| {
         if !sock.connected() || sock.write_closed {
             sock.log_closed("attempt to send");
-            return Some(&b"closed"[..]);
+            return (sess, Some(&b"closed"[..]));
         }
-        sock.busy().filter(|b| *b != b"socket busy reading")
+        (sess, sock.busy().filter(|b| *b != b"socket busy reading"))
     })?;
     if let Some(msg) = blocked {
         return c.fail(msg);

@@ -132,7 +132,8 @@ pub struct TcpSocket {
     pub(crate) pool_size: usize,
     /// The connection counts in its pool (it came from it, or connect joined it).
     pub(crate) in_pool: bool,
-    /// `host:port` for log lines.
+    /// `host:port` for log lines of a connect that opens a connection (a connect served from
+    /// the pool leaves the previous one's here: nothing reads it then).
     pub(crate) peer_name: String,
     /// The TLS handshake's options: return a session, verify the peer, the SNI name.
     #[cfg_attr(not(ngx_feature = "stream_ssl"), allow(dead_code))]
