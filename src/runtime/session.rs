@@ -7,7 +7,7 @@ use std::ptr;
 use crate::ngx_callbacks;
 use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
 use crate::sys::downstream::ChainList;
-use crate::sys::recycled::{FreeList, Recyclable, Recycled};
+use crate::sys::recycled::Recycled;
 use crate::sys::registry::{Key, Slots, WorkerSlots};
 use crate::sys::stream::{HostSession, StreamInfo, StreamSession};
 use crate::sys::worker_local::WorkerLocal;
@@ -163,14 +163,8 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// the session went.
 static SESSIONS: WorkerSlots<Session> = WorkerLocal::new(std::cell::RefCell::new(Slots::new()));
 
-/// A session and its entry thread are made for every connection: their memory is reused.
-static FREE_SESSIONS: WorkerLocal<FreeList<Session>> = WorkerLocal::new(FreeList::new());
-
-impl Recyclable for Session {
-    fn free_list() -> &'static WorkerLocal<FreeList<Session>> {
-        &FREE_SESSIONS
-    }
-}
+// A session and its entry thread are made for every connection: their memory is reused.
+crate::recyclable!(Session);
 
 /// The name of a live session in the worker's session table.
 pub type SessionKey = Key;

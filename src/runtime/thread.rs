@@ -13,7 +13,7 @@ use crate::runtime::live::LiveSession;
 use crate::runtime::session::SessionKey;
 use crate::sys::co_state::CoState;
 use crate::sys::key_timer::KeyTimer;
-use crate::sys::recycled::{FreeList, Recyclable, Recycled};
+use crate::sys::recycled::{Recyclable, Recycled};
 use crate::sys::registry::{self, Key, Slots, WorkerSlots};
 use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
@@ -31,13 +31,7 @@ pub type ThreadKey = Key;
 /// The worker's threads whose coroutines are anchored (see `ThreadKey`).
 static THREADS: WorkerSlots<Thread> = WorkerLocal::new(RefCell::new(Slots::new()));
 
-static FREE_THREADS: WorkerLocal<FreeList<Thread>> = WorkerLocal::new(FreeList::new());
-
-impl Recyclable for Thread {
-    fn free_list() -> &'static WorkerLocal<FreeList<Thread>> {
-        &FREE_THREADS
-    }
-}
+crate::recyclable!(Thread);
 
 /// Runs `f` with the thread named `key`; `None` when it has ended or its session went.
 /// No `&mut Session` may be held while `f` runs (callers are event handlers).

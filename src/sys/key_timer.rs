@@ -4,8 +4,7 @@
 
 use std::ffi::c_void;
 
-use super::recycled::{FreeList, Recyclable, Recycled};
-use super::worker_local::WorkerLocal;
+use super::recycled::{Recyclable, Recycled};
 
 use super::ngx::{
     guard, ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_msec_t, ngx_post_event,
@@ -24,14 +23,8 @@ struct Armed {
     key: u64,
 }
 
-/// Every socket and thread has a timer and most arm it: their events' memory is reused.
-static FREE_ARMED: WorkerLocal<FreeList<Armed>> = WorkerLocal::new(FreeList::new());
-
-impl Recyclable for Armed {
-    fn free_list() -> &'static WorkerLocal<FreeList<Armed>> {
-        &FREE_ARMED
-    }
-}
+// Every socket and thread has a timer and most arm it: their events' memory is reused.
+crate::recyclable!(Armed);
 
 /// Gives the kept memory back (the worker exits).
 pub fn release_free_list() {

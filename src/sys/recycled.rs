@@ -37,6 +37,20 @@ pub trait Recyclable: Sized + 'static {
     }
 }
 
+/// Makes a type `Recyclable`, with a free list of its own.
+#[macro_export]
+macro_rules! recyclable {
+    ($t:ty) => {
+        impl $crate::sys::recycled::Recyclable for $t {
+            fn free_list() -> &'static $crate::sys::worker_local::WorkerLocal<$crate::sys::recycled::FreeList<$t>> {
+                static FREE: $crate::sys::worker_local::WorkerLocal<$crate::sys::recycled::FreeList<$t>> =
+                    $crate::sys::worker_local::WorkerLocal::new($crate::sys::recycled::FreeList::new());
+                &FREE
+            }
+        }
+    };
+}
+
 pub struct Recycled<T: Recyclable>(ManuallyDrop<Box<T>>);
 
 impl<T: Recyclable> Recycled<T> {

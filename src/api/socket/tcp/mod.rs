@@ -41,7 +41,7 @@ use crate::runtime::waiter::{Parked, Waiter};
 use crate::sys::conn_connect::{connect_peer, Connecting, PeerConn};
 use crate::sys::conn_ref::ConnRef;
 use crate::sys::key_timer::KeyTimer;
-use crate::sys::recycled::{FreeList, Recyclable, Recycled};
+use crate::sys::recycled::{Recyclable, Recycled};
 use crate::sys::registry::{self, Key, Slots, WorkerSlots};
 use crate::sys::resolver::{Query, Resolver};
 use crate::sys::worker_local::WorkerLocal;
@@ -76,14 +76,8 @@ pub(crate) enum Stage {
 /// them by, so a socket that went is simply not found.
 static SOCKETS: WorkerSlots<TcpSocket> = WorkerLocal::new(RefCell::new(Slots::new()));
 
-/// A socket object is often made per connection: its memory is reused.
-static FREE_SOCKETS: WorkerLocal<FreeList<TcpSocket>> = WorkerLocal::new(FreeList::new());
-
-impl Recyclable for TcpSocket {
-    fn free_list() -> &'static WorkerLocal<FreeList<TcpSocket>> {
-        &FREE_SOCKETS
-    }
-}
+// A socket object is often made per connection: its memory is reused.
+crate::recyclable!(TcpSocket);
 
 /// Gives the kept memory back (the worker exits).
 pub fn release_free_list() {
