@@ -3,7 +3,7 @@
 
 use std::ffi::c_int;
 
-use crate::api::spare;
+use crate::api::spare::Spare;
 use crate::lua_calls;
 use crate::ngx_callbacks;
 use crate::runtime::downstream::{ignore_event, write};
@@ -133,20 +133,19 @@ fn output(c: &mut Call, newline: bool, fname: &'static str) -> LuaResult {
     if sess.with(|s| s.eof) {
         return c.fail(b"seen eof");
     }
-    let mut data = spare::take();
+    let mut data = Spare::take();
     for i in 1..=c.top() {
-        if let Err(e) = append_value(c, i, i, fname, &mut data) {
-            spare::give_back(data);
-            return Err(e);
-        }
+        append_value(c, i, i, fname, &mut data)?;
     }
     if newline {
         data.push(b'\n');
     }
+    if data.is_empty() {
+        c.push_int(1);
+        return Ok(1);
+    }
     // nginx's output filters run no Lua code
-    let failed = !data.is_empty() && sess.with(|s| write(s, &data)) == NGX_ERROR as isize;
-    spare::give_back(data);
-    if failed {
+    if sess.with(|s| write(s, &data)) == NGX_ERROR as isize {
         return c.fail(b"nginx output filter error");
     }
     c.push_int(1);

@@ -25,6 +25,34 @@ pub fn give_back(mut v: Vec<u8>) {
     }
 }
 
+/// The spare vector for the length of a call: given back when it drops, on every path out.
+pub struct Spare(Vec<u8>);
+
+impl Spare {
+    pub fn take() -> Spare {
+        Spare(take())
+    }
+}
+
+impl std::ops::Deref for Spare {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Spare {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        give_back(std::mem::take(&mut self.0));
+    }
+}
+
 static RECV_BUFS: WorkerLocal<RefCell<Vec<Vec<u8>>>> = WorkerLocal::new(RefCell::new(Vec::new()));
 
 /// How many receive buffers a worker keeps, and the largest it keeps (a socket's buffer is

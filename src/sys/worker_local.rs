@@ -8,13 +8,13 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct WorkerLocal<T> {
-    /// `pthread_self()` of the owning thread; 0 until the first use.
+    /// `thread_id()` of the owning thread; 0 until the first use.
     owner: AtomicUsize,
     value: T,
 }
 
-// SAFETY: the value is only ever reached through `with`, which lets the owning thread alone
-// through; the owner field itself is atomic.
+// SAFETY: the value is only ever reached through `get` (and `with`, over it), which lets the
+// owning thread alone through; the owner field itself is atomic.
 unsafe impl<T> Sync for WorkerLocal<T> {}
 
 impl<T> WorkerLocal<T> {

@@ -12,6 +12,7 @@ use stream_lua_recv_pattern::{Step, Until};
 
 const READ_CHUNK: usize = 4096;
 
+/// What a `receive*` call asked for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Pattern {
     Size(usize),

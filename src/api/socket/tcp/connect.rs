@@ -4,7 +4,7 @@
 
 use super::*;
 
-use crate::api::spare;
+use crate::api::spare::Spare;
 use crate::sys::resolver::{resolve, Answer, Started};
 
 /// The options table of connect: (pool name, pool_size, backlog).
@@ -66,7 +66,7 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
         n -= 1;
     }
     // (copied into the worker's spare vector: no allocation in steady traffic)
-    let mut host = spare::take();
+    let mut host = Spare::take();
     match c.type_of(2) {
         LUA_TSTRING | LUA_TNUMBER => host.extend_from_slice(c.to_bytes(2).unwrap_or_default()),
         _ => return c.arg_error(2, "connect", format!("string expected, got {}", c.type_name_at(2))),
@@ -90,9 +90,7 @@ pub(super) fn connect_impl(c: &mut Call) -> LuaResult {
             sock.connector.park_with_fn(sess, cancel_thread_wait, sock.key.raw());
         }
         step
-    });
-    spare::give_back(host);
-    let step = step?;
+    })?;
     match step {
         Step::Done(Ok(())) => {
             c.push_int(1);

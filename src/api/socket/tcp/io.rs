@@ -3,7 +3,7 @@
 use super::*;
 
 use crate::api::socket::out::send_data_into;
-use crate::api::spare;
+use crate::api::spare::Spare;
 use crate::sys::conn_connect::core_srv_conf;
 
 /// What a receive started on the socket (inside its borrow) has the call return.
@@ -221,20 +221,14 @@ pub(super) fn send_impl(c: &mut Call) -> LuaResult {
         return c.fail(msg);
     }
     // (the bytes pass through a spare vector into the session's pool buffer)
-    let mut data = spare::take();
-    if let Err(e) = send_data_into(c, 2, &mut data) {
-        spare::give_back(data);
-        return Err(e);
-    }
+    let mut data = Spare::take();
+    send_data_into(c, 2, &mut data)?;
     if data.is_empty() {
-        spare::give_back(data);
         c.push_int(0);
         return Ok(1);
     }
     let yieldable = c.ensure_yieldable();
-    let sent = with_this(c, "send", |sock| start_send(sess, sock, &data, yieldable));
-    spare::give_back(data);
-    match sent?? {
+    match with_this(c, "send", |sock| start_send(sess, sock, &data, yieldable))?? {
         Ok(len) => {
             c.push_int(len as i64);
             Ok(1)
