@@ -357,3 +357,56 @@ stream lua sleep timer expired
 kill: 1
 --- error_log
 lua clean up the timer for pending ngx.sleep
+
+
+
+=== TEST 21: sleepers wake by deadline, those with the same deadline in the order they slept
+--- stream_server_config
+    content_by_lua_block {
+        local order = {}
+        local function nap(name, secs)
+            ngx.sleep(secs)
+            order[#order + 1] = name
+        end
+        local threads = {}
+        for i, secs in ipairs({0.05, 0.02, 0.05, 0.02, 0.03}) do
+            threads[i] = ngx.thread.spawn(nap, "t" .. i, secs)
+        end
+        for _, t in ipairs(threads) do ngx.thread.wait(t) end
+        ngx.say(table.concat(order, " "))
+    }
+--- stream_response
+t2 t4 t5 t1 t3
+--- no_error_log
+[error]
+
+
+
+=== TEST 22: killing most of 300 sleepers leaves the others to wake on time, in order
+--- stream_server_config
+    content_by_lua_block {
+        local woke, last, in_order = 0, 0, true
+        local function nap(secs)
+            ngx.sleep(secs)
+            woke = woke + 1
+            if secs < last then in_order = false end
+            last = secs
+        end
+        local threads = {}
+        for i = 1, 300 do
+            threads[i] = ngx.thread.spawn(nap, 0.01 + (i % 7) * 0.005)
+        end
+        local killed = 0
+        for i = 1, 300 do
+            if i % 3 ~= 0 then
+                assert(ngx.thread.kill(threads[i]))
+                killed = killed + 1
+            end
+        end
+        ngx.sleep(0.08)
+        ngx.say("killed ", killed, ", woke ", woke, ", in order: ", in_order)
+    }
+--- stream_response
+killed 200, woke 100, in order: true
+--- no_error_log
+[error]

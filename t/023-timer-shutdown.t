@@ -151,3 +151,16 @@ pending: 3
 premature b sees 2 pending
 premature c sees 1 pending
 premature a sees 0 pending
+
+
+
+=== TEST 8: a killed thread's long sleep does not keep the worker from quitting
+--- stream_server_config
+    content_by_lua_block {
+        local t = ngx.thread.spawn(function() ngx.sleep(100) end)
+        ngx.say("killed: ", ngx.thread.kill(t))
+    }
+--- stream_response
+killed: 1
+--- shutdown_error_log eval
+qr/\[notice\] \d+#\d+: worker process \d+ exited with code 0/

@@ -2,10 +2,14 @@
 
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
-use crate::runtime::scheduler::wake_thread;
+use crate::runtime::scheduler::{wake_thread, wake_thread_noting};
 use crate::runtime::session::Phase;
 use crate::runtime::thread::{Thread, ThreadKey};
+use crate::sys::deadline_queue::DeadlineQueue;
 use crate::sys::*;
+
+/// The worker's sleeping threads, by deadline, behind one nginx timer (by thread key).
+static SLEEPS: DeadlineQueue = DeadlineQueue::new(sleep_done);
 
 lua_calls! { sleep => sleep_impl }
 
@@ -35,29 +39,41 @@ fn sleep_impl(c: &mut Call) -> LuaResult {
             // upstream's wording on a stock nginx (no delayed-events patch)
             log.error(NGX_LOG_WARN, 0, b"ngx.sleep(0) called without delayed events patch, this will hurt performance");
             // a 0 ms timer would fire again within the same timer loop: run after other events
-            thread.wake_ev.post_next(sleep_done, key, log);
+            thread.wake_ev.post_next(sleep_zero_done, key, log);
+            thread.wait_with_fn(cancel_sleep, 0);
         } else {
-            thread.wake_ev.arm(delay as ngx_msec_t, sleep_done, key, log);
+            let seq = SLEEPS.add(delay as ngx_msec_t, key);
+            thread.wait_with_fn(cancel_sleep, seq);
         }
-        thread.wait_with_fn(cancel_sleep, 0);
     });
     log.debug_fmt(format_args!("lua ready to sleep for {delay} ms"));
     yield_values(0)
 }
 
-/// The sleeping thread is killed or its session ends.
-fn cancel_sleep(t: &mut Thread, _: u64) {
-    if t.wake_ev.is_set() {
+/// The sleeping thread is killed or its session ends (`seq`: its entry in `SLEEPS`; 0 for a
+/// `ngx.sleep(0)`, which waits in nginx's posted queue).
+fn cancel_sleep(t: &mut Thread, seq: u64) {
+    if seq != 0 {
         if let Some(log) = crate::runtime::scheduler::current_log() {
             log.debug("lua clean up the timer for pending ngx.sleep");
         }
+        SLEEPS.cancel(seq);
     }
     t.wake_ev.disarm();
 }
 
-fn sleep_done(key: u64, log: Option<Log>) {
+fn sleep_done(key: u64) {
+    wake_thread_noting(ThreadKey::from_raw(key), "stream lua sleep timer expired")
+}
+
+fn sleep_zero_done(key: u64, log: Option<Log>) {
     if let Some(log) = log {
         log.debug("stream lua sleep timer expired");
     }
     wake_thread(ThreadKey::from_raw(key), |_| 0)
+}
+
+/// Lets go of the sleep queue (the worker exits).
+pub fn release() {
+    SLEEPS.release();
 }

@@ -126,6 +126,7 @@ ngx_callbacks! {
         crate::api::socket::pool::close_all();
         crate::runtime::thread::release_registry();
         crate::api::spare::release();
+        crate::api::sleep::release();
         crate::api::socket::tcp::release_free_list();
     }
 }

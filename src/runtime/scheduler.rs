@@ -368,6 +368,20 @@ pub fn wake_thread(key: ThreadKey, push: impl FnOnce(&mut Call) -> c_int) {
     }
 }
 
+/// `wake_thread` with no values, for a wait whose handler logs `line` at debug level first
+/// (in the thread's session's log).
+pub fn wake_thread_noting(key: ThreadKey, line: &str) {
+    let found = with_thread(key, |t| {
+        t.stop_waiting();
+        (t.sess, Kind::of(t))
+    });
+    let Some((sess, kind)) = found else { return };
+    if let Some(sess) = LiveSession::by_key(sess) {
+        sess.view().log().debug(line);
+        wake_found(sess, key, 0, kind);
+    }
+}
+
 /// The kind of a failed resume and its error message (the error value on top of `co`).
 fn error_of(co: CoState, rc: c_int) -> (&'static str, String) {
     let kind = match rc {

@@ -78,11 +78,6 @@ impl KeyTimer {
         unsafe { ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_next_events)) }
     }
 
-    /// Whether the timer is armed (set in nginx's timer tree).
-    pub fn is_set(&self) -> bool {
-        self.armed.as_ref().is_some_and(|a| a.ev.timer_set() != 0)
-    }
-
     /// Whether the wake-up is posted (waits in a posted queue).
     pub fn is_posted(&self) -> bool {
         self.armed.as_ref().is_some_and(|a| a.ev.posted() != 0)

@@ -17,6 +17,7 @@ pub mod digest;
 pub mod downstream;
 pub mod event;
 pub mod export;
+pub mod deadline_queue;
 pub mod key_timer;
 pub mod log_hook;
 pub mod lua;
