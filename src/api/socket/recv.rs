@@ -197,7 +197,16 @@ impl RecvBuf {
                     Some(e) => self.read_err = Some(e.into()),
                     None => self.eof = true,
                 },
-                Io::Again => return Read::Again,
+                Io::Again => {
+                    if self.pos == self.buf.len() {
+                        // nothing pending: the socket waits without a buffer (an idle
+                        // connection keeps no memory for bytes that have not come); the next
+                        // read takes one again
+                        spare::keep_recv_buf(std::mem::take(&mut self.buf));
+                        self.pos = 0;
+                    }
+                    return Read::Again;
+                }
                 Io::Err(errno) => self.read_err = Some(errno_text(errno)),
             }
         }
