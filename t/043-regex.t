@@ -713,3 +713,38 @@ a<1>b<2>2
 false.*changing jit stack size is not allowed when some regexs have already been compiled and cached$
 --- no_error_log
 [error]
+
+
+
+=== TEST 32: match: 0 to 7 groups, set or not, the same in the interpreter and hot JIT-compiled loops
+--- stream_server_config
+    content_by_lua_block {
+        local subj = "a1b2c3d4"
+        local cases = {
+            "[a-z]", "([a-z])", "([a-z])(x)?", "([a-z])(x)?([0-9])",
+            "([a-z])([0-9])(x)?([a-z])", "(a)(1)(b)(2)(c)", "(a)(1)(x)?(2)?(b)(2)(c)",
+        }
+        local function show(m)
+            local parts = {}
+            for i = 0, 7 do parts[#parts + 1] = tostring(m[i]) end
+            return table.concat(parts, ",") .. " #" .. #m
+        end
+        for _, re in ipairs(cases) do
+            local first = show(ngx.re.match(subj, re, "jo"))
+            local same = true
+            for _ = 1, 500 do
+                if show(ngx.re.match(subj, re, "jo")) ~= first then same = false end
+            end
+            ngx.say(first, " ", same)
+        end
+    }
+--- stream_response
+a,nil,nil,nil,nil,nil,nil,nil #0 true
+a,a,nil,nil,nil,nil,nil,nil #1 true
+a,a,false,nil,nil,nil,nil,nil #2 true
+a1,a,false,1,nil,nil,nil,nil #3 true
+a1b,a,1,false,b,nil,nil,nil #4 true
+a1b2c,a,1,b,2,c,nil,nil #5 true
+a1b2c,a,1,false,false,b,2,c #7 true
+--- no_error_log
+[error]

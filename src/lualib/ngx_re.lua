@@ -8,6 +8,7 @@ local ffi_string, ffi_gc, ffi_copy, ffi_cast = ffi.string, ffi.gc, ffi.copy, ffi
 local band, bor, lshift = bit.band, bit.bor, bit.lshift
 local byte, sub, fmt = string.byte, string.sub, string.format
 local concat = table.concat
+local new_tab = require "table.new"
 local type, tostring, tonumber, error, setmetatable =
       type, tostring, tonumber, error, setmetatable
 local ngx = ngx
@@ -179,13 +180,33 @@ local function match_compile(regex, opts)
     return compiled, once, flags
 end
 
+-- group i of a match with `rc` groups set: its text, or false when it did not take part
+local function set_capture(out, i, rc, caps, subj)
+    local from = caps[2 * i]
+    out[i] = i < rc and from >= 0 and sub(subj, from + 1, caps[2 * i + 1]) or false
+end
+
 -- the captures of a match with `rc` groups set, by number (false: not set) and by name
 local function collect_captures(compiled, rc, subj, flags, res)
-    local out = res or {}
+    -- made at its final size ([0] sits in LuaJIT's array part): no rehash as it fills
+    local n = compiled.ncaptures
+    local out = res or new_tab(n, compiled.name_count)
     local caps = compiled.captures
-    for i = 0, compiled.ncaptures do
-        local from = caps[2 * i]
-        out[i] = i < rc and from >= 0 and sub(subj, from + 1, caps[2 * i + 1]) or false
+    -- the first groups without a loop: a hot loop of matches would otherwise often have
+    -- its JIT trace rooted in this short inner loop, ~50% slower than one trace of the
+    -- caller's loop with the groups inlined
+    set_capture(out, 0, rc, caps, subj)
+    if n >= 1 then
+        set_capture(out, 1, rc, caps, subj)
+        if n >= 2 then
+            set_capture(out, 2, rc, caps, subj)
+            if n >= 3 then
+                set_capture(out, 3, rc, caps, subj)
+                for i = 4, n do
+                    set_capture(out, i, rc, caps, subj)
+                end
+            end
+        end
     end
     local name_count = compiled.name_count
     if name_count > 0 then
