@@ -76,7 +76,7 @@ fn create_impl(c: &mut Call) -> LuaResult {
     sess.with(|s| {
         s.add_thread_key(co, false, ThreadKey::NONE);
         let t = s.threads.last_mut().expect("just added");
-        t.coroutine = true;
+        t.set_coroutine(true);
         t.status = Status::Suspended;
     });
     Ok(1)
@@ -89,7 +89,7 @@ fn create_wrapped_impl(c: &mut Call) -> LuaResult {
     if let (Some(sess), Some(co)) = (session_of(c), c.to_thread(-1)) {
         sess.with(|s| {
             if let Some(t) = s.thread_mut(co) {
-                t.wrap = true;
+                t.set_wrap(true);
             }
         });
     }
@@ -101,7 +101,7 @@ fn resume_impl(c: &mut Call) -> LuaResult {
         return c.arg_error(1, "resume", "coroutine expected");
     };
     let sess = session_of(c);
-    let status = sess.and_then(|s| s.with(|s| s.thread_mut(co).filter(|t| t.coroutine).map(|t| t.status)));
+    let status = sess.and_then(|s| s.with(|s| s.thread_mut(co).filter(|t| t.coroutine()).map(|t| t.status)));
     let (Some(sess), Some(status)) = (sess, status) else {
         return call_orig(c, ORIG_RESUME);
     };
@@ -134,7 +134,7 @@ fn yield_impl(c: &mut Call) -> LuaResult {
     let n = c.top();
     c.ensure_yieldable()?;
     if let Some(sess) = session_of(c) {
-        if sess.with_thread(|t| t.coroutine && c.is_running(t.co)) {
+        if sess.with_thread(|t| t.coroutine() && c.is_running(t.co)) {
             sess.with(|s| s.co_op = Some(CoOp::Yield(n)));
         }
     }

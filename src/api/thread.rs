@@ -45,7 +45,7 @@ fn co_status_impl(c: &mut Call) -> LuaResult {
         let running = c.is_running(co);
         let status = sess.with(|s| {
             let posted = s.is_posted(co);
-            let t = s.thread_mut(co).filter(|t| t.user || t.coroutine)?;
+            let t = s.thread_mut(co).filter(|t| t.user() || t.coroutine())?;
             Some(match t.status {
                 Status::Zombie => "zombie",
                 Status::Dead => "dead",
@@ -100,14 +100,14 @@ fn wait_impl(c: &mut Call) -> LuaResult {
         let status = sess.with(|s| {
             let me = s.current;
             let Some(sub) = s.thread_mut(co) else { return err("no co ctx found") };
-            if !sub.user {
+            if !sub.user() {
                 return err("attempt to wait on a coroutine that is not a user thread");
             }
             if sub.parent != me {
                 return err("only the parent coroutine can wait on the thread");
             }
             if matches!(sub.status, Status::Running | Status::Suspended | Status::Normal) {
-                sub.waited_by_parent = true;
+                sub.set_waited_by_parent(true);
             }
             Ok(sub.status)
         })?;
@@ -132,10 +132,10 @@ fn wait_impl(c: &mut Call) -> LuaResult {
     c.ensure_yieldable()?;
     c.pop(c.top());
     sess.with_thread(|me| {
-        me.waits_on_threads = true;
+        me.set_waits_on_threads(true);
         // cancelled (killed, or its session ends): it waits on nothing any more, and its
         // children, finding it so, keep their results
-        me.wait_with(|me| me.waits_on_threads = false);
+        me.wait_with(|me| me.set_waits_on_threads(false));
     });
     yield_values(0)
 }
@@ -149,7 +149,7 @@ fn kill_impl(c: &mut Call) -> LuaResult {
     let outcome = sess.with(|s| {
         let me = s.current;
         let Some(sub) = s.thread_mut(co) else { return err("no co ctx found") };
-        let reply: Result<&[u8], &[u8]> = if !sub.user {
+        let reply: Result<&[u8], &[u8]> = if !sub.user() {
             Err(b"not user thread")
         } else if sub.parent != me {
             Err(b"killer not parent")

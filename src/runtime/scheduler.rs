@@ -102,7 +102,7 @@ struct Kind {
 
 impl Kind {
     fn of(th: &Thread) -> Kind {
-        Kind { co: th.co_state(), user: th.user, coroutine: th.coroutine, wrap: th.wrap }
+        Kind { co: th.co_state(), user: th.user(), coroutine: th.coroutine(), wrap: th.wrap() }
     }
 }
 
@@ -235,7 +235,7 @@ fn wrap_failed(sess: SessionRef<'_>, t: ThreadKey, co: CoState, rc: c_int) -> Op
     let mut p = t;
     // (a parent that has ended: the error goes nowhere, as when it was killed)
     let coroutine = loop {
-        let (coroutine, wrap, parent) = with_thread(p, |th| (th.coroutine, th.wrap, th.parent))?;
+        let (coroutine, wrap, parent) = with_thread(p, |th| (th.coroutine(), th.wrap(), th.parent))?;
         if !(coroutine && wrap) {
             break coroutine;
         }
@@ -256,7 +256,7 @@ fn wrap_failed(sess: SessionRef<'_>, t: ThreadKey, co: CoState, rc: c_int) -> Op
         qc.push_bytes(msg.as_bytes());
         return Some(Step::Run(q, 2));
     }
-    let (pc, user) = with_thread(p, |th| (th.co_state(), th.user))?;
+    let (pc, user) = with_thread(p, |th| (th.co_state(), th.user()))?;
     pc.set_top(0);
     pc.push_bytes(msg.as_bytes());
     thread_failed(sess, p, user, kind, &msg, &trace).map(Step::Return)
@@ -292,7 +292,7 @@ fn back_to_parent(t: ThreadKey, ok: bool, n: c_int) -> Option<ThreadKey> {
 fn thread_ended(sess: SessionRef<'_>, t: ThreadKey) {
     let Some((co, waited, parent)) = with_thread(t, |th| {
         th.status = ThreadStatus::Zombie;
-        (th.co_state(), th.waited_by_parent, th.parent)
+        (th.co_state(), th.waited_by_parent(), th.parent)
     }) else {
         return;
     };
@@ -301,10 +301,10 @@ fn thread_ended(sess: SessionRef<'_>, t: ThreadKey) {
     }
     // (a parent that has ended waits on nothing)
     let pc = with_thread(parent, |p| {
-        p.waits_on_threads.then(|| {
+        p.waits_on_threads().then(|| {
             // its wait is over: its cancel function goes unrun
             p.pending = None;
-            p.waits_on_threads = false;
+            p.set_waits_on_threads(false);
             p.co_state()
         })
     });
@@ -312,7 +312,8 @@ fn thread_ended(sess: SessionRef<'_>, t: ThreadKey) {
     sess.with(|s| stop_children_wait(s, parent));
     let n = co.top();
     co.move_to(pc, n);
-    with_thread(t, Thread::end);
+    let main = sess.with(|s| s.main());
+    with_thread(t, |th| th.end(main));
     sess.with(|s| s.posted.push_back((parent, n)));
 }
 
@@ -320,7 +321,7 @@ fn thread_ended(sess: SessionRef<'_>, t: ThreadKey) {
 fn stop_children_wait(sess: &mut Session, parent: ThreadKey) {
     for c in sess.threads.iter_mut() {
         if c.parent == parent {
-            c.waited_by_parent = false;
+            c.set_waited_by_parent(false);
         }
     }
 }
@@ -437,7 +438,7 @@ fn traceback(t: ThreadKey) -> String {
     while id < 5 {
         // the entry thread's function is the handler's code itself: upstream shows it as the
         // main chunk (its LuaJIT runs the chunk, ours a closure made from it)
-        let Some((co, entry, parent)) = with_thread(t, |th| (th.co_state(), !th.user && !th.coroutine, th.parent))
+        let Some((co, entry, parent)) = with_thread(t, |th| (th.co_state(), !th.user() && !th.coroutine(), th.parent))
         else {
             break;
         };

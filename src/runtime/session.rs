@@ -226,18 +226,19 @@ impl Session {
         let me = self.current;
         for t in self.threads.iter_mut() {
             if t.key == me {
-                t.waits_on_threads = false;
+                t.set_waits_on_threads(false);
             }
             if t.parent == me {
-                t.waited_by_parent = false;
+                t.set_waited_by_parent(false);
             }
         }
     }
 
     /// Ends the thread running `co`, when it is one of the session's.
     pub fn end_thread_of(&mut self, co: *mut lua_State) {
+        let main = self.main();
         if let Some(t) = self.thread_mut(co) {
-            t.end();
+            t.end(main);
         }
     }
 
@@ -247,14 +248,14 @@ impl Session {
             .iter()
             // (a suspended light thread is an on_abort callback that has not started)
             .filter(|t| {
-                t.user && !matches!(t.status, ThreadStatus::Zombie | ThreadStatus::Dead | ThreadStatus::Suspended)
+                t.user() && !matches!(t.status, ThreadStatus::Zombie | ThreadStatus::Dead | ThreadStatus::Suspended)
             })
             .count()
     }
 
     /// Adds a thread and returns its key.
     pub fn add_thread_key(&mut self, co: Anchored, user: bool, parent: ThreadKey) -> ThreadKey {
-        let t = Thread::new(self.key, self.main(), co, user, parent);
+        let t = Thread::new(self.key, co, user, parent);
         let key = t.key;
         self.threads.push(t);
         key
@@ -378,9 +379,10 @@ impl Session {
     /// session must not find it: callers cancel through `SessionRef::cancel_waits` before, and
     /// `Drop` takes the session out of the table before.
     pub fn release_threads(&mut self) {
+        let main = self.main();
         for t in self.threads.iter_mut() {
             t.cancel_wait();
-            t.unref();
+            t.unref(main);
         }
         self.threads.clear();
         self.posted.clear();

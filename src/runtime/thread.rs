@@ -33,6 +33,9 @@ static THREADS: WorkerSlots<Thread> = WorkerLocal::new(RefCell::new(Slots::new()
 
 crate::recyclable!(Thread);
 
+// every sleeping or waiting Lua thread of the worker has one: 72 bytes is a malloc chunk of 80
+const _: () = assert!(std::mem::size_of::<Thread>() <= 72);
+
 /// Runs `f` with the thread named `key`; `None` when it has ended or its session went.
 /// No `&mut Session` may be held while `f` runs (callers are event handlers).
 pub fn with_thread<R>(key: ThreadKey, f: impl FnOnce(&mut Thread) -> R) -> Option<R> {
@@ -66,24 +69,15 @@ pub enum Status {
 }
 
 pub struct Thread {
-    /// The VM the coroutine belongs to (where its anchor is).
-    main: MainState,
     pub co: *mut lua_State,
     /// Anchor of the coroutine in the VM's coroutine table.
     pub co_ref: c_int,
-    /// A light thread (not the entry thread).
-    pub user: bool,
-    /// A user coroutine (`coroutine.create`), run by `coroutine.resume`.
-    pub coroutine: bool,
-    /// Made by `coroutine.wrap`: its errors propagate to its parent.
-    pub wrap: bool,
+    /// What kind of thread it is and who waits on whom, one bit each (see the accessors):
+    /// one byte instead of five keeps a thread at 72 bytes.
+    flags: u8,
     pub status: Status,
     /// The thread that spawned (or resumed) this one (`ThreadKey::NONE`: the entry thread).
     pub parent: ThreadKey,
-    /// The parent waits on this thread in `ngx.thread.wait`.
-    pub waited_by_parent: bool,
-    /// This thread waits in `ngx.thread.wait` for some of its children.
-    pub waits_on_threads: bool,
     /// The thread waits for an event: this cancels the wait if the thread is killed or its
     /// session ends first.
     pub pending: Option<OnCancel>,
@@ -96,20 +90,59 @@ pub struct Thread {
     pub sess: SessionKey,
 }
 
+const USER: u8 = 1;
+const COROUTINE: u8 = 2;
+const WRAP: u8 = 4;
+const WAITED_BY_PARENT: u8 = 8;
+const WAITS_ON_THREADS: u8 = 16;
+
+/// A flag's getter and setter.
+macro_rules! thread_flag {
+    ($(#[$doc:meta])* $get:ident, $set:ident, $bit:ident) => {
+        $(#[$doc])*
+        pub fn $get(&self) -> bool {
+            self.flags & $bit != 0
+        }
+        pub fn $set(&mut self, on: bool) {
+            if on {
+                self.flags |= $bit
+            } else {
+                self.flags &= !$bit
+            }
+        }
+    };
+}
+
 impl Thread {
-    pub fn new(sess: SessionKey, main: MainState, co: Anchored, user: bool, parent: ThreadKey) -> Recycled<Thread> {
+    /// A light thread (not the entry thread).
+    pub fn user(&self) -> bool {
+        self.flags & USER != 0
+    }
+    thread_flag!(
+        /// A user coroutine (`coroutine.create`), run by `coroutine.resume`.
+        coroutine, set_coroutine, COROUTINE
+    );
+    thread_flag!(
+        /// Made by `coroutine.wrap`: its errors propagate to its parent.
+        wrap, set_wrap, WRAP
+    );
+    thread_flag!(
+        /// The parent waits on this thread in `ngx.thread.wait`.
+        waited_by_parent, set_waited_by_parent, WAITED_BY_PARENT
+    );
+    thread_flag!(
+        /// This thread waits in `ngx.thread.wait` for some of its children.
+        waits_on_threads, set_waits_on_threads, WAITS_ON_THREADS
+    );
+
+    pub fn new(sess: SessionKey, co: Anchored, user: bool, parent: ThreadKey) -> Recycled<Thread> {
         let (co, co_ref) = co.into_parts();
         let mut t = Recycled::new(Thread {
-            main,
             co,
             co_ref,
-            user,
-            coroutine: false,
-            wrap: false,
+            flags: if user { USER } else { 0 },
             status: Status::Running,
             parent,
-            waited_by_parent: false,
-            waits_on_threads: false,
             pending: None,
             wake_ev: KeyTimer::new(),
             key: Key::NONE,
@@ -175,17 +208,17 @@ impl Thread {
         self.wake_ev.disarm();
     }
 
-    /// Lets go of the coroutine (the registry anchor).
-    pub fn unref(&mut self) {
+    /// Lets go of the coroutine (its anchor in `main`, the VM of its session).
+    pub fn unref(&mut self, main: MainState) {
         // its coroutine may be collected from now on: events must not find it
         THREADS.with(|t| t.borrow_mut().remove(self.key));
-        self.main.unref_coroutine(std::mem::replace(&mut self.co_ref, LUA_NOREF));
+        main.unref_coroutine(std::mem::replace(&mut self.co_ref, LUA_NOREF));
     }
 
     /// Ends the thread: its wait is cancelled and its coroutine let go.
-    pub fn end(&mut self) {
+    pub fn end(&mut self, main: MainState) {
         self.cancel_wait();
-        self.unref();
+        self.unref(main);
         self.status = Status::Dead;
     }
 }

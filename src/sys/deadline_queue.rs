@@ -87,7 +87,8 @@ impl DeadlineQueue {
             q.arm(self);
         } else if q.cancelled.len() > 64 && q.cancelled.len() * 2 > q.heap.len() {
             let Inner { heap, cancelled, .. } = &mut *q;
-            let live: Vec<_> = std::mem::take(heap).into_iter().filter(|Reverse(e)| !cancelled.contains(&e.seq)).collect();
+            let live: Vec<_> =
+                std::mem::take(heap).into_iter().filter(|Reverse(e)| !cancelled.contains(&e.seq)).collect();
             *heap = BinaryHeap::from(live);
             cancelled.clear();
             q.arm(self);
