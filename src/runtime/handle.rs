@@ -79,8 +79,11 @@ impl<'c> SessionRef<'c> {
     /// Cancels what every thread of the session waits for. No borrow of the session is held
     /// while a cancel runs: a cancel may reach the session again (`Thread::wait_in_session`).
     pub fn cancel_waits(self) {
-        for key in self.with(|s| s.thread_keys()) {
+        // by position, the session not borrowed while each cancel runs (cancels add no threads)
+        let mut i = 0;
+        while let Some(key) = self.with(|s| s.threads.key_at(i)) {
             with_thread(key, Thread::cancel_wait);
+            i += 1;
         }
     }
 

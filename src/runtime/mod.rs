@@ -12,5 +12,6 @@ pub mod scheduler;
 pub mod session;
 mod session_conn;
 pub mod thread;
+pub mod thread_list;
 pub mod vm;
 pub mod waiter;

@@ -6,6 +6,7 @@ use std::ptr;
 
 use crate::ngx_callbacks;
 use crate::runtime::thread::{Status as ThreadStatus, Thread, ThreadKey};
+use crate::runtime::thread_list::ThreadList;
 use crate::sys::downstream::ChainList;
 use crate::sys::recycled::Recycled;
 use crate::sys::registry::{Key, Slots, WorkerSlots};
@@ -75,8 +76,7 @@ pub struct Session {
     pub l: MainState,
     pub phase: Phase,
     /// The Lua threads of the running phase: `threads[0]` is the entry thread.
-    #[allow(clippy::vec_box)] // threads are referred to by address: each must stay put
-    pub threads: Vec<Recycled<Thread>>,
+    pub threads: ThreadList,
     /// The thread Lua code runs in right now (`ThreadKey::NONE` before the first resume).
     pub current: ThreadKey,
     /// Threads ready to run again (with how many values they are resumed), in order.
@@ -188,16 +188,10 @@ impl Session {
         (unsafe { self.balancer.as_mut() }, self.s.info())
     }
 
-    /// The keys of the session's threads, so their waits can be cancelled one by one
-    /// without the session borrowed (`SessionRef::cancel_waits`).
-    pub fn thread_keys(&self) -> Vec<ThreadKey> {
-        self.threads.iter().map(|t| t.key).collect()
-    }
-
     /// The thread Lua code runs in now (`current`), borrowed with the session.
     pub fn cur_thread(&mut self) -> Option<&mut Thread> {
         let cur = self.current;
-        self.threads.iter_mut().rev().map(|t| &mut **t).find(|t| t.key == cur)
+        self.threads.iter_mut().rev().find(|t| t.key == cur)
     }
 
     /// Makes the thread `key` the one Lua code runs in.
@@ -212,7 +206,7 @@ impl Session {
 
     /// The session's thread running the coroutine `co` (compared, never dereferenced).
     pub fn thread_mut(&mut self, co: *mut lua_State) -> Option<&mut Thread> {
-        self.threads.iter_mut().rev().find(|t| t.co == co).map(|t| &mut **t)
+        self.threads.iter_mut().rev().find(|t| t.co == co)
     }
 
     /// Whether the thread running `co` is posted to run again.
@@ -296,7 +290,7 @@ impl Session {
             s,
             l,
             phase,
-            threads: Vec::new(),
+            threads: ThreadList::new(),
             current: ThreadKey::NONE,
             posted: Default::default(),
             spawned: None,
