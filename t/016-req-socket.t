@@ -695,3 +695,38 @@ send: false bad request
 owner: abc
 --- no_error_log
 [error]
+
+
+
+=== TEST 31: a large send the socket takes in parts: the bytes arrive whole and in order, and send returns the full length
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = assert(ngx.req.socket(true))
+            sock:settimeout(5000)
+            local parts = {}
+            for i = 0, 250 do parts[#parts + 1] = string.char(i) end
+            local block = table.concat(parts)
+            local data = string.rep(block, 16000)
+            local bytes, err = sock:send(data)
+            ngx.log(ngx.WARN, "sent ", bytes, " ", err, " of ", #data, ", md5 ", ngx.md5(data))
+            bytes, err = sock:send("tail\n")
+            ngx.log(ngx.WARN, "then ", bytes, " ", err)
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.sleep(0.2)
+        sock:settimeout(5000)
+        local data = assert(sock:receive(251 * 16000))
+        local tail = assert(sock:receive())
+        ngx.say(#data, " ", ngx.md5(data), " ", tail)
+    }
+--- stream_response
+4016000 b91c5e461d34e16d2a0d7d835426a5e6 tail
+--- error_log
+sent 4016000 nil of 4016000, md5 b91c5e461d34e16d2a0d7d835426a5e6
+then 5 nil

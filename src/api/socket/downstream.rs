@@ -543,18 +543,38 @@ fn send_impl(c: &mut Call) -> LuaResult {
         Err(msg) => return c.fail(msg),
     };
     data.clear();
-    send_data_into(c, 2, &mut data)?;
-    if data.is_empty() {
-        c.push_int(0);
-        return Ok(1);
-    }
-    log.debug_fmt(format_args!("stream lua tcp socket send timeout: {timeout}"));
-    let len = data.len();
-    let sent = with_sock(sess, |rs| {
-        rs.out = data;
-        rs.out_pos = 0;
-        rs.send_out(conn)
-    });
+    let (len, sent) = if c.type_of(2) == LUA_TSTRING {
+        // a string is sent straight from Lua's copy (anchored on the stack for this call);
+        // only what the socket does not take at once is copied, to wait with
+        let bytes = c.to_bytes(2).unwrap_or_default();
+        if bytes.is_empty() {
+            with_sock(sess, |rs| rs.out = data);
+            c.push_int(0);
+            return Ok(1);
+        }
+        log.debug_fmt(format_args!("stream lua tcp socket send timeout: {timeout}"));
+        let sent = with_sock(sess, |rs| {
+            rs.out = data;
+            rs.out_pos = 0;
+            rs.send_from(conn, bytes)
+        });
+        (bytes.len(), sent)
+    } else {
+        send_data_into(c, 2, &mut data)?;
+        if data.is_empty() {
+            with_sock(sess, |rs| rs.out = data);
+            c.push_int(0);
+            return Ok(1);
+        }
+        log.debug_fmt(format_args!("stream lua tcp socket send timeout: {timeout}"));
+        let len = data.len();
+        let sent = with_sock(sess, |rs| {
+            rs.out = data;
+            rs.out_pos = 0;
+            rs.send_out(conn)
+        });
+        (len, sent)
+    };
     match sent {
         Sent::All => {
             c.push_int(len as i64);
@@ -601,6 +621,30 @@ impl ReqSocket {
     /// Writes what is left of the send in progress straight to the connection: request socket
     /// sends bypass nginx's output chain, so nginx never holds them (a session ending while one
     /// waits closes at once, as upstream's raw request socket).
+    /// Sends `bytes` (not kept) as far as the socket takes them at once; what is left is
+    /// copied into the send buffer (empty here) for `send_out` to finish.
+    fn send_from(&mut self, conn: Conn, bytes: &[u8]) -> Sent {
+        let mut pos = 0;
+        while pos < bytes.len() {
+            match conn.send(&bytes[pos..]) {
+                Io::Done(n) => pos += n,
+                Io::Again => {
+                    self.out.extend_from_slice(&bytes[pos..]);
+                    return Sent::Again;
+                }
+                Io::Err(errno) => {
+                    conn.set_error();
+                    return Sent::Failed(errno);
+                }
+                Io::Eof => {
+                    conn.set_error();
+                    return Sent::Failed(0);
+                }
+            }
+        }
+        Sent::All
+    }
+
     fn send_out(&mut self, conn: Conn) -> Sent {
         while self.out_pos < self.out.len() {
             match conn.send(&self.out[self.out_pos..]) {
