@@ -76,13 +76,16 @@ impl DeadlineQueue {
         let seq = q.next_seq;
         q.next_seq += 1;
         let e = Entry { deadline: monotonic_msec() + ms as u64, seq, key };
-        if q.ordered.back().is_none_or(|last| last.deadline <= e.deadline) {
+        // (it goes first when nothing is due before it: then the driver moves to it)
+        let first = if q.ordered.back().is_none_or(|last| last.deadline <= e.deadline) {
             q.ordered.push_back(e);
+            q.ordered.len() == 1 && q.heap.peek().is_none_or(|Reverse(h)| e < *h)
         } else {
             q.heap.push(Reverse(e));
-        }
-        if q.first().is_some_and(|first| first.seq == seq) {
-            q.arm(self);
+            q.first().is_some_and(|f| f.seq == seq)
+        };
+        if first {
+            q.arm_at(Some(e.deadline), self);
         }
         seq
     }
@@ -130,7 +133,10 @@ impl DeadlineQueue {
             if !q.cancelled.is_empty() || q.ordered.capacity() + q.heap.capacity() > 1024 {
                 q.clear();
             }
-        } else if q.all_cancelled() {
+            // (nginx took the timer off before this call, and no handler added to the queue)
+            return;
+        }
+        if !q.cancelled.is_empty() && q.all_cancelled() {
             q.clear();
         }
         q.arm(self);
@@ -212,7 +218,11 @@ impl Inner {
 
     /// Sets the driver's timer to the earliest deadline, or takes it off (no entries).
     fn arm(&mut self, queue: &'static DeadlineQueue) {
-        let deadline = self.first().map(|e| e.deadline);
+        self.arm_at(self.first().map(|e| e.deadline), queue)
+    }
+
+    /// `arm` when the earliest deadline is known.
+    fn arm_at(&mut self, deadline: Option<u64>, queue: &'static DeadlineQueue) {
         if deadline.is_none() && self.driver.is_none() {
             return;
         }
