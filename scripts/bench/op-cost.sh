@@ -9,7 +9,9 @@
 # Rows (ROWS= to pick): conn (a new connection, ngx.say), sleep (a new connection, 10 x
 # ngx.sleep(0.01), ngx.say: one connection of issue14.sh's sleep row, ~0.1 s of wall time
 # each), keepalive (one line request/response on an open connection), echo (one 4 KB message,
-# receiveany), proxy (a new connection relayed over a pooled cosocket). The servers are
+# receiveany), proxy (a new connection relayed over a pooled cosocket), burst (N connections of
+# the sleep row at once, as issue14.sh's sleep row: one connection's share; N1 200 and N2 2200
+# give the cost per connection of 2,000 at once). The servers are
 # issue14.sh's own (scripts/bench/stream-servers.sh).
 # Usage: scripts/bench/op-cost.sh OTHER.so [NGINX] [N1] [N2]
 #   as issue14.sh: OTHER_LUA_PATH, OURS; KEEP=<dir> keeps the callgrind outputs there;
@@ -60,7 +62,7 @@ daemon off;
 worker_processes 1;
 error_log logs/error.log error;
 pid logs/nginx.pid;
-events { worker_connections 1024; }
+events { worker_connections 16000; }
 stream {
     lua_package_path '$3;;';
     lua_socket_log_errors off;
@@ -101,6 +103,10 @@ drive() {
                 read -r line <&3
             done
             exec 3<&-
+            ;;
+        burst)
+            # n connections at once, each of the sleep row (their sleeps overlap)
+            "$LG" burst "127.0.0.1:$((P + 6))" "$n" >/dev/null
             ;;
         echo)
             msg=$(head -c 4095 /dev/zero | tr '\0' x)

@@ -618,55 +618,53 @@ enum Sent {
 }
 
 impl ReqSocket {
-    /// Writes what is left of the send in progress straight to the connection: request socket
-    /// sends bypass nginx's output chain, so nginx never holds them (a session ending while one
-    /// waits closes at once, as upstream's raw request socket).
     /// Sends `bytes` (not kept) as far as the socket takes them at once; what is left is
     /// copied into the send buffer (empty here) for `send_out` to finish.
     fn send_from(&mut self, conn: Conn, bytes: &[u8]) -> Sent {
         let mut pos = 0;
-        while pos < bytes.len() {
-            match conn.send(&bytes[pos..]) {
-                Io::Done(n) => pos += n,
-                Io::Again => {
-                    self.out.extend_from_slice(&bytes[pos..]);
-                    return Sent::Again;
-                }
-                Io::Err(errno) => {
-                    conn.set_error();
-                    return Sent::Failed(errno);
-                }
-                Io::Eof => {
-                    conn.set_error();
-                    return Sent::Failed(0);
-                }
-            }
+        let sent = send_at(conn, bytes, &mut pos);
+        if matches!(sent, Sent::Again) {
+            self.out.extend_from_slice(&bytes[pos..]);
         }
-        Sent::All
+        sent
     }
 
+    /// Writes what is left of the send in progress straight to the connection: request socket
+    /// sends bypass nginx's output chain, so nginx never holds them (a session ending while one
+    /// waits closes at once, as upstream's raw request socket).
     fn send_out(&mut self, conn: Conn) -> Sent {
-        while self.out_pos < self.out.len() {
-            match conn.send(&self.out[self.out_pos..]) {
-                Io::Done(n) => self.out_pos += n,
-                Io::Again => return Sent::Again,
-                Io::Err(errno) => {
-                    conn.set_error();
-                    return Sent::Failed(errno);
-                }
-                Io::Eof => {
-                    conn.set_error();
-                    return Sent::Failed(0);
-                }
+        let mut pos = self.out_pos;
+        let sent = send_at(conn, &self.out, &mut pos);
+        self.out_pos = pos;
+        if matches!(sent, Sent::All) {
+            self.out.clear();
+            if self.out.capacity() > KEPT_OUT {
+                self.out = Vec::new();
+            }
+            self.out_pos = 0;
+        }
+        sent
+    }
+}
+
+/// Sends `bytes[*pos..]` until all went, the socket is full (`*pos` is where it stopped) or it
+/// fails (the connection is marked in error).
+fn send_at(conn: Conn, bytes: &[u8], pos: &mut usize) -> Sent {
+    while *pos < bytes.len() {
+        match conn.send(&bytes[*pos..]) {
+            Io::Done(n) => *pos += n,
+            Io::Again => return Sent::Again,
+            Io::Err(errno) => {
+                conn.set_error();
+                return Sent::Failed(errno);
+            }
+            Io::Eof => {
+                conn.set_error();
+                return Sent::Failed(0);
             }
         }
-        self.out.clear();
-        if self.out.capacity() > KEPT_OUT {
-            self.out = Vec::new();
-        }
-        self.out_pos = 0;
-        Sent::All
     }
+    Sent::All
 }
 
 /// The write event stops serving the send that waited.
