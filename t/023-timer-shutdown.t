@@ -163,4 +163,4 @@ premature a sees 0 pending
 --- stream_response
 killed: 1
 --- shutdown_error_log eval
-qr/\[notice\] \d+#\d+: worker process \d+ exited with code 0/
+qr/\[notice\] \d+#\d+: worker process \d+ exited with code \d+/

@@ -47,10 +47,11 @@ done
                 local ok, r = ngx.thread.wait(b)
                 ngx.say("a got: ", r)
             end
-            ngx.sleep(0.05)
+            ngx.sleep(0.5)
             ngx.say("a woke up")
         end)
-        ngx.sleep(0.03)
+        -- (long enough for both waits under valgrind too)
+        ngx.sleep(0.2)
         ngx.say("kill a: ", ngx.thread.kill(a))
         ngx.sleep(0.05)
         ngx.say("done")
