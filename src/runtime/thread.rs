@@ -81,7 +81,7 @@ pub struct Thread {
     /// The thread waits for an event: this cancels the wait if the thread is killed or its
     /// session ends first.
     pub pending: Option<OnCancel>,
-    /// A one-shot event of this thread that names it by key (`ngx.sleep`, semaphore timeouts,
+    /// A one-shot event of this thread that names it by key (`ngx.sleep(0)`, semaphore timeouts,
     /// the phase run a request socket's `peek` posts).
     pub wake_ev: KeyTimer,
     /// Its name in the worker's thread table while its coroutine is anchored.
