@@ -75,7 +75,7 @@ pub struct Session {
     /// The VM's main state.
     pub l: MainState,
     pub phase: Phase,
-    /// The Lua threads of the running phase: `threads[0]` is the entry thread.
+    /// The Lua threads of the running phase, the entry thread first.
     pub threads: ThreadList,
     /// The thread Lua code runs in right now (`ThreadKey::NONE` before the first resume).
     pub current: ThreadKey,

@@ -15,6 +15,7 @@ use crate::api::socket::recv::{
     or_default, push_read, push_until_iterator, receive_pattern, receiveany_max, timeout_value, until_args,
     until_iterator_args, Pattern, Read, RecvBuf,
 };
+use crate::api::spare::Spare;
 use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::ngx_callbacks;
@@ -543,37 +544,29 @@ fn send_impl(c: &mut Call) -> LuaResult {
         Err(msg) => return c.fail(msg),
     };
     data.clear();
-    let (len, sent) = if c.type_of(2) == LUA_TSTRING {
-        // a string is sent straight from Lua's copy (anchored on the stack for this call);
-        // only what the socket does not take at once is copied, to wait with
-        let bytes = c.to_bytes(2).unwrap_or_default();
-        if bytes.is_empty() {
-            with_sock(sess, |rs| rs.out = data);
-            c.push_int(0);
-            return Ok(1);
-        }
-        log.debug_fmt(format_args!("stream lua tcp socket send timeout: {timeout}"));
-        let sent = with_sock(sess, |rs| {
-            rs.out = data;
-            rs.out_pos = 0;
-            rs.send_from(conn, bytes)
-        });
-        (bytes.len(), sent)
+    let gathered;
+    let bytes = if c.type_of(2) == LUA_TSTRING {
+        // a string is sent straight from Lua's copy (anchored on the stack for this call)
+        c.to_bytes(2).unwrap_or_default()
     } else {
-        send_data_into(c, 2, &mut data)?;
-        if data.is_empty() {
-            with_sock(sess, |rs| rs.out = data);
-            c.push_int(0);
-            return Ok(1);
-        }
+        let mut g = Spare::take();
+        send_data_into(c, 2, &mut g)?;
+        gathered = g;
+        &gathered[..]
+    };
+    let len = bytes.len();
+    if len > 0 {
         log.debug_fmt(format_args!("stream lua tcp socket send timeout: {timeout}"));
-        let len = data.len();
-        let sent = with_sock(sess, |rs| {
-            rs.out = data;
-            rs.out_pos = 0;
-            rs.send_out(conn)
-        });
-        (len, sent)
+    }
+    // only what the socket does not take at once is copied, to wait with
+    let sent = with_sock(sess, |rs| {
+        rs.out = data;
+        rs.out_pos = 0;
+        (len > 0).then(|| rs.send_from(conn, bytes))
+    });
+    let Some(sent) = sent else {
+        c.push_int(0);
+        return Ok(1);
     };
     match sent {
         Sent::All => {
