@@ -24,9 +24,11 @@ if [ "${TEST_PACKAGING:-1}" != 0 ]; then
         echo "test.sh: not Debian 12, Debian's packaged nginx 1.22 is not checked"
     fi
 fi
-# the unit tests of the workspace's pure crates (codecs, the test runner's own checks, ...),
-# then the t/ suite
+# the unit tests of the workspace's pure crates (codecs, the test runner's own checks, ...)
+# and the module's own (pure helpers; a debug build: `--lib` picks them although Cargo.toml
+# leaves them out of a plain `cargo test`), then the t/ suite
 cargo test --release --workspace --exclude stream-lua-rs
+cargo test --lib
 cargo test --release "$@"
 TEST_NGINX_USE_HUP=1 cargo test --release --test t -- t/001-content.t t/004-log.t t/015-sleep.t t/016-req-socket.t t/018-preread.t t/022-timer.t t/030-thread.t t/034-socket-tcp.t t/042-shdict.t t/043-regex.t t/052-balancer.t t/086-cosocket-buffer-release.t
 # abusive clients, short (~25 s): every workload but the 10,000 idle connections, whose RSS
