@@ -8,7 +8,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::c_int;
-use std::mem::ManuallyDrop;
 
 use crate::lua_calls;
 use crate::ngx_callbacks;
@@ -18,6 +17,7 @@ use crate::runtime::scheduler::Outcome;
 use crate::runtime::session::Phase;
 use crate::runtime::vm::VmRef;
 use crate::sys::worker::{exiting, ShutdownWatch, WatchEvent};
+use crate::sys::worker_local::WorkerLocal;
 use crate::sys::*;
 
 pub const DEFAULT_MAX_PENDING: usize = 1024;
@@ -41,6 +41,7 @@ struct Pending {
 }
 
 /// Per-worker timer bookkeeping. The timer's event carries its key into `pending`.
+#[derive(Default)]
 struct Timers {
     /// By the address of their event, which stays put (a `Timer` boxes it).
     pending: HashMap<usize, Box<Pending>>,
@@ -51,15 +52,14 @@ struct Timers {
     watch: Option<ShutdownWatch>,
 }
 
-thread_local! {
-    // Never dropped: at process exit the cycle and the VMs are gone already, so what is left
-    // (a graceful shutdown has run every pending timer by then) stays, reachable, as it is.
-    static TIMERS: ManuallyDrop<RefCell<Timers>> = ManuallyDrop::new(RefCell::new(Timers {
-        pending: HashMap::new(),
-        made: 0,
-        running: 0,
-        watch: None,
-    }));
+/// The worker's timers, made on first use (a `static` cannot make a `HashMap` up front).
+/// Never dropped: at process exit the cycle and the VMs are gone already, so what is left (a
+/// graceful shutdown has run every pending timer by then) stays, reachable, as it is.
+static TIMERS: WorkerLocal<RefCell<Option<Timers>>> = WorkerLocal::new(RefCell::new(None));
+
+/// Runs `f` on the worker's timers (not re-entered: `f` calls no Lua).
+fn timers<R>(f: impl FnOnce(&mut Timers) -> R) -> R {
+    TIMERS.with(|t| f(t.borrow_mut().get_or_insert_with(Timers::default)))
 }
 
 lua_calls! {
@@ -79,12 +79,12 @@ pub fn inject(c: &mut Call, t: c_int) {
 }
 
 fn running_count_impl(c: &mut Call) -> LuaResult {
-    c.push_int(TIMERS.with(|t| t.borrow().running) as i64);
+    c.push_int(timers(|t| t.running) as i64);
     Ok(1)
 }
 
 fn pending_count_impl(c: &mut Call) -> LuaResult {
-    c.push_int(TIMERS.with(|t| t.borrow().pending.len()) as i64);
+    c.push_int(timers(|t| t.pending.len()) as i64);
     Ok(1)
 }
 
@@ -116,7 +116,7 @@ fn add_timer(c: &mut Call, every: bool) -> LuaResult {
     if exiting() && delay > 0 {
         return c.fail(b"process exiting");
     }
-    if TIMERS.with(|t| t.borrow().pending.len()) >= max_pending() {
+    if timers(|t| t.pending.len()) >= max_pending() {
         return c.fail(b"too many pending timers");
     }
     // (while exiting, only 0-delay timers are made: they simply run; the watch that aborts
@@ -144,8 +144,7 @@ fn max_running() -> usize {
 
 /// Makes `t` pending; its event fires after `delay`.
 fn arm(mut t: Box<Pending>, delay: ngx_msec_t) {
-    TIMERS.with(|ts| {
-        let mut ts = ts.borrow_mut();
+    timers(|ts| {
         ts.made += 1;
         t.seq = ts.made;
         let key = t.ev.arm_keyed(delay, fired, Log::cycle().expect("the cycle's log"));
@@ -159,7 +158,7 @@ ngx_callbacks! {
         cycle_debug("stream lua ngx.timer expired");
         // premature runs come from abort_pending only: a timer that fires while the worker
         // exits (a 0-delay one made then) runs normally, as upstream's
-        if let Some(t) = TIMERS.with(|ts| ts.borrow_mut().pending.remove(&key)) {
+        if let Some(t) = timers(|ts| ts.pending.remove(&key)) {
             run(*t, false);
         }
     }
@@ -183,7 +182,7 @@ fn run(t: Pending, premature: bool) {
         arm(Box::new(next), every);
     }
     let max = max_running();
-    if TIMERS.with(|ts| ts.borrow().running) >= max {
+    if timers(|ts| ts.running) >= max {
         let (src, line) = co.function_origin(1);
         let msg = format!(
             "stream lua failed to run timer with function defined at {src}:{line}: \
@@ -193,7 +192,7 @@ fn run(t: Pending, premature: bool) {
         drop(co); // before the VM it belongs to
         return;
     }
-    TIMERS.with(|ts| ts.borrow_mut().running += 1);
+    timers(|ts| ts.running += 1);
     co.insert_bool(2, premature);
     let nargs = co.top() - 1;
     // the timer's hold on a session's own VM passes to its run (not a second one: upstream's
@@ -203,13 +202,12 @@ fn run(t: Pending, premature: bool) {
 
 /// The timer's thread has ended.
 fn done(_outcome: Outcome) {
-    TIMERS.with(|ts| ts.borrow_mut().running -= 1);
+    timers(|ts| ts.running -= 1);
 }
 
 /// Makes the idle stand-in connection whose closing at graceful shutdown runs pending timers.
 fn ensure_watch() -> bool {
-    TIMERS.with(|t| {
-        let mut t = t.borrow_mut();
+    timers(|t| {
         if t.watch.is_none() {
             t.watch = ShutdownWatch::new(abort_pending);
         }
@@ -222,16 +220,16 @@ ngx_callbacks! {
         if !ev.closed {
             return;
         }
-        TIMERS.with(|t| t.borrow_mut().watch = None);
+        timers(|t| t.watch = None);
         cycle_debug("lua abort pending timers");
         // in the order they are due (upstream walks nginx's timer tree), then as they were made
         let mut keys: Vec<(Option<ngx_msec_t>, u64, usize)> =
-            TIMERS.with(|t| t.borrow().pending.iter().map(|(k, t)| (t.ev.due(), t.seq, *k)).collect());
+            timers(|t| t.pending.iter().map(|(k, t)| (t.ev.due(), t.seq, *k)).collect());
         keys.sort_unstable();
         cycle_debug_fmt(format_args!("stream lua found {} pending timers to be aborted prematurely", keys.len()));
         for (_, _, key) in keys {
             // (one at a time: each run sees the others still pending, as upstream's do)
-            if let Some(t) = TIMERS.with(|ts| ts.borrow_mut().pending.remove(&key)) {
+            if let Some(t) = timers(|ts| ts.pending.remove(&key)) {
                 cycle_debug("stream lua ngx.timer expired");
                 run(*t, true);
             }

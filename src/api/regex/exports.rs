@@ -12,6 +12,7 @@ use crate::ffi_exports;
 use crate::sys::cbuf::{bytes_in, bytes_out};
 use crate::sys::ngx::*;
 use crate::sys::pcre2;
+use crate::sys::worker_local::WorkerLocal;
 
 const MODE_DFA: c_int = 1 << 1;
 const MODE_JIT: c_int = 1 << 2;
@@ -73,14 +74,14 @@ struct Matcher {
     limit_of: Cell<usize>,
 }
 
-thread_local! {
-    static MATCHER: RefCell<Option<Rc<Matcher>>> = const { RefCell::new(None) };
-}
+/// The worker's match context (and JIT stack), shared by its regexes.
+static MATCHER: WorkerLocal<RefCell<Option<Rc<Matcher>>>> = WorkerLocal::new(RefCell::new(None));
 
 impl Matcher {
     /// The worker's matcher, made on first use (None when out of memory).
     fn get() -> Option<Rc<Matcher>> {
-        MATCHER.with_borrow_mut(|m| {
+        MATCHER.with(|m| {
+            let mut m = m.borrow_mut();
             if m.is_none() {
                 *m = pcre2::MatchContext::new()
                     .map(|ctx| Rc::new(Matcher { ctx, jit_stack: RefCell::new(None), limit_of: Cell::new(0) }));
