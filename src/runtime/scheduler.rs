@@ -358,28 +358,27 @@ fn wake_found(sess: LiveSession, key: ThreadKey, nargs: c_int, kind: Kind) {
 /// how many), as `wake` does; nothing happens when the thread has ended or its session went.
 /// Its wait is over: its cancel function is dropped unrun.
 pub fn wake_thread(key: ThreadKey, push: impl FnOnce(&mut Call) -> c_int) {
-    let found = with_thread(key, |t| {
-        t.stop_waiting();
-        let n = push(&mut t.resume_values());
-        (t.sess, n, Kind::of(t))
-    });
-    let Some((sess, n, kind)) = found else { return };
-    if let Some(sess) = LiveSession::by_key(sess) {
-        wake_found(sess, key, n, kind);
-    }
+    wake_keyed(key, None, |t| push(&mut t.resume_values()))
 }
 
 /// `wake_thread` with no values, for a wait whose handler logs `line` at debug level first
 /// (in the thread's session's log).
 pub fn wake_thread_noting(key: ThreadKey, line: &str) {
+    wake_keyed(key, Some(line), |_| 0)
+}
+
+fn wake_keyed(key: ThreadKey, note: Option<&str>, push: impl FnOnce(&mut Thread) -> c_int) {
     let found = with_thread(key, |t| {
         t.stop_waiting();
-        (t.sess, Kind::of(t))
+        let n = push(t);
+        (t.sess, n, Kind::of(t))
     });
-    let Some((sess, kind)) = found else { return };
+    let Some((sess, n, kind)) = found else { return };
     if let Some(sess) = LiveSession::by_key(sess) {
-        sess.view().log().debug(line);
-        wake_found(sess, key, 0, kind);
+        if let Some(line) = note {
+            sess.view().log().debug(line);
+        }
+        wake_found(sess, key, n, kind);
     }
 }
 
