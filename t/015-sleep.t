@@ -410,3 +410,38 @@ t2 t4 t5 t1 t3
 killed 200, woke 100, in order: true
 --- no_error_log
 [error]
+
+
+
+=== TEST 23: equal deadlines keep the order they slept in, whether they came in order or not, and after most sleepers were killed
+--- stream_server_config
+    content_by_lua_block {
+        -- every sleep here starts at the same cached time: equal lengths, equal deadlines
+        local order = {}
+        local function nap(name, secs)
+            ngx.sleep(secs)
+            order[#order + 1] = name
+        end
+        local threads = {}
+        for i, secs in ipairs({0.05, 0.1, 0.05, 0.1, 0.03, 0.05}) do
+            threads[i] = ngx.thread.spawn(nap, "t" .. i, secs)
+        end
+        for _, t in ipairs(threads) do ngx.thread.wait(t) end
+        ngx.say(table.concat(order, " "))
+
+        -- 65 later sleepers, then an earlier one; the 65 go, and one more as early comes
+        order = {}
+        local doomed = {}
+        for i = 1, 65 do doomed[i] = ngx.thread.spawn(nap, "d" .. i, 0.1) end
+        local first = ngx.thread.spawn(nap, "first", 0.05)
+        for _, t in ipairs(doomed) do ngx.thread.kill(t) end
+        local second = ngx.thread.spawn(nap, "second", 0.05)
+        ngx.thread.wait(first)
+        ngx.thread.wait(second)
+        ngx.say(table.concat(order, " "))
+    }
+--- stream_response
+t5 t1 t3 t6 t2 t4
+first second
+--- no_error_log
+[error]

@@ -42,22 +42,22 @@ fn sleep_impl(c: &mut Call) -> LuaResult {
             thread.wake_ev.post_next(sleep_zero_done, key, log);
             thread.wait_with_fn(cancel_sleep, 0);
         } else {
-            let seq = SLEEPS.add(delay as ngx_msec_t, key);
-            thread.wait_with_fn(cancel_sleep, seq);
+            SLEEPS.add(delay as ngx_msec_t, key);
+            thread.wait_with_fn(cancel_sleep, key);
         }
     });
     log.debug_fmt(format_args!("lua ready to sleep for {delay} ms"));
     yield_values(0)
 }
 
-/// The sleeping thread is killed or its session ends (`seq`: its entry in `SLEEPS`; 0 for a
-/// `ngx.sleep(0)`, which waits in nginx's posted queue).
-fn cancel_sleep(t: &mut Thread, seq: u64) {
-    if seq != 0 {
+/// The sleeping thread is killed or its session ends (`key`: the thread's, its entry's name
+/// in `SLEEPS`; 0 for a `ngx.sleep(0)`, which waits in nginx's posted queue).
+fn cancel_sleep(t: &mut Thread, key: u64) {
+    if key != 0 {
         if let Some(log) = crate::runtime::scheduler::current_log() {
             log.debug("lua clean up the timer for pending ngx.sleep");
         }
-        SLEEPS.cancel(seq);
+        SLEEPS.cancel(key);
     }
     t.wake_ev.disarm();
 }

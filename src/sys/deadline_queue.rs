@@ -1,13 +1,17 @@
 //! `DeadlineQueue`: many one-shot deadlines of one kind (every `ngx.sleep` of the worker)
-//! behind a single nginx timer. An entry is 24 bytes instead of an `ngx_event_t` per waiter in
-//! nginx's timer tree: a sleeping thread costs ~130 bytes less. Entries that come in deadline
+//! behind a single nginx timer. An entry is 16 bytes instead of an `ngx_event_t` per waiter in
+//! nginx's timer tree: a sleeping thread costs ~140 bytes less. Entries that come in deadline
 //! order (every sleep of the same length does) queue in a ring, added and taken in O(1); the
 //! others wait in a binary heap; the earlier of the two fronts goes first.
 //!
 //! Entries with the same deadline fire in the order they were added, as timers of equal key
-//! do in nginx's tree. The driver event is not cancelable, as the per-waiter timers were not:
-//! a gracefully quitting worker still waits for its sleepers, and for nothing else (a queue
-//! with only cancelled entries left takes its timer off).
+//! do in nginx's tree: in the ring by position, in the heap by a number given as they come,
+//! and between the two the ring's first (an entry joins the ring only with a deadline later
+//! than any the heap took, so a ring entry is older than a heap entry of the same deadline).
+//! An entry is named by its key, which waits for one deadline at a time. The driver event is
+//! not cancelable, as the per-waiter timers were not: a gracefully quitting worker still
+//! waits for its sleepers, and for nothing else (a queue with only cancelled entries left
+//! takes its timer off).
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -21,11 +25,17 @@ use super::worker_local::WorkerLocal;
 /// What the queue calls for a deadline that came: the key it was added with.
 pub type Handler = fn(u64);
 
-/// Ordered by deadline, then by when it was added.
-#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+/// An entry of the ring (in deadline order, and in the order added among equal ones).
+#[derive(Clone, Copy)]
 struct Entry {
     deadline: u64,
-    /// Unique per entry (from 1): orders equal deadlines and names the entry for `cancel`.
+    key: u64,
+}
+
+/// An entry of the heap: ordered by deadline, then by when it was added.
+#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+struct Late {
+    deadline: u64,
     seq: u64,
     key: u64,
 }
@@ -42,8 +52,11 @@ struct Inner {
     /// Entries added in deadline order (each at or after the one before): sorted.
     ordered: VecDeque<Entry>,
     /// Entries that came out of order.
-    heap: BinaryHeap<Reverse<Entry>>,
-    /// Entries cancelled while still queued (left there, skipped when they come up).
+    heap: BinaryHeap<Reverse<Late>>,
+    /// The latest deadline the heap took since it was last empty (0: none): the ring takes
+    /// only later ones.
+    heap_max: u64,
+    /// Keys of entries cancelled while still queued (left there, skipped when they come up).
     cancelled: Cancelled,
     next_seq: u64,
     /// Made on first use (the queue is a `static`; the event needs a stable address).
@@ -61,48 +74,52 @@ impl DeadlineQueue {
             inner: WorkerLocal::new(RefCell::new(Inner {
                 ordered: VecDeque::new(),
                 heap: BinaryHeap::new(),
+                heap_max: 0,
                 cancelled: Cancelled(None),
-                next_seq: 1,
+                next_seq: 0,
                 driver: None,
             })),
             handler,
         }
     }
 
-    /// Calls the handler with `key` after `ms` (> 0) milliseconds. Returns the entry's
-    /// number, for `cancel`.
-    pub fn add(&'static self, ms: ngx_msec_t, key: u64) -> u64 {
+    /// Calls the handler with `key` after `ms` (> 0) milliseconds. A key waits for one deadline
+    /// at a time.
+    pub fn add(&'static self, ms: ngx_msec_t, key: u64) {
         let mut q = self.inner.get().borrow_mut();
-        let seq = q.next_seq;
-        q.next_seq += 1;
-        let e = Entry { deadline: monotonic_msec() + ms as u64, seq, key };
-        // (it goes first when nothing is due before it: then the driver moves to it)
-        let first = if q.ordered.back().is_none_or(|last| last.deadline <= e.deadline) {
-            q.ordered.push_back(e);
-            q.ordered.len() == 1 && q.heap.peek().is_none_or(|Reverse(h)| e < *h)
+        if q.cancelled.contains(&key) {
+            // the key waits again after a cancel: its old entry must not fire for it
+            q.compact();
+        }
+        let deadline = monotonic_msec() + ms as u64;
+        let first = if deadline > q.heap_max && q.ordered.back().is_none_or(|last| last.deadline <= deadline) {
+            q.ordered.push_back(Entry { deadline, key });
+            // (the heap holds only earlier deadlines: first when the ring was empty too)
+            q.ordered.len() == 1 && q.heap.is_empty()
         } else {
-            q.heap.push(Reverse(e));
-            q.first().is_some_and(|f| f.seq == seq)
+            let seq = q.next_seq;
+            q.next_seq += 1;
+            q.heap.push(Reverse(Late { deadline, seq, key }));
+            q.heap_max = q.heap_max.max(deadline);
+            q.ordered.front().is_none_or(|f| deadline < f.deadline)
+                && q.heap.peek().is_some_and(|Reverse(h)| h.deadline == deadline)
         };
         if first {
-            q.arm_at(Some(e.deadline), self);
+            // (a no-op when the timer is set for this deadline already)
+            q.arm_at(Some(deadline), self);
         }
-        seq
     }
 
-    /// The entry numbered `seq` is not to fire (its waiter went first).
-    pub fn cancel(&'static self, seq: u64) {
+    /// The entry of `key` is not to fire (its waiter went first).
+    pub fn cancel(&'static self, key: u64) {
         let mut q = self.inner.get().borrow_mut();
-        q.cancelled.insert(seq);
+        q.cancelled.insert(key);
         if q.all_cancelled() {
             // nothing left to wait for
             q.clear();
             q.arm(self);
         } else if q.cancelled.len() > 64 && q.cancelled.len() * 2 > q.len() {
-            let Inner { ordered, heap, cancelled, .. } = &mut *q;
-            ordered.retain(|e| !cancelled.contains(&e.seq));
-            heap.retain(|Reverse(e)| !cancelled.contains(&e.seq));
-            cancelled.clear();
+            q.compact();
             q.arm(self);
         }
     }
@@ -112,6 +129,7 @@ impl DeadlineQueue {
         let mut q = self.inner.get().borrow_mut();
         q.ordered = VecDeque::new();
         q.heap = BinaryHeap::new();
+        q.heap_max = 0;
         q.cancelled = Cancelled(None);
         q.arm(self);
         q.driver = None;
@@ -120,13 +138,13 @@ impl DeadlineQueue {
     /// The driver's timer went off: every entry due is taken out and handled, in order.
     fn fire(&'static self) {
         let mut q = self.inner.get().borrow_mut();
-        while let Some(e) = q.pop_due(monotonic_msec()) {
-            if !q.cancelled.is_empty() && q.cancelled.remove(&e.seq) {
+        while let Some(key) = q.pop_due(monotonic_msec()) {
+            if !q.cancelled.is_empty() && q.cancelled.remove(&key) {
                 continue;
             }
             // no borrow while the handler runs: it may add entries (a woken thread sleeps again)
             drop(q);
-            (self.handler)(e.key);
+            (self.handler)(key);
             q = self.inner.get().borrow_mut();
         }
         if q.len() == 0 {
@@ -153,15 +171,15 @@ impl Cancelled {
     fn is_empty(&self) -> bool {
         self.0.is_none()
     }
-    fn insert(&mut self, seq: u64) {
-        self.0.get_or_insert_with(HashSet::new).insert(seq);
+    fn insert(&mut self, key: u64) {
+        self.0.get_or_insert_with(HashSet::new).insert(key);
     }
-    fn contains(&self, seq: &u64) -> bool {
-        self.0.as_ref().is_some_and(|s| s.contains(seq))
+    fn contains(&self, key: &u64) -> bool {
+        self.0.as_ref().is_some_and(|s| s.contains(key))
     }
-    fn remove(&mut self, seq: &u64) -> bool {
+    fn remove(&mut self, key: &u64) -> bool {
         let Some(set) = self.0.as_mut() else { return false };
-        let found = set.remove(seq);
+        let found = set.remove(key);
         if set.is_empty() {
             self.0 = None;
         }
@@ -177,23 +195,38 @@ impl Inner {
         self.ordered.len() + self.heap.len()
     }
 
-    /// The entry due first.
-    fn first(&self) -> Option<Entry> {
+    /// The earliest deadline.
+    fn first(&self) -> Option<u64> {
         match (self.ordered.front(), self.heap.peek()) {
-            (Some(a), Some(Reverse(b))) => Some(*a.min(b)),
-            (Some(a), None) => Some(*a),
-            (None, Some(Reverse(b))) => Some(*b),
+            (Some(a), Some(Reverse(b))) => Some(a.deadline.min(b.deadline)),
+            (Some(a), None) => Some(a.deadline),
+            (None, Some(Reverse(b))) => Some(b.deadline),
             (None, None) => None,
         }
     }
 
-    /// Takes out the entry due first if its deadline is `now` or earlier.
-    fn pop_due(&mut self, now: u64) -> Option<Entry> {
-        let first = self.first().filter(|e| e.deadline <= now)?;
-        if self.ordered.front().is_some_and(|a| a.seq == first.seq) {
-            self.ordered.pop_front()
+    /// Takes out the entry due first if its deadline is `now` or earlier; returns its key.
+    fn pop_due(&mut self, now: u64) -> Option<u64> {
+        // (equal deadlines: the ring's is the older)
+        let from_ring = match (self.ordered.front(), self.heap.peek()) {
+            (Some(a), Some(Reverse(b))) => a.deadline <= b.deadline,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        if from_ring {
+            let e = self.ordered.front().filter(|e| e.deadline <= now)?;
+            let key = e.key;
+            self.ordered.pop_front();
+            Some(key)
         } else {
-            self.heap.pop().map(|Reverse(e)| e)
+            let Reverse(e) = self.heap.peek().filter(|Reverse(e)| e.deadline <= now)?;
+            let key = e.key;
+            self.heap.pop();
+            if self.heap.is_empty() {
+                self.heap_max = 0;
+            }
+            Some(key)
         }
     }
 
@@ -201,13 +234,25 @@ impl Inner {
     /// cancelled after it fired must not count.)
     fn all_cancelled(&self) -> bool {
         self.len() <= self.cancelled.len()
-            && self.ordered.iter().all(|e| self.cancelled.contains(&e.seq))
-            && self.heap.iter().all(|Reverse(e)| self.cancelled.contains(&e.seq))
+            && self.ordered.iter().all(|e| self.cancelled.contains(&e.key))
+            && self.heap.iter().all(|Reverse(e)| self.cancelled.contains(&e.key))
+    }
+
+    /// Takes the cancelled entries out.
+    fn compact(&mut self) {
+        let Inner { ordered, heap, cancelled, .. } = self;
+        ordered.retain(|e| !cancelled.contains(&e.key));
+        heap.retain(|Reverse(e)| !cancelled.contains(&e.key));
+        cancelled.clear();
+        if self.heap.is_empty() {
+            self.heap_max = 0;
+        }
     }
 
     fn clear(&mut self) {
         self.ordered.clear();
         self.heap.clear();
+        self.heap_max = 0;
         self.cancelled.clear();
         if self.ordered.capacity() + self.heap.capacity() > 1024 {
             // a burst is over: do not keep its memory
@@ -218,7 +263,7 @@ impl Inner {
 
     /// Sets the driver's timer to the earliest deadline, or takes it off (no entries).
     fn arm(&mut self, queue: &'static DeadlineQueue) {
-        self.arm_at(self.first().map(|e| e.deadline), queue)
+        self.arm_at(self.first(), queue)
     }
 
     /// `arm` when the earliest deadline is known.
