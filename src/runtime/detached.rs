@@ -72,7 +72,7 @@ pub fn run_detached(run: Detached) {
     let co = run.co.into_anchored();
     let thread = st.live().with(|sess| {
         sess.own_vm = run.own_vm;
-        sess.log_context.push_str(&run.origin);
+        sess.add_log_context(&run.origin);
         sess.detached_done = Some(run.done);
         // its entry thread holds the coroutine with the callback and its arguments
         sess.add_thread_key(co, false, ThreadKey::NONE)
@@ -104,7 +104,7 @@ impl Session {
     pub fn timer_origin(&self) -> String {
         match self.stream() {
             Some(s) => client_context(&s),
-            None => self.log_context.strip_prefix(TIMER_CONTEXT).unwrap_or_default().to_owned(),
+            None => self.log_context().strip_prefix(TIMER_CONTEXT).unwrap_or_default().to_owned(),
         }
     }
 }

@@ -99,11 +99,9 @@ pub struct Session {
     /// The session's private VM (`lua_code_cache off`); dropped after the fields above.
     #[allow(dead_code)] // held for its Drop
     pub own_vm: Option<crate::runtime::vm::VmRef>,
-    /// The log of a session-less context: the cycle's, naming the context in each line
-    /// (boxed: a connection's session has its connection's log, and is 72 bytes smaller).
-    fake_log: Option<Box<ngx_log_t>>,
-    /// What that log appends to each line (", context: ngx.timer, client: ...").
-    pub log_context: String,
+    /// The log of a session-less context (boxed, with the text it adds to each line: a
+    /// connection's session has its connection's log, and is 96 bytes smaller).
+    stand_in_log: Option<Box<StandInLog>>,
     /// What the phase does once the entry thread has ended.
     pub on_done: Option<fn(crate::runtime::live::LiveSession, crate::runtime::scheduler::Outcome)>,
     /// A stand-in session's report to its creator when its thread ends (`runtime::detached`,
@@ -172,6 +170,13 @@ pub type SessionKey = Key;
 /// The session named `key`, while it is live (an identity: `LiveSession::by_key` holds it).
 pub fn session_ptr(key: SessionKey) -> Option<std::ptr::NonNull<Session>> {
     SESSIONS.with(|t| t.borrow().get(key))
+}
+
+/// A session-less context's own log: the cycle's, with the text each line ends with
+/// (", context: ngx.timer, client: ..."), which its handler reads through `log.data`.
+struct StandInLog {
+    log: ngx_log_t,
+    context: String,
 }
 
 impl Session {
@@ -270,9 +275,24 @@ impl Session {
     /// The session's log, or the context's own for sessions without a connection.
     pub fn log(&self) -> *mut ngx_log_t {
         if self.s.is_none() {
-            return self.fake_log.as_deref().map_or(ptr::null_mut(), |l| l as *const ngx_log_t as *mut ngx_log_t);
+            return self
+                .stand_in_log
+                .as_deref()
+                .map_or(ptr::null_mut(), |l| &l.log as *const ngx_log_t as *mut ngx_log_t);
         }
         self.s.log()
+    }
+
+    /// What a session-less context's log lines end with (empty for a connection's session).
+    pub fn log_context(&self) -> &str {
+        self.stand_in_log.as_deref().map_or("", |l| l.context.as_str())
+    }
+
+    /// Appends `text` to what the session-less context's log lines end with.
+    pub fn add_log_context(&mut self, text: &str) {
+        if let Some(l) = self.stand_in_log.as_deref_mut() {
+            l.context.push_str(text);
+        }
     }
 
     /// `l` is the main state of the VM the session runs in, which outlives the session and
@@ -303,8 +323,7 @@ impl Session {
             out_busy: ChainList::default(),
             code_cache,
             own_vm,
-            fake_log: None,
-            log_context: String::new(),
+            stand_in_log: None,
             on_done: None,
             detached_done: None,
             req_sock: None,
@@ -329,9 +348,8 @@ impl Session {
     /// A timer's log context is TIMER_CONTEXT followed by its origin's client and server.
     pub fn new_fake(main: MainState, phase: Phase) -> Recycled<Session> {
         let mut sess = Session::new(HostSession::default(), main, phase, true, None);
-        let data = &mut *sess as *mut Session as *mut std::ffi::c_void;
         // SAFETY: the cycle's log is valid while the worker runs.
-        let mut log = Box::new(unsafe { *cycle_log() });
+        let mut own = Box::new(StandInLog { log: unsafe { *cycle_log() }, context: String::new() });
         // each line names the context, as upstream's log handlers do
         let context = match phase {
             Phase::Timer => Some(TIMER_CONTEXT),
@@ -339,11 +357,12 @@ impl Session {
             _ => None,
         };
         if let Some(context) = context {
-            sess.log_context = context.into();
-            log.handler = Some(log_context);
-            log.data = data;
+            own.context = context.into();
+            own.log.handler = Some(log_context);
+            // (the box does not move: its log is the first field)
+            own.log.data = &mut *own as *mut StandInLog as *mut std::ffi::c_void;
         }
-        sess.fake_log = Some(log);
+        sess.stand_in_log = Some(own);
         sess
     }
 
@@ -412,9 +431,10 @@ impl Session {
 ngx_callbacks! {
     /// Appends the context to error lines logged by timer code, like upstream.
     fn log_context(log: *mut ngx_log_t, buf: *mut u8, len: usize) -> *mut u8 [buf] {
-        // SAFETY: log->data is the session owning this log; nginx gives `len` bytes at buf.
+        // SAFETY: log->data is the StandInLog this log is part of (a stand-in session owns
+        // it while its log is in use); nginx gives `len` bytes at buf.
         unsafe {
-            let text = (*((*log).data as *const Session)).log_context.as_bytes();
+            let text = (*((*log).data as *const StandInLog)).context.as_bytes();
             let n = text.len().min(len);
             std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
             buf.add(n)
