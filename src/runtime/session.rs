@@ -99,8 +99,8 @@ pub struct Session {
     /// The session's private VM (`lua_code_cache off`); dropped after the fields above.
     #[allow(dead_code)] // held for its Drop
     pub own_vm: Option<crate::runtime::vm::VmRef>,
-    /// The log of a session-less context (boxed, with the text it adds to each line: a
-    /// connection's session has its connection's log, and is 96 bytes smaller).
+    /// The log of a session-less context, boxed with the text it adds to each line (a
+    /// connection's session logs through its connection and carries only the empty pointer).
     stand_in_log: Option<Box<StandInLog>>,
     /// What the phase does once the entry thread has ended.
     pub on_done: Option<fn(crate::runtime::live::LiveSession, crate::runtime::scheduler::Outcome)>,
@@ -359,7 +359,7 @@ impl Session {
         if let Some(context) = context {
             own.context = context.into();
             own.log.handler = Some(log_context);
-            // (the box does not move: its log is the first field)
+            // (the box stays where it is while the session holds it)
             own.log.data = &mut *own as *mut StandInLog as *mut std::ffi::c_void;
         }
         sess.stand_in_log = Some(own);
