@@ -277,16 +277,21 @@ impl<'l> Call<'l> {
         unsafe { p.as_mut() }.map(f)
     }
 
-    /// `with_object` for a method that takes a string at `s` too: `f` gets its bytes as well
-    /// (Lua's own, anchored on the stack for the call, which `f` cannot change), not copied.
-    pub fn with_object_and_str<T: LuaObject, R>(
+    /// `with_object` for a method that takes bytes too: `f` gets `given`, or else the string
+    /// at `s` (Lua's own, anchored on the stack for the call, which `f` cannot change), not
+    /// copied.
+    pub fn with_object_and_bytes<T: LuaObject, R>(
         &mut self,
         i: c_int,
         s: c_int,
+        given: Option<&[u8]>,
         f: impl FnOnce(&mut T, &[u8]) -> R,
     ) -> Option<R> {
         let p = self.object_ptr::<T>(i);
-        let bytes = self.to_bytes(s).unwrap_or_default();
+        let bytes = match given {
+            Some(b) => b,
+            None => self.to_bytes(s).unwrap_or_default(),
+        };
         // SAFETY: as in with_object; the object is a userdata, apart from the string's memory.
         unsafe { p.as_mut() }.map(|o| f(o, bytes))
     }

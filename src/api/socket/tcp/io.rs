@@ -220,27 +220,29 @@ pub(super) fn send_impl(c: &mut Call) -> LuaResult {
     if let Some(msg) = blocked {
         return c.fail(msg);
     }
-    let sent = if c.type_of(2) == LUA_TSTRING {
-        // a string goes from Lua's copy straight into the session's pool buffer
-        if c.to_bytes(2).is_none_or(<[u8]>::is_empty) {
-            c.push_int(0);
-            return Ok(1);
-        }
-        let yieldable = c.ensure_yieldable();
-        match c.with_object_and_str(1, 2, |sock: &mut TcpSocket, data| start_send(sess, sock, data, yieldable)) {
-            Some(sent) => sent,
-            None => return err("bad tcp socket object"),
-        }
+    // a string goes from Lua's copy straight into the session's pool buffer; other values
+    // are gathered in a spare vector first
+    let gathered = if c.type_of(2) == LUA_TSTRING {
+        None
     } else {
-        // (other values are gathered in a spare vector first)
         let mut data = Spare::take();
         send_data_into(c, 2, &mut data)?;
-        if data.is_empty() {
-            c.push_int(0);
-            return Ok(1);
-        }
-        let yieldable = c.ensure_yieldable();
-        with_this(c, "send", |sock| start_send(sess, sock, &data, yieldable))?
+        Some(data)
+    };
+    let empty = match &gathered {
+        Some(data) => data.is_empty(),
+        None => c.to_bytes(2).is_none_or(<[u8]>::is_empty),
+    };
+    if empty {
+        c.push_int(0);
+        return Ok(1);
+    }
+    let yieldable = c.ensure_yieldable();
+    let given = gathered.as_ref().map(|d| &d[..]);
+    let Some(sent) =
+        c.with_object_and_bytes(1, 2, given, |sock: &mut TcpSocket, data| start_send(sess, sock, data, yieldable))
+    else {
+        return err("bad tcp socket object");
     };
     match sent? {
         Ok(len) => {
