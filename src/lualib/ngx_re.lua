@@ -460,53 +460,115 @@ local function out_reserve(used, need)
     end
 end
 
+-- A `sub` and a `gsub`'s first match run outside any loop: LuaJIT keeps one trace per loop,
+-- recorded by whichever call made it hot, and a `sub` entering a loop whose trace a `gsub` of
+-- another kind recorded (say, a template after a literal) ran through that trace's exits, at
+-- a third of its speed. Only a `gsub`'s further matches loop.
+
+-- after a match ending at `last` (from `from`), where the next search starts: a byte
+-- further after an empty match; nil past the subject's end
+local function next_pos(from, last, len)
+    local pos = from == last and last + 1 or last
+    if pos <= len then
+        return pos
+    end
+end
+
 -- st = { func, subj, compiled, flags, n, parts... }: a table, not the shared buffer, as the
--- callback may call ngx.re again
-local function emit_func(st, rc, from)
+-- callback may call ngx.re again. Appends the text from `last` to the match `rc` reports,
+-- and the function's replacement; returns true, or nil and an error.
+local function put_func(st, rc, last)
     local compiled, subj = st.compiled, st.subj
+    local err
+    rc, err = check_rc(rc, st.flags)
+    if not rc then
+        return nil, err
+    end
     local m = collect_captures(compiled, rc, subj, st.flags)
     local from0 = compiled.captures[0]
     local piece = tostring(st.func(m))
     local n = st.n + 2
-    st[n - 1] = sub(subj, from + 1, from0)
+    st[n - 1] = sub(subj, last + 1, from0)
     st[n] = piece
     st.n = n
     return true
 end
 
--- the match loop of function replaces: `emit(st, rc, from)` appends the text before a match
--- (from offset `from`) and the match's replacement; returns count, offset after the last match
-local function sub_loop(subj, compiled, once, flags, global, emit, st)
-    local len = #subj
-    local count, pos, last = 0, 0, 0
+-- a function replace's matches after the first; returns count, offset after the last match
+local function gsub_func_rest(st, len)
+    local compiled, subj, flags = st.compiled, st.subj, st.flags
     local caps = compiled.captures
-    while true do
+    local count, last = 1, caps[1]
+    local pos = next_pos(caps[0], last, len)
+    while pos do
         local rc = exec_regex(compiled, flags, subj, len, pos)
         if rc == NOMATCH then
             break
         end
-        local ok, err = check_rc(rc, flags)
-        if ok then
-            count = count + 1
-            ok, err = emit(st, ok, last)
-        end
+        local ok, err = put_func(st, rc, last)
         if not ok then
-            if not once then destroy(compiled) end
             return nil, err
         end
-        last = caps[1]
-        -- the next search starts where this match ended, a byte further after an empty one
-        pos = caps[0] == last and last + 1 or last
-        if pos > len or not global then
-            break
-        end
+        count, last = count + 1, caps[1]
+        pos = next_pos(caps[0], last, len)
     end
-    if not once then destroy(compiled) end
     return count, last
 end
 
--- a string template's replace: its own loop, all state in locals (no callback can run
--- between its matches, so the shared output buffer is its own until it returns)
+-- Appends to the output buffer, from `used` on, the text from `last` to the match `rc`
+-- reports and the match's replacement (`cv`: a literal or a template); returns the new
+-- used length, or nil and an error. No callback runs between a string replace's matches,
+-- so the shared output buffer is its own until it returns.
+local function put_str(compiled, flags, rc, cv, subj, last, used)
+    local err
+    rc, err = check_rc(rc, flags)
+    if not rc then
+        return nil, err
+    end
+    local prefix = compiled.captures[0] - last
+    local n, e
+    if cv.lengths == nil then
+        n = tonumber(cv.value.len)
+    else
+        e = script_engine()
+        if not e then
+            return nil, "failed to create script engine"
+        end
+        C.ngx_stream_lua_ffi_init_script_engine(e, subj, compiled, rc)
+        n = tonumber(C.ngx_stream_lua_ffi_script_eval_len(e, cv))
+    end
+    out_reserve(used, used + prefix + n)
+    ffi_copy(out_buf + used, ffi_cast(str_t, subj) + last, prefix)
+    if e then
+        C.ngx_stream_lua_ffi_script_eval_data(e, cv, out_buf + used + prefix)
+    else
+        ffi_copy(out_buf + used + prefix, cv.value.data, n)
+    end
+    return used + prefix + n
+end
+
+-- a string replace's matches after the first; returns count, offset after the last match
+-- and the output's length, or nil and an error
+local function gsub_str_rest(compiled, flags, cv, subj, len, used)
+    local caps = compiled.captures
+    local count, last = 1, caps[1]
+    local pos = next_pos(caps[0], last, len)
+    while pos do
+        local rc = exec_regex(compiled, flags, subj, len, pos)
+        if rc == NOMATCH then
+            break
+        end
+        local err
+        used, err = put_str(compiled, flags, rc, cv, subj, last, used)
+        if not used then
+            return nil, err
+        end
+        count, last = count + 1, caps[1]
+        pos = next_pos(caps[0], last, len)
+    end
+    return count, last, used
+end
+
 local function sub_str(subj, regex, template, opts, global)
     local compiled, once, flags = sub_compile(regex, opts, template)
     if not compiled then
@@ -514,47 +576,20 @@ local function sub_str(subj, regex, template, opts, global)
     end
     subj = tostring(subj)
     local len = #subj
-    local caps, cv = compiled.captures, compiled.replace
-    local literal = cv.lengths == nil
-    local count, pos, last, used = 0, 0, 0, 0
-    local err
-    while true do
-        local rc = exec_regex(compiled, flags, subj, len, pos)
-        if rc == NOMATCH then
-            break
-        end
-        rc, err = check_rc(rc, flags)
-        if not rc then
-            break
-        end
-        count = count + 1
-        local from = caps[0]
-        local prefix = from - last
-        local n, e
-        if literal then
-            n = tonumber(cv.value.len)
-        else
-            e = script_engine()
-            if not e then
-                err = "failed to create script engine"
-                break
+    local count, last, used, err = 0, 0, 0, nil
+    local rc = exec_regex(compiled, flags, subj, len, 0)
+    if rc ~= NOMATCH then
+        local cv = compiled.replace
+        used, err = put_str(compiled, flags, rc, cv, subj, 0, 0)
+        if used then
+            if global then
+                count, last, used = gsub_str_rest(compiled, flags, cv, subj, len, used)
+                if not count then
+                    err = last
+                end
+            else
+                count, last = 1, compiled.captures[1]
             end
-            C.ngx_stream_lua_ffi_init_script_engine(e, subj, compiled, rc)
-            n = tonumber(C.ngx_stream_lua_ffi_script_eval_len(e, cv))
-        end
-        out_reserve(used, used + prefix + n)
-        ffi_copy(out_buf + used, ffi_cast(str_t, subj) + last, prefix)
-        if e then
-            C.ngx_stream_lua_ffi_script_eval_data(e, cv, out_buf + used + prefix)
-        else
-            ffi_copy(out_buf + used + prefix, cv.value.data, n)
-        end
-        used = used + prefix + n
-        last = caps[1]
-        -- the next search starts where this match ended, a byte further after an empty one
-        pos = from == last and last + 1 or last
-        if pos > len or not global then
-            break
         end
     end
     if not once then destroy(compiled) end
@@ -576,10 +611,27 @@ local function sub_func(subj, regex, func, opts, global)
         return nil, nil, once
     end
     subj = tostring(subj)
+    local len = #subj
     local st = { func = func, subj = subj, compiled = compiled, flags = flags, n = 0 }
-    local count, last = sub_loop(subj, compiled, once, flags, global, emit_func, st)
-    if not count then
-        return nil, nil, last
+    local count, last, err = 0, 0, nil
+    local rc = exec_regex(compiled, flags, subj, len, 0)
+    if rc ~= NOMATCH then
+        local ok
+        ok, err = put_func(st, rc, 0)
+        if ok then
+            if global then
+                count, last = gsub_func_rest(st, len)
+                if not count then
+                    err = last
+                end
+            else
+                count, last = 1, compiled.captures[1]
+            end
+        end
+    end
+    if not once then destroy(compiled) end
+    if err then
+        return nil, nil, err
     end
     if count == 0 then
         return subj, 0
