@@ -83,13 +83,23 @@ pub extern "C" fn ngx_stream_lua_ffi_get_ctx_ref(
         if sess.ctx_ref >= 0 {
             return sess.ctx_ref;
         }
-        let Some(in_ssl_phase) = in_ssl_phase else { return sess.ctx_ref };
-        *in_ssl_phase = matches!(sess.phase, Phase::SslCert | Phase::SslClientHello) as c_int;
-        if let Some(r) = ssl_ctx_ref {
-            *r = crate::sys::LUA_NOREF;
-        }
-        sess.ctx_ref
+        // Out of line: inlined, LLVM merged this test with the one above through two
+        // `set` instructions writing bytes of registers the caller left, each waiting for
+        // the register's last value.
+        no_ctx_yet(sess, in_ssl_phase, ssl_ctx_ref)
     })
+}
+
+/// `get_ctx_ref` before the session has an `ngx.ctx` table.
+#[cold]
+#[inline(never)]
+fn no_ctx_yet(sess: &Session, in_ssl_phase: Option<&mut c_int>, ssl_ctx_ref: Option<&mut c_int>) -> c_int {
+    let Some(in_ssl_phase) = in_ssl_phase else { return sess.ctx_ref };
+    *in_ssl_phase = matches!(sess.phase, Phase::SslCert | Phase::SslClientHello) as c_int;
+    if let Some(r) = ssl_ctx_ref {
+        *r = crate::sys::LUA_NOREF;
+    }
+    sess.ctx_ref
 }
 
 #[no_mangle]

@@ -8,7 +8,8 @@ pub use ngx::ffi::*;
 
 /// Bytes of an `ngx_str_t` (empty when its data pointer is null).
 pub fn ngx_bytes(s: &ngx_str_t) -> &[u8] {
-    if s.data.is_null() || s.len == 0 {
+    // (only null needs the stand-in: see cbuf::bytes_in)
+    if s.data.is_null() {
         return &[];
     }
     // SAFETY: nginx strings point at `len` valid bytes for the lifetime of their owner.

@@ -258,7 +258,7 @@ impl<'s> StreamInfo<'s> {
             if vv.is_null() || (*vv).not_found() != 0 {
                 return None;
             }
-            Some(bytes_of((*vv).data, value_len(vv)))
+            Some(crate::sys::cbuf::bytes_in((*vv).data, value_len(vv)))
         }
     }
 
@@ -424,18 +424,5 @@ unsafe fn value_len(v: *const ngx_variable_value_t) -> usize {
     {
         // SAFETY: the caller's contract.
         unsafe { (*v).len() as usize }
-    }
-}
-
-/// `len` bytes at `p`, which lives for `'s` (empty for null).
-///
-/// # Safety
-/// `p` is null or points at `len` bytes valid for `'s`.
-unsafe fn bytes_of<'s>(p: *const u8, len: usize) -> &'s [u8] {
-    if p.is_null() || len == 0 {
-        &[]
-    } else {
-        // SAFETY: the caller's contract.
-        unsafe { std::slice::from_raw_parts(p, len) }
     }
 }
