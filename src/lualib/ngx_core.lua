@@ -8,9 +8,10 @@ local getfenv, error, type, tostring, tonumber, setmetatable, rawget, rawset =
 local co_yield = coroutine.yield
 local registry = debug.getregistry()
 
--- the running session (ngx_stream_lua_rs_get_request compiles; getfenv(0) would not)
+-- the running session (reading the module's variable compiles to a load; getfenv(0) would
+-- not compile)
 local function get_request()
-    local r = C.ngx_stream_lua_rs_get_request()
+    local r = C.ngx_stream_lua_rs_running
     if r ~= nil then
         return r
     end

@@ -27,6 +27,7 @@ typedef struct ngx_stream_lua_sema_s ngx_stream_lua_sema_t;
     -- the running session: which one, its phase, ctx, variables, status, exit
     session = [[
 ngx_stream_lua_request_t *ngx_stream_lua_rs_get_request(void);
+ngx_stream_lua_request_t *ngx_stream_lua_rs_running;
 int ngx_stream_lua_ffi_get_phase(ngx_stream_lua_request_t *r, char **err);
 int ngx_stream_lua_ffi_get_ctx_ref(ngx_stream_lua_request_t *r, int *in_ssl_phase, int *ssl_ctx_ref);
 int ngx_stream_lua_ffi_set_ctx_ref(ngx_stream_lua_request_t *r, int ref);

@@ -12,11 +12,13 @@ use crate::runtime::thread::{thread_live, with_thread, Status as ThreadStatus, T
 use crate::sys::co_state::CoState;
 use crate::sys::*;
 
-/// The session whose Lua code runs now. The built-in layer's `get_request()` reads it through
-/// `ngx_stream_lua_rs_get_request` rather than `getfenv(0).__ngx_req`: LuaJIT cannot compile
-/// `getfenv` (OpenResty's LuaJIT has `thread.exdata` for this), and a trace that stops at
-/// every `ngx.ctx` or `ngx.var` access makes them tens of times slower.
-static RUNNING: AtomicPtr<Session> = AtomicPtr::new(std::ptr::null_mut());
+/// The session whose Lua code runs now. The built-in layer's `get_request()` reads this
+/// variable through the FFI (`ngx_stream_lua_rs_running`), which LuaJIT compiles to one load:
+/// `getfenv(0).__ngx_req` does not compile (OpenResty's LuaJIT has `thread.exdata` for
+/// this), and a function call per read cost `ngx.var` reads ~3 ns. The value only changes
+/// around a resume, which no trace runs through.
+#[export_name = "ngx_stream_lua_rs_running"]
+pub static RUNNING: AtomicPtr<Session> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Runs `f` with `sess` as the running session, or none (restored after: resumes may nest).
 /// Taking the handle is what makes `current_log` and `SessionRef::current` sound: the session
