@@ -176,3 +176,39 @@ alice tagged by helper for alice
 set default-missing
 --- no_error_log
 [error]
+
+
+
+=== TEST 11: compiled loops in interleaved sessions each read their own ngx.ctx
+--- stream_config
+    lua_shared_dict seen 1m;
+--- stream_server_config
+    content_by_lua_block {
+        local seen = ngx.shared.seen
+        seen:flush_all()
+        -- each timer is a session of its own; all run the same hot loop (LuaJIT compiles it
+        -- once) and yield between rounds, so the loop's trace runs for every session in turn
+        local function reader(premature, id)
+            ngx.ctx.id = id
+            local bad = 0
+            for _ = 1, 20 do
+                for _ = 1, 300 do
+                    if ngx.ctx.id ~= id then bad = bad + 1 end
+                end
+                ngx.sleep(0.001)
+            end
+            seen:incr("bad", bad, 0)
+            seen:incr("done", 1, 0)
+        end
+        for id = 1, 4 do
+            assert(ngx.timer.at(0, reader, id))
+        end
+        ngx.ctx.id = "main"
+        reader(nil, "main")
+        while (seen:get("done") or 0) < 5 do ngx.sleep(0.01) end
+        ngx.say("done: ", seen:get("done"), ", wrong reads: ", seen:get("bad"))
+    }
+--- stream_response
+done: 5, wrong reads: 0
+--- no_error_log
+[error]
