@@ -162,18 +162,33 @@ pub extern "C" fn ngx_stream_lua_ffi_worker_count() -> c_int {
 
 // ---- time --------------------------------------------------------------------------------
 
-/// `YYYY-MM-DD` or `YYYY-MM-DD hh:mm:ss` of a time, into `out` (10 or 19 bytes).
+/// `YYYY-MM-DD` or `YYYY-MM-DD hh:mm:ss` of a time, into `out` (10 or 19 bytes). Digits are
+/// written in place: `format!` cost an allocation and the formatting machinery per call
+/// (ngx.today() and ngx.localtime() ran at half the C module's speed).
 fn write_date(out: &mut [u8], secs: i64, with_time: bool) {
     let tm = clock::gmtime(secs);
-    let s = if with_time {
-        format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-            tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec
-        )
-    } else {
-        format!("{:04}-{:02}-{:02}", tm.tm_year, tm.tm_mon, tm.tm_mday)
-    };
-    out[..s.len()].copy_from_slice(s.as_bytes());
+    // (a year past 9999 does not fit the caller's buffer; nginx's cached time never has one)
+    put_digits(&mut out[0..4], tm.tm_year.clamp(0, 9999) as u32);
+    out[4] = b'-';
+    put_digits(&mut out[5..7], tm.tm_mon as u32);
+    out[7] = b'-';
+    put_digits(&mut out[8..10], tm.tm_mday as u32);
+    if with_time {
+        out[10] = b' ';
+        put_digits(&mut out[11..13], tm.tm_hour as u32);
+        out[13] = b':';
+        put_digits(&mut out[14..16], tm.tm_min as u32);
+        out[16] = b':';
+        put_digits(&mut out[17..19], tm.tm_sec as u32);
+    }
+}
+
+/// `v`'s last `out.len()` decimal digits, zero-padded.
+fn put_digits(out: &mut [u8], mut v: u32) {
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
 }
 
 #[no_mangle]
