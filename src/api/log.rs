@@ -38,20 +38,24 @@ fn ngx_log_impl(c: &mut Call) -> LuaResult {
     if !(NGX_LOG_STDERR as i64..=NGX_LOG_DEBUG as i64).contains(&level) {
         return c.arg_error(1, "log", format!("bad log level: {level}"));
     }
+    // (a level the log leaves out returns before anything moves on the stack)
+    let Some(log) = current_log().filter(|log| log.enabled(level as u32)) else {
+        return Ok(0);
+    };
     c.remove(1);
-    log_args(c, level as u32, "log")
+    log_args(c, log, level as u32, "log")
 }
 
 fn print_impl(c: &mut Call) -> LuaResult {
-    log_args(c, NGX_LOG_NOTICE, "print")
+    let Some(log) = current_log().filter(|log| log.enabled(NGX_LOG_NOTICE)) else {
+        return Ok(0);
+    };
+    log_args(c, log, NGX_LOG_NOTICE, "print")
 }
 
 /// Joins the arguments as upstream does (nil, booleans, `ngx.null`, tables with `__tostring`)
-/// behind the caller's position, and logs them at `level`.
-fn log_args(c: &mut Call, level: u32, fname: &'static str) -> LuaResult {
-    let Some(log) = current_log().filter(|log| log.enabled(level)) else {
-        return Ok(0);
-    };
+/// behind the caller's position, and logs them at `level` into `log`.
+fn log_args(c: &mut Call, log: Log, level: u32, fname: &'static str) -> LuaResult {
     let mut msg = Vec::with_capacity(64);
     msg.extend_from_slice(b"stream [lua] ");
     if let Some(frame) = c.caller(1) {
