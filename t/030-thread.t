@@ -246,3 +246,93 @@ spawn in log: false API disabled in the context of log_by_lua*
 m0 t1 m1 t2 m2 t3 m3 / zombie
 --- no_error_log
 [error]
+
+
+
+=== TEST 13: threads that ended long ago still answer wait, kill and status as upstream
+--- stream_server_config
+    content_by_lua_block {
+        local spawn, wait, kill = ngx.thread.spawn, ngx.thread.wait, ngx.thread.kill
+        local function nap() ngx.sleep(0.001) end
+        local early = spawn(function() return "early" end)
+        ngx.say("wait: ", select(2, wait(early)))
+        local killed = spawn(function() ngx.sleep(10) end)
+        ngx.say("kill: ", kill(killed))
+        local co = coroutine.create(function() return 1 end)
+        ngx.say("resume: ", coroutine.resume(co))
+        -- a child that tries to wait on one of its parent's threads
+        local sibling = spawn(nap)
+        local nosy = spawn(function()
+            ngx.sleep(0.05)
+            return pcall(wait, sibling)
+        end)
+        wait(sibling)
+        -- enough threads and coroutines made and ended after them that the session's list
+        -- drops the ended ones
+        for _ = 1, 100 do
+            wait(spawn(nap))
+            coroutine.resume(coroutine.create(nap))
+        end
+        ngx.say("wait again: ", wait(early))
+        ngx.say("kill ended: ", kill(early))
+        ngx.say("status: ", coroutine.status(early), " ", coroutine.status(killed), " ",
+                coroutine.status(co))
+        ngx.say("wait killed: ", wait(killed))
+        ngx.say("kill killed: ", kill(killed))
+        ngx.say("resume again: ", coroutine.resume(co))
+        ngx.say("wait coroutine: ", select(2, pcall(wait, co)))
+        ngx.say("kill coroutine: ", kill(co))
+        ngx.say("child's wait: ", select(2, wait(nosy)))
+    }
+--- stream_response
+wait: early
+kill: 1
+resume: true1
+wait again: nilalready waited or killed
+kill ended: nilalready waited or killed
+status: dead dead dead
+wait killed: nilalready waited or killed
+kill killed: nilalready waited or killed
+resume again: falsecannot resume dead coroutine
+wait coroutine: attempt to wait on a coroutine that is not a user thread
+kill coroutine: nilnot user thread
+child's wait: falseonly the parent coroutine can wait on the thread
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: a session that spawns and waits for threads all its life does not grow
+--- stream_server_config
+    content_by_lua_block {
+        local function noop() end
+        local function rss()
+            local f = assert(io.open("/proc/self/status"))
+            local s = f:read("*a")
+            f:close()
+            return tonumber(s:match("VmRSS:%s+(%d+)"))
+        end
+        -- warm up, then 50,000 of each
+        for _ = 1, 1000 do
+            ngx.thread.wait(ngx.thread.spawn(noop))
+            coroutine.resume(coroutine.create(noop))
+        end
+        collectgarbage()
+        local kb, r0 = collectgarbage("count"), rss()
+        for _ = 1, 50000 do
+            ngx.thread.wait(ngx.thread.spawn(noop))
+            coroutine.resume(coroutine.create(noop))
+        end
+        collectgarbage()
+        local lua_growth, rss_growth = collectgarbage("count") - kb, rss() - r0
+        ngx.say("Lua heap grew under 200 KB: ", lua_growth < 200)
+        ngx.say("RSS grew under 2 MB: ", rss_growth < 2048)
+        if lua_growth >= 200 or rss_growth >= 2048 then
+            ngx.say(lua_growth, " KB, ", rss_growth, " KB")
+        end
+    }
+--- stream_response
+Lua heap grew under 200 KB: true
+RSS grew under 2 MB: true
+--- no_error_log
+[error]

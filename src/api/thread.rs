@@ -10,7 +10,7 @@ use std::ffi::c_int;
 use crate::lua_calls;
 use crate::runtime::handle::SessionRef;
 use crate::runtime::session::Phase;
-use crate::runtime::thread::Status;
+use crate::runtime::thread::{Ended, Status};
 use crate::sys::*;
 
 lua_calls! {
@@ -57,6 +57,9 @@ fn co_status_impl(c: &mut Call) -> LuaResult {
                 Status::Running => "running",
             })
         });
+        // (one that ended and left the session's list: killed ones are still suspended in
+        // Lua's eyes)
+        let status = status.or_else(|| c.ended_thread(1).map(|_| "dead"));
         if let Some(status) = status {
             c.push_bytes(status.as_bytes());
             return Ok(1);
@@ -97,21 +100,17 @@ fn wait_impl(c: &mut Call) -> LuaResult {
         let Some(co) = c.to_thread(i) else {
             return c.arg_error(i, "wait", format!("lua thread expected, got {}", c.type_name_at(i)));
         };
-        let status = sess.with(|s| {
-            let me = s.current;
-            let Some(sub) = s.thread_mut(co) else { return err("no co ctx found") };
-            if !sub.user() {
-                return err("attempt to wait on a coroutine that is not a user thread");
-            }
-            if sub.parent != me {
-                return err("only the parent coroutine can wait on the thread");
-            }
-            if matches!(sub.status, Status::Running | Status::Suspended | Status::Normal) {
-                sub.set_waited_by_parent(true);
-            }
-            Ok(sub.status)
-        })?;
-        match status {
+        let Some(sub) = target(c, sess, i, co) else { return err("no co ctx found") };
+        if !sub.user {
+            return err("attempt to wait on a coroutine that is not a user thread");
+        }
+        if !sub.mine {
+            return err("only the parent coroutine can wait on the thread");
+        }
+        if matches!(sub.status, Status::Running | Status::Suspended | Status::Normal) {
+            sess.with(|s| s.thread_mut(co).map(|t| t.set_waited_by_parent(true)));
+        }
+        match sub.status {
             Status::Zombie => {
                 sess.with(|s| s.stop_waiting_for_children());
                 let k = c.take_thread_values(i);
@@ -140,31 +139,50 @@ fn wait_impl(c: &mut Call) -> LuaResult {
     yield_values(0)
 }
 
+/// What `wait` and `kill` need of a thread: whether it is a light thread, whether the
+/// calling thread spawned it, and its status.
+struct Target {
+    user: bool,
+    mine: bool,
+    status: Status,
+}
+
+/// The session's thread running `co` (the coroutine at `i`), or one that ended and left the
+/// session's list: the VM's table of ended threads still knows it (`Thread::end`).
+fn target(c: &mut Call, sess: SessionRef<'_>, i: c_int, co: *mut lua_State) -> Option<Target> {
+    let live = sess.with(|s| {
+        let me = s.current;
+        let t = s.thread_mut(co)?;
+        Some(Target { user: t.user(), mine: t.parent == me, status: t.status })
+    });
+    live.or_else(|| {
+        let ended = Ended::from_code(c.ended_thread(i)?)?;
+        let me = sess.with(|s| s.current);
+        Some(Target { user: ended.user(), mine: ended.parent_is(me), status: Status::Dead })
+    })
+}
+
 fn kill_impl(c: &mut Call) -> LuaResult {
     let sess = SessionRef::current(c)?;
     sess.check_phase(Phase::YIELDABLE)?;
     let Some(co) = c.to_thread(1) else {
         return c.arg_error(1, "kill", format!("lua thread expected, got {}", c.type_name_at(1)));
     };
-    let outcome = sess.with(|s| {
-        let me = s.current;
-        let Some(sub) = s.thread_mut(co) else { return err("no co ctx found") };
-        let reply: Result<&[u8], &[u8]> = if !sub.user() {
-            Err(b"not user thread")
-        } else if sub.parent != me {
-            Err(b"killer not parent")
-        } else {
-            match sub.status {
-                Status::Zombie => Err(b"already terminated"),
-                Status::Dead => return Ok(Err(&b"already waited or killed"[..])),
-                Status::Running | Status::Suspended | Status::Normal => Ok(&b""[..]),
-            }
-        };
-        if reply.is_ok() || reply == Err(b"already terminated") {
-            s.end_thread_of(co);
+    let Some(sub) = target(c, sess, 1, co) else { return err("no co ctx found") };
+    let outcome: Result<&[u8], &[u8]> = if !sub.user {
+        Err(b"not user thread")
+    } else if !sub.mine {
+        Err(b"killer not parent")
+    } else {
+        match sub.status {
+            Status::Zombie => Err(b"already terminated"),
+            Status::Dead => return c.fail(b"already waited or killed"),
+            Status::Running | Status::Suspended | Status::Normal => Ok(&b""[..]),
         }
-        Ok(reply)
-    })?;
+    };
+    if outcome.is_ok() || outcome == Err(b"already terminated") {
+        sess.with(|s| s.end_thread_of(co));
+    }
     match outcome {
         Ok(_) => {
             c.push_int(1);

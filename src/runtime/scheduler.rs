@@ -200,14 +200,16 @@ fn step(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int, kind: Option<Kind>) ->
         }
         0 if k.coroutine => {
             let n = co.top();
-            set_status(t, ThreadStatus::Dead);
-            back_to_parent(t, true, n).map(|p| Step::Run(p, n + 1))
+            let parent = back_to_parent(t, true, n);
+            bury_coroutine(sess, t, co);
+            parent.map(|p| Step::Run(p, n + 1))
         }
         _ if k.coroutine && k.wrap => wrap_failed(sess, t, co, rc),
         _ if k.coroutine => {
             // coroutine.resume returns false and the error
-            set_status(t, ThreadStatus::Dead);
-            back_to_parent(t, false, 1).map(|p| Step::Run(p, 2))
+            let parent = back_to_parent(t, false, 1);
+            bury_coroutine(sess, t, co);
+            parent.map(|p| Step::Run(p, 2))
         }
         0 if !k.user => {
             set_status(t, ThreadStatus::Dead);
@@ -227,6 +229,16 @@ fn step(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int, kind: Option<Kind>) ->
             thread_failed(sess, t, k.user, kind, &msg, &trace).map(Step::Return)
         }
     }
+}
+
+/// A user coroutine returned or failed, and its resumer has its values: it ends (see
+/// `Thread::end`), so it holds no anchor and leaves the session's list. Values no resumer
+/// took (it was killed) are dropped, so that Lua's own `coroutine.resume` and `status` see
+/// a dead coroutine too.
+fn bury_coroutine(sess: SessionRef<'_>, t: ThreadKey, co: CoState) {
+    co.set_top(0);
+    let main = sess.with(|s| s.main());
+    with_thread(t, |th| th.end(main));
 }
 
 /// A `coroutine.wrap` coroutine failed: the error goes up to the first parent that is not a

@@ -215,11 +215,60 @@ impl Thread {
         main.unref_coroutine(std::mem::replace(&mut self.co_ref, LUA_NOREF));
     }
 
-    /// Ends the thread: its wait is cancelled and its coroutine let go.
+    /// Ends the thread: its wait is cancelled and its coroutine let go. A light thread or a
+    /// user coroutine is noted in the VM's table of ended threads first: the session's list
+    /// drops it later (`ThreadList::push`), and `ngx.thread.wait`/`kill` still tell it apart.
     pub fn end(&mut self, main: MainState) {
         self.cancel_wait();
+        if self.user() || self.coroutine() {
+            main.note_ended(self.co_ref, Ended::of(self).code());
+        }
         self.unref(main);
         self.status = Status::Dead;
+    }
+
+    /// Whether the thread ended and let go of its coroutine: nothing runs or reads it any
+    /// more, and its session's list may drop it.
+    pub fn buried(&self) -> bool {
+        self.status == Status::Dead && self.co_ref == LUA_NOREF
+    }
+}
+
+/// What the VM's table of ended threads keeps of a light thread or user coroutine once it
+/// left its session's list: its kind and its parent's key, packed in the 53 bits a Lua
+/// number holds exactly (the key's slot and the low 19 bits of its generation).
+#[derive(Clone, Copy)]
+pub struct Ended(u64);
+
+impl Ended {
+    const USER: u64 = 1;
+    const COROUTINE: u64 = 2;
+
+    fn key_bits(k: ThreadKey) -> u64 {
+        let raw = k.raw();
+        ((raw & 0xffff_ffff) | ((raw >> 32) & 0x7_ffff) << 32) << 2
+    }
+
+    pub fn of(t: &Thread) -> Ended {
+        let kind = if t.user() { Ended::USER } else { 0 } | if t.coroutine() { Ended::COROUTINE } else { 0 };
+        Ended(Ended::key_bits(t.parent) | kind)
+    }
+
+    pub fn code(self) -> f64 {
+        self.0 as f64
+    }
+
+    /// The record a `code` came from (None for anything else).
+    pub fn from_code(v: f64) -> Option<Ended> {
+        (v >= 0.0 && v < (1u64 << 53) as f64 && v.fract() == 0.0).then_some(Ended(v as u64))
+    }
+
+    pub fn user(self) -> bool {
+        self.0 & Ended::USER != 0
+    }
+
+    pub fn parent_is(self, k: ThreadKey) -> bool {
+        self.0 & !3 == Ended::key_bits(k)
     }
 }
 

@@ -16,12 +16,20 @@ impl ThreadList {
         ThreadList { first: None, rest: Vec::new() }
     }
 
+    /// Adds a thread at the end. Threads that ended and let go of their coroutine are dropped
+    /// whenever the list reaches a power of two from 16 on (amortised: a session that spawns
+    /// and waits for threads all its life keeps only the live ones; nothing but the list's
+    /// own searches can find an ended thread, see `Thread::end`).
     pub fn push(&mut self, t: Recycled<Thread>) {
         if self.first.is_none() {
             self.first = Some(t);
-        } else {
-            self.rest.push(t);
+            return;
         }
+        let n = self.rest.len();
+        if n >= 16 && n.is_power_of_two() {
+            self.rest.retain(|t| !t.buried());
+        }
+        self.rest.push(t);
     }
 
     /// Drops every thread (the list keeps its memory for the next phase's light threads).

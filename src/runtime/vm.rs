@@ -233,6 +233,11 @@ impl Vm {
         c.set_registry(CTX_TABLES);
         c.new_table(0, 0);
         c.set_registry(&reg::COROUTINES);
+        let ended = c.new_table(0, 0);
+        let mode = c.new_table(0, 1);
+        c.set_field_str(mode, c"__mode", b"k");
+        c.set_metatable_of(ended);
+        c.set_registry(&reg::ENDED_THREADS);
 
         (setup.install)(l)?;
         run_builtin_lua(c, setup.api, &defaults)?;

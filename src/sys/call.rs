@@ -563,6 +563,22 @@ impl<'l> Call<'l> {
         unsafe { raw::lua_next(self.l, t) != 0 }
     }
 
+    /// What the VM's table of ended threads (`reg::ENDED_THREADS`) holds for the coroutine at
+    /// `i`: the number `MainState::note_ended` stored, if any.
+    pub fn ended_thread(&mut self, i: c_int) -> Option<f64> {
+        let i = self.absolute(i);
+        if self.get_registry(&reg::ENDED_THREADS) != mlua::ffi::LUA_TTABLE {
+            self.pop(1);
+            return None;
+        }
+        let t = self.top();
+        self.push_copy(i);
+        let found = self.raw_get(t) == mlua::ffi::LUA_TNUMBER;
+        let code = found.then(|| self.to_number(-1));
+        self.pop(2);
+        code
+    }
+
     /// Pops a key and pushes `t[key]`, without metamethods; returns its type.
     pub fn raw_get(&mut self, t: c_int) -> c_int {
         self.check_table(t);

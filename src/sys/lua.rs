@@ -149,6 +149,10 @@ pub mod reg {
     pub static REQ_UDP_MT: RegKey = RegKey::new(9);
     pub static REQ_UDP_UDATA_MT: RegKey = RegKey::new(10);
     pub static SSL_SESSION_MT: RegKey = RegKey::new(11);
+    /// Light threads and user coroutines that ended while their session ran, with what
+    /// `ngx.thread.wait`/`kill` must still know of them (their kind and parent), once they
+    /// left the session's thread list. Weak keys: an entry goes with its coroutine.
+    pub static ENDED_THREADS: RegKey = RegKey::new(12);
 }
 
 /// Takes the registry slots of `reg` in a new VM's main state `l`, before any other code ran.
