@@ -516,3 +516,50 @@ false.*missing declaration for symbol 'ngx_http_lua_ffi_decode_base64mime'
 $
 --- no_error_log
 [error]
+
+
+
+=== TEST 24: encode_args and decode_args edge cases, as the C module answers them
+--- stream_server_config
+    content_by_lua_block {
+        local cases = {
+            { a = { true, "x y", false, 1, true } },
+            { [""] = "x" },
+            { [""] = true },
+            { [""] = { true, "v", true } },
+            { ["a b"] = "c&d=e" },
+        }
+        for i, t in ipairs(cases) do ngx.say(i, ": [", ngx.encode_args(t), "]") end
+        local function show(q, max)
+            local t, e
+    if max then t, e = ngx.decode_args(q, max) else t, e = ngx.decode_args(q) end
+            local keys = {}
+            for k in pairs(t) do keys[#keys + 1] = k end
+            table.sort(keys)
+            local parts = {}
+            for _, k in ipairs(keys) do
+                local v = t[k]
+                if type(v) == "table" then
+                    local vs = {}
+                    for j, x in ipairs(v) do vs[j] = tostring(x) end
+                    v = "{" .. table.concat(vs, ",") .. "}"
+                end
+                parts[#parts + 1] = k .. "=" .. tostring(v)
+            end
+            ngx.say(q, " -> ", table.concat(parts, " "), e and (" " .. e) or "")
+        end
+        show("a=1&b&a=2&=x&c=%20+&%2z=3&d=%41%4")
+        show("a=1&b=2&c=3", 2)
+        show("&&a&&")
+    }
+--- stream_response
+1: [a&a=x%20y&a=1&a]
+2: [=x]
+3: []
+4: [&=v&]
+5: [a%20b=c%26d%3De]
+a=1&b&a=2&=x&c=%20+&%2z=3&d=%41%4 -> a={1,2} b=true c=   d=A
+a=1&b=2&c=3 -> a=1 b=2 truncated
+&&a&& -> a=true
+--- no_error_log
+[error]

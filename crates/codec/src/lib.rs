@@ -89,6 +89,13 @@ pub fn escape_uri_into(src: &[u8], dst: &mut [u8], kind: u32) -> usize {
     n
 }
 
+/// Appends the escaping of `src` to `out`.
+pub fn escape_uri_append(src: &[u8], kind: u32, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + src.len() + 2 * escape_count(src, kind), 0);
+    escape_uri_into(src, &mut out[start..], kind);
+}
+
 pub fn escape_uri(src: &[u8], kind: u32) -> Vec<u8> {
     let mut out = vec![0; src.len() + 2 * escape_count(src, kind)];
     let n = escape_uri_into(src, &mut out, kind);
@@ -244,6 +251,17 @@ pub type ArgPairs = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 /// toward `max`). Returns whether `max` cut the input short.
 pub fn parse_args(buf: &[u8], max: i64) -> (ArgPairs, bool) {
     let mut out = Vec::new();
+    let truncated = each_arg(buf, max, &mut vec![0; buf.len()], |key, value| {
+        out.push((key.to_vec(), value.map(<[u8]>::to_vec)));
+    });
+    (out, truncated)
+}
+
+/// `decode_args`' pairs as `visit(key, value)` calls, unescaped into `scratch` (at least
+/// `buf.len()` bytes: unescaping never grows; no allocation per pair): segments split at `&`,
+/// a `key=value` or a bare `key` (None), empty keys (after unescaping) skipped, at most `max`
+/// segments ended by `&` (0 or less: all). Returns whether it stopped at `max`.
+pub fn each_arg(buf: &[u8], max: i64, scratch: &mut [u8], mut visit: impl FnMut(&[u8], Option<&[u8]>)) -> bool {
     let mut count = 0i64;
     let mut segments = buf.split(|&c| c == b'&').peekable();
     while let Some(seg) = segments.next() {
@@ -251,22 +269,28 @@ pub fn parse_args(buf: &[u8], max: i64) -> (ArgPairs, bool) {
         if last && seg.is_empty() {
             break;
         }
-        let (key, value) = match seg.iter().position(|&c| c == b'=') {
-            Some(i) => (unescape_uri(&seg[..i]), Some(unescape_uri(&seg[i + 1..]))),
-            None => (unescape_uri(seg), None),
+        let (key_raw, value_raw) = match seg.iter().position(|&c| c == b'=') {
+            Some(i) => (&seg[..i], Some(&seg[i + 1..])),
+            None => (seg, None),
         };
+        let key_len = unescape_uri_into(key_raw, scratch);
+        let (key, rest) = scratch.split_at_mut(key_len);
         if !key.is_empty() {
-            out.push((key, value));
+            let value = value_raw.map(|v| {
+                let n = unescape_uri_into(v, rest);
+                &rest[..n]
+            });
+            visit(key, value);
         }
         // only segments ended by '&' count toward the limit
         if !last && max > 0 {
             count += 1;
             if count == max {
-                return (out, true);
+                return true;
             }
         }
     }
-    (out, false)
+    false
 }
 
 #[cfg(test)]

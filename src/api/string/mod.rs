@@ -10,6 +10,7 @@ use std::ffi::c_int;
 
 pub use stream_lua_codec::*;
 
+use crate::api::spare::Spare;
 use crate::api::string::exports::sha1;
 use crate::lua_calls;
 use crate::sys::*;
@@ -66,9 +67,17 @@ fn hmac_sha1_impl(c: &mut Call) -> LuaResult {
 }
 
 /// One `key[=value]` of `encode_args`, in the table's traversal order.
-struct Pair {
-    key: Vec<u8>,
-    value: Option<Vec<u8>>,
+/// Appends `key` or `key=value`, escaped, to a query string being built (`&` before all
+/// but the first, even after an empty key).
+fn put_arg(out: &mut Vec<u8>, first: &mut bool, key: &[u8], value: Option<&[u8]>) {
+    if !std::mem::take(first) {
+        out.push(b'&');
+    }
+    escape_uri_append(key, 2, out);
+    if let Some(v) = value {
+        out.push(b'=');
+        escape_uri_append(v, 2, out);
+    }
 }
 
 fn encode_args_impl(c: &mut Call) -> LuaResult {
@@ -79,39 +88,39 @@ fn encode_args_impl(c: &mut Call) -> LuaResult {
     if c.type_of(1) != LUA_TTABLE {
         return c.arg_error(1, "encode_args", format!("table expected, got {}", c.type_name_at(1)));
     }
-    let mut pairs: Vec<Pair> = Vec::new();
+    // (written straight into the worker's spare vector: no copy per key or value)
+    let mut out = Spare::take();
+    let mut first = true;
     c.push_nil();
     while c.next(1) {
-        if c.type_of(-2) != LUA_TSTRING {
+        let (k, v) = (c.top() - 1, c.top());
+        if c.type_of(k) != LUA_TSTRING {
             return err("attempt to use a non-string key in the \"args\" option table");
         }
-        let key = c.to_bytes(-2).unwrap_or_default().to_vec();
-        match c.type_of(-1) {
+        match c.type_of(v) {
             LUA_TNUMBER | LUA_TSTRING => {
-                let value = c.to_bytes(-1).map(|v| v.to_vec());
-                pairs.push(Pair { key, value });
+                put_arg(&mut out, &mut first, c.to_bytes(k).unwrap_or_default(), c.to_bytes(v));
             }
             LUA_TBOOLEAN => {
-                if c.to_boolean(-1) {
-                    pairs.push(Pair { key, value: None });
+                if c.to_boolean(v) {
+                    put_arg(&mut out, &mut first, c.to_bytes(k).unwrap_or_default(), None);
                 }
             }
             LUA_TTABLE => {
-                let sub = c.top();
                 c.push_nil();
-                while c.next(sub) {
+                while c.next(v) {
                     if c.type_of(-1) == LUA_TBOOLEAN {
                         if c.to_boolean(-1) {
-                            pairs.push(Pair { key: key.clone(), value: None });
+                            put_arg(&mut out, &mut first, c.to_bytes(k).unwrap_or_default(), None);
                         }
                     } else {
                         // a copy, so converting a number does not touch the table
                         c.push_copy(-1);
-                        let Some(v) = c.to_bytes(-1).map(|v| v.to_vec()) else {
+                        let Some(value) = c.to_bytes(-1) else {
                             return err(format!("attempt to use {} as query arg value", c.type_name_at(-1)));
                         };
+                        put_arg(&mut out, &mut first, c.to_bytes(k).unwrap_or_default(), Some(value));
                         c.pop(1);
-                        pairs.push(Pair { key: key.clone(), value: Some(v) });
                     }
                     c.pop(1);
                 }
@@ -119,17 +128,6 @@ fn encode_args_impl(c: &mut Call) -> LuaResult {
             t => return err(format!("attempt to use {} as query arg value", c.type_name(t))),
         }
         c.pop(1);
-    }
-    let mut out = Vec::new();
-    for (i, p) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push(b'&');
-        }
-        out.extend_from_slice(&escape_uri(&p.key, 2));
-        if let Some(v) = &p.value {
-            out.push(b'=');
-            out.extend_from_slice(&escape_uri(v, 2));
-        }
     }
     c.push_bytes(&out);
     Ok(1)
@@ -149,32 +147,42 @@ fn decode_args_impl(c: &mut Call) -> LuaResult {
     } else {
         MAX_ARGS
     };
-    let (pairs, truncated) = parse_args(c.check_bytes(1, "decode_args")?, max);
+    // (the subject is copied into the worker's spare vector, so that the pairs can be pushed
+    // while it is read, and each pair is unescaped into the vector's other half: no
+    // allocation per call or pair)
+    let mut spare = Spare::take();
+    let len = {
+        let subject = c.check_bytes(1, "decode_args")?;
+        spare.extend_from_slice(subject);
+        spare.resize(2 * subject.len(), 0);
+        subject.len()
+    };
+    let (subject, scratch) = spare.split_at_mut(len);
     let t = c.new_table(0, 4);
-    for (key, value) in pairs {
-        c.push_bytes(&key);
+    let truncated = each_arg(subject, max, scratch, |key, value| {
+        c.push_bytes(key);
         c.push_copy(-1);
         c.raw_get(t);
         // repeated keys collect their values in an array, in order
         let prev = c.type_of(-1);
         if prev == LUA_TNIL {
             c.pop(1);
-            push_arg_value(c, &value);
+            push_arg_value(c, value);
             c.raw_set(t);
         } else if prev == LUA_TTABLE {
             let len = c.obj_len(-1);
-            push_arg_value(c, &value);
+            push_arg_value(c, value);
             c.raw_seti(-2, len + 1);
             c.pop(2);
         } else {
             c.new_table(4, 0);
             c.insert(-2);
             c.raw_seti(-2, 1);
-            push_arg_value(c, &value);
+            push_arg_value(c, value);
             c.raw_seti(-2, 2);
             c.raw_set(t);
         }
-    }
+    });
     if truncated {
         c.push_bytes(b"truncated");
         return Ok(2);
@@ -182,7 +190,7 @@ fn decode_args_impl(c: &mut Call) -> LuaResult {
     Ok(1)
 }
 
-fn push_arg_value(c: &mut Call, v: &Option<Vec<u8>>) {
+fn push_arg_value(c: &mut Call, v: Option<&[u8]>) {
     match v {
         Some(v) => c.push_bytes(v),
         None => c.push_bool(true),
