@@ -474,17 +474,16 @@ local function next_pos(from, last, len)
     end
 end
 
--- st = { func, subj, compiled, flags, n, parts... }: a table, not the shared buffer, as the
--- callback may call ngx.re again. Appends the text from `last` to the match `rc` reports,
--- and the function's replacement; returns true, or nil and an error.
-local function put_func(st, rc, last)
-    local compiled, subj = st.compiled, st.subj
+-- st = { func, n, parts... }: a table, not the shared buffer, as the callback may call
+-- ngx.re again. Appends the text from `last` to the match `rc` reports, and the function's
+-- replacement; returns true, or nil and an error.
+local function put_func(compiled, flags, rc, st, subj, last)
     local err
-    rc, err = check_rc(rc, st.flags)
+    rc, err = check_rc(rc, flags)
     if not rc then
         return nil, err
     end
-    local m = collect_captures(compiled, rc, subj, st.flags)
+    local m = collect_captures(compiled, rc, subj, flags)
     local from0 = compiled.captures[0]
     local piece = tostring(st.func(m))
     local n = st.n + 2
@@ -494,9 +493,9 @@ local function put_func(st, rc, last)
     return true
 end
 
--- a function replace's matches after the first; returns count, offset after the last match
-local function gsub_func_rest(st, len)
-    local compiled, subj, flags = st.compiled, st.subj, st.flags
+-- a function replace's matches after the first; returns count, offset after the last match,
+-- or nil and an error
+local function gsub_func_rest(compiled, flags, st, subj, len)
     local caps = compiled.captures
     local count, last = 1, caps[1]
     local pos = next_pos(caps[0], last, len)
@@ -505,7 +504,7 @@ local function gsub_func_rest(st, len)
         if rc == NOMATCH then
             break
         end
-        local ok, err = put_func(st, rc, last)
+        local ok, err = put_func(compiled, flags, rc, st, subj, last)
         if not ok then
             return nil, err
         end
@@ -569,6 +568,25 @@ local function gsub_str_rest(compiled, flags, cv, subj, len, used)
     return count, last, used
 end
 
+-- The first match (a sub's only one) outside any loop, then a gsub's further ones in `rest`
+-- (`put_str` and `gsub_str_rest`, or `put_func` and `gsub_func_rest`, with `how` the
+-- template or the call's state). Returns count, offset after the last match and the output's
+-- length (string replaces), or nil and an error.
+local function replace_matches(compiled, flags, how, subj, len, global, put, rest)
+    local rc = exec_regex(compiled, flags, subj, len, 0)
+    if rc == NOMATCH then
+        return 0, 0, 0
+    end
+    local used, err = put(compiled, flags, rc, how, subj, 0, 0)
+    if not used then
+        return nil, err
+    end
+    if global then
+        return rest(compiled, flags, how, subj, len, used)
+    end
+    return 1, compiled.captures[1], used
+end
+
 local function sub_str(subj, regex, template, opts, global)
     local compiled, once, flags = sub_compile(regex, opts, template)
     if not compiled then
@@ -576,25 +594,11 @@ local function sub_str(subj, regex, template, opts, global)
     end
     subj = tostring(subj)
     local len = #subj
-    local count, last, used, err = 0, 0, 0, nil
-    local rc = exec_regex(compiled, flags, subj, len, 0)
-    if rc ~= NOMATCH then
-        local cv = compiled.replace
-        used, err = put_str(compiled, flags, rc, cv, subj, 0, 0)
-        if used then
-            if global then
-                count, last, used = gsub_str_rest(compiled, flags, cv, subj, len, used)
-                if not count then
-                    err = last
-                end
-            else
-                count, last = 1, compiled.captures[1]
-            end
-        end
-    end
+    local count, last, used = replace_matches(compiled, flags, compiled.replace, subj, len, global,
+                                              put_str, gsub_str_rest)
     if not once then destroy(compiled) end
-    if err then
-        return nil, nil, err
+    if not count then
+        return nil, nil, last
     end
     if count == 0 then
         return subj, 0
@@ -611,27 +615,12 @@ local function sub_func(subj, regex, func, opts, global)
         return nil, nil, once
     end
     subj = tostring(subj)
-    local len = #subj
-    local st = { func = func, subj = subj, compiled = compiled, flags = flags, n = 0 }
-    local count, last, err = 0, 0, nil
-    local rc = exec_regex(compiled, flags, subj, len, 0)
-    if rc ~= NOMATCH then
-        local ok
-        ok, err = put_func(st, rc, 0)
-        if ok then
-            if global then
-                count, last = gsub_func_rest(st, len)
-                if not count then
-                    err = last
-                end
-            else
-                count, last = 1, compiled.captures[1]
-            end
-        end
-    end
+    local st = { func = func, n = 0 }
+    local count, last = replace_matches(compiled, flags, st, subj, #subj, global, put_func,
+                                        gsub_func_rest)
     if not once then destroy(compiled) end
-    if err then
-        return nil, nil, err
+    if not count then
+        return nil, nil, last
     end
     if count == 0 then
         return subj, 0
