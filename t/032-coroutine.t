@@ -93,7 +93,7 @@ outer done: dead
 --- stream_response
 falseinside
 --- error_log eval
-["lua entry thread aborted: runtime error: wrapped", "coroutine 0:", "coroutine 1:", "in function 'co_resume'"]
+["lua entry thread aborted: runtime error: wrapped", "coroutine 0:", "coroutine 1:", "[C]: ?", "[C]: in function 'pcall'"]
 
 
 

@@ -14,7 +14,8 @@ use crate::sys::*;
 
 lua_calls! {
     co_create => create_impl,
-    co_create_wrapped => create_wrapped_impl,
+    co_wrap => wrap_impl,
+    co_wrap_runner => wrap_runner_impl,
     co_resume => resume_impl,
     co_yield => yield_impl,
 }
@@ -23,6 +24,7 @@ lua_calls! {
 const ORIG_CREATE: &CStr = c"ngx_lua_co_create";
 const ORIG_RESUME: &CStr = c"ngx_lua_co_resume";
 const ORIG_YIELD: &CStr = c"ngx_lua_co_yield";
+const ORIG_WRAP: &CStr = c"ngx_lua_co_wrap_orig";
 
 pub fn inject(c: &mut Call) {
     c.get_global(c"coroutine");
@@ -39,10 +41,12 @@ pub fn inject(c: &mut Call) {
         c.set_field(co, under);
         c.set_field_fn(co, name, f);
     }
+    // coroutine.wrap itself is set by the built-in Lua layer, over this one
+    c.get_field(co, c"wrap");
+    c.set_registry(ORIG_WRAP);
     c.pop(1);
-    // for the built-in coroutine.wrap only (not a visible field of `coroutine`)
-    c.push_fn(co_create_wrapped);
-    c.set_registry(c"ngx_lua_co_create_wrapped");
+    c.push_fn(co_wrap);
+    c.set_registry(c"ngx_lua_co_wrap");
 }
 
 /// Calls Lua's own coroutine function `key` with the arguments on the stack.
@@ -82,18 +86,25 @@ fn create_impl(c: &mut Call) -> LuaResult {
     Ok(1)
 }
 
-/// `coroutine.create` for `coroutine.wrap`: an error in such a coroutine propagates to its
-/// parent instead of being returned by resume (upstream's wrap).
-fn create_wrapped_impl(c: &mut Call) -> LuaResult {
-    let n = create_impl(c)?;
-    if let (Some(sess), Some(co)) = (session_of(c), c.to_thread(-1)) {
-        sess.with(|s| {
-            if let Some(t) = s.thread_mut(co) {
-                t.set_wrap(true);
-            }
-        });
+/// `coroutine.wrap`, as upstream's: a C closure over a coroutine of the session's scheduler,
+/// whose calls resume it. Its caller gets the values the coroutine yields or returns without
+/// resume's leading `true` (`scheduler::back_to_parent`), and an error inside goes up to the
+/// caller instead of being returned. Outside a session, LuaJIT's own.
+fn wrap_impl(c: &mut Call) -> LuaResult {
+    let Some(sess) = session_of(c) else { return call_orig(c, ORIG_WRAP) };
+    create_impl(c)?;
+    if let Some(co) = c.to_thread(-1) {
+        sess.with(|s| s.thread_mut(co).map(|t| t.set_wrap(true)));
     }
-    Ok(n)
+    c.push_closure(co_wrap_runner, 1);
+    Ok(1)
+}
+
+/// A call of a `coroutine.wrap` function: `coroutine.resume` of its coroutine (the upvalue).
+fn wrap_runner_impl(c: &mut Call) -> LuaResult {
+    c.push_upvalue(1);
+    c.insert(1);
+    resume_impl(c)
 }
 
 fn resume_impl(c: &mut Call) -> LuaResult {

@@ -276,30 +276,15 @@ ngx.req.start_time = function()
     return tonumber(C.ngx_stream_lua_ffi_req_start_time(r))
 end
 
--- coroutine.wrap over the nginx-aware create/resume, so wrapped coroutines may wait on
--- nginx events too (LuaJIT's own wrap would bypass the scheduler). As upstream's wrapper (its
--- own resume), one whose coroutine cannot be resumed (dead, running) returns false and why;
--- an error raised inside goes up to the parent (the runner does that). Outside a session,
--- LuaJIT's wrap.
+-- coroutine.wrap is the module's (src/api/coroutine.rs): a C closure over a coroutine of the
+-- session's scheduler, so wrapped coroutines may wait on nginx events too (LuaJIT's own wrap
+-- would bypass the scheduler). As upstream's, a call of one whose coroutine cannot be
+-- resumed (dead, running) returns false and why; an error raised inside goes up to the
+-- caller (the runner does that). Outside a session, LuaJIT's wrap.
 do
     local std = coroutine
     local std_wrap = std.wrap
-    local co_create, co_resume = registry.ngx_lua_co_create_wrapped, std.resume
-    local function pass(ok, ...)
-        if ok then
-            return ...
-        end
-        return false, ...
-    end
-    local function wrap(f)
-        if get_request() == nil then
-            return std_wrap(f)
-        end
-        local co = co_create(f)
-        return function(...)
-            return pass(co_resume(co, ...))
-        end
-    end
+    local wrap = registry.ngx_lua_co_wrap
 
     -- The table laid out as upstream's: `running`, LuaJIT's functions as `_name`, the
     -- nginx-aware ones as `name` and `__name`, nothing else (so no isyieldable).

@@ -186,7 +186,7 @@ fn step(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int, kind: Option<Kind>) ->
                     CoOp::Yield(n) => {
                         set_status(t, ThreadStatus::Suspended);
                         // (none: the resumer was killed meanwhile; the other threads go on)
-                        back_to_parent(t, true, n).map(|p| Step::Run(p, n + 1))
+                        back_to_parent(t, true, n)
                     }
                 };
             }
@@ -200,16 +200,16 @@ fn step(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int, kind: Option<Kind>) ->
         }
         0 if k.coroutine => {
             let n = co.top();
-            let parent = back_to_parent(t, true, n);
+            let next = back_to_parent(t, true, n);
             bury_coroutine(sess, t, co);
-            parent.map(|p| Step::Run(p, n + 1))
+            next
         }
         _ if k.coroutine && k.wrap => wrap_failed(sess, t, co, rc),
         _ if k.coroutine => {
             // coroutine.resume returns false and the error
-            let parent = back_to_parent(t, false, 1);
+            let next = back_to_parent(t, false, 1);
             bury_coroutine(sess, t, co);
-            parent.map(|p| Step::Run(p, 2))
+            next
         }
         0 if !k.user => {
             set_status(t, ThreadStatus::Dead);
@@ -288,17 +288,20 @@ fn next_posted(sess: &mut Session) -> Option<(ThreadKey, c_int)> {
 }
 
 /// A user coroutine yielded, returned or failed: its resumer gets `ok` and the top `n` values
-/// of its stack, and runs next. None when the resumer has ended (killed meanwhile): the values
-/// are left where they are.
-fn back_to_parent(t: ThreadKey, ok: bool, n: c_int) -> Option<ThreadKey> {
-    let (co, parent) = with_thread(t, |th| (th.co_state(), th.parent))?;
+/// of its stack (a `coroutine.wrap` function's caller gets the values alone, as upstream's),
+/// and runs next with that many values. None when the resumer has ended (killed meanwhile):
+/// the values are left where they are.
+fn back_to_parent(t: ThreadKey, ok: bool, n: c_int) -> Option<Step> {
+    let (co, parent, wrap) = with_thread(t, |th| (th.co_state(), th.parent, th.wrap()))?;
     let pc = with_thread(parent, |p| {
         p.status = ThreadStatus::Running;
         p.co_state()
     })?;
-    pc.push_bool(ok);
+    if !wrap {
+        pc.push_bool(ok);
+    }
     co.move_to(pc, n);
-    Some(parent)
+    Some(Step::Run(parent, n + c_int::from(!wrap)))
 }
 
 /// A light thread ended: hand its results to a parent waiting on it (which becomes ready), or
