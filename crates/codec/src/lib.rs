@@ -97,9 +97,8 @@ pub fn escape_uri_append(src: &[u8], kind: u32, out: &mut Vec<u8>) {
 }
 
 pub fn escape_uri(src: &[u8], kind: u32) -> Vec<u8> {
-    let mut out = vec![0; src.len() + 2 * escape_count(src, kind)];
-    let n = escape_uri_into(src, &mut out, kind);
-    out.truncate(n);
+    let mut out = Vec::new();
+    escape_uri_append(src, kind, &mut out);
     out
 }
 
