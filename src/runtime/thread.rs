@@ -235,23 +235,22 @@ impl Thread {
 }
 
 /// What the VM's table of ended threads keeps of a light thread or user coroutine once it
-/// left its session's list: its kind and its parent's key, packed in the 53 bits a Lua
-/// number holds exactly (the key's slot and the low 19 bits of its generation).
+/// left its session's list (its presence says it ended): whether it was a light thread and
+/// its parent's key, packed in the 53 bits a Lua number holds exactly (the key's slot and the
+/// low 20 bits of its generation).
 #[derive(Clone, Copy)]
 pub struct Ended(u64);
 
 impl Ended {
     const USER: u64 = 1;
-    const COROUTINE: u64 = 2;
 
     fn key_bits(k: ThreadKey) -> u64 {
         let raw = k.raw();
-        ((raw & 0xffff_ffff) | ((raw >> 32) & 0x7_ffff) << 32) << 2
+        ((raw & 0xffff_ffff) | ((raw >> 32) & 0xf_ffff) << 32) << 1
     }
 
     pub fn of(t: &Thread) -> Ended {
-        let kind = if t.user() { Ended::USER } else { 0 } | if t.coroutine() { Ended::COROUTINE } else { 0 };
-        Ended(Ended::key_bits(t.parent) | kind)
+        Ended(Ended::key_bits(t.parent) | if t.user() { Ended::USER } else { 0 })
     }
 
     pub fn code(self) -> f64 {
@@ -268,7 +267,7 @@ impl Ended {
     }
 
     pub fn parent_is(self, k: ThreadKey) -> bool {
-        self.0 & !3 == Ended::key_bits(k)
+        self.0 & !Ended::USER == Ended::key_bits(k)
     }
 }
 
