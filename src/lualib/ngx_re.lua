@@ -547,7 +547,9 @@ local function put_str(compiled, flags, rc, cv, subj, last, used)
 end
 
 -- a string replace's matches after the first; returns count, offset after the last match
--- and the output's length, or nil and an error
+-- and the output's length, or nil and an error. (The same loop as gsub_func_rest's, kept
+-- apart so that each kind of replace has a loop trace of its own, as sub and gsub have above;
+-- that this pair needs it was not measured.)
 local function gsub_str_rest(compiled, flags, cv, subj, len, used)
     local caps = compiled.captures
     local count, last = 1, caps[1]
