@@ -6,7 +6,7 @@ use std::ffi::c_int;
 use crate::api::spare::Spare;
 use crate::lua_calls;
 use crate::ngx_callbacks;
-use crate::runtime::downstream::{ignore_event, write};
+use crate::runtime::downstream::{ignore_event, send_deferred, write};
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::scheduler::wake_key;
@@ -165,10 +165,13 @@ fn flush_impl(c: &mut Call) -> LuaResult {
     if sess.with(|s| s.eof) {
         return c.fail(b"seen eof");
     }
-    // Output is handed to nginx on every call already; flushing pushes what nginx holds,
-    // and `flush(true)` waits until it has all left.
+    // Flushing sends the deferred first output (see `downstream::write`) and pushes what nginx
+    // holds; `flush(true)` waits until it has all left.
     let wait = c.to_boolean(1);
     let conn = sess.conn().expect("a session in content or preread has a connection");
+    if sess.with(send_deferred) == NGX_ERROR as isize {
+        return c.fail(b"nginx output filter error");
+    }
     if conn.buffered() && sess.with(|s| s.flush_held()) == NGX_ERROR as isize {
         return c.fail(b"nginx output filter error");
     }

@@ -105,6 +105,8 @@ fn preread_result(sess: LiveSession, outcome: Outcome) -> Option<(LiveSession, n
         sess.finalize(rc);
         return None;
     }
+    // the next phases write to the client after what Lua wrote
+    sess.with(crate::runtime::downstream::send_deferred);
     Some((sess, rc as ngx_int_t))
 }
 

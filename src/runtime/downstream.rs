@@ -8,7 +8,8 @@ use crate::runtime::session::Session;
 use crate::sys::stream::StreamSession;
 use crate::sys::*;
 
-use crate::sys::downstream::OutChains;
+use crate::sys::downstream::{ChainList, OutChains};
+use crate::sys::stream::StreamInfo;
 
 impl Session {
     /// The downstream connection (none for a session-less context: a timer's).
@@ -22,14 +23,50 @@ impl Session {
     }
 }
 
+/// The largest first output that is deferred (larger ones leave at once).
+const DEFER_MAX: usize = 16 * 1024;
+
 /// Sends `data` to the client, copying it into a recycled (or new) pool buffer (an error for
 /// a session-less context, which has no client).
+///
+/// The session's first output (up to `DEFER_MAX` bytes) is deferred until the Lua code waits,
+/// flushes, writes again or ends: a session that answers and ends then sends its answer with
+/// the FIN, in one segment (`finalize`), not two. Anything written later goes out at once,
+/// after the deferred output, one write per call like upstream's: a write that makes the peer
+/// reset the connection still fails the next one, as it does for the C module.
 pub fn write(sess: &mut Session, data: &[u8]) -> isize {
-    let (mut free, mut busy) = (std::mem::take(&mut sess.out_free), std::mem::take(&mut sess.out_busy));
+    let hold = !sess.output_started && data.len() <= DEFER_MAX;
+    sess.output_started = true;
+    with_lists(sess, |s, bufs, first| {
+        if hold {
+            return if s.fill_output(data, bufs.free, first) { NGX_OK as isize } else { NGX_ERROR as isize };
+        }
+        let rc = s.send_filled(OutChains { free: bufs.free, busy: bufs.busy }, first);
+        if rc == NGX_ERROR as isize {
+            return rc;
+        }
+        s.send_output(data, bufs)
+    })
+}
+
+/// Sends the deferred first output on (see `write`), if any; an nginx rc.
+pub fn send_deferred(sess: &mut Session) -> isize {
+    if sess.out_deferred.is_empty() {
+        return NGX_OK as isize;
+    }
+    with_lists(sess, |s, bufs, first| s.send_filled(bufs, first))
+}
+
+/// Runs `f` with the session's stream and its output lists (taken out of the session
+/// meanwhile); an error for a session-less context, which has no client.
+fn with_lists(sess: &mut Session, f: impl FnOnce(StreamInfo, OutChains, &mut ChainList) -> isize) -> isize {
+    let mut free = std::mem::take(&mut sess.out_free);
+    let mut busy = std::mem::take(&mut sess.out_busy);
+    let mut first = std::mem::take(&mut sess.out_deferred);
     let rc = sess
         .stream()
-        .map_or(NGX_ERROR as isize, |s| s.send_output(data, OutChains { free: &mut free, busy: &mut busy }));
-    (sess.out_free, sess.out_busy) = (free, busy);
+        .map_or(NGX_ERROR as isize, |s| f(s, OutChains { free: &mut free, busy: &mut busy }, &mut first));
+    (sess.out_free, sess.out_busy, sess.out_deferred) = (free, busy, first);
     rc
 }
 
@@ -38,6 +75,16 @@ pub fn write(sess: &mut Session, data: &[u8]) -> isize {
 /// may be freed: the handle is consumed.
 pub fn finalize(s: StreamSession, rc: isize) {
     let timeout = send_timeout(&s);
+    if let Some(sess) = LiveSession::of_ref(&s) {
+        if sess.with(|x| !x.out_deferred.is_empty()) {
+            // the connection closes next (unless the session is left to its owner): the deferred
+            // output leaves with the FIN
+            if rc != NGX_DONE as isize {
+                s.conn().cork_for_close();
+            }
+            sess.with(send_deferred);
+        }
+    }
     end_session(s, rc, timeout);
 }
 

@@ -95,6 +95,9 @@ pub struct Session {
     pub ctx_ref: c_int,
     pub out_free: ChainList,
     pub out_busy: ChainList,
+    /// The session's first output, kept back until the Lua code waits or ends (see
+    /// `runtime::downstream::write`).
+    pub out_deferred: ChainList,
     pub code_cache: bool,
     /// The session's private VM (`lua_code_cache off`); dropped after the fields above.
     #[allow(dead_code)] // held for its Drop
@@ -119,6 +122,8 @@ pub struct Session {
     pub send_timeout: ngx_msec_t,
     /// `ngx.eof()` was called: output is refused from now on.
     pub eof: bool,
+    /// Lua code has written to the client (or its first output is deferred).
+    pub output_started: bool,
     /// `peek(n)` waits for n bytes in the preread buffer.
     pub peek_need: Option<usize>,
     /// A phase handler of ours is on the stack (nginx called it just now).
@@ -321,6 +326,7 @@ impl Session {
             ctx_ref: LUA_NOREF,
             out_free: ChainList::default(),
             out_busy: ChainList::default(),
+            out_deferred: ChainList::default(),
             code_cache,
             own_vm,
             stand_in_log: None,
@@ -332,6 +338,7 @@ impl Session {
             content_started: false,
             send_timeout: 60_000,
             eof: false,
+            output_started: false,
             peek_need: None,
             in_handler: false,
             udp_sock_taken: false,

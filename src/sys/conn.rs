@@ -6,7 +6,8 @@ use std::ptr::NonNull;
 
 use super::ngx::{
     ngx_add_timer, ngx_connection_t, ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET,
-    ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET, ngx_del_timer, ngx_event_t, ngx_exiting, ngx_handle_read_event,
+    ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET, ngx_connection_tcp_nopush_e_NGX_TCP_NOPUSH_SET,
+    ngx_connection_tcp_nopush_e_NGX_TCP_NOPUSH_UNSET, ngx_tcp_nopush, ngx_del_timer, ngx_event_t, ngx_exiting, ngx_handle_read_event,
     ngx_handle_write_event, ngx_msec_t, ngx_terminate, Log, NGX_AGAIN, NGX_ERROR, NGX_OK,
 };
 
@@ -221,6 +222,25 @@ impl Conn {
                 return false;
             }
             (*c).set_tcp_nodelay(ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET);
+        }
+        true
+    }
+
+    /// Sets TCP_CORK on a plain TCP connection about to close, so that the output written
+    /// last leaves with the FIN in one segment (nginx's `tcp_nopush` state records it; unix
+    /// sockets are "disabled" there, TLS is left alone). False when nothing was set.
+    pub fn cork_for_close(self) -> bool {
+        let c = self.as_ptr();
+        // SAFETY: the connection is live; `ngx_tcp_nopush` only takes its descriptor.
+        unsafe {
+            if (*c).tcp_nopush() != ngx_connection_tcp_nopush_e_NGX_TCP_NOPUSH_UNSET
+                || !(*c).ssl.is_null()
+                || (*c).type_ != libc::SOCK_STREAM
+                || ngx_tcp_nopush((*c).fd) == -1
+            {
+                return false;
+            }
+            (*c).set_tcp_nopush(ngx_connection_tcp_nopush_e_NGX_TCP_NOPUSH_SET);
         }
         true
     }

@@ -318,6 +318,12 @@ impl Default for ChainList {
     }
 }
 
+impl ChainList {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_null()
+    }
+}
+
 /// A session's recycled output buffers: consumed ones (`free`) and ones nginx still sends
 /// (`busy`).
 pub struct OutChains<'a> {
@@ -397,22 +403,47 @@ impl<'s> StreamInfo<'s> {
     /// Sends `data` to the client, copied into a recycled (or new) buffer of the session's
     /// pool (`bufs` are the session's lists); an nginx rc.
     pub fn send_output(&self, data: &[u8], bufs: OutChains) -> isize {
+        let mut filled = ChainList::default();
+        if !self.fill_output(data, bufs.free, &mut filled) {
+            return NGX_ERROR as isize;
+        }
+        self.send_filled(bufs, &mut filled)
+    }
+
+    /// Copies `data` into a recycled (or new) buffer of the session's pool, kept in `filled`
+    /// (empty before) to be sent later by `send_filled`; false when there was no memory.
+    pub fn fill_output(&self, data: &[u8], free: &mut ChainList, filled: &mut ChainList) -> bool {
+        debug_assert!(filled.0.is_null());
         let c = self.client_conn();
         // SAFETY: the connection, its pool and log are live; the buffers are from that pool,
         // and the new one has room for data.
         unsafe {
-            let pool = (*c.as_ptr()).pool;
-            let cl = get_free_buf(pool, (*c.as_ptr()).log, &mut bufs.free.0, data.len());
+            let cl = get_free_buf((*c.as_ptr()).pool, (*c.as_ptr()).log, &mut free.0, data.len());
             if cl.is_null() {
-                return NGX_ERROR as isize;
+                return false;
             }
             let b = (*cl).buf;
             ptr::copy_nonoverlapping(data.as_ptr(), (*b).last, data.len());
             (*b).last = (*b).last.add(data.len());
             (*b).set_flush(1);
-            let mut out = cl;
+            filled.0 = cl;
+        }
+        true
+    }
+
+    /// Sends the buffer `fill_output` kept (none: nothing happens) through the filters; an
+    /// nginx rc. The buffer joins the session's lists.
+    pub fn send_filled(&self, bufs: OutChains, filled: &mut ChainList) -> isize {
+        let mut out = std::mem::take(filled).0;
+        if out.is_null() {
+            return NGX_OK as isize;
+        }
+        let c = self.client_conn();
+        // SAFETY: the session and its pool are live; `out` is a buffer of that pool that
+        // `fill_output` filled, and the lists are the session's.
+        unsafe {
             let rc = filter(self.as_ptr(), out);
-            ngx_chain_update_chains(pool, &mut bufs.free.0, &mut bufs.busy.0, &mut out, buf_tag());
+            ngx_chain_update_chains((*c.as_ptr()).pool, &mut bufs.free.0, &mut bufs.busy.0, &mut out, buf_tag());
             rc
         }
     }

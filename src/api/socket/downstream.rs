@@ -19,7 +19,7 @@ use crate::api::spare::Spare;
 use crate::conf::SocketConf;
 use crate::lua_calls;
 use crate::ngx_callbacks;
-use crate::runtime::downstream::ignore_event;
+use crate::runtime::downstream::{ignore_event, send_deferred};
 use crate::runtime::handle::SessionRef;
 use crate::runtime::live::LiveSession;
 use crate::runtime::session::{Phase, Session};
@@ -127,7 +127,8 @@ fn req_socket_impl(c: &mut Call) -> LuaResult {
     sess.check_phase(&[Phase::Content, Phase::Preread])?;
     let conn = sess.conn().expect("a session in content or preread has a connection");
     let udp = conn.is_datagram();
-    if !udp && conn.buffered() {
+    // ngx.say's deferred first output counts as pending: it is handed to nginx first
+    if !udp && (sess.with(send_deferred) == NGX_ERROR as isize || conn.buffered()) {
         return c.fail(b"pending data to write");
     }
     if sess.with(|s| s.req_sock.is_some() || s.udp_sock_taken) {
@@ -519,6 +520,10 @@ fn send_impl(c: &mut Call) -> LuaResult {
     let Some(sess) = this(c, "send")? else { return c.fail(b"closed") };
     let conn = sess.conn().expect("the downstream connection");
     let log = sess.log();
+    // ngx.say's held first output goes first (and later output is never held)
+    if sess.with(|s| std::mem::replace(&mut s.output_started, true) && !s.out_deferred.is_empty()) {
+        sess.with(send_deferred);
+    }
     let ready = with_sock(sess, |rs| {
         if rs.write_closed {
             if rs.log_errors {
@@ -774,6 +779,7 @@ fn shutdown_impl(c: &mut Call) -> LuaResult {
         return done;
     }
     let conn = sess.conn().expect("the downstream connection");
+    sess.with(send_deferred);
     if conn.buffered() {
         // what nginx still holds goes out first
         sess.with(|s| s.flush_held());
