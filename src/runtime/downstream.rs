@@ -63,9 +63,8 @@ fn with_lists(sess: &mut Session, f: impl FnOnce(StreamInfo, OutChains, &mut Cha
     let mut free = std::mem::take(&mut sess.out_free);
     let mut busy = std::mem::take(&mut sess.out_busy);
     let mut first = std::mem::take(&mut sess.out_deferred);
-    let rc = sess
-        .stream()
-        .map_or(NGX_ERROR as isize, |s| f(s, OutChains { free: &mut free, busy: &mut busy }, &mut first));
+    let rc =
+        sess.stream().map_or(NGX_ERROR as isize, |s| f(s, OutChains { free: &mut free, busy: &mut busy }, &mut first));
     (sess.out_free, sess.out_busy, sess.out_deferred) = (free, busy, first);
     rc
 }
@@ -79,8 +78,8 @@ pub fn finalize(s: StreamSession, rc: isize) {
         if sess.with(|x| !x.out_deferred.is_empty()) {
             // the connection closes next (unless the session is left to its owner): the deferred
             // output leaves with the FIN
-            if rc != NGX_DONE as isize {
-                s.conn().cork_for_close();
+            if rc != NGX_DONE as isize && s.conn().cork_for_close() {
+                sess.view().log().debug("stream lua tcp_nopush: the first output leaves with the close");
             }
             sess.with(send_deferred);
         }

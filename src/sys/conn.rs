@@ -7,8 +7,8 @@ use std::ptr::NonNull;
 use super::ngx::{
     ngx_add_timer, ngx_connection_t, ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_SET,
     ngx_connection_tcp_nodelay_e_NGX_TCP_NODELAY_UNSET, ngx_connection_tcp_nopush_e_NGX_TCP_NOPUSH_SET,
-    ngx_connection_tcp_nopush_e_NGX_TCP_NOPUSH_UNSET, ngx_tcp_nopush, ngx_del_timer, ngx_event_t, ngx_exiting, ngx_handle_read_event,
-    ngx_handle_write_event, ngx_msec_t, ngx_terminate, Log, NGX_AGAIN, NGX_ERROR, NGX_OK,
+    ngx_connection_tcp_nopush_e_NGX_TCP_NOPUSH_UNSET, ngx_del_timer, ngx_event_t, ngx_exiting, ngx_handle_read_event,
+    ngx_handle_write_event, ngx_msec_t, ngx_tcp_nopush, ngx_terminate, Log, NGX_AGAIN, NGX_ERROR, NGX_OK,
 };
 
 /// What a receive or send did.
