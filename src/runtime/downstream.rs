@@ -35,10 +35,10 @@ const DEFER_MAX: usize = 16 * 1024;
 /// after the deferred output, one write per call like upstream's: a write that makes the peer
 /// reset the connection still fails the next one, as it does for the C module.
 pub fn write(sess: &mut Session, data: &[u8]) -> isize {
-    let hold = !sess.output_started && data.len() <= DEFER_MAX;
+    let defer = !sess.output_started && data.len() <= DEFER_MAX;
     sess.output_started = true;
     with_lists(sess, |s, bufs, first| {
-        if hold {
+        if defer {
             return if s.fill_output(data, bufs.free, first) { NGX_OK as isize } else { NGX_ERROR as isize };
         }
         let rc = s.send_filled(OutChains { free: bufs.free, busy: bufs.busy }, first);

@@ -520,7 +520,7 @@ fn send_impl(c: &mut Call) -> LuaResult {
     let Some(sess) = this(c, "send")? else { return c.fail(b"closed") };
     let conn = sess.conn().expect("the downstream connection");
     let log = sess.log();
-    // ngx.say's held first output goes first (and later output is never held)
+    // ngx.say's deferred first output goes first (and later output is never deferred)
     if sess.with(|s| std::mem::replace(&mut s.output_started, true) && !s.out_deferred.is_empty()) {
         sess.with(send_deferred);
     }
