@@ -141,18 +141,12 @@ fn resume_known(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int, kind: Option<K
             Some((p, n)) => (t, nargs) = (p, n),
             None if sess.with(|s| s.entry_finished && s.live_uthreads() == 0) => return Outcome::Finished,
             None => {
-                sess.with(send_deferred_output);
+                // the Lua code waits: the deferred first output leaves now (see
+                // `runtime::downstream::write`; at the end, `finalize` sends it with the FIN)
+                sess.with(crate::runtime::downstream::send_deferred);
                 return Outcome::Waiting;
             }
         }
-    }
-}
-
-/// The Lua code waits: the session's deferred first output leaves now (see
-/// `runtime::downstream::write`; at the end, `finalize` sends it with the FIN).
-fn send_deferred_output(s: &mut Session) {
-    if !s.out_deferred.is_empty() {
-        crate::runtime::downstream::send_deferred(s);
     }
 }
 

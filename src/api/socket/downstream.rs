@@ -521,9 +521,10 @@ fn send_impl(c: &mut Call) -> LuaResult {
     let conn = sess.conn().expect("the downstream connection");
     let log = sess.log();
     // ngx.say's deferred first output goes first (and later output is never deferred)
-    if sess.with(|s| std::mem::replace(&mut s.output_started, true) && !s.out_deferred.is_empty()) {
-        sess.with(send_deferred);
-    }
+    sess.with(|s| {
+        s.output_started = true;
+        send_deferred(s)
+    });
     let ready = with_sock(sess, |rs| {
         if rs.write_closed {
             if rs.log_errors {
