@@ -730,3 +730,24 @@ owner: abc
 --- error_log
 sent 4016000 nil of 4016000, md5 b91c5e461d34e16d2a0d7d835426a5e6
 then 5 nil
+
+
+
+=== TEST 32: a read of a whole buffer asks for one byte more (the socket shows drained without FIONREAD), and loses nothing
+--- stream_server_config
+    lua_socket_buffer_size 4k;
+    content_by_lua_block {
+        local sock = assert(ngx.req.socket())
+        local first = assert(sock:receive(4096))
+        local second = assert(sock:receive(4096))
+        ngx.say(#first, " ", first == string.rep("a", 4096), " ", #second, " ",
+                second == string.rep("b", 4095) .. "\n")
+    }
+--- stream_request eval
+"a" x 4096 . "b" x 4095 . "\n"
+--- stream_response
+4096 true 4096 true
+--- error_log eval
+qr/recv: fd:\d+ \d+ of 4097/
+--- no_error_log
+[error]

@@ -12,6 +12,14 @@ use stream_lua_recv_pattern::{Step, Until};
 
 const READ_CHUNK: usize = 4096;
 
+/// One byte more than a read of at least a KB asks for: a receive that fills its size
+/// exactly has nginx ask the kernel whether more is queued (`ioctl(FIONREAD)`, a system call
+/// per message of exactly the buffer's size), a shorter one shows the socket drained. Smaller
+/// reads (a `lua_socket_buffer_size` of a few bytes) ask for exactly what they asked for.
+fn drain_probe(want: usize) -> usize {
+    usize::from(want >= 1024)
+}
+
 /// What a `receive*` call asked for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Pattern {
@@ -191,7 +199,7 @@ impl RecvBuf {
             if self.buf.capacity() == 0 {
                 self.buf = spare::take_recv_buf();
             }
-            match c.recv_append(&mut self.buf, want) {
+            match c.recv_append(&mut self.buf, want + drain_probe(want)) {
                 Io::Done(_) => continue,
                 Io::Eof => match self.eof_error {
                     Some(e) => self.read_err = Some(e.into()),
