@@ -5,6 +5,9 @@
 # measures what a busy machine does not distort much:
 #   - worker CPU time per operation: the worker's time on a CPU (/proc/PID/schedstat, i.e.
 #     utime+stime in ns) over the row, divided by the operations the client completed;
+#     for the per-operation rows also the part of it in user space (utime), and the ratio ours
+#     would reach with none at all: the kernel's share (the same system calls for both
+#     engines) bounds what any user-space work can win there;
 #   - memory: the worker's RSS (/proc/PID/status), deltas over N connections or threads, and
 #     the peak (VmHWM, reset after the warm-up).
 # Rows (ROWS= to pick some): conn (new connection per request, ngx.say), keepalive (a line
@@ -48,10 +51,13 @@ if [ -z "${OURS:-}" ]; then
 fi
 cargo build -q --release --manifest-path scripts/bench/loadgen/Cargo.toml
 LG=$PWD/scripts/bench/loadgen/target/release/loadgen
-nginx_cmd=("$NGINX"); lg_cmd=("$LG")
-if [ "${PIN:-}" = 1 ]; then nginx_cmd=(taskset -c 0 "$NGINX"); lg_cmd=(taskset -c 1 "$LG"); fi
-
 tmp=$(mktemp -d)
+cc -O2 -o "$tmp/floor-server" scripts/bench/floor-server.c
+nginx_cmd=("$NGINX"); lg_cmd=("$LG"); floor_cmd=("$tmp/floor-server")
+if [ "${PIN:-}" = 1 ]; then
+    nginx_cmd=(taskset -c 0 "$NGINX"); lg_cmd=(taskset -c 1 "$LG"); floor_cmd=(taskset -c 0 "$tmp/floor-server")
+fi
+
 # both modules are copied: a rebuild during the run must not change (or crash) what runs
 cp "$OTHER" "$tmp/other.so"
 cp "$OURS" "$tmp/ours.so"
@@ -59,13 +65,14 @@ pid=
 backend=
 cleanup() {
     [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
+    [ -z "${floor_pid:-}" ] || kill "$floor_pid" 2>/dev/null || true
     [ -z "$backend" ] || kill "$backend" 2>/dev/null || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-# ports: P..P+14 (PORT= to choose), backend P+15
-P=${PORT:-$(free_ports 20000 15)}
+# ports: P..P+14 (PORT= to choose), backend P+15, the floor server P+16
+P=${PORT:-$(free_ports 20000 16)}
 "${lg_cmd[@]}" echo-server "127.0.0.1:$((P + 15))" & backend=$!
 for _ in $(seq 100); do ss -ltn | grep ":$((P + 15)) " >/dev/null && break; sleep 0.05; done
 kill -0 "$backend" 2>/dev/null || { echo "issue14.sh: the echo backend did not start" >&2; exit 1; }
@@ -169,6 +176,8 @@ stop() {
     pid=
 }
 cpu_ns() { awk '{ print $1 }' "/proc/$pid/schedstat"; }
+# the worker's time in user space (utime: sampled at the clock tick, good to a few % over a row)
+user_ns() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.0f", $12 * 1e9 / hz }' "/proc/$pid/stat"; }
 status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/status"; }
 ask() { # port: the first line of its answer (empty after a minute)
     local line=
@@ -204,12 +213,16 @@ row() {
                 proxy) mode=line port=$((P + 3)) ;;
             esac
             "${lg_cmd[@]}" $mode "127.0.0.1:$port" 0.5 "$clients" $extra >/dev/null
+            local u0 u1
+            u0=$(user_ns)
             c0=$(cpu_ns)
             r=$("${lg_cmd[@]}" $mode "127.0.0.1:$port" "$SECS" "$clients" $extra)
             c1=$(cpu_ns)
+            u1=$(user_ns)
             ops=$(ops_of <<<"$r")
             [ "$(errors_of <<<"$r")" -le $((ops / 100)) ] || echo "issue14.sh: $side $name: $r" >&2
             printf '%s\t%s\t%s\n' "$name" "$side" "$(per_op $((c1 - c0)) "$ops")" >>"$out"
+            printf '%s\t%s\t%s\n' "${name}_user" "$side" "$(per_op $((u1 - u0)) "$ops")" >>"$out"
             if [ "$name" = proxy ]; then
                 port=$((P + 4))
                 "${lg_cmd[@]}" line "127.0.0.1:$port" 0.5 "$clients" >/dev/null
@@ -240,6 +253,8 @@ row() {
             c1=$(cpu_ns)
             [[ $r == "burst $SLEEP_N ok, 0 errors"* ]] || echo "issue14.sh: $side sleep: $r" >&2
             printf '%s\t%s\t%s\n' sleep_wall "$side" "$(awk '{ print $(NF-1) }' <<<"$r")" >>"$out"
+            # no session can end before the client's last connect plus its 10 x 10 ms of sleeps
+            printf '%s\t%s\t%s\n' sleep_floor "$side" "$(sed -E 's/.*all connected at ([0-9.]+) ms.*/\1/' <<<"$r" | awk '{ print $1 + 100 }')" >>"$out"
             printf '%s\t%s\t%s\n' sleep_rss "$side" "$(status_kb VmHWM | awk '{ printf "%.2f", $1 / 1024 }')" >>"$out"
             printf '%s\t%s\t%s\n' sleep_cpu "$side" "$(per_op $((c1 - c0)) "$SLEEP_N")" >>"$out"
             ;;
@@ -275,10 +290,29 @@ row() {
     stop
 }
 
+# the kernel's floor of a per-operation row: the same client against scripts/bench/floor-server.c
+# (a bare epoll server making only the system calls the row's protocol needs)
+floor_row() {
+    local name=$1 mode=$1 clients=16 extra= c0 c1 r i
+    case $name in
+        keepalive) mode=line clients=50 ;;
+        echo) extra=4096 ;;
+    esac
+    "${floor_cmd[@]}" $((P + 16)) "$mode" & floor_pid=$!
+    for i in $(seq 100); do ss -ltn | grep ":$((P + 16)) " >/dev/null && break; sleep 0.05; done
+    "${lg_cmd[@]}" "$name" "127.0.0.1:$((P + 16))" 0.5 "$clients" $extra >/dev/null
+    c0=$(awk '{ print $1 }' "/proc/$floor_pid/schedstat")
+    r=$("${lg_cmd[@]}" "$name" "127.0.0.1:$((P + 16))" "$SECS" "$clients" $extra)
+    c1=$(awk '{ print $1 }' "/proc/$floor_pid/schedstat")
+    kill "$floor_pid"; wait "$floor_pid" 2>/dev/null || true; floor_pid=
+    printf '%s\t%s\t%s\n' "${name}_floor" floor "$(per_op $((c1 - c0)) "$(ops_of <<<"$r")")" >>"$out"
+}
+
 : >"$out"
 for r in $(seq "$ROUNDS"); do
     for name in $ROWS; do
         if [ $((r % 2)) = 1 ]; then row "$name" other; row "$name" ours; else row "$name" ours; row "$name" other; fi
+        case $name in conn | keepalive | echo) floor_row "$name" ;; esac
     done
     echo "round $r of $ROUNDS done" >&2
 done
@@ -310,6 +344,22 @@ for name in conn keepalive echo proxy proxy_pass shdict re sleep_wall sleep_rss 
     [ -n "$a" ] && [ -n "$b" ] || continue
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
     printf '%-52s %10s %10s %10s\n' "$(label "$name")" "$a" "$b" "$ratio"
+    fl=$(med "${name}_floor" floor)
+    if [ -n "$fl" ]; then
+        printf '%-52s %10s %10s %10s\n' "  kernel floor (floor-server.c); best ratio possible" "$fl" "$fl" \
+            "$(awk -v a="$a" -v b="$fl" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
+    fi
+    au=$(med "${name}_user" other); bu=$(med "${name}_user" ours)
+    if [ -n "$au" ] && [ -n "$bu" ]; then
+        # the kernel's share bounds the row: other/ours if ours spent no time in user space
+        printf '%-52s %10s %10s %10s\n' "  of which user space; ratio at zero user time" "$au" "$bu" \
+            "$(awk -v a="$a" -v b="$b" -v u="$bu" 'BEGIN { printf "%.2f", (b > u) ? a / (b - u) : 0 }')"
+    fi
+    sf=$(med sleep_floor ours)
+    if [ "$name" = sleep_wall ] && [ -n "$sf" ]; then
+        printf '%-52s %10s %10s %10s\n' "  floor: last connect + 100 ms; best ratio possible" "$(med sleep_floor other)" "$sf" \
+            "$(awk -v a="$a" -v b="$sf" 'BEGIN { printf "%.2f", a / b }')"
+    fi
     case $name in
         proxy_pass | sleep_cpu | threads_rss) ;;
         *) geo_sum=$(awk -v s="$geo_sum" -v r="$ratio" 'BEGIN { print s + log(r) }'); geo_n=$((geo_n + 1)) ;;

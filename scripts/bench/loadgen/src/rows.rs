@@ -7,7 +7,7 @@
 //!   loadgen burst ADDR CONNS                 open CONNS connections at once (one after the
 //!                                            other, from one thread), then read each to EOF;
 //!                                            the wall time is from the first connect to the
-//!                                            last EOF
+//!                                            last EOF (and when the last connect returned)
 //!   loadgen hold ADDR CONNS SECONDS          open CONNS connections, print `held N`, keep them
 //!                                            open for SECONDS (or until killed), close them
 //!
@@ -126,7 +126,7 @@ fn line_client(addr: &str) -> std::io::Result<u64> {
     Ok(1)
 }
 
-/// Prints `burst <ok> ok, <errors> errors in <ms> ms`.
+/// Prints `burst <ok> ok, <errors> errors, all connected at <ms> ms, in <ms> ms`.
 fn burst(addr: &str, conns: usize) {
     let start = Instant::now();
     let mut streams = Vec::with_capacity(conns);
@@ -137,6 +137,7 @@ fn burst(addr: &str, conns: usize) {
             Err(_) => errors += 1,
         }
     }
+    let connected = start.elapsed().as_secs_f64() * 1000.0;
     let mut ok = 0;
     let mut buf = [0u8; 256];
     for mut s in streams {
@@ -156,7 +157,7 @@ fn burst(addr: &str, conns: usize) {
         }
     }
     let ms = start.elapsed().as_secs_f64() * 1000.0;
-    println!("burst {ok} ok, {errors} errors in {ms:.1} ms");
+    println!("burst {ok} ok, {errors} errors, all connected at {connected:.1} ms, in {ms:.1} ms");
 }
 
 fn hold(addr: &str, conns: usize, secs: f64) {
