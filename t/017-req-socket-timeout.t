@@ -458,3 +458,101 @@ stream lua tcp socket write timed out
 done
 --- error_log
 send: socket busy writing
+
+
+
+=== TEST 21: a receive's timer stays set after its data came; a later receive still waits its whole timeout
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = assert(ngx.req.socket())
+            sock:settimeout(200)
+            local line = assert(sock:receive())  -- waits ~50 ms for the client
+            ngx.sleep(0.05)
+            ngx.update_time()
+            local t0 = ngx.now()
+            -- the first receive's timer (due ~100 ms from now) is earlier than this one's
+            local data, err = sock:receive()
+            ngx.update_time()
+            local waited = ngx.now() - t0
+            sock:send(line .. " " .. err .. " " .. (waited >= 0.19 and "whole" or "short " .. waited) .. "\n")
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local c = ngx.socket.tcp()
+        assert(c:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.sleep(0.05)
+        assert(c:send("hello\n"))
+        c:settimeout(3000)
+        ngx.say(c:receive())
+    }
+--- stream_response
+hello timeout whole
+--- error_log
+stream lua tcp socket read timed out
+
+
+
+=== TEST 22: a shorter timeout than the timer left set by the last receive comes in time
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = assert(ngx.req.socket())
+            local line = assert(sock:receive())  -- the default 60 s timeout
+            sock:settimeout(100)
+            ngx.update_time()
+            local t0 = ngx.now()
+            local data, err = sock:receive()
+            ngx.update_time()
+            local waited = ngx.now() - t0
+            sock:send(line .. " " .. err .. " " .. (waited < 2 and "in time" or "late " .. waited) .. "\n")
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local c = ngx.socket.tcp()
+        assert(c:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.sleep(0.05)
+        assert(c:send("hello\n"))
+        c:settimeout(5000)
+        ngx.say(c:receive())
+    }
+--- stream_response
+hello timeout in time
+--- error_log
+stream lua tcp socket read timed out
+
+
+
+=== TEST 23: the timer of a receive that got its data comes due while nothing reads: nothing happens
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        content_by_lua_block {
+            local sock = assert(ngx.req.socket())
+            sock:settimeout(100)
+            local first = assert(sock:receive())  -- waits ~50 ms
+            ngx.sleep(0.3)                        -- its timer comes due meanwhile
+            local second, err = sock:receive()    -- already there
+            sock:send(first .. " " .. tostring(second) .. " " .. tostring(err) .. "\n")
+        }
+    }
+--- stream_server_config
+    content_by_lua_block {
+        local c = ngx.socket.tcp()
+        assert(c:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+        ngx.sleep(0.05)
+        assert(c:send("first\n"))
+        ngx.sleep(0.1)
+        assert(c:send("second\n"))
+        c:settimeout(3000)
+        ngx.say(c:receive())
+    }
+--- stream_response
+first second nil
+--- no_error_log
+timed out
+[error]

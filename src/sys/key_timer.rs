@@ -4,6 +4,7 @@
 
 use std::ffi::c_void;
 
+use super::clock::monotonic_msec;
 use super::recycled::{Recyclable, Recycled};
 
 use super::ngx::{
@@ -21,6 +22,15 @@ struct Armed {
     ev: ngx_event_t,
     handler: Handler,
     key: u64,
+    /// A timer armed by `arm_lazy`: when its wait is due (nginx's msec clock), and whether
+    /// the wait is over (`idle`: the timer stays in nginx's tree, and does nothing when due).
+    lazy: Option<Lazy>,
+}
+
+#[derive(Clone, Copy)]
+struct Lazy {
+    due: ngx_msec_t,
+    idle: bool,
 }
 
 // Every socket and thread has a timer and most arm it: their events' memory is reused.
@@ -45,10 +55,11 @@ impl KeyTimer {
         self.disarm();
         let armed = self.armed.get_or_insert_with(|| {
             // SAFETY: an all-zero ngx_event_t is nginx's idle event.
-            Recycled::new(Armed { ev: unsafe { std::mem::zeroed() }, handler, key })
+            Recycled::new(Armed { ev: unsafe { std::mem::zeroed() }, handler, key, lazy: None })
         });
         armed.handler = handler;
         armed.key = key;
+        armed.lazy = None;
         let ev = &mut armed.ev;
         ev.handler = Some(fire);
         // nginx's debug lines read ev->data as a connection: point it at the event itself
@@ -62,6 +73,38 @@ impl KeyTimer {
         let ev = self.prepare(handler, key, log);
         // SAFETY: the event is boxed (a stable address) and idle; Drop takes it off the tree.
         unsafe { ngx_add_timer(ev, ms) }
+    }
+
+    /// Calls `handler(key)` after `ms` milliseconds, as `arm` does, for a timer armed and
+    /// made `idle` again and again (a read timeout per receive): a timer still in nginx's tree
+    /// from an earlier wait, due no later than this one, stays there with the new due time (no
+    /// delete and insert per wait); when it comes early, it is set again for the rest.
+    pub fn arm_lazy(&mut self, ms: ngx_msec_t, handler: Handler, key: u64, log: Log) {
+        let due = monotonic_msec().wrapping_add(ms as u64) as ngx_msec_t;
+        if let Some(a) = self.armed.as_mut() {
+            if a.lazy.is_some() && a.ev.timer_set() != 0 && !later(a.ev.timer.key as ngx_msec_t, due) {
+                a.handler = handler;
+                a.key = key;
+                a.ev.log = log.as_ptr();
+                a.lazy = Some(Lazy { due, idle: false });
+                return;
+            }
+        }
+        let ev = self.prepare(handler, key, log);
+        // SAFETY: the event is boxed (a stable address) and idle; Drop takes it off the tree.
+        unsafe { ngx_add_timer(ev, ms) }
+        if let Some(a) = self.armed.as_mut() {
+            a.lazy = Some(Lazy { due, idle: false });
+        }
+    }
+
+    /// Ends the wait of a timer armed by `arm_lazy`: its handler is not called, and the timer
+    /// stays in nginx's tree for the next `arm_lazy` (or until due, or the owner drops it).
+    pub fn idle(&mut self) {
+        match self.armed.as_mut().and_then(|a| a.lazy.as_mut()) {
+            Some(l) => l.idle = true,
+            None => self.disarm(),
+        }
     }
 
     /// Calls `handler(key)` once this round of events is done.
@@ -103,8 +146,32 @@ impl Drop for KeyTimer {
     }
 }
 
+/// Whether nginx msec time `a` comes after `b` (the clock wraps, as nginx's timer tree allows).
+fn later(a: ngx_msec_t, b: ngx_msec_t) -> bool {
+    (a.wrapping_sub(b) as isize) > 0
+}
+
 unsafe extern "C" fn fire(ev: *mut ngx_event_t) {
     guard((), || {
+        // SAFETY: as below; a lazily armed timer's state is read and set in place before any
+        // handler runs.
+        unsafe {
+            let armed = ev as *mut Armed;
+            if let Some(l) = (*armed).lazy {
+                let now = monotonic_msec() as ngx_msec_t;
+                if l.idle {
+                    // the wait it served is over: nothing to do, and out of the tree now
+                    (*armed).lazy = None;
+                    return;
+                }
+                if later(l.due, now) {
+                    // set again for the rest of a later wait than the one it was added for
+                    ngx_add_timer(ev, l.due.wrapping_sub(now));
+                    return;
+                }
+                (*armed).lazy = None;
+            }
+        }
         // SAFETY: ev is the first field of a live `Armed` (only `prepare` sets this handler,
         // and a dropped KeyTimer takes its event off nginx's queues); the fields are copied
         // out before the handler runs, which may drop the timer.

@@ -296,7 +296,7 @@ fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
         rs.waiting_read = Some(pat);
         conn.set_handler(Dir::Read, Some(on_readable));
         if rs.read_timeout > 0 {
-            rs.read_timer.arm(rs.read_timeout, read_timed_out, key, log);
+            rs.read_timer.arm_lazy(rs.read_timeout, read_timed_out, key, log);
         }
         Ok(if conn.rearm(Dir::Read) { Start::Wait } else { Start::NoWait })
     })?;
@@ -320,7 +320,8 @@ fn start_read(c: &mut Call, sess: SessionRef, pat: Pattern) -> LuaResult {
 /// while no read waits. Returns the reader, to be resumed.
 fn end_read(s: &mut Session) -> Option<Parked> {
     let rs = req_sock(s)?;
-    rs.read_timer.disarm();
+    // the timer stays set for the next receive (a wait that ended usually has another soon)
+    rs.read_timer.idle();
     rs.waiting_read = None;
     let reader = rs.reader.take();
     crate::api::abort::watch_client(s);
