@@ -61,6 +61,7 @@ impl KeyTimer {
         armed.key = key;
         armed.lazy = None;
         let ev = &mut armed.ev;
+        ev.set_cancelable(0);
         ev.handler = Some(fire);
         // nginx's debug lines read ev->data as a connection: point it at the event itself
         ev.data = ev as *mut ngx_event_t as *mut c_void;
@@ -86,6 +87,7 @@ impl KeyTimer {
                 a.handler = handler;
                 a.key = key;
                 a.ev.log = log.as_ptr();
+                a.ev.set_cancelable(0);
                 a.lazy = Some(Lazy { due, idle: false });
                 return;
             }
@@ -99,11 +101,15 @@ impl KeyTimer {
     }
 
     /// Ends the wait of a timer armed by `arm_lazy`: its handler is not called, and the timer
-    /// stays in nginx's tree for the next `arm_lazy` (or until due, or the owner drops it).
+    /// stays in nginx's tree for the next `arm_lazy` (or until due, or the owner drops it),
+    /// cancelable meanwhile: a gracefully quitting worker does not wait for it.
     pub fn idle(&mut self) {
-        match self.armed.as_mut().and_then(|a| a.lazy.as_mut()) {
-            Some(l) => l.idle = true,
-            None => self.disarm(),
+        match self.armed.as_mut() {
+            Some(a) if a.lazy.is_some() => {
+                a.ev.set_cancelable(1);
+                a.lazy = a.lazy.map(|l| Lazy { idle: true, ..l });
+            }
+            _ => self.disarm(),
         }
     }
 
@@ -162,6 +168,7 @@ unsafe extern "C" fn fire(ev: *mut ngx_event_t) {
                 if l.idle {
                     // the wait it served is over: nothing to do, and out of the tree now
                     (*armed).lazy = None;
+                    (*armed).ev.set_cancelable(0);
                     return;
                 }
                 if later(l.due, now) {
