@@ -159,8 +159,9 @@ fn later(a: ngx_msec_t, b: ngx_msec_t) -> bool {
 
 unsafe extern "C" fn fire(ev: *mut ngx_event_t) {
     guard((), || {
-        // SAFETY: as below; a lazily armed timer's state is read and set in place before any
-        // handler runs.
+        // SAFETY: ev is the first field of a live `Armed` (as below), whose fields only this
+        // worker's thread touches; nginx has just taken the event off its tree, so adding it
+        // again is adding an idle event.
         unsafe {
             let armed = ev as *mut Armed;
             if let Some(l) = (*armed).lazy {
