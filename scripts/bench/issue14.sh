@@ -248,6 +248,7 @@ row() {
         sleep)
             "${lg_cmd[@]}" burst "127.0.0.1:$((P + 6))" 200 >/dev/null
             echo 5 >"/proc/$pid/clear_refs"
+            printf '%s\t%s\t%s\n' sleep_rss0 "$side" "$(status_kb VmRSS | awk '{ printf "%.2f", $1 / 1024 }')" >>"$out"
             c0=$(cpu_ns)
             r=$("${lg_cmd[@]}" burst "127.0.0.1:$((P + 6))" "$SLEEP_N")
             c1=$(cpu_ns)
@@ -354,6 +355,9 @@ for name in conn keepalive echo proxy proxy_pass shdict re sleep_wall sleep_rss 
         # the kernel's share bounds the row: other/ours if ours spent no time in user space
         printf '%-52s %10s %10s %10s\n' "  of which user space; ratio at zero user time" "$au" "$bu" \
             "$(awk -v a="$a" -v b="$b" -v u="$bu" 'BEGIN { printf "%.2f", (b > u) ? a / (b - u) : 0 }')"
+    fi
+    if [ "$name" = sleep_rss ] && [ -n "$(med sleep_rss0 ours)" ]; then
+        printf '%-52s %10s %10s\n' "  of which the worker before the burst (MB)" "$(med sleep_rss0 other)" "$(med sleep_rss0 ours)"
     fi
     sf=$(med sleep_floor ours)
     if [ "$name" = sleep_wall ] && [ -n "$sf" ]; then
