@@ -79,7 +79,7 @@ fn client_gone(conn: Conn, sess: Option<LiveSession>) -> Option<ThreadKey> {
         log.error(NGX_LOG_INFO, errno, b"stream client prematurely closed connection");
     }
     let sess = sess?;
-    let on_abort = sess.with(|s| s.on_abort).filter(|&t| {
+    let on_abort = sess.with(|s| s.rare().and_then(|r| r.on_abort)).filter(|&t| {
         let start = |thread: &mut Thread| {
             let suspended = thread.status == Status::Suspended;
             if suspended {
@@ -107,7 +107,7 @@ fn on_abort_impl(c: &mut Call) -> LuaResult {
         // a session-less context (timer, init_worker): upstream's fake-request check
         return err(format!("API disabled in the context of {}", sess.phase().directive_name()));
     };
-    if sess.with(|s| s.on_abort.is_some()) {
+    if sess.with(|s| s.rare().is_some_and(|r| r.on_abort.is_some())) {
         return c.fail(b"duplicate call");
     }
     if !conf.check_client_abort.unwrap_or(false) {
@@ -118,7 +118,8 @@ fn on_abort_impl(c: &mut Call) -> LuaResult {
     }
     let co = c.new_coroutine(1, 1);
     sess.with(|s| {
-        s.on_abort = Some(s.add_thread_key(co, true, s.current));
+        let t = s.add_thread_key(co, true, s.current);
+        s.rare_mut().on_abort = Some(t);
         s.threads.last_mut().expect("just added").status = Status::Suspended;
     });
     c.push_int(1);

@@ -135,7 +135,7 @@ fn resume_impl(c: &mut Call) -> LuaResult {
         let cur = s.current;
         if let Some(th) = s.thread_mut(co) {
             th.parent = cur;
-            s.co_op = Some(CoOp::Resume(th.key, n));
+            s.rare_mut().co_op = Some(CoOp::Resume(th.key, n));
         }
     });
     yield_values(0)
@@ -146,7 +146,7 @@ fn yield_impl(c: &mut Call) -> LuaResult {
     c.ensure_yieldable()?;
     if let Some(sess) = session_of(c) {
         if sess.with_thread(|t| t.coroutine() && c.is_running(t.co)) {
-            sess.with(|s| s.co_op = Some(CoOp::Yield(n)));
+            sess.with(|s| s.rare_mut().co_op = Some(CoOp::Yield(n)));
         }
     }
     // entry and light threads, or no session: a plain yield

@@ -197,7 +197,7 @@ fn wait_flushed(c: &mut Call, sess: SessionRef, conn: Conn) -> LuaResult {
         conn.add_timer(Dir::Write, timeout as ngx_msec_t);
     }
     if !conn.rearm(Dir::Write) {
-        if sess.with(|s| s.flush_waiters.is_empty()) {
+        if sess.with(|s| s.rare().is_none_or(|r| r.flush_waiters.is_empty())) {
             stop_flush_wait(conn);
         }
         return c.fail(b"connection broken");
@@ -206,7 +206,7 @@ fn wait_flushed(c: &mut Call, sess: SessionRef, conn: Conn) -> LuaResult {
         thread.wait_in_session(cancel_flush);
         thread.key
     });
-    sess.with(|s| s.flush_waiters.push(key));
+    sess.with(|s| s.rare_mut().flush_waiters.push(key));
     yield_values(0)
 }
 
@@ -218,8 +218,10 @@ fn stop_flush_wait(conn: Conn) {
 
 fn cancel_flush(sess: &LiveSession, key: ThreadKey) {
     sess.with(|s| {
-        s.flush_waiters.retain(|w| *w != key);
-        if let (true, Some(conn)) = (s.flush_waiters.is_empty(), s.downstream()) {
+        let waiters = &mut s.rare_mut().flush_waiters;
+        waiters.retain(|w| *w != key);
+        let none_left = waiters.is_empty();
+        if let (true, Some(conn)) = (none_left, s.downstream()) {
             stop_flush_wait(conn);
         }
     });
@@ -238,7 +240,7 @@ ngx_callbacks! {
 /// How the flush waits end after the write event (None: they go on waiting).
 fn flush_ready(sess: &LiveSession) -> Option<Option<&'static [u8]>> {
     let conn = sess.with(|s| s.downstream())?;
-    if sess.with(|s| s.flush_waiters.is_empty()) {
+    if sess.with(|s| s.rare().is_none_or(|r| r.flush_waiters.is_empty())) {
         return None;
     }
     if conn.is_delayed(Dir::Write) && conn.take_timedout(Dir::Write) {
@@ -268,7 +270,7 @@ fn flush_ready(sess: &LiveSession) -> Option<Option<&'static [u8]>> {
 /// created (the entry thread first), one after another.
 fn wake_flushers(sess: LiveSession, err: Option<&[u8]>) {
     let waiting = sess.with(|s| {
-        let waiters = std::mem::take(&mut s.flush_waiters);
+        let waiters = s.take_rare(|r| Some(std::mem::take(&mut r.flush_waiters))).unwrap_or_default();
         if let Some(conn) = s.downstream() {
             stop_flush_wait(conn);
         }

@@ -86,7 +86,7 @@ fn spawn_impl(c: &mut Call) -> LuaResult {
     sess.with(|s| {
         let t = s.add_thread_key(co, true, s.current);
         // the scheduler runs the new thread first, then resumes us with the thread object
-        s.spawned = Some((t, n - 1));
+        s.rare_mut().spawned = Some((t, n - 1));
     });
     yield_values(1)
 }

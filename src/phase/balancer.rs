@@ -39,10 +39,10 @@ fn run_balancer(sess: &LiveSession, bp: *mut Peer, code: &Code) -> Result<(), ng
         x.phase = Phase::Balancer;
         x.on_done = None;
         x.exit_code = None;
-        x.balancer = bp;
+        x.rare_mut().balancer = bp;
     });
     let outcome = sess.run_entry(code);
-    sess.with(|x| x.balancer = std::ptr::null_mut());
+    sess.with(|x| x.rare_mut().balancer = std::ptr::null_mut());
     match outcome {
         Outcome::Failed => return Err(NGX_ERROR as ngx_int_t),
         Outcome::Waiting => {

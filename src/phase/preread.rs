@@ -31,14 +31,14 @@ fn preread(s: StreamSession) -> ngx_int_t {
     let Ok(sess) = crate::phase::session_of(s) else {
         return NGX_STREAM_INTERNAL_SERVER_ERROR as ngx_int_t;
     };
-    if let Some(rc) = sess.with(|x| x.preread_rc) {
+    if let Some(rc) = sess.with(|x| x.rare().and_then(|r| r.preread_rc)) {
         return rc;
     }
-    if let Some(n) = sess.with(|x| x.peek_need) {
+    if let Some(n) = sess.with(|x| x.rare().and_then(|r| r.peek_need)) {
         // the phase read more: is there enough for the waiting peek now?
         let stream = sess.stream();
         let Some(data) = stream.peeked(n) else { return NGX_AGAIN as ngx_int_t };
-        sess.with(|x| x.peek_need = None);
+        sess.with(|x| x.take_rare(|r| r.peek_need.take()));
         let Some(t) = sess.wake_peeker(data) else { return NGX_DONE as ngx_int_t };
         sess.with(|x| x.in_handler = true);
         // the phase's reading set nginx's read handler; Lua runs again now
@@ -68,7 +68,7 @@ fn handler_result(sess: LiveSession, outcome: Outcome) -> ngx_int_t {
     if let Outcome::Waiting = outcome {
         return sess.with(|x| {
             x.in_handler = false;
-            if x.peek_need.is_some() {
+            if x.rare().is_some_and(|r| r.peek_need.is_some()) {
                 NGX_AGAIN as ngx_int_t
             } else {
                 NGX_DONE as ngx_int_t
@@ -79,7 +79,7 @@ fn handler_result(sess: LiveSession, outcome: Outcome) -> ngx_int_t {
         Some((sess, rc)) => {
             sess.with(|x| {
                 x.in_handler = false;
-                x.preread_rc = Some(rc);
+                x.rare_mut().preread_rc = Some(rc);
             });
             // the next phases get nginx's own read handler back
             abort::restore_session_read_handler(&sess);
@@ -114,7 +114,7 @@ fn preread_result(sess: LiveSession, outcome: Outcome) -> Option<(LiveSession, n
 /// from this handler.
 fn done(sess: LiveSession, outcome: Outcome) {
     let Some((sess, rc)) = preread_result(sess, outcome) else { return };
-    sess.with(|x| x.preread_rc = Some(rc));
+    sess.with(|x| x.rare_mut().preread_rc = Some(rc));
     abort::restore_session_read_handler(&sess);
     // a read timer means nginx's preread phase waits for client data (a peek's NGX_AGAIN)
     // and would not call the handler: it is to be called now

@@ -73,7 +73,7 @@ pub fn run_detached(run: Detached) {
     let thread = st.live().with(|sess| {
         sess.own_vm = run.own_vm;
         sess.add_log_context(&run.origin);
-        sess.detached_done = Some(run.done);
+        sess.rare_mut().detached_done = Some(run.done);
         // its entry thread holds the coroutine with the callback and its arguments
         sess.add_thread_key(co, false, ThreadKey::NONE)
     });
@@ -90,7 +90,7 @@ pub(super) fn finish(st: StandIn, outcome: Outcome) {
         Outcome::Failed => NGX_ERROR as isize,
         _ => NGX_OK as isize,
     };
-    if let Some(done) = st.live().with(|s| s.detached_done) {
+    if let Some(done) = st.live().with(|s| s.rare().and_then(|r| r.detached_done)) {
         done(outcome);
     }
     cycle_debug_fmt(format_args!("stream lua finalize fake request: {rc}"));

@@ -175,13 +175,13 @@ fn step(sess: SessionRef<'_>, t: ThreadKey, nargs: c_int, kind: Option<Kind>) ->
                 sess.with(|s| s.posted.clear());
                 return Some(Step::Return(Outcome::Exited(code)));
             }
-            if let Some((child, n)) = sess.with(|s| s.spawned.take()) {
+            if let Some((child, n)) = sess.with(|s| s.take_rare(|r| r.spawned.take())) {
                 // ngx.thread.spawn: the child runs first, the parent later gets the thread
                 // object it yielded
                 sess.with(|s| s.posted.push_back((t, 1)));
                 return Some(Step::Run(child, n));
             }
-            if let Some(op) = sess.with(|s| s.co_op.take()) {
+            if let Some(op) = sess.with(|s| s.take_rare(|r| r.co_op.take())) {
                 return match op {
                     CoOp::Resume(child, n) => {
                         set_status(t, ThreadStatus::Normal);
@@ -365,7 +365,7 @@ pub fn wake_key(sess: LiveSession, key: ThreadKey, nargs: c_int) {
 fn wake_found(sess: LiveSession, key: ThreadKey, nargs: c_int, kind: Kind) {
     let outcome = resume_known(sess.view(), key, nargs, Some(kind));
     if !matches!(outcome, Outcome::Waiting) {
-        let (on_done, detached) = sess.with(|s| (s.on_done, s.detached_done.is_some()));
+        let (on_done, detached) = sess.with(|s| (s.on_done, s.rare().is_some_and(|r| r.detached_done.is_some())));
         if let Some(done) = on_done {
             done(sess, outcome);
         } else if detached {

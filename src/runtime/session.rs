@@ -81,12 +81,6 @@ pub struct Session {
     pub current: ThreadKey,
     /// Threads ready to run again (with how many values they are resumed), in order.
     pub posted: std::collections::VecDeque<(ThreadKey, c_int)>,
-    /// A thread just spawned, to run before its parent (with its argument count).
-    pub spawned: Option<(ThreadKey, c_int)>,
-    /// The `ngx.on_abort` callback's thread, waiting for a client abort.
-    pub on_abort: Option<ThreadKey>,
-    /// A `coroutine.resume`/`yield` to carry out.
-    pub co_op: Option<CoOp>,
     /// The entry thread has returned while light threads still run.
     pub entry_finished: bool,
     /// `ngx.exit` was called with this code.
@@ -102,21 +96,13 @@ pub struct Session {
     /// The session's private VM (`lua_code_cache off`); dropped after the fields above.
     #[allow(dead_code)] // held for its Drop
     pub own_vm: Option<crate::runtime::vm::VmRef>,
-    /// The log of a session-less context, boxed with the text it adds to each line (a
-    /// connection's session logs through its connection and carries only the empty pointer).
-    stand_in_log: Option<Box<StandInLog>>,
+    /// What only some sessions use, made on first use (`rare_mut`).
+    rare: Option<Box<Rare>>,
     /// What the phase does once the entry thread has ended.
     pub on_done: Option<fn(crate::runtime::live::LiveSession, crate::runtime::scheduler::Outcome)>,
-    /// A stand-in session's report to its creator when its thread ends (`runtime::detached`,
-    /// whose `finish` the scheduler calls instead of an `on_done`).
-    pub detached_done: Option<fn(crate::runtime::scheduler::Outcome)>,
     /// `ngx.req.socket()` state, once acquired.
     /// (The request socket's state is the API's: the runtime only keeps it with the session.)
     pub req_sock: Option<Box<dyn std::any::Any>>,
-    /// The threads waiting in `ngx.flush(true)` for nginx's buffered output to leave.
-    pub flush_waiters: Vec<ThreadKey>,
-    /// What the preread handler returns once its Lua code is done.
-    pub preread_rc: Option<ngx_int_t>,
     pub content_started: bool,
     /// The server's `lua_socket_send_timeout`: how long output may take to drain at the end.
     pub send_timeout: ngx_msec_t,
@@ -124,8 +110,6 @@ pub struct Session {
     pub eof: bool,
     /// Lua code has written to the client (or its first output is deferred).
     pub output_started: bool,
-    /// `peek(n)` waits for n bytes in the preread buffer.
-    pub peek_need: Option<usize>,
     /// A phase handler of ours is on the stack (nginx called it just now).
     pub in_handler: bool,
     /// `ngx.req.socket()` was taken in a UDP session.
@@ -133,8 +117,52 @@ pub struct Session {
     /// Run when the session ends, like upstream's `ngx_stream_lua_cleanup_add` (a cosocket
     /// closes its connection); a slot is emptied when its owner goes first.
     pub cleanups: Vec<Option<Cleanup>>,
+}
+
+// Every connection running Lua holds one (the sleep row of scripts/bench/issue14.sh counts it):
+// what only some sessions use stays in `Rare`.
+const _: () = assert!(std::mem::size_of::<Session>() <= 232);
+
+/// The parts of a session that only some use (light threads, user coroutines, `ngx.on_abort`,
+/// `ngx.flush(true)`, the preread phase, `balancer_by_lua*`, a timer's or init_worker's own
+/// log): boxed apart, so that a plain session carries one pointer for all of them.
+pub struct Rare {
+    /// A thread just spawned, to run before its parent (with its argument count).
+    pub spawned: Option<(ThreadKey, c_int)>,
+    /// The `ngx.on_abort` callback's thread, waiting for a client abort.
+    pub on_abort: Option<ThreadKey>,
+    /// A `coroutine.resume`/`yield` to carry out.
+    pub co_op: Option<CoOp>,
+    /// A stand-in session's report to its creator when its thread ends (`runtime::detached`,
+    /// whose `finish` the scheduler calls instead of an `on_done`).
+    pub detached_done: Option<fn(crate::runtime::scheduler::Outcome)>,
+    /// The threads waiting in `ngx.flush(true)` for nginx's buffered output to leave.
+    pub flush_waiters: Vec<ThreadKey>,
+    /// What the preread handler returns once its Lua code is done.
+    pub preread_rc: Option<ngx_int_t>,
+    /// `peek(n)` waits for n bytes in the preread buffer.
+    pub peek_need: Option<usize>,
     /// While `balancer_by_lua*` runs: the session's balancer state, for `ngx.balancer`.
     pub balancer: *mut crate::sys::upstream::Peer,
+    /// The log of a session-less context, boxed with the text it adds to each line (a
+    /// connection's session logs through its connection).
+    stand_in_log: Option<Box<StandInLog>>,
+}
+
+impl Default for Rare {
+    fn default() -> Rare {
+        Rare {
+            spawned: None,
+            on_abort: None,
+            co_op: None,
+            detached_done: None,
+            flush_waiters: Vec::new(),
+            preread_rc: None,
+            peek_need: None,
+            balancer: ptr::null_mut(),
+            stand_in_log: None,
+        }
+    }
 }
 
 /// `API disabled in the context of ...` unless the session runs one of `allowed`.
@@ -190,12 +218,27 @@ impl Session {
         self.s.info()
     }
 
+    /// The parts only some sessions use, if this one made them.
+    pub fn rare(&self) -> Option<&Rare> {
+        self.rare.as_deref()
+    }
+
+    /// The parts only some sessions use, made now if they were not.
+    pub fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// Takes what one of the rare parts holds, if this session made them.
+    pub fn take_rare<T>(&mut self, f: impl FnOnce(&mut Rare) -> Option<T>) -> Option<T> {
+        self.rare.as_deref_mut().and_then(f)
+    }
+
     /// The balancer's state while `balancer_by_lua*` runs for this session, beside the stream
     /// session (both live apart from this struct).
     pub fn balancer_parts(&mut self) -> (Option<&mut crate::sys::upstream::Peer>, Option<StreamInfo<'_>>) {
         // SAFETY: balancer is null or the peer data of the upstream connection being set up,
         // set by the balancer phase for as long as its Lua code runs and cleared after.
-        (unsafe { self.balancer.as_mut() }, self.s.info())
+        (unsafe { self.rare.as_deref().and_then(|r| r.balancer.as_mut()) }, self.s.info())
     }
 
     /// The thread Lua code runs in now (`current`), borrowed with the session.
@@ -281,8 +324,8 @@ impl Session {
     pub fn log(&self) -> *mut ngx_log_t {
         if self.s.is_none() {
             return self
-                .stand_in_log
-                .as_deref()
+                .rare()
+                .and_then(|r| r.stand_in_log.as_deref())
                 .map_or(ptr::null_mut(), |l| &l.log as *const ngx_log_t as *mut ngx_log_t);
         }
         self.s.log()
@@ -290,12 +333,12 @@ impl Session {
 
     /// What a session-less context's log lines end with (empty for a connection's session).
     pub fn log_context(&self) -> &str {
-        self.stand_in_log.as_deref().map_or("", |l| l.context.as_str())
+        self.rare().and_then(|r| r.stand_in_log.as_deref()).map_or("", |l| l.context.as_str())
     }
 
     /// Appends `text` to what the session-less context's log lines end with.
     pub fn add_log_context(&mut self, text: &str) {
-        if let Some(l) = self.stand_in_log.as_deref_mut() {
+        if let Some(l) = self.rare.as_deref_mut().and_then(|r| r.stand_in_log.as_deref_mut()) {
             l.context.push_str(text);
         }
     }
@@ -318,9 +361,6 @@ impl Session {
             threads: ThreadList::new(),
             current: ThreadKey::NONE,
             posted: Default::default(),
-            spawned: None,
-            co_op: None,
-            on_abort: None,
             entry_finished: false,
             exit_code: None,
             ctx_ref: LUA_NOREF,
@@ -329,21 +369,16 @@ impl Session {
             out_deferred: ChainList::default(),
             code_cache,
             own_vm,
-            stand_in_log: None,
+            rare: None,
             on_done: None,
-            detached_done: None,
             req_sock: None,
-            flush_waiters: Vec::new(),
-            preread_rc: None,
             content_started: false,
             send_timeout: 60_000,
             eof: false,
             output_started: false,
-            peek_need: None,
             in_handler: false,
             udp_sock_taken: false,
             cleanups: Vec::new(),
-            balancer: ptr::null_mut(),
         });
         // SAFETY: the session is boxed (a stable address: its owners keep the box, or its raw
         // form, and never move the value out) and leaves the table in Drop, before it goes.
@@ -369,7 +404,7 @@ impl Session {
             // (the box stays where it is while the session holds it)
             own.log.data = &mut *own as *mut StandInLog as *mut std::ffi::c_void;
         }
-        sess.stand_in_log = Some(own);
+        sess.rare_mut().stand_in_log = Some(own);
         sess
     }
 
@@ -406,9 +441,9 @@ impl Session {
         }
         self.threads.clear();
         self.posted.clear();
-        self.spawned = None;
-        self.co_op = None;
-        self.on_abort = None;
+        if let Some(r) = self.rare.as_deref_mut() {
+            (r.spawned, r.co_op, r.on_abort) = (None, None, None);
+        }
         self.set_cur(ThreadKey::NONE);
         self.entry_finished = false;
     }

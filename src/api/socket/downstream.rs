@@ -445,7 +445,7 @@ fn peek_impl(c: &mut Call) -> LuaResult {
     c.ensure_yieldable()?;
     let (key, log, in_handler) = sess.with(|s| {
         let t = s.current;
-        s.peek_need = Some(bytes as usize);
+        s.rare_mut().peek_need = Some(bytes as usize);
         req_sock(s).expect("the session's request socket").peeker = Some(t);
         (s.key.raw(), s.logger(), s.in_handler)
     });
@@ -469,7 +469,7 @@ pub fn take_peeker(s: &mut Session) -> Option<ThreadKey> {
 /// phase run among them, go with the thread's cancel).
 fn cancel_peek(sess: &LiveSession, _t: ThreadKey) {
     sess.with(|s| {
-        s.peek_need = None;
+        s.take_rare(|r| r.peek_need.take());
         take_peeker(s);
     });
 }
