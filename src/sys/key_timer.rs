@@ -51,7 +51,7 @@ impl KeyTimer {
         KeyTimer { armed: None }
     }
 
-    fn prepare(&mut self, handler: Handler, key: u64, log: Log) -> &mut ngx_event_t {
+    fn prepare(&mut self, handler: Handler, key: u64, log: Log, lazy: Option<Lazy>) -> &mut ngx_event_t {
         self.disarm();
         let armed = self.armed.get_or_insert_with(|| {
             // SAFETY: an all-zero ngx_event_t is nginx's idle event.
@@ -59,7 +59,7 @@ impl KeyTimer {
         });
         armed.handler = handler;
         armed.key = key;
-        armed.lazy = None;
+        armed.lazy = lazy;
         let ev = &mut armed.ev;
         ev.set_cancelable(0);
         ev.handler = Some(fire);
@@ -71,7 +71,7 @@ impl KeyTimer {
 
     /// Calls `handler(key)` after `ms` milliseconds.
     pub fn arm(&mut self, ms: ngx_msec_t, handler: Handler, key: u64, log: Log) {
-        let ev = self.prepare(handler, key, log);
+        let ev = self.prepare(handler, key, log, None);
         // SAFETY: the event is boxed (a stable address) and idle; Drop takes it off the tree.
         unsafe { ngx_add_timer(ev, ms) }
     }
@@ -92,22 +92,19 @@ impl KeyTimer {
                 return;
             }
         }
-        let ev = self.prepare(handler, key, log);
+        let ev = self.prepare(handler, key, log, Some(Lazy { due, idle: false }));
         // SAFETY: the event is boxed (a stable address) and idle; Drop takes it off the tree.
         unsafe { ngx_add_timer(ev, ms) }
-        if let Some(a) = self.armed.as_mut() {
-            a.lazy = Some(Lazy { due, idle: false });
-        }
     }
 
     /// Ends the wait of a timer armed by `arm_lazy`: its handler is not called, and the timer
     /// stays in nginx's tree for the next `arm_lazy` (or until due, or the owner drops it),
     /// cancelable meanwhile: a gracefully quitting worker does not wait for it.
     pub fn idle(&mut self) {
-        match self.armed.as_mut() {
-            Some(a) if a.lazy.is_some() => {
-                a.ev.set_cancelable(1);
-                a.lazy = a.lazy.map(|l| Lazy { idle: true, ..l });
+        match self.armed.as_deref_mut() {
+            Some(Armed { ev, lazy: Some(l), .. }) => {
+                ev.set_cancelable(1);
+                l.idle = true;
             }
             _ => self.disarm(),
         }
@@ -115,14 +112,14 @@ impl KeyTimer {
 
     /// Calls `handler(key)` once this round of events is done.
     pub fn post(&mut self, handler: Handler, key: u64, log: Log) {
-        let ev = self.prepare(handler, key, log);
+        let ev = self.prepare(handler, key, log, None);
         // SAFETY: the event is boxed and idle; the queue is nginx's, of this worker's only thread.
         unsafe { ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_events)) }
     }
 
     /// Calls `handler(key)` after the events already pending (nginx's "next" queue).
     pub fn post_next(&mut self, handler: Handler, key: u64, log: Log) {
-        let ev = self.prepare(handler, key, log);
+        let ev = self.prepare(handler, key, log, None);
         // SAFETY: the event is boxed and idle; the queue is nginx's, of this worker's only thread.
         unsafe { ngx_post_event(ev, std::ptr::addr_of_mut!(ngx_posted_next_events)) }
     }
